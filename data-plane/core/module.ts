@@ -1,0 +1,81 @@
+import type { Logger } from "./log/logger.js";
+import type { StatsRegistry } from "./stats/counters.js";
+import type { RpcRegistry } from "./rpc/registry.js";
+import type { EventBus } from "./events/bus.js";
+import type { TableRegistry } from "./tables/registry.js";
+
+/**
+ * The contract between the core and a module (Kamailio's `module_exports`, collected into one
+ * typed object). A module lives in `data-plane/modules/<name>/` and reaches the core only through
+ * the `ModuleHost` it receives in `init`; what `init` returns is the module's script API, which
+ * routing scripts receive by the module's name.
+ *
+ * @example
+ *   export default defineModule({
+ *     name: "dispatcher",
+ *     doc: "Load balancing over destination sets",
+ *     init(host) { host.rpc.registerAll(rpcMethods); return api; },
+ *   });
+ */
+export interface ModuleDefinition<Api = unknown> {
+  readonly name: string;
+  readonly doc: string;
+  /** Other modules this one needs initialised first (their APIs arrive in host.modules). */
+  readonly requires?: readonly string[];
+  init(host: ModuleHost): Api | Promise<Api>;
+  destroy?(): void | Promise<void>;
+}
+
+export function defineModule<Api>(def: ModuleDefinition<Api>): ModuleDefinition<Api> {
+  return def;
+}
+
+/** Result of a request sent by the proxy itself (OPTIONS probes, keep-alives). */
+export interface UacResult {
+  /** Final status code; 408 when no final reply came in time (tm's local 408), 477/503 on send failure. */
+  readonly code: number;
+  readonly reason: string;
+  /** Milliseconds from sending to the final reply. */
+  readonly latencyMs: number;
+}
+
+export interface UacRequestOptions {
+  readonly method: string;
+  /** Request-URI. */
+  readonly uri: string;
+  /** Where to send it (outbound proxy / $du); defaults to the R-URI. */
+  readonly destination?: string;
+  readonly from?: string;
+  readonly to?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string;
+  /** Local socket to send from, `proto:ip:port` or a socket name. */
+  readonly socket?: string;
+  /** Final-response timeout (fr_timer) in ms. */
+  readonly timeoutMs?: number;
+}
+
+/** What the SIP core offers modules for traffic they originate. Filled by the core at start. */
+export interface SipUac {
+  request(opts: UacRequestOptions): Promise<UacResult>;
+  /** Sends raw bytes (e.g. a NAT keep-alive "\r\n\r\n" or "\0\0\0\0") from a socket. */
+  sendRaw(dest: { proto: string; address: string; port: number }, data: Buffer, socket?: string): void;
+}
+
+export interface ModuleHost {
+  readonly name: string;
+  /** The module's section of the configuration file (validated by the module). */
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly log: Logger;
+  readonly stats: StatsRegistry;
+  readonly rpc: RpcRegistry;
+  readonly events: EventBus;
+  readonly tables: TableRegistry;
+  readonly sip: SipUac;
+  /** Directory for the module's local state and caches. */
+  readonly dataDir: string;
+  /** Resolves a path from the configuration relative to the configuration file. */
+  resolvePath(p: string): string;
+  /** APIs of the modules named in `requires`. */
+  readonly modules: Readonly<Record<string, unknown>>;
+}

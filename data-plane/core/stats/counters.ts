@@ -1,0 +1,125 @@
+/**
+ * Counters with Kamailio's names (`group:name`, e.g. `core:rcv_requests`, `tmx:UAS_transactions`).
+ * A counter is a plain number slot in a group object, incremented inline on the hot path;
+ * gauges are functions read at query time (e.g. `tmx:inuse_transactions`).
+ *
+ * @example
+ *   const core = stats.group("core", ["rcv_requests", "fwd_requests"]);
+ *   core.inc("rcv_requests");
+ */
+export class StatGroup {
+  readonly values: Record<string, number> = Object.create(null);
+  readonly gauges: Record<string, () => number> = Object.create(null);
+  /** Names that `stats.reset_statistics` must not clear (gauges and "no reset" counters). */
+  readonly noReset = new Set<string>();
+
+  constructor(readonly name: string) {}
+
+  declare(names: readonly string[]): this {
+    for (const n of names) if (!(n in this.values)) this.values[n] = 0;
+    return this;
+  }
+
+  inc(name: string, by = 1): void {
+    this.values[name] = (this.values[name] ?? 0) + by;
+  }
+
+  dec(name: string, by = 1): void {
+    this.values[name] = (this.values[name] ?? 0) - by;
+  }
+
+  set(name: string, v: number): void {
+    this.values[name] = v;
+  }
+
+  gauge(name: string, read: () => number): void {
+    this.gauges[name] = read;
+    this.noReset.add(name);
+  }
+
+  get(name: string): number | undefined {
+    if (name in this.gauges) return this.gauges[name]!();
+    return this.values[name];
+  }
+
+  names(): string[] {
+    return [...Object.keys(this.values), ...Object.keys(this.gauges)];
+  }
+
+  reset(name?: string): void {
+    if (name === undefined) {
+      for (const k of Object.keys(this.values)) if (!this.noReset.has(k)) this.values[k] = 0;
+    } else if (name in this.values && !this.noReset.has(name)) {
+      this.values[name] = 0;
+    }
+  }
+}
+
+export class StatsRegistry {
+  private readonly groups = new Map<string, StatGroup>();
+
+  /** Returns the group, creating it and declaring `names` (initialised to 0). */
+  group(name: string, names: readonly string[] = []): StatGroup {
+    let g = this.groups.get(name);
+    if (!g) {
+      g = new StatGroup(name);
+      this.groups.set(name, g);
+    }
+    return g.declare(names);
+  }
+
+  groupNames(): string[] {
+    return [...this.groups.keys()];
+  }
+
+  /**
+   * Kamailio's stats.get_statistics selector: "all", "group:" or "group:name" (also bare "name",
+   * searched in every group). Returns `group:name = value` strings, as Kamailio does.
+   */
+  select(selector: string): Array<[string, number]> {
+    const out: Array<[string, number]> = [];
+    const push = (g: StatGroup, n: string) => out.push([`${g.name}:${n}`, g.get(n) ?? 0]);
+    if (selector === "all") {
+      for (const g of this.groups.values()) for (const n of g.names()) push(g, n);
+      return out;
+    }
+    const colon = selector.indexOf(":");
+    if (colon >= 0) {
+      const g = this.groups.get(selector.slice(0, colon));
+      if (!g) return out;
+      const n = selector.slice(colon + 1);
+      if (n === "") for (const k of g.names()) push(g, k);
+      else if (g.get(n) !== undefined) push(g, n);
+      return out;
+    }
+    for (const g of this.groups.values()) if (g.get(selector) !== undefined) push(g, selector);
+    return out;
+  }
+
+  /** Resets the selected counters (same selector syntax); gauges keep their value. */
+  reset(selector: string): number {
+    let n = 0;
+    if (selector === "all") {
+      for (const g of this.groups.values()) {
+        g.reset();
+        n++;
+      }
+      return n;
+    }
+    const colon = selector.indexOf(":");
+    if (colon >= 0) {
+      const g = this.groups.get(selector.slice(0, colon));
+      if (!g) return 0;
+      const name = selector.slice(colon + 1);
+      g.reset(name === "" ? undefined : name);
+      return 1;
+    }
+    for (const g of this.groups.values()) {
+      if (g.get(selector) !== undefined) {
+        g.reset(selector);
+        n++;
+      }
+    }
+    return n;
+  }
+}
