@@ -1,0 +1,274 @@
+import type { CSeq, NameAddr, Via } from "./types.js";
+import { DIGIT, TOKEN, isToken, isWs, trimLws } from "./chars.js";
+import { isHostname, isIpv6, parseUri } from "./uri.js";
+
+/**
+ * Parsers for header values (RFC 3261 §25.1): name-addr/addr-spec with parameters, Via, CSeq,
+ * comma-separated lists. Each returns null on malformed input instead of throwing.
+ */
+
+/**
+ * Splits a header value on commas that are outside quoted strings and angle brackets.
+ * @example splitList('"A, B" <sip:a@x>, <sip:b@y>') // ['"A, B" <sip:a@x>', '<sip:b@y>']
+ */
+export function splitList(v: string): string[] {
+  if (v.indexOf(",") < 0) {
+    const t = trimLws(v);
+    return t.length ? [t] : [];
+  }
+  const out: string[] = [];
+  let inQuote = false;
+  let inAngle = false;
+  let start = 0;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (inQuote) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34) inQuote = false;
+    } else if (c === 34) inQuote = true;
+    else if (c === 60) inAngle = true;
+    else if (c === 62) inAngle = false;
+    else if (c === 44 && !inAngle) {
+      out.push(trimLws(v.slice(start, i)));
+      start = i + 1;
+    }
+  }
+  out.push(trimLws(v.slice(start)));
+  return out;
+}
+
+/** Like splitList but reports empty elements (`a,,b`) as an error (null). */
+export function splitListStrict(v: string): string[] | null {
+  const parts = splitList(v);
+  for (const p of parts) if (p.length === 0) return null;
+  return parts;
+}
+
+/** Reads a quoted-string starting at s[i] === '"'; returns [unescaped, indexAfter] or null. */
+export function readQuoted(s: string, i: number): [string, number] | null {
+  let out = "";
+  let j = i + 1;
+  let segStart = j;
+  while (j < s.length) {
+    const c = s.charCodeAt(j);
+    if (c === 92) {
+      if (j + 1 >= s.length) return null;
+      out += s.slice(segStart, j) + s[j + 1];
+      j += 2;
+      segStart = j;
+      continue;
+    }
+    if (c === 34) return [out + s.slice(segStart, j), j + 1];
+    j++;
+  }
+  return null;
+}
+
+function skipWs(s: string, i: number): number {
+  while (i < s.length && isWs(s.charCodeAt(i))) i++;
+  return i;
+}
+
+/**
+ * Parses generic header parameters `;name[=value]` starting at s[i] (which must be ';' or end).
+ * Values may be tokens, hosts (incl. IPv6 references) or quoted strings (kept with their quotes).
+ */
+export function parseHeaderParams(s: string, i: number): Map<string, string> | null {
+  const m = new Map<string, string>();
+  const n = s.length;
+  i = skipWs(s, i);
+  while (i < n) {
+    if (s.charCodeAt(i) !== 59) return null;
+    i = skipWs(s, i + 1);
+    const ns = i;
+    while (i < n && TOKEN[s.charCodeAt(i)] === 1) i++;
+    if (i === ns) return null;
+    const name = s.slice(ns, i).toLowerCase();
+    i = skipWs(s, i);
+    let value = "";
+    if (i < n && s.charCodeAt(i) === 61 /* = */) {
+      i = skipWs(s, i + 1);
+      if (i < n && s.charCodeAt(i) === 34) {
+        const q = readQuoted(s, i);
+        if (!q) return null;
+        value = s.slice(i, q[1]);
+        i = q[1];
+      } else if (i < n && s.charCodeAt(i) === 91) {
+        const close = s.indexOf("]", i);
+        if (close < 0 || !isIpv6(s.slice(i + 1, close))) return null;
+        value = s.slice(i, close + 1);
+        i = close + 1;
+      } else {
+        const vs = i;
+        while (i < n && (TOKEN[s.charCodeAt(i)] === 1 || s.charCodeAt(i) === 58)) i++;
+        if (i === vs) return null;
+        value = s.slice(vs, i);
+      }
+      i = skipWs(s, i);
+    }
+    if (!m.has(name)) m.set(name, value);
+  }
+  return m;
+}
+
+const NO_PARAMS: ReadonlyMap<string, string> = new Map();
+
+/**
+ * Parses one name-addr or addr-spec with header parameters (From, To, Contact, Route ...).
+ * Enforces RFC 3261 §20.10: an addr-spec whose URI contains ',', ';' or '?' must be in <>.
+ * @example parseNameAddr('"Bob" <sip:bob@b.example>;tag=1').tag // "1"
+ */
+export function parseNameAddr(value: string): NameAddr | null {
+  const v = trimLws(value);
+  const n = v.length;
+  if (n === 0) return null;
+  let displayName: string | null = null;
+  let i = 0;
+  let uriText: string;
+  let angle = false;
+  if (v.charCodeAt(0) === 34) {
+    const q = readQuoted(v, 0);
+    if (!q) return null;
+    displayName = q[0];
+    i = skipWs(v, q[1]);
+    if (v.charCodeAt(i) !== 60) return null;
+  } else {
+    const lt = v.indexOf("<");
+    if (lt >= 0) {
+      const dn = trimLws(v.slice(0, lt));
+      if (dn.length > 0) {
+        // display-name = *(token LWS)
+        for (const w of dn.split(/[ \t\r\n]+/)) if (!isToken(w)) return null;
+        displayName = dn;
+      }
+      i = lt;
+    }
+  }
+  if (i < n && v.charCodeAt(i) === 60) {
+    const gt = v.indexOf(">", i);
+    if (gt < 0) return null;
+    uriText = v.slice(i + 1, gt);
+    if (uriText.length === 0) return null;
+    for (let k = 0; k < uriText.length; k++) if (isWs(uriText.charCodeAt(k))) return null;
+    angle = true;
+    i = gt + 1;
+  } else {
+    if (displayName !== null) return null;
+    let e = 0;
+    while (e < n && v.charCodeAt(e) !== 59 && !isWs(v.charCodeAt(e))) e++;
+    uriText = v.slice(0, e);
+    if (uriText.indexOf("?") >= 0 || uriText.indexOf(",") >= 0) return null;
+    i = e;
+  }
+  const scheme = uriText.slice(0, Math.max(0, uriText.indexOf(":"))).toLowerCase();
+  const uri = parseUri(uriText);
+  if ((scheme === "sip" || scheme === "sips" || scheme === "tel") && !uri) return null;
+  if (!scheme || !/^[a-z][a-z0-9+.-]*$/.test(scheme)) return null;
+  const params = i < n ? parseHeaderParams(v, i) : NO_PARAMS;
+  if (!params) return null;
+  const tag = params.get("tag");
+  return { displayName, uriText, uri, params, tag: tag === undefined || tag === "" ? null : tag, angle, raw: v };
+}
+
+/**
+ * Parses one Via value: `SIP/2.0/UDP host[:port];branch=...;rport`.
+ * @example parseVia("SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1;rport")?.rport // ""
+ */
+export function parseVia(value: string): Via | null {
+  const v = trimLws(value);
+  const n = v.length;
+  // sent-protocol = protocol-name SLASH protocol-version SLASH transport (LWS allowed around SLASH)
+  let i = 0;
+  const parts: string[] = [];
+  for (let k = 0; k < 3; k++) {
+    i = skipWs(v, i);
+    const s = i;
+    while (i < n && TOKEN[v.charCodeAt(i)] === 1) i++;
+    if (i === s) return null;
+    parts.push(v.slice(s, i));
+    if (k < 2) {
+      i = skipWs(v, i);
+      if (v.charCodeAt(i) !== 47) return null;
+      i++;
+    }
+  }
+  {
+    const ws = skipWs(v, i);
+    if (ws === i) return null; // LWS required between sent-protocol and sent-by
+    i = ws;
+  }
+  const protocol = `${parts[0]!.toUpperCase()}/${parts[1]}`;
+  const transport = parts[2]!.toUpperCase();
+  // sent-by
+  let host: string;
+  let ipv6 = false;
+  if (v.charCodeAt(i) === 91) {
+    const close = v.indexOf("]", i);
+    if (close < 0) return null;
+    host = v.slice(i + 1, close).toLowerCase();
+    if (!isIpv6(host)) return null;
+    ipv6 = true;
+    i = close + 1;
+  } else {
+    const s = i;
+    while (i < n) {
+      const c = v.charCodeAt(i);
+      if (c === 58 || c === 59 || isWs(c)) break;
+      i++;
+    }
+    host = v.slice(s, i).toLowerCase();
+    if (!isHostname(host) || !/^[a-z0-9._-]+$/.test(host)) return null;
+  }
+  i = skipWs(v, i);
+  let port: number | null = null;
+  if (i < n && v.charCodeAt(i) === 58) {
+    i = skipWs(v, i + 1);
+    const s = i;
+    while (i < n && DIGIT[v.charCodeAt(i)] === 1) i++;
+    if (i === s || i - s > 5) return null;
+    port = Number(v.slice(s, i));
+    if (port > 65535) return null;
+  }
+  const params = i < n ? parseHeaderParams(v, i) : NO_PARAMS;
+  if (!params) return null;
+  const branch = params.get("branch");
+  const received = params.get("received");
+  const rport = params.get("rport");
+  if (rport !== undefined && rport !== "" && !/^\d{1,5}$/.test(rport)) return null;
+  return {
+    protocol,
+    transport,
+    host,
+    ipv6,
+    port,
+    branch: branch === undefined || branch === "" ? null : branch,
+    received: received === undefined ? null : received,
+    rport: rport === undefined ? null : rport,
+    params,
+    raw: v,
+  };
+}
+
+/** Parses `CSeq: 4711 INVITE`; the number must fit 32 bits (RFC 3261 §8.1.1.5 says < 2^31). */
+export function parseCSeq(value: string): CSeq | null {
+  const v = trimLws(value);
+  let i = 0;
+  while (i < v.length && DIGIT[v.charCodeAt(i)] === 1) i++;
+  if (i === 0 || i > 10) return null;
+  const seq = Number(v.slice(0, i));
+  if (seq > 0x7fffffff) return null;
+  const j = skipWs(v, i);
+  if (j === i) return null;
+  const method = v.slice(j);
+  if (!isToken(method)) return null;
+  return { seq, method };
+}
+
+/** Parses a non-negative decimal number up to `max`; null when malformed or too large. */
+export function parseUint(value: string, max: number): number | null {
+  const v = trimLws(value);
+  if (v.length === 0 || v.length > 10) return null;
+  for (let i = 0; i < v.length; i++) if (DIGIT[v.charCodeAt(i)] !== 1) return null;
+  const n = Number(v);
+  return n <= max ? n : null;
+}

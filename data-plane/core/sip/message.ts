@@ -1,0 +1,505 @@
+import type { CSeq, NameAddr, Via } from "./types.js";
+import type { SipMessageView } from "../script/context.js";
+import { TOKEN, isToken } from "./chars.js";
+import { canonicalName } from "./header-names.js";
+import { parseCSeq, parseNameAddr, parseUint, parseVia, splitList } from "./header-values.js";
+
+/**
+ * The SIP message (RFC 3261 §7): one latin1 string of the bytes as received plus an index of the
+ * header lines, built in one pass. Header values are parsed only when asked for and cached.
+ * Changes (new Via, Record-Route, removed Route, rewritten R-URI, body) are recorded as patches
+ * (Kamailio's lumps) and applied by `serialize`, so everything else passes through byte-exact.
+ */
+
+/** Limits that protect the parser from hostile input. */
+export interface ParseLimits {
+  maxMessageSize: number;
+  maxHeaders: number;
+  maxLineLength: number;
+}
+
+export const DEFAULT_LIMITS: ParseLimits = { maxMessageSize: 65535, maxHeaders: 256, maxLineLength: 16384 };
+
+/** One header line (or folded lines) in the raw message. */
+export class HeaderField {
+  constructor(
+    /** lower-cased full name */
+    public readonly name: string,
+    /** offset of the first character of the field */
+    public readonly start: number,
+    public readonly valueStart: number,
+    public valueEnd: number,
+    /** offset just past the field's final line terminator */
+    public end: number,
+    public folded: boolean,
+  ) {}
+}
+
+/** A change applied when the message is serialized: replace raw[start, end) by text. */
+export class Patch {
+  constructor(
+    public readonly start: number,
+    public readonly end: number,
+    public readonly text: string,
+  ) {}
+}
+
+export type ParseResult = { ok: true; msg: SipMessage } | { ok: false; reason: string };
+
+const EMPTY: readonly HeaderField[] = [];
+
+export class SipMessage implements SipMessageView {
+  isRequest = false;
+  method = "";
+  requestUri = "";
+  ruriStart = 0;
+  ruriEnd = 0;
+  version = "";
+  status = 0;
+  reason = "";
+  startLineEnd = 0;
+  fields: HeaderField[] = [];
+  headersEnd = 0;
+  bodyStart = 0;
+  bodyEnd = 0;
+  /** Edits applied on serialize. */
+  patches: Patch[] | null = null;
+
+  private _callId: string | undefined = undefined;
+  private _cseq: CSeq | null | undefined = undefined;
+  private _from: NameAddr | null | undefined = undefined;
+  private _to: NameAddr | null | undefined = undefined;
+  private _topVia: Via | null | undefined = undefined;
+  private _vias: Via[] | null | undefined = undefined;
+  private _maxFwd: number | null | undefined = undefined;
+  private _contacts: NameAddr[] | "*" | null | undefined = undefined;
+
+  constructor(public readonly raw: string) {}
+
+  // ---------------------------------------------------------------- header access
+
+  /** Finds the first field with this (canonical, lower-case) name. */
+  field(name: string): HeaderField | undefined {
+    const f = this.fields;
+    for (let i = 0; i < f.length; i++) if (f[i]!.name === name) return f[i];
+    return undefined;
+  }
+
+  fieldsNamed(name: string): HeaderField[] {
+    const out: HeaderField[] = [];
+    for (const f of this.fields) if (f.name === name) out.push(f);
+    return out;
+  }
+
+  countOf(name: string): number {
+    let n = 0;
+    for (const f of this.fields) if (f.name === name) n++;
+    return n;
+  }
+
+  valueOf(f: HeaderField): string {
+    const v = this.raw.slice(f.valueStart, f.valueEnd);
+    return f.folded ? v.replace(/\r?\n[ \t]+/g, " ") : v;
+  }
+
+  header(name: string): string | null {
+    const f = this.field(canonicalName(name));
+    return f ? this.valueOf(f) : null;
+  }
+
+  headerAll(name: string): string[] {
+    const c = canonicalName(name);
+    const out: string[] = [];
+    for (const f of this.fields) if (f.name === c) out.push(this.valueOf(f));
+    return out;
+  }
+
+  headerValues(name: string): string[] {
+    const out: string[] = [];
+    for (const v of this.headerAll(name)) for (const p of splitList(v)) if (p.length) out.push(p);
+    return out;
+  }
+
+  hasHeader(name: string): boolean {
+    return this.field(canonicalName(name)) !== undefined;
+  }
+
+  // ---------------------------------------------------------------- parsed headers (lazy)
+
+  get callId(): string {
+    if (this._callId === undefined) {
+      const f = this.field("call-id");
+      this._callId = f ? this.valueOf(f).trim() : "";
+    }
+    return this._callId;
+  }
+
+  /** Parsed CSeq or null when absent/malformed. */
+  get cseqOrNull(): CSeq | null {
+    if (this._cseq === undefined) {
+      const f = this.field("cseq");
+      this._cseq = f ? parseCSeq(this.valueOf(f)) : null;
+    }
+    return this._cseq;
+  }
+
+  get cseq(): CSeq {
+    return this.cseqOrNull ?? { seq: 0, method: "" };
+  }
+
+  get fromOrNull(): NameAddr | null {
+    if (this._from === undefined) {
+      const f = this.field("from");
+      this._from = f ? parseNameAddr(this.valueOf(f)) : null;
+    }
+    return this._from;
+  }
+
+  get toOrNull(): NameAddr | null {
+    if (this._to === undefined) {
+      const f = this.field("to");
+      this._to = f ? parseNameAddr(this.valueOf(f)) : null;
+    }
+    return this._to;
+  }
+
+  get from(): NameAddr {
+    return this.fromOrNull ?? NULL_ADDR;
+  }
+
+  get to(): NameAddr {
+    return this.toOrNull ?? NULL_ADDR;
+  }
+
+  get fromTag(): string | null {
+    return this.fromOrNull?.tag ?? null;
+  }
+
+  get toTag(): string | null {
+    return this.toOrNull?.tag ?? null;
+  }
+
+  /** Top Via or null when absent/malformed. */
+  get topViaOrNull(): Via | null {
+    if (this._topVia === undefined) {
+      const f = this.field("via");
+      if (!f) this._topVia = null;
+      else {
+        const v = this.valueOf(f);
+        const comma = firstListComma(v);
+        this._topVia = parseVia(comma < 0 ? v : v.slice(0, comma));
+      }
+    }
+    return this._topVia;
+  }
+
+  get topVia(): Via {
+    return this.topViaOrNull ?? NULL_VIA;
+  }
+
+  /** All Via values, top first; null if any is malformed. */
+  get viasOrNull(): Via[] | null {
+    if (this._vias === undefined) {
+      const out: Via[] = [];
+      let bad = false;
+      for (const f of this.fields) {
+        if (f.name !== "via") continue;
+        for (const part of splitList(this.valueOf(f))) {
+          const v = parseVia(part);
+          if (!v) {
+            bad = true;
+            break;
+          }
+          out.push(v);
+        }
+        if (bad) break;
+      }
+      this._vias = bad ? null : out;
+    }
+    return this._vias;
+  }
+
+  get vias(): readonly Via[] {
+    return this.viasOrNull ?? [];
+  }
+
+  get maxForwards(): number | null {
+    if (this._maxFwd === undefined) {
+      const f = this.field("max-forwards");
+      this._maxFwd = f ? parseUint(this.valueOf(f), 255) : null;
+    }
+    return this._maxFwd;
+  }
+
+  /** Contacts; null when any Contact value is malformed. */
+  contactsOrNull(): NameAddr[] | "*" | null {
+    if (this._contacts === undefined) {
+      const fs = this.fieldsNamed("contact");
+      if (fs.length === 1 && this.valueOf(fs[0]!).trim() === "*") this._contacts = "*";
+      else {
+        const out: NameAddr[] = [];
+        let bad = false;
+        for (const f of fs) {
+          for (const part of splitList(this.valueOf(f))) {
+            const na = part === "*" ? null : parseNameAddr(part);
+            if (!na) {
+              bad = true;
+              break;
+            }
+            out.push(na);
+          }
+          if (bad) break;
+        }
+        this._contacts = bad ? null : out;
+      }
+    }
+    return this._contacts;
+  }
+
+  contacts(): readonly NameAddr[] | "*" {
+    return this.contactsOrNull() ?? [];
+  }
+
+  get body(): string {
+    return this.raw.slice(this.bodyStart, this.bodyEnd);
+  }
+
+  get contentType(): string | null {
+    return this.header("content-type");
+  }
+
+  get size(): number {
+    return this.raw.length;
+  }
+
+  // ---------------------------------------------------------------- edits
+
+  addPatch(start: number, end: number, text: string): void {
+    (this.patches ??= []).push(new Patch(start, end, text));
+  }
+
+  /**
+   * Writes the message with its patches (and any extra per-branch patches) applied.
+   * `ensureContentLength` adds a Content-Length header when the message has none (streams need it).
+   */
+  serialize(extra?: readonly Patch[] | null, ensureContentLength = false): string {
+    let ps: Patch[] | null = this.patches;
+    if (extra && extra.length) ps = ps ? ps.concat(extra) : extra.slice();
+    if (ensureContentLength && !this.field("content-length")) {
+      const p = new Patch(this.headersEnd, this.headersEnd, `Content-Length: ${this.bodyEnd - this.bodyStart}\r\n`);
+      ps = ps ? ps.concat([p]) : [p];
+    }
+    const raw = this.raw;
+    if (!ps || ps.length === 0) {
+      return this.bodyEnd === raw.length ? raw : raw.slice(0, this.bodyEnd);
+    }
+    if (ps.length > 1) ps = stableSortPatches(ps);
+    let out = "";
+    let pos = 0;
+    for (let i = 0; i < ps.length; i++) {
+      const p = ps[i]!;
+      if (p.start < pos) continue; // overlaps an earlier edit: first edit wins
+      out += raw.slice(pos, p.start) + p.text;
+      pos = p.end;
+    }
+    return out + raw.slice(pos, this.bodyEnd);
+  }
+}
+
+function stableSortPatches(ps: Patch[]): Patch[] {
+  const idx = ps.map((p, i) => i);
+  idx.sort((a, b) => ps[a]!.start - ps[b]!.start || a - b);
+  return idx.map((i) => ps[i]!);
+}
+
+/** Index of the first comma outside quotes/angle brackets, or -1. */
+export function firstListComma(v: string): number {
+  if (v.indexOf(",") < 0) return -1;
+  let q = false;
+  let a = false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (q) {
+      if (c === 92) i++;
+      else if (c === 34) q = false;
+    } else if (c === 34) q = true;
+    else if (c === 60) a = true;
+    else if (c === 62) a = false;
+    else if (c === 44 && !a) return i;
+  }
+  return -1;
+}
+
+const NULL_ADDR: NameAddr = {
+  displayName: null,
+  uriText: "",
+  uri: null,
+  params: new Map(),
+  tag: null,
+  angle: false,
+  raw: "",
+};
+const NULL_VIA: Via = {
+  protocol: "",
+  transport: "",
+  host: "",
+  ipv6: false,
+  port: null,
+  branch: null,
+  received: null,
+  rport: null,
+  params: new Map(),
+  raw: "",
+};
+
+/**
+ * Parses one SIP message. `datagram`: the body is the rest of the packet (Content-Length may cut
+ * it shorter, never longer); otherwise the caller has framed exactly one message.
+ * Never throws; malformed input gives `{ ok: false, reason }`.
+ */
+export function parseMessage(input: Buffer | string, limits: ParseLimits = DEFAULT_LIMITS): ParseResult {
+  if (input.length > limits.maxMessageSize) return { ok: false, reason: "message too large" };
+  const s = typeof input === "string" ? input : input.toString("latin1");
+  const n = s.length;
+  let pos = 0;
+  // RFC 3261 §7.5: ignore CRLFs before the start line
+  while (pos < n && (s.charCodeAt(pos) === 13 || s.charCodeAt(pos) === 10)) pos++;
+  if (pos >= n) return { ok: false, reason: "empty message" };
+  const msg = new SipMessage(pos === 0 ? s : s);
+  let le = s.indexOf("\n", pos);
+  if (le < 0) return { ok: false, reason: "no line terminator after start line" };
+  if (le - pos > limits.maxLineLength) return { ok: false, reason: "start line too long" };
+  const slEnd = le > pos && s.charCodeAt(le - 1) === 13 ? le - 1 : le;
+  const err = parseStartLine(s, pos, slEnd, msg);
+  if (err) return { ok: false, reason: err };
+  msg.startLineEnd = le + 1;
+  pos = le + 1;
+  const fields = msg.fields;
+  let last: HeaderField | null = null;
+  for (;;) {
+    if (pos >= n) return { ok: false, reason: "headers not terminated by an empty line" };
+    const c = s.charCodeAt(pos);
+    if (c === 13 && s.charCodeAt(pos + 1) === 10) {
+      msg.headersEnd = pos;
+      msg.bodyStart = pos + 2;
+      break;
+    }
+    if (c === 10) {
+      msg.headersEnd = pos;
+      msg.bodyStart = pos + 1;
+      break;
+    }
+    le = s.indexOf("\n", pos);
+    if (le < 0) return { ok: false, reason: "headers not terminated by an empty line" };
+    if (le - pos > limits.maxLineLength) return { ok: false, reason: "header line too long" };
+    let lineEnd = le > pos && s.charCodeAt(le - 1) === 13 ? le - 1 : le;
+    if (c === 32 || c === 9) {
+      // folded continuation of the previous field (RFC 3261 §7.3.1)
+      if (!last) return { ok: false, reason: "continuation line before any header" };
+      while (lineEnd > pos && isSpace(s.charCodeAt(lineEnd - 1))) lineEnd--;
+      if (lineEnd > pos) {
+        let k = pos;
+        while (k < lineEnd && isSpace(s.charCodeAt(k))) k++;
+        if (k < lineEnd) {
+          last.valueEnd = lineEnd;
+          last.folded = true;
+        }
+      }
+      last.end = le + 1;
+    } else {
+      let k = pos;
+      while (k < lineEnd && TOKEN[s.charCodeAt(k)] === 1) k++;
+      const nameEnd = k;
+      if (nameEnd === pos) return { ok: false, reason: "malformed header name" };
+      while (k < lineEnd && isSpace(s.charCodeAt(k))) k++;
+      if (s.charCodeAt(k) !== 58) return { ok: false, reason: `header '${s.slice(pos, Math.min(nameEnd, pos + 40))}' without colon` };
+      k++;
+      while (k < lineEnd && isSpace(s.charCodeAt(k))) k++;
+      let ve = lineEnd;
+      while (ve > k && isSpace(s.charCodeAt(ve - 1))) ve--;
+      if (fields.length >= limits.maxHeaders) return { ok: false, reason: "too many headers" };
+      last = new HeaderField(canonicalName(s.slice(pos, nameEnd)), pos, k, ve, le + 1, false);
+      fields.push(last);
+    }
+    pos = le + 1;
+  }
+  // body
+  const available = n - msg.bodyStart;
+  const clf = msg.field("content-length");
+  if (clf) {
+    const cl = parseUint(msg.valueOf(clf), 0x7fffffff);
+    if (cl === null) return { ok: false, reason: "malformed Content-Length" };
+    if (cl > available) return { ok: false, reason: "Content-Length larger than the message" };
+    msg.bodyEnd = msg.bodyStart + cl;
+  } else {
+    msg.bodyEnd = n;
+  }
+  return { ok: true, msg };
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+/** Parses the request or status line in s[from, to); fills msg; returns an error text or null. */
+function parseStartLine(s: string, from: number, to: number, msg: SipMessage): string | null {
+  if (s.startsWith("SIP/", from)) {
+    // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
+    const sp1 = s.indexOf(" ", from);
+    if (sp1 < 0 || sp1 > to) return "malformed status line";
+    msg.version = s.slice(from, sp1);
+    const sp2 = s.indexOf(" ", sp1 + 1);
+    const codeEnd = sp2 < 0 || sp2 > to ? to : sp2;
+    const code = s.slice(sp1 + 1, codeEnd);
+    if (!/^[1-6][0-9][0-9]$/.test(code)) return "malformed status code";
+    msg.status = Number(code);
+    msg.reason = codeEnd < to ? s.slice(codeEnd + 1, to) : "";
+    msg.isRequest = false;
+    if (!/^SIP\/\d+\.\d+$/i.test(msg.version)) return "malformed SIP version";
+    return null;
+  }
+  // Request-Line = Method SP Request-URI SP SIP-Version
+  const sp1 = s.indexOf(" ", from);
+  if (sp1 < 0 || sp1 >= to) return "malformed request line";
+  const method = s.slice(from, sp1);
+  if (!isToken(method)) return "malformed method";
+  const sp2 = s.indexOf(" ", sp1 + 1);
+  if (sp2 < 0 || sp2 >= to) return "malformed request line";
+  const version = s.slice(sp2 + 1, to);
+  if (version.indexOf(" ") >= 0 || version.indexOf("\t") >= 0) return "malformed request line";
+  const ruri = s.slice(sp1 + 1, sp2);
+  if (ruri.length === 0) return "malformed request line";
+  if (!/^SIP\/\d+\.\d+$/i.test(version)) return "malformed SIP version";
+  msg.isRequest = true;
+  msg.method = method;
+  msg.requestUri = ruri;
+  msg.ruriStart = sp1 + 1;
+  msg.ruriEnd = sp2;
+  msg.version = version;
+  return null;
+}
+
+/**
+ * For a request: the value of the first Via line and the other headers a reply copies, found
+ * by a raw line scan — used to answer 400 to a message the full parser rejected.
+ */
+export function scanReplyHeaders(input: string): { isRequest: boolean; method: string; lines: Map<string, string[]> } | null {
+  const lines = input.split(/\r?\n/);
+  const first = lines[0] ?? "";
+  const m = /^([A-Za-z0-9.!%*_+`'~-]+) /.exec(first);
+  if (!m || first.startsWith("SIP/")) return null;
+  const out = new Map<string, string[]>();
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line === "") break;
+    const c = line.indexOf(":");
+    if (c <= 0) continue;
+    const name = canonicalName(line.slice(0, c).trim());
+    if (name === "via" || name === "from" || name === "to" || name === "call-id" || name === "cseq") {
+      const arr = out.get(name) ?? [];
+      arr.push(line.slice(c + 1).trim());
+      out.set(name, arr);
+    }
+  }
+  return { isRequest: true, method: m[1]!, lines: out };
+}

@@ -1,0 +1,222 @@
+import type { SipUri } from "./types.js";
+import { DIGIT, HEX, HNV, HOST, PARAM, PASSWORD, USER, allIn, escapesOk } from "./chars.js";
+
+/** Longest URI we accept (bytes); longer ones are rejected as hostile. */
+export const MAX_URI_LENGTH = 4096;
+
+const EMPTY_PARAMS: ReadonlyMap<string, string> = new Map();
+
+/**
+ * Parses a SIP, SIPS or TEL URI (RFC 3261 §19.1, §25.1; RFC 3966). Returns null when the text is
+ * not a well-formed URI of those schemes. Other schemes: use `uriScheme()` to tell them apart.
+ *
+ * @example
+ *   parseUri("sip:alice@[2001:db8::1]:5070;transport=tcp")?.port  // 5070
+ */
+export function parseUri(text: string): SipUri | null {
+  if (text.length === 0 || text.length > MAX_URI_LENGTH) return null;
+  const colon = text.indexOf(":");
+  if (colon <= 0) return null;
+  const scheme = text.slice(0, colon).toLowerCase();
+  if (scheme === "sip" || scheme === "sips") return parseSip(text, scheme, colon + 1);
+  if (scheme === "tel") return parseTel(text, colon + 1);
+  return null;
+}
+
+/** Lower-cased scheme of any URI (`"mailto"`, `"sip"` …), or null if there is none. */
+export function uriScheme(text: string): string | null {
+  const colon = text.indexOf(":");
+  if (colon <= 0) return null;
+  const s = text.slice(0, colon);
+  return /^[a-zA-Z][a-zA-Z0-9+.-]*$/.test(s) ? s.toLowerCase() : null;
+}
+
+function parseSip(text: string, scheme: "sip" | "sips", start: number): SipUri | null {
+  let user: string | null = null;
+  let password: string | null = null;
+  let hostStart = start;
+  const at = text.indexOf("@", start);
+  if (at >= 0) {
+    const userinfo = text.slice(start, at);
+    const pc = userinfo.indexOf(":");
+    const u = pc >= 0 ? userinfo.slice(0, pc) : userinfo;
+    if (u.length === 0 || !allIn(USER, u) || !escapesOk(u)) return null;
+    user = u;
+    if (pc >= 0) {
+      const p = userinfo.slice(pc + 1);
+      if (!allIn(PASSWORD, p) || !escapesOk(p)) return null;
+      password = p;
+    }
+    hostStart = at + 1;
+  }
+  // host
+  let i = hostStart;
+  let host: string;
+  let ipv6 = false;
+  const n = text.length;
+  if (text.charCodeAt(i) === 91 /* [ */) {
+    const close = text.indexOf("]", i);
+    if (close < 0) return null;
+    host = text.slice(i + 1, close);
+    if (!isIpv6(host)) return null;
+    host = host.toLowerCase();
+    ipv6 = true;
+    i = close + 1;
+  } else {
+    const hs = i;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 58 /* : */ || c === 59 /* ; */ || c === 63 /* ? */) break;
+      if (HOST[c] !== 1) return null;
+      i++;
+    }
+    host = text.slice(hs, i);
+    if (!isHostname(host)) return null;
+    host = host.toLowerCase();
+  }
+  let port: number | null = null;
+  if (i < n && text.charCodeAt(i) === 58) {
+    const ps = ++i;
+    while (i < n && DIGIT[text.charCodeAt(i)] === 1) i++;
+    if (i === ps || i - ps > 5) return null;
+    port = Number(text.slice(ps, i));
+    if (port > 65535) return null;
+  }
+  let params: ReadonlyMap<string, string> = EMPTY_PARAMS;
+  if (i < n && text.charCodeAt(i) === 59) {
+    const q = text.indexOf("?", i);
+    const pe = q >= 0 ? q : n;
+    const p = parseUriParams(text, i, pe);
+    if (!p) return null;
+    params = p;
+    i = pe;
+  }
+  let headers: string | null = null;
+  if (i < n) {
+    if (text.charCodeAt(i) !== 63) return null;
+    headers = text.slice(i + 1);
+    if (!allIn(HNV, headers) || !escapesOk(headers)) return null;
+  }
+  return { scheme, user, password, host, ipv6, port, params, headers, raw: text };
+}
+
+/** Parses `;a=b;c` from text[from, to), where text[from] is ';'. Names are lower-cased. */
+function parseUriParams(text: string, from: number, to: number): Map<string, string> | null {
+  const m = new Map<string, string>();
+  let i = from;
+  while (i < to) {
+    // text[i] === ';'
+    let e = text.indexOf(";", i + 1);
+    if (e < 0 || e > to) e = to;
+    const seg = text.slice(i + 1, e);
+    if (seg.length === 0) return null;
+    const eq = seg.indexOf("=");
+    const name = (eq >= 0 ? seg.slice(0, eq) : seg).toLowerCase();
+    const value = eq >= 0 ? seg.slice(eq + 1) : "";
+    if (name.length === 0 || !allIn(PARAM, name) || !allIn(PARAM, value) || !escapesOk(value)) return null;
+    if (!m.has(name)) m.set(name, value);
+    i = e;
+  }
+  return m;
+}
+
+function parseTel(text: string, start: number): SipUri | null {
+  const semi = text.indexOf(";", start);
+  const num = semi >= 0 ? text.slice(start, semi) : text.slice(start);
+  if (num.length === 0 || !/^(\+[0-9\-.()]*[0-9][0-9\-.()]*|[0-9A-Fa-f*#\-.()pPwW]+)$/.test(num)) return null;
+  let params: ReadonlyMap<string, string> = EMPTY_PARAMS;
+  if (semi >= 0) {
+    const p = parseUriParams(text, semi, text.length);
+    if (!p) return null;
+    params = p;
+  }
+  return { scheme: "tel", user: num, password: null, host: "", ipv6: false, port: null, params, headers: null, raw: text };
+}
+
+/** RFC 3261 hostname or IPv4 address. */
+export function isHostname(h: string): boolean {
+  if (h.length === 0 || h.length > 255) return false;
+  if (h.charCodeAt(0) === 46 || h.charCodeAt(0) === 45) return false;
+  if (h.indexOf("..") >= 0) return false;
+  return true;
+}
+
+/** Loose IPv6 literal check (hex groups, one "::", optional trailing IPv4). */
+export function isIpv6(h: string): boolean {
+  if (h.length < 2 || h.length > 45) return false;
+  let colons = 0;
+  for (let i = 0; i < h.length; i++) {
+    const c = h.charCodeAt(i);
+    if (c === 58) colons++;
+    else if (HEX[c] !== 1 && c !== 46) return false;
+  }
+  if (colons < 2) return false;
+  const dbl = h.indexOf("::");
+  if (dbl >= 0 && h.indexOf("::", dbl + 1) >= 0) return false;
+  return true;
+}
+
+export function isIpv4(h: string): boolean {
+  const parts = h.split(".");
+  if (parts.length !== 4) return false;
+  for (const p of parts) {
+    if (p.length === 0 || p.length > 3 || !/^\d+$/.test(p) || Number(p) > 255) return false;
+  }
+  return true;
+}
+
+/** The host as written in a URI or Via: IPv6 gets brackets. */
+export function formatHost(host: string): string {
+  return host.indexOf(":") >= 0 && host.charCodeAt(0) !== 91 ? `[${host}]` : host;
+}
+
+/** Default port for a scheme/transport (5060, or 5061 for sips/TLS/WSS-less TLS). */
+export function defaultPort(scheme: string, transport?: string | null): number {
+  if (scheme === "sips" || transport === "tls") return 5061;
+  return 5060;
+}
+
+/**
+ * Builds a SIP URI text from parts. `params` are appended in order; values "" produce `;name`.
+ * @example formatSipUri({ user: "bob", host: "10.0.0.1", port: 5070 }) // "sip:bob@10.0.0.1:5070"
+ */
+export function formatSipUri(parts: {
+  scheme?: string;
+  user?: string | null;
+  password?: string | null;
+  host: string;
+  port?: number | null;
+  params?: Iterable<[string, string]>;
+  headers?: string | null;
+}): string {
+  let s = (parts.scheme ?? "sip") + ":";
+  if (parts.user) {
+    s += parts.user;
+    if (parts.password) s += ":" + parts.password;
+    s += "@";
+  }
+  s += formatHost(parts.host);
+  if (parts.port) s += ":" + parts.port;
+  if (parts.params) for (const [k, v] of parts.params) s += v === "" ? `;${k}` : `;${k}=${v}`;
+  if (parts.headers) s += "?" + parts.headers;
+  return s;
+}
+
+/** Replaces user/host/port of a parsed SIP URI, keeping everything else as written. */
+export function rewriteUri(u: SipUri, change: { user?: string | null; host?: string; port?: number | null }): string {
+  return formatSipUri({
+    scheme: u.scheme,
+    user: change.user !== undefined ? change.user : u.user,
+    password: u.password,
+    host: change.host ?? u.host,
+    port: change.port !== undefined ? change.port : u.port,
+    params: u.params.entries(),
+    headers: u.headers,
+  });
+}
+
+/** The transport a URI asks for (`;transport=`), lower-cased, or null. */
+export function uriTransport(u: SipUri): string | null {
+  const t = u.params.get("transport");
+  return t ? t.toLowerCase() : null;
+}
