@@ -1,0 +1,86 @@
+import { defineModule } from "../../core/module.js";
+import type { TableSink } from "../../core/tables/registry.js";
+import type { AddressTable } from "./address-table.js";
+import { MysqlTableSource } from "./db-source.js";
+import { parsePermissionsParams } from "./params.js";
+import { createPermissionsApi, PermissionsState, type PermissionsApi } from "./permissions-api.js";
+import { permissionsRpcMethods } from "./rpc.js";
+import { compileAddressSet, compileTrustedSet } from "./table.js";
+import type { TrustedTable } from "./trusted-table.js";
+
+export type { PermissionsApi } from "./permissions-api.js";
+export type { AddressEntry } from "./address-table.js";
+export type { TrustedEntry } from "./trusted-table.js";
+export { compileAddressRows, compileTrustedRows, compileAddressSet, compileTrustedSet } from "./table.js";
+export { canonicalIp, parseIpInto, formatIp } from "./parse-ip.js";
+
+/** Resources of every live init (pools), released by destroy(). */
+const cleanups: Array<() => Promise<void>> = [];
+
+/**
+ * permissions: IP access control (Kamailio permissions module) — the `address` table (groups of
+ * hosts/subnets with port and tag) and the `trusted` table (source IP + proto + From/R-URI regexes),
+ * delivered as table kinds "address" and "trusted", plus `isTrusted(ip)` for the pre-parse guards.
+ */
+export default defineModule<PermissionsApi>({
+  name: "permissions",
+  doc: "IP address and trusted-peer access control (address and trusted tables)",
+  async init(host) {
+    const params = parsePermissionsParams(host.config);
+    const state = new PermissionsState();
+    const stats = host.stats.group("permissions", ["allowed", "denied"]);
+    stats.gauge("address_entries", () => state.address.entries.length);
+    stats.gauge("trusted_entries", () => state.trusted.entries.length);
+
+    const addressSink: TableSink<AddressTable> = {
+      kind: "address",
+      tables: ["address"],
+      compile: compileAddressSet,
+      apply(t, version) {
+        state.address = t;
+        state.addressVersion = version;
+      },
+    };
+    const trustedSink: TableSink<TrustedTable> = {
+      kind: "trusted",
+      tables: ["trusted"],
+      compile: compileTrustedSet,
+      apply(t, version) {
+        state.trusted = t;
+        state.trustedVersion = version;
+      },
+    };
+    host.tables.register(addressSink);
+    host.tables.register(trustedSink);
+
+    const source = params.db_url ? new MysqlTableSource(params.db_url) : null;
+    const reload = async (kind: "address" | "trusted"): Promise<void> => {
+      if (!source) throw new Error("no db_url configured; tables arrive through the table registry");
+      const rows = await source.readTable(kind === "address" ? params.address_table : params.trusted_table);
+      const res = host.tables.load(kind, { [kind]: rows }, `mysql-${Date.now()}`, "mysql");
+      if (!res.ok) throw res.error;
+      host.log.info("table reloaded", { kind, rows: rows.length });
+    };
+    if (source) {
+      try {
+        await reload("address");
+        await reload("trusted");
+      } catch (e) {
+        await source.close();
+        throw new Error(`permissions: initial load from ${params.address_table}/${params.trusted_table} failed: ${(e as Error).message}`);
+      }
+      cleanups.push(() => source.close());
+    }
+
+    host.rpc.registerAll(permissionsRpcMethods({ state, reload }));
+    return createPermissionsApi(state, {
+      peerTagVar: params.peer_tag_var,
+      trustedGroups: params.trusted_groups,
+      stats,
+    });
+  },
+  async destroy() {
+    const list = cleanups.splice(0);
+    for (const c of list) await c();
+  },
+});
