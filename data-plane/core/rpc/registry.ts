@@ -1,4 +1,5 @@
 import { RpcCode, RpcError } from "./errors.js";
+import type { RpcSession } from "./session.js";
 
 /**
  * One RPC method, described once: name, doc, parameters and handler. system.listMethods,
@@ -30,6 +31,11 @@ export interface RpcCallInfo {
   /** "http" | "ws" | "xmlrpc" | "fifo" | "dgram" | "internal" */
   readonly transport: string;
   readonly remote?: string;
+  /**
+   * The long-lived connection the call arrived on (WebSocket only): lets a handler notify or call
+   * back the client and attach an event subscription. Absent on one-shot transports.
+   */
+  readonly session?: RpcSession;
 }
 
 export interface RpcMethod {
