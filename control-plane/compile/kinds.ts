@@ -1,0 +1,128 @@
+/**
+ * The table kinds the control plane compiles and pushes: kind → Kamailio tables + the PURE compile
+ * function that validates them (the data plane's own function where it exists, so the control plane
+ * rejects exactly what a proxy would NACK). Kinds are named as the data plane's TableSink kinds
+ * (data-plane/core/tables/registry.ts).
+ *
+ * Where a module has no pure compile function yet, a control-plane validator stands in; each such
+ * entry carries a TODO naming the module file to switch to.
+ *
+ * @example
+ *   kindDef("lcr").compile({ lcr_gw: [...], lcr_rule: [...], lcr_rule_target: [...] }); // throws TableError
+ */
+import type { TableSet } from "../../data-plane/core/tables/registry.js";
+import { compileDispatcherTables } from "../../data-plane/modules/dispatcher/table.js";
+import { validateCarrierroute } from "./validate/carrierroute.js";
+import { validateDrouting } from "./validate/drouting.js";
+import { validateLcr } from "./validate/lcr.js";
+import { validateAliasDb, validateMtree, validatePrefixRoute, validateSpeedDial } from "./validate/routing-misc.js";
+import { validateAddress, validateHtable, validateSubscriber, validateTrusted } from "./validate/users.js";
+
+export interface KindDef {
+  /** Kind name, as the data plane registers it (TableSink.kind). */
+  readonly kind: string;
+  /** Kamailio tables that make up this kind, in push order (referenced tables first). */
+  readonly tables: readonly string[];
+  /** Validates (and compiles) the rows; throws TableError naming table and row. Must be pure. */
+  compile(set: TableSet): unknown;
+  /** Where the validation comes from (shown by the `status` management method). */
+  readonly validator: string;
+}
+
+/** The built-in kinds. Order is the order of `kinds()` and of pushes. */
+export const KINDS: readonly KindDef[] = [
+  {
+    kind: "dispatcher",
+    tables: ["dispatcher"],
+    compile: compileDispatcherTables,
+    validator: "data-plane/modules/dispatcher/table.ts compileDispatcherTables",
+  },
+  {
+    kind: "lcr",
+    tables: ["lcr_gw", "lcr_rule", "lcr_rule_target"],
+    // TODO(lcr): use the pure compile of data-plane/modules/lcr/table.ts when it lands.
+    compile: validateLcr,
+    validator: "control-plane/compile/validate/lcr.ts (module compile pending)",
+  },
+  {
+    kind: "drouting",
+    tables: ["dr_gateways", "dr_gw_lists", "dr_rules", "dr_groups"],
+    // TODO(drouting): use the pure compile of data-plane/modules/drouting/table.ts when it lands.
+    compile: validateDrouting,
+    validator: "control-plane/compile/validate/drouting.ts (module compile pending)",
+  },
+  {
+    kind: "carrierroute",
+    tables: ["carrier_name", "domain_name", "carrierroute", "carrierfailureroute"],
+    // TODO(carrierroute): use the pure compile of data-plane/modules/carrierroute/table.ts when it lands.
+    compile: validateCarrierroute,
+    validator: "control-plane/compile/validate/carrierroute.ts (module compile pending)",
+  },
+  {
+    kind: "prefix_route",
+    tables: ["prefix_route"],
+    // TODO(prefix_route): use the pure compile of data-plane/modules/prefix-route/table.ts when it lands.
+    compile: validatePrefixRoute,
+    validator: "control-plane/compile/validate/routing-misc.ts validatePrefixRoute (module compile pending)",
+  },
+  {
+    kind: "mtree",
+    tables: ["mtree", "mtrees"],
+    // TODO(mtree): use the pure compile of data-plane/modules/mtree/table.ts when it lands.
+    compile: validateMtree,
+    validator: "control-plane/compile/validate/routing-misc.ts validateMtree (module compile pending)",
+  },
+  {
+    kind: "subscriber",
+    tables: ["subscriber"],
+    // TODO(subscriber): use the pure compile of data-plane/modules/auth/table.ts when it lands.
+    compile: validateSubscriber,
+    validator: "control-plane/compile/validate/users.ts validateSubscriber (module compile pending)",
+  },
+  {
+    kind: "address",
+    tables: ["address"],
+    // TODO(address): use the pure compile of data-plane/modules/permissions/table.ts when it lands.
+    compile: validateAddress,
+    validator: "control-plane/compile/validate/users.ts validateAddress (module compile pending)",
+  },
+  {
+    kind: "trusted",
+    tables: ["trusted"],
+    // TODO(trusted): use the pure compile of data-plane/modules/permissions/table.ts when it lands.
+    compile: validateTrusted,
+    validator: "control-plane/compile/validate/users.ts validateTrusted (module compile pending)",
+  },
+  {
+    kind: "htable",
+    tables: ["htable"],
+    // TODO(htable): use the pure compile of data-plane/modules/htable/table.ts when it lands.
+    compile: validateHtable,
+    validator: "control-plane/compile/validate/users.ts validateHtable (module compile pending)",
+  },
+  {
+    kind: "alias_db",
+    tables: ["dbaliases"],
+    compile: validateAliasDb,
+    validator: "control-plane/compile/validate/routing-misc.ts validateAliasDb",
+  },
+  {
+    kind: "speeddial",
+    tables: ["speed_dial"],
+    compile: validateSpeedDial,
+    validator: "control-plane/compile/validate/routing-misc.ts validateSpeedDial",
+  },
+];
+
+const byKind = new Map(KINDS.map((k) => [k.kind, k]));
+const byTable = new Map(KINDS.flatMap((k) => k.tables.map((t) => [t, k] as const)));
+
+/** The kind definition by name, or undefined. */
+export function kindDef(kind: string): KindDef | undefined {
+  return byKind.get(kind);
+}
+
+/** The kind a table belongs to (undefined for location, acc, version, ...: not pushed). */
+export function kindOfTable(table: string): KindDef | undefined {
+  return byTable.get(table);
+}

@@ -1,0 +1,72 @@
+/**
+ * Persists compiled kind versions in `olelo_snapshots`: every new version gets a row (kind,
+ * version, row count, fingerprint, reason, time); the newest `keep` per kind also keep their rows
+ * (gzipped JSON; times in UTC), so after a restart the control plane serves the last good set even when the
+ * database meanwhile holds a row that does not compile.
+ */
+import { gunzipSync, gzipSync } from "node:zlib";
+import type { Pool, RowDataPacket } from "mysql2/promise";
+import type { TableSet } from "../../data-plane/core/tables/registry.js";
+
+/** Rows larger than this (compressed) are stored without data (metadata only). */
+const MAX_DATA_BYTES = 8 * 1024 * 1024;
+
+export interface StoredSnapshot {
+  kind: string;
+  version: string;
+  rows: number;
+  fingerprint: string;
+  createdAt: string;
+  set: TableSet;
+}
+
+/** Records one version; returns whether its rows were stored too. */
+export async function saveSnapshot(
+  pool: Pool,
+  s: { kind: string; version: string; rows: number; fingerprint: string; reason: string; set: TableSet },
+  keep = 3,
+): Promise<boolean> {
+  let data: Buffer | null = gzipSync(JSON.stringify(s.set));
+  if (data.length > MAX_DATA_BYTES) data = null;
+  const insert = (d: Buffer | null) =>
+    pool.query(
+      "INSERT INTO `olelo_snapshots` (`kind`, `version`, `row_count`, `fingerprint`, `reason`, `created_at`, `data`) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(3), ?)",
+      [s.kind, s.version, s.rows, s.fingerprint.slice(0, 255), s.reason.slice(0, 255), d],
+    );
+  try {
+    await insert(data);
+  } catch (e) {
+    if (data === null || (e as { code?: string }).code !== "ER_NET_PACKET_TOO_LARGE") throw e;
+    data = null;
+    await insert(null);
+  }
+  // Keep rows only for the newest `keep` versions of this kind.
+  await pool.query(
+    "UPDATE `olelo_snapshots` SET `data` = NULL WHERE `kind` = ? AND `data` IS NOT NULL AND `id` NOT IN " +
+      "(SELECT `id` FROM (SELECT `id` FROM `olelo_snapshots` WHERE `kind` = ? AND `data` IS NOT NULL ORDER BY `id` DESC LIMIT ?) AS keep_rows)",
+    [s.kind, s.kind, keep],
+  );
+  return data !== null;
+}
+
+/** The newest stored version with rows, per kind. */
+export async function loadLatestSnapshots(pool: Pool): Promise<Map<string, StoredSnapshot>> {
+  const [rows] = await pool.query<RowDataPacket[]>({
+    sql:
+      "SELECT s.`kind`, s.`version`, s.`row_count`, s.`fingerprint`, s.`created_at`, s.`data` FROM `olelo_snapshots` s " +
+      "JOIN (SELECT `kind`, MAX(`id`) AS id FROM `olelo_snapshots` WHERE `data` IS NOT NULL GROUP BY `kind`) m ON m.id = s.id",
+    dateStrings: true,
+  });
+  const out = new Map<string, StoredSnapshot>();
+  for (const r of rows) {
+    out.set(String(r.kind), {
+      kind: String(r.kind),
+      version: String(r.version),
+      rows: Number(r.row_count),
+      fingerprint: String(r.fingerprint),
+      createdAt: new Date(String(r.created_at).replace(" ", "T") + "Z").toISOString(),
+      set: JSON.parse(gunzipSync(r.data as Buffer).toString("utf8")) as TableSet,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,98 @@
+/**
+ * Small checks shared by the control plane's own row validators (used for kinds whose data-plane
+ * module has no pure compile function yet). Every failure is a TableError naming table and row.
+ */
+import { isIP } from "node:net";
+import { TableError, type TableRow, type TableSet } from "../../../data-plane/core/tables/registry.js";
+
+/** Rows of one table, or an empty list when the set lacks the table. */
+export function rowsOf(set: TableSet, table: string): TableRow[] {
+  const rows = set[table];
+  if (rows === undefined) return [];
+  if (!Array.isArray(rows)) throw new TableError(table, null, `'${table}' must be an array of rows`);
+  return rows;
+}
+
+/** The row's identity for error messages: the key column, or its 1-based position. */
+export function idOf(row: TableRow, key: string, index: number): string | number {
+  const v = row[key];
+  return typeof v === "number" || (typeof v === "string" && v !== "") ? v : index + 1;
+}
+
+/** A string column; null/undefined become "". */
+export function str(row: TableRow, col: string): string {
+  const v = row[col];
+  return v === null || v === undefined ? "" : String(v);
+}
+
+/** An integer column (numbers or numeric strings); `def` when null/empty, else an error. */
+export function int(table: string, id: string | number, row: TableRow, col: string, def?: number): number {
+  const v = row[col];
+  if (v === null || v === undefined || v === "") {
+    if (def !== undefined) return def;
+    throw new TableError(table, id, `${col} is missing`);
+  }
+  const n = typeof v === "number" ? v : /^\s*[-+]?\d+\s*$/.test(String(v)) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n)) throw new TableError(table, id, `${col} '${String(v)}' is not an integer`);
+  return n;
+}
+
+/** A float column. */
+export function num(table: string, id: string | number, row: TableRow, col: string, def?: number): number {
+  const v = row[col];
+  if (v === null || v === undefined || v === "") {
+    if (def !== undefined) return def;
+    throw new TableError(table, id, `${col} is missing`);
+  }
+  const n = typeof v === "number" ? v : Number(v);
+  if (!Number.isFinite(n)) throw new TableError(table, id, `${col} '${String(v)}' is not a number`);
+  return n;
+}
+
+/** Requires a non-empty string column. */
+export function required(table: string, id: string | number, row: TableRow, col: string): string {
+  const s = str(row, col).trim();
+  if (s === "") throw new TableError(table, id, `${col} is empty`);
+  return s;
+}
+
+/** Checks an integer range. */
+export function range(table: string, id: string | number, col: string, n: number, min: number, max: number): void {
+  if (n < min || n > max) throw new TableError(table, id, `${col} ${n} is outside ${min}..${max}`);
+}
+
+/** Checks that a column holds a regular expression JavaScript can compile (close to PCRE for these uses). */
+export function regex(table: string, id: string | number, col: string, pattern: string): void {
+  if (pattern === "") return;
+  try {
+    new RegExp(pattern);
+  } catch (e) {
+    throw new TableError(table, id, `${col} '${pattern}' is not a valid regular expression: ${(e as Error).message}`);
+  }
+}
+
+/** A host: IPv4, IPv6 (optionally in brackets) or a DNS name. */
+export function isHost(s: string): boolean {
+  const h = s.startsWith("[") && s.endsWith("]") ? s.slice(1, -1) : s;
+  if (isIP(h) !== 0) return true;
+  return /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*\.?$/i.test(h);
+}
+
+/** Rejects a second row with the same key (the key function returns null to skip a row). */
+export function unique(
+  table: string,
+  rows: readonly TableRow[],
+  keyCol: string,
+  key: (r: TableRow) => string | null,
+  what: string,
+): void {
+  const seen = new Map<string, string | number>();
+  rows.forEach((r, i) => {
+    const k = key(r);
+    if (k === null) return;
+    const id = idOf(r, keyCol, i);
+    const prev = seen.get(k);
+    if (prev !== undefined) throw new TableError(table, id, `${what} already used by row ${prev}`);
+    seen.set(k, id);
+  });
+}

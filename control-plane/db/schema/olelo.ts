@@ -1,0 +1,49 @@
+/**
+ * Olelo's own tables, all prefixed `olelo_` so they never collide with Kamailio's.
+ * - olelo_audit: who changed which row, when, before/after, and the kind version it produced.
+ * - olelo_snapshots: each compiled kind version (content hash), with the gzipped rows of the
+ *   latest good ones so a restart can serve the last good set even if the DB now holds a bad row.
+ */
+import { sql } from "drizzle-orm";
+import { bigint, customType, datetime, index, int, json, mysqlTable, varchar } from "drizzle-orm/mysql-core";
+
+/** MySQL LONGBLOB (drizzle has no builder for it); holds gzipped JSON. */
+const longblob = customType<{ data: Buffer; driverData: Buffer }>({
+  dataType() {
+    return "longblob";
+  },
+});
+
+/** Audit trail of every management-API change (gap 6 in peers.md: nobody else records this). */
+export const olelo_audit = mysqlTable(
+  "olelo_audit",
+  {
+    id: bigint("id", { mode: "number", unsigned: true }).autoincrement().primaryKey().notNull(),
+    ts: datetime("ts", { mode: "string", fsp: 3 }).notNull().default(sql`CURRENT_TIMESTAMP(3)`),
+    actor: varchar("actor", { length: 64 }).notNull(),
+    action: varchar("action", { length: 32 }).notNull(),
+    kind: varchar("kind", { length: 32 }),
+    table_name: varchar("table_name", { length: 64 }).notNull(),
+    row_id: varchar("row_id", { length: 255 }),
+    before: json("before"),
+    after: json("after"),
+    version: varchar("version", { length: 64 }),
+  },
+  (t) => [index("olelo_audit_ts_idx").on(t.ts), index("olelo_audit_row_idx").on(t.table_name, t.row_id)],
+);
+
+/** Compiled kind versions; `data` is kept only for the newest few per kind. */
+export const olelo_snapshots = mysqlTable(
+  "olelo_snapshots",
+  {
+    id: bigint("id", { mode: "number", unsigned: true }).autoincrement().primaryKey().notNull(),
+    kind: varchar("kind", { length: 32 }).notNull(),
+    version: varchar("version", { length: 64 }).notNull(),
+    row_count: int("row_count", { unsigned: true }).notNull().default(0),
+    fingerprint: varchar("fingerprint", { length: 255 }).notNull().default(""),
+    reason: varchar("reason", { length: 255 }).notNull().default(""),
+    created_at: datetime("created_at", { mode: "string", fsp: 3 }).notNull().default(sql`CURRENT_TIMESTAMP(3)`),
+    data: longblob("data"),
+  },
+  (t) => [index("olelo_snapshots_kind_idx").on(t.kind, t.id)],
+);

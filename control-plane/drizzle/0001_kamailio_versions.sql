@@ -1,0 +1,30 @@
+-- Kamailio's `version` rows, with the table versions of Kamailio 5.6's MySQL scripts
+-- (/usr/share/kamailio/mysql/*-create.sql). INSERT IGNORE: a row Kamailio already wrote
+-- (unique key table_name_idx) is kept as it is. prefix_route has no version row in Kamailio.
+INSERT IGNORE INTO `version` (`table_name`, `table_version`) VALUES
+	('version', 1),
+	('dispatcher', 4),
+	('lcr_gw', 3),
+	('lcr_rule_target', 1),
+	('lcr_rule', 3),
+	('dr_gateways', 3),
+	('dr_rules', 3),
+	('dr_gw_lists', 1),
+	('dr_groups', 2),
+	('carrierroute', 3),
+	('carrierfailureroute', 2),
+	('carrier_name', 1),
+	('domain_name', 1),
+	('mtree', 1),
+	('mtrees', 2),
+	('subscriber', 7),
+	('trusted', 6),
+	('address', 6),
+	('location', 9),
+	('location_attrs', 1),
+	('htable', 2),
+	('dbaliases', 1),
+	('speed_dial', 2),
+	('acc', 5),
+	('acc_cdrs', 2),
+	('missed_calls', 4);

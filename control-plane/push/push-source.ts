@@ -1,0 +1,62 @@
+/**
+ * What the push server needs from the control plane's compiled tables: the current snapshot per
+ * kind and a change signal. `SnapshotSource` in control-plane/compile/source.ts (the MySQL-backed
+ * compile step) satisfies it structurally; tests and benchmarks use `createMemorySource`.
+ *
+ * @example
+ *   const source = createMemorySource();
+ *   source.set("dispatcher", { dispatcher: rows }, "v1"); // notifies onChange(["dispatcher"])
+ */
+import type { TableSet } from "../../data-plane/core/tables/registry.js";
+
+/** One compiled version of one table kind (same shape as compile/source.ts's KindSnapshot). */
+export interface PushSnapshot {
+  kind: string;
+  version: string;
+  set: TableSet;
+  rows: number;
+  compiledAt: string;
+}
+
+/** The part of SnapshotSource the push server reads. */
+export interface PushSource {
+  kinds(): string[];
+  current(kind: string): PushSnapshot | undefined;
+  onChange(fn: (changedKinds: string[]) => void): () => void;
+}
+
+/** In-memory PushSource: tables are set by code (tests, benchmarks, a fixture control plane). */
+export interface MemorySource extends PushSource {
+  /** Replaces a kind's tables; `version` defaults to a counter ("m1", "m2", ...). Notifies listeners. */
+  set(kind: string, set: TableSet, version?: string): PushSnapshot;
+  /** Removes a kind (no further pushes of it; data planes keep what they have). */
+  delete(kind: string): void;
+}
+
+/** Creates an in-memory PushSource. */
+export function createMemorySource(): MemorySource {
+  const snaps = new Map<string, PushSnapshot>();
+  const listeners = new Set<(kinds: string[]) => void>();
+  let counter = 0;
+  const notify = (kinds: string[]) => {
+    for (const l of [...listeners]) l(kinds);
+  };
+  return {
+    kinds: () => [...snaps.keys()],
+    current: (kind) => snaps.get(kind),
+    onChange(fn) {
+      listeners.add(fn);
+      return () => listeners.delete(fn);
+    },
+    set(kind, set, version) {
+      const rows = Object.values(set).reduce((n, r) => n + r.length, 0);
+      const snap: PushSnapshot = { kind, version: version ?? `m${++counter}`, set, rows, compiledAt: new Date().toISOString() };
+      snaps.set(kind, snap);
+      notify([kind]);
+      return snap;
+    },
+    delete(kind) {
+      if (snaps.delete(kind)) notify([kind]);
+    },
+  };
+}

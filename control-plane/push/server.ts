@@ -1,0 +1,215 @@
+/**
+ * The control plane's gRPC push server: olelo.control.v1.TablePushService/StreamTables on grpc-js,
+ * one aggregated bidirectional stream per data plane (Envoy ADS). See README.md in this folder
+ * for the protocol; the per-stream rules live in push-session.ts.
+ *
+ * @example
+ *   const push = await createPushServer({ source, host: "127.0.0.1", port: 8071 });
+ *   push.nodes(); // per data plane: connected since, applied versions, last NACK
+ *   await push.close();
+ */
+import { randomBytes } from "node:crypto";
+import * as grpc from "@grpc/grpc-js";
+import { TablePushService, type StreamTablesRequest } from "../../gen/olelo/control/v1/control_pb.js";
+import { createLogger, type Logger } from "../../data-plane/core/log/logger.js";
+import { createServiceDefinition, type MessageCodec } from "../../data-plane/sync/wire/grpc-adapter.js";
+import type { ChunkOptions } from "../../data-plane/sync/wire/table-chunks.js";
+import { createEncodedVersions, type EncodeFailure } from "./encoded-versions.js";
+import { NodeRecord, type NodeStatus } from "./node-status.js";
+import type { PushSource } from "./push-source.js";
+import { PushSession, type PushCall } from "./push-session.js";
+
+/** Largest frame the server sends; chunks are kept well below (1 MiB target, 4 MiB hard). */
+export const PUSH_MAX_SEND_BYTES = 16 * 1024 * 1024;
+/** Largest request accepted (Hello / Ack / Nack are small). */
+export const PUSH_MAX_RECEIVE_BYTES = 4 * 1024 * 1024;
+
+export interface PushServerOptions {
+  source: PushSource;
+  host?: string;
+  /** 0 picks a free port (see `port` on the result). */
+  port?: number;
+  chunk?: ChunkOptions;
+  /** How long a disconnected node stays in `nodes()`; default one hour. */
+  forgetAfterMs?: number;
+  log?: Logger;
+}
+
+export interface PushServer {
+  readonly host: string;
+  readonly port: number;
+  /** "host:port" as a data plane dials it. */
+  readonly address: string;
+  /** Every known data plane, connected ones first. */
+  nodes(): NodeStatus[];
+  /** Versions that could not be encoded (bad values for their columns); they are never sent. */
+  encodeFailures(): EncodeFailure[];
+  /** Frame bytes written to all streams since start. */
+  bytesSent(): number;
+  /**
+   * Stops accepting streams and ends the open ones. `force` drops connections at once (a crash,
+   * for tests); otherwise streams are ended and the server waits up to `graceMs` for them.
+   */
+  close(opts?: { force?: boolean; graceMs?: number }): Promise<void>;
+}
+
+const frameCodec: MessageCodec<Buffer> = {
+  serialize: (b) => b,
+  deserialize: (b) => b,
+};
+
+/** Starts the push server; resolves once it listens. */
+export async function createPushServer(opts: PushServerOptions): Promise<PushServer> {
+  const host = opts.host ?? "127.0.0.1";
+  const log = opts.log ?? createLogger("push");
+  const forgetAfterMs = opts.forgetAfterMs ?? 3_600_000;
+  const encoded = createEncodedVersions(opts.chunk);
+  const records = new Map<string, NodeRecord>();
+  const sessions = new Map<string, PushSession>();
+  const streamPrefix = randomBytes(4).toString("hex");
+  let nonceCounter = 0;
+  let bytesSent = 0;
+  const deps = {
+    source: opts.source,
+    encoded,
+    log,
+    newNonce: () => `${streamPrefix}-${(++nonceCounter).toString(36)}`,
+    onBytes: (n: number) => {
+      bytesSent += n;
+    },
+  };
+
+  const unsubscribe = opts.source.onChange((kinds) => {
+    for (const s of sessions.values()) s.schedule(kinds);
+  });
+
+  const endSession = (session: PushSession) => {
+    session.close();
+    if (sessions.get(session.record.nodeId) === session) {
+      sessions.delete(session.record.nodeId);
+      session.record.connected = false;
+      session.record.disconnectedAt = new Date().toISOString();
+      log.info("data plane disconnected", { node: session.record.nodeId });
+    }
+  };
+
+  const streamTables = (call: PushCall) => {
+    let session: PushSession | null = null;
+    call.sendMetadata(new grpc.Metadata());
+    const fail = (code: grpc.status, details: string) => {
+      if (session) endSession(session);
+      call.emit("error", { code, details });
+    };
+    call.on("data", (req: StreamTablesRequest) => {
+      const m = req.message;
+      if (!session) {
+        if (m.case !== "hello") return fail(grpc.status.INVALID_ARGUMENT, "the first message of a stream must be hello");
+        const node = m.value.node;
+        const id = node?.id ?? "";
+        if (id === "" || id.length > 256) return fail(grpc.status.INVALID_ARGUMENT, "hello.node.id must be 1..256 characters");
+        const old = sessions.get(id);
+        if (old) {
+          log.warn("node id connected again; ending its older stream", { node: id });
+          endSession(old);
+          old.call.emit("error", { code: grpc.status.ABORTED, details: "superseded by a newer stream with the same node id" });
+        }
+        let rec = records.get(id);
+        if (!rec) {
+          rec = new NodeRecord(id);
+          records.set(id, rec);
+        }
+        rec.buildVersion = node?.buildVersion ?? "";
+        rec.kinds = [...(node?.kinds ?? [])];
+        rec.peer = call.getPeer();
+        rec.connected = true;
+        rec.connectedSince = new Date().toISOString();
+        rec.disconnectedAt = null;
+        session = new PushSession(call, rec, m.value, deps);
+        sessions.set(id, session);
+        log.info("data plane connected", { node: id, build: rec.buildVersion, peer: rec.peer, kinds: rec.kinds.join(",") });
+        session.start();
+        return;
+      }
+      switch (m.case) {
+        case "ack":
+          session.onAck(m.value);
+          return;
+        case "nack":
+          session.onNack(m.value);
+          return;
+        case "hello":
+          return fail(grpc.status.INVALID_ARGUMENT, "hello may only be sent once per stream");
+        default:
+          return fail(grpc.status.INVALID_ARGUMENT, "empty request");
+      }
+    });
+    call.on("end", () => {
+      if (session) endSession(session);
+      call.end();
+    });
+    call.on("cancelled", () => {
+      if (session) endSession(session);
+    });
+    call.on("error", () => {
+      if (session) endSession(session);
+    });
+    call.on("close", () => {
+      if (session) endSession(session);
+    });
+  };
+
+  const server = new grpc.Server({
+    "grpc.max_send_message_length": PUSH_MAX_SEND_BYTES,
+    "grpc.max_receive_message_length": PUSH_MAX_RECEIVE_BYTES,
+    "grpc.keepalive_time_ms": 30_000,
+    "grpc.keepalive_timeout_ms": 10_000,
+    "grpc.http2.min_ping_interval_without_data_ms": 5_000,
+  });
+  server.addService(createServiceDefinition(TablePushService, { streamTables: { response: frameCodec } }), {
+    streamTables: streamTables as grpc.handleBidiStreamingCall<unknown, unknown>,
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${host}:${opts.port ?? 8071}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  });
+  log.info("push server listening", { host, port });
+
+  let closed = false;
+  return {
+    host,
+    port,
+    address: `${host}:${port}`,
+    nodes() {
+      const cutoff = Date.now() - forgetAfterMs;
+      for (const [id, r] of records) {
+        if (!r.connected && r.disconnectedAt && Date.parse(r.disconnectedAt) < cutoff) records.delete(id);
+      }
+      return [...records.values()]
+        .map((r) => r.snapshot())
+        .sort((a, b) => Number(b.connected) - Number(a.connected) || (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
+    },
+    encodeFailures: () => encoded.failures(),
+    bytesSent: () => bytesSent,
+    async close(o = {}) {
+      if (closed) return;
+      closed = true;
+      unsubscribe();
+      const open = [...sessions.values()];
+      for (const s of open) endSession(s);
+      if (o.force) {
+        server.forceShutdown();
+        return;
+      }
+      for (const s of open) s.call.end();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, o.graceMs ?? 2_000);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}
