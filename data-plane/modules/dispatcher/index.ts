@@ -1,0 +1,35 @@
+import { defineModule } from "../../core/module.js";
+import type { DispatcherApi } from "./api.js";
+import { createDispatcher, type DispatcherModule } from "./dispatcher.js";
+
+/**
+ * Olelo's dispatcher: Kamailio's load balancer (destination sets, algorithms 0–15 and 64,
+ * failover lists, keepalive probing, RPCs) with the fixes users asked for — serialised reloads,
+ * runtime state kept across reloads, events for destinations that start down, per-destination
+ * counters. See README.md in this folder.
+ *
+ * @example
+ *   // olelo.yaml: modules: { dispatcher: { list_file: "dispatcher.list", ping_interval: 10, probing_mode: 1 } }
+ *   const ds = modules.dispatcher as DispatcherApi;
+ *   if (!ds.selectDst(req, 1, 4)) req.reply(404, "No destination");
+ */
+let current: DispatcherModule | null = null;
+
+export default defineModule<DispatcherApi>({
+  name: "dispatcher",
+  doc: "Load balancing and failover over destination sets, with keepalive probing (Kamailio dispatcher)",
+  async init(host) {
+    current = await createDispatcher(host);
+    return current.api;
+  },
+  destroy() {
+    current?.destroy();
+    current = null;
+  },
+});
+
+export type { DispatcherApi, SelectOptions, CurrentDst, SetSummary } from "./api.js";
+export { compileDispatcherTables, type CompiledDispatcher, type DispatcherRow } from "./table.js";
+export { parseListFile } from "./parse-list-file.js";
+export { createDispatcher, type DispatcherModule, type DispatcherDeps } from "./dispatcher.js";
+export { ALG } from "./select/select.js";
