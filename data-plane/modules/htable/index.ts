@@ -1,0 +1,62 @@
+import { defineModule } from "../../core/module.js";
+import type { TableSink } from "../../core/tables/registry.js";
+import { createHtableApi, type HtableApi } from "./htable-api.js";
+import { HtableManager } from "./htable-manager.js";
+import { parseHtableParams } from "./params.js";
+import { htableRpcMethods } from "./rpc.js";
+import { compileHtableSet, type HtRow } from "./table.js";
+
+export type { HtableApi } from "./htable-api.js";
+export type { HashTable, HtValue, HtItem, HtMatchOp, HtableDefinition } from "./hash-table.js";
+export { HTABLE_EXPIRED_EVENT } from "./htable-manager.js";
+export { compileHtableRows } from "./table.js";
+export { parseHtableDefinition } from "./params.js";
+
+/** Managers of every live init, closed by destroy() (timer cleared, dbmode=1 written back, pool closed). */
+const live: HtableManager[] = [];
+
+/**
+ * htable: named in-memory key/value tables (Kamailio htable module) — counters, ban lists, caches —
+ * with per-item expiry, an expiry sweep publishing `htable.expired`, optional MySQL load/store in
+ * Kamailio's `htable` table shape, and table kind "htable" for rows pushed by the control plane.
+ */
+export default defineModule<HtableApi>({
+  name: "htable",
+  doc: "Named in-memory key/value tables with expiry (Kamailio htable)",
+  async init(host) {
+    const params = parseHtableParams(host.config);
+    const mgr = new HtableManager(params, host.events, host.log);
+    const stats = host.stats.group("htable", []);
+    stats.gauge("tables", () => mgr.tables.size);
+    stats.gauge("items", () => {
+      let n = 0;
+      for (const t of mgr.tables.values()) n += t.storedCount;
+      return n;
+    });
+
+    const dbtables = mgr.dbtables();
+    const sink: TableSink<Map<string, HtRow[]>> = {
+      kind: "htable",
+      tables: dbtables.size > 0 ? [...dbtables] : ["htable"],
+      compile: (set) => compileHtableSet(set, dbtables),
+      apply(compiled) {
+        for (const [dbtable, rows] of compiled) mgr.applyRows(dbtable, rows);
+      },
+    };
+    host.tables.register(sink);
+
+    try {
+      await mgr.loadAll();
+    } catch (e) {
+      await mgr.close();
+      throw new Error(`htable: loading from the database failed: ${(e as Error).message}`);
+    }
+    mgr.start();
+    live.push(mgr);
+    host.rpc.registerAll(htableRpcMethods(mgr));
+    return createHtableApi(mgr);
+  },
+  async destroy() {
+    for (const mgr of live.splice(0)) await mgr.close();
+  },
+});
