@@ -127,8 +127,10 @@ export class WsSession implements RpcSession {
         sendText: (t) => this.sendText(t),
         isOpen: () => this.isOpen,
         close: (code, reason) => {
-          this.deps.log.warn("closing slow event consumer", { session: this.id, remote: this.remote });
+          this.deps.log.warn("dropping slow event consumer", { session: this.id, remote: this.remote });
+          // the close frame may never get through a clogged socket: terminate after a grace period
           this.ws.close(code, reason);
+          setTimeout(() => this.ws.terminate(), 1000).unref();
         },
       },
       kinds,
