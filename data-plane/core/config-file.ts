@@ -1,0 +1,190 @@
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { DEFAULT_CORE_CONFIG, type CoreConfig } from "./config.js";
+import type { ListenSpec } from "./transport/listen-socket.js";
+import { parseSocketString } from "./transport/listen-socket.js";
+import { isLogLevel, type LogLevel } from "./log/logger.js";
+
+/**
+ * The data plane's configuration file (JSON). Every key is optional; see etc/olelo.json for the
+ * shipped defaults and README "Configuration" for each setting.
+ */
+export interface DataPlaneConfig {
+  core: CoreConfig;
+  script: { file: string; settings: Record<string, unknown> };
+  control: { host: string; port: number; token: string | null; fifo: string | null; dgram: string | null } | null;
+  modules: Record<string, Record<string, unknown>>;
+  /** Table kind → JSON table file (`{ "table": [rows] }`) for standalone mode. */
+  tables: Record<string, string>;
+  controlPlane: { url: string; cacheDir: string | null } | null;
+  dataDir: string;
+  log: { level: LogLevel; format: "text" | "json" };
+  /** Directory of the configuration file: relative paths resolve against it. */
+  baseDir: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+const HERE = dirname(new URL(import.meta.url).pathname);
+export const DEFAULT_SCRIPT = resolve(HERE, "../scripts/default.ts");
+
+export function defaultDataPlaneConfig(baseDir = process.cwd()): DataPlaneConfig {
+  return {
+    core: structuredClone(DEFAULT_CORE_CONFIG),
+    script: { file: DEFAULT_SCRIPT, settings: {} },
+    control: { host: "127.0.0.1", port: 8060, token: null, fifo: null, dgram: null },
+    modules: {},
+    tables: {},
+    controlPlane: null,
+    dataDir: resolve(baseDir, ".olelo"),
+    log: { level: "info", format: "text" },
+    baseDir,
+  };
+}
+
+/** Reads and validates a configuration file; throws ConfigError naming the bad key. */
+export function loadConfigFile(path: string): DataPlaneConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ConfigError(`cannot read configuration ${path}: ${(e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${path}: invalid JSON: ${(e as Error).message}`);
+  }
+  return buildConfig(raw, dirname(resolve(path)));
+}
+
+/** Builds a configuration from a parsed JSON object (also used by tests). */
+export function buildConfig(raw: unknown, baseDir: string): DataPlaneConfig {
+  const cfg = defaultDataPlaneConfig(baseDir);
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new ConfigError("configuration must be a JSON object");
+  const r = raw as Record<string, unknown>;
+  const known = new Set(["node", "listen", "aliases", "script", "control", "core", "modules", "tables", "controlPlane", "dataDir", "log", "$comment"]);
+  for (const k of Object.keys(r)) if (!known.has(k)) throw new ConfigError(`unknown configuration key '${k}'`);
+  if (r.node !== undefined) cfg.core.node = str(r.node, "node");
+  if (r.listen !== undefined) {
+    if (!Array.isArray(r.listen) || r.listen.length === 0) throw new ConfigError("'listen' must be a non-empty array");
+    cfg.core.listen = r.listen.map((l, i) => parseListen(l, `listen[${i}]`));
+  }
+  if (r.aliases !== undefined) {
+    if (!Array.isArray(r.aliases)) throw new ConfigError("'aliases' must be an array of host[:port]");
+    cfg.core.aliases = r.aliases.map((a, i) => str(a, `aliases[${i}]`));
+  }
+  if (r.script !== undefined) {
+    const s = obj(r.script, "script");
+    if (s.file !== undefined) cfg.script.file = resolve(baseDir, str(s.file, "script.file"));
+    if (s.settings !== undefined) cfg.script.settings = obj(s.settings, "script.settings");
+  }
+  if (r.control !== undefined) {
+    if (r.control === null || r.control === false) cfg.control = null;
+    else {
+      const c = obj(r.control, "control");
+      const ctl = cfg.control ?? { host: "127.0.0.1", port: 8060, token: null, fifo: null, dgram: null };
+      if (c.listen !== undefined) {
+        const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(str(c.listen, "control.listen"));
+        if (!m) throw new ConfigError("'control.listen' must be host:port");
+        ctl.host = m[1]!.replace(/^\[|\]$/g, "");
+        ctl.port = Number(m[2]);
+      }
+      if (c.token !== undefined) ctl.token = c.token === null ? null : str(c.token, "control.token");
+      if (c.fifo !== undefined) ctl.fifo = c.fifo === null ? null : str(c.fifo, "control.fifo");
+      if (c.dgram !== undefined) ctl.dgram = c.dgram === null ? null : str(c.dgram, "control.dgram");
+      cfg.control = ctl;
+    }
+  }
+  if (r.core !== undefined) mergeCore(cfg.core, obj(r.core, "core"));
+  if (r.modules !== undefined) {
+    const m = obj(r.modules, "modules");
+    for (const [name, v] of Object.entries(m)) {
+      if (!/^[a-z][a-z0-9_-]*$/.test(name)) throw new ConfigError(`modules: bad module name '${name}'`);
+      cfg.modules[name] = v === true ? {} : obj(v, `modules.${name}`);
+    }
+  }
+  if (r.tables !== undefined) {
+    const t = obj(r.tables, "tables");
+    for (const [kind, v] of Object.entries(t)) cfg.tables[kind] = resolve(baseDir, str(v, `tables.${kind}`));
+  }
+  if (r.controlPlane !== undefined && r.controlPlane !== null) {
+    const c = obj(r.controlPlane, "controlPlane");
+    cfg.controlPlane = {
+      url: str(c.url, "controlPlane.url"),
+      cacheDir: c.cacheDir === undefined ? null : resolve(baseDir, str(c.cacheDir, "controlPlane.cacheDir")),
+    };
+  }
+  if (r.dataDir !== undefined) cfg.dataDir = resolve(baseDir, str(r.dataDir, "dataDir"));
+  if (r.log !== undefined) {
+    const l = obj(r.log, "log");
+    if (l.level !== undefined) {
+      if (!isLogLevel(l.level)) throw new ConfigError("'log.level' must be error, warn, info or debug");
+      cfg.log.level = l.level;
+    }
+    if (l.format !== undefined) {
+      if (l.format !== "text" && l.format !== "json") throw new ConfigError("'log.format' must be text or json");
+      cfg.log.format = l.format;
+    }
+  }
+  return cfg;
+}
+
+/** `"udp:127.0.0.1:5060"` or `{ socket, advertise?, name? }`. */
+export function parseListen(v: unknown, where: string): ListenSpec {
+  let socket: string;
+  let advertise: string | undefined;
+  let name: string | undefined;
+  let tls: Record<string, unknown> | undefined;
+  if (typeof v === "string") socket = v;
+  else {
+    const o = obj(v, where);
+    socket = str(o.socket, `${where}.socket`);
+    if (o.advertise !== undefined) advertise = str(o.advertise, `${where}.advertise`);
+    if (o.name !== undefined) name = str(o.name, `${where}.name`);
+    if (o.tls !== undefined) tls = obj(o.tls, `${where}.tls`);
+  }
+  const p = parseSocketString(socket);
+  if (!p) throw new ConfigError(`${where}: bad socket '${socket}' (want proto:address:port)`);
+  let adv: { host: string; port: number } | null = null;
+  if (advertise) {
+    const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(advertise);
+    if (!m) throw new ConfigError(`${where}.advertise: want host[:port]`);
+    adv = { host: m[1]!.replace(/^\[|\]$/g, ""), port: m[2] ? Number(m[2]) : p.port };
+  }
+  return { ...p, advertise: adv, name: name ?? null, tls: tls ?? null };
+}
+
+function mergeCore(core: CoreConfig, c: Record<string, unknown>): void {
+  for (const [section, v] of Object.entries(c)) {
+    const target = (core as unknown as Record<string, unknown>)[section];
+    if (target === undefined || section === "listen" || section === "aliases" || section === "node") {
+      throw new ConfigError(`unknown core setting 'core.${section}'`);
+    }
+    if (typeof target === "object" && target !== null) {
+      const src = obj(v, `core.${section}`);
+      for (const [k, val] of Object.entries(src)) {
+        const cur = (target as Record<string, unknown>)[k];
+        if (cur === undefined) throw new ConfigError(`unknown core setting 'core.${section}.${k}'`);
+        if (typeof cur !== typeof val) throw new ConfigError(`core.${section}.${k}: expected ${typeof cur}`);
+        (target as Record<string, unknown>)[k] = val;
+      }
+    } else {
+      if (typeof target !== typeof v && !(target === null && typeof v === "string")) throw new ConfigError(`core.${section}: expected ${typeof target}`);
+      (core as unknown as Record<string, unknown>)[section] = v;
+    }
+  }
+}
+
+function str(v: unknown, where: string): string {
+  if (typeof v !== "string" || v.length === 0) throw new ConfigError(`'${where}' must be a non-empty string`);
+  return v;
+}
+
+function obj(v: unknown, where: string): Record<string, unknown> {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) throw new ConfigError(`'${where}' must be an object`);
+  return v as Record<string, unknown>;
+}

@@ -1,0 +1,63 @@
+/** Kamailio's default statistic names (kamailio-reference §12), per group. */
+export const CORE_STATS = [
+  "rcv_requests",
+  ...["invite", "cancel", "ack", "bye", "info", "register", "subscribe", "notify", "message", "options", "prack", "update", "refer", "publish", "kdmq"].map(
+    (m) => `rcv_requests_${m}`,
+  ),
+  "rcv_replies",
+  ...["1xx", "18x", "2xx", "3xx", "4xx", "5xx", "6xx"].map((c) => `rcv_replies_${c}`),
+  ...[400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 413, 414, 415, 420, 480, 481, 482, 483, 484, 485, 486, 487, 488, 489, 491, 493].map(
+    (c) => `rcv_replies_${c}`,
+  ),
+  "fwd_requests",
+  "fwd_replies",
+  "drop_requests",
+  "drop_replies",
+  "err_requests",
+  "err_replies",
+  "bad_URIs_rcvd",
+  "unsupported_methods",
+  "bad_msg_hdr",
+] as const;
+
+export const TMX_STATS = [
+  "UAS_transactions",
+  "UAC_transactions",
+  "2xx_transactions",
+  "3xx_transactions",
+  "4xx_transactions",
+  "5xx_transactions",
+  "6xx_transactions",
+  "rpl_received",
+  "rpl_absorbed",
+  "rpl_generated",
+  "rpl_relayed",
+  "rpl_sent",
+] as const;
+
+export const SL_STATS = [
+  "1xx_replies",
+  "200_replies",
+  "202_replies",
+  "2xx_replies",
+  "300_replies",
+  "301_replies",
+  "302_replies",
+  "3xx_replies",
+  "400_replies",
+  "401_replies",
+  "403_replies",
+  "404_replies",
+  "407_replies",
+  "408_replies",
+  "483_replies",
+  "4xx_replies",
+  "500_replies",
+  "5xx_replies",
+  "6xx_replies",
+  "xxx_replies",
+  "sent_replies",
+  "sent_err_replies",
+  "failures",
+  "received_ACKs",
+] as const;

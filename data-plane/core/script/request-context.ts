@@ -1,0 +1,413 @@
+import type { Endpoint, SipUri } from "../sip/types.js";
+import type { SipMessage, HeaderField, Patch } from "../sip/message.js";
+import type { Connection } from "../transport/transport-layer.js";
+import type { ListenSocket } from "../transport/listen-socket.js";
+import type { SipCore, BranchTarget, RelayPlan } from "../proxy/core.js";
+import type { ServerTxn } from "../proxy/transaction.js";
+import type { Logger } from "../log/logger.js";
+import type { RequestContext, SendOptions } from "./context.js";
+import { parseUri, rewriteUri } from "../sip/uri.js";
+import { canonicalName, prettyName } from "../sip/header-names.js";
+import { parseNameAddr, splitList } from "../sip/header-values.js";
+
+/**
+ * The per-transaction script context: one object serves the request route, the failure routes
+ * and the branch routes of one transaction, so `vars`, flags and armed routes carry over as
+ * Kamailio's AVPs and flags do.
+ */
+export class RequestCtx implements RequestContext {
+  route: "request" | "failure" | "branch" = "request";
+  txn: ServerTxn | null = null;
+  ruri: string;
+  dst: string | null = null;
+  flags = 0;
+  readonly vars = new Map<string, unknown>();
+  extra: BranchTarget[] = [];
+  forcedSocket: string | null = null;
+  rrParams: string | null = null;
+  rrPreset: string | null = null;
+  failureRoute: string | null = null;
+  replyRoute: string | null = null;
+  branchRoute: string | null = null;
+  mfDone = false;
+  replied = false;
+  acted = false;
+  /** failure route */
+  replyMsg: SipMessage | null = null;
+  replyCode = 0;
+  /** branch route */
+  branchIndex = -1;
+  branchPatches: Patch[] | null = null;
+  dropBranch = false;
+  private removed: Set<HeaderField> | null = null;
+  private _ruriParsed: SipUri | null | undefined = undefined;
+
+  constructor(
+    readonly core: SipCore,
+    readonly msg: SipMessage,
+    readonly source: Endpoint,
+    readonly sock: ListenSocket,
+    readonly conn: Connection | null,
+    readonly log: Logger,
+  ) {
+    this.ruri = msg.requestUri;
+  }
+
+  get method(): string {
+    return this.msg.method;
+  }
+
+  get localSocket(): string {
+    return this.sock.socketString;
+  }
+
+  get ruriParsed(): SipUri | null {
+    if (this._ruriParsed === undefined) this._ruriParsed = parseUri(this.ruri);
+    return this._ruriParsed;
+  }
+
+  get ruriUser(): string | null {
+    return this.ruriParsed?.user ?? null;
+  }
+
+  get ruriHost(): string {
+    return this.ruriParsed?.host ?? "";
+  }
+
+  get hasToTag(): boolean {
+    return this.msg.toTag !== null;
+  }
+
+  get branchCount(): number {
+    return this.extra.length;
+  }
+
+  setRuri(uri: string): void {
+    this.ruri = uri;
+    this._ruriParsed = undefined;
+  }
+
+  setRuriUser(user: string | null): void {
+    const u = this.ruriParsed;
+    if (!u) return;
+    this.setRuri(rewriteUri(u, { user }));
+  }
+
+  setRuriHost(host: string, port?: number | null): void {
+    const u = this.ruriParsed;
+    if (!u) return;
+    this.setRuri(rewriteUri(u, { host, port: port === undefined ? u.port : port }));
+  }
+
+  setDst(uri: string | null): void {
+    this.dst = uri;
+  }
+
+  appendBranch(uri: string, opts: { dst?: string; q?: number; flags?: number; socket?: string; path?: string } = {}): void {
+    this.extra.push({ uri, dst: opts.dst ?? null, socket: opts.socket ?? null, flags: opts.flags ?? 0, path: opts.path ?? null });
+  }
+
+  clearBranches(): void {
+    this.extra = [];
+  }
+
+  forceSendSocket(socket: string): void {
+    this.forcedSocket = socket;
+  }
+
+  setFlag(flag: number): void {
+    this.flags |= 1 << flag;
+  }
+
+  resetFlag(flag: number): void {
+    this.flags &= ~(1 << flag);
+  }
+
+  isFlagSet(flag: number): boolean {
+    return (this.flags & (1 << flag)) !== 0;
+  }
+
+  isMyself(uri?: string): boolean {
+    return this.core.isMyself(uri ?? this.ruri);
+  }
+
+  // ---------------------------------------------------------------- header edits
+
+  private patch(start: number, end: number, text: string): void {
+    if (this.route === "branch") (this.branchPatches ??= []).push({ start, end, text } as Patch);
+    else this.msg.addPatch(start, end, text);
+  }
+
+  addHeader(name: string, value: string, opts: { first?: boolean } = {}): void {
+    const at = opts.first ? this.msg.startLineEnd : this.msg.headersEnd;
+    this.patch(at, at, `${prettyName(name)}: ${value}\r\n`);
+  }
+
+  removeHeader(name: string): number {
+    const c = canonicalName(name);
+    let n = 0;
+    for (const f of this.msg.fields) {
+      if (f.name !== c) continue;
+      if (this.removed?.has(f)) continue;
+      (this.removed ??= new Set()).add(f);
+      this.patch(f.start, f.end, "");
+      n++;
+    }
+    return n;
+  }
+
+  setHeader(name: string, value: string): void {
+    this.removeHeader(name);
+    this.addHeader(name, value);
+  }
+
+  replaceHeader(name: string, index: number, value: string): boolean {
+    const c = canonicalName(name);
+    let i = 0;
+    for (const f of this.msg.fields) {
+      if (f.name !== c) continue;
+      if (i++ === index) {
+        if (this.removed?.has(f)) return false;
+        (this.removed ??= new Set()).add(f);
+        this.patch(f.start, f.end, `${prettyName(name)}: ${value}\r\n`);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  setBody(body: string, contentType?: string): void {
+    const m = this.msg;
+    this.patch(m.bodyStart, m.bodyEnd, body);
+    this.setHeader("Content-Length", String(Buffer.byteLength(body, "latin1")));
+    if (contentType) this.setHeader("Content-Type", contentType);
+  }
+
+  // ---------------------------------------------------------------- proxy actions
+
+  processMaxForwards(limit: number): boolean {
+    if (this.mfDone) return true;
+    const f = this.msg.field("max-forwards");
+    this.mfDone = true;
+    if (!f) {
+      this.addHeader("Max-Forwards", String(limit));
+      return true;
+    }
+    let v = this.msg.maxForwards;
+    if (v === null) v = 0;
+    if (v === 0) return false;
+    const max = this.core.config.maxfwd.default;
+    if (v > max) v = max;
+    this.patch(f.valueStart, f.valueEnd, String(v - 1));
+    return true;
+  }
+
+  recordRoute(params?: string): void {
+    let p = params ?? "";
+    if (p && !p.startsWith(";")) p = ";" + p;
+    this.rrParams = (this.rrParams ?? "") + p;
+  }
+
+  recordRoutePreset(uri: string): void {
+    this.rrPreset = uri.startsWith("<") ? uri : `<${uri}>`;
+  }
+
+  looseRoute(): boolean {
+    const entries = routeEntries(this.msg, this.removed);
+    if (entries.length === 0) {
+      // strict-router interop (RFC 3261 §16.4): R-URI is ours but there are no routes left — nothing to do
+      return false;
+    }
+    let i = 0;
+    // RFC 3261 §16.4: a previous strict router put our RR URI into the R-URI and the
+    // remote target into the last Route: restore it.
+    if (this.isMyself(this.ruri) && this.ruriParsed?.user === null && this.ruriParsed?.params.has("lr") === false) {
+      const last = entries[entries.length - 1]!;
+      const na = parseNameAddr(last.value);
+      if (na) {
+        this.setRuri(na.uriText);
+        this.dropRouteEntries(entries, [entries.length - 1]);
+        entries.pop();
+      }
+    }
+    const drop: number[] = [];
+    while (i < entries.length) {
+      const na = parseNameAddr(entries[i]!.value);
+      if (!na || !this.isMyself(na.uriText)) break;
+      drop.push(i);
+      i++;
+    }
+    if (drop.length) this.dropRouteEntries(entries, drop);
+    if (i < entries.length) {
+      const next = parseNameAddr(entries[i]!.value);
+      if (next && next.uri) {
+        if (next.uri.params.has("lr")) this.dst = next.uriText;
+        else {
+          // next hop is a strict router: it becomes the R-URI, the R-URI goes last
+          const oldRuri = this.ruri;
+          this.setRuri(next.uriText);
+          this.dropRouteEntries(entries, [i]);
+          this.addHeader("Route", `<${oldRuri}>`);
+        }
+      }
+    }
+    return true;
+  }
+
+  private dropRouteEntries(entries: RouteEntry[], idx: number[]): void {
+    const byField = new Map<HeaderField, Set<number>>();
+    for (const k of idx) {
+      const e = entries[k]!;
+      let s = byField.get(e.field);
+      if (!s) byField.set(e.field, (s = new Set()));
+      s.add(k);
+    }
+    for (const [field, gone] of byField) {
+      const all = entries.map((e, k) => ({ e, k })).filter((x) => x.e.field === field);
+      (this.removed ??= new Set()).add(field);
+      const keep = all.filter((x) => !gone.has(x.k)).map((x) => x.e.value);
+      if (keep.length === 0) this.patch(field.start, field.end, "");
+      else this.patch(field.valueStart, field.valueEnd, keep.join(", "));
+    }
+  }
+
+  checkTransaction(): boolean {
+    if (this.msg.method === "CANCEL") return this.core.findInviteFor(this.msg) !== undefined;
+    return this.core.findTxnFor(this.msg) !== undefined;
+  }
+
+  onFailure(route: string | null): void {
+    this.failureRoute = route;
+  }
+
+  onReply(route: string | null): void {
+    this.replyRoute = route;
+  }
+
+  onBranch(route: string | null): void {
+    this.branchRoute = route;
+  }
+
+  setFinalResponseTimers(invMs: number, noninvMs?: number): void {
+    this.frInvOverride = invMs;
+    if (noninvMs !== undefined) this.frNonInvOverride = noninvMs;
+    if (this.txn) {
+      this.txn.frInv = invMs;
+      if (noninvMs !== undefined) this.txn.frNonInv = noninvMs;
+    }
+  }
+
+  frInvOverride = 0;
+  frNonInvOverride = 0;
+
+  private plan(): RelayPlan {
+    const targets: BranchTarget[] = [{ uri: this.ruri, dst: this.dst, socket: this.forcedSocket, flags: 0, path: null }];
+    for (const b of this.extra) targets.push({ ...b, socket: b.socket ?? this.forcedSocket });
+    return { targets, recordRoute: this.rrParams, recordRoutePreset: this.rrPreset, maxForwardsDone: this.mfDone };
+  }
+
+  relay(opts?: { dst?: string }): boolean {
+    if (opts?.dst) this.dst = opts.dst;
+    const core = this.core;
+    const m = this.msg.method;
+    if (m === "ACK") {
+      const ok = core.forwardStateless(this.msg, this.source, this.sock, this.plan());
+      this.acted ||= ok;
+      return ok;
+    }
+    if (m === "CANCEL") {
+      const inv = core.findInviteFor(this.msg);
+      this.acted = true;
+      if (inv) {
+        core.cancelInvite(inv, this.msg, this.source, this.sock, this.conn);
+        return true;
+      }
+      return core.forwardStateless(this.msg, this.source, this.sock, this.plan());
+    }
+    let t = this.txn;
+    if (!t) {
+      t = core.createServerTxn(this.msg, this.source, this.sock, this.conn);
+      if (!t) return false;
+      this.bindTxn(t);
+    }
+    if (t.finalSent && !(t.isInvite && t.accepted)) return false;
+    const n = core.relay(t, this.plan());
+    this.extra = [];
+    if (n > 0) this.acted = true;
+    return n > 0;
+  }
+
+  bindTxn(t: ServerTxn): void {
+    this.txn = t;
+    t.ctx = this;
+    if (this.frInvOverride) t.frInv = this.frInvOverride;
+    if (this.frNonInvOverride) t.frNonInv = this.frNonInvOverride;
+  }
+
+  forward(dst?: string): boolean {
+    if (dst) this.dst = dst;
+    const ok = this.core.forwardStateless(this.msg, this.source, this.sock, this.plan());
+    this.acted ||= ok;
+    return ok;
+  }
+
+  reply(code: number, reason: string, opts?: SendOptions): boolean {
+    this.replied = true;
+    if (this.txn) return this.core.txnReply(this.txn, code, reason, opts);
+    return this.core.sendStatelessReply(this.msg, this.source, this.sock, this.conn, code, reason, opts);
+  }
+
+  replyError(): boolean {
+    return this.reply(500, "Server Internal Error");
+  }
+
+  // ---------------------------------------------------------------- failure route helpers
+
+  checkStatus(re: string | RegExp): boolean {
+    const r = typeof re === "string" ? new RegExp(`^(${re})$`) : re;
+    return r.test(String(this.replyCode));
+  }
+
+  private lastBranch() {
+    const bs = this.txn?.branches;
+    return bs && bs.length ? bs[bs.length - 1]! : null;
+  }
+
+  branchTimeout(): boolean {
+    return this.lastBranch()?.timedOut ?? false;
+  }
+
+  branchReplied(): boolean {
+    return this.lastBranch()?.replied ?? false;
+  }
+
+  anyTimeout(): boolean {
+    return this.txn?.branches.some((b) => b.timedOut) ?? false;
+  }
+
+  anyReplied(): boolean {
+    return this.txn?.branches.some((b) => b.replied) ?? false;
+  }
+
+  isCanceled(): boolean {
+    return this.txn?.canceled ?? false;
+  }
+
+  drop(): void {
+    this.dropBranch = true;
+  }
+}
+
+interface RouteEntry {
+  field: HeaderField;
+  value: string;
+}
+
+function routeEntries(msg: SipMessage, removed: Set<HeaderField> | null): RouteEntry[] {
+  const out: RouteEntry[] = [];
+  for (const f of msg.fields) {
+    if (f.name !== "route" || removed?.has(f)) continue;
+    for (const v of splitList(msg.valueOf(f))) if (v) out.push({ field: f, value: v });
+  }
+  return out;
+}

@@ -1,0 +1,355 @@
+import dgram from "node:dgram";
+import net from "node:net";
+import { isIP } from "node:net";
+import type { Endpoint, TransportProto } from "../sip/types.js";
+import { createLogger } from "../log/logger.js";
+import { ListenSocket, type ListenSpec } from "./listen-socket.js";
+import { StreamFramer } from "./stream-framer.js";
+
+const log = createLogger("transport");
+
+/** A message handed to the core: bytes, where they came from and on which socket. */
+export type InboundHandler = (data: Buffer, src: Endpoint, sock: ListenSocket, conn: Connection | null) => void;
+
+export interface TcpOptions {
+  /** Close a connection idle for this long (ms). */
+  idleTimeoutMs: number;
+  maxConnections: number;
+  maxMessageSize: number;
+  connectTimeoutMs: number;
+}
+
+export const DEFAULT_TCP: TcpOptions = {
+  idleTimeoutMs: 600_000,
+  maxConnections: 4096,
+  maxMessageSize: 65535,
+  connectTimeoutMs: 10_000,
+};
+
+/** A stream connection (TCP; TLS/WS plug in with the same shape). */
+export interface Connection {
+  readonly id: number;
+  readonly proto: TransportProto;
+  readonly remote: Endpoint;
+  readonly local: ListenSocket;
+  readonly createdAt: number;
+  lastActivity: number;
+  send(data: Buffer): boolean;
+  close(): void;
+  readonly closed: boolean;
+}
+
+/**
+ * Extra stream transports (TLS, WS, WSS) register here; they deliver frames through the same
+ * InboundHandler and give back Connections.
+ */
+export interface StreamTransport {
+  readonly proto: TransportProto;
+  listen(spec: ListenSpec, sock: ListenSocket): Promise<void>;
+  connect(dest: Endpoint, from: ListenSocket): Connection | null;
+  close(): Promise<void>;
+}
+
+/**
+ * Owns every listen socket and connection. UDP sockets send from the socket the core chooses;
+ * stream connections are found by id or by remote address (connection reuse, RFC 3261 §18) and
+ * opened on demand.
+ */
+export class TransportLayer {
+  readonly sockets: ListenSocket[] = [];
+  private readonly udp = new Map<ListenSocket, dgram.Socket>();
+  private readonly tcpServers = new Map<ListenSocket, net.Server>();
+  private readonly conns = new Map<number, Connection>();
+  /** remote "proto|ip|port" → connection id (aliases, Kamailio's tcp alias) */
+  private readonly aliases = new Map<string, number>();
+  private readonly extra = new Map<TransportProto, StreamTransport>();
+  private nextConnId = 1;
+  private idleTimer: NodeJS.Timeout | null = null;
+  stats = { udpRx: 0, udpTx: 0, tcpRx: 0, tcpTx: 0, sendErrors: 0, tcpRejected: 0 };
+
+  constructor(
+    private readonly onMessage: InboundHandler,
+    readonly tcp: TcpOptions = DEFAULT_TCP,
+  ) {}
+
+  registerStreamTransport(t: StreamTransport): void {
+    this.extra.set(t.proto, t);
+  }
+
+  async listen(specs: readonly ListenSpec[]): Promise<void> {
+    for (const spec of specs) {
+      const sock = new ListenSocket(spec.proto, spec.address, spec.port, spec.advertise ?? null, spec.name ?? null);
+      if (spec.proto === "udp") await this.listenUdp(sock);
+      else if (spec.proto === "tcp") await this.listenTcp(sock);
+      else {
+        const t = this.extra.get(spec.proto);
+        if (!t) throw new Error(`transport ${spec.proto} is not available (listen ${sock.id})`);
+        await t.listen(spec, sock);
+      }
+      this.sockets.push(sock);
+      log.info("listening", { socket: sock.socketString, advertise: spec.advertise ?? undefined });
+    }
+    if (!this.idleTimer) {
+      this.idleTimer = setInterval(() => this.sweepIdle(), Math.min(30_000, Math.max(1000, this.tcp.idleTimeoutMs / 4)));
+      this.idleTimer.unref();
+    }
+  }
+
+  private listenUdp(sock: ListenSocket): Promise<void> {
+    const s = dgram.createSocket({ type: sock.family === 6 ? "udp6" : "udp4", recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+    return new Promise((resolve, reject) => {
+      s.once("error", reject);
+      s.bind({ address: sock.address, port: sock.boundPort, exclusive: true }, () => {
+        s.off("error", reject);
+        try {
+          s.setRecvBufferSize(4 << 20);
+          s.setSendBufferSize(4 << 20);
+        } catch {
+          /* kernel may clamp */
+        }
+        sock.boundPort = s.address().port;
+        s.on("error", (e) => log.warn("udp socket error", { socket: sock.id, error: e.message }));
+        s.on("message", (data, rinfo) => {
+          this.stats.udpRx++;
+          this.onMessage(data, { proto: "udp", address: rinfo.address, port: rinfo.port }, sock, null);
+        });
+        this.udp.set(sock, s);
+        resolve();
+      });
+    });
+  }
+
+  private listenTcp(sock: ListenSocket): Promise<void> {
+    const server = net.createServer({ noDelay: true }, (socket) => this.acceptTcp(sock, socket));
+    server.maxConnections = this.tcp.maxConnections;
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ host: sock.address, port: sock.boundPort, ipv6Only: sock.family === 6 }, () => {
+        server.off("error", reject);
+        sock.boundPort = (server.address() as net.AddressInfo).port;
+        server.on("error", (e) => log.warn("tcp server error", { socket: sock.id, error: e.message }));
+        server.on("drop", () => this.stats.tcpRejected++);
+        this.tcpServers.set(sock, server);
+        resolve();
+      });
+    });
+  }
+
+  private acceptTcp(local: ListenSocket, socket: net.Socket): void {
+    if (this.conns.size >= this.tcp.maxConnections) {
+      this.stats.tcpRejected++;
+      socket.destroy();
+      return;
+    }
+    const remote: Endpoint = { proto: "tcp", address: normAddr(socket.remoteAddress ?? ""), port: socket.remotePort ?? 0 };
+    this.attachTcp(socket, local, remote);
+  }
+
+  private attachTcp(socket: net.Socket, local: ListenSocket, remote: Endpoint): TcpConnection {
+    const conn = new TcpConnection(this.nextConnId++, socket, local, remote, this.tcp.maxMessageSize, this);
+    this.conns.set(conn.id, conn);
+    this.aliases.set(aliasKey("tcp", remote.address, remote.port), conn.id);
+    return conn;
+  }
+
+  /** Registers a connection made by an extra transport (TLS/WS) so it can be found for replies. */
+  addConnection(conn: Connection): void {
+    this.conns.set(conn.id, conn);
+    this.aliases.set(aliasKey(conn.proto, conn.remote.address, conn.remote.port), conn.id);
+  }
+
+  allocConnId(): number {
+    return this.nextConnId++;
+  }
+
+  /** Called by connections when they close. */
+  connectionClosed(conn: Connection): void {
+    this.conns.delete(conn.id);
+    const k = aliasKey(conn.proto, conn.remote.address, conn.remote.port);
+    if (this.aliases.get(k) === conn.id) this.aliases.delete(k);
+    for (const [key, id] of this.aliases) if (id === conn.id) this.aliases.delete(key);
+  }
+
+  /** Adds an alias (e.g. the Via sent-by of requests on this connection) so later sends reuse it. */
+  alias(conn: Connection, address: string, port: number): void {
+    this.aliases.set(aliasKey(conn.proto, address, port), conn.id);
+  }
+
+  deliver(data: Buffer, src: Endpoint, sock: ListenSocket, conn: Connection | null): void {
+    this.onMessage(data, src, sock, conn);
+  }
+
+  connection(id: number): Connection | undefined {
+    return this.conns.get(id);
+  }
+
+  findConnection(proto: TransportProto, address: string, port: number): Connection | undefined {
+    const id = this.aliases.get(aliasKey(proto, address, port));
+    return id === undefined ? undefined : this.conns.get(id);
+  }
+
+  connectionCount(): number {
+    return this.conns.size;
+  }
+
+  listConnections(): Connection[] {
+    return [...this.conns.values()];
+  }
+
+  /** Picks the socket to send from: forced id/name, else first of the same proto and family. */
+  chooseSocket(proto: TransportProto, family: 4 | 6, forced?: string | null): ListenSocket | null {
+    if (forced) {
+      const f = this.findSocket(forced);
+      if (f) return f;
+    }
+    let fallback: ListenSocket | null = null;
+    for (const s of this.sockets) {
+      if (s.proto !== proto) continue;
+      if (s.family === family) return s;
+      fallback ??= null;
+    }
+    return fallback;
+  }
+
+  /** Finds a listen socket by `proto:ip:port` or by name. */
+  findSocket(spec: string): ListenSocket | null {
+    for (const s of this.sockets) if (s.name === spec || s.id === spec || s.socketString === spec) return s;
+    return null;
+  }
+
+  /**
+   * Sends bytes. UDP goes from `sock`; streams use `connId` when given and alive, else an existing
+   * connection to the destination, else a new one (unless `noConnect`).
+   */
+  send(sock: ListenSocket, dest: Endpoint, data: Buffer, connId?: number | null, noConnect = false): boolean {
+    if (dest.proto === "udp") {
+      const s = this.udp.get(sock);
+      if (!s) return false;
+      this.stats.udpTx++;
+      s.send(data, dest.port, dest.address, (err) => {
+        if (err) {
+          this.stats.sendErrors++;
+          log.debug("udp send failed", { dest: `${dest.address}:${dest.port}`, error: err.message });
+        }
+      });
+      return true;
+    }
+    let conn: Connection | undefined;
+    if (connId) conn = this.conns.get(connId);
+    if (!conn || conn.closed) conn = this.findConnection(dest.proto, dest.address, dest.port);
+    if (!conn || conn.closed) {
+      if (noConnect) return false;
+      const c = this.connect(dest, sock);
+      if (!c) return false;
+      conn = c;
+    }
+    return conn.send(data);
+  }
+
+  private connect(dest: Endpoint, from: ListenSocket): Connection | null {
+    if (this.conns.size >= this.tcp.maxConnections) return null;
+    if (dest.proto === "tcp") {
+      const socket = net.connect({
+        host: dest.address,
+        port: dest.port,
+        localAddress: from.proto === "tcp" ? from.address : undefined,
+        noDelay: true,
+        family: isIP(dest.address) || undefined,
+      });
+      socket.setTimeout(this.tcp.connectTimeoutMs, () => {
+        if (socket.connecting) socket.destroy(new Error("connect timeout"));
+      });
+      socket.once("connect", () => socket.setTimeout(0));
+      return this.attachTcp(socket, from, dest);
+    }
+    const t = this.extra.get(dest.proto);
+    return t ? t.connect(dest, from) : null;
+  }
+
+  private sweepIdle(): void {
+    const now = Date.now();
+    for (const c of this.conns.values()) {
+      if (now - c.lastActivity > this.tcp.idleTimeoutMs) c.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    this.idleTimer = null;
+    for (const c of [...this.conns.values()]) c.close();
+    for (const s of this.udp.values()) await new Promise<void>((r) => s.close(() => r()));
+    for (const srv of this.tcpServers.values()) await new Promise<void>((r) => srv.close(() => r()));
+    for (const t of this.extra.values()) await t.close();
+    this.udp.clear();
+    this.tcpServers.clear();
+  }
+}
+
+function aliasKey(proto: string, address: string, port: number): string {
+  return `${proto}|${address}|${port}`;
+}
+
+/** Strips the IPv4-mapped prefix (::ffff:1.2.3.4 → 1.2.3.4). */
+export function normAddr(a: string): string {
+  return a.startsWith("::ffff:") && a.indexOf(".") > 0 ? a.slice(7) : a;
+}
+
+const CRLF = Buffer.from("\r\n");
+
+class TcpConnection implements Connection {
+  readonly proto = "tcp" as const;
+  readonly createdAt = Date.now();
+  lastActivity = Date.now();
+  closed = false;
+  private readonly framer: StreamFramer;
+
+  constructor(
+    readonly id: number,
+    private readonly socket: net.Socket,
+    readonly local: ListenSocket,
+    readonly remote: Endpoint,
+    maxMessageSize: number,
+    private readonly layer: TransportLayer,
+  ) {
+    this.framer = new StreamFramer(maxMessageSize);
+    socket.on("data", (chunk) => this.onData(chunk));
+    socket.on("error", (e) => log.debug("tcp connection error", { id, remote: `${remote.address}:${remote.port}`, error: e.message }));
+    socket.on("close", () => this.onClose());
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastActivity = Date.now();
+    for (const ev of this.framer.push(chunk)) {
+      if (ev.kind === "message") {
+        this.layer.stats.tcpRx++;
+        this.layer.deliver(ev.data, this.remote, this.local, this);
+      } else if (ev.kind === "ping") {
+        this.socket.write(CRLF);
+      } else if (ev.kind === "error") {
+        log.info("closing tcp connection", { id: this.id, remote: `${this.remote.address}:${this.remote.port}`, reason: ev.reason });
+        this.close();
+        return;
+      }
+    }
+  }
+
+  send(data: Buffer): boolean {
+    if (this.closed) return false;
+    this.lastActivity = Date.now();
+    this.layer.stats.tcpTx++;
+    this.socket.write(data);
+    return true;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.socket.destroy();
+    this.onClose();
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.layer.connectionClosed(this);
+  }
+}

@@ -1,0 +1,116 @@
+import { mkdirSync } from "node:fs";
+import { StatsRegistry } from "./core/stats/counters.js";
+import { EventBus } from "./core/events/bus.js";
+import { TableRegistry } from "./core/tables/registry.js";
+import { RpcRegistry } from "./core/rpc/registry.js";
+import { SipCore } from "./core/proxy/core.js";
+import { ScriptRuntime } from "./core/script/runtime.js";
+import { sipCoreMethods } from "./core/proxy/rpc-methods.js";
+import { loadModules, type LoadedModule } from "./core/module-loader.js";
+import { readTableFile } from "./core/tables/file-loader.js";
+import { createLogger, setLogLevel, setLogSink } from "./core/log/logger.js";
+import type { DataPlaneConfig } from "./core/config-file.js";
+import type { ControlServer } from "./core/rpc/server.js";
+import type { SipUac } from "./core/module.js";
+
+const log = createLogger("olelo");
+export const VERSION = "0.1.0";
+
+/** A running data plane: the SIP core, its modules, script and control API. */
+export interface DataPlane {
+  readonly config: DataPlaneConfig;
+  readonly core: SipCore;
+  readonly stats: StatsRegistry;
+  readonly events: EventBus;
+  readonly tables: TableRegistry;
+  readonly rpc: RpcRegistry;
+  readonly script: ScriptRuntime;
+  readonly modules: LoadedModule[];
+  readonly control: ControlServer | null;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a data plane from a configuration: sockets, modules, tables from files, the routing
+ * script, and the control API. Used by `npm start` (data-plane/main.ts) and by the tests.
+ */
+export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
+  setLogLevel(cfg.log.level);
+  if (cfg.log.format === "json") setLogSink(null, "json");
+  mkdirSync(cfg.dataDir, { recursive: true });
+  const stats = new StatsRegistry();
+  const events = new EventBus(cfg.core.node);
+  const tables = new TableRegistry();
+  const rpc = new RpcRegistry();
+  const core = new SipCore(cfg.core, stats, events);
+  const sip: SipUac = {
+    request: (o) => core.uacRequest(o),
+    sendRaw: (d, data, s) => core.sendRaw(d, data, s),
+  };
+  let modules: LoadedModule[] = [];
+  let script: ScriptRuntime | null = null;
+  let control: ControlServer | null = null;
+  try {
+    modules = await loadModules(cfg.modules, { stats, rpc, events, tables, sip, dataDir: cfg.dataDir, baseDir: cfg.baseDir });
+    for (const [kind, file] of Object.entries(cfg.tables)) {
+      const { set, version } = readTableFile(file);
+      const r = tables.load(kind, set, version, `file:${file}`);
+      if (!r.ok) throw new Error(`table file ${file} (${kind}): ${r.error.message}`);
+    }
+    const apis = Object.fromEntries(modules.map((m) => [m.name, m.api]));
+    script = await ScriptRuntime.fromFile(cfg.script.file, { modules: apis, log: createLogger("script"), settings: cfg.script.settings });
+    core.runner = script;
+    rpc.registerAll(sipCoreMethods(core, () => script));
+    const { registerCoreMethods } = await import("./core/rpc/core-methods.js");
+    registerCoreMethods(rpc, {
+      startTime: new Date(core.startedAt),
+      version: VERSION,
+      node: cfg.core.node,
+      stats,
+      tables,
+      events,
+      modules: () => modules.map((m) => m.name),
+    });
+    await core.start();
+    if (cfg.control) {
+      const { createControlServer } = await import("./core/rpc/server.js");
+      control = await createControlServer({
+        registry: rpc,
+        events,
+        host: cfg.control.host,
+        port: cfg.control.port,
+        token: cfg.control.token ?? undefined,
+        fifo: cfg.control.fifo ?? undefined,
+        dgram: cfg.control.dgram ?? undefined,
+      });
+      log.info("control API listening", { url: control.url });
+    }
+  } catch (e) {
+    await core.stop().catch(() => {});
+    for (const m of modules.reverse()) await m.def.destroy?.();
+    throw e;
+  }
+  const dp: DataPlane = {
+    config: cfg,
+    core,
+    stats,
+    events,
+    tables,
+    rpc,
+    script: script!,
+    modules,
+    control,
+    async stop() {
+      if (control) await control.close();
+      for (const m of [...modules].reverse()) {
+        try {
+          await m.def.destroy?.();
+        } catch (e) {
+          log.warn("module destroy failed", { module: m.name, error: String(e) });
+        }
+      }
+      await core.stop();
+    },
+  };
+  return dp;
+}
