@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file olelo/tables/v1/drouting.proto.
  */
 export const file_olelo_tables_v1_drouting: GenFile = /*@__PURE__*/
-  fileDesc("Ch5vbGVsby90YWJsZXMvdjEvZHJvdXRpbmcucHJvdG8SD29sZWxvLnRhYmxlcy52MSL2AQoMRHJHYXRld2F5Um93EhEKBGd3aWQYASABKA1IAIgBARIRCgR0eXBlGAIgASgFSAGIAQESFAoHYWRkcmVzcxgDIAEoCUgCiAEBEhIKBXN0cmlwGAQgASgFSAOIAQESFwoKcHJpX3ByZWZpeBgFIAEoCUgEiAEBEhIKBWF0dHJzGAYgASgJSAWIAQESGAoLZGVzY3JpcHRpb24YByABKAlIBogBAUIHCgVfZ3dpZEIHCgVfdHlwZUIKCghfYWRkcmVzc0IICgZfc3RyaXBCDQoLX3ByaV9wcmVmaXhCCAoGX2F0dHJzQg4KDF9kZXNjcmlwdGlvbiKfAgoJRHJSdWxlUm93EhMKBnJ1bGVpZBgBIAEoDUgAiAEBEhQKB2dyb3VwaWQYAiABKAlIAYgBARITCgZwcmVmaXgYAyABKAlIAogBARIUCgd0aW1lcmVjGAQgASgJSAOIAQESFQoIcHJpb3JpdHkYBSABKAVIBIgBARIUCgdyb3V0ZWlkGAYgASgJSAWIAQESEwoGZ3dsaXN0GAcgASgJSAaIAQESGAoLZGVzY3JpcHRpb24YCCABKAlIB4gBAUIJCgdfcnVsZWlkQgoKCF9ncm91cGlkQgkKB19wcmVmaXhCCgoIX3RpbWVyZWNCCwoJX3ByaW9yaXR5QgoKCF9yb3V0ZWlkQgkKB19nd2xpc3RCDgoMX2Rlc2NyaXB0aW9uIrQBCgpEckdyb3VwUm93Eg8KAmlkGAEgASgNSACIAQESFQoIdXNlcm5hbWUYAiABKAlIAYgBARITCgZkb21haW4YAyABKAlIAogBARIUCgdncm91cGlkGAQgASgFSAOIAQESGAoLZGVzY3JpcHRpb24YBSABKAlIBIgBAUIFCgNfaWRCCwoJX3VzZXJuYW1lQgkKB19kb21haW5CCgoIX2dyb3VwaWRCDgoMX2Rlc2NyaXB0aW9uIm8KC0RyR3dMaXN0Um93Eg8KAmlkGAEgASgNSACIAQESEwoGZ3dsaXN0GAIgASgJSAGIAQESGAoLZGVzY3JpcHRpb24YAyABKAlIAogBAUIFCgNfaWRCCQoHX2d3bGlzdEIOCgxfZGVzY3JpcHRpb24i1QEKDkRyb3V0aW5nVGFibGVzEjIKC2RyX2dhdGV3YXlzGAEgAygLMh0ub2xlbG8udGFibGVzLnYxLkRyR2F0ZXdheVJvdxIsCghkcl9ydWxlcxgCIAMoCzIaLm9sZWxvLnRhYmxlcy52MS5EclJ1bGVSb3cSLgoJZHJfZ3JvdXBzGAMgAygLMhsub2xlbG8udGFibGVzLnYxLkRyR3JvdXBSb3cSMQoLZHJfZ3dfbGlzdHMYBCADKAsyHC5vbGVsby50YWJsZXMudjEuRHJHd0xpc3RSb3diBnByb3RvMw");
+  fileDesc("Ch5vbGVsby90YWJsZXMvdjEvZHJvdXRpbmcucHJvdG8SD29sZWxvLnRhYmxlcy52MSL2AQoMRHJHYXRld2F5Um93EhEKBGd3aWQYASABKA1IAIgBARIRCgR0eXBlGAIgASgNSAGIAQESFAoHYWRkcmVzcxgDIAEoCUgCiAEBEhIKBXN0cmlwGAQgASgNSAOIAQESFwoKcHJpX3ByZWZpeBgFIAEoCUgEiAEBEhIKBWF0dHJzGAYgASgJSAWIAQESGAoLZGVzY3JpcHRpb24YByABKAlIBogBAUIHCgVfZ3dpZEIHCgVfdHlwZUIKCghfYWRkcmVzc0IICgZfc3RyaXBCDQoLX3ByaV9wcmVmaXhCCAoGX2F0dHJzQg4KDF9kZXNjcmlwdGlvbiKfAgoJRHJSdWxlUm93EhMKBnJ1bGVpZBgBIAEoDUgAiAEBEhQKB2dyb3VwaWQYAiABKAlIAYgBARITCgZwcmVmaXgYAyABKAlIAogBARIUCgd0aW1lcmVjGAQgASgJSAOIAQESFQoIcHJpb3JpdHkYBSABKAVIBIgBARIUCgdyb3V0ZWlkGAYgASgJSAWIAQESEwoGZ3dsaXN0GAcgASgJSAaIAQESGAoLZGVzY3JpcHRpb24YCCABKAlIB4gBAUIJCgdfcnVsZWlkQgoKCF9ncm91cGlkQgkKB19wcmVmaXhCCgoIX3RpbWVyZWNCCwoJX3ByaW9yaXR5QgoKCF9yb3V0ZWlkQgkKB19nd2xpc3RCDgoMX2Rlc2NyaXB0aW9uIrQBCgpEckdyb3VwUm93Eg8KAmlkGAEgASgNSACIAQESFQoIdXNlcm5hbWUYAiABKAlIAYgBARITCgZkb21haW4YAyABKAlIAogBARIUCgdncm91cGlkGAQgASgNSAOIAQESGAoLZGVzY3JpcHRpb24YBSABKAlIBIgBAUIFCgNfaWRCCwoJX3VzZXJuYW1lQgkKB19kb21haW5CCgoIX2dyb3VwaWRCDgoMX2Rlc2NyaXB0aW9uIm8KC0RyR3dMaXN0Um93Eg8KAmlkGAEgASgNSACIAQESEwoGZ3dsaXN0GAIgASgJSAGIAQESGAoLZGVzY3JpcHRpb24YAyABKAlIAogBAUIFCgNfaWRCCQoHX2d3bGlzdEIOCgxfZGVzY3JpcHRpb24i1QEKDkRyb3V0aW5nVGFibGVzEjIKC2RyX2dhdGV3YXlzGAEgAygLMh0ub2xlbG8udGFibGVzLnYxLkRyR2F0ZXdheVJvdxIsCghkcl9ydWxlcxgCIAMoCzIaLm9sZWxvLnRhYmxlcy52MS5EclJ1bGVSb3cSLgoJZHJfZ3JvdXBzGAMgAygLMhsub2xlbG8udGFibGVzLnYxLkRyR3JvdXBSb3cSMQoLZHJfZ3dfbGlzdHMYBCADKAsyHC5vbGVsby50YWJsZXMudjEuRHJHd0xpc3RSb3diBnByb3RvMw");
 
 /**
  * One row of `dr_gateways`.
@@ -27,7 +27,7 @@ export type DrGatewayRow = Message<"olelo.tables.v1.DrGatewayRow"> & {
   gwid?: number | undefined;
 
   /**
-   * @generated from field: optional int32 type = 2;
+   * @generated from field: optional uint32 type = 2;
    */
   type?: number | undefined;
 
@@ -37,7 +37,7 @@ export type DrGatewayRow = Message<"olelo.tables.v1.DrGatewayRow"> & {
   address?: string | undefined;
 
   /**
-   * @generated from field: optional int32 strip = 4;
+   * @generated from field: optional uint32 strip = 4;
    */
   strip?: number | undefined;
 
@@ -140,7 +140,7 @@ export type DrGroupRow = Message<"olelo.tables.v1.DrGroupRow"> & {
   domain?: string | undefined;
 
   /**
-   * @generated from field: optional int32 groupid = 4;
+   * @generated from field: optional uint32 groupid = 4;
    */
   groupid?: number | undefined;
 

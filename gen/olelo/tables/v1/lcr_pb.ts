@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file olelo/tables/v1/lcr.proto.
  */
 export const file_olelo_tables_v1_lcr: GenFile = /*@__PURE__*/
-  fileDesc("ChlvbGVsby90YWJsZXMvdjEvbGNyLnByb3RvEg9vbGVsby50YWJsZXMudjEizAMKCExjckd3Um93Eg8KAmlkGAEgASgNSACIAQESEwoGbGNyX2lkGAIgASgNSAGIAQESFAoHZ3dfbmFtZRgDIAEoCUgCiAEBEhQKB2lwX2FkZHIYBCABKAlIA4gBARIVCghob3N0bmFtZRgFIAEoCUgEiAEBEhEKBHBvcnQYBiABKAVIBYgBARITCgZwYXJhbXMYByABKAlIBogBARIXCgp1cmlfc2NoZW1lGAggASgFSAeIAQESFgoJdHJhbnNwb3J0GAkgASgFSAiIAQESEgoFc3RyaXAYCiABKAVICYgBARITCgZwcmVmaXgYCyABKAlICogBARIQCgN0YWcYDCABKAlIC4gBARISCgVmbGFncxgNIAEoDUgMiAEBEhQKB2RlZnVuY3QYDiABKA1IDYgBAUIFCgNfaWRCCQoHX2xjcl9pZEIKCghfZ3dfbmFtZUIKCghfaXBfYWRkckILCglfaG9zdG5hbWVCBwoFX3BvcnRCCQoHX3BhcmFtc0INCgtfdXJpX3NjaGVtZUIMCgpfdHJhbnNwb3J0QggKBl9zdHJpcEIJCgdfcHJlZml4QgYKBF90YWdCCAoGX2ZsYWdzQgoKCF9kZWZ1bmN0IpwCCgpMY3JSdWxlUm93Eg8KAmlkGAEgASgNSACIAQESEwoGbGNyX2lkGAIgASgNSAGIAQESEwoGcHJlZml4GAMgASgJSAKIAQESFQoIZnJvbV91cmkYBCABKAlIA4gBARIYCgtyZXF1ZXN0X3VyaRgFIAEoCUgEiAEBEhYKCW10X3R2YWx1ZRgGIAEoCUgFiAEBEhQKB3N0b3BwZXIYByABKAVIBogBARIUCgdlbmFibGVkGAggASgFSAeIAQFCBQoDX2lkQgkKB19sY3JfaWRCCQoHX3ByZWZpeEILCglfZnJvbV91cmlCDgoMX3JlcXVlc3RfdXJpQgwKCl9tdF90dmFsdWVCCgoIX3N0b3BwZXJCCgoIX2VuYWJsZWQizgEKEExjclJ1bGVUYXJnZXRSb3cSDwoCaWQYASABKA1IAIgBARITCgZsY3JfaWQYAiABKA1IAYgBARIUCgdydWxlX2lkGAMgASgNSAKIAQESEgoFZ3dfaWQYBCABKA1IA4gBARIVCghwcmlvcml0eRgFIAEoDUgEiAEBEhMKBndlaWdodBgGIAEoBUgFiAEBQgUKA19pZEIJCgdfbGNyX2lkQgoKCF9ydWxlX2lkQggKBl9nd19pZEILCglfcHJpb3JpdHlCCQoHX3dlaWdodCKhAQoJTGNyVGFibGVzEikKBmxjcl9ndxgBIAMoCzIZLm9sZWxvLnRhYmxlcy52MS5MY3JHd1JvdxItCghsY3JfcnVsZRgCIAMoCzIbLm9sZWxvLnRhYmxlcy52MS5MY3JSdWxlUm93EjoKD2xjcl9ydWxlX3RhcmdldBgDIAMoCzIhLm9sZWxvLnRhYmxlcy52MS5MY3JSdWxlVGFyZ2V0Um93YgZwcm90bzM");
+  fileDesc("ChlvbGVsby90YWJsZXMvdjEvbGNyLnByb3RvEg9vbGVsby50YWJsZXMudjEizAMKCExjckd3Um93Eg8KAmlkGAEgASgNSACIAQESEwoGbGNyX2lkGAIgASgNSAGIAQESFAoHZ3dfbmFtZRgDIAEoCUgCiAEBEhQKB2lwX2FkZHIYBCABKAlIA4gBARIVCghob3N0bmFtZRgFIAEoCUgEiAEBEhEKBHBvcnQYBiABKA1IBYgBARITCgZwYXJhbXMYByABKAlIBogBARIXCgp1cmlfc2NoZW1lGAggASgNSAeIAQESFgoJdHJhbnNwb3J0GAkgASgNSAiIAQESEgoFc3RyaXAYCiABKA1ICYgBARITCgZwcmVmaXgYCyABKAlICogBARIQCgN0YWcYDCABKAlIC4gBARISCgVmbGFncxgNIAEoDUgMiAEBEhQKB2RlZnVuY3QYDiABKA1IDYgBAUIFCgNfaWRCCQoHX2xjcl9pZEIKCghfZ3dfbmFtZUIKCghfaXBfYWRkckILCglfaG9zdG5hbWVCBwoFX3BvcnRCCQoHX3BhcmFtc0INCgtfdXJpX3NjaGVtZUIMCgpfdHJhbnNwb3J0QggKBl9zdHJpcEIJCgdfcHJlZml4QgYKBF90YWdCCAoGX2ZsYWdzQgoKCF9kZWZ1bmN0IpwCCgpMY3JSdWxlUm93Eg8KAmlkGAEgASgNSACIAQESEwoGbGNyX2lkGAIgASgNSAGIAQESEwoGcHJlZml4GAMgASgJSAKIAQESFQoIZnJvbV91cmkYBCABKAlIA4gBARIYCgtyZXF1ZXN0X3VyaRgFIAEoCUgEiAEBEhYKCW10X3R2YWx1ZRgGIAEoCUgFiAEBEhQKB3N0b3BwZXIYByABKA1IBogBARIUCgdlbmFibGVkGAggASgNSAeIAQFCBQoDX2lkQgkKB19sY3JfaWRCCQoHX3ByZWZpeEILCglfZnJvbV91cmlCDgoMX3JlcXVlc3RfdXJpQgwKCl9tdF90dmFsdWVCCgoIX3N0b3BwZXJCCgoIX2VuYWJsZWQizgEKEExjclJ1bGVUYXJnZXRSb3cSDwoCaWQYASABKA1IAIgBARITCgZsY3JfaWQYAiABKA1IAYgBARIUCgdydWxlX2lkGAMgASgNSAKIAQESEgoFZ3dfaWQYBCABKA1IA4gBARIVCghwcmlvcml0eRgFIAEoDUgEiAEBEhMKBndlaWdodBgGIAEoDUgFiAEBQgUKA19pZEIJCgdfbGNyX2lkQgoKCF9ydWxlX2lkQggKBl9nd19pZEILCglfcHJpb3JpdHlCCQoHX3dlaWdodCKhAQoJTGNyVGFibGVzEikKBmxjcl9ndxgBIAMoCzIZLm9sZWxvLnRhYmxlcy52MS5MY3JHd1JvdxItCghsY3JfcnVsZRgCIAMoCzIbLm9sZWxvLnRhYmxlcy52MS5MY3JSdWxlUm93EjoKD2xjcl9ydWxlX3RhcmdldBgDIAMoCzIhLm9sZWxvLnRhYmxlcy52MS5MY3JSdWxlVGFyZ2V0Um93YgZwcm90bzM");
 
 /**
  * One row of `lcr_gw`: a gateway of an lcr instance (lcr_id 0 = every instance).
@@ -46,7 +46,7 @@ export type LcrGwRow = Message<"olelo.tables.v1.LcrGwRow"> & {
   hostname?: string | undefined;
 
   /**
-   * @generated from field: optional int32 port = 6;
+   * @generated from field: optional uint32 port = 6;
    */
   port?: number | undefined;
 
@@ -58,19 +58,19 @@ export type LcrGwRow = Message<"olelo.tables.v1.LcrGwRow"> & {
   /**
    * NULL/1 = sip, 2 = sips.
    *
-   * @generated from field: optional int32 uri_scheme = 8;
+   * @generated from field: optional uint32 uri_scheme = 8;
    */
   uriScheme?: number | undefined;
 
   /**
    * NULL/0 none, 1 udp, 2 tcp, 3 tls, 4 sctp.
    *
-   * @generated from field: optional int32 transport = 9;
+   * @generated from field: optional uint32 transport = 9;
    */
   transport?: number | undefined;
 
   /**
-   * @generated from field: optional int32 strip = 10;
+   * @generated from field: optional uint32 strip = 10;
    */
   strip?: number | undefined;
 
@@ -141,12 +141,12 @@ export type LcrRuleRow = Message<"olelo.tables.v1.LcrRuleRow"> & {
   mtTvalue?: string | undefined;
 
   /**
-   * @generated from field: optional int32 stopper = 7;
+   * @generated from field: optional uint32 stopper = 7;
    */
   stopper?: number | undefined;
 
   /**
-   * @generated from field: optional int32 enabled = 8;
+   * @generated from field: optional uint32 enabled = 8;
    */
   enabled?: number | undefined;
 };
@@ -192,7 +192,7 @@ export type LcrRuleTargetRow = Message<"olelo.tables.v1.LcrRuleTargetRow"> & {
   priority?: number | undefined;
 
   /**
-   * @generated from field: optional int32 weight = 6;
+   * @generated from field: optional uint32 weight = 6;
    */
   weight?: number | undefined;
 };
