@@ -1,0 +1,157 @@
+/**
+ * Micro-benchmark for the shared prefix tree (data-plane/modules/prefix-tree).
+ *
+ *   npx tsx bench/prefix-lookup/run.ts [--prefixes 1000000] [--lookups 2000000] [--seed 42]
+ *
+ * Reports: build time (synchronous and sliced), memory, average longest-prefix lookup time
+ * (random 15-digit numbers, and numbers that extend a stored prefix), and the longest event-loop
+ * pause seen while a second table is compiled with the sliced builder and swapped in by one
+ * reference write, with lookups running against the live table all the time.
+ */
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
+import { PrefixTreeBuilder, yieldToEventLoop } from "../../data-plane/modules/prefix-tree/build-prefix-tree.js";
+import type { PrefixTree } from "../../data-plane/modules/prefix-tree/prefix-tree.js";
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+}
+
+const N = arg("prefixes", 1_000_000);
+const LOOKUPS = arg("lookups", 2_000_000);
+const SEED = arg("seed", 42);
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function digits(r: () => number, len: number): string {
+  let s = "";
+  for (let i = 0; i < len; i++) s += String.fromCharCode(48 + Math.floor(r() * 10));
+  return s;
+}
+
+/** Prefixes of 3..12 random digits (duplicates are skipped, so we draw until N are unique). */
+function makePrefixes(r: () => number, n: number): string[] {
+  const seen = new Set<string>();
+  while (seen.size < n) seen.add(digits(r, 3 + Math.floor(r() * 10)));
+  return [...seen];
+}
+
+function mb(bytes: number): string {
+  return (bytes / 1024 / 1024).toFixed(1) + " MB";
+}
+
+function gc(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+function timeLookups(tree: PrefixTree<number>, keys: string[], rounds: number): { nsPerLookup: number; hits: number; check: number } {
+  let check = 0;
+  let hits = 0;
+  const total = keys.length * rounds;
+  const t0 = performance.now();
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < keys.length; i++) {
+      const v = tree.longestIndex(keys[i]!);
+      if (v >= 0) {
+        hits++;
+        check = (check + v) | 0;
+      }
+    }
+  }
+  const dt = performance.now() - t0;
+  return { nsPerLookup: (dt * 1e6) / total, hits, check };
+}
+
+async function main(): Promise<void> {
+  const r = rng(SEED);
+  console.log(`node ${process.version}, ${N.toLocaleString()} random digit prefixes (3..12 digits), seed ${SEED}`);
+  const prefixes = makePrefixes(r, N);
+
+  gc();
+  const heap0 = process.memoryUsage();
+  const tb0 = performance.now();
+  const b = new PrefixTreeBuilder<number>({ alphabet: "0123456789" });
+  for (let i = 0; i < prefixes.length; i++) b.add(prefixes[i]!, i);
+  const tb1 = performance.now();
+  const tree = b.build();
+  const tb2 = performance.now();
+  gc();
+  const heap1 = process.memoryUsage();
+  console.log(`build (sync): ${(tb2 - tb0).toFixed(0)} ms  (validate+record ${(tb1 - tb0).toFixed(0)} ms + trie build and layout ${(tb2 - tb1).toFixed(0)} ms)`);
+  console.log(
+    `tree: ${tree.size.toLocaleString()} keys, ${tree.nodeCount.toLocaleString()} nodes, jump depth ${tree.jumpDepth}, node array + jump table ${mb(tree.memoryBytes)}; ` +
+      `process delta heapUsed ${mb(heap1.heapUsed - heap0.heapUsed)}, arrayBuffers ${mb(heap1.arrayBuffers - heap0.arrayBuffers)}, rss ${mb(heap1.rss)}`,
+  );
+
+  // Lookup keys: random 15-digit numbers, and numbers that extend a stored prefix (deep hits).
+  const KEYS = Math.min(LOOKUPS, 1_000_000);
+  const rounds = Math.max(1, Math.round(LOOKUPS / KEYS));
+  const randomKeys: string[] = [];
+  for (let i = 0; i < KEYS; i++) randomKeys.push(digits(r, 15));
+  const deepKeys: string[] = [];
+  for (let i = 0; i < KEYS; i++) {
+    const p = prefixes[Math.floor(r() * prefixes.length)]!;
+    deepKeys.push(p + digits(r, 15 - p.length));
+  }
+  timeLookups(tree, randomKeys.slice(0, 100_000), 1); // warm-up (JIT)
+  const a = timeLookups(tree, randomKeys, rounds);
+  const d = timeLookups(tree, deepKeys, rounds);
+  console.log(`lookup, random 15-digit numbers: ${a.nsPerLookup.toFixed(0)} ns avg over ${(KEYS * rounds).toLocaleString()} lookups (${((100 * a.hits) / (KEYS * rounds)).toFixed(1)}% hit)`);
+  console.log(`lookup, numbers extending a stored prefix: ${d.nsPerLookup.toFixed(0)} ns avg over ${(KEYS * rounds).toLocaleString()} lookups (${((100 * d.hits) / (KEYS * rounds)).toFixed(1)}% hit)`);
+
+  // Reload while serving: compile a second table in slices, swap, and watch the event loop.
+  const prefixes2 = makePrefixes(rng(SEED + 1), N);
+  let live: PrefixTree<number> = tree;
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  let maxGap = 0;
+  let last = performance.now();
+  let served = 0;
+  let ticking = true;
+  const tick = (): void => {
+    const now = performance.now();
+    if (now - last > maxGap) maxGap = now - last;
+    last = now;
+    for (let i = 0; i < 50; i++) if (live.longestIndex(randomKeys[(served + i) % KEYS]!) >= 0) served++;
+    served += 50;
+    if (ticking) setImmediate(tick);
+  };
+  setImmediate(tick);
+  await yieldToEventLoop();
+  const tr0 = performance.now();
+  const b2 = new PrefixTreeBuilder<number>({ alphabet: "0123456789" });
+  for (let i = 0; i < prefixes2.length; i++) {
+    b2.add(prefixes2[i]!, i);
+    if ((i & 65535) === 65535) await yieldToEventLoop();
+  }
+  const next = await b2.buildAsync(16_384);
+  live = next; // the swap: one reference write
+  const tr1 = performance.now();
+  await yieldToEventLoop();
+  ticking = false;
+  h.disable();
+  console.log(
+    `reload while serving (sliced build + swap): ${(tr1 - tr0).toFixed(0)} ms wall; longest event-loop pause ${maxGap.toFixed(2)} ms ` +
+      `(setImmediate ticker), monitorEventLoopDelay max ${(h.max / 1e6).toFixed(2)} ms, p99 ${(h.percentile(99) / 1e6).toFixed(2)} ms; ` +
+      `${served.toLocaleString()} lookups served meanwhile; new table ${live.size.toLocaleString()} keys`,
+  );
+
+  // For comparison: the same reload done synchronously blocks the loop for the whole build.
+  const ts0 = performance.now();
+  const b3 = new PrefixTreeBuilder<number>({ alphabet: "0123456789" });
+  for (let i = 0; i < prefixes2.length; i++) b3.add(prefixes2[i]!, i);
+  live = b3.build();
+  console.log(`reload done synchronously instead: one pause of ${(performance.now() - ts0).toFixed(0)} ms`);
+  console.log(`checksums ${a.check} ${d.check} ${live.size}`);
+}
+
+await main();
