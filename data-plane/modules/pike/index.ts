@@ -1,0 +1,94 @@
+import { defineModule } from "../../core/module.js";
+import type { RequestContext } from "../../core/script/context.js";
+import { FloodGuard, type FloodGuardOptions } from "./flood-guard.js";
+import { parsePikeParams } from "./params.js";
+import { PikeDetector, type PikeResult } from "./pike-detector.js";
+import { pikeRpcMethods } from "./rpc.js";
+
+export { FloodGuard, MemoryBanStore, htableBanStore } from "./flood-guard.js";
+export type { BanStore, FloodVerdict, FloodGuardOptions, HtableLike } from "./flood-guard.js";
+export { PikeDetector } from "./pike-detector.js";
+export type { PikeResult, PikeOptions, PikeTopRow } from "./pike-detector.js";
+
+/**
+ * The pike script API.
+ *
+ * @example
+ *   // REQINIT, Kamailio style
+ *   if (pike.checkReq(req) < 0) { htable.setxi("ipban", req.source.address, 1, 300); return; }
+ *   // or with the guard (bans, events, trusted exemption):
+ *   if (pike.guard.check(req.source.address) !== "ok") return;
+ */
+export interface PikeApi {
+  /** [pike_check_req] counts the request's source address: 1 ok, -1 known flooder, -2 newly detected. */
+  checkReq(req: RequestContext): PikeResult;
+  /** [pike_check_ip(ip)] same for any address text. */
+  checkIp(ip: string): PikeResult;
+  /** The module's detector (shared by checkReq/checkIp and pike.top). */
+  readonly detector: PikeDetector;
+  /**
+   * The default ipban guard over the detector (ban_time seconds, in-memory bans). Wire it with
+   * `guard.setStore(htableBanStore(htable.table("ipban")))` and `guard.setTrustCheck(permissions.isTrusted)`;
+   * the core calls `guard.isBanned(ip)` before parsing.
+   */
+  readonly guard: FloodGuard;
+  /** Another guard over the same detector (different ban time or store). */
+  createFloodGuard(opts?: Partial<Omit<FloodGuardOptions, "detector">>): FloodGuard;
+}
+
+const timers: NodeJS.Timeout[] = [];
+
+/** pike: per-source request-density flood detection (Kamailio pike) and the ipban FloodGuard. */
+export default defineModule<PikeApi>({
+  name: "pike",
+  doc: "Flood detection per source address and ban list (Kamailio pike + ipban)",
+  init(host) {
+    const p = parsePikeParams(host.config);
+    const stats = host.stats.group("pike", ["blocked", "banned", "dropped"]);
+    const detector = new PikeDetector(
+      {
+        samplingTimeUnit: p.sampling_time_unit,
+        reqsDensityPerUnit: p.reqs_density_per_unit,
+        removeLatency: p.remove_latency,
+        maxEntries: p.max_entries,
+        ipv6Prefix: p.ipv6_prefix,
+      },
+      () => Date.now(),
+      stats,
+    );
+    stats.gauge("tracked", () => detector.size);
+    stats.gauge("untracked", () => detector.untracked);
+    const log = host.log;
+    const mk = (opts: Partial<Omit<FloodGuardOptions, "detector">> = {}) =>
+      new FloodGuard({
+        detector,
+        banSeconds: p.ban_time,
+        events: host.events,
+        log,
+        stats,
+        ipv6Prefix: p.ipv6_prefix,
+        ...opts,
+      });
+    const guard = mk();
+    const t = setInterval(
+      () => {
+        detector.sweep();
+        guard.sweep();
+      },
+      Math.min(p.sampling_time_unit, p.remove_latency, 10) * 1000,
+    );
+    t.unref();
+    timers.push(t);
+    host.rpc.registerAll(pikeRpcMethods(detector, guard));
+    return {
+      checkReq: (req) => detector.check(req.source.address),
+      checkIp: (ip) => detector.check(ip),
+      detector,
+      guard,
+      createFloodGuard: mk,
+    };
+  },
+  destroy() {
+    for (const t of timers.splice(0)) clearInterval(t);
+  },
+});
