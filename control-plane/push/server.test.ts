@@ -112,6 +112,22 @@ describe("push server protocol (raw stream)", () => {
     expect(kindOf(srv, "dp-c", "dispatcher")!.lastNackVersion).toBe("d2");
   });
 
+  it("a change signal that carries no new version sends nothing (in flight, or after a NACK)", async () => {
+    const source = createMemorySource();
+    const rows = dispatcherRows(2);
+    source.set("dispatcher", { dispatcher: rows }, "d1");
+    const srv = await start(source);
+    const s = open(srv);
+    s.hello("dp-i", ["dispatcher"], {});
+    const v1 = await s.next();
+    source.set("dispatcher", { dispatcher: rows }, "d1"); // same version again while unanswered
+    expect(await s.collect(250)).toEqual([]);
+    s.nack("dispatcher", "", "d1", v1.nonce, { reason: NackReason.INVALID_ROW, message: "no" });
+    await until(() => kindOf(srv, "dp-i", "dispatcher")?.lastNackVersion === "d1");
+    source.set("dispatcher", { dispatcher: rows }, "d1"); // and again after the NACK
+    expect(await s.collect(250)).toEqual([]);
+  });
+
   it("ignores ACK/NACK with a stale nonce", async () => {
     const source = createMemorySource();
     source.set("dispatcher", { dispatcher: dispatcherRows(1) }, "d1");
