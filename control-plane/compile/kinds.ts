@@ -12,11 +12,13 @@
  */
 import type { TableSet } from "../../data-plane/core/tables/registry.js";
 import { compileDispatcherTables } from "../../data-plane/modules/dispatcher/table.js";
+import { compileHtableRows } from "../../data-plane/modules/htable/table.js";
+import { compileAddressSet, compileTrustedSet } from "../../data-plane/modules/permissions/table.js";
 import { validateCarrierroute } from "./validate/carrierroute.js";
 import { validateDrouting } from "./validate/drouting.js";
 import { validateLcr } from "./validate/lcr.js";
 import { validateAliasDb, validateMtree, validatePrefixRoute, validateSpeedDial } from "./validate/routing-misc.js";
-import { validateAddress, validateHtable, validateSubscriber, validateTrusted } from "./validate/users.js";
+import { validateSubscriber } from "./validate/users.js";
 
 export interface KindDef {
   /** Kind name, as the data plane registers it (TableSink.kind). */
@@ -82,23 +84,22 @@ export const KINDS: readonly KindDef[] = [
   {
     kind: "address",
     tables: ["address"],
-    // TODO(address): use the pure compile of data-plane/modules/permissions/table.ts when it lands.
-    compile: validateAddress,
-    validator: "control-plane/compile/validate/users.ts validateAddress (module compile pending)",
+    compile: compileAddressSet,
+    validator: "data-plane/modules/permissions/table.ts compileAddressSet",
   },
   {
     kind: "trusted",
     tables: ["trusted"],
-    // TODO(trusted): use the pure compile of data-plane/modules/permissions/table.ts when it lands.
-    compile: validateTrusted,
-    validator: "control-plane/compile/validate/users.ts validateTrusted (module compile pending)",
+    compile: compileTrustedSet,
+    validator: "data-plane/modules/permissions/table.ts compileTrustedSet",
   },
   {
     kind: "htable",
     tables: ["htable"],
-    // TODO(htable): use the pure compile of data-plane/modules/htable/table.ts when it lands.
-    compile: validateHtable,
-    validator: "control-plane/compile/validate/users.ts validateHtable (module compile pending)",
+    // The module's compileHtableSet also needs the data plane's htable definitions (dbtable=...),
+    // which the control plane does not know; the row compile is the same check per table.
+    compile: (set) => compileHtableRows(set.htable ?? [], "htable"),
+    validator: "data-plane/modules/htable/table.ts compileHtableRows",
   },
   {
     kind: "alias_db",
