@@ -27,6 +27,8 @@ export interface FakeRequestInit {
 export interface FakeRequest extends RequestContext {
   readonly branches: Array<{ uri: string; dst?: string; socket?: string }>;
   readonly forcedSocket: string | null;
+  /** What the routing script did: "reply 404 No destination", "relay sip:...", "onFailure X" ... */
+  readonly actions: string[];
 }
 
 /** A RequestContext with the members the dispatcher uses; the rest throw when touched. */
@@ -52,6 +54,7 @@ export function fakeRequest(init: FakeRequestInit = {}): FakeRequest {
     dst: init.dst ?? (null as string | null),
     forcedSocket: null as string | null,
     branches: [] as Array<{ uri: string; dst?: string; socket?: string }>,
+    actions: [] as string[],
   };
   const req = {
     route: "request",
@@ -76,6 +79,31 @@ export function fakeRequest(init: FakeRequestInit = {}): FakeRequest {
     },
     get branches() {
       return state.branches;
+    },
+    get actions() {
+      return state.actions;
+    },
+    hasToTag: false,
+    processMaxForwards: () => true,
+    recordRoute() {
+      state.actions.push("recordRoute");
+    },
+    looseRoute: () => false,
+    checkTransaction: () => false,
+    onFailure(route: string | null) {
+      state.actions.push(`onFailure ${route}`);
+    },
+    relay() {
+      state.actions.push(`relay ${state.dst ?? state.ruri}`);
+      return true;
+    },
+    reply(code: number, reason: string) {
+      state.actions.push(`reply ${code} ${reason}`);
+      return true;
+    },
+    replyError() {
+      state.actions.push("replyError");
+      return true;
     },
     setDst(uri: string | null) {
       state.dst = uri;
