@@ -1,0 +1,116 @@
+import { describe, expect, it } from "vitest";
+import { RpcError } from "../../core/rpc/errors.js";
+import { TableError, type TableSet } from "../../core/tables/registry.js";
+import { fakeHost, fakeRequest } from "../prefix-tree/testing/fake-host.js";
+import prefixRouteModule from "./index.js";
+import type { PrefixRouteApi } from "./prefix-route.js";
+import { compilePrefixRouteTables, dumpPrefixRouteLines, lookupPrefixRoute } from "./table.js";
+
+const rows: TableSet = {
+  prefix_route: [
+    { prefix: "49", route: "GERMANY", comment: "DE" },
+    { prefix: "4930", route: "BERLIN", comment: "" },
+    { prefix: "1", route: "NANP", comment: null },
+    { prefix: "", route: "DEFAULT" },
+  ],
+};
+
+function rejects(set: TableSet, opts = {}): TableError {
+  try {
+    compilePrefixRouteTables(set, opts);
+  } catch (e) {
+    expect(e).toBeInstanceOf(TableError);
+    return e as TableError;
+  }
+  throw new Error("expected a TableError");
+}
+
+describe("compilePrefixRouteTables / lookup", () => {
+  const c = compilePrefixRouteTables(rows);
+
+  it("takes the longest of overlapping prefixes, and the empty prefix as default", () => {
+    expect(lookupPrefixRoute(c, "4930123")?.route).toBe("BERLIN");
+    expect(lookupPrefixRoute(c, "4940")?.route).toBe("GERMANY");
+    expect(lookupPrefixRoute(c, "4930")?.route).toBe("BERLIN");
+    expect(lookupPrefixRoute(c, "12125551234")?.route).toBe("NANP");
+    expect(lookupPrefixRoute(c, "33")?.route).toBe("DEFAULT");
+  });
+
+  it("skips non-digits in the number like Kamailio", () => {
+    expect(lookupPrefixRoute(c, "+49 (30) 555")?.route).toBe("BERLIN");
+  });
+
+  it("without a default, an unmatched number gives null", () => {
+    const d = compilePrefixRouteTables({ prefix_route: [{ prefix: "49", route: "DE" }] });
+    expect(lookupPrefixRoute(d, "33")).toBeNull();
+  });
+
+  it("rejects bad rows naming the row position", () => {
+    let e = rejects({ prefix_route: [{ prefix: "49", route: "A" }, { prefix: "4a", route: "B" }] });
+    expect(e.table).toBe("prefix_route");
+    expect(e.row).toBe("#2");
+    expect(e.message).toMatch(/invalid character 'a'/);
+    e = rejects({ prefix_route: [{ prefix: "49", route: "A" }, { prefix: "49", route: "B" }] });
+    expect(e.row).toBe("#2");
+    expect(e.message).toMatch(/already set .* row #1/);
+    e = rejects({ prefix_route: [{ prefix: "49", route: "" }] });
+    expect(e.message).toMatch(/route must not be empty/);
+    e = rejects({ prefix_route: [{ prefix: "1".repeat(65), route: "X" }] });
+    expect(e.message).toMatch(/longer than 64/);
+    e = rejects({ prefix_route: [{ prefix: "49", route: "NOPE" }] }, { knownRoutes: ["GERMANY"] });
+    expect(e.message).toMatch(/does not exist/);
+  });
+
+  it("accepts numeric prefixes from JSON sources", () => {
+    expect(lookupPrefixRoute(compilePrefixRouteTables({ prefix_route: [{ prefix: 44, route: "UK" }] }), "4420")?.route).toBe("UK");
+  });
+
+  it("dumps the tree the way Kamailio prints it", () => {
+    const d = compilePrefixRouteTables({ prefix_route: [{ prefix: "49", route: "DE" }, { prefix: "5", route: "FIVE" }] });
+    expect(dumpPrefixRouteLines(d)).toEqual(["Prefix route tree:", " reference count: 0", "", "4 ", " 9  \t--> route[DE] ", "5  \t--> route[FIVE] "]);
+  });
+});
+
+describe("prefix_route module", () => {
+  it("matches the R-URI user or an explicit user and counts", async () => {
+    const host = fakeHost("prefix_route");
+    const api = (await prefixRouteModule.init(host)) as PrefixRouteApi;
+    expect(api.exit).toBe(true);
+    host.tables.load("prefix_route", rows, "v1", "test");
+    expect(api.match(fakeRequest({ ruri: "sip:4930555@example.com" }))).toBe("BERLIN");
+    expect(api.match(fakeRequest({ ruri: "sip:example.com" }))).toBeNull();
+    expect(api.match(fakeRequest(), "1800")).toBe("NANP");
+    expect(host.stats.select("prefix_route:")).toEqual([
+      ["prefix_route:matched", 2],
+      ["prefix_route:not_matched", 1],
+      ["prefix_route:prefixes", 4],
+    ]);
+  });
+
+  it("prefix_route.dump and prefix_route.reload", async () => {
+    const info = { transport: "internal" };
+    const host = fakeHost("prefix_route", { exit: 0, reloadSource: () => rows });
+    const api = (await prefixRouteModule.init(host)) as PrefixRouteApi;
+    expect(api.exit).toBe(false);
+    expect(await host.rpc.call("prefix_route.reload", [], info)).toBe("Prefix routes reloaded successfully");
+    expect(api.lookup("4930")).toBe("BERLIN");
+    const lines = (await host.rpc.call("prefix_route.dump", [], info)) as string[];
+    expect(lines[0]).toBe("Prefix route tree:");
+    expect(lines).toContain(" 9  \t--> route[GERMANY] ");
+
+    const bad = fakeHost("prefix_route", { reloadSource: () => ({ prefix_route: [{ prefix: "x", route: "A" }] }) });
+    await prefixRouteModule.init(bad);
+    try {
+      await bad.rpc.call("prefix_route.reload", [], info);
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(RpcError);
+      expect((e as RpcError).code).toBe(400);
+      expect((e as RpcError).message).toMatch(/failed to reload prefix routes: .*prefix_route row #1/);
+    }
+  });
+
+  it("rejects bad config", async () => {
+    await expect(async () => prefixRouteModule.init(fakeHost("prefix_route", { exit: 3 }))).rejects.toThrow(/exit/);
+  });
+});

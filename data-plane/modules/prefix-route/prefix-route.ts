@@ -1,0 +1,111 @@
+import type { ModuleHost } from "../../core/module.js";
+import { RpcCode, RpcError } from "../../core/rpc/errors.js";
+import type { RpcMethod } from "../../core/rpc/registry.js";
+import type { RequestContext } from "../../core/script/context.js";
+import { createReloader } from "../prefix-tree/reload-source.js";
+import { compilePrefixRouteTables, dumpPrefixRouteLines, lookupPrefixRoute, type CompiledPrefixRoutes, type PrefixRouteCompileOptions } from "./table.js";
+
+/**
+ * The prefix_route script API. Kamailio's prefix_route([user]) runs the matched route itself;
+ * an Olelo script is TypeScript, so `match` returns the route name and the script calls its
+ * route (and stops afterwards when `exit` is set, Kamailio's default).
+ *
+ * @example
+ *   const name = prefixRoute.match(req);
+ *   if (name !== null) { routes[name]!(req); if (prefixRoute.exit) return; }
+ */
+export interface PrefixRouteApi {
+  /**
+   * Longest-prefix match of the R-URI user (or `user`): the route name, or null (Kamailio -1)
+   * when nothing matches or there is no user. Non-digits in the number are skipped.
+   */
+  match(req: RequestContext, user?: string): string | null;
+  /** Same lookup without a request. */
+  lookup(user: string): string | null;
+  /** Kamailio's `exit` param (default true): stop the script after running the matched route. */
+  readonly exit: boolean;
+}
+
+/** Reads the module config (`exit`, `routes`) into options; throws naming the key. */
+export function prefixRouteOptionsFromConfig(config: Readonly<Record<string, unknown>>): { exit: boolean; compile: PrefixRouteCompileOptions } {
+  const exit = config["exit"];
+  if (exit !== undefined && exit !== 0 && exit !== 1 && exit !== true && exit !== false) throw new Error("prefix_route: exit must be 0 or 1");
+  const routes = config["routes"];
+  if (routes !== undefined && (!Array.isArray(routes) || routes.some((r) => typeof r !== "string"))) {
+    throw new Error("prefix_route: routes must be a list of route names");
+  }
+  return {
+    exit: exit === undefined ? true : exit === 1 || exit === true,
+    compile: routes ? { knownRoutes: routes as string[] } : {},
+  };
+}
+
+export interface PrefixRouteModule {
+  readonly api: PrefixRouteApi;
+  current(): CompiledPrefixRoutes;
+}
+
+/** Wires prefix_route into a host: table sink, RPCs, stats; returns the API. */
+export function createPrefixRoute(host: ModuleHost): PrefixRouteModule {
+  const opts = prefixRouteOptionsFromConfig(host.config);
+  let live: CompiledPrefixRoutes = compilePrefixRouteTables({}, opts.compile);
+  const stats = host.stats.group("prefix_route", ["matched", "not_matched"]);
+  stats.gauge("prefixes", () => live.tree.size);
+
+  host.tables.register({
+    kind: "prefix_route",
+    tables: ["prefix_route"],
+    compile: (set) => compilePrefixRouteTables(set, opts.compile),
+    apply: (compiled) => {
+      live = compiled as CompiledPrefixRoutes;
+    },
+  });
+
+  const lookup = (user: string): string | null => {
+    const e = lookupPrefixRoute(live, user);
+    stats.inc(e === null ? "not_matched" : "matched");
+    return e === null ? null : e.route;
+  };
+  const api: PrefixRouteApi = {
+    match(req, user) {
+      const u = user ?? req.ruriUser;
+      if (u === null || u === "") {
+        stats.inc("not_matched");
+        return null;
+      }
+      return lookup(u);
+    },
+    lookup,
+    exit: opts.exit,
+  };
+  host.rpc.registerAll(prefixRouteRpcMethods({ current: () => live, reload: createReloader(host, "prefix_route") }));
+  return { api, current: () => live };
+}
+
+/** prefix_route.reload and prefix_route.dump with Kamailio's outputs. */
+export function prefixRouteRpcMethods(deps: { current(): CompiledPrefixRoutes; reload(): Promise<string> }): RpcMethod[] {
+  return [
+    {
+      name: "prefix_route.reload",
+      doc: "Reload prefix routes from their source (validated before the swap)",
+      params: [],
+      returns: "\"Prefix routes reloaded successfully\"",
+      handler: async () => {
+        try {
+          await deps.reload();
+        } catch (e) {
+          const why = e instanceof Error ? e.message : String(e);
+          throw new RpcError(RpcCode.BadRequest, `failed to reload prefix routes: ${why}`);
+        }
+        return "Prefix routes reloaded successfully";
+      },
+    },
+    {
+      name: "prefix_route.dump",
+      doc: "Dump the prefix route tree",
+      params: [],
+      returns: "[\"Prefix route tree:\", ...lines]",
+      handler: () => dumpPrefixRouteLines(deps.current()),
+    },
+  ];
+}
