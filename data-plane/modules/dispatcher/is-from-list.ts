@@ -2,7 +2,7 @@ import type { RequestContext } from "../../core/script/context.js";
 import type { DispatcherEngine } from "./engine.js";
 import { DS_NODNSARES, isSkipped } from "./flags.js";
 import { VAR_ATTRS, VAR_SETID } from "./select/dst-list.js";
-import { normalizeIp, type DestLocation } from "./state.js";
+import { normalizeIp, type DestLocation, type LiveSet } from "./state.js";
 import { effectiveTransport, isIpv4, isIpv6, parseSipUri } from "./uri.js";
 
 /**
@@ -45,40 +45,55 @@ export function isFromList(engine: DispatcherEngine, req: RequestContext, setid 
   } else {
     probe = { addr: normalizeIp(req.source.address), port: req.source.port, proto: req.source.proto, local: req.localSocket };
   }
-  let best: DestLocation | null = null;
-  let bestScore = 0;
-  const sets = setid === -1 ? [...engine.live.sets.values()] : [engine.live.sets.get(setid)].filter((s) => s !== undefined);
-  for (const set of sets) {
-    for (let i = 0; i < set.size; i++) {
-      const d = set.def.dests[i]!;
-      const rt = set.rt[i]!;
-      if (rt.flags & DS_NODNSARES) continue;
-      const hostMatch = rt.addrs.includes(probe.addr) || d.target.host.toLowerCase() === probe.addr;
-      if (!hostMatch) continue;
-      const dproto = effectiveTransport(d.target);
-      const sock = d.attrs.sockname !== "" ? d.attrs.sockname : d.attrs.socket;
-      const sockOk = sock !== "" && sameSocket(sock, probe.local);
-      if (!(mode & MATCH_NOPORT) && d.target.port !== 0 && probe.port !== d.target.port && !(mode & MATCH_BEST)) continue;
-      if (!(mode & MATCH_NOPROTO) && probe.proto !== dproto && !(mode & MATCH_BEST)) continue;
-      if (mode & MATCH_ACTIVE && isSkipped(rt.flags)) continue;
-      if (mode & MATCH_SOCKET && sock !== "" && !sockOk) continue;
-      const loc: DestLocation = { set, idx: i, dest: d, rt };
-      if (mode & MATCH_BEST) {
-        let score = 1;
-        if (d.target.port !== 0 && probe.port === d.target.port) score |= 2;
-        if (probe.proto === dproto) score |= 4;
-        if (sockOk) score |= 8;
-        if (score === 15) return found(req, loc);
-        if (score > bestScore) {
-          bestScore = score;
-          best = loc;
-        }
-        continue;
-      }
-      return found(req, loc);
-    }
+  if (setid !== -1) {
+    const set = engine.live.sets.get(setid);
+    if (!set) return false;
+    const r = matchSet(set, probe, mode, null);
+    return r.match !== null ? found(req, r.match) : r.best !== null ? found(req, r.best.loc) : false;
   }
-  return best !== null ? found(req, best) : false;
+  let best: { loc: DestLocation; score: number } | null = null;
+  for (const set of engine.live.sets.values()) {
+    const r = matchSet(set, probe, mode, best);
+    if (r.match !== null) return found(req, r.match);
+    best = r.best;
+  }
+  return best !== null ? found(req, best.loc) : false;
+}
+
+/**
+ * Scans one set. Returns a definite match (first match, or a perfect one in best-match mode) or
+ * the best partial match so far (mode 16).
+ */
+function matchSet(
+  set: LiveSet,
+  probe: Probe,
+  mode: number,
+  bestIn: { loc: DestLocation; score: number } | null,
+): { match: DestLocation | null; best: { loc: DestLocation; score: number } | null } {
+  let best = bestIn;
+  for (let i = 0; i < set.size; i++) {
+    const d = set.def.dests[i]!;
+    const rt = set.rt[i]!;
+    if (rt.flags & DS_NODNSARES) continue;
+    const hostMatch = rt.addrs.includes(probe.addr) || d.target.host.toLowerCase() === probe.addr;
+    if (!hostMatch) continue;
+    const dproto = effectiveTransport(d.target);
+    const sock = d.attrs.sockname !== "" ? d.attrs.sockname : d.attrs.socket;
+    const sockOk = sock !== "" && sameSocket(sock, probe.local);
+    if (!(mode & MATCH_NOPORT) && d.target.port !== 0 && probe.port !== d.target.port && !(mode & MATCH_BEST)) continue;
+    if (!(mode & MATCH_NOPROTO) && probe.proto !== dproto && !(mode & MATCH_BEST)) continue;
+    if (mode & MATCH_ACTIVE && isSkipped(rt.flags)) continue;
+    if (mode & MATCH_SOCKET && sock !== "" && !sockOk) continue;
+    const loc: DestLocation = { set, idx: i, dest: d, rt };
+    if (!(mode & MATCH_BEST)) return { match: loc, best };
+    let score = 1;
+    if (d.target.port !== 0 && probe.port === d.target.port) score |= 2;
+    if (probe.proto === dproto) score |= 4;
+    if (sockOk) score |= 8;
+    if (score === 15) return { match: loc, best };
+    if (best === null || score > best.score) best = { loc, score };
+  }
+  return { match: null, best };
 }
 
 function found(req: RequestContext, loc: DestLocation): true {

@@ -215,25 +215,28 @@ export function manageRoutes(engine: DispatcherEngine, req: RequestContext, st: 
       st.entries.push(makeEntry(set.def.dests[i]!, set.rt[i]!, false));
     }
   } else {
-    const usable = (i: number): boolean => {
-      if (isSkipped(set.rt[i]!.flags)) return false;
-      if (p.useDefault && i === nr - 1) return false;
-      if (alg === ALG.CALL_LOAD) {
-        const d = set.def.dests[i]!;
-        if (d.attrs.duid === "") return false;
-        if (d.attrs.maxload !== 0 && engine.loads.load(set.id, d.attrs.duid) >= d.attrs.maxload) return false;
-      }
-      return true;
-    };
+    const load = alg === ALG.CALL_LOAD;
     for (let i = sel + 1; i < nr && st.entries.length < limit; i++) {
-      if (usable(i)) st.entries.push(makeEntry(set.def.dests[i]!, set.rt[i]!, alg === ALG.CALL_LOAD));
+      if (usableForFailover(engine, set, i, load)) st.entries.push(makeEntry(set.def.dests[i]!, set.rt[i]!, load));
     }
     for (let i = 0; i < sel && st.entries.length < limit; i++) {
-      if (usable(i)) st.entries.push(makeEntry(set.def.dests[i]!, set.rt[i]!, alg === ALG.CALL_LOAD));
+      if (usableForFailover(engine, set, i, load)) st.entries.push(makeEntry(set.def.dests[i]!, set.rt[i]!, load));
     }
   }
   if (p.useDefault && sel !== nr - 1 && st.entries.length < limit) {
     st.entries.push(makeEntry(set.def.dests[nr - 1]!, set.rt[nr - 1]!, alg === ALG.CALL_LOAD));
+  }
+  return true;
+}
+
+/** Whether destination `i` may follow the selected one in the failover list. */
+function usableForFailover(engine: DispatcherEngine, set: LiveSet, i: number, callLoad: boolean): boolean {
+  if (isSkipped(set.rt[i]!.flags)) return false;
+  if (engine.params.useDefault && i === set.size - 1) return false;
+  if (callLoad) {
+    const d = set.def.dests[i]!;
+    if (d.attrs.duid === "") return false;
+    if (d.attrs.maxload !== 0 && engine.loads.load(set.id, d.attrs.duid) >= d.attrs.maxload) return false;
   }
   return true;
 }
