@@ -1,0 +1,508 @@
+import type { CommandSpec, GroupSpec, OptSpec, Output, RunContext } from "./command-spec.js";
+import { bashCompletion } from "./completion.js";
+import { formatDuration, renderObject, renderTable } from "./format.js";
+import { renderDispatcherList, renderHtableDump, renderLocation, statsObject } from "./render-kamailio.js";
+import { CliError, followEvents, wsUrlFor } from "./rpc-client.js";
+
+/**
+ * olectl's ONE command-definition table. Data-plane commands use Kamailio's RPC names
+ * (dispatcher.list, ul.dump, htable.dump, pike.top, …) so they work against any node exposing
+ * them; control-plane commands (`--cp-url`) use the management API names listed in README.md
+ * (dispatcher.create/delete/list, subscriber.*, lcr_gw.*, tables.push, tables.diff, nodes.list).
+ *
+ * @example
+ *   olectl dispatcher set-state ip 1 sip:10.0.0.1:5060
+ */
+export const GLOBAL_OPTIONS: readonly OptSpec[] = [
+  { name: "url", type: "string", value: "URL", env: "OLELO_URL", default: "http://127.0.0.1:8060/RPC", doc: "data-plane JSON-RPC endpoint" },
+  { name: "cp-url", type: "string", value: "URL", env: "OLELO_CP_URL", default: "http://127.0.0.1:8070/RPC", doc: "control-plane management endpoint" },
+  { name: "token", type: "string", value: "TOKEN", env: "OLELO_TOKEN", doc: "bearer token for the data plane (and the control plane unless --cp-token)" },
+  { name: "cp-token", type: "string", value: "TOKEN", env: "OLELO_CP_TOKEN", doc: "bearer token for the control plane" },
+  { name: "timeout", type: "int", value: "MS", env: "OLELO_TIMEOUT", default: "10000", doc: "per-request timeout in milliseconds" },
+  { name: "json", type: "flag", doc: "print raw JSON (for scripts)" },
+  { name: "help", type: "flag", doc: "show help for the command" },
+];
+
+export const GROUPS: readonly GroupSpec[] = [
+  { path: ["dispatcher"], summary: "Load-balancer destinations: live state (data plane) and stored rows (control plane)" },
+  { path: ["ul"], summary: "Registered contacts (usrloc)" },
+  { path: ["htable"], summary: "Shared hash tables (htable)" },
+  { path: ["pike"], summary: "Flood detection (pike)" },
+  { path: ["subscriber"], summary: "SIP digest-auth subscribers (control plane)" },
+  { path: ["lcr"], summary: "Least-cost routing (control plane)" },
+  { path: ["lcr", "gw"], summary: "LCR gateways" },
+  { path: ["completion"], summary: "Shell completion scripts" },
+];
+
+const TABLE_OPT: OptSpec = { name: "table", type: "string", value: "NAME", default: "location", doc: "usrloc table (default location)" };
+
+const out = (data: unknown, human?: string): Output => ({ data, human });
+
+/** A positional CLI value as JSON when it parses, else the string itself. */
+export function cliValue(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return s;
+  }
+}
+
+function userDomain(s: string, arg: string): { username: string; domain: string } {
+  const m = /^([^@\s]+)@([^@\s]+)$/.exec(s);
+  if (!m) throw new CliError(`${arg} must look like USER@DOMAIN, got '${s}'`, 2);
+  return { username: m[1]!, domain: m[2]! };
+}
+
+function str(v: unknown): string {
+  return v as string;
+}
+
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    path: ["uptime"],
+    summary: "Show how long the data plane has been running",
+    target: "data",
+    rpc: ["core.uptime"],
+    examples: ["olectl uptime", "olectl --json uptime"],
+    run: async (ctx) => {
+      const r = (await ctx.dp.call("core.uptime")) as { now: string; up_since: string; uptime: number };
+      return out(r, `up ${formatDuration(r.uptime)} (since ${r.up_since}; now ${r.now})`);
+    },
+  },
+  {
+    path: ["version"],
+    summary: "Show the data plane's version string",
+    target: "data",
+    rpc: ["core.version"],
+    run: async (ctx) => out(await ctx.dp.call("core.version")),
+  },
+  {
+    path: ["stats"],
+    summary: "Show statistics (all, group:, group:name or name)",
+    description: "Kamailio's stats.get_statistics. Human output keeps Kamailio's `group:name = value` lines; --json gives an object of numbers.",
+    args: [{ name: "selector", doc: "all (default), core:, tmx:UAS_transactions, rcv_requests …", optional: true, variadic: true }],
+    target: "data",
+    rpc: ["stats.get_statistics"],
+    examples: ["olectl stats", "olectl stats core: tmx:", "olectl --json stats sl:"],
+    run: async (ctx, { args }) => {
+      const sels = (args.selector as string[] | undefined)?.length ? (args.selector as string[]) : ["all"];
+      const lines = (await ctx.dp.call("stats.get_statistics", sels)) as string[];
+      return out(statsObject(lines), lines.length ? lines.join("\n") : "(no matching statistics)");
+    },
+  },
+  {
+    path: ["rpc"],
+    summary: "Call any data-plane RPC method",
+    description: "Arguments are sent positionally: each is a JSON value when it parses (12, true, {\"a\":1}), otherwise a string. With --named the params are an object instead.",
+    args: [
+      { name: "method", doc: "RPC method name", complete: "methods" },
+      { name: "args", doc: "positional parameters", optional: true, variadic: true },
+    ],
+    options: [{ name: "named", type: "string", repeat: true, value: "K=V", doc: "named parameter (repeatable); V is JSON when it parses" }],
+    target: "data",
+    examples: ["olectl rpc core.echo hello 12", "olectl rpc dispatcher.set_state ip 1 sip:10.0.0.1", "olectl rpc events.since --named since=0 --named limit=10"],
+    run: async (ctx, { args, opts }) => {
+      const pos = (args.args as string[] | undefined) ?? [];
+      const named = (opts.named as string[] | undefined) ?? [];
+      if (named.length && pos.length) throw new CliError("use either positional arguments or --named, not both", 2);
+      let params: unknown[] | Record<string, unknown> = pos.map(cliValue);
+      if (named.length) {
+        params = {};
+        for (const kv of named) {
+          const eq = kv.indexOf("=");
+          if (eq <= 0) throw new CliError(`--named expects K=V, got '${kv}'`, 2);
+          params[kv.slice(0, eq)] = cliValue(kv.slice(eq + 1));
+        }
+      }
+      const r = await ctx.dp.call(str(args.method), params);
+      return out(r, typeof r === "string" ? r : JSON.stringify(r, null, 2));
+    },
+  },
+  {
+    path: ["methods"],
+    summary: "List RPC methods, or show the help of one",
+    args: [{ name: "method", doc: "show this method's help", optional: true, complete: "methods" }],
+    target: "data",
+    rpc: ["system.listMethods", "system.methodHelp"],
+    run: async (ctx, { args }) => {
+      if (args.method) return out(await ctx.dp.call("system.methodHelp", [str(args.method)]));
+      return out(await ctx.dp.call("system.listMethods"));
+    },
+  },
+  {
+    path: ["tables"],
+    summary: "Show applied routing-table versions and the last rejected (NACKed) push per kind",
+    args: [{ name: "kind", doc: "only this table kind", optional: true }],
+    target: "data",
+    rpc: ["core.config_status"],
+    run: async (ctx, { args }) => {
+      const rows = (await ctx.dp.call("core.config_status", args.kind ? [str(args.kind)] : [])) as Record<string, unknown>[];
+      return out(rows, renderTable(rows, ["kind", "version", "appliedAt", "rows", "source", "lastErrorVersion", "lastError"]));
+    },
+  },
+  {
+    path: ["events"],
+    summary: "Follow the data plane's event stream (until Ctrl-C)",
+    description: "Subscribes over the data plane's /ws endpoint and prints one line per event: SEQ TS KIND DATA (--json: one JSON object per line). Reconnects with --since = last seq after a lost connection.",
+    args: [{ name: "kinds", doc: "kinds or prefixes (call.*, dispatcher.); all when omitted", optional: true, variadic: true }],
+    options: [
+      { name: "since", type: "int", value: "SEQ", doc: "first replay buffered events after SEQ (0 = all buffered)" },
+      { name: "count", type: "int", value: "N", doc: "exit after N events" },
+    ],
+    target: "data",
+    rpc: ["events.subscribe"],
+    examples: ["olectl events", "olectl events 'dispatcher.*' call.started --since 0", "olectl --json events --count 10"],
+    run: async (ctx, { args, opts }) => {
+      const json = ctx.globals.json;
+      const f = followEvents({
+        url: wsUrlFor(ctx.globals.url),
+        token: ctx.globals.token,
+        kinds: (args.kinds as string[] | undefined) ?? [],
+        since: opts.since as number | undefined,
+        count: opts.count as number | undefined,
+        onEvent: (ev) => ctx.stdout(json ? JSON.stringify(ev) : `${ev.seq} ${ev.ts} ${ev.kind} ${JSON.stringify(ev.data)}`),
+        onMissed: (m) => (json ? ctx.stdout(JSON.stringify(m)) : ctx.stderr(`!! missed ${m.missed} events (seq ${m.first}..${m.last})`)),
+        onInfo: (msg) => ctx.stderr(msg),
+      });
+      ctx.onInterrupt(() => f.stop());
+      await f.done;
+    },
+  },
+  // ---- dispatcher: data plane (live) ----
+  {
+    path: ["dispatcher", "list"],
+    summary: "Show the live destination sets and their state",
+    target: "data",
+    rpc: ["dispatcher.list"],
+    run: async (ctx) => {
+      const r = await ctx.dp.call("dispatcher.list");
+      return out(r, renderDispatcherList(r));
+    },
+  },
+  {
+    path: ["dispatcher", "reload"],
+    summary: "Reload destination sets from their source",
+    target: "data",
+    rpc: ["dispatcher.reload"],
+    run: async (ctx) => out(await ctx.dp.call("dispatcher.reload")),
+  },
+  {
+    path: ["dispatcher", "set-state"],
+    summary: "Set a destination's state (a active, i inactive, d disabled, t trying; +p probing)",
+    args: [
+      { name: "state", doc: "a|i|d|t, optionally followed by p (ap, ip)", choices: ["a", "i", "d", "t", "ap", "ip", "dp", "tp"] },
+      { name: "group", doc: "set id" },
+      { name: "address", doc: "destination URI, or all" },
+    ],
+    target: "data",
+    rpc: ["dispatcher.set_state"],
+    examples: ["olectl dispatcher set-state ip 1 sip:10.0.0.1:5060"],
+    run: async (ctx, { args }) => out(await ctx.dp.call("dispatcher.set_state", [str(args.state), cliValue(str(args.group)), str(args.address)])),
+  },
+  {
+    path: ["dispatcher", "memadd"],
+    summary: "Add a destination in memory only (lost on reload/push)",
+    args: [
+      { name: "group", doc: "set id" },
+      { name: "address", doc: "destination URI" },
+      { name: "flags", doc: "dispatcher flags", optional: true },
+      { name: "priority", doc: "priority", optional: true },
+      { name: "attrs", doc: "attribute string (weight=50;duid=x)", optional: true },
+    ],
+    target: "data",
+    rpc: ["dispatcher.add"],
+    run: async (ctx, { args }) => {
+      const p: unknown[] = [cliValue(str(args.group)), str(args.address)];
+      if (args.flags !== undefined) p.push(cliValue(str(args.flags)));
+      if (args.priority !== undefined) p.push(cliValue(str(args.priority)));
+      if (args.attrs !== undefined) p.push(str(args.attrs));
+      return out(await ctx.dp.call("dispatcher.add", p));
+    },
+  },
+  {
+    path: ["dispatcher", "memrm"],
+    summary: "Remove a destination from memory only",
+    args: [
+      { name: "group", doc: "set id" },
+      { name: "address", doc: "destination URI" },
+    ],
+    target: "data",
+    rpc: ["dispatcher.remove"],
+    run: async (ctx, { args }) => out(await ctx.dp.call("dispatcher.remove", [cliValue(str(args.group)), str(args.address)])),
+  },
+  // ---- dispatcher: control plane (stored rows) ----
+  {
+    path: ["dispatcher", "add"],
+    summary: "Store a destination row (pushed with the next `olectl push`)",
+    args: [
+      { name: "setid", doc: "set id" },
+      { name: "destination", doc: "SIP URI, e.g. sip:10.0.0.1:5060" },
+    ],
+    options: [
+      { name: "flags", type: "int", value: "N", doc: "dispatcher flags (default 0)" },
+      { name: "priority", type: "int", value: "N", doc: "priority (default 0)" },
+      { name: "attrs", type: "string", value: "S", doc: "attributes, e.g. weight=50;duid=gw1" },
+      { name: "description", type: "string", value: "S", doc: "free text" },
+    ],
+    target: "control",
+    rpc: ["dispatcher.create"],
+    examples: ["olectl dispatcher add 1 sip:10.0.0.1:5060 --attrs weight=50"],
+    run: async (ctx, { args, opts }) => {
+      const setid = Number(args.setid);
+      if (!Number.isInteger(setid)) throw new CliError(`setid must be an integer, got '${str(args.setid)}'`, 2);
+      const p: Record<string, unknown> = { setid, destination: str(args.destination) };
+      for (const k of ["flags", "priority", "attrs", "description"]) if (opts[k] !== undefined) p[k] = opts[k];
+      return out(await ctx.cp.call("dispatcher.create", p));
+    },
+  },
+  {
+    path: ["dispatcher", "rm"],
+    summary: "Delete a stored destination row by id",
+    args: [{ name: "id", doc: "row id (see `olectl dispatcher show`)" }],
+    target: "control",
+    rpc: ["dispatcher.delete"],
+    run: async (ctx, { args }) => {
+      const id = Number(args.id);
+      if (!Number.isInteger(id)) throw new CliError(`id must be an integer, got '${str(args.id)}'`, 2);
+      return out(await ctx.cp.call("dispatcher.delete", { id }));
+    },
+  },
+  {
+    path: ["dispatcher", "show"],
+    summary: "Show stored destination rows",
+    args: [{ name: "setid", doc: "only this set", optional: true }],
+    target: "control",
+    rpc: ["dispatcher.list"],
+    run: async (ctx, { args }) => {
+      const rows = await ctx.cp.call("dispatcher.list", args.setid !== undefined ? { setid: cliValue(str(args.setid)) } : {});
+      return out(rows);
+    },
+  },
+  // ---- usrloc ----
+  {
+    path: ["ul", "show"],
+    summary: "Show registered contacts (all, or one AOR)",
+    args: [{ name: "aor", doc: "address of record, e.g. alice or alice@example.com", optional: true }],
+    options: [TABLE_OPT],
+    target: "data",
+    rpc: ["ul.dump", "ul.lookup"],
+    run: async (ctx, { args, opts }) => {
+      const r = args.aor ? await ctx.dp.call("ul.lookup", [str(opts.table), str(args.aor)]) : await ctx.dp.call("ul.dump");
+      return out(r, renderLocation(r));
+    },
+  },
+  {
+    path: ["ul", "rm"],
+    summary: "Remove an AOR, or one of its contacts",
+    args: [
+      { name: "aor", doc: "address of record" },
+      { name: "contact", doc: "only this contact URI", optional: true },
+    ],
+    options: [TABLE_OPT],
+    target: "data",
+    rpc: ["ul.rm", "ul.rm_contact"],
+    run: async (ctx, { args, opts }) =>
+      out(
+        args.contact
+          ? await ctx.dp.call("ul.rm_contact", [str(opts.table), str(args.aor), str(args.contact)])
+          : await ctx.dp.call("ul.rm", [str(opts.table), str(args.aor)]),
+      ),
+  },
+  // ---- htable / pike ----
+  {
+    path: ["htable", "dump"],
+    summary: "Dump a hash table",
+    args: [{ name: "name", doc: "table name, e.g. ipban" }],
+    target: "data",
+    rpc: ["htable.dump"],
+    run: async (ctx, { args }) => {
+      const r = await ctx.dp.call("htable.dump", [str(args.name)]);
+      return out(r, renderHtableDump(r));
+    },
+  },
+  {
+    path: ["htable", "get"],
+    summary: "Get one item",
+    args: [
+      { name: "name", doc: "table name" },
+      { name: "key", doc: "item key" },
+    ],
+    target: "data",
+    rpc: ["htable.get"],
+    run: async (ctx, { args }) => out(await ctx.dp.call("htable.get", [str(args.name), str(args.key)])),
+  },
+  {
+    path: ["htable", "set"],
+    summary: "Set one item (string, or integer with --int)",
+    args: [
+      { name: "name", doc: "table name" },
+      { name: "key", doc: "item key" },
+      { name: "value", doc: "value" },
+    ],
+    options: [{ name: "int", type: "flag", doc: "store as an integer (htable.seti)" }],
+    target: "data",
+    rpc: ["htable.sets", "htable.seti"],
+    run: async (ctx, { args, opts }) => {
+      if (!opts.int) return out(await ctx.dp.call("htable.sets", [str(args.name), str(args.key), str(args.value)]));
+      const n = Number(args.value);
+      if (!Number.isInteger(n)) throw new CliError(`--int needs an integer value, got '${str(args.value)}'`, 2);
+      return out(await ctx.dp.call("htable.seti", [str(args.name), str(args.key), n]));
+    },
+  },
+  {
+    path: ["htable", "rm"],
+    summary: "Delete one item",
+    args: [
+      { name: "name", doc: "table name" },
+      { name: "key", doc: "item key" },
+    ],
+    target: "data",
+    rpc: ["htable.delete"],
+    run: async (ctx, { args }) => out(await ctx.dp.call("htable.delete", [str(args.name), str(args.key)])),
+  },
+  {
+    path: ["pike", "top"],
+    summary: "Show the source IPs pike is tracking, busiest first",
+    args: [{ name: "filter", doc: "ALL (default), HOT or WARM", optional: true, choices: ["ALL", "HOT", "WARM"] }],
+    target: "data",
+    rpc: ["pike.top"],
+    run: async (ctx, { args }) => out(await ctx.dp.call("pike.top", args.filter ? [str(args.filter)] : [])),
+  },
+  // ---- control plane ----
+  {
+    path: ["subscriber", "add"],
+    summary: "Add a subscriber",
+    args: [
+      { name: "user@domain", doc: "username and domain" },
+      { name: "password", doc: "plain password (ha1/ha1b are computed by the control plane)" },
+    ],
+    target: "control",
+    rpc: ["subscriber.create"],
+    run: async (ctx, { args }) => out(await ctx.cp.call("subscriber.create", { ...userDomain(str(args["user@domain"]), "user@domain"), password: str(args.password) })),
+  },
+  {
+    path: ["subscriber", "passwd"],
+    summary: "Change a subscriber's password",
+    args: [
+      { name: "user@domain", doc: "username and domain" },
+      { name: "password", doc: "new password" },
+    ],
+    target: "control",
+    rpc: ["subscriber.passwd"],
+    run: async (ctx, { args }) => out(await ctx.cp.call("subscriber.passwd", { ...userDomain(str(args["user@domain"]), "user@domain"), password: str(args.password) })),
+  },
+  {
+    path: ["subscriber", "rm"],
+    summary: "Remove a subscriber",
+    args: [{ name: "user@domain", doc: "username and domain" }],
+    target: "control",
+    rpc: ["subscriber.delete"],
+    run: async (ctx, { args }) => out(await ctx.cp.call("subscriber.delete", userDomain(str(args["user@domain"]), "user@domain"))),
+  },
+  {
+    path: ["subscriber", "show"],
+    summary: "Show subscribers (all, one user@domain, or one domain)",
+    args: [{ name: "filter", doc: "USER@DOMAIN or DOMAIN", optional: true }],
+    target: "control",
+    rpc: ["subscriber.list"],
+    run: async (ctx, { args }) => {
+      const f = args.filter as string | undefined;
+      const p = f === undefined ? {} : f.includes("@") ? userDomain(f, "filter") : { domain: f };
+      return out(await ctx.cp.call("subscriber.list", p));
+    },
+  },
+  {
+    path: ["lcr", "gw", "add"],
+    summary: "Add an LCR gateway (lcr_gw row)",
+    args: [{ name: "gw_name", doc: "gateway name" }],
+    options: [
+      { name: "ip", type: "string", value: "ADDR", doc: "ip_addr" },
+      { name: "hostname", type: "string", value: "HOST", doc: "hostname" },
+      { name: "port", type: "int", value: "N", doc: "port" },
+      { name: "transport", type: "string", value: "T", doc: "transport: udp, tcp, tls, sctp" },
+      { name: "uri-scheme", type: "string", value: "S", doc: "sip or sips" },
+      { name: "params", type: "string", value: "S", doc: "URI params, e.g. ;user=phone" },
+      { name: "strip", type: "int", value: "N", doc: "digits to strip" },
+      { name: "prefix", type: "string", value: "S", doc: "prefix to add" },
+      { name: "tag", type: "string", value: "S", doc: "tag" },
+      { name: "flags", type: "int", value: "N", doc: "gateway flags" },
+      { name: "lcr-id", type: "int", value: "N", doc: "LCR instance (default 1)" },
+    ],
+    target: "control",
+    rpc: ["lcr_gw.create"],
+    examples: ["olectl lcr gw add carrier1 --ip 192.0.2.10 --port 5060 --strip 1 --prefix 00"],
+    run: async (ctx, { args, opts }) => {
+      if (opts.ip === undefined && opts.hostname === undefined) throw new CliError("lcr gw add needs --ip or --hostname", 2);
+      const map: Record<string, string> = { ip: "ip_addr", "uri-scheme": "uri_scheme", "lcr-id": "lcr_id" };
+      const p: Record<string, unknown> = { gw_name: str(args.gw_name), lcr_id: 1 };
+      for (const [k, v] of Object.entries(opts)) if (v !== undefined) p[map[k] ?? k] = v;
+      return out(await ctx.cp.call("lcr_gw.create", p));
+    },
+  },
+  {
+    path: ["lcr", "gw", "rm"],
+    summary: "Delete an LCR gateway by id",
+    args: [{ name: "id", doc: "gateway id" }],
+    target: "control",
+    rpc: ["lcr_gw.delete"],
+    run: async (ctx, { args }) => {
+      const id = Number(args.id);
+      if (!Number.isInteger(id)) throw new CliError(`id must be an integer, got '${str(args.id)}'`, 2);
+      return out(await ctx.cp.call("lcr_gw.delete", { id }));
+    },
+  },
+  {
+    path: ["lcr", "gw", "show"],
+    summary: "Show LCR gateways",
+    options: [{ name: "lcr-id", type: "int", value: "N", doc: "only this LCR instance" }],
+    target: "control",
+    rpc: ["lcr_gw.list"],
+    run: async (ctx, { opts }) => out(await ctx.cp.call("lcr_gw.list", opts["lcr-id"] !== undefined ? { lcr_id: opts["lcr-id"] } : {})),
+  },
+  {
+    path: ["push"],
+    summary: "Publish the stored tables as a new version to the data-plane nodes",
+    args: [{ name: "kinds", doc: "only these table kinds (dispatcher, lcr, …); all when omitted", optional: true, variadic: true }],
+    options: [{ name: "message", type: "string", value: "TEXT", doc: "change note recorded with the version" }],
+    target: "control",
+    rpc: ["tables.push"],
+    run: async (ctx, { args, opts }) => {
+      const p: Record<string, unknown> = {};
+      if ((args.kinds as string[] | undefined)?.length) p.kinds = args.kinds;
+      if (opts.message !== undefined) p.message = opts.message;
+      return out(await ctx.cp.call("tables.push", p));
+    },
+  },
+  {
+    path: ["nodes"],
+    summary: "Show data-plane nodes and the table versions each one applied or rejected",
+    target: "control",
+    rpc: ["nodes.list"],
+    run: async (ctx) => out(await ctx.cp.call("nodes.list")),
+  },
+  {
+    path: ["diff"],
+    summary: "Show what changes between two table versions (default: live vs stored)",
+    args: [
+      { name: "from", doc: "base version (default: the live one)", optional: true },
+      { name: "to", doc: "target version (default: the stored, unpushed tables)", optional: true },
+    ],
+    target: "control",
+    rpc: ["tables.diff"],
+    run: async (ctx, { args }) => {
+      const p: Record<string, unknown> = {};
+      if (args.from !== undefined) p.from = args.from;
+      if (args.to !== undefined) p.to = args.to;
+      const r = await ctx.cp.call("tables.diff", p);
+      return out(r, typeof r === "string" ? r : r && typeof r === "object" && !Array.isArray(r) ? renderObject(r as Record<string, unknown>) : undefined);
+    },
+  },
+  {
+    path: ["completion", "bash"],
+    summary: "Print the bash completion script (source <(olectl completion bash))",
+    target: "local",
+    run: async (ctx: RunContext) => {
+      ctx.stdout(bashCompletion(COMMANDS, GROUPS, GLOBAL_OPTIONS));
+    },
+  },
+];
