@@ -1,0 +1,144 @@
+import { describe, expect, it } from "vitest";
+import { TableError, type TableSet } from "../../../data-plane/core/tables/registry.js";
+import { validateCarrierroute } from "./carrierroute.js";
+import { validateDrouting } from "./drouting.js";
+import { validateLcr } from "./lcr.js";
+import { validateAliasDb, validateMtree, validatePrefixRoute, validateSpeedDial } from "./routing-misc.js";
+import { validateSubscriber } from "./users.js";
+
+/** Runs `fn` and returns the TableError it throws as {table,row,reason}. */
+function failure(fn: () => unknown): { table: string; row: string | number | null; reason: string } {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(TableError);
+    const t = e as TableError;
+    return { table: t.table, row: t.row, reason: t.reason };
+  }
+  throw new Error("expected a TableError");
+}
+
+const lcr = (): TableSet => ({
+  lcr_gw: [
+    { id: 1, lcr_id: 1, gw_name: "a", ip_addr: "10.0.0.1", hostname: null, port: 5060, uri_scheme: 1, transport: 1 },
+    { id: 2, lcr_id: 0, gw_name: "any", ip_addr: null, hostname: "gw.example.com", port: null, uri_scheme: null, transport: null },
+  ],
+  lcr_rule: [{ id: 10, lcr_id: 1, prefix: "49", from_uri: "^sip:", request_uri: null, stopper: 0, enabled: 1 }],
+  lcr_rule_target: [
+    { id: 100, lcr_id: 1, rule_id: 10, gw_id: 1, priority: 0, weight: 1 },
+    { id: 101, lcr_id: 1, rule_id: 10, gw_id: 2, priority: 1, weight: 254 },
+  ],
+});
+
+describe("lcr validator", () => {
+  it("accepts a consistent set (lcr_id 0 gateways serve every instance)", () => {
+    expect(validateLcr(lcr())).toEqual({ gateways: 2, rules: 1, targets: 2 });
+  });
+  it("names the bad row", () => {
+    const s = lcr();
+    s.lcr_gw![0]!.ip_addr = "10.0.0.300";
+    expect(failure(() => validateLcr(s))).toEqual({ table: "lcr_gw", row: 1, reason: "ip_addr '10.0.0.300' is not an IP address" });
+    const t = lcr();
+    t.lcr_rule_target![1]!.weight = 255;
+    expect(failure(() => validateLcr(t))).toMatchObject({ table: "lcr_rule_target", row: 101, reason: "weight 255 is outside 1..254" });
+    const u = lcr();
+    u.lcr_rule![0]!.from_uri = "([";
+    expect(failure(() => validateLcr(u))).toMatchObject({ table: "lcr_rule", row: 10, reason: expect.stringContaining("regular expression") });
+    const v = lcr();
+    v.lcr_gw![0]!.lcr_id = 2;
+    expect(failure(() => validateLcr(v))).toMatchObject({ table: "lcr_rule_target", row: 100, reason: "gateway 1 belongs to lcr_id 2, not 1" });
+    const w = lcr();
+    w.lcr_gw![1] = { ...w.lcr_gw![1]!, hostname: "" };
+    expect(failure(() => validateLcr(w))).toMatchObject({ table: "lcr_gw", row: 2, reason: "ip_addr and hostname are both empty" });
+  });
+});
+
+describe("drouting validator", () => {
+  const dr = (): TableSet => ({
+    dr_gateways: [{ gwid: 1, type: 0, address: "10.0.0.1", strip: 0 }, { gwid: 2, type: 0, address: "gw2:5060", strip: 1 }],
+    dr_gw_lists: [{ id: 5, gwlist: "1,2" }],
+    dr_rules: [
+      { ruleid: 1, groupid: "1,2", prefix: "+49", timerec: "20040101T083000|10H|weekly|||MO,TU,WE,TH,FR", priority: 1, routeid: "", gwlist: "1;2" },
+      { ruleid: 2, groupid: "1", prefix: "", timerec: "", priority: 0, routeid: "", gwlist: "#5|2" },
+    ],
+    dr_groups: [{ id: 1, username: "alice", domain: "", groupid: 1 }],
+  });
+  it("accepts gwlist with , | ; and #list references", () => {
+    expect(validateDrouting(dr())).toEqual({ gateways: 2, rules: 2 });
+  });
+  it("rejects unknown gateways and lists, bad prefixes and timerecs", () => {
+    const a = dr();
+    a.dr_rules![1]!.gwlist = "#6";
+    expect(failure(() => validateDrouting(a))).toEqual({ table: "dr_rules", row: 2, reason: "gwlist item '#6' is not a dr_gw_lists id" });
+    const b = dr();
+    b.dr_gw_lists![0]!.gwlist = "1,#5";
+    expect(failure(() => validateDrouting(b))).toMatchObject({ table: "dr_gw_lists", row: 5 });
+    const c = dr();
+    c.dr_rules![0]!.prefix = "49a";
+    expect(failure(() => validateDrouting(c))).toMatchObject({ table: "dr_rules", row: 1, reason: expect.stringContaining("prefix") });
+    const e = dr();
+    e.dr_rules![0]!.timerec = "2004|10H|weekly";
+    expect(failure(() => validateDrouting(e))).toMatchObject({ row: 1, reason: expect.stringContaining("dtstart") });
+    const f = dr();
+    f.dr_rules![0]!.groupid = "one";
+    expect(failure(() => validateDrouting(f))).toMatchObject({ row: 1, reason: expect.stringContaining("groupid") });
+  });
+});
+
+describe("carrierroute validator", () => {
+  const cr = (): TableSet => ({
+    carrier_name: [{ id: 1, carrier: "default" }],
+    domain_name: [{ id: 1, domain: "proxy" }, { id: 2, domain: "fallback" }],
+    carrierroute: [{ id: 1, carrier: 1, domain: 1, scan_prefix: "49", flags: 0, mask: 0, prob: 0.5, strip: 0, rewrite_host: "gw1" }],
+    carrierfailureroute: [{ id: 1, carrier: 1, domain: 1, scan_prefix: "49", host_name: "gw1", reply_code: "5..", flags: 0, mask: 0, next_domain: 2 }],
+  });
+  it("accepts references to carrier_name/domain_name", () => {
+    expect(validateCarrierroute(cr())).toEqual({ routes: 1, failureRoutes: 1 });
+  });
+  it("rejects bad references, prob and reply codes", () => {
+    const a = cr();
+    a.carrierroute![0]!.domain = 9;
+    expect(failure(() => validateCarrierroute(a))).toEqual({ table: "carrierroute", row: 1, reason: "domain 9 is not in domain_name" });
+    const b = cr();
+    b.carrierroute![0]!.prob = 1.5;
+    expect(failure(() => validateCarrierroute(b))).toMatchObject({ reason: "prob 1.5 is outside 0..1" });
+    const c = cr();
+    c.carrierfailureroute![0]!.reply_code = "5x";
+    expect(failure(() => validateCarrierroute(c))).toMatchObject({ table: "carrierfailureroute", reason: expect.stringContaining("reply_code") });
+    const e = cr();
+    e.carrier_name!.push({ id: 2, carrier: "DEFAULT" });
+    expect(failure(() => validateCarrierroute(e))).toMatchObject({ table: "carrier_name", row: 2, reason: "carrier name already used by row 1" });
+  });
+});
+
+describe("small kinds", () => {
+  it("prefix_route: digits only, one route per prefix, key is the prefix", () => {
+    expect(validatePrefixRoute({ prefix_route: [{ prefix: "49", route: "DE", comment: "" }] })).toEqual({ prefixes: 1 });
+    expect(failure(() => validatePrefixRoute({ prefix_route: [{ prefix: "+49", route: "DE" }] }))).toMatchObject({ row: "+49" });
+    expect(failure(() => validatePrefixRoute({ prefix_route: [{ prefix: "49", route: "A" }, { prefix: "49", route: "B" }] }))).toEqual({
+      table: "prefix_route",
+      row: "49",
+      reason: "prefix already used by row 49",
+    });
+  });
+  it("mtree/mtrees, dbaliases, speed_dial, subscriber", () => {
+    expect(failure(() => validateMtree({ mtree: [{ id: 1, tprefix: "", tvalue: "x" }] }))).toMatchObject({ table: "mtree", row: 1 });
+    expect(failure(() => validateMtree({ mtrees: [{ id: 3, tname: "", tprefix: "1", tvalue: "x" }] }))).toMatchObject({ table: "mtrees", row: 3 });
+    expect(
+      failure(() =>
+        validateAliasDb({
+          dbaliases: [
+            { id: 1, alias_username: "100", alias_domain: "a", username: "u", domain: "a" },
+            { id: 2, alias_username: "100", alias_domain: "A", username: "v", domain: "a" },
+          ],
+        }),
+      ),
+    ).toMatchObject({ table: "dbaliases", row: 2 });
+    expect(failure(() => validateSpeedDial({ speed_dial: [{ id: 1, username: "u", sd_username: "11", new_uri: "bob" }] }))).toMatchObject({ row: 1 });
+    expect(failure(() => validateSubscriber({ subscriber: [{ id: 4, username: "u", domain: "d", password: "", ha1: "" }] }))).toMatchObject({
+      row: 4,
+      reason: "neither password nor ha1 is set",
+    });
+    expect(failure(() => validateSubscriber({ subscriber: [{ id: 5, username: "u", domain: "d", password: "p", ha1: "zz" }] }))).toMatchObject({ row: 5 });
+  });
+});
