@@ -587,9 +587,6 @@ export class SipCore {
         P(mf.valueStart, mf.valueEnd, String(v - 1));
       }
     }
-    // our Via on top
-    const proto = outSock.proto === "wss" ? "WSS" : outSock.proto.toUpperCase();
-    P(msg.startLineEnd, msg.startLineEnd, `Via: SIP/2.0/${proto} ${outSock.viaHost}:${outSock.viaPort};branch=${branchId}\r\n`);
     // Record-Route
     if (plan.recordRoute !== null || plan.recordRoutePreset !== null) {
       let rrText: string;
@@ -609,6 +606,9 @@ export class SipCore {
       const at = firstRr ? firstRr.start : msg.startLineEnd;
       P(at, at, rrText);
     }
+    // our Via on top (after a Record-Route inserted at the same place, so the Vias stay together)
+    const proto = outSock.proto === "wss" ? "WSS" : outSock.proto.toUpperCase();
+    P(msg.startLineEnd, msg.startLineEnd, `Via: SIP/2.0/${proto} ${outSock.viaHost}:${outSock.viaPort};branch=${branchId}\r\n`);
     // R-URI
     if (target.uri !== msg.requestUri) P(msg.ruriStart, msg.ruriEnd, target.uri);
     // Path (registrar-learnt path becomes Route headers)
