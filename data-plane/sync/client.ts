@@ -73,6 +73,8 @@ export interface SyncStatus {
   versions: Record<string, string>;
   acks: number;
   nacks: number;
+  /** Per kind, the last version received complete: size and where the time went. */
+  lastReceived: Record<string, ReceiveStats>;
   cache: {
     dir: string | null;
     /** Kinds loaded from the cache at start. */
@@ -81,6 +83,20 @@ export interface SyncStatus {
     errors: Array<{ kind: string; error: string }>;
     lastWriteError: string | null;
   };
+}
+
+/** Timing of one received version (for status output and the push benchmark). */
+export interface ReceiveStats {
+  version: string;
+  rows: number;
+  chunks: number;
+  bytes: number;
+  /** First chunk to last chunk, including decoding the rows. */
+  receiveMs: number;
+  /** TableRegistry.load (the sink's compile and swap); 0 when the version was already running. */
+  loadMs: number;
+  ok: boolean;
+  at: string;
 }
 
 export interface SyncClient {
@@ -142,6 +158,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
     versions: {},
     acks: 0,
     nacks: 0,
+    lastReceived: {},
     cache: { dir: opts.cacheDir, loaded: [], errors: [], lastWriteError: null },
   };
   const supportedKinds = () => sortKinds(tables.kinds().filter((k) => kindPlan(k) !== undefined));
@@ -227,11 +244,29 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
     );
   };
 
+  const firstChunk = new Map<string, { at: number; bytes: number }>();
   const onFrame = (c: TableStream, frame: ResponseFrame) => {
     if (call !== c) return;
     attempt = 0;
+    const now = performance.now();
+    if (frame.chunkIndex === 0) firstChunk.set(frame.kind, { at: now, bytes: 0 });
+    const fc = firstChunk.get(frame.kind);
+    if (fc) fc.bytes += frame.raw.length;
     const r = asm.push(frame);
     if (r.state === "partial") return;
+    firstChunk.delete(frame.kind);
+    const t1 = performance.now();
+    const stats: ReceiveStats = {
+      version: r.version,
+      rows: r.state === "complete" ? r.rows : 0,
+      chunks: frame.chunkCount,
+      bytes: fc?.bytes ?? frame.raw.length,
+      receiveMs: Math.round(t1 - (fc?.at ?? now)),
+      loadMs: 0,
+      ok: false,
+      at: new Date().toISOString(),
+    };
+    st.lastReceived[frame.kind] = stats;
     if (r.state === "bad") return nack(c, r.kind, r.version, r.nonce, new Error(r.reason), NackReason.BAD_CHUNK);
     if (!tables.sink(r.kind)) return nack(c, r.kind, r.version, r.nonce, new Error(`unknown table kind '${r.kind}'`), NackReason.UNKNOWN_KIND);
     if (applied.get(r.kind) !== r.version) {
@@ -241,11 +276,13 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
       } catch (e) {
         res = { ok: false, error: e instanceof Error ? e : new Error(String(e)) };
       }
+      stats.loadMs = Math.round(performance.now() - t1);
       if (!res.ok) return nack(c, r.kind, r.version, r.nonce, res.error, NackReason.INTERNAL);
       applied.set(r.kind, r.version);
       log.info("tables applied", { kind: r.kind, version: r.version, rows: r.rows });
       writeCache(r);
     }
+    stats.ok = true;
     st.acks++;
     send(c, create(StreamTablesRequestSchema, { message: { case: "ack", value: { kind: r.kind, version: r.version, responseNonce: r.nonce } } }));
   };
@@ -312,7 +349,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
 
   return {
     status() {
-      return { ...st, versions: Object.fromEntries(applied), cache: { ...st.cache, loaded: [...st.cache.loaded], errors: [...st.cache.errors] } };
+      return { ...st, versions: Object.fromEntries(applied), lastReceived: { ...st.lastReceived }, cache: { ...st.cache, loaded: [...st.cache.loaded], errors: [...st.cache.errors] } };
     },
     async close() {
       if (closed) return;
