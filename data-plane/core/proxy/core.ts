@@ -543,9 +543,9 @@ export class SipCore {
     if (b.retransTimer) clearTimeout(b.retransTimer);
     b.retransTimer = null;
     b.timedOut = true;
-    b.final = 408;
     const t = b.txn;
     if (t.isInvite && b.provisional && !b.cancelSent) this.sendCancel(b, null);
+    b.final = 408;
     this.considerReply(t, 408, null, b.index);
     this.checkCompletion(t);
   }
