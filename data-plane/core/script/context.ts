@@ -75,6 +75,8 @@ export interface RequestState {
   readonly source: Endpoint;
   /** Local socket it arrived on, `proto:address:port`. [$Ri:$Rp] */
   readonly localSocket: string;
+  /** Name of that socket (`listen` name), or null. [$sn] */
+  readonly localSocketName: string | null;
   /** Current Request-URI. [$ru] */
   readonly ruri: string;
   /** Parsed current Request-URI (null if not parseable). */

@@ -61,6 +61,10 @@ export class RequestCtx implements RequestContext {
     return this.sock.socketString;
   }
 
+  get localSocketName(): string | null {
+    return this.sock.name;
+  }
+
   get ruriParsed(): SipUri | null {
     if (this._ruriParsed === undefined) this._ruriParsed = parseUri(this.ruri);
     return this._ruriParsed;

@@ -31,8 +31,9 @@ export interface TableSink<C = unknown> {
   readonly tables: readonly string[];
   /** Validates and compiles rows; throws TableError naming the first bad row. Must not touch live state. */
   compile(set: TableSet): C;
-  /** Swaps the compiled structure in. Must not throw. */
-  apply(compiled: C, version: string): void;
+  /** Swaps the compiled structure in. Must not throw. `source` says where the rows came from
+   * ("file:/path", "control-plane", "rpc", "mysql"). */
+  apply(compiled: C, version: string, source: string): void;
 }
 
 export interface TableStatus {
@@ -68,6 +69,12 @@ export class TableRegistry {
     });
   }
 
+  /** Removes a kind (a module being destroyed); its status goes with it. */
+  unregister(kind: string): void {
+    this.sinks.delete(kind);
+    this.status.delete(kind);
+  }
+
   kinds(): string[] {
     return [...this.sinks.keys()];
   }
@@ -100,7 +107,7 @@ export class TableRegistry {
       for (const l of this.listeners) l({ kind, version, ok: false, error: err.message, source });
       return { ok: false, error: err };
     }
-    sink.apply(compiled, version);
+    sink.apply(compiled, version, source);
     st.version = version;
     st.appliedAt = new Date().toISOString();
     st.rows = Object.values(set).reduce((n, rows) => n + rows.length, 0);
