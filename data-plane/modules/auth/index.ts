@@ -1,0 +1,77 @@
+import { defineModule } from "../../core/module.js";
+import type { TableSink } from "../../core/tables/registry.js";
+import { createAuthApi, type AuthApi } from "./auth-api.js";
+import { DigestAuthenticator } from "./authenticate.js";
+import { NonceManager, randomSecret } from "./nonce.js";
+import { NonceTracker } from "./nonce-tracker.js";
+import { parseAuthParams } from "./params.js";
+import { compileSubscriberSet, SubscriberTable } from "./table.js";
+
+export type { AuthApi } from "./auth-api.js";
+export { AUTH_RESULT_VAR, AuthCheckFlag } from "./auth-api.js";
+export { AuthCode } from "./authenticate.js";
+export type { AuthResult, AuthOutcome, CredentialsHeader } from "./authenticate.js";
+export { ChallengeFlag } from "./challenge.js";
+export { AuthFailureLimiter, MemoryCounterStore } from "./failure-limiter.js";
+export type { CounterStore, FailureLimiterOptions } from "./failure-limiter.js";
+export { parseCredentials } from "./parse-credentials.js";
+export type { CredentialsParse, DigestCredentials } from "./parse-credentials.js";
+export { compileSubscriberRows, compileSubscriberSet } from "./table.js";
+
+const timers: NodeJS.Timeout[] = [];
+
+/**
+ * auth: SIP Digest authentication (Kamailio auth + auth_db): credentials checks against the
+ * `subscriber` table (table kind "subscriber"), stateless HMAC nonces shared by every node with
+ * the same secret, replay protection by nc tracking, challenges with MD5 / SHA-256 / SHA-512-256.
+ */
+export default defineModule<AuthApi>({
+  name: "auth",
+  doc: "SIP Digest authentication against the subscriber table (Kamailio auth/auth_db)",
+  init(host) {
+    const p = parseAuthParams(host.config);
+    if (p.secret === null) {
+      host.log.warn("no auth secret configured: using a random one; nonces will not work across nodes or restarts");
+    }
+    const nonces = new NonceManager({ secret: p.secret ?? randomSecret(), expireSec: p.nonce_expire, maxDriftSec: p.nonce_auth_max_drift });
+    const tracker = p.nonce_count || p.one_time_nonce ? new NonceTracker(p.max_tracked_nonces) : null;
+    const authenticator = new DigestAuthenticator({
+      nonces,
+      tracker,
+      oneTimeNonce: p.one_time_nonce,
+      calculateHa1: p.calculate_ha1,
+      useDomain: p.use_domain,
+    });
+    let tables = new Map<string, SubscriberTable>([["subscriber", SubscriberTable.empty()]]);
+    const sink: TableSink<SubscriberTable> = {
+      kind: "subscriber",
+      tables: ["subscriber"],
+      compile: compileSubscriberSet,
+      apply(t) {
+        tables = new Map([["subscriber", t]]);
+      },
+    };
+    host.tables.register(sink);
+    const stats = host.stats.group("auth", ["success", "failure", "challenges", "stale", "malformed"]);
+    stats.gauge("subscribers", () => tables.get("subscriber")?.rows.length ?? 0);
+    stats.gauge("tracked_nonces", () => tracker?.size ?? 0);
+    if (tracker) {
+      const t = setInterval(() => tracker.sweep(), 30_000);
+      t.unref();
+      timers.push(t);
+    }
+    return createAuthApi({
+      authenticator,
+      nonces,
+      tables: () => tables,
+      algorithms: p.algorithms,
+      useDomain: p.use_domain,
+      events: host.events,
+      log: host.log,
+      stats,
+    });
+  },
+  destroy() {
+    for (const t of timers.splice(0)) clearInterval(t);
+  },
+});
