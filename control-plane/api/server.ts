@@ -153,7 +153,7 @@ export function registerManagementMethods(registry: RpcRegistry, opts: Managemen
           uptime: Math.round((Date.now() - started) / 1000),
           db,
           kinds: s.kinds,
-          changeCheck: { intervalMs: s.pollIntervalMs, lastAt: s.lastPollAt, lastError: s.lastPollError, checks: s.polls },
+          changeCheck: { intervalMs: s.pollIntervalMs, lastAt: s.lastPollAt, lastError: s.lastPollError, checks: s.polls, ...s.scans },
           nodes: opts.nodes ? opts.nodes().length : 0,
         };
       },

@@ -134,6 +134,24 @@ describe("DB snapshot source", () => {
     expect(st.lastError).toMatchObject({ row: "49" });
   });
 
+  it("big tables are rescanned only when information_schema UPDATE_TIME moved, and writes are still seen", async () => {
+    const s = await createDbSnapshotSource({ db: d.db, pool: d.pool, pollIntervalMs: 0, bigTableRows: 0 });
+    open.push(s);
+    const tables = s.status().kinds.reduce((n, k) => n + k.tables.length, 0);
+    await s.checkNow();
+    await new Promise((r) => setTimeout(r, 1100)); // past the second of the last write
+    await s.checkNow();
+    const before = s.status().scans;
+    expect(await s.checkNow()).toMatchObject({ changed: [], errors: [] });
+    const after = s.status().scans;
+    expect(after.skipped - before.skipped).toBe(tables);
+    expect(after.scanned).toBe(before.scanned);
+    await d.pool.query("INSERT INTO lcr_gw (id, lcr_id, gw_name, ip_addr) VALUES (8, 1, 'gw8', '10.0.0.8')");
+    expect((await s.checkNow()).changed).toEqual(["lcr"]);
+    expect(s.status().scans.scanned).toBe(after.scanned + 1);
+    expect(s.current("lcr")!.set.lcr_gw!.map((r) => r.id)).toEqual([8]);
+  });
+
   it("refresh picks up direct SQL writes and notifies onChange listeners once per refresh", async () => {
     const s = await source();
     const seen: string[][] = [];

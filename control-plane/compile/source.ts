@@ -18,7 +18,7 @@ import { TableError, type TableSet } from "../../data-plane/core/tables/registry
 import type { OleloDb } from "../db/connect.js";
 import { diffSets, type RowChange, type RowRef } from "./diff.js";
 import { KINDS, type KindDef } from "./kinds.js";
-import { kindFingerprint, readFingerprints, readTables } from "./read-rows.js";
+import { createChangeChecker, kindFingerprint, readFingerprints, readTables, type ChangeCheckStats } from "./read-rows.js";
 import { loadLatestSnapshots, saveSnapshot } from "./snapshot-store.js";
 import { contentVersion } from "./version-hash.js";
 
@@ -89,6 +89,8 @@ export interface SourceStatus {
   lastPollAt: string | null;
   lastPollError: string | null;
   polls: number;
+  /** Tables scanned vs skipped (unchanged big tables) by the change check. */
+  scans: ChangeCheckStats;
 }
 
 /** The DB-backed SnapshotSource with the extras the management API uses. */
@@ -116,6 +118,8 @@ export interface DbSnapshotSourceOptions {
   persist?: boolean;
   /** How many newest versions per kind keep their rows in olelo_snapshots (default 3). */
   keepSnapshots?: number;
+  /** Tables with more rows than this are only scanned when UPDATE_TIME moved (default 50000). */
+  bigTableRows?: number;
   log?: Logger;
 }
 
@@ -160,6 +164,7 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
     defs.map((def) => [def.kind, { def, current: undefined, fingerprint: null, checkedAt: null, lastError: null, lastErrorAt: null }]),
   );
   const allTables = defs.flatMap((d) => d.tables);
+  const checker = createChangeChecker(pool, allTables, { bigTableRows: opts.bigTableRows });
   const listeners = new Set<(kinds: string[]) => void>();
   let chain: Promise<unknown> = Promise.resolve();
   let timer: NodeJS.Timeout | null = null;
@@ -259,7 +264,7 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
   }
 
   async function doCheck(): Promise<RefreshResult & { checked: number }> {
-    const fps = await readFingerprints(pool, allTables);
+    const fps = await checker.fingerprints();
     const moved = [...states.values()].filter((st) => kindFingerprint(st.def.tables, fps) !== st.fingerprint).map((st) => st.def.kind);
     poll.lastPollAt = new Date().toISOString();
     poll.polls++;
@@ -322,6 +327,7 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
       })),
       pollIntervalMs,
       ...poll,
+      scans: checker.stats(),
     }),
     async close() {
       closed = true;
