@@ -21,6 +21,19 @@ const CASES: Array<[string, unknown[], Check]> = [
   ["system.methodHelp", ["core.uptime"], (r) => expect(r).toMatch(/^core\.uptime\(\)\nReturns uptime/)],
   ["system.methodSignature", ["core.shmmem"], (r) => expect(r).toEqual([["any"], ["any", "string"]])],
   ["system.methodSignature", ["test.args"], (r) => expect(r).toEqual([["any", "int", "string"], ["any", "int", "string", "boolean"]])],
+  [
+    "system.describeMethods",
+    ["core.shmmem"],
+    (r) =>
+      expect(r).toEqual([
+        {
+          name: "core.shmmem",
+          doc: expect.stringMatching(/^Memory info/),
+          params: [{ name: "unit", type: "string", optional: true, rest: false, doc: "b|k|m|g", enum: null }],
+          returns: "{total, free, used, real_used, max_used, fragments}",
+        },
+      ]),
+  ],
   ["core.version", [], (r) => expect(r).toMatch(/^olelo 0\.1\.0 \(\w+\/\w+\) node v\d+/)],
   [
     "core.info",

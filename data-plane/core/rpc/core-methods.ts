@@ -72,6 +72,22 @@ export function coreMethods(registry: RpcRegistry, deps: CoreMethodsDeps): RpcMe
       handler: () => registry.list().map((m) => m.name),
     },
     {
+      name: "system.describeMethods",
+      doc: "Olelo extension: the full descriptors of all (or the named) methods — name, doc, params with types, returns — for generated docs and UIs.",
+      params: [{ name: "methods", type: "string", rest: true, doc: "only these methods" }],
+      returns: "[{name, doc, params: [{name, type, optional, rest, doc, enum}], returns}]",
+      handler: ({ methods }) => {
+        const names = methods as string[];
+        const list = names.length ? names.map((n) => lookup(n)) : registry.list();
+        return list.map((m) => ({
+          name: m.name,
+          doc: m.doc,
+          params: m.params.map((p) => ({ name: p.name, type: p.type, optional: !!p.optional, rest: !!p.rest, doc: p.doc ?? "", enum: p.enum ?? null })),
+          returns: m.returns ?? null,
+        }));
+      },
+    },
+    {
       name: "system.methodHelp",
       doc: "Returns the help text of a method: signature, description, parameters.",
       params: [methodArg],
@@ -94,7 +110,7 @@ export function coreMethods(registry: RpcRegistry, deps: CoreMethodsDeps): RpcMe
     },
     {
       name: "core.info",
-      doc: "Verbose version info: version, build id, runtime, start time, node name.",
+      doc: "Verbose version info: version, build id, runtime, platform, node name.",
       params: [],
       returns: "{version, id, compiler, compiled, flags, node}",
       handler: () => ({
