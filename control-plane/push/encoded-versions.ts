@@ -26,6 +26,7 @@ export interface EncodeFailure {
   row: string | number | null;
 }
 
+/** Encode cache: `get` encodes a snapshot on first use; `failures` lists versions that could not be encoded. */
 export interface EncodedVersions {
   get(snap: PushSnapshot): EncodedVersion;
   failures(): EncodeFailure[];

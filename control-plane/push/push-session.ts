@@ -25,6 +25,7 @@ import type { PushSource } from "./push-source.js";
 /** Frames are serialized by the session (encodeResponseFrame); the stream writes bytes as-is. */
 export type PushCall = grpc.ServerDuplexStream<StreamTablesRequest, Buffer>;
 
+/** What a session shares with the server: the source, the encode cache, the log and the nonce generator. */
 export interface SessionDeps {
   source: PushSource;
   encoded: EncodedVersions;
@@ -34,6 +35,7 @@ export interface SessionDeps {
   onBytes?(n: number): void;
 }
 
+/** The control plane's state machine for one data plane's stream (see the file comment for the rules). */
 export class PushSession {
   /** Kinds this session pushes: supported by the node and carried by the protocol. */
   readonly kinds: ReadonlySet<string>;

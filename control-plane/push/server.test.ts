@@ -227,4 +227,16 @@ describe("push server protocol (raw stream)", () => {
     c.hello("dp-h", ["dispatcher"], {}, "build-2");
     expect((await c.next()).version).toBe("d1");
   });
+
+  it("forgets disconnected nodes after forgetAfterMs", async () => {
+    const srv = await createPushServer({ source: createMemorySource(), port: 0, forgetAfterMs: 100 });
+    server = srv;
+    const s = open(srv);
+    s.hello("dp-gone", ["dispatcher"], {});
+    await until(() => srv.nodes().length === 1 && srv.nodes()[0]!.connected);
+    s.close();
+    await until(() => srv.nodes()[0]?.connected === false);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(srv.nodes()).toEqual([]);
+  });
 });

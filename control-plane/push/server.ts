@@ -24,6 +24,7 @@ export const PUSH_MAX_SEND_BYTES = 16 * 1024 * 1024;
 /** Largest request accepted (Hello / Ack / Nack are small). */
 export const PUSH_MAX_RECEIVE_BYTES = 4 * 1024 * 1024;
 
+/** Options of `createPushServer`; only `source` is required. */
 export interface PushServerOptions {
   source: PushSource;
   host?: string;
@@ -35,6 +36,7 @@ export interface PushServerOptions {
   log?: Logger;
 }
 
+/** A running push server. */
 export interface PushServer {
   readonly host: string;
   readonly port: number;
@@ -93,14 +95,24 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
     }
   };
 
+  const prune = () => {
+    const cutoff = Date.now() - forgetAfterMs;
+    for (const [id, r] of records) {
+      if (!r.connected && r.disconnectedAt && Date.parse(r.disconnectedAt) < cutoff) records.delete(id);
+    }
+  };
+
   const streamTables = (call: PushCall) => {
     let session: PushSession | null = null;
+    let failed = false;
     call.sendMetadata(new grpc.Metadata());
     const fail = (code: grpc.status, details: string) => {
+      failed = true;
       if (session) endSession(session);
       call.emit("error", { code, details });
     };
     call.on("data", (req: StreamTablesRequest) => {
+      if (failed) return;
       const m = req.message;
       if (!session) {
         if (m.case !== "hello") return fail(grpc.status.INVALID_ARGUMENT, "the first message of a stream must be hello");
@@ -113,6 +125,7 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
           endSession(old);
           old.call.emit("error", { code: grpc.status.ABORTED, details: "superseded by a newer stream with the same node id" });
         }
+        prune();
         let rec = records.get(id);
         if (!rec) {
           rec = new NodeRecord(id);
@@ -179,10 +192,7 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
     port,
     address: `${host}:${port}`,
     nodes() {
-      const cutoff = Date.now() - forgetAfterMs;
-      for (const [id, r] of records) {
-        if (!r.connected && r.disconnectedAt && Date.parse(r.disconnectedAt) < cutoff) records.delete(id);
-      }
+      prune();
       return [...records.values()]
         .map((r) => r.snapshot())
         .sort((a, b) => Number(b.connected) - Number(a.connected) || (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));

@@ -33,6 +33,7 @@ export interface BadChunk {
   reason: string;
 }
 
+/** Outcome of adding one chunk. */
 export type AssembleResult = { state: "partial" } | CompleteVersion | BadChunk;
 
 interface Partial {
@@ -45,6 +46,7 @@ interface Partial {
   frames: Buffer[];
 }
 
+/** Per-kind reassembly of chunked versions; one per stream (and one per cache file read). */
 export class ChunkAssembler {
   private readonly partial = new Map<string, Partial>();
 

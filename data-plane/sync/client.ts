@@ -41,6 +41,7 @@ export const SOURCE_CONTROL_PLANE = "control-plane";
 /** The `source` for tables loaded from the local cache at start. */
 export const SOURCE_CACHE = "cache";
 
+/** Options of `createSyncClient`. */
 export interface SyncClientOptions {
   /** Control plane address: "host:port", or with a grpc:// or http:// prefix. */
   url: string;
@@ -55,6 +56,7 @@ export interface SyncClientOptions {
   log?: Logger;
 }
 
+/** Connection state of the sync client (see README.md, "States of the client"). */
 export type SyncState = "connecting" | "connected" | "backoff" | "closed";
 
 /** Connection state for `core.config_status` (per-kind state is in TableRegistry.allStatus()). */
@@ -99,6 +101,7 @@ export interface ReceiveStats {
   at: string;
 }
 
+/** A running sync client. */
 export interface SyncClient {
   status(): SyncStatus;
   /** Ends the stream (half-close, then cancel after a short wait), stops reconnecting, flushes the cache. */

@@ -25,6 +25,7 @@ export interface RawVersion {
   set: TableSet;
 }
 
+/** The hand-driven stream: send any request, read complete versions. */
 export interface RawStream {
   write(msg: MessageInitShape<typeof StreamTablesRequestSchema>): void;
   hello(nodeId: string, kinds: string[], versions: Record<string, string>, buildVersion?: string): void;

@@ -10,8 +10,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { resolve } from "node:path";
 
+/** One JSON line printed by a fixture; `event` names it. */
 export type JsonEvent = Record<string, unknown> & { event: string };
 
+/** A fixture child process and its events. */
 export interface JsonChild {
   readonly proc: ChildProcess;
   readonly events: JsonEvent[];

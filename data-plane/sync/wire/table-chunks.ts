@@ -31,6 +31,7 @@ export interface EncodedTableChunks {
   readonly bytes: number;
 }
 
+/** Chunk size settings (bytes of encoded rows). */
 export interface ChunkOptions {
   /** Start a new chunk once this many bytes of rows are in the current one. */
   chunkBytes?: number;
