@@ -10,15 +10,17 @@
  * @example
  *   kindDef("lcr").compile({ lcr_gw: [...], lcr_rule: [...], lcr_rule_target: [...] }); // throws TableError
  */
-import type { TableSet } from "../../data-plane/core/tables/registry.js";
+import { TableError, type TableSet } from "../../data-plane/core/tables/registry.js";
+import { compileSubscriberSet } from "../../data-plane/modules/auth/table.js";
 import { compileDispatcherTables } from "../../data-plane/modules/dispatcher/table.js";
 import { compileHtableRows } from "../../data-plane/modules/htable/table.js";
+import { compileMtreeTables } from "../../data-plane/modules/mtree/table.js";
 import { compileAddressSet, compileTrustedSet } from "../../data-plane/modules/permissions/table.js";
+import { compilePrefixRouteTables } from "../../data-plane/modules/prefix-route/table.js";
 import { validateCarrierroute } from "./validate/carrierroute.js";
 import { validateDrouting } from "./validate/drouting.js";
 import { validateLcr } from "./validate/lcr.js";
-import { validateAliasDb, validateMtree, validatePrefixRoute, validateSpeedDial } from "./validate/routing-misc.js";
-import { validateSubscriber } from "./validate/users.js";
+import { validateAliasDb, validateSpeedDial } from "./validate/routing-misc.js";
 
 export interface KindDef {
   /** Kind name, as the data plane registers it (TableSink.kind). */
@@ -63,23 +65,21 @@ export const KINDS: readonly KindDef[] = [
   {
     kind: "prefix_route",
     tables: ["prefix_route"],
-    // TODO(prefix_route): use the pure compile of data-plane/modules/prefix-route/table.ts when it lands.
-    compile: validatePrefixRoute,
-    validator: "control-plane/compile/validate/routing-misc.ts validatePrefixRoute (module compile pending)",
+    compile: (set) => rowPositionToKey(set, "prefix_route", "prefix", () => compilePrefixRouteTables(set)),
+    validator: "data-plane/modules/prefix-route/table.ts compilePrefixRouteTables",
   },
   {
     kind: "mtree",
     tables: ["mtree", "mtrees"],
-    // TODO(mtree): use the pure compile of data-plane/modules/mtree/table.ts when it lands.
-    compile: validateMtree,
-    validator: "control-plane/compile/validate/routing-misc.ts validateMtree (module compile pending)",
+    // Default tree options (type 0, char_list digits): the data plane's mtree params are not known here.
+    compile: (set) => compileMtreeTables(set),
+    validator: "data-plane/modules/mtree/table.ts compileMtreeTables (default options)",
   },
   {
     kind: "subscriber",
     tables: ["subscriber"],
-    // TODO(subscriber): use the pure compile of data-plane/modules/auth/table.ts when it lands.
-    compile: validateSubscriber,
-    validator: "control-plane/compile/validate/users.ts validateSubscriber (module compile pending)",
+    compile: compileSubscriberSet,
+    validator: "data-plane/modules/auth/table.ts compileSubscriberSet",
   },
   {
     kind: "address",
@@ -114,6 +114,22 @@ export const KINDS: readonly KindDef[] = [
     validator: "control-plane/compile/validate/routing-misc.ts validateSpeedDial",
   },
 ];
+
+/**
+ * prefix_route has no id column, so module compiles name a bad row by its 1-based position (`#2`
+ * or 2); the control plane keys those rows by prefix, so the error is re-issued with the prefix.
+ */
+function rowPositionToKey<T>(set: TableSet, table: string, key: string, compile: () => T): T {
+  try {
+    return compile();
+  } catch (e) {
+    if (!(e instanceof TableError) || e.table !== table || e.row === null) throw e;
+    const pos = typeof e.row === "number" ? e.row : /^#(\d+)$/.test(e.row) ? Number(e.row.slice(1)) : NaN;
+    const row = set[table]?.[pos - 1];
+    if (row && row[key] !== undefined && row[key] !== null) throw new TableError(table, String(row[key]), e.reason);
+    throw e;
+  }
+}
 
 const byKind = new Map(KINDS.map((k) => [k.kind, k]));
 const byTable = new Map(KINDS.flatMap((k) => k.tables.map((t) => [t, k] as const)));

@@ -3,8 +3,7 @@ import { TableError, type TableSet } from "../../../data-plane/core/tables/regis
 import { validateCarrierroute } from "./carrierroute.js";
 import { validateDrouting } from "./drouting.js";
 import { validateLcr } from "./lcr.js";
-import { validateAliasDb, validateMtree, validatePrefixRoute, validateSpeedDial } from "./routing-misc.js";
-import { validateSubscriber } from "./users.js";
+import { validateAliasDb, validateSpeedDial } from "./routing-misc.js";
 
 /** Runs `fn` and returns the TableError it throws as {table,row,reason}. */
 function failure(fn: () => unknown): { table: string; row: string | number | null; reason: string } {
@@ -112,18 +111,7 @@ describe("carrierroute validator", () => {
 });
 
 describe("small kinds", () => {
-  it("prefix_route: digits only, one route per prefix, key is the prefix", () => {
-    expect(validatePrefixRoute({ prefix_route: [{ prefix: "49", route: "DE", comment: "" }] })).toEqual({ prefixes: 1 });
-    expect(failure(() => validatePrefixRoute({ prefix_route: [{ prefix: "+49", route: "DE" }] }))).toMatchObject({ row: "+49" });
-    expect(failure(() => validatePrefixRoute({ prefix_route: [{ prefix: "49", route: "A" }, { prefix: "49", route: "B" }] }))).toEqual({
-      table: "prefix_route",
-      row: "49",
-      reason: "prefix already used by row 49",
-    });
-  });
-  it("mtree/mtrees, dbaliases, speed_dial, subscriber", () => {
-    expect(failure(() => validateMtree({ mtree: [{ id: 1, tprefix: "", tvalue: "x" }] }))).toMatchObject({ table: "mtree", row: 1 });
-    expect(failure(() => validateMtree({ mtrees: [{ id: 3, tname: "", tprefix: "1", tvalue: "x" }] }))).toMatchObject({ table: "mtrees", row: 3 });
+  it("dbaliases, speed_dial", () => {
     expect(
       failure(() =>
         validateAliasDb({
@@ -135,10 +123,5 @@ describe("small kinds", () => {
       ),
     ).toMatchObject({ table: "dbaliases", row: 2 });
     expect(failure(() => validateSpeedDial({ speed_dial: [{ id: 1, username: "u", sd_username: "11", new_uri: "bob" }] }))).toMatchObject({ row: 1 });
-    expect(failure(() => validateSubscriber({ subscriber: [{ id: 4, username: "u", domain: "d", password: "", ha1: "" }] }))).toMatchObject({
-      row: 4,
-      reason: "neither password nor ha1 is set",
-    });
-    expect(failure(() => validateSubscriber({ subscriber: [{ id: 5, username: "u", domain: "d", password: "p", ha1: "zz" }] }))).toMatchObject({ row: 5 });
   });
 });
