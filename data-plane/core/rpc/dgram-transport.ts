@@ -39,6 +39,8 @@ export async function startDgramTransport(opts: DgramOptions, dispatcher: JsonRp
   if (m) return startUdp(m[1]!.replace(/^\[|\]$/g, ""), Number(m[2]), dispatcher, log, maxReply);
 
   const path = opts.path;
+  // sun_path holds 108 bytes including the NUL; a longer path would be silently truncated
+  if (Buffer.byteLength(path) > 107) throw new Error(`jsonrpc dgram: socket path longer than 107 bytes: ${path}`);
   removeStaleSocket(path);
   let sock: UnixDgramSocket | null = null;
   sock = createUnixDgramSocket(
@@ -54,8 +56,13 @@ export async function startDgramTransport(opts: DgramOptions, dispatcher: JsonRp
     },
     (e) => log.warn("jsonrpc dgram socket error", { error: e.message }),
   );
-  sock.bind(path);
-  chmodSync(path, opts.mode ?? 0o660);
+  try {
+    sock.bind(path);
+    chmodSync(path, opts.mode ?? 0o660);
+  } catch (e) {
+    sock.close();
+    throw e;
+  }
   return {
     path,
     close: async () => {

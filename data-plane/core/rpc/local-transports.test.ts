@@ -147,6 +147,7 @@ describe("jsonrpcs FIFO and datagram transports", () => {
       await u.srv.close();
     }
     await expect(startTestNode({ dgram: "udp:0.0.0.0:0" })).rejects.toThrow(/loopback/);
+    await expect(startTestNode({ dgram: join(dir, "x".repeat(120)) })).rejects.toThrow(/longer than 107 bytes/);
   });
 
   it.skipIf(!hasKamcli)("kamcli (transport=socket) runs rpc core.uptime and dispatcher list against Olelo", async () => {

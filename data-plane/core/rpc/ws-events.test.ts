@@ -87,6 +87,8 @@ describe("WebSocket /ws: JSON-RPC both ways and the event stream", () => {
   it("the server can call methods the client exposes", async () => {
     const c = await open();
     expect(await c.call("test.callback", ["hi"])).toEqual({ fromClient: { echoed: ["hi"] } });
+    expect(await c.call("test.callback", { text: "named" })).toEqual({ fromClient: { echoed: ["named"] } });
+    await expect(c.call("test.args", { group: "x", address: "a" })).rejects.toMatchObject({ code: -32602, data: { param: "group" } });
   });
 
   it("malformed frames get a parse error; oversize frames close the connection", async () => {
