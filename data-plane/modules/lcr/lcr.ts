@@ -1,0 +1,292 @@
+import type { ModuleHost } from "../../core/module.js";
+import type { RequestContext } from "../../core/script/context.js";
+import { createReloader } from "../prefix-tree/reload-source.js";
+import { splitUri } from "../prefix-tree/uri-parts.js";
+import { findGwByAddress, protoNumber } from "./from-gw.js";
+import { loadGws, type LcrMtreeLookup, type LoadGwsResult, type MatchedGw } from "./load-gws.js";
+import { buildGwUris } from "./next-gw.js";
+import { lcrRpcMethods } from "./rpc.js";
+import { compileLcrTables, type CompiledLcr, type LcrCompileOptions, type LcrGw } from "./table.js";
+import type { LcrWeighting } from "./weights.js";
+
+/**
+ * Keys under which the lcr functions keep per-call state in `req.vars` (Kamailio's AVPs:
+ * gw_uri_avp, ruri_user_avp, tag_avp, flags_avp, rule_id_avp, lcr_id_avp, defunct_gw_avp).
+ */
+export const LCR_VARS = {
+  /** Candidates still to try (MatchedGw[]), consumed by nextGw. */
+  gws: "lcr:gws",
+  ruriUser: "lcr:ruri_user",
+  tag: "lcr:tag",
+  flags: "lcr:flags",
+  ruleId: "lcr:rule_id",
+  lcrId: "lcr:lcr_id",
+  /** Id of the gateway next_gw chose last (defunct_gw acts on it). */
+  gwId: "lcr:gw_id",
+} as const;
+
+/**
+ * The lcr script API (Kamailio lcr functions). Return values follow Kamailio: loadGws gives
+ * 1 (found), 2 (none), -1 (error); booleans stand for 1 / -1; fromAnyGw/toAnyGw give the
+ * lcr_id or -1.
+ *
+ * @example
+ *   if (lcr.loadGws(req, 1) !== 1 || !lcr.nextGw(req)) return req.reply(503, "No gateways");
+ *   req.onFailure("LCR_NEXT"); req.relay();
+ */
+export interface LcrApi {
+  /** load_gws(lcr_id[, uri_user[, caller_uri]]): matches rules, stores the ordered gateways in req.vars. */
+  loadGws(req: RequestContext, lcrId: number, uriUser?: string, callerUri?: string): 1 | 2 | -1;
+  /** next_gw(): rewrites the R-URI (and $du) for the next gateway; false when none is left. */
+  nextGw(req: RequestContext): boolean;
+  /** defunct_gw(period): skips the gateway chosen by the last nextGw for `period` seconds. */
+  defunctGw(req: RequestContext, period: number): boolean;
+  /** from_gw(lcr_id[, ip_addr, proto[, src_port]]): the request (or the address) is one of the instance's gateways. */
+  fromGw(req: RequestContext, lcrId: number, ip?: string, proto?: number, srcPort?: number): boolean;
+  /** from_any_gw([ip_addr, proto[, src_port]]): the lcr_id of the first instance the address belongs to, or -1. */
+  fromAnyGw(req: RequestContext, ip?: string, proto?: number, srcPort?: number): number;
+  /** to_gw(lcr_id[, ip_addr, proto]): the R-URI host (or the address) is one of the instance's gateways. */
+  toGw(req: RequestContext, lcrId: number, ip?: string, proto?: number): boolean;
+  /** to_any_gw([ip_addr, proto]): lcr_id or -1. */
+  toAnyGw(req: RequestContext, ip?: string, proto?: number): number;
+  /** The same match as loadGws without a request (route test, like the lcr.load_gws RPC). */
+  lookup(lcrId: number, uriUser: string, callerUri?: string, requestUri?: string | null): LoadGwsResult;
+  /** Connects the mtree used for mt_tvalue (normally the mtree module's API). */
+  useMtree(lookup: LcrMtreeLookup | null): void;
+}
+
+export interface LcrConfig {
+  readonly compile: LcrCompileOptions;
+  readonly priorityOrdering: boolean;
+  readonly weighting: LcrWeighting;
+  /** Message flag that disables strip/prefix in next_gw (-1 = none). */
+  readonly dontStripOrPrefixFlag: number;
+  /** Tree used for mt_tvalue (Kamailio `mtree` param). */
+  readonly mtreeName: string;
+}
+
+/** Reads the module config (Kamailio param names); throws naming the key. */
+export function lcrConfigFromHost(config: Readonly<Record<string, unknown>>): LcrConfig {
+  const int = (key: string, def: number, min: number, max: number): number => {
+    const v = config[key];
+    if (v === undefined) return def;
+    const n = typeof v === "string" && /^-?\d+$/.test(v) ? Number(v) : v;
+    if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) throw new Error(`lcr: ${key} must be an integer ${min}..${max}`);
+    return n;
+  };
+  const weighting = config["weight_algorithm"] ?? "proportional";
+  if (weighting !== "proportional" && weighting !== "kamailio") throw new Error("lcr: weight_algorithm must be 'proportional' or 'kamailio'");
+  const mtreeName = config["mtree"] ?? "lcr";
+  if (typeof mtreeName !== "string" || mtreeName === "") throw new Error("lcr: mtree must be a tree name");
+  const lcrCount = config["lcr_count"] === undefined ? undefined : int("lcr_count", 1, 1, 65535);
+  return {
+    compile: lcrCount === undefined ? {} : { lcrCount },
+    priorityOrdering: int("priority_ordering", 0, 0, 1) === 1,
+    weighting,
+    dontStripOrPrefixFlag: int("dont_strip_or_prefix_flag", -1, -1, 31),
+    mtreeName,
+  };
+}
+
+export interface LcrDeps {
+  /** Unix time in seconds (defunct comparisons). */
+  readonly now?: () => number;
+  /** Uniform [0, 1) source for weights. */
+  readonly random?: () => number;
+}
+
+export interface LcrModule {
+  readonly api: LcrApi;
+  current(): CompiledLcr;
+}
+
+/** Wires lcr into a host: table sink, RPCs, stats; returns the API. */
+export function createLcr(host: ModuleHost, deps: LcrDeps = {}): LcrModule {
+  const cfg = lcrConfigFromHost(host.config);
+  const now = deps.now ?? (() => Math.floor(Date.now() / 1000));
+  const random = deps.random ?? Math.random;
+  let live: CompiledLcr = compileLcrTables({}, cfg.compile);
+  let mtree: LcrMtreeLookup | null = null;
+  const offered = (host.modules["mtree"] ?? null) as LcrMtreeLookup | null;
+  if (offered !== null && typeof offered.matchAll === "function") mtree = offered;
+  /** Runtime defunct marks by `${lcrId}:${gwId}`; they survive table reloads. */
+  const defunctMarks = new Map<string, number>();
+  const stats = host.stats.group("lcr", ["load_gws_found", "load_gws_none", "load_gws_error", "next_gw", "next_gw_none"]);
+  stats.gauge("gateways", () => live.gwCount);
+  stats.gauge("rules", () => live.ruleCount);
+
+  host.tables.register({
+    kind: "lcr",
+    tables: ["lcr_gw", "lcr_rule", "lcr_rule_target"],
+    compile: (set) => compileLcrTables(set, cfg.compile),
+    apply: (compiled) => {
+      live = compiled as CompiledLcr;
+    },
+  });
+
+  const defunctUntil = (lcrId: number, gw: LcrGw): number => {
+    const mark = defunctMarks.get(`${lcrId}:${gw.gwId}`) ?? 0;
+    return mark > gw.defunctUntil ? mark : gw.defunctUntil;
+  };
+
+  const lookup = (lcrId: number, uriUser: string, callerUri = "", requestUri: string | null = null): LoadGwsResult => {
+    const inst = lcrId >= 1 && lcrId <= live.lcrCount ? live.instances.get(lcrId) : undefined;
+    if (inst === undefined) return { ok: false, error: `invalid lcr_id ${lcrId} (lcr_count ${live.lcrCount})` };
+    const callerUser = callerUri === "" ? null : (splitUri(callerUri)?.user ?? null);
+    return loadGws(
+      inst,
+      { uriUser, callerUri, callerUser, requestUri },
+      {
+        now: now(),
+        random,
+        weighting: cfg.weighting,
+        priorityOrdering: cfg.priorityOrdering,
+        mtree: mtree === null ? null : { lookup: mtree, tree: cfg.mtreeName },
+        defunctUntil: (gw) => defunctUntil(lcrId, gw),
+      },
+    );
+  };
+
+  const markDefunct = (lcrId: number, gwId: number, period: number): boolean => {
+    const inst = live.instances.get(lcrId);
+    if (inst === undefined || !inst.gwIndexById.has(gwId)) return false;
+    const until = now() + period;
+    defunctMarks.set(`${lcrId}:${gwId}`, until);
+    host.events.publish("lcr.gw_defunct", { lcr_id: lcrId, gw_id: gwId, until });
+    return true;
+  };
+
+  const setGwSide = (req: RequestContext, gw: LcrGw) => {
+    req.vars.set(LCR_VARS.tag, gw.tag);
+    req.vars.set(LCR_VARS.flags, gw.flags);
+  };
+
+  const fromGwIn = (req: RequestContext, lcrId: number, ip: string | undefined, proto: number | undefined, srcPort: number | undefined): boolean => {
+    const inst = live.instances.get(lcrId);
+    if (inst === undefined) return false;
+    let addr: string;
+    let p: number;
+    let port: number;
+    if (ip === undefined) {
+      addr = req.source.address;
+      p = protoNumber(req.source.proto);
+      port = req.source.port;
+    } else {
+      addr = ip;
+      p = proto ?? 0;
+      port = srcPort ?? 0;
+      if (p < 0 || p > 4 || port < 0 || port > 65535) return false;
+    }
+    const gw = findGwByAddress(inst, addr, p, port);
+    if (gw === null) return false;
+    setGwSide(req, gw);
+    return true;
+  };
+
+  const toGwIn = (req: RequestContext, lcrId: number, ip: string | undefined, proto: number | undefined): boolean => {
+    const inst = live.instances.get(lcrId);
+    if (inst === undefined) return false;
+    let addr: string;
+    let p: number;
+    if (ip === undefined) {
+      const ru = req.ruriParsed;
+      if (ru === null) return false;
+      addr = ru.host;
+      p = protoNumber(ru.params.get("transport"));
+    } else {
+      addr = ip;
+      p = proto ?? 0;
+      if (p < 0 || p > 4) return false;
+    }
+    return findGwByAddress(inst, addr, p, 0) !== null;
+  };
+
+  const api: LcrApi = {
+    loadGws(req, lcrId, uriUser, callerUri) {
+      const user = uriUser ?? req.ruriUser;
+      if (user === null) {
+        stats.inc("load_gws_error");
+        return -1;
+      }
+      const res = lookup(lcrId, user, callerUri ?? "", req.ruri);
+      req.vars.delete(LCR_VARS.ruriUser);
+      if (!res.ok) {
+        req.vars.delete(LCR_VARS.gws);
+        req.log.warn("lcr: load_gws failed", { error: res.error });
+        stats.inc("load_gws_error");
+        return -1;
+      }
+      req.vars.set(LCR_VARS.gws, res.gws);
+      req.vars.set(LCR_VARS.lcrId, lcrId);
+      if (res.gws.length === 0) {
+        stats.inc("load_gws_none");
+        return 2;
+      }
+      stats.inc("load_gws_found");
+      return 1;
+    },
+
+    nextGw(req) {
+      const list = req.vars.get(LCR_VARS.gws) as MatchedGw[] | undefined;
+      let user = req.vars.get(LCR_VARS.ruriUser) as string | undefined;
+      if (user === undefined) {
+        user = req.ruriUser ?? "";
+        req.vars.set(LCR_VARS.ruriUser, user);
+      }
+      const noStrip = cfg.dontStripOrPrefixFlag >= 0 && req.isFlagSet(cfg.dontStripOrPrefixFlag);
+      while (list !== undefined && list.length > 0) {
+        const m = list.shift()!;
+        const uris = buildGwUris(m.gw, user, noStrip);
+        if (uris === null) continue; // strip longer than the user: try the next one
+        req.setRuri(uris.ruri);
+        req.setDst(uris.dst);
+        setGwSide(req, m.gw);
+        req.vars.set(LCR_VARS.ruleId, m.ruleId);
+        req.vars.set(LCR_VARS.gwId, m.gw.gwId);
+        stats.inc("next_gw");
+        return true;
+      }
+      stats.inc("next_gw_none");
+      return false;
+    },
+
+    defunctGw(req, period) {
+      if (!Number.isInteger(period) || period < 0) return false;
+      const lcrId = req.vars.get(LCR_VARS.lcrId);
+      const gwId = req.vars.get(LCR_VARS.gwId);
+      if (typeof lcrId !== "number" || typeof gwId !== "number") return false;
+      return markDefunct(lcrId, gwId, period);
+    },
+
+    fromGw: (req, lcrId, ip, proto, srcPort) => fromGwIn(req, lcrId, ip, proto, srcPort),
+
+    fromAnyGw(req, ip, proto, srcPort) {
+      for (const id of live.instances.keys()) if (fromGwIn(req, id, ip, proto, srcPort)) return id;
+      return -1;
+    },
+
+    toGw: (req, lcrId, ip, proto) => toGwIn(req, lcrId, ip, proto),
+
+    toAnyGw(req, ip, proto) {
+      for (const id of live.instances.keys()) if (toGwIn(req, id, ip, proto)) return id;
+      return -1;
+    },
+
+    lookup,
+
+    useMtree(l) {
+      mtree = l;
+    },
+  };
+
+  host.rpc.registerAll(
+    lcrRpcMethods({
+      current: () => live,
+      defunctUntil,
+      lookup: (id, user, caller, ruri) => lookup(id, user, caller, ruri),
+      defunct: markDefunct,
+      reload: createReloader(host, "lcr"),
+    }),
+  );
+  return { api, current: () => live };
+}
