@@ -3,6 +3,7 @@ import { bashCompletion } from "./completion.js";
 import { formatDuration, renderObject, renderTable } from "./format.js";
 import { renderDispatcherList, renderHtableDump, renderLocation, statsObject } from "./render-kamailio.js";
 import { CliError, followEvents, wsUrlFor } from "./rpc-client.js";
+import { cliValue, str, userDomain } from "./cli-values.js";
 
 /**
  * olectl's ONE command-definition table. Data-plane commands use Kamailio's RPC names
@@ -37,25 +38,6 @@ export const GROUPS: readonly GroupSpec[] = [
 const TABLE_OPT: OptSpec = { name: "table", type: "string", value: "NAME", default: "location", doc: "usrloc table (default location)" };
 
 const out = (data: unknown, human?: string): Output => ({ data, human });
-
-/** A positional CLI value as JSON when it parses, else the string itself. */
-export function cliValue(s: string): unknown {
-  try {
-    return JSON.parse(s);
-  } catch {
-    return s;
-  }
-}
-
-function userDomain(s: string, arg: string): { username: string; domain: string } {
-  const m = /^([^@\s]+)@([^@\s]+)$/.exec(s);
-  if (!m) throw new CliError(`${arg} must look like USER@DOMAIN, got '${s}'`, 2);
-  return { username: m[1]!, domain: m[2]! };
-}
-
-function str(v: unknown): string {
-  return v as string;
-}
 
 export const COMMANDS: readonly CommandSpec[] = [
   {
