@@ -106,6 +106,13 @@ export interface RequestState {
   setRuriHost(host: string, port?: number | null): void;
   /** [$du = ...]; null clears. */
   setDst(uri: string | null): void;
+  /**
+   * Path vector of the R-URI branch (RFC 3327; Kamailio's path vector set by registrar lookup):
+   * sent as Route headers on that branch only. Appended branches carry their own (appendBranch).
+   */
+  readonly path: string | null;
+  /** Sets or clears (null) the R-URI branch's path vector. */
+  setPath(path: string | null): void;
   /** [append_branch] adds another target for parallel forking. */
   appendBranch(uri: string, opts?: { dst?: string; q?: number; flags?: number; socket?: string; path?: string }): void;
   /** Removes appended branches (keeps the R-URI branch). */

@@ -20,6 +20,8 @@ export class RequestCtx implements RequestContext {
   txn: ServerTxn | null = null;
   ruri: string;
   dst: string | null = null;
+  /** Path vector (Route set) of the R-URI branch, from registrar lookup (RFC 3327). */
+  path: string | null = null;
   flags = 0;
   readonly vars = new Map<string, unknown>();
   extra: BranchTarget[] = [];
@@ -105,6 +107,10 @@ export class RequestCtx implements RequestContext {
 
   setDst(uri: string | null): void {
     this.dst = uri;
+  }
+
+  setPath(path: string | null): void {
+    this.path = path;
   }
 
   appendBranch(uri: string, opts: { dst?: string; q?: number; flags?: number; socket?: string; path?: string } = {}): void {
@@ -305,7 +311,7 @@ export class RequestCtx implements RequestContext {
   frNonInvOverride = 0;
 
   private plan(): RelayPlan {
-    const targets: BranchTarget[] = [{ uri: this.ruri, dst: this.dst, socket: this.forcedSocket, flags: 0, path: null }];
+    const targets: BranchTarget[] = [{ uri: this.ruri, dst: this.dst, socket: this.forcedSocket, flags: 0, path: this.path }];
     for (const b of this.extra) targets.push({ ...b, socket: b.socket ?? this.forcedSocket });
     return { targets, recordRoute: this.rrParams, recordRoutePreset: this.rrPreset, maxForwardsDone: this.mfDone };
   }

@@ -120,6 +120,7 @@ export class ScriptRuntime implements ScriptRunner {
     ctx.replyCode = txn.best?.status ?? 0;
     ctx.extra = [];
     ctx.dst = null;
+    ctx.path = null; // the path vector belongs to the branch that failed, like $du
     let r: void | Promise<void>;
     try {
       r = fn(ctx as unknown as FailureContext);
