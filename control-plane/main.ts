@@ -84,7 +84,9 @@ async function main(): Promise<void> {
     process.stdout.write(CONTROL_PLANE_USAGE + "\n");
     return;
   }
-  const cp = await startControlPlane(cfg);
+  // Signals are handled from the start: a signal during startup stops the process once the parts
+  // that did start are closed.
+  let cp: ControlPlane | null = null;
   let stopping = false;
   const onSignal = (sig: NodeJS.Signals) => {
     if (stopping) {
@@ -93,6 +95,7 @@ async function main(): Promise<void> {
     }
     stopping = true;
     log.info("shutting down", { signal: sig });
+    if (!cp) return; // startControlPlane is still running; handled below
     cp.close().then(
       () => process.exit(0),
       () => process.exit(1),
@@ -100,6 +103,11 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  cp = await startControlPlane(cfg);
+  if (stopping) {
+    await cp.close();
+    process.exit(0);
+  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
