@@ -12,6 +12,9 @@ import { createLogger, setLogLevel, setLogSink } from "./core/log/logger.js";
 import type { DataPlaneConfig } from "./core/config-file.js";
 import type { ControlServer } from "./core/rpc/server.js";
 import type { SipUac } from "./core/module.js";
+import type { SyncClient } from "./sync/client.js";
+import type { RpcMethod } from "./core/rpc/registry.js";
+import { join } from "node:path";
 
 const log = createLogger("olelo");
 export const VERSION = "0.1.0";
@@ -27,6 +30,8 @@ export interface DataPlane {
   readonly script: ScriptRuntime;
   readonly modules: LoadedModule[];
   readonly control: ControlServer | null;
+  /** Control-plane sync client (null in standalone mode). */
+  readonly sync: SyncClient | null;
   stop(): Promise<void>;
 }
 
@@ -50,12 +55,32 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
   let modules: LoadedModule[] = [];
   let script: ScriptRuntime | null = null;
   let control: ControlServer | null = null;
+  let sync: SyncClient | null = null;
   try {
     modules = await loadModules(cfg.modules, { stats, rpc, events, tables, sip, dataDir: cfg.dataDir, baseDir: cfg.baseDir });
     for (const [kind, file] of Object.entries(cfg.tables)) {
       const { set, version } = readTableFile(file);
       const r = tables.load(kind, set, version, `file:${file}`);
       if (!r.ok) throw new Error(`table file ${file} (${kind}): ${r.error.message}`);
+    }
+    if (cfg.controlPlane) {
+      // tables pushed by the control plane (after the modules registered their kinds); the local
+      // cache gives the last good tables at once, even when the control plane is down
+      const { createSyncClient } = await import("./sync/client.js");
+      sync = await createSyncClient({
+        url: cfg.controlPlane.url,
+        nodeId: cfg.core.node,
+        tables,
+        cacheDir: cfg.controlPlane.cacheDir ?? join(cfg.dataDir, "table-cache"),
+        buildVersion: `olelo-dp/${VERSION}`,
+      });
+      const s = sync;
+      rpc.register({
+        name: "core.sync_status",
+        doc: "Connection to the control plane: state, versions per kind, ACK/NACK counts, cache",
+        params: [],
+        handler: () => s.status(),
+      } satisfies RpcMethod);
     }
     const apis = Object.fromEntries(modules.map((m) => [m.name, m.api]));
     script = await ScriptRuntime.fromFile(cfg.script.file, { modules: apis, log: createLogger("script"), settings: cfg.script.settings });
@@ -86,6 +111,7 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
       log.info("control API listening", { url: control.url });
     }
   } catch (e) {
+    await sync?.close().catch(() => {});
     await core.stop().catch(() => {});
     for (const m of modules.reverse()) await m.def.destroy?.();
     throw e;
@@ -100,8 +126,10 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
     script: script!,
     modules,
     control,
+    sync,
     async stop() {
       if (control) await control.close();
+      if (sync) await sync.close();
       for (const m of [...modules].reverse()) {
         try {
           await m.def.destroy?.();

@@ -96,7 +96,14 @@ export class TransportLayer {
   }
 
   private listenUdp(sock: ListenSocket): Promise<void> {
-    const s = dgram.createSocket({ type: sock.family === 6 ? "udp6" : "udp4", recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+    const s = dgram.createSocket({
+      type: sock.family === 6 ? "udp6" : "udp4",
+      recvBufferSize: 4 << 20,
+      sendBufferSize: 4 << 20,
+      // destinations are always IP literals here (names are resolved by the core's resolver):
+      // a synchronous lookup skips dns.lookup's process.nextTick round trip on every send
+      lookup: syncLookup,
+    });
     return new Promise((resolve, reject) => {
       s.once("error", reject);
       s.bind({ address: sock.address, port: sock.boundPort, exclusive: true }, () => {
@@ -108,7 +115,10 @@ export class TransportLayer {
           /* kernel may clamp */
         }
         sock.boundPort = s.address().port;
-        s.on("error", (e) => log.warn("udp socket error", { socket: sock.id, error: e.message }));
+        s.on("error", (e) => {
+          this.stats.sendErrors++;
+          log.debug("udp socket error", { socket: sock.id, error: e.message });
+        });
         s.on("message", (data, rinfo) => {
           this.stats.udpRx++;
           this.onMessage(data, { proto: "udp", address: rinfo.address, port: rinfo.port }, sock, null);
@@ -226,12 +236,8 @@ export class TransportLayer {
       const s = this.udp.get(sock);
       if (!s) return false;
       this.stats.udpTx++;
-      s.send(data, dest.port, dest.address, (err) => {
-        if (err) {
-          this.stats.sendErrors++;
-          log.debug("udp send failed", { dest: `${dest.address}:${dest.port}`, error: err.message });
-        }
-      });
+      // no per-send callback: cheaper; send errors surface as the socket's "error" event
+      s.send(data, dest.port, dest.address);
       return true;
     }
     let conn: Connection | undefined;
@@ -283,6 +289,10 @@ export class TransportLayer {
     this.udp.clear();
     this.tcpServers.clear();
   }
+}
+
+function syncLookup(address: string, _family: unknown, cb: (err: Error | null, address: string, family: number) => void): void {
+  cb(null, address, address.indexOf(":") >= 0 ? 6 : 4);
 }
 
 function aliasKey(proto: string, address: string, port: number): string {

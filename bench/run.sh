@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# npm run bench: Olelo under ../shared/sipbench/bench.sh (calls, options, register), and the same
+# harness against Kamailio with one worker when BENCH_KAMAILIO=1 (needs `apt-get install -y kamailio`).
+# Results go to bench/out/. Env: STEP_SECS (default 10), MODES, CALL_RATES etc. as bench.sh takes.
+set -uo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SB="${SIPBENCH:-$HERE/../../shared/sipbench}"
+[[ -x "$SB/bench.sh" ]] || SB="$HERE/../../../shared/sipbench"
+[[ -x "$SB/bench.sh" ]] || { echo "bench: ../shared/sipbench/bench.sh not found (set SIPBENCH=dir)" >&2; exit 2; }
+command -v sipp >/dev/null || { echo "bench: sipp missing (apt-get install -y sip-tester)" >&2; exit 2; }
+OUT="$HERE/out"; mkdir -p "$OUT"
+STAMP="$(date +%Y%m%d-%H%M%S)"
+STEP="${STEP_SECS:-10}"
+MODES="${MODES:-calls options register}"
+
+run_olelo() {
+  local label="$1"; shift
+  if ss -lun 2>/dev/null | grep -q '127.0.0.1:5060 '; then echo "bench: 127.0.0.1:5060 is busy" >&2; return 1; fi
+  "$HERE/start-proxy.sh" "$@" > "$OUT/$label-$STAMP.log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 100); do ss -lun 2>/dev/null | grep -q '127.0.0.1:5060 ' && break; sleep 0.1; done
+  sleep 1
+  kill -0 "$pid" 2>/dev/null || { echo "bench: olelo did not start:" >&2; cat "$OUT/$label-$STAMP.log" >&2; return 1; }
+  "$SB/bench.sh" -t 127.0.0.1:5060 -P "$pid" -l "$label" -s "$STEP" -m "$MODES" -o "$OUT/$label-$STAMP.md"
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+}
+
+if [[ -f "$HERE/../data-plane/modules/registrar/index.ts" ]]; then
+  run_olelo olelo --set 'modules={"registrar":{}}'
+else
+  run_olelo olelo
+fi
+if [[ "${BENCH_KAMAILIO:-0}" == 1 ]]; then
+  "$SB/run_anchor.sh" 1 "$OUT/kamailio-w1-$STAMP.md" -s "$STEP" -m "$MODES"
+fi
+for extra in "$HERE"/*/run.sh; do
+  [[ -x "$extra" ]] && { echo "== $(basename "$(dirname "$extra")")"; "$extra"; }
+done
+echo; echo "results in $OUT:"; ls -1 "$OUT"/*"$STAMP"*.md
