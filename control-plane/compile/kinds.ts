@@ -14,12 +14,12 @@ import { TableError, type TableSet } from "../../data-plane/core/tables/registry
 import { compileSubscriberSet } from "../../data-plane/modules/auth/table.js";
 import { compileDispatcherTables } from "../../data-plane/modules/dispatcher/table.js";
 import { compileHtableRows } from "../../data-plane/modules/htable/table.js";
+import { compileLcrTables } from "../../data-plane/modules/lcr/table.js";
 import { compileMtreeTables } from "../../data-plane/modules/mtree/table.js";
 import { compileAddressSet, compileTrustedSet } from "../../data-plane/modules/permissions/table.js";
 import { compilePrefixRouteTables } from "../../data-plane/modules/prefix-route/table.js";
 import { validateCarrierroute } from "./validate/carrierroute.js";
 import { validateDrouting } from "./validate/drouting.js";
-import { validateLcr } from "./validate/lcr.js";
 import { validateAliasDb, validateSpeedDial } from "./validate/routing-misc.js";
 
 export interface KindDef {
@@ -44,9 +44,9 @@ export const KINDS: readonly KindDef[] = [
   {
     kind: "lcr",
     tables: ["lcr_gw", "lcr_rule", "lcr_rule_target"],
-    // TODO(lcr): use the pure compile of data-plane/modules/lcr/table.ts when it lands.
-    compile: validateLcr,
-    validator: "control-plane/compile/validate/lcr.ts (module compile pending)",
+    // lcr_count defaults to the highest lcr_id in the rows, as the module does without the param.
+    compile: (set) => compileLcrTables(set),
+    validator: "data-plane/modules/lcr/table.ts compileLcrTables",
   },
   {
     kind: "drouting",

@@ -2,7 +2,6 @@
  * Small checks shared by the control plane's own row validators (used for kinds whose data-plane
  * module has no pure compile function yet). Every failure is a TableError naming table and row.
  */
-import { isIP } from "node:net";
 import { TableError, type TableRow, type TableSet } from "../../../data-plane/core/tables/registry.js";
 
 /** Rows of one table, or an empty list when the set lacks the table. */
@@ -54,28 +53,6 @@ export function required(table: string, id: string | number, row: TableRow, col:
   const s = str(row, col).trim();
   if (s === "") throw new TableError(table, id, `${col} is empty`);
   return s;
-}
-
-/** Checks an integer range. */
-export function range(table: string, id: string | number, col: string, n: number, min: number, max: number): void {
-  if (n < min || n > max) throw new TableError(table, id, `${col} ${n} is outside ${min}..${max}`);
-}
-
-/** Checks that a column holds a regular expression JavaScript can compile (close to PCRE for these uses). */
-export function regex(table: string, id: string | number, col: string, pattern: string): void {
-  if (pattern === "") return;
-  try {
-    new RegExp(pattern);
-  } catch (e) {
-    throw new TableError(table, id, `${col} '${pattern}' is not a valid regular expression: ${(e as Error).message}`);
-  }
-}
-
-/** A host: IPv4, IPv6 (optionally in brackets) or a DNS name. */
-export function isHost(s: string): boolean {
-  const h = s.startsWith("[") && s.endsWith("]") ? s.slice(1, -1) : s;
-  if (isIP(h) !== 0) return true;
-  return /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*\.?$/i.test(h);
 }
 
 /** Rejects a second row with the same key (the key function returns null to skip a row). */

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { TableError, type TableSet } from "../../../data-plane/core/tables/registry.js";
 import { validateCarrierroute } from "./carrierroute.js";
 import { validateDrouting } from "./drouting.js";
-import { validateLcr } from "./lcr.js";
 import { validateAliasDb, validateSpeedDial } from "./routing-misc.js";
 
 /** Runs `fn` and returns the TableError it throws as {table,row,reason}. */
@@ -16,41 +15,6 @@ function failure(fn: () => unknown): { table: string; row: string | number | nul
   }
   throw new Error("expected a TableError");
 }
-
-const lcr = (): TableSet => ({
-  lcr_gw: [
-    { id: 1, lcr_id: 1, gw_name: "a", ip_addr: "10.0.0.1", hostname: null, port: 5060, uri_scheme: 1, transport: 1 },
-    { id: 2, lcr_id: 0, gw_name: "any", ip_addr: null, hostname: "gw.example.com", port: null, uri_scheme: null, transport: null },
-  ],
-  lcr_rule: [{ id: 10, lcr_id: 1, prefix: "49", from_uri: "^sip:", request_uri: null, stopper: 0, enabled: 1 }],
-  lcr_rule_target: [
-    { id: 100, lcr_id: 1, rule_id: 10, gw_id: 1, priority: 0, weight: 1 },
-    { id: 101, lcr_id: 1, rule_id: 10, gw_id: 2, priority: 1, weight: 254 },
-  ],
-});
-
-describe("lcr validator", () => {
-  it("accepts a consistent set (lcr_id 0 gateways serve every instance)", () => {
-    expect(validateLcr(lcr())).toEqual({ gateways: 2, rules: 1, targets: 2 });
-  });
-  it("names the bad row", () => {
-    const s = lcr();
-    s.lcr_gw![0]!.ip_addr = "10.0.0.300";
-    expect(failure(() => validateLcr(s))).toEqual({ table: "lcr_gw", row: 1, reason: "ip_addr '10.0.0.300' is not an IP address" });
-    const t = lcr();
-    t.lcr_rule_target![1]!.weight = 255;
-    expect(failure(() => validateLcr(t))).toMatchObject({ table: "lcr_rule_target", row: 101, reason: "weight 255 is outside 1..254" });
-    const u = lcr();
-    u.lcr_rule![0]!.from_uri = "([";
-    expect(failure(() => validateLcr(u))).toMatchObject({ table: "lcr_rule", row: 10, reason: expect.stringContaining("regular expression") });
-    const v = lcr();
-    v.lcr_gw![0]!.lcr_id = 2;
-    expect(failure(() => validateLcr(v))).toMatchObject({ table: "lcr_rule_target", row: 100, reason: "gateway 1 belongs to lcr_id 2, not 1" });
-    const w = lcr();
-    w.lcr_gw![1] = { ...w.lcr_gw![1]!, hostname: "" };
-    expect(failure(() => validateLcr(w))).toMatchObject({ table: "lcr_gw", row: 2, reason: "ip_addr and hostname are both empty" });
-  });
-});
 
 describe("drouting validator", () => {
   const dr = (): TableSet => ({
