@@ -221,6 +221,17 @@ describe("management API: errors", () => {
     expect(Number(audit[0]!.n)).toBe(1);
   });
 
+  it("concurrent writes to one kind are serialised: two identical destinations cannot both commit", async () => {
+    const replies = await Promise.all([
+      rpc("dispatcher.create", { setid: 7, destination: "sip:10.7.0.1" }),
+      rpc("dispatcher.create", { setid: 7, destination: "sip:10.7.0.1" }),
+      rpc("dispatcher.create", { setid: 7, destination: "sip:10.7.0.1" }),
+    ]);
+    expect(replies.filter((r) => r.result).length).toBe(1);
+    expect(replies.filter((r) => r.error?.code === 422).length).toBe(2);
+    expect((await ok("dispatcher.list", { setid: 7 })).total).toBe(1);
+  });
+
   it("when direct SQL already broke a kind, other rows stay editable and the bad row can be fixed", async () => {
     const a = await ok("dispatcher.create", { setid: 1, destination: "sip:10.0.0.1" });
     const v = source.current("dispatcher")!.version;
