@@ -69,6 +69,7 @@ export interface AuthApi {
   createFailureLimiter(opts: FailureLimiterOptions): AuthFailureLimiter;
 }
 
+/** What the auth API needs from the module: authenticator, nonces, tables, events, stats. */
 export interface AuthApiDeps {
   readonly authenticator: DigestAuthenticator;
   readonly nonces: NonceManager;
@@ -81,6 +82,7 @@ export interface AuthApiDeps {
   readonly stats: { inc(name: string): void };
 }
 
+/** Builds the auth script API over the module's authenticator and live subscriber tables. */
 export function createAuthApi(d: AuthApiDeps): AuthApi {
   const identity = (req: RequestContext, r: AuthResult, flags: number): AuthResult => {
     if (r.code !== AuthCode.OK || r.outcome !== "ok" || !(flags & AuthCheckFlag.IDENTITY) || !r.credentials) return r;

@@ -17,6 +17,7 @@ export const AuthCode = {
   NONCE_REUSED: -6,
   USER_MISMATCH: -8,
 } as const;
+/** One of Kamailio's auth return codes. */
 export type AuthCode = (typeof AuthCode)[keyof typeof AuthCode];
 
 /**
@@ -40,6 +41,7 @@ export type AuthOutcome =
 /** The header the credentials came from. */
 export type CredentialsHeader = "Authorization" | "Proxy-Authorization";
 
+/** Result of one credentials check: Kamailio's code plus what the script needs to answer it. */
 export interface AuthResult {
   readonly code: AuthCode;
   readonly outcome: AuthOutcome;
@@ -56,6 +58,7 @@ export interface AuthResult {
   readonly credentials: DigestCredentials | null;
 }
 
+/** Settings of the authenticator (Kamailio auth/auth_db modparams). */
 export interface AuthenticatorOptions {
   readonly nonces: NonceManager;
   /** Null when nonce_count and one_time_nonce are both off. */

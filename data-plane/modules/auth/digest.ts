@@ -9,6 +9,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 /** Digest algorithms Olelo understands, by their token in upper case. */
 export type DigestAlgorithm = "MD5" | "MD5-SESS" | "SHA-256" | "SHA-256-SESS" | "SHA-512-256" | "SHA-512-256-SESS";
 
+/** How one digest algorithm is computed and written (RFC 7616 §3.3 tokens). */
 export interface AlgorithmInfo {
   /** Token as sent in challenges (RFC 7616 §3.3 spelling). */
   readonly token: string;
@@ -19,6 +20,7 @@ export interface AlgorithmInfo {
   readonly sess: boolean;
 }
 
+/** The supported algorithms (RFC 7616 §6.1 registry, RFC 8760 for SIP) by upper-case token. */
 export const ALGORITHMS: Readonly<Record<DigestAlgorithm, AlgorithmInfo>> = {
   MD5: { token: "MD5", hash: "md5", hexLen: 32, sess: false },
   "MD5-SESS": { token: "MD5-sess", hash: "md5", hexLen: 32, sess: true },

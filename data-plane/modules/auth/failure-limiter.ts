@@ -40,6 +40,7 @@ export class MemoryCounterStore implements CounterStore {
   }
 }
 
+/** Limiter settings: where counts live, how many failures block, for how long. */
 export interface FailureLimiterOptions {
   readonly store: CounterStore;
   /** Failures that block (Kamailio example: 3). */
@@ -52,6 +53,7 @@ export interface FailureLimiterOptions {
   readonly onBlock?: (id: string, failures: number) => void;
 }
 
+/** Counts authentication failures per id (user or IP) with a sliding block time. */
 export class AuthFailureLimiter {
   private readonly suffix: string;
 

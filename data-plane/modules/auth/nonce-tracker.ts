@@ -28,6 +28,7 @@ interface Entry {
 
 const WINDOW = 32;
 
+/** Bounded per-nonce nc window (see the file comment); one instance per node. */
 export class NonceTracker {
   private readonly map = new Map<string, Entry>();
   private horizon = -1;

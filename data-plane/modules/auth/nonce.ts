@@ -23,6 +23,7 @@ const MAC = 16;
 const TOTAL = PAYLOAD + MAC;
 const B64URL = /^[A-Za-z0-9_-]{44}$/;
 
+/** Nonce settings (Kamailio secret, nonce_expire, nonce_auth_max_drift). */
 export interface NonceOptions {
   /** Shared secret (the same on every node of a cluster). */
   readonly secret: string | Buffer;
@@ -33,6 +34,7 @@ export interface NonceOptions {
   readonly now?: () => number;
 }
 
+/** Issues and checks stateless nonces for one secret. */
 export class NonceManager {
   private readonly key: Buffer;
   private readonly now: () => number;

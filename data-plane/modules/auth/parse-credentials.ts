@@ -31,6 +31,7 @@ export interface DigestCredentials {
   readonly userhash: boolean;
 }
 
+/** Parser outcome: Digest credentials, another auth scheme, or malformed with a reason. */
 export type CredentialsParse =
   | { readonly kind: "digest"; readonly cred: DigestCredentials }
   | { readonly kind: "other"; readonly scheme: string }

@@ -70,6 +70,7 @@ function matcher(op: HtMatchOp, pattern: string): (s: string) => boolean {
   }
 }
 
+/** One htable table: a Map of items plus the table's expiry rules. */
 export class HashTable {
   /** Bucket count (2^size, size clamped to 3..14 as Kamailio does). */
   readonly slots: number;
@@ -77,7 +78,7 @@ export class HashTable {
 
   constructor(
     readonly def: HtableDefinition,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => Date.now(),
   ) {
     this.slots = 1 << Math.min(14, Math.max(3, def.size));
   }

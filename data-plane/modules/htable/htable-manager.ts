@@ -25,7 +25,7 @@ export class HtableManager {
     readonly params: HtableParams,
     private readonly events: EventBus,
     private readonly log: Logger,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => Date.now(),
   ) {
     for (const def of params.tables) this.tables.set(def.name, new HashTable(def, now));
     this.db = params.db_url ? new HtableDbStore(params.db_url) : null;

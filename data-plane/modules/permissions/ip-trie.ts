@@ -3,12 +3,15 @@
  * nodes whatever the number of rows, and the deepest node whose items pass the caller's filter is
  * the longest-prefix match. Hosts (/32, /128) and subnets live in the same trie.
  */
+
+/** One trie node: children for bit 0 and bit 1, items for this exact prefix. */
 export class IpTrieNode<T> {
   zero: IpTrieNode<T> | null = null;
   one: IpTrieNode<T> | null = null;
   items: T[] | null = null;
 }
 
+/** Bit trie of one address family; items hang on the node of their prefix. */
 export class IpTrie<T> {
   readonly root = new IpTrieNode<T>();
   size = 0;

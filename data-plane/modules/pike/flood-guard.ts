@@ -92,6 +92,7 @@ export function htableBanStore(table: HtableLike, now: () => number = () => Date
 /** Outcome of FloodGuard.check: "flood" = banned by this very request. */
 export type FloodVerdict = "ok" | "banned" | "flood";
 
+/** FloodGuard settings: the detector, ban time and store, trust test, reporting sinks. */
 export interface FloodGuardOptions {
   readonly detector: PikeDetector;
   /** Ban duration in seconds (Kamailio's ipban autoexpire, default cfg 300). */

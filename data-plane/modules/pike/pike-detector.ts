@@ -23,6 +23,7 @@ import { formatIp, maskBytes, parseIpInto, v4ToNumber } from "../permissions/par
 /** pike_check_req / pike_check_ip results. */
 export type PikeResult = 1 | -1 | -2;
 
+/** Detector settings (Kamailio pike modparams plus Olelo's memory bound and IPv6 grouping). */
 export interface PikeOptions {
   /** Seconds per sampling window (Kamailio sampling_time_unit, default 2). */
   readonly samplingTimeUnit: number;
@@ -36,6 +37,7 @@ export interface PikeOptions {
   readonly ipv6Prefix: number;
 }
 
+/** Per-source state: hits in the previous and current window, red flag, last hit. */
 export interface PikeEntry {
   /** Address (or IPv6 prefix) as shown by pike.top. */
   readonly ip: string;
@@ -60,6 +62,7 @@ export interface PikeTopRow {
 
 const scratch = new Uint8Array(16);
 
+/** The per-source density detector behind pike_check_req / pike_check_ip and pike.top. */
 export class PikeDetector {
   private readonly map = new Map<number | string, PikeEntry>();
   private readonly unitMs: number;

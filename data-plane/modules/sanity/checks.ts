@@ -26,8 +26,9 @@ export const SanityCheck = {
 /** uri_checks bits (used with PARSE_URIS). */
 export const SanityUriCheck = { RURI: 1, FROM: 2, TO: 4, CONTACT: 8 } as const;
 
-/** Highest valid bitmasks + 1 (Kamailio SANITY_MAX_CHECKS / SANITY_URI_MAX_CHECKS). */
+/** Highest valid msg_checks bitmask + 1 (Kamailio SANITY_MAX_CHECKS). */
 export const SANITY_MAX_CHECKS = 1 << 17;
+/** Highest valid uri_checks bitmask + 1 (Kamailio SANITY_URI_MAX_CHECKS). */
 export const SANITY_URI_MAX_CHECKS = 1 << 4;
 
 /**
@@ -59,6 +60,7 @@ export interface SizeLimits {
   readonly body: number;
 }
 
+/** Kamailio's size_* modparam defaults. */
 export const DEFAULT_SIZE_LIMITS: SizeLimits = {
   message: 16384,
   method: 32,
@@ -74,6 +76,7 @@ export const DEFAULT_SIZE_LIMITS: SizeLimits = {
   body: 8192,
 };
 
+/** Module settings the checks need (proxy_require list, size limits). */
 export interface SanityOptions {
   /** Option tags accepted in Proxy-Require (Kamailio proxy_require). */
   readonly proxyRequire: ReadonlySet<string>;

@@ -27,6 +27,7 @@ export interface SanityParams {
   readonly ruri_max_size: number;
 }
 
+/** The default kamailio.cfg scanner User-Agent pattern (REQINIT). */
 export const DEFAULT_SCANNER_UA = "friendly|scanner|sipcli|sipvicious|VaxSIPUserAgent|pplsip";
 
 const SIZE_KEYS: Record<string, keyof SizeLimits> = {

@@ -45,6 +45,7 @@ export interface SanityApi {
   isScanner(msg: SipMessageView): boolean;
 }
 
+/** Builds the sanity script API from validated params. */
 export function createSanityApi(p: SanityParams, log: Logger, stats: { inc(name: string): void }): SanityApi {
   const opts: SanityOptions = { proxyRequire: p.proxy_require, sizes: p.sizes };
   const valid = (m: number, u: number) => {
