@@ -233,7 +233,7 @@ export function createLcr(host: ModuleHost, deps: LcrDeps = {}): LcrModule {
         user = req.ruriUser ?? "";
         req.vars.set(LCR_VARS.ruriUser, user);
       }
-      const noStrip = cfg.dontStripOrPrefixFlag >= 0 && req.isFlagSet(cfg.dontStripOrPrefixFlag);
+      const noStrip = cfg.dontStripOrPrefixFlag >= 0 && (req.flags & (1 << cfg.dontStripOrPrefixFlag)) !== 0;
       while (list !== undefined && list.length > 0) {
         const m = list.shift()!;
         const uris = buildGwUris(m.gw, user, noStrip);

@@ -1,0 +1,244 @@
+import type { ModuleHost } from "../../core/module.js";
+import { RpcCode, RpcError } from "../../core/rpc/errors.js";
+import type { RpcMethod } from "../../core/rpc/registry.js";
+import type { RequestContext } from "../../core/script/context.js";
+import { createReloader } from "../prefix-tree/reload-source.js";
+import { canonicalIp, splitUri } from "../prefix-tree/uri-parts.js";
+import { createCalendar, type Calendar } from "./calendar.js";
+import { buildDrUri, findRule, orderGateways, type SortOrder } from "./route.js";
+import { compileDroutingTables, type CompiledDrouting, type DrGateway, type DrRule } from "./table.js";
+
+/** Keys of the per-call state in req.vars (Kamailio's ruri_avp / attrs_avp). */
+export const DR_VARS = {
+  /** Alternatives still to try: Array<{ ruri, attrs, gwid }>. */
+  ruris: "drouting:ruris",
+  /** attrs of the gateway now in the R-URI. */
+  attrs: "drouting:attrs",
+  gwid: "drouting:gw_id",
+  ruleId: "drouting:rule_id",
+  /** routeid of the matched rule (when the script did not run it through runRoute). */
+  routeId: "drouting:routeid",
+} as const;
+
+export interface DoRoutingOptions {
+  /**
+   * Runs the rule's routeid (Kamailio runs that cfg route before using the gwlist); returning
+   * false drops the routing (do_routing then fails). Without it the route name is only left in
+   * req.vars (DR_VARS.routeId).
+   */
+  runRoute?(name: string, req: RequestContext): boolean;
+}
+
+/**
+ * The drouting script API. Booleans stand for Kamailio's 1 / -1.
+ *
+ * @example
+ *   if (!drouting.doRouting(req)) return req.reply(404, "No route");
+ *   req.onFailure("DR_NEXT"); req.relay();
+ *   // failure route: if (drouting.nextRouting(f)) f.relay();
+ */
+export interface DroutingApi {
+  /**
+   * do_routing([group]): picks the rule for the R-URI user in the group (the caller's group from
+   * dr_groups when omitted), rewrites the R-URI for its first gateway and keeps the others.
+   */
+  doRouting(req: RequestContext, group?: number, opts?: DoRoutingOptions): boolean;
+  /** next_routing(): the next alternative into the R-URI; false when none is left. */
+  nextRouting(req: RequestContext): boolean;
+  /** use_next_gw(): the same as nextRouting. */
+  useNextGw(req: RequestContext): boolean;
+  /** goes_to_gw([type]): the next hop ($du, else R-URI) is a gateway's IP address (no DNS). */
+  goesToGw(req: RequestContext, type?: number): boolean;
+  /** is_from_gw([type[, flags]]): the source address (and port) is a gateway; flags ≠ 0 applies its strip to the R-URI user. */
+  isFromGw(req: RequestContext, type?: number, flags?: number): boolean;
+  /** The routing group of a caller (dr_groups), or null. */
+  groupOf(user: string, domain: string): number | null;
+  /** Route test without a request: the rule and the gateway order for a number. */
+  lookup(group: number, number: string, nowSec?: number): { rule: DrRule; gateways: DrGateway[] } | null;
+}
+
+export interface DroutingConfig {
+  readonly useDomain: boolean;
+  readonly sortOrder: SortOrder;
+  readonly calendar: Calendar;
+}
+
+/** Reads the module config (Kamailio param names plus `timezone`); throws naming the key. */
+export function droutingConfigFromHost(config: Readonly<Record<string, unknown>>): DroutingConfig {
+  const num = (key: string, def: number, allowed: number[]): number => {
+    const v = config[key];
+    if (v === undefined) return def;
+    const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
+    if (typeof n !== "number" || !allowed.includes(n)) throw new Error(`drouting: ${key} must be one of ${allowed.join(", ")}`);
+    return n;
+  };
+  const tz = config["timezone"] ?? "local";
+  if (typeof tz !== "string") throw new Error("drouting: timezone must be 'local', 'UTC' or an IANA zone name");
+  let calendar: Calendar;
+  try {
+    calendar = createCalendar(tz);
+  } catch (e) {
+    throw new Error(`drouting: timezone: ${(e as Error).message}`);
+  }
+  return { useDomain: num("use_domain", 1, [0, 1]) === 1, sortOrder: num("sort_order", 0, [0, 1, 2]) as SortOrder, calendar };
+}
+
+export interface DroutingDeps {
+  /** Unix time in seconds. */
+  readonly now?: () => number;
+  readonly random?: () => number;
+}
+
+export interface DroutingModule {
+  readonly api: DroutingApi;
+  current(): CompiledDrouting;
+}
+
+interface Alternative {
+  readonly ruri: string;
+  readonly attrs: string;
+  readonly gwid: number;
+}
+
+/** Wires drouting into a host: table sink, RPC, stats; returns the API. */
+export function createDrouting(host: ModuleHost, deps: DroutingDeps = {}): DroutingModule {
+  const cfg = droutingConfigFromHost(host.config);
+  const now = deps.now ?? (() => Date.now() / 1000);
+  const random = deps.random ?? Math.random;
+  let live: CompiledDrouting = compileDroutingTables({});
+  const stats = host.stats.group("drouting", ["routed", "not_routed", "next_routing"]);
+  stats.gauge("rules", () => live.ruleCount);
+  stats.gauge("gateways", () => live.gateways.size);
+
+  host.tables.register({
+    kind: "drouting",
+    tables: ["dr_gateways", "dr_rules", "dr_groups", "dr_gw_lists"],
+    compile: (set) => compileDroutingTables(set),
+    apply: (compiled) => {
+      live = compiled as CompiledDrouting;
+    },
+  });
+
+  const groupOf = (user: string, domain: string): number | null =>
+    (cfg.useDomain ? live.userDomainGroups.get(`${user}@${domain.toLowerCase()}`) : live.userGroups.get(user)) ?? null;
+
+  const fail = (): boolean => {
+    stats.inc("not_routed");
+    return false;
+  };
+
+  const api: DroutingApi = {
+    doRouting(req, group, opts) {
+      let g = group;
+      if (g === undefined) {
+        const from = req.msg.from.uri;
+        if (from === null || from.user === null) return fail();
+        const found = groupOf(from.user, from.host);
+        if (found === null) {
+          req.log.debug("drouting: no group for caller", { user: from.user, domain: from.host });
+          return fail();
+        }
+        g = found;
+      }
+      const parts = splitUri(req.ruri);
+      if (parts === null || parts.user === null) return fail();
+      const rule = findRule(live, g, parts.user, now(), cfg.calendar);
+      if (rule === null) return fail();
+      req.vars.set(DR_VARS.ruleId, rule.ruleId);
+      if (rule.routeId !== null) {
+        req.vars.set(DR_VARS.routeId, rule.routeId);
+        if (opts?.runRoute && !opts.runRoute(rule.routeId, req)) return fail();
+      } else {
+        req.vars.delete(DR_VARS.routeId);
+      }
+      const gws = orderGateways(rule, cfg.sortOrder, random);
+      if (gws.length === 0) return fail();
+      const alts: Alternative[] = [];
+      for (const gw of gws) {
+        const ruri = buildDrUri({ user: parts.user, password: parts.password, params: parts.params, headers: parts.headers }, gw);
+        if (ruri === null) {
+          req.log.warn("drouting: strip would leave no user", { gwid: gw.gwid, strip: gw.strip });
+          return fail();
+        }
+        alts.push({ ruri, attrs: gw.attrs, gwid: gw.gwid });
+      }
+      const first = alts.shift()!;
+      req.setRuri(first.ruri);
+      req.vars.set(DR_VARS.attrs, first.attrs);
+      req.vars.set(DR_VARS.gwid, first.gwid);
+      req.vars.set(DR_VARS.ruris, alts);
+      stats.inc("routed");
+      return true;
+    },
+
+    nextRouting(req) {
+      const alts = req.vars.get(DR_VARS.ruris) as Alternative[] | undefined;
+      if (alts === undefined || alts.length === 0) return false;
+      const next = alts.shift()!;
+      req.setRuri(next.ruri);
+      req.vars.set(DR_VARS.attrs, next.attrs);
+      req.vars.set(DR_VARS.gwid, next.gwid);
+      stats.inc("next_routing");
+      return true;
+    },
+
+    useNextGw(req) {
+      return api.nextRouting(req);
+    },
+
+    goesToGw(req, type) {
+      const hop = splitUri(req.dst ?? req.ruri);
+      const ip = hop === null ? null : canonicalIp(hop.host);
+      if (ip === null) return false;
+      const gws = live.byIp.get(ip);
+      return gws !== undefined && gws.some((gw) => type === undefined || type < 0 || gw.type === type);
+    },
+
+    isFromGw(req, type, flags) {
+      const ip = canonicalIp(req.source.address);
+      if (ip === null) return false;
+      const gw = live.byIp.get(ip)?.find((x) => (x.port === 0 || x.port === req.source.port) && (type === undefined || x.type === type));
+      if (gw === undefined) return false;
+      if (flags !== undefined && flags !== 0 && gw.strip > 0) {
+        const p = splitUri(req.ruri);
+        if (p !== null && p.user !== null) {
+          const user = p.user.slice(gw.strip);
+          const hostport = p.port !== null ? `${p.host}:${p.port}` : p.host;
+          const userinfo = user === "" ? "" : `${user}${p.password !== null ? `:${p.password}` : ""}@`;
+          req.setRuri(`${p.scheme}:${userinfo}${hostport}${p.params ? ";" + p.params : ""}${p.headers ? "?" + p.headers : ""}`);
+        }
+      }
+      return true;
+    },
+
+    groupOf,
+
+    lookup(group, number, nowSec) {
+      const rule = findRule(live, group, number, nowSec ?? now(), cfg.calendar);
+      return rule === null ? null : { rule, gateways: orderGateways(rule, cfg.sortOrder, random) };
+    },
+  };
+
+  host.rpc.registerAll(droutingRpcMethods(createReloader(host, "drouting")));
+  return { api, current: () => live };
+}
+
+/** drouting.reload (the only RPC Kamailio's drouting has). */
+export function droutingRpcMethods(reload: () => Promise<string>): RpcMethod[] {
+  return [
+    {
+      name: "drouting.reload",
+      doc: "Reload the drouting tables from their source",
+      params: [],
+      returns: "\"reload ok\"",
+      handler: async () => {
+        try {
+          await reload();
+        } catch (e) {
+          throw new RpcError(RpcCode.ServerError, `failed to load routing data: ${e instanceof Error ? e.message : String(e)}`);
+        }
+        return "reload ok";
+      },
+    },
+  ];
+}

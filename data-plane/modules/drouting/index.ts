@@ -1,0 +1,26 @@
+import { defineModule } from "../../core/module.js";
+import { createDrouting, type DroutingApi } from "./drouting.js";
+
+/**
+ * Olelo's drouting: Kamailio's dynamic routing (dr_gateways, dr_rules, dr_groups, dr_gw_lists):
+ * caller groups, longest prefix per group, rule priorities, RFC 2445 time recurrences, serial
+ * gateway lists with sort orders. See README.md in this folder.
+ *
+ * @example
+ *   // olelo.yaml: modules: { drouting: { use_domain: 1, sort_order: 0, timezone: "Europe/Berlin" } }
+ *   if ((modules.drouting as DroutingApi).doRouting(req, 1)) req.relay();
+ */
+export default defineModule<DroutingApi>({
+  name: "drouting",
+  doc: "Prefix, caller-group and time based routing to gateway lists (Kamailio drouting)",
+  init(host) {
+    return createDrouting(host).api;
+  },
+});
+
+export type { DroutingApi, DroutingConfig, DroutingDeps, DroutingModule, DoRoutingOptions } from "./drouting.js";
+export { DR_VARS, createDrouting, droutingConfigFromHost, droutingRpcMethods } from "./drouting.js";
+export { compileDroutingTables, resolveGwList, type CompiledDrouting, type DrGateway, type DrRule } from "./table.js";
+export { findRule, orderGateways, buildDrUri, type SortOrder } from "./route.js";
+export { parseTimeRec, matchTimeRec, TimeRecError, type TimeRec } from "./timerec.js";
+export { createCalendar, type Calendar } from "./calendar.js";
