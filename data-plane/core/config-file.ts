@@ -4,6 +4,7 @@ import { DEFAULT_CORE_CONFIG, type CoreConfig } from "./config.js";
 import type { ListenSpec } from "./transport/listen-socket.js";
 import { parseSocketString } from "./transport/listen-socket.js";
 import { isLogLevel, type LogLevel } from "./log/logger.js";
+import { parseDns, parseTlsGlobal, parseTlsServer, parseWs, GatewayConfigError } from "./transport/gateway-config.js";
 
 /**
  * The data plane's configuration file (JSON). Every key is optional; see etc/olelo.json for the
@@ -66,7 +67,7 @@ export function buildConfig(raw: unknown, baseDir: string): DataPlaneConfig {
   const cfg = defaultDataPlaneConfig(baseDir);
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new ConfigError("configuration must be a JSON object");
   const r = raw as Record<string, unknown>;
-  const known = new Set(["node", "listen", "aliases", "script", "control", "core", "modules", "tables", "controlPlane", "dataDir", "log", "$comment"]);
+  const known = new Set(["node", "listen", "aliases", "script", "control", "core", "modules", "tables", "controlPlane", "dataDir", "log", "tls", "ws", "dns", "$comment"]);
   for (const k of Object.keys(r)) if (!known.has(k)) throw new ConfigError(`unknown configuration key '${k}'`);
   if (r.node !== undefined) cfg.core.node = str(r.node, "node");
   if (r.listen !== undefined) {
@@ -100,6 +101,7 @@ export function buildConfig(raw: unknown, baseDir: string): DataPlaneConfig {
     }
   }
   if (r.core !== undefined) mergeCore(cfg.core, obj(r.core, "core"));
+  gatewaySettings(cfg, r, baseDir);
   if (r.modules !== undefined) {
     const m = obj(r.modules, "modules");
     for (const [name, v] of Object.entries(m)) {
@@ -133,12 +135,13 @@ export function buildConfig(raw: unknown, baseDir: string): DataPlaneConfig {
   return cfg;
 }
 
-/** `"udp:127.0.0.1:5060"` or `{ socket, advertise?, name? }`. */
+/** `"udp:127.0.0.1:5060"` or `{ socket, advertise?, name?, tls?, ws? }`. */
 export function parseListen(v: unknown, where: string): ListenSpec {
   let socket: string;
   let advertise: string | undefined;
   let name: string | undefined;
   let tls: Record<string, unknown> | undefined;
+  let ws: Record<string, unknown> | undefined;
   if (typeof v === "string") socket = v;
   else {
     const o = obj(v, where);
@@ -146,6 +149,7 @@ export function parseListen(v: unknown, where: string): ListenSpec {
     if (o.advertise !== undefined) advertise = str(o.advertise, `${where}.advertise`);
     if (o.name !== undefined) name = str(o.name, `${where}.name`);
     if (o.tls !== undefined) tls = obj(o.tls, `${where}.tls`);
+    if (o.ws !== undefined) ws = obj(o.ws, `${where}.ws`);
   }
   const p = parseSocketString(socket);
   if (!p) throw new ConfigError(`${where}: bad socket '${socket}' (want proto:address:port)`);
@@ -155,7 +159,28 @@ export function parseListen(v: unknown, where: string): ListenSpec {
     if (!m) throw new ConfigError(`${where}.advertise: want host[:port]`);
     adv = { host: m[1]!.replace(/^\[|\]$/g, ""), port: m[2] ? Number(m[2]) : p.port };
   }
-  return { ...p, advertise: adv, name: name ?? null, tls: tls ?? null };
+  return { ...p, advertise: adv, name: name ?? null, tls: tls ?? null, ws: ws ?? null };
+}
+
+/**
+ * Transport gateway settings (transport/gateway-config.ts): top-level `tls`, `ws`, `dns`, and each
+ * tls/ws/wss listener's `tls` / `ws` block, validated here so a bad file fails at load time.
+ */
+function gatewaySettings(cfg: DataPlaneConfig, r: Record<string, unknown>, baseDir: string): void {
+  try {
+    if (r.tls !== undefined) cfg.core.tls = parseTlsGlobal(r.tls, baseDir);
+    if (r.ws !== undefined) cfg.core.ws = parseWs(r.ws, "ws");
+    if (r.dns !== undefined) cfg.core.dns = parseDns(r.dns);
+    cfg.core.listen.forEach((l, i) => {
+      const secure = l.proto === "tls" || l.proto === "wss";
+      if (secure && !l.tls) throw new GatewayConfigError(`listen[${i}]: a ${l.proto} listener needs a 'tls' block with cert and key`);
+      if (l.tls) l.tls = parseTlsServer(l.tls, `listen[${i}].tls`, baseDir) as unknown as Record<string, unknown>;
+      if (l.ws) l.ws = parseWs(l.ws, `listen[${i}].ws`, cfg.core.ws) as unknown as Record<string, unknown>;
+    });
+  } catch (e) {
+    if (e instanceof GatewayConfigError) throw new ConfigError(e.message);
+    throw e;
+  }
 }
 
 function mergeCore(core: CoreConfig, c: Record<string, unknown>): void {

@@ -23,6 +23,8 @@ import {
 import { fnvHex, randomToken } from "./hash.js";
 import { Branch, ServerTxn, type ClientHandler } from "./transaction.js";
 import { nextHopOf, recordRouteValue, type NextHop } from "./routing.js";
+import { TransportGateway } from "../transport/gateway.js";
+import { encodeFlowToken, needsFlowToken } from "../transport/flow-token.js";
 import { CORE_STATS, SL_STATS, TMX_STATS } from "./stat-names.js";
 
 const log = createLogger("core");
@@ -64,6 +66,21 @@ export interface CoreHooks {
   preParse: ((src: Endpoint) => boolean) | null;
   /** Resolves a host name to addresses (RFC 3263 plugs in here). */
   resolve: (hop: NextHop) => Promise<Endpoint[]>;
+  /** Destination blocklist check (dst_blocklist): a blocked target is not sent to. */
+  blocked?: ((ep: Endpoint) => boolean) | null;
+  /** A branch target failed: 408 no reply, 503 reply, 477 send failure (feeds the blocklist). */
+  targetFailed?: ((ep: Endpoint, status: number) => void) | null;
+  /** use_dns_failover: a failed branch moves on to the next resolved target. */
+  failover?: boolean;
+}
+
+/** What a branch needs to fail over to the next DNS target in the same transaction. */
+interface FailoverState {
+  plan: RelayPlan;
+  target: BranchTarget;
+  hop: NextHop;
+  patches: Patch[] | null;
+  rest: Endpoint[];
 }
 
 let txnIds = 0;
@@ -83,6 +100,10 @@ export class SipCore {
   readonly sl: StatGroup;
   runner: ScriptRunner | null = null;
   hooks: CoreHooks = { preParse: null, resolve: defaultResolve };
+  /** TLS/WS/WSS transports, RFC 3263 resolver and dst blocklist (installed by start()). */
+  gateway: TransportGateway | null = null;
+  /** Branches that still have DNS targets to fail over to (use_dns_failover). */
+  private readonly failover = new WeakMap<Branch, FailoverState>();
   /** hosts/addresses that are "myself" */
   private readonly myHosts = new Set<string>();
   private readonly myPorts = new Set<number>();
@@ -113,9 +134,11 @@ export class SipCore {
       return n;
     });
     this.branchPrefix = `z9hG4bK-ole${randomToken(4)}`;
+    this.transport.acceptFilter = (src) => (this.hooks.preParse ? this.hooks.preParse(src) : false);
   }
 
   async start(): Promise<void> {
+    this.gateway ??= TransportGateway.install(this);
     await this.transport.listen(this.config.listen);
     for (const s of this.transport.sockets) {
       this.myHosts.add(s.address.toLowerCase());
@@ -136,6 +159,7 @@ export class SipCore {
     this.serverTxns.clear();
     this.clientTxns.clear();
     await this.transport.close();
+    await this.gateway?.close();
   }
 
   // ------------------------------------------------------------------ myself
@@ -423,11 +447,12 @@ export class SipCore {
     const sock = this.transport.chooseSocket(hop.proto, hop.family, target.socket);
     if (!sock) return false;
     const branch = `${this.branchPrefix}s${fnvHex(msg.topVia.branch ?? msg.callId, msg.method, target.uri)}`;
-    const patches = this.requestPatches(msg, src, inSock, sock, plan, target, branch);
+    const dest: Endpoint = { proto: hop.proto, address: hop.host, port: hop.port };
+    const patches = this.requestPatches(msg, src, inSock, sock, plan, target, branch, dest);
     if (!patches) return false;
     const data = Buffer.from(msg.serialize(patches, hop.proto !== "udp"), "latin1");
     this.core.inc("fwd_requests");
-    return this.transport.send(sock, { proto: hop.proto, address: hop.host, port: hop.port }, data);
+    return this.transport.send(sock, dest, data);
   }
 
   // ------------------------------------------------------------------ relay
@@ -456,13 +481,19 @@ export class SipCore {
         log.info("relay: target is not a SIP URI", { target: target.dst ?? target.uri });
         continue;
       }
+      if (hop.proto !== "tls" && hop.proto !== "wss" && target.uri.slice(0, 5).toLowerCase() === "sips:") {
+        // RFC 5630 §3.1.3: a SIPS request goes over TLS on every hop; never downgrade it
+        log.info("relay: sips target needs a TLS/WSS next hop", { target: target.uri, dst: target.dst });
+        continue;
+      }
       if (hop.family === 0) {
         started++;
         void this.hooks.resolve(hop).then(
           (eps) => {
             const ep = eps[0];
             if (!ep || t.deleted) return this.branchUnreachable(t, target, index);
-            this.startBranch(t, plan, target, { ...hop, host: ep.address, port: ep.port, proto: ep.proto, family: ep.address.indexOf(":") >= 0 ? 6 : 4 }, branchPatches);
+            // the other targets are kept for DNS failover inside this transaction
+            this.startBranch(t, plan, target, withEndpoint(hop, ep), branchPatches, eps.slice(1));
           },
           () => this.branchUnreachable(t, target, index),
         );
@@ -483,7 +514,7 @@ export class SipCore {
     this.checkCompletion(t);
   }
 
-  private startBranch(t: ServerTxn, plan: RelayPlan, target: BranchTarget, hop: NextHop, branchPatches: Patch[] | null): boolean {
+  private startBranch(t: ServerTxn, plan: RelayPlan, target: BranchTarget, hop: NextHop, branchPatches: Patch[] | null, rest: Endpoint[] = []): boolean {
     const msg = t.req;
     const sock = this.transport.chooseSocket(hop.proto, hop.family as 4 | 6, target.socket);
     if (!sock) {
@@ -492,7 +523,8 @@ export class SipCore {
     }
     const index = t.branches.length;
     const branchId = `${this.branchPrefix}${fnvHex(target.uri, msg.callId, msg.fromTag ?? "", String(msg.cseq.seq))}.${(++this.branchSeq).toString(36)}`;
-    let patches = this.requestPatches(msg, t.src, t.sock, sock, plan, target, branchId);
+    const dest: Endpoint = { proto: hop.proto, address: hop.host, port: hop.port };
+    let patches = this.requestPatches(msg, t.src, t.sock, sock, plan, target, branchId, dest);
     if (!patches) {
       // Max-Forwards exhausted
       this.txnReply(t, 483, "Too Many Hops");
@@ -500,7 +532,6 @@ export class SipCore {
     }
     if (branchPatches && branchPatches.length) patches = patches.concat(branchPatches);
     const data = Buffer.from(msg.serialize(patches, hop.proto !== "udp"), "latin1");
-    const dest: Endpoint = { proto: hop.proto, address: hop.host, port: hop.port };
     const key = `${branchId}|${msg.method}`;
     const b = new Branch(t, index, branchId, key, target.uri, dest, sock, data, reparse, (br, m, s) => this.onBranchReply(br, m, s));
     t.branches.push(b);
@@ -508,10 +539,14 @@ export class SipCore {
     this.tmx.inc("UAC_transactions");
     this.core.inc("fwd_requests");
     b.sentAt = Date.now();
-    const ok = this.transport.send(sock, dest, data);
+    if (rest.length && this.hooks.failover) this.failover.set(b, { plan, target, hop, patches: branchPatches, rest });
+    const blocked = this.hooks.blocked ? this.hooks.blocked(dest) : false;
+    const ok = !blocked && this.transport.send(sock, dest, data);
     if (!ok) {
       b.final = 503;
       this.considerReply(t, 503, null, index);
+      if (!blocked) this.hooks.targetFailed?.(dest, 477);
+      this.nextTarget(b);
       queueMicrotask(() => this.checkCompletion(t));
       return true;
     }
@@ -547,7 +582,27 @@ export class SipCore {
     if (t.isInvite && b.provisional && !b.cancelSent) this.sendCancel(b, null);
     b.final = 408;
     this.considerReply(t, 408, null, b.index);
+    if (!b.replied) {
+      // no reply at all: the target is dead (blocklist) and DNS failover may try the next one
+      this.hooks.targetFailed?.(b.dst, 408);
+      this.nextTarget(b);
+    }
     this.checkCompletion(t);
+  }
+
+  /**
+   * [use_dns_failover] starts a new branch of the same transaction to the next target the
+   * resolver returned for this branch's host, unless the caller cancelled or a final reply went out.
+   */
+  private nextTarget(b: Branch): void {
+    const fo = this.failover.get(b);
+    if (!fo) return;
+    this.failover.delete(b);
+    const t = b.txn;
+    if (t.canceled || t.finalSent || t.deleted) return;
+    const ep = fo.rest[0]!;
+    log.info("dns failover to next target", { from: `${b.dst.address}:${b.dst.port}`, to: `${ep.address}:${ep.port}`, callId: t.req.callId });
+    this.startBranch(t, fo.plan, fo.target, withEndpoint(fo.hop, ep), fo.patches, fo.rest.slice(1));
   }
 
   /**
@@ -563,6 +618,7 @@ export class SipCore {
     plan: RelayPlan,
     target: BranchTarget,
     branchId: string,
+    dest: Endpoint,
   ): Patch[] | null {
     const out: Patch[] = [];
     const P = (s: number, e: number, text: string) => out.push({ start: s, end: e, text });
@@ -594,12 +650,17 @@ export class SipCore {
       else {
         let params = plan.recordRoute ?? "";
         if (this.config.rr.appendFromTag && msg.fromTag) params += `;ftag=${msg.fromTag}`;
-        const differ = outSock !== inSock;
+        // WebSocket peers are reachable only over their connection: their side of the
+        // Record-Route carries a flow token (RFC 5626 §5.2), and both sides get an entry
+        const inFlow = needsFlowToken(inSock.proto) ? encodeFlowToken(src) : null;
+        const outFlow = needsFlowToken(outSock.proto) ? encodeFlowToken(dest) : null;
+        const differ = outSock !== inSock || inFlow !== null || outFlow !== null;
         if (differ && this.config.rr.doubleRr) {
           rrText =
-            `Record-Route: ${recordRouteValue(outSock, params, true)}\r\n` + `Record-Route: ${recordRouteValue(inSock, params, true)}\r\n`;
+            `Record-Route: ${recordRouteValue(outSock, params, true, outFlow)}\r\n` +
+            `Record-Route: ${recordRouteValue(inSock, params, true, inFlow)}\r\n`;
         } else {
-          rrText = `Record-Route: ${recordRouteValue(inSock, params, false)}\r\n`;
+          rrText = `Record-Route: ${recordRouteValue(inSock, params, false, inFlow)}\r\n`;
         }
       }
       const firstRr = msg.field("record-route");
@@ -742,6 +803,11 @@ export class SipCore {
     if (b.frTimer) clearTimeout(b.frTimer);
     b.frTimer = null;
     if (t.isInvite) this.sendAck(b, msg);
+    if (st === 503) {
+      // RFC 3263 §4.3: a 503 moves on to the next target (and blocklists this one, tm blst_503)
+      this.hooks.targetFailed?.(b.dst, 503);
+      this.nextTarget(b);
+    }
     if (this.runner && !this.runner.onReply(this, t, msg, b, src)) {
       // dropped reply still completes the branch, but does not compete as best reply
       this.checkCompletion(t);
@@ -999,6 +1065,11 @@ function removeTopViaPatch(msg: SipMessage): Patch[] {
   const raw = msg.raw;
   while (e < f.valueEnd && (raw.charCodeAt(e) === 32 || raw.charCodeAt(e) === 9)) e++;
   return [{ start: f.valueStart, end: e, text: "" }];
+}
+
+/** The next hop with a resolved address (DNS answer) in place of the host name. */
+function withEndpoint(hop: NextHop, ep: Endpoint): NextHop {
+  return { ...hop, host: ep.address, port: ep.port, proto: ep.proto, family: ep.address.indexOf(":") >= 0 ? 6 : 4 };
 }
 
 function reparse(b: Buffer): SipMessage | null {

@@ -43,9 +43,10 @@ export function nextHopOf(uriText: string): NextHop | null {
 
 /**
  * Record-Route URI for one of our sockets (RFC 3261 §16.6 step 4): `<sip:host:port;transport=x;lr>`.
- * UDP gets no transport parameter unless `forceTransport`.
+ * UDP gets no transport parameter unless `forceTransport`. `user` is a flow token (RFC 5626) naming
+ * the connection of a WebSocket peer on that side, or null.
  */
-export function recordRouteValue(sock: ListenSocket, params: string, forceTransport: boolean): string {
+export function recordRouteValue(sock: ListenSocket, params: string, forceTransport: boolean, user: string | null = null): string {
   const scheme = sock.proto === "tls" || sock.proto === "wss" ? "sips" : "sip";
   let t = "";
   if (sock.proto !== "udp" || forceTransport) {
@@ -53,5 +54,5 @@ export function recordRouteValue(sock: ListenSocket, params: string, forceTransp
     else if (sock.proto === "wss") t = ";transport=ws";
     else t = `;transport=${sock.proto}`;
   }
-  return `<${scheme}:${sock.viaHost}:${sock.viaPort}${t};lr${params}>`;
+  return `<${scheme}:${user ? `${user}@` : ""}${sock.viaHost}:${sock.viaPort}${t};lr${params}>`;
 }

@@ -9,6 +9,7 @@ import type { RequestContext, SendOptions } from "./context.js";
 import { parseUri, rewriteUri } from "../sip/uri.js";
 import { canonicalName, prettyName } from "../sip/header-names.js";
 import { parseNameAddr, splitList } from "../sip/header-values.js";
+import { decodeFlowToken, flowUri } from "../transport/flow-token.js";
 
 /**
  * The per-transaction script context: one object serves the request route, the failure routes
@@ -166,6 +167,21 @@ export class RequestCtx implements RequestContext {
     return n;
   }
 
+  removeHeaderAt(name: string, index: number): boolean {
+    const c = canonicalName(name);
+    let i = 0;
+    for (const f of this.msg.fields) {
+      if (f.name !== c) continue;
+      if (i++ === index) {
+        if (this.removed?.has(f)) return false;
+        (this.removed ??= new Set()).add(f);
+        this.patch(f.start, f.end, "");
+        return true;
+      }
+    }
+    return false;
+  }
+
   setHeader(name: string, value: string): void {
     this.removeHeader(name);
     this.addHeader(name, value);
@@ -241,13 +257,22 @@ export class RequestCtx implements RequestContext {
       }
     }
     const drop: number[] = [];
+    let flow: Endpoint | null = null;
     while (i < entries.length) {
       const na = parseNameAddr(entries[i]!.value);
       if (!na || !this.isMyself(na.uriText)) break;
+      // a flow token on our own entry names a WebSocket peer's connection (RFC 5626 §5.3):
+      // it is the next hop unless the request came in on that very flow
+      const f = decodeFlowToken(na.uri?.user);
+      if (f && !(f.proto === this.source.proto && f.address === this.source.address && f.port === this.source.port)) flow = f;
       drop.push(i);
       i++;
     }
     if (drop.length) this.dropRouteEntries(entries, drop);
+    if (flow) {
+      this.dst = flowUri(flow);
+      return true;
+    }
     if (i < entries.length) {
       const next = parseNameAddr(entries[i]!.value);
       if (next && next.uri) {

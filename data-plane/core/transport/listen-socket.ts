@@ -13,6 +13,8 @@ export interface ListenSpec {
   name?: string | null;
   /** TLS/WSS settings are handled by the TLS/WS transports. */
   tls?: Record<string, unknown> | null;
+  /** WS/WSS listener settings (origins, ping, size limit), validated by transport/gateway-config.ts. */
+  ws?: Record<string, unknown> | null;
 }
 
 export class ListenSocket {
