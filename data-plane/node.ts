@@ -48,9 +48,25 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
   const tables = new TableRegistry();
   const rpc = new RpcRegistry();
   const core = new SipCore(cfg.core, stats, events);
+  const filters: Array<(src: { proto: string; address: string; port: number }) => boolean> = [];
   const sip: SipUac = {
     request: (o) => core.uacRequest(o),
     sendRaw: (d, data, s) => core.sendRaw(d, data, s),
+    addReceiveFilter(f) {
+      filters.push(f);
+      core.hooks.preParse =
+        filters.length === 1
+          ? filters[0]!
+          : (src) => {
+              for (const g of filters) if (g(src)) return true;
+              return false;
+            };
+      return () => {
+        const i = filters.indexOf(f);
+        if (i >= 0) filters.splice(i, 1);
+        core.hooks.preParse = filters.length === 0 ? null : filters.length === 1 ? filters[0]! : core.hooks.preParse;
+      };
+    },
   };
   let modules: LoadedModule[] = [];
   let script: ScriptRuntime | null = null;

@@ -60,6 +60,11 @@ export interface SipUac {
   request(opts: UacRequestOptions): Promise<UacResult>;
   /** Sends raw bytes (e.g. a NAT keep-alive "\r\n\r\n" or "\0\0\0\0") from a socket. */
   sendRaw(dest: { proto: string; address: string; port: number }, data: Buffer, socket?: string): void;
+  /**
+   * Registers a filter the core runs for every datagram / stream message (and on stream accept)
+   * before parsing; returning true drops it (the ipban pattern). Returns the unregister function.
+   */
+  addReceiveFilter?(filter: (src: { proto: string; address: string; port: number }) => boolean): () => void;
 }
 
 export interface ModuleHost {

@@ -70,6 +70,13 @@ export interface CoreHooks {
   blocked?: ((ep: Endpoint) => boolean) | null;
   /** A branch target failed: 408 no reply, 503 reply, 477 send failure (feeds the blocklist). */
   targetFailed?: ((ep: Endpoint, status: number) => void) | null;
+  /**
+   * A target answered a request of the proxy's own (a keepalive probe) with a final reply other
+   * than 503: it is reachable again, so it leaves the blocklist. Without this a dispatcher
+   * destination that came back was probed "up" while relayed calls to it stayed blocked until
+   * the blocklist entry expired (60 s by default).
+   */
+  targetAlive?: ((ep: Endpoint) => void) | null;
   /** use_dns_failover: a failed branch moves on to the next resolved target. */
   failover?: boolean;
 }
@@ -1005,6 +1012,7 @@ export class SipCore {
       this.clientTxns.set(key, {
         key,
         onReply: (m) => {
+          if (m.status >= 200 && m.status !== 503) this.hooks.targetAlive?.(dest);
           if (m.status >= 200) finish(m.status, m.reason);
           else if (retrans && hop.proto === "udp") {
             clearTimeout(retrans);

@@ -57,6 +57,8 @@ export interface HeaderEditor {
   setHeader(name: string, value: string): void;
   /** Replaces the n-th (0-based) field of a header with a new value. */
   replaceHeader(name: string, index: number, value: string): boolean;
+  /** Removes the n-th (0-based) field of a header; false when there is none. */
+  removeHeaderAt(name: string, index: number): boolean;
 }
 
 export interface SendOptions {

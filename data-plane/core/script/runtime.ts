@@ -221,6 +221,19 @@ class ReplyCtx implements ReplyContext {
     return n;
   }
 
+  removeHeaderAt(name: string, index: number): boolean {
+    const c = canonicalName(name);
+    let i = 0;
+    for (const f of this.msg.fields) {
+      if (f.name !== c) continue;
+      if (i++ === index) {
+        this.msg.addPatch(f.start, f.end, "");
+        return true;
+      }
+    }
+    return false;
+  }
+
   setHeader(name: string, value: string): void {
     this.removeHeader(name);
     this.addHeader(name, value);

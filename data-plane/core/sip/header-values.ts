@@ -1,4 +1,4 @@
-import type { CSeq, NameAddr, Via } from "./types.js";
+import type { CSeq, NameAddr, SipUri, Via } from "./types.js";
 import { DIGIT, TOKEN, isToken, isWs, trimLws } from "./chars.js";
 import { isHostname, isIpv6, parseUri } from "./uri.js";
 
@@ -111,6 +111,63 @@ export function parseHeaderParams(s: string, i: number): Map<string, string> | n
   return m;
 }
 
+/**
+ * Scans header parameters from s[i] without building a Map: validates them all (returns null when
+ * malformed) and returns the value of `wanted` ("" for a bare name) or undefined when absent.
+ * Names compare case-insensitively.
+ */
+export function scanHeaderParam(s: string, i: number, wanted: string | null): string | undefined | null {
+  const n = s.length;
+  let found: string | undefined = undefined;
+  i = skipWs(s, i);
+  while (i < n) {
+    if (s.charCodeAt(i) !== 59) return null;
+    i = skipWs(s, i + 1);
+    const ns = i;
+    while (i < n && TOKEN[s.charCodeAt(i)] === 1) i++;
+    if (i === ns) return null;
+    const ne = i;
+    i = skipWs(s, i);
+    let vs = -1;
+    let ve = -1;
+    if (i < n && s.charCodeAt(i) === 61 /* = */) {
+      i = skipWs(s, i + 1);
+      if (i < n && s.charCodeAt(i) === 34) {
+        const q = readQuoted(s, i);
+        if (!q) return null;
+        vs = i;
+        ve = q[1];
+        i = q[1];
+      } else if (i < n && s.charCodeAt(i) === 91) {
+        const close = s.indexOf("]", i);
+        if (close < 0 || !isIpv6(s.slice(i + 1, close))) return null;
+        vs = i;
+        ve = close + 1;
+        i = close + 1;
+      } else {
+        vs = i;
+        while (i < n && (TOKEN[s.charCodeAt(i)] === 1 || s.charCodeAt(i) === 58)) i++;
+        if (i === vs) return null;
+        ve = i;
+      }
+      i = skipWs(s, i);
+    }
+    if (found === undefined && wanted !== null && ne - ns === wanted.length && sameCi(s, ns, wanted)) {
+      found = vs < 0 ? "" : s.slice(vs, ve);
+    }
+  }
+  return found;
+}
+
+function sameCi(s: string, at: number, lower: string): boolean {
+  for (let k = 0; k < lower.length; k++) {
+    let c = s.charCodeAt(at + k);
+    if (c >= 65 && c <= 90) c |= 0x20;
+    if (c !== lower.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
 const NO_PARAMS: ReadonlyMap<string, string> = new Map();
 
 /**
@@ -160,14 +217,51 @@ export function parseNameAddr(value: string): NameAddr | null {
     if (uriText.indexOf("?") >= 0 || uriText.indexOf(",") >= 0) return null;
     i = e;
   }
-  const scheme = uriText.slice(0, Math.max(0, uriText.indexOf(":"))).toLowerCase();
-  const uri = parseUri(uriText);
-  if ((scheme === "sip" || scheme === "sips" || scheme === "tel") && !uri) return null;
-  if (!scheme || !/^[a-z][a-z0-9+.-]*$/.test(scheme)) return null;
-  const params = i < n ? parseHeaderParams(v, i) : NO_PARAMS;
-  if (!params) return null;
-  const tag = params.get("tag");
-  return { displayName, uriText, uri, params, tag: tag === undefined || tag === "" ? null : tag, angle, raw: v };
+  const colon = uriText.indexOf(":");
+  if (colon <= 0) return null;
+  let uri: SipUri | null = null;
+  if (isSipScheme(uriText, colon)) {
+    uri = parseUri(uriText);
+    if (!uri) return null;
+  } else if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(uriText)) return null;
+  let tag: string | null = null;
+  if (i < n) {
+    const t = scanHeaderParam(v, i, "tag");
+    if (t === null) return null;
+    if (t !== undefined && t !== "") tag = t;
+  }
+  return new NameAddrImpl(displayName, uriText, uri, v, i, tag, angle);
+}
+
+function isSipScheme(t: string, colon: number): boolean {
+  if (colon === 3) {
+    const a = t.charCodeAt(0) | 0x20;
+    const b = t.charCodeAt(1) | 0x20;
+    const c = t.charCodeAt(2) | 0x20;
+    return (a === 115 && b === 105 && c === 112) /* sip */ || (a === 116 && b === 101 && c === 108) /* tel */;
+  }
+  return colon === 4 && t.slice(0, 4).toLowerCase() === "sips";
+}
+
+/** NameAddr whose parameter map is built only when someone asks for it. */
+class NameAddrImpl implements NameAddr {
+  private _params: ReadonlyMap<string, string> | undefined = undefined;
+  constructor(
+    readonly displayName: string | null,
+    readonly uriText: string,
+    readonly uri: SipUri | null,
+    readonly raw: string,
+    private readonly paramsAt: number,
+    readonly tag: string | null,
+    readonly angle: boolean,
+  ) {}
+
+  get params(): ReadonlyMap<string, string> {
+    if (this._params === undefined) {
+      this._params = this.paramsAt < this.raw.length ? (parseHeaderParams(this.raw, this.paramsAt) ?? NO_PARAMS) : NO_PARAMS;
+    }
+    return this._params;
+  }
 }
 
 /**
@@ -229,24 +323,53 @@ export function parseVia(value: string): Via | null {
     port = Number(v.slice(s, i));
     if (port > 65535) return null;
   }
-  const params = i < n ? parseHeaderParams(v, i) : NO_PARAMS;
-  if (!params) return null;
-  const branch = params.get("branch");
-  const received = params.get("received");
-  const rport = params.get("rport");
+  let branch: string | undefined;
+  let received: string | undefined;
+  let rport: string | undefined;
+  if (i < n) {
+    const b = scanHeaderParam(v, i, "branch");
+    if (b === null) return null; // also validates every parameter
+    branch = b;
+    received = scanHeaderParam(v, i, "received") ?? undefined;
+    rport = scanHeaderParam(v, i, "rport") ?? undefined;
+  }
   if (rport !== undefined && rport !== "" && !/^\d{1,5}$/.test(rport)) return null;
-  return {
+  return new ViaImpl(
     protocol,
     transport,
     host,
     ipv6,
     port,
-    branch: branch === undefined || branch === "" ? null : branch,
-    received: received === undefined ? null : received,
-    rport: rport === undefined ? null : rport,
-    params,
-    raw: v,
-  };
+    branch === undefined || branch === "" ? null : branch,
+    received === undefined ? null : received,
+    rport === undefined ? null : rport,
+    v,
+    i,
+  );
+}
+
+/** Via whose parameter map is built only when someone asks for it. */
+class ViaImpl implements Via {
+  private _params: ReadonlyMap<string, string> | undefined = undefined;
+  constructor(
+    readonly protocol: string,
+    readonly transport: string,
+    readonly host: string,
+    readonly ipv6: boolean,
+    readonly port: number | null,
+    readonly branch: string | null,
+    readonly received: string | null,
+    readonly rport: string | null,
+    readonly raw: string,
+    private readonly paramsAt: number,
+  ) {}
+
+  get params(): ReadonlyMap<string, string> {
+    if (this._params === undefined) {
+      this._params = this.paramsAt < this.raw.length ? (parseHeaderParams(this.raw, this.paramsAt) ?? NO_PARAMS) : NO_PARAMS;
+    }
+    return this._params;
+  }
 }
 
 /** Parses `CSeq: 4711 INVITE`; the number must fit 32 bits (RFC 3261 §8.1.1.5 says < 2^31). */

@@ -1,7 +1,7 @@
 import type { CSeq, NameAddr, Via } from "./types.js";
 import type { SipMessageView } from "../script/context.js";
 import { TOKEN, isToken } from "./chars.js";
-import { canonicalName } from "./header-names.js";
+import { canonicalName, canonicalNameAt } from "./header-names.js";
 import { parseCSeq, parseNameAddr, parseUint, parseVia, splitList } from "./header-values.js";
 
 /**
@@ -418,7 +418,7 @@ export function parseMessage(input: Buffer | string, limits: ParseLimits = DEFAU
       let ve = lineEnd;
       while (ve > k && isSpace(s.charCodeAt(ve - 1))) ve--;
       if (fields.length >= limits.maxHeaders) return { ok: false, reason: "too many headers" };
-      last = new HeaderField(canonicalName(s.slice(pos, nameEnd)), pos, k, ve, le + 1, false);
+      last = new HeaderField(canonicalNameAt(s, pos, nameEnd), pos, k, ve, le + 1, false);
       fields.push(last);
     }
     pos = le + 1;

@@ -145,7 +145,15 @@ export class TransportLayer {
     });
   }
 
+  /** Set by the core: drops a new connection from a banned source before any byte is read. */
+  acceptFilter: ((src: Endpoint) => boolean) | null = null;
+
   private acceptTcp(local: ListenSocket, socket: net.Socket): void {
+    const ra = normAddr(socket.remoteAddress ?? "");
+    if (this.acceptFilter && this.acceptFilter({ proto: "tcp", address: ra, port: socket.remotePort ?? 0 })) {
+      socket.destroy();
+      return;
+    }
     if (this.conns.size >= this.tcp.maxConnections) {
       this.stats.tcpRejected++;
       socket.destroy();
