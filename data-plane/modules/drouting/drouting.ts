@@ -135,7 +135,7 @@ export function createDrouting(host: ModuleHost, deps: DroutingDeps = {}): Drout
         if (from === null || from.user === null) return fail();
         const found = groupOf(from.user, from.host);
         if (found === null) {
-          req.log.debug("drouting: no group for caller", { user: from.user, domain: from.host });
+          host.log.debug("no group for caller", { user: from.user, domain: from.host });
           return fail();
         }
         g = found;
@@ -157,7 +157,7 @@ export function createDrouting(host: ModuleHost, deps: DroutingDeps = {}): Drout
       for (const gw of gws) {
         const ruri = buildDrUri({ user: parts.user, password: parts.password, params: parts.params, headers: parts.headers }, gw);
         if (ruri === null) {
-          req.log.warn("drouting: strip would leave no user", { gwid: gw.gwid, strip: gw.strip });
+          host.log.warn("strip would leave no user", { gwid: gw.gwid, strip: gw.strip });
           return fail();
         }
         alts.push({ ruri, attrs: gw.attrs, gwid: gw.gwid });

@@ -189,10 +189,11 @@ export function createLcr(host: ModuleHost, deps: LcrDeps = {}): LcrModule {
     let addr: string;
     let p: number;
     if (ip === undefined) {
-      const ru = req.ruriParsed;
+      const ru = splitUri(req.ruri);
       if (ru === null) return false;
       addr = ru.host;
-      p = protoNumber(ru.params.get("transport"));
+      const tp = /(?:^|;)transport=([^;]*)/i.exec(ru.params);
+      p = protoNumber(tp ? tp[1] : null);
     } else {
       addr = ip;
       p = proto ?? 0;
@@ -212,7 +213,7 @@ export function createLcr(host: ModuleHost, deps: LcrDeps = {}): LcrModule {
       req.vars.delete(LCR_VARS.ruriUser);
       if (!res.ok) {
         req.vars.delete(LCR_VARS.gws);
-        req.log.warn("lcr: load_gws failed", { error: res.error });
+        host.log.debug("load_gws failed", { error: res.error });
         stats.inc("load_gws_error");
         return -1;
       }
