@@ -27,8 +27,16 @@ export default defineScript(({ settings, modules, log }) => {
   const dsSet = typeof settings.dispatcherSet === "number" ? settings.dispatcherSet : null;
   const dsAlg = typeof settings.dispatcherAlg === "number" ? settings.dispatcherAlg : 4;
   const ds = modules.dispatcher as
-    | { selectDst(req: RequestContext, set: number, alg: number, limit?: number): boolean; nextDst(req: RequestContext): boolean; markDst(req: RequestContext, state?: string): boolean }
+    | {
+        selectDst(req: RequestContext, set: number, alg: number, limit?: number): boolean;
+        nextDst(req: RequestContext): boolean;
+        markDst(req: RequestContext, state?: string): boolean;
+        loadUpdate(req: RequestContext): boolean;
+        loadUnset(req: RequestContext): boolean;
+      }
     | undefined;
+  /** Alg 10 (call load) counts calls: BYE/CANCEL must end them, a failed call must drop its load. */
+  const dsLoad = ds !== undefined && dsSet !== null && dsAlg === 10;
   const sanity = modules.sanity as { check(req: RequestContext, msgChecks?: number, uriChecks?: number): boolean } | undefined;
   const registrar = modules.registrar as
     | { save(req: RequestContext, table: string): number; lookup(req: RequestContext, table: string): number }
@@ -61,6 +69,7 @@ export default defineScript(({ settings, modules, log }) => {
   /** WITHINDLG: requests with a To-tag follow the Route set. */
   function withinDialog(req: RequestContext): void {
     if (req.looseRoute()) {
+      if (dsLoad && req.method === "BYE") ds!.loadUpdate(req);
       relay(req);
       return;
     }
@@ -82,7 +91,10 @@ export default defineScript(({ settings, modules, log }) => {
     request(req) {
       if (!reqinit(req)) return;
       if (req.method === "CANCEL") {
-        if (req.checkTransaction()) req.relay();
+        if (req.checkTransaction()) {
+          if (dsLoad) ds!.loadUpdate(req);
+          req.relay();
+        }
         return;
       }
       if (req.hasToTag) {
@@ -147,18 +159,28 @@ export default defineScript(({ settings, modules, log }) => {
     },
 
     failure: {
-      /** DISPATCH failover: next destination on a timeout or a 5xx, unless the caller cancelled. */
+      /**
+       * failure_route[RTF_DISPATCH] of Kamailio's dispatcher.cfg: unless the caller cancelled,
+       * a 5xx (Kamailio's example: 500 only) or a timeout without any reply marks the
+       * destination inactive + probing (keepalives bring it back) and tries the next one of the
+       * failover list; when none is left the best reply goes upstream.
+       */
       DISPATCH_FAILURE(f: FailureContext) {
-        if (f.isCanceled()) return;
         if (!ds) return;
-        if (f.checkStatus("500|503") || (f.branchTimeout() && !f.branchReplied())) {
+        if (f.isCanceled()) {
+          if (dsLoad) ds.loadUnset(f);
+          return;
+        }
+        if (f.checkStatus(/^5\d\d$/) || (f.branchTimeout() && !f.branchReplied())) {
           ds.markDst(f, "ip");
           if (ds.nextDst(f)) {
             log.debug("dispatcher failover", { callId: f.msg.callId, dst: f.dst });
             f.onFailure("DISPATCH_FAILURE");
             f.relay();
+            return;
           }
         }
+        if (dsLoad) ds.loadUnset(f);
       },
     },
   };

@@ -32,14 +32,14 @@ export interface TracedUas {
 }
 
 /**
- * Starts a traced UAS on 127.0.0.1:port. `extra` goes to sipp (e.g. a scenario change is not
- * needed: uas_rr.xml echoes Record-Route; -aa answers OPTIONS with 200).
+ * Starts a traced UAS on 127.0.0.1:port running `scenario` (default uas_rr.xml, which echoes
+ * Record-Route); -aa makes sipp answer OPTIONS keepalives with 200. `extra` goes to sipp.
  */
-export async function startTracedUas(port: number, extra: string[] = []): Promise<TracedUas> {
+export async function startTracedUas(port: number, scenario = "uas_rr.xml", extra: string[] = []): Promise<TracedUas> {
   const dir = mkdtempSync(join(tmpdir(), "olelo-ds-uas-"));
   const traceFile = join(dir, "messages.log");
   const server = await startSippServer({
-    scenario: "uas_rr.xml",
+    scenario,
     port,
     timeoutS: 300,
     extra: ["-aa", "-trace_msg", "-message_file", traceFile, ...extra],
