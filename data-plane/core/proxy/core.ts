@@ -6,7 +6,7 @@ import type { Endpoint, TransportProto } from "../sip/types.js";
 import type { SendOptions } from "../script/context.js";
 import type { UacRequestOptions, UacResult } from "../module.js";
 import { createLogger } from "../log/logger.js";
-import { SipMessage, Patch, parseMessage, scanReplyHeaders, firstListComma, type ParseLimits } from "../sip/message.js";
+import { SipMessage, parseMessage, scanReplyHeaders, firstListComma, type ParseLimits, type Patch } from "../sip/message.js";
 import { validateRequest, validateResponse } from "../sip/validate.js";
 import { TransportLayer, type Connection } from "../transport/transport-layer.js";
 import type { ListenSocket } from "../transport/listen-socket.js";
@@ -115,7 +115,6 @@ export class SipCore {
   private readonly myHosts = new Set<string>();
   private readonly myPorts = new Set<number>();
   private readonly branchPrefix: string;
-  private readonly branchReplyFn = (b: Branch, m: SipMessage, src: Endpoint) => this.onBranchReply(b, m, src);
   private branchSeq = 0;
   private uacSeq = 0;
   readonly startedAt = Date.now();
@@ -365,17 +364,15 @@ export class SipCore {
 
   private scheduleDelete(t: ServerTxn, ms: number): void {
     if (t.timer) clearTimeout(t.timer);
-    t.timer = setTimeout(deleteCb, ms, this, t);
-  }
-
-  /** @internal timer callback: frees a finished transaction (later if branches still run). */
-  deleteWhenDone(t: ServerTxn): void {
-    // keep transactions whose branches are still running (e.g. forked INVITE after a 2xx)
-    if (t.pendingBranches() > 0 && !t.deleted) {
-      t.timer = setTimeout(deleteCb, this.config.tm.wtTimer, this, t);
-      return;
-    }
-    this.deleteTxn(t);
+    const del = () => {
+      // keep transactions whose branches are still running (e.g. forked INVITE after a 2xx)
+      if (t.pendingBranches() > 0 && !t.deleted) {
+        t.timer = setTimeout(del, this.config.tm.wtTimer);
+        return;
+      }
+      this.deleteTxn(t);
+    };
+    t.timer = setTimeout(del, ms);
   }
 
   private deleteTxn(t: ServerTxn): void {
@@ -543,7 +540,7 @@ export class SipCore {
     if (branchPatches && branchPatches.length) patches = patches.concat(branchPatches);
     const data = Buffer.from(msg.serialize(patches, hop.proto !== "udp"), "latin1");
     const key = `${branchId}|${msg.method}`;
-    const b = new Branch(t, index, branchId, key, target.uri, dest, sock, data, reparse, this.branchReplyFn);
+    const b = new Branch(t, index, branchId, key, target.uri, dest, sock, data, reparse, (br, m, s) => this.onBranchReply(br, m, s));
     t.branches.push(b);
     this.clientTxns.set(key, b);
     this.tmx.inc("UAC_transactions");
@@ -562,29 +559,27 @@ export class SipCore {
     }
     if (dest.proto === "udp") {
       b.retransInterval = this.config.tm.t1;
-      b.retransTimer = setTimeout(retransmitCb, b.retransInterval, this, b);
+      b.retransTimer = setTimeout(() => this.retransmitBranch(b), b.retransInterval);
     }
     this.armFr(b, t.isInvite ? (t.frNonInv || this.config.tm.frTimer) : (t.frNonInv || this.config.tm.frTimer));
     return true;
   }
 
-  /** @internal timer callback */
-  retransmitBranch(b: Branch): void {
+  private retransmitBranch(b: Branch): void {
     b.retransTimer = null;
     if (b.final || b.txn.deleted) return;
     if (b.txn.isInvite && b.provisional) return; // Timer A stops on a provisional
     this.transport.send(b.sock, b.dst, b.sent);
     b.retransInterval = b.txn.isInvite ? b.retransInterval * 2 : Math.min(b.retransInterval * 2, this.config.tm.t2);
-    b.retransTimer = setTimeout(retransmitCb, b.retransInterval, this, b);
+    b.retransTimer = setTimeout(() => this.retransmitBranch(b), b.retransInterval);
   }
 
   private armFr(b: Branch, ms: number): void {
     if (b.frTimer) clearTimeout(b.frTimer);
-    b.frTimer = setTimeout(frCb, ms, this, b);
+    b.frTimer = setTimeout(() => this.branchTimeout(b), ms);
   }
 
-  /** @internal timer callback */
-  branchTimeout(b: Branch): void {
+  private branchTimeout(b: Branch): void {
     b.frTimer = null;
     if (b.final || b.txn.deleted) return;
     if (b.retransTimer) clearTimeout(b.retransTimer);
@@ -633,6 +628,7 @@ export class SipCore {
     dest: Endpoint,
   ): Patch[] | null {
     const out: Patch[] = [];
+    const P = (s: number, e: number, text: string) => out.push({ start: s, end: e, text });
     // received / rport on the top Via (RFC 3261 §18.2.1, RFC 3581)
     const vf = msg.field("via")!;
     const vr = viaWithReceived(msg, src, this.config.forceRport);
@@ -641,17 +637,17 @@ export class SipCore {
       const comma = firstListComma(full);
       if (!vf.folded) {
         const topEnd = comma < 0 ? vf.valueEnd : vf.valueStart + comma;
-        out.push(new Patch(vf.valueStart, topEnd, vr.value));
+        P(vf.valueStart, topEnd, vr.value);
       }
     }
     // Max-Forwards (RFC 3261 §16.6 step 3)
     if (!plan.maxForwardsDone) {
       const mf = msg.field("max-forwards");
-      if (!mf) out.push(new Patch(msg.headersEnd, msg.headersEnd, `Max-Forwards: ${this.config.maxfwd.default}\r\n`));
+      if (!mf) P(msg.headersEnd, msg.headersEnd, `Max-Forwards: ${this.config.maxfwd.default}\r\n`);
       else {
         const v = msg.maxForwards ?? 0;
         if (v <= 0) return null;
-        out.push(new Patch(mf.valueStart, mf.valueEnd, String(v - 1)));
+        P(mf.valueStart, mf.valueEnd, String(v - 1));
       }
     }
     // Record-Route
@@ -676,15 +672,15 @@ export class SipCore {
       }
       const firstRr = msg.field("record-route");
       const at = firstRr ? firstRr.start : msg.startLineEnd;
-      out.push(new Patch(at, at, rrText));
+      P(at, at, rrText);
     }
     // our Via on top (after a Record-Route inserted at the same place, so the Vias stay together)
     const proto = outSock.proto === "wss" ? "WSS" : outSock.proto.toUpperCase();
-    out.push(new Patch(msg.startLineEnd, msg.startLineEnd, `Via: SIP/2.0/${proto} ${outSock.viaHost}:${outSock.viaPort};branch=${branchId}\r\n`));
+    P(msg.startLineEnd, msg.startLineEnd, `Via: SIP/2.0/${proto} ${outSock.viaHost}:${outSock.viaPort};branch=${branchId}\r\n`);
     // R-URI
-    if (target.uri !== msg.requestUri) out.push(new Patch(msg.ruriStart, msg.ruriEnd, target.uri));
+    if (target.uri !== msg.requestUri) P(msg.ruriStart, msg.ruriEnd, target.uri);
     // Path (registrar-learnt path becomes Route headers)
-    if (target.path) out.push(new Patch(msg.startLineEnd, msg.startLineEnd, `Route: ${target.path}\r\n`));
+    if (target.path) P(msg.startLineEnd, msg.startLineEnd, `Route: ${target.path}\r\n`);
     return out;
   }
 
@@ -1055,16 +1051,6 @@ export class SipCore {
   formatHost(h: string): string {
     return formatHost(h);
   }
-}
-
-function retransmitCb(core: SipCore, b: Branch): void {
-  core.retransmitBranch(b);
-}
-function frCb(core: SipCore, b: Branch): void {
-  core.branchTimeout(b);
-}
-function deleteCb(core: SipCore, t: ServerTxn): void {
-  core.deleteWhenDone(t);
 }
 
 /** Server transaction key (RFC 3261 §17.2.3; RFC 2543 fallback without the magic cookie). */
