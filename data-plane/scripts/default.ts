@@ -11,10 +11,24 @@
  *   maxRuriSize     403 "R-URI too large" above this (default 512)
  *   dispatcherSet   with the dispatcher module: load-balance initial requests over this set
  *   dispatcherAlg   dispatcher algorithm (default 4, round robin)
+ *   authFailTable   htable counting authentication failures per source IP (default "auth_fail",
+ *                   used when the htable module defines it)
+ *   authMaxFailures failures (wrong password / unknown user) that ban the source (default 10)
+ *   authBanSeconds  how long: pike guard ban when pike is loaded, else 403 "Try later" (default 900)
  *
- * Modules are used when configured: sanity, pike/htable (ipban), auth, registrar, dispatcher.
+ * Modules are used when configured: sanity, pike/htable (ipban), permissions, auth, registrar,
+ * dispatcher. SAFEGUARD/AUTH (Kamailio WITH_ANTIFLOOD, WITH_AUTH, WITH_IPAUTH): pike's flood guard
+ * keeps its bans in htable "ipban" when defined (pike `ipban: 1` drops them before parsing) and
+ * exempts trusted peers (permissions); with the sanity module its REQINIT guards replace the
+ * built-in scanner/size guards (then its scanner_ua / msg_max_size / ruri_max_size apply).
  */
 import { defineScript, type FailureContext, type RequestContext } from "../core/script/context.js";
+import type { AuthApi } from "../modules/auth/index.js";
+import type { AuthFailureLimiter } from "../modules/auth/failure-limiter.js";
+import type { HtableApi } from "../modules/htable/index.js";
+import type { PermissionsApi } from "../modules/permissions/index.js";
+import type { PikeApi } from "../modules/pike/index.js";
+import type { SanityApi } from "../modules/sanity/index.js";
 
 const SCANNERS = /friendly|scanner|sipcli|sipvicious|VaxSIPUserAgent|pplsip/i;
 const DIALOG_CREATING = new Set(["INVITE", "SUBSCRIBE", "REFER"]);
@@ -37,22 +51,30 @@ export default defineScript(({ settings, modules, log }) => {
     | undefined;
   /** Alg 10 (call load) counts calls: BYE/CANCEL must end them, a failed call must drop its load. */
   const dsLoad = ds !== undefined && dsSet !== null && dsAlg === 10;
-  const sanity = modules.sanity as { check(req: RequestContext, msgChecks?: number, uriChecks?: number): boolean } | undefined;
+  const sanity = modules.sanity as SanityApi | undefined;
   const registrar = modules.registrar as
     | { save(req: RequestContext, table: string): number; lookup(req: RequestContext, table: string): number }
     | undefined;
 
+  const { pike, auth, permissions, failures } = firewall(modules, settings);
+
   /** REQINIT: guards from Kamailio's default configuration. */
   function reqinit(req: RequestContext): boolean {
-    const ua = req.msg.header("user-agent");
-    if (ua !== null && SCANNERS.test(ua)) return false; // scanners are dropped silently
-    if (req.msg.size > maxSize) {
-      req.reply(403, "Message too large");
-      return false;
-    }
-    if (req.ruri.length > maxRuri) {
-      req.reply(403, "R-URI too large");
-      return false;
+    // SAFEGUARD: ipban + pike (trusted peers exempt); banned or flooding sources are dropped silently
+    if (pike && pike.guard.check(req.source.address) !== "ok") return false;
+    if (sanity) {
+      if (!sanity.reqinit(req)) return false; // scanners dropped; 403 Message / R-URI too large
+    } else {
+      const ua = req.msg.header("user-agent");
+      if (ua !== null && SCANNERS.test(ua)) return false; // scanners are dropped silently
+      if (req.msg.size > maxSize) {
+        req.reply(403, "Message too large");
+        return false;
+      }
+      if (req.ruri.length > maxRuri) {
+        req.reply(403, "R-URI too large");
+        return false;
+      }
     }
     if (!req.processMaxForwards(maxFwd)) {
       req.reply(483, "Too Many Hops");
@@ -80,6 +102,58 @@ export default defineScript(({ settings, modules, log }) => {
     req.reply(404, "Not here");
   }
 
+  /**
+   * AUTH (Kamailio default cfg WITH_AUTH + WITH_IPAUTH), with the auth module: trusted peers
+   * (permissions address group 1) skip it except for REGISTER; REGISTER and requests from local
+   * users (From = myself) must authenticate (auth_check "$fd" flags 1, else 401/407 challenge;
+   * malformed credentials 400); credentials are consumed before relaying; 403 "Not relaying" when
+   * neither From nor R-URI is local. Password / user guessing from one source bans it.
+   */
+  function authorize(req: RequestContext): boolean {
+    if (!auth) return true;
+    const register = req.method === "REGISTER";
+    if (!register && permissions?.allowSourceAddress(req)) return true;
+    let fromUri: string;
+    let fromDomain: string;
+    try {
+      fromUri = req.msg.from.uriText;
+      fromDomain = req.msg.from.uri?.host ?? "";
+    } catch {
+      req.reply(400, "Bad From header");
+      return false;
+    }
+    const fromLocal = req.isMyself(fromUri);
+    if (register || fromLocal) {
+      const ip = req.source.address;
+      if (failures?.isBlocked(ip)) {
+        req.reply(403, "Try later");
+        return false;
+      }
+      const r = auth.verify(req, fromDomain, { flags: 1 });
+      if (r.outcome === "malformed") {
+        req.reply(400, "Bad Auth Header");
+        return false;
+      }
+      if (r.code < 0) {
+        if (failures && (r.outcome === "wrong-password" || r.outcome === "unknown-user")) {
+          failures.recordFailure(ip);
+          if (failures.isBlocked(ip)) {
+            if (!pike?.guard.isBanned(ip)) req.reply(403, "Try later"); // banned by the guard now: drop
+            return false;
+          }
+        }
+        auth.challenge(req, fromDomain, 1); // one answer for every failure (qop=auth; stale=true after -4)
+        return false;
+      }
+      if (!register && req.method !== "PUBLISH") auth.consumeCredentials(req);
+    }
+    if (!fromLocal && !req.isMyself()) {
+      req.reply(403, "Not relaying");
+      return false;
+    }
+    return true;
+  }
+
   function relay(req: RequestContext): void {
     if (req.method === "INVITE" || req.method === "BYE" || req.method === "SUBSCRIBE" || req.method === "UPDATE") {
       // failure handling is armed only where the script has a use for it
@@ -105,6 +179,7 @@ export default defineScript(({ settings, modules, log }) => {
         if (req.checkTransaction()) req.relay();
         return;
       }
+      if (!authorize(req)) return;
       // initial requests: drop preloaded Route headers, stay in the path of dialogs
       req.removeHeader("Route");
       if (DIALOG_CREATING.has(req.method)) req.recordRoute();
@@ -185,3 +260,31 @@ export default defineScript(({ settings, modules, log }) => {
     },
   };
 });
+
+/**
+ * SAFEGUARD/AUTH wiring, once per script load: pike's guard keeps bans in htable "ipban" (when
+ * defined) and never counts nor bans trusted peers; failed authentications are counted per source
+ * IP in htable `authFailTable` and ban the source through the guard (Kamailio's auth_count pattern).
+ */
+function firewall(modules: Readonly<Record<string, unknown>>, settings: Readonly<Record<string, unknown>>) {
+  const pike = modules.pike as PikeApi | undefined;
+  const htable = modules.htable as HtableApi | undefined;
+  const permissions = modules.permissions as PermissionsApi | undefined;
+  const auth = modules.auth as AuthApi | undefined;
+  if (pike) {
+    if (htable?.hasTable("ipban")) pike.guard.setStore(pike.htableBanStore(htable.table("ipban")));
+    if (permissions) pike.guard.setTrustCheck((ip) => permissions.isTrusted(ip));
+  }
+  const failTable = typeof settings.authFailTable === "string" ? settings.authFailTable : "auth_fail";
+  const banSeconds = typeof settings.authBanSeconds === "number" ? settings.authBanSeconds : 900;
+  let failures: AuthFailureLimiter | null = null;
+  if (auth && htable?.hasTable(failTable)) {
+    failures = auth.createFailureLimiter({
+      store: htable.table(failTable),
+      maxFailures: typeof settings.authMaxFailures === "number" ? settings.authMaxFailures : 10,
+      blockSeconds: banSeconds,
+      onBlock: pike ? (ip) => pike.guard.ban(ip, banSeconds, "auth") : undefined,
+    });
+  }
+  return { pike, auth, permissions, failures };
+}

@@ -173,13 +173,8 @@ export function createAuthApi(d: AuthApiDeps): AuthApi {
     consumeCredentials(req) {
       const last = req.vars.get(AUTH_RESULT_VAR) as AuthResult | undefined;
       if (!last || last.header === null || last.headerIndex < 0 || last.code !== AuthCode.OK) return false;
-      const fields = req.msg.headerAll(last.header);
-      if (last.headerIndex >= fields.length) return false;
-      req.removeHeader(last.header);
-      fields.forEach((v, i) => {
-        if (i !== last.headerIndex) req.addHeader(last.header!, v);
-      });
-      return true;
+      // only the field that authorized the request goes; credentials for other realms stay in place
+      return req.removeHeaderAt(last.header, last.headerIndex);
     },
     hasCredentials(req, realm) {
       for (const h of ["Authorization", "Proxy-Authorization"] as const) {

@@ -57,10 +57,45 @@ describe("pike module", () => {
     expect(host.stats.select("pike:banned")).toEqual([["pike:banned", 1]]);
   });
 
+  it("ipban: registers guard.isBanned as the core's pre-parse receive filter and removes it on destroy", async () => {
+    const base = createTestHost("pike", { reqs_density_per_unit: 2, ban_time: 60, ipban: true });
+    let filter: ((src: { proto: string; address: string; port: number }) => boolean) | null = null;
+    const host = {
+      ...base,
+      sip: {
+        ...base.sip,
+        addReceiveFilter(f: (src: { proto: string; address: string; port: number }) => boolean) {
+          filter = f;
+          return () => {
+            filter = null;
+          };
+        },
+      },
+    };
+    const api = (await pikeModule.init(host)) as PikeApi;
+    expect(api.preParse).toBe(true);
+    const src = { proto: "udp", address: "203.0.113.9", port: 5060 };
+    expect(filter!(src)).toBe(false);
+    expect([api.guard.check("203.0.113.9"), api.guard.check("203.0.113.9")]).toEqual(["ok", "flood"]);
+    expect(filter!(src)).toBe(true);
+    expect(filter!({ ...src, address: "203.0.113.10" })).toBe(false);
+    expect(base.stats.select("pike:dropped")).toEqual([["pike:dropped", 1]]);
+    await pikeModule.destroy?.();
+    expect(filter).toBeNull();
+  });
+
+  it("ipban off (default) or a core without the hook: no pre-parse filter", async () => {
+    const api = (await pikeModule.init(createTestHost("pike", { ipban: 1 }))) as PikeApi;
+    expect(api.preParse).toBe(false); // the test host's SipUac has no addReceiveFilter
+    const off = (await pikeModule.init(createTestHost("pike", {}))) as PikeApi;
+    expect(off.preParse).toBe(false);
+  });
+
   it("validates parameters at init", async () => {
     expect(() => pikeModule.init(createTestHost("pike", { sampling_time_unit: 0 }))).toThrow(/sampling_time_unit/);
     expect(() => pikeModule.init(createTestHost("pike", { reqs_density_per_unit: "lots" }))).toThrow(/reqs_density_per_unit/);
     expect(() => pikeModule.init(createTestHost("pike", { pike_log_levl: 1 }))).toThrow(/unknown parameter 'pike_log_levl'/);
     expect(() => pikeModule.init(createTestHost("pike", { ipv6_prefix: 8 }))).toThrow(/ipv6_prefix/);
+    expect(() => pikeModule.init(createTestHost("pike", { ipban: "maybe" }))).toThrow(/ipban/);
   });
 });

@@ -1,6 +1,6 @@
 import { defineModule } from "../../core/module.js";
 import type { RequestContext } from "../../core/script/context.js";
-import { FloodGuard, type FloodGuardOptions } from "./flood-guard.js";
+import { FloodGuard, htableBanStore, type BanStore, type FloodGuardOptions, type HtableLike } from "./flood-guard.js";
 import { parsePikeParams } from "./params.js";
 import { PikeDetector, type PikeResult } from "./pike-detector.js";
 import { pikeRpcMethods } from "./rpc.js";
@@ -34,9 +34,18 @@ export interface PikeApi {
   readonly guard: FloodGuard;
   /** Another guard over the same detector (different ban time or store). */
   createFloodGuard(opts?: Partial<Omit<FloodGuardOptions, "detector">>): FloodGuard;
+  /**
+   * A ban store over an htable table (Kamailio's `ipban` htable), for `guard.setStore`, so scripts
+   * need not import module files: `pike.guard.setStore(pike.htableBanStore(htable.table("ipban")))`.
+   */
+  htableBanStore(table: HtableLike): BanStore;
+  /** Whether the guard drops banned sources before parsing (param `ipban` and a core with receive filters). */
+  readonly preParse: boolean;
 }
 
 const timers: NodeJS.Timeout[] = [];
+/** Receive filters registered by live inits, removed by destroy(). */
+const filters: Array<() => void> = [];
 
 /** pike: per-source request-density flood detection (Kamailio pike) and the ipban FloodGuard. */
 export default defineModule<PikeApi>({
@@ -80,15 +89,29 @@ export default defineModule<PikeApi>({
     t.unref();
     timers.push(t);
     host.rpc.registerAll(pikeRpcMethods(detector, guard));
+    let preParse = false;
+    if (p.ipban) {
+      // ipban before parsing: one lookup per datagram / stream message and per TCP accept
+      const off = host.sip.addReceiveFilter?.((src) => guard.isBanned(src.address));
+      if (off) {
+        filters.push(off);
+        preParse = true;
+      } else {
+        log.warn("the core has no receive filter hook: banned sources are only dropped by guard.check() in the script");
+      }
+    }
     return {
       checkReq: (req) => detector.check(req.source.address),
       checkIp: (ip) => detector.check(ip),
       detector,
       guard,
       createFloodGuard: mk,
+      htableBanStore: (table) => htableBanStore(table),
+      preParse,
     };
   },
   destroy() {
     for (const t of timers.splice(0)) clearInterval(t);
+    for (const off of filters.splice(0)) off();
   },
 });
