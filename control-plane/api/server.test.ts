@@ -120,7 +120,7 @@ describe("management API: CRUD over HTTP", () => {
     const rule = await ok("dr_rules.create", { groupid: "1", prefix: "49", timerec: "", routeid: "", gwlist: String(gw.row.gwid) });
     expect(await ok("dr_rules.get", { ruleid: rule.row.ruleid })).toMatchObject({ gwlist: String(gw.row.gwid), priority: 0 });
     const bad = await rpc("dr_rules.update", { ruleid: rule.row.ruleid, gwlist: `${gw.row.gwid},77` });
-    expect(bad.error).toMatchObject({ code: 422, data: { table: "dr_rules", row: rule.row.ruleid, reason: "gwlist item '77' is not a dr_gateways gwid" } });
+    expect(bad.error).toMatchObject({ code: 422, data: { table: "dr_rules", row: rule.row.ruleid, reason: expect.stringContaining("77") } });
     expect((await ok("dr_rules.get", { ruleid: rule.row.ruleid })).gwlist).toBe(String(gw.row.gwid));
     expect((await rpc("dr_rules.get", { id: rule.row.ruleid })).error).toMatchObject({ code: -32602, data: { param: "id" } });
   });

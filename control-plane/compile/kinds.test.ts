@@ -31,7 +31,7 @@ describe("table kinds", () => {
   });
 
   it("uses the data-plane modules' compile functions where they exist", () => {
-    for (const k of ["dispatcher", "lcr", "address", "trusted", "htable", "subscriber", "mtree", "prefix_route"]) {
+    for (const k of ["dispatcher", "lcr", "drouting", "carrierroute", "address", "trusted", "htable", "subscriber", "mtree", "prefix_route"]) {
       expect(kindDef(k)!.validator, k).toMatch(/^data-plane\/modules\//);
     }
   });

@@ -4,22 +4,22 @@
  * rejects exactly what a proxy would NACK). Kinds are named as the data plane's TableSink kinds
  * (data-plane/core/tables/registry.ts).
  *
- * Where a module has no pure compile function yet, a control-plane validator stands in; each such
- * entry carries a TODO naming the module file to switch to.
+ * Only alias_db and speeddial, whose tables no data-plane module loads yet, use control-plane
+ * validators (compile/validate/routing-misc.ts).
  *
  * @example
  *   kindDef("lcr").compile({ lcr_gw: [...], lcr_rule: [...], lcr_rule_target: [...] }); // throws TableError
  */
 import { TableError, type TableSet } from "../../data-plane/core/tables/registry.js";
 import { compileSubscriberSet } from "../../data-plane/modules/auth/table.js";
+import { compileCarrierrouteTables } from "../../data-plane/modules/carrierroute/table.js";
 import { compileDispatcherTables } from "../../data-plane/modules/dispatcher/table.js";
+import { compileDroutingTables } from "../../data-plane/modules/drouting/table.js";
 import { compileHtableRows } from "../../data-plane/modules/htable/table.js";
 import { compileLcrTables } from "../../data-plane/modules/lcr/table.js";
 import { compileMtreeTables } from "../../data-plane/modules/mtree/table.js";
 import { compileAddressSet, compileTrustedSet } from "../../data-plane/modules/permissions/table.js";
 import { compilePrefixRouteTables } from "../../data-plane/modules/prefix-route/table.js";
-import { validateCarrierroute } from "./validate/carrierroute.js";
-import { validateDrouting } from "./validate/drouting.js";
 import { validateAliasDb, validateSpeedDial } from "./validate/routing-misc.js";
 
 export interface KindDef {
@@ -51,16 +51,15 @@ export const KINDS: readonly KindDef[] = [
   {
     kind: "drouting",
     tables: ["dr_gateways", "dr_gw_lists", "dr_rules", "dr_groups"],
-    // TODO(drouting): use the pure compile of data-plane/modules/drouting/table.ts when it lands.
-    compile: validateDrouting,
-    validator: "control-plane/compile/validate/drouting.ts (module compile pending)",
+    compile: compileDroutingTables,
+    validator: "data-plane/modules/drouting/table.ts compileDroutingTables",
   },
   {
     kind: "carrierroute",
     tables: ["carrier_name", "domain_name", "carrierroute", "carrierfailureroute"],
-    // TODO(carrierroute): use the pure compile of data-plane/modules/carrierroute/table.ts when it lands.
-    compile: validateCarrierroute,
-    validator: "control-plane/compile/validate/carrierroute.ts (module compile pending)",
+    // Default options (match_mode 10 = digits, default_tree "default"): the data plane's params are not known here.
+    compile: (set) => compileCarrierrouteTables(set),
+    validator: "data-plane/modules/carrierroute/table.ts compileCarrierrouteTables (default options)",
   },
   {
     kind: "prefix_route",

@@ -24,29 +24,7 @@ export function str(row: TableRow, col: string): string {
   return v === null || v === undefined ? "" : String(v);
 }
 
-/** An integer column (numbers or numeric strings); `def` when null/empty, else an error. */
-export function int(table: string, id: string | number, row: TableRow, col: string, def?: number): number {
-  const v = row[col];
-  if (v === null || v === undefined || v === "") {
-    if (def !== undefined) return def;
-    throw new TableError(table, id, `${col} is missing`);
-  }
-  const n = typeof v === "number" ? v : /^\s*[-+]?\d+\s*$/.test(String(v)) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n)) throw new TableError(table, id, `${col} '${String(v)}' is not an integer`);
-  return n;
-}
 
-/** A float column. */
-export function num(table: string, id: string | number, row: TableRow, col: string, def?: number): number {
-  const v = row[col];
-  if (v === null || v === undefined || v === "") {
-    if (def !== undefined) return def;
-    throw new TableError(table, id, `${col} is missing`);
-  }
-  const n = typeof v === "number" ? v : Number(v);
-  if (!Number.isFinite(n)) throw new TableError(table, id, `${col} '${String(v)}' is not a number`);
-  return n;
-}
 
 /** Requires a non-empty string column. */
 export function required(table: string, id: string | number, row: TableRow, col: string): string {
