@@ -6,7 +6,7 @@ import type { Endpoint, TransportProto } from "../sip/types.js";
 import type { SendOptions } from "../script/context.js";
 import type { UacRequestOptions, UacResult } from "../module.js";
 import { createLogger } from "../log/logger.js";
-import { SipMessage, parseMessage, scanReplyHeaders, firstListComma, type ParseLimits, type Patch } from "../sip/message.js";
+import { SipMessage, Patch, parseMessage, scanReplyHeaders, firstListComma, type ParseLimits } from "../sip/message.js";
 import { validateRequest, validateResponse } from "../sip/validate.js";
 import { TransportLayer, type Connection } from "../transport/transport-layer.js";
 import type { ListenSocket } from "../transport/listen-socket.js";
@@ -115,6 +115,12 @@ export class SipCore {
   private readonly myHosts = new Set<string>();
   private readonly myPorts = new Set<number>();
   private readonly branchPrefix: string;
+  /** hot counters, incremented inline */
+  private readonly k: Record<string, import("../stats/counters.js").Counter>;
+  private readonly rcvReplyClass: import("../stats/counters.js").Counter[];
+  private readonly txnClass: import("../stats/counters.js").Counter[];
+  private readonly methodCounter = new Map<string, import("../stats/counters.js").Counter>();
+  private readonly branchReplyFn = (b: Branch, m: SipMessage, src: Endpoint) => this.onBranchReply(b, m, src);
   private branchSeq = 0;
   private uacSeq = 0;
   readonly startedAt = Date.now();
@@ -141,6 +147,25 @@ export class SipCore {
       return n;
     });
     this.branchPrefix = `z9hG4bK-ole${randomToken(4)}`;
+    const c = this.core;
+    const t = this.tmx;
+    this.k = {
+      rcv_requests: c.counter("rcv_requests"),
+      rcv_replies: c.counter("rcv_replies"),
+      fwd_requests: c.counter("fwd_requests"),
+      fwd_replies: c.counter("fwd_replies"),
+      rcv_replies_18x: c.counter("rcv_replies_18x"),
+      rpl_received: t.counter("rpl_received"),
+      rpl_sent: t.counter("rpl_sent"),
+      rpl_relayed: t.counter("rpl_relayed"),
+      rpl_generated: t.counter("rpl_generated"),
+      rpl_absorbed: t.counter("rpl_absorbed"),
+      UAS_transactions: t.counter("UAS_transactions"),
+      UAC_transactions: t.counter("UAC_transactions"),
+    };
+    this.rcvReplyClass = [0, 1, 2, 3, 4, 5, 6].map((n) => c.counter(`rcv_replies_${n}xx`));
+    this.txnClass = [0, 1, 2, 3, 4, 5, 6].map((n) => t.counter(`${n}xx_transactions`));
+    for (const [m, name] of Object.entries(METHOD_STAT)) this.methodCounter.set(m, c.counter(name));
     this.transport.acceptFilter = (src) => (this.hooks.preParse ? this.hooks.preParse(src) : false);
   }
 
@@ -174,7 +199,11 @@ export class SipCore {
   /** [uri==myself] host is one of ours and the port (default 5060/5061) is one we listen on. */
   isMyself(uriText: string): boolean {
     const u = parseUri(uriText);
-    if (!u || u.scheme === "tel") return false;
+    return u !== null && this.isMyselfUri(u);
+  }
+
+  isMyselfUri(u: import("../sip/types.js").SipUri): boolean {
+    if (u.scheme === "tel") return false;
     if (!this.myHosts.has(u.host)) return false;
     const port = u.port ?? (u.scheme === "sips" ? 5061 : 5060);
     return this.myPorts.has(port);
@@ -225,10 +254,10 @@ export class SipCore {
 
   private onRequest(msg: SipMessage, src: Endpoint, sock: ListenSocket, conn: Connection | null): void {
     const core = this.core;
-    core.inc("rcv_requests");
+    this.k.rcv_requests!.v++;
     const m = msg.method;
-    const perMethod = METHOD_STAT[m];
-    if (perMethod) core.inc(perMethod);
+    const perMethod = this.methodCounter.get(m);
+    if (perMethod) perMethod.v++;
     const rej = validateRequest(msg);
     if (rej) {
       core.inc("err_requests");
@@ -253,7 +282,7 @@ export class SipCore {
     } else {
       const t = this.serverTxns.get(serverKey(msg, m));
       if (t) {
-        this.tmx.inc("rpl_absorbed");
+        this.k.rpl_absorbed!.v++;
         if (t.lastResponse) this.sendUpstream(t, t.lastResponse);
         return;
       }
@@ -293,7 +322,7 @@ export class SipCore {
     const dest = this.replyDestination(msg, src);
     const t = new ServerTxn(++txnIds, key, msg, src, sock, conn?.id ?? null, dest);
     this.serverTxns.set(key, t);
-    this.tmx.inc("UAS_transactions");
+    this.k.UAS_transactions!.v++;
     if (t.isInvite && this.config.tm.autoInv100) this.txnReply(t, 100, "Trying");
     return t;
   }
@@ -329,8 +358,8 @@ export class SipCore {
       server: this.config.serverHeader,
     });
     const data = Buffer.from(text, "latin1");
-    this.tmx.inc("rpl_generated");
-    this.tmx.inc("rpl_sent");
+    this.k.rpl_generated!.v++;
+    this.k.rpl_sent!.v++;
     this.recordUpstream(t, status, data);
     return true;
   }
@@ -343,7 +372,7 @@ export class SipCore {
     if (status < 200) return;
     const first = !t.finalSent;
     t.finalSent = true;
-    if (first) this.tmx.inc(`${Math.floor(status / 100)}xx_transactions`);
+    if (first) this.txnClass[(status / 100) | 0]!.v++;
     if (t.isInvite && status >= 300) {
       // Timer G retransmissions over UDP until the ACK, Timer H gives up
       if (t.src.proto === "udp") {
@@ -364,15 +393,17 @@ export class SipCore {
 
   private scheduleDelete(t: ServerTxn, ms: number): void {
     if (t.timer) clearTimeout(t.timer);
-    const del = () => {
-      // keep transactions whose branches are still running (e.g. forked INVITE after a 2xx)
-      if (t.pendingBranches() > 0 && !t.deleted) {
-        t.timer = setTimeout(del, this.config.tm.wtTimer);
-        return;
-      }
-      this.deleteTxn(t);
-    };
-    t.timer = setTimeout(del, ms);
+    t.timer = setTimeout(deleteCb, ms, this, t);
+  }
+
+  /** @internal timer callback: frees a finished transaction (later if branches still run). */
+  deleteWhenDone(t: ServerTxn): void {
+    // keep transactions whose branches are still running (e.g. forked INVITE after a 2xx)
+    if (t.pendingBranches() > 0 && !t.deleted) {
+      t.timer = setTimeout(deleteCb, this.config.tm.wtTimer, this, t);
+      return;
+    }
+    this.deleteTxn(t);
   }
 
   private deleteTxn(t: ServerTxn): void {
@@ -458,7 +489,7 @@ export class SipCore {
     const patches = this.requestPatches(msg, src, inSock, sock, plan, target, branch, dest);
     if (!patches) return false;
     const data = Buffer.from(msg.serialize(patches, hop.proto !== "udp"), "latin1");
-    this.core.inc("fwd_requests");
+    this.k.fwd_requests!.v++;
     return this.transport.send(sock, dest, data);
   }
 
@@ -540,11 +571,11 @@ export class SipCore {
     if (branchPatches && branchPatches.length) patches = patches.concat(branchPatches);
     const data = Buffer.from(msg.serialize(patches, hop.proto !== "udp"), "latin1");
     const key = `${branchId}|${msg.method}`;
-    const b = new Branch(t, index, branchId, key, target.uri, dest, sock, data, reparse, (br, m, s) => this.onBranchReply(br, m, s));
+    const b = new Branch(t, index, branchId, key, target.uri, dest, sock, data, reparse, this.branchReplyFn);
     t.branches.push(b);
     this.clientTxns.set(key, b);
-    this.tmx.inc("UAC_transactions");
-    this.core.inc("fwd_requests");
+    this.k.UAC_transactions!.v++;
+    this.k.fwd_requests!.v++;
     b.sentAt = Date.now();
     if (rest.length && this.hooks.failover) this.failover.set(b, { plan, target, hop, patches: branchPatches, rest });
     const blocked = this.hooks.blocked ? this.hooks.blocked(dest) : false;
@@ -559,27 +590,29 @@ export class SipCore {
     }
     if (dest.proto === "udp") {
       b.retransInterval = this.config.tm.t1;
-      b.retransTimer = setTimeout(() => this.retransmitBranch(b), b.retransInterval);
+      b.retransTimer = setTimeout(retransmitCb, b.retransInterval, this, b);
     }
     this.armFr(b, t.isInvite ? (t.frNonInv || this.config.tm.frTimer) : (t.frNonInv || this.config.tm.frTimer));
     return true;
   }
 
-  private retransmitBranch(b: Branch): void {
+  /** @internal timer callback */
+  retransmitBranch(b: Branch): void {
     b.retransTimer = null;
     if (b.final || b.txn.deleted) return;
     if (b.txn.isInvite && b.provisional) return; // Timer A stops on a provisional
     this.transport.send(b.sock, b.dst, b.sent);
     b.retransInterval = b.txn.isInvite ? b.retransInterval * 2 : Math.min(b.retransInterval * 2, this.config.tm.t2);
-    b.retransTimer = setTimeout(() => this.retransmitBranch(b), b.retransInterval);
+    b.retransTimer = setTimeout(retransmitCb, b.retransInterval, this, b);
   }
 
   private armFr(b: Branch, ms: number): void {
     if (b.frTimer) clearTimeout(b.frTimer);
-    b.frTimer = setTimeout(() => this.branchTimeout(b), ms);
+    b.frTimer = setTimeout(frCb, ms, this, b);
   }
 
-  private branchTimeout(b: Branch): void {
+  /** @internal timer callback */
+  branchTimeout(b: Branch): void {
     b.frTimer = null;
     if (b.final || b.txn.deleted) return;
     if (b.retransTimer) clearTimeout(b.retransTimer);
@@ -628,7 +661,6 @@ export class SipCore {
     dest: Endpoint,
   ): Patch[] | null {
     const out: Patch[] = [];
-    const P = (s: number, e: number, text: string) => out.push({ start: s, end: e, text });
     // received / rport on the top Via (RFC 3261 §18.2.1, RFC 3581)
     const vf = msg.field("via")!;
     const vr = viaWithReceived(msg, src, this.config.forceRport);
@@ -637,17 +669,17 @@ export class SipCore {
       const comma = firstListComma(full);
       if (!vf.folded) {
         const topEnd = comma < 0 ? vf.valueEnd : vf.valueStart + comma;
-        P(vf.valueStart, topEnd, vr.value);
+        out.push(new Patch(vf.valueStart, topEnd, vr.value));
       }
     }
     // Max-Forwards (RFC 3261 §16.6 step 3)
     if (!plan.maxForwardsDone) {
       const mf = msg.field("max-forwards");
-      if (!mf) P(msg.headersEnd, msg.headersEnd, `Max-Forwards: ${this.config.maxfwd.default}\r\n`);
+      if (!mf) out.push(new Patch(msg.headersEnd, msg.headersEnd, `Max-Forwards: ${this.config.maxfwd.default}\r\n`));
       else {
         const v = msg.maxForwards ?? 0;
         if (v <= 0) return null;
-        P(mf.valueStart, mf.valueEnd, String(v - 1));
+        out.push(new Patch(mf.valueStart, mf.valueEnd, String(v - 1)));
       }
     }
     // Record-Route
@@ -672,15 +704,15 @@ export class SipCore {
       }
       const firstRr = msg.field("record-route");
       const at = firstRr ? firstRr.start : msg.startLineEnd;
-      P(at, at, rrText);
+      out.push(new Patch(at, at, rrText));
     }
     // our Via on top (after a Record-Route inserted at the same place, so the Vias stay together)
     const proto = outSock.proto === "wss" ? "WSS" : outSock.proto.toUpperCase();
-    P(msg.startLineEnd, msg.startLineEnd, `Via: SIP/2.0/${proto} ${outSock.viaHost}:${outSock.viaPort};branch=${branchId}\r\n`);
+    out.push(new Patch(msg.startLineEnd, msg.startLineEnd, `Via: SIP/2.0/${proto} ${outSock.viaHost}:${outSock.viaPort};branch=${branchId}\r\n`));
     // R-URI
-    if (target.uri !== msg.requestUri) P(msg.ruriStart, msg.ruriEnd, target.uri);
+    if (target.uri !== msg.requestUri) out.push(new Patch(msg.ruriStart, msg.ruriEnd, target.uri));
     // Path (registrar-learnt path becomes Route headers)
-    if (target.path) P(msg.startLineEnd, msg.startLineEnd, `Route: ${target.path}\r\n`);
+    if (target.path) out.push(new Patch(msg.startLineEnd, msg.startLineEnd, `Route: ${target.path}\r\n`));
     return out;
   }
 
@@ -703,17 +735,17 @@ export class SipCore {
 
   private onResponse(msg: SipMessage, src: Endpoint, sock: ListenSocket, conn: Connection | null): void {
     const core = this.core;
-    core.inc("rcv_replies");
+    this.k.rcv_replies!.v++;
     const st = msg.status;
-    core.inc(`rcv_replies_${Math.floor(st / 100)}xx`);
-    if (st >= 180 && st < 190) core.inc("rcv_replies_18x");
+    this.rcvReplyClass[(st / 100) | 0]!.v++;
+    if (st >= 180 && st < 190) this.k.rcv_replies_18x!.v++;
     const exact = RCV_EXACT[st];
     if (exact) core.inc(exact);
     if (validateResponse(msg)) {
       core.inc("err_replies");
       return;
     }
-    this.tmx.inc("rpl_received");
+    this.k.rpl_received!.v++;
     const via = msg.topVia;
     const key = `${via.branch}|${msg.cseq.method}`;
     const h = via.branch ? this.clientTxns.get(key) : undefined;
@@ -752,7 +784,7 @@ export class SipCore {
     const sock = this.transport.chooseSocket(proto === "udp" ? "udp" : proto, fam);
     if (!sock) return false;
     const data = Buffer.from(msg.serialize(removeTopViaPatch(msg)), "latin1");
-    this.core.inc("fwd_replies");
+    this.k.fwd_replies!.v++;
     return this.transport.send(sock, { proto, address, port }, data);
   }
 
@@ -770,7 +802,7 @@ export class SipCore {
       if (t.isInvite) this.armFr(b, t.frInv || this.config.tm.frInvTimer);
       if (b.pendingCancel && !b.cancelSent) this.sendCancel(b, t.cancelReason);
       if (st === 100) {
-        this.tmx.inc("rpl_absorbed");
+        this.k.rpl_absorbed!.v++;
         return;
       }
       if (this.runner && !this.runner.onReply(this, t, msg, b, src)) return;
@@ -803,7 +835,7 @@ export class SipCore {
     if (b.final !== 0) {
       // retransmission: re-ACK for INVITE
       if (t.isInvite && b.final >= 300) this.sendAck(b, msg);
-      this.tmx.inc("rpl_absorbed");
+      this.k.rpl_absorbed!.v++;
       return;
     }
     b.final = st;
@@ -890,9 +922,9 @@ export class SipCore {
   private relayReply(t: ServerTxn, msg: SipMessage, status: number): void {
     const ctxPatches = removeTopViaPatch(msg);
     const data = Buffer.from(msg.serialize(ctxPatches, t.src.proto !== "udp"), "latin1");
-    this.tmx.inc("rpl_relayed");
-    this.tmx.inc("rpl_sent");
-    this.core.inc("fwd_replies");
+    this.k.rpl_relayed!.v++;
+    this.k.rpl_sent!.v++;
+    this.k.fwd_replies!.v++;
     this.recordUpstream(t, status, data);
   }
 
@@ -1026,7 +1058,7 @@ export class SipCore {
         interval = Math.min(interval * 2, this.config.tm.t2);
         retrans = setTimeout(rt, interval);
       };
-      this.tmx.inc("UAC_transactions");
+      this.k.UAC_transactions!.v++;
       if (!this.transport.send(sock, dest, data)) {
         finish(503, "Send failed");
         return;
@@ -1051,6 +1083,16 @@ export class SipCore {
   formatHost(h: string): string {
     return formatHost(h);
   }
+}
+
+function retransmitCb(core: SipCore, b: Branch): void {
+  core.retransmitBranch(b);
+}
+function frCb(core: SipCore, b: Branch): void {
+  core.branchTimeout(b);
+}
+function deleteCb(core: SipCore, t: ServerTxn): void {
+  core.deleteWhenDone(t);
 }
 
 /** Server transaction key (RFC 3261 §17.2.3; RFC 2543 fallback without the magic cookie). */

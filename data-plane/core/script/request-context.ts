@@ -24,7 +24,10 @@ export class RequestCtx implements RequestContext {
   /** Path vector (Route set) of the R-URI branch, from registrar lookup (RFC 3327). */
   path: string | null = null;
   flags = 0;
-  readonly vars = new Map<string, unknown>();
+  private _vars: Map<string, unknown> | null = null;
+  get vars(): Map<string, unknown> {
+    return (this._vars ??= new Map());
+  }
   extra: BranchTarget[] = [];
   forcedSocket: string | null = null;
   rrParams: string | null = null;
@@ -69,7 +72,7 @@ export class RequestCtx implements RequestContext {
   }
 
   get ruriParsed(): SipUri | null {
-    if (this._ruriParsed === undefined) this._ruriParsed = parseUri(this.ruri);
+    if (this._ruriParsed === undefined) this._ruriParsed = this.ruri === this.msg.requestUri ? this.msg.ruriParsed : parseUri(this.ruri);
     return this._ruriParsed;
   }
 
@@ -139,7 +142,11 @@ export class RequestCtx implements RequestContext {
   }
 
   isMyself(uri?: string): boolean {
-    return this.core.isMyself(uri ?? this.ruri);
+    if (uri === undefined) {
+      const u = this.ruriParsed;
+      return u !== null && this.core.isMyselfUri(u);
+    }
+    return this.core.isMyself(uri);
   }
 
   // ---------------------------------------------------------------- header edits
@@ -260,7 +267,7 @@ export class RequestCtx implements RequestContext {
     let flow: Endpoint | null = null;
     while (i < entries.length) {
       const na = parseNameAddr(entries[i]!.value);
-      if (!na || !this.isMyself(na.uriText)) break;
+      if (!na || !na.uri || !this.core.isMyselfUri(na.uri)) break;
       // a flow token on our own entry names a WebSocket peer's connection (RFC 5626 §5.3):
       // it is the next hop unless the request came in on that very flow
       const f = decodeFlowToken(na.uri?.user);

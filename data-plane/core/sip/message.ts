@@ -1,4 +1,5 @@
-import type { CSeq, NameAddr, Via } from "./types.js";
+import type { CSeq, NameAddr, SipUri, Via } from "./types.js";
+import { parseUri } from "./uri.js";
 import type { SipMessageView } from "../script/context.js";
 import { TOKEN, isToken } from "./chars.js";
 import { canonicalName, canonicalNameAt } from "./header-names.js";
@@ -73,6 +74,7 @@ export class SipMessage implements SipMessageView {
   private _vias: Via[] | null | undefined = undefined;
   private _maxFwd: number | null | undefined = undefined;
   private _contacts: NameAddr[] | "*" | null | undefined = undefined;
+  private _ruri: SipUri | null | undefined = undefined;
 
   constructor(public readonly raw: string) {}
 
@@ -125,6 +127,12 @@ export class SipMessage implements SipMessageView {
   }
 
   // ---------------------------------------------------------------- parsed headers (lazy)
+
+  /** The Request-URI as received, parsed (null when not a SIP/SIPS/TEL URI). */
+  get ruriParsed(): SipUri | null {
+    if (this._ruri === undefined) this._ruri = this.isRequest ? parseUri(this.requestUri) : null;
+    return this._ruri;
+  }
 
   get callId(): string {
     if (this._callId === undefined) {

@@ -1,7 +1,7 @@
 import type { SipMessage } from "./message.js";
 import { WORD, allIn } from "./chars.js";
 import { parseUint } from "./header-values.js";
-import { parseUri, uriScheme } from "./uri.js";
+import { uriScheme } from "./uri.js";
 
 /**
  * Checks a parsed message before the core acts on it: the mandatory headers exist once and parse,
@@ -55,7 +55,7 @@ export function validateRequest(msg: SipMessage): Rejection | null {
   const scheme = uriScheme(msg.requestUri);
   if (scheme === null) return bad("malformed Request-URI");
   if (scheme === "sip" || scheme === "sips" || scheme === "tel") {
-    const u = parseUri(msg.requestUri);
+    const u = msg.ruriParsed;
     if (!u) return bad("malformed Request-URI");
     if (u.headers !== null) return bad("headers in the Request-URI");
   } else {
@@ -67,7 +67,20 @@ export function validateRequest(msg: SipMessage): Rejection | null {
   return null;
 }
 
+/**
+ * Replies are checked more lightly than requests (as Kamailio does): the headers a proxy needs to
+ * match and relay them must be present and the top Via and CSeq must parse; From/To are parsed only
+ * when something asks for them.
+ */
 export function validateResponse(msg: SipMessage): Rejection | null {
-  if (msg.version.toUpperCase() !== "SIP/2.0") return bad("version");
-  return validateCommon(msg);
+  if (msg.version !== "SIP/2.0" && msg.version.toUpperCase() !== "SIP/2.0") return bad("version");
+  for (const h of SINGLE) {
+    const c = msg.countOf(h);
+    if (c === 0) return bad(`missing ${h}`);
+    if (c > 1) return bad(`more than one ${h}`);
+  }
+  if (!msg.topViaOrNull) return bad("malformed Via");
+  if (!msg.cseqOrNull) return bad("malformed CSeq");
+  if (msg.countOf("content-length") > 1) return bad("more than one Content-Length");
+  return null;
 }

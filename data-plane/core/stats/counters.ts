@@ -7,8 +7,13 @@
  *   const core = stats.group("core", ["rcv_requests", "fwd_requests"]);
  *   core.inc("rcv_requests");
  */
+/** One counter; hot paths keep a reference and increment `v` directly. */
+export class Counter {
+  v = 0;
+}
+
 export class StatGroup {
-  readonly values: Record<string, number> = Object.create(null);
+  private readonly slots = new Map<string, Counter>();
   readonly gauges: Record<string, () => number> = Object.create(null);
   /** Names that `stats.reset_statistics` must not clear (gauges and "no reset" counters). */
   readonly noReset = new Set<string>();
@@ -16,20 +21,30 @@ export class StatGroup {
   constructor(readonly name: string) {}
 
   declare(names: readonly string[]): this {
-    for (const n of names) if (!(n in this.values)) this.values[n] = 0;
+    for (const n of names) this.counter(n);
     return this;
   }
 
+  /** The counter object for a name (created at 0), for inline increments: `c.v++`. */
+  counter(name: string): Counter {
+    let c = this.slots.get(name);
+    if (!c) {
+      c = new Counter();
+      this.slots.set(name, c);
+    }
+    return c;
+  }
+
   inc(name: string, by = 1): void {
-    this.values[name] = (this.values[name] ?? 0) + by;
+    this.counter(name).v += by;
   }
 
   dec(name: string, by = 1): void {
-    this.values[name] = (this.values[name] ?? 0) - by;
+    this.counter(name).v -= by;
   }
 
   set(name: string, v: number): void {
-    this.values[name] = v;
+    this.counter(name).v = v;
   }
 
   gauge(name: string, read: () => number): void {
@@ -39,18 +54,19 @@ export class StatGroup {
 
   get(name: string): number | undefined {
     if (name in this.gauges) return this.gauges[name]!();
-    return this.values[name];
+    return this.slots.get(name)?.v;
   }
 
   names(): string[] {
-    return [...Object.keys(this.values), ...Object.keys(this.gauges)];
+    return [...this.slots.keys(), ...Object.keys(this.gauges)];
   }
 
   reset(name?: string): void {
     if (name === undefined) {
-      for (const k of Object.keys(this.values)) if (!this.noReset.has(k)) this.values[k] = 0;
-    } else if (name in this.values && !this.noReset.has(name)) {
-      this.values[name] = 0;
+      for (const [k, c] of this.slots) if (!this.noReset.has(k)) c.v = 0;
+    } else {
+      const c = this.slots.get(name);
+      if (c && !this.noReset.has(name)) c.v = 0;
     }
   }
 }

@@ -55,6 +55,8 @@ export class TlsTransport implements StreamTransport {
   /** "address|port" → host name the address was resolved from (SNI and RFC 5922 name check). */
   private readonly names = new Map<string, string>();
   private watched: string[] = [];
+  /** Told when an outgoing connection dies before its handshake completed (the core fails its branches). */
+  onConnectFailed: ((dest: Endpoint) => void) | null = null;
   private reloadTimer: NodeJS.Timeout | null = null;
   private readonly onSighup = () => {
     log.info("SIGHUP: reloading TLS certificates");
@@ -179,6 +181,7 @@ export class TlsTransport implements StreamTransport {
       if (!c.established) {
         this.stats.handshake_failures++;
         log.warn("tls connection to next hop failed", { dest: `${dest.address}:${dest.port}`, serverName, error: c.failure ?? "closed" });
+        this.onConnectFailed?.(dest);
       }
     });
     conn.serverName = serverName;

@@ -115,6 +115,8 @@ export class WsTransport implements StreamTransport {
   };
   private pingTimer: NodeJS.Timeout | null = null;
   private readonly conns = new Set<WsConnection>();
+  /** Told when an outgoing connection closes before it opened (the core fails its branches). */
+  onConnectFailed: ((dest: Endpoint) => void) | null = null;
 
   constructor(
     readonly proto: "ws" | "wss",
@@ -254,9 +256,18 @@ export class WsTransport implements StreamTransport {
     }
     const ws = new WebSocket(url, "sip", opts);
     const conn = new WsConnection(this.layer.allocConnId(), this.proto, ws, from, dest, null, this, false);
+    let open = false;
     ws.once("open", () => {
+      open = true;
       this.stats.connected++;
       conn.opened();
+    });
+    ws.once("close", () => {
+      if (!open) {
+        this.stats.handshake_failures++;
+        log.warn("websocket connection to next hop failed", { url });
+        this.onConnectFailed?.(dest);
+      }
     });
     this.attach(conn);
     return conn;

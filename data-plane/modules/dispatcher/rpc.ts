@@ -87,7 +87,7 @@ export function listSets(engine: DispatcherEngine, mode: "short" | "normal" | "f
 
 function groupOf(engine: DispatcherEngine, group: number): LiveSet {
   const s = engine.live.sets.get(group);
-  if (!s) throw new RpcError(RpcCode.NotFound, `destination set ${group} not found`, { param: "group" });
+  if (!s) throw new RpcError(RpcCode.NotFound, `group: destination set ${group} not found`, { param: "group" });
   return s;
 }
 
@@ -139,7 +139,7 @@ export function createRpcMethods(t: DispatcherRpcTarget): RpcMethod[] {
           for (let i = 0; i < s.size; i++) e.setState({ set: s, idx: i, dest: s.def.dests[i]!, rt: s.rt[i]! }, st, { reason: "rpc" });
         } else {
           const loc = e.live.find(s.id, addr);
-          if (!loc) throw new RpcError(RpcCode.NotFound, `destination '${addr}' not found in set ${s.id}`, { param: "address" });
+          if (!loc) throw new RpcError(RpcCode.NotFound, `address: '${addr}' is not in set ${s.id}`, { param: "address" });
           e.setState(loc, st, { reason: "rpc" });
         }
         return "Ok. Dispatcher state updated.";
@@ -162,7 +162,7 @@ export function createRpcMethods(t: DispatcherRpcTarget): RpcMethod[] {
           for (let i = 0; i < s.size; i++) e.setState({ set: s, idx: i, dest: s.def.dests[i]!, rt: s.rt[i]! }, st, { reason: "rpc" });
         } else {
           const loc = e.findDuid(s.id, d);
-          if (!loc) throw new RpcError(RpcCode.NotFound, `duid '${d}' not found in set ${s.id}`, { param: "duid" });
+          if (!loc) throw new RpcError(RpcCode.NotFound, `duid: '${d}' is not in set ${s.id}`, { param: "duid" });
           e.setState(loc, st, { reason: "rpc" });
         }
         return "Ok. Dispatcher state updated.";
@@ -269,7 +269,7 @@ export function createRpcMethods(t: DispatcherRpcTarget): RpcMethod[] {
           }
         }
         const totals: Record<string, number> = {};
-        for (const [k, v] of Object.entries(e.deps.stats.values)) totals[k] = v;
+        for (const k of e.deps.stats.names()) totals[k] = e.deps.stats.get(k) ?? 0;
         totals.tracked_calls = e.loads.size;
         return { TOTALS: totals, RECORDS: records };
       },
