@@ -71,7 +71,7 @@ describe("module start", () => {
   });
 
   it("refuses to start on a bad list file, naming the line, or an unreadable one", async () => {
-    await expect(start(new MemFile("1 sip:10.0.0.1\n1 sip:10.0.0.2 0 0 weight=x\n"))).rejects.toThrow(/dispatcher row 2: attrs: weight='x'/);
+    await expect(start(new MemFile("1 sip:10.0.0.1\n1 sip:10.0.0.2 0 0 weight=x\n"))).rejects.toThrow(/^dispatcher: \S*dispatcher\.list line 2: attrs: weight='x'/);
     const host = fakeHost({ list_file: "/nonexistent/dispatcher.list", ping_interval: 0 });
     await expect(createDispatcher(host)).rejects.toThrow(/cannot read list file \/nonexistent\/dispatcher.list/);
   });
@@ -164,7 +164,7 @@ describe("reload", () => {
     const f = new MemFile("1 sip:10.0.0.1\n");
     const { mod, host } = await start(f);
     f.text = "1 sip:10.0.0.1\n2 sip:10.0.0.2 0 0 rweight=500\n";
-    await expect(mod.reload()).rejects.toThrow(/dispatcher row 2: attrs: rweight=500 out of range/);
+    await expect(mod.reload()).rejects.toThrow(/dispatcher\.list line 2: attrs: rweight=500 out of range/);
     expect(mod.api.listExists(2)).toBe(false);
     expect(mod.api.listExists(1)).toBe(true);
     expect(host.stats.select("dispatcher:reload_failures")).toEqual([["dispatcher:reload_failures", 1]]);

@@ -8,7 +8,7 @@ import { createDispatcherApi, type DispatcherApi } from "./api.js";
 import { parseAttrs } from "./attrs.js";
 import { DISPATCHER_STATS, DispatcherEngine } from "./engine.js";
 import { parseParams, type DispatcherParams } from "./params.js";
-import { parseListFile } from "./parse-list-file.js";
+import { ListFileError, parseListFile } from "./parse-list-file.js";
 import { Prober } from "./probe/prober.js";
 import { createRpcMethods, type DispatcherRpcTarget } from "./rpc.js";
 import { SerialQueue } from "./serial-queue.js";
@@ -108,8 +108,14 @@ export async function createDispatcher(host: ModuleHost, deps: DispatcherDeps = 
         }
         // a control-plane push that landed while the file was read wins: it is the newer source
         if (source.kind === "file") {
-          const set = parseListFile(text);
-          loadOwn(set, "file:" + createHash("sha256").update(text).digest("hex").slice(0, 16), `file:${path}`);
+          try {
+            const set = parseListFile(text);
+            loadOwn(set, "file:" + createHash("sha256").update(text).digest("hex").slice(0, 16), `file:${path}`);
+          } catch (e) {
+            // name the file and the line, not a "row" (a list-file row id is its line number)
+            if (e instanceof TableError && e.row !== null) throw new ListFileError(path, e.row, e.reason);
+            throw e;
+          }
           host.log.info("dispatcher sets loaded", { file: path, sets: engine.live.sets.size, destinations: engine.live.compiled.destCount });
           return;
         }
@@ -147,7 +153,7 @@ export async function createDispatcher(host: ModuleHost, deps: DispatcherDeps = 
         throw RpcError.invalidParam("attrs", (e as Error).message);
       }
       const key = destKey(group, /^sips?:/i.test(row.destination) ? row.destination : "sip:" + row.destination);
-      if (engine.live.byKey.has(key)) throw new RpcError(RpcCode.Conflict, `destination '${address}' is already in set ${group}`, { param: "address" });
+      if (engine.live.byKey.has(key)) throw new RpcError(RpcCode.Conflict, `address: '${address}' is already in set ${group}`, { param: "address" });
       rpcSeq++;
       const rows = [...engine.live.compiled.rows, row].map((r) => ({ ...r }));
       try {
@@ -160,9 +166,9 @@ export async function createDispatcher(host: ModuleHost, deps: DispatcherDeps = 
 
   async function removeDest(group: number, address: string): Promise<void> {
     return queue.run(() => {
-      if (!engine.live.sets.has(group)) throw new RpcError(RpcCode.NotFound, `destination set ${group} not found`, { param: "group" });
+      if (!engine.live.sets.has(group)) throw new RpcError(RpcCode.NotFound, `group: destination set ${group} not found`, { param: "group" });
       const loc = engine.live.find(group, address);
-      if (!loc) throw new RpcError(RpcCode.NotFound, `destination '${address}' not found in set ${group}`, { param: "address" });
+      if (!loc) throw new RpcError(RpcCode.NotFound, `address: '${address}' is not in set ${group}`, { param: "address" });
       rpcSeq++;
       const rows = engine.live.compiled.rows.filter((r) => destKey(r.setid, r.destination) !== loc.dest.key).map((r) => ({ ...r }));
       loadOwn({ dispatcher: rows }, `rpc-remove-${rpcSeq}`, "rpc");
@@ -173,8 +179,8 @@ export async function createDispatcher(host: ModuleHost, deps: DispatcherDeps = 
     try {
       await reload();
     } catch (e) {
-      const msg = e instanceof TableError ? e.message : (e as Error).message;
-      throw new Error(`dispatcher: cannot load ${listPath}: ${msg}`);
+      if (e instanceof ListFileError) throw new Error(`dispatcher: ${e.message}`);
+      throw new Error(`dispatcher: cannot load ${listPath}: ${(e as Error).message}`);
     }
   }
 

@@ -44,6 +44,23 @@ export function parseListFile(text: string): TableSet {
   return { dispatcher: rows };
 }
 
+/**
+ * A bad row of a list file, named the way an operator finds it: `<file> line <n>: <reason>`
+ * (the row id of a list-file row is its line number). Still a TableError for callers that only
+ * know table loads.
+ */
+export class ListFileError extends TableError {
+  constructor(
+    readonly file: string,
+    line: number | string | null,
+    reason: string,
+  ) {
+    const r = reason.replace(/^line \d+: /, "");
+    super("dispatcher", line, r);
+    this.message = `${file} line ${String(line)}: ${r}`;
+  }
+}
+
 function parseNum(text: string, field: string, lineNo: number): number {
   if (/^[-+]?\d+$/.test(text)) return Number(text);
   if (/^0x[0-9a-f]+$/i.test(text)) return Number.parseInt(text.slice(2), 16);

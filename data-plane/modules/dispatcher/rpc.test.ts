@@ -193,7 +193,7 @@ describe("dispatcher.add / remove / reload", () => {
     (mod as unknown as { setText: (t: string) => void }).setText("1 sip:10.0.0.1 zz\n");
     const e = await rpcError(call("dispatcher.reload"));
     expect(e.code).toBe(500);
-    expect(e.message).toMatch(/^Reload Failed: dispatcher row 1: line 1: flags 'zz' is not a number/);
+    expect(e.message).toMatch(/^Reload Failed: \S*dispatcher\.list line 1: flags 'zz' is not a number$/);
     expect(mod.engine.live.compiled.destCount).toBe(3);
   });
 });
