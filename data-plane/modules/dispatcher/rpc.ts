@@ -269,7 +269,7 @@ export function createRpcMethods(t: DispatcherRpcTarget): RpcMethod[] {
           }
         }
         const totals: Record<string, number> = {};
-        for (const [k, v] of Object.entries(e.deps.stats.values)) totals[k] = v;
+        for (const k of e.deps.stats.names()) totals[k] = e.deps.stats.get(k) ?? 0;
         totals.tracked_calls = e.loads.size;
         return { TOTALS: totals, RECORDS: records };
       },
