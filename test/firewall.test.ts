@@ -1,0 +1,169 @@
+/**
+ * SIP firewall end to end over real loopback sockets (issue 6): the default routing script with
+ * htable (ipban), pike (ipban: 1 = receive filter before parsing), permissions (trusted peer) and
+ * sanity. Sources are distinct loopback addresses (all of 127.0.0.0/8 is local on Linux):
+ *   127.0.0.2 floods, 127.0.0.3 sends steadily below the density, 127.0.0.4 is trusted and floods.
+ * Security events and counters are read through the control API (WebSocket and HTTP JSON-RPC).
+ * Ports 18000–18049.
+ */
+import net from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DataPlane } from "../data-plane/node.js";
+import { startProxy } from "./helpers/proxy.js";
+import { UdpPeer, request, statusOf } from "./helpers/udp-peer.js";
+import { counters, EventStream, rpc } from "./scripts/firewall-control.js";
+
+const PORT = 18000;
+const CONTROL = 18001;
+const DENSITY = 10; // requests per 1 s window
+const BAN_S = 3;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Keepalive OPTIONS to the proxy itself (REQINIT answers 200 "Keepalive" after the guards). */
+function options(peer: UdpPeer, id: string): string {
+  return request("OPTIONS", `sip:127.0.0.1:${PORT}`, { port: peer.port, host: peer.host, callId: id });
+}
+
+/** Sends `n` keepalives `gapMs` apart; returns their Call-IDs. */
+async function burst(peer: UdpPeer, tag: string, n: number, gapMs = 2): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = `${tag}-${i}`;
+    ids.push(id);
+    peer.send(options(peer, id), PORT);
+    if (gapMs > 0) await sleep(gapMs);
+  }
+  return ids;
+}
+
+const answered = (peer: UdpPeer, ids: string[]) => {
+  const set = new Set(ids);
+  return peer.received.filter((m) => statusOf(m.text) === 200 && set.has(/^Call-ID:\s*(.+)$/im.exec(m.text)?.[1]?.trim() ?? "")).length;
+};
+
+/** Sends one keepalive and waits up to `ms` for its answer. */
+async function probe(peer: UdpPeer, id: string, ms: number): Promise<boolean> {
+  peer.send(options(peer, id), PORT);
+  return peer.wait((t) => t.includes(`Call-ID: ${id}\r\n`), ms).then(
+    () => true,
+    () => false,
+  );
+}
+
+describe("flood guard (pike + htable ipban, pre-parse drop, trusted peers)", () => {
+  let dp: DataPlane;
+  let base: string;
+  let stream: EventStream;
+  let flooder: UdpPeer;
+  let steady: UdpPeer;
+  let trusted: UdpPeer;
+
+  beforeAll(async () => {
+    dp = await startProxy({
+      listen: [`udp:127.0.0.1:${PORT}`, `tcp:127.0.0.1:${PORT}`],
+      control: { listen: `127.0.0.1:${CONTROL}` },
+      modules: {
+        htable: { htable: ["ipban=>size=8;autoexpire=300"], timer_interval: 1 },
+        pike: { sampling_time_unit: 1, reqs_density_per_unit: DENSITY, remove_latency: 4, ban_time: BAN_S, ipban: 1 },
+        permissions: {},
+        sanity: {},
+      },
+    });
+    const loaded = dp.tables.load("address", { address: [{ id: 1, grp: 1, ip_addr: "127.0.0.4", mask: 32, port: 0, tag: "trusted-peer" }] }, "t1", "test");
+    expect(loaded.ok).toBe(true);
+    base = dp.control!.url.replace(/\/RPC$/, "");
+    stream = await EventStream.open(base, ["security.*"]);
+    flooder = await UdpPeer.open(0, "127.0.0.2");
+    steady = await UdpPeer.open(0, "127.0.0.3");
+    trusted = await UdpPeer.open(0, "127.0.0.4");
+  });
+  afterAll(async () => {
+    stream?.close();
+    for (const p of [flooder, steady, trusted]) p?.close();
+    await dp?.stop();
+  });
+
+  it("bans a UDP flood within the density, drops it before parsing, lifts the ban on time, and serves other sources throughout", async () => {
+    // the steady source: 4 keepalives per second, below the density of 10 per 1 s window
+    const steadyIds: string[] = [];
+    let stop = false;
+    const steadyLoop = (async () => {
+      for (let i = 0; !stop; i++) {
+        steadyIds.push(...(await burst(steady, `steady-${i}`, 1, 0)));
+        await sleep(250);
+      }
+    })();
+
+    const before = await counters(base, "pike", "core");
+    const floodIds = await burst(flooder, "flood", 4 * DENSITY);
+    const ban = await stream.wait((e) => e.kind === "security.banned" && e.data.ip === "127.0.0.2");
+    expect(ban.data.reason).toBe("pike");
+    const until = Date.parse(String(ban.data.until));
+    expect(Math.abs(until - Date.parse(ban.ts) - BAN_S * 1000)).toBeLessThan(50);
+    await sleep(300);
+    // flagged at the DENSITY-th request of a window (at most 2x-1 answered when the burst straddles a window boundary)
+    const served = answered(flooder, floodIds);
+    expect(served).toBeGreaterThanOrEqual(DENSITY - 1);
+    expect(served).toBeLessThanOrEqual(2 * DENSITY - 1);
+
+    // the ban lives in the ipban htable and is visible over the control API
+    const item = (await rpc(base, "htable.get", ["ipban", "127.0.0.2"])) as { item: { name: string; value: number } };
+    expect(item.item).toMatchObject({ name: "127.0.0.2", value: 1 });
+    const bans = (await rpc(base, "pike.bans")) as Array<{ ip: string }>;
+    expect(bans.map((b) => b.ip)).toEqual(["127.0.0.2"]);
+
+    // while banned: dropped before parsing — even bytes the parser would answer with 400 get nothing
+    const mid = await counters(base, "pike", "core");
+    flooder.send("INVITE sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:1;branch=z9hG4bK-junk\r\nCSeq: nonsense\r\n\r\n", PORT);
+    const wait = Math.max(0, until - Date.now() - 1200);
+    await sleep(Math.min(wait, 500));
+    expect(await probe(flooder, "while-banned", Math.max(200, until - Date.now() - 600))).toBe(false);
+    const during = await counters(base, "pike", "core");
+    expect(during["core.bad_msg_hdr"]).toBe(mid["core.bad_msg_hdr"]);
+    expect(during["pike.dropped"]).toBeGreaterThanOrEqual(mid["pike.dropped"]! + 2);
+    expect(during["pike.dropped"]! - before["pike.dropped"]!).toBeGreaterThanOrEqual(4 * DENSITY - served);
+
+    // a TCP connection from the banned source is refused at accept
+    const tcpClosed = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host: "127.0.0.1", port: PORT, localAddress: "127.0.0.2" });
+      s.on("error", () => resolve(true));
+      s.on("close", () => resolve(true));
+      s.on("connect", () => s.write(options(flooder, "tcp-probe").replace(/\r?\n/g, "\r\n")));
+      setTimeout(() => {
+        s.destroy();
+        resolve(false);
+      }, 2000);
+    });
+    expect(tcpClosed).toBe(true);
+
+    // after `until` the source is served again (two silent windows have cleared its pike state)
+    await sleep(Math.max(0, until - Date.now() + 200));
+    let back = false;
+    for (let i = 0; i < 6 && !back; i++) back = await probe(flooder, `after-ban-${i}`, 500);
+    expect(back).toBe(true);
+    expect(Date.now() - until).toBeLessThan(4000);
+    expect(((await rpc(base, "pike.bans")) as unknown[]).length).toBe(0);
+
+    stop = true;
+    await steadyLoop;
+    await sleep(300);
+    expect(steadyIds.length).toBeGreaterThanOrEqual(4 * BAN_S);
+    expect(answered(steady, steadyIds)).toBe(steadyIds.length);
+    expect(stream.events.filter((e) => e.kind === "security.banned" && e.data.ip === "127.0.0.3")).toEqual([]);
+
+    const after = await counters(base, "pike");
+    expect(after["pike.banned"]! - before["pike.banned"]!).toBe(1);
+    expect(after["pike.blocked"]! - before["pike.blocked"]!).toBe(1);
+  });
+
+  it("never bans a trusted address (permissions address group 1), however fast it sends", async () => {
+    const ids = await burst(trusted, "trusted", 5 * DENSITY);
+    await trusted.wait(() => answered(trusted, ids) === ids.length, 5000).catch(() => undefined);
+    expect(answered(trusted, ids)).toBe(ids.length);
+    expect(stream.events.filter((e) => e.data.ip === "127.0.0.4")).toEqual([]);
+    expect(((await rpc(base, "pike.bans")) as Array<{ ip: string }>).map((b) => b.ip)).not.toContain("127.0.0.4");
+    const top = (await rpc(base, "pike.top", ["ALL"])) as { list: Array<{ ip_addr: string }> };
+    expect(top.list.map((r) => r.ip_addr)).not.toContain("127.0.0.4"); // not even counted
+  });
+});
