@@ -4,6 +4,7 @@
  *   failover: string    destination tried from the failure route (486 / 5xx / timeout)
  *   report: boolean     without failover, the failure route answers 480 with what it saw in the reason
  *   stateless: boolean  forward statelessly instead of t_relay
+ *   pin: boolean        in-dialog requests also go to targets[0] (never to hosts named in Route headers)
  */
 import { defineScript } from "../../data-plane/core/script/context.js";
 
@@ -26,6 +27,7 @@ export default defineScript(({ settings }) => {
       }
       if (req.hasToTag) {
         if (req.looseRoute()) {
+          if (settings.pin) req.setDst(targets[0] ?? null);
           if (!req.relay()) req.replyError();
         } else if (req.method === "ACK") {
           if (req.checkTransaction()) req.relay();

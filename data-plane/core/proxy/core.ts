@@ -262,8 +262,17 @@ export class SipCore {
     if (rej) {
       core.inc("err_requests");
       if (rej.status === 416) core.inc("bad_URIs_rcvd");
-      if (msg.topViaOrNull && m !== "ACK") {
+      if (m === "ACK") return;
+      if (msg.topViaOrNull) {
         this.sendStatelessReply(msg, src, sock, conn, rej.status, rej.reason, { headers: rej.headers });
+      } else {
+        // the Via itself is malformed: answer the source address with the raw header lines
+        const scan = scanReplyHeaders(msg.raw);
+        const reply = scan ? buildRawReply(scan.lines, rej.status, rej.reason, this.config.serverHeader) : null;
+        if (reply) {
+          this.countSlReply(rej.status);
+          this.transport.send(sock, src, Buffer.from(reply, "latin1"), conn?.id ?? null, true);
+        }
       }
       return;
     }

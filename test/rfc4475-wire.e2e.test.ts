@@ -1,0 +1,129 @@
+/**
+ * The 49 RFC 4475 torture messages sent over UDP to a running proxy: every message that must be
+ * rejected gets the RFC's answer (400, 416, 420, 483, 505) or is dropped where no reply can be
+ * formed; every valid one is processed (forwarded to the loopback next hop, never to the hosts named
+ * in the messages); the process keeps serving afterwards. Ports 15300–15399.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { startProxy, TEST_SCRIPTS } from "./helpers/proxy.js";
+import { UdpPeer, request, statusOf } from "./helpers/udp-peer.js";
+import type { DataPlane } from "../data-plane/node.js";
+
+const DIR = join(import.meta.dirname, "fixtures/rfc4475");
+
+/** Expected outcome at the proxy: a status, "fwd" = forwarded to the next hop, "drop" = no reply. */
+const EXPECT: Record<string, number | "fwd" | "drop"> = {
+  wsinv: "fwd",
+  intmeth: "fwd",
+  esc01: "fwd",
+  escnull: "fwd",
+  esc02: "fwd",
+  lwsdisp: "fwd",
+  longreq: "fwd",
+  dblreq: "fwd",
+  semiuri: "fwd",
+  transports: "fwd",
+  mpart01: "fwd",
+  unreason: "drop", // a response whose Via is not ours
+  noreason: "drop",
+  badinv01: 400,
+  clerr: 400,
+  ncl: 400,
+  scalar02: 400,
+  scalarlg: "drop", // response
+  quotbal: 400,
+  ltgtruri: 400,
+  lwsruri: 400,
+  lwsstart: 400,
+  trws: 400,
+  escruri: 400,
+  baddate: 400,
+  regbadct: 400,
+  badaspec: 400,
+  baddn: 400,
+  badvers: 505,
+  mismatch01: 400,
+  mismatch02: 400,
+  bigcode: "drop", // response
+  badbranch: "fwd",
+  insuf: 400,
+  unkscm: 416,
+  novelsc: 416,
+  unksm2: "fwd",
+  bext01: 420,
+  invut: "fwd",
+  regaut01: "fwd",
+  multi01: 400,
+  mcl01: 400,
+  bcast: "drop",
+  zeromf: 483,
+  cparam01: "fwd",
+  cparam02: "fwd",
+  regescrt: "fwd",
+  sdp01: "fwd",
+  inv2543: "fwd",
+};
+
+describe("RFC 4475 over the wire", () => {
+  let dp: DataPlane;
+  let client: UdpPeer;
+  let nextHop: UdpPeer;
+  beforeAll(async () => {
+    client = await UdpPeer.open(15301);
+    nextHop = await UdpPeer.open(15310);
+    // the next hop answers every request with 200, so transactions end quickly (several torture
+    // messages reuse the same Via branch and would otherwise match as retransmissions)
+    nextHop.onMessage = (text, r) => {
+      if (!/^[^ ]+ [^ ]+ SIP\/2.0\r\n/.test(text) || text.startsWith("ACK ")) return;
+      const head = text.slice(0, text.indexOf("\r\n\r\n")).split("\r\n");
+      const keep = head.filter((l) => /^(via|v|from|f|to|t|call-id|i|cseq)\s*:/i.test(l));
+      nextHop.send(["SIP/2.0 200 OK", ...keep, "Content-Length: 0", "", ""].join("\r\n"), r.port, r.address);
+    };
+    dp = await startProxy({
+      core: { tm: { wtTimer: 50 } },
+      listen: ["udp:127.0.0.1:15300"],
+      script: { file: join(TEST_SCRIPTS, "proxy-test.ts"), settings: { targets: ["sip:127.0.0.1:15310"], pin: true } },
+    });
+  });
+  afterAll(async () => {
+    client?.close();
+    nextHop?.close();
+    await dp?.stop();
+  });
+
+  const files = readdirSync(DIR).filter((f) => f.endsWith(".dat"));
+  for (const f of files) {
+    const name = f.replace(".dat", "");
+    it(`${name}: ${EXPECT[name]}`, async () => {
+      const want = EXPECT[name];
+      expect(want).toBeDefined();
+      const raw = readFileSync(join(DIR, f));
+      // every torture message names a unique Call-ID; find it to match replies
+      const cid = /^(?:Call-ID|i)\s*:\s*(.+?)\s*$/im.exec(raw.toString("latin1"))?.[1] ?? name;
+      await new Promise((r) => setTimeout(r, 120)); // let the previous transaction end (wt_timer 50 ms)
+      const beforeFwd = nextHop.received.length;
+      const beforeRx = client.received.length;
+      client.sendRaw(raw, 15300);
+      if (typeof want === "number") {
+        const r = await client.wait((t) => t.includes(cid) && statusOf(t) >= 200);
+        expect(statusOf(r)).toBe(want);
+      } else if (want === "fwd") {
+        const fwd = await nextHop.wait((t) => t.includes(cid) && nextHop.received.indexOf(nextHop.received.find((m) => m.text === t)!) >= beforeFwd);
+        expect(fwd).toMatch(/^[^ ]+ [^ ]+ SIP\/2.0\r\n/);
+        expect(nextHop.received.length).toBeGreaterThan(beforeFwd);
+      } else {
+        await new Promise((r) => setTimeout(r, 150));
+        expect(client.received.slice(beforeRx).filter((m) => m.text.includes(cid) && statusOf(m.text) >= 200)).toHaveLength(0);
+        expect(nextHop.received.slice(beforeFwd).filter((m) => m.text.includes(cid))).toHaveLength(0);
+      }
+    });
+  }
+
+  it("is still serving after all of them", async () => {
+    client.send(request("OPTIONS", "sip:127.0.0.1:15300", { port: 15301, callId: "alive@test" }), 15300);
+    const r = await client.wait((t) => t.includes("alive@test"));
+    expect(statusOf(r)).toBe(200);
+  });
+});
