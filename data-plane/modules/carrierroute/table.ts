@@ -156,7 +156,7 @@ export function compileCarrierrouteTables(set: TableSet, opts: CarrierrouteCompi
     return p;
   };
 
-  // ---- routes: group by carrier/domain/prefix/flags/mask, keep table order
+  // ---- routes: group by carrier/domain/prefix (flag groups are split per prefix below)
   type Raw = Omit<CrRule, "hashIndex" | "diceTo">;
   const routeGroups = new Map<string, Raw[]>();
   let ruleCount = 0;
@@ -168,13 +168,11 @@ export function compileCarrierrouteTables(set: TableSet, opts: CarrierrouteCompi
     const prob = readFloat(row, CR, id, "prob", { min: 0, max: 1 });
     const strip = readInt(row, CR, id, "strip", { min: 0, max: 64, def: 0 });
     const host = readStr(row, CR, id, "rewrite_host", { maxLength: 255 }).trim();
-    if (host !== "" && !/^([A-Za-z0-9.\-_]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?(;[^\s]*)?$/.test(host)) {
-      throw new TableError(CR, id, `rewrite_host '${host}' is not host[:port][;params]`);
-    }
+    if (host !== "" && !HOST_RE.test(host)) throw new TableError(CR, id, `rewrite_host '${host}' is not host[:port][;params]`);
     const rewritePrefix = userPart(readStr(row, CR, id, "rewrite_prefix", { maxLength: 64 }), CR, id, "rewrite_prefix");
     const rewriteSuffix = userPart(readStr(row, CR, id, "rewrite_suffix", { maxLength: 64 }), CR, id, "rewrite_suffix");
     const description = readStr(row, CR, id, "description");
-    const key = `${carrierId}|${domainId}|${prefix}|${flags}|${mask}`;
+    const key = `${carrierId}|${domainId}|${prefix}`;
     let g = routeGroups.get(key);
     if (!g) routeGroups.set(key, (g = []));
     g.push({ id, carrierId, domainId, prefix, flags, mask, prob, strip, host, rewritePrefix, rewriteSuffix, description });
@@ -204,27 +202,18 @@ export function compileCarrierrouteTables(set: TableSet, opts: CarrierrouteCompi
   // ---- trees per carrier/domain
   const routeBuilders = new Map<string, PrefixTreeBuilder<CrRouteFlags[]>>();
   const failureBuilders = new Map<string, PrefixTreeBuilder<CrFailureRule[]>>();
-  const used = new Set<string>();
-  const builder = <T>(m: Map<string, PrefixTreeBuilder<T[]>>, cd: string) => {
+  const builder = <T>(m: Map<string, PrefixTreeBuilder<T>>, cd: string) => {
     let b = m.get(cd);
-    if (!b) m.set(cd, (b = new PrefixTreeBuilder<T[]>({ alphabet, merge: (x, y) => (x.push(...y), x) })));
-    used.add(cd);
+    if (!b) m.set(cd, (b = new PrefixTreeBuilder<T>({ alphabet })));
     return b;
   };
-  for (const [key, raws] of routeGroups) {
-    const [c, d] = key.split("|");
+  for (const raws of routeGroups.values()) {
     const first = raws[0]!;
-    const ordered = [...raws.filter((r) => r.prob === 0), ...raws.filter((r) => r.prob > 0)];
-    let dice = 0;
-    const rules: CrRule[] = ordered.map((r, k) => {
-      dice += Math.round(r.prob * DICE_MAX);
-      return { ...r, hashIndex: k + 1, diceTo: dice };
-    });
-    addPrefix(builder(routeBuilders, `${c}|${d}`), first.prefix, [{ flags: first.flags, mask: first.mask, rules, diceMax: dice }], CR, first.id);
+    addPrefix(builder(routeBuilders, `${first.carrierId}|${first.domainId}`), first.prefix, flagGroups(raws), CR, first.id);
   }
   for (const [key, rules] of failureGroups) {
-    const [c, d] = key.split("|");
-    addPrefix(builder(failureBuilders, `${c}|${d}`), rules[0]!.prefix, rules, CFR, rules[0]!.id);
+    sortFailureRules(rules);
+    addPrefix(builder(failureBuilders, key.slice(0, key.lastIndexOf("|"))), rules[0]!.prefix, rules, CFR, rules[0]!.id);
   }
 
   const carriers = new Map<number, CrCarrier>();
@@ -232,12 +221,11 @@ export function compileCarrierrouteTables(set: TableSet, opts: CarrierrouteCompi
     const domains = new Map<number, CrDomain>();
     for (const [did, dname] of [...domainNames].sort((a, b) => a[0] - b[0])) {
       const cd = `${cid}|${did}`;
-      if (!used.has(cd)) continue;
-      const routes = (routeBuilders.get(cd) ?? new PrefixTreeBuilder<CrRouteFlags[]>()).build();
-      const failures = (failureBuilders.get(cd) ?? new PrefixTreeBuilder<CrFailureRule[]>()).build();
-      // flag groups: most mask bits first (Kamailio add_route_flags keeps them by descending mask)
-      for (const [, groups] of routes.entries()) groups.sort((a, b) => b.mask - a.mask);
-      for (const [, rules] of failures.entries()) sortFailureRules(rules);
+      const rb = routeBuilders.get(cd);
+      const fb = failureBuilders.get(cd);
+      if (rb === undefined && fb === undefined) continue;
+      const routes = (rb ?? new PrefixTreeBuilder<CrRouteFlags[]>()).build();
+      const failures = (fb ?? new PrefixTreeBuilder<CrFailureRule[]>()).build();
       domains.set(did, { id: did, name: dname, routes, failures });
     }
     carriers.set(cid, { id: cid, name, domains });
@@ -252,6 +240,58 @@ export function compileCarrierrouteTables(set: TableSet, opts: CarrierrouteCompi
     ruleCount,
     failureRuleCount,
   };
+}
+
+const HOST_RE = /^([A-Za-z0-9.\-_]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?(;[^\s]*)?$/;
+
+/**
+ * Splits one prefix's targets into (flags, mask) groups, most mask bits first (Kamailio
+ * add_route_flags), and gives each group its order and dice ranges: prob-0 targets first, then
+ * the others in table order.
+ */
+function flagGroups(raws: ReadonlyArray<Omit<CrRule, "hashIndex" | "diceTo">>): CrRouteFlags[] {
+  let lists: Array<ReadonlyArray<Omit<CrRule, "hashIndex" | "diceTo">>>;
+  if (raws.every((r) => r.flags === raws[0]!.flags && r.mask === raws[0]!.mask)) {
+    lists = [raws];
+  } else {
+    const byKey = new Map<string, Array<Omit<CrRule, "hashIndex" | "diceTo">>>();
+    for (const r of raws) {
+      const k = `${r.flags}/${r.mask}`;
+      let l = byKey.get(k);
+      if (!l) byKey.set(k, (l = []));
+      l.push(r);
+    }
+    lists = [...byKey.values()];
+  }
+  const out: CrRouteFlags[] = [];
+  for (const list of lists) {
+    const ordered = list.some((r) => r.prob === 0) ? [...list.filter((r) => r.prob === 0), ...list.filter((r) => r.prob > 0)] : list;
+    let dice = 0;
+    const rules: CrRule[] = new Array(ordered.length);
+    for (let k = 0; k < ordered.length; k++) {
+      const r = ordered[k]!;
+      dice += Math.round(r.prob * DICE_MAX);
+      rules[k] = {
+        id: r.id,
+        carrierId: r.carrierId,
+        domainId: r.domainId,
+        prefix: r.prefix,
+        flags: r.flags,
+        mask: r.mask,
+        prob: r.prob,
+        strip: r.strip,
+        host: r.host,
+        rewritePrefix: r.rewritePrefix,
+        rewriteSuffix: r.rewriteSuffix,
+        description: r.description,
+        hashIndex: k + 1,
+        diceTo: dice,
+      };
+    }
+    out.push({ flags: list[0]!.flags, mask: list[0]!.mask, rules, diceMax: dice });
+  }
+  if (out.length > 1) out.sort((a, b) => b.mask - a.mask);
+  return out;
 }
 
 function addPrefix<T>(b: PrefixTreeBuilder<T[]>, prefix: string, value: T[], table: string, id: string | number): void {

@@ -117,6 +117,7 @@ export function compileDroutingTables(set: TableSet): CompiledDrouting {
   // ---- rules
   const ruleIds = new Set<number>();
   const perGroup = new Map<number, DrRule[]>();
+  const resolved = new Map<string, DrGateway[][]>();
   tableRows(set, RULES).forEach((row, i) => {
     const id = rowIdOf(row, "ruleid", i);
     const ruleId = readInt(row, RULES, id, "ruleid", { min: 0 });
@@ -150,7 +151,10 @@ export function compileDroutingTables(set: TableSet): CompiledDrouting {
       if (list === undefined) throw new TableError(RULES, id, `gwlist '${gwlist}' refers to no dr_gw_lists row`);
       gwGroups = list.groups;
     } else {
-      gwGroups = resolveGwList(gwlist, gateways, RULES, id);
+      // many rules share a list: resolve each distinct text once
+      let r = resolved.get(gwlist);
+      if (r === undefined) resolved.set(gwlist, (r = resolveGwList(gwlist, gateways, RULES, id)));
+      gwGroups = r;
     }
     const rule: DrRule = { ruleId, groups, prefix, timerec, priority, routeId, gwGroups, gwlist };
     for (const g of groups) {
@@ -163,7 +167,7 @@ export function compileDroutingTables(set: TableSet): CompiledDrouting {
   const groupsOut = new Map<number, DrGroupRules>();
   for (const [g, rules] of [...perGroup].sort((a, b) => a[0] - b[0])) {
     // priority descending, table order among equals (Kamailio add_rt_info inserts after equals)
-    const ordered = rules.map((r, k) => ({ r, k })).sort((a, b) => b.r.priority - a.r.priority || a.k - b.k).map((x) => x.r);
+    const ordered = rules.slice().sort((a, b) => b.priority - a.priority); // stable: table order among equals
     const b = new PrefixTreeBuilder<DrRule[]>({ alphabet: DR_PREFIX_CHARS, merge: (x, y) => (x.push(...y), x) });
     const noPrefix: DrRule[] = [];
     for (const r of ordered) {
