@@ -79,17 +79,24 @@ async function main(): Promise<void> {
   gc();
   const heap0 = process.memoryUsage();
   const tb0 = performance.now();
-  const b = new PrefixTreeBuilder<number>({ alphabet: "0123456789" });
-  for (let i = 0; i < prefixes.length; i++) b.add(prefixes[i]!, i);
-  const tb1 = performance.now();
-  const tree = b.build();
+  let tb1 = 0;
+  const tree = ((): PrefixTree<number> => {
+    const b = new PrefixTreeBuilder<number>({ alphabet: "0123456789" });
+    for (let i = 0; i < prefixes.length; i++) b.add(prefixes[i]!, i);
+    tb1 = performance.now();
+    return b.build();
+  })();
   const tb2 = performance.now();
   gc();
   const heap1 = process.memoryUsage();
   console.log(`build (sync): ${(tb2 - tb0).toFixed(0)} ms  (validate+record ${(tb1 - tb0).toFixed(0)} ms + trie build and layout ${(tb2 - tb1).toFixed(0)} ms)`);
   console.log(
-    `tree: ${tree.size.toLocaleString()} keys, ${tree.nodeCount.toLocaleString()} nodes, jump depth ${tree.jumpDepth}, node array + jump table ${mb(tree.memoryBytes)}; ` +
-      `process delta heapUsed ${mb(heap1.heapUsed - heap0.heapUsed)}, arrayBuffers ${mb(heap1.arrayBuffers - heap0.arrayBuffers)}, rss ${mb(heap1.rss)}`,
+    `tree: ${tree.size.toLocaleString()} keys, ${tree.nodeCount.toLocaleString()} nodes; ` +
+      `node array ${mb(tree.memoryBytes)} (plus the ${tree.size.toLocaleString()}-entry value array)`,
+  );
+  console.log(
+    `process after build${(globalThis as { gc?: unknown }).gc ? " (after gc)" : " (run with node --expose-gc --import tsx for exact figures)"}: ` +
+      `rss ${mb(heap1.rss)}, heapUsed ${mb(heap1.heapUsed)} (before ${mb(heap0.heapUsed)}), arrayBuffers ${mb(heap1.arrayBuffers)} (before ${mb(heap0.arrayBuffers)})`,
   );
 
   // Lookup keys: random 15-digit numbers, and numbers that extend a stored prefix (deep hits).

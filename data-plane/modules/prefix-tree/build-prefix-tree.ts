@@ -126,9 +126,7 @@ export class PrefixTreeBuilder<V> {
     await yieldToEventLoop();
     const c = new Compactor<V>(job.snapshot());
     while (c.step(sliceKeys * 4)) await yieldToEventLoop();
-    const tree = c.finish(true);
-    for (const _ of tree.fillJumpSlices()) await yieldToEventLoop();
-    return tree;
+    return c.finish();
   }
 }
 
@@ -388,7 +386,7 @@ class Compactor<V> {
     return sp > 0;
   }
 
-  finish(deferJump = false): PrefixTree<V> {
+  finish(): PrefixTree<V> {
     const src = this.src;
     return new PrefixTree<V>({
       nodes: this.nodes,
@@ -398,7 +396,6 @@ class Compactor<V> {
       size: src.values.length,
       nodeCount: src.count,
       maxDepth: src.maxDepth,
-      deferJump,
     });
   }
 }

@@ -104,7 +104,7 @@ describe("PrefixTree longest-prefix lookups", () => {
     }
   });
 
-  it("uses a jump table on big trees and still agrees with a naive search", () => {
+  it("agrees with a naive search on a big tree (longest match and its length)", () => {
     const r = rng(5);
     const map = new Map<string, number>();
     const b = new PrefixTreeBuilder<number>({ merge: (first) => first });
@@ -116,7 +116,7 @@ describe("PrefixTree longest-prefix lookups", () => {
       if (!map.has(k)) map.set(k, i);
     }
     const t = b.build();
-    expect(t.jumpDepth).toBeGreaterThan(1);
+    expect(t.nodeCount).toBeGreaterThan(65_536);
     for (let i = 0; i < 40_000; i++) {
       const q = randomKey(r, "0123456789x", 0, 14);
       const want = naiveLongest(map, q);

@@ -3,8 +3,8 @@
  * carrierroute, prefix_route and mtree (Kamailio keeps one digit tree per module:
  * drouting/prefix_tree.c, carrierroute's dtrie, prefix_route/tree.c, mtree.c).
  *
- * Layout: one flat Int32Array, one record per node, breadth-first, the children of a node
- * stored next to each other in alphabet order. A record is `[mask word 0..W-1, firstChild,
+ * Layout: one flat Int32Array, one record per node; the children of a node are stored next to
+ * each other in alphabet order, and these blocks are placed depth-first. A record is `[mask word 0..W-1, firstChild,
  * valueIndex]`, where bit i of the mask says "child for alphabet symbol i exists"; the child's
  * index is `firstChild + popcount(mask bits below i)`. A lookup therefore touches one record
  * (usually one cache line) per key character and allocates nothing.
@@ -37,14 +37,6 @@ export class PrefixTree<V> {
   private readonly ascii: Int16Array;
   private readonly wide: ReadonlyMap<number, number>;
   private readonly values: readonly V[];
-  /**
-   * Jump table over the first `jumpDepth` symbols (big trees with small alphabets only): for
-   * every combination, [node at that depth or -1, best value index, best length]. It turns the
-   * first levels (several dependent memory reads) into one read.
-   */
-  private jump: Int32Array | null = null;
-  /** Depth covered by the jump table (0 = none). */
-  readonly jumpDepth: number;
 
   /** @internal built by PrefixTreeBuilder; use buildPrefixTree() or the builder. */
   constructor(init: {
@@ -55,8 +47,6 @@ export class PrefixTree<V> {
     size: number;
     nodeCount: number;
     maxDepth: number;
-    /** Leave the jump table to fillJumpSlices() (the async builder fills it in slices). */
-    deferJump?: boolean;
   }) {
     this.nodes = init.nodes;
     this.words = init.words;
@@ -74,65 +64,11 @@ export class PrefixTree<V> {
       else wide.set(c, i);
     }
     this.wide = wide;
-    const A = init.alphabet.length;
-    let depth = 0;
-    if (init.words === 1 && A > 1 && init.nodeCount >= JUMP_MIN_NODES) {
-      while (depth < init.maxDepth && Math.pow(A, depth + 1) <= JUMP_MAX_ENTRIES) depth++;
-    }
-    this.jumpDepth = depth >= 2 ? depth : 0;
-    if (this.jumpDepth > 0 && init.deferJump !== true) {
-      for (const _ of this.fillJumpSlices()) {
-        // synchronous fill
-      }
-    }
-  }
-
-  /**
-   * @internal Fills the jump table one top-level subtree per step (the async builder yields
-   * between steps); lookups start using it once the last step has run.
-   */
-  *fillJumpSlices(): Generator<void> {
-    if (this.jumpDepth === 0 || this.jump !== null) return;
-    const A = this.alphabet.length;
-    const table = new Int32Array(Math.pow(A, this.jumpDepth) * 3);
-    const rootValue = this.nodes[this.stride - 1]!;
-    for (let s = 0; s < A; s++) {
-      this.fillJumpChild(table, 0, 0, 0, s, rootValue, rootValue >= 0 ? 0 : -1);
-      yield;
-    }
-    this.jump = table;
-  }
-
-  private fillJumpChild(table: Int32Array, node: number, depth: number, idx: number, s: number, best: number, bestLen: number): void {
-    const A = this.alphabet.length;
-    const child = this.childOf(node, s);
-    const at = idx * A + s;
-    if (child < 0) {
-      const span = Math.pow(A, this.jumpDepth - depth - 1);
-      for (let k = at * span; k < (at + 1) * span; k++) {
-        table[k * 3] = -1;
-        table[k * 3 + 1] = best;
-        table[k * 3 + 2] = bestLen;
-      }
-      return;
-    }
-    const v = this.nodes[child * this.stride + this.words + 1]!;
-    if (v >= 0) {
-      best = v;
-      bestLen = depth + 1;
-    }
-    if (depth + 1 === this.jumpDepth) {
-      table[at * 3] = child;
-      table[at * 3 + 1] = best;
-      table[at * 3 + 2] = bestLen;
-      return;
-    }
-    for (let t = 0; t < A; t++) this.fillJumpChild(table, child, depth + 1, at, t, best, bestLen);
   }
 
   /** Bytes held by the node array (the values are counted by their owner). */
   get memoryBytes(): number {
-    return this.nodes.byteLength + (this.jump?.byteLength ?? 0);
+    return this.nodes.byteLength;
   }
 
   /** The value of the longest key that is a prefix of `key` (from offset `from`), or undefined. */
@@ -154,33 +90,7 @@ export class PrefixTree<V> {
     let n = 0;
     const len = key.length;
     if (W === 1) {
-      let i = from;
-      const jump = this.jump;
-      if (jump !== null && len - from >= this.jumpDepth) {
-        const A = this.alphabet.length;
-        let idx = 0;
-        const end = from + this.jumpDepth;
-        for (; i < end; i++) {
-          const c = key.charCodeAt(i);
-          const ci = c < 128 ? this.ascii[c]! : (this.wide.get(c) ?? -1);
-          if (ci < 0) break;
-          idx = idx * A + ci;
-        }
-        if (i === end) {
-          n = jump[idx * 3]!;
-          if (jump[idx * 3 + 1]! >= 0) {
-            best = jump[idx * 3 + 1]!;
-            bestLen = jump[idx * 3 + 2]!;
-          }
-          if (n < 0) {
-            this.lastMatchLength = bestLen;
-            return best;
-          }
-        } else {
-          i = from;
-        }
-      }
-      for (; i < len; i++) {
+      for (let i = from; i < len; i++) {
         const c = key.charCodeAt(i);
         const ci = c < 128 ? this.ascii[c]! : (this.wide.get(c) ?? -1);
         if (ci < 0) break;
@@ -311,11 +221,6 @@ export class PrefixTree<V> {
     return n;
   }
 }
-
-/** Trees smaller than this stay in cache anyway; no jump table. */
-const JUMP_MIN_NODES = 65_536;
-/** Upper bound on jump-table entries (3 ints each: 12 MiB at most). */
-const JUMP_MAX_ENTRIES = 1 << 20;
 
 /** Number of set bits in a 32-bit integer (Hamming weight). */
 export function popcount(x: number): number {
