@@ -1,0 +1,206 @@
+/**
+ * Routing-script runtime over real sockets: asynchronous routes (the transaction waits while the
+ * route awaits an HTTP lookup, retransmissions are absorbed), runtime reload without dropping
+ * transactions in flight, a script that fails to load keeps the old one, stateless forwarding,
+ * IPv6. Ports 15400–15499.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createServer, type Server } from "node:http";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startProxy, TEST_SCRIPTS } from "./helpers/proxy.js";
+import { runSipp, startSippServer, type SippServer } from "./helpers/sipp.js";
+import { UdpPeer, request, statusOf, headerOf } from "./helpers/udp-peer.js";
+import type { DataPlane } from "../data-plane/node.js";
+
+describe("asynchronous route", () => {
+  let dp: DataPlane;
+  let http: Server;
+  let uas: SippServer;
+  let lookups = 0;
+  beforeAll(async () => {
+    http = createServer((req, res) => {
+      lookups++;
+      const user = new URL(req.url!, "http://x").searchParams.get("user");
+      // answer slowly, so that the UAC retransmits while the route is suspended
+      setTimeout(() => {
+        if (user === "nobody") {
+          res.writeHead(404).end();
+          return;
+        }
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ dst: "sip:127.0.0.1:15411" }));
+      }, 700);
+    });
+    await new Promise<void>((r) => http.listen(15410, "127.0.0.1", r));
+    uas = await startSippServer({ scenario: "uas_rr.xml", port: 15411 });
+    dp = await startProxy({
+      listen: ["udp:127.0.0.1:15400"],
+      script: { file: join(TEST_SCRIPTS, "async-test.ts"), settings: { lookupUrl: "http://127.0.0.1:15410/route" } },
+    });
+  });
+  afterAll(async () => {
+    await uas?.stop();
+    await dp?.stop();
+    http?.close();
+  });
+
+  it("suspends the transaction while awaiting, absorbing retransmissions, then relays once", async () => {
+    const uac = await UdpPeer.open(15401);
+    try {
+      const inv = request("INVITE", "sip:alice@127.0.0.1:15400", { port: 15401, callId: "async-1@test", branch: "z9hG4bK-async1" });
+      uac.send(inv, 15400);
+      await uac.wait((t) => t.includes("async-1@test") && statusOf(t) === 100, 2000);
+      await new Promise((r) => setTimeout(r, 300));
+      uac.send(inv, 15400); // retransmission while the lookup is still running
+      const ok = await uac.wait((t) => t.includes("async-1@test") && statusOf(t) === 200, 5000);
+      expect(headerOf(ok, "record-route")).toEqual(["<sip:127.0.0.1:15400;lr>"]);
+      expect(uac.received.filter((m) => m.text.includes("async-1@test") && statusOf(m.text) === 100).length).toBe(2);
+      expect(lookups).toBe(1); // the retransmission did not run the route again
+    } finally {
+      uac.close();
+    }
+  });
+
+  it("replies from the resumed route (404 after the lookup says no)", async () => {
+    const uac = await UdpPeer.open(15402);
+    try {
+      uac.send(request("INVITE", "sip:nobody@127.0.0.1:15400", { port: 15402, callId: "async-2@test" }), 15400);
+      const r = await uac.wait((t) => t.includes("async-2@test") && statusOf(t) >= 200, 5000);
+      expect(statusOf(r)).toBe(404);
+    } finally {
+      uac.close();
+    }
+  });
+
+  it("carries sipp calls through the asynchronous route", async () => {
+    const r = await runSipp({ scenario: "uac_rr.xml", port: 15403, remote: "127.0.0.1:15400", calls: 20, rate: 20, service: "bob" });
+    expect(r.failed, r.errors).toBe(0);
+    expect(r.successful).toBe(20);
+  });
+});
+
+describe("script reload", () => {
+  let dp: DataPlane;
+  let a: UdpPeer;
+  let b: UdpPeer;
+  let uac: UdpPeer;
+  const dir = mkdtempSync(join(tmpdir(), "olelo-script-"));
+  const scriptFor = (port: number, tag: string) => `
+import { defineScript } from "${join(process.cwd(), "data-plane/core/script/context.ts")}";
+export default defineScript(() => ({
+  request(req) {
+    if (req.method === "ACK") { if (req.checkTransaction()) req.relay(); return; }
+    req.addHeader("X-Script", "${tag}");
+    req.setDst("sip:127.0.0.1:${port}");
+    req.onFailure("F");
+    req.relay();
+  },
+  failure: { F(f) { f.reply(599, "failure route of ${tag}"); } },
+}));
+`;
+  beforeAll(async () => {
+    a = await UdpPeer.open(15421);
+    b = await UdpPeer.open(15422);
+    uac = await UdpPeer.open(15423);
+    writeFileSync(join(dir, "s.ts"), scriptFor(15421, "v1"));
+    dp = await startProxy({ listen: ["udp:127.0.0.1:15420"], script: { file: join(dir, "s.ts") }, core: { tm: { frTimer: 2500 } } });
+  });
+  afterAll(async () => {
+    for (const p of [a, b, uac]) p?.close();
+    await dp?.stop();
+  });
+
+  it("swaps the script at runtime; a transaction in flight finds its failure route in the new script", async () => {
+    uac.send(request("OPTIONS", "sip:x@127.0.0.1:15420", { port: 15423, callId: "reload-1@test" }), 15420);
+    const first = await a.wait((t) => t.includes("reload-1@test"));
+    expect(headerOf(first, "x-script")).toEqual(["v1"]);
+    // reload while reload-1 is still waiting for its (never coming) reply
+    writeFileSync(join(dir, "s.ts"), scriptFor(15422, "v2"));
+    const res = await dp.rpc.call("script.reload", [], { transport: "internal" });
+    expect(res).toMatchObject({ path: join(dir, "s.ts") });
+    uac.send(request("OPTIONS", "sip:x@127.0.0.1:15420", { port: 15423, callId: "reload-2@test" }), 15420);
+    const second = await b.wait((t) => t.includes("reload-2@test"));
+    expect(headerOf(second, "x-script")).toEqual(["v2"]);
+    // the old transaction times out and runs failure route "F" of the script now loaded
+    const fin = await uac.wait((t) => t.includes("reload-1@test") && statusOf(t) >= 200, 6000);
+    expect(fin.split("\r\n")[0]).toBe("SIP/2.0 599 failure route of v2");
+  });
+
+  it("keeps the old script when the new one fails to load, and says why", async () => {
+    writeFileSync(join(dir, "s.ts"), "export default 42;\n");
+    await expect(dp.rpc.call("script.reload", [], { transport: "internal" })).rejects.toThrow(/default export must be defineScript/);
+    writeFileSync(join(dir, "broken.ts"), "export default (( =>;\n");
+    await expect(dp.rpc.call("script.reload", [join(dir, "broken.ts")], { transport: "internal" })).rejects.toThrow(/script reload failed/);
+    uac.send(request("OPTIONS", "sip:x@127.0.0.1:15420", { port: 15423, callId: "reload-3@test" }), 15420);
+    const m = await b.wait((t) => t.includes("reload-3@test")).catch((e) => { throw new Error(e.message + " UAC got: " + uac.received.map((x) => x.text.split("\r\n")[0] + " " + /Call-ID: (.*)/.exec(x.text)?.[1]).join(" / ") + " A got: " + a.received.map((x) => /Call-ID: (.*)/.exec(x.text)?.[1]).join(",")); });
+    expect(headerOf(m, "x-script")).toEqual(["v2"]);
+  });
+});
+
+describe("stateless forwarding", () => {
+  let dp: DataPlane;
+  let uas: UdpPeer;
+  let uac: UdpPeer;
+  beforeAll(async () => {
+    uas = await UdpPeer.open(15441);
+    uac = await UdpPeer.open(15442);
+    dp = await startProxy({
+      listen: ["udp:127.0.0.1:15440"],
+      script: { file: join(TEST_SCRIPTS, "proxy-test.ts"), settings: { targets: ["sip:127.0.0.1:15441"], stateless: true } },
+    });
+  });
+  afterAll(async () => {
+    uas?.close();
+    uac?.close();
+    await dp?.stop();
+  });
+
+  it("forwards without a transaction, same branch for retransmissions, and relays the reply by Via", async () => {
+    const msg = request("MESSAGE", "sip:bob@127.0.0.1:15440", { port: 15442, callId: "sl-1@test", branch: "z9hG4bK-sl1" });
+    uac.send(msg, 15440);
+    uac.send(msg, 15440);
+    await new Promise((r) => setTimeout(r, 200));
+    const copies = uas.received.filter((m) => m.text.includes("sl-1@test"));
+    expect(copies).toHaveLength(2); // no transaction: both copies go on
+    const br = copies.map((c) => /branch=([^;\r]+)/.exec(c.text)![1]);
+    expect(br[0]).toBe(br[1]);
+    expect(dp.core.serverTxns.size).toBe(0);
+    expect(uac.received.some((m) => statusOf(m.text) === 100)).toBe(false);
+    // UAS answers: the reply goes back by the second Via (received/rport)
+    const fwd = copies[0]!.text;
+    const vias = fwd.split("\r\n").filter((l) => l.startsWith("Via:"));
+    const rest = fwd.split("\r\n").filter((l) => /^(From|To|Call-ID|CSeq):/.test(l));
+    uas.send(["SIP/2.0 200 OK", ...vias, ...rest, "Content-Length: 0", "", ""].join("\r\n"), 15440);
+    const ok = await uac.wait((t) => t.includes("sl-1@test") && statusOf(t) === 200);
+    expect(headerOf(ok, "via")).toHaveLength(1);
+  });
+});
+
+describe("IPv6", () => {
+  let dp: DataPlane;
+  let uas: SippServer;
+  beforeAll(async () => {
+    uas = await startSippServer({ scenario: "uas_rr.xml", port: 15461, ip: "::1" });
+    dp = await startProxy({
+      listen: ["udp:[::1]:15460", "udp:127.0.0.1:15460"],
+      script: { file: join(TEST_SCRIPTS, "proxy-test.ts"), settings: { targets: ["sip:[::1]:15461"] } },
+    });
+  });
+  afterAll(async () => {
+    await uas?.stop();
+    await dp?.stop();
+  });
+
+  it("carries calls over IPv6", async () => {
+    const r = await runSipp({ scenario: "uac_rr.xml", port: 15462, remote: "[::1]:15460", calls: 20, rate: 20, service: "bob", ip: "::1" });
+    expect(r.failed, r.errors + r.stderr).toBe(0);
+    expect(r.successful).toBe(20);
+  });
+
+  it("bridges IPv4 in to IPv6 out with double Record-Route", async () => {
+    const r = await runSipp({ scenario: "uac_rr.xml", port: 15463, remote: "127.0.0.1:15460", calls: 20, rate: 20, service: "bob" });
+    expect(r.failed, r.errors + r.stderr).toBe(0);
+    expect(r.successful).toBe(20);
+  });
+});
