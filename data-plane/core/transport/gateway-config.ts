@@ -158,7 +158,7 @@ export const DEFAULT_DNS: DnsSettings = {
   maxTtlS: 86_400,
   negativeTtlS: 60,
   failover: true,
-  blocklist: { enabled: true, expireS: 60, maxEntries: 10_000, on503: true, onTimeout: true },
+  blocklist: { enabled: false, expireS: 60, maxEntries: 10_000, on503: true, onTimeout: true },
 };
 
 /** Thrown for a bad gateway setting; the message names the key (config-file wraps it). */
