@@ -15,12 +15,19 @@
  *                   used when the htable module defines it)
  *   authMaxFailures failures (wrong password / unknown user) that ban the source (default 10)
  *   authBanSeconds  how long: pike guard ban when pike is loaded, else 403 "Try later" (default 900)
+ *   locationTable   usrloc table of REGISTRAR / LOCATION (default "location")
+ *   natTestFlags    nat_uac_test flags of NATDETECT (default 19 = 1|2|16, as Kamailio)
+ *   natSipPing      REGISTRAR sets FLB_NATSIPPING on NATed contacts: OPTIONS keep-alives (WITH_NATSIPPING)
+ *   serialForking   LOCATION forks by q: t_load_contacts / t_next_contacts (default false: parallel)
+ *   serialTimeoutMs ring time of one serial group before the next is tried (default 15000)
  *
  * Modules are used when configured: sanity, pike/htable (ipban), permissions, auth, registrar,
  * dispatcher. SAFEGUARD/AUTH (Kamailio WITH_ANTIFLOOD, WITH_AUTH, WITH_IPAUTH): pike's flood guard
  * keeps its bans in htable "ipban" when defined (pike `ipban: 1` drops them before parsing) and
  * exempts trusted peers (permissions); with the sanity module its REQINIT guards replace the
  * built-in scanner/size guards (then its scanner_ua / msg_max_size / ruri_max_size apply).
+ * REGISTRAR / LOCATION / NATDETECT / NATMANAGE (Kamailio WITH_NAT, WITH_SPEEDDIAL, WITH_ALIASDB):
+ * active when registrar (+ usrloc), nathelper, speed_dial, alias_db, callfwd are configured.
  */
 import { defineScript, type FailureContext, type RequestContext } from "../core/script/context.js";
 import type { AuthApi } from "../modules/auth/index.js";
@@ -29,6 +36,12 @@ import type { HtableApi } from "../modules/htable/index.js";
 import type { PermissionsApi } from "../modules/permissions/index.js";
 import type { PikeApi } from "../modules/pike/index.js";
 import type { SanityApi } from "../modules/sanity/index.js";
+import type { AliasDbApi } from "../modules/alias-db/index.js";
+import type { CallFwdApi } from "../modules/callfwd/index.js";
+import type { NathelperApi } from "../modules/nathelper/index.js";
+import type { RegistrarApi } from "../modules/registrar/index.js";
+import type { SpeedDialApi } from "../modules/speed-dial/index.js";
+import type { ReplyContext } from "../core/script/context.js";
 
 const SCANNERS = /friendly|scanner|sipcli|sipvicious|VaxSIPUserAgent|pplsip/i;
 const DIALOG_CREATING = new Set(["INVITE", "SUBSCRIBE", "REFER"]);
@@ -52,9 +65,7 @@ export default defineScript(({ settings, modules, log }) => {
   /** Alg 10 (call load) counts calls: BYE/CANCEL must end them, a failed call must drop its load. */
   const dsLoad = ds !== undefined && dsSet !== null && dsAlg === 10;
   const sanity = modules.sanity as SanityApi | undefined;
-  const registrar = modules.registrar as
-    | { save(req: RequestContext, table: string): number; lookup(req: RequestContext, table: string): number }
-    | undefined;
+  const loc = location(modules, settings, log);
 
   const { pike, auth, permissions, failures } = firewall(modules, settings);
 
@@ -91,6 +102,7 @@ export default defineScript(({ settings, modules, log }) => {
   /** WITHINDLG: requests with a To-tag follow the Route set. */
   function withinDialog(req: RequestContext): void {
     if (req.looseRoute()) {
+      loc.dlgUri(req);
       if (dsLoad && req.method === "BYE") ds!.loadUpdate(req);
       relay(req);
       return;
@@ -164,6 +176,7 @@ export default defineScript(({ settings, modules, log }) => {
   return {
     request(req) {
       if (!reqinit(req)) return;
+      loc.natDetect(req);
       if (req.method === "CANCEL") {
         if (req.checkTransaction()) {
           if (dsLoad) ds!.loadUpdate(req);
@@ -185,8 +198,8 @@ export default defineScript(({ settings, modules, log }) => {
       if (DIALOG_CREATING.has(req.method)) req.recordRoute();
 
       if (req.method === "REGISTER") {
-        if (registrar && req.isMyself()) {
-          registrar.save(req, "location");
+        if (loc.registrar && req.isMyself()) {
+          loc.register(req);
           return;
         }
         if (!nextHop) {
@@ -213,19 +226,7 @@ export default defineScript(({ settings, modules, log }) => {
         return;
       }
       if (req.isMyself()) {
-        if (registrar) {
-          const rc = registrar.lookup(req, "location");
-          if (rc === -2) {
-            req.reply(405, "Method Not Allowed");
-            return;
-          }
-          if (rc < 0) {
-            req.reply(404, "Not Found");
-            return;
-          }
-          relay(req);
-          return;
-        }
+        if (loc.registrar) return loc.location(req);
         req.reply(404, "Not Found");
         return;
       }
@@ -257,6 +258,12 @@ export default defineScript(({ settings, modules, log }) => {
         }
         if (dsLoad) ds.loadUnset(f);
       },
+      /** MANAGE_FAILURE (LOCATION calls): next serial-fork group, call forwarding on busy / no answer. */
+      MANAGE_FAILURE: (f: FailureContext) => loc.failure(f),
+    },
+    reply: {
+      /** MANAGE_REPLY: NATMANAGE for replies of NATed callees. */
+      MANAGE_REPLY: (r: ReplyContext) => loc.manageReply(r),
     },
   };
 });
@@ -287,4 +294,129 @@ function firewall(modules: Readonly<Record<string, unknown>>, settings: Readonly
     });
   }
   return { pike, auth, permissions, failures };
+}
+
+/** Kamailio default cfg flags: FLT_NATS (message), FLB_NATB and FLB_NATSIPPING (branch). */
+const FLT_NATS = 5;
+const FLB_NATB = 6;
+const FLB_NATSIPPING = 7;
+
+/**
+ * REGISTRAR, LOCATION, NATDETECT, NATMANAGE, DLGURI and the serial-fork / forwarding failure
+ * route of Kamailio's default configuration, for whichever of registrar, nathelper, speed_dial,
+ * alias_db and callfwd are configured (each step is skipped when its module is not).
+ */
+function location(modules: Readonly<Record<string, unknown>>, settings: Readonly<Record<string, unknown>>, log: { debug(m: string, f?: Record<string, unknown>): void }) {
+  const registrar = modules.registrar as RegistrarApi | undefined;
+  const nat = modules.nathelper as NathelperApi | undefined;
+  const sd = modules.speed_dial as SpeedDialApi | undefined;
+  const alias = modules.alias_db as AliasDbApi | undefined;
+  const cf = modules.callfwd as CallFwdApi | undefined;
+  const table = typeof settings.locationTable === "string" ? settings.locationTable : "location";
+  const natFlags = typeof settings.natTestFlags === "number" ? settings.natTestFlags : 19;
+  const sipPing = settings.natSipPing === true;
+  const serial = settings.serialForking === true;
+  const serialMs = typeof settings.serialTimeoutMs === "number" ? settings.serialTimeoutMs : 15000;
+  const firstHop = (m: { msg: { vias: readonly unknown[] } }, reply: boolean) => m.msg.vias.length === (reply ? 2 : 1);
+
+  /**
+   * RELAY with NATMANAGE: NATed calls' SDP goes through the media relay hook (awaited when the
+   * relay is asynchronous), the reply route and the failure route are armed, then t_relay.
+   */
+  function relayManaged(req: RequestContext): void | Promise<void> {
+    if (nat) req.onReply("MANAGE_REPLY");
+    req.onFailure("MANAGE_FAILURE");
+    const send = () => {
+      if (!req.relay()) req.replyError();
+    };
+    if (nat && !req.hasToTag && (req.isFlagSet(FLT_NATS) || registrar?.isbflagset(req, FLB_NATB))) {
+      const m = nat.manageMedia(req, true);
+      if (typeof m !== "number") return m.then(send);
+    }
+    send();
+  }
+
+  /** lookup + relay of a local target (404 / 405 when there is none). */
+  function lookupAndRelay(req: RequestContext): void | Promise<void> {
+    const rc = registrar!.lookup(req, table);
+    if (rc < 0) {
+      if (cf && cf.forward(req, "unavailable") > 0) {
+        if (!req.isMyself() || registrar!.lookup(req, table) > 0) return relayManaged(req);
+      }
+      if (rc === -2) req.reply(405, "Method Not Allowed");
+      else req.reply(404, "Not Found");
+      return;
+    }
+    if (serial && req.method === "INVITE" && registrar!.loadContacts(req) > 0 && registrar!.nextContacts(req) > 0) {
+      if (registrar!.hasMoreContacts(req)) req.setFinalResponseTimers(serialMs);
+    }
+    if (cf && req.method === "INVITE") cf.armNoAnswer(req);
+    return relayManaged(req);
+  }
+
+  return {
+    registrar,
+
+    /** NATDETECT: NATed REGISTER → received for save(); other first-hop requests → Contact alias. */
+    natDetect(req: RequestContext): void {
+      if (!nat || !nat.natUacTest(req, natFlags)) return;
+      if (req.method === "REGISTER") nat.fixNatedRegister(req);
+      else if (firstHop(req, false) && !req.hasToTag) nat.setContactAlias(req);
+      req.setFlag(FLT_NATS);
+    },
+
+    /** DLGURI: an in-dialog R-URI with ;alias= (NATed peer) gets its $du back. */
+    dlgUri(req: RequestContext): void {
+      if (nat && req.dst === null) nat.handleRuriAlias(req);
+    },
+
+    /** REGISTRAR: NATed contacts get FLB_NATB (and FLB_NATSIPPING) as cflags, then save. */
+    register(req: RequestContext): void {
+      if (req.isFlagSet(FLT_NATS)) {
+        registrar!.setbflag(req, FLB_NATB);
+        if (sipPing) registrar!.setbflag(req, FLB_NATSIPPING);
+      }
+      if (registrar!.save(req, table) < 0) log.debug("REGISTER rejected", { callId: req.msg.callId });
+    },
+
+    /** LOCATION: speed dial, aliases, screening / unconditional forwarding, lookup, relay. */
+    location(req: RequestContext): void | Promise<void> {
+      // speed dial / alias to a non-local URI: SIPOUT
+      if (sd && /^[0-9]{2}$/.test(req.ruriUser ?? "") && sd.lookup(req, "speed_dial") > 0 && !req.isMyself()) return relayManaged(req);
+      if (alias && alias.lookup(req, "dbaliases") > 0 && !req.isMyself()) return relayManaged(req);
+      if (cf && req.method === "INVITE") {
+        if (cf.screen(req) < 0) {
+          req.reply(603, "Decline");
+          return;
+        }
+        if (cf.forward(req, "unconditional") > 0 && !req.isMyself()) return relayManaged(req);
+      }
+      return lookupAndRelay(req);
+    },
+
+    /** MANAGE_FAILURE: stop when cancelled; next q group; busy / no-answer forwarding. */
+    failure(f: FailureContext): void {
+      if (f.isCanceled()) return;
+      if (serial && registrar && registrar.nextContacts(f) > 0) {
+        if (registrar.hasMoreContacts(f)) f.setFinalResponseTimers(serialMs);
+        f.onFailure("MANAGE_FAILURE");
+        f.relay();
+        return;
+      }
+      if (cf && cf.onFailure(f) > 0) {
+        if (f.isMyself() && registrar) {
+          if (registrar.lookup(f, table) < 0) return;
+        }
+        f.onFailure("MANAGE_FAILURE");
+        f.relay();
+      }
+    },
+
+    /** NATMANAGE on a reply: a NATed callee's Contact gets an alias (first hop only). */
+    manageReply(r: ReplyContext): void {
+      if (!nat || !r.request || r.status >= 300) return;
+      const natedCallee = registrar?.isbflagset(r.request, FLB_NATB) ?? false;
+      if ((natedCallee || nat.natUacTest(r, 1)) && firstHop(r, true)) nat.setContactAlias(r);
+    },
+  };
 }
