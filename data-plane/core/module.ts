@@ -53,6 +53,25 @@ export interface UacRequestOptions {
   readonly socket?: string;
   /** Final-response timeout (fr_timer) in ms. */
   readonly timeoutMs?: number;
+  /*
+   * In-dialog requests (e.g. the dialog module's BYE on timeout, Kamailio dlg_bye): the dialog's
+   * identifiers and route set replace the fresh ones a probe gets. All optional; when absent the
+   * request starts a new dialog as before (random Call-ID and From-tag, CSeq 10, no To-tag).
+   */
+  /** Call-ID of the dialog. */
+  readonly callId?: string;
+  /** CSeq number (the method is `method`). */
+  readonly cseq?: number;
+  /** From-tag (local tag); `from` stays the URI. */
+  readonly fromTag?: string;
+  /** To-tag (remote tag); `to` stays the URI. */
+  readonly toTag?: string;
+  /**
+   * Route set, one URI (or `<uri>`) per entry, sent as Route headers in this order (RFC 3261
+   * §12.2.1.1, loose routing). The request still goes to `destination` (or the R-URI), so pass
+   * the first route as `destination`.
+   */
+  readonly routes?: readonly string[];
 }
 
 /** What the SIP core offers modules for traffic they originate. Filled by the core at start. */

@@ -3,7 +3,7 @@ import type { CoreConfig } from "../config.js";
 import type { StatsRegistry, StatGroup } from "../stats/counters.js";
 import type { EventBus } from "../events/bus.js";
 import type { Endpoint, TransportProto } from "../sip/types.js";
-import type { SendOptions } from "../script/context.js";
+import type { SendOptions, TransactionObserver } from "../script/context.js";
 import type { UacRequestOptions, UacResult } from "../module.js";
 import { createLogger } from "../log/logger.js";
 import { SipMessage, Patch, parseMessage, scanReplyHeaders, firstListComma, type ParseLimits } from "../sip/message.js";
@@ -370,6 +370,7 @@ export class SipCore {
     this.k.rpl_generated!.v++;
     this.k.rpl_sent!.v++;
     this.recordUpstream(t, status, data);
+    if (t.observers) this.notifyLocalReply(t, status, data);
     return true;
   }
 
@@ -424,6 +425,7 @@ export class SipCore {
       this.clientTxns.delete(b.key);
     }
     if (this.serverTxns.get(t.key) === t) this.serverTxns.delete(t.key);
+    if (t.observers) notifyObservers(t.observers, "ended");
   }
 
   private clearTxnTimers(t: ServerTxn): void {
@@ -582,6 +584,10 @@ export class SipCore {
     const key = `${branchId}|${msg.method}`;
     const b = new Branch(t, index, branchId, key, target.uri, dest, sock, data, reparse, this.branchReplyFn);
     t.branches.push(b);
+    if (t.observers) {
+      const info = { index, uri: target.uri, dstUri: target.dst, dst: dest };
+      notifyObservers(t.observers, "branchSent", info);
+    }
     this.clientTxns.set(key, b);
     this.k.UAC_transactions!.v++;
     this.k.fwd_requests!.v++;
@@ -816,7 +822,7 @@ export class SipCore {
       }
       if (this.runner && !this.runner.onReply(this, t, msg, b, src)) return;
       if (t.finalSent) return;
-      this.relayReply(t, msg, st);
+      this.relayReply(t, msg, st, b.index);
       return;
     }
     if (st < 300) {
@@ -834,9 +840,9 @@ export class SipCore {
             if (o !== b && o.final === 0 && !o.dropped) this.sendCancel(o, 'SIP;cause=200;text="Call completed elsewhere"');
           }
         }
-        this.relayReply(t, msg, st);
+        this.relayReply(t, msg, st, b.index);
       } else if (!t.finalSent) {
-        this.relayReply(t, msg, st);
+        this.relayReply(t, msg, st, b.index);
       }
       return;
     }
@@ -924,17 +930,31 @@ export class SipCore {
       this.txnReply(t, 500, "Service Unavailable");
       return;
     }
-    this.relayReply(t, best.msg, best.status);
+    this.relayReply(t, best.msg, best.status, best.branch);
   }
 
-  /** Relays a reply received on a branch upstream (our top Via removed). */
-  private relayReply(t: ServerTxn, msg: SipMessage, status: number): void {
+  /** Relays a reply received on branch `branch` upstream (our top Via removed). */
+  private relayReply(t: ServerTxn, msg: SipMessage, status: number, branch: number): void {
     const ctxPatches = removeTopViaPatch(msg);
     const data = Buffer.from(msg.serialize(ctxPatches, t.src.proto !== "udp"), "latin1");
     this.k.rpl_relayed!.v++;
     this.k.rpl_sent!.v++;
     this.k.fwd_replies!.v++;
     this.recordUpstream(t, status, data);
+    if (t.observers) notifyObservers(t.observers, "replySent", status, msg, branch, false);
+  }
+
+  /**
+   * Tells the transaction's observers about a reply the proxy generated. The reply is parsed
+   * from the bytes just sent, so observers see its To-tag; this only runs when someone observes.
+   */
+  private notifyLocalReply(t: ServerTxn, status: number, data: Buffer): void {
+    const r = parseMessage(data, this.limits);
+    if (!r.ok) {
+      log.warn("cannot parse own local reply for transaction observers", { status, reason: r.reason });
+      return;
+    }
+    notifyObservers(t.observers!, "replySent", status, r.msg, -1, true);
   }
 
   private sendAck(b: Branch, reply: SipMessage): void {
@@ -1022,17 +1042,19 @@ export class SipCore {
       }
       const seq = ++this.uacSeq;
       const branch = `${this.branchPrefix}u${seq.toString(36)}`;
-      const callId = `${randomToken(12)}-${seq}@${sock.viaHost}`;
+      // in-dialog requests (opts.callId/fromTag/toTag/cseq/routes) reuse the dialog's identifiers
+      const callId = opts.callId ?? `${randomToken(12)}-${seq}@${sock.viaHost}`;
       const from = opts.from ?? `sip:olelo@${sock.viaHost}`;
       let text = `${opts.method} ${opts.uri} SIP/2.0\r\n`;
       text += `Via: SIP/2.0/${sock.proto.toUpperCase()} ${sock.viaHost}:${sock.viaPort};branch=${branch}\r\n`;
       if (opts.destination && opts.destination !== opts.uri) {
         // outbound proxy: the request still names the URI; it is sent to the destination
       }
-      text += `From: <${from}>;tag=${randomToken(10)}\r\n`;
-      text += `To: <${opts.to ?? opts.uri}>\r\n`;
+      if (opts.routes) for (const r of opts.routes) text += `Route: ${r.startsWith("<") ? r : `<${r}>`}\r\n`;
+      text += `From: <${from}>;tag=${opts.fromTag ?? randomToken(10)}\r\n`;
+      text += `To: <${opts.to ?? opts.uri}>${opts.toTag ? `;tag=${opts.toTag}` : ""}\r\n`;
       text += `Call-ID: ${callId}\r\n`;
-      text += `CSeq: 10 ${opts.method}\r\n`;
+      text += `CSeq: ${opts.cseq ?? 10} ${opts.method}\r\n`;
       text += `Max-Forwards: 70\r\n`;
       if (this.config.serverHeader) text += `User-Agent: ${this.config.serverHeader}\r\n`;
       if (opts.headers) for (const [n, v] of Object.entries(opts.headers)) text += `${n}: ${v}\r\n`;
@@ -1091,6 +1113,26 @@ export class SipCore {
 
   formatHost(h: string): string {
     return formatHost(h);
+  }
+}
+
+/**
+ * Calls one TransactionObserver method on every observer of a transaction (see
+ * script/context.ts); an observer that throws is logged and never breaks the transaction.
+ */
+function notifyObservers<K extends keyof TransactionObserver>(
+  list: readonly TransactionObserver[],
+  event: K,
+  ...args: Parameters<NonNullable<TransactionObserver[K]>>
+): void {
+  for (const o of list) {
+    const fn = o[event] as ((...a: unknown[]) => void) | undefined;
+    if (!fn) continue;
+    try {
+      fn.apply(o, args);
+    } catch (e) {
+      log.error("transaction observer failed", { event, error: e instanceof Error ? e.stack ?? e.message : String(e) });
+    }
   }
 }
 

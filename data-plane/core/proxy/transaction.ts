@@ -1,6 +1,7 @@
 import type { SipMessage } from "../sip/message.js";
 import type { Endpoint } from "../sip/types.js";
 import type { ListenSocket } from "../transport/listen-socket.js";
+import type { TransactionObserver } from "../script/context.js";
 
 /** Something waiting for replies to a request Olelo sent (a proxy branch, a CANCEL, a UAC request). */
 export interface ClientHandler {
@@ -47,6 +48,8 @@ export class ServerTxn {
   frNonInv = 0;
   /** Opaque per-transaction script state (the request context). */
   ctx: unknown = null;
+  /** Module observers (req.observeTransaction); null when nobody observes, so nothing is allocated. */
+  observers: TransactionObserver[] | null = null;
   /** Upstream reply target: transport connection id (streams) or address. */
   replyDest: Endpoint;
 

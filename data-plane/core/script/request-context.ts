@@ -5,7 +5,7 @@ import type { ListenSocket } from "../transport/listen-socket.js";
 import type { SipCore, BranchTarget, RelayPlan } from "../proxy/core.js";
 import type { ServerTxn } from "../proxy/transaction.js";
 import type { Logger } from "../log/logger.js";
-import type { RequestContext, SendOptions } from "./context.js";
+import type { RequestContext, SendOptions, TransactionObserver } from "./context.js";
 import { parseUri, rewriteUri } from "../sip/uri.js";
 import { canonicalName, prettyName } from "../sip/header-names.js";
 import { parseNameAddr, splitList } from "../sip/header-values.js";
@@ -384,6 +384,26 @@ export class RequestCtx implements RequestContext {
     t.ctx = this;
     if (this.frInvOverride) t.frInv = this.frInvOverride;
     if (this.frNonInvOverride) t.frNonInv = this.frNonInvOverride;
+    if (this.pendingObservers) {
+      // observers registered while no transaction could be created (transaction table full)
+      t.observers = t.observers ? t.observers.concat(this.pendingObservers) : this.pendingObservers;
+      this.pendingObservers = null;
+    }
+  }
+
+  /** Observers waiting for the transaction (only when it could not be created yet). */
+  private pendingObservers: TransactionObserver[] | null = null;
+
+  observeTransaction(observer: TransactionObserver): void {
+    const m = this.msg.method;
+    if (m === "ACK" || m === "CANCEL") return;
+    if (!this.txn && !(this.replied && this.route === "request")) {
+      // t_newtran: later replies become stateful, so the observer sees them
+      const t = this.core.createServerTxn(this.msg, this.source, this.sock, this.conn);
+      if (t) this.bindTxn(t);
+    }
+    if (this.txn) (this.txn.observers ??= []).push(observer);
+    else (this.pendingObservers ??= []).push(observer);
   }
 
   forward(dst?: string): boolean {

@@ -86,7 +86,11 @@ export class ScriptRuntime implements ScriptRunner {
       );
       return;
     }
-    if (!ctx.acted && !ctx.replied && !ctx.txn) core.core.inc("drop_requests");
+    if (!ctx.acted && !ctx.replied) {
+      if (!ctx.txn) core.core.inc("drop_requests");
+      // a transaction created by observeTransaction() and then left without relay or reply
+      else core.finishIdle(ctx.txn);
+    }
   }
 
   private afterAsync(core: SipCore, ctx: RequestCtx): void {
