@@ -8,7 +8,7 @@
  * pause seen while a second table is compiled with the sliced builder and swapped in by one
  * reference write, with lookups running against the live table all the time.
  */
-import { monitorEventLoopDelay, performance } from "node:perf_hooks";
+import { PerformanceObserver, monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { PrefixTreeBuilder, yieldToEventLoop } from "../../data-plane/modules/prefix-tree/build-prefix-tree.js";
 import type { PrefixTree } from "../../data-plane/modules/prefix-tree/prefix-tree.js";
 
@@ -120,6 +120,15 @@ async function main(): Promise<void> {
   let live: PrefixTree<number> = tree;
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
+  let maxGc = 0;
+  let gcTotal = 0;
+  const gcObs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gcTotal += e.duration;
+      if (e.duration > maxGc) maxGc = e.duration;
+    }
+  });
+  gcObs.observe({ entryTypes: ["gc"] });
   let maxGap = 0;
   let last = performance.now();
   let served = 0;
@@ -146,10 +155,12 @@ async function main(): Promise<void> {
   await yieldToEventLoop();
   ticking = false;
   h.disable();
+  gcObs.disconnect();
   console.log(
     `reload while serving (sliced build + swap): ${(tr1 - tr0).toFixed(0)} ms wall; longest event-loop pause ${maxGap.toFixed(2)} ms ` +
       `(setImmediate ticker), monitorEventLoopDelay max ${(h.max / 1e6).toFixed(2)} ms, p99 ${(h.percentile(99) / 1e6).toFixed(2)} ms; ` +
-      `${served.toLocaleString()} lookups served meanwhile; new table ${live.size.toLocaleString()} keys`,
+      `${served.toLocaleString()} lookups served meanwhile; new table ${live.size.toLocaleString()} keys; ` +
+      `GC meanwhile ${gcTotal.toFixed(0)} ms in total, longest GC pause ${maxGc.toFixed(1)} ms`,
   );
 
   // For comparison: the same reload done synchronously blocks the loop for the whole build.
