@@ -90,10 +90,11 @@ export class TlsTransport implements StreamTransport {
     server.maxConnections = this.layer.tcp.maxConnections;
     server.on("connection", (raw: net.Socket) => this.onRawConnection(lst, raw));
     server.on("secureConnection", (s: tls.TLSSocket) => this.onSecure(lst, s));
-    server.on("tlsClientError", (e: Error & { code?: string }) => {
+    server.on("tlsClientError", (e: Error & { code?: string }, s: tls.TLSSocket) => {
       if (e.code === "ERR_TLS_HANDSHAKE_TIMEOUT") this.stats.handshake_timeouts++;
       else this.stats.handshake_failures++;
       log.debug("tls handshake failed", { socket: sock.id, error: e.message });
+      s.destroy(); // Node leaves a timed-out handshake's socket open
     });
     server.on("drop", () => this.stats.rejected_limit++);
     await new Promise<void>((resolve, reject) => {

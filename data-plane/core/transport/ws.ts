@@ -148,7 +148,10 @@ export class WsTransport implements StreamTransport {
         handshakeTimeout: ts.handshakeTimeoutMs,
         SNICallback: (name, cb) => cb(null, ctx.select(name) ?? undefined),
       });
-      server.on("tlsClientError", () => this.stats.handshake_failures++);
+      server.on("tlsClientError", (_e: Error, s: tls.TLSSocket) => {
+        this.stats.handshake_failures++;
+        s.destroy();
+      });
     } else {
       server = http.createServer();
     }
