@@ -47,10 +47,16 @@ export interface Invocation {
   readonly opts: OptValues;
 }
 
-/** What a command produced: `data` is printed as JSON with --json, else `human` (or a generic rendering). */
+/**
+ * What a command produced: `data` is printed as JSON with --json, else `human` (or a generic
+ * rendering). `warning` is printed to stderr after the output (exit 0); `failure` too, but the
+ * exit code becomes 1 (a push whose kinds did not all compile still shows what it did).
+ */
 export interface Output {
   readonly data: unknown;
   readonly human?: string;
+  readonly warning?: string;
+  readonly failure?: string;
 }
 
 export interface Globals {
@@ -81,6 +87,8 @@ export interface CommandSpec {
   readonly examples?: readonly string[];
   /** Which API the command talks to. */
   readonly target: "data" | "control" | "local";
+  /** Set when an option switches the command to the other plane (`rpc --cp`). */
+  readonly alsoControl?: boolean;
   /** RPC methods it calls (documentation). */
   readonly rpc?: readonly string[];
   /** Returns the output, or nothing when the command printed by itself (streams). */

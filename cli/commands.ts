@@ -1,15 +1,16 @@
 import type { CommandSpec, GroupSpec, OptSpec, Output, RunContext } from "./command-spec.js";
 import { bashCompletion } from "./completion.js";
-import { formatDuration, renderObject, renderTable } from "./format.js";
+import { formatDuration, renderTable } from "./format.js";
 import { renderDispatcherList, renderHtableDump, renderLocation, statsObject } from "./render-kamailio.js";
 import { CliError, followEvents, wsUrlFor } from "./rpc-client.js";
-import { cliValue, str, userDomain } from "./cli-values.js";
+import { cliValue, str } from "./cli-values.js";
+import { CONTROL_PLANE_COMMANDS } from "./commands-control-plane.js";
 
 /**
  * olectl's ONE command-definition table. Data-plane commands use Kamailio's RPC names
  * (dispatcher.list, ul.dump, htable.dump, pike.top, …) so they work against any node exposing
- * them; control-plane commands (`--cp-url`) use the management API names listed in README.md
- * (dispatcher.create/delete/list, subscriber.*, lcr_gw.*, tables.push, tables.diff, nodes.list).
+ * them; control-plane commands (`--cp-url`, rows in commands-control-plane.ts) use the management
+ * API of control-plane/api (`<table>.list|create|delete` by id, subscriber.*, push, nodes, diff).
  *
  * @example
  *   olectl dispatcher set-state ip 1 sip:10.0.0.1:5060
@@ -38,6 +39,9 @@ export const GROUPS: readonly GroupSpec[] = [
 const TABLE_OPT: OptSpec = { name: "table", type: "string", value: "NAME", default: "location", doc: "usrloc table (default location)" };
 
 const out = (data: unknown, human?: string): Output => ({ data, human });
+
+/** `rpc --cp`, `methods --cp`: talk to the management API instead of the node. */
+const CP_FLAG: OptSpec = { name: "cp", type: "flag", doc: "call the control plane's management API (--cp-url) instead of the data plane" };
 
 export const COMMANDS: readonly CommandSpec[] = [
   {
@@ -74,15 +78,20 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     path: ["rpc"],
-    summary: "Call any data-plane RPC method",
-    description: "Arguments are sent positionally: each is a JSON value when it parses (12, true, {\"a\":1}), otherwise a string. With --named the params are an object instead.",
+    summary: "Call any RPC method of the data plane (of the control plane with --cp)",
+    description:
+      "Arguments are sent positionally: each is a JSON value when it parses (12, true, {\"a\":1}), otherwise a string. With --named the params are an object instead. --cp calls the management API (--cp-url), e.g. `olectl rpc --cp dr_gateways.list --named type=1`.",
     args: [
       { name: "method", doc: "RPC method name", complete: "methods" },
       { name: "args", doc: "positional parameters", optional: true, variadic: true },
     ],
-    options: [{ name: "named", type: "string", repeat: true, value: "K=V", doc: "named parameter (repeatable); V is JSON when it parses" }],
+    options: [
+      { name: "named", type: "string", repeat: true, value: "K=V", doc: "named parameter (repeatable); V is JSON when it parses" },
+      CP_FLAG,
+    ],
     target: "data",
-    examples: ["olectl rpc core.echo hello 12", "olectl rpc dispatcher.set_state ip 1 sip:10.0.0.1", "olectl rpc events.since --named since=0 --named limit=10"],
+    alsoControl: true,
+    examples: ["olectl rpc core.echo hello 12", "olectl rpc dispatcher.set_state ip 1 sip:10.0.0.1", "olectl rpc events.since --named since=0 --named limit=10", "olectl rpc --cp dispatcher.get 3"],
     run: async (ctx, { args, opts }) => {
       const pos = (args.args as string[] | undefined) ?? [];
       const named = (opts.named as string[] | undefined) ?? [];
@@ -96,19 +105,22 @@ export const COMMANDS: readonly CommandSpec[] = [
           params[kv.slice(0, eq)] = cliValue(kv.slice(eq + 1));
         }
       }
-      const r = await ctx.dp.call(str(args.method), params);
+      const r = await (opts.cp ? ctx.cp : ctx.dp).call(str(args.method), params);
       return out(r, typeof r === "string" ? r : JSON.stringify(r, null, 2));
     },
   },
   {
     path: ["methods"],
-    summary: "List RPC methods, or show the help of one",
+    summary: "List RPC methods, or show the help of one (of the control plane with --cp)",
     args: [{ name: "method", doc: "show this method's help", optional: true, complete: "methods" }],
+    options: [CP_FLAG],
     target: "data",
+    alsoControl: true,
     rpc: ["system.listMethods", "system.methodHelp"],
-    run: async (ctx, { args }) => {
-      if (args.method) return out(await ctx.dp.call("system.methodHelp", [str(args.method)]));
-      return out(await ctx.dp.call("system.listMethods"));
+    run: async (ctx, { args, opts }) => {
+      const c = opts.cp ? ctx.cp : ctx.dp;
+      if (args.method) return out(await c.call("system.methodHelp", [str(args.method)]));
+      return out(await c.call("system.listMethods"));
     },
   },
   {
@@ -213,53 +225,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: async (ctx, { args }) => out(await ctx.dp.call("dispatcher.remove", [cliValue(str(args.group)), str(args.address)])),
   },
   // ---- dispatcher: control plane (stored rows) ----
-  {
-    path: ["dispatcher", "add"],
-    summary: "Store a destination row (pushed with the next `olectl push`)",
-    args: [
-      { name: "setid", doc: "set id" },
-      { name: "destination", doc: "SIP URI, e.g. sip:10.0.0.1:5060" },
-    ],
-    options: [
-      { name: "flags", type: "int", value: "N", doc: "dispatcher flags (default 0)" },
-      { name: "priority", type: "int", value: "N", doc: "priority (default 0)" },
-      { name: "attrs", type: "string", value: "S", doc: "attributes, e.g. weight=50;duid=gw1" },
-      { name: "description", type: "string", value: "S", doc: "free text" },
-    ],
-    target: "control",
-    rpc: ["dispatcher.create"],
-    examples: ["olectl dispatcher add 1 sip:10.0.0.1:5060 --attrs weight=50"],
-    run: async (ctx, { args, opts }) => {
-      const setid = Number(args.setid);
-      if (!Number.isInteger(setid)) throw new CliError(`setid must be an integer, got '${str(args.setid)}'`, 2);
-      const p: Record<string, unknown> = { setid, destination: str(args.destination) };
-      for (const k of ["flags", "priority", "attrs", "description"]) if (opts[k] !== undefined) p[k] = opts[k];
-      return out(await ctx.cp.call("dispatcher.create", p));
-    },
-  },
-  {
-    path: ["dispatcher", "rm"],
-    summary: "Delete a stored destination row by id",
-    args: [{ name: "id", doc: "row id (see `olectl dispatcher show`)" }],
-    target: "control",
-    rpc: ["dispatcher.delete"],
-    run: async (ctx, { args }) => {
-      const id = Number(args.id);
-      if (!Number.isInteger(id)) throw new CliError(`id must be an integer, got '${str(args.id)}'`, 2);
-      return out(await ctx.cp.call("dispatcher.delete", { id }));
-    },
-  },
-  {
-    path: ["dispatcher", "show"],
-    summary: "Show stored destination rows",
-    args: [{ name: "setid", doc: "only this set", optional: true }],
-    target: "control",
-    rpc: ["dispatcher.list"],
-    run: async (ctx, { args }) => {
-      const rows = await ctx.cp.call("dispatcher.list", args.setid !== undefined ? { setid: cliValue(str(args.setid)) } : {});
-      return out(rows);
-    },
-  },
+  ...CONTROL_PLANE_COMMANDS.filter((c) => c.path[0] === "dispatcher"),
   // ---- usrloc ----
   {
     path: ["ul", "show"],
@@ -350,135 +316,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     rpc: ["pike.top"],
     run: async (ctx, { args }) => out(await ctx.dp.call("pike.top", args.filter ? [str(args.filter)] : [])),
   },
-  // ---- control plane ----
-  {
-    path: ["subscriber", "add"],
-    summary: "Add a subscriber",
-    args: [
-      { name: "user@domain", doc: "username and domain" },
-      { name: "password", doc: "plain password (ha1/ha1b are computed by the control plane)" },
-    ],
-    target: "control",
-    rpc: ["subscriber.create"],
-    run: async (ctx, { args }) => out(await ctx.cp.call("subscriber.create", { ...userDomain(str(args["user@domain"]), "user@domain"), password: str(args.password) })),
-  },
-  {
-    path: ["subscriber", "passwd"],
-    summary: "Change a subscriber's password",
-    args: [
-      { name: "user@domain", doc: "username and domain" },
-      { name: "password", doc: "new password" },
-    ],
-    target: "control",
-    rpc: ["subscriber.passwd"],
-    run: async (ctx, { args }) => out(await ctx.cp.call("subscriber.passwd", { ...userDomain(str(args["user@domain"]), "user@domain"), password: str(args.password) })),
-  },
-  {
-    path: ["subscriber", "rm"],
-    summary: "Remove a subscriber",
-    args: [{ name: "user@domain", doc: "username and domain" }],
-    target: "control",
-    rpc: ["subscriber.delete"],
-    run: async (ctx, { args }) => out(await ctx.cp.call("subscriber.delete", userDomain(str(args["user@domain"]), "user@domain"))),
-  },
-  {
-    path: ["subscriber", "show"],
-    summary: "Show subscribers (all, one user@domain, or one domain)",
-    args: [{ name: "filter", doc: "USER@DOMAIN or DOMAIN", optional: true }],
-    target: "control",
-    rpc: ["subscriber.list"],
-    run: async (ctx, { args }) => {
-      const f = args.filter as string | undefined;
-      const p = f === undefined ? {} : f.includes("@") ? userDomain(f, "filter") : { domain: f };
-      return out(await ctx.cp.call("subscriber.list", p));
-    },
-  },
-  {
-    path: ["lcr", "gw", "add"],
-    summary: "Add an LCR gateway (lcr_gw row)",
-    args: [{ name: "gw_name", doc: "gateway name" }],
-    options: [
-      { name: "ip", type: "string", value: "ADDR", doc: "ip_addr" },
-      { name: "hostname", type: "string", value: "HOST", doc: "hostname" },
-      { name: "port", type: "int", value: "N", doc: "port" },
-      { name: "transport", type: "string", value: "T", doc: "transport: udp, tcp, tls, sctp" },
-      { name: "uri-scheme", type: "string", value: "S", doc: "sip or sips" },
-      { name: "params", type: "string", value: "S", doc: "URI params, e.g. ;user=phone" },
-      { name: "strip", type: "int", value: "N", doc: "digits to strip" },
-      { name: "prefix", type: "string", value: "S", doc: "prefix to add" },
-      { name: "tag", type: "string", value: "S", doc: "tag" },
-      { name: "flags", type: "int", value: "N", doc: "gateway flags" },
-      { name: "lcr-id", type: "int", value: "N", doc: "LCR instance (default 1)" },
-    ],
-    target: "control",
-    rpc: ["lcr_gw.create"],
-    examples: ["olectl lcr gw add carrier1 --ip 192.0.2.10 --port 5060 --strip 1 --prefix 00"],
-    run: async (ctx, { args, opts }) => {
-      if (opts.ip === undefined && opts.hostname === undefined) throw new CliError("lcr gw add needs --ip or --hostname", 2);
-      const map: Record<string, string> = { ip: "ip_addr", "uri-scheme": "uri_scheme", "lcr-id": "lcr_id" };
-      const p: Record<string, unknown> = { gw_name: str(args.gw_name), lcr_id: 1 };
-      for (const [k, v] of Object.entries(opts)) if (v !== undefined) p[map[k] ?? k] = v;
-      return out(await ctx.cp.call("lcr_gw.create", p));
-    },
-  },
-  {
-    path: ["lcr", "gw", "rm"],
-    summary: "Delete an LCR gateway by id",
-    args: [{ name: "id", doc: "gateway id" }],
-    target: "control",
-    rpc: ["lcr_gw.delete"],
-    run: async (ctx, { args }) => {
-      const id = Number(args.id);
-      if (!Number.isInteger(id)) throw new CliError(`id must be an integer, got '${str(args.id)}'`, 2);
-      return out(await ctx.cp.call("lcr_gw.delete", { id }));
-    },
-  },
-  {
-    path: ["lcr", "gw", "show"],
-    summary: "Show LCR gateways",
-    options: [{ name: "lcr-id", type: "int", value: "N", doc: "only this LCR instance" }],
-    target: "control",
-    rpc: ["lcr_gw.list"],
-    run: async (ctx, { opts }) => out(await ctx.cp.call("lcr_gw.list", opts["lcr-id"] !== undefined ? { lcr_id: opts["lcr-id"] } : {})),
-  },
-  {
-    path: ["push"],
-    summary: "Publish the stored tables as a new version to the data-plane nodes",
-    args: [{ name: "kinds", doc: "only these table kinds (dispatcher, lcr, …); all when omitted", optional: true, variadic: true }],
-    options: [{ name: "message", type: "string", value: "TEXT", doc: "change note recorded with the version" }],
-    target: "control",
-    rpc: ["tables.push"],
-    run: async (ctx, { args, opts }) => {
-      const p: Record<string, unknown> = {};
-      if ((args.kinds as string[] | undefined)?.length) p.kinds = args.kinds;
-      if (opts.message !== undefined) p.message = opts.message;
-      return out(await ctx.cp.call("tables.push", p));
-    },
-  },
-  {
-    path: ["nodes"],
-    summary: "Show data-plane nodes and the table versions each one applied or rejected",
-    target: "control",
-    rpc: ["nodes.list"],
-    run: async (ctx) => out(await ctx.cp.call("nodes.list")),
-  },
-  {
-    path: ["diff"],
-    summary: "Show what changes between two table versions (default: live vs stored)",
-    args: [
-      { name: "from", doc: "base version (default: the live one)", optional: true },
-      { name: "to", doc: "target version (default: the stored, unpushed tables)", optional: true },
-    ],
-    target: "control",
-    rpc: ["tables.diff"],
-    run: async (ctx, { args }) => {
-      const p: Record<string, unknown> = {};
-      if (args.from !== undefined) p.from = args.from;
-      if (args.to !== undefined) p.to = args.to;
-      const r = await ctx.cp.call("tables.diff", p);
-      return out(r, typeof r === "string" ? r : r && typeof r === "object" && !Array.isArray(r) ? renderObject(r as Record<string, unknown>) : undefined);
-    },
-  },
+  // ---- control plane: subscribers, lcr, versions, nodes ----
+  ...CONTROL_PLANE_COMMANDS.filter((c) => c.path[0] !== "dispatcher"),
   {
     path: ["completion", "bash"],
     summary: "Print the bash completion script (source <(olectl completion bash))",

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CONTROL_PLANE_API } from "./control-plane-api.js";
+import { managementMethods, olectlControlPlaneMethods, olectlControlPlaneNames } from "./control-plane-api.js";
 import { localCoreMethods, methodsMarkdown, olectlMarkdown, replaceGenerated } from "./gen-rpc-docs.js";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -23,10 +23,19 @@ describe("generated README tables match the descriptors (regenerate with cli/gen
   it("olectl commands", () => {
     expect(block("cli/README.md", "olectl-commands")).toBe(olectlMarkdown());
   });
-  it("control-plane API", () => {
-    const md = methodsMarkdown(CONTROL_PLANE_API);
-    expect(md).toContain("| `dispatcher.create` | setid:int, destination:string, [flags:int]");
+  it("control-plane methods olectl calls, read from the control plane's own registry", () => {
+    const md = methodsMarkdown(olectlControlPlaneMethods());
+    expect(md).toContain("| `dispatcher.create` | [id:any], [setid:any], [destination:any], [flags:any]");
+    expect(md).toContain("| `push` | – |");
+    expect(md).toContain("| `subscriber.delete` | id:any |");
     expect(block("cli/README.md", "control-plane-api")).toBe(md);
+  });
+  it("every control-plane method olectl names exists in control-plane/api (and a missing one would be caught)", () => {
+    const real = new Set(managementMethods().map((m) => m.name));
+    expect(olectlControlPlaneNames().length).toBeGreaterThan(10);
+    for (const n of olectlControlPlaneNames()) expect(real.has(n), n).toBe(true);
+    // the guessed names olectl used before must not come back
+    for (const gone of ["tables.push", "tables.diff", "nodes.list"]) expect(real.has(gone), gone).toBe(false);
   });
   it("replaceGenerated swaps only the named block", () => {
     const t = "a\n<!-- BEGIN GENERATED: x -->\nold\n<!-- END GENERATED: x -->\nb";

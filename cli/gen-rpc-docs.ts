@@ -7,7 +7,7 @@ import { RpcRegistry, type RpcParam } from "../data-plane/core/rpc/registry.js";
 import { StatsRegistry } from "../data-plane/core/stats/counters.js";
 import { TableRegistry } from "../data-plane/core/tables/registry.js";
 import { COMMANDS } from "./commands.js";
-import { CONTROL_PLANE_API } from "./control-plane-api.js";
+import { olectlControlPlaneMethods } from "./control-plane-api.js";
 import { usage } from "./parse-args.js";
 import { RpcClient } from "./rpc-client.js";
 
@@ -15,7 +15,7 @@ import { RpcClient } from "./rpc-client.js";
  * Prints markdown reference tables generated from the descriptors, so the READMEs cannot drift:
  *   (default)        the data-plane core RPC methods (built locally from registerCoreMethods)
  *   --url URL        every method of a running node (system.describeMethods; includes modules)
- *   --cp-api         the control-plane management API olectl expects
+ *   --cp-api         the control-plane management methods olectl calls, from control-plane/api itself
  *   --olectl         olectl's command reference
  *   --write FILE     replace the matching `<!-- BEGIN GENERATED: name -->` block in FILE instead
  *
@@ -46,7 +46,7 @@ export function methodsMarkdown(methods: readonly MethodDoc[]): string {
 
 export function olectlMarkdown(): string {
   const rows = COMMANDS.map((c) => {
-    const plane = c.target === "data" ? "data plane" : c.target === "control" ? "control plane" : "local";
+    const plane = c.target === "data" ? (c.alsoControl ? "data plane (--cp: control plane)" : "data plane") : c.target === "control" ? "control plane" : "local";
     return `| \`${cell(usage(c).replace(/^olectl /, ""))}\` | ${cell(c.summary)} | ${plane} | ${cell((c.rpc ?? []).join(", ") || "–")} |`;
   });
   return ["| Command | What it does | Talks to | RPC |", "|---|---|---|---|", ...rows].join("\n");
@@ -91,7 +91,7 @@ async function cli(argv: string[]): Promise<void> {
     body = methodsMarkdown((await client.call("system.describeMethods")) as MethodDoc[]);
   } else if (flag("--cp-api")) {
     name = "control-plane-api";
-    body = methodsMarkdown(CONTROL_PLANE_API);
+    body = methodsMarkdown(olectlControlPlaneMethods());
   } else if (flag("--olectl")) {
     name = "olectl-commands";
     body = olectlMarkdown();

@@ -48,7 +48,12 @@ function commandHelp(c: CommandSpec, globals: readonly OptSpec[]): string {
     }
   }
   if (c.options?.length) lines.push("", "Options:", ...optionLines(c.options));
-  const api = c.target === "data" ? "data plane (--url)" : c.target === "control" ? "control plane (--cp-url)" : "none (local)";
+  const api =
+    c.target === "data"
+      ? `data plane (--url)${c.alsoControl ? "; control plane (--cp-url) with --cp" : ""}`
+      : c.target === "control"
+        ? "control plane (--cp-url)"
+        : "none (local)";
   lines.push("", `Talks to: ${api}${c.rpc?.length ? `; RPC: ${c.rpc.join(", ")}` : ""}`);
   if (c.examples?.length) lines.push("", "Examples:", ...c.examples.map((e) => `  ${e}`));
   lines.push("", "Global options:", ...optionLines(globals));

@@ -1,21 +1,32 @@
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import type { RowDataPacket } from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RpcRegistry, type RpcParam } from "../data-plane/core/rpc/registry.js";
-import { createControlServer, type ControlServer } from "../data-plane/core/rpc/server.js";
+import { createManagementServer, type ManagementServer } from "../control-plane/api/server.js";
+import { createDbSnapshotSource, type DbSnapshotSource } from "../control-plane/compile/source.js";
+import type { Database } from "../control-plane/db/connect.js";
+import { migrateDatabase } from "../control-plane/db/migrate.js";
+import { dropTestDatabase, freshTestDatabase } from "../control-plane/db/test-support.js";
+import { createPushServer, type PushServer } from "../control-plane/push/server.js";
+import type { RpcParam } from "../data-plane/core/rpc/registry.js";
 import { startTestNode, type TestNode } from "../data-plane/core/rpc/test-support.js";
+import { createSyncClient, type SyncClient } from "../data-plane/sync/client.js";
+import { createFakeTables } from "../data-plane/sync/testing/fake-sinks.js";
 import { COMMANDS, GLOBAL_OPTIONS, GROUPS } from "./commands.js";
-import { CONTROL_PLANE_API } from "./control-plane-api.js";
 import { bashCompletion } from "./completion.js";
 import { main } from "./olectl.js";
+
+/** The control plane side runs the real management server on this MariaDB database. */
+const DB = "olelo_test_cli0";
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, "..");
 const TSX = join(ROOT, "node_modules/.bin/tsx");
 
-type Call = { plane: "dp" | "cp"; method: string; args: Record<string, unknown> };
+type Call = { plane: "dp"; method: string; args: Record<string, unknown> };
 const calls: Call[] = [];
 
 /** Data-plane module methods with Kamailio's positional parameters, recording their calls. */
@@ -61,39 +72,43 @@ const DP_FAKES: Array<[string, RpcParam[], unknown]> = [
   ["pike.top", [{ name: "filter", type: "string", optional: true }], [{ ip_addr: "192.0.2.7", leaf_hits_prev: 3, leaf_hits_curr: 40, expires: 10, status: "HOT" }]],
 ];
 
-const CP_RESULTS: Record<string, unknown> = {
-  "dispatcher.create": { id: 9, setid: 1, destination: "sip:10.0.0.9" },
-  "dispatcher.list": [{ id: 9, setid: 1, destination: "sip:10.0.0.9", flags: 0, priority: 0, attrs: "", description: "" }],
-  "nodes.list": [{ node: "p1", address: "10.0.0.5", connected: true }],
-  "tables.push": { version: "v7", kinds: ["dispatcher"], nodes: [] },
-  "tables.diff": { from: "v6", to: "stored", changes: [] },
-};
-
 describe("olectl", () => {
   let dp: TestNode;
-  let cp: ControlServer;
+  let d: Database;
+  let source: DbSnapshotSource;
+  let push: PushServer;
+  let cp: ManagementServer;
+  let sync: SyncClient;
   let env: Record<string, string>;
   let refusedUrl: string;
+  const synced = createFakeTables(["dispatcher", "subscriber"]);
 
   beforeAll(async () => {
     dp = await startTestNode();
     for (const [name, params, result] of DP_FAKES) {
       dp.registry.register({ name, doc: `fake ${name}`, params, handler: (args) => (calls.push({ plane: "dp", method: name, args }), result) });
     }
-    const cpReg = new RpcRegistry();
-    for (const m of CONTROL_PLANE_API) {
-      cpReg.register({ ...m, handler: (args) => (calls.push({ plane: "cp", method: m.name, args }), CP_RESULTS[m.name] ?? { ok: true }) });
-    }
-    cp = await createControlServer({ registry: cpReg, port: 0 });
+    // the real control plane: MariaDB, compile, gRPC push, management API; one data plane follows it
+    d = await freshTestDatabase(DB);
+    await migrateDatabase(d.db, d.pool);
+    source = await createDbSnapshotSource({ db: d.db, pool: d.pool, pollIntervalMs: 0 });
+    push = await createPushServer({ source, port: 0 });
+    cp = await createManagementServer({ source, db: d.db, pool: d.pool, port: 0, nodes: () => push.nodes() });
+    sync = await createSyncClient({ url: push.address, nodeId: "olectl-test-dp", tables: synced.tables, cacheDir: null, backoff: { initialMs: 50, maxMs: 200 } });
     env = { OLELO_URL: dp.srv.url, OLELO_CP_URL: cp.url };
     const probe = createServer();
     await new Promise<void>((r) => probe.listen(0, "127.0.0.1", () => r()));
     refusedUrl = `http://127.0.0.1:${(probe.address() as { port: number }).port}/RPC`;
     await new Promise((r) => probe.close(r));
-  });
+  }, 60_000);
   afterAll(async () => {
-    await dp.srv.close();
-    await cp.close();
+    await dp?.srv.close();
+    await sync?.close();
+    await cp?.close();
+    await push?.close({ graceMs: 200 });
+    await source?.close();
+    await d?.close();
+    await dropTestDatabase(DB);
   });
 
   async function olectl(argv: string[], extraEnv: Record<string, string> = {}) {
@@ -103,15 +118,12 @@ describe("olectl", () => {
     return { code, out: out.join("\n"), err: err.join("\n") };
   }
 
-  it("every command sends the right RPC with the right parameters to the right plane", async () => {
+  it("every data-plane command sends the right RPC with the right parameters", async () => {
     const cases: Array<[string[], Call["plane"], string, Record<string, unknown>]> = [
       [["dispatcher", "reload"], "dp", "dispatcher.reload", {}],
       [["dispatcher", "set-state", "ip", "2", "sip:10.0.0.1"], "dp", "dispatcher.set_state", { state: "ip", group: 2, address: "sip:10.0.0.1" }],
       [["dispatcher", "memadd", "1", "sip:10.0.0.3", "0", "5", "weight=10"], "dp", "dispatcher.add", { group: 1, address: "sip:10.0.0.3", flags: 0, priority: 5, attrs: "weight=10" }],
       [["dispatcher", "memrm", "1", "sip:10.0.0.3"], "dp", "dispatcher.remove", { group: 1, address: "sip:10.0.0.3" }],
-      [["dispatcher", "add", "1", "sip:10.0.0.9", "--priority", "3", "--attrs=weight=50"], "cp", "dispatcher.create", { setid: 1, destination: "sip:10.0.0.9", priority: 3, attrs: "weight=50" }],
-      [["dispatcher", "rm", "9"], "cp", "dispatcher.delete", { id: 9 }],
-      [["dispatcher", "show", "1"], "cp", "dispatcher.list", { setid: 1 }],
       [["ul", "show"], "dp", "ul.dump", {}],
       [["ul", "show", "bob", "--table", "loc2"], "dp", "ul.lookup", { table: "loc2", aor: "bob" }],
       [["ul", "rm", "bob"], "dp", "ul.rm", { table: "location", aor: "bob" }],
@@ -122,21 +134,6 @@ describe("olectl", () => {
       [["htable", "set", "t", "k", "42", "--int"], "dp", "htable.seti", { htable: "t", key: "k", value: 42 }],
       [["htable", "rm", "t", "k"], "dp", "htable.delete", { htable: "t", key: "k" }],
       [["pike", "top", "HOT"], "dp", "pike.top", { filter: "HOT" }],
-      [["subscriber", "add", "alice@example.com", "pw1"], "cp", "subscriber.create", { username: "alice", domain: "example.com", password: "pw1" }],
-      [["subscriber", "passwd", "alice@example.com", "pw2"], "cp", "subscriber.passwd", { username: "alice", domain: "example.com", password: "pw2" }],
-      [["subscriber", "rm", "alice@example.com"], "cp", "subscriber.delete", { username: "alice", domain: "example.com" }],
-      [["subscriber", "show", "example.com"], "cp", "subscriber.list", { domain: "example.com" }],
-      [
-        ["lcr", "gw", "add", "gw1", "--ip", "192.0.2.10", "--port", "5080", "--strip", "1", "--prefix", "00", "--uri-scheme", "sip"],
-        "cp",
-        "lcr_gw.create",
-        { gw_name: "gw1", lcr_id: 1, ip_addr: "192.0.2.10", port: 5080, strip: 1, prefix: "00", uri_scheme: "sip" },
-      ],
-      [["lcr", "gw", "rm", "4"], "cp", "lcr_gw.delete", { id: 4 }],
-      [["lcr", "gw", "show", "--lcr-id", "2"], "cp", "lcr_gw.list", { lcr_id: 2 }],
-      [["push", "dispatcher", "lcr", "--message", "new gw"], "cp", "tables.push", { kinds: ["dispatcher", "lcr"], message: "new gw" }],
-      [["nodes"], "cp", "nodes.list", {}],
-      [["diff", "v6"], "cp", "tables.diff", { from: "v6" }],
     ];
     for (const [argv, plane, method, args] of cases) {
       calls.length = 0;
@@ -175,7 +172,6 @@ describe("olectl", () => {
   it("--json prints the raw result", async () => {
     expect(JSON.parse((await olectl(["--json", "uptime"])).out)).toMatchObject({ uptime: expect.any(Number), up_since: expect.any(String) });
     expect(JSON.parse((await olectl(["stats", "core:", "--json"])).out)).toEqual({ "core:rcv_requests": 5, "core:fwd_requests": 3 });
-    expect(JSON.parse((await olectl(["--json", "dispatcher", "show"])).out)).toEqual(CP_RESULTS["dispatcher.list"]);
     expect(JSON.parse((await olectl(["--json", "rpc", "test.args", "--named", "group=4", "--named", "address=sip:x"])).out)).toEqual({ group: 4, address: "sip:x" });
     expect(JSON.parse((await olectl(["--json", "dispatcher", "reload"])).out)).toBeNull();
   });
@@ -196,6 +192,13 @@ describe("olectl", () => {
       [["rpc", "core.echo", "--named", "nokey"], /--named expects K=V/],
       [["subscriber", "add", "alice", "pw"], /must look like USER@DOMAIN/],
       [["lcr", "gw", "add", "gw1"], /needs --ip or --hostname/],
+      [["lcr", "gw", "add", "gw1", "--ip", "192.0.2.1", "--transport", "carrier-pigeon"], /--transport must be udp, tcp, tls or sctp, got 'carrier-pigeon'/],
+      [["lcr", "gw", "add", "gw1", "--ip", "192.0.2.1", "--uri-scheme", "http"], /--uri-scheme must be sip or sips/],
+      [["dispatcher", "show", "one"], /setid must be an integer, got 'one'/],
+      [["dispatcher", "rm", "1.5"], /id must be an integer/],
+      [["subscriber", "show", "--limit", "20000"], /--limit must be 0\.\.10000/],
+      [["subscriber", "rm", "alice"], /must look like USER@DOMAIN/],
+      [["push", "dispatcher"], /'push' takes no argument 'dispatcher'/],
       [["--url", "ftp://x", "uptime"], /--url: 'ftp:\/\/x' is not an http\(s\) URL/],
       [["--timeout", "soon", "uptime"], /--timeout needs an integer/],
       [["uptime", "--url"], /--url needs a value/],
@@ -224,6 +227,196 @@ describe("olectl", () => {
     const e5 = await olectl(["--url", refusedUrl, "events"]);
     expect(e5.code).toBe(1);
     expect(e5.err).toMatch(/^olectl: cannot reach the event stream at ws:\/\/127\.0\.0\.1:\d+\/ws: .*ECONNREFUSED/);
+  });
+
+  /** Calls the management API directly (to check olectl's effects independently of olectl). */
+  async function cpCall(method: string, params: Record<string, unknown> = {}): Promise<any> {
+    const res = await fetch(cp.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", method, params, id: 1 }) });
+    const body = (await res.json()) as { result?: any; error?: { message: string } };
+    if (body.error) throw new Error(`${method}: ${body.error.message}`);
+    return body.result;
+  }
+  const md5 = (x: string) => createHash("md5").update(x).digest("hex");
+  async function waitFor(what: string, pred: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+    const end = Date.now() + ms;
+    while (!(await pred())) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  it("control plane (real management server): dispatcher add, show, rm; the write reaches a data plane; nodes", async () => {
+    const add = await olectl(["dispatcher", "add", "1", "sip:10.0.0.9:5060", "--priority", "3", "--attrs=weight=50", "--description", "gw 9"]);
+    expect(add.err).toBe("");
+    expect(add.code).toBe(0);
+    const version = source.current("dispatcher")!.version;
+    const id = (await cpCall("dispatcher.list", { setid: 1 })).rows[0].id as number;
+    expect(add.out).toBe(`dispatcher row ${id} added; kind dispatcher is now version ${version}`);
+    expect(await cpCall("dispatcher.get", { id })).toEqual({ id, setid: 1, destination: "sip:10.0.0.9:5060", flags: 0, priority: 3, attrs: "weight=50", description: "gw 9" });
+    // the write path sends the new version to the connected data plane by itself
+    await waitFor("the data plane to apply the write", () => synced.live.get("dispatcher")?.version === version);
+
+    const second = await olectl(["--json", "dispatcher", "add", "2", "sip:10.0.0.10"]);
+    const id2 = JSON.parse(second.out).row.id as number;
+    expect(JSON.parse(second.out)).toMatchObject({ kind: "dispatcher", row: { setid: 2, destination: "sip:10.0.0.10", flags: 0, priority: 0 } });
+    expect((await olectl(["dispatcher", "show"])).out.split("\n")).toEqual([
+      expect.stringMatching(/^ID\s+SETID\s+DESTINATION\s+FLAGS\s+PRIORITY\s+ATTRS\s+DESCRIPTION$/),
+      expect.stringMatching(new RegExp(`^${id}\\s+1\\s+sip:10\\.0\\.0\\.9:5060\\s+0\\s+3\\s+weight=50\\s+gw 9$`)),
+      expect.stringMatching(new RegExp(`^${id2}\\s+2\\s+sip:10\\.0\\.0\\.10\\s+0\\s+0$`)),
+    ]);
+    expect(JSON.parse((await olectl(["--json", "dispatcher", "show", "2"])).out)).toMatchObject({ total: 1, offset: 0, rows: [{ id: id2, setid: 2 }] });
+    const paged = await olectl(["dispatcher", "show", "--limit", "1"]);
+    expect(paged.out.split("\n").slice(-1)[0]).toBe("(rows 1-1 of 2; --offset 1 for more)");
+
+    const nodes = await olectl(["nodes"]);
+    expect(nodes.code).toBe(0);
+    const lines = nodes.out.split("\n");
+    expect(lines[0]).toMatch(/^NODE\s+CONNECTED\s+PEER\s+BUILD\s+KIND\s+APPLIED\s+PENDING\s+LAST_NACK\s+NACK_ERROR$/);
+    await waitFor("nodes to report the second write", async () => {
+      const n = (await cpCall("nodes")) as Array<{ tables: Array<{ kind: string; appliedVersion: string }> }>;
+      return n[0]?.tables.find((t) => t.kind === "dispatcher")?.appliedVersion === source.current("dispatcher")!.version;
+    });
+    const now = (await olectl(["nodes"])).out;
+    expect(now).toMatch(new RegExp(`\\nolectl-test-dp\\s+yes\\s+127\\.0\\.0\\.1:\\d+\\s+\\S+\\s+dispatcher\\s+${source.current("dispatcher")!.version}\\s+no`));
+    expect(JSON.parse((await olectl(["--json", "nodes"])).out)[0]).toMatchObject({ nodeId: "olectl-test-dp", connected: true });
+
+    const rm = await olectl(["dispatcher", "rm", String(id2)]);
+    expect(rm).toMatchObject({ code: 0, err: "" });
+    expect(rm.out).toMatch(new RegExp(`^dispatcher row ${id2} deleted; kind dispatcher is now version ${source.current("dispatcher")!.version}$`));
+    expect((await cpCall("dispatcher.list")).total).toBe(1);
+    expect(await olectl(["dispatcher", "rm", String(id2)])).toEqual({ code: 1, out: "", err: `olectl: dispatcher.delete: dispatcher row ${id2} not found (code 404)` });
+  });
+
+  it("control plane: subscriber add, passwd, show, rm (by user@domain) with ha1/ha1b stored and never printed", async () => {
+    const add = await olectl(["subscriber", "add", "alice@example.com", "pw-one"]);
+    expect(add).toMatchObject({ code: 0, err: "" });
+    const [row] = (await d.pool.query<RowDataPacket[]>("SELECT * FROM subscriber WHERE username = 'alice'"))[0];
+    expect(add.out).toBe(`subscriber row ${row!.id} added; kind subscriber is now version ${source.current("subscriber")!.version}`);
+    expect(row).toMatchObject({ domain: "example.com", ha1: md5("alice:example.com:pw-one"), ha1b: md5("alice@example.com:example.com:pw-one") });
+    const js = await olectl(["--json", "subscriber", "add", "bob@example.com", "pw-bob"]);
+    expect(JSON.parse(js.out).row).toEqual({ id: expect.any(Number), username: "bob", domain: "example.com" });
+    expect(js.out).not.toMatch(/pw-bob|ha1/);
+    await olectl(["subscriber", "add", "carol@other.org", "pw-carol"]);
+
+    const pw = await olectl(["subscriber", "passwd", "alice@example.com", "pw-two"]);
+    expect(pw.out).toMatch(new RegExp(`^subscriber row ${row!.id} password changed; kind subscriber is now version [0-9a-f]{16}$`));
+    const [after] = (await d.pool.query<RowDataPacket[]>("SELECT ha1, ha1b FROM subscriber WHERE id = ?", [row!.id]))[0];
+    expect(after).toMatchObject({ ha1: md5("alice:example.com:pw-two"), ha1b: md5("alice@example.com:example.com:pw-two") });
+
+    const show = await olectl(["subscriber", "show", "example.com"]);
+    expect(show.out.split("\n")).toEqual([expect.stringMatching(/^ID\s+USERNAME\s+DOMAIN$/), expect.stringMatching(/\s+alice\s+example\.com$/), expect.stringMatching(/\s+bob\s+example\.com$/)]);
+    const showJson = JSON.parse((await olectl(["--json", "subscriber", "show"])).out);
+    expect(showJson.total).toBe(3);
+    for (const r of showJson.rows) expect(Object.keys(r).sort()).toEqual(["domain", "id", "username"]);
+    expect(JSON.parse((await olectl(["--json", "subscriber", "show", "carol@other.org"])).out).rows).toEqual([expect.objectContaining({ username: "carol" })]);
+
+    const rm = await olectl(["subscriber", "rm", "alice@example.com"]);
+    expect(rm).toMatchObject({ code: 0, err: "" });
+    expect(rm.out).toMatch(new RegExp(`^subscriber row ${row!.id} deleted;`));
+    expect((await cpCall("subscriber.list", { username: "alice" })).total).toBe(0);
+    expect((await cpCall("subscriber.list")).total).toBe(2);
+    expect(await olectl(["subscriber", "rm", "alice@example.com"])).toEqual({ code: 1, out: "", err: "olectl: subscriber alice@example.com not found" });
+    const dup = await olectl(["subscriber", "add", "bob@example.com", "x"]);
+    expect(dup.code).toBe(1);
+    expect(dup.err).toMatch(/^olectl: subscriber\.create: duplicate subscriber row: username\/domain .* already exists \(code 409\)$/);
+    expect(await olectl(["subscriber", "passwd", "nobody@example.com", "x"])).toEqual({ code: 1, out: "", err: "olectl: subscriber.passwd: subscriber nobody@example.com not found (code 404)" });
+  });
+
+  it("control plane: lcr gw add (transport/scheme names → Kamailio codes), show, rm; a referenced gateway is refused (422)", async () => {
+    const add = await olectl(["lcr", "gw", "add", "carrier1", "--ip", "192.0.2.10", "--port", "5080", "--strip", "1", "--prefix", "00", "--uri-scheme", "sip", "--transport", "tcp", "--tag", "c1"]);
+    expect(add).toMatchObject({ code: 0, err: "" });
+    const gw = (await cpCall("lcr_gw.list")).rows[0];
+    expect(gw).toMatchObject({ lcr_id: 1, gw_name: "carrier1", ip_addr: "192.0.2.10", port: 5080, strip: 1, prefix: "00", uri_scheme: 1, transport: 2, tag: "c1", flags: 0 });
+    expect(add.out).toBe(`lcr_gw row ${gw.id} added; kind lcr is now version ${source.current("lcr")!.version}`);
+    await olectl(["lcr", "gw", "add", "carrier2", "--hostname", "gw.example.net", "--lcr-id", "2", "--transport", "3", "--uri-scheme", "sips"]);
+    const show = (await olectl(["lcr", "gw", "show"])).out.split("\n");
+    expect(show[0]).toMatch(/^ID\s+LCR_ID\s+GW_NAME\s+IP_ADDR\s+HOSTNAME\s+PORT\s+URI_SCHEME\s+TRANSPORT\s+PARAMS\s+STRIP\s+PREFIX\s+TAG\s+FLAGS\s+DEFUNCT$/);
+    expect(show[1]).toMatch(/\s+1\s+carrier1\s+192\.0\.2\.10\s+-\s+5080\s+sip\s+tcp\s+-\s+1\s+00\s+c1\s+0\s+-$/);
+    expect(show[2]).toMatch(/\s+2\s+carrier2\s+-\s+gw\.example\.net\s+-\s+sips\s+tls\s/);
+    expect(JSON.parse((await olectl(["--json", "lcr", "gw", "show", "--lcr-id", "2"])).out).rows).toEqual([expect.objectContaining({ gw_name: "carrier2", transport: 3, uri_scheme: 2 })]);
+
+    // a rule target points at carrier1: deleting it would break the lcr kind
+    const rule = JSON.parse((await olectl(["--json", "rpc", "--cp", "lcr_rule.create", "--named", "lcr_id=1", "--named", "prefix=49"])).out).row;
+    const tgt = JSON.parse((await olectl(["--json", "rpc", "--cp", "lcr_rule_target.create", "--named", "lcr_id=1", "--named", `rule_id=${rule.id}`, "--named", `gw_id=${gw.id}`, "--named", "priority=1"])).out).row;
+    const refused = await olectl(["lcr", "gw", "rm", String(gw.id)]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(new RegExp(`^olectl: lcr_gw\\.delete: rejected: lcr would not compile: lcr_rule_target row ${tgt.id}: .*gw_id.* \\(code 422\\)$`));
+    await cpCall("lcr_rule_target.delete", { id: tgt.id });
+    expect((await olectl(["lcr", "gw", "rm", String(gw.id)])).out).toMatch(new RegExp(`^lcr_gw row ${gw.id} deleted;`));
+    expect((await cpCall("lcr_gw.list")).rows.map((r: { gw_name: string }) => r.gw_name)).toEqual(["carrier2"]);
+  });
+
+  it("control plane: diff and push pick up rows written by SQL; a bad row makes push exit 1 and writes warn", async () => {
+    expect((await olectl(["diff"])).out).toBe("no changes: the data planes are served what the database holds");
+    const from = source.current("dispatcher")!.version;
+    const [ins] = await d.pool.query<import("mysql2/promise").ResultSetHeader>("INSERT INTO dispatcher (setid, destination, attrs) VALUES (7, 'sip:10.7.7.7:5060', 'duid=sql')");
+    const diff = await olectl(["diff"]);
+    expect(diff.out.split("\n")).toEqual([
+      expect.stringMatching(new RegExp(`^dispatcher  ${from} -> [0-9a-f]{16}  \\(\\+1 -0 ~0\\)$`)),
+      `  + dispatcher ${ins.insertId}  id=${ins.insertId} setid=7 destination=sip:10.7.7.7:5060 flags=0 priority=0 attrs="duid=sql" description=""`,
+    ]);
+    expect(JSON.parse((await olectl(["--json", "diff"])).out)).toEqual([expect.objectContaining({ kind: "dispatcher", from, added: [expect.objectContaining({ id: ins.insertId })] })]);
+
+    const pushed = await olectl(["push"]);
+    expect(pushed).toMatchObject({ code: 0, err: "" });
+    const to = source.current("dispatcher")!.version;
+    expect(to).not.toBe(from);
+    expect(pushed.out).toMatch(new RegExp(`^KIND\\s+VERSION\\s+ROWS\\s+CHANGED\\s+ERROR\\n`));
+    expect(pushed.out).toMatch(new RegExp(`\\ndispatcher\\s+${to}\\s+\\d+\\s+yes\\n`));
+    expect(pushed.out).toMatch(/\nlcr\s+[0-9a-f]{16}\s+\d+\s+no\n/);
+    expect(pushed.out.split("\n").slice(-1)[0]).toBe("1 kind(s) changed and sent to the data planes");
+    await waitFor("the pushed version on the data plane", () => synced.live.get("dispatcher")?.version === to);
+    expect((await olectl(["diff"])).out).toBe("no changes: the data planes are served what the database holds");
+
+    // a row no data plane would accept, written behind the control plane's back
+    const [bad] = await d.pool.query<import("mysql2/promise").ResultSetHeader>("INSERT INTO dispatcher (setid, destination) VALUES (8, 'sip:10.8.8.8;transport=carrier-pigeon')");
+    const failed = await olectl(["push"]);
+    expect(failed.code).toBe(1);
+    expect(failed.out).toMatch(new RegExp(`\\ndispatcher\\s+${to}\\s+\\d+\\s+no\\s+dispatcher row ${bad.insertId}: `));
+    expect(failed.err.split("\n")).toHaveLength(1);
+    expect(failed.err).toMatch(new RegExp(`^olectl: push: 1 kind\\(s\\) do not compile and keep their previous version: dispatcher \\(dispatcher row ${bad.insertId}: .+\\)$`));
+    expect(source.current("dispatcher")!.version).toBe(to);
+    const warned = await olectl(["dispatcher", "add", "9", "sip:10.9.9.9"]);
+    expect(warned.code).toBe(0);
+    expect(warned.out).toMatch(/^dispatcher row \d+ added; kind dispatcher is now version -$/);
+    expect(warned.err).toMatch(new RegExp(`^olectl: warning: kind dispatcher already fails to compile \\(dispatcher row ${bad.insertId}: .+\\); it is not pushed until fixed$`));
+    expect((await olectl(["dispatcher", "rm", String(bad.insertId)])).err).toBe("");
+    expect((await olectl(["push"])).code).toBe(0);
+  });
+
+  it("control plane: status, audit, snapshots, rpc --cp and methods --cp; token handling", async () => {
+    const st = await olectl(["status"]);
+    expect(st.code).toBe(0);
+    expect(st.out).toMatch(new RegExp(`^uptime: +\\d+s\\ndatabase: +${DB} on \\S+`));
+    expect(st.out).toMatch(/\nchange check: off\n/);
+    expect(st.out).toMatch(new RegExp(`\\ndispatcher\\s+${source.current("dispatcher")!.version}\\s+\\d+\\s+\\S+Z`));
+    const audit = await olectl(["audit", "--table", "dispatcher", "--limit", "3"]);
+    expect(audit.out.split("\n")[0]).toMatch(/^ID\s+TS\s+ACTOR\s+ACTION\s+KIND\s+TABLE_NAME\s+ROW_ID\s+VERSION$/);
+    expect(audit.out.split("\n")).toHaveLength(4);
+    expect(audit.out.split("\n")[1]).toMatch(/^\d+\s+\S+Z\s+local\s+delete\s+dispatcher\s+dispatcher\s+\d+\s+[0-9a-f]{16}$/);
+    const snaps = JSON.parse((await olectl(["--json", "snapshots", "dispatcher", "--limit", "2"])).out);
+    expect(snaps.rows).toHaveLength(2);
+    expect(snaps.rows[0]).toMatchObject({ kind: "dispatcher", version: source.current("dispatcher")!.version });
+    expect((await olectl(["methods", "--cp"])).out.split("\n")).toEqual(expect.arrayContaining(["push", "nodes", "diff", "dispatcher.create", "subscriber.passwd"]));
+    expect((await olectl(["methods", "--cp", "push"])).out).toMatch(/^push\(\)\n/);
+    const id = (await cpCall("dispatcher.list", { limit: 1 })).rows[0].id;
+    expect(JSON.parse((await olectl(["--json", "rpc", "--cp", "dispatcher.get", String(id)])).out)).toMatchObject({ id });
+    expect(await olectl(["rpc", "--cp", "tables.push"])).toEqual({ code: 1, out: "", err: "olectl: tables.push: method 'tables.push' not found (code -32601)" });
+
+    const secured = await createManagementServer({ source, db: d.db, pool: d.pool, port: 0, token: "cp-secret-token" });
+    try {
+      const e = await olectl(["--cp-url", secured.url, "status"]);
+      expect(e).toEqual({ code: 1, out: "", err: `olectl: control plane at ${secured.url} refused the request: unauthorized (set --token or OLELO_TOKEN)` });
+      expect((await olectl(["--cp-url", secured.url, "--cp-token", "cp-secret-token", "status"])).code).toBe(0);
+      expect((await olectl(["--cp-url", secured.url, "--token", "cp-secret-token", "nodes"])).code).toBe(0);
+      expect((await olectl(["nodes"], { OLELO_CP_URL: secured.url, OLELO_CP_TOKEN: "cp-secret-token" })).code).toBe(0);
+      const audited = (await cpCall("audit.list", { limit: 1 })).rows[0];
+      expect(audited.actor).toBe("local");
+      await olectl(["--cp-url", secured.url, "--cp-token", "cp-secret-token", "subscriber", "add", "token@example.com", "pw"]);
+      expect((await cpCall("audit.list", { limit: 1 })).rows[0]).toMatchObject({ actor: "admin", action: "create", table_name: "subscriber" });
+    } finally {
+      await secured.close();
+    }
   });
 
   it("--help for every command and group, generated from the table", async () => {

@@ -51,14 +51,22 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       onInterrupt: io.onInterrupt,
     };
     const result = await p.command.run(ctx, inv);
-    if (result) io.stdout(g.json ? JSON.stringify(result.data ?? null, null, 2) : (result.human ?? renderHuman(result.data)));
+    if (!result) return 0;
+    io.stdout(g.json ? JSON.stringify(result.data ?? null, null, 2) : (result.human ?? renderHuman(result.data)));
+    if (result.warning) io.stderr(`olectl: warning: ${oneLine(result.warning)}`);
+    if (result.failure) {
+      io.stderr(`olectl: ${oneLine(result.failure)}`);
+      return 1;
+    }
     return 0;
   } catch (e) {
     const err = e instanceof CliError ? e : new CliError(e instanceof Error ? e.message : String(e));
-    io.stderr(`olectl: ${err.message.replace(/\s*\n\s*/g, " ")}`);
+    io.stderr(`olectl: ${oneLine(err.message)}`);
     return err.exitCode;
   }
 }
+
+const oneLine = (s: string): string => s.replace(/\s*\n\s*/g, " ");
 
 function isEntryPoint(): boolean {
   try {
