@@ -46,6 +46,8 @@ export class WsConnection implements Connection {
   closed = false;
   /** Answered the last ping (keep-alive). */
   alive = true;
+  /** Keep-alive interval of the listener (or global settings) this connection belongs to. */
+  pingIntervalMs = 0;
   rx = 0;
   tx = 0;
   private queue: Buffer[] | null;
@@ -113,7 +115,8 @@ export class WsTransport implements StreamTransport {
     closed_no_pong: 0,
     handshake_failures: 0,
   };
-  private pingTimer: NodeJS.Timeout | null = null;
+  /** One keep-alive timer per distinct ping interval (listeners may override the global one). */
+  private readonly pingTimers = new Map<number, NodeJS.Timeout>();
   private readonly conns = new Set<WsConnection>();
   /** Told when an outgoing connection closes before it opened (the core fails its branches). */
   onConnectFailed: ((dest: Endpoint) => void) | null = null;
@@ -125,10 +128,6 @@ export class WsTransport implements StreamTransport {
     private readonly clientTls: TlsClientContexts | null,
     private readonly baseDir: string,
   ) {
-    if (settings.pingIntervalMs > 0) {
-      this.pingTimer = setInterval(() => this.pingAll(), settings.pingIntervalMs);
-      this.pingTimer.unref();
-    }
   }
 
   async listen(spec: ListenSpec, sock: ListenSocket): Promise<void> {
@@ -209,12 +208,18 @@ export class WsTransport implements StreamTransport {
       const remote: Endpoint = { proto: this.proto, address: normAddr(req.socket.remoteAddress ?? ""), port: req.socket.remotePort ?? 0 };
       const conn = new WsConnection(this.layer.allocConnId(), this.proto, ws, lst.sock, remote, origin, this, true);
       this.stats.accepted++;
-      this.attach(conn);
+      this.attach(conn, lst.settings.pingIntervalMs);
     });
   }
 
-  private attach(conn: WsConnection): void {
+  private attach(conn: WsConnection, pingIntervalMs: number): void {
     const ws = conn.ws;
+    conn.pingIntervalMs = pingIntervalMs;
+    if (pingIntervalMs > 0 && !this.pingTimers.has(pingIntervalMs)) {
+      const t = setInterval(() => this.pingAll(pingIntervalMs), pingIntervalMs);
+      t.unref();
+      this.pingTimers.set(pingIntervalMs, t);
+    }
     this.conns.add(conn);
     this.layer.addConnection(conn);
     ws.on("message", (data: RawData) => {
@@ -272,13 +277,13 @@ export class WsTransport implements StreamTransport {
         this.onConnectFailed?.(dest);
       }
     });
-    this.attach(conn);
+    this.attach(conn, this.settings.pingIntervalMs);
     return conn;
   }
 
-  private pingAll(): void {
+  private pingAll(interval: number): void {
     for (const c of this.conns) {
-      if (c.ws.readyState !== WebSocket.OPEN) continue;
+      if (c.pingIntervalMs !== interval || c.ws.readyState !== WebSocket.OPEN) continue;
       if (!c.alive) {
         this.stats.closed_no_pong++;
         log.info("websocket peer did not answer ping; closing", { id: c.id, remote: `${c.remote.address}:${c.remote.port}` });
@@ -314,8 +319,8 @@ export class WsTransport implements StreamTransport {
   }
 
   async close(): Promise<void> {
-    if (this.pingTimer) clearInterval(this.pingTimer);
-    this.pingTimer = null;
+    for (const t of this.pingTimers.values()) clearInterval(t);
+    this.pingTimers.clear();
     for (const c of [...this.conns]) c.close();
     for (const l of this.listeners) {
       l.wss.close();
