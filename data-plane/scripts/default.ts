@@ -348,7 +348,7 @@ function location(modules: Readonly<Record<string, unknown>>, settings: Readonly
       return;
     }
     if (serial && req.method === "INVITE" && registrar!.loadContacts(req) > 0 && registrar!.nextContacts(req) > 0) {
-      if (registrar!.hasMoreContacts(req)) req.setFinalResponseTimers(serialMs);
+      if (registrar!.hasMoreContacts(req)) req.setFinalResponseTimers(serialMs, serialMs);
     }
     if (cf && req.method === "INVITE") cf.armNoAnswer(req);
     return relayManaged(req);
@@ -398,7 +398,7 @@ function location(modules: Readonly<Record<string, unknown>>, settings: Readonly
     failure(f: FailureContext): void {
       if (f.isCanceled()) return;
       if (serial && registrar && registrar.nextContacts(f) > 0) {
-        if (registrar.hasMoreContacts(f)) f.setFinalResponseTimers(serialMs);
+        if (registrar.hasMoreContacts(f)) f.setFinalResponseTimers(serialMs, serialMs);
         f.onFailure("MANAGE_FAILURE");
         f.relay();
         return;
