@@ -22,13 +22,14 @@ const sock = new ListenSocket("udp", "127.0.0.1", 5060);
 core.transport.sockets.push(sock);
 (core as unknown as { myHosts: Set<string> }).myHosts.add("127.0.0.1");
 (core as unknown as { myPorts: Set<number> }).myPorts.add(5060);
-let last = "";
+let lastBuf: Buffer = Buffer.alloc(0);
 let sends = 0;
 core.transport.send = (_s, _d, data) => {
   sends++;
-  last = data.toString("latin1");
+  lastBuf = data;
   return true;
 };
+const last = () => lastBuf.toString("latin1");
 const env = { modules: {}, log: createLogger("bench"), settings: { nextHop: "sip:127.0.0.1:5070" } };
 core.runner = new ScriptRuntime(await loadScriptFile(new URL("../bench-script.ts", import.meta.url).pathname, env, 0), env);
 const inject = (text: string, from: Endpoint) =>
@@ -54,7 +55,7 @@ function call(i: number): void {
   const from = `From: sipp <sip:sipp@127.0.0.1:5101>;tag=${i}SIPpTag00`;
   const inv = `INVITE sip:bench@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5101;branch=z9hG4bK-1-${i}-0\r\n${from}\r\nTo: bench <sip:bench@127.0.0.1:5060>\r\nCall-ID: ${cid}\r\nCSeq: 1 INVITE\r\nContact: sip:sipp@127.0.0.1:5101\r\nMax-Forwards: 70\r\nSubject: Performance Test\r\nContent-Type: application/sdp\r\nContent-Length: ${sdp.length}\r\n\r\n${sdp}`;
   inject(inv, UAC);
-  const fwd = last;
+  const fwd = last();
   inject(reply(fwd, 180, "Ringing", false), UAS);
   inject(reply(fwd, 200, "OK", true), UAS);
   const to = `To: bench <sip:bench@127.0.0.1:5060>;tag=uas-tag`;
@@ -62,7 +63,7 @@ function call(i: number): void {
   inject(ack, UAC);
   const bye = ack.replace("CSeq: 1 ACK", "CSeq: 2 BYE").replace(/^ACK/, "BYE").replace("-5\r\n", "-7\r\n");
   inject(bye, UAC);
-  inject(reply(last, 200, "OK", false), UAS);
+  inject(reply(last(), 200, "OK", false), UAS);
 }
 
 const results: number[] = [];

@@ -6,7 +6,7 @@ import type { Endpoint, TransportProto } from "../sip/types.js";
 import type { SendOptions, TransactionObserver } from "../script/context.js";
 import type { UacRequestOptions, UacResult } from "../module.js";
 import { createLogger } from "../log/logger.js";
-import { SipMessage, Patch, parseMessage, scanReplyHeaders, firstListComma, type ParseLimits } from "../sip/message.js";
+import { SipMessage, Patch, parseMessage, scanReplyHeaders, firstListComma, serializeBuffer, type ParseLimits } from "../sip/message.js";
 import { validateRequest, validateResponse } from "../sip/validate.js";
 import { TransportLayer, type Connection } from "../transport/transport-layer.js";
 import type { ListenSocket } from "../transport/listen-socket.js";
@@ -499,7 +499,7 @@ export class SipCore {
     const dest: Endpoint = { proto: hop.proto, address: hop.host, port: hop.port };
     const patches = this.requestPatches(msg, src, inSock, sock, plan, target, branch, dest);
     if (!patches) return false;
-    const data = Buffer.from(msg.serialize(patches, hop.proto !== "udp"), "latin1");
+    const data = serializeBuffer(msg, patches, hop.proto !== "udp");
     this.k.fwd_requests!.v++;
     return this.transport.send(sock, dest, data);
   }
@@ -580,7 +580,7 @@ export class SipCore {
       return false;
     }
     if (branchPatches && branchPatches.length) patches = patches.concat(branchPatches);
-    const data = Buffer.from(msg.serialize(patches, hop.proto !== "udp"), "latin1");
+    const data = serializeBuffer(msg, patches, hop.proto !== "udp");
     const key = `${branchId}|${msg.method}`;
     const b = new Branch(t, index, branchId, key, target.uri, dest, sock, data, reparse, this.branchReplyFn);
     t.branches.push(b);
@@ -798,7 +798,7 @@ export class SipCore {
     const fam = address.indexOf(":") >= 0 ? 6 : 4;
     const sock = this.transport.chooseSocket(proto === "udp" ? "udp" : proto, fam);
     if (!sock) return false;
-    const data = Buffer.from(msg.serialize(removeTopViaPatch(msg)), "latin1");
+    const data = serializeBuffer(msg, removeTopViaPatch(msg));
     this.k.fwd_replies!.v++;
     return this.transport.send(sock, { proto, address, port }, data);
   }
@@ -936,7 +936,7 @@ export class SipCore {
   /** Relays a reply received on branch `branch` upstream (our top Via removed). */
   private relayReply(t: ServerTxn, msg: SipMessage, status: number, branch: number): void {
     const ctxPatches = removeTopViaPatch(msg);
-    const data = Buffer.from(msg.serialize(ctxPatches, t.src.proto !== "udp"), "latin1");
+    const data = serializeBuffer(msg, ctxPatches, t.src.proto !== "udp");
     this.k.rpl_relayed!.v++;
     this.k.rpl_sent!.v++;
     this.k.fwd_replies!.v++;

@@ -76,6 +76,9 @@ export class SipMessage implements SipMessageView {
   private _contacts: NameAddr[] | "*" | null | undefined = undefined;
   private _ruri: SipUri | null | undefined = undefined;
 
+  /** The bytes the message was parsed from, when it came from the network (same offsets as `raw`). */
+  buf: Buffer | null = null;
+
   constructor(public readonly raw: string) {}
 
   // ---------------------------------------------------------------- header access
@@ -314,6 +317,46 @@ export class SipMessage implements SipMessageView {
   }
 }
 
+/**
+ * Byte-level serialization: copies unchanged byte ranges straight from the received buffer and
+ * writes only the patch texts, so unchanged bytes are never re-encoded (latin1 offsets equal byte
+ * offsets). Falls back to the string path for messages built from strings.
+ */
+export function serializeBuffer(m: SipMessage, extra?: readonly Patch[] | null, ensureContentLength = false): Buffer {
+  const src = m.buf;
+  if (!src) return Buffer.from(m.serialize(extra, ensureContentLength), "latin1");
+  let ps: Patch[] | null = m.patches;
+  if (extra && extra.length) ps = ps ? ps.concat(extra) : extra.slice();
+  if (ensureContentLength && !m.field("content-length")) {
+    const p = new Patch(m.headersEnd, m.headersEnd, `Content-Length: ${m.bodyEnd - m.bodyStart}\r\n`);
+    ps = ps ? ps.concat([p]) : [p];
+  }
+  const end = m.bodyEnd;
+  if (!ps || ps.length === 0) return end === src.length ? src : src.subarray(0, end);
+  if (ps.length > 1) ps = stableSortPatches(ps);
+  let total = 0;
+  let pos = 0;
+  for (let i = 0; i < ps.length; i++) {
+    const p = ps[i]!;
+    if (p.start < pos) continue;
+    total += p.start - pos + p.text.length;
+    pos = p.end;
+  }
+  total += end - pos;
+  const out = Buffer.allocUnsafe(total);
+  let o = 0;
+  pos = 0;
+  for (let i = 0; i < ps.length; i++) {
+    const p = ps[i]!;
+    if (p.start < pos) continue;
+    o += src.copy(out, o, pos, p.start);
+    if (p.text.length) o += out.write(p.text, o, "latin1");
+    pos = p.end;
+  }
+  src.copy(out, o, pos, end);
+  return out;
+}
+
 function stableSortPatches(ps: Patch[]): Patch[] {
   const idx = ps.map((p, i) => i);
   idx.sort((a, b) => ps[a]!.start - ps[b]!.start || a - b);
@@ -373,7 +416,8 @@ export function parseMessage(input: Buffer | string, limits: ParseLimits = DEFAU
   // RFC 3261 §7.5: ignore CRLFs before the start line
   while (pos < n && (s.charCodeAt(pos) === 13 || s.charCodeAt(pos) === 10)) pos++;
   if (pos >= n) return { ok: false, reason: "empty message" };
-  const msg = new SipMessage(pos === 0 ? s : s);
+  const msg = new SipMessage(s);
+  if (typeof input !== "string") msg.buf = input;
   let le = s.indexOf("\n", pos);
   if (le < 0) return { ok: false, reason: "no line terminator after start line" };
   if (le - pos > limits.maxLineLength) return { ok: false, reason: "start line too long" };
