@@ -193,3 +193,69 @@ describe("client transaction timers (fake time)", () => {
     expect(sent.filter((s) => s.dest.port === 5555).map((s) => s.text.split("\r\n")[0])).toEqual(["SIP/2.0 500 Service Unavailable"]);
   });
 });
+
+describe("routing rules (RFC 3261 §16.4, §18.2.2, RFC 3581)", () => {
+  const inDialog: RoutingScript = {
+    request(req) {
+      if (req.looseRoute()) req.relay();
+      else req.reply(404, "Not here");
+    },
+  };
+
+  function bye(ruri: string, routes: string[], via = "SIP/2.0/UDP 10.1.1.1:5090;branch=z9hG4bK-b1;rport"): string {
+    return [`BYE ${ruri} SIP/2.0`, `Via: ${via}`, ...routes.map((r) => `Route: ${r}`), "From: <sip:a@x>;tag=1", "To: <sip:b@y>;tag=2", "Call-ID: rr@test", "CSeq: 2 BYE", "Max-Forwards: 70", "Content-Length: 0", "", ""].join("\r\n");
+  }
+
+  it("loose routing: removes its own Route and sends to the next loose router, keeping the R-URI", () => {
+    const { sent, inject } = setup(inDialog);
+    inject(bye("sip:bob@10.9.9.9:5070", ["<sip:127.0.0.1:5060;lr>", "<sip:10.2.2.2:5080;lr>"]), UAC);
+    const out = sent.find((s) => s.text.startsWith("BYE"))!;
+    expect(out.dest).toEqual({ proto: "udp", address: "10.2.2.2", port: 5080 });
+    expect(out.text.startsWith("BYE sip:bob@10.9.9.9:5070 SIP/2.0")).toBe(true);
+    expect(out.text).not.toContain("Route: <sip:127.0.0.1:5060;lr>");
+    expect(out.text).toContain("Route: <sip:10.2.2.2:5080;lr>");
+  });
+
+  it("strict router previous hop: the R-URI is ours, the remote target is restored from the last Route", () => {
+    const { sent, inject } = setup(inDialog);
+    inject(bye("sip:127.0.0.1:5060", ["<sip:bob@10.9.9.9:5070>"]), UAC);
+    const out = sent.find((s) => s.text.startsWith("BYE"))!;
+    expect(out.text.startsWith("BYE sip:bob@10.9.9.9:5070 SIP/2.0")).toBe(true);
+    expect(out.dest).toEqual({ proto: "udp", address: "10.9.9.9", port: 5070 });
+    expect(out.text).not.toContain("\r\nRoute:");
+  });
+
+  it("strict router next hop: it becomes the R-URI and the old R-URI goes last in Route", () => {
+    const { sent, inject } = setup(inDialog);
+    inject(bye("sip:bob@10.9.9.9:5070", ["<sip:127.0.0.1:5060;lr>", "<sip:10.3.3.3:5060>"]), UAC);
+    const out = sent.find((s) => s.text.startsWith("BYE"))!;
+    expect(out.text.startsWith("BYE sip:10.3.3.3:5060 SIP/2.0")).toBe(true);
+    expect(out.dest).toEqual({ proto: "udp", address: "10.3.3.3", port: 5060 });
+    expect(out.text).toContain("Route: <sip:bob@10.9.9.9:5070>");
+  });
+
+  it("replies to the sent-by port without rport when force_rport is off, to the source port with rport", () => {
+    const script: RoutingScript = { request: (req) => void req.reply(200, "OK") };
+    const { core, sent, inject } = setup(script);
+    core.config.forceRport = false;
+    const opt = (via: string) =>
+      ["OPTIONS sip:127.0.0.1:5060 SIP/2.0", `Via: ${via}`, "From: <sip:a@x>;tag=1", "To: <sip:b@y>", "Call-ID: rp@test", "CSeq: 1 OPTIONS", "Content-Length: 0", "", ""].join("\r\n");
+    inject(opt("SIP/2.0/UDP 10.1.1.1:5090;branch=z9hG4bK-r1"), { proto: "udp", address: "192.0.2.7", port: 40000 });
+    expect(sent[0]!.dest).toEqual({ proto: "udp", address: "192.0.2.7", port: 5090 }); // received IP, sent-by port
+    expect(sent[0]!.text).toContain("Via: SIP/2.0/UDP 10.1.1.1:5090;branch=z9hG4bK-r1;received=192.0.2.7\r\n");
+    inject(opt("SIP/2.0/UDP 10.1.1.1:5090;branch=z9hG4bK-r2;rport"), { proto: "udp", address: "192.0.2.7", port: 40000 });
+    expect(sent[1]!.dest).toEqual({ proto: "udp", address: "192.0.2.7", port: 40000 });
+    expect(sent[1]!.text).toContain(";rport=40000;received=192.0.2.7\r\n");
+  });
+
+  it("detects a loop (482) when the request comes back with the branch it was sent with", () => {
+    const { sent, inject } = setup(relayTo);
+    inject(invite(), UAC);
+    const fwd = sent.find((s) => s.text.startsWith("INVITE"))!.text;
+    // the next hop sends it straight back to us, unchanged
+    inject(fwd, UAS);
+    const loop = sent.find((s) => s.text.startsWith("SIP/2.0 482"));
+    expect(loop, "482 Loop Detected").toBeDefined();
+    expect(loop!.dest).toEqual(UAS);
+  });
+});
