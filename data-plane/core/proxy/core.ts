@@ -646,6 +646,28 @@ export class SipCore {
   }
 
   /**
+   * A stream connection to `dest` ended before it was usable (connect refused, TLS handshake or
+   * certificate failure; reported by the transport gateway): branches waiting on it fail now, as
+   * a send failure would, instead of waiting for fr_timer — and may fail over to the next target.
+   */
+  connectionFailed(dest: Endpoint): void {
+    const hit: Branch[] = [];
+    for (const h of this.clientTxns.values()) {
+      if (!(h instanceof Branch) || h.final !== 0 || h.replied) continue;
+      const d = h.dst;
+      if (d.proto === dest.proto && d.port === dest.port && d.address === dest.address) hit.push(h);
+    }
+    for (const b of hit) {
+      this.clearBranchTimers(b);
+      b.final = 503;
+      this.considerReply(b.txn, 503, null, b.index);
+      this.hooks.targetFailed?.(b.dst, 477);
+      this.nextTarget(b);
+      this.checkCompletion(b.txn);
+    }
+  }
+
+  /**
    * [use_dns_failover] starts a new branch of the same transaction to the next target the
    * resolver returned for this branch's host, unless the caller cancelled or a final reply went out.
    */

@@ -30,10 +30,8 @@ export class TransportGateway {
     const ws = cfg.ws ?? DEFAULT_WS;
     this.ws = new WsTransport("ws", layer, ws, null, baseDir);
     this.wss = new WsTransport("wss", layer, ws, this.tls.client, baseDir);
-    // fail waiting branches at once when an outgoing connection dies in its handshake (core hook
-    // pending: SipCore.connectionFailed, see README "core changes")
-    const failed = (core as SipCore & { connectionFailed?: (dest: Endpoint) => void }).connectionFailed;
-    if (failed) for (const t of [this.tls, this.ws, this.wss]) t.onConnectFailed = (dest) => failed.call(core, dest);
+    // fail waiting branches at once when an outgoing connection dies in its handshake
+    for (const t of [this.tls, this.ws, this.wss]) t.onConnectFailed = (dest) => core.connectionFailed(dest);
     layer.registerStreamTransport(this.tls);
     layer.registerStreamTransport(this.ws);
     layer.registerStreamTransport(this.wss);
