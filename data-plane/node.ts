@@ -76,7 +76,7 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
     modules = await loadModules(cfg.modules, { stats, rpc, events, tables, sip, dataDir: cfg.dataDir, baseDir: cfg.baseDir });
     for (const [kind, file] of Object.entries(cfg.tables)) {
       const { set, version } = readTableFile(file);
-      const r = tables.load(kind, set, version, `file:${file}`);
+      const r = await tables.loadAsync(kind, set, version, `file:${file}`);
       if (!r.ok) throw new Error(`table file ${file} (${kind}): ${r.error.message}`);
     }
     if (cfg.controlPlane) {

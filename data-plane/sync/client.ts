@@ -177,7 +177,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
       try {
         const c = await readCachedKind(opts.cacheDir, kind);
         if (!c) continue;
-        const r = tables.load(kind, c.set, c.version, SOURCE_CACHE);
+        const r = await tables.loadAsync(kind, c.set, c.version, SOURCE_CACHE);
         if (!r.ok) throw r.error;
         applied.set(kind, c.version);
         st.cache.loaded.push({ kind, version: c.version, rows: c.rows });
@@ -248,6 +248,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
   };
 
   const firstChunk = new Map<string, { at: number; bytes: number }>();
+  let applyQueue: Promise<void> = Promise.resolve();
   const onFrame = (c: TableStream, frame: ResponseFrame) => {
     if (call !== c) return;
     attempt = 0;
@@ -272,22 +273,26 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
     st.lastReceived[frame.kind] = stats;
     if (r.state === "bad") return nack(c, r.kind, r.version, r.nonce, new Error(r.reason), NackReason.BAD_CHUNK);
     if (!tables.sink(r.kind)) return nack(c, r.kind, r.version, r.nonce, new Error(`unknown table kind '${r.kind}'`), NackReason.UNKNOWN_KIND);
-    if (applied.get(r.kind) !== r.version) {
-      let res: ReturnType<TableRegistry["load"]>;
-      try {
-        res = tables.load(r.kind, r.set, r.version, SOURCE_CONTROL_PLANE);
-      } catch (e) {
-        res = { ok: false, error: e instanceof Error ? e : new Error(String(e)) };
+    // apply off the frame handler, one version at a time, so a big kind may compile in slices
+    // (loadAsync) while calls keep flowing; ACK/NACK go out in the order versions arrived
+    applyQueue = applyQueue.then(async () => {
+      if (applied.get(r.kind) !== r.version) {
+        let res: Awaited<ReturnType<TableRegistry["loadAsync"]>>;
+        try {
+          res = await tables.loadAsync(r.kind, r.set, r.version, SOURCE_CONTROL_PLANE);
+        } catch (e) {
+          res = { ok: false, error: e instanceof Error ? e : new Error(String(e)) };
+        }
+        stats.loadMs = Math.round(performance.now() - t1);
+        if (!res.ok) return nack(c, r.kind, r.version, r.nonce, res.error, NackReason.INTERNAL);
+        applied.set(r.kind, r.version);
+        log.info("tables applied", { kind: r.kind, version: r.version, rows: r.rows });
+        writeCache(r);
       }
-      stats.loadMs = Math.round(performance.now() - t1);
-      if (!res.ok) return nack(c, r.kind, r.version, r.nonce, res.error, NackReason.INTERNAL);
-      applied.set(r.kind, r.version);
-      log.info("tables applied", { kind: r.kind, version: r.version, rows: r.rows });
-      writeCache(r);
-    }
-    stats.ok = true;
-    st.acks++;
-    send(c, create(StreamTablesRequestSchema, { message: { case: "ack", value: { kind: r.kind, version: r.version, responseNonce: r.nonce } } }));
+      stats.ok = true;
+      st.acks++;
+      send(c, create(StreamTablesRequestSchema, { message: { case: "ack", value: { kind: r.kind, version: r.version, responseNonce: r.nonce } } }));
+    });
   };
 
   const scheduleReconnect = () => {

@@ -29,8 +29,12 @@ export interface TableSink<C = unknown> {
   readonly kind: string;
   /** Kamailio table names that make up this kind. */
   readonly tables: readonly string[];
-  /** Validates and compiles rows; throws TableError naming the first bad row. Must not touch live state. */
-  compile(set: TableSet): C;
+  /**
+   * Validates and compiles rows; throws (or rejects) with a TableError naming the first bad row.
+   * Must not touch live state. Large kinds may return a promise and build in slices that yield to
+   * the event loop, so calls keep flowing while a big table compiles (use `loadAsync` for them).
+   */
+  compile(set: TableSet): C | Promise<C>;
   /** Swaps the compiled structure in. Must not throw. `source` says where the rows came from
    * ("file:/path", "control-plane", "rpc", "mysql"). */
   apply(compiled: C, version: string, source: string): void;
@@ -95,19 +99,51 @@ export class TableRegistry {
   load(kind: string, set: TableSet, version: string, source: string): { ok: true } | { ok: false; error: TableError | Error } {
     const sink = this.sinks.get(kind);
     if (!sink) return { ok: false, error: new Error(`unknown table kind '${kind}'`) };
-    const st = this.status.get(kind)!;
     let compiled: unknown;
     try {
       compiled = sink.compile(set);
     } catch (e) {
-      const err = e instanceof Error ? e : new Error(String(e));
+      return this.rejected(kind, version, source, e);
+    }
+    if (compiled instanceof Promise) {
+      compiled.catch(() => {}); // the caller must use loadAsync for this kind
+      return this.rejected(kind, version, source, new Error(`table kind '${kind}' compiles asynchronously: use loadAsync`));
+    }
+    return this.applied(sink, kind, set, version, source, compiled);
+  }
+
+  /**
+   * Like `load`, for any sink: awaits an asynchronous compile (built off the hot path in slices),
+   * then swaps in one step. The live table is untouched until the new one is complete and valid.
+   */
+  async loadAsync(kind: string, set: TableSet, version: string, source: string): Promise<{ ok: true } | { ok: false; error: TableError | Error }> {
+    const sink = this.sinks.get(kind);
+    if (!sink) return { ok: false, error: new Error(`unknown table kind '${kind}'`) };
+    let compiled: unknown;
+    try {
+      compiled = await sink.compile(set);
+    } catch (e) {
+      return this.rejected(kind, version, source, e);
+    }
+    if (this.sinks.get(kind) !== sink) return { ok: false, error: new Error(`table kind '${kind}' was unregistered while compiling`) };
+    return this.applied(sink, kind, set, version, source, compiled);
+  }
+
+  private rejected(kind: string, version: string, source: string, e: unknown): { ok: false; error: TableError | Error } {
+    const err = e instanceof Error ? e : new Error(String(e));
+    const st = this.status.get(kind);
+    if (st) {
       st.lastError = err.message;
       st.lastErrorVersion = version;
       st.lastErrorAt = new Date().toISOString();
-      for (const l of this.listeners) l({ kind, version, ok: false, error: err.message, source });
-      return { ok: false, error: err };
     }
+    for (const l of this.listeners) l({ kind, version, ok: false, error: err.message, source });
+    return { ok: false, error: err };
+  }
+
+  private applied(sink: TableSink, kind: string, set: TableSet, version: string, source: string, compiled: unknown): { ok: true } {
     sink.apply(compiled, version, source);
+    const st = this.status.get(kind)!;
     st.version = version;
     st.appliedAt = new Date().toISOString();
     st.rows = Object.values(set).reduce((n, rows) => n + rows.length, 0);
