@@ -1,0 +1,168 @@
+/**
+ * NAT traversal end to end (default script NATDETECT / REGISTRAR / LOCATION / NATMANAGE / DLGURI
+ * with nathelper): a phone behind a simulated NAT — private Contact and Via, sending from another
+ * port — is registered with its source address as `received`, reached there by a sipp call whose
+ * ACK and BYE follow the `;alias` the proxy put into the phone's 200, and kept open by
+ * keep-alives (raw "\0\0\0\0" on schedule; OPTIONS pings, with the binding dropped once the
+ * phone stops answering). Ports 22200–22299.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startProxy } from "./helpers/proxy.js";
+import { runSipp } from "./helpers/sipp.js";
+import { UdpPeer, headerOf, statusOf } from "./helpers/udp-peer.js";
+import type { DataPlane } from "../data-plane/node.js";
+import { captureEvents, register, sleep, usrlocOf, waitFor } from "./scripts/registrar-helpers.js";
+
+const P = 22200;
+const PRIVATE = "192.168.1.20";
+
+/** A phone behind NAT: its messages name 192.168.1.20:5060, they leave from 127.0.0.1:<port>. */
+class NatPhone {
+  answerOptions = true;
+  readonly invites: string[] = [];
+  readonly keepalives: Array<{ at: number; from: string; bytes: string }> = [];
+  private constructor(readonly peer: UdpPeer) {
+    peer.onMessage = (text, r) => this.onMessage(text, r);
+  }
+
+  static async open(port: number): Promise<NatPhone> {
+    return new NatPhone(await UdpPeer.open(port));
+  }
+
+  private reply(text: string, code: number, reason: string, r: { address: string; port: number }, extra: string[] = []): void {
+    const lines = text.split("\r\n");
+    const keep = lines.filter((l) => /^(Via|From|Call-ID|CSeq|Record-Route):/i.test(l));
+    const to = lines.find((l) => /^To:/i.test(l))!;
+    const out = [`SIP/2.0 ${code} ${reason}`, ...keep, /;tag=/.test(to) ? to : `${to};tag=nat-phone`, ...extra, "Content-Length: 0", "", ""];
+    this.peer.send(out.join("\r\n"), r.port, r.address);
+  }
+
+  private onMessage(text: string, r: { address: string; port: number }): void {
+    if (text === "\0\0\0\0" || text === "\r\n\r\n") {
+      this.keepalives.push({ at: Date.now(), from: `${r.address}:${r.port}`, bytes: text });
+      return;
+    }
+    if (text.startsWith("INVITE")) {
+      this.invites.push(text);
+      this.reply(text, 200, "OK", r, [`Contact: <sip:natuser@${PRIVATE}:5060>`]);
+    } else if (text.startsWith("BYE")) this.reply(text, 200, "OK", r);
+    else if (text.startsWith("OPTIONS") && this.answerOptions) this.reply(text, 200, "OK", r);
+  }
+
+  async register(proxyPort: number, user: string, callId: string, expires = 600): Promise<string> {
+    this.peer.send(register({ user, proxyPort, viaHost: PRIVATE, viaPort: 5060, callId, cseq: 1, contacts: [`<sip:${user}@${PRIVATE}:5060>`], expires }), proxyPort);
+    return this.peer.wait((t) => t.startsWith("SIP/2.0 200") && t.includes(`Call-ID: ${callId}\r\n`));
+  }
+
+  close(): void {
+    this.peer.close();
+  }
+}
+
+describe("a phone behind NAT", () => {
+  let dp: DataPlane;
+  let phone: NatPhone;
+  beforeAll(async () => {
+    dp = await startProxy({
+      listen: [`udp:127.0.0.1:${P}`],
+      modules: { usrloc: { nat_bflag: 6 }, registrar: {}, nathelper: { natping_interval: 1, ping_nated_only: 1 } },
+    });
+    phone = await NatPhone.open(P + 1);
+  });
+  afterAll(async () => {
+    phone?.close();
+    await dp?.stop();
+  });
+
+  it("is registered with its source address as received and the NAT branch flag", async () => {
+    const ok = await phone.register(P, "natuser", "nat-reg-1");
+    expect(headerOf(ok, "Contact")).toEqual([`<sip:natuser@${PRIVATE}:5060>;expires=600;received="sip:127.0.0.1:${P + 1}"`]);
+    const b = usrlocOf(dp).table("location").valid("natuser")[0]!;
+    expect(b.received).toBe(`sip:127.0.0.1:${P + 1}`);
+    expect(b.cflags & (1 << 6)).not.toBe(0);
+    expect(b.socket).toBe(`udp:127.0.0.1:${P}`);
+  });
+
+  it("is reached at its source address; ACK and BYE follow the alias added to its 200", async () => {
+    const r = await runSipp({ scenario: "uac_rr.xml", port: P + 2, remote: `127.0.0.1:${P}`, calls: 3, rate: 3, service: "natuser" });
+    expect(r.failed, r.errors + r.stderr).toBe(0);
+    expect(r.successful).toBe(3);
+    expect(phone.invites.length).toBe(3);
+    // the INVITE still names the private contact; only the transport address was the NAT's
+    expect(phone.invites[0]!.split("\r\n")[0]).toBe(`INVITE sip:natuser@${PRIVATE}:5060 SIP/2.0`);
+    const byes = phone.peer.received.filter((m) => m.text.startsWith("BYE"));
+    expect(byes.length).toBe(3);
+    // the alias was consumed by handle_ruri_alias: the BYE's R-URI is the plain contact again
+    expect(byes[0]!.text.split("\r\n")[0]).toBe(`BYE sip:natuser@${PRIVATE}:5060 SIP/2.0`);
+    expect(byes[0]!.from).toBe(`127.0.0.1:${P}`);
+  });
+
+  it("gets a keep-alive every second from the socket it registered through", async () => {
+    phone.keepalives.length = 0;
+    await sleep(3300);
+    const k = phone.keepalives;
+    expect(k.length).toBeGreaterThanOrEqual(3);
+    expect(k.length).toBeLessThanOrEqual(5);
+    expect(new Set(k.map((x) => x.from))).toEqual(new Set([`127.0.0.1:${P}`]));
+    expect(k[0]!.bytes).toBe("\0\0\0\0");
+    for (let i = 1; i < k.length; i++) {
+      const gap = k[i]!.at - k[i - 1]!.at;
+      expect(gap).toBeGreaterThan(600);
+      expect(gap).toBeLessThan(1500);
+    }
+    expect(dp.stats.select("nathelper:natpings_sent")[0]![1]).toBeGreaterThanOrEqual(3);
+  });
+
+  it("stops the keep-alives with nathelper.enable_ping 0", async () => {
+    await dp.rpc.call("nathelper.enable_ping", [0], { transport: "internal" });
+    await sleep(300);
+    phone.keepalives.length = 0;
+    await sleep(1600);
+    expect(phone.keepalives.length).toBe(0);
+    await dp.rpc.call("nathelper.enable_ping", { enable: 1 }, { transport: "internal" });
+    await expect(dp.rpc.call("nathelper.enable_ping", [2], { transport: "internal" })).rejects.toThrow(/'enable'/);
+  });
+});
+
+describe("SIP pings and dropping silent contacts", () => {
+  let dp: DataPlane;
+  let phone: NatPhone;
+  beforeAll(async () => {
+    dp = await startProxy({
+      listen: [`udp:127.0.0.1:${P + 10}`],
+      modules: {
+        usrloc: { nat_bflag: 6 },
+        registrar: {},
+        nathelper: { natping_interval: 1, ping_nated_only: 1, sipping_bflag: 7, keepalive_timeout: 2, sipping_timeout: 400, sipping_from: "sip:pinger@olelo.test" },
+      },
+      script: { settings: { natSipPing: true } },
+    });
+    phone = await NatPhone.open(P + 11);
+  });
+  afterAll(async () => {
+    phone?.close();
+    await dp?.stop();
+  });
+
+  it("pings with OPTIONS, records the answer, and removes the contact once it stays silent", async () => {
+    const ok = await phone.register(P + 10, "pinged", "ping-reg-1");
+    expect(statusOf(ok)).toBe(200);
+    const b = usrlocOf(dp).table("location").valid("pinged")[0]!;
+    expect(b.cflags & (1 << 7)).not.toBe(0);
+    const opt = await phone.peer.wait((t) => t.startsWith("OPTIONS"), 3000);
+    expect(opt.split("\r\n")[0]).toBe(`OPTIONS sip:pinged@${PRIVATE}:5060 SIP/2.0`);
+    expect(headerOf(opt, "From")[0]).toMatch(/^<sip:pinger@olelo\.test>;tag=/);
+    await waitFor(() => b.lastKeepalive > 0, 3000);
+    expect(b.lastKeepalive).toBeGreaterThan(0);
+    const ev = captureEvents(dp, ["registration.removed"]);
+    phone.answerOptions = false;
+    const t0 = Date.now();
+    const gone = await waitFor(() => !usrlocOf(dp).table("location").has("pinged"), 8000, 50);
+    ev.stop();
+    expect(gone).toBe(true);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
+    expect(ev.events[0]!.data).toMatchObject({ aor: "pinged", source: "keepalive" });
+    expect(dp.stats.select("nathelper:keepalive_removed")[0]![1]).toBe(1);
+    expect(dp.stats.select("nathelper:sipping_replies")[0]![1]).toBeGreaterThanOrEqual(1);
+  });
+});
