@@ -1,0 +1,146 @@
+import { defineModule } from "../../core/module.js";
+import type { RequestContext } from "../../core/script/context.js";
+import { DlgState } from "./dialog.js";
+import { DialogManager, type ByeSide } from "./manager.js";
+import { parseDialogParams, type DialogParams } from "./params.js";
+import { dialogRpcMethods } from "./rpc.js";
+
+/** A snapshot of the current dialog for scripts ($dlg(...) in Kamailio). */
+export interface DialogSnapshot {
+  readonly hEntry: number;
+  readonly hId: number;
+  readonly callId: string;
+  readonly state: DlgState;
+  readonly fromTag: string;
+  readonly toTag: string;
+  /** Seconds; the timeout once confirmed. */
+  readonly lifetime: number;
+}
+
+/**
+ * What routing scripts get from the dialog module (Kamailio dialog functions, one name each).
+ * Call `manage(req)` on the initial INVITE (after choosing the destination, before relaying)
+ * and on in-dialog requests (ACK, BYE, re-INVITE…) so the module sees them.
+ *
+ * @example
+ *   if (!req.hasToTag && req.method === "INVITE") {
+ *     dialog.manage(req);
+ *     dialog.setProfile(req, "trunk", "gw1");
+ *     if (dialog.profileSize("trunk", "gw1") > 30) { req.reply(503, "Too many calls"); return; }
+ *   }
+ */
+export interface DialogApi {
+  readonly params: DialogParams;
+  /** [dlg_manage] start tracking an initial INVITE, or update the dialog of an in-dialog request. */
+  manage(req: RequestContext): boolean;
+  /** [is_known_dlg] the request belongs to a dialog (after manage). */
+  isKnown(req: RequestContext): boolean;
+  /** [dlg_get] the current dialog, or null. */
+  current(req: RequestContext): DialogSnapshot | null;
+  /** [dlg_set_timeout] lifetime in seconds once confirmed; `bye: true` sends BYE to both sides on timeout. */
+  setTimeout(req: RequestContext, seconds: number, opts?: { bye?: boolean }): boolean;
+  /** [set_dlg_profile] adds the current dialog to a profile (value required for profiles with value). */
+  setProfile(req: RequestContext, profile: string, value?: string): boolean;
+  /** [unset_dlg_profile] */
+  unsetProfile(req: RequestContext, profile: string, value?: string): boolean;
+  /** [is_in_profile] */
+  isInProfile(req: RequestContext, profile: string, value?: string): boolean;
+  /** [get_profile_size] members of a profile (with this value, or all). Throws for an undeclared profile. */
+  profileSize(profile: string, value?: string): number;
+  /** [$dlg_var(key) = value]; null removes. Reported in dlg.list and in call.ended `vars`. */
+  setVar(req: RequestContext, key: string, value: string | null): boolean;
+  /** [$dlg_var(key)] */
+  getVar(req: RequestContext, key: string): string | null;
+  /** [dlg_bye] hangs up a confirmed dialog: BYE to one or both sides; the dialog ends. */
+  bye(req: RequestContext, side?: ByeSide): boolean;
+  /** Number of dialogs in memory (any state). */
+  readonly count: number;
+}
+
+function createApi(m: DialogManager): DialogApi {
+  const cur = (req: RequestContext) => m.current(req);
+  return {
+    params: m.params,
+    manage: (req) => m.manage(req),
+    isKnown: (req) => cur(req) !== null,
+    current(req) {
+      const d = cur(req);
+      if (!d) return null;
+      return { hEntry: d.hEntry, hId: d.hId, callId: d.callId, state: d.state, fromTag: d.caller.tag, toTag: d.callee.tag, lifetime: d.lifetime };
+    },
+    setTimeout(req, seconds, opts) {
+      const d = cur(req);
+      return d ? m.setTimeout(d, seconds, opts?.bye) : false;
+    },
+    setProfile(req, profile, value) {
+      const d = cur(req);
+      if (!d || d.state === DlgState.DELETED) return false;
+      return m.profiles.set(d, profile, value);
+    },
+    unsetProfile(req, profile, value) {
+      const d = cur(req);
+      return d ? m.profiles.unset(d, profile, value) : false;
+    },
+    isInProfile(req, profile, value) {
+      const d = cur(req);
+      return d ? m.profiles.isIn(d, profile, value) : false;
+    },
+    profileSize: (profile, value) => m.profiles.size(profile, value),
+    setVar(req, key, value) {
+      const d = cur(req);
+      if (!d) return false;
+      m.setVar(d, key, value);
+      return true;
+    },
+    getVar(req, key) {
+      return cur(req)?.vars?.get(key) ?? null;
+    },
+    bye(req, side = "all") {
+      const d = cur(req);
+      return d ? m.bye(d, side, "proxy") : false;
+    },
+    get count() {
+      return m.table.count;
+    },
+  };
+}
+
+/** Running managers, oldest first: destroy() gets no argument, so it closes the oldest. */
+const running: DialogManager[] = [];
+
+/**
+ * dialog: call tracking (Kamailio dialog) — dialog states 1–5, rr-param and tag matching,
+ * timeouts with optional BYE to both sides, profiles for call limiting, dlg.* RPCs, `dialog:*`
+ * statistics, and the call.started / call.answered / call.ended events. See README.md.
+ */
+export default defineModule<DialogApi>({
+  name: "dialog",
+  doc: "Dialog tracking: call states, timeouts, profiles (call limits), call.* events (Kamailio dialog)",
+  init(host) {
+    const params = parseDialogParams(host.config);
+    const m = new DialogManager(params, {
+      events: host.events,
+      log: host.log,
+      stats: host.stats.group("dialog", ["processed_dialogs", "expired_dialogs", "failed_dialogs"]),
+      sip: host.sip,
+    });
+    host.rpc.registerAll(dialogRpcMethods(m));
+    running.push(m);
+    return createApi(m);
+  },
+  destroy() {
+    running.shift()?.close();
+  },
+});
+
+export { Dialog, DlgState, DlgFlag, DlgIFlag } from "./dialog.js";
+export type { DialogLeg, EndedBy, EndReason, ProfileLink } from "./dialog.js";
+export { DialogManager, DIALOG_VAR } from "./manager.js";
+export type { ByeSide, DialogManagerDeps } from "./manager.js";
+export { parseDialogParams, DEFAULT_DIALOG_PARAMS } from "./params.js";
+export type { DialogParams } from "./params.js";
+export { ProfileTable } from "./profiles.js";
+export { DialogTable } from "./dialog-table.js";
+export { dialogRpcMethods, dialogInfo } from "./rpc.js";
+export { CALL_EVENTS, callStarted, callAnswered, callEnded } from "./call-events.js";
+export type { CallEventBase, CallStartedData, CallAnsweredData, CallEndedData } from "./call-events.js";
