@@ -78,10 +78,17 @@ export interface CliRun {
   err: string;
 }
 
-/** Runs olectl as its own process (`tsx cli/olectl.ts …`). */
+/**
+ * Runs olectl as its own process: `node --import tsx cli/olectl.ts …` (what `npx tsx cli/olectl.ts`
+ * runs, minus the tsx launcher's extra process, which matters when a 2-core machine is loaded).
+ */
 export function olectlProcess(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
   return new Promise((resolveRun) => {
-    const p = spawn(TSX, [join(ROOT, "cli/olectl.ts"), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const p = spawn(process.execPath, ["--import", "tsx", join(ROOT, "cli/olectl.ts"), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
     p.stdout.on("data", (d) => (out += d));
