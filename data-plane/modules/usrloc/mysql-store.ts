@@ -148,12 +148,16 @@ export class MysqlLocationStore implements LocationStore {
     }
   }
 
-  /** Rows in the DB table (ul.db_users / ul.db_contacts / ul.db_expired_contacts). */
+  /**
+   * Rows in the DB table (ul.db_users / ul.db_contacts / ul.db_expired_contacts). Users are
+   * counted with a NULL domain too (Kamailio's COUNT(DISTINCT username, domain) skips them, so it
+   * reports 0 users without use_domain).
+   */
   async count(table: string, what: "users" | "contacts" | "expired"): Promise<number> {
     checkTable(table);
     const sql =
       what === "users"
-        ? `SELECT COUNT(DISTINCT username, domain) AS n FROM \`${table}\` WHERE UNIX_TIMESTAMP(expires) <= 0 OR expires > NOW()`
+        ? `SELECT COUNT(DISTINCT username, IFNULL(domain, '')) AS n FROM \`${table}\` WHERE UNIX_TIMESTAMP(expires) <= 0 OR expires > NOW()`
         : what === "contacts"
           ? `SELECT COUNT(*) AS n FROM \`${table}\` WHERE UNIX_TIMESTAMP(expires) <= 0 OR expires > NOW()`
           : `SELECT COUNT(*) AS n FROM \`${table}\` WHERE UNIX_TIMESTAMP(expires) > 0 AND expires <= NOW()`;
