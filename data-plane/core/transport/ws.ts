@@ -158,7 +158,9 @@ export class WsTransport implements StreamTransport {
     server.on("request", (_req: http.IncomingMessage, res: http.ServerResponse) => {
       res.writeHead(426, { Upgrade: "websocket", Connection: "close", "Content-Length": "0" }).end();
     });
-    server.maxConnections = this.layer.tcp.maxConnections;
+    // hard cap on raw sockets; a little headroom so upgrades over the SIP connection limit get a
+    // clear 503 from onUpgrade instead of a silent close
+    server.maxConnections = this.layer.tcp.maxConnections + 64;
     server.headersTimeout = 10_000;
     server.requestTimeout = 10_000;
     const wss = new WebSocketServer({
