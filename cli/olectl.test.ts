@@ -406,7 +406,7 @@ describe("olectl", () => {
     const secured = await createManagementServer({ source, db: d.db, pool: d.pool, port: 0, token: "cp-secret-token" });
     try {
       const e = await olectl(["--cp-url", secured.url, "status"]);
-      expect(e).toEqual({ code: 1, out: "", err: `olectl: control plane at ${secured.url} refused the request: unauthorized (set --token or OLELO_TOKEN)` });
+      expect(e).toEqual({ code: 1, out: "", err: `olectl: control plane at ${secured.url} refused the request: unauthorized (set --cp-token or OLELO_CP_TOKEN)` });
       expect((await olectl(["--cp-url", secured.url, "--cp-token", "cp-secret-token", "status"])).code).toBe(0);
       expect((await olectl(["--cp-url", secured.url, "--token", "cp-secret-token", "nodes"])).code).toBe(0);
       expect((await olectl(["nodes"], { OLELO_CP_URL: secured.url, OLELO_CP_TOKEN: "cp-secret-token" })).code).toBe(0);

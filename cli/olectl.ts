@@ -44,7 +44,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     const g = p.globals;
     const ctx: RunContext = {
       dp: new RpcClient(g.url, { token: g.token, timeoutMs: g.timeoutMs, label: "data plane" }),
-      cp: new RpcClient(g.cpUrl, { token: g.cpToken, timeoutMs: g.timeoutMs, label: "control plane" }),
+      cp: new RpcClient(g.cpUrl, { token: g.cpToken, timeoutMs: g.timeoutMs, label: "control plane", tokenHint: "--cp-token or OLELO_CP_TOKEN" }),
       globals: g,
       stdout: io.stdout,
       stderr: io.stderr,

@@ -26,6 +26,8 @@ export interface RpcClientOptions {
   readonly timeoutMs: number;
   /** "data plane" / "control plane", used in messages. */
   readonly label: string;
+  /** Where the token comes from, for the 401 message (default "--token or OLELO_TOKEN"). */
+  readonly tokenHint?: string;
 }
 
 let nextId = 1;
@@ -50,7 +52,7 @@ export class RpcClient {
       throw new CliError(`cannot reach the ${this.opts.label} at ${this.url}: ${describeFetchError(e)}`);
     }
     const text = await res.text();
-    if (res.status === 401) throw new CliError(`${this.opts.label} at ${this.url} refused the request: unauthorized (set --token or OLELO_TOKEN)`);
+    if (res.status === 401) throw new CliError(`${this.opts.label} at ${this.url} refused the request: unauthorized (set ${this.opts.tokenHint ?? "--token or OLELO_TOKEN"})`);
     let body: { result?: unknown; error?: { code: number; message: string } };
     try {
       body = JSON.parse(text);
