@@ -28,6 +28,9 @@
  * built-in scanner/size guards (then its scanner_ua / msg_max_size / ruri_max_size apply).
  * REGISTRAR / LOCATION / NATDETECT / NATMANAGE (Kamailio WITH_NAT, WITH_SPEEDDIAL, WITH_ALIASDB):
  * active when registrar (+ usrloc), nathelper, speed_dial, alias_db, callfwd are configured.
+ * DIALOG / ACC (Kamailio WITH_ACCDB, dlg_manage): with the dialog module, INVITEs and in-dialog
+ * requests are managed (call.* events, dlg.* RPCs); with acc, the default cfg's flags are set —
+ * FLT_ACC on INVITEs, FLT_ACCMISSED on INVITEs to local users, FLT_ACC + FLT_ACCFAILED on BYEs.
  */
 import { defineScript, type FailureContext, type RequestContext } from "../core/script/context.js";
 import type { AuthApi } from "../modules/auth/index.js";
@@ -42,6 +45,8 @@ import type { NathelperApi } from "../modules/nathelper/index.js";
 import type { RegistrarApi } from "../modules/registrar/index.js";
 import type { SpeedDialApi } from "../modules/speed-dial/index.js";
 import type { ReplyContext } from "../core/script/context.js";
+import type { DialogApi } from "../modules/dialog/index.js";
+import type { AccApi } from "../modules/acc/index.js";
 
 const SCANNERS = /friendly|scanner|sipcli|sipvicious|VaxSIPUserAgent|pplsip/i;
 const DIALOG_CREATING = new Set(["INVITE", "SUBSCRIBE", "REFER"]);
@@ -65,7 +70,8 @@ export default defineScript(({ settings, modules, log }) => {
   /** Alg 10 (call load) counts calls: BYE/CANCEL must end them, a failed call must drop its load. */
   const dsLoad = ds !== undefined && dsSet !== null && dsAlg === 10;
   const sanity = modules.sanity as SanityApi | undefined;
-  const loc = location(modules, settings, log);
+  const acct = accounting(modules);
+  const loc = location(modules, settings, log, acct.beforeLocalRelay);
 
   const { pike, auth, permissions, failures } = firewall(modules, settings);
 
@@ -170,6 +176,7 @@ export default defineScript(({ settings, modules, log }) => {
     if (req.method === "INVITE" || req.method === "BYE" || req.method === "SUBSCRIBE" || req.method === "UPDATE") {
       // failure handling is armed only where the script has a use for it
     }
+    acct.beforeRelay(req);
     if (!req.relay()) req.replyError();
   }
 
@@ -306,7 +313,12 @@ const FLB_NATSIPPING = 7;
  * route of Kamailio's default configuration, for whichever of registrar, nathelper, speed_dial,
  * alias_db and callfwd are configured (each step is skipped when its module is not).
  */
-function location(modules: Readonly<Record<string, unknown>>, settings: Readonly<Record<string, unknown>>, log: { debug(m: string, f?: Record<string, unknown>): void }) {
+function location(
+  modules: Readonly<Record<string, unknown>>,
+  settings: Readonly<Record<string, unknown>>,
+  log: { debug(m: string, f?: Record<string, unknown>): void },
+  beforeRelay: (req: RequestContext) => void = () => undefined,
+) {
   const registrar = modules.registrar as RegistrarApi | undefined;
   const nat = modules.nathelper as NathelperApi | undefined;
   const sd = modules.speed_dial as SpeedDialApi | undefined;
@@ -324,6 +336,7 @@ function location(modules: Readonly<Record<string, unknown>>, settings: Readonly
    * relay is asynchronous), the reply route and the failure route are armed, then t_relay.
    */
   function relayManaged(req: RequestContext): void | Promise<void> {
+    beforeRelay(req);
     if (nat) req.onReply("MANAGE_REPLY");
     req.onFailure("MANAGE_FAILURE");
     const send = () => {
@@ -417,6 +430,45 @@ function location(modules: Readonly<Record<string, unknown>>, settings: Readonly
       if (!nat || !r.request || r.status >= 300) return;
       const natedCallee = registrar?.isbflagset(r.request, FLB_NATB) ?? false;
       if ((natedCallee || nat.natUacTest(r, 1)) && firstHop(r, true)) nat.setContactAlias(r);
+    },
+  };
+}
+
+/** Kamailio default cfg accounting flags. */
+const FLT_ACC = 1;
+const FLT_ACCMISSED = 2;
+const FLT_ACCFAILED = 3;
+
+/**
+ * DIALOG / ACC hooks, active only with their modules: dlg_manage() for INVITEs and in-dialog
+ * requests, and the acc flags of Kamailio's default cfg (the acc module reads them when the
+ * final reply goes out, so a failure route may still change them).
+ */
+function accounting(modules: Readonly<Record<string, unknown>>) {
+  const dialog = modules.dialog as DialogApi | undefined;
+  const acc = modules.acc as AccApi | undefined;
+
+  /** Before t_relay: manage the dialog; FLT_ACC on INVITEs, FLT_ACC + FLT_ACCFAILED on BYEs. */
+  function beforeRelay(req: RequestContext): void {
+    if (dialog && (req.method === "INVITE" || req.hasToTag)) dialog.manage(req);
+    if (!acc) return;
+    if (req.hasToTag) {
+      if (req.method !== "BYE") return;
+      req.setFlag(FLT_ACC);
+      req.setFlag(FLT_ACCFAILED);
+      acc.track(req);
+    } else if (req.method === "INVITE") {
+      req.setFlag(FLT_ACC);
+      acc.track(req);
+    }
+  }
+
+  return {
+    beforeRelay,
+    /** LOCATION: a call to a local user that was found also logs missed calls (FLT_ACCMISSED). */
+    beforeLocalRelay(req: RequestContext): void {
+      if (acc && !req.hasToTag && req.method === "INVITE") req.setFlag(FLT_ACCMISSED);
+      beforeRelay(req);
     },
   };
 }
