@@ -235,3 +235,61 @@ describe("WebSocket bad input: frame size limit and silent peers", () => {
     expect(dp.core.transport.connectionCount()).toBe(0);
   });
 });
+
+describe("registered WS client through the registrar, usrloc and nathelper modules", () => {
+  let dp: DataPlane;
+  let ws: SipUa;
+  beforeAll(async () => {
+    dp = await startProxy({
+      listen: ["udp:127.0.0.1:23160", "ws:127.0.0.1:23161"],
+      modules: { usrloc: {}, registrar: {}, nathelper: {} },
+      script: { file: SCRIPT, settings: {} },
+    });
+    const api = (n: string) => dp.modules.find((m) => m.name === n)!.api as Record<string, (...a: unknown[]) => number>;
+    const registrar = api("registrar");
+    const nat = api("nathelper");
+    dp.script.use({
+      request(req) {
+        if (req.method === "REGISTER") {
+          nat.fixNatedRegister!(req); // received = sip:ip:port;transport=ws
+          if (registrar.save!(req, "location") < 0) req.replyError();
+          return;
+        }
+        if (req.hasToTag) {
+          if (req.looseRoute()) req.relay();
+          else if (req.method === "ACK" && req.checkTransaction()) req.relay();
+          return;
+        }
+        if (req.method === "ACK") return;
+        req.recordRoute();
+        if (registrar.lookup!(req, "location") < 0) {
+          req.reply(404, "Not Found");
+          return;
+        }
+        if (!req.relay()) req.replyError();
+      },
+    });
+    ws = (await SipUa.connect({ transport: "ws", host: "127.0.0.1", port: 23161, user: "erin" })).answer();
+    expect((await ws.register("sip:olelo.test")).status).toBe(200);
+  });
+  afterAll(async () => {
+    ws?.close();
+    await dp?.stop();
+  });
+
+  it("lookup() sends to the registered connection (received + socket); 20 sipp calls, BYEs both ways", async () => {
+    const r = await runSipp({ scenario: "uac_rr.xml", port: 23162, remote: "127.0.0.1:23160", calls: 20, rate: 20, service: "erin" });
+    expect(r.failed, r.errors + r.stderr).toBe(0);
+    expect(r.successful).toBe(20);
+    expect(ws.byesReceived).toHaveLength(20);
+    ws.byeAfterMs = 30;
+    const caller = (await SipUa.connect({ transport: "udp", host: "127.0.0.1", port: 23160, user: "frank" })).answer();
+    try {
+      expect((await caller.call("sip:erin@127.0.0.1:23160", { expectBye: true })).inviteStatus).toBe(200);
+      for (let i = 0; i < 50 && ws.byeResults.length === 0; i++) await new Promise((res) => setTimeout(res, 20));
+      expect(ws.byeResults).toEqual([200]);
+    } finally {
+      caller.close();
+    }
+  });
+});
