@@ -244,7 +244,7 @@ export class DialogManager implements DialogTxnHandler {
       this.publish("call.answered", callAnswered(d, this.node));
       return;
     }
-    if (local && !d.callee.tag) d.callee.tag = msg.toTag ?? "";
+    d.callee.tag = msg.toTag ?? ""; // the to-tag of the failing reply (call.ended to_tag)
     const by: EndedBy = status === 487 ? "caller" : local ? (status === 408 ? "timeout" : "proxy") : "callee";
     this.finish(d, by, "failed");
   }
