@@ -350,8 +350,8 @@ function location(
   }
 
   /** lookup + relay of a local target (404 / 405 when there is none). */
-  function lookupAndRelay(req: RequestContext): void | Promise<void> {
-    const rc = registrar!.lookup(req, table);
+  function lookupAndRelay(req: RequestContext, uris: readonly string[] | null = null): void | Promise<void> {
+    const rc = uris ? registrar!.lookupBranches(req, table, uris) : registrar!.lookup(req, table);
     if (rc < 0) {
       if (cf && cf.forward(req, "unavailable") > 0) {
         if (!req.isMyself() || registrar!.lookup(req, table) > 0) return relayManaged(req);
@@ -396,15 +396,27 @@ function location(
     location(req: RequestContext): void | Promise<void> {
       // speed dial / alias to a non-local URI: SIPOUT
       if (sd && /^[0-9]{2}$/.test(req.ruriUser ?? "") && sd.lookup(req, "speed_dial") > 0 && !req.isMyself()) return relayManaged(req);
-      if (alias && alias.lookup(req, "dbaliases") > 0 && !req.isMyself()) return relayManaged(req);
+      // alias_db: an alias of local users looks up every user it names (lookup_branches)
+      let aliased: string[] | null = null;
+      if (alias) {
+        const targets = alias.findAll(req.ruri, "dbaliases");
+        if (targets.length > 0 && alias.lookup(req, "dbaliases") > 0) {
+          if (!req.isMyself()) return relayManaged(req);
+          req.clearBranches();
+          aliased = alias.params.append_branches ? targets : targets.slice(0, 1);
+        }
+      }
       if (cf && req.method === "INVITE") {
         if (cf.screen(req) < 0) {
           req.reply(603, "Decline");
           return;
         }
-        if (cf.forward(req, "unconditional") > 0 && !req.isMyself()) return relayManaged(req);
+        if (cf.forward(req, "unconditional") > 0) {
+          if (!req.isMyself()) return relayManaged(req);
+          aliased = null;
+        }
       }
-      return lookupAndRelay(req);
+      return lookupAndRelay(req, aliased);
     },
 
     /** MANAGE_FAILURE: stop when cancelled; next q group; busy / no-answer forwarding. */

@@ -32,7 +32,7 @@ export { parseRegistrarParams, DEFAULT_REGISTRAR_PARAMS } from "./params.js";
 export type { RegistrarParams } from "./params.js";
 export { SaveFlag, SaveResult, save, sourceOf } from "./save.js";
 export type { RegistrarDeps } from "./save.js";
-export { LookupResult, LOOKUP_TARGETS_VAR, lookup, registered, unregister, destinationOf } from "./lookup.js";
+export { LookupResult, LOOKUP_TARGETS_VAR, lookup, lookupBranches, registered, unregister, destinationOf } from "./lookup.js";
 export type { LookupTarget, RegisteredMatch } from "./lookup.js";
 export { loadContacts, nextContacts, nextContactFlow, hasMoreContacts, CONTACTS_VAR } from "./serial-fork.js";
 export { BFLAGS_VAR, setBflag, resetBflag, isBflagSet, getBflags } from "./branch-flags.js";

@@ -126,6 +126,47 @@ export function lookup(d: RegistrarDeps, req: RequestContext, tableName = "locat
   return LookupResult.FOUND;
 }
 
+/**
+ * [lookup_branches] lookup() over several AoRs at once (an alias naming several users, a ring
+ * group): the valid contacts of every AoR in `uris` (default: the R-URI), in that order, become
+ * the destination set — the first the R-URI, the rest branches. Returns 1 found, -1 none,
+ * -2 found but no contact allows the method, -3 when no URI is usable.
+ */
+export function lookupBranches(d: RegistrarDeps, req: RequestContext, tableName = "location", uris?: readonly string[]): number {
+  let table;
+  try {
+    table = d.ul.table(tableName);
+  } catch {
+    return LookupResult.ERROR;
+  }
+  const now = nowSeconds();
+  const rules = aorRules(d);
+  const seen = new Set<string>();
+  const chosen: Binding[] = [];
+  let disallowed = false;
+  let usable = false;
+  for (const uri of uris ?? [req.ruri]) {
+    const aor = tryExtractAor(uri, rules);
+    if (aor === null || seen.has(aor)) continue;
+    usable = true;
+    seen.add(aor);
+    for (const b of table.valid(aor, now)) {
+      if (d.params.method_filtering && !allowsMethod(b.methods, req.method)) {
+        disallowed = true;
+        continue;
+      }
+      chosen.push(b);
+    }
+  }
+  if (!usable) return LookupResult.ERROR;
+  if (chosen.length === 0) return disallowed ? LookupResult.METHOD_NOT_ALLOWED : LookupResult.NOT_FOUND;
+  const targets = chosen.map((b) => targetOf(b, d.params.path_use_received));
+  useAsRuri(req, targets[0]!);
+  for (let i = 1; i < targets.length; i++) appendTarget(req, targets[i]!);
+  req.vars.set(LOOKUP_TARGETS_VAR, targets);
+  return LookupResult.FOUND;
+}
+
 /** Match options of registered() (Kamailio match_option bits). */
 export interface RegisteredMatch {
   /** bit 1: a contact with this Call-ID. */

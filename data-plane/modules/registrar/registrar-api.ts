@@ -2,7 +2,7 @@ import type { RequestContext, RequestState } from "../../core/script/context.js"
 import { nowSeconds } from "../usrloc/location-table.js";
 import { tryExtractAor } from "./aor.js";
 import { isBflagSet, resetBflag, setBflag } from "./branch-flags.js";
-import { lookup, registered, unregister, type RegisteredMatch } from "./lookup.js";
+import { lookup, lookupBranches, registered, unregister, type RegisteredMatch } from "./lookup.js";
 import type { RegistrarParams } from "./params.js";
 import { sendPrepared } from "./reply.js";
 import { aorRules, save, type RegistrarDeps } from "./save.js";
@@ -49,6 +49,8 @@ export interface RegistrarApi {
   save(req: RequestContext, table?: string, flags?: number, uri?: string): number;
   /** [lookup] 1 found, -1 not found, -2 method not allowed, -3 error. */
   lookup(req: RequestContext, table?: string, uri?: string): number;
+  /** [lookup_branches] lookup over several AoRs (default the R-URI's): 1, -1, -2, -3 as lookup. */
+  lookupBranches(req: RequestContext, table?: string, uris?: readonly string[]): number;
   /** [registered] 1 when the AoR has a (matching) valid contact, else -1. */
   registered(req: RequestContext, table?: string, uri?: string, match?: RegisteredMatch): number;
   /** [unregister] 1 done, -1 bad AoR, -2 failed, -3 ruid not found. */
@@ -78,6 +80,7 @@ export function createRegistrarApi(d: RegistrarDeps): RegistrarApi {
     params: d.params,
     save: (req, table = "location", flags = 0, uri) => save(d, req, table, flags, uri),
     lookup: (req, table = "location", uri) => lookup(d, req, table, uri),
+    lookupBranches: (req, table = "location", uris) => lookupBranches(d, req, table, uris),
     registered: (req, table = "location", uri, match) => registered(d, req, table, uri, match),
     unregister: (req, table = "location", uri, ruid) => unregister(d, req, table, uri, ruid),
     sendReply: (req) => sendPrepared(req),
