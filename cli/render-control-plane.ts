@@ -31,7 +31,7 @@ export function renderPage(page: ListPage, columns: readonly string[], map: (row
 export function writeSummary(table: string, what: string, r: Obj): string {
   const row = (r.row ?? r.deleted ?? {}) as Obj;
   const key = row.id ?? row.gwid ?? row.ruleid ?? row.prefix;
-  const kind = r.kind ? `; kind ${r.kind} is now version ${r.version ?? "-"}` : "";
+  const kind = !r.kind ? "" : r.version ? `; kind ${r.kind} is now version ${r.version}` : `; kind ${r.kind} is not pushed (it does not compile)`;
   return `${table} row ${key ?? "?"} ${what}${kind}`;
 }
 
