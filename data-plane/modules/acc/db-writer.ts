@@ -42,8 +42,9 @@ const QUERY_TIMEOUT_MS = 10_000;
 
 /**
  * Asynchronous, batched inserts into MySQL/MariaDB for acc rows (acc, missed_calls, acc_cdrs).
- * `enqueue` is O(1) and never waits: rows collect per table and go out as one multi-row INSERT
- * when `batchSize` is reached or after `flushIntervalMs`. When the database is unreachable the
+ * `enqueue` is O(1) and never waits: rows collect per table; a flush starts when `batchSize`
+ * rows are queued or `flushIntervalMs` after the first one, and writes everything queued as
+ * multi-row INSERTs of at most `batchSize` rows. When the database is unreachable the
  * rows stay queued (bounded by `queueMax`) and writes are retried with backoff; a row the
  * database rejects (SQL error) is dropped with an error log instead of blocking the queue.
  */
