@@ -1,6 +1,7 @@
 import { Binding, type BindingInfo } from "./binding.js";
 import { ExpiryHeap } from "./expiry-heap.js";
 import { RuidGenerator } from "./ruid.js";
+import { detach, detachOrNull } from "./detach-string.js";
 
 /** What happened to a binding (the suffix of the `registration.*` events). */
 export type ChangeKind = "added" | "refreshed" | "removed" | "expired";
@@ -120,8 +121,11 @@ export class LocationTable {
 
   /** Adds a binding (Kamailio insert_ucontact). */
   insert(aor: string, info: BindingInfo, origin: ChangeOrigin, now = nowSeconds()): Binding {
-    const b = new Binding(aor, info.ruid ?? this.ruids.next(), this.internInfo(info), now);
-    this.place(aor, b);
+    const existing = this.records.get(aor);
+    // share the key string of an existing AoR, else keep a private copy of it
+    const key = existing === undefined ? detach(aor) : existing instanceof Binding ? existing.aor : existing[0]!.aor;
+    const b = new Binding(key, info.ruid !== undefined ? detach(info.ruid) : this.ruids.next(), this.internInfo(info), now);
+    this.place(key, b);
     this.contacts++;
     this.heap.upsert(b);
     this.armTimer();
@@ -132,7 +136,7 @@ export class LocationTable {
   /** Refreshes a binding (Kamailio update_ucontact); its position follows a changed q. */
   update(b: Binding, info: BindingInfo, origin: ChangeOrigin, now = nowSeconds()): void {
     const qChanged = b.q !== info.q;
-    b.update(this.internInfo(info), now);
+    b.update(this.internInfo(info, b), now);
     if (qChanged) {
       this.unplace(b);
       this.place(b.aor, b);
@@ -220,7 +224,14 @@ export class LocationTable {
     return true;
   }
 
-  private internInfo(info: BindingInfo): BindingInfo {
+  /** Detaches the strings a binding keeps from the message they were cut from; interns the repetitive ones. */
+  private internInfo(info: BindingInfo, prev?: Binding): BindingInfo {
+    // a refresh usually repeats the stored values: keep those instead of copying again
+    info.contact = prev && prev.contact === info.contact ? prev.contact : detach(info.contact);
+    info.callid = prev && prev.callid === info.callid ? prev.callid : detach(info.callid);
+    info.received = prev && prev.received === (info.received ?? null) ? prev.received : detachOrNull(info.received);
+    info.path = prev && prev.path === (info.path ?? null) ? prev.path : detachOrNull(info.path);
+    info.instance = prev && prev.instance === (info.instance ?? null) ? prev.instance : detachOrNull(info.instance);
     if (info.userAgent) info.userAgent = this.intern(info.userAgent);
     if (info.socket) info.socket = this.intern(info.socket);
     return info;
@@ -229,8 +240,9 @@ export class LocationTable {
   private intern(s: string): string {
     const have = this.interned.get(s);
     if (have !== undefined) return have;
-    if (this.interned.size < MAX_INTERNED) this.interned.set(s, s);
-    return s;
+    const copy = detach(s);
+    if (this.interned.size < MAX_INTERNED) this.interned.set(copy, copy);
+    return copy;
   }
 
   private armTimer(): void {

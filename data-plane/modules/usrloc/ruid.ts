@@ -15,6 +15,7 @@ export class RuidGenerator {
   }
 
   next(): string {
-    return this.prefix + (++this.n).toString();
+    // built flat (not a concatenation tree of prefix + counter): it lives as long as the binding
+    return Buffer.from(this.prefix + (++this.n).toString(), "latin1").toString("latin1");
   }
 }
