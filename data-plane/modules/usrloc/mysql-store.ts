@@ -114,6 +114,7 @@ export class MysqlLocationStore implements LocationStore {
         this.lastError = e instanceof Error ? e.message : String(e);
         this.opts.log.warn("location write failed; will retry", { table, ops: ops.size, error: this.lastError });
         this.requeue(table, ops);
+        if (this.opts.mode === 1 && !this.closed) setTimeout(() => void this.flush(), 1000).unref();
       }
     }
   }
