@@ -244,10 +244,10 @@ describe("dlg.list, dlg.terminate_dlg and dlg.end_dlg over the control API", () 
 
   it("lists two confirmed calls and hangs them up with BYEs to both sides", async () => {
     const calls = runSipp({ scenario: "dlg_uac_wait_bye.xml", port: 24081, remote: `127.0.0.1:${SIP}`, calls: 2, rate: 10, service: "bob", timeoutS: 15 });
-    const list = await until(async () => {
+    const list = (await until(async () => {
       const l = (await rpc(CTL, "dlg.list")) as any[];
       return l.length === 2 && l.every((d) => d.state === 4) ? l : null;
-    }, 10000, "two confirmed dialogs");
+    }, 10000, "two confirmed dialogs"))!;
     const now = Math.floor(Date.now() / 1000);
     for (const d of list) {
       expect(d).toMatchObject({

@@ -205,10 +205,12 @@ export class AccDbWriter {
    */
   async checkSchema(): Promise<void> {
     for (const q of this.queues.values()) {
+      if (this.closed) return;
       try {
         await this.pool.query({ sql: `SELECT ${q.columns.map((c) => `\`${c}\``).join(", ")} FROM \`${q.table}\` LIMIT 0`, timeout: QUERY_TIMEOUT_MS });
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);
+        if (this.closed) return;
         if (isConnectionError(e)) {
           this.opts.log.warn("acc: database not reachable at start; rows will be buffered", { error: msg });
           return;
@@ -250,7 +252,8 @@ const CONNECTION_CODES = new Set([
 /** A failure of the connection (retry later), as opposed to the database refusing the rows. */
 export function isConnectionError(e: unknown): boolean {
   if (!e || typeof e !== "object") return false;
-  const err = e as { code?: string; fatal?: boolean };
+  const err = e as { code?: string; fatal?: boolean; message?: unknown };
   if (err.fatal === true) return true;
+  if (typeof err.message === "string" && err.message.startsWith("Pool is closed")) return true;
   return typeof err.code === "string" && CONNECTION_CODES.has(err.code);
 }

@@ -1,0 +1,63 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import type { ModuleDefinition, ModuleHost } from "../../core/module.js";
+import { EventBus } from "../../core/events/bus.js";
+import { StatsRegistry } from "../../core/stats/counters.js";
+import { RpcRegistry } from "../../core/rpc/registry.js";
+import { TableRegistry } from "../../core/tables/registry.js";
+import { createLogger } from "../../core/log/logger.js";
+import dialogModule from "./index.js";
+import accModule from "../acc/index.js";
+import { parseDialogParams } from "./params.js";
+import { parseAccParams } from "../acc/params.js";
+import { CALL_EVENTS } from "./call-events.js";
+import { fakeUac } from "./test-support.js";
+
+/**
+ * Keeps the dialog and acc READMEs in step with the code: every parameter, RPC, script
+ * function, statistic (and for dialog every event kind) is named in the README.
+ */
+function host(name: string, config: Record<string, unknown>): ModuleHost {
+  return {
+    name,
+    config,
+    log: createLogger(name),
+    stats: new StatsRegistry(),
+    rpc: new RpcRegistry(),
+    events: new EventBus("readme"),
+    tables: new TableRegistry(),
+    sip: fakeUac(),
+    dataDir: "/tmp",
+    resolvePath: (p) => p,
+    modules: {},
+  };
+}
+
+const cases: Array<[string, ModuleDefinition<unknown>, Record<string, unknown>, string[]]> = [
+  ["dialog", dialogModule as ModuleDefinition<unknown>, {}, [...Object.keys(parseDialogParams({})), ...CALL_EVENTS]],
+  // a db_url to a closed port: the db statistics are registered, nothing is written
+  ["acc", accModule as ModuleDefinition<unknown>, { db_url: "mysql://root@127.0.0.1:24699/x", cdr_enable: 1 }, Object.keys(parseAccParams({}))],
+];
+
+describe("module READMEs", () => {
+  for (const [name, mod, cfg, names] of cases) {
+    it(`${name}: README names every parameter, RPC, script function and statistic`, async () => {
+      const readme = readFileSync(fileURLToPath(new URL(`../${name}/README.md`, import.meta.url)), "utf8");
+      const h = host(name, cfg);
+      const api = (await mod.init(h)) as Record<string, unknown>;
+      try {
+        for (const n of names) expect(readme, `${name}: ${n}`).toContain(`\`${n}\``);
+        for (const m of h.rpc.list()) expect(readme, `RPC ${m.name}`).toContain(`\`${m.name}\``);
+        for (const [k, v] of Object.entries(api)) {
+          if (typeof v === "function") expect(readme, `function ${k}`).toMatch(new RegExp(`\`${k}\\(`));
+        }
+        const stats = h.stats.select("all").map(([s]) => s);
+        expect(stats.length).toBeGreaterThan(0);
+        for (const s of stats) expect(readme, `statistic ${s}`).toContain(s);
+      } finally {
+        await mod.destroy?.();
+      }
+    });
+  }
+});
