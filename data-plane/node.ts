@@ -89,6 +89,7 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
         tables,
         cacheDir: cfg.controlPlane.cacheDir ?? join(cfg.dataDir, "table-cache"),
         buildVersion: `olelo-dp/${VERSION}`,
+        backoff: cfg.controlPlane.backoff,
       });
       const s = sync;
       rpc.register({

@@ -17,7 +17,7 @@ export interface DataPlaneConfig {
   modules: Record<string, Record<string, unknown>>;
   /** Table kind → JSON table file (`{ "table": [rows] }`) for standalone mode. */
   tables: Record<string, string>;
-  controlPlane: { url: string; cacheDir: string | null } | null;
+  controlPlane: { url: string; cacheDir: string | null; backoff: { initialMs?: number; maxMs?: number } } | null;
   dataDir: string;
   log: { level: LogLevel; format: "text" | "json" };
   /** Directory of the configuration file: relative paths resolve against it. */
@@ -115,9 +115,19 @@ export function buildConfig(raw: unknown, baseDir: string): DataPlaneConfig {
   }
   if (r.controlPlane !== undefined && r.controlPlane !== null) {
     const c = obj(r.controlPlane, "controlPlane");
+    const backoff: { initialMs?: number; maxMs?: number } = {};
+    if (c.backoff !== undefined) {
+      const b = obj(c.backoff, "controlPlane.backoff");
+      for (const k of ["initialMs", "maxMs"] as const) {
+        if (b[k] === undefined) continue;
+        if (typeof b[k] !== "number" || !(b[k] as number > 0)) throw new ConfigError(`'controlPlane.backoff.${k}' must be a positive number`);
+        backoff[k] = b[k] as number;
+      }
+    }
     cfg.controlPlane = {
       url: str(c.url, "controlPlane.url"),
       cacheDir: c.cacheDir === undefined ? null : resolve(baseDir, str(c.cacheDir, "controlPlane.cacheDir")),
+      backoff,
     };
   }
   if (r.dataDir !== undefined) cfg.dataDir = resolve(baseDir, str(r.dataDir, "dataDir"));
