@@ -7,11 +7,13 @@
  * phone stops answering). Ports 22200–22299.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import net from "node:net";
 import { startProxy } from "./helpers/proxy.js";
 import { runSipp } from "./helpers/sipp.js";
 import { UdpPeer, headerOf, statusOf } from "./helpers/udp-peer.js";
 import type { DataPlane } from "../data-plane/node.js";
-import { captureEvents, register, sleep, usrlocOf, waitFor } from "./scripts/registrar-helpers.js";
+import { captureEvents, moduleApi, register, sleep, usrlocOf, waitFor } from "./scripts/registrar-helpers.js";
+import type { NathelperApi } from "../data-plane/modules/nathelper/index.js";
 
 const P = 22200;
 const PRIVATE = "192.168.1.20";
@@ -45,7 +47,7 @@ class NatPhone {
     if (text.startsWith("INVITE")) {
       this.invites.push(text);
       this.reply(text, 200, "OK", r, [`Contact: <sip:natuser@${PRIVATE}:5060>`]);
-    } else if (text.startsWith("BYE")) this.reply(text, 200, "OK", r);
+    } else if (text.startsWith("BYE") || text.startsWith("MESSAGE")) this.reply(text, 200, "OK", r);
     else if (text.startsWith("OPTIONS") && this.answerOptions) this.reply(text, 200, "OK", r);
   }
 
@@ -95,6 +97,32 @@ describe("a phone behind NAT", () => {
     // the alias was consumed by handle_ruri_alias: the BYE's R-URI is the plain contact again
     expect(byes[0]!.text.split("\r\n")[0]).toBe(`BYE sip:natuser@${PRIVATE}:5060 SIP/2.0`);
     expect(byes[0]!.from).toBe(`127.0.0.1:${P}`);
+  });
+
+  it("hands the SDP of calls to a NATed phone to the media relay hook (sync and async relays)", async () => {
+    const nat = moduleApi<NathelperApi>(dp, "nathelper");
+    const seen: string[] = [];
+    nat.setMediaRelay(({ sdp }) => {
+      seen.push(sdp);
+      return sdp.replace(/c=IN IP4 [^\r\n]+/g, "c=IN IP4 198.51.100.99");
+    });
+    let r = await runSipp({ scenario: "uac_rr.xml", port: P + 3, remote: `127.0.0.1:${P}`, calls: 1, service: "natuser" });
+    expect(r.failed, r.errors + r.stderr).toBe(0);
+    let inv = phone.invites.at(-1)!;
+    let body = inv.slice(inv.indexOf("\r\n\r\n") + 4);
+    expect(seen.length).toBe(1);
+    expect(body).toContain("c=IN IP4 198.51.100.99");
+    expect(Number(headerOf(inv, "Content-Length")[0])).toBe(Buffer.byteLength(body, "latin1"));
+    nat.setMediaRelay(async ({ sdp }) => {
+      await sleep(50);
+      return sdp.replace(/m=audio \d+/, "m=audio 40000");
+    });
+    r = await runSipp({ scenario: "uac_rr.xml", port: P + 4, remote: `127.0.0.1:${P}`, calls: 1, service: "natuser" });
+    expect(r.failed, r.errors + r.stderr).toBe(0);
+    inv = phone.invites.at(-1)!;
+    body = inv.slice(inv.indexOf("\r\n\r\n") + 4);
+    expect(body).toContain("m=audio 40000 RTP/AVP 0");
+    nat.setMediaRelay(null);
   });
 
   it("gets a keep-alive every second from the socket it registered through", async () => {
@@ -164,5 +192,90 @@ describe("SIP pings and dropping silent contacts", () => {
     expect(ev.events[0]!.data).toMatchObject({ aor: "pinged", source: "keepalive" });
     expect(dp.stats.select("nathelper:keepalive_removed")[0]![1]).toBe(1);
     expect(dp.stats.select("nathelper:sipping_replies")[0]![1]).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("socket and transport of NATed phones", () => {
+  let dp: DataPlane;
+  let phone: NatPhone;
+  let caller: UdpPeer;
+  beforeAll(async () => {
+    dp = await startProxy({
+      listen: [`udp:127.0.0.1:${P + 20}`, `udp:127.0.0.1:${P + 21}`, `tcp:127.0.0.1:${P + 20}`],
+      modules: { usrloc: { nat_bflag: 6 }, registrar: {}, nathelper: {} },
+    });
+    phone = await NatPhone.open(P + 22);
+    caller = await UdpPeer.open(P + 23);
+  });
+  afterAll(async () => {
+    phone?.close();
+    caller?.close();
+    await dp?.stop();
+  });
+
+  const message = (user: string, callId: string) => {
+    caller.send(
+      [
+        `MESSAGE sip:${user}@127.0.0.1:${P + 20} SIP/2.0`,
+        `Via: SIP/2.0/UDP 127.0.0.1:${P + 23};branch=z9hG4bK-${callId};rport`,
+        `From: <sip:caller@127.0.0.1>;tag=c1`,
+        `To: <sip:${user}@127.0.0.1>`,
+        `Call-ID: ${callId}`,
+        `CSeq: 1 MESSAGE`,
+        `Max-Forwards: 70`,
+        `Content-Length: 0`,
+        ``,
+        ``,
+      ].join("\r\n"),
+      P + 20,
+    );
+    return caller.wait((t) => t.startsWith("SIP/2.0 2") && t.includes(`Call-ID: ${callId}\r\n`));
+  };
+
+  it("sends to the phone from the socket it registered through, whichever socket the request came in on", async () => {
+    await phone.register(P + 21, "twosock", "two-reg-1");
+    expect(usrlocOf(dp).table("location").valid("twosock")[0]!.socket).toBe(`udp:127.0.0.1:${P + 21}`);
+    phone.peer.received.length = 0;
+    await message("twosock", "two-m1");
+    const got = phone.peer.received.find((m) => m.text.startsWith("MESSAGE"))!;
+    expect(got.from).toBe(`127.0.0.1:${P + 21}`);
+  });
+
+  it("reaches a TCP phone behind NAT over the connection it registered on", async () => {
+    const sock = net.connect(P + 20, "127.0.0.1");
+    await new Promise<void>((r) => sock.once("connect", () => r()));
+    let buf = "";
+    const msgs: string[] = [];
+    sock.on("data", (d) => {
+      buf += d.toString("latin1");
+      for (let end = buf.indexOf("\r\n\r\n"); end >= 0; end = buf.indexOf("\r\n\r\n")) {
+        const head = buf.slice(0, end + 4);
+        const len = Number(/\r\nContent-Length: *(\d+)/i.exec(head)?.[1] ?? 0);
+        if (buf.length < end + 4 + len) break;
+        msgs.push(buf.slice(0, end + 4 + len));
+        buf = buf.slice(end + 4 + len);
+        const m = msgs[msgs.length - 1]!;
+        if (m.startsWith("MESSAGE")) {
+          const keep = m.split("\r\n").filter((l) => /^(Via|From|Call-ID|CSeq):/i.test(l));
+          const to = m.split("\r\n").find((l) => /^To:/i.test(l))!;
+          sock.write(["SIP/2.0 200 OK", ...keep, `${to};tag=tcp-phone`, "Content-Length: 0", "", ""].join("\r\n"));
+        }
+      }
+    });
+    const local = sock.localPort!;
+    sock.write(
+      register({ user: "tcpnat", proxyPort: P + 20, viaHost: PRIVATE, viaPort: 5060, callId: "tcp-reg-1", cseq: 1, contacts: [`<sip:tcpnat@${PRIVATE}:5060;transport=tcp>`], expires: 600 }).replace(
+        "SIP/2.0/UDP",
+        "SIP/2.0/TCP",
+      ),
+    );
+    expect(await waitFor(() => msgs.some((m) => m.startsWith("SIP/2.0 200")), 3000)).toBe(true);
+    const b = usrlocOf(dp).table("location").valid("tcpnat")[0]!;
+    expect(b.received).toBe(`sip:127.0.0.1:${local};transport=tcp`);
+    expect(b.socket).toBe(`tcp:127.0.0.1:${P + 20}`);
+    const ok = await message("tcpnat", "tcp-m1");
+    expect(statusOf(ok)).toBe(200);
+    expect(msgs.find((m) => m.startsWith("MESSAGE"))!.split("\r\n")[0]).toBe(`MESSAGE sip:tcpnat@${PRIVATE}:5060;transport=tcp SIP/2.0`);
+    sock.destroy();
   });
 });
