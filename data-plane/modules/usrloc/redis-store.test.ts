@@ -1,0 +1,117 @@
+/**
+ * The Redis location store with a real Redis (127.0.0.1:6379, keys olelo:test:reg:unit:*): two
+ * location services in one process stand for two nodes.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { Redis } from "ioredis";
+import { EventBus, type OleloEvent } from "../../core/events/bus.js";
+import { createLogger } from "../../core/log/logger.js";
+import { nowSeconds } from "./location-table.js";
+import { parseUsrlocParams } from "./params.js";
+import { RedisLocationStore } from "./redis-store.js";
+import { Usrloc } from "./usrloc.js";
+
+const URL = "redis://127.0.0.1:6379";
+const prefix = `olelo:test:reg:unit:${process.pid}:`;
+const log = createLogger("test");
+
+interface Node {
+  ul: Usrloc;
+  store: RedisLocationStore;
+  events: OleloEvent[];
+}
+
+async function node(): Promise<Node> {
+  const params = parseUsrlocParams({ db_mode: 1, db_url: URL, redis_prefix: prefix });
+  const store = await RedisLocationStore.connect(URL, { prefix, useDomain: false, log });
+  const bus = new EventBus("n");
+  const events: OleloEvent[] = [];
+  bus.subscribe(["registration.*"], (e) => events.push(e));
+  const ul = new Usrloc({ params, events: bus, log, store });
+  ul.table("location");
+  await ul.ready();
+  store.start((m, r, own) => ul.applyReplicated(m, r, own));
+  return { ul, store, events };
+}
+
+async function waitFor(fn: () => boolean, ms = 3000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!fn() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  return fn();
+}
+
+const info = (contact: string, expiresIn: number, cseq = 1) => ({ contact, expires: nowSeconds() + expiresIn, q: -1, callid: "cid", cseq });
+
+describe("Redis location store shared by two nodes", () => {
+  let redis: Redis;
+  let a: Node;
+  let b: Node;
+  beforeAll(async () => {
+    redis = new Redis(URL);
+  });
+  afterEach(async () => {
+    await a?.ul.close();
+    await b?.ul.close();
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+  });
+  afterAll(async () => {
+    await redis.quit();
+  });
+
+  it("replicates inserts, refreshes and removals both ways, with events only on the writing node", async () => {
+    a = await node();
+    b = await node();
+    const ta = a.ul.table("location");
+    const tb = b.ul.table("location");
+    const x = ta.insert("alice", info("sip:alice@10.0.0.1", 600), { source: "test" });
+    expect(await waitFor(() => tb.valid("alice").length === 1)).toBe(true);
+    expect(tb.valid("alice")[0]!.ruid).toBe(x.ruid);
+    tb.update(tb.valid("alice")[0]!, info("sip:alice@10.0.0.1", 900, 2), { source: "test" });
+    expect(await waitFor(() => ta.valid("alice")[0]!.cseq === 2)).toBe(true);
+    tb.removeAor("alice", { source: "test" });
+    expect(await waitFor(() => !ta.has("alice"))).toBe(true);
+    expect(a.events.map((e) => e.kind)).toEqual(["registration.added"]);
+    expect(b.events.map((e) => e.kind)).toEqual(["registration.refreshed", "registration.removed"]);
+  });
+
+  it("a starting node loads what is in Redis and skips expired rows", async () => {
+    a = await node();
+    a.ul.table("location").insert("bob", info("sip:bob@10.0.0.2", 600), { source: "test" });
+    a.ul.table("location").insert("gone", info("sip:gone@10.0.0.3", 1), { source: "test" });
+    await a.store.flush();
+    await new Promise((r) => setTimeout(r, 1100));
+    b = await node();
+    expect(b.ul.table("location").valid("bob").map((x) => x.contact)).toEqual(["sip:bob@10.0.0.2"]);
+    expect(b.ul.table("location").has("gone")).toBe(false);
+  });
+
+  it("reports an expiry once for the fleet", async () => {
+    a = await node();
+    b = await node();
+    a.ul.table("location").insert("carol", info("sip:carol@10.0.0.4", 1), { source: "test" });
+    expect(await waitFor(() => b.ul.table("location").has("carol"))).toBe(true);
+    expect(await waitFor(() => !a.ul.table("location").has("carol") && !b.ul.table("location").has("carol"), 4000)).toBe(true);
+    await new Promise((r) => setTimeout(r, 300));
+    const expired = [...a.events, ...b.events].filter((e) => e.kind === "registration.expired");
+    expect(expired.length).toBe(1);
+    expect(await redis.hlen(`${prefix}location:aor:carol`)).toBe(0);
+  });
+
+  it("puts back a binding that expired locally but was refreshed in Redis meanwhile", async () => {
+    a = await node();
+    const t = a.ul.table("location");
+    const d = t.insert("dave", info("sip:dave@10.0.0.5", 1), { source: "test" });
+    await a.store.flush();
+    // another node's refresh whose change message this node has not seen (written straight to Redis)
+    const key = `${prefix}location:aor:dave`;
+    const row = JSON.parse((await redis.hget(key, d.ruid))!) as Record<string, unknown>;
+    row.expires = nowSeconds() + 600;
+    row.cseq = 9;
+    await redis.hset(key, d.ruid, JSON.stringify(row));
+    await new Promise((r) => setTimeout(r, 2300));
+    const back = t.valid("dave");
+    expect(back.map((x) => [x.ruid, x.cseq])).toEqual([[d.ruid, 9]]);
+    expect(a.events.filter((e) => e.kind === "registration.expired")).toEqual([]);
+  });
+});
