@@ -324,4 +324,10 @@ describe("DNS failover, blocklist and TTL refresh end to end (UDP)", () => {
       ua.close();
     }
   });
+  it("resolves host names for the proxy's own requests (probes) through RFC 3263", async () => {
+    rpc(dp, "dst_blocklist.add", { ip: "127.0.0.1", port: 23310, proto: "udp" });
+    const r = await dp.core.uacRequest({ method: "OPTIONS", uri: "sip:svc.test", timeoutMs: 3000 });
+    expect(r.code).toBe(200); // the dead priority-10 target is blocklisted, so the live one answers
+    expect((await dp.core.uacRequest({ method: "OPTIONS", uri: "sip:nowhere.test", timeoutMs: 1000 })).code).toBe(478);
+  });
 });

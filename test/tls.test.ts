@@ -244,7 +244,7 @@ describe("certificate hot reload", () => {
     });
     watched = await startProxy({
       listen: ["udp:127.0.0.1:23070", { socket: "tls:127.0.0.1:23071", tls: files2() }],
-      tls: { watch: true, watchIntervalMs: 100 },
+      tls: { watch: true, watchIntervalMs: 100, reloadOnSighup: true },
       script: { file: SCRIPT, settings: { targets: ["sip:127.0.0.1:23065"] } },
     });
   });
@@ -288,6 +288,18 @@ describe("certificate hot reload", () => {
       cn = await peerCn(23071);
     }
     expect(cn).toBe("watched.test");
+  });
+
+  it("reloads on SIGHUP when reloadOnSighup is set", async () => {
+    const next = pki.issue("hup", "hup.test", "IP:127.0.0.1");
+    // swap both files in one go between two polls is not guaranteed; stop the watch path from
+    // racing by checking the SIGHUP result right after the signal
+    copyFileSync(next.key, files2().key);
+    copyFileSync(next.cert, files2().cert);
+    const reloads = dp.stats.select("tls:reloads")[0]![1];
+    process.emit("SIGHUP");
+    expect(await peerCn(23071)).toBe("hup.test");
+    expect(dp.stats.select("tls:reloads")[0]![1]).toBe(reloads); // only the watched proxy listens for SIGHUP
   });
 });
 

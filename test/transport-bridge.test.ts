@@ -183,4 +183,29 @@ describe("advertised addresses and forced sockets", () => {
       probe.close();
     }
   });
+  it("uses the same-address listener of the right transport when the forced socket's transport differs (dispatcher socket=)", async () => {
+    const tcpUas = (await SipUa.listen({ transport: "tcp", host: "127.0.0.1", port: 23257 })).answer();
+    dp.script.use({
+      request(req) {
+        if (req.hasToTag) {
+          if (req.looseRoute()) req.relay();
+          return;
+        }
+        if (req.method === "ACK") return;
+        req.recordRoute();
+        req.setDst("sip:127.0.0.1:23257;transport=tcp");
+        req.forceSendSocket("public"); // udp:127.0.0.1:23251 — the tcp listener on 127.0.0.1 is pub-tcp
+        req.relay();
+      },
+    });
+    const ua = await SipUa.connect({ transport: "udp", host: "127.0.0.1", port: 23250 });
+    try {
+      expect(await ua.call("sip:bob@127.0.0.1:23250")).toMatchObject({ inviteStatus: 200, byeStatus: 200 });
+      const inv = tcpUas.received.find((m) => m.isRequest && m.method === "INVITE")!;
+      expect(inv.header("via")).toMatch(/^SIP\/2\.0\/TCP 203\.0\.113\.7:23252;branch=/);
+    } finally {
+      ua.close();
+      tcpUas.close();
+    }
+  });
 });

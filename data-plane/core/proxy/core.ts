@@ -1050,6 +1050,20 @@ export class SipCore {
 
   /** Sends a request of Olelo's own (e.g. an OPTIONS probe) and resolves with the final reply. */
   uacRequest(opts: UacRequestOptions): Promise<UacResult> {
+    const named = nextHopOf(opts.destination ?? opts.uri);
+    if (named && named.family === 0) {
+      // a host name (e.g. a dispatcher probe to sip:gw.example.net): RFC 3263 first, then send
+      // to the first target; the R-URI stays as given
+      return this.hooks.resolve(named).then(
+        (eps) => {
+          const ep = eps[0];
+          if (!ep) return { code: 478, reason: "Unresolvable destination", latencyMs: 0 };
+          const host = ep.address.indexOf(":") >= 0 ? `[${ep.address}]` : ep.address;
+          return this.uacRequest({ ...opts, destination: `sip:${host}:${ep.port};transport=${ep.proto}` });
+        },
+        () => ({ code: 478, reason: "Unresolvable destination", latencyMs: 0 }),
+      );
+    }
     return new Promise((resolve) => {
       const started = Date.now();
       const hop = nextHopOf(opts.destination ?? opts.uri);

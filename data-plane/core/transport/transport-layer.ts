@@ -218,7 +218,19 @@ export class TransportLayer {
   chooseSocket(proto: TransportProto, family: 4 | 6, forced?: string | null): ListenSocket | null {
     if (forced) {
       const f = this.findSocket(forced);
-      if (f) return f;
+      if (f && f.proto === proto && f.family === family) return f;
+      if (f && f.family === family) {
+        // forced socket of another transport (e.g. a dispatcher socket= for a tcp destination):
+        // use the listener of the wanted transport on the same address, as Kamailio's find_si does
+        let sameAddr: ListenSocket | null = null;
+        for (const s of this.sockets) {
+          if (s.proto !== proto || s.address !== f.address) continue;
+          if (s.boundPort === f.boundPort) return s;
+          sameAddr ??= s;
+        }
+        if (sameAddr) return sameAddr;
+      }
+      if (f) log.debug("forced socket does not fit the destination; choosing by transport and family", { forced, proto, family });
     }
     let fallback: ListenSocket | null = null;
     for (const s of this.sockets) {
