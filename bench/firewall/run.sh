@@ -69,14 +69,25 @@ run_one() {  # config run
   echo "  $cfg run $run: ${best:-none passed} calls/s (proxy cpu ${cpu:--}%), ${us:--} us proxy CPU per call at ${FIXED_RATE}/s"
 }
 
+# in-process CPU cost per call (hotpath.ts; no sockets, so far less sensitive to a busy machine)
+HOT="$OUT/hotpath-$STAMP.jsonl"
+if [[ "${HOTPATH:-1}" == 1 ]]; then
+  echo "bench/firewall: hot path, configs [$CONFIGS] x $REPEAT"
+  for run in $(seq "$REPEAT"); do
+    for cfg in $CONFIGS; do
+      (cd "$ROOT" && node --import tsx bench/firewall/hotpath.ts "$cfg" "${HOT_CALLS:-5000}") | tail -1 | tee -a "$HOT"
+    done
+  done
+fi
+
 echo "bench/firewall: configs [$CONFIGS] x $REPEAT, steps [$CALL_RATES] x ${STEP_SECS}s, out $OUT"
 for run in $(seq "$REPEAT"); do
   for cfg in $CONFIGS; do run_one "$cfg" "$run"; done
 done
 
-python3 - "$SUMMARY" "$OUT/summary-$STAMP.md" "$REPEAT" "$STEP_SECS" "$FIXED_RATE" <<'PY'
-import sys, statistics
-tsv, md, repeat, step, fixed = sys.argv[1:]
+python3 - "$SUMMARY" "$OUT/summary-$STAMP.md" "$REPEAT" "$STEP_SECS" "$FIXED_RATE" "$HOT" <<'PY'
+import sys, statistics, json, os
+tsv, md, repeat, step, fixed, hot = sys.argv[1:]
 rows = [l.rstrip("\n").split("\t") for l in open(tsv)][1:]
 by = {}
 for cfg, run, cps, cpu, us in rows:
@@ -99,5 +110,20 @@ with open(md, "w") as f:
         f.write(f"| {cfg} | {', '.join(map(str, v))} | {m:.0f} | {r} | {', '.join(x for _, _, x in by[cfg])} | {mu if mu is not None else '-'} | {ru} |\n")
     f.write("\nA step passes with 0 failed calls, retransmissions < 1% and >= 90% of the target rate; the rate grid bounds the resolution. ")
     f.write("CPU us/call = proxy CPU (all threads) / achieved calls per second at that step.\n")
+    if os.path.exists(hot):
+        h = {}
+        for line in open(hot):
+            try:
+                d = json.loads(line)
+            except ValueError:
+                continue
+            h.setdefault(d["mode"], []).append(d["usPerCall"])
+        hb = med(h.get("plain", []))
+        f.write("\n#### In-process hot path (hotpath.ts: CPU us per call, sends stubbed, median of 10 rounds per run)\n\n")
+        f.write("| config | runs (us/call) | median | ratio to plain |\n|---|---|---:|---:|\n")
+        for cfg in ["plain", "firewall", "trusted", "auth"]:
+            if cfg not in h: continue
+            m = med(h[cfg])
+            f.write(f"| {cfg} | {', '.join(str(x) for x in h[cfg])} | {m:.1f} | {(m / hb if hb else 0):.2f} |\n")
 print(open(md).read())
 PY

@@ -259,13 +259,20 @@ function checkProxyRequire(msg: SipMessageView, supported: ReadonlySet<string>):
   return null;
 }
 
+function uriFail(code: number, reason: string): SanityFailure {
+  return fail(SanityCheck.PARSE_URIS, "parse_uris", code, reason);
+}
+
+/** Built once: checkUris runs per request in REQINIT (no per-message closures or arrays). */
+const ADDRESS_URI_CHECKS = [
+  [SanityUriCheck.FROM, "From"],
+  [SanityUriCheck.TO, "To"],
+] as const;
+
 function checkUris(msg: SipMessageView, uriChecks: number): SanityFailure | null {
-  const f = (code: number, reason: string) => fail(SanityCheck.PARSE_URIS, "parse_uris", code, reason);
+  const f = uriFail;
   if (uriChecks & SanityUriCheck.RURI && msg.isRequest && checkUri(msg.requestUri) !== "ok") return f(400, "Bad Request URI");
-  for (const [bit, name] of [
-    [SanityUriCheck.FROM, "From"],
-    [SanityUriCheck.TO, "To"],
-  ] as const) {
+  for (const [bit, name] of ADDRESS_URI_CHECKS) {
     if (!(uriChecks & bit)) continue;
     const v = msg.header(name);
     if (v === null || v.trim() === "") return f(0, `missing ${name} header`);
