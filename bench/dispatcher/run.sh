@@ -17,7 +17,7 @@
 # env:   RUNS (1)  VARIANTS ("relay dispatcher")  KAMAILIO (0)  KAMAILIO2 (0)
 #        PROXY_PORT (5060)  UAS_PORT (5070)  UAS2_PORT (5071)  UAC_PORT_BASE (5100)
 #        STEP_SECS (10)  CALL_RATES (bench.sh's)  OUT (bench/out/dispatcher-<stamp>)
-#        SIPBENCH (../shared/sipbench)
+#        SIPBENCH (../shared/sipbench)  SUMMARY_ONLY=1 (only rewrite OUT/summary.md)
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SB="${SIPBENCH:-$HERE/../../../shared/sipbench}"
@@ -107,7 +107,8 @@ run_kamailio2() { # label — the anchor's kamailio.cfg, 1 worker, with a list n
 }
 
 echo "dispatcher bench: variants [$VARIANTS] x $RUNS, step ${STEP}s, out $OUT"
-for i in $(seq "$RUNS"); do
+[[ "${SUMMARY_ONLY:-0}" == 1 ]] && RUNS_TO_DO=0 || RUNS_TO_DO="$RUNS"
+for i in $(seq "$RUNS_TO_DO"); do
   for v in $VARIANTS; do
     label="$v-$i"
     echo "== $label"
@@ -162,6 +163,31 @@ def ratio(a, b):
         print(f"- {a} / {b}: {med[a] / med[b]:.2f}")
 for a, b in [("dispatcher", "relay"), ("dispatcher", "kamailio"), ("dispatcher", "kamailio2"), ("kamailio2", "kamailio")]:
     ratio(a, b)
+# proxy CPU at the same offered rates: less sensitive to a noisy machine than the headline
+cpu = {}  # variant -> target -> [cpu%] over passing steps
+for v in variants:
+    for i in range(1, runs + 1):
+        try:
+            lines = open(os.path.join(out, f"{v}-{i}.d", "steps.tsv")).read().splitlines()[1:]
+        except OSError:
+            continue
+        for l in lines:
+            f = l.split("\t")
+            if len(f) >= 15 and f[14] == "PASS" and f[9] not in ("-", ""):
+                cpu.setdefault(v, {}).setdefault(int(f[1]), []).append(float(f[9]))
+targets = sorted({t for d in cpu.values() for t in d})
+if targets:
+    print()
+    print("Proxy CPU (% of one core, median over the runs whose step passed) and CPU per call at each offered rate:")
+    print()
+    print("| calls/s | " + " | ".join(variants) + " |")
+    print("|---:|" + "---:|" * len(variants))
+    for t in targets:
+        cells = []
+        for v in variants:
+            xs = cpu.get(v, {}).get(t)
+            cells.append(f"{statistics.median(xs):.0f}% ({statistics.median(xs) * 10 / t:.3f} ms/call, n={len(xs)})" if xs else "-")
+        print(f"| {t} | " + " | ".join(cells) + " |")
 if split:
     print()
     print("Calls answered by UAS 1 / UAS 2 (round robin check; the last seconds are missing, sipp counts a call after its 4 s timewait): " + "; ".join(split))
