@@ -56,9 +56,15 @@ export async function startTracedUas(port: number, scenario = "uas_rr.xml", extr
     requests,
     invites: (prefix = "") => requests("INVITE").filter((r) => r.user.startsWith(prefix)),
     async stop() {
+      // the trace is the record here, not sipp's statistics: kill at once instead of waiting
+      // up to 3 s for sipp to act on SIGUSR1 (startSippServer's stop)
       if (stopped) return;
       stopped = true;
-      await server.stop();
+      const p = server.proc;
+      if (p.exitCode !== null || p.signalCode !== null) return;
+      const closed = new Promise((r) => p.once("close", r));
+      p.kill("SIGKILL");
+      await closed;
     },
   };
 }
