@@ -43,6 +43,10 @@ describe("Acc transaction records", () => {
       /^ACC: transaction answered: timestamp=\d+;method=INVITE;from_tag=AT;to_tag=BT;call_id=c1;code=200;reason=OK;src_user=alice;src_ip=192\.0\.2\.10;dst_user=carol;ua=ua\/1;lit=x$/,
     );
     expect(stat("acc_records")).toBe(1);
+    // a retransmitted 2xx relayed again on the same branch is not accounted twice; another branch's is
+    sendReply(req, reply(200, "OK"));
+    sendReply(req, reply(200, "OK"), 1);
+    expect(lines).toHaveLength(2);
   });
 
   it("accounts negative replies only with failed_transaction_flag, minus failed_filter", () => {

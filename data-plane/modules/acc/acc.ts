@@ -106,6 +106,11 @@ export class Acc {
     const req = t.req;
     const p = this.params;
     if (status < 200 && !(p.early_media && msg.body.length > 0)) return;
+    if (status >= 200 && status < 300 && branchIndex >= 0) {
+      // the core relays every 2xx of an INVITE, retransmissions too: account one per branch
+      if (t.answered.includes(branchIndex)) return;
+      t.answered.push(branchIndex);
+    }
     const ctx: AccVarContext = { req, reply: msg, status, reason: this.reasonOf(msg), branchUri: branchIndex >= 0 ? t.branchUris[branchIndex] ?? null : null };
     if (status >= 300 && req.method === "INVITE") this.missed(ctx);
     if (!this.shouldAccount(req, status)) return;
@@ -272,6 +277,8 @@ export class Acc {
 /** The observer of one accounted transaction: remembers each branch's R-URI for $ru/$rU/$rd. */
 export class AccTxn implements TransactionObserver {
   readonly branchUris: string[] = [];
+  /** Branches whose 2xx was accounted. */
+  readonly answered: number[] = [];
 
   constructor(
     private readonly acc: Acc,
