@@ -1,0 +1,23 @@
+/**
+ * The one typed API modules use to reach the core (Kamailio's sr_module.h / rpc.h / counters.h
+ * collected in one place). Modules in data-plane/modules/<name>/ import from this file only; the
+ * core never imports from modules.
+ *
+ * @example
+ *   import { defineModule, RpcError, TableError, type RequestContext } from "../../core/api.js";
+ */
+export { defineModule } from "./module.js";
+export type { ModuleDefinition, ModuleHost, SipUac, UacRequestOptions, UacResult } from "./module.js";
+export { defineScript } from "./script/context.js";
+export type * from "./script/context.js";
+export { TableError, TableRegistry } from "./tables/registry.js";
+export type { TableSink, TableStatus, TableListener, TableRow, TableSet } from "./tables/registry.js";
+export { RpcError, RpcCode } from "./rpc/errors.js";
+export { RpcRegistry, bindParams, formatHelp, formatSignature } from "./rpc/registry.js";
+export type { RpcCallInfo, RpcMethod, RpcParam, RpcParamType } from "./rpc/registry.js";
+export { Logger, createLogger, getLogLevel, isLogLevel, setLogLevel, setLogSink } from "./log/logger.js";
+export type { LogLevel, LogRecord, LogSink } from "./log/logger.js";
+export { Counter, StatGroup, StatsRegistry } from "./stats/counters.js";
+export { EventBus, matchesKinds } from "./events/bus.js";
+export type { OleloEvent, EventListener } from "./events/bus.js";
+export type { CSeq, Endpoint, NameAddr, SipUri, TransportProto, Via } from "./sip/types.js";
