@@ -83,6 +83,21 @@ describe("acc with dialog through the default script", () => {
     const st = await rpc(CTL, "stats.fetchn", ["acc:"]);
     expect(st).toMatchObject({ "acc.db_written": 3, "acc.db_queued": 0, "acc.acc_records": 2, "acc.cdr_records": 1 });
   });
+
+  it("accounts 200 calls at 50 calls/s: one CDR and two acc rows each, no dialog left behind", async () => {
+    const r = await runSipp({ scenario: "uac_rr.xml", port: 24503, remote: `127.0.0.1:${SIP}`, calls: 200, rate: 50, service: "bob", timeoutS: 30 });
+    expect(r.failed, r.errors).toBe(0);
+    expect(r.successful).toBe(200);
+    await until(async () => (await rows(db, "SELECT COUNT(*) n FROM acc_cdrs"))[0].n === 201, 10000, "201 CDRs");
+    await until(async () => (await rows(db, "SELECT COUNT(*) n FROM acc"))[0].n === 402, 10000, "402 acc rows");
+    const per = await rows(db, "SELECT callid, COUNT(*) n, SUM(method = 'INVITE') i, SUM(method = 'BYE') b FROM acc GROUP BY callid HAVING n <> 2 OR i <> 1 OR b <> 1");
+    expect(per).toEqual([]);
+    const orphans = await rows(db, "SELECT c.callid FROM acc_cdrs c LEFT JOIN acc a ON a.callid = c.callid WHERE a.id IS NULL");
+    expect(orphans).toEqual([]);
+    expect(await rpc(CTL, "dlg.stats_active")).toMatchObject({ all: 0 });
+    expect(dp.stats.select("dialog:processed_dialogs")[0]![1]).toBe(201);
+    expect(dp.stats.select("dialog:active_dialogs")[0]![1]).toBe(0);
+  });
 });
 
 describe("acc: failed calls and missed_calls", () => {

@@ -192,7 +192,7 @@ describe("dialog timeout", () => {
   beforeAll(async () => {
     uas = await startSippServer({ scenario: "uas_rr.xml", port: 24070 });
     dp = await startProxy({
-      listen: [`udp:127.0.0.1:${SIP}`],
+      listen: [`udp:127.0.0.1:${SIP}`, `tcp:127.0.0.1:${SIP}`],
       script: { file: DLG_SCRIPT, settings: { target: "sip:127.0.0.1:24070", timeoutS: 1, timeoutBye: true } },
       modules: { dialog: {} },
       control: { listen: `127.0.0.1:${CTL}` },
@@ -217,6 +217,17 @@ describe("dialog timeout", () => {
     expect(ended.data.duration).toBeLessThan(2);
     expect(stat(dp, "expired_dialogs")).toBe(1);
     expect(stat(dp, "active_dialogs")).toBe(0);
+  });
+
+  it("reaches a TCP caller over its connection (caller on TCP, callee on UDP, double Record-Route)", async () => {
+    const before = stream.ofKind("call.ended").length;
+    const r = await runSipp({ scenario: "dlg_uac_wait_bye.xml", port: 24063, remote: `127.0.0.1:${SIP}`, calls: 1, service: "bob", transport: "t1", timeoutS: 10 });
+    expect(r.failed, r.errors + r.stderr).toBe(0);
+    expect(r.successful).toBe(1);
+    await until(() => uas.stats().successful === 2, 8000, "UAS saw the second BYE");
+    const ended = (await stream.waitFor((e) => e.filter((x) => x.kind === "call.ended").length === before + 1)).filter((e) => e.kind === "call.ended").at(-1)!;
+    expect(ended.data).toMatchObject({ proto: "tcp", ended_by: "timeout", end_reason: "proxy_bye" });
+    expect(stat(dp, "expired_dialogs")).toBe(2);
   });
 });
 
