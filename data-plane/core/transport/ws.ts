@@ -232,7 +232,11 @@ export class WsTransport implements StreamTransport {
       const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
       this.layer.deliver(buf, conn.remote, conn.local, conn);
     });
-    ws.on("pong", () => (conn.alive = true));
+    ws.on("pong", () => {
+      // a peer that answers pings is alive: the idle sweep (tcp idleTimeoutMs) must not close it
+      conn.alive = true;
+      conn.lastActivity = Date.now();
+    });
     ws.on("error", (e: Error & { code?: string }) => {
       if (e.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") this.stats.closed_oversize++;
       log.debug("websocket error", { id: conn.id, remote: `${conn.remote.address}:${conn.remote.port}`, error: e.message });
