@@ -1,7 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EventBus } from "../../core/events/bus.js";
-import { StatsRegistry } from "../../core/stats/counters.js";
-import type { Logger } from "../../core/log/logger.js";
+import { EventBus, StatsRegistry, type Logger } from "../../core/api.js";
 import { Acc } from "./acc.js";
 import { parseAccParams } from "./params.js";
 import { fakeMsg, fakeReq, sendBranch, sendReply, type FakeReq } from "../dialog/test-support.js";

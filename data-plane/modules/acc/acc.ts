@@ -1,7 +1,4 @@
-import type { BranchInfo, RequestContext, SipMessageView, TransactionObserver } from "../../core/script/context.js";
-import type { EventBus, OleloEvent } from "../../core/events/bus.js";
-import type { Logger } from "../../core/log/logger.js";
-import type { Counter, StatGroup } from "../../core/stats/counters.js";
+import type { BranchInfo, RequestContext, SipMessageView, TransactionObserver, EventBus, OleloEvent, Logger, Counter, StatGroup } from "../../core/api.js";
 import type { CallEndedData } from "../dialog/call-events.js";
 import type { AccParams } from "./params.js";
 import type { AccDbWriter } from "./db-writer.js";

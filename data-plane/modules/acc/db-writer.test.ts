@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import mysql from "mysql2/promise";
 import { AccDbWriter, isConnectionError } from "./db-writer.js";
-import { createLogger, setLogLevel } from "../../core/log/logger.js";
+import { createLogger, setLogLevel } from "../../core/api.js";
 
 setLogLevel("error");
 const DB = "olelo_test_acc_writer";

@@ -1,5 +1,5 @@
 import mysql from "mysql2/promise";
-import type { Logger } from "../../core/log/logger.js";
+import type { Logger } from "../../core/api.js";
 
 /** One table's pending rows: a queue read from `head`, compacted now and then. */
 interface TableQueue {

@@ -1,4 +1,4 @@
-import type { RequestContext, SipMessageView, NameAddr } from "../../core/script/context.js";
+import type { RequestContext, SipMessageView, NameAddr } from "../../core/api.js";
 import type { CallEndedData } from "../dialog/call-events.js";
 
 /**

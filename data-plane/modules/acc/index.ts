@@ -1,5 +1,4 @@
-import { defineModule } from "../../core/module.js";
-import type { RequestContext } from "../../core/script/context.js";
+import { defineModule, type RequestContext } from "../../core/api.js";
 import { Acc } from "./acc.js";
 import { AccDbWriter } from "./db-writer.js";
 import { JsonLinesFile } from "./json-lines-file.js";

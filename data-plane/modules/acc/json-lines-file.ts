@@ -1,6 +1,6 @@
 import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import { dirname } from "node:path";
-import type { Logger } from "../../core/log/logger.js";
+import type { Logger } from "../../core/api.js";
 
 /**
  * An append-only JSON-lines file for accounting records in standalone mode (`log_file`): one

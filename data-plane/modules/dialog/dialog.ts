@@ -1,4 +1,4 @@
-import type { BranchInfo, Endpoint, SipMessageView, TransactionObserver } from "../../core/script/context.js";
+import type { BranchInfo, Endpoint, SipMessageView, TransactionObserver } from "../../core/api.js";
 
 /** Dialog states with Kamailio's numbers (dlg_hash.h), as dlg.list shows them. */
 export const DlgState = {

@@ -1,5 +1,4 @@
-import { defineModule } from "../../core/module.js";
-import type { RequestContext } from "../../core/script/context.js";
+import { defineModule, type RequestContext } from "../../core/api.js";
 import { DlgState } from "./dialog.js";
 import { DialogManager, type ByeSide } from "./manager.js";
 import { parseDialogParams, type DialogParams } from "./params.js";

@@ -1,7 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { EventBus, type OleloEvent } from "../../core/events/bus.js";
-import { StatsRegistry } from "../../core/stats/counters.js";
-import { createLogger, setLogLevel } from "../../core/log/logger.js";
+import { EventBus, StatsRegistry, createLogger, setLogLevel, type OleloEvent } from "../../core/api.js";
 import { DialogManager } from "./manager.js";
 import { DlgState } from "./dialog.js";
 import { parseDialogParams } from "./params.js";

@@ -1,8 +1,4 @@
-import type { BranchInfo, Endpoint, RequestContext, SipMessageView } from "../../core/script/context.js";
-import type { EventBus } from "../../core/events/bus.js";
-import type { Logger } from "../../core/log/logger.js";
-import type { Counter, StatGroup } from "../../core/stats/counters.js";
-import type { SipUac, UacRequestOptions } from "../../core/module.js";
+import type { BranchInfo, Endpoint, RequestContext, SipMessageView, EventBus, Logger, Counter, StatGroup, SipUac, UacRequestOptions } from "../../core/api.js";
 import { Dialog, DlgFlag, DlgIFlag, DlgState, type DialogTxnHandler, type EndedBy, type EndReason } from "./dialog.js";
 import { DialogTable } from "./dialog-table.js";
 import { ProfileTable } from "./profiles.js";

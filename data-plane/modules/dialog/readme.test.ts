@@ -1,12 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import type { ModuleDefinition, ModuleHost } from "../../core/module.js";
-import { EventBus } from "../../core/events/bus.js";
-import { StatsRegistry } from "../../core/stats/counters.js";
-import { RpcRegistry } from "../../core/rpc/registry.js";
-import { TableRegistry } from "../../core/tables/registry.js";
-import { createLogger } from "../../core/log/logger.js";
+import { EventBus, StatsRegistry, RpcRegistry, TableRegistry, createLogger, type ModuleDefinition, type ModuleHost } from "../../core/api.js";
 import dialogModule from "./index.js";
 import accModule from "../acc/index.js";
 import { parseDialogParams } from "./params.js";

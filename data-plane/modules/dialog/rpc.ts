@@ -1,5 +1,4 @@
-import type { RpcMethod } from "../../core/rpc/registry.js";
-import { RpcCode, RpcError } from "../../core/rpc/errors.js";
+import { RpcCode, RpcError, type RpcMethod } from "../../core/api.js";
 import { DlgState, type Dialog, type DialogLeg } from "./dialog.js";
 import type { DialogManager } from "./manager.js";
 
