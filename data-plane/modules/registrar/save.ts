@@ -42,10 +42,14 @@ export function aorRules(d: RegistrarDeps): AorRules {
   return { useDomain: d.ul.params.use_domain, caseSensitive: d.params.case_sensitive, realmPrefix: d.params.realm_prefix };
 }
 
+const NO_TAGS: ReadonlySet<string> = new Set();
+
 /** Option tags of Supported/Require (compact `k` included), lower-cased. */
-function optionTags(req: RequestContext, name: string): Set<string> {
+function optionTags(req: RequestContext, name: string): ReadonlySet<string> {
+  const values = req.msg.headerValues(name);
+  if (values.length === 0) return NO_TAGS;
   const out = new Set<string>();
-  for (const v of req.msg.headerValues(name)) for (const t of v.split(",")) if (t.trim()) out.add(t.trim().toLowerCase());
+  for (const v of values) for (const t of v.split(",")) if (t.trim()) out.add(t.trim().toLowerCase());
   return out;
 }
 
@@ -53,6 +57,19 @@ function optionTags(req: RequestContext, name: string): Set<string> {
 export function sourceOf(req: RequestContext): string {
   const s = req.source;
   return `${s.proto}:${s.address.includes(":") ? `[${s.address}]` : s.address}:${s.port}`;
+}
+
+/** What every contact of one REGISTER shares. */
+interface BaseInfo {
+  readonly callid: string;
+  readonly cseq: number;
+  readonly userAgent: string;
+  readonly socket: string;
+  readonly path: string | null;
+  readonly cflags: number;
+  readonly flags: number;
+  readonly serverId: number;
+  readonly connectionId: number;
 }
 
 interface PathInfo {
@@ -143,7 +160,7 @@ export function save(d: RegistrarDeps, req: RequestContext, tableName = "locatio
     if (varReceived && varReceived.length > RECEIVED_MAX_SIZE) throw new RegFailure("CONTACT_LEN");
     const memOnly = (flags & SaveFlag.MEM) !== 0;
     const origin: ChangeOrigin = { source: sourceOf(req), memOnly };
-    const base: Omit<BindingInfo, "contact" | "expires" | "q"> = {
+    const base: BaseInfo = {
       callid,
       cseq,
       userAgent,
@@ -203,7 +220,7 @@ function finish(req: RequestContext, flags: number, r: PreparedReply): void {
 }
 
 /** RFC 5626 / RFC 3261 §8.2.2.3 checks on Supported and Require (Kamailio save()). */
-function checkExtensions(p: RegistrarParams, supported: Set<string>, require: Set<string>): void {
+function checkExtensions(p: RegistrarParams, supported: ReadonlySet<string>, require: ReadonlySet<string>): void {
   if (p.outbound_mode === 2 && !supported.has("outbound")) {
     throw new RegFailure("OB_UNSUP", [
       ["Require", "outbound"],
@@ -211,29 +228,57 @@ function checkExtensions(p: RegistrarParams, supported: Set<string>, require: Se
     ]);
   }
   if (require.has("outbound") && p.outbound_mode === 0) throw new RegFailure("OB_REQD", [["Unsupported", "outbound"]]);
-  const unknown = [...require].filter((t) => t !== "outbound" && !(t === "path" && p.use_path));
+  if (require.size === 0) return;
+  const unknown: string[] = [];
+  for (const t of require) if (t !== "outbound" && !(t === "path" && p.use_path)) unknown.push(t);
   if (unknown.length) throw new RegFailure("UNSUPPORTED", [["Unsupported", unknown.join(", ")]]);
 }
 
-function outboundHeaders(p: RegistrarParams, supported: Set<string>, require: Set<string>, h: Array<[string, string]>): void {
+function outboundHeaders(p: RegistrarParams, supported: ReadonlySet<string>, require: ReadonlySet<string>, h: Array<[string, string]>): void {
   if (p.outbound_mode === 0) return;
-  const flow = () => {
-    if (p.flow_timer > 0) h.push(["Flow-Timer", String(p.flow_timer)]);
-  };
-  if (p.outbound_mode === 2) {
-    h.push(["Require", "outbound"], ["Supported", "outbound"]);
-    flow();
-    return;
-  }
-  h.push(["Supported", "outbound"]);
-  if (require.has("outbound") || supported.has("outbound")) {
+  if (p.outbound_mode === 2) h.push(["Require", "outbound"], ["Supported", "outbound"]);
+  else {
+    h.push(["Supported", "outbound"]);
+    if (!require.has("outbound") && !supported.has("outbound")) return;
     h.push(["Require", "outbound"]);
-    flow();
   }
+  if (p.flow_timer > 0) h.push(["Flow-Timer", String(p.flow_timer)]);
 }
 
 function query(r: ContactRequest, callid: string, path: string | null, cseq: number): MatchQuery {
   return { contact: r.uri, callid, path, cseq, instance: r.instance, regId: r.regId };
+}
+
+/** The binding info of one contact of a REGISTER (no object spread: this runs per REGISTER). */
+function contactInfo(base: BaseInfo, r: ContactRequest, received: string | null, now: number): BindingInfo {
+  return {
+    contact: r.uri,
+    expires: now + r.expires,
+    q: r.q,
+    callid: base.callid,
+    cseq: base.cseq,
+    received: r.received ?? received,
+    path: base.path,
+    flags: base.flags,
+    cflags: base.cflags,
+    userAgent: base.userAgent,
+    socket: base.socket,
+    methods: r.methods,
+    instance: r.instance,
+    regId: r.regId,
+    serverId: base.serverId,
+    connectionId: base.connectionId,
+  };
+}
+
+/** Removes every binding of `aor` but `keep` (all, or only those of keep's +sip.instance). */
+function removeOthers(table: LocationTable, aor: string, keep: Binding, sameInstanceOnly: boolean, origin: ChangeOrigin): void {
+  const list = table.get(aor).slice();
+  for (const b of list) {
+    if (b === keep) continue;
+    if (sameInstanceOnly && (b.instance === null || b.instance !== keep.instance)) continue;
+    table.remove(b, origin);
+  }
 }
 
 /**
@@ -246,7 +291,7 @@ function applyContacts(
   table: LocationTable,
   aor: string,
   reqs: readonly ContactRequest[],
-  base: Omit<BindingInfo, "contact" | "expires" | "q">,
+  base: BaseInfo,
   received: string | null,
   flags: number,
   origin: ChangeOrigin,
@@ -254,11 +299,18 @@ function applyContacts(
 ): number {
   const ul = d.ul.params;
   const replace = (flags & SaveFlag.REPLACE) !== 0;
+  const max = d.params.max_contacts;
   const existing = table.get(aor);
-  const isNew = existing.length === 0;
   const callid = base.callid;
   const cseq = base.cseq;
-  const path = base.path ?? null;
+  const path = base.path;
+
+  if (existing.length === 0 && reqs.length === 1) {
+    // the common case: one contact of an AoR without bindings — nothing to match or count
+    const r = reqs[0]!;
+    if (r.expires !== 0) table.insert(aor, contactInfo(base, r, received, now), origin, now);
+    return SaveResult.INSERTED;
+  }
 
   // dry run: CSeq order and max_contacts (Kamailio test_max_contacts)
   let num = 0;
@@ -275,15 +327,10 @@ function applyContacts(
       if (r.expires !== 0) num++;
     } else if (r.expires === 0 && m.binding!.isValid(now)) num--;
   }
-  const max = d.params.max_contacts;
   if (max > 0 && !replace && num > max) throw new RegFailure("TOO_MANY");
 
   let rc = 0;
-  const removeOthers = (keep: Binding, pred: (b: Binding) => boolean = () => true) => {
-    for (const b of [...table.get(aor)]) if (b !== keep && pred(b)) table.remove(b, origin);
-  };
   for (const r of reqs) {
-    const info: BindingInfo = { ...base, contact: r.uri, expires: now + r.expires, q: r.q, methods: r.methods, instance: r.instance, regId: r.regId, received: r.received ?? received };
     const m = matchContact(table.get(aor), query(r, callid, path, cseq), ul.matching_mode, ul.cseq_delay, now);
     if (m.code === MatchCode.SKIP || m.code === MatchCode.INVALID_CSEQ) {
       // a retransmission, or the same contact twice in this REGISTER
@@ -292,10 +339,10 @@ function applyContacts(
     }
     if (m.code === MatchCode.NOT_FOUND) {
       if (r.expires === 0) continue;
-      const b = table.insert(aor, info, origin, now);
+      const b = table.insert(aor, contactInfo(base, r, received, now), origin, now);
       rc = SaveResult.INSERTED;
       if (replace) {
-        removeOthers(b);
+        removeOthers(table, aor, b, false, origin);
         break;
       }
       continue;
@@ -306,14 +353,12 @@ function applyContacts(
       rc = SaveResult.DELETED;
       continue;
     }
-    if (replace) removeOthers(b);
-    else if (b.instance && b.callid !== callid) {
-      // a device instance that restarted (new Call-ID): its bindings with other reg-ids go
-      removeOthers(b, (o) => o.instance !== null && o.instance === b.instance);
-    }
-    table.update(b, info, origin, now);
+    // replace: the others go; a device instance that restarted (new Call-ID): its other flows go
+    if (replace) removeOthers(table, aor, b, false, origin);
+    else if (b.instance && b.callid !== callid) removeOthers(table, aor, b, true, origin);
+    table.update(b, contactInfo(base, r, received, now), origin, now);
     rc = SaveResult.UPDATED;
     if (replace) break;
   }
-  return isNew || rc === 0 ? SaveResult.INSERTED : rc;
+  return existing.length === 0 || rc === 0 ? SaveResult.INSERTED : rc;
 }

@@ -15,7 +15,8 @@ export class RuidGenerator {
   }
 
   next(): string {
-    // built flat (not a concatenation tree of prefix + counter): it lives as long as the binding
-    return Buffer.from(this.prefix + (++this.n).toString(), "latin1").toString("latin1");
+    // a concatenation of the shared prefix and the counter: cheaper to build than a flat copy,
+    // and only a few bytes larger per binding
+    return this.prefix + (++this.n).toString();
   }
 }
