@@ -138,7 +138,7 @@ class InsertJob<V> {
   // "none" in firstChild/nextSibling, and valuePlus1 stores a value index + 1.
   private firstChild: Int32Array;
   private nextSibling: Int32Array;
-  private chars: Int32Array;
+  private chars: Uint16Array;
   private valuePlus1: Int32Array;
   private count = 1;
   private readonly values: V[] = [];
@@ -159,7 +159,7 @@ class InsertJob<V> {
     const cap = Math.min(totalLength + 1, n * 4 + 16);
     this.firstChild = new Int32Array(cap);
     this.nextSibling = new Int32Array(cap);
-    this.chars = new Int32Array(cap);
+    this.chars = new Uint16Array(cap);
     this.valuePlus1 = new Int32Array(cap);
     this.bucket = new Int32Array(n);
     this.counts = new Int32Array(BUCKETS + 1);
@@ -290,7 +290,9 @@ class InsertJob<V> {
     };
     this.firstChild = grown(this.firstChild);
     this.nextSibling = grown(this.nextSibling);
-    this.chars = grown(this.chars);
+    const ch = new Uint16Array(cap);
+    ch.set(this.chars);
+    this.chars = ch;
     this.valuePlus1 = grown(this.valuePlus1);
   }
 }
@@ -298,7 +300,7 @@ class InsertJob<V> {
 interface Snapshot<V> {
   firstChild: Int32Array;
   nextSibling: Int32Array;
-  chars: Int32Array;
+  chars: Uint16Array;
   valuePlus1: Int32Array;
   count: number;
   values: V[];
@@ -336,8 +338,10 @@ class Compactor<V> {
     this.W = Math.max(1, Math.ceil(src.codes.length / 32));
     this.S = this.W + 2;
     this.nodes = new Int32Array(src.count * this.S);
-    this.stackOld = new Int32Array(src.count);
-    this.stackNew = new Int32Array(src.count);
+    // depth-first: the stack holds at most the unvisited siblings along one path
+    const stackSize = Math.min(src.count, (src.maxDepth + 1) * Math.max(1, src.codes.length) + 1);
+    this.stackOld = new Int32Array(stackSize);
+    this.stackNew = new Int32Array(stackSize);
     this.kids = new Int32Array(Math.max(1, src.codes.length));
     this.kidSym = new Int32Array(Math.max(1, src.codes.length));
   }
