@@ -331,3 +331,36 @@ describe("DNS failover, blocklist and TTL refresh end to end (UDP)", () => {
     expect((await dp.core.uacRequest({ method: "OPTIONS", uri: "sip:nowhere.test", timeoutMs: 1000 })).code).toBe(478);
   });
 });
+
+describe("DNS failover over TCP: a refused connection moves on at once", () => {
+  let dp: DataPlane;
+  let uas: SipUa;
+  beforeAll(async () => {
+    dns.set("_sip._tcp.tcpfail.test", [
+      { type: "SRV", priority: 10, weight: 0, port: 23340, target: "live.svc.test" }, // nothing listens
+      { type: "SRV", priority: 20, weight: 0, port: 23341, target: "live.svc.test" },
+    ]);
+    uas = (await SipUa.listen({ transport: "tcp", host: "127.0.0.1", port: 23341 })).answer();
+    dp = await startProxy({
+      listen: ["udp:127.0.0.1:23345", "tcp:127.0.0.1:23345"],
+      dns: { servers: [dns.address] },
+      script: { file: SCRIPT, settings: { targets: ["sip:tcpfail.test;transport=tcp"] } },
+    });
+  });
+  afterAll(async () => {
+    uas?.close();
+    await dp?.stop();
+  });
+
+  it("completes the call on the second SRV target without waiting for fr_timer (30 s)", async () => {
+    const ua = await SipUa.connect({ transport: "udp", host: "127.0.0.1", port: 23345 });
+    try {
+      const t0 = Date.now();
+      expect(await ua.call("sip:bob@tcpfail.test")).toMatchObject({ inviteStatus: 200, byeStatus: 200 });
+      expect(Date.now() - t0).toBeLessThan(2000);
+      expect(uas.byesReceived).toHaveLength(1);
+    } finally {
+      ua.close();
+    }
+  });
+});

@@ -32,6 +32,7 @@ export class TransportGateway {
     this.wss = new WsTransport("wss", layer, ws, this.tls.client, baseDir);
     // fail waiting branches at once when an outgoing connection dies in its handshake
     for (const t of [this.tls, this.ws, this.wss]) t.onConnectFailed = (dest) => core.connectionFailed(dest);
+    layer.onConnectFailed = (dest) => core.connectionFailed(dest);
     layer.registerStreamTransport(this.tls);
     layer.registerStreamTransport(this.ws);
     layer.registerStreamTransport(this.wss);

@@ -64,6 +64,12 @@ export class TransportLayer {
   private readonly aliases = new Map<string, number>();
   private readonly extra = new Map<TransportProto, StreamTransport>();
   private nextConnId = 1;
+  /**
+   * Told when an outgoing TCP connection closes before it connected (refused, unreachable,
+   * connect timeout); the transport gateway passes it to SipCore.connectionFailed so waiting
+   * branches fail (and fail over) at once.
+   */
+  onConnectFailed: ((dest: Endpoint) => void) | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   stats = { udpRx: 0, udpTx: 0, tcpRx: 0, tcpTx: 0, sendErrors: 0, tcpRejected: 0 };
 
@@ -285,7 +291,14 @@ export class TransportLayer {
       socket.setTimeout(this.tcp.connectTimeoutMs, () => {
         if (socket.connecting) socket.destroy(new Error("connect timeout"));
       });
-      socket.once("connect", () => socket.setTimeout(0));
+      let connected = false;
+      socket.once("connect", () => {
+        connected = true;
+        socket.setTimeout(0);
+      });
+      socket.once("close", () => {
+        if (!connected) this.onConnectFailed?.(dest);
+      });
       return this.attachTcp(socket, from, dest);
     }
     const t = this.extra.get(dest.proto);
