@@ -11,6 +11,8 @@ import { startProxy, TEST_SCRIPTS } from "./helpers/proxy.js";
 import { runSipp, startSippServer, type SippServer } from "./helpers/sipp.js";
 import { SipUa } from "./helpers/ws-client.js";
 import { UdpPeer } from "./helpers/udp-peer.js";
+import { readFileSync } from "node:fs";
+import { makeTestPki } from "./fixtures/tls/make-pki.js";
 import type { DataPlane } from "../data-plane/node.js";
 
 const SCRIPT = join(TEST_SCRIPTS, "proxy-test.ts");
@@ -206,6 +208,45 @@ describe("advertised addresses and forced sockets", () => {
     } finally {
       ua.close();
       tcpUas.close();
+    }
+  });
+});
+
+describe("TLS over IPv6 → UDP over IPv4, WS over IPv6", () => {
+  let dp: DataPlane;
+  let uas: SipUa;
+  const pki = makeTestPki();
+  beforeAll(async () => {
+    uas = (await SipUa.listen({ transport: "udp", host: "127.0.0.1", port: 23275 })).answer();
+    dp = await startProxy({
+      listen: ["udp:127.0.0.1:23270", { socket: "tls:[::1]:23271", tls: { cert: pki.server.cert, key: pki.server.key } }, "ws:[::1]:23272"],
+      script: { file: SCRIPT, settings: { targets: ["sip:127.0.0.1:23275"] } },
+    });
+  });
+  afterAll(async () => {
+    uas?.close();
+    await dp?.stop();
+  });
+
+  it("bridges a TLS/IPv6 caller to a UDP/IPv4 callee and back", async () => {
+    const ua = await SipUa.connect({ transport: "tls", host: "::1", port: 23271, tls: { ca: readFileSync(pki.ca) } });
+    try {
+      const r = await ua.call("sip:bob@[::1]:23271");
+      expect(r).toMatchObject({ inviteStatus: 200, byeStatus: 200 });
+      expect(r.recordRoute).toEqual(["<sip:127.0.0.1:23270;transport=udp;lr>", "<sips:[::1]:23271;lr>"]);
+    } finally {
+      ua.close();
+    }
+  });
+
+  it("bridges a WebSocket/IPv6 caller (flow token with an IPv6 address)", async () => {
+    const ua = await SipUa.connect({ transport: "ws", host: "::1", port: 23272 });
+    try {
+      const r = await ua.call("sip:bob@[::1]:23272");
+      expect(r).toMatchObject({ inviteStatus: 200, byeStatus: 200 });
+      expect(r.recordRoute[1]).toMatch(/^<sip:ft\.[^@]+@\[::1\]:23272;transport=ws;lr>$/);
+    } finally {
+      ua.close();
     }
   });
 });
