@@ -145,7 +145,7 @@ export class TlsTransport implements StreamTransport {
     this.stats.accepted++;
     s.setNoDelay(true);
     const remote: Endpoint = { proto: "tls", address: normAddr(s.remoteAddress ?? ""), port: s.remotePort ?? 0 };
-    const conn = new SecureStreamConnection(this.layer.allocConnId(), "tls", s, lst.sock, remote, this.layer.tcp.maxMessageSize, this.layer);
+    const conn = new SecureStreamConnection(this.layer.allocConnId(), s, lst.sock, remote, this.layer.tcp.maxMessageSize, this.layer);
     conn.established = true;
     conn.serverName = (s as tls.TLSSocket & { servername?: string | false }).servername || null;
     this.layer.addConnection(conn);
@@ -178,7 +178,7 @@ export class TlsTransport implements StreamTransport {
     socket.setTimeout(this.settings.handshakeTimeoutMs, () => {
       if (!conn.established) socket.destroy(new Error("tls connect/handshake timeout"));
     });
-    const conn = new SecureStreamConnection(this.layer.allocConnId(), "tls", socket, from, dest, this.layer.tcp.maxMessageSize, this.layer, (c) => {
+    const conn = new SecureStreamConnection(this.layer.allocConnId(), socket, from, dest, this.layer.tcp.maxMessageSize, this.layer, (c) => {
       if (!c.established) {
         this.stats.handshake_failures++;
         log.warn("tls connection to next hop failed", { dest: `${dest.address}:${dest.port}`, serverName, error: c.failure ?? "closed" });

@@ -339,8 +339,11 @@ export function normAddr(a: string): string {
 
 const CRLF = Buffer.from("\r\n");
 
-class TcpConnection implements Connection {
-  readonly proto = "tcp" as const;
+/**
+ * A SIP connection over a byte stream: plain TCP here, TLS through the TLS transport's subclass
+ * (same framing: Content-Length, RFC 5626 CRLF keep-alives).
+ */
+export class TcpConnection implements Connection {
   readonly createdAt = Date.now();
   lastActivity = Date.now();
   closed = false;
@@ -348,15 +351,16 @@ class TcpConnection implements Connection {
 
   constructor(
     readonly id: number,
-    private readonly socket: net.Socket,
+    readonly socket: net.Socket,
     readonly local: ListenSocket,
     readonly remote: Endpoint,
     maxMessageSize: number,
     private readonly layer: TransportLayer,
+    readonly proto: "tcp" | "tls" = "tcp",
   ) {
     this.framer = new StreamFramer(maxMessageSize);
     socket.on("data", (chunk) => this.onData(chunk));
-    socket.on("error", (e) => log.debug("tcp connection error", { id, remote: `${remote.address}:${remote.port}`, error: e.message }));
+    socket.on("error", (e) => log.debug("stream connection error", { id, proto, remote: `${remote.address}:${remote.port}`, error: e.message }));
     socket.on("close", () => this.onClose());
   }
 
@@ -369,7 +373,7 @@ class TcpConnection implements Connection {
       } else if (ev.kind === "ping") {
         this.socket.write(CRLF);
       } else if (ev.kind === "error") {
-        log.info("closing tcp connection", { id: this.id, remote: `${this.remote.address}:${this.remote.port}`, reason: ev.reason });
+        log.info("closing stream connection", { id: this.id, proto: this.proto, remote: `${this.remote.address}:${this.remote.port}`, reason: ev.reason });
         this.close();
         return;
       }
@@ -390,7 +394,7 @@ class TcpConnection implements Connection {
     this.onClose();
   }
 
-  private onClose(): void {
+  protected onClose(): void {
     if (this.closed) return;
     this.closed = true;
     this.layer.connectionClosed(this);
