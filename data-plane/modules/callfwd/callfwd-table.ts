@@ -3,6 +3,7 @@ import { readInt, readStr, rowIdOf, tableRows } from "../prefix-tree/row-values.
 
 /** Kinds of forwarding (the `cf_type` column of olelo_callfwd). */
 export const CF_TYPES = ["unconditional", "busy", "noanswer", "unavailable"] as const;
+/** One of the forwarding kinds of the cf_type column. */
 export type CfType = (typeof CF_TYPES)[number];
 
 /** One forwarding rule of a user. */
@@ -21,6 +22,7 @@ export interface CallerPattern {
   readonly prefix: boolean;
 }
 
+/** A user's caller deny and allow lists. */
 export interface UserLists {
   readonly deny: readonly CallerPattern[];
   readonly allow: readonly CallerPattern[];

@@ -29,10 +29,13 @@ function parseParams(cfg: Readonly<Record<string, unknown>>): CallFwdParams {
   return out;
 }
 
-/** req.vars keys: the callee as first seen, forwards taken, and the no-answer rule armed. */
+/** req.vars key: the callee as first seen (lookup rewrites the R-URI later). */
 export const CALLEE_VAR = "callfwd:callee";
+/** req.vars key: forwards this call took (max_hops). */
 export const HOPS_VAR = "callfwd:hops";
+/** req.vars key: the no-answer rule armed by armNoAnswer. */
 export const NOANSWER_VAR = "callfwd:noanswer";
+/** req.vars key: the kind of the last forward taken. */
 export const FORWARDED_VAR = "callfwd:forwarded";
 
 interface Callee {

@@ -34,6 +34,7 @@ export interface NathelperParams {
   readonly sipping_timeout: number;
 }
 
+/** Kamailio's defaults (natping off, OPTIONS pings from sip:pinger@localhost). */
 export const DEFAULT_NATHELPER_PARAMS: NathelperParams = Object.freeze({
   natping_interval: 0,
   ping_nated_only: false,

@@ -4,6 +4,7 @@ import { RegFailure } from "./reply.js";
 /** Longest AoR accepted (Kamailio MAX_AOR_LEN). */
 export const MAX_AOR_LEN = 256;
 
+/** How an AoR is built (usrloc use_domain, registrar case_sensitive and realm_prefix). */
 export interface AorRules {
   readonly useDomain: boolean;
   readonly caseSensitive: boolean;

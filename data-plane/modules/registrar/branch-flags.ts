@@ -9,11 +9,13 @@ import type { RequestState } from "../../core/script/context.js";
  */
 export const BFLAGS_VAR = "registrar:bflags";
 
+/** The branch flags of the R-URI branch (0 when none were set). */
 export function getBflags(req: RequestState): number {
   const v = req.vars.get(BFLAGS_VAR);
   return typeof v === "number" ? v : 0;
 }
 
+/** Replaces the branch flags of the R-URI branch. */
 export function setBflags(req: RequestState, v: number): void {
   req.vars.set(BFLAGS_VAR, v >>> 0);
 }

@@ -49,6 +49,7 @@ export interface RegistrarParams {
   readonly contact_max_size: number;
 }
 
+/** Kamailio's registrar defaults, with min_expires_mode 1 (RFC 3261 423). */
 export const DEFAULT_REGISTRAR_PARAMS: RegistrarParams = Object.freeze({
   default_expires: 3600,
   default_expires_range: 0,

@@ -75,6 +75,7 @@ export interface RegistrarApi {
   isbflagset(req: RequestState, flag: number): boolean;
 }
 
+/** Binds the registrar functions to one module instance (params, usrloc, stats). */
 export function createRegistrarApi(d: RegistrarDeps): RegistrarApi {
   return {
     params: d.params,

@@ -30,6 +30,7 @@ export const RegError = {
   UNSUPPORTED: { code: 420, info: "Unsupported extension required" },
   UL_ERROR: { code: 500, info: "usrloc_contact_insert failed" },
 } as const;
+/** Name of a registrar error (a key of RegError). */
 export type RegErrorKind = keyof typeof RegError;
 
 /** Reason phrases of the codes the registrar sends (reply.c MSG_*). */

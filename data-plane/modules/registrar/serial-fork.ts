@@ -2,8 +2,9 @@ import type { RequestState } from "../../core/script/context.js";
 import { sameInstance } from "../usrloc/binding.js";
 import { appendTarget, LOOKUP_TARGETS_VAR, useAsRuri, type LookupTarget } from "./lookup.js";
 
-/** req.vars keys of the pending contact groups and of the extra flows of one instance. */
+/** req.vars key of the pending contact groups (tm's contacts_avp). */
 export const CONTACTS_VAR = "tm:contacts";
+/** req.vars key of the further flows of one +sip.instance (tm's contact_flows_avp). */
 export const FLOWS_VAR = "tm:contact_flows";
 
 /** One group of contacts tried together, plus the ordering mode it came from. */

@@ -19,6 +19,7 @@ export interface ChangeOrigin {
   readonly memOnly?: boolean;
 }
 
+/** Receives every change of a table (the module wires storage and events here). */
 export type TableListener = (kind: ChangeKind, b: Binding, origin: ChangeOrigin) => void;
 
 const TIMER_ORIGIN: ChangeOrigin = Object.freeze({ source: "timer" });

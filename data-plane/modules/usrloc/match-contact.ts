@@ -2,13 +2,16 @@ import { sameInstance, type Binding } from "./binding.js";
 
 /** Result codes of Kamailio's get_ucontact: found, not found, out of order, retransmission. */
 export const MatchCode = { FOUND: 0, NOT_FOUND: 1, INVALID_CSEQ: -1, SKIP: -2 } as const;
+/** One of the MatchCode values. */
 export type MatchCode = (typeof MatchCode)[keyof typeof MatchCode];
 
+/** The outcome of matchContact and the binding it found (if any). */
 export interface MatchResult {
   readonly code: MatchCode;
   readonly binding: Binding | null;
 }
 
+/** What a REGISTER contact brings to find its binding. */
 export interface MatchQuery {
   readonly contact: string;
   readonly callid: string;

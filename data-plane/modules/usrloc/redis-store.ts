@@ -85,6 +85,7 @@ type ScriptRedis = Redis & {
   oleloExpire(key: string, ruid: string, now: number, channel: string, msg: string, grace: number): Promise<number | string>;
 };
 
+/** Options of the Redis store. */
 export interface RedisStoreOptions {
   /** Key prefix, e.g. "olelo:usrloc:" (keys `<prefix><table>:aor:<aor>`, channel `<prefix>changes`). */
   prefix: string;

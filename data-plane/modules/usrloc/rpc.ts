@@ -8,6 +8,7 @@ import type { Usrloc } from "./usrloc.js";
 
 /** Kamailio's fixed Call-ID / User-Agent / CSeq for bindings made by ul.add (ul_rpc.c). */
 export const RPC_CALLID = "dfjrewr12386fd6-343@kamailio.rpc";
+/** User-Agent stored with bindings made by ul.add (Kamailio's says "kamailio SIP Router - RPC Server"). */
 export const RPC_USER_AGENT = "Olelo SIP Router - RPC Server";
 const RPC_CSEQ = 1;
 const RPC_ORIGIN: ChangeOrigin = Object.freeze({ source: "rpc" });

@@ -27,6 +27,7 @@ export interface LocationStore {
   status(): StoreStatus;
 }
 
+/** Write counters of a store. */
 export interface StoreStatus {
   kind: string;
   writes: number;

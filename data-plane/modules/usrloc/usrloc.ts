@@ -20,6 +20,7 @@ export const REGISTRATION_EVENTS: Readonly<Record<ChangeKind, string>> = Object.
   expired: "registration.expired",
 });
 
+/** What the location service needs: parameters, event bus, log, optional store and stats. */
 export interface UsrlocDeps {
   readonly params: UsrlocParams;
   readonly events: EventBus;
