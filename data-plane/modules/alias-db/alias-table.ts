@@ -1,4 +1,4 @@
-import { TableError, type TableSet } from "../../core/tables/registry.js";
+import { TableError, type TableSet } from "../../core/api.js";
 import { readStr, rowIdOf, tableRows } from "../prefix-tree/row-values.js";
 
 /** One canonical target of an alias (or, reversed, one alias of a user). */

@@ -1,4 +1,4 @@
-import { TableError, type TableSet } from "../../core/tables/registry.js";
+import { TableError, type TableSet } from "../../core/api.js";
 import { readInt, readStr, rowIdOf, tableRows } from "../prefix-tree/row-values.js";
 
 /** Kinds of forwarding (the `cf_type` column of olelo_callfwd). */

@@ -1,6 +1,5 @@
-import { defineModule } from "../../core/module.js";
-import type { FailureContext, RequestContext, RequestState } from "../../core/script/context.js";
-import type { TableSink } from "../../core/tables/registry.js";
+import { defineModule } from "../../core/api.js";
+import type { FailureContext, RequestContext, RequestState, TableSink } from "../../core/api.js";
 import { splitUri, unescapeUser } from "../usrloc/sip-uri.js";
 import { CallFwdTable, callerMatches, compileCallFwd, type CfType, type Forwarding } from "./callfwd-table.js";
 

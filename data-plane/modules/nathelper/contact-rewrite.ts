@@ -1,4 +1,4 @@
-import type { Endpoint, RequestState, SipMessageView } from "../../core/script/context.js";
+import type { Endpoint, RequestState, SipMessageView } from "../../core/api.js";
 import { formatUri, nameAddrUri, splitHeaderList, splitUri, uriParam, uriProto, type UriParts } from "../usrloc/sip-uri.js";
 import { sameIp } from "./ip-private.js";
 

@@ -1,6 +1,5 @@
-import { defineModule } from "../../core/module.js";
-import { RpcError } from "../../core/rpc/errors.js";
-import type { RequestContext, RequestState } from "../../core/script/context.js";
+import { defineModule, RpcError } from "../../core/api.js";
+import type { RequestContext, RequestState } from "../../core/api.js";
 import type { UsrlocApi } from "../usrloc/index.js";
 import { addContactAlias, fixNatedContact, handleRuriAlias, receivedUri, setContactAlias, type ContactEditable } from "./contact-rewrite.js";
 import { isRfc1918 } from "./ip-private.js";

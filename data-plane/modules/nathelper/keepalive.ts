@@ -1,6 +1,4 @@
-import type { Logger } from "../../core/log/logger.js";
-import type { SipUac, UacResult } from "../../core/module.js";
-import type { StatGroup } from "../../core/stats/counters.js";
+import type { Logger, SipUac, UacResult, StatGroup } from "../../core/api.js";
 import type { Binding } from "../usrloc/binding.js";
 import type { UsrlocApi } from "../usrloc/index.js";
 import { nowSeconds, type ChangeOrigin, type LocationTable } from "../usrloc/location-table.js";

@@ -1,4 +1,4 @@
-import type { RequestContext } from "../../core/script/context.js";
+import type { RequestContext } from "../../core/api.js";
 
 /** What a media relay gets for one SDP body. */
 export interface MediaOffer {

@@ -1,4 +1,4 @@
-import type { Endpoint, SipMessageView } from "../../core/script/context.js";
+import type { Endpoint, SipMessageView } from "../../core/api.js";
 import { nameAddrUri, splitHeaderList, splitUri, uriProto } from "../usrloc/sip-uri.js";
 import { isRfc1918, sameIp } from "./ip-private.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Endpoint, RequestState, SipMessageView } from "../../core/script/context.js";
+import type { Endpoint, RequestState, SipMessageView } from "../../core/api.js";
 import { addContactAlias, aliasToUri, fixNatedContact, handleRuriAlias, receivedUri, setContactAlias, type ContactEditable } from "./contact-rewrite.js";
 import { isRfc1918, sameIp } from "./ip-private.js";
 import { NatTest, natUacTest, sdpAddresses } from "./nat-test.js";

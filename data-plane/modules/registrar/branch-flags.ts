@@ -1,4 +1,4 @@
-import type { RequestState } from "../../core/script/context.js";
+import type { RequestState } from "../../core/api.js";
 
 /**
  * Branch flags of the R-URI branch (Kamailio setbflag/resetbflag/isbflagset on branch 0). The

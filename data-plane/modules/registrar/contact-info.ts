@@ -1,4 +1,4 @@
-import type { NameAddr } from "../../core/script/context.js";
+import type { NameAddr } from "../../core/api.js";
 import { ALL_METHODS, parseMethods, parseQ } from "../usrloc/binding.js";
 import type { RegistrarParams } from "./params.js";
 import { RegFailure } from "./reply.js";

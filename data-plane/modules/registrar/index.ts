@@ -1,4 +1,4 @@
-import { defineModule } from "../../core/module.js";
+import { defineModule } from "../../core/api.js";
 import type { UsrlocApi } from "../usrloc/index.js";
 import { parseRegistrarParams } from "./params.js";
 import { createRegistrarApi, type RegistrarApi } from "./registrar-api.js";

@@ -1,4 +1,4 @@
-import type { RequestContext, RequestState } from "../../core/script/context.js";
+import type { RequestContext, RequestState } from "../../core/api.js";
 import { allowsMethod, type Binding } from "../usrloc/binding.js";
 import { nowSeconds, type ChangeOrigin } from "../usrloc/location-table.js";
 import { nameAddrUri, splitHeaderList, splitUri, uriParam } from "../usrloc/sip-uri.js";

@@ -1,4 +1,4 @@
-import type { RequestContext, RequestState } from "../../core/script/context.js";
+import type { RequestContext, RequestState } from "../../core/api.js";
 import { nowSeconds } from "../usrloc/location-table.js";
 import { tryExtractAor } from "./aor.js";
 import { isBflagSet, resetBflag, setBflag } from "./branch-flags.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { RequestState } from "../../core/script/context.js";
+import type { RequestState } from "../../core/api.js";
 import { Binding } from "../usrloc/binding.js";
 import { parseUsrlocParams } from "../usrloc/params.js";
 import { extractAor } from "./aor.js";

@@ -1,4 +1,4 @@
-import type { RequestContext } from "../../core/script/context.js";
+import type { RequestContext } from "../../core/api.js";
 import { formatQ, type Binding } from "../usrloc/binding.js";
 
 /**

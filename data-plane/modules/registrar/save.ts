@@ -1,6 +1,4 @@
-import type { Logger } from "../../core/log/logger.js";
-import type { NameAddr, RequestContext } from "../../core/script/context.js";
-import type { StatGroup } from "../../core/stats/counters.js";
+import type { Logger, NameAddr, RequestContext, StatGroup } from "../../core/api.js";
 import { ALL_METHODS, ContactFlag, parseMethods, type Binding, type BindingInfo } from "../usrloc/binding.js";
 import type { UsrlocApi } from "../usrloc/index.js";
 import { nowSeconds, type ChangeOrigin, type LocationTable } from "../usrloc/location-table.js";

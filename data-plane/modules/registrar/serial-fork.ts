@@ -1,4 +1,4 @@
-import type { RequestState } from "../../core/script/context.js";
+import type { RequestState } from "../../core/api.js";
 import { sameInstance } from "../usrloc/binding.js";
 import { appendTarget, LOOKUP_TARGETS_VAR, useAsRuri, type LookupTarget } from "./lookup.js";
 

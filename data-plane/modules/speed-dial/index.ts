@@ -1,6 +1,5 @@
-import { defineModule } from "../../core/module.js";
-import type { RequestState } from "../../core/script/context.js";
-import type { TableSink } from "../../core/tables/registry.js";
+import { defineModule } from "../../core/api.js";
+import type { RequestState, TableSink } from "../../core/api.js";
 import { splitUri } from "../usrloc/sip-uri.js";
 import { SpeedDialTable, compileSpeedDial } from "./speed-dial-table.js";
 

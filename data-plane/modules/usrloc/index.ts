@@ -1,4 +1,4 @@
-import { defineModule } from "../../core/module.js";
+import { defineModule } from "../../core/api.js";
 import type { LocationTable } from "./location-table.js";
 import { MysqlLocationStore } from "./mysql-store.js";
 import { parseUsrlocParams, type UsrlocParams } from "./params.js";

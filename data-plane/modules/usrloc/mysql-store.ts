@@ -1,5 +1,5 @@
 import mysql from "mysql2/promise";
-import type { Logger } from "../../core/log/logger.js";
+import type { Logger } from "../../core/api.js";
 import { ContactState, type Binding } from "./binding.js";
 import type { ChangeKind } from "./location-table.js";
 import { LOCATION_COLUMNS, aorOfRow, infoOfRow, rowOf, type LocationRow } from "./location-row.js";

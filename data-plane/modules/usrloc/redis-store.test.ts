@@ -4,8 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
-import { EventBus, type OleloEvent } from "../../core/events/bus.js";
-import { createLogger } from "../../core/log/logger.js";
+import { EventBus, type OleloEvent, createLogger } from "../../core/api.js";
 import { nowSeconds } from "./location-table.js";
 import { parseUsrlocParams } from "./params.js";
 import { RedisLocationStore } from "./redis-store.js";

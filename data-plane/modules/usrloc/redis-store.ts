@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
-import type { Logger } from "../../core/log/logger.js";
+import type { Logger } from "../../core/api.js";
 import type { Binding } from "./binding.js";
 import type { ChangeKind } from "./location-table.js";
 import { aorOfRow, infoOfRow, rowOf } from "./location-row.js";

@@ -1,5 +1,5 @@
-import { RpcCode, RpcError } from "../../core/rpc/errors.js";
-import type { RpcMethod } from "../../core/rpc/registry.js";
+import { RpcCode, RpcError } from "../../core/api.js";
+import type { RpcMethod } from "../../core/api.js";
 import { ALL_METHODS, ContactFlag, type Binding } from "./binding.js";
 import { nowSeconds, type ChangeOrigin, type LocationTable } from "./location-table.js";
 import { MatchCode, matchContact } from "./match-contact.js";

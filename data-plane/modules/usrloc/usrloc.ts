@@ -1,6 +1,4 @@
-import type { EventBus } from "../../core/events/bus.js";
-import type { StatGroup } from "../../core/stats/counters.js";
-import type { Logger } from "../../core/log/logger.js";
+import type { EventBus, StatGroup, Logger } from "../../core/api.js";
 import { ContactFlag, ContactState, type Binding } from "./binding.js";
 import { infoOfRow } from "./location-row.js";
 import { LocationTable, nowSeconds, type ChangeKind, type ChangeOrigin } from "./location-table.js";
