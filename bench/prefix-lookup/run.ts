@@ -167,9 +167,9 @@ async function main(): Promise<void> {
   const b2 = new PrefixTreeBuilder<number>({ alphabet: "0123456789" });
   for (let i = 0; i < prefixes2.length; i++) {
     b2.add(prefixes2[i]!, i);
-    if ((i & 65535) === 65535) await yieldToEventLoop();
+    if ((i & 32767) === 32767) await yieldToEventLoop();
   }
-  const next = await b2.buildAsync(16_384);
+  const next = await b2.buildAsync();
   live = next; // the swap: one reference write
   const tr1 = performance.now();
   await yieldToEventLoop();

@@ -120,7 +120,7 @@ export class PrefixTreeBuilder<V> {
    * Same as build() but gives the event loop a turn after every slice (`sliceKeys` inserts or
    * 4×`sliceKeys` laid-out nodes), so a reload of a big table never holds the loop for long.
    */
-  async buildAsync(sliceKeys = 16_384): Promise<PrefixTree<V>> {
+  async buildAsync(sliceKeys = 8_192): Promise<PrefixTree<V>> {
     const job = new InsertJob<V>(this.keys, this.vals, this.totalLength, this.merge);
     while (job.step(sliceKeys)) await yieldToEventLoop();
     await yieldToEventLoop();
