@@ -124,6 +124,11 @@ const TARGET = "lcr_rule_target";
 
 /** Characters a prefix may hold: what can appear in a SIP URI user part (RFC 3261 §25.1) plus '#'. */
 const PREFIX_CHARS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_.!~*'()%&=+$,;?/#";
+const PREFIX_OK = (() => {
+  const t = new Uint8Array(128);
+  for (let i = 0; i < PREFIX_CHARS.length; i++) t[PREFIX_CHARS.charCodeAt(i)] = 1;
+  return t;
+})();
 
 /**
  * Validates and compiles the three lcr tables. Throws TableError naming the table and row id on
@@ -213,7 +218,7 @@ export function compileLcrTables(set: TableSet, opts: LcrCompileOptions = {}): C
   }
 
   // ---- targets
-  const pairKeys = new Set<string>();
+  const gwsOfRule = new Map<number, number[]>();
   let targetCount = 0;
   targetRows.forEach((row, i) => {
     const id = rowIdOf(row, "id", i);
@@ -222,9 +227,10 @@ export function compileLcrTables(set: TableSet, opts: LcrCompileOptions = {}): C
     const gwId = readInt(row, TARGET, id, "gw_id", { min: 0 });
     const priority = readInt(row, TARGET, id, "priority", { min: 0, max: 255 });
     const weight = readInt(row, TARGET, id, "weight", { min: 1, max: 254, def: 1 });
-    const pair = `${ruleId}\u0000${gwId}`;
-    if (pairKeys.has(pair)) throw new TableError(TARGET, id, `duplicate (rule_id, gw_id) = (${ruleId}, ${gwId})`);
-    pairKeys.add(pair);
+    let seen = gwsOfRule.get(ruleId);
+    if (seen === undefined) gwsOfRule.set(ruleId, (seen = []));
+    if (seen.includes(gwId)) throw new TableError(TARGET, id, `duplicate (rule_id, gw_id) = (${ruleId}, ${gwId})`);
+    seen.push(gwId);
     const entry = rulesById.get(ruleId);
     const ruleLcr = entry?.rule.lcrId ?? disabledRules.get(ruleId);
     if (ruleLcr === undefined) throw new TableError(TARGET, id, `rule_id ${ruleId} is not in lcr_rule`);
@@ -320,7 +326,8 @@ function parseGw(row: TableRow, i: number): LcrGw | "skip" {
 
 function checkPrefixChars(prefix: string, table: string, id: string | number): void {
   for (let i = 0; i < prefix.length; i++) {
-    if (!PREFIX_CHARS.includes(prefix[i]!)) throw new TableError(table, id, `prefix '${prefix}': invalid character '${prefix[i]}' at position ${i}`);
+    const c = prefix.charCodeAt(i);
+    if (c >= 128 || PREFIX_OK[c] !== 1) throw new TableError(table, id, `prefix '${prefix}': invalid character '${prefix[i]}' at position ${i}`);
   }
 }
 
