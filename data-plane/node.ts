@@ -75,11 +75,22 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
   try {
     modules = await loadModules(cfg.modules, { stats, rpc, events, tables, sip, dataDir: cfg.dataDir, baseDir: cfg.baseDir });
     for (const [kind, file] of Object.entries(cfg.tables)) {
+      tables.setSource(kind, { describe: `file:${file}`, load: async () => readTableFile(file) });
       const { set, version } = readTableFile(file);
       const r = await tables.loadAsync(kind, set, version, `file:${file}`);
       if (!r.ok) throw new Error(`table file ${file} (${kind}): ${r.error.message}`);
     }
     if (cfg.controlPlane) {
+      const cpUrl = cfg.controlPlane.url;
+      for (const kind of tables.kinds()) {
+        if (cfg.tables[kind]) continue;
+        tables.setSource(kind, {
+          describe: "control-plane",
+          load: async () => {
+            throw new Error(`table kind '${kind}' is pushed by the control plane (${cpUrl}): change the rows there and run 'olectl push'`);
+          },
+        });
+      }
       // tables pushed by the control plane (after the modules registered their kinds); the local
       // cache gives the last good tables at once, even when the control plane is down
       const { createSyncClient } = await import("./sync/client.js");
@@ -103,6 +114,8 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
     script = await ScriptRuntime.fromFile(cfg.script.file, { modules: apis, log: createLogger("script"), settings: cfg.script.settings });
     core.runner = script;
     rpc.registerAll(sipCoreMethods(core, () => script));
+    const { gatewayRpcMethods } = await import("./core/transport/rpc-methods.js");
+    rpc.registerAll(gatewayRpcMethods(core));
     const { registerCoreMethods } = await import("./core/rpc/core-methods.js");
     registerCoreMethods(rpc, {
       startTime: new Date(core.startedAt),

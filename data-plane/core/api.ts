@@ -11,7 +11,7 @@ export type { ModuleDefinition, ModuleHost, SipUac, UacRequestOptions, UacResult
 export { defineScript } from "./script/context.js";
 export type * from "./script/context.js";
 export { TableError, TableRegistry } from "./tables/registry.js";
-export type { TableSink, TableStatus, TableListener, TableRow, TableSet } from "./tables/registry.js";
+export type { TableSink, TableSource, TableStatus, TableListener, TableRow, TableSet } from "./tables/registry.js";
 export { RpcError, RpcCode } from "./rpc/errors.js";
 export { RpcRegistry, bindParams, formatHelp, formatSignature } from "./rpc/registry.js";
 export type { RpcCallInfo, RpcMethod, RpcParam, RpcParamType } from "./rpc/registry.js";

@@ -56,6 +56,7 @@ export async function loadModules(
     if (visiting.has(n)) throw new Error(`module dependency cycle at '${n}'`);
     visiting.add(n);
     for (const r of defs.get(n)!.requires ?? []) visit(r);
+    for (const r of defs.get(n)!.optional ?? []) if (defs.has(r)) visit(r);
     visiting.delete(n);
     order.push(n);
   };
@@ -77,7 +78,7 @@ export async function loadModules(
       sip: deps.sip,
       dataDir,
       resolvePath: (p: string) => resolve(deps.baseDir, p),
-      modules: Object.fromEntries((def.requires ?? []).map((r) => [r, apis[r]])),
+      modules: Object.fromEntries([...(def.requires ?? []), ...(def.optional ?? []).filter((r) => r in apis)].map((r) => [r, apis[r]])),
     };
     let api: unknown;
     try {

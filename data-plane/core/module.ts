@@ -22,6 +22,8 @@ export interface ModuleDefinition<Api = unknown> {
   readonly doc: string;
   /** Other modules this one needs initialised first (their APIs arrive in host.modules). */
   readonly requires?: readonly string[];
+  /** Modules used when they are configured (initialised first, in host.modules), never loaded for this one. */
+  readonly optional?: readonly string[];
   init(host: ModuleHost): Api | Promise<Api>;
   destroy?(): void | Promise<void>;
 }

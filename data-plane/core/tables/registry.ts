@@ -53,8 +53,17 @@ export interface TableStatus {
 
 export type TableListener = (ev: { kind: string; version: string; ok: boolean; error?: string; source: string }) => void;
 
+/** Where a kind's rows come from, so `reload(kind)` can read them again (a file, a database). */
+export interface TableSource {
+  /** Shown in status and errors, e.g. "file:/etc/olelo/lcr.json" or "control-plane". */
+  readonly describe: string;
+  /** Reads the rows again; throws with a clear reason when it cannot (e.g. fed by the control plane). */
+  load(): Promise<{ set: TableSet; version: string }>;
+}
+
 export class TableRegistry {
   private readonly sinks = new Map<string, TableSink>();
+  private readonly sources = new Map<string, TableSource>();
   private readonly status = new Map<string, TableStatus>();
   private readonly listeners = new Set<TableListener>();
 
@@ -71,6 +80,32 @@ export class TableRegistry {
       lastErrorAt: null,
       source: null,
     });
+  }
+
+  /** Sets where a kind's rows come from (used by `reload`). */
+  setSource(kind: string, source: TableSource): void {
+    this.sources.set(kind, source);
+  }
+
+  sourceOf(kind: string): TableSource | undefined {
+    return this.sources.get(kind);
+  }
+
+  /**
+   * Reads a kind's rows again from its source and applies them (Kamailio's `<module>.reload`).
+   * The live table stays when reading or compiling fails; the error says why.
+   */
+  async reload(kind: string): Promise<{ ok: true; version: string; source: string } | { ok: false; error: Error }> {
+    const src = this.sources.get(kind);
+    if (!src) return { ok: false, error: new Error(`table kind '${kind}' has no reloadable source (no table file or database configured)`) };
+    let data: { set: TableSet; version: string };
+    try {
+      data = await src.load();
+    } catch (e) {
+      return { ok: false, error: e instanceof Error ? e : new Error(String(e)) };
+    }
+    const r = await this.loadAsync(kind, data.set, data.version, src.describe);
+    return r.ok ? { ok: true, version: data.version, source: src.describe } : r;
   }
 
   /** Removes a kind (a module being destroyed); its status goes with it. */
