@@ -8,6 +8,7 @@ import { ScriptRuntime } from "./core/script/runtime.js";
 import { sipCoreMethods } from "./core/proxy/rpc-methods.js";
 import { loadModules, type LoadedModule } from "./core/module-loader.js";
 import { readTableFile } from "./core/tables/file-loader.js";
+import { renderPrometheus } from "./core/stats/prometheus.js";
 import { createLogger, setLogLevel, setLogSink } from "./core/log/logger.js";
 import type { DataPlaneConfig } from "./core/config-file.js";
 import type { ControlServer } from "./core/rpc/server.js";
@@ -137,6 +138,12 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
         token: cfg.control.token ?? undefined,
         fifo: cfg.control.fifo ?? undefined,
         dgram: cfg.control.dgram ?? undefined,
+        metrics: () =>
+          renderPrometheus(stats, cfg.core.node, {
+            uptime_seconds: Math.round((Date.now() - core.startedAt) / 1000),
+            heap_used_bytes: process.memoryUsage().heapUsed,
+            tcp_connections: core.transport.connectionCount(),
+          }),
       });
       log.info("control API listening", { url: control.url });
     }

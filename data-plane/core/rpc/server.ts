@@ -54,6 +54,8 @@ export interface ControlServerOptions {
   readonly maxBatch?: number;
   readonly ws?: WsOptions;
   readonly log?: Logger;
+  /** Renders GET /metrics (Prometheus text format); absent = no /metrics endpoint. */
+  readonly metrics?: () => string;
 }
 
 export interface WsOptions extends EventStreamOptions {
@@ -112,6 +114,18 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0];
     const xml = path === "/RPC2";
+    if (path === "/metrics" && opts.metrics) {
+      if (req.method !== "GET") {
+        send(res, 405, "text/plain", "use GET\n", { Allow: "GET" });
+        return;
+      }
+      if (!authorized(req)) {
+        send(res, 401, "text/plain", "missing or wrong bearer token\n", { "WWW-Authenticate": 'Bearer realm="olelo"' });
+        return;
+      }
+      send(res, 200, "text/plain; version=0.0.4; charset=utf-8", opts.metrics());
+      return;
+    }
     if (path !== "/RPC" && !xml) {
       send(res, 404, JSON_TYPE, jsonError(RpcCode.NotFound, `no such endpoint ${path}; use POST /RPC, POST /RPC2 or GET /ws`));
       return;

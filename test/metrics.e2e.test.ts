@@ -1,0 +1,45 @@
+/** GET /metrics on the control listener: Kamailio's statistics in Prometheus text format. Ports 15600–15609. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { startProxy, TEST_SCRIPTS } from "./helpers/proxy.js";
+import { UdpPeer, request, statusOf } from "./helpers/udp-peer.js";
+import type { DataPlane } from "../data-plane/node.js";
+
+describe("/metrics", () => {
+  let dp: DataPlane;
+  beforeAll(async () => {
+    dp = await startProxy({
+      node: "metrics-node",
+      listen: ["udp:127.0.0.1:15600"],
+      control: { listen: "127.0.0.1:15601" },
+      script: { file: join(TEST_SCRIPTS, "proxy-test.ts"), settings: { targets: ["sip:127.0.0.1:15609"] } },
+    });
+  });
+  afterAll(async () => {
+    await dp?.stop();
+  });
+
+  it("exposes counters that move with traffic", async () => {
+    const get = async () => {
+      const r = await fetch("http://127.0.0.1:15601/metrics");
+      expect(r.status).toBe(200);
+      expect(r.headers.get("content-type")).toContain("text/plain");
+      return r.text();
+    };
+    const value = (text: string, name: string) => Number(new RegExp(`^${name}\\{node="metrics-node"\\} (\\d+)$`, "m").exec(text)?.[1]);
+    const before = await get();
+    const peer = await UdpPeer.open(15602);
+    for (let i = 0; i < 3; i++) {
+      peer.send(request("OPTIONS", "sip:127.0.0.1:15600", { port: 15602, callId: `m${i}@test` }), 15600);
+      await peer.wait((t) => t.includes(`m${i}@test`) && statusOf(t) === 200);
+    }
+    peer.close();
+    const after = await get();
+    expect(value(after, "olelo_core_rcv_requests") - value(before, "olelo_core_rcv_requests")).toBe(3);
+    expect(value(after, "olelo_core_rcv_requests_options")).toBeGreaterThanOrEqual(3);
+    expect(value(after, "olelo_sl_200_replies")).toBeGreaterThanOrEqual(3);
+    expect(after).toMatch(/^olelo_tmx_UAS_transactions\{node="metrics-node"\} \d+$/m);
+    expect(after).toMatch(/^olelo_uptime_seconds\{node="metrics-node"\} \d+$/m);
+    expect((await fetch("http://127.0.0.1:15601/metrics", { method: "POST" })).status).toBe(405);
+  });
+});
