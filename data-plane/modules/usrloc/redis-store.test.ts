@@ -7,7 +7,7 @@ import { Redis } from "ioredis";
 import { EventBus, type OleloEvent, createLogger } from "../../core/api.js";
 import { nowSeconds } from "./location-table.js";
 import { parseUsrlocParams } from "./params.js";
-import { RedisLocationStore } from "./redis-store.js";
+import { RedisLocationStore, decodeChange, encodeChange } from "./redis-store.js";
 import { Usrloc } from "./usrloc.js";
 
 const URL = "redis://127.0.0.1:6379";
@@ -97,6 +97,28 @@ describe("Redis location store shared by two nodes", () => {
     expect(await redis.hlen(`${prefix}location:aor:carol`)).toBe(0);
   });
 
+  it("converges when two nodes refresh the same binding at the same moment", async () => {
+    a = await node();
+    b = await node();
+    const ta = a.ul.table("location");
+    const tb = b.ul.table("location");
+    const x = ta.insert("erin", info("sip:erin@10.0.0.6", 600), { source: "test" });
+    expect(await waitFor(() => tb.has("erin"))).toBe(true);
+    for (let round = 0; round < 20; round++) {
+      const xa = ta.valid("erin")[0]!;
+      const xb = tb.valid("erin")[0]!;
+      ta.update(xa, { ...info("sip:erin@10.0.0.6", 600, 100 + round), userAgent: `a${round}` }, { source: "test" });
+      tb.update(xb, { ...info("sip:erin@10.0.0.6", 600, 100 + round), userAgent: `b${round}` }, { source: "test" });
+    }
+    await a.store.flush();
+    await b.store.flush();
+    await new Promise((r) => setTimeout(r, 300));
+    const inRedis = JSON.parse((await redis.hget(`${prefix}location:aor:erin`, x.ruid))!) as { user_agent: string };
+    expect(ta.valid("erin")[0]!.userAgent).toBe(inRedis.user_agent);
+    expect(tb.valid("erin")[0]!.userAgent).toBe(inRedis.user_agent);
+    expect(["a19", "b19"]).toContain(inRedis.user_agent);
+  });
+
   it("puts back a binding that expired locally but was refreshed in Redis meanwhile", async () => {
     a = await node();
     const t = a.ul.table("location");
@@ -112,5 +134,15 @@ describe("Redis location store shared by two nodes", () => {
     const back = t.valid("dave");
     expect(back.map((x) => [x.ruid, x.cseq])).toEqual([[d.ruid, 9]]);
     expect(a.events.filter((e) => e.kind === "registration.expired")).toEqual([]);
+  });
+});
+
+describe("change messages", () => {
+  it("round-trip through the tab-separated wire form, AoR quoted", () => {
+    const m = { n: "abc123", t: "location", a: 'we\tird"aor', o: "u" as const, r: "uloc-1-2-3", b: '{"x":"a\\tb"}' };
+    expect(decodeChange(encodeChange(m))).toEqual(m);
+    expect(decodeChange(encodeChange({ ...m, o: "d", b: undefined }))).toEqual({ ...m, o: "d", b: undefined });
+    expect(decodeChange("garbage")).toBeNull();
+    expect(decodeChange('n\tx\tt\tr\t"a"\t')).toBeNull();
   });
 });

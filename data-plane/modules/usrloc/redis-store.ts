@@ -7,8 +7,10 @@ import { aorOfRow, infoOfRow, rowOf } from "./location-row.js";
 import { TABLE_NAME, type LocationStore, type StoredBinding, type StoreStatus } from "./store.js";
 
 /**
- * A change another node (or this one) made, as published on the change channel. `o` is "u"
- * (upsert, `b` = the row as JSON) or "d" (delete); `n` is the writing node.
+ * A change as published on the change channel: `o` is "u" (upsert, `b` = the row as JSON) or
+ * "d" (delete); `n` is the writing node. On the wire it is one line of tab-separated fields
+ * `n o t r a b` (the AoR JSON-quoted, the row last), so a node can recognise its own changes
+ * without parsing them.
  */
 export interface ChangeMessage {
   n: string;
@@ -17,6 +19,29 @@ export interface ChangeMessage {
   o: "u" | "d";
   r: string;
   b?: string;
+}
+
+/** Encodes a change for the channel. */
+export function encodeChange(m: ChangeMessage): string {
+  return `${m.n}\t${m.o}\t${m.t}\t${m.r}\t${JSON.stringify(m.a)}\t${m.b ?? ""}`;
+}
+
+/** Decodes a channel message; null when malformed. */
+export function decodeChange(text: string): ChangeMessage | null {
+  const f: number[] = [];
+  for (let i = text.indexOf("\t"); i >= 0 && f.length < 5; i = text.indexOf("\t", i + 1)) f.push(i);
+  if (f.length < 5) return null;
+  const o = text.slice(f[0]! + 1, f[1]);
+  if (o !== "u" && o !== "d") return null;
+  let a: unknown;
+  try {
+    a = JSON.parse(text.slice(f[3]! + 1, f[4]));
+  } catch {
+    return null;
+  }
+  if (typeof a !== "string") return null;
+  const b = text.slice(f[4]! + 1);
+  return { n: text.slice(0, f[0]), o, t: text.slice(f[1]! + 1, f[2]), r: text.slice(f[2]! + 1, f[3]), a, b: b === "" ? undefined : b };
 }
 
 /** Applies a change message to the local tables (wired by the usrloc module). */
@@ -117,6 +142,11 @@ export class RedisLocationStore implements LocationStore {
   private readonly channel: string;
   private readonly graceMs: number;
   private buffered: string[] | null = [];
+  /** Own changes per ruid published but not yet seen back on the channel. */
+  private readonly writing = new Map<string, number>();
+  /** ruids another node changed while an own change of them was in flight. */
+  private readonly overtaken = new Set<string>();
+  private readonly ownPrefix: string;
   private applier: ChangeApplier | null = null;
   private inflight = new Set<Promise<unknown>>();
   private writes = 0;
@@ -132,6 +162,7 @@ export class RedisLocationStore implements LocationStore {
     this.redis = new Redis(url, common) as ScriptRedis;
     this.sub = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
     this.channel = `${opts.prefix}changes`;
+    this.ownPrefix = `${this.nodeId}\t`;
     this.graceMs = (opts.graceS ?? 60) * 1000;
     this.redis.defineCommand("oleloUpsert", { numberOfKeys: 1, lua: UPSERT });
     this.redis.defineCommand("oleloRemove", { numberOfKeys: 1, lua: REMOVE });
@@ -194,25 +225,60 @@ export class RedisLocationStore implements LocationStore {
     for (const m of held) this.onMessage(m);
   }
 
+  /**
+   * Applies one channel message. This node's own changes are already in memory: their echo is
+   * skipped unless another node changed the same binding while ours was in flight — then the
+   * echo is applied too, so the local copy ends on whatever Redis applied last.
+   */
   private onMessage(text: string): void {
     if (this.buffered) {
       this.buffered.push(text);
       return;
     }
-    let msg: ChangeMessage;
-    try {
-      msg = JSON.parse(text) as ChangeMessage;
-    } catch {
-      return;
+    const own = text.startsWith(this.ownPrefix);
+    let msg: ChangeMessage | null;
+    if (own) {
+      const r = this.ruidOf(text);
+      const n = (this.writing.get(r) ?? 1) - 1;
+      if (n <= 0) this.writing.delete(r);
+      else this.writing.set(r, n);
+      const dirty = this.overtaken.has(r);
+      if (n <= 0) this.overtaken.delete(r);
+      if (!dirty) return;
+      msg = decodeChange(text);
+    } else {
+      msg = decodeChange(text);
+      if (msg && this.writing.has(msg.r)) this.overtaken.add(msg.r);
     }
-    if (!msg || typeof msg.t !== "string" || typeof msg.a !== "string" || typeof msg.r !== "string") return;
+    if (!msg) return;
     const row = msg.o === "u" && typeof msg.b === "string" ? parseRow(msg.b) : null;
     if (msg.o === "u" && !row) return;
     try {
-      this.applier?.(msg, row, msg.n === this.nodeId);
+      this.applier?.(msg, row, own);
     } catch (e) {
       this.opts.log.warn("usrloc: applying a replicated change failed", { error: String(e) });
     }
+  }
+
+  /** The ruid field of an encoded message (4th field). */
+  private ruidOf(text: string): string {
+    let i = -1;
+    for (let k = 0; k < 3; k++) i = text.indexOf("\t", i + 1);
+    return text.slice(i + 1, text.indexOf("\t", i + 1));
+  }
+
+  /** Forgets an expected echo (the script published nothing, or failed). */
+  private unsent(ruid: string): void {
+    const n = (this.writing.get(ruid) ?? 1) - 1;
+    if (n <= 0) {
+      this.writing.delete(ruid);
+      this.overtaken.delete(ruid);
+    } else this.writing.set(ruid, n);
+  }
+
+  /** Counts a change of ours on its way through Redis (its echo is expected). */
+  private sent(ruid: string): void {
+    this.writing.set(ruid, (this.writing.get(ruid) ?? 0) + 1);
   }
 
   changed(table: string, kind: ChangeKind, b: Binding): void {
@@ -220,11 +286,22 @@ export class RedisLocationStore implements LocationStore {
     const key = this.key(table, b.aor);
     if (kind === "added" || kind === "refreshed") {
       const json = JSON.stringify(rowOf(b, this.opts.useDomain));
-      const msg = JSON.stringify({ n: this.nodeId, t: table, a: b.aor, o: "u", r: b.ruid, b: json } satisfies ChangeMessage);
-      this.track(this.redis.oleloUpsert(key, b.ruid, json, this.channel, msg, this.graceMs));
+      const msg = encodeChange({ n: this.nodeId, t: table, a: b.aor, o: "u", r: b.ruid, b: json });
+      this.sent(b.ruid);
+      const p = this.redis.oleloUpsert(key, b.ruid, json, this.channel, msg, this.graceMs);
+      this.track(p);
+      p.catch(() => this.unsent(b.ruid));
     } else if (kind === "removed") {
-      const msg = JSON.stringify({ n: this.nodeId, t: table, a: b.aor, o: "d", r: b.ruid } satisfies ChangeMessage);
-      this.track(this.redis.oleloRemove(key, b.ruid, this.channel, msg, this.graceMs));
+      const msg = encodeChange({ n: this.nodeId, t: table, a: b.aor, o: "d", r: b.ruid });
+      this.sent(b.ruid);
+      const p = this.redis.oleloRemove(key, b.ruid, this.channel, msg, this.graceMs);
+      this.track(p);
+      p.then(
+        (n) => {
+          if (n !== 1) this.unsent(b.ruid); // nothing deleted, nothing published
+        },
+        () => this.unsent(b.ruid),
+      );
     }
     // "expired" goes through expire(), which the module calls to learn who removed it
   }
@@ -235,10 +312,18 @@ export class RedisLocationStore implements LocationStore {
    * row that replaced it (refreshed through another node; the caller puts it back).
    */
   async expire(table: string, b: Binding): Promise<"deleted" | "gone" | Record<string, unknown>> {
-    const msg = JSON.stringify({ n: this.nodeId, t: table, a: b.aor, o: "d", r: b.ruid } satisfies ChangeMessage);
+    const msg = encodeChange({ n: this.nodeId, t: table, a: b.aor, o: "d", r: b.ruid });
+    this.sent(b.ruid);
     const p = this.redis.oleloExpire(this.key(table, b.aor), b.ruid, Math.floor(Date.now() / 1000), this.channel, msg, this.graceMs);
     this.track(p);
-    const r = await p;
+    let r: number | string;
+    try {
+      r = await p;
+    } catch (e) {
+      this.unsent(b.ruid);
+      throw e;
+    }
+    if (r !== 1) this.unsent(b.ruid); // published only when deleted
     if (r === 1) return "deleted";
     if (typeof r === "string") return parseRow(r) ?? "gone";
     return "gone";
