@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { RpcError } from "../../core/rpc/errors.js";
-import type { TableRow, TableSet } from "../../core/tables/registry.js";
-import { fakeHost, fakeRequest, seededRandom } from "../prefix-tree/testing/fake-host.js";
+import { RpcError, type TableRow, type TableSet } from "../../core/api.js";
+import { fakeHost, fakeRequest, seededRandom, setTableSource } from "../prefix-tree/testing/fake-host.js";
 import { CR_VARS, createCarrierroute } from "./carrierroute.js";
 import { crc32 } from "./crc32.js";
 
@@ -257,10 +256,15 @@ describe("cr RPCs", () => {
     const none = fakeHost("carrierroute");
     createCarrierroute(none);
     await expect(none.rpc.call("cr.reload_routes", [], info)).rejects.toThrow(/failed to load routing data/);
-    const host = fakeHost("carrierroute", { reloadSource: () => tables });
+    const host = fakeHost("carrierroute");
     createCarrierroute(host);
+    let next: TableSet = tables;
+    setTableSource(host, "carrierroute", () => next, "file:/etc/olelo/cr.json");
     expect(await host.rpc.call("cr.reload_routes", [], info)).toBeNull();
     expect(host.tables.statusOf("carrierroute")!.rows).toBe(19);
+    next = { ...tables, carrierroute: [...tables.carrierroute!, { id: 77, carrier: 1, domain: 1, scan_prefix: "49x", prob: 1, rewrite_host: "gw" }] };
+    await expect(host.rpc.call("cr.reload_routes", [], info)).rejects.toThrow(/file:\/etc\/olelo\/cr.json: carrierroute row 77: scan_prefix '49x': invalid character 'x'/);
+    expect(host.tables.statusOf("carrierroute")!.version).toBe("file:/etc/olelo/cr.json-1");
   });
 
   it("rejects bad config", () => {

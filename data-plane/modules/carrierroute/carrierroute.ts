@@ -1,10 +1,10 @@
-import type { ModuleHost } from "../../core/module.js";
-import type { RequestContext } from "../../core/script/context.js";
-import { createReloader } from "../prefix-tree/reload-source.js";
+import type { ModuleHost, RequestContext } from "../../core/api.js";
+import { createTableReloader } from "../prefix-tree/reload-kind.js";
+import { compileBySize } from "../prefix-tree/sliced.js";
 import { crc32 } from "./crc32.js";
 import { crRpcMethods, ruleKey, type HostState } from "./rpc.js";
 import { findNextDomain, findRouteFlags, matchKey, resolveCarrier, resolveDomain, rewriteUri, ruleByDice, ruleByIndex } from "./select.js";
-import { compileCarrierrouteTables, type CarrierrouteCompileOptions, type CompiledCarrierroute, type CrRouteFlags, type CrRule } from "./table.js";
+import { compileCarrierrouteSteps, compileCarrierrouteTables, type CarrierrouteCompileOptions, type CompiledCarrierroute, type CrRouteFlags, type CrRule } from "./table.js";
 
 /** What the target hash is computed over (Kamailio hash_source). */
 export type HashSource = "call_id" | "from_uri" | "from_user" | "to_uri" | "to_user" | "rand";
@@ -98,15 +98,20 @@ export function createCarrierroute(host: ModuleHost, deps: CarrierrouteDeps = {}
   let live: CompiledCarrierroute = compileCarrierrouteTables({}, cfg.compile);
   const states = new Map<string, HostState>();
   let userLookup: UserCarrierLookup | null = null;
-  const sub = host.modules["subscriber"] as { preferredCarrier?: UserCarrierLookup } | undefined;
-  if (sub && typeof sub.preferredCarrier === "function") userLookup = sub.preferredCarrier.bind(sub);
+  // cr_user_carrier: a configured module offering the subscriber's cr_preferred_carrier
+  // (ModuleDefinition.optional: ["auth"]); until one does, the script connects a lookup
+  for (const m of Object.values(host.modules)) {
+    const sub = m as { preferredCarrier?: UserCarrierLookup } | null;
+    if (sub && typeof sub.preferredCarrier === "function") userLookup = sub.preferredCarrier.bind(sub);
+  }
   const stats = host.stats.group("carrierroute", ["routed", "route_failed", "next_domain", "next_domain_failed"]);
   stats.gauge("rules", () => live.ruleCount);
 
   host.tables.register({
     kind: "carrierroute",
     tables: ["carrierroute", "carrierfailureroute", "carrier_name", "domain_name"],
-    compile: (set) => compileCarrierrouteTables(set, cfg.compile),
+    // big tables (> 50k rows) compile in slices between SIP messages; small ones at once
+    compile: (set) => compileBySize(set, () => compileCarrierrouteSteps(set, cfg.compile)),
     apply: (compiled) => {
       live = compiled as CompiledCarrierroute;
     },
@@ -221,6 +226,6 @@ export function createCarrierroute(host: ModuleHost, deps: CarrierrouteDeps = {}
     },
   };
 
-  host.rpc.registerAll(crRpcMethods({ current: () => live, states, reload: createReloader(host, "carrierroute") }));
+  host.rpc.registerAll(crRpcMethods({ current: () => live, states, reload: createTableReloader(host, "carrierroute") }));
   return { api, current: () => live };
 }

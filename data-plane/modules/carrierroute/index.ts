@@ -1,4 +1,4 @@
-import { defineModule } from "../../core/module.js";
+import { defineModule } from "../../core/api.js";
 import { createCarrierroute, type CarrierrouteApi } from "./carrierroute.js";
 
 /**
@@ -14,6 +14,8 @@ import { createCarrierroute, type CarrierrouteApi } from "./carrierroute.js";
 export default defineModule<CarrierrouteApi>({
   name: "carrierroute",
   doc: "Carrier and routing-domain prefix trees with load shares and failure routing (Kamailio carrierroute)",
+  // cr_user_carrier reads the subscriber's cr_preferred_carrier from auth when it offers it
+  optional: ["auth"],
   init(host) {
     return createCarrierroute(host).api;
   },

@@ -1,5 +1,4 @@
-import { RpcCode, RpcError } from "../../core/rpc/errors.js";
-import type { RpcMethod } from "../../core/rpc/registry.js";
+import { RpcCode, RpcError, type RpcMethod } from "../../core/api.js";
 import { DICE_MAX, type CompiledCarrierroute, type CrRouteFlags, type CrRule } from "./table.js";
 
 /**
@@ -25,7 +24,7 @@ export function ruleKey(r: CrRule): string {
 export interface CrRpcDeps {
   current(): CompiledCarrierroute;
   readonly states: Map<string, HostState>;
-  reload(): Promise<string>;
+  reload(): Promise<unknown>;
 }
 
 interface RpcOpts {

@@ -1,7 +1,8 @@
-import { TableError, type TableSet } from "../../core/tables/registry.js";
+import { TableError, type TableSet } from "../../core/api.js";
 import { PrefixKeyError, PrefixTreeBuilder } from "../prefix-tree/build-prefix-tree.js";
 import type { PrefixTree } from "../prefix-tree/prefix-tree.js";
 import { readFloat, readInt, readStr, rowIdOf, tableRows } from "../prefix-tree/row-values.js";
+import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../prefix-tree/sliced.js";
 
 /**
  * Compiling Kamailio's carrierroute tables (carrierroute v3, carrierfailureroute v2,
@@ -108,12 +109,20 @@ const DN = "domain_name";
  *   const cr = compileCarrierrouteTables({ carrier_name: [{ id: 1, carrier: "default" }], domain_name: [...], carrierroute: [...] });
  */
 export function compileCarrierrouteTables(set: TableSet, opts: CarrierrouteCompileOptions = {}): CompiledCarrierroute {
+  return runToEnd(compileCarrierrouteSteps(set, opts));
+}
+
+/** compileCarrierrouteTables as resumable steps (prefix-tree/sliced.ts): yields every 1,024 rows and between tree-build slices. */
+export function* compileCarrierrouteSteps(set: TableSet, opts: CarrierrouteCompileOptions = {}): Sliced<CompiledCarrierroute> {
   const matchMode = opts.matchMode ?? 10;
   const alphabet = matchMode === 10 ? "0123456789" : asciiAlphabet();
 
   const carrierIds = new Map<string, number>();
   const carrierNames = new Map<number, string>();
-  tableRows(set, CN).forEach((row, i) => {
+  const carrierRows = tableRows(set, CN);
+  for (let i = 0; i < carrierRows.length; i++) {
+    if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
+    const row = carrierRows[i]!;
     const id = rowIdOf(row, "id", i);
     const cid = readInt(row, CN, id, "id", { min: 1 });
     const name = readStr(row, CN, id, "carrier", { nonEmpty: true, maxLength: 64 });
@@ -121,10 +130,13 @@ export function compileCarrierrouteTables(set: TableSet, opts: CarrierrouteCompi
     if (carrierIds.has(name)) throw new TableError(CN, id, `duplicate carrier name '${name}'`);
     carrierIds.set(name, cid);
     carrierNames.set(cid, name);
-  });
+  }
   const domainIds = new Map<string, number>();
   const domainNames = new Map<number, string>();
-  tableRows(set, DN).forEach((row, i) => {
+  const domainRows = tableRows(set, DN);
+  for (let i = 0; i < domainRows.length; i++) {
+    if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
+    const row = domainRows[i]!;
     const id = rowIdOf(row, "id", i);
     const did = readInt(row, DN, id, "id", { min: 1 });
     const name = readStr(row, DN, id, "domain", { nonEmpty: true, maxLength: 64 });
@@ -132,7 +144,7 @@ export function compileCarrierrouteTables(set: TableSet, opts: CarrierrouteCompi
     if (domainIds.has(name)) throw new TableError(DN, id, `duplicate domain name '${name}'`);
     domainIds.set(name, did);
     domainNames.set(did, name);
-  });
+  }
 
   const flagsAndMask = (row: Record<string, unknown>, table: string, id: string | number) => {
     const flags = readInt(row, table, id, "flags", { min: 0, max: 4294967295, def: 0 });
@@ -160,7 +172,10 @@ export function compileCarrierrouteTables(set: TableSet, opts: CarrierrouteCompi
   type Raw = Omit<CrRule, "hashIndex" | "diceTo">;
   const routeGroups = new Map<string, Raw[]>();
   let ruleCount = 0;
-  tableRows(set, CR).forEach((row, i) => {
+  const routeRows = tableRows(set, CR);
+  for (let i = 0; i < routeRows.length; i++) {
+    if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
+    const row = routeRows[i]!;
     const id = rowIdOf(row, "id", i);
     const { carrierId, domainId } = carrierDomain(row, CR, id);
     const prefix = prefixOf(row, CR, id);
@@ -177,11 +192,14 @@ export function compileCarrierrouteTables(set: TableSet, opts: CarrierrouteCompi
     if (!g) routeGroups.set(key, (g = []));
     g.push({ id, carrierId, domainId, prefix, flags, mask, prob, strip, host, rewritePrefix, rewriteSuffix, description });
     ruleCount++;
-  });
+  }
 
   const failureGroups = new Map<string, CrFailureRule[]>();
   let failureRuleCount = 0;
-  tableRows(set, CFR).forEach((row, i) => {
+  const failureRows = tableRows(set, CFR);
+  for (let i = 0; i < failureRows.length; i++) {
+    if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
+    const row = failureRows[i]!;
     const id = rowIdOf(row, "id", i);
     const { carrierId, domainId } = carrierDomain(row, CFR, id);
     const prefix = prefixOf(row, CFR, id);
@@ -197,7 +215,7 @@ export function compileCarrierrouteTables(set: TableSet, opts: CarrierrouteCompi
     if (!g) failureGroups.set(key, (g = []));
     g.push({ id, prefix, host, replyCode, flags, mask, nextDomain, description });
     failureRuleCount++;
-  });
+  }
 
   // ---- trees per carrier/domain
   const routeBuilders = new Map<string, PrefixTreeBuilder<CrRouteFlags[]>>();
@@ -207,11 +225,14 @@ export function compileCarrierrouteTables(set: TableSet, opts: CarrierrouteCompi
     if (!b) m.set(cd, (b = new PrefixTreeBuilder<T>({ alphabet })));
     return b;
   };
+  let n = 0;
   for (const raws of routeGroups.values()) {
+    if ((++n & ROW_SLICE_MASK) === 0) yield;
     const first = raws[0]!;
     addPrefix(builder(routeBuilders, `${first.carrierId}|${first.domainId}`), first.prefix, flagGroups(raws), CR, first.id);
   }
   for (const [key, rules] of failureGroups) {
+    if ((++n & ROW_SLICE_MASK) === 0) yield;
     sortFailureRules(rules);
     addPrefix(builder(failureBuilders, key.slice(0, key.lastIndexOf("|"))), rules[0]!.prefix, rules, CFR, rules[0]!.id);
   }
@@ -224,8 +245,8 @@ export function compileCarrierrouteTables(set: TableSet, opts: CarrierrouteCompi
       const rb = routeBuilders.get(cd);
       const fb = failureBuilders.get(cd);
       if (rb === undefined && fb === undefined) continue;
-      const routes = (rb ?? new PrefixTreeBuilder<CrRouteFlags[]>()).build();
-      const failures = (fb ?? new PrefixTreeBuilder<CrFailureRule[]>()).build();
+      const routes = yield* (rb ?? new PrefixTreeBuilder<CrRouteFlags[]>()).buildSteps();
+      const failures = yield* (fb ?? new PrefixTreeBuilder<CrFailureRule[]>()).buildSteps();
       domains.set(did, { id: did, name: dname, routes, failures });
     }
     carriers.set(cid, { id: cid, name, domains });

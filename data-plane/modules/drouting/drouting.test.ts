@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { TableRow, TableSet } from "../../core/tables/registry.js";
-import { fakeHost, fakeRequest, seededRandom } from "../prefix-tree/testing/fake-host.js";
+import type { TableRow, TableSet } from "../../core/api.js";
+import { fakeHost, fakeRequest, seededRandom, setTableSource } from "../prefix-tree/testing/fake-host.js";
 import { createCalendar } from "./calendar.js";
 import { DR_VARS, createDrouting } from "./drouting.js";
 import { buildDrUri, findRule, orderGateways } from "./route.js";
@@ -195,10 +195,18 @@ describe("drouting script functions", () => {
     const none = fakeHost("drouting");
     createDrouting(none);
     await expect(none.rpc.call("drouting.reload", [], info)).rejects.toThrow(/failed to load routing data: .*no reloadable source/);
-    const host = fakeHost("drouting", { reloadSource: () => tables });
-    createDrouting(host);
+    const host = fakeHost("drouting");
+    const dr = createDrouting(host);
+    let next: TableSet = tables;
+    setTableSource(host, "drouting", () => next, "file:/etc/olelo/drouting.json");
     expect(await host.rpc.call("drouting.reload", [], info)).toBe("reload ok");
-    expect(host.tables.statusOf("drouting")!.version).toMatch(/^reload-1-/);
+    expect(host.tables.statusOf("drouting")!.version).toBe("file:/etc/olelo/drouting.json-1");
+    expect(dr.api.lookup(1, "04912")?.rule.ruleId).toBe(1);
+    // a bad recurrence: the error names the row, the old rules stay
+    next = { ...tables, dr_rules: [...tables.dr_rules!, { ruleid: 99, groupid: "1", prefix: "5", timerec: "20240101T000000|1H|fortnightly", gwlist: "1" }] };
+    await expect(host.rpc.call("drouting.reload", [], info)).rejects.toThrow(/^failed to load routing data: file:\/etc\/olelo\/drouting.json: dr_rules row 99: timerec /);
+    expect(host.tables.statusOf("drouting")!.version).toBe("file:/etc/olelo/drouting.json-1");
+    expect(dr.api.lookup(1, "04912")?.rule.ruleId).toBe(1);
   });
 
   it("rejects bad config", () => {

@@ -1,12 +1,10 @@
-import type { ModuleHost } from "../../core/module.js";
-import { RpcCode, RpcError } from "../../core/rpc/errors.js";
-import type { RpcMethod } from "../../core/rpc/registry.js";
-import type { RequestContext } from "../../core/script/context.js";
-import { createReloader } from "../prefix-tree/reload-source.js";
+import { RpcCode, RpcError, type ModuleHost, type RpcMethod, type RequestContext } from "../../core/api.js";
+import { createTableReloader } from "../prefix-tree/reload-kind.js";
+import { compileBySize } from "../prefix-tree/sliced.js";
 import { canonicalIp, splitUri } from "../prefix-tree/uri-parts.js";
 import { createCalendar, type Calendar } from "./calendar.js";
 import { buildDrUri, findRule, orderGateways, type SortOrder } from "./route.js";
-import { compileDroutingTables, type CompiledDrouting, type DrGateway, type DrRule } from "./table.js";
+import { compileDroutingSteps, compileDroutingTables, type CompiledDrouting, type DrGateway, type DrRule } from "./table.js";
 
 /** Keys of the per-call state in req.vars (Kamailio's ruri_avp / attrs_avp). */
 export const DR_VARS = {
@@ -113,7 +111,8 @@ export function createDrouting(host: ModuleHost, deps: DroutingDeps = {}): Drout
   host.tables.register({
     kind: "drouting",
     tables: ["dr_gateways", "dr_rules", "dr_groups", "dr_gw_lists"],
-    compile: (set) => compileDroutingTables(set),
+    // big tables (> 50k rows) compile in slices between SIP messages; small ones at once
+    compile: (set) => compileBySize(set, () => compileDroutingSteps(set)),
     apply: (compiled) => {
       live = compiled as CompiledDrouting;
     },
@@ -219,12 +218,12 @@ export function createDrouting(host: ModuleHost, deps: DroutingDeps = {}): Drout
     },
   };
 
-  host.rpc.registerAll(droutingRpcMethods(createReloader(host, "drouting")));
+  host.rpc.registerAll(droutingRpcMethods(createTableReloader(host, "drouting")));
   return { api, current: () => live };
 }
 
 /** drouting.reload (the only RPC Kamailio's drouting has). */
-export function droutingRpcMethods(reload: () => Promise<string>): RpcMethod[] {
+export function droutingRpcMethods(reload: () => Promise<unknown>): RpcMethod[] {
   return [
     {
       name: "drouting.reload",

@@ -1,4 +1,4 @@
-import { defineModule } from "../../core/module.js";
+import { defineModule } from "../../core/api.js";
 import { createDrouting, type DroutingApi } from "./drouting.js";
 
 /**

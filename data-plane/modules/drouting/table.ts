@@ -1,7 +1,8 @@
-import { TableError, type TableSet } from "../../core/tables/registry.js";
+import { TableError, type TableSet } from "../../core/api.js";
 import { PrefixKeyError, PrefixTreeBuilder } from "../prefix-tree/build-prefix-tree.js";
 import type { PrefixTree } from "../prefix-tree/prefix-tree.js";
 import { readInt, readStr, rowIdOf, tableRows } from "../prefix-tree/row-values.js";
+import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../prefix-tree/sliced.js";
 import { canonicalIp, splitUri } from "../prefix-tree/uri-parts.js";
 import { TimeRecError, parseTimeRec, type TimeRec } from "./timerec.js";
 
@@ -82,9 +83,17 @@ const LISTS = "dr_gw_lists";
  *   const dr = compileDroutingTables({ dr_gateways: [...], dr_rules: [...] });
  */
 export function compileDroutingTables(set: TableSet): CompiledDrouting {
+  return runToEnd(compileDroutingSteps(set));
+}
+
+/** compileDroutingTables as resumable steps (prefix-tree/sliced.ts): yields every 1,024 rows and between tree-build slices. */
+export function* compileDroutingSteps(set: TableSet): Sliced<CompiledDrouting> {
   // ---- gateways
   const gateways = new Map<number, DrGateway>();
-  tableRows(set, GWS).forEach((row, i) => {
+  const gwRows = tableRows(set, GWS);
+  for (let i = 0; i < gwRows.length; i++) {
+    if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
+    const row = gwRows[i]!;
     const id = rowIdOf(row, "gwid", i);
     const gwid = readInt(row, GWS, id, "gwid", { min: 0 });
     if (gateways.has(gwid)) throw new TableError(GWS, id, "duplicate gwid");
@@ -102,23 +111,30 @@ export function compileDroutingTables(set: TableSet): CompiledDrouting {
     const description = readStr(row, GWS, id, "description");
     const address = uri.port === null ? uri.host : `${uri.host}:${uri.port}`;
     gateways.set(gwid, { gwid, type, address, ipCanon: canonicalIp(uri.host), port: uri.port ?? 0, strip, priPrefix, attrs, description });
-  });
+  }
 
   // ---- reusable lists
   const lists = new Map<number, { text: string; groups: DrGateway[][] }>();
-  tableRows(set, LISTS).forEach((row, i) => {
+  const listRows = tableRows(set, LISTS);
+  for (let i = 0; i < listRows.length; i++) {
+    if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
+    const row = listRows[i]!;
     const id = rowIdOf(row, "id", i);
     const listId = readInt(row, LISTS, id, "id", { min: 0 });
     if (lists.has(listId)) throw new TableError(LISTS, id, "duplicate id");
     const text = readStr(row, LISTS, id, "gwlist", { nonEmpty: true, maxLength: 255 });
     lists.set(listId, { text, groups: resolveGwList(text, gateways, LISTS, id) });
-  });
+  }
 
   // ---- rules
   const ruleIds = new Set<number>();
   const perGroup = new Map<number, DrRule[]>();
   const resolved = new Map<string, DrGateway[][]>();
-  tableRows(set, RULES).forEach((row, i) => {
+  const recs = new Map<string, TimeRec | null>();
+  const ruleRows = tableRows(set, RULES);
+  for (let i = 0; i < ruleRows.length; i++) {
+    if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
+    const row = ruleRows[i]!;
     const id = rowIdOf(row, "ruleid", i);
     const ruleId = readInt(row, RULES, id, "ruleid", { min: 0 });
     if (ruleIds.has(ruleId)) throw new TableError(RULES, id, "duplicate ruleid");
@@ -133,12 +149,17 @@ export function compileDroutingTables(set: TableSet): CompiledDrouting {
     for (let k = 0; k < prefix.length; k++) {
       if (!DR_PREFIX_CHARS.includes(prefix[k]!)) throw new TableError(RULES, id, `prefix '${prefix}': invalid character '${prefix[k]}' at position ${k} (allowed: ${DR_PREFIX_CHARS})`);
     }
-    let timerec: TimeRec | null;
-    try {
-      timerec = parseTimeRec(readStr(row, RULES, id, "timerec", { maxLength: 255 }));
-    } catch (e) {
-      if (e instanceof TimeRecError) throw new TableError(RULES, id, `timerec ${e.message}`);
-      throw e;
+    const recText = readStr(row, RULES, id, "timerec", { maxLength: 255 });
+    // big tables repeat a handful of recurrences: parse each text once (TimeRec is read-only)
+    let timerec = recs.get(recText);
+    if (timerec === undefined) {
+      try {
+        timerec = parseTimeRec(recText);
+      } catch (e) {
+        if (e instanceof TimeRecError) throw new TableError(RULES, id, `timerec ${e.message}`);
+        throw e;
+      }
+      recs.set(recText, timerec);
     }
     const priority = readInt(row, RULES, id, "priority", { def: 0, min: -2147483648, max: 2147483647 });
     const routeRaw = readStr(row, RULES, id, "routeid", { maxLength: 64 }).trim();
@@ -162,7 +183,7 @@ export function compileDroutingTables(set: TableSet): CompiledDrouting {
       if (!l) perGroup.set(g, (l = []));
       l.push(rule);
     }
-  });
+  }
 
   const groupsOut = new Map<number, DrGroupRules>();
   for (const [g, rules] of [...perGroup].sort((a, b) => a[0] - b[0])) {
@@ -182,13 +203,16 @@ export function compileDroutingTables(set: TableSet): CompiledDrouting {
         throw e;
       }
     }
-    groupsOut.set(g, { tree: b.build(), noPrefix });
+    groupsOut.set(g, { tree: yield* b.buildSteps(), noPrefix });
   }
 
   // ---- caller groups
   const userDomainGroups = new Map<string, number>();
   const userGroups = new Map<string, number>();
-  tableRows(set, GROUPS).forEach((row, i) => {
+  const groupRows = tableRows(set, GROUPS);
+  for (let i = 0; i < groupRows.length; i++) {
+    if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
+    const row = groupRows[i]!;
     const id = rowIdOf(row, "id", i);
     const username = readStr(row, GROUPS, id, "username", { nonEmpty: true, maxLength: 64 });
     const domain = readStr(row, GROUPS, id, "domain", { maxLength: 128 }).toLowerCase();
@@ -197,7 +221,7 @@ export function compileDroutingTables(set: TableSet): CompiledDrouting {
     if (userDomainGroups.has(key)) throw new TableError(GROUPS, id, `duplicate (username, domain) = ('${username}', '${domain}')`);
     userDomainGroups.set(key, groupid);
     if (!userGroups.has(username)) userGroups.set(username, groupid);
-  });
+  }
 
   const byIp = new Map<string, DrGateway[]>();
   for (const gw of gateways.values()) {

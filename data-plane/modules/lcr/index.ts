@@ -1,5 +1,5 @@
-import { defineModule } from "../../core/module.js";
-import { createLcr, type LcrApi } from "./lcr.js";
+import { defineModule } from "../../core/api.js";
+import { createLcr, type LcrApi, type LcrModule } from "./lcr.js";
 
 /**
  * Olelo's lcr: Kamailio's least cost routing (lcr_gw, lcr_rule, lcr_rule_target; several
@@ -11,11 +11,25 @@ import { createLcr, type LcrApi } from "./lcr.js";
  *   const lcr = modules.lcr as LcrApi;
  *   if (lcr.loadGws(req, 1) === 1 && lcr.nextGw(req)) { req.onFailure("LCR"); req.relay(); }
  */
+/**
+ * Instances with a prober to stop. `destroy` gets no host, so it stops every instance of this
+ * process (one data plane per process in production; tests start them one after another).
+ */
+const running = new Set<LcrModule>();
+
 export default defineModule<LcrApi>({
   name: "lcr",
   doc: "Least cost routing over gateways by prefix, caller and priority/weight (Kamailio lcr)",
+  // mt_tvalue rules match against the mtree module's trees when it is configured
+  optional: ["mtree"],
   init(host) {
-    return createLcr(host).api;
+    const mod = createLcr(host);
+    running.add(mod);
+    return mod.api;
+  },
+  destroy() {
+    for (const m of running) m.destroy();
+    running.clear();
   },
 });
 

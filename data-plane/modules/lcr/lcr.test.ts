@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { RpcError } from "../../core/rpc/errors.js";
-import type { TableRow, TableSet } from "../../core/tables/registry.js";
-import { fakeHost, fakeRequest, seededRandom } from "../prefix-tree/testing/fake-host.js";
+import { RpcError, type TableRow, type TableSet } from "../../core/api.js";
+import { fakeHost, fakeRequest, seededRandom, setTableSource } from "../prefix-tree/testing/fake-host.js";
 import { LCR_VARS, createLcr, type LcrApi } from "./lcr.js";
+import mtreeModule from "../mtree/index.js";
+import type { MtreeApi } from "../mtree/mtree.js";
 import { buildGwUris } from "./next-gw.js";
 import { compileLcrTables } from "./table.js";
 
@@ -179,8 +180,11 @@ describe("lcr script functions", () => {
     expect(api.toAnyGw(fakeRequest({ ruri: "sip:1@203.0.113.9" }))).toBe(-1);
   });
 
-  it("mt_tvalue uses the mtree handed over with useMtree", () => {
-    const host = fakeHost("lcr", { mtree: "callers" });
+  it("mt_tvalue matches against the mtree module offered in host.modules (optional dependency)", async () => {
+    const mtHost = fakeHost("mtree");
+    const mtree = (await mtreeModule.init(mtHost)) as MtreeApi;
+    mtHost.tables.load("mtree", { mtrees: [{ id: 1, tname: "callers", tprefix: "10", tvalue: "vip" }] }, "m1", "t");
+    const host = fakeHost("lcr", { mtree: "callers" }, { mtree });
     const api = createLcr(host).api;
     host.tables.load(
       "lcr",
@@ -188,9 +192,18 @@ describe("lcr script functions", () => {
       "v1",
       "t",
     );
-    api.useMtree({ matchAll: (tree, value) => (tree === "callers" && value === "100" ? ["vip"] : null) });
     expect(api.loadGws(fakeRequest({ ruri: "sip:5@p" }), 1, "5", "sip:100@a")).toBe(1);
     expect(api.loadGws(fakeRequest({ ruri: "sip:5@p" }), 1, "5", "sip:200@a")).toBe(2);
+    // without the mtree module the mt_tvalue condition is not checked (Kamailio without mtree)
+    const alone = fakeHost("lcr", { mtree: "callers" });
+    const api2 = createLcr(alone).api;
+    alone.tables.load(
+      "lcr",
+      { lcr_gw: [gw(1)], lcr_rule: [{ id: 1, lcr_id: 1, prefix: "", mt_tvalue: "vip" }], lcr_rule_target: [{ id: 1, lcr_id: 1, rule_id: 1, gw_id: 1, priority: 0 }] },
+      "v1",
+      "t",
+    );
+    expect(api2.loadGws(fakeRequest({ ruri: "sip:5@p" }), 1, "5", "sip:200@a")).toBe(1);
   });
 
   it("rejects bad config", () => {
@@ -263,13 +276,50 @@ describe("lcr RPCs", () => {
     expect(((await host.rpc.call("lcr.load_gws", [1, "1", "", "sip:1@x;user=phone"], info)) as unknown[]).length).toBe(1);
   });
 
-  it("lcr.reload re-reads the injected source; without one it fails", async () => {
+  it("lcr.reload re-reads the kind's source; a bad row names the row and keeps the live tables", async () => {
     const none = fakeHost("lcr");
     createLcr(none);
     await expect(none.rpc.call("lcr.reload", [], info)).rejects.toThrow(/LCR Module Reload Failed: .*no reloadable source/);
-    const host = fakeHost("lcr", { reloadSource: async () => tables });
-    createLcr(host);
+    const host = fakeHost("lcr");
+    const mod = createLcr(host);
+    let next: TableSet = tables;
+    setTableSource(host, "lcr", () => next, "file:/etc/olelo/lcr.json");
     expect(await host.rpc.call("lcr.reload", [], info)).toBeNull();
     expect(host.tables.statusOf("lcr")!.rows).toBe(13);
+    next = { ...tables, lcr_rule_target: [...tables.lcr_rule_target!, { id: 40, lcr_id: 1, rule_id: 1, gw_id: 77, priority: 0 }] };
+    await expect(host.rpc.call("lcr.reload", [], info)).rejects.toThrow(
+      "LCR Module Reload Failed: file:/etc/olelo/lcr.json: lcr_rule_target row 40: gw_id 77 is not in lcr_gw",
+    );
+    expect(host.tables.statusOf("lcr")!.version).toBe("file:/etc/olelo/lcr.json-1");
+    expect(mod.api.lookup(1, "4930555").ok).toBe(true);
+  });
+
+  it("compiles a table of more than 50k rows asynchronously (in slices) and a small one at once", async () => {
+    const host = fakeHost("lcr");
+    const mod = createLcr(host);
+    const rules: TableRow[] = [];
+    const targets: TableRow[] = [];
+    for (let i = 0; i < 30_000; i++) {
+      rules.push({ id: i + 1, lcr_id: 1, prefix: String(100000 + i) });
+      targets.push({ id: i + 1, lcr_id: 1, rule_id: i + 1, gw_id: 1, priority: 0 });
+    }
+    const big: TableSet = { lcr_gw: [gw(1)], lcr_rule: rules, lcr_rule_target: targets };
+    const sink = host.tables.sink("lcr")!;
+    const small = sink.compile(tables);
+    expect(small).not.toBeInstanceOf(Promise);
+    const pending = sink.compile(big);
+    expect(pending).toBeInstanceOf(Promise);
+    // the event loop gets turns while it compiles
+    let turns = 0;
+    const ticker = setInterval(() => turns++, 0);
+    const r = await host.tables.loadAsync("lcr", big, "big", "t");
+    clearInterval(ticker);
+    await pending;
+    expect(r.ok).toBe(true);
+    expect(turns).toBeGreaterThan(0);
+    expect(mod.current().ruleCount).toBe(30_000);
+    expect(mod.api.lookup(1, "1234567").ok && (mod.api.lookup(1, "1234567") as { gws: unknown[] }).gws.length).toBe(1);
+    // the synchronous load refuses a big kind instead of blocking
+    expect(host.tables.load("lcr", big, "big2", "t").ok).toBe(false);
   });
 });

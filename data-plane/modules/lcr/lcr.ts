@@ -1,12 +1,13 @@
-import type { ModuleHost } from "../../core/module.js";
-import type { RequestContext } from "../../core/script/context.js";
-import { createReloader } from "../prefix-tree/reload-source.js";
+import type { ModuleHost, RequestContext } from "../../core/api.js";
+import { createTableReloader } from "../prefix-tree/reload-kind.js";
+import { compileBySize } from "../prefix-tree/sliced.js";
 import { splitUri } from "../prefix-tree/uri-parts.js";
 import { findGwByAddress, protoNumber } from "./from-gw.js";
 import { loadGws, type LcrMtreeLookup, type LoadGwsResult, type MatchedGw } from "./load-gws.js";
 import { buildGwUris } from "./next-gw.js";
 import { lcrRpcMethods } from "./rpc.js";
-import { compileLcrTables, type CompiledLcr, type LcrCompileOptions, type LcrGw } from "./table.js";
+import { GwHealth, parseValidReplyCodes, type LcrPingConfig } from "./gw-health.js";
+import { compileLcrSteps, compileLcrTables, type CompiledLcr, type LcrCompileOptions, type LcrGw } from "./table.js";
 import type { LcrWeighting } from "./weights.js";
 
 /**
@@ -41,6 +42,12 @@ export interface LcrApi {
   nextGw(req: RequestContext): boolean;
   /** defunct_gw(period): skips the gateway chosen by the last nextGw for `period` seconds. */
   defunctGw(req: RequestContext, period: number): boolean;
+  /**
+   * inactivate_gw(): counts a failure of the gateway chosen by the last nextGw; after
+   * `ping_inactivate_threshold` of them it is skipped until an OPTIONS probe gets a valid reply.
+   * False when `ping_interval` is 0 (Kamailio refuses it then) or no gateway was chosen.
+   */
+  inactivateGw(req: RequestContext): boolean;
   /** from_gw(lcr_id[, ip_addr, proto[, src_port]]): the request (or the address) is one of the instance's gateways. */
   fromGw(req: RequestContext, lcrId: number, ip?: string, proto?: number, srcPort?: number): boolean;
   /** from_any_gw([ip_addr, proto[, src_port]]): the lcr_id of the first instance the address belongs to, or -1. */
@@ -51,8 +58,6 @@ export interface LcrApi {
   toAnyGw(req: RequestContext, ip?: string, proto?: number): number;
   /** The same match as loadGws without a request (route test, like the lcr.load_gws RPC). */
   lookup(lcrId: number, uriUser: string, callerUri?: string, requestUri?: string | null): LoadGwsResult;
-  /** Connects the mtree used for mt_tvalue (normally the mtree module's API). */
-  useMtree(lookup: LcrMtreeLookup | null): void;
 }
 
 export interface LcrConfig {
@@ -63,6 +68,8 @@ export interface LcrConfig {
   readonly dontStripOrPrefixFlag: number;
   /** Tree used for mt_tvalue (Kamailio `mtree` param). */
   readonly mtreeName: string;
+  /** Gateway probing (ping_interval & co.). */
+  readonly ping: LcrPingConfig;
 }
 
 /** Reads the module config (Kamailio param names); throws naming the key. */
@@ -79,12 +86,27 @@ export function lcrConfigFromHost(config: Readonly<Record<string, unknown>>): Lc
   const mtreeName = config["mtree"] ?? "lcr";
   if (typeof mtreeName !== "string" || mtreeName === "") throw new Error("lcr: mtree must be a tree name");
   const lcrCount = config["lcr_count"] === undefined ? undefined : int("lcr_count", 1, 1, 65535);
+  const str = (key: string, def: string): string => {
+    const v = config[key] ?? def;
+    if (typeof v !== "string") throw new Error(`lcr: ${key} must be a string`);
+    return v;
+  };
+  const ping: LcrPingConfig = {
+    interval: int("ping_interval", 0, 0, 86400),
+    inactivateThreshold: int("ping_inactivate_threshold", 1, 1, 32),
+    validReplyCodes: parseValidReplyCodes(str("ping_valid_reply_codes", "")),
+    from: str("ping_from", "sip:pinger@localhost"),
+    socket: str("ping_socket", ""),
+    timeoutMs: int("ping_timeout", 0, 0, 600000),
+  };
+  if (ping.from !== "" && !/^sips?:/i.test(ping.from)) throw new Error("lcr: ping_from must be a sip: or sips: URI");
   return {
     compile: lcrCount === undefined ? {} : { lcrCount },
     priorityOrdering: int("priority_ordering", 0, 0, 1) === 1,
     weighting,
     dontStripOrPrefixFlag: int("dont_strip_or_prefix_flag", -1, -1, 31),
     mtreeName,
+    ping,
   };
 }
 
@@ -98,6 +120,10 @@ export interface LcrDeps {
 export interface LcrModule {
   readonly api: LcrApi;
   current(): CompiledLcr;
+  /** Gateway health (inactivate_gw states and the OPTIONS prober). */
+  readonly health: GwHealth;
+  /** Stops the prober. */
+  destroy(): void;
 }
 
 /** Wires lcr into a host: table sink, RPCs, stats; returns the API. */
@@ -106,28 +132,35 @@ export function createLcr(host: ModuleHost, deps: LcrDeps = {}): LcrModule {
   const now = deps.now ?? (() => Math.floor(Date.now() / 1000));
   const random = deps.random ?? Math.random;
   let live: CompiledLcr = compileLcrTables({}, cfg.compile);
-  let mtree: LcrMtreeLookup | null = null;
+  // mt_tvalue: the mtree module's API when mtree is configured (ModuleDefinition.optional)
   const offered = (host.modules["mtree"] ?? null) as LcrMtreeLookup | null;
-  if (offered !== null && typeof offered.matchAll === "function") mtree = offered;
+  const mtree: LcrMtreeLookup | null = offered !== null && typeof offered.matchAll === "function" ? offered : null;
   /** Runtime defunct marks by `${lcrId}:${gwId}`; they survive table reloads. */
   const defunctMarks = new Map<string, number>();
-  const stats = host.stats.group("lcr", ["load_gws_found", "load_gws_none", "load_gws_error", "next_gw", "next_gw_none"]);
+  const stats = host.stats.group("lcr", ["load_gws_found", "load_gws_none", "load_gws_error", "next_gw", "next_gw_none", "ping_sent", "ping_failed"]);
   stats.gauge("gateways", () => live.gwCount);
   stats.gauge("rules", () => live.ruleCount);
+  const health = new GwHealth(cfg.ping, { uac: host.sip, events: host.events, stats, current: () => live, log: host.log });
+  stats.gauge("gateways_inactive", () => health.size);
 
   host.tables.register({
     kind: "lcr",
     tables: ["lcr_gw", "lcr_rule", "lcr_rule_target"],
-    compile: (set) => compileLcrTables(set, cfg.compile),
+    // big tables (> 50k rows) compile in slices between SIP messages; small ones at once
+    compile: (set) => compileBySize(set, () => compileLcrSteps(set, cfg.compile)),
     apply: (compiled) => {
       live = compiled as CompiledLcr;
+      health.reconcile(live);
     },
   });
 
   const defunctUntil = (lcrId: number, gw: LcrGw): number => {
+    if (defunctMarks.size === 0) return gw.defunctUntil;
     const mark = defunctMarks.get(`${lcrId}:${gw.gwId}`) ?? 0;
     return mark > gw.defunctUntil ? mark : gw.defunctUntil;
   };
+  /** What load_gws compares with now: defunct time, or "for ever" while inactive (Kamailio GW_INACTIVE). */
+  const skipUntil = (lcrId: number, gw: LcrGw): number => (health.isInactive(lcrId, gw.gwId) ? Number.POSITIVE_INFINITY : defunctUntil(lcrId, gw));
 
   const lookup = (lcrId: number, uriUser: string, callerUri = "", requestUri: string | null = null): LoadGwsResult => {
     const inst = lcrId >= 1 && lcrId <= live.lcrCount ? live.instances.get(lcrId) : undefined;
@@ -142,7 +175,7 @@ export function createLcr(host: ModuleHost, deps: LcrDeps = {}): LcrModule {
         weighting: cfg.weighting,
         priorityOrdering: cfg.priorityOrdering,
         mtree: mtree === null ? null : { lookup: mtree, tree: cfg.mtreeName },
-        defunctUntil: (gw) => defunctUntil(lcrId, gw),
+        defunctUntil: (gw) => skipUntil(lcrId, gw),
       },
     );
   };
@@ -259,6 +292,20 @@ export function createLcr(host: ModuleHost, deps: LcrDeps = {}): LcrModule {
       return markDefunct(lcrId, gwId, period);
     },
 
+    inactivateGw(req) {
+      if (!health.enabled) {
+        host.log.warn("inactivate_gw needs ping_interval > 0");
+        return false;
+      }
+      const lcrId = req.vars.get(LCR_VARS.lcrId);
+      const gwId = req.vars.get(LCR_VARS.gwId);
+      if (typeof lcrId !== "number" || typeof gwId !== "number") return false;
+      const inst = live.instances.get(lcrId);
+      const idx = inst?.gwIndexById.get(gwId);
+      if (idx === undefined) return false;
+      return health.inactivate(lcrId, inst!.gws[idx - 1]!) >= 0;
+    },
+
     fromGw: (req, lcrId, ip, proto, srcPort) => fromGwIn(req, lcrId, ip, proto, srcPort),
 
     fromAnyGw(req, ip, proto, srcPort) {
@@ -274,20 +321,18 @@ export function createLcr(host: ModuleHost, deps: LcrDeps = {}): LcrModule {
     },
 
     lookup,
-
-    useMtree(l) {
-      mtree = l;
-    },
   };
 
   host.rpc.registerAll(
     lcrRpcMethods({
       current: () => live,
       defunctUntil,
+      stateOf: (lcrId, gw) => health.stateOf(lcrId, gw.gwId),
       lookup: (id, user, caller, ruri) => lookup(id, user, caller, ruri),
       defunct: markDefunct,
-      reload: createReloader(host, "lcr"),
+      reload: createTableReloader(host, "lcr"),
     }),
   );
-  return { api, current: () => live };
+  health.start();
+  return { api, current: () => live, health, destroy: () => health.stop() };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { TableRow, TableSet } from "../../core/tables/registry.js";
+import type { TableRow, TableSet } from "../../core/api.js";
 import { seededRandom } from "../prefix-tree/testing/fake-host.js";
 import { loadGws, type LoadGwsInput, type LoadGwsOptions } from "./load-gws.js";
 import { compileLcrTables, type LcrGw } from "./table.js";

@@ -1,5 +1,4 @@
-import { RpcCode, RpcError } from "../../core/rpc/errors.js";
-import type { RpcMethod } from "../../core/rpc/registry.js";
+import { RpcCode, RpcError, type RpcMethod } from "../../core/api.js";
 import type { LoadGwsResult } from "./load-gws.js";
 import type { CompiledLcr, LcrGw, LcrRule } from "./table.js";
 
@@ -11,11 +10,13 @@ export interface LcrRpcDeps {
   current(): CompiledLcr;
   /** Effective defunct-until (table value or runtime override). */
   defunctUntil(lcrId: number, gw: LcrGw): number;
+  /** Kamailio gw state: 0 active, 1+ failing and probed, 2 inactive (see gw-health.ts). */
+  stateOf(lcrId: number, gw: LcrGw): number;
   /** lcr.load_gws: the route test. */
   lookup(lcrId: number, uriUser: string, callerUri: string, requestUri: string | null): LoadGwsResult;
   /** Marks a gateway defunct for `period` seconds; false when the instance or gateway is unknown. */
   defunct(lcrId: number, gwId: number, period: number): boolean;
-  reload(): Promise<string>;
+  reload(): Promise<unknown>;
 }
 
 /** Kamailio prints IPv6 gateway addresses as eight %x groups (no zero compression). */
@@ -29,7 +30,7 @@ function printIp(gw: LcrGw): string {
 }
 
 /** One gateway as lcr.dump_gws / lcr.load_gws print it. */
-export function dumpGw(gw: LcrGw, gwIndex: number, lcrId: number, defunctUntil: number): Record<string, unknown> {
+export function dumpGw(gw: LcrGw, gwIndex: number, lcrId: number, defunctUntil: number, state = 0): Record<string, unknown> {
   return {
     lcr_id: lcrId,
     gw_index: gwIndex,
@@ -45,7 +46,7 @@ export function dumpGw(gw: LcrGw, gwIndex: number, lcrId: number, defunctUntil: 
     prefix: gw.prefix,
     tag: gw.tag,
     flags: gw.flags,
-    state: 0,
+    state,
     defunct_until: String(defunctUntil),
   };
 }
@@ -88,7 +89,7 @@ export function lcrRpcMethods(deps: LcrRpcDeps): RpcMethod[] {
         const c = deps.current();
         const gw: Array<Record<string, unknown>> = [];
         for (const inst of c.instances.values()) {
-          inst.gws.forEach((g, i) => gw.push(dumpGw(g, i + 1, inst.lcrId, deps.defunctUntil(inst.lcrId, g))));
+          inst.gws.forEach((g, i) => gw.push(dumpGw(g, i + 1, inst.lcrId, deps.defunctUntil(inst.lcrId, g), deps.stateOf(inst.lcrId, g))));
         }
         return gw.length === 0 ? null : { gw };
       },
@@ -136,7 +137,7 @@ export function lcrRpcMethods(deps: LcrRpcDeps): RpcMethod[] {
         if (id < 1 || id > c.lcrCount || !c.instances.has(id)) throw RpcError.invalidParam("lcr_id", `no lcr instance ${id} (lcr_count ${c.lcrCount})`);
         const res = deps.lookup(id, uri_user as string, (caller_uri as string | undefined) ?? "", (request_uri as string | undefined) ?? null);
         if (!res.ok) throw new RpcError(RpcCode.BadRequest, `load_gws execution error: ${res.error}`);
-        return res.gws.map((m) => dumpGw(m.gw, m.gwIndex, id, deps.defunctUntil(id, m.gw)));
+        return res.gws.map((m) => dumpGw(m.gw, m.gwIndex, id, deps.defunctUntil(id, m.gw), deps.stateOf(id, m.gw)));
       },
     },
     {

@@ -1,7 +1,8 @@
-import { TableError, type TableRow, type TableSet } from "../../core/tables/registry.js";
+import { TableError, type TableRow, type TableSet } from "../../core/api.js";
 import { PrefixKeyError, PrefixTreeBuilder } from "../prefix-tree/build-prefix-tree.js";
 import type { PrefixTree } from "../prefix-tree/prefix-tree.js";
 import { readInt, readIntOrNull, readStr, readStrOrNull, rowIdOf, tableRows } from "../prefix-tree/row-values.js";
+import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../prefix-tree/sliced.js";
 import { canonicalIp, isIpv6 } from "../prefix-tree/uri-parts.js";
 import { PcreError, pcreToRegExp } from "./pcre.js";
 
@@ -145,6 +146,11 @@ const PREFIX_OK = (() => {
  *   const lcr = compileLcrTables({ lcr_gw: [...], lcr_rule: [...], lcr_rule_target: [...] });
  */
 export function compileLcrTables(set: TableSet, opts: LcrCompileOptions = {}): CompiledLcr {
+  return runToEnd(compileLcrSteps(set, opts));
+}
+
+/** compileLcrTables as resumable steps (prefix-tree/sliced.ts): yields every 1,024 rows and between tree-build slices. */
+export function* compileLcrSteps(set: TableSet, opts: LcrCompileOptions = {}): Sliced<CompiledLcr> {
   const gwRows = tableRows(set, GW);
   const ruleRows = tableRows(set, RULE);
   const targetRows = tableRows(set, TARGET);
@@ -153,24 +159,30 @@ export function compileLcrTables(set: TableSet, opts: LcrCompileOptions = {}): C
   const gwById = new Map<number, LcrGw>();
   const notLoadedGw = new Map<number, number>();
   let maxLcrId = 0;
-  gwRows.forEach((row, i) => {
+  for (let i = 0; i < gwRows.length; i++) {
+    if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
+    const row = gwRows[i]!;
     const gw = parseGw(row, i);
     const rid = rowIdOf(row, "id", i);
     const gwId = gw === "skip" ? readInt(row, GW, rid, "id", { min: 0 }) : gw.gwId;
     if (gwById.has(gwId) || notLoadedGw.has(gwId)) throw new TableError(GW, rid, "duplicate id");
     if (gw === "skip") {
       notLoadedGw.set(gwId, readInt(row, GW, rid, "lcr_id", { min: 0, max: 65535, def: 0 }));
-      return;
+      continue;
     }
     gwById.set(gwId, gw);
     if (gw.lcrId > maxLcrId) maxLcrId = gw.lcrId;
-  });
+  }
 
   // ---- rules
   const rulesById = new Map<number, { rule: LcrRule; targets: LcrTarget[] }>();
   const disabledRules = new Map<number, number>();
   const ruleKeys = new Map<string, number>();
-  ruleRows.forEach((row, i) => {
+  // big tables repeat a few patterns: translate each once (the RegExps are stateless, no g/y flag)
+  const patterns = new Map<string, RegExp>();
+  for (let i = 0; i < ruleRows.length; i++) {
+    if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
+    const row = ruleRows[i]!;
     const id = rowIdOf(row, "id", i);
     const ruleId = readInt(row, RULE, id, "id", { min: 0 });
     if (rulesById.has(ruleId) || disabledRules.has(ruleId)) throw new TableError(RULE, id, "duplicate id");
@@ -183,20 +195,20 @@ export function compileLcrTables(set: TableSet, opts: LcrCompileOptions = {}): C
     const fromUri = readStr(row, RULE, id, "from_uri", { maxLength: LCR_MAX_URI });
     const requestUri = readStr(row, RULE, id, "request_uri", { maxLength: LCR_MAX_URI });
     const mtTvalue = readStr(row, RULE, id, "mt_tvalue", { maxLength: LCR_MAX_MT_TVALUE });
-    const fromRe = fromUri === "" ? null : compilePattern(fromUri, RULE, id, "from_uri");
-    const requestRe = requestUri === "" ? null : compilePattern(requestUri, RULE, id, "request_uri");
+    const fromRe = fromUri === "" ? null : compilePattern(fromUri, RULE, id, "from_uri", patterns);
+    const requestRe = requestUri === "" ? null : compilePattern(requestUri, RULE, id, "request_uri", patterns);
     const key = `${lcrId}\u0000${prefix}\u0000${fromUri}`;
     const dup = ruleKeys.get(key);
     if (dup !== undefined) throw new TableError(RULE, id, `duplicate (lcr_id, prefix, from_uri) = (${lcrId}, '${prefix}', '${fromUri}'), also rule ${dup}`);
     ruleKeys.set(key, ruleId);
     if (enabled === 0) {
       disabledRules.set(ruleId, lcrId);
-      return;
+      continue;
     }
     const targets: LcrTarget[] = [];
     const rule: LcrRule = { ruleId, lcrId, prefix, fromUri, fromRe, requestUri, requestRe, mtTvalue, stopper: stopper === 1, targets };
     rulesById.set(ruleId, { rule, targets });
-  });
+  }
 
   const lcrCount = opts.lcrCount ?? Math.max(1, maxLcrId);
   if (opts.lcrCount !== undefined) {
@@ -220,7 +232,9 @@ export function compileLcrTables(set: TableSet, opts: LcrCompileOptions = {}): C
   // ---- targets
   const gwsOfRule = new Map<number, number[]>();
   let targetCount = 0;
-  targetRows.forEach((row, i) => {
+  for (let i = 0; i < targetRows.length; i++) {
+    if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
+    const row = targetRows[i]!;
     const id = rowIdOf(row, "id", i);
     const lcrId = readInt(row, TARGET, id, "lcr_id", { min: 1, max: 65535 });
     const ruleId = readInt(row, TARGET, id, "rule_id", { min: 0 });
@@ -239,20 +253,28 @@ export function compileLcrTables(set: TableSet, opts: LcrCompileOptions = {}): C
     const gwLcr = gw?.lcrId ?? notLoadedGw.get(gwId);
     if (gwLcr === undefined) throw new TableError(TARGET, id, `gw_id ${gwId} is not in lcr_gw`);
     if (gwLcr !== 0 && gwLcr !== lcrId) throw new TableError(TARGET, id, `gateway ${gwId} belongs to lcr_id ${gwLcr}, not ${lcrId}`);
-    if (entry === undefined || gw === undefined) return; // disabled rule or gateway not loaded
+    if (entry === undefined || gw === undefined) continue; // disabled rule or gateway not loaded
     entry.targets.push({ targetId: id, gwIndex: gwIndexes.get(lcrId)!.get(gwId)!, gw, priority, weight });
     targetCount++;
-  });
+  }
 
   // ---- rule trees per instance
   const instances = new Map<number, LcrInstance>();
+  const rulesOf = new Map<number, LcrRule[]>();
+  for (const { rule } of rulesById.values()) {
+    let l = rulesOf.get(rule.lcrId);
+    if (!l) rulesOf.set(rule.lcrId, (l = []));
+    l.push(rule);
+  }
   let ruleCount = 0;
   for (const [lcrId, gws] of instanceGws) {
-    const rules = [...rulesById.values()].filter((e) => e.rule.lcrId === lcrId).map((e) => e.rule);
+    const rules = rulesOf.get(lcrId) ?? [];
     ruleCount += rules.length;
     const b = new PrefixTreeBuilder<LcrRule[]>({ maxKeyLength: LCR_MAX_PREFIX, merge: (a, x) => (a.push(...x), a) });
     const lens = new Set<number>();
-    for (const r of rules) {
+    for (let k = 0; k < rules.length; k++) {
+      if ((k & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
+      const r = rules[k]!;
       try {
         b.add(r.prefix, [r]);
       } catch (e) {
@@ -274,7 +296,7 @@ export function compileLcrTables(set: TableSet, opts: LcrCompileOptions = {}): C
       gwIndexById: gwIndexes.get(lcrId)!,
       hasGwWithoutIp: gws.some((g) => g.ipCanon === null),
       byIp,
-      rules: b.build(),
+      rules: yield* b.buildSteps(),
       ruleList: rules,
       prefixLens: [...lens].sort((a, b2) => b2 - a),
     });
@@ -331,9 +353,13 @@ function checkPrefixChars(prefix: string, table: string, id: string | number): v
   }
 }
 
-function compilePattern(p: string, table: string, id: string | number, column: string): RegExp {
+function compilePattern(p: string, table: string, id: string | number, column: string, cache: Map<string, RegExp>): RegExp {
+  const hit = cache.get(p);
+  if (hit !== undefined) return hit;
   try {
-    return pcreToRegExp(p);
+    const re = pcreToRegExp(p);
+    cache.set(p, re);
+    return re;
   } catch (e) {
     if (e instanceof PcreError) throw new TableError(table, id, `${column} '${p}' is not a usable PCRE pattern: ${e.message}`);
     throw e;

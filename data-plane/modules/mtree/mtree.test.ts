@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { RpcError } from "../../core/rpc/errors.js";
-import type { TableSet } from "../../core/tables/registry.js";
-import { fakeHost, fakeRequest } from "../prefix-tree/testing/fake-host.js";
+import { RpcError, type TableSet } from "../../core/api.js";
+import { fakeHost, fakeRequest, setTableSource } from "../prefix-tree/testing/fake-host.js";
 import mtreeModule from "./index.js";
 import { MTREE_VARS, type MtreeApi } from "./mtree.js";
 
@@ -88,17 +87,25 @@ describe("mtree module", () => {
     expect((await rpcError(host.rpc.call("mtree.summary", ["zzz"], info))).message).toBe("Tree not found");
   });
 
-  it("mtree.reload needs an injected source and pushes it through the registry", async () => {
+  it("mtree.reload re-reads the kind's source through the registry; a bad row keeps the old trees", async () => {
     const info = { transport: "internal" };
     const none = await setup();
-    expect((await rpcError(none.host.rpc.call("mtree.reload", [], info))).message).toMatch(/no reloadable source/);
+    expect((await rpcError(none.host.rpc.call("mtree.reload", [], info))).message).toMatch(/^Mtree Reload Failed: .*no reloadable source/);
 
     let calls = 0;
-    const { host, api } = await setup({ reloadSource: () => (calls++, rows) });
+    let next: TableSet = rows;
+    const { host, api } = await setup();
+    setTableSource(host, "mtree", () => (calls++, next), "file:/etc/olelo/mtree.json");
     expect(await host.rpc.call("mtree.reload", [""], info)).toBe("Ok. Mtree reloaded.");
     expect(calls).toBe(1);
     expect(api.lookup("mtree", "4912", 0)).toEqual({ kind: "value", prefix: "49", value: "de" });
-    expect(host.tables.statusOf("mtree")!.source).toBe("rpc reload");
+    expect(host.tables.statusOf("mtree")!.source).toBe("file:/etc/olelo/mtree.json");
+
+    next = { mtrees: [...rows.mtrees!, { id: 9, tname: "routes", tprefix: "12a", tvalue: "x" }] };
+    const err = await rpcError(host.rpc.call("mtree.reload", [], info));
+    expect(err.code).toBe(500);
+    expect(err.message).toBe("Mtree Reload Failed: file:/etc/olelo/mtree.json: mtrees row 9: tprefix '12a': invalid character 'a' at position 2 (char_list '0123456789')");
+    expect(api.lookup("mtree", "4912", 0)).toEqual({ kind: "value", prefix: "49", value: "de" });
   });
 
   it("rejects bad config at init", async () => {

@@ -1,10 +1,8 @@
-import type { ModuleHost } from "../../core/module.js";
-import { RpcCode, RpcError } from "../../core/rpc/errors.js";
-import type { RpcMethod } from "../../core/rpc/registry.js";
-import type { RequestContext } from "../../core/script/context.js";
-import { createReloader } from "../prefix-tree/reload-source.js";
+import { RpcCode, RpcError, type ModuleHost, type RpcMethod, type RequestContext } from "../../core/api.js";
+import { createTableReloader } from "../prefix-tree/reload-kind.js";
+import { compileBySize } from "../prefix-tree/sliced.js";
 import { matchAllValues, matchTree, type MtreeMatch } from "./match.js";
-import { compileMtreeTables, type CompiledMtrees, type CompiledTree, type MtreeCompileOptions, type MtreeType } from "./table.js";
+import { compileMtreeSteps, compileMtreeTables, type CompiledMtrees, type CompiledTree, type MtreeCompileOptions, type MtreeType } from "./table.js";
 
 /** Keys under which mt_match leaves its results in `req.vars` (Kamailio's default PV names). */
 export const MTREE_VARS = {
@@ -91,7 +89,8 @@ export function createMtree(host: ModuleHost): MtreeModule {
   host.tables.register({
     kind: "mtree",
     tables: ["mtree", "mtrees"],
-    compile: (set) => compileMtreeTables(set, opts),
+    // big tables (> 50k rows) compile in slices between SIP messages; small ones at once
+    compile: (set) => compileBySize(set, () => compileMtreeSteps(set, opts)),
     apply: (compiled, _version) => {
       const c = compiled as CompiledMtrees;
       const now = Math.floor(Date.now() / 1000);
@@ -131,7 +130,7 @@ export function createMtree(host: ModuleHost): MtreeModule {
     treeNames: () => [...live.trees.keys()],
   };
 
-  host.rpc.registerAll(mtreeRpcMethods({ current: () => live, reloads, reload: createReloader(host, "mtree") }));
+  host.rpc.registerAll(mtreeRpcMethods({ current: () => live, reloads, reload: createTableReloader(host, "mtree") }));
   return { api, current: () => live };
 }
 
@@ -146,7 +145,7 @@ function selectTrees(c: CompiledMtrees, prefix: string | undefined): CompiledTre
 export function mtreeRpcMethods(deps: {
   current(): CompiledMtrees;
   reloads: ReadonlyMap<string, { count: number; time: number }>;
-  reload(): Promise<string>;
+  reload(): Promise<unknown>;
 }): RpcMethod[] {
   return [
     {
@@ -199,7 +198,11 @@ export function mtreeRpcMethods(deps: {
         if (name !== undefined && name !== "" && name !== "." && selectTrees(deps.current(), name).length === 0) {
           throw new RpcError(RpcCode.ServerError, "Can not find specified Mtree");
         }
-        await deps.reload();
+        try {
+          await deps.reload();
+        } catch (e) {
+          throw new RpcError(RpcCode.ServerError, `Mtree Reload Failed: ${e instanceof Error ? e.message : String(e)}`);
+        }
         return "Ok. Mtree reloaded.";
       },
     },

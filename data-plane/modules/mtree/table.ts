@@ -1,7 +1,8 @@
-import { TableError, type TableSet } from "../../core/tables/registry.js";
+import { TableError, type TableSet } from "../../core/api.js";
 import { DuplicatePrefixError, PrefixKeyError, PrefixTreeBuilder } from "../prefix-tree/build-prefix-tree.js";
 import type { PrefixTree } from "../prefix-tree/prefix-tree.js";
 import { readStr, rowIdOf, tableRows } from "../prefix-tree/row-values.js";
+import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../prefix-tree/sliced.js";
 
 /**
  * Compiling Kamailio's mtree tables (`mtree`: one tree; `mtrees`: many trees keyed by `tname`)
@@ -78,10 +79,15 @@ export const MTREE_MAX_DST_LIST = 64;
  *   const c = compileMtreeTables({ mtrees: [{ id: 1, tname: "gw", tprefix: "49", tvalue: "1" }] });
  */
 export function compileMtreeTables(set: TableSet, opts: MtreeCompileOptions = {}): CompiledMtrees {
+  return runToEnd(compileMtreeSteps(set, opts));
+}
+
+/** compileMtreeTables as resumable steps (prefix-tree/sliced.ts): yields every 1,024 rows and between tree-build slices. */
+export function* compileMtreeSteps(set: TableSet, opts: MtreeCompileOptions = {}): Sliced<CompiledMtrees> {
   const charList = opts.charList ?? "0123456789";
   if (charList.length === 0) throw new TableError("mtree", null, "char_list is empty");
   const singleName = opts.singleTreeName ?? "mtree";
-  const groups = new Map<string, Array<{ table: string; id: string | number; prefix: string; value: string }>>();
+  const groups = new Map<string, Entry[]>();
   let rows = 0;
   const add = (table: string, tname: string, id: string | number, prefix: string, value: string) => {
     let g = groups.get(tname);
@@ -89,35 +95,42 @@ export function compileMtreeTables(set: TableSet, opts: MtreeCompileOptions = {}
     g.push({ table, id, prefix, value });
     rows++;
   };
-  tableRows(set, "mtree").forEach((row, i) => {
+  const single = tableRows(set, "mtree");
+  for (let i = 0; i < single.length; i++) {
+    if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
+    const row = single[i]!;
     const id = rowIdOf(row, "id", i);
     const prefix = readStr(row, "mtree", id, "tprefix", { required: true });
     const value = readStr(row, "mtree", id, "tvalue", { required: true });
     add("mtree", singleName, id, prefix, value);
-  });
-  tableRows(set, "mtrees").forEach((row, i) => {
+  }
+  const multi = tableRows(set, "mtrees");
+  for (let i = 0; i < multi.length; i++) {
+    if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
+    const row = multi[i]!;
     const id = rowIdOf(row, "id", i);
     const tname = readStr(row, "mtrees", id, "tname", { nonEmpty: true, maxLength: 128 });
     const prefix = readStr(row, "mtrees", id, "tprefix", { required: true });
     const value = readStr(row, "mtrees", id, "tvalue", { required: true });
     add("mtrees", tname, id, prefix, value);
-  });
+  }
 
   const trees = new Map<string, CompiledTree>();
   for (const name of [...groups.keys()].sort()) {
     const type = opts.treeTypes?.[name] ?? opts.defaultType ?? 0;
-    trees.set(name, compileTree(name, type, groups.get(name)!, charList, opts));
+    trees.set(name, yield* compileTree(name, type, groups.get(name)!, charList, opts));
   }
   return { trees, charList, rows };
 }
 
-function compileTree(
-  name: string,
-  type: MtreeType,
-  entries: ReadonlyArray<{ table: string; id: string | number; prefix: string; value: string }>,
-  charList: string,
-  opts: MtreeCompileOptions,
-): CompiledTree {
+interface Entry {
+  readonly table: string;
+  readonly id: string | number;
+  readonly prefix: string;
+  readonly value: string;
+}
+
+function* compileTree(name: string, type: MtreeType, entries: readonly Entry[], charList: string, opts: MtreeCompileOptions): Sliced<CompiledTree> {
   const b = new PrefixTreeBuilder<MtreeItem>({
     alphabet: charList,
     maxKeyLength: MTREE_MAX_PREFIX,
@@ -128,9 +141,11 @@ function compileTree(
         : undefined,
   });
   let bytes = 0;
-  for (const e of entries) {
-    let ints: number[] = [];
-    let pairs: DstWeight[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
+    const e = entries[i]!;
+    let ints: number[] = NO_INTS;
+    let pairs: DstWeight[] = NO_PAIRS;
     if (type === 2) ints = [parseIntValue(e)];
     else if (type === 1) pairs = parsePairs(e);
     if (e.prefix.length === 0) throw new TableError(e.table, e.id, "tprefix is empty");
@@ -144,7 +159,7 @@ function compileTree(
   }
   let tree: PrefixTree<MtreeItem>;
   try {
-    tree = b.build();
+    tree = yield* b.buildSteps();
   } catch (err) {
     if (err instanceof DuplicatePrefixError) {
       const dup = entries[err.index]!;
@@ -155,6 +170,10 @@ function compileTree(
   }
   return { name, type, tree, items: entries.length, memsize: tree.memoryBytes + bytes };
 }
+
+/** Shared empty lists for the columns a tree type does not use (one allocation less per row). */
+const NO_INTS: number[] = [];
+const NO_PAIRS: DstWeight[] = [];
 
 function parseIntValue(e: { table: string; id: string | number; value: string }): number {
   if (!/^\s*[-+]?\d+\s*$/.test(e.value)) throw new TableError(e.table, e.id, `tvalue '${e.value}' is not an integer (type 2 tree)`);

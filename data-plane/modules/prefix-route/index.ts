@@ -1,4 +1,4 @@
-import { defineModule } from "../../core/module.js";
+import { defineModule } from "../../core/api.js";
 import { createPrefixRoute, type PrefixRouteApi } from "./prefix-route.js";
 
 /**

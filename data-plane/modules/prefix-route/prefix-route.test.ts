@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { RpcError } from "../../core/rpc/errors.js";
-import { TableError, type TableSet } from "../../core/tables/registry.js";
-import { fakeHost, fakeRequest } from "../prefix-tree/testing/fake-host.js";
+import { RpcError, TableError, type TableSet } from "../../core/api.js";
+import { fakeHost, fakeRequest, setTableSource } from "../prefix-tree/testing/fake-host.js";
 import prefixRouteModule from "./index.js";
 import type { PrefixRouteApi } from "./prefix-route.js";
 import { compilePrefixRouteTables, dumpPrefixRouteLines, lookupPrefixRoute } from "./table.js";
@@ -89,8 +88,10 @@ describe("prefix_route module", () => {
 
   it("prefix_route.dump and prefix_route.reload", async () => {
     const info = { transport: "internal" };
-    const host = fakeHost("prefix_route", { exit: 0, reloadSource: () => rows });
+    const host = fakeHost("prefix_route", { exit: 0 });
     const api = (await prefixRouteModule.init(host)) as PrefixRouteApi;
+    await expect(host.rpc.call("prefix_route.reload", [], info)).rejects.toThrow(/failed to reload prefix routes: .*no reloadable source/);
+    setTableSource(host, "prefix_route", () => rows);
     expect(api.exit).toBe(false);
     expect(await host.rpc.call("prefix_route.reload", [], info)).toBe("Prefix routes reloaded successfully");
     expect(api.lookup("4930")).toBe("BERLIN");
@@ -98,16 +99,21 @@ describe("prefix_route module", () => {
     expect(lines[0]).toBe("Prefix route tree:");
     expect(lines).toContain(" 9  \t--> route[GERMANY] ");
 
-    const bad = fakeHost("prefix_route", { reloadSource: () => ({ prefix_route: [{ prefix: "x", route: "A" }] }) });
-    await prefixRouteModule.init(bad);
+    const bad = fakeHost("prefix_route");
+    const badApi = (await prefixRouteModule.init(bad)) as PrefixRouteApi;
+    await bad.tables.loadAsync("prefix_route", rows, "v1", "test");
+    setTableSource(bad, "prefix_route", () => ({ prefix_route: [{ prefix: "49", route: "A" }, { prefix: "x", route: "A" }] }), "file:/etc/olelo/prefix_route.json");
     try {
       await bad.rpc.call("prefix_route.reload", [], info);
       expect.unreachable();
     } catch (e) {
       expect(e).toBeInstanceOf(RpcError);
       expect((e as RpcError).code).toBe(400);
-      expect((e as RpcError).message).toMatch(/failed to reload prefix routes: .*prefix_route row #1/);
+      expect((e as RpcError).message).toBe("failed to reload prefix routes: file:/etc/olelo/prefix_route.json: prefix_route row #2: prefix 'x': invalid character 'x' at position 0 (digits only)");
     }
+    // the old table stays
+    expect(badApi.lookup("4930")).toBe("BERLIN");
+    expect(bad.tables.statusOf("prefix_route")!.version).toBe("v1");
   });
 
   it("rejects bad config", async () => {

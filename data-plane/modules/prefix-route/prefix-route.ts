@@ -1,9 +1,7 @@
-import type { ModuleHost } from "../../core/module.js";
-import { RpcCode, RpcError } from "../../core/rpc/errors.js";
-import type { RpcMethod } from "../../core/rpc/registry.js";
-import type { RequestContext } from "../../core/script/context.js";
-import { createReloader } from "../prefix-tree/reload-source.js";
-import { compilePrefixRouteTables, dumpPrefixRouteLines, lookupPrefixRoute, type CompiledPrefixRoutes, type PrefixRouteCompileOptions } from "./table.js";
+import { RpcCode, RpcError, type ModuleHost, type RpcMethod, type RequestContext } from "../../core/api.js";
+import { createTableReloader } from "../prefix-tree/reload-kind.js";
+import { compileBySize } from "../prefix-tree/sliced.js";
+import { compilePrefixRouteSteps, compilePrefixRouteTables, dumpPrefixRouteLines, lookupPrefixRoute, type CompiledPrefixRoutes, type PrefixRouteCompileOptions } from "./table.js";
 
 /**
  * The prefix_route script API. Kamailio's prefix_route([user]) runs the matched route itself;
@@ -55,7 +53,8 @@ export function createPrefixRoute(host: ModuleHost): PrefixRouteModule {
   host.tables.register({
     kind: "prefix_route",
     tables: ["prefix_route"],
-    compile: (set) => compilePrefixRouteTables(set, opts.compile),
+    // big tables (> 50k rows) compile in slices between SIP messages; small ones at once
+    compile: (set) => compileBySize(set, () => compilePrefixRouteSteps(set, opts.compile)),
     apply: (compiled) => {
       live = compiled as CompiledPrefixRoutes;
     },
@@ -78,12 +77,12 @@ export function createPrefixRoute(host: ModuleHost): PrefixRouteModule {
     lookup,
     exit: opts.exit,
   };
-  host.rpc.registerAll(prefixRouteRpcMethods({ current: () => live, reload: createReloader(host, "prefix_route") }));
+  host.rpc.registerAll(prefixRouteRpcMethods({ current: () => live, reload: createTableReloader(host, "prefix_route") }));
   return { api, current: () => live };
 }
 
 /** prefix_route.reload and prefix_route.dump with Kamailio's outputs. */
-export function prefixRouteRpcMethods(deps: { current(): CompiledPrefixRoutes; reload(): Promise<string> }): RpcMethod[] {
+export function prefixRouteRpcMethods(deps: { current(): CompiledPrefixRoutes; reload(): Promise<unknown> }): RpcMethod[] {
   return [
     {
       name: "prefix_route.reload",

@@ -1,7 +1,8 @@
-import { TableError, type TableSet } from "../../core/tables/registry.js";
+import { TableError, type TableSet } from "../../core/api.js";
 import { DuplicatePrefixError, PrefixKeyError, PrefixTreeBuilder } from "../prefix-tree/build-prefix-tree.js";
 import type { PrefixTree } from "../prefix-tree/prefix-tree.js";
 import { readStr, rowIdOf, tableRows } from "../prefix-tree/row-values.js";
+import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../prefix-tree/sliced.js";
 
 /**
  * Compiling Kamailio's `prefix_route` table (prefix, route, comment) into a digit tree that maps
@@ -41,16 +42,30 @@ export const PREFIX_ROUTE_MAX_PREFIX = 64;
  *   const c = compilePrefixRouteTables({ prefix_route: [{ prefix: "49", route: "GERMANY" }] });
  */
 export function compilePrefixRouteTables(set: TableSet, opts: PrefixRouteCompileOptions = {}): CompiledPrefixRoutes {
+  return runToEnd(compilePrefixRouteSteps(set, opts));
+}
+
+/**
+ * compilePrefixRouteTables as resumable steps (see prefix-tree/sliced.ts): yields every 1,024
+ * rows and between tree-build slices, so a 1M-row table can compile while calls are served.
+ */
+export function* compilePrefixRouteSteps(set: TableSet, opts: PrefixRouteCompileOptions = {}): Sliced<CompiledPrefixRoutes> {
   const known = opts.knownRoutes ? new Set(opts.knownRoutes) : null;
   const rows = tableRows(set, "prefix_route");
-  const ids: Array<string | number> = [];
+  const ids: Array<string | number> = new Array(rows.length);
   const b = new PrefixTreeBuilder<PrefixRouteEntry>({ alphabet: "0123456789", maxKeyLength: PREFIX_ROUTE_MAX_PREFIX });
-  rows.forEach((row, i) => {
+  // many rows share a route name and a (usually empty) comment: keep one string of each
+  const names = new Map<string, string>();
+  for (let i = 0; i < rows.length; i++) {
+    if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
+    const row = rows[i]!;
     const id = rowIdOf(row, "id", i);
-    ids.push(id);
+    ids[i] = id;
     const prefix = readStr(row, "prefix_route", id, "prefix").trim();
-    const route = readStr(row, "prefix_route", id, "route", { nonEmpty: true, maxLength: 64 });
-    const comment = readStr(row, "prefix_route", id, "comment");
+    let route = readStr(row, "prefix_route", id, "route", { nonEmpty: true, maxLength: 64 });
+    let comment = readStr(row, "prefix_route", id, "comment");
+    route = names.get(route) ?? (names.set(route, route), route);
+    comment = names.get(comment) ?? (names.set(comment, comment), comment);
     if (known !== null && !known.has(route)) throw new TableError("prefix_route", id, `route '${route}' does not exist in the routing script`);
     try {
       b.add(prefix, { prefix, route, comment });
@@ -58,9 +73,9 @@ export function compilePrefixRouteTables(set: TableSet, opts: PrefixRouteCompile
       if (e instanceof PrefixKeyError) throw new TableError("prefix_route", id, `prefix '${prefix}': ${e.message} (digits only)`);
       throw e;
     }
-  });
+  }
   try {
-    return { tree: b.build(), rows: rows.length };
+    return { tree: yield* b.buildSteps(), rows: rows.length };
   } catch (e) {
     if (e instanceof DuplicatePrefixError) {
       throw new TableError("prefix_route", ids[e.index]!, `prefix '${e.key}' already set to a route by row ${ids[e.firstIndex]}`);

@@ -107,13 +107,7 @@ export class PrefixTreeBuilder<V> {
 
   /** Compiles everything added so far (the builder stays usable). */
   build(): PrefixTree<V> {
-    const job = new InsertJob<V>(this.keys, this.vals, this.totalLength, this.merge);
-    while (job.step(Number.MAX_SAFE_INTEGER)) {
-      // one call per phase
-    }
-    const c = new Compactor<V>(job.snapshot());
-    c.step(Number.MAX_SAFE_INTEGER);
-    return c.finish();
+    return runToEnd(this.buildSteps(Number.MAX_SAFE_INTEGER));
   }
 
   /**
@@ -121,12 +115,35 @@ export class PrefixTreeBuilder<V> {
    * 4×`sliceKeys` laid-out nodes), so a reload of a big table never holds the loop for long.
    */
   async buildAsync(sliceKeys = 8_192): Promise<PrefixTree<V>> {
+    const steps = this.buildSteps(sliceKeys);
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+      await yieldToEventLoop();
+    }
+  }
+
+  /**
+   * The build as resumable steps: yields after every slice of `sliceKeys` inserts (or
+   * 4×`sliceKeys` laid-out nodes) and returns the tree. A table compiler written as a generator
+   * runs it with `yield*`, so one code path serves the synchronous compile (runToEnd) and the
+   * sliced one (runSliced in sliced.ts).
+   */
+  *buildSteps(sliceKeys = 4_096): Generator<void, PrefixTree<V>, void> {
     const job = new InsertJob<V>(this.keys, this.vals, this.totalLength, this.merge);
-    while (job.step(sliceKeys)) await yieldToEventLoop();
-    await yieldToEventLoop();
+    while (job.step(sliceKeys)) yield;
+    yield;
     const c = new Compactor<V>(job.snapshot());
-    while (c.step(sliceKeys * 4)) await yieldToEventLoop();
+    while (c.step(sliceKeys * 4)) yield;
     return c.finish();
+  }
+}
+
+/** Drives a step generator to its end without yielding (the synchronous path). */
+export function runToEnd<T>(steps: Generator<void, T, void>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
   }
 }
 

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import type { ModuleDefinition } from "../../core/module.js";
+import type { ModuleDefinition } from "../../core/api.js";
 import carrierroute from "../carrierroute/index.js";
 import drouting from "../drouting/index.js";
 import lcr from "../lcr/index.js";

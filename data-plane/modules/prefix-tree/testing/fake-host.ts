@@ -5,14 +5,21 @@
  * callId, vars, flags, source, route). Touching anything else throws, so a test notices when a
  * module starts depending on more of the context. Not used by production code.
  */
-import { EventBus } from "../../../core/events/bus.js";
-import { createLogger } from "../../../core/log/logger.js";
-import type { ModuleHost, SipUac } from "../../../core/module.js";
-import { RpcRegistry } from "../../../core/rpc/registry.js";
-import type { NameAddr, RequestContext, SipMessageView, SipUri } from "../../../core/script/context.js";
-import type { Endpoint } from "../../../core/sip/types.js";
-import { StatsRegistry } from "../../../core/stats/counters.js";
-import { TableRegistry } from "../../../core/tables/registry.js";
+import {
+  EventBus,
+  RpcRegistry,
+  StatsRegistry,
+  TableRegistry,
+  createLogger,
+  type Endpoint,
+  type ModuleHost,
+  type NameAddr,
+  type RequestContext,
+  type SipMessageView,
+  type SipUac,
+  type SipUri,
+  type TableSet,
+} from "../../../core/api.js";
 import { splitUri } from "../uri-parts.js";
 
 export interface FakeHost extends ModuleHost {
@@ -22,9 +29,9 @@ export interface FakeHost extends ModuleHost {
   readonly tables: TableRegistry;
 }
 
-/** A ModuleHost with real stats/rpc/events/tables registries and the given config section. */
-export function fakeHost(name: string, config: Record<string, unknown> = {}, modules: Record<string, unknown> = {}): FakeHost {
-  const sip: SipUac = {
+/** A ModuleHost with real stats/rpc/events/tables registries, the given config section and (optionally) a scripted SIP UAC. */
+export function fakeHost(name: string, config: Record<string, unknown> = {}, modules: Record<string, unknown> = {}, uac?: SipUac): FakeHost {
+  const sip: SipUac = uac ?? {
     request: () => Promise.reject(new Error("no SIP in unit tests")),
     sendRaw: () => {
       throw new Error("no SIP in unit tests");
@@ -43,6 +50,16 @@ export function fakeHost(name: string, config: Record<string, unknown> = {}, mod
     resolvePath: (p) => p,
     modules,
   };
+}
+
+/**
+ * Gives `kind` a reloadable source, as the data plane does for a table file: every
+ * `host.tables.reload(kind)` (the module's reload RPC) reads `load()` again. Versions are
+ * `<describe>-1`, `<describe>-2`, ...
+ */
+export function setTableSource(host: FakeHost, kind: string, load: () => TableSet | Promise<TableSet>, describe = `test:${kind}`): void {
+  let n = 0;
+  host.tables.setSource(kind, { describe, load: async () => ({ set: await load(), version: `${describe}-${++n}` }) });
 }
 
 export interface FakeRequestInit {

@@ -1,0 +1,200 @@
+import type { EventBus, SipUac, StatGroup } from "../../core/api.js";
+import type { CompiledLcr, LcrGw } from "./table.js";
+
+/**
+ * Gateway health of Kamailio's lcr (lcr_mod.c inactivate_gw / ping_timer / ping_callback):
+ *
+ * - a gateway starts active (state 0, GW_ACTIVE);
+ * - `inactivate_gw()` in a failure route counts a failure: the first one sets the state to
+ *   GW_PINGING + ping_inactivate_threshold, every further one takes one off, and at 2
+ *   (GW_INACTIVE) the gateway is skipped by load_gws;
+ * - every `ping_interval` seconds each gateway in a state ≥ 1 (failed at least once) gets an
+ *   OPTIONS request (From `ping_from`, R-URI and To = the gateway URI, from `ping_socket`); a 2xx
+ *   or a code in `ping_valid_reply_codes` makes it active again.
+ *
+ * States are kept per (lcr_id, gw_id), like the gateway copies Kamailio keeps per instance. They
+ * survive table pushes while the gateway keeps its URI (Kamailio's reload resets them all); a
+ * reply to a probe sent before a push that changed the gateway's URI is ignored, as in Kamailio.
+ * Olelo additions: a gateway whose probe is still pending is not probed again, and events
+ * `lcr.gw_inactive` / `lcr.gw_active` are published.
+ */
+export const GW_ACTIVE = 0;
+export const GW_PINGING = 1;
+export const GW_INACTIVE = 2;
+
+/** The probing params (Kamailio names; interval in seconds, 0 = off). */
+export interface LcrPingConfig {
+  readonly interval: number;
+  /** Failures (inactivate_gw calls) before a gateway is skipped, 1..32 (default 1). */
+  readonly inactivateThreshold: number;
+  /** Codes accepted besides 2xx (`ping_valid_reply_codes`, e.g. "403,405,501"). */
+  readonly validReplyCodes: readonly number[];
+  /** From URI of the probes (default `sip:pinger@localhost`). */
+  readonly from: string;
+  /** Socket the probes go out from ("" = the core's choice). */
+  readonly socket: string;
+  /** Final-response timeout of a probe in ms (0 = the core's fr_timer). Olelo addition. */
+  readonly timeoutMs: number;
+}
+
+/** Parses `ping_valid_reply_codes` ("403,405"); throws naming the bad code (Kamailio: 100..999). */
+export function parseValidReplyCodes(text: string): number[] {
+  const out: number[] = [];
+  for (const part of text.split(",")) {
+    const t = part.trim();
+    if (t === "") continue;
+    if (!/^\d{3}$/.test(t) || Number(t) < 100) throw new Error(`lcr: ping_valid_reply_codes: '${t}' is not a SIP reply code (100..999)`);
+    out.push(Number(t));
+  }
+  return out;
+}
+
+interface GwState {
+  state: number;
+  /** The gateway URI when the state was set (a push that changes it drops the state). */
+  uri: string;
+  lcrId: number;
+  gw: LcrGw;
+  probing: boolean;
+}
+
+/** The health table and the probe timer of one lcr module instance. */
+export class GwHealth {
+  private readonly states = new Map<string, GwState>();
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly cfg: LcrPingConfig,
+    private readonly deps: {
+      readonly uac: SipUac;
+      readonly events: EventBus;
+      readonly stats: StatGroup;
+      readonly current: () => CompiledLcr;
+      readonly log: { info(msg: string, f?: Record<string, unknown>): void; warn(msg: string, f?: Record<string, unknown>): void };
+    },
+  ) {}
+
+  /** True when probing is configured (inactivate_gw needs it, as in Kamailio). */
+  get enabled(): boolean {
+    return this.cfg.interval > 0;
+  }
+
+  /** Gateways that are not active (hot path: load_gws skips the check when this is 0). */
+  get size(): number {
+    return this.states.size;
+  }
+
+  /** Kamailio's gw state: 0 active, 1.. failing (pinged), 2 inactive (skipped). */
+  stateOf(lcrId: number, gwId: number): number {
+    return this.states.get(key(lcrId, gwId))?.state ?? GW_ACTIVE;
+  }
+
+  /** Whether load_gws must skip the gateway. */
+  isInactive(lcrId: number, gwId: number): boolean {
+    return this.states.size > 0 && this.states.get(key(lcrId, gwId))?.state === GW_INACTIVE;
+  }
+
+  /** inactivate_gw(): counts one failure of the gateway; returns its new state, or -1 without probing. */
+  inactivate(lcrId: number, gw: LcrGw): number {
+    if (!this.enabled) return -1;
+    const k = key(lcrId, gw.gwId);
+    let s = this.states.get(k);
+    if (s === undefined) {
+      s = { state: GW_PINGING + this.cfg.inactivateThreshold, uri: gw.uri, lcrId, gw, probing: false };
+      this.states.set(k, s);
+    } else if (s.state > GW_INACTIVE) {
+      s.state--;
+    }
+    if (s.state === GW_INACTIVE) {
+      this.deps.log.info("gateway inactivated", { lcr_id: lcrId, gw_id: gw.gwId, uri: gw.uri });
+      this.deps.events.publish("lcr.gw_inactive", { lcr_id: lcrId, gw_id: gw.gwId, uri: gw.uri });
+    }
+    return s.state;
+  }
+
+  /**
+   * After a table push: states of gateways that are gone or now have another URI are dropped
+   * (the gateway starts active); the others follow the new gateway objects.
+   */
+  reconcile(c: CompiledLcr): void {
+    for (const [k, s] of this.states) {
+      const inst = c.instances.get(s.lcrId);
+      const idx = inst?.gwIndexById.get(s.gw.gwId);
+      const gw = idx === undefined ? undefined : inst!.gws[idx - 1];
+      if (gw === undefined || gw.uri !== s.uri) this.states.delete(k);
+      else s.gw = gw;
+    }
+  }
+
+  /** Starts the probe timer (no-op when ping_interval is 0). */
+  start(): void {
+    if (!this.enabled || this.timer !== null || this.stopped) return;
+    this.timer = setInterval(() => this.tick(), this.cfg.interval * 1000);
+    this.timer.unref?.();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** One probe round (Kamailio ping_timer): OPTIONS to every gateway in a state ≥ 1. Returns the count. */
+  tick(): number {
+    if (this.stopped) return 0;
+    let n = 0;
+    for (const s of this.states.values()) {
+      if (s.probing || s.state < GW_PINGING) continue;
+      this.probe(s);
+      n++;
+    }
+    return n;
+  }
+
+  private probe(s: GwState): void {
+    s.probing = true;
+    const uri = s.uri;
+    this.deps.stats.inc("ping_sent");
+    let pending: Promise<{ code: number }>;
+    try {
+      pending = this.deps.uac.request({
+        method: "OPTIONS",
+        uri,
+        to: uri,
+        from: this.cfg.from,
+        ...(this.cfg.socket !== "" ? { socket: this.cfg.socket } : {}),
+        ...(this.cfg.timeoutMs > 0 ? { timeoutMs: this.cfg.timeoutMs } : {}),
+      });
+    } catch (e) {
+      pending = Promise.reject(e);
+    }
+    pending.then(
+      (r) => this.onReply(s, uri, r.code),
+      (e: unknown) => {
+        this.deps.log.warn("unable to ping gateway", { uri, error: e instanceof Error ? e.message : String(e) });
+        this.onReply(s, uri, 0);
+      },
+    );
+  }
+
+  /** ping_callback: a 2xx or a listed code brings the gateway back. */
+  private onReply(s: GwState, uri: string, code: number): void {
+    s.probing = false;
+    if (this.stopped) return;
+    const k = key(s.lcrId, s.gw.gwId);
+    if (this.states.get(k) !== s || s.uri !== uri) return; // dropped or changed by a push meanwhile
+    const ok = (code >= 200 && code <= 299) || this.cfg.validReplyCodes.includes(code);
+    if (!ok) {
+      this.deps.stats.inc("ping_failed");
+      return;
+    }
+    this.states.delete(k);
+    this.deps.log.info("activating gateway", { lcr_id: s.lcrId, gw_id: s.gw.gwId, uri, code });
+    this.deps.events.publish("lcr.gw_active", { lcr_id: s.lcrId, gw_id: s.gw.gwId, uri, code });
+  }
+}
+
+function key(lcrId: number, gwId: number): string {
+  return `${lcrId}:${gwId}`;
+}

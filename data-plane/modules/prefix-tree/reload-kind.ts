@@ -1,0 +1,32 @@
+import { RpcCode, RpcError, type ModuleHost } from "../../core/api.js";
+
+/**
+ * Kamailio's `<module>.reload` RPCs re-read the module's tables from the database. In Olelo the
+ * core knows where a kind's rows come from (a table file, the control plane) and re-reads them
+ * with `host.tables.reload(kind)`: the rows are validated and compiled to one side and swapped in
+ * only when every row is good, so a bad row leaves the live table (and the calls routed by it)
+ * as they were. This wrapper adds what the RPCs need on top: one reload of a kind at a time
+ * (a second one while a 1M-row compile runs is refused instead of doubling the memory), and an
+ * error that says which source was read and which row was refused.
+ *
+ * @example
+ *   const reload = createTableReloader(host, "lcr");
+ *   rpc.register({ name: "lcr.reload", ..., handler: async () => { await reload(); return null; } });
+ */
+export function createTableReloader(host: Pick<ModuleHost, "tables">, kind: string): () => Promise<{ version: string; source: string }> {
+  let running = false;
+  return async () => {
+    if (running) throw new RpcError(RpcCode.Conflict, `${kind}: a reload is already running`);
+    running = true;
+    try {
+      const r = await host.tables.reload(kind);
+      if (!r.ok) {
+        const src = host.tables.sourceOf(kind)?.describe;
+        throw new RpcError(RpcCode.ServerError, src ? `${src}: ${r.error.message}` : r.error.message);
+      }
+      return { version: r.version, source: r.source };
+    } finally {
+      running = false;
+    }
+  };
+}
