@@ -11,6 +11,8 @@
  *   maxRuriSize     403 "R-URI too large" above this (default 512)
  *   dispatcherSet   with the dispatcher module: load-balance initial requests over this set
  *   dispatcherAlg   dispatcher algorithm (default 4, round robin)
+ *   lcrId           with the lcr module: route initial requests by least cost over this lcr instance
+ *                   (LCR route; failover to the next gateway in LCR_FAILURE)
  *   authFailTable   htable counting authentication failures per source IP (default "auth_fail",
  *                   used when the htable module defines it)
  *   authMaxFailures failures (wrong password / unknown user) that ban the source (default 10)
@@ -47,6 +49,7 @@ import type { SpeedDialApi } from "../modules/speed-dial/index.js";
 import type { ReplyContext } from "../core/script/context.js";
 import type { DialogApi } from "../modules/dialog/index.js";
 import type { AccApi } from "../modules/acc/index.js";
+import type { LcrApi } from "../modules/lcr/index.js";
 
 const SCANNERS = /friendly|scanner|sipcli|sipvicious|VaxSIPUserAgent|pplsip/i;
 const DIALOG_CREATING = new Set(["INVITE", "SUBSCRIBE", "REFER"]);
@@ -58,6 +61,8 @@ export default defineScript(({ settings, modules, log }) => {
   const maxRuri = typeof settings.maxRuriSize === "number" ? settings.maxRuriSize : 512;
   const dsSet = typeof settings.dispatcherSet === "number" ? settings.dispatcherSet : null;
   const dsAlg = typeof settings.dispatcherAlg === "number" ? settings.dispatcherAlg : 4;
+  const lcr = modules.lcr as LcrApi | undefined;
+  const lcrId = typeof settings.lcrId === "number" ? settings.lcrId : null;
   const ds = modules.dispatcher as
     | {
         selectDst(req: RequestContext, set: number, alg: number, limit?: number): boolean;
@@ -180,6 +185,32 @@ export default defineScript(({ settings, modules, log }) => {
     if (!req.relay()) req.replyError();
   }
 
+  /**
+   * LCR (Kamailio lcr README, load_gws / next_gw): the gateways for the R-URI user and the
+   * caller (From URI) in least-cost order, the first one into the R-URI/$du, failover in
+   * LCR_FAILURE.
+   */
+  function lcrRoute(req: RequestContext, lcr: LcrApi, lcrId: number): void {
+    let caller: string;
+    try {
+      caller = req.msg.from.uriText;
+    } catch {
+      req.reply(400, "Bad From header");
+      return;
+    }
+    const rc = lcr.loadGws(req, lcrId, req.ruriUser ?? "", caller);
+    if (rc < 0) {
+      req.reply(503, "Error loading gateways");
+      return;
+    }
+    if (rc !== 1 || !lcr.nextGw(req)) {
+      req.reply(503, "No available gateways");
+      return;
+    }
+    req.onFailure("LCR_FAILURE");
+    relay(req);
+  }
+
   return {
     request(req) {
       if (!reqinit(req)) return;
@@ -216,6 +247,10 @@ export default defineScript(({ settings, modules, log }) => {
       }
       if (req.ruriUser === null && !nextHop) {
         req.reply(484, "Address Incomplete");
+        return;
+      }
+      if (lcr && lcrId !== null) {
+        lcrRoute(req, lcr, lcrId);
         return;
       }
       if (ds && dsSet !== null) {
@@ -264,6 +299,22 @@ export default defineScript(({ settings, modules, log }) => {
           }
         }
         if (dsLoad) ds.loadUnset(f);
+      },
+      /**
+       * LCR_FAILURE: unless the caller cancelled, a 5xx (Kamailio's example: 500) or a branch
+       * timeout without any reply moves the call to the next gateway; a timeout or 503 also
+       * counts a failure for the gateway's health (inactivate_gw, with lcr ping_interval). When
+       * no gateway is left the best reply goes upstream.
+       */
+      LCR_FAILURE(f: FailureContext) {
+        if (!lcr || f.isCanceled()) return;
+        const silent = f.branchTimeout() && !f.branchReplied();
+        if (!silent && !f.checkStatus(/^5\d\d$/)) return;
+        if (silent || f.replyCode === 503) lcr.inactivateGw(f);
+        if (lcr.nextGw(f)) {
+          f.onFailure("LCR_FAILURE");
+          f.relay();
+        }
       },
       /** MANAGE_FAILURE (LOCATION calls): next serial-fork group, call forwarding on busy / no answer. */
       MANAGE_FAILURE: (f: FailureContext) => loc.failure(f),

@@ -294,7 +294,7 @@ export function createLcr(host: ModuleHost, deps: LcrDeps = {}): LcrModule {
 
     inactivateGw(req) {
       if (!health.enabled) {
-        host.log.warn("inactivate_gw needs ping_interval > 0");
+        host.log.debug("inactivate_gw needs ping_interval > 0");
         return false;
       }
       const lcrId = req.vars.get(LCR_VARS.lcrId);
