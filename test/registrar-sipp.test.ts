@@ -146,9 +146,9 @@ describe("expiry on time", () => {
     const elapsed = Date.now() - t0;
     ev.stop();
     expect(gone).toBe(true);
-    // whole-second expiry: between 1 and 3 s after the REGISTER, never later
+    // whole-second expiry: 1 to 2 s after the REGISTER was saved (plus sipp's run time on a busy machine)
     expect(elapsed).toBeGreaterThanOrEqual(1000);
-    expect(elapsed).toBeLessThan(3200);
+    expect(elapsed).toBeLessThan(4000);
     expect(ev.events[0]!.data).toMatchObject({ aor: "short", contact: `sip:short@127.0.0.1:${P + 11}`, source: "timer", expires: 0 });
     expect(t.has("short")).toBe(false);
     expect(dp.stats.select("usrloc:location-expires")[0]![1]).toBe(1);
