@@ -150,7 +150,7 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
   } catch (e) {
     await sync?.close().catch(() => {});
     await core.stop().catch(() => {});
-    for (const m of modules.reverse()) await m.def.destroy?.();
+    for (const m of modules.reverse()) await m.def.destroy?.(m.api);
     throw e;
   }
   const dp: DataPlane = {
@@ -169,7 +169,7 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
       if (sync) await sync.close();
       for (const m of [...modules].reverse()) {
         try {
-          await m.def.destroy?.();
+          await m.def.destroy?.(m.api);
         } catch (e) {
           log.warn("module destroy failed", { module: m.name, error: String(e) });
         }

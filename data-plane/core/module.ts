@@ -25,7 +25,11 @@ export interface ModuleDefinition<Api = unknown> {
   /** Modules used when they are configured (initialised first, in host.modules), never loaded for this one. */
   readonly optional?: readonly string[];
   init(host: ModuleHost): Api | Promise<Api>;
-  destroy?(): void | Promise<void>;
+  /**
+   * Stops timers and closes pools of one instance. Receives the API `init` returned, so two data
+   * planes in one process (tests) each stop their own instance.
+   */
+  destroy?(api?: Api): void | Promise<void>;
 }
 
 export function defineModule<Api>(def: ModuleDefinition<Api>): ModuleDefinition<Api> {
