@@ -121,6 +121,10 @@ export interface RequestState {
   clearBranches(): void;
   /** Number of extra branches appended so far. */
   readonly branchCount: number;
+  /** The extra branches appended so far (the R-URI branch is not in this list). [$branch] */
+  readonly appendedBranches: ReadonlyArray<{ readonly uri: string; readonly dst: string | null; readonly socket: string | null; readonly flags: number; readonly path: string | null }>;
+  /** Id of the stream connection (TCP/TLS/WS) the request came in on, or null for UDP. [$conid] */
+  readonly connectionId: number | null;
   /** [force_send_socket] `proto:ip:port` or a socket name. */
   forceSendSocket(socket: string): void;
   setFlag(flag: number): void;
@@ -257,6 +261,8 @@ export interface ReplyContext extends HeaderEditor {
   /** [drop] do not relay this reply. */
   drop(): void;
   checkStatus(re: string | RegExp): boolean;
+  /** Replaces the reply's body (hook for a media relay); Content-Length is fixed. */
+  setBody(body: string, contentType?: string): void;
 }
 
 /** A route returns nothing or a promise (asynchronous route: the transaction is suspended). */

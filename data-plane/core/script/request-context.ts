@@ -92,6 +92,14 @@ export class RequestCtx implements RequestContext {
     return this.extra.length;
   }
 
+  get appendedBranches(): ReadonlyArray<BranchTarget> {
+    return this.extra;
+  }
+
+  get connectionId(): number | null {
+    return this.conn?.id ?? null;
+  }
+
   setRuri(uri: string): void {
     this.ruri = uri;
     this._ruriParsed = undefined;

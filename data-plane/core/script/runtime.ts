@@ -209,6 +209,13 @@ class ReplyCtx implements ReplyContext {
     return r.test(String(this.msg.status));
   }
 
+  setBody(body: string, contentType?: string): void {
+    const m = this.msg;
+    m.addPatch(m.bodyStart, m.bodyEnd, body);
+    this.setHeader("Content-Length", String(Buffer.byteLength(body, "latin1")));
+    if (contentType) this.setHeader("Content-Type", contentType);
+  }
+
   addHeader(name: string, value: string, opts: { first?: boolean } = {}): void {
     const at = opts.first ? this.msg.startLineEnd : this.msg.headersEnd;
     this.msg.addPatch(at, at, `${prettyName(name)}: ${value}\r\n`);
