@@ -100,7 +100,9 @@ export function registerManagementMethods(registry: RpcRegistry, opts: Managemen
   const subscriber = subscriberMethods(deps);
   const overridden = new Set(subscriber.map((m) => m.name));
   for (const table of TABLES.values()) {
-    if (table.name.startsWith("olelo_")) continue;
+    // olelo_audit / olelo_snapshots have their own methods (audit.list, snapshots.list);
+    // writable olelo_* tables (olelo_callfwd, olelo_callblock) get the generic CRUD like Kamailio's
+    if (table.name.startsWith("olelo_") && !table.writable) continue;
     registry.registerAll(crudMethods(table, deps).filter((m) => !overridden.has(m.name)));
   }
   registry.registerAll(subscriber);

@@ -30,10 +30,44 @@ describe("table kinds", () => {
     expect(kindOfTable("lcr_rule_target")!.kind).toBe("lcr");
   });
 
-  it("uses the data-plane modules' compile functions where they exist", () => {
-    for (const k of ["dispatcher", "lcr", "drouting", "carrierroute", "address", "trusted", "htable", "subscriber", "mtree", "prefix_route"]) {
-      expect(kindDef(k)!.validator, k).toMatch(/^data-plane\/modules\//);
-    }
+  it("every kind compiles with its data-plane module's function and is named as the module registers it", () => {
+    for (const k of KINDS) expect(k.validator, k.kind).toMatch(/^data-plane\/modules\//);
+    expect(KINDS.map((k) => k.kind)).toEqual(expect.arrayContaining(["alias_db", "speed_dial", "callfwd"]));
+    expect(kindDef("speeddial")).toBeUndefined();
+    expect(kindDef("callfwd")!.tables).toEqual(["olelo_callfwd", "olelo_callblock"]);
+    expect(kindOfTable("olelo_callblock")!.kind).toBe("callfwd");
+  });
+
+  it("alias_db, speed_dial and callfwd reject rows as their modules do, naming table and row", () => {
+    const cf = (rows: Record<string, unknown>[], block: Record<string, unknown>[] = []) => () =>
+      kindDef("callfwd")!.compile({ olelo_callfwd: rows as never, olelo_callblock: block as never });
+    const fwd = { username: "carol", domain: "", target: "sip:bob@example.com", timeout: 0, enabled: 1, description: "" };
+    expect(failure(cf([{ id: 7, ...fwd, cf_type: "often" }]))).toMatchObject({ table: "olelo_callfwd", row: 7, reason: expect.stringMatching(/cf_type/) });
+    expect(failure(cf([{ id: 8, ...fwd, cf_type: "busy", target: "bob" }]))).toMatchObject({ table: "olelo_callfwd", row: 8, reason: expect.stringMatching(/target/) });
+    expect(failure(cf([], [{ id: 9, username: "bob", domain: "", list_type: "maybe", caller: "x", description: "" }]))).toMatchObject({
+      table: "olelo_callblock",
+      row: 9,
+      reason: expect.stringMatching(/list_type/),
+    });
+    expect(failure(cf([], [{ id: 10, username: "bob", domain: "", list_type: "deny", caller: "a*b", description: "" }]))).toMatchObject({ table: "olelo_callblock", row: 10 });
+    // good rows compile (and a disabled second rule of a type is not a duplicate)
+    expect(() => cf([{ id: 1, ...fwd, cf_type: "busy" }, { id: 2, ...fwd, cf_type: "busy", enabled: 0 }], [{ id: 1, username: "bob", domain: "", list_type: "allow", caller: "*", description: "" }])()).not.toThrow();
+
+    expect(failure(() => kindDef("alias_db")!.compile({ dbaliases: [{ id: 3, alias_username: "sales", alias_domain: "", username: "bo b", domain: "" }] }))).toMatchObject({
+      table: "dbaliases",
+      row: 3,
+    });
+    // one alias of several users is fine (append_branches), as in the module
+    const two = [1, 2].map((id) => ({ id, alias_username: "team", alias_domain: "", username: `u${id}`, domain: "" }));
+    expect(() => kindDef("alias_db")!.compile({ dbaliases: two })).not.toThrow();
+
+    expect(failure(() => kindDef("speed_dial")!.compile({ speed_dial: [{ id: 4, username: "alice", domain: "", sd_username: "", sd_domain: "", new_uri: "sip:b@x" }] }))).toMatchObject({
+      table: "speed_dial",
+      row: 4,
+      reason: expect.stringMatching(/sd_username/),
+    });
+    // a new_uri without a scheme is accepted (the module prefixes sip:, as Kamailio)
+    expect(() => kindDef("speed_dial")!.compile({ speed_dial: [{ id: 5, username: "alice", domain: "", sd_username: "12", sd_domain: "", new_uri: "bob@example.com" }] })).not.toThrow();
   });
 
   it("prefix_route errors name the row by its prefix (the table has no id column)", () => {

@@ -4,14 +4,15 @@
  * rejects exactly what a proxy would NACK). Kinds are named as the data plane's TableSink kinds
  * (data-plane/core/tables/registry.ts).
  *
- * Only alias_db and speeddial, whose tables no data-plane module loads yet, use control-plane
- * validators (compile/validate/routing-misc.ts).
+ * Every kind's compile function is the data-plane module's own (no control-plane stand-ins).
  *
  * @example
  *   kindDef("lcr").compile({ lcr_gw: [...], lcr_rule: [...], lcr_rule_target: [...] }); // throws TableError
  */
 import { TableError, type TableSet } from "../../data-plane/core/tables/registry.js";
+import { compileAliasTable } from "../../data-plane/modules/alias-db/alias-table.js";
 import { compileSubscriberSet } from "../../data-plane/modules/auth/table.js";
+import { compileCallFwd } from "../../data-plane/modules/callfwd/callfwd-table.js";
 import { compileCarrierrouteTables } from "../../data-plane/modules/carrierroute/table.js";
 import { compileDispatcherTables } from "../../data-plane/modules/dispatcher/table.js";
 import { compileDroutingTables } from "../../data-plane/modules/drouting/table.js";
@@ -20,7 +21,7 @@ import { compileLcrTables } from "../../data-plane/modules/lcr/table.js";
 import { compileMtreeTables } from "../../data-plane/modules/mtree/table.js";
 import { compileAddressSet, compileTrustedSet } from "../../data-plane/modules/permissions/table.js";
 import { compilePrefixRouteTables } from "../../data-plane/modules/prefix-route/table.js";
-import { validateAliasDb, validateSpeedDial } from "./validate/routing-misc.js";
+import { compileSpeedDial } from "../../data-plane/modules/speed-dial/speed-dial-table.js";
 
 export interface KindDef {
   /** Kind name, as the data plane registers it (TableSink.kind). */
@@ -103,14 +104,22 @@ export const KINDS: readonly KindDef[] = [
   {
     kind: "alias_db",
     tables: ["dbaliases"],
-    compile: validateAliasDb,
-    validator: "control-plane/compile/validate/routing-misc.ts validateAliasDb",
+    // The module's default `tables` param (["dbaliases"]); its row checks do not depend on params.
+    compile: (set) => compileAliasTable(set, "dbaliases"),
+    validator: "data-plane/modules/alias-db/alias-table.ts compileAliasTable",
   },
   {
-    kind: "speeddial",
+    kind: "speed_dial",
     tables: ["speed_dial"],
-    compile: validateSpeedDial,
-    validator: "control-plane/compile/validate/routing-misc.ts validateSpeedDial",
+    // use_domain 0 (the module's default): it only changes the lookup keys, not which rows are valid.
+    compile: (set) => compileSpeedDial(set, 0, "speed_dial"),
+    validator: "data-plane/modules/speed-dial/speed-dial-table.ts compileSpeedDial (default options)",
+  },
+  {
+    kind: "callfwd",
+    tables: ["olelo_callfwd", "olelo_callblock"],
+    compile: compileCallFwd,
+    validator: "data-plane/modules/callfwd/callfwd-table.ts compileCallFwd",
   },
 ];
 

@@ -44,7 +44,7 @@ export interface TableInfo {
   readonly uniqueKeys: readonly UniqueKey[];
   /** Kamailio's `version.table_version` for this table (5.6 scripts); undefined for olelo_* and prefix_route. */
   readonly kamailioVersion?: number;
-  /** false for tables the API only lists (version, olelo_*). */
+  /** false for tables the API only lists (version, olelo_audit, olelo_snapshots). */
   readonly writable: boolean;
 }
 
@@ -158,6 +158,9 @@ const list: TableInfo[] = [
   describe(schema.acc_cdrs, true),
   describe(schema.dbaliases, true),
   describe(schema.speed_dial, true),
+  // the callfwd module's tables (kind callfwd): Olelo's, not Kamailio's, but managed like them
+  describe(schema.olelo_callfwd, true),
+  describe(schema.olelo_callblock, true),
   describe(schema.olelo_audit, false),
   describe(schema.olelo_snapshots, false),
 ];

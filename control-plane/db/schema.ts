@@ -1,9 +1,11 @@
 /**
  * The control plane's database schema (drizzle, MySQL/MariaDB): Kamailio's tables with Kamailio's
- * exact names, columns, defaults and keys, plus Olelo's `olelo_*` tables. drizzle-kit reads this
+ * exact names, columns, defaults and keys, plus Olelo's `olelo_*` tables
+ * (audit, snapshots, and the callfwd module's olelo_callfwd / olelo_callblock). drizzle-kit reads this
  * file (drizzle.config.ts) to generate control-plane/drizzle/*.sql.
  */
 export * from "./schema/kamailio-routing.js";
 export * from "./schema/kamailio-users.js";
 export * from "./schema/kamailio-acc.js";
 export * from "./schema/olelo.js";
+export * from "./schema/olelo-callfwd.js";

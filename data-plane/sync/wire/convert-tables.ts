@@ -12,6 +12,7 @@ import { create, type Message } from "@bufbuild/protobuf";
 import type { StreamTablesResponse } from "../../../gen/olelo/control/v1/control_pb.js";
 import type { AddressTables } from "../../../gen/olelo/tables/v1/address_pb.js";
 import type { AliasDbTables } from "../../../gen/olelo/tables/v1/alias_db_pb.js";
+import type { CallfwdTables } from "../../../gen/olelo/tables/v1/callfwd_pb.js";
 import type { CarrierrouteTables } from "../../../gen/olelo/tables/v1/carrierroute_pb.js";
 import type { DispatcherTables } from "../../../gen/olelo/tables/v1/dispatcher_pb.js";
 import type { DroutingTables } from "../../../gen/olelo/tables/v1/drouting_pb.js";
@@ -39,6 +40,7 @@ export interface KindTablesMessages {
   htable: HtableTables;
   alias_db: AliasDbTables;
   speed_dial: SpeedDialTables;
+  callfwd: CallfwdTables;
 }
 
 /** A kind name the protocol carries. */

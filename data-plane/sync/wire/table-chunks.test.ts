@@ -47,6 +47,29 @@ describe("table chunks: rows ⇄ protobuf", () => {
     expect(decodeAll(encodeTableChunks("dispatcher", d).chunks)).toEqual(d);
   });
 
+  it("callfwd: olelo_callfwd + olelo_callblock rows round-trip (codec, protobuf-es frame, typed converters)", () => {
+    expect(kindPlan("callfwd")!.tables.map((t) => t.name)).toEqual(["olelo_callfwd", "olelo_callblock"]);
+    expect(kindPlan("callfwd")!.tables[0]!.codec.columns).toEqual(["id", "username", "domain", "cf_type", "target", "timeout", "enabled", "description"]);
+    const set: TableSet = {
+      olelo_callfwd: [
+        { id: 1, username: "carol", domain: "", cf_type: "unconditional", target: "sip:bob@example.com", timeout: 0, enabled: 1, description: "" },
+        { id: 4294967295, username: "erin", domain: "example.com", cf_type: "noanswer", target: "tel:+4930123", timeout: 3600, enabled: 0, description: "Zürich ☎" },
+      ],
+      olelo_callblock: [{ id: 7, username: "bob", domain: "", list_type: "deny", caller: "+1900*", description: null }],
+    };
+    const enc = encodeTableChunks("callfwd", set);
+    expect(enc.totalRows).toBe(3);
+    expect(decodeAll(enc.chunks)).toEqual(set);
+    const viaEs = fromBinary(StreamTablesResponseSchema, encodeResponseFrame(env({ kind: "callfwd", totalRows: 3 }), enc.chunks[0]!));
+    expect(viaEs.tables.case).toBe("callfwd");
+    expect(responseToTableSet(viaEs)).toEqual({ kind: "callfwd", set });
+    const msg = tableSetToMessage("callfwd", set);
+    expect(msg.oleloCallblock[0]!.caller).toBe("+1900*");
+    expect(messageToTableSet("callfwd", msg)).toEqual(set);
+    // a value that does not fit its column names the table and row
+    expect(() => encodeTableChunks("callfwd", { olelo_callfwd: [{ id: 3, timeout: -1 }] })).toThrow(/olelo_callfwd row 3.*timeout/);
+  });
+
   it("missing columns come back as null; unknown columns are ignored (Kamailio selects known columns)", () => {
     const enc = encodeTableChunks("dispatcher", { dispatcher: [{ setid: 1, destination: "sip:x", extra_col: "zzz" }] });
     expect(decodeAll(enc.chunks)).toEqual({ dispatcher: [{ id: null, setid: 1, destination: "sip:x", flags: null, priority: null, attrs: null, description: null }] });

@@ -47,6 +47,7 @@ export const KIND_ORDER: readonly string[] = [
   "subscriber",
   "alias_db",
   "speed_dial",
+  "callfwd",
   "dispatcher",
   "drouting",
   "carrierroute",
