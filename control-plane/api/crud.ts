@@ -1,5 +1,6 @@
 /**
- * Generic `<table>.list/get/create/update/delete` management methods for every Kamailio table,
+ * Generic `<table>.list/get/create/update/delete` management methods for every Kamailio table (and
+ * the writable olelo_* tables olelo_callfwd / olelo_callblock),
  * described as RpcMethod descriptors (data-plane/core/rpc/registry.ts) so parameters bind by name
  * or position and `system.methodHelp` documents them. Column names are Kamailio's.
  *
