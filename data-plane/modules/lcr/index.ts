@@ -1,6 +1,9 @@
 import { defineModule } from "../../core/api.js";
 import { createLcr, type LcrApi, type LcrModule } from "./lcr.js";
 
+/** Running instances by their API (several data planes may share a process, e.g. in tests). */
+const running = new WeakMap<LcrApi, LcrModule>();
+
 /**
  * Olelo's lcr: Kamailio's least cost routing (lcr_gw, lcr_rule, lcr_rule_target; several
  * instances; prefix, from_uri, request_uri and mt_tvalue matching; priorities, weights,
@@ -11,12 +14,6 @@ import { createLcr, type LcrApi, type LcrModule } from "./lcr.js";
  *   const lcr = modules.lcr as LcrApi;
  *   if (lcr.loadGws(req, 1) === 1 && lcr.nextGw(req)) { req.onFailure("LCR"); req.relay(); }
  */
-/**
- * Instances with a prober to stop. `destroy` gets no host, so it stops every instance of this
- * process (one data plane per process in production; tests start them one after another).
- */
-const running = new Set<LcrModule>();
-
 export default defineModule<LcrApi>({
   name: "lcr",
   doc: "Least cost routing over gateways by prefix, caller and priority/weight (Kamailio lcr)",
@@ -24,12 +21,13 @@ export default defineModule<LcrApi>({
   optional: ["mtree"],
   init(host) {
     const mod = createLcr(host);
-    running.add(mod);
+    running.set(mod.api, mod);
     return mod.api;
   },
-  destroy() {
-    for (const m of running) m.destroy();
-    running.clear();
+  destroy(api) {
+    if (api === undefined) return;
+    running.get(api)?.destroy();
+    running.delete(api);
   },
 });
 
