@@ -14,8 +14,9 @@
 # headline per configuration and its ratio to the plain relay's median. The machine is shared:
 # quote medians and ratios, not single runs.
 # Env: REPEAT (3), STEP_SECS (5), CALL_RATES ("200 400 600 800 1000 1200 1400 1600 1800 2000"),
-#      CONFIGS ("plain firewall trusted auth"), FIXED_RATE (400: the step whose proxy CPU per call
-#      is reported — CPU time per call is less sensitive to a busy machine than the top rate). Ports: proxy 18800, control 18801, UAS 18810,
+#      CONFIGS ("plain firewall trusted auth"), FIXED_RATE (default: the second step of CALL_RATES;
+#      the step whose proxy CPU per call is reported — CPU time per call is less sensitive to a busy
+#      machine than the top rate), HOTPATH (1: also run hotpath.ts), HOT_CALLS (5000). Ports: proxy 18800, control 18801, UAS 18810,
 #      UAC 18820+. Results: bench/firewall/out/.
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -31,7 +32,8 @@ export STEP_SECS="${STEP_SECS:-5}"
 export CALL_RATES="${CALL_RATES:-200 400 600 800 1000 1200 1400 1600 1800 2000}"
 export UAC_PORT_BASE="${UAC_PORT_BASE:-18820}"
 CONFIGS="${CONFIGS:-plain firewall trusted auth}"
-FIXED_RATE="${FIXED_RATE:-400}"
+# default: the grid's second step (the first one includes the JIT warm-up of a fresh proxy)
+FIXED_RATE="${FIXED_RATE:-$(awk '{print ($2 != "" ? $2 : $1)}' <<<"$CALL_RATES")}"
 PROXY=127.0.0.1:18800
 SUMMARY="$OUT/summary-$STAMP.tsv"
 printf 'config\trun\tcalls_per_s\tproxy_cpu\tus_per_call_at_fixed\n' > "$SUMMARY"
