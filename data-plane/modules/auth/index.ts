@@ -18,7 +18,8 @@ export { parseCredentials } from "./parse-credentials.js";
 export type { CredentialsParse, DigestCredentials } from "./parse-credentials.js";
 export { compileSubscriberRows, compileSubscriberSet } from "./table.js";
 
-const timers: NodeJS.Timeout[] = [];
+/** Nonce-tracker sweep timer of each live instance by its API (destroy(api) stops one, destroy() all). */
+const timers = new Map<AuthApi, NodeJS.Timeout>();
 
 /**
  * auth: SIP Digest authentication (Kamailio auth + auth_db): credentials checks against the
@@ -55,12 +56,7 @@ export default defineModule<AuthApi>({
     const stats = host.stats.group("auth", ["success", "failure", "challenges", "stale", "malformed"]);
     stats.gauge("subscribers", () => tables.get("subscriber")?.rows.length ?? 0);
     stats.gauge("tracked_nonces", () => tracker?.size ?? 0);
-    if (tracker) {
-      const t = setInterval(() => tracker.sweep(), 30_000);
-      t.unref();
-      timers.push(t);
-    }
-    return createAuthApi({
+    const api = createAuthApi({
       authenticator,
       nonces,
       tables: () => tables,
@@ -70,8 +66,18 @@ export default defineModule<AuthApi>({
       log: host.log,
       stats,
     });
+    if (tracker) {
+      const t = setInterval(() => tracker.sweep(), 30_000);
+      t.unref();
+      timers.set(api, t);
+    }
+    return api;
   },
-  destroy() {
-    for (const t of timers.splice(0)) clearInterval(t);
+  destroy(api) {
+    for (const [a, t] of [...timers]) {
+      if (api !== undefined && a !== api) continue;
+      clearInterval(t);
+      timers.delete(a);
+    }
   },
 });

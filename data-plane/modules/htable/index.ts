@@ -12,8 +12,11 @@ export { HTABLE_EXPIRED_EVENT } from "./htable-manager.js";
 export { compileHtableRows } from "./table.js";
 export { parseHtableDefinition } from "./params.js";
 
-/** Managers of every live init, closed by destroy() (timer cleared, dbmode=1 written back, pool closed). */
-const live: HtableManager[] = [];
+/**
+ * Manager of each live instance by its API, closed by destroy(api) (timer cleared, dbmode=1 written
+ * back, pool closed); destroy() closes every instance.
+ */
+const live = new Map<HtableApi, HtableManager>();
 
 /**
  * htable: named in-memory key/value tables (Kamailio htable module) — counters, ban lists, caches —
@@ -52,11 +55,16 @@ export default defineModule<HtableApi>({
       throw new Error(`htable: loading from the database failed: ${(e as Error).message}`);
     }
     mgr.start();
-    live.push(mgr);
     host.rpc.registerAll(htableRpcMethods(mgr));
-    return createHtableApi(mgr);
+    const api = createHtableApi(mgr);
+    live.set(api, mgr);
+    return api;
   },
-  async destroy() {
-    for (const mgr of live.splice(0)) await mgr.close();
+  async destroy(api) {
+    for (const [a, mgr] of [...live]) {
+      if (api !== undefined && a !== api) continue;
+      live.delete(a);
+      await mgr.close();
+    }
   },
 });

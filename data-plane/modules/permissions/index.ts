@@ -14,8 +14,8 @@ export type { TrustedEntry } from "./trusted-table.js";
 export { compileAddressRows, compileTrustedRows, compileAddressSet, compileTrustedSet } from "./table.js";
 export { canonicalIp, parseIpInto, formatIp } from "./parse-ip.js";
 
-/** Resources of every live init (pools), released by destroy(). */
-const cleanups: Array<() => Promise<void>> = [];
+/** DB pool of each live instance by its API, closed by destroy(api); destroy() closes every one. */
+const cleanups = new Map<PermissionsApi, () => Promise<void>>();
 
 /**
  * permissions: IP access control (Kamailio permissions module) — the `address` table (groups of
@@ -69,18 +69,22 @@ export default defineModule<PermissionsApi>({
         await source.close();
         throw new Error(`permissions: initial load from ${params.address_table}/${params.trusted_table} failed: ${(e as Error).message}`);
       }
-      cleanups.push(() => source.close());
     }
 
     host.rpc.registerAll(permissionsRpcMethods({ state, reload }));
-    return createPermissionsApi(state, {
+    const api = createPermissionsApi(state, {
       peerTagVar: params.peer_tag_var,
       trustedGroups: params.trusted_groups,
       stats,
     });
+    if (source) cleanups.set(api, () => source.close());
+    return api;
   },
-  async destroy() {
-    const list = cleanups.splice(0);
-    for (const c of list) await c();
+  async destroy(api) {
+    for (const [a, close] of [...cleanups]) {
+      if (api !== undefined && a !== api) continue;
+      cleanups.delete(a);
+      await close();
+    }
   },
 });

@@ -84,6 +84,33 @@ describe("pike module", () => {
     expect(filter).toBeNull();
   });
 
+  it("destroy(api) stops only that instance (two data planes in one process)", async () => {
+    vi.useFakeTimers();
+    const filters = new Set<string>();
+    const mk = (name: string) => {
+      const base = createTestHost("pike", { ipban: 1, sampling_time_unit: 1 });
+      return {
+        ...base,
+        sip: {
+          ...base.sip,
+          addReceiveFilter() {
+            filters.add(name);
+            return () => filters.delete(name);
+          },
+        },
+      };
+    };
+    const a = (await pikeModule.init(mk("a"))) as PikeApi;
+    await pikeModule.init(mk("b"));
+    expect(vi.getTimerCount()).toBe(2);
+    await pikeModule.destroy?.(a);
+    expect([...filters]).toEqual(["b"]);
+    expect(vi.getTimerCount()).toBe(1);
+    await pikeModule.destroy?.();
+    expect(filters.size).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it("ipban off (default) or a core without the hook: no pre-parse filter", async () => {
     const api = (await pikeModule.init(createTestHost("pike", { ipban: 1 }))) as PikeApi;
     expect(api.preParse).toBe(false); // the test host's SipUac has no addReceiveFilter

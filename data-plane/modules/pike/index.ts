@@ -43,9 +43,11 @@ export interface PikeApi {
   readonly preParse: boolean;
 }
 
-const timers: NodeJS.Timeout[] = [];
-/** Receive filters registered by live inits, removed by destroy(). */
-const filters: Array<() => void> = [];
+/**
+ * Cleanup of each live instance (sweep timer, receive filter) by its API: destroy(api) stops that
+ * instance only (two data planes in one process), destroy() every instance.
+ */
+const instances = new Map<PikeApi, () => void>();
 
 /** pike: per-source request-density flood detection (Kamailio pike) and the ipban FloodGuard. */
 export default defineModule<PikeApi>({
@@ -87,20 +89,19 @@ export default defineModule<PikeApi>({
       Math.min(p.sampling_time_unit, p.remove_latency, 10) * 1000,
     );
     t.unref();
-    timers.push(t);
     host.rpc.registerAll(pikeRpcMethods(detector, guard));
     let preParse = false;
+    let off: (() => void) | undefined;
     if (p.ipban) {
       // ipban before parsing: one lookup per datagram / stream message and per TCP accept
-      const off = host.sip.addReceiveFilter?.((src) => guard.isBanned(src.address));
+      off = host.sip.addReceiveFilter?.((src) => guard.isBanned(src.address));
       if (off) {
-        filters.push(off);
         preParse = true;
       } else {
         log.warn("the core has no receive filter hook: banned sources are only dropped by guard.check() in the script");
       }
     }
-    return {
+    const api: PikeApi = {
       checkReq: (req) => detector.check(req.source.address),
       checkIp: (ip) => detector.check(ip),
       detector,
@@ -109,9 +110,17 @@ export default defineModule<PikeApi>({
       htableBanStore: (table) => htableBanStore(table),
       preParse,
     };
+    instances.set(api, () => {
+      clearInterval(t);
+      off?.();
+    });
+    return api;
   },
-  destroy() {
-    for (const t of timers.splice(0)) clearInterval(t);
-    for (const off of filters.splice(0)) off();
+  destroy(api) {
+    for (const [a, stop] of [...instances]) {
+      if (api !== undefined && a !== api) continue;
+      stop();
+      instances.delete(a);
+    }
   },
 });
