@@ -100,6 +100,9 @@ try {
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
+  // last line of defence: log and keep routing (the core already isolates per-message failures)
+  process.on("uncaughtException", (e) => log.error("uncaught exception", { error: e.stack ?? e.message }));
+  process.on("unhandledRejection", (e) => log.error("unhandled rejection", { error: e instanceof Error ? (e.stack ?? e.message) : String(e) }));
   process.on("SIGHUP", () => {
     dp.script.reload().catch((e) => log.error("script reload failed; old script kept", { error: String(e) }));
   });

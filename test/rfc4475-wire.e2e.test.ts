@@ -127,3 +127,48 @@ describe("RFC 4475 over the wire", () => {
     expect(statusOf(r)).toBe(200);
   });
 });
+
+describe("hostile input over UDP and TCP", () => {
+  it("survives thousands of mutated and random messages and keeps serving", async () => {
+    const { startProxy: start } = await import("./helpers/proxy.js");
+    const net = await import("node:net");
+    const dp = await start({
+      listen: ["udp:127.0.0.1:15320", "tcp:127.0.0.1:15320"],
+      script: { file: join(TEST_SCRIPTS, "proxy-test.ts"), settings: { targets: ["sip:127.0.0.1:15329"], pin: true } },
+      core: { tm: { wtTimer: 50, frTimer: 500 } },
+    });
+    const client = await UdpPeer.open(15321);
+    const sink = await UdpPeer.open(15329);
+    try {
+      let seed = 7;
+      const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+      const bases = readdirSync(DIR)
+        .filter((f) => f.endsWith(".dat"))
+        .map((f) => readFileSync(join(DIR, f)));
+      for (let i = 0; i < 3000; i++) {
+        const base = bases[i % bases.length]!;
+        const b = Buffer.from(base);
+        const n = 1 + Math.floor(rnd() * 6);
+        for (let k = 0; k < n; k++) b[Math.floor(rnd() * b.length)] = Math.floor(rnd() * 256);
+        client.sendRaw(i % 10 === 0 ? Buffer.from(Array.from({ length: Math.floor(rnd() * 1400) }, () => Math.floor(rnd() * 256))) : b, 15320);
+        if (i % 200 === 0) await new Promise((r) => setTimeout(r, 5));
+      }
+      // garbage and half messages over TCP
+      for (let i = 0; i < 20; i++) {
+        const s = net.connect({ host: "127.0.0.1", port: 15320 });
+        await new Promise<void>((r) => s.once("connect", () => r()));
+        s.write(i % 2 ? bases[i % bases.length]!.subarray(0, 100) : Buffer.from(Array.from({ length: 3000 }, () => Math.floor(rnd() * 256))));
+        s.destroy();
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      client.send(request("OPTIONS", "sip:127.0.0.1:15320", { port: 15321, callId: "fuzz-alive@test" }), 15320);
+      const r = await client.wait((t) => t.includes("fuzz-alive@test") && statusOf(t) >= 200);
+      expect(statusOf(r)).toBe(200);
+      expect(dp.stats.select("core:err_requests")[0]![1]).toBeGreaterThan(0);
+    } finally {
+      client.close();
+      sink.close();
+      await dp.stop();
+    }
+  });
+});

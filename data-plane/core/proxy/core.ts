@@ -217,6 +217,16 @@ export class SipCore {
   // ------------------------------------------------------------------ receive
 
   private onInbound(data: Buffer, src: Endpoint, sock: ListenSocket, conn: Connection | null): void {
+    try {
+      this.handleInbound(data, src, sock, conn);
+    } catch (e) {
+      // a bug must cost one message, never the process: count it, log it, keep serving
+      this.core.inc("err_requests");
+      log.error("message handling failed", { src: `${src.address}:${src.port}`, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+    }
+  }
+
+  private handleInbound(data: Buffer, src: Endpoint, sock: ListenSocket, conn: Connection | null): void {
     if (data.length <= 4 && isKeepAlive(data)) return; // CRLF / NUL keep-alives over UDP
     if (this.hooks.preParse && this.hooks.preParse(src)) {
       this.core.inc("drop_requests");
