@@ -30,10 +30,30 @@ if [[ -f "$HERE/../data-plane/modules/registrar/index.ts" ]]; then
 else
   run_olelo olelo
 fi
-if [[ "${BENCH_KAMAILIO:-0}" == 1 ]]; then
+# Kamailio with one worker, same harness, same sitting (default when kamailio is installed)
+KAM="${BENCH_KAMAILIO:-auto}"
+[[ "$KAM" == auto ]] && { command -v kamailio >/dev/null && KAM=1 || KAM=0; }
+if [[ "$KAM" == 1 ]]; then
   "$SB/run_anchor.sh" 1 "$OUT/kamailio-w1-$STAMP.md" -s "$STEP" -m "$MODES"
 fi
-for extra in "$HERE"/*/run.sh; do
-  [[ -x "$extra" ]] && { echo "== $(basename "$(dirname "$extra")")"; "$extra"; }
-done
+# headline and ratio
+python3 - "$OUT/olelo-$STAMP.md" "$OUT/kamailio-w1-$STAMP.md" <<'PY'
+import re, sys
+def heads(p):
+    try: t = open(p).read()
+    except OSError: return {}
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^- (\w+): (\d+)/s", t, re.M)}
+o, k = heads(sys.argv[1]), heads(sys.argv[2])
+print("\n== headline (highest rate with 0 failed)")
+for mode in ("calls", "options", "register"):
+    if mode in o or mode in k:
+        r = f"{o[mode] / k[mode]:.2f}x" if mode in o and k.get(mode) else "-"
+        print(f"  {mode:9s} olelo {o.get(mode, '-')}/s   kamailio(1 worker) {k.get(mode, '-')}/s   ratio {r}")
+PY
+# feature benchmarks (dispatcher, firewall/auth, register); BENCH_EXTRA=0 skips them
+if [[ "${BENCH_EXTRA:-1}" == 1 ]]; then
+  for extra in "$HERE"/*/run.sh; do
+    [[ -x "$extra" ]] && { echo "== $(basename "$(dirname "$extra")")"; "$extra"; }
+  done
+fi
 echo; echo "results in $OUT:"; ls -1 "$OUT"/*"$STAMP"*.md
