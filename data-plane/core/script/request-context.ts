@@ -183,18 +183,16 @@ export class RequestCtx implements RequestContext {
   }
 
   removeHeaderAt(name: string, index: number): boolean {
-    const c = canonicalName(name);
-    let i = 0;
-    for (const f of this.msg.fields) {
-      if (f.name !== c) continue;
-      if (i++ === index) {
-        if (this.removed?.has(f)) return false;
-        (this.removed ??= new Set()).add(f);
-        this.patch(f.start, f.end, "");
-        return true;
-      }
-    }
-    return false;
+    return this.editField(name, index, "");
+  }
+
+  /** Replaces one header field (by name and index) with `text`; false if absent or already edited. */
+  private editField(name: string, index: number, text: string): boolean {
+    const f = this.msg.fieldAt(canonicalName(name), index);
+    if (!f || this.removed?.has(f)) return false;
+    (this.removed ??= new Set()).add(f);
+    this.patch(f.start, f.end, text);
+    return true;
   }
 
   setHeader(name: string, value: string): void {
@@ -203,19 +201,9 @@ export class RequestCtx implements RequestContext {
   }
 
   replaceHeader(name: string, index: number, value: string): boolean {
-    const c = canonicalName(name);
-    let i = 0;
-    for (const f of this.msg.fields) {
-      if (f.name !== c) continue;
-      if (i++ === index) {
-        if (this.removed?.has(f)) return false;
-        (this.removed ??= new Set()).add(f);
-        this.patch(f.start, f.end, `${prettyName(name)}: ${value}\r\n`);
-        return true;
-      }
-    }
-    return false;
+    return this.editField(name, index, `${prettyName(name)}: ${value}\r\n`);
   }
+
 
   setBody(body: string, contentType?: string): void {
     const m = this.msg;

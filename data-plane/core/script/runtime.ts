@@ -233,16 +233,10 @@ class ReplyCtx implements ReplyContext {
   }
 
   removeHeaderAt(name: string, index: number): boolean {
-    const c = canonicalName(name);
-    let i = 0;
-    for (const f of this.msg.fields) {
-      if (f.name !== c) continue;
-      if (i++ === index) {
-        this.msg.addPatch(f.start, f.end, "");
-        return true;
-      }
-    }
-    return false;
+    const f = this.msg.fieldAt(canonicalName(name), index);
+    if (!f) return false;
+    this.msg.addPatch(f.start, f.end, "");
+    return true;
   }
 
   setHeader(name: string, value: string): void {
@@ -251,17 +245,12 @@ class ReplyCtx implements ReplyContext {
   }
 
   replaceHeader(name: string, index: number, value: string): boolean {
-    const c = canonicalName(name);
-    let i = 0;
-    for (const f of this.msg.fields) {
-      if (f.name !== c) continue;
-      if (i++ === index) {
-        this.msg.addPatch(f.start, f.end, `${prettyName(name)}: ${value}\r\n`);
-        return true;
-      }
-    }
-    return false;
+    const f = this.msg.fieldAt(canonicalName(name), index);
+    if (!f) return false;
+    this.msg.addPatch(f.start, f.end, `${prettyName(name)}: ${value}\r\n`);
+    return true;
   }
+
 }
 
 /** Imports a script module (cache-busted for reloads) and builds its routes. */

@@ -90,6 +90,13 @@ export class SipMessage implements SipMessageView {
     return undefined;
   }
 
+  /** The n-th (0-based) field with this canonical name, or undefined. */
+  fieldAt(name: string, index: number): HeaderField | undefined {
+    let i = 0;
+    for (const f of this.fields) if (f.name === name && i++ === index) return f;
+    return undefined;
+  }
+
   fieldsNamed(name: string): HeaderField[] {
     const out: HeaderField[] = [];
     for (const f of this.fields) if (f.name === name) out.push(f);
