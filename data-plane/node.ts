@@ -7,7 +7,7 @@ import { SipCore } from "./core/proxy/core.js";
 import { ScriptRuntime } from "./core/script/runtime.js";
 import { sipCoreMethods } from "./core/proxy/rpc-methods.js";
 import { loadModules, type LoadedModule } from "./core/module-loader.js";
-import { readTableFile } from "./core/tables/file-loader.js";
+import { readTableFile, readTableFileAsync } from "./core/tables/file-loader.js";
 import { renderPrometheus } from "./core/stats/prometheus.js";
 import { createLogger, setLogLevel, setLogSink } from "./core/log/logger.js";
 import type { DataPlaneConfig } from "./core/config-file.js";
@@ -76,7 +76,8 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
   try {
     modules = await loadModules(cfg.modules, { stats, rpc, events, tables, sip, dataDir: cfg.dataDir, baseDir: cfg.baseDir });
     for (const [kind, file] of Object.entries(cfg.tables)) {
-      tables.setSource(kind, { describe: `file:${file}`, load: async () => readTableFile(file) });
+      // reloads re-read the file off the main thread (a 1M-row file would otherwise stop SIP processing for ~1 s)
+      tables.setSource(kind, { describe: `file:${file}`, load: () => readTableFileAsync(file) });
       const { set, version } = readTableFile(file);
       const r = await tables.loadAsync(kind, set, version, `file:${file}`);
       if (!r.ok) throw new Error(`table file ${file} (${kind}): ${r.error.message}`);
