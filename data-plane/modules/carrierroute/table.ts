@@ -1,7 +1,7 @@
 import { TableError, type TableSet } from "../../core/api.js";
 import { PrefixKeyError, PrefixTreeBuilder } from "../prefix-tree/build-prefix-tree.js";
 import type { PrefixTree } from "../prefix-tree/prefix-tree.js";
-import { readFloat, readInt, readStr, rowIdOf, tableRows } from "../prefix-tree/row-values.js";
+import { readFloat, readInt, readStr, rowIdOf, rowAt, tableArray } from "../prefix-tree/row-values.js";
 import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../prefix-tree/sliced.js";
 
 /**
@@ -119,10 +119,10 @@ export function* compileCarrierrouteSteps(set: TableSet, opts: CarrierrouteCompi
 
   const carrierIds = new Map<string, number>();
   const carrierNames = new Map<number, string>();
-  const carrierRows = tableRows(set, CN);
+  const carrierRows = tableArray(set, CN);
   for (let i = 0; i < carrierRows.length; i++) {
     if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
-    const row = carrierRows[i]!;
+    const row = rowAt(carrierRows, i, CN);
     const id = rowIdOf(row, "id", i);
     const cid = readInt(row, CN, id, "id", { min: 1 });
     const name = readStr(row, CN, id, "carrier", { nonEmpty: true, maxLength: 64 });
@@ -133,10 +133,10 @@ export function* compileCarrierrouteSteps(set: TableSet, opts: CarrierrouteCompi
   }
   const domainIds = new Map<string, number>();
   const domainNames = new Map<number, string>();
-  const domainRows = tableRows(set, DN);
+  const domainRows = tableArray(set, DN);
   for (let i = 0; i < domainRows.length; i++) {
     if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
-    const row = domainRows[i]!;
+    const row = rowAt(domainRows, i, DN);
     const id = rowIdOf(row, "id", i);
     const did = readInt(row, DN, id, "id", { min: 1 });
     const name = readStr(row, DN, id, "domain", { nonEmpty: true, maxLength: 64 });
@@ -172,10 +172,10 @@ export function* compileCarrierrouteSteps(set: TableSet, opts: CarrierrouteCompi
   type Raw = Omit<CrRule, "hashIndex" | "diceTo">;
   const routeGroups = new Map<string, Raw[]>();
   let ruleCount = 0;
-  const routeRows = tableRows(set, CR);
+  const routeRows = tableArray(set, CR);
   for (let i = 0; i < routeRows.length; i++) {
     if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
-    const row = routeRows[i]!;
+    const row = rowAt(routeRows, i, CR);
     const id = rowIdOf(row, "id", i);
     const { carrierId, domainId } = carrierDomain(row, CR, id);
     const prefix = prefixOf(row, CR, id);
@@ -196,10 +196,10 @@ export function* compileCarrierrouteSteps(set: TableSet, opts: CarrierrouteCompi
 
   const failureGroups = new Map<string, CrFailureRule[]>();
   let failureRuleCount = 0;
-  const failureRows = tableRows(set, CFR);
+  const failureRows = tableArray(set, CFR);
   for (let i = 0; i < failureRows.length; i++) {
     if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
-    const row = failureRows[i]!;
+    const row = rowAt(failureRows, i, CFR);
     const id = rowIdOf(row, "id", i);
     const { carrierId, domainId } = carrierDomain(row, CFR, id);
     const prefix = prefixOf(row, CFR, id);

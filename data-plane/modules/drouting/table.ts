@@ -1,7 +1,7 @@
 import { TableError, type TableSet } from "../../core/api.js";
 import { PrefixKeyError, PrefixTreeBuilder } from "../prefix-tree/build-prefix-tree.js";
 import type { PrefixTree } from "../prefix-tree/prefix-tree.js";
-import { readInt, readStr, rowIdOf, tableRows } from "../prefix-tree/row-values.js";
+import { readInt, readStr, rowIdOf, rowAt, tableArray } from "../prefix-tree/row-values.js";
 import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../prefix-tree/sliced.js";
 import { canonicalIp, splitUri } from "../prefix-tree/uri-parts.js";
 import { TimeRecError, parseTimeRec, type TimeRec } from "./timerec.js";
@@ -90,10 +90,10 @@ export function compileDroutingTables(set: TableSet): CompiledDrouting {
 export function* compileDroutingSteps(set: TableSet): Sliced<CompiledDrouting> {
   // ---- gateways
   const gateways = new Map<number, DrGateway>();
-  const gwRows = tableRows(set, GWS);
+  const gwRows = tableArray(set, GWS);
   for (let i = 0; i < gwRows.length; i++) {
     if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
-    const row = gwRows[i]!;
+    const row = rowAt(gwRows, i, GWS);
     const id = rowIdOf(row, "gwid", i);
     const gwid = readInt(row, GWS, id, "gwid", { min: 0 });
     if (gateways.has(gwid)) throw new TableError(GWS, id, "duplicate gwid");
@@ -115,10 +115,10 @@ export function* compileDroutingSteps(set: TableSet): Sliced<CompiledDrouting> {
 
   // ---- reusable lists
   const lists = new Map<number, { text: string; groups: DrGateway[][] }>();
-  const listRows = tableRows(set, LISTS);
+  const listRows = tableArray(set, LISTS);
   for (let i = 0; i < listRows.length; i++) {
     if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
-    const row = listRows[i]!;
+    const row = rowAt(listRows, i, LISTS);
     const id = rowIdOf(row, "id", i);
     const listId = readInt(row, LISTS, id, "id", { min: 0 });
     if (lists.has(listId)) throw new TableError(LISTS, id, "duplicate id");
@@ -131,10 +131,10 @@ export function* compileDroutingSteps(set: TableSet): Sliced<CompiledDrouting> {
   const perGroup = new Map<number, DrRule[]>();
   const resolved = new Map<string, DrGateway[][]>();
   const recs = new Map<string, TimeRec | null>();
-  const ruleRows = tableRows(set, RULES);
+  const ruleRows = tableArray(set, RULES);
   for (let i = 0; i < ruleRows.length; i++) {
     if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
-    const row = ruleRows[i]!;
+    const row = rowAt(ruleRows, i, RULES);
     const id = rowIdOf(row, "ruleid", i);
     const ruleId = readInt(row, RULES, id, "ruleid", { min: 0 });
     if (ruleIds.has(ruleId)) throw new TableError(RULES, id, "duplicate ruleid");
@@ -189,7 +189,7 @@ export function* compileDroutingSteps(set: TableSet): Sliced<CompiledDrouting> {
   for (const [g, rules] of [...perGroup].sort((a, b) => a[0] - b[0])) {
     // priority descending, table order among equals (Kamailio add_rt_info inserts after equals)
     const ordered = rules.slice().sort((a, b) => b.priority - a.priority); // stable: table order among equals
-    const b = new PrefixTreeBuilder<DrRule[]>({ alphabet: DR_PREFIX_CHARS, merge: (x, y) => (x.push(...y), x) });
+    const b = new PrefixTreeBuilder<DrRule[]>({ alphabet: DR_PREFIX_CHARS, expectedSize: ordered.length, merge: (x, y) => (x.push(...y), x) });
     const noPrefix: DrRule[] = [];
     for (const r of ordered) {
       if (r.prefix === "") {
@@ -209,10 +209,10 @@ export function* compileDroutingSteps(set: TableSet): Sliced<CompiledDrouting> {
   // ---- caller groups
   const userDomainGroups = new Map<string, number>();
   const userGroups = new Map<string, number>();
-  const groupRows = tableRows(set, GROUPS);
+  const groupRows = tableArray(set, GROUPS);
   for (let i = 0; i < groupRows.length; i++) {
     if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
-    const row = groupRows[i]!;
+    const row = rowAt(groupRows, i, GROUPS);
     const id = rowIdOf(row, "id", i);
     const username = readStr(row, GROUPS, id, "username", { nonEmpty: true, maxLength: 64 });
     const domain = readStr(row, GROUPS, id, "domain", { maxLength: 128 }).toLowerCase();

@@ -1,7 +1,7 @@
 import { TableError, type TableRow, type TableSet } from "../../core/api.js";
 import { PrefixKeyError, PrefixTreeBuilder } from "../prefix-tree/build-prefix-tree.js";
 import type { PrefixTree } from "../prefix-tree/prefix-tree.js";
-import { readInt, readIntOrNull, readStr, readStrOrNull, rowIdOf, tableRows } from "../prefix-tree/row-values.js";
+import { readInt, readIntOrNull, readStr, readStrOrNull, rowIdOf, rowAt, tableArray } from "../prefix-tree/row-values.js";
 import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../prefix-tree/sliced.js";
 import { canonicalIp, isIpv6 } from "../prefix-tree/uri-parts.js";
 import { PcreError, pcreToRegExp } from "./pcre.js";
@@ -151,9 +151,9 @@ export function compileLcrTables(set: TableSet, opts: LcrCompileOptions = {}): C
 
 /** compileLcrTables as resumable steps (prefix-tree/sliced.ts): yields every 1,024 rows and between tree-build slices. */
 export function* compileLcrSteps(set: TableSet, opts: LcrCompileOptions = {}): Sliced<CompiledLcr> {
-  const gwRows = tableRows(set, GW);
-  const ruleRows = tableRows(set, RULE);
-  const targetRows = tableRows(set, TARGET);
+  const gwRows = tableArray(set, GW);
+  const ruleRows = tableArray(set, RULE);
+  const targetRows = tableArray(set, TARGET);
 
   // ---- gateways
   const gwById = new Map<number, LcrGw>();
@@ -161,7 +161,7 @@ export function* compileLcrSteps(set: TableSet, opts: LcrCompileOptions = {}): S
   let maxLcrId = 0;
   for (let i = 0; i < gwRows.length; i++) {
     if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
-    const row = gwRows[i]!;
+    const row = rowAt(gwRows, i, GW);
     const gw = parseGw(row, i);
     const rid = rowIdOf(row, "id", i);
     const gwId = gw === "skip" ? readInt(row, GW, rid, "id", { min: 0 }) : gw.gwId;
@@ -182,7 +182,7 @@ export function* compileLcrSteps(set: TableSet, opts: LcrCompileOptions = {}): S
   const patterns = new Map<string, RegExp>();
   for (let i = 0; i < ruleRows.length; i++) {
     if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
-    const row = ruleRows[i]!;
+    const row = rowAt(ruleRows, i, RULE);
     const id = rowIdOf(row, "id", i);
     const ruleId = readInt(row, RULE, id, "id", { min: 0 });
     if (rulesById.has(ruleId) || disabledRules.has(ruleId)) throw new TableError(RULE, id, "duplicate id");
@@ -234,7 +234,7 @@ export function* compileLcrSteps(set: TableSet, opts: LcrCompileOptions = {}): S
   let targetCount = 0;
   for (let i = 0; i < targetRows.length; i++) {
     if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
-    const row = targetRows[i]!;
+    const row = rowAt(targetRows, i, TARGET);
     const id = rowIdOf(row, "id", i);
     const lcrId = readInt(row, TARGET, id, "lcr_id", { min: 1, max: 65535 });
     const ruleId = readInt(row, TARGET, id, "rule_id", { min: 0 });
@@ -270,7 +270,7 @@ export function* compileLcrSteps(set: TableSet, opts: LcrCompileOptions = {}): S
   for (const [lcrId, gws] of instanceGws) {
     const rules = rulesOf.get(lcrId) ?? [];
     ruleCount += rules.length;
-    const b = new PrefixTreeBuilder<LcrRule[]>({ maxKeyLength: LCR_MAX_PREFIX, merge: (a, x) => (a.push(...x), a) });
+    const b = new PrefixTreeBuilder<LcrRule[]>({ maxKeyLength: LCR_MAX_PREFIX, expectedSize: rules.length, merge: (a, x) => (a.push(...x), a) });
     const lens = new Set<number>();
     for (let k = 0; k < rules.length; k++) {
       if ((k & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;

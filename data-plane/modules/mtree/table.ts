@@ -1,7 +1,7 @@
 import { TableError, type TableSet } from "../../core/api.js";
 import { DuplicatePrefixError, PrefixKeyError, PrefixTreeBuilder } from "../prefix-tree/build-prefix-tree.js";
 import type { PrefixTree } from "../prefix-tree/prefix-tree.js";
-import { readStr, rowIdOf, tableRows } from "../prefix-tree/row-values.js";
+import { readStr, rowIdOf, rowAt, tableArray } from "../prefix-tree/row-values.js";
 import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../prefix-tree/sliced.js";
 
 /**
@@ -95,19 +95,19 @@ export function* compileMtreeSteps(set: TableSet, opts: MtreeCompileOptions = {}
     g.push({ table, id, prefix, value });
     rows++;
   };
-  const single = tableRows(set, "mtree");
+  const single = tableArray(set, "mtree");
   for (let i = 0; i < single.length; i++) {
     if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
-    const row = single[i]!;
+    const row = rowAt(single, i, "mtree");
     const id = rowIdOf(row, "id", i);
     const prefix = readStr(row, "mtree", id, "tprefix", { required: true });
     const value = readStr(row, "mtree", id, "tvalue", { required: true });
     add("mtree", singleName, id, prefix, value);
   }
-  const multi = tableRows(set, "mtrees");
+  const multi = tableArray(set, "mtrees");
   for (let i = 0; i < multi.length; i++) {
     if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
-    const row = multi[i]!;
+    const row = rowAt(multi, i, "mtrees");
     const id = rowIdOf(row, "id", i);
     const tname = readStr(row, "mtrees", id, "tname", { nonEmpty: true, maxLength: 128 });
     const prefix = readStr(row, "mtrees", id, "tprefix", { required: true });
@@ -134,6 +134,7 @@ function* compileTree(name: string, type: MtreeType, entries: readonly Entry[], 
   const b = new PrefixTreeBuilder<MtreeItem>({
     alphabet: charList,
     maxKeyLength: MTREE_MAX_PREFIX,
+    expectedSize: entries.length,
     merge: opts.allowDuplicates
       ? (a, x) => ({ prefix: a.prefix, values: [...a.values, ...x.values], ints: [...a.ints, ...x.ints], pairs: [...a.pairs, ...x.pairs] })
       : opts.ignoreDuplicates

@@ -1,7 +1,7 @@
 import { RpcCode, RpcError, type ModuleHost, type RpcMethod, type RequestContext } from "../../core/api.js";
 import { createTableReloader } from "../prefix-tree/reload-kind.js";
 import { compileBySize } from "../prefix-tree/sliced.js";
-import { compilePrefixRouteSteps, compilePrefixRouteTables, dumpPrefixRouteLines, lookupPrefixRoute, type CompiledPrefixRoutes, type PrefixRouteCompileOptions } from "./table.js";
+import { compilePrefixRouteSteps, compilePrefixRouteTables, dumpPrefixRouteLines, lookupPrefixRouteName, type CompiledPrefixRoutes, type PrefixRouteCompileOptions } from "./table.js";
 
 /**
  * The prefix_route script API. Kamailio's prefix_route([user]) runs the matched route itself;
@@ -61,9 +61,9 @@ export function createPrefixRoute(host: ModuleHost): PrefixRouteModule {
   });
 
   const lookup = (user: string): string | null => {
-    const e = lookupPrefixRoute(live, user);
-    stats.inc(e === null ? "not_matched" : "matched");
-    return e === null ? null : e.route;
+    const route = lookupPrefixRouteName(live, user);
+    stats.inc(route === null ? "not_matched" : "matched");
+    return route;
   };
   const api: PrefixRouteApi = {
     match(req, user) {

@@ -1,7 +1,7 @@
 import { TableError, type TableSet } from "../../core/api.js";
 import { DuplicatePrefixError, PrefixKeyError, PrefixTreeBuilder } from "../prefix-tree/build-prefix-tree.js";
 import type { PrefixTree } from "../prefix-tree/prefix-tree.js";
-import { readStr, rowIdOf, tableRows } from "../prefix-tree/row-values.js";
+import { readStr, rowIdOf, rowAt, tableArray } from "../prefix-tree/row-values.js";
 import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../prefix-tree/sliced.js";
 
 /**
@@ -10,14 +10,25 @@ import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../prefix-tree/sliced.js"
  * the same function to validate rows before pushing them.
  */
 
+/** One row as a lookup reports it. */
 export interface PrefixRouteEntry {
   readonly prefix: string;
   readonly route: string;
   readonly comment: string;
 }
 
+/**
+ * What a prefix leads to. Rows with the same route and comment share one target object, so a
+ * 1M-row table keeps a handful of objects besides the trie's typed array (no object per row for
+ * the garbage collector to walk).
+ */
+export interface PrefixRouteTarget {
+  readonly route: string;
+  readonly comment: string;
+}
+
 export interface CompiledPrefixRoutes {
-  readonly tree: PrefixTree<PrefixRouteEntry>;
+  readonly tree: PrefixTree<PrefixRouteTarget>;
   readonly rows: number;
 }
 
@@ -51,24 +62,24 @@ export function compilePrefixRouteTables(set: TableSet, opts: PrefixRouteCompile
  */
 export function* compilePrefixRouteSteps(set: TableSet, opts: PrefixRouteCompileOptions = {}): Sliced<CompiledPrefixRoutes> {
   const known = opts.knownRoutes ? new Set(opts.knownRoutes) : null;
-  const rows = tableRows(set, "prefix_route");
-  const ids: Array<string | number> = new Array(rows.length);
-  const b = new PrefixTreeBuilder<PrefixRouteEntry>({ alphabet: "0123456789", maxKeyLength: PREFIX_ROUTE_MAX_PREFIX });
-  // many rows share a route name and a (usually empty) comment: keep one string of each
-  const names = new Map<string, string>();
+  const rows = tableArray(set, "prefix_route");
+  const b = new PrefixTreeBuilder<PrefixRouteTarget>({ alphabet: "0123456789", maxKeyLength: PREFIX_ROUTE_MAX_PREFIX, expectedSize: rows.length });
+  const targets = new Map<string, PrefixRouteTarget>();
   for (let i = 0; i < rows.length; i++) {
     if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
-    const row = rows[i]!;
+    const row = rowAt(rows, i, "prefix_route");
     const id = rowIdOf(row, "id", i);
-    ids[i] = id;
     const prefix = readStr(row, "prefix_route", id, "prefix").trim();
-    let route = readStr(row, "prefix_route", id, "route", { nonEmpty: true, maxLength: 64 });
-    let comment = readStr(row, "prefix_route", id, "comment");
-    route = names.get(route) ?? (names.set(route, route), route);
-    comment = names.get(comment) ?? (names.set(comment, comment), comment);
-    if (known !== null && !known.has(route)) throw new TableError("prefix_route", id, `route '${route}' does not exist in the routing script`);
+    const route = readStr(row, "prefix_route", id, "route", { nonEmpty: true, maxLength: 64 });
+    const comment = readStr(row, "prefix_route", id, "comment");
+    const tk = comment === "" ? route : `${route}\u0000${comment}`;
+    let target = targets.get(tk);
+    if (target === undefined) {
+      if (known !== null && !known.has(route)) throw new TableError("prefix_route", id, `route '${route}' does not exist in the routing script`);
+      targets.set(tk, (target = { route, comment }));
+    }
     try {
-      b.add(prefix, { prefix, route, comment });
+      b.add(prefix, target);
     } catch (e) {
       if (e instanceof PrefixKeyError) throw new TableError("prefix_route", id, `prefix '${prefix}': ${e.message} (digits only)`);
       throw e;
@@ -78,7 +89,9 @@ export function* compilePrefixRouteSteps(set: TableSet, opts: PrefixRouteCompile
     return { tree: yield* b.buildSteps(), rows: rows.length };
   } catch (e) {
     if (e instanceof DuplicatePrefixError) {
-      throw new TableError("prefix_route", ids[e.index]!, `prefix '${e.key}' already set to a route by row ${ids[e.firstIndex]}`);
+      // row names are worked out only here: no id per row is kept while compiling
+      const idAt = (i: number) => rowIdOf(rowAt(rows, i, "prefix_route"), "id", i);
+      throw new TableError("prefix_route", idAt(e.index), `prefix '${e.key}' already set to a route by row ${idAt(e.firstIndex)}`);
     }
     throw e;
   }
@@ -89,16 +102,22 @@ export function* compilePrefixRouteSteps(set: TableSet, opts: PrefixRouteCompile
  * are skipped ("+49 (30) 1234" is looked up as "49301234").
  */
 export function lookupPrefixRoute(c: CompiledPrefixRoutes, user: string): PrefixRouteEntry | null {
-  let digitsOnly = true;
+  const key = digitsOf(user);
+  const t = c.tree.longest(key);
+  return t === undefined ? null : { prefix: key.slice(0, c.tree.lastMatchLength), route: t.route, comment: t.comment };
+}
+
+/** The route name only (the per-call path: no allocation for an all-digit number). */
+export function lookupPrefixRouteName(c: CompiledPrefixRoutes, user: string): string | null {
+  return c.tree.longest(digitsOf(user))?.route ?? null;
+}
+
+function digitsOf(user: string): string {
   for (let i = 0; i < user.length; i++) {
     const ch = user.charCodeAt(i);
-    if (ch < 48 || ch > 57) {
-      digitsOnly = false;
-      break;
-    }
+    if (ch < 48 || ch > 57) return user.replace(/\D+/g, "");
   }
-  const key = digitsOnly ? user : user.replace(/\D+/g, "");
-  return c.tree.longest(key) ?? null;
+  return user;
 }
 
 /**

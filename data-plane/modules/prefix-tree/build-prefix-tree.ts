@@ -36,6 +36,12 @@ export interface PrefixTreeBuilderOptions<V> {
    * Without it a repeated key makes build() throw DuplicatePrefixError.
    */
   readonly merge?: (existing: V, incoming: V, key: string) => V;
+  /**
+   * How many pairs will be added, when known (a table's row count): the builder's arrays are
+   * allocated once at that size instead of growing (each growth of a 1M-entry array is a copy
+   * that holds the event loop for tens of ms).
+   */
+  readonly expectedSize?: number;
 }
 
 /**
@@ -51,8 +57,9 @@ export interface PrefixTreeBuilderOptions<V> {
  *   const tree = b.build();
  */
 export class PrefixTreeBuilder<V> {
-  private readonly keys: string[] = [];
-  private readonly vals: V[] = [];
+  private readonly keys: string[];
+  private readonly vals: V[];
+  private n = 0;
   private totalLength = 0;
   private readonly allowAscii: Uint8Array | null;
   private readonly allowWide: Set<number> | null;
@@ -62,6 +69,9 @@ export class PrefixTreeBuilder<V> {
   constructor(opts: PrefixTreeBuilderOptions<V> = {}) {
     this.maxKeyLength = opts.maxKeyLength ?? Number.MAX_SAFE_INTEGER;
     this.merge = opts.merge;
+    const expected = Math.max(0, Math.min(opts.expectedSize ?? 0, 50_000_000));
+    this.keys = new Array<string>(expected);
+    this.vals = new Array<V>(expected);
     if (opts.alphabet !== undefined) {
       this.allowAscii = new Uint8Array(128);
       this.allowWide = new Set<number>();
@@ -78,7 +88,7 @@ export class PrefixTreeBuilder<V> {
 
   /** Number of pairs added (repeated keys counted each time). */
   get size(): number {
-    return this.keys.length;
+    return this.n;
   }
 
   /**
@@ -99,10 +109,11 @@ export class PrefixTreeBuilder<V> {
         }
       }
     }
-    this.keys.push(key);
-    this.vals.push(value);
+    const i = this.n++;
+    this.keys[i] = key;
+    this.vals[i] = value;
     this.totalLength += len;
-    return this.keys.length - 1;
+    return i;
   }
 
   /** Compiles everything added so far (the builder stays usable). */
@@ -112,7 +123,7 @@ export class PrefixTreeBuilder<V> {
 
   /**
    * Same as build() but gives the event loop a turn after every slice (`sliceKeys` inserts or
-   * 4×`sliceKeys` laid-out nodes), so a reload of a big table never holds the loop for long.
+   * laid-out nodes), so a reload of a big table never holds the loop for long.
    */
   async buildAsync(sliceKeys = 8_192): Promise<PrefixTree<V>> {
     const steps = this.buildSteps(sliceKeys);
@@ -124,17 +135,25 @@ export class PrefixTreeBuilder<V> {
   }
 
   /**
-   * The build as resumable steps: yields after every slice of `sliceKeys` inserts (or
-   * 4×`sliceKeys` laid-out nodes) and returns the tree. A table compiler written as a generator
-   * runs it with `yield*`, so one code path serves the synchronous compile (runToEnd) and the
-   * sliced one (runSliced in sliced.ts).
+   * The build as resumable steps: yields after every slice of `sliceKeys` inserts (or laid-out
+   * nodes) and returns the tree. A table compiler written as a generator runs it with `yield*`,
+   * so one code path serves the synchronous compile (runToEnd) and the sliced one (runSliced in
+   * sliced.ts). Each step is a few ms for the default 4,096; the node array of the layout is
+   * allocated in a step of its own.
    */
   *buildSteps(sliceKeys = 4_096): Generator<void, PrefixTree<V>, void> {
+    // drop the unused tail of a pre-sized array (shrinking is cheap)
+    if (this.keys.length > this.n) {
+      this.keys.length = this.n;
+      this.vals.length = this.n;
+    }
     const job = new InsertJob<V>(this.keys, this.vals, this.totalLength, this.merge);
+    yield;
     while (job.step(sliceKeys)) yield;
     yield;
     const c = new Compactor<V>(job.snapshot());
-    while (c.step(sliceKeys * 4)) yield;
+    yield;
+    while (c.step(sliceKeys)) yield;
     return c.finish();
   }
 }
@@ -153,18 +172,23 @@ const BUCKETS = 4096;
 class InsertJob<V> {
   // Node 0 is the root; since the root is never anybody's child or sibling, 0 doubles as
   // "none" in firstChild/nextSibling, and valuePlus1 stores a value index + 1.
-  private firstChild: Int32Array;
-  private nextSibling: Int32Array;
-  private chars: Uint16Array;
-  private valuePlus1: Int32Array;
+  // The arrays are allocated by the steps that first need them, one or two per step (a
+  // 1M-key build allocates ≈100 MB of typed arrays; zeroing them all at once is a long pause).
+  private firstChild!: Int32Array;
+  private nextSibling!: Int32Array;
+  private chars!: Uint16Array;
+  private valuePlus1!: Int32Array;
   private count = 1;
-  private readonly values: V[] = [];
-  private readonly valueAddIndex: number[] = [];
+  // sized for every key up front (no growth copies); valueCount says how many are in use
+  private values!: V[];
+  private valueAddIndex!: Int32Array;
+  private valueCount = 0;
   private maxDepth = 0;
   private readonly seenAscii = new Uint8Array(128);
   private readonly seenWide = new Set<number>();
-  private readonly order: Int32Array;
+  private order!: Int32Array;
   private pos = 0;
+  private readonly cap: number;
 
   constructor(
     private readonly keys: readonly string[],
@@ -172,26 +196,53 @@ class InsertJob<V> {
     totalLength: number,
     private readonly merge: ((existing: V, incoming: V, key: string) => V) | undefined,
   ) {
-    const n = keys.length;
-    const cap = Math.min(totalLength + 1, n * 4 + 16);
-    this.firstChild = new Int32Array(cap);
-    this.nextSibling = new Int32Array(cap);
-    this.chars = new Uint16Array(cap);
-    this.valuePlus1 = new Int32Array(cap);
-    this.bucket = new Int32Array(n);
-    this.counts = new Int32Array(BUCKETS + 1);
-    this.order = new Int32Array(n);
+    this.cap = Math.min(totalLength + 1, keys.length * 4 + 16);
   }
 
   // Phases, each resumable: 0 = bucket ids and counts, 1 = place positions (stable counting
-  // sort, so equal keys keep their add order), 2 = insert into the trie.
+  // sort, so equal keys keep their add order), 2 = insert into the trie. `allocated` counts the
+  // allocation steps done.
   private phase = 0;
-  private readonly bucket: Int32Array;
-  private readonly counts: Int32Array;
+  private allocated = 0;
+  private bucket!: Int32Array;
+  private counts!: Int32Array;
+
+  /** Allocates the next array the phases need; false when all are there. */
+  private allocateNext(): boolean {
+    const n = this.keys.length;
+    const cap = this.cap;
+    switch (this.allocated++) {
+      case 0:
+        this.bucket = new Int32Array(n);
+        this.counts = new Int32Array(BUCKETS + 1);
+        return true;
+      case 1:
+        this.order = new Int32Array(n);
+        return true;
+      case 2:
+        this.firstChild = new Int32Array(cap);
+        return true;
+      case 3:
+        this.nextSibling = new Int32Array(cap);
+        return true;
+      case 4:
+        this.chars = new Uint16Array(cap);
+        this.valuePlus1 = new Int32Array(cap);
+        return true;
+      case 5:
+        this.values = new Array<V>(n);
+        this.valueAddIndex = new Int32Array(n);
+        return true;
+      default:
+        this.allocated--;
+        return false;
+    }
+  }
 
   /** Does up to `budget` units of work; returns true while work remains. */
   step(budget: number): boolean {
     const n = this.keys.length;
+    if (this.allocateNext()) return true;
     if (this.phase === 0) {
       const { keys, bucket, counts } = this;
       const end = Math.min(n, this.pos + budget);
@@ -236,6 +287,7 @@ class InsertJob<V> {
     const codes: number[] = [];
     for (let c = 0; c < 128; c++) if (this.seenAscii[c] === 1) codes.push(c);
     codes.push(...[...this.seenWide].sort((a, b) => a - b));
+    this.values.length = this.valueCount; // merged repeats leave the tail unused
     return {
       firstChild: this.firstChild,
       nextSibling: this.nextSibling,
@@ -272,9 +324,10 @@ class InsertJob<V> {
       this.values[v - 1] = this.merge(this.values[v - 1]!, this.vals[addIndex]!, key);
       return;
     }
-    this.values.push(this.vals[addIndex]!);
-    this.valueAddIndex.push(addIndex);
-    this.valuePlus1[n] = this.values.length;
+    const vi = this.valueCount++;
+    this.values[vi] = this.vals[addIndex]!;
+    this.valueAddIndex[vi] = addIndex;
+    this.valuePlus1[n] = vi + 1;
     if (len > this.maxDepth) this.maxDepth = len;
   }
 

@@ -142,3 +142,22 @@ function describe(v: unknown): string {
   if (typeof v === "object") return JSON.stringify(v) ?? String(v);
   return String(v);
 }
+
+/**
+ * Rows of one table without looking at them yet (for sliced compiles, which check each row in
+ * their own loop with `rowAt`, so a 1M-row table is not walked twice in one go); [] when the
+ * set does not carry the table; throws when it is not an array.
+ */
+export function tableArray(set: Readonly<Record<string, unknown>>, table: string): readonly unknown[] {
+  const rows = set[table];
+  if (rows === undefined || rows === null) return [];
+  if (!Array.isArray(rows)) throw new TableError(table, null, "expected an array of rows");
+  return rows;
+}
+
+/** Row `i` of `rows` (from tableArray), or TableError naming it (`#<i+1>`) when it is not an object. */
+export function rowAt(rows: readonly unknown[], i: number, table: string): TableRow {
+  const r = rows[i];
+  if (r === null || typeof r !== "object" || Array.isArray(r)) throw new TableError(table, `#${i + 1}`, "row is not an object");
+  return r as TableRow;
+}
