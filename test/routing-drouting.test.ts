@@ -5,14 +5,15 @@
  * weekly BYDAY, falling back to a shorter prefix when the longer one is out of time), gwlists
  * fail over from a 503 and a silent gateway, strip / pri_prefix rewrite the number. The time
  * recurrences are written relative to the current UTC time (module param timezone UTC).
- * Script: test/scripts/routing-drouting.ts. Ports 17100–17199.
+ * With enable_keepalive, OPTIONS probes take a silent gateway out of the lists before any call
+ * is sent to it. Script: test/scripts/routing-drouting.ts. Ports 17100–17199.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import type { DataPlane } from "../data-plane/node.js";
 import { TEST_SCRIPTS, startProxy } from "./helpers/proxy.js";
 import { UdpPeer, firstLine, request, statusOf } from "./helpers/udp-peer.js";
-import { rpc, runCalls, startGateway, tableDir, tally, writeTableFile, type Gateway } from "./scripts/routing-support.js";
+import { rpc, runCalls, startGateway, tableDir, tally, waitFor, writeTableFile, type Gateway } from "./scripts/routing-support.js";
 
 /** RFC 2445 DATE-TIME in UTC: YYYYMMDDTHHMMSSZ. */
 function stamp(ms: number): string {
@@ -126,4 +127,57 @@ describe("drouting: groups, priorities, time recurrences, failover", () => {
       peer.close();
     }
   });
+});
+
+describe("drouting keepalives (enable_keepalive)", () => {
+  const PROXY = 17140;
+  const CONTROL = 17141;
+  const [K1, K2] = [17142, 17143];
+  let dp: DataPlane;
+  let dead: UdpPeer;
+  let alive: Gateway;
+
+  beforeAll(async () => {
+    dead = await UdpPeer.open(K1); // answers nothing, not even OPTIONS
+    alive = await startGateway(K2);
+    const dir = tableDir("dr-ka");
+    writeTableFile(join(dir, "drouting.json"), {
+      dr_gateways: [
+        { gwid: 1, address: `127.0.0.1:${K1}` },
+        { gwid: 2, address: `127.0.0.1:${K2}` },
+      ],
+      dr_rules: [{ ruleid: 1, groupid: "1", prefix: "88", gwlist: "1,2" }],
+    });
+    dp = await startProxy({
+      listen: [`udp:127.0.0.1:${PROXY}`],
+      control: { listen: `127.0.0.1:${CONTROL}` },
+      script: { file: join(TEST_SCRIPTS, "routing-drouting.ts"), settings: { group: 1 } },
+      modules: { drouting: { enable_keepalive: 1, keepalive_interval: 1, keepalive_timeout: 500, keepalive_from: "sip:ka@olelo.test" } },
+      tables: { drouting: join(dir, "drouting.json") },
+      core: { tm: { frTimer: 1000, frInvTimer: 5000 } },
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    await dp?.stop();
+    dead?.close();
+    await alive?.stop();
+  });
+
+  it("marks the silent gateway down from OPTIONS probes; calls then go to the next one without trying it", async () => {
+    const events = async () => ((await rpc(CONTROL, "events.since", { since: 0, kinds: ["drouting."] })).result as { events: Array<{ kind: string; data: unknown }> }).events;
+    await waitFor(async () => (await events()).some((e) => e.kind === "drouting.gw_down"), 5000, "drouting.gw_down");
+    expect((await events()).map((e) => [e.kind, e.data])).toEqual([["drouting.gw_down", { gwid: 1, address: `127.0.0.1:${K1}`, code: 408 }]]);
+    const probe = await dead.wait((t) => t.startsWith("OPTIONS "));
+    expect(firstLine(probe)).toBe(`OPTIONS sip:127.0.0.1:${K1} SIP/2.0`);
+    // the live gateway answers its probes and stays usable
+    expect(alive.requests("OPTIONS").length).toBeGreaterThanOrEqual(1);
+
+    const r = await runCalls({ port: 17144, proxy: PROXY, calls: ["88001", "88002", "88003"], rate: 10 });
+    expect(r.failed, r.errors + r.stderr).toBe(0);
+    expect(alive.invitedUsers().sort()).toEqual(["88001", "88002", "88003"]);
+    expect(dead.received.filter((m) => m.text.startsWith("INVITE "))).toEqual([]);
+    const st = (await rpc(CONTROL, "stats.get_statistics", ["drouting:"])).result as string[];
+    expect(st).toContain("drouting:gateways_down = 1");
+  }, 30_000);
 });

@@ -3,6 +3,7 @@ import { createTableReloader } from "../prefix-tree/reload-kind.js";
 import { compileBySize } from "../prefix-tree/sliced.js";
 import { canonicalIp, splitUri } from "../prefix-tree/uri-parts.js";
 import { createCalendar, type Calendar } from "./calendar.js";
+import { DrKeepalive, type DrKeepaliveConfig } from "./keepalive.js";
 import { buildDrUri, findRule, orderGateways, type SortOrder } from "./route.js";
 import { compileDroutingSteps, compileDroutingTables, type CompiledDrouting, type DrGateway, type DrRule } from "./table.js";
 
@@ -59,6 +60,8 @@ export interface DroutingConfig {
   readonly useDomain: boolean;
   readonly sortOrder: SortOrder;
   readonly calendar: Calendar;
+  /** enable_keepalive and the probe settings. */
+  readonly keepalive: DrKeepaliveConfig;
 }
 
 /** Reads the module config (Kamailio param names plus `timezone`); throws naming the key. */
@@ -78,7 +81,22 @@ export function droutingConfigFromHost(config: Readonly<Record<string, unknown>>
   } catch (e) {
     throw new Error(`drouting: timezone: ${(e as Error).message}`);
   }
-  return { useDomain: num("use_domain", 1, [0, 1]) === 1, sortOrder: num("sort_order", 0, [0, 1, 2]) as SortOrder, calendar };
+  const int = (key: string, def: number, min: number, max: number): number => {
+    const v = config[key];
+    if (v === undefined) return def;
+    const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
+    if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) throw new Error(`drouting: ${key} must be an integer ${min}..${max}`);
+    return n;
+  };
+  const from = config["keepalive_from"] ?? "sip:keepalive@kamailio.org";
+  if (typeof from !== "string" || !/^sips?:/i.test(from)) throw new Error("drouting: keepalive_from must be a sip: or sips: URI");
+  const keepalive: DrKeepaliveConfig = {
+    enabled: num("enable_keepalive", 0, [0, 1]) === 1,
+    intervalS: int("keepalive_interval", 30, 1, 86400),
+    from,
+    timeoutMs: int("keepalive_timeout", 0, 0, 600000),
+  };
+  return { useDomain: num("use_domain", 1, [0, 1]) === 1, sortOrder: num("sort_order", 0, [0, 1, 2]) as SortOrder, calendar, keepalive };
 }
 
 export interface DroutingDeps {
@@ -90,6 +108,10 @@ export interface DroutingDeps {
 export interface DroutingModule {
   readonly api: DroutingApi;
   current(): CompiledDrouting;
+  /** Gateway keepalives (enable_keepalive). */
+  readonly keepalive: DrKeepalive;
+  /** Stops the keepalive timer. */
+  destroy(): void;
 }
 
 interface Alternative {
@@ -104,9 +126,12 @@ export function createDrouting(host: ModuleHost, deps: DroutingDeps = {}): Drout
   const now = deps.now ?? (() => Date.now() / 1000);
   const random = deps.random ?? Math.random;
   let live: CompiledDrouting = compileDroutingTables({});
-  const stats = host.stats.group("drouting", ["routed", "not_routed", "next_routing"]);
+  const stats = host.stats.group("drouting", ["routed", "not_routed", "next_routing", "keepalive_sent"]);
   stats.gauge("rules", () => live.ruleCount);
   stats.gauge("gateways", () => live.gateways.size);
+  const keepalive = new DrKeepalive(cfg.keepalive, { uac: host.sip, events: host.events, stats, current: () => live, log: host.log });
+  stats.gauge("gateways_down", () => keepalive.down);
+  const usable = (gw: DrGateway) => keepalive.usable(gw);
 
   host.tables.register({
     kind: "drouting",
@@ -115,6 +140,7 @@ export function createDrouting(host: ModuleHost, deps: DroutingDeps = {}): Drout
     compile: (set) => compileBySize(set, () => compileDroutingSteps(set)),
     apply: (compiled) => {
       live = compiled as CompiledDrouting;
+      keepalive.reconcile(live);
     },
   });
 
@@ -150,7 +176,7 @@ export function createDrouting(host: ModuleHost, deps: DroutingDeps = {}): Drout
       } else {
         req.vars.delete(DR_VARS.routeId);
       }
-      const gws = orderGateways(rule, cfg.sortOrder, random);
+      const gws = orderGateways(rule, cfg.sortOrder, random, keepalive.down > 0 ? usable : undefined);
       if (gws.length === 0) return fail();
       const alts: Alternative[] = [];
       for (const gw of gws) {
@@ -214,12 +240,13 @@ export function createDrouting(host: ModuleHost, deps: DroutingDeps = {}): Drout
 
     lookup(group, number, nowSec) {
       const rule = findRule(live, group, number, nowSec ?? now(), cfg.calendar);
-      return rule === null ? null : { rule, gateways: orderGateways(rule, cfg.sortOrder, random) };
+      return rule === null ? null : { rule, gateways: orderGateways(rule, cfg.sortOrder, random, keepalive.down > 0 ? usable : undefined) };
     },
   };
 
   host.rpc.registerAll(droutingRpcMethods(createTableReloader(host, "drouting")));
-  return { api, current: () => live };
+  keepalive.start();
+  return { api, current: () => live, keepalive, destroy: () => keepalive.stop() };
 }
 
 /** drouting.reload (the only RPC Kamailio's drouting has). */

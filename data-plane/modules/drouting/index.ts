@@ -1,5 +1,8 @@
 import { defineModule } from "../../core/api.js";
-import { createDrouting, type DroutingApi } from "./drouting.js";
+import { createDrouting, type DroutingApi, type DroutingModule } from "./drouting.js";
+
+/** Running instances by their API (several data planes may share a process, e.g. in tests). */
+const running = new WeakMap<DroutingApi, DroutingModule>();
 
 /**
  * Olelo's drouting: Kamailio's dynamic routing (dr_gateways, dr_rules, dr_groups, dr_gw_lists):
@@ -14,7 +17,14 @@ export default defineModule<DroutingApi>({
   name: "drouting",
   doc: "Prefix, caller-group and time based routing to gateway lists (Kamailio drouting)",
   init(host) {
-    return createDrouting(host).api;
+    const mod = createDrouting(host);
+    running.set(mod.api, mod);
+    return mod.api;
+  },
+  destroy(api) {
+    if (api === undefined) return;
+    running.get(api)?.destroy();
+    running.delete(api);
   },
 });
 
@@ -24,3 +34,4 @@ export { compileDroutingTables, resolveGwList, type CompiledDrouting, type DrGat
 export { findRule, orderGateways, buildDrUri, type SortOrder } from "./route.js";
 export { parseTimeRec, matchTimeRec, TimeRecError, type TimeRec } from "./timerec.js";
 export { createCalendar, type Calendar } from "./calendar.js";
+export { DrKeepalive, type DrKeepaliveConfig, type DrGatewayState } from "./keepalive.js";

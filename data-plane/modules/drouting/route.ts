@@ -40,15 +40,18 @@ export type SortOrder = 0 | 1 | 2;
  *   their listed order (Kamailio randomises only the first two);
  * - 2: one gateway per group, picked at random among those not chosen for an earlier group;
  *   a group whose gateways were all chosen already is skipped.
+ * `usable` (keepalive) leaves gateways out that are down.
  */
-export function orderGateways(rule: DrRule, sortOrder: SortOrder, random: () => number): DrGateway[] {
+export function orderGateways(rule: DrRule, sortOrder: SortOrder, random: () => number, usable?: (gw: DrGateway) => boolean): DrGateway[] {
   const out: DrGateway[] = [];
+  // gateways a keepalive found down are left out before the order is made (Kamailio keepalive)
+  const groups = usable === undefined ? rule.gwGroups : rule.gwGroups.map((g) => g.filter(usable));
   if (sortOrder === 0) {
-    for (const g of rule.gwGroups) out.push(...g);
+    for (const g of groups) out.push(...g);
     return out;
   }
   if (sortOrder === 1) {
-    for (const g of rule.gwGroups) {
+    for (const g of groups) {
       if (g.length <= 1) {
         out.push(...g);
         continue;
@@ -64,7 +67,7 @@ export function orderGateways(rule: DrRule, sortOrder: SortOrder, random: () => 
     return out;
   }
   const chosen = new Set<DrGateway>();
-  for (const g of rule.gwGroups) {
+  for (const g of groups) {
     const free = g.filter((gw) => !chosen.has(gw));
     if (free.length === 0) continue;
     const pick = free[Math.floor(random() * free.length)]!;

@@ -1,0 +1,143 @@
+import type { EventBus, SipUac, StatGroup } from "../../core/api.js";
+import type { CompiledDrouting, DrGateway } from "./table.js";
+
+/**
+ * Gateway keepalives of Kamailio's drouting with `enable_keepalive` (drouting hands every
+ * gateway to the keepalive module, whose ka_options_callback sets a state the routing honours):
+ * every `keepalive_interval` seconds each gateway gets an OPTIONS (R-URI and To =
+ * `sip:<address>`, From `keepalive_from`) through the core's UAC. A 2xx marks it up, anything
+ * else (including the local 408 of a silent gateway) down; do_routing leaves down gateways out
+ * of the gateway list. Gateways start in the unknown state, which is usable, as in Kamailio.
+ *
+ * State is kept per gwid while the gateway keeps its address across table pushes; a reply for
+ * an address a push has changed is ignored. A probe still pending is not sent again. Events
+ * `drouting.gw_down { gwid, address, code }` and `drouting.gw_up { gwid, address, code }`.
+ */
+export interface DrKeepaliveConfig {
+  readonly enabled: boolean;
+  /** Seconds between rounds (Kamailio keepalive `ping_interval`, default 30). */
+  readonly intervalS: number;
+  /** From URI of the probes (keepalive `ping_from`). */
+  readonly from: string;
+  /** Final-response timeout of a probe in ms (0 = the core's fr_timer). */
+  readonly timeoutMs: number;
+}
+
+/** Keepalive state of a gateway (Kamailio ka_state). */
+export type DrGatewayState = "unknown" | "up" | "down";
+
+interface Probe {
+  state: DrGatewayState;
+  address: string;
+  probing: boolean;
+}
+
+/** The keepalive table and timer of one drouting instance. */
+export class DrKeepalive {
+  private readonly gws = new Map<number, Probe>();
+  private downCount = 0;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly cfg: DrKeepaliveConfig,
+    private readonly deps: {
+      readonly uac: SipUac;
+      readonly events: EventBus;
+      readonly stats: StatGroup;
+      readonly current: () => CompiledDrouting;
+      readonly log: { info(msg: string, f?: Record<string, unknown>): void };
+    },
+  ) {}
+
+  /** Gateways known to be down (hot path: do_routing skips the check when 0). */
+  get down(): number {
+    return this.downCount;
+  }
+
+  /** Whether do_routing may use the gateway. */
+  usable(gw: DrGateway): boolean {
+    return this.downCount === 0 || this.gws.get(gw.gwid)?.state !== "down";
+  }
+
+  stateOf(gwid: number): DrGatewayState {
+    return this.gws.get(gwid)?.state ?? "unknown";
+  }
+
+  /** After a push: gateways that are gone or moved to another address start over (unknown). */
+  reconcile(c: CompiledDrouting): void {
+    for (const [gwid, p] of this.gws) {
+      const gw = c.gateways.get(gwid);
+      if (gw === undefined || gw.address !== p.address) {
+        if (p.state === "down") this.downCount--;
+        this.gws.delete(gwid);
+      }
+    }
+  }
+
+  start(): void {
+    if (!this.cfg.enabled || this.timer !== null || this.stopped) return;
+    this.timer = setInterval(() => this.tick(), this.cfg.intervalS * 1000);
+    this.timer.unref?.();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** One round: an OPTIONS to every gateway whose previous probe is answered. Returns the count. */
+  tick(): number {
+    if (this.stopped || !this.cfg.enabled) return 0;
+    let n = 0;
+    for (const gw of this.deps.current().gateways.values()) {
+      let p = this.gws.get(gw.gwid);
+      if (p === undefined) this.gws.set(gw.gwid, (p = { state: "unknown", address: gw.address, probing: false }));
+      if (p.probing) continue;
+      this.probe(gw.gwid, p);
+      n++;
+    }
+    return n;
+  }
+
+  private probe(gwid: number, p: Probe): void {
+    p.probing = true;
+    const address = p.address;
+    const uri = `sip:${address}`;
+    this.deps.stats.inc("keepalive_sent");
+    let pending: Promise<{ code: number }>;
+    try {
+      pending = this.deps.uac.request({
+        method: "OPTIONS",
+        uri,
+        to: uri,
+        from: this.cfg.from,
+        ...(this.cfg.timeoutMs > 0 ? { timeoutMs: this.cfg.timeoutMs } : {}),
+      });
+    } catch (e) {
+      pending = Promise.reject(e);
+    }
+    pending.then(
+      (r) => this.onReply(gwid, p, address, r.code),
+      () => this.onReply(gwid, p, address, 500),
+    );
+  }
+
+  /** ka_options_callback: 2xx up, anything else down; events on a change. */
+  private onReply(gwid: number, p: Probe, address: string, code: number): void {
+    p.probing = false;
+    if (this.stopped || this.gws.get(gwid) !== p || p.address !== address) return;
+    const next: DrGatewayState = code >= 200 && code <= 299 ? "up" : "down";
+    if (next === p.state) return;
+    if (p.state === "down") this.downCount--;
+    if (next === "down") this.downCount++;
+    const was = p.state;
+    p.state = next;
+    // unknown → up is the normal start, not news
+    if (next === "down" || was === "down") {
+      this.deps.log.info(next === "down" ? "gateway down" : "gateway up", { gwid, address, code });
+      this.deps.events.publish(next === "down" ? "drouting.gw_down" : "drouting.gw_up", { gwid, address, code });
+    }
+  }
+}
