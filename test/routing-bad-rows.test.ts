@@ -174,6 +174,12 @@ describe("a bad row pushed by lcr.reload / drouting.reload is refused while call
     expect([after.version, after.appliedAt]).toEqual([before.version, before.appliedAt]);
     expect(after.lastError).toBe("lcr_rule_target row 9: gw_id 77 is not in lcr_gw");
 
+    // a file that is not JSON: the error says so, the tables stay
+    writeFileSync(lcrFile, '{"lcr_gw": [ {"id": 1,');
+    const broken = await rpc(LCR_CONTROL, "lcr.reload");
+    expect(broken.error?.message).toMatch(new RegExp(`^LCR Module Reload Failed: ${lcrFile.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: invalid JSON: `));
+    expect((await status(LCR_CONTROL, "lcr")).version).toBe(before.version);
+
     // fixed file: taken, calls move to B
     writeTableFile(lcrFile, lcrGood(B));
     expect(await rpc(LCR_CONTROL, "lcr.reload")).toMatchObject({ result: null });

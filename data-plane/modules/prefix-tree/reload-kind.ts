@@ -21,8 +21,10 @@ export function createTableReloader(host: Pick<ModuleHost, "tables">, kind: stri
     try {
       const r = await host.tables.reload(kind);
       if (!r.ok) {
+        // name the source unless the error does already (a file that cannot be read or parsed)
         const src = host.tables.sourceOf(kind)?.describe;
-        throw new RpcError(RpcCode.ServerError, src ? `${src}: ${r.error.message}` : r.error.message);
+        const msg = r.error.message;
+        throw new RpcError(RpcCode.ServerError, src && !msg.includes(src.replace(/^file:/, "")) ? `${src}: ${msg}` : msg);
       }
       return { version: r.version, source: r.source };
     } finally {
