@@ -186,12 +186,25 @@ export function* compileDroutingSteps(set: TableSet): Sliced<CompiledDrouting> {
   }
 
   const groupsOut = new Map<number, DrGroupRules>();
+  // priority descending, table order among equals (Kamailio add_rt_info inserts after equals).
+  // Only rules sharing a prefix need ordering: the lists that merges grow are sorted after the
+  // build (Array sort is stable), not the whole group at once (one long pause for 300k rules).
+  const byPriority = (a: DrRule, b: DrRule) => b.priority - a.priority;
   for (const [g, rules] of [...perGroup].sort((a, b) => a[0] - b[0])) {
-    // priority descending, table order among equals (Kamailio add_rt_info inserts after equals)
-    const ordered = rules.slice().sort((a, b) => b.priority - a.priority); // stable: table order among equals
-    const b = new PrefixTreeBuilder<DrRule[]>({ alphabet: DR_PREFIX_CHARS, expectedSize: ordered.length, merge: (x, y) => (x.push(...y), x) });
+    const shared: DrRule[][] = [];
+    const b = new PrefixTreeBuilder<DrRule[]>({
+      alphabet: DR_PREFIX_CHARS,
+      expectedSize: rules.length,
+      merge: (x, y) => {
+        if (x.length === 1) shared.push(x);
+        x.push(...y);
+        return x;
+      },
+    });
     const noPrefix: DrRule[] = [];
-    for (const r of ordered) {
+    for (let k = 0; k < rules.length; k++) {
+      if ((k & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
+      const r = rules[k]!;
       if (r.prefix === "") {
         noPrefix.push(r);
         continue;
@@ -203,7 +216,13 @@ export function* compileDroutingSteps(set: TableSet): Sliced<CompiledDrouting> {
         throw e;
       }
     }
-    groupsOut.set(g, { tree: yield* b.buildSteps(), noPrefix });
+    const tree = yield* b.buildSteps();
+    for (let k = 0; k < shared.length; k++) {
+      if ((k & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
+      shared[k]!.sort(byPriority);
+    }
+    noPrefix.sort(byPriority);
+    groupsOut.set(g, { tree, noPrefix });
   }
 
   // ---- caller groups
