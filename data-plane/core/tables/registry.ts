@@ -64,6 +64,7 @@ export interface TableSource {
 export class TableRegistry {
   private readonly sinks = new Map<string, TableSink>();
   private readonly sources = new Map<string, TableSource>();
+  private readonly queues = new Map<string, Promise<void>>();
   private readonly status = new Map<string, TableStatus>();
   private readonly listeners = new Set<TableListener>();
 
@@ -151,7 +152,22 @@ export class TableRegistry {
    * Like `load`, for any sink: awaits an asynchronous compile (built off the hot path in slices),
    * then swaps in one step. The live table is untouched until the new one is complete and valid.
    */
-  async loadAsync(kind: string, set: TableSet, version: string, source: string): Promise<{ ok: true } | { ok: false; error: TableError | Error }> {
+  loadAsync(kind: string, set: TableSet, version: string, source: string): Promise<{ ok: true } | { ok: false; error: TableError | Error }> {
+    // one load per kind at a time (a control-plane push and an RPC reload never interleave)
+    const prev = this.queues.get(kind) ?? Promise.resolve();
+    const next = prev.then(() => this.loadNow(kind, set, version, source));
+    const tail = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queues.set(kind, tail);
+    void tail.then(() => {
+      if (this.queues.get(kind) === tail) this.queues.delete(kind);
+    });
+    return next;
+  }
+
+  private async loadNow(kind: string, set: TableSet, version: string, source: string): Promise<{ ok: true } | { ok: false; error: TableError | Error }> {
     const sink = this.sinks.get(kind);
     if (!sink) return { ok: false, error: new Error(`unknown table kind '${kind}'`) };
     let compiled: unknown;
