@@ -84,8 +84,9 @@ export class MysqlLocationStore implements LocationStore {
 
   flush(): Promise<void> {
     if (this.flushing) {
+      // a write is running: what is pending now goes in the next one — resolve after that one
       this.again = true;
-      return this.flushing;
+      return this.flushing.then(() => this.flush());
     }
     if (this.pendingCount === 0) return Promise.resolve();
     this.flushing = this.writeAll().finally(() => {
