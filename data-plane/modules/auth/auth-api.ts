@@ -1,6 +1,6 @@
-import type { EventBus } from "../../core/events/bus.js";
-import type { Logger } from "../../core/log/logger.js";
-import type { RequestContext } from "../../core/script/context.js";
+import type { EventBus } from "../../core/api.js";
+import type { Logger } from "../../core/api.js";
+import type { RequestContext } from "../../core/api.js";
 import { AuthCode, type AuthResult, type CredentialsHeader, type DigestAuthenticator, findCredentials } from "./authenticate.js";
 import { buildChallenges } from "./challenge.js";
 import { algorithmInfo, type AlgorithmInfo } from "./digest.js";

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { SipMessageView } from "../../core/script/context.js";
+import type { SipMessageView } from "../../core/api.js";
 import { algorithmInfo, computeHa1, computeResponse, digestEquals, type AlgorithmInfo } from "./digest.js";
 import type { NonceManager } from "./nonce.js";
 import type { NonceTracker } from "./nonce-tracker.js";

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { OleloEvent } from "../../core/events/bus.js";
-import type { RequestContext, SipMessageView } from "../../core/script/context.js";
+import type { OleloEvent } from "../../core/api.js";
+import type { RequestContext, SipMessageView } from "../../core/api.js";
 import { HashTable } from "../htable/hash-table.js";
 import { parseHtableDefinition } from "../htable/params.js";
 import { createTestHost } from "../permissions/test-host.js";

@@ -1,5 +1,5 @@
-import { defineModule } from "../../core/module.js";
-import type { TableSink } from "../../core/tables/registry.js";
+import { defineModule } from "../../core/api.js";
+import type { TableSink } from "../../core/api.js";
 import { createAuthApi, type AuthApi } from "./auth-api.js";
 import { DigestAuthenticator } from "./authenticate.js";
 import { NonceManager, randomSecret } from "./nonce.js";

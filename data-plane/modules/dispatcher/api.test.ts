@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { createLogger, setLogLevel } from "../../core/log/logger.js";
-import { StatsRegistry } from "../../core/stats/counters.js";
+import { createLogger, setLogLevel } from "../../core/api.js";
+import { StatsRegistry } from "../../core/api.js";
 import { createDispatcherApi } from "./api.js";
 import { DISPATCHER_STATS, DispatcherEngine } from "./engine.js";
 import { stateLetters } from "./flags.js";

@@ -1,4 +1,4 @@
-import type { RequestContext, SipMessageView } from "../../core/script/context.js";
+import type { RequestContext, SipMessageView } from "../../core/api.js";
 import type { DispatcherEngine } from "./engine.js";
 import { isSkipped, parseMarkState, DS_DISABLED, DS_INACTIVE, DS_PROBING, DS_TRYING } from "./flags.js";
 import { isFromList as isFromListImpl } from "./is-from-list.js";

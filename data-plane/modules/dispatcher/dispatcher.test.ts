@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { setLogLevel } from "../../core/log/logger.js";
+import { setLogLevel } from "../../core/api.js";
 import { createDispatcher, type DispatcherModule } from "./dispatcher.js";
 import { DS_INACTIVE, stateLetters } from "./flags.js";
 import { fakeHost, fakeRequest, flush, type FakeHost } from "./test-support.js";

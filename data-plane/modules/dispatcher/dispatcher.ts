@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { lookup } from "node:dns/promises";
 import { readFile } from "node:fs/promises";
-import type { ModuleHost } from "../../core/module.js";
-import { RpcCode, RpcError } from "../../core/rpc/errors.js";
-import { TableError, type TableSet, type TableSink } from "../../core/tables/registry.js";
+import type { ModuleHost } from "../../core/api.js";
+import { RpcCode, RpcError } from "../../core/api.js";
+import { TableError, type TableSet, type TableSink } from "../../core/api.js";
 import { createDispatcherApi, type DispatcherApi } from "./api.js";
 import { parseAttrs } from "./attrs.js";
 import { DISPATCHER_STATS, DispatcherEngine } from "./engine.js";

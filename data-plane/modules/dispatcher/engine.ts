@@ -1,5 +1,5 @@
-import type { Logger } from "../../core/log/logger.js";
-import type { StatGroup } from "../../core/stats/counters.js";
+import type { Logger } from "../../core/api.js";
+import type { StatGroup } from "../../core/api.js";
 import { DS_DISABLED, DS_INACTIVE, DS_NODNSARES, DS_PROBING, DS_STATES_ALL, DS_TRYING, isSkipped, stateLetters, stateName } from "./flags.js";
 import type { DispatcherParams } from "./params.js";
 import { CallLoadTable } from "./select/call-load.js";

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { createLogger, setLogLevel } from "../../core/log/logger.js";
-import type { FailureContext } from "../../core/script/context.js";
-import { StatsRegistry } from "../../core/stats/counters.js";
+import { createLogger, setLogLevel } from "../../core/api.js";
+import type { FailureContext } from "../../core/api.js";
+import { StatsRegistry } from "../../core/api.js";
 import { createDispatcherApi } from "./api.js";
 import { DISPATCHER_STATS, DispatcherEngine } from "./engine.js";
 import script from "./example-script.js";

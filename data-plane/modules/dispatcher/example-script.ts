@@ -1,4 +1,4 @@
-import { defineScript, type FailureContext, type RequestContext } from "../../core/script/context.js";
+import { defineScript, type FailureContext, type RequestContext } from "../../core/api.js";
 import type { DispatcherApi } from "./api.js";
 
 /**

@@ -1,4 +1,4 @@
-import { defineModule } from "../../core/module.js";
+import { defineModule } from "../../core/api.js";
 import type { DispatcherApi } from "./api.js";
 import { createDispatcher, type DispatcherModule } from "./dispatcher.js";
 

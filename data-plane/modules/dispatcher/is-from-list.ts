@@ -1,4 +1,4 @@
-import type { RequestContext } from "../../core/script/context.js";
+import type { RequestContext } from "../../core/api.js";
 import type { DispatcherEngine } from "./engine.js";
 import { DS_NODNSARES, isSkipped } from "./flags.js";
 import { VAR_ATTRS, VAR_SETID } from "./select/dst-list.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TableError } from "../../core/tables/registry.js";
+import { TableError } from "../../core/api.js";
 import { formatListFile, parseListFile } from "./parse-list-file.js";
 import { compileDispatcherTables } from "./table.js";
 

@@ -1,4 +1,4 @@
-import { TableError, type TableSet, type TableRow } from "../../core/tables/registry.js";
+import { TableError, type TableSet, type TableRow } from "../../core/api.js";
 
 /**
  * Reads Kamailio's dispatcher.list text format into the same rows the database or the control

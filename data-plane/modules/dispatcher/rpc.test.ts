@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { setLogLevel } from "../../core/log/logger.js";
-import { RpcCode, RpcError } from "../../core/rpc/errors.js";
+import { setLogLevel } from "../../core/api.js";
+import { RpcCode, RpcError } from "../../core/api.js";
 import { createDispatcher, type DispatcherModule } from "./dispatcher.js";
 import { dsHash } from "./hash.js";
 import { fakeHost, fakeRequest, type FakeHost } from "./test-support.js";

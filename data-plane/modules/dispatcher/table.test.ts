@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TableError } from "../../core/tables/registry.js";
+import { TableError } from "../../core/api.js";
 import { compileDispatcherTables } from "./table.js";
 
 function errOf(fn: () => unknown): TableError {

@@ -1,4 +1,4 @@
-import { TableError, type TableSet } from "../../core/tables/registry.js";
+import { TableError, type TableSet } from "../../core/api.js";
 import { parseAttrs, type DestAttrs } from "./attrs.js";
 import { DS_FLAGS_KNOWN } from "./flags.js";
 import { seededRandom, shuffleInPlace } from "./hash.js";

@@ -3,14 +3,14 @@
  * module uses, a fake SipUac whose replies the test controls, and a ModuleHost built from the
  * core's real registries. Not used by production code.
  */
-import { EventBus, type OleloEvent } from "../../core/events/bus.js";
-import { createLogger } from "../../core/log/logger.js";
-import type { ModuleHost, SipUac, UacRequestOptions, UacResult } from "../../core/module.js";
-import { RpcRegistry } from "../../core/rpc/registry.js";
-import type { RequestContext, SipMessageView } from "../../core/script/context.js";
-import type { Endpoint } from "../../core/sip/types.js";
-import { StatsRegistry } from "../../core/stats/counters.js";
-import { TableRegistry } from "../../core/tables/registry.js";
+import { EventBus, type OleloEvent } from "../../core/api.js";
+import { createLogger } from "../../core/api.js";
+import type { ModuleHost, SipUac, UacRequestOptions, UacResult } from "../../core/api.js";
+import { RpcRegistry } from "../../core/api.js";
+import type { RequestContext, SipMessageView } from "../../core/api.js";
+import type { Endpoint } from "../../core/api.js";
+import { StatsRegistry } from "../../core/api.js";
+import { TableRegistry } from "../../core/api.js";
 
 export interface FakeRequestInit {
   method?: string;

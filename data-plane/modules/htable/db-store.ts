@@ -1,5 +1,5 @@
 import mysql from "mysql2/promise";
-import type { TableRow } from "../../core/tables/registry.js";
+import type { TableRow } from "../../core/api.js";
 
 /**
  * MySQL/MariaDB access for htables with a `dbtable` (Kamailio's `htable` table shape: key_name,

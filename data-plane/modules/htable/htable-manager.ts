@@ -1,5 +1,5 @@
-import type { EventBus } from "../../core/events/bus.js";
-import type { Logger } from "../../core/log/logger.js";
+import type { EventBus } from "../../core/api.js";
+import type { Logger } from "../../core/api.js";
 import { HtableDbStore } from "./db-store.js";
 import { HashTable, type HtExpired } from "./hash-table.js";
 import type { HtableParams } from "./params.js";

@@ -1,6 +1,6 @@
 import mysql from "mysql2/promise";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import type { OleloEvent } from "../../core/events/bus.js";
+import type { OleloEvent } from "../../core/api.js";
 import { createTestHost } from "../permissions/test-host.js";
 import htableModule, { HTABLE_EXPIRED_EVENT, type HtableApi } from "./index.js";
 

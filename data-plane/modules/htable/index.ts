@@ -1,5 +1,5 @@
-import { defineModule } from "../../core/module.js";
-import type { TableSink } from "../../core/tables/registry.js";
+import { defineModule } from "../../core/api.js";
+import type { TableSink } from "../../core/api.js";
 import { createHtableApi, type HtableApi } from "./htable-api.js";
 import { HtableManager } from "./htable-manager.js";
 import { parseHtableParams } from "./params.js";

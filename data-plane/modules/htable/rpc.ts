@@ -1,5 +1,5 @@
-import { RpcCode, RpcError } from "../../core/rpc/errors.js";
-import type { RpcMethod } from "../../core/rpc/registry.js";
+import { RpcCode, RpcError } from "../../core/api.js";
+import type { RpcMethod } from "../../core/api.js";
 import type { HashTable } from "./hash-table.js";
 import type { HtableManager } from "./htable-manager.js";
 

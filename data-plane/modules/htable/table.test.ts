@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TableError } from "../../core/tables/registry.js";
+import { TableError } from "../../core/api.js";
 import { HashTable } from "./hash-table.js";
 import { parseHtableDefinition, parseHtableParams } from "./params.js";
 import { compileHtableRows, compileHtableSet, itemsToRows, rowsToItems } from "./table.js";

@@ -1,4 +1,4 @@
-import { TableError, type TableRow, type TableSet } from "../../core/tables/registry.js";
+import { TableError, type TableRow, type TableSet } from "../../core/api.js";
 import type { HashTable, HtItem, HtValue } from "./hash-table.js";
 
 /**

@@ -1,5 +1,5 @@
 import mysql from "mysql2/promise";
-import type { TableRow } from "../../core/tables/registry.js";
+import type { TableRow } from "../../core/api.js";
 
 /**
  * Reads whole Kamailio tables from MySQL/MariaDB for the reload RPCs (permissions.addressReload,

@@ -1,6 +1,6 @@
 import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RequestContext } from "../../core/script/context.js";
+import type { RequestContext } from "../../core/api.js";
 import permissionsModule, { type PermissionsApi } from "./index.js";
 import { createTestHost } from "./test-host.js";
 

@@ -1,5 +1,5 @@
-import { defineModule } from "../../core/module.js";
-import type { TableSink } from "../../core/tables/registry.js";
+import { defineModule } from "../../core/api.js";
+import type { TableSink } from "../../core/api.js";
 import type { AddressTable } from "./address-table.js";
 import { MysqlTableSource } from "./db-source.js";
 import { parsePermissionsParams } from "./params.js";

@@ -1,4 +1,4 @@
-import type { RequestContext } from "../../core/script/context.js";
+import type { RequestContext } from "../../core/api.js";
 import { AddressTable, type AddressEntry } from "./address-table.js";
 import { TrustedTable, type TrustedEntry } from "./trusted-table.js";
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import type { ModuleDefinition } from "../../core/module.js";
+import type { ModuleDefinition } from "../../core/api.js";
 import authModule from "../auth/index.js";
 import htableModule from "../htable/index.js";
 import pikeModule from "../pike/index.js";

@@ -1,9 +1,9 @@
-import { EventBus } from "../../core/events/bus.js";
-import { createLogger } from "../../core/log/logger.js";
-import type { ModuleHost, SipUac } from "../../core/module.js";
-import { RpcRegistry } from "../../core/rpc/registry.js";
-import { StatsRegistry } from "../../core/stats/counters.js";
-import { TableRegistry } from "../../core/tables/registry.js";
+import { EventBus } from "../../core/api.js";
+import { createLogger } from "../../core/api.js";
+import type { ModuleHost, SipUac } from "../../core/api.js";
+import { RpcRegistry } from "../../core/api.js";
+import { StatsRegistry } from "../../core/api.js";
+import { TableRegistry } from "../../core/api.js";
 
 /**
  * Test support shared by the firewall modules' tests (htable, pike, permissions, auth, sanity):

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { EventBus, type OleloEvent } from "../../core/events/bus.js";
+import { EventBus, type OleloEvent } from "../../core/api.js";
 import { HashTable } from "../htable/hash-table.js";
 import { parseHtableDefinition } from "../htable/params.js";
 import { createPermissionsApi, PermissionsState } from "../permissions/permissions-api.js";

@@ -1,5 +1,5 @@
-import type { EventBus } from "../../core/events/bus.js";
-import type { Logger } from "../../core/log/logger.js";
+import type { EventBus } from "../../core/api.js";
+import type { Logger } from "../../core/api.js";
 import { canonicalIp, formatIp, maskBytes, parseIpInto } from "../permissions/parse-ip.js";
 import type { PikeDetector } from "./pike-detector.js";
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { RequestContext } from "../../core/script/context.js";
+import type { RequestContext } from "../../core/api.js";
 import { createTestHost } from "../permissions/test-host.js";
 import pikeModule, { type PikeApi } from "./index.js";
 

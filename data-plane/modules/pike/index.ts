@@ -1,5 +1,5 @@
-import { defineModule } from "../../core/module.js";
-import type { RequestContext } from "../../core/script/context.js";
+import { defineModule } from "../../core/api.js";
+import type { RequestContext } from "../../core/api.js";
 import { FloodGuard, htableBanStore, type BanStore, type FloodGuardOptions, type HtableLike } from "./flood-guard.js";
 import { parsePikeParams } from "./params.js";
 import { PikeDetector, type PikeResult } from "./pike-detector.js";

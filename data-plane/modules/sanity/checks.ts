@@ -1,4 +1,4 @@
-import type { SipMessageView } from "../../core/script/context.js";
+import type { SipMessageView } from "../../core/api.js";
 import { parseCredentials } from "../auth/parse-credentials.js";
 import { checkUri, countParam, parseFirstVia, parseRequestLine, splitAddress, uriHasParam } from "./sip-syntax.js";
 

@@ -1,4 +1,4 @@
-import { defineModule } from "../../core/module.js";
+import { defineModule } from "../../core/api.js";
 import { parseSanityParams } from "./params.js";
 import { createSanityApi, type SanityApi } from "./sanity-api.js";
 

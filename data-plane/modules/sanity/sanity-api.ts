@@ -1,5 +1,5 @@
-import type { Logger } from "../../core/log/logger.js";
-import type { RequestContext, SipMessageView } from "../../core/script/context.js";
+import type { Logger } from "../../core/api.js";
+import type { RequestContext, SipMessageView } from "../../core/api.js";
 import { runSanityChecks, SANITY_MAX_CHECKS, SANITY_URI_MAX_CHECKS, type SanityFailure, type SanityOptions } from "./checks.js";
 import type { SanityParams } from "./params.js";
 

@@ -1,4 +1,4 @@
-import type { SipMessageView } from "../../core/script/context.js";
+import type { SipMessageView } from "../../core/api.js";
 
 /**
  * Test support: a tiny SipMessageView over raw text with only what sanity reads: isRequest, method, status,

@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { setLogLevel } from "../../../core/log/logger.js";
-import type { UacResult } from "../../../core/module.js";
+import { setLogLevel } from "../../../core/api.js";
+import type { UacResult } from "../../../core/api.js";
 import { createDispatcher, type DispatcherModule } from "../dispatcher.js";
 import { stateLetters } from "../flags.js";
 import { fakeHost, flush, type FakeHost } from "../test-support.js";

@@ -1,4 +1,4 @@
-import type { SipUac } from "../../../core/module.js";
+import type { SipUac } from "../../../core/api.js";
 import type { DispatcherEngine } from "../engine.js";
 import { DS_DISABLED, DS_INACTIVE, DS_NODNSARES, DS_NOPING, DS_PROBING, DS_TRYING } from "../flags.js";
 import { isAcceptedReply } from "../params.js";

@@ -1,4 +1,4 @@
-import type { RequestContext, RequestState } from "../../../core/script/context.js";
+import type { RequestContext, RequestState } from "../../../core/api.js";
 import type { DestRuntime } from "../state.js";
 import type { CompiledDest } from "../table.js";
 

@@ -1,4 +1,4 @@
-import type { RequestContext } from "../../../core/script/context.js";
+import type { RequestContext } from "../../../core/api.js";
 import { dsHash } from "../hash.js";
 import { parseSipUri } from "../uri.js";
 

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { setLogLevel } from "../../../core/log/logger.js";
-import { StatsRegistry } from "../../../core/stats/counters.js";
-import { createLogger } from "../../../core/log/logger.js";
+import { setLogLevel } from "../../../core/api.js";
+import { StatsRegistry } from "../../../core/api.js";
+import { createLogger } from "../../../core/api.js";
 import { createDispatcherApi, type DispatcherApi } from "../api.js";
 import { DISPATCHER_STATS, DispatcherEngine } from "../engine.js";
 import { DS_INACTIVE, DS_PROBING } from "../flags.js";

@@ -1,4 +1,4 @@
-import type { RequestContext } from "../../../core/script/context.js";
+import type { RequestContext } from "../../../core/api.js";
 import type { DispatcherEngine } from "../engine.js";
 import { isSkipped } from "../flags.js";
 import { FLAG_FAILOVER, FLAG_HASH_USER_ONLY } from "../params.js";
