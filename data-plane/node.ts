@@ -146,7 +146,6 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
             tcp_connections: core.transport.connectionCount(),
           }),
       });
-      log.info("control API listening", { url: control.url });
     }
   } catch (e) {
     await sync?.close().catch(() => {});
