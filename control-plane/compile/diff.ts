@@ -27,7 +27,8 @@ export interface SetDiff {
   changed: RowChange[];
 }
 
-function keyOf(table: string): string {
+/** The column that identifies a row of `table` (catalog primary key; `prefix` for prefix_route); used by diffs and push deltas. */
+export function keyColumnOf(table: string): string {
   return TABLES.get(table)?.pk ?? "id";
 }
 
@@ -35,7 +36,7 @@ function keyOf(table: string): string {
 export function diffSets(tables: readonly string[], before: TableSet | undefined, after: TableSet): SetDiff {
   const out: SetDiff = { added: [], removed: [], changed: [] };
   for (const t of tables) {
-    const pk = keyOf(t);
+    const pk = keyColumnOf(t);
     const old = new Map<string, TableRow>();
     for (const r of before?.[t] ?? []) old.set(String(r[pk]), r);
     for (const r of after[t] ?? []) {

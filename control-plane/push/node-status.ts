@@ -17,6 +17,17 @@ export interface NackError {
   detail: string;
 }
 
+/** A delta the node could not apply (it then got the whole version). */
+export interface DeltaFallback {
+  /** The version that was sent as a delta. */
+  version: string;
+  baseVersion: string | null;
+  /** BASE_MISMATCH or DELTA_MISMATCH. */
+  reason: string;
+  message: string;
+  at: string;
+}
+
 /** Per node, per table kind. */
 export interface NodeKindStatus {
   kind: string;
@@ -25,6 +36,15 @@ export interface NodeKindStatus {
   /** Version last sent on the current stream, and its nonce. */
   sentVersion: string | null;
   sentNonce: string | null;
+  /** How the last version went out: whole ("full") or as a delta against `sentBaseVersion`. */
+  sentMode: "full" | "delta" | null;
+  sentBaseVersion: string | null;
+  /** Versions sent whole / as deltas since the node first connected. */
+  fullPushes: number;
+  deltaPushes: number;
+  /** Deltas the node NACKed with BASE_MISMATCH / DELTA_MISMATCH (each followed by a full push). */
+  deltaFallbacks: number;
+  lastDeltaFallback: DeltaFallback | null;
   /** Sent and not yet answered. */
   pending: boolean;
   lastAckAt: string | null;
@@ -75,6 +95,12 @@ export class NodeRecord {
         appliedVersion: null,
         sentVersion: null,
         sentNonce: null,
+        sentMode: null,
+        sentBaseVersion: null,
+        fullPushes: 0,
+        deltaPushes: 0,
+        deltaFallbacks: 0,
+        lastDeltaFallback: null,
         pending: false,
         lastAckAt: null,
         lastNackVersion: null,
@@ -97,7 +123,11 @@ export class NodeRecord {
       disconnectedAt: this.disconnectedAt,
       lastAckAt: this.lastAckAt,
       staleNonces: this.staleNonces,
-      tables: [...this.tables.values()].map((t) => ({ ...t, lastNackError: t.lastNackError ? { ...t.lastNackError } : null })),
+      tables: [...this.tables.values()].map((t) => ({
+        ...t,
+        lastNackError: t.lastNackError ? { ...t.lastNackError } : null,
+        lastDeltaFallback: t.lastDeltaFallback ? { ...t.lastDeltaFallback } : null,
+      })),
     };
   }
 }

@@ -23,6 +23,11 @@ export interface PushSource {
   kinds(): string[];
   current(kind: string): PushSnapshot | undefined;
   onChange(fn: (changedKinds: string[]) => void): () => void;
+  /**
+   * An older version of a kind, when the source still has its rows (the base of a delta to a data
+   * plane that runs it; the push server keeps recent ones itself). Optional.
+   */
+  snapshot?(kind: string, version: string): Promise<PushSnapshot | undefined>;
 }
 
 /** In-memory PushSource: tables are set by code (tests, benchmarks, a fixture control plane). */
@@ -33,9 +38,17 @@ export interface MemorySource extends PushSource {
   delete(kind: string): void;
 }
 
+/** Options of `createMemorySource`. */
+export interface MemorySourceOptions {
+  /** Older versions per kind that `snapshot()` can still return (default 0: none). */
+  keepVersions?: number;
+}
+
 /** Creates an in-memory PushSource. */
-export function createMemorySource(): MemorySource {
+export function createMemorySource(opts: MemorySourceOptions = {}): MemorySource {
   const snaps = new Map<string, PushSnapshot>();
+  const older = new Map<string, PushSnapshot[]>();
+  const keep = opts.keepVersions ?? 0;
   const listeners = new Set<(kinds: string[]) => void>();
   let counter = 0;
   const notify = (kinds: string[]) => {
@@ -48,9 +61,21 @@ export function createMemorySource(): MemorySource {
       listeners.add(fn);
       return () => listeners.delete(fn);
     },
+    async snapshot(kind, version) {
+      const cur = snaps.get(kind);
+      if (cur?.version === version) return cur;
+      return older.get(kind)?.find((s) => s.version === version);
+    },
     set(kind, set, version) {
       const rows = Object.values(set).reduce((n, r) => n + r.length, 0);
       const snap: PushSnapshot = { kind, version: version ?? `m${++counter}`, set, rows, compiledAt: new Date().toISOString() };
+      const prev = snaps.get(kind);
+      if (prev && keep > 0 && prev.version !== snap.version) {
+        const list = older.get(kind) ?? [];
+        list.push(prev);
+        while (list.length > keep) list.shift();
+        older.set(kind, list);
+      }
       snaps.set(kind, snap);
       notify([kind]);
       return snap;

@@ -4,7 +4,7 @@
  * for the protocol; the per-stream rules live in push-session.ts.
  *
  * @example
- *   const push = await createPushServer({ source, host: "127.0.0.1", port: 8071 });
+ *   const push = await createPushServer({ source, host: "127.0.0.1", port: 8071, delta: { maxRatio: 0.25 } });
  *   push.nodes(); // per data plane: connected since, applied versions, last NACK
  *   await push.close();
  */
@@ -14,6 +14,7 @@ import { TablePushService, type StreamTablesRequest } from "../../gen/olelo/cont
 import { createLogger, type Logger } from "../../data-plane/core/log/logger.js";
 import { createServiceDefinition, type MessageCodec } from "../../data-plane/sync/wire/grpc-adapter.js";
 import type { ChunkOptions } from "../../data-plane/sync/wire/table-chunks.js";
+import { createDeltaVersions, resolveDeltaOptions, type DeltaOptions } from "./delta-versions.js";
 import { createEncodedVersions, type EncodeFailure } from "./encoded-versions.js";
 import { NodeRecord, type NodeStatus } from "./node-status.js";
 import type { PushSource } from "./push-source.js";
@@ -31,6 +32,8 @@ export interface PushServerOptions {
   /** 0 picks a free port (see `port` on the result). */
   port?: number;
   chunk?: ChunkOptions;
+  /** When versions go out as deltas (to data planes that support them); see DeltaOptions. */
+  delta?: DeltaOptions;
   /** How long a disconnected node stays in `nodes()`; default one hour. */
   forgetAfterMs?: number;
   log?: Logger;
@@ -48,11 +51,22 @@ export interface PushServer {
   encodeFailures(): EncodeFailure[];
   /** Frame bytes written to all streams since start. */
   bytesSent(): number;
+  /** Versions and frame bytes sent whole and as deltas, and deltas NACKed back to a full push. */
+  pushStats(): PushStats;
   /**
    * Stops accepting streams and ends the open ones. `force` drops connections at once (a crash,
    * for tests); otherwise streams are ended and the server waits up to `graceMs` for them.
    */
   close(opts?: { force?: boolean; graceMs?: number }): Promise<void>;
+}
+
+/** Counters of `PushServer.pushStats()`. */
+export interface PushStats {
+  fullSends: number;
+  fullBytes: number;
+  deltaSends: number;
+  deltaBytes: number;
+  deltaFallbacks: number;
 }
 
 const frameCodec: MessageCodec<Buffer> = {
@@ -71,17 +85,36 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
   const streamPrefix = randomBytes(4).toString("hex");
   let nonceCounter = 0;
   let bytesSent = 0;
+  const stats: PushStats = { fullSends: 0, fullBytes: 0, deltaSends: 0, deltaBytes: 0, deltaFallbacks: 0 };
+  const deltas = createDeltaVersions(opts.source, resolveDeltaOptions(opts.delta), opts.chunk);
+  const noteCurrent = (kinds: Iterable<string>) => {
+    for (const k of kinds) {
+      const snap = opts.source.current(k);
+      if (snap) deltas.note(snap);
+    }
+  };
+  noteCurrent(opts.source.kinds());
   const deps = {
     source: opts.source,
     encoded,
+    deltas,
     log,
     newNonce: () => `${streamPrefix}-${(++nonceCounter).toString(36)}`,
-    onBytes: (n: number) => {
+    onBytes: (n: number, mode: "full" | "delta") => {
       bytesSent += n;
+      if (mode === "delta") stats.deltaBytes += n;
+      else stats.fullBytes += n;
+    },
+    onSend: (mode: "full" | "delta" | "fallback") => {
+      if (mode === "full") stats.fullSends++;
+      else if (mode === "delta") stats.deltaSends++;
+      else stats.deltaFallbacks++;
     },
   };
 
   const unsubscribe = opts.source.onChange((kinds) => {
+    // Every version the source passes through is a possible delta base for nodes that run it.
+    noteCurrent(kinds);
     for (const s of sessions.values()) s.schedule(kinds);
   });
 
@@ -199,6 +232,7 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
     },
     encodeFailures: () => encoded.failures(),
     bytesSent: () => bytesSent,
+    pushStats: () => ({ ...stats }),
     async close(o = {}) {
       if (closed) return;
       closed = true;

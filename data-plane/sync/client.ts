@@ -7,6 +7,10 @@
  * - applies each complete version through `TableRegistry.load` (compile to one side, swap in one
  *   step), ACKs it and writes it to the cache, or NACKs it with the TableError and keeps the old
  *   table;
+ * - applies a delta (xDS incremental) only onto exactly its base version: the new full set is
+ *   built from the kept base set (rows shared, not copied) and checked against the delta's row
+ *   counts and digest before it is compiled; a wrong base is NACKed BASE_MISMATCH and a result
+ *   that does not check out DELTA_MISMATCH, and the control plane then sends the whole version;
  * - reconnects with exponential backoff and jitter; `close()` ends the stream cleanly.
  * See README.md in this folder for the protocol and a sequence example.
  *
@@ -25,10 +29,11 @@ import {
   type StreamTablesRequest,
 } from "../../gen/olelo/control/v1/control_pb.js";
 import { createLogger, type Logger } from "../core/log/logger.js";
-import { TableError, type TableRegistry } from "../core/tables/registry.js";
+import { TableError, type TableRegistry, type TableSet } from "../core/tables/registry.js";
 import { backoffDelay, resolveBackoff, type BackoffOptions } from "./backoff.js";
+import { applyKindDelta } from "./apply-delta.js";
 import { ChunkAssembler, type CompleteVersion } from "./chunk-assembler.js";
-import { readCachedKind, writeCachedKind } from "./table-cache.js";
+import { readCachedKind, writeCachedKind, writeCachedSet } from "./table-cache.js";
 import { createClientConstructor, type MessageCodec } from "./wire/grpc-adapter.js";
 import { parseResponseFrame, type ResponseFrame } from "./wire/response-frame.js";
 import { kindPlan, sortKinds } from "./wire/table-kinds.js";
@@ -53,8 +58,18 @@ export interface SyncClientOptions {
   backoff?: BackoffOptions;
   /** Reported in Hello (default "olelo-dp/0.1.0"). */
   buildVersion?: string;
+  /**
+   * Where the base of a delta comes from. "memory" (default) keeps the last applied TableSet of
+   * each kind (the row objects the sink was given, about 150 bytes of heap per prefix_route row);
+   * "cache" re-reads the kind's cache file when a delta arrives (no extra memory, about a second
+   * per million rows; needs cacheDir); "off" tells the control plane to send whole versions only.
+   */
+  deltaBase?: DeltaBase;
   log?: Logger;
 }
+
+/** See SyncClientOptions.deltaBase. */
+export type DeltaBase = "memory" | "cache" | "off";
 
 /** Connection state of the sync client (see README.md, "States of the client"). */
 export type SyncState = "connecting" | "connected" | "backoff" | "closed";
@@ -75,6 +90,8 @@ export interface SyncStatus {
   versions: Record<string, string>;
   acks: number;
   nacks: number;
+  /** Deltas: where bases come from, how many were applied, and how many were NACKed (then sent whole). */
+  deltas: { base: DeltaBase; applied: number; baseMismatches: number; resultMismatches: number };
   /** Per kind, the last version received complete: size and where the time went. */
   lastReceived: Record<string, ReceiveStats>;
   cache: {
@@ -90,13 +107,19 @@ export interface SyncStatus {
 /** Timing of one received version (for status output and the push benchmark). */
 export interface ReceiveStats {
   version: string;
+  /** "delta": `rows` are the upserted rows, `removed` the removed keys, against `baseVersion`. */
+  mode: "full" | "delta";
+  baseVersion: string | null;
   rows: number;
+  removed: number;
   chunks: number;
   bytes: number;
   /** First chunk to last chunk, including decoding the rows. */
   receiveMs: number;
   /** TableRegistry.load (the sink's compile and swap); 0 when the version was already running. */
   loadMs: number;
+  /** Delta only: building the new set from base + delta and checking it (in loadMs too). */
+  mergeMs: number;
   ok: boolean;
   at: string;
 }
@@ -146,8 +169,12 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
   const tables = opts.tables;
   const buildVersion = opts.buildVersion ?? "olelo-dp/0.1.0";
   if (!opts.nodeId) throw new Error("sync: nodeId is required");
+  const deltaBase: DeltaBase = opts.deltaBase ?? "memory";
+  if (deltaBase === "cache" && !opts.cacheDir) throw new Error("sync: deltaBase 'cache' needs a cacheDir");
 
   const applied = new Map<string, string>();
+  /** deltaBase "memory": the set each applied version was built from, and its RowDigest. */
+  const bases = new Map<string, { version: string; set: TableSet; digest: string }>();
   const st: SyncStatus = {
     url: opts.url,
     nodeId: opts.nodeId,
@@ -161,6 +188,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
     versions: {},
     acks: 0,
     nacks: 0,
+    deltas: { base: deltaBase, applied: 0, baseMismatches: 0, resultMismatches: 0 },
     lastReceived: {},
     cache: { dir: opts.cacheDir, loaded: [], errors: [], lastWriteError: null },
   };
@@ -168,7 +196,10 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
 
   // Another source (a local file reload) replacing a kind means we no longer run the pushed version.
   const offChange = tables.onChange((ev) => {
-    if (ev.ok && ev.source !== SOURCE_CONTROL_PLANE && ev.source !== SOURCE_CACHE) applied.delete(ev.kind);
+    if (ev.ok && ev.source !== SOURCE_CONTROL_PLANE && ev.source !== SOURCE_CACHE) {
+      applied.delete(ev.kind);
+      bases.delete(ev.kind);
+    }
   });
 
   // 1. Last good tables from the cache, in make-before-break order.
@@ -180,6 +211,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
         const r = await tables.loadAsync(kind, c.set, c.version, SOURCE_CACHE);
         if (!r.ok) throw r.error;
         applied.set(kind, c.version);
+        if (deltaBase === "memory") bases.set(kind, { version: c.version, set: c.set, digest: c.digest });
         st.cache.loaded.push({ kind, version: c.version, rows: c.rows });
         log.info("tables loaded from cache", { kind, version: c.version, rows: c.rows });
       } catch (e) {
@@ -208,18 +240,20 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
   let streams = 0;
   let timer: NodeJS.Timeout | null = null;
   let closed = false;
-  const asm = new ChunkAssembler(opts.cacheDir !== null);
+  const asm = new ChunkAssembler({ keepFrames: opts.cacheDir !== null, digest: deltaBase === "memory" });
 
   const send = (c: TableStream, msg: StreamTablesRequest) => {
     if (call === c) c.write(msg);
   };
 
-  const writeCache = (v: CompleteVersion) => {
+  /** Queues a cache write of `kind` (one at a time per kind, in order). */
+  const queueCacheWrite = (kind: string, write: (dir: string) => Promise<unknown>) => {
     if (!opts.cacheDir) return;
     const dir = opts.cacheDir;
+    const v = { kind };
     const prev = cacheWrites.get(v.kind) ?? Promise.resolve();
     const next = prev
-      .then(() => writeCachedKind(dir, v.kind, v.frames))
+      .then(() => write(dir))
       .then(
         () => undefined,
         (e: unknown) => {
@@ -231,6 +265,25 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
     void next.then(() => {
       if (cacheWrites.get(v.kind) === next) cacheWrites.delete(v.kind);
     });
+  };
+  /** A full version is cached as the frames it arrived in. */
+  const writeCache = (v: CompleteVersion) => queueCacheWrite(v.kind, (dir) => writeCachedKind(dir, v.kind, v.frames));
+  /** A version built from a delta is encoded again as full frames (in slices, off the hot path). */
+  const writeCacheSet = (kind: string, version: string, compiledAt: string, set: TableSet) =>
+    queueCacheWrite(kind, (dir) => writeCachedSet(dir, { kind, version, compiledAt, set }));
+
+  /** The base a delta needs: the kept set ("memory") or the cache file ("cache"); null when missing. */
+  const baseOf = async (kind: string): Promise<{ version: string; set: TableSet; digest: string } | null> => {
+    if (deltaBase === "memory") return bases.get(kind) ?? null;
+    if (deltaBase !== "cache" || !opts.cacheDir) return null;
+    await cacheWrites.get(kind);
+    try {
+      const c = await readCachedKind(opts.cacheDir, kind);
+      return c ? { version: c.version, set: c.set, digest: c.digest } : null;
+    } catch (e) {
+      log.warn("cache not usable as a delta base", { kind, error: e instanceof Error ? e.message : String(e) });
+      return null;
+    }
   };
 
   const nack = (c: TableStream, kind: string, rejected: string, nonce: string, err: Error, reason: NackReason) => {
@@ -260,13 +313,18 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
     if (r.state === "partial") return;
     firstChunk.delete(frame.kind);
     const t1 = performance.now();
+    const delta = r.state === "complete" ? r.delta : null;
     const stats: ReceiveStats = {
       version: r.version,
+      mode: delta || frame.delta ? "delta" : "full",
+      baseVersion: delta?.baseVersion ?? null,
       rows: r.state === "complete" ? r.rows : 0,
+      removed: delta?.totalRemoved ?? 0,
       chunks: frame.chunkCount,
       bytes: fc?.bytes ?? frame.raw.length,
       receiveMs: Math.round(t1 - (fc?.at ?? now)),
       loadMs: 0,
+      mergeMs: 0,
       ok: false,
       at: new Date().toISOString(),
     };
@@ -276,6 +334,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
     // apply off the frame handler, one version at a time, so a big kind may compile in slices
     // (loadAsync) while calls keep flowing; ACK/NACK go out in the order versions arrived
     applyQueue = applyQueue.then(async () => {
+      if (r.delta && applied.get(r.kind) !== r.version) return applyDelta(c, r, stats, t1);
       if (applied.get(r.kind) !== r.version) {
         let res: Awaited<ReturnType<TableRegistry["loadAsync"]>>;
         try {
@@ -286,6 +345,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
         stats.loadMs = Math.round(performance.now() - t1);
         if (!res.ok) return nack(c, r.kind, r.version, r.nonce, res.error, NackReason.INTERNAL);
         applied.set(r.kind, r.version);
+        if (deltaBase === "memory" && r.digest !== null) bases.set(r.kind, { version: r.version, set: r.set, digest: r.digest });
         log.info("tables applied", { kind: r.kind, version: r.version, rows: r.rows });
         writeCache(r);
       }
@@ -293,6 +353,44 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
       st.acks++;
       send(c, create(StreamTablesRequestSchema, { message: { case: "ack", value: { kind: r.kind, version: r.version, responseNonce: r.nonce } } }));
     });
+  };
+
+  /** A complete delta: base check, merge, result checks, then the usual compile-and-swap. */
+  const applyDelta = async (c: TableStream, r: CompleteVersion, stats: ReceiveStats, t1: number): Promise<void> => {
+    const d = r.delta!;
+    const running = applied.get(r.kind) ?? "";
+    const base = running === d.baseVersion ? await baseOf(r.kind) : null;
+    if (!base || base.version !== d.baseVersion || applied.get(r.kind) !== d.baseVersion) {
+      st.deltas.baseMismatches++;
+      const why = running !== d.baseVersion ? `runs ${running ? `version ${running}` : "no version"}` : "has no copy of it";
+      return nack(c, r.kind, r.version, r.nonce, new Error(`delta against version ${d.baseVersion}, but this data plane ${why}`), NackReason.BASE_MISMATCH);
+    }
+    let built: ReturnType<typeof applyKindDelta>;
+    try {
+      built = applyKindDelta(r.kind, base.set, base.digest, r.set, d);
+      if (built.digest !== d.resultDigest) throw new Error(`result digest ${built.digest} differs from the expected ${d.resultDigest}`);
+    } catch (e) {
+      st.deltas.resultMismatches++;
+      const err = e instanceof Error ? e : new Error(String(e));
+      return nack(c, r.kind, r.version, r.nonce, new Error(`delta from ${d.baseVersion} does not apply: ${err.message}`), NackReason.DELTA_MISMATCH);
+    }
+    stats.mergeMs = Math.round(performance.now() - t1);
+    let res: Awaited<ReturnType<TableRegistry["loadAsync"]>>;
+    try {
+      res = await tables.loadAsync(r.kind, built.set, r.version, SOURCE_CONTROL_PLANE);
+    } catch (e) {
+      res = { ok: false, error: e instanceof Error ? e : new Error(String(e)) };
+    }
+    stats.loadMs = Math.round(performance.now() - t1);
+    if (!res.ok) return nack(c, r.kind, r.version, r.nonce, res.error, NackReason.INTERNAL);
+    applied.set(r.kind, r.version);
+    if (deltaBase === "memory") bases.set(r.kind, { version: r.version, set: built.set, digest: built.digest });
+    st.deltas.applied++;
+    log.info("tables applied from a delta", { kind: r.kind, version: r.version, base: d.baseVersion, upserted: built.upserted, removed: built.removed, rows: built.rows });
+    writeCacheSet(r.kind, r.version, r.compiledAt, built.set);
+    stats.ok = true;
+    st.acks++;
+    send(c, create(StreamTablesRequestSchema, { message: { case: "ack", value: { kind: r.kind, version: r.version, responseNonce: r.nonce } } }));
   };
 
   const scheduleReconnect = () => {
@@ -350,14 +448,14 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
       const v = applied.get(k);
       if (v) versions[k] = v;
     }
-    c.write(create(StreamTablesRequestSchema, { message: { case: "hello", value: { node: { id: opts.nodeId, buildVersion, kinds }, versions } } }));
+    c.write(create(StreamTablesRequestSchema, { message: { case: "hello", value: { node: { id: opts.nodeId, buildVersion, kinds, supportsDelta: deltaBase !== "off" }, versions } } }));
   };
 
   connect();
 
   return {
     status() {
-      return { ...st, versions: Object.fromEntries(applied), lastReceived: { ...st.lastReceived }, cache: { ...st.cache, loaded: [...st.cache.loaded], errors: [...st.cache.errors] } };
+      return { ...st, versions: Object.fromEntries(applied), deltas: { ...st.deltas }, lastReceived: { ...st.lastReceived }, cache: { ...st.cache, loaded: [...st.cache.loaded], errors: [...st.cache.errors] } };
     },
     async close() {
       if (closed) return;

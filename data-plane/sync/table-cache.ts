@@ -16,7 +16,8 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { TableSet } from "../core/tables/registry.js";
 import { ChunkAssembler } from "./chunk-assembler.js";
-import { parseResponseFrame } from "./wire/response-frame.js";
+import { encodeResponseFrame, parseResponseFrame } from "./wire/response-frame.js";
+import { encodeTableChunksAsync, type ChunkOptions } from "./wire/table-chunks.js";
 
 const MAGIC = Buffer.from("OLELOTC1", "latin1");
 const KIND_RE = /^[a-z][a-z0-9_]{0,63}$/;
@@ -54,6 +55,23 @@ export async function writeCachedKind(dir: string, kind: string, frames: readonl
   return bytes;
 }
 
+/**
+ * Writes a version the data plane built itself (base + delta) as full frames, the same format a
+ * full push leaves. Rows are encoded in slices with event-loop turns between them.
+ */
+export async function writeCachedSet(
+  dir: string,
+  v: { kind: string; version: string; compiledAt: string; set: TableSet },
+  opts: ChunkOptions = {},
+): Promise<number> {
+  const enc = await encodeTableChunksAsync(v.kind, v.set, opts);
+  const n = enc.chunks.length;
+  const frames = enc.chunks.map((c, i) =>
+    encodeResponseFrame({ kind: v.kind, version: v.version, nonce: "", chunkIndex: i, chunkCount: n, totalRows: enc.totalRows, compiledAt: v.compiledAt }, c),
+  );
+  return writeCachedKind(dir, v.kind, frames);
+}
+
 /** A version read back from the cache. */
 export interface CachedKind {
   kind: string;
@@ -61,6 +79,8 @@ export interface CachedKind {
   compiledAt: string;
   set: TableSet;
   rows: number;
+  /** RowDigest of the rows (the base of a later delta). */
+  digest: string;
 }
 
 /**
@@ -76,7 +96,7 @@ export async function readCachedKind(dir: string, kind: string): Promise<CachedK
     throw e;
   }
   if (buf.length < MAGIC.length || !buf.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error(`${kind} cache: not an Olelo table cache file`);
-  const asm = new ChunkAssembler(false);
+  const asm = new ChunkAssembler({ keepFrames: false, digest: true });
   let pos = MAGIC.length;
   while (pos < buf.length) {
     if (pos + 4 > buf.length) throw new Error(`${kind} cache: truncated frame length`);
@@ -86,11 +106,12 @@ export async function readCachedKind(dir: string, kind: string): Promise<CachedK
     const frame = parseResponseFrame(buf.subarray(pos, pos + len));
     pos += len;
     if (frame.kind !== kind) throw new Error(`${kind} cache: holds kind ${frame.kind}`);
+    if (frame.delta) throw new Error(`${kind} cache: holds a delta chunk`);
     const r = asm.push(frame);
     if (r.state === "bad") throw new Error(`${kind} cache: ${r.reason}`);
     if (r.state === "complete") {
       if (pos !== buf.length) throw new Error(`${kind} cache: trailing bytes after the last chunk`);
-      return { kind, version: r.version, compiledAt: r.compiledAt, set: r.set, rows: r.rows };
+      return { kind, version: r.version, compiledAt: r.compiledAt, set: r.set, rows: r.rows, digest: r.digest! };
     }
   }
   throw new Error(`${kind} cache: ends before the last chunk`);

@@ -33,18 +33,28 @@ export interface ResponseFrame extends FrameEnvelope {
   readonly plan: KindPlan | null;
   /** The *Tables message bytes of this chunk. */
   readonly body: Buffer | null;
+  /** The TableDelta message bytes (field 8) when this chunk belongs to a delta, else null. */
+  readonly delta: Buffer | null;
   /** The whole frame as received (what the cache stores). */
   readonly raw: Buffer;
 }
 
-/** Serializes envelope + pre-encoded chunk field into one StreamTablesResponse. */
-export function encodeResponseFrame(env: FrameEnvelope, chunk: Uint8Array): Buffer {
+/**
+ * Serializes envelope + pre-encoded fields into one StreamTablesResponse: `deltaField` (the
+ * encoded `delta` field, tag included, of a delta chunk) and `chunk` (the `tables` oneof field).
+ */
+export function encodeResponseFrame(env: FrameEnvelope, chunk: Uint8Array, deltaField?: Uint8Array): Buffer {
   const head = toBinary(StreamTablesResponseSchema, create(StreamTablesResponseSchema, env));
-  const out = Buffer.allocUnsafe(head.length + chunk.length);
+  const extra = deltaField?.length ?? 0;
+  const out = Buffer.allocUnsafe(head.length + extra + chunk.length);
   out.set(head, 0);
-  out.set(chunk, head.length);
+  if (deltaField) out.set(deltaField, head.length);
+  out.set(chunk, head.length + extra);
   return out;
 }
+
+/** Field number of `StreamTablesResponse.delta`. */
+export const DELTA_FIELD_NO = 8;
 
 /** Splits a StreamTablesResponse into envelope and chunk body; throws WireFormatError if malformed. */
 export function parseResponseFrame(raw: Buffer): ResponseFrame {
@@ -52,6 +62,7 @@ export function parseResponseFrame(raw: Buffer): ResponseFrame {
   const f: FrameEnvelope = { kind: "", version: "", nonce: "", chunkIndex: 0, chunkCount: 0, totalRows: 0, compiledAt: "" };
   let plan: KindPlan | null = null;
   let body: Buffer | null = null;
+  let delta: Buffer | null = null;
   while (r.pos < r.end) {
     const tag = r.varint32();
     const no = tag >>> 3;
@@ -69,6 +80,12 @@ export function parseResponseFrame(raw: Buffer): ResponseFrame {
       }
       continue;
     }
+    if (no === DELTA_FIELD_NO && wt === WIRE_LEN) {
+      const n = r.length();
+      delta = raw.subarray(r.pos, r.pos + n);
+      r.pos += n;
+      continue;
+    }
     const p = wt === WIRE_LEN ? kindPlanByField(no) : undefined;
     if (p) {
       const n = r.length();
@@ -81,5 +98,5 @@ export function parseResponseFrame(raw: Buffer): ResponseFrame {
     r.skip(wt);
   }
   if (r.pos !== r.end) throw new WireFormatError("frame overran its length");
-  return { ...f, plan, body, raw };
+  return { ...f, plan, body, delta, raw };
 }

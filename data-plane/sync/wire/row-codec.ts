@@ -88,6 +88,16 @@ export class RowCodec<M extends Message = Message> {
     this.sizes = new Array(this.fields.length).fill(0);
   }
 
+  /**
+   * JS type a column decodes to ("string", "int" for int32/uint32, "double"), or undefined for a
+   * column the message does not carry. A delta's removed keys are compared in this type.
+   */
+  columnType(column: string): "string" | "int" | "double" | undefined {
+    const f = this.fields.find((x) => x.column === column);
+    if (!f) return undefined;
+    return f.type === T_STRING ? "string" : f.type === T_DOUBLE ? "double" : "int";
+  }
+
   /** Value of the row's key column (the first one: id, gwid, ruleid or prefix) or its 1-based position. */
   rowKey(row: TableRow, index: number): string | number {
     const v = row[this.fields[0]!.column];

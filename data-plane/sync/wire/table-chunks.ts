@@ -13,6 +13,7 @@
  *   const set: TableSet = {}; for (const c of chunks) decodeTableChunk(parseChunkField(c), set);
  */
 import { TableError, type TableSet } from "../../core/tables/registry.js";
+import type { RowDigest } from "./row-digest.js";
 import { kindPlan, kindPlanByField, type KindPlan } from "./table-kinds.js";
 import { varintSize, WIRE_LEN, WireFormatError, WireReader, WireWriter } from "./wire-buffer.js";
 
@@ -39,62 +40,133 @@ export interface ChunkOptions {
   maxChunkBytes?: number;
 }
 
+/** Per chunk, rows of each table of the kind (index = position in `KindPlan.tables`). */
+export type ChunkTableRows = readonly (readonly number[])[];
+
 /**
- * Validates and encodes every row of `set` for `kind`, in chunks. Throws TableError naming the
- * table and row for a value that does not fit its column, or a table that is not part of the
- * kind; throws Error for a kind the protocol does not carry.
+ * Encodes one version of a kind step by step (`run(rows)` encodes up to that many rows), so a
+ * large set can be encoded in slices that yield to the event loop (the data plane re-encodes a
+ * delta's result for its cache while calls keep flowing). `encodeTableChunks` runs it to the end.
  */
-export function encodeTableChunks(kind: string, set: TableSet, opts: ChunkOptions = {}): EncodedTableChunks {
-  const plan = kindPlan(kind);
-  if (!plan) throw new Error(`table kind '${kind}' has no message in olelo.control.v1.StreamTablesResponse`);
-  const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
-  const maxChunkBytes = opts.maxChunkBytes ?? DEFAULT_MAX_CHUNK_BYTES;
-  for (const name of Object.keys(set)) {
-    if (!plan.tableByName.has(name)) {
-      throw new TableError(name, null, `not a table of kind ${kind} (expected ${plan.tables.map((t) => t.name).join(", ")})`);
+export class TableChunkEncoder {
+  readonly plan: KindPlan;
+  private readonly chunkBytes: number;
+  private readonly maxChunkBytes: number;
+  private readonly kindTag: number;
+  private readonly w: WireWriter;
+  private readonly chunks: Buffer[] = [];
+  private readonly chunkRows: number[][] = [];
+  private cur: number[];
+  private bytes = 0;
+  private totalRows = 0;
+  private tableIdx = 0;
+  private rowIdx = 0;
+  private done = false;
+
+  /** Checks the set's table names; throws TableError for a table that is not part of the kind. */
+  constructor(
+    readonly kind: string,
+    private readonly set: TableSet,
+    opts: ChunkOptions = {},
+  ) {
+    const plan = kindPlan(kind);
+    if (!plan) throw new Error(`table kind '${kind}' has no message in olelo.control.v1.StreamTablesResponse`);
+    this.plan = plan;
+    this.chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    this.maxChunkBytes = opts.maxChunkBytes ?? DEFAULT_MAX_CHUNK_BYTES;
+    for (const name of Object.keys(set)) {
+      if (!plan.tableByName.has(name)) {
+        throw new TableError(name, null, `not a table of kind ${kind} (expected ${plan.tables.map((t) => t.name).join(", ")})`);
+      }
     }
+    this.kindTag = ((plan.fieldNo << 3) | WIRE_LEN) >>> 0;
+    this.w = new WireWriter(Math.min(this.chunkBytes, this.maxChunkBytes) + 1024);
+    this.cur = new Array<number>(plan.tables.length).fill(0);
   }
-  const kindTag = ((plan.fieldNo << 3) | WIRE_LEN) >>> 0;
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  let totalRows = 0;
-  const w = new WireWriter(Math.min(chunkBytes, maxChunkBytes) + 1024);
-  const flush = () => {
+
+  private flush(): void {
+    const w = this.w;
     const bodyLen = w.pos;
-    const head = varintSize(kindTag) + varintSize(bodyLen);
+    const head = varintSize(this.kindTag) + varintSize(bodyLen);
     const out = new WireWriter(head + bodyLen);
-    out.varint(kindTag);
+    out.varint(this.kindTag);
     out.varint(bodyLen);
     w.buf.copy(out.buf, out.pos, 0, bodyLen);
     out.pos += bodyLen;
     const chunk = out.finish();
-    chunks.push(chunk);
-    bytes += chunk.length;
+    this.chunks.push(chunk);
+    this.chunkRows.push(this.cur);
+    this.cur = new Array<number>(this.plan.tables.length).fill(0);
+    this.bytes += chunk.length;
     w.reset();
-  };
-  for (const table of plan.tables) {
-    const rows = set[table.name];
-    if (rows === undefined) continue;
-    if (!Array.isArray(rows)) throw new TableError(table.name, null, "rows must be an array");
-    const codec = table.codec;
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i];
-      if (row === null || typeof row !== "object") throw new TableError(table.name, i + 1, "row is not an object");
-      const size = codec.measure(row, i);
-      const entry = table.tagSize + varintSize(size) + size;
-      if (entry + 16 > maxChunkBytes) {
-        throw new TableError(table.name, codec.rowKey(row, i), `row of ${entry} bytes exceeds the ${maxChunkBytes}-byte chunk limit`);
-      }
-      if (w.pos > 0 && w.pos + entry > chunkBytes) flush();
-      w.ensure(entry);
-      w.varint(table.tag);
-      w.varint(size);
-      codec.writeMeasured(w);
-      totalRows++;
-    }
   }
-  if (w.pos > 0 || chunks.length === 0) flush();
-  return { kind, chunks, totalRows, bytes };
+
+  /**
+   * Encodes up to `maxRows` more rows; returns true once every row is encoded. Throws TableError
+   * naming table and row for a value that does not fit its column.
+   */
+  run(maxRows = Number.POSITIVE_INFINITY): boolean {
+    if (this.done) return true;
+    const w = this.w;
+    let budget = maxRows;
+    const tables = this.plan.tables;
+    for (; this.tableIdx < tables.length; this.tableIdx++, this.rowIdx = 0) {
+      const table = tables[this.tableIdx]!;
+      const rows = this.set[table.name];
+      if (rows === undefined) continue;
+      if (!Array.isArray(rows)) throw new TableError(table.name, null, "rows must be an array");
+      const codec = table.codec;
+      for (; this.rowIdx < rows.length; this.rowIdx++) {
+        if (budget-- <= 0) return false;
+        const i = this.rowIdx;
+        const row = rows[i];
+        if (row === null || typeof row !== "object") throw new TableError(table.name, i + 1, "row is not an object");
+        const size = codec.measure(row, i);
+        const entry = table.tagSize + varintSize(size) + size;
+        if (entry + 16 > this.maxChunkBytes) {
+          throw new TableError(table.name, codec.rowKey(row, i), `row of ${entry} bytes exceeds the ${this.maxChunkBytes}-byte chunk limit`);
+        }
+        if (w.pos > 0 && w.pos + entry > this.chunkBytes) this.flush();
+        w.ensure(entry);
+        w.varint(table.tag);
+        w.varint(size);
+        codec.writeMeasured(w);
+        this.cur[this.tableIdx]!++;
+        this.totalRows++;
+      }
+    }
+    if (w.pos > 0 || this.chunks.length === 0) this.flush();
+    this.done = true;
+    return true;
+  }
+
+  /** The encoded version (call after `run` returned true). */
+  result(): EncodedTableChunks & { chunkRows: ChunkTableRows } {
+    if (!this.done) throw new Error("TableChunkEncoder.result() before the last row");
+    return { kind: this.kind, chunks: this.chunks, totalRows: this.totalRows, bytes: this.bytes, chunkRows: this.chunkRows };
+  }
+}
+
+/**
+ * Validates and encodes every row of `set` for `kind`, in chunks. Throws TableError naming the
+ * table and row for a value that does not fit its column, or a table that is not part of the
+ * kind; throws Error for a kind the protocol does not carry. `chunkRows` says how many rows of
+ * each table went into each chunk (a delta's positions follow them).
+ */
+export function encodeTableChunks(kind: string, set: TableSet, opts: ChunkOptions = {}): EncodedTableChunks & { chunkRows: ChunkTableRows } {
+  const enc = new TableChunkEncoder(kind, set, opts);
+  enc.run();
+  return enc.result();
+}
+
+/**
+ * `encodeTableChunks` in slices of `sliceRows` rows with an event-loop turn between slices (the
+ * same bytes): a million rows are about 300 ms of encoding, too long to hold the loop at once.
+ */
+export async function encodeTableChunksAsync(kind: string, set: TableSet, opts: ChunkOptions = {}, sliceRows = 20_000): Promise<EncodedTableChunks> {
+  const enc = new TableChunkEncoder(kind, set, opts);
+  while (!enc.run(sliceRows)) await new Promise<void>((resolve) => setImmediate(resolve));
+  return enc.result();
 }
 
 /** A chunk field split from its StreamTablesResponse: which kind, and the *Tables message bytes. */
@@ -116,9 +188,10 @@ export function parseChunkField(chunk: Buffer): ChunkBody {
 /**
  * Decodes one chunk's *Tables message and appends its rows to `into` (creating every table of
  * the kind, so an empty version still yields `{ table: [] }`). Returns the number of rows read.
- * Throws WireFormatError on malformed bytes.
+ * With `digest`, each row's bytes are added to it (row-digest.ts). Throws WireFormatError on
+ * malformed bytes.
  */
-export function decodeTableChunk(chunk: ChunkBody, into: TableSet): number {
+export function decodeTableChunk(chunk: ChunkBody, into: TableSet, digest?: RowDigest): number {
   const { plan, body } = chunk;
   for (const t of plan.tables) if (into[t.name] === undefined) into[t.name] = [];
   const r = new WireReader(body);
@@ -132,8 +205,10 @@ export function decodeTableChunk(chunk: ChunkBody, into: TableSet): number {
       continue;
     }
     const len = r.length();
-    const end = r.pos + len;
+    const start = r.pos;
+    const end = start + len;
     into[table.name]!.push(table.codec.decode(r, end));
+    digest?.addBytes(table.fieldNo, body, start, end);
     if (r.pos !== end) throw new WireFormatError(`row of ${table.name} overran its length`);
     n++;
   }

@@ -40,7 +40,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file olelo/control/v1/control.proto.
  */
 export const file_olelo_control_v1_control: GenFile = /*@__PURE__*/
-  fileDesc("Ch5vbGVsby9jb250cm9sL3YxL2NvbnRyb2wucHJvdG8SEG9sZWxvLmNvbnRyb2wudjEimAEKE1N0cmVhbVRhYmxlc1JlcXVlc3QSKAoFaGVsbG8YASABKAsyFy5vbGVsby5jb250cm9sLnYxLkhlbGxvSAASJAoDYWNrGAIgASgLMhUub2xlbG8uY29udHJvbC52MS5BY2tIABImCgRuYWNrGAMgASgLMhYub2xlbG8uY29udHJvbC52MS5OYWNrSABCCQoHbWVzc2FnZSLRBgoUU3RyZWFtVGFibGVzUmVzcG9uc2USDAoEa2luZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEg0KBW5vbmNlGAMgASgJEhMKC2NodW5rX2luZGV4GAQgASgNEhMKC2NodW5rX2NvdW50GAUgASgNEhIKCnRvdGFsX3Jvd3MYBiABKA0SEwoLY29tcGlsZWRfYXQYByABKAkSNwoKZGlzcGF0Y2hlchgQIAEoCzIhLm9sZWxvLnRhYmxlcy52MS5EaXNwYXRjaGVyVGFibGVzSAASKQoDbGNyGBEgASgLMhoub2xlbG8udGFibGVzLnYxLkxjclRhYmxlc0gAEjMKCGRyb3V0aW5nGBIgASgLMh8ub2xlbG8udGFibGVzLnYxLkRyb3V0aW5nVGFibGVzSAASOwoMY2FycmllcnJvdXRlGBMgASgLMiMub2xlbG8udGFibGVzLnYxLkNhcnJpZXJyb3V0ZVRhYmxlc0gAEjoKDHByZWZpeF9yb3V0ZRgUIAEoCzIiLm9sZWxvLnRhYmxlcy52MS5QcmVmaXhSb3V0ZVRhYmxlc0gAEi0KBW10cmVlGBUgASgLMhwub2xlbG8udGFibGVzLnYxLk10cmVlVGFibGVzSAASNwoKc3Vic2NyaWJlchgWIAEoCzIhLm9sZWxvLnRhYmxlcy52MS5TdWJzY3JpYmVyVGFibGVzSAASMQoHYWRkcmVzcxgXIAEoCzIeLm9sZWxvLnRhYmxlcy52MS5BZGRyZXNzVGFibGVzSAASMQoHdHJ1c3RlZBgYIAEoCzIeLm9sZWxvLnRhYmxlcy52MS5UcnVzdGVkVGFibGVzSAASLwoGaHRhYmxlGBkgASgLMh0ub2xlbG8udGFibGVzLnYxLkh0YWJsZVRhYmxlc0gAEjIKCGFsaWFzX2RiGBogASgLMh4ub2xlbG8udGFibGVzLnYxLkFsaWFzRGJUYWJsZXNIABI2CgpzcGVlZF9kaWFsGBsgASgLMiAub2xlbG8udGFibGVzLnYxLlNwZWVkRGlhbFRhYmxlc0gAEjEKB2NhbGxmd2QYHCABKAsyHi5vbGVsby50YWJsZXMudjEuQ2FsbGZ3ZFRhYmxlc0gAQggKBnRhYmxlcyKXAQoFSGVsbG8SJAoEbm9kZRgBIAEoCzIWLm9sZWxvLmNvbnRyb2wudjEuTm9kZRI3Cgh2ZXJzaW9ucxgCIAMoCzIlLm9sZWxvLmNvbnRyb2wudjEuSGVsbG8uVmVyc2lvbnNFbnRyeRovCg1WZXJzaW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiOAoETm9kZRIKCgJpZBgBIAEoCRIVCg1idWlsZF92ZXJzaW9uGAIgASgJEg0KBWtpbmRzGAMgAygJIjwKA0FjaxIMCgRraW5kGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSFgoOcmVzcG9uc2Vfbm9uY2UYAyABKAkijAEKBE5hY2sSDAoEa2luZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEhgKEHJlamVjdGVkX3ZlcnNpb24YAyABKAkSFgoOcmVzcG9uc2Vfbm9uY2UYBCABKAkSMwoMZXJyb3JfZGV0YWlsGAUgASgLMh0ub2xlbG8uY29udHJvbC52MS5FcnJvckRldGFpbCKbAQoLRXJyb3JEZXRhaWwSLAoGcmVhc29uGAEgASgOMhwub2xlbG8uY29udHJvbC52MS5OYWNrUmVhc29uEg8KB21lc3NhZ2UYAiABKAkSDQoFdGFibGUYAyABKAkSFAoKcm93X3N0cmluZxgEIAEoCUgAEhEKB3Jvd19pbnQYBSABKANIABIOCgZkZXRhaWwYBiABKAlCBQoDcm93KpkBCgpOYWNrUmVhc29uEhsKF05BQ0tfUkVBU09OX1VOU1BFQ0lGSUVEEAASGwoXTkFDS19SRUFTT05fSU5WQUxJRF9ST1cQARIcChhOQUNLX1JFQVNPTl9VTktOT1dOX0tJTkQQAhIZChVOQUNLX1JFQVNPTl9CQURfQ0hVTksQAxIYChROQUNLX1JFQVNPTl9JTlRFUk5BTBAEMnUKEFRhYmxlUHVzaFNlcnZpY2USYQoMU3RyZWFtVGFibGVzEiUub2xlbG8uY29udHJvbC52MS5TdHJlYW1UYWJsZXNSZXF1ZXN0GiYub2xlbG8uY29udHJvbC52MS5TdHJlYW1UYWJsZXNSZXNwb25zZSgBMAFiBnByb3RvMw", [file_olelo_tables_v1_address, file_olelo_tables_v1_alias_db, file_olelo_tables_v1_callfwd, file_olelo_tables_v1_carrierroute, file_olelo_tables_v1_dispatcher, file_olelo_tables_v1_drouting, file_olelo_tables_v1_htable, file_olelo_tables_v1_lcr, file_olelo_tables_v1_mtree, file_olelo_tables_v1_prefix_route, file_olelo_tables_v1_speed_dial, file_olelo_tables_v1_subscriber, file_olelo_tables_v1_trusted]);
+  fileDesc("Ch5vbGVsby9jb250cm9sL3YxL2NvbnRyb2wucHJvdG8SEG9sZWxvLmNvbnRyb2wudjEimAEKE1N0cmVhbVRhYmxlc1JlcXVlc3QSKAoFaGVsbG8YASABKAsyFy5vbGVsby5jb250cm9sLnYxLkhlbGxvSAASJAoDYWNrGAIgASgLMhUub2xlbG8uY29udHJvbC52MS5BY2tIABImCgRuYWNrGAMgASgLMhYub2xlbG8uY29udHJvbC52MS5OYWNrSABCCQoHbWVzc2FnZSL+BgoUU3RyZWFtVGFibGVzUmVzcG9uc2USDAoEa2luZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEg0KBW5vbmNlGAMgASgJEhMKC2NodW5rX2luZGV4GAQgASgNEhMKC2NodW5rX2NvdW50GAUgASgNEhIKCnRvdGFsX3Jvd3MYBiABKA0SEwoLY29tcGlsZWRfYXQYByABKAkSKwoFZGVsdGEYCCABKAsyHC5vbGVsby5jb250cm9sLnYxLlRhYmxlRGVsdGESNwoKZGlzcGF0Y2hlchgQIAEoCzIhLm9sZWxvLnRhYmxlcy52MS5EaXNwYXRjaGVyVGFibGVzSAASKQoDbGNyGBEgASgLMhoub2xlbG8udGFibGVzLnYxLkxjclRhYmxlc0gAEjMKCGRyb3V0aW5nGBIgASgLMh8ub2xlbG8udGFibGVzLnYxLkRyb3V0aW5nVGFibGVzSAASOwoMY2FycmllcnJvdXRlGBMgASgLMiMub2xlbG8udGFibGVzLnYxLkNhcnJpZXJyb3V0ZVRhYmxlc0gAEjoKDHByZWZpeF9yb3V0ZRgUIAEoCzIiLm9sZWxvLnRhYmxlcy52MS5QcmVmaXhSb3V0ZVRhYmxlc0gAEi0KBW10cmVlGBUgASgLMhwub2xlbG8udGFibGVzLnYxLk10cmVlVGFibGVzSAASNwoKc3Vic2NyaWJlchgWIAEoCzIhLm9sZWxvLnRhYmxlcy52MS5TdWJzY3JpYmVyVGFibGVzSAASMQoHYWRkcmVzcxgXIAEoCzIeLm9sZWxvLnRhYmxlcy52MS5BZGRyZXNzVGFibGVzSAASMQoHdHJ1c3RlZBgYIAEoCzIeLm9sZWxvLnRhYmxlcy52MS5UcnVzdGVkVGFibGVzSAASLwoGaHRhYmxlGBkgASgLMh0ub2xlbG8udGFibGVzLnYxLkh0YWJsZVRhYmxlc0gAEjIKCGFsaWFzX2RiGBogASgLMh4ub2xlbG8udGFibGVzLnYxLkFsaWFzRGJUYWJsZXNIABI2CgpzcGVlZF9kaWFsGBsgASgLMiAub2xlbG8udGFibGVzLnYxLlNwZWVkRGlhbFRhYmxlc0gAEjEKB2NhbGxmd2QYHCABKAsyHi5vbGVsby50YWJsZXMudjEuQ2FsbGZ3ZFRhYmxlc0gAQggKBnRhYmxlcyJ/CgpUYWJsZURlbHRhEhQKDGJhc2VfdmVyc2lvbhgBIAEoCRIVCg10b3RhbF9yZW1vdmVkGAIgASgNEhUKDXJlc3VsdF9kaWdlc3QYAyABKAkSLQoGdGFibGVzGAQgAygLMh0ub2xlbG8uY29udHJvbC52MS5UYWJsZUNoYW5nZSKPAQoLVGFibGVDaGFuZ2USDQoFdGFibGUYASABKAkSEgoKa2V5X2NvbHVtbhgCIAEoCRITCgtyZXN1bHRfcm93cxgDIAEoDRIRCglwb3NpdGlvbnMYBCADKA0SGwoTcmVtb3ZlZF9zdHJpbmdfa2V5cxgFIAMoCRIYChByZW1vdmVkX2ludF9rZXlzGAYgAygDIpcBCgVIZWxsbxIkCgRub2RlGAEgASgLMhYub2xlbG8uY29udHJvbC52MS5Ob2RlEjcKCHZlcnNpb25zGAIgAygLMiUub2xlbG8uY29udHJvbC52MS5IZWxsby5WZXJzaW9uc0VudHJ5Gi8KDVZlcnNpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJQCgROb2RlEgoKAmlkGAEgASgJEhUKDWJ1aWxkX3ZlcnNpb24YAiABKAkSDQoFa2luZHMYAyADKAkSFgoOc3VwcG9ydHNfZGVsdGEYBCABKAgiPAoDQWNrEgwKBGtpbmQYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIWCg5yZXNwb25zZV9ub25jZRgDIAEoCSKMAQoETmFjaxIMCgRraW5kGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSGAoQcmVqZWN0ZWRfdmVyc2lvbhgDIAEoCRIWCg5yZXNwb25zZV9ub25jZRgEIAEoCRIzCgxlcnJvcl9kZXRhaWwYBSABKAsyHS5vbGVsby5jb250cm9sLnYxLkVycm9yRGV0YWlsIpsBCgtFcnJvckRldGFpbBIsCgZyZWFzb24YASABKA4yHC5vbGVsby5jb250cm9sLnYxLk5hY2tSZWFzb24SDwoHbWVzc2FnZRgCIAEoCRINCgV0YWJsZRgDIAEoCRIUCgpyb3dfc3RyaW5nGAQgASgJSAASEQoHcm93X2ludBgFIAEoA0gAEg4KBmRldGFpbBgGIAEoCUIFCgNyb3cq2AEKCk5hY2tSZWFzb24SGwoXTkFDS19SRUFTT05fVU5TUEVDSUZJRUQQABIbChdOQUNLX1JFQVNPTl9JTlZBTElEX1JPVxABEhwKGE5BQ0tfUkVBU09OX1VOS05PV05fS0lORBACEhkKFU5BQ0tfUkVBU09OX0JBRF9DSFVOSxADEhgKFE5BQ0tfUkVBU09OX0lOVEVSTkFMEAQSHQoZTkFDS19SRUFTT05fQkFTRV9NSVNNQVRDSBAFEh4KGk5BQ0tfUkVBU09OX0RFTFRBX01JU01BVENIEAYydQoQVGFibGVQdXNoU2VydmljZRJhCgxTdHJlYW1UYWJsZXMSJS5vbGVsby5jb250cm9sLnYxLlN0cmVhbVRhYmxlc1JlcXVlc3QaJi5vbGVsby5jb250cm9sLnYxLlN0cmVhbVRhYmxlc1Jlc3BvbnNlKAEwAWIGcHJvdG8z", [file_olelo_tables_v1_address, file_olelo_tables_v1_alias_db, file_olelo_tables_v1_callfwd, file_olelo_tables_v1_carrierroute, file_olelo_tables_v1_dispatcher, file_olelo_tables_v1_drouting, file_olelo_tables_v1_htable, file_olelo_tables_v1_lcr, file_olelo_tables_v1_mtree, file_olelo_tables_v1_prefix_route, file_olelo_tables_v1_speed_dial, file_olelo_tables_v1_subscriber, file_olelo_tables_v1_trusted]);
 
 /**
  * Data plane -> control plane.
@@ -82,7 +82,9 @@ export const StreamTablesRequestSchema: GenMessage<StreamTablesRequest> = /*@__P
   messageDesc(file_olelo_control_v1_control, 0);
 
 /**
- * Control plane -> data plane: one chunk of one version of one table kind.
+ * Control plane -> data plane: one chunk of one version of one table kind. A version travels
+ * either whole (state of the world: `delta` unset, the rows are every row of the kind) or as a
+ * delta against a version the data plane runs (`delta` set on every chunk, the rows are upserts).
  *
  * @generated from message olelo.control.v1.StreamTablesResponse
  */
@@ -124,7 +126,8 @@ export type StreamTablesResponse = Message<"olelo.control.v1.StreamTablesRespons
   chunkCount: number;
 
   /**
-   * Rows over all tables and chunks of this version, so the receiver can check completeness.
+   * Rows over all tables and chunks of this message sequence, so the receiver can check
+   * completeness: every row of the version, or for a delta the upserted rows.
    *
    * @generated from field: uint32 total_rows = 6;
    */
@@ -136,6 +139,14 @@ export type StreamTablesResponse = Message<"olelo.control.v1.StreamTablesRespons
    * @generated from field: string compiled_at = 7;
    */
   compiledAt: string;
+
+  /**
+   * Set on every chunk of a delta (xDS incremental: changed resources plus removed names); the
+   * rows in `tables` are then upserts that replace the base row with the same key or are new.
+   *
+   * @generated from field: olelo.control.v1.TableDelta delta = 8;
+   */
+  delta?: TableDelta | undefined;
 
   /**
    * The rows of this chunk; the set case always equals `kind`.
@@ -231,6 +242,109 @@ export const StreamTablesResponseSchema: GenMessage<StreamTablesResponse> = /*@_
   messageDesc(file_olelo_control_v1_control, 1);
 
 /**
+ * How one version of a kind differs from `base_version`. The data plane applies it only when it
+ * runs exactly `base_version` (else it NACKs with NACK_REASON_BASE_MISMATCH and gets the whole
+ * version), and only when the result matches `result_digest` and every table's `result_rows`.
+ *
+ * @generated from message olelo.control.v1.TableDelta
+ */
+export type TableDelta = Message<"olelo.control.v1.TableDelta"> & {
+  /**
+   * The version the delta applies to (the one the data plane acknowledged or reported).
+   *
+   * @generated from field: string base_version = 1;
+   */
+  baseVersion: string;
+
+  /**
+   * Removed keys over all chunks of the delta (completeness check, like total_rows).
+   *
+   * @generated from field: uint32 total_removed = 2;
+   */
+  totalRemoved: number;
+
+  /**
+   * Digest of every row of the resulting version: 16 hex digits, two 32-bit sums (mod 2^32) of a
+   * per-row hash of the row's protobuf encoding (data-plane/sync/wire/row-digest.ts).
+   *
+   * @generated from field: string result_digest = 3;
+   */
+  resultDigest: string;
+
+  /**
+   * One entry per table of the kind, in the kind's table order, on every chunk.
+   *
+   * @generated from field: repeated olelo.control.v1.TableChange tables = 4;
+   */
+  tables: TableChange[];
+};
+
+/**
+ * Describes the message olelo.control.v1.TableDelta.
+ * Use `create(TableDeltaSchema)` to create a new message.
+ */
+export const TableDeltaSchema: GenMessage<TableDelta> = /*@__PURE__*/
+  messageDesc(file_olelo_control_v1_control, 2);
+
+/**
+ * One table's part of a delta chunk.
+ *
+ * @generated from message olelo.control.v1.TableChange
+ */
+export type TableChange = Message<"olelo.control.v1.TableChange"> & {
+  /**
+   * Kamailio table name (a field of the kind's *Tables message).
+   *
+   * @generated from field: string table = 1;
+   */
+  table: string;
+
+  /**
+   * Column that identifies a row: `id`, `gwid` (dr_gateways), `ruleid` (dr_rules), `prefix`
+   * (prefix_route).
+   *
+   * @generated from field: string key_column = 2;
+   */
+  keyColumn: string;
+
+  /**
+   * Rows of this table in the resulting version.
+   *
+   * @generated from field: uint32 result_rows = 3;
+   */
+  resultRows: number;
+
+  /**
+   * Zero-based position in the resulting table of each upserted row of this table carried by
+   * this chunk, in the order of those rows; ascending over the whole delta.
+   *
+   * @generated from field: repeated uint32 positions = 4;
+   */
+  positions: number[];
+
+  /**
+   * Keys of removed rows, for a text key column.
+   *
+   * @generated from field: repeated string removed_string_keys = 5;
+   */
+  removedStringKeys: string[];
+
+  /**
+   * Keys of removed rows, for an integer key column.
+   *
+   * @generated from field: repeated int64 removed_int_keys = 6;
+   */
+  removedIntKeys: bigint[];
+};
+
+/**
+ * Describes the message olelo.control.v1.TableChange.
+ * Use `create(TableChangeSchema)` to create a new message.
+ */
+export const TableChangeSchema: GenMessage<TableChange> = /*@__PURE__*/
+  messageDesc(file_olelo_control_v1_control, 3);
+
+/**
  * Who the data plane is and what it already runs (xDS: Node + initial resource versions).
  *
  * @generated from message olelo.control.v1.Hello
@@ -254,7 +368,7 @@ export type Hello = Message<"olelo.control.v1.Hello"> & {
  * Use `create(HelloSchema)` to create a new message.
  */
 export const HelloSchema: GenMessage<Hello> = /*@__PURE__*/
-  messageDesc(file_olelo_control_v1_control, 2);
+  messageDesc(file_olelo_control_v1_control, 4);
 
 /**
  * Identity of a data plane.
@@ -282,6 +396,14 @@ export type Node = Message<"olelo.control.v1.Node"> & {
    * @generated from field: repeated string kinds = 3;
    */
   kinds: string[];
+
+  /**
+   * The data plane can apply deltas (StreamTablesResponse.delta); without it every version is
+   * sent whole.
+   *
+   * @generated from field: bool supports_delta = 4;
+   */
+  supportsDelta: boolean;
 };
 
 /**
@@ -289,7 +411,7 @@ export type Node = Message<"olelo.control.v1.Node"> & {
  * Use `create(NodeSchema)` to create a new message.
  */
 export const NodeSchema: GenMessage<Node> = /*@__PURE__*/
-  messageDesc(file_olelo_control_v1_control, 3);
+  messageDesc(file_olelo_control_v1_control, 5);
 
 /**
  * The version sent with response_nonce was applied.
@@ -320,7 +442,7 @@ export type Ack = Message<"olelo.control.v1.Ack"> & {
  * Use `create(AckSchema)` to create a new message.
  */
 export const AckSchema: GenMessage<Ack> = /*@__PURE__*/
-  messageDesc(file_olelo_control_v1_control, 4);
+  messageDesc(file_olelo_control_v1_control, 6);
 
 /**
  * The version sent with response_nonce was rejected; the previous version keeps running.
@@ -363,7 +485,7 @@ export type Nack = Message<"olelo.control.v1.Nack"> & {
  * Use `create(NackSchema)` to create a new message.
  */
 export const NackSchema: GenMessage<Nack> = /*@__PURE__*/
-  messageDesc(file_olelo_control_v1_control, 5);
+  messageDesc(file_olelo_control_v1_control, 7);
 
 /**
  * Why a version was rejected; names the table and row like Kamailio's load errors.
@@ -423,7 +545,7 @@ export type ErrorDetail = Message<"olelo.control.v1.ErrorDetail"> & {
  * Use `create(ErrorDetailSchema)` to create a new message.
  */
 export const ErrorDetailSchema: GenMessage<ErrorDetail> = /*@__PURE__*/
-  messageDesc(file_olelo_control_v1_control, 6);
+  messageDesc(file_olelo_control_v1_control, 8);
 
 /**
  * Closed set of reasons for a Nack.
@@ -463,6 +585,22 @@ export enum NackReason {
    * @generated from enum value: NACK_REASON_INTERNAL = 4;
    */
   INTERNAL = 4,
+
+  /**
+   * A delta's base_version is not the version the data plane runs (missed update, restart
+   * without cache); the control plane answers with the whole version.
+   *
+   * @generated from enum value: NACK_REASON_BASE_MISMATCH = 5;
+   */
+  BASE_MISMATCH = 5,
+
+  /**
+   * A delta did not apply cleanly to the base (a removed key is missing, positions do not fit)
+   * or its result does not match result_digest / result_rows; the whole version follows.
+   *
+   * @generated from enum value: NACK_REASON_DELTA_MISMATCH = 6;
+   */
+  DELTA_MISMATCH = 6,
 }
 
 /**
