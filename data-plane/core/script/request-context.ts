@@ -293,19 +293,21 @@ export class RequestCtx implements RequestContext {
   }
 
   private dropRouteEntries(entries: RouteEntry[], idx: number[]): void {
-    const byField = new Map<HeaderField, Set<number>>();
+    // fields touched, in order; each is rewritten once with the entries that stay
+    let last: HeaderField | null = null;
     for (const k of idx) {
-      const e = entries[k]!;
-      let s = byField.get(e.field);
-      if (!s) byField.set(e.field, (s = new Set()));
-      s.add(k);
-    }
-    for (const [field, gone] of byField) {
-      const all = entries.map((e, k) => ({ e, k })).filter((x) => x.e.field === field);
+      const field = entries[k]!.field;
+      if (field === last) continue;
+      last = field;
       (this.removed ??= new Set()).add(field);
-      const keep = all.filter((x) => !gone.has(x.k)).map((x) => x.e.value);
-      if (keep.length === 0) this.patch(field.start, field.end, "");
-      else this.patch(field.valueStart, field.valueEnd, keep.join(", "));
+      let keep = "";
+      for (let j = 0; j < entries.length; j++) {
+        const e = entries[j]!;
+        if (e.field !== field || idx.includes(j)) continue;
+        keep = keep ? `${keep}, ${e.value}` : e.value;
+      }
+      if (keep === "") this.patch(field.start, field.end, "");
+      else this.patch(field.valueStart, field.valueEnd, keep);
     }
   }
 

@@ -194,8 +194,11 @@ export function parseNameAddr(value: string): NameAddr | null {
     if (lt >= 0) {
       const dn = trimLws(v.slice(0, lt));
       if (dn.length > 0) {
-        // display-name = *(token LWS)
-        for (const w of dn.split(/[ \t\r\n]+/)) if (!isToken(w)) return null;
+        // display-name = *(token LWS): only token characters and white space
+        for (let k = 0; k < dn.length; k++) {
+          const c = dn.charCodeAt(k);
+          if (TOKEN[c] !== 1 && !isWs(c)) return null;
+        }
         displayName = dn;
       }
       i = lt;
@@ -273,13 +276,18 @@ export function parseVia(value: string): Via | null {
   const n = v.length;
   // sent-protocol = protocol-name SLASH protocol-version SLASH transport (LWS allowed around SLASH)
   let i = 0;
-  const parts: string[] = [];
+  let p0 = "";
+  let p1 = "";
+  let p2 = "";
   for (let k = 0; k < 3; k++) {
     i = skipWs(v, i);
-    const s = i;
+    const st = i;
     while (i < n && TOKEN[v.charCodeAt(i)] === 1) i++;
-    if (i === s) return null;
-    parts.push(v.slice(s, i));
+    if (i === st) return null;
+    const part = v.slice(st, i);
+    if (k === 0) p0 = part;
+    else if (k === 1) p1 = part;
+    else p2 = part;
     if (k < 2) {
       i = skipWs(v, i);
       if (v.charCodeAt(i) !== 47) return null;
@@ -291,8 +299,8 @@ export function parseVia(value: string): Via | null {
     if (ws === i) return null; // LWS required between sent-protocol and sent-by
     i = ws;
   }
-  const protocol = `${parts[0]!.toUpperCase()}/${parts[1]}`;
-  const transport = parts[2]!.toUpperCase();
+  const protocol = p0 === "SIP" && p1 === "2.0" ? "SIP/2.0" : `${p0.toUpperCase()}/${p1}`;
+  const transport = p2 === "UDP" || p2 === "TCP" || p2 === "TLS" ? p2 : p2.toUpperCase();
   // sent-by
   let host: string;
   let ipv6 = false;

@@ -364,10 +364,19 @@ export function serializeBuffer(m: SipMessage, extra?: readonly Patch[] | null, 
   return out;
 }
 
+/** Copy of the patches in offset order, insertion order kept for equal offsets (few patches: insertion sort). */
 function stableSortPatches(ps: Patch[]): Patch[] {
-  const idx = ps.map((p, i) => i);
-  idx.sort((a, b) => ps[a]!.start - ps[b]!.start || a - b);
-  return idx.map((i) => ps[i]!);
+  const out = ps.slice();
+  for (let i = 1; i < out.length; i++) {
+    const p = out[i]!;
+    let j = i - 1;
+    while (j >= 0 && out[j]!.start > p.start) {
+      out[j + 1] = out[j]!;
+      j--;
+    }
+    out[j + 1] = p;
+  }
+  return out;
 }
 
 /** Index of the first comma outside quotes/angle brackets, or -1. */

@@ -82,13 +82,13 @@ function parseSip(text: string, scheme: "sip" | "sips", start: number): SipUri |
     port = Number(text.slice(ps, i));
     if (port > 65535) return null;
   }
-  let params: ReadonlyMap<string, string> = EMPTY_PARAMS;
+  let ps = -1;
+  let pe = -1;
   if (i < n && text.charCodeAt(i) === 59) {
     const q = text.indexOf("?", i);
-    const pe = q >= 0 ? q : n;
-    const p = parseUriParams(text, i, pe);
-    if (!p) return null;
-    params = p;
+    pe = q >= 0 ? q : n;
+    if (!uriParamsOk(text, i, pe)) return null;
+    ps = i;
     i = pe;
   }
   let headers: string | null = null;
@@ -97,10 +97,52 @@ function parseSip(text: string, scheme: "sip" | "sips", start: number): SipUri |
     headers = text.slice(i + 1);
     if (!allIn(HNV, headers) || !escapesOk(headers)) return null;
   }
-  return { scheme, user, password, host, ipv6, port, params, headers, raw: text };
+  return new SipUriImpl(scheme, user, password, host, ipv6, port, headers, text, ps, pe);
+}
+
+/** A SIP URI whose parameter map is built only when someone reads it. */
+class SipUriImpl implements SipUri {
+  private _params: ReadonlyMap<string, string> | undefined = undefined;
+  constructor(
+    readonly scheme: "sip" | "sips",
+    readonly user: string | null,
+    readonly password: string | null,
+    readonly host: string,
+    readonly ipv6: boolean,
+    readonly port: number | null,
+    readonly headers: string | null,
+    readonly raw: string,
+    private readonly ps: number,
+    private readonly pe: number,
+  ) {}
+
+  get params(): ReadonlyMap<string, string> {
+    if (this._params === undefined) this._params = this.ps < 0 ? EMPTY_PARAMS : (parseUriParams(this.raw, this.ps, this.pe) ?? EMPTY_PARAMS);
+    return this._params;
+  }
 }
 
 /** Parses `;a=b;c` from text[from, to), where text[from] is ';'. Names are lower-cased. */
+/** Validates `;a=b;c` in text[from, to) without allocating (same rules as parseUriParams). */
+function uriParamsOk(text: string, from: number, to: number): boolean {
+  let i = from;
+  while (i < to) {
+    let e = text.indexOf(";", i + 1);
+    if (e < 0 || e > to) e = to;
+    if (e === i + 1) return false;
+    let eq = text.indexOf("=", i + 1);
+    if (eq < 0 || eq > e) eq = e;
+    if (eq === i + 1) return false;
+    for (let k = i + 1; k < e; k++) {
+      if (k === eq) continue;
+      if (PARAM[text.charCodeAt(k)] !== 1) return false;
+    }
+    if (eq < e && !escapesOk(text, eq + 1, e)) return false;
+    i = e;
+  }
+  return true;
+}
+
 function parseUriParams(text: string, from: number, to: number): Map<string, string> | null {
   const m = new Map<string, string>();
   let i = from;
