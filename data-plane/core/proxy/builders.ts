@@ -63,6 +63,11 @@ export function localToTag(req: SipMessage): string {
  * the source address and `rport=<port>` when asked for or forced (RFC 3261 §18.2.1, RFC 3581).
  */
 export function viaWithReceived(req: SipMessage, src: Endpoint, forceRport: boolean): { value: string; changed: boolean } {
+  // the same for every reply and every branch of this request: computed once
+  return (req.viaReceived ??= computeViaWithReceived(req, src, forceRport));
+}
+
+function computeViaWithReceived(req: SipMessage, src: Endpoint, forceRport: boolean): { value: string; changed: boolean } {
   const f = req.field("via")!;
   const full = req.valueOf(f);
   const comma = firstListComma(full);

@@ -754,8 +754,7 @@ export class SipCore {
       out.push(new Patch(at, at, rrText));
     }
     // our Via on top (after a Record-Route inserted at the same place, so the Vias stay together)
-    const proto = outSock.proto === "wss" ? "WSS" : outSock.proto.toUpperCase();
-    out.push(new Patch(msg.startLineEnd, msg.startLineEnd, `Via: SIP/2.0/${proto} ${outSock.viaHost}:${outSock.viaPort};branch=${branchId}\r\n`));
+    out.push(new Patch(msg.startLineEnd, msg.startLineEnd, outSock.viaPrefix + branchId + "\r\n"));
     // R-URI
     if (target.uri !== msg.requestUri) out.push(new Patch(msg.ruriStart, msg.ruriEnd, target.uri));
     // Path (registrar-learnt path becomes Route headers)

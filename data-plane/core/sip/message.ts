@@ -65,6 +65,8 @@ export class SipMessage implements SipMessageView {
   bodyEnd = 0;
   /** Edits applied on serialize. */
   patches: Patch[] | null = null;
+  /** Cache of the top Via with received/rport (proxy/builders.ts viaWithReceived). */
+  viaReceived: { value: string; changed: boolean } | null = null;
 
   private _callId: string | undefined = undefined;
   private _cseq: CSeq | null | undefined = undefined;
@@ -523,7 +525,7 @@ function parseStartLine(s: string, from: number, to: number, msg: SipMessage): s
     msg.status = Number(code);
     msg.reason = codeEnd < to ? s.slice(codeEnd + 1, to) : "";
     msg.isRequest = false;
-    if (!/^SIP\/\d+\.\d+$/i.test(msg.version)) return "malformed SIP version";
+    if (msg.version !== "SIP/2.0" && !/^SIP\/\d+\.\d+$/i.test(msg.version)) return "malformed SIP version";
     return null;
   }
   // Request-Line = Method SP Request-URI SP SIP-Version
@@ -537,7 +539,7 @@ function parseStartLine(s: string, from: number, to: number, msg: SipMessage): s
   if (version.indexOf(" ") >= 0 || version.indexOf("\t") >= 0) return "malformed request line";
   const ruri = s.slice(sp1 + 1, sp2);
   if (ruri.length === 0) return "malformed request line";
-  if (!/^SIP\/\d+\.\d+$/i.test(version)) return "malformed SIP version";
+  if (version !== "SIP/2.0" && !/^SIP\/\d+\.\d+$/i.test(version)) return "malformed SIP version";
   msg.isRequest = true;
   msg.method = method;
   msg.requestUri = ruri;

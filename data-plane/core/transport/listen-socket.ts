@@ -51,6 +51,17 @@ export class ListenSocket {
     return this.advertise?.port ?? this.boundPort;
   }
 
+  private _viaPrefix: string | null = null;
+
+  /** "Via: SIP/2.0/UDP host:port;branch=" for this socket, built once. */
+  get viaPrefix(): string {
+    if (this._viaPrefix === null) {
+      const proto = this.proto === "wss" ? "WSS" : this.proto.toUpperCase();
+      this._viaPrefix = `Via: SIP/2.0/${proto} ${this.viaHost}:${this.viaPort};branch=`;
+    }
+    return this._viaPrefix;
+  }
+
   get socketString(): string {
     return formatSocket(this.proto, this.address, this.boundPort);
   }
