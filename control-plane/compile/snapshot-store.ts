@@ -70,3 +70,24 @@ export async function loadLatestSnapshots(pool: Pool): Promise<Map<string, Store
   }
   return out;
 }
+
+/** One stored version of a kind with its rows, or null when it was never stored or its rows were dropped. */
+export async function loadSnapshot(pool: Pool, kind: string, version: string): Promise<StoredSnapshot | null> {
+  const [rows] = await pool.query<RowDataPacket[]>({
+    sql:
+      "SELECT `kind`, `version`, `row_count`, `fingerprint`, `created_at`, `data` FROM `olelo_snapshots` " +
+      "WHERE `kind` = ? AND `version` = ? AND `data` IS NOT NULL ORDER BY `id` DESC LIMIT 1",
+    values: [kind, version],
+    dateStrings: true,
+  });
+  const r = rows[0];
+  if (!r) return null;
+  return {
+    kind: String(r.kind),
+    version: String(r.version),
+    rows: Number(r.row_count),
+    fingerprint: String(r.fingerprint),
+    createdAt: new Date(String(r.created_at).replace(" ", "T") + "Z").toISOString(),
+    set: JSON.parse(gunzipSync(r.data as Buffer).toString("utf8")) as TableSet,
+  };
+}

@@ -19,7 +19,7 @@ import type { OleloDb } from "../db/connect.js";
 import { diffSets, type RowChange, type RowRef } from "./diff.js";
 import { KINDS, type KindDef } from "./kinds.js";
 import { createChangeChecker, kindFingerprint, readFingerprints, readTables, type ChangeCheckStats } from "./read-rows.js";
-import { loadLatestSnapshots, saveSnapshot } from "./snapshot-store.js";
+import { loadLatestSnapshots, loadSnapshot, saveSnapshot } from "./snapshot-store.js";
 import { contentVersion } from "./version-hash.js";
 
 /** One compiled, validated version of a kind: what a data plane receives. */
@@ -47,6 +47,11 @@ export interface SnapshotSource {
   /** Recompile everything from the DB now; returns per-kind results. */
   refresh(reason: string): Promise<{ changed: string[]; errors: CompileError[] }>;
   onChange(fn: (changedKinds: string[]) => void): () => void;
+  /**
+   * An older version of a kind from olelo_snapshots (the newest `keepSnapshots` per kind keep
+   * their rows), checked against its content hash; the push server uses it as a delta base.
+   */
+  snapshot(kind: string, version: string): Promise<KindSnapshot | undefined>;
   /** What the next push would change vs current: per kind, added/removed/changed rows by id. */
   diff(): Promise<Array<{ kind: string; added: unknown[]; removed: unknown[]; changed: unknown[] }>>;
 }
@@ -300,6 +305,16 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
       return () => listeners.delete(fn);
     },
     compileSet,
+    async snapshot(kind, version) {
+      const st = states.get(kind);
+      if (!st) return undefined;
+      if (st.current?.version === version) return st.current;
+      if (!persist) return undefined;
+      const stored = await loadSnapshot(pool, kind, version);
+      // The version is a content hash: rows that do not hash to it are not that version.
+      if (!stored || contentVersion(kind, st.def.tables, stored.set) !== version) return undefined;
+      return { kind, version, set: stored.set, rows: countRows(stored.set), compiledAt: stored.createdAt };
+    },
     diff: () =>
       serial(async () => {
         const read = await readKinds([...states.values()]);

@@ -13,6 +13,7 @@ import { StreamTablesRequestSchema, TablePushService, type StreamTablesRequest }
 import type { ErrorDetailSchema } from "../../../gen/olelo/control/v1/control_pb.js";
 import type { TableSet } from "../../../data-plane/core/tables/registry.js";
 import { ChunkAssembler } from "../../../data-plane/sync/chunk-assembler.js";
+import type { ReceivedDelta } from "../../../data-plane/sync/wire/delta-chunks.js";
 import { createClientConstructor, type MessageCodec } from "../../../data-plane/sync/wire/grpc-adapter.js";
 import { parseResponseFrame, type ResponseFrame } from "../../../data-plane/sync/wire/response-frame.js";
 
@@ -22,13 +23,18 @@ export interface RawVersion {
   version: string;
   nonce: string;
   chunks: number;
+  /** Every row, or for a delta the upserted rows. */
   set: TableSet;
+  /** Set when the version came as a delta. */
+  delta: ReceivedDelta | null;
+  /** Frame bytes of this version. */
+  bytes: number;
 }
 
 /** The hand-driven stream: send any request, read complete versions. */
 export interface RawStream {
   write(msg: MessageInitShape<typeof StreamTablesRequestSchema>): void;
-  hello(nodeId: string, kinds: string[], versions: Record<string, string>, buildVersion?: string): void;
+  hello(nodeId: string, kinds: string[], versions: Record<string, string>, buildVersion?: string, opts?: { supportsDelta?: boolean }): void;
   ack(kind: string, version: string, nonce: string): void;
   nack(kind: string, runningVersion: string, rejectedVersion: string, nonce: string, detail: MessageInitShape<typeof ErrorDetailSchema>): void;
   /** Next complete version (waits up to timeoutMs; rejects on timeout or stream end). */
@@ -52,6 +58,7 @@ export function openRawStream(address: string): RawStream {
   const asm = new ChunkAssembler(false);
   const frames: ResponseFrame[] = [];
   const ready: RawVersion[] = [];
+  let bytes = 0;
   let waiter: (() => void) | null = null;
   let ended = false;
   const bad: string[] = [];
@@ -59,8 +66,10 @@ export function openRawStream(address: string): RawStream {
   call.on("error", () => {});
   call.on("data", (f: ResponseFrame) => {
     frames.push(f);
+    if (f.chunkIndex === 0) bytes = 0;
+    bytes += f.raw.length;
     const r = asm.push(f);
-    if (r.state === "complete") ready.push({ kind: r.kind, version: r.version, nonce: r.nonce, chunks: f.chunkCount, set: r.set });
+    if (r.state === "complete") ready.push({ kind: r.kind, version: r.version, nonce: r.nonce, chunks: f.chunkCount, set: r.set, delta: r.delta, bytes });
     if (r.state === "bad") bad.push(r.reason);
     waiter?.();
   });
@@ -72,8 +81,8 @@ export function openRawStream(address: string): RawStream {
   return {
     frames,
     write,
-    hello: (nodeId, kinds, versions, buildVersion = "test/1") =>
-      write({ message: { case: "hello", value: { node: { id: nodeId, buildVersion, kinds }, versions } } }),
+    hello: (nodeId, kinds, versions, buildVersion = "test/1", opts = {}) =>
+      write({ message: { case: "hello", value: { node: { id: nodeId, buildVersion, kinds, supportsDelta: opts.supportsDelta ?? false }, versions } } }),
     ack: (kind, version, nonce) => write({ message: { case: "ack", value: { kind, version, responseNonce: nonce } } }),
     nack: (kind, runningVersion, rejectedVersion, nonce, detail) =>
       write({ message: { case: "nack", value: { kind, version: runningVersion, rejectedVersion, responseNonce: nonce, errorDetail: detail } } }),
