@@ -2,18 +2,24 @@
  * Table push benchmark: 1,000,000 prefix_route rows and 10,000 lcr_gw gateways compiled by the
  * control plane's validators, encoded into chunks, pushed over gRPC on loopback to two data-plane
  * child processes (real sync client + TableRegistry with a Map-building sink) until both ACK.
- * Then one prefix changes and the new version (state of the world: all rows again) is pushed.
+ * Then one prefix changes and the new version is pushed whole (state of the world, a push server
+ * with deltas off); then a second push server with deltas on takes over the same port, the data
+ * planes reconnect (nothing resent: they run its version), and one more prefix changes: that
+ * version goes as a delta.
  *
  * Run: npx tsx bench/push/run.ts [--prefixes N] [--gateways N] [--nodes N]
  * Prints one table of figures; nothing is asserted (benchmarks are not tests).
  */
 import { kindDef } from "../../control-plane/compile/kinds.js";
+import { computeKindDelta } from "../../control-plane/push/compute-delta.js";
 import { createMemorySource } from "../../control-plane/push/push-source.js";
-import { createPushServer } from "../../control-plane/push/server.js";
+import { createPushServer, type PushServer } from "../../control-plane/push/server.js";
 import { setLogSink } from "../../data-plane/core/log/logger.js";
 import type { TableSet } from "../../data-plane/core/tables/registry.js";
 import { spawnJsonChild, type JsonChild, type JsonEvent } from "../../data-plane/sync/testing/json-child.js";
 import { lcrGwRows, prefixRouteRows } from "../../data-plane/sync/testing/sample-rows.js";
+import { encodeKindDelta } from "../../data-plane/sync/wire/delta-chunks.js";
+import { digestTableSet } from "../../data-plane/sync/wire/row-digest.js";
 import { encodeTableChunks } from "../../data-plane/sync/wire/table-chunks.js";
 
 setLogSink(() => {});
@@ -26,7 +32,7 @@ const PREFIXES = arg("prefixes", 1_000_000);
 const GATEWAYS = arg("gateways", 10_000);
 const NODES = arg("nodes", 2);
 
-const mb = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+const mb = (n: number) => (Math.abs(n) < 102_400 ? `${n} B` : `${(n / 1048576).toFixed(1)} MiB`);
 const ms = (n: number) => `${n.toFixed(0)} ms`;
 const figures: Array<[string, string]> = [];
 const note = (k: string, v: string) => {
@@ -59,14 +65,15 @@ async function main(): Promise<void> {
   note("encode lcr", `${ms(encLMs)} → ${encL.chunks.length} chunks, ${mb(encL.bytes)}`);
 
   const source = createMemorySource();
-  const server = await createPushServer({ source, host: "127.0.0.1", port: 0 });
+  // First the state-of-the-world figures: deltas off.
+  let server: PushServer = await createPushServer({ source, host: "127.0.0.1", port: 0, delta: { enabled: false } });
   const nodes: JsonChild[] = [];
   for (let i = 0; i < NODES; i++) {
     nodes.push(spawnJsonChild("data-plane/sync/fixtures/sync-node-process.ts", [server.address, `bench-dp-${i + 1}`, "lcr,prefix_route"]));
   }
   const ready = await Promise.all(nodes.map((n) => n.waitFor((e) => e.event === "ready", 60_000)));
 
-  const pushRound = async (label: string, pVersion: string, set: TableSet, withLcr: boolean) => {
+  const pushRound = async (label: string, pVersion: string, set: TableSet, withLcr: boolean): Promise<JsonEvent[]> => {
     const bytes0 = server.bytesSent();
     const t0 = Date.now();
     if (withLcr) source.set("lcr", lcrSet, "lcr-1");
@@ -88,8 +95,13 @@ async function main(): Promise<void> {
       const seen = n.events.length;
       n.send("status");
       const st = await n.waitFor((e) => e.event === "status" && n.events.indexOf(e) >= seen);
-      const r = (st.status as { lastReceived: Record<string, { receiveMs: number; loadMs: number; chunks: number }> }).lastReceived.prefix_route!;
-      parts.push(`receive+decode ${ms(r.receiveMs)} (${r.chunks} chunks), load ${ms(r.loadMs)}`);
+      type Rx = { mode: string; rows: number; receiveMs: number; loadMs: number; mergeMs: number; chunks: number; bytes: number };
+      const r = (st.status as { lastReceived: Record<string, Rx> }).lastReceived.prefix_route!;
+      parts.push(
+        r.mode === "delta"
+          ? `delta of ${r.rows} row(s) in ${r.chunks} chunk, ${r.bytes} B: receive ${ms(r.receiveMs)}, merge+check ${ms(r.mergeMs)}, load ${ms(r.loadMs)}`
+          : `receive+decode ${ms(r.receiveMs)} (${r.chunks} chunks), load ${ms(r.loadMs)}`,
+      );
     }
     note(`${label}: data plane split (prefix_route)`, parts.join(" | "));
     return evs;
@@ -105,7 +117,33 @@ async function main(): Promise<void> {
   // One prefix changes: a new version of the whole kind (state of the world per kind).
   const changed = prefixSet.prefix_route!.slice();
   changed[12345] = { ...changed[12345]!, route: "route_changed" };
-  await pushRound("one-row change", "p-2", { prefix_route: changed }, false);
+  const changedSet: TableSet = { prefix_route: changed };
+  await pushRound("one-row change, full push", "p-2", changedSet, false);
+
+  // Deltas on: a second push server on the same address; the nodes reconnect and report p-2.
+  const port = server.port;
+  await server.close();
+  server = await createPushServer({ source, host: "127.0.0.1", port });
+  for (;;) {
+    const all = server.nodes();
+    if (all.length === NODES && all.every((n) => n.connected && n.tables.find((t) => t.kind === "prefix_route")?.appliedVersion === "p-2")) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  if (server.bytesSent() !== 0) throw new Error("reconnect resent tables");
+  const changed2 = changed.slice();
+  changed2[654321] = { ...changed2[654321]!, route: "route_changed_again" };
+  const changedSet2: TableSet = { prefix_route: changed2 };
+  // What the push server does once per (base, version) pair, shared by every node on that base.
+  const snapOf = (version: string, set: TableSet) => ({ kind: "prefix_route", version, set, rows: set.prefix_route!.length, compiledAt: "" });
+  const [baseDigest, digestMs] = timed(() => digestTableSet("prefix_route", changedSet));
+  const [delta, deltaMs] = timed(() => computeKindDelta(snapOf("p-2", changedSet), snapOf("p-3", changedSet2), baseDigest, { maxChangedRows: PREFIXES / 4 }));
+  if (!delta.ok) throw new Error(`no delta: ${delta.reason}`);
+  const [encD, encDMs] = timed(() => encodeKindDelta(delta.delta));
+  note("control plane: row digest of a version (full pass, once per kept version)", ms(digestMs));
+  note("control plane: compute delta (diff by key) / encode it", `${ms(deltaMs)} / ${ms(encDMs)} → ${encD.chunks.length} chunk, ${encD.bytes} B`);
+  await pushRound("one-row change, delta", "p-3", changedSet2, false);
+  const stats = server.pushStats();
+  note("delta server push stats", `${stats.deltaSends} delta sends, ${stats.deltaBytes} B; ${stats.fullSends} full sends; ${stats.deltaFallbacks} fallbacks`);
 
   for (const n of nodes) n.proc.kill("SIGTERM");
   await Promise.all(nodes.map((n) => n.exited));

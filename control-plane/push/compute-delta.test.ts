@@ -28,9 +28,9 @@ function receiveFull(kind: string, version: string, set: TableSet, chunkBytes = 
   const enc = encodeTableChunks(kind, set, { chunkBytes });
   const asm = new ChunkAssembler({ keepFrames: false, digest: true });
   let r: ReturnType<ChunkAssembler["push"]> = { state: "partial" };
-  enc.chunks.forEach((c, i) => {
-    r = asm.push(parseResponseFrame(encodeResponseFrame({ kind, version, nonce: "n", chunkIndex: i, chunkCount: enc.chunks.length, totalRows: enc.totalRows, compiledAt: "" }, c)));
-  });
+  for (let i = 0; i < enc.chunks.length; i++) {
+    r = asm.push(parseResponseFrame(encodeResponseFrame({ kind, version, nonce: "n", chunkIndex: i, chunkCount: enc.chunks.length, totalRows: enc.totalRows, compiledAt: "" }, enc.chunks[i]!)));
+  }
   if (r.state !== "complete") throw new Error(`full version did not assemble: ${JSON.stringify(r)}`);
   return r;
 }
@@ -171,6 +171,27 @@ describe("delta: compute → encode → chunks → apply", () => {
     expect(f.delta?.tables.map((t) => t.table)).toEqual(["lcr_gw", "lcr_rule", "lcr_rule_target"]);
   });
 
+  it("random edits anywhere (first/last rows, swaps, inserts, removals) always rebuild the new version exactly", () => {
+    for (let seed = 1; seed <= 300; seed++) {
+      const rnd = rng(seed);
+      const rows = dispatcherRows(1 + Math.floor(rnd() * 40));
+      const next = rows.slice();
+      let nextId = 1000;
+      for (let n = Math.floor(rnd() * 8); n > 0; n--) {
+        const op = Math.floor(rnd() * 5);
+        const at = Math.floor(rnd() * next.length);
+        if (op === 0 && next.length) next[at] = { ...next[at]!, priority: 9 };
+        else if (op === 1) next.splice(Math.floor(rnd() * (next.length + 1)), 0, { ...rows[0]!, id: nextId++, destination: `sip:n${nextId}` });
+        else if (op === 2 && next.length) next.splice(at, 1);
+        else if (op === 3 && next.length > 1) [next[0], next[next.length - 1]] = [next[next.length - 1]!, next[0]!];
+        else if (op === 4 && next.length) next.push(...next.splice(at, 1));
+      }
+      const { applied } = roundTrip("dispatcher", { dispatcher: rows }, { dispatcher: next }, 200);
+      expect(applied.set, `seed ${seed}`).toEqual(receiveFull("dispatcher", "v2", { dispatcher: next }).set);
+      expect(applied.digest, `seed ${seed}`).toBe(digestTableSet("dispatcher", { dispatcher: next }));
+    }
+  });
+
   it("an unchanged table is passed through as the base's array; an empty delta keeps every row", () => {
     const base: TableSet = { dispatcher: dispatcherRows(40) };
     const { computed, applied, dp } = roundTrip("dispatcher", base, { dispatcher: base.dispatcher!.slice() });
@@ -184,8 +205,8 @@ describe("delta: compute → encode → chunks → apply", () => {
     const base = snap("dispatcher", "v1", { dispatcher: rows });
     const tooMany = computeKindDelta(base, snap("dispatcher", "v2", { dispatcher: rows.map((r) => ({ ...r, flags: 1 })) }), d, { maxChangedRows: 24 });
     expect(tooMany).toEqual({ ok: false, reason: "more than 24 rows changed" });
-    const dup = computeKindDelta(base, snap("dispatcher", "v2", { dispatcher: [...rows, { ...rows[0]!, destination: "sip:x" }] }), d, { maxChangedRows: 50 });
-    expect(dup).toEqual({ ok: false, reason: "dispatcher has id 1 twice" });
+    const dup = computeKindDelta(base, snap("dispatcher", "v2", { dispatcher: [...rows.slice(1, 99), { ...rows[5]!, destination: "sip:x" }] }), d, { maxChangedRows: 50 });
+    expect(dup).toEqual({ ok: false, reason: "dispatcher has id 6 twice" });
     const noKey = computeKindDelta(base, snap("dispatcher", "v2", { dispatcher: [...rows, { setid: 1, destination: "sip:y" }] }), d, { maxChangedRows: 50 });
     expect(noKey).toEqual({ ok: false, reason: "dispatcher row 101 has no id" });
   });
@@ -201,6 +222,18 @@ describe("delta: the data plane notices a delta that does not fit its rows", () 
     const r = applyKindDelta("prefix_route", wrong.set, wrong.digest!, got.set, got.delta!);
     expect(r.rows).toBe(499);
     expect(r.digest).not.toBe(got.delta!.resultDigest);
+  });
+
+  it("a duplicate key the control plane does not look for (aligned rows) is refused by the data plane", () => {
+    const rows = dispatcherRows(100);
+    const next = { dispatcher: [...rows, { ...rows[0]!, destination: "sip:x" }] };
+    const { got, dp } = (() => {
+      const dp = receiveFull("dispatcher", "v1", { dispatcher: rows });
+      const c = computeKindDelta(snap("dispatcher", "v1", { dispatcher: rows }), snap("dispatcher", "v2", next), dp.digest!, { maxChangedRows: 50 });
+      if (!c.ok) throw new Error(c.reason);
+      return { got: receiveDelta(deltaFrames("dispatcher", "v2", encodeKindDelta(c.delta))), dp };
+    })();
+    expect(() => applyKindDelta("dispatcher", dp.set, dp.digest!, got.set, got.delta!)).toThrow(DeltaMismatchError);
   });
 
   it("a removed key missing from the base, or a base of another size, throws DeltaMismatchError", () => {
