@@ -103,6 +103,7 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
         cacheDir: cfg.controlPlane.cacheDir ?? join(cfg.dataDir, "table-cache"),
         buildVersion: `olelo-dp/${VERSION}`,
         backoff: cfg.controlPlane.backoff,
+        deltaBase: cfg.controlPlane.deltaBase,
       });
       const s = sync;
       rpc.register({

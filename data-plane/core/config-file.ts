@@ -17,7 +17,7 @@ export interface DataPlaneConfig {
   modules: Record<string, Record<string, unknown>>;
   /** Table kind → JSON table file (`{ "table": [rows] }`) for standalone mode. */
   tables: Record<string, string>;
-  controlPlane: { url: string; cacheDir: string | null; backoff: { initialMs?: number; maxMs?: number } } | null;
+  controlPlane: { url: string; cacheDir: string | null; backoff: { initialMs?: number; maxMs?: number }; deltaBase: "memory" | "cache" | "off" } | null;
   dataDir: string;
   log: { level: LogLevel; format: "text" | "json" };
   /** Directory of the configuration file: relative paths resolve against it. */
@@ -124,7 +124,15 @@ export function buildConfig(raw: unknown, baseDir: string): DataPlaneConfig {
         backoff[k] = b[k] as number;
       }
     }
+    let deltaBase: "memory" | "cache" | "off" = "memory";
+    if (c.deltaBase !== undefined) {
+      if (c.deltaBase !== "memory" && c.deltaBase !== "cache" && c.deltaBase !== "off") {
+        throw new ConfigError("'controlPlane.deltaBase' must be memory, cache or off");
+      }
+      deltaBase = c.deltaBase;
+    }
     cfg.controlPlane = {
+      deltaBase,
       url: str(c.url, "controlPlane.url"),
       cacheDir: c.cacheDir === undefined ? null : resolve(baseDir, str(c.cacheDir, "controlPlane.cacheDir")),
       backoff,
