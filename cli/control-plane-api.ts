@@ -1,5 +1,5 @@
 import { registerManagementMethods, type ManagementServerOptions } from "../control-plane/api/server.js";
-import { RpcRegistry, type RpcMethod } from "../data-plane/core/rpc/registry.js";
+import { RpcRegistry, type RpcMethod } from "../lib/rpc/registry.js";
 import { COMMANDS } from "./commands.js";
 
 /**

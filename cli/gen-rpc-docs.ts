@@ -3,7 +3,7 @@ import { readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { EventBus } from "../data-plane/core/events/bus.js";
 import { registerCoreMethods } from "../data-plane/core/rpc/core-methods.js";
-import { RpcRegistry, type RpcParam } from "../data-plane/core/rpc/registry.js";
+import { RpcRegistry, type RpcParam } from "../lib/rpc/registry.js";
 import { StatsRegistry } from "../data-plane/core/stats/counters.js";
 import { TableRegistry } from "../data-plane/core/tables/registry.js";
 import { COMMANDS } from "./commands.js";

@@ -11,7 +11,7 @@ import type { Database } from "../control-plane/db/connect.js";
 import { migrateDatabase } from "../control-plane/db/migrate.js";
 import { dropTestDatabase, freshTestDatabase } from "../control-plane/db/test-support.js";
 import { createPushServer, type PushServer } from "../control-plane/push/server.js";
-import type { RpcParam } from "../data-plane/core/rpc/registry.js";
+import type { RpcParam } from "../lib/rpc/registry.js";
 import { startTestNode, type TestNode } from "../data-plane/core/rpc/test-support.js";
 import { createSyncClient, type SyncClient } from "../data-plane/sync/client.js";
 import { createFakeTables } from "../data-plane/sync/testing/fake-sinks.js";

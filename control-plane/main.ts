@@ -8,7 +8,7 @@
  *   OLELO_DB_URL=mysql://olelo:pw@db:3306/kamailio npx tsx control-plane/main.ts --api 0.0.0.0:8070 --token s3cret-token
  */
 import { pathToFileURL } from "node:url";
-import { createLogger } from "../data-plane/core/log/logger.js";
+import { createLogger } from "../lib/log/logger.js";
 import { createManagementServer, type ManagementServer } from "./api/server.js";
 import { createDbSnapshotSource, type DbSnapshotSource } from "./compile/source.js";
 import { CONTROL_PLANE_USAGE, ConfigError, parseControlPlaneConfig, type ControlPlaneConfig } from "./config.js";

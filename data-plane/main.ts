@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { resolve, dirname } from "node:path";
 import { buildConfig, loadConfigFile, defaultDataPlaneConfig, parseListen, ConfigError, type DataPlaneConfig } from "./core/config-file.js";
 import { startDataPlane } from "./node.js";
-import { createLogger } from "./core/log/logger.js";
+import { createLogger } from "../lib/log/logger.js";
 
 const log = createLogger("olelo");
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { startProxy, TEST_SCRIPTS } from "./helpers/proxy.js";
 import { UdpPeer, headerOf, statusOf } from "./helpers/udp-peer.js";
 import type { DataPlane } from "../data-plane/node.js";
-import { RpcError } from "../data-plane/core/rpc/errors.js";
+import { RpcError } from "../lib/rpc/errors.js";
 import { captureEvents, register, sleep, usrlocOf } from "./scripts/registrar-helpers.js";
 import { results } from "./scripts/registrar-api-test.js";
 

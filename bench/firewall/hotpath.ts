@@ -16,14 +16,14 @@ import { DEFAULT_CORE_CONFIG } from "../../data-plane/core/config.js";
 import { StatsRegistry } from "../../data-plane/core/stats/counters.js";
 import { EventBus } from "../../data-plane/core/events/bus.js";
 import { TableRegistry } from "../../data-plane/core/tables/registry.js";
-import { RpcRegistry } from "../../data-plane/core/rpc/registry.js";
+import { RpcRegistry } from "../../lib/rpc/registry.js";
 import { ListenSocket } from "../../data-plane/core/transport/listen-socket.js";
 import { ScriptRuntime, loadScriptFile } from "../../data-plane/core/script/runtime.js";
 import { loadModules } from "../../data-plane/core/module-loader.js";
 import { readTableFile } from "../../data-plane/core/tables/file-loader.js";
-import { createLogger, setLogLevel } from "../../data-plane/core/log/logger.js";
+import { createLogger, setLogLevel } from "../../lib/log/logger.js";
 import type { SipUac } from "../../data-plane/core/module.js";
-import type { Endpoint } from "../../data-plane/core/sip/types.js";
+import type { Endpoint } from "../../lib/sip/types.js";
 
 setLogLevel("error");
 const mode = process.argv[2] ?? "plain";

@@ -10,8 +10,8 @@ import { StatsRegistry } from "../../data-plane/core/stats/counters.js";
 import { EventBus } from "../../data-plane/core/events/bus.js";
 import { ListenSocket } from "../../data-plane/core/transport/listen-socket.js";
 import { ScriptRuntime, loadScriptFile } from "../../data-plane/core/script/runtime.js";
-import { createLogger, setLogLevel } from "../../data-plane/core/log/logger.js";
-import type { Endpoint } from "../../data-plane/core/sip/types.js";
+import { createLogger, setLogLevel } from "../../lib/log/logger.js";
+import type { Endpoint } from "../../lib/sip/types.js";
 
 setLogLevel("error");
 const N = Number(process.argv[2] ?? 20000);

@@ -1,7 +1,7 @@
 /**
  * How long the routing modules' table compilers take on big tables run to the end at once (what
  * the control plane spends validating a push; in the data plane, sets of more than 50,000 rows
- * compile in ≈4 ms slices instead, see prefix-tree/sliced.ts), and one lookup figure per module.
+ * compile in ≈4 ms slices instead, see tables/kit/sliced.ts), and one lookup figure per module.
  *
  *   npx tsx bench/prefix-lookup/compile-tables.ts [--rows 300000]
  */

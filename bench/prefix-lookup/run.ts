@@ -1,5 +1,5 @@
 /**
- * Micro-benchmark for the shared prefix tree (data-plane/modules/prefix-tree).
+ * Micro-benchmark for the shared prefix tree (lib/prefix-tree).
  *
  *   npx tsx bench/prefix-lookup/run.ts [--prefixes 1000000] [--lookups 1000000] [--seed 42]
  *
@@ -9,8 +9,8 @@
  * reference write, with lookups running against the live table all the time.
  */
 import { PerformanceObserver, monitorEventLoopDelay, performance } from "node:perf_hooks";
-import { PrefixTreeBuilder, yieldToEventLoop } from "../../data-plane/modules/prefix-tree/build-prefix-tree.js";
-import type { PrefixTree } from "../../data-plane/modules/prefix-tree/prefix-tree.js";
+import { PrefixTreeBuilder, yieldToEventLoop } from "../../lib/prefix-tree/build-prefix-tree.js";
+import type { PrefixTree } from "../../lib/prefix-tree/prefix-tree.js";
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);

@@ -14,7 +14,7 @@ import { kindDef } from "../../control-plane/compile/kinds.js";
 import { computeKindDelta } from "../../control-plane/push/compute-delta.js";
 import { createMemorySource } from "../../control-plane/push/push-source.js";
 import { createPushServer, type PushServer } from "../../control-plane/push/server.js";
-import { setLogSink } from "../../data-plane/core/log/logger.js";
+import { setLogSink } from "../../lib/log/logger.js";
 import type { TableSet } from "../../data-plane/core/tables/registry.js";
 import { spawnJsonChild, type JsonChild, type JsonEvent } from "../../data-plane/sync/testing/json-child.js";
 import { lcrGwRows, prefixRouteRows } from "../../data-plane/sync/testing/sample-rows.js";

@@ -8,7 +8,7 @@
  *   node --expose-gc --max-old-space-size=4096 --import tsx bench/register/memory.ts [N]
  */
 import { EventBus } from "../../data-plane/core/events/bus.js";
-import { createLogger } from "../../data-plane/core/log/logger.js";
+import { createLogger } from "../../lib/log/logger.js";
 import { StatsRegistry } from "../../data-plane/core/stats/counters.js";
 import { parseUsrlocParams } from "../../data-plane/modules/usrloc/params.js";
 import { Usrloc } from "../../data-plane/modules/usrloc/usrloc.js";

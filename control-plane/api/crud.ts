@@ -1,15 +1,15 @@
 /**
  * Generic `<table>.list/get/create/update/delete` management methods for every Kamailio table (and
  * the writable olelo_* tables olelo_callfwd / olelo_callblock),
- * described as RpcMethod descriptors (data-plane/core/rpc/registry.ts) so parameters bind by name
+ * described as RpcMethod descriptors (lib/rpc/registry.ts) so parameters bind by name
  * or position and `system.methodHelp` documents them. Column names are Kamailio's.
  *
  * @example
  *   {"jsonrpc":"2.0","method":"dispatcher.create","params":{"setid":1,"destination":"sip:10.0.0.1:5060"},"id":1}
  */
 import type { Pool, ResultSetHeader, RowDataPacket } from "mysql2/promise";
-import { RpcCode, RpcError } from "../../data-plane/core/rpc/errors.js";
-import type { RpcCallInfo, RpcMethod, RpcParam } from "../../data-plane/core/rpc/registry.js";
+import { RpcCode, RpcError } from "../../lib/rpc/errors.js";
+import type { RpcCallInfo, RpcMethod, RpcParam } from "../../lib/rpc/registry.js";
 import type { TableRow } from "../../data-plane/core/tables/registry.js";
 import type { TableInfo } from "../db/catalog.js";
 import type { DbSnapshotSource } from "../compile/source.js";

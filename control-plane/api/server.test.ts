@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { RowDataPacket } from "mysql2/promise";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { setLogSink } from "../../data-plane/core/log/logger.js";
+import { setLogSink } from "../../lib/log/logger.js";
 import { createDbSnapshotSource, type DbSnapshotSource } from "../compile/source.js";
 import type { Database } from "../db/connect.js";
 import { migrateDatabase } from "../db/migrate.js";

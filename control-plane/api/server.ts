@@ -19,10 +19,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { timingSafeEqual } from "node:crypto";
 import type { Pool, RowDataPacket } from "mysql2/promise";
-import { createLogger, type Logger } from "../../data-plane/core/log/logger.js";
-import { RpcCode, RpcError } from "../../data-plane/core/rpc/errors.js";
-import { JsonRpcDispatcher } from "../../data-plane/core/rpc/json-rpc.js";
-import { RpcRegistry, formatSignature } from "../../data-plane/core/rpc/registry.js";
+import { createLogger, type Logger } from "../../lib/log/logger.js";
+import { RpcCode, RpcError } from "../../lib/rpc/errors.js";
+import { JsonRpcDispatcher } from "../../lib/rpc/json-rpc.js";
+import { RpcRegistry, formatSignature } from "../../lib/rpc/registry.js";
 import { and, desc, eq } from "drizzle-orm";
 import { TABLES } from "../db/catalog.js";
 import { olelo_audit } from "../db/schema.js";

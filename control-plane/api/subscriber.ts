@@ -7,8 +7,8 @@
  *   {"method":"subscriber.create","params":{"username":"alice","domain":"example.com","password":"s3cret"}}
  */
 import { createHash } from "node:crypto";
-import { RpcCode, RpcError } from "../../data-plane/core/rpc/errors.js";
-import type { RpcMethod } from "../../data-plane/core/rpc/registry.js";
+import { RpcCode, RpcError } from "../../lib/rpc/errors.js";
+import type { RpcMethod } from "../../lib/rpc/registry.js";
 import { tableInfo } from "../db/catalog.js";
 import { actorOf, columnValues, insertRow, notFound, updateRow, type CrudDeps } from "./crud.js";
 import { coerceColumnValue } from "./values.js";

@@ -6,7 +6,7 @@
  * @example
  *   coerceColumnValue(tableInfo("dispatcher").column.get("setid")!, "7") // 7
  */
-import { RpcError } from "../../data-plane/core/rpc/errors.js";
+import { RpcError } from "../../lib/rpc/errors.js";
 import type { ColumnInfo } from "../db/catalog.js";
 
 const INT_RE = /^\s*[-+]?\d+\s*$/;

@@ -10,7 +10,7 @@
  * deleted one by one); such a kind is not pushed until it compiles again.
  */
 import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
-import { RpcCode, RpcError } from "../../data-plane/core/rpc/errors.js";
+import { RpcCode, RpcError } from "../../lib/rpc/errors.js";
 import type { TableRow } from "../../data-plane/core/tables/registry.js";
 import type { TableInfo } from "../db/catalog.js";
 import { kindOfTable } from "../compile/kinds.js";

@@ -1,6 +1,6 @@
 import type { RowDataPacket } from "mysql2/promise";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { setLogSink } from "../../data-plane/core/log/logger.js";
+import { setLogSink } from "../../lib/log/logger.js";
 import type { Database } from "../db/connect.js";
 import { migrateDatabase } from "../db/migrate.js";
 import { dropTestDatabase, freshTestDatabase } from "../db/test-support.js";

@@ -13,7 +13,7 @@
  *   source.onChange((kinds) => pushKinds(kinds.map((k) => source.current(k)!)));
  */
 import type { Pool, PoolConnection } from "mysql2/promise";
-import { createLogger, type Logger } from "../../data-plane/core/log/logger.js";
+import { createLogger, type Logger } from "../../lib/log/logger.js";
 import { TableError, type TableSet } from "../../data-plane/core/tables/registry.js";
 import type { OleloDb } from "../db/connect.js";
 import { diffSets, type RowChange, type RowRef } from "./diff.js";

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RowDataPacket } from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { setLogSink } from "../../data-plane/core/log/logger.js";
+import { setLogSink } from "../../lib/log/logger.js";
 import { createManagementServer } from "../api/server.js";
 import { createDbSnapshotSource } from "../compile/source.js";
 import { KAMAILIO_TABLES, KAMAILIO_TABLE_VERSIONS } from "./catalog.js";

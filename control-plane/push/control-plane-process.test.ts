@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import mysql from "mysql2/promise";
-import { setLogSink } from "../../data-plane/core/log/logger.js";
+import { setLogSink } from "../../lib/log/logger.js";
 import { createSyncClient, type SyncClient } from "../../data-plane/sync/client.js";
 import { createFakeTables } from "../../data-plane/sync/testing/fake-sinks.js";
 import { spawnJsonChild, type JsonChild } from "../../data-plane/sync/testing/json-child.js";

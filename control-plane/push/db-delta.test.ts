@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { setLogSink } from "../../data-plane/core/log/logger.js";
+import { setLogSink } from "../../lib/log/logger.js";
 import { createSyncClient, type SyncClient } from "../../data-plane/sync/client.js";
 import { createFakeTables } from "../../data-plane/sync/testing/fake-sinks.js";
 import { createDbSnapshotSource, type DbSnapshotSource } from "../compile/source.js";

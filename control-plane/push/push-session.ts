@@ -19,7 +19,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import type { Ack, Hello, Nack, StreamTablesRequest } from "../../gen/olelo/control/v1/control_pb.js";
 import { NackReason } from "../../gen/olelo/control/v1/control_pb.js";
-import type { Logger } from "../../data-plane/core/log/logger.js";
+import type { Logger } from "../../lib/log/logger.js";
 import { encodeResponseFrame } from "../../data-plane/sync/wire/response-frame.js";
 import { KIND_ORDER, kindPlan } from "../../data-plane/sync/wire/table-kinds.js";
 import type { DeltaVersions } from "./delta-versions.js";

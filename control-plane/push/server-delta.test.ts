@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { NackReason } from "../../gen/olelo/control/v1/control_pb.js";
-import { setLogSink } from "../../data-plane/core/log/logger.js";
+import { setLogSink } from "../../lib/log/logger.js";
 import type { TableRow } from "../../data-plane/core/tables/registry.js";
 import { prefixRouteRows } from "../../data-plane/sync/testing/sample-rows.js";
 import { createMemorySource, type MemorySource } from "./push-source.js";

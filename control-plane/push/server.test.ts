@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
 import { NackReason } from "../../gen/olelo/control/v1/control_pb.js";
-import { setLogSink } from "../../data-plane/core/log/logger.js";
+import { setLogSink } from "../../lib/log/logger.js";
 import { dispatcherRows, lcrGwRows } from "../../data-plane/sync/testing/sample-rows.js";
 import { createMemorySource, type MemorySource } from "./push-source.js";
 import { createPushServer, type PushServer } from "./server.js";

@@ -11,7 +11,7 @@
 import { randomBytes } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { TablePushService, type StreamTablesRequest } from "../../gen/olelo/control/v1/control_pb.js";
-import { createLogger, type Logger } from "../../data-plane/core/log/logger.js";
+import { createLogger, type Logger } from "../../lib/log/logger.js";
 import { createServiceDefinition, type MessageCodec } from "../../data-plane/sync/wire/grpc-adapter.js";
 import type { ChunkOptions } from "../../data-plane/sync/wire/table-chunks.js";
 import { createDeltaVersions, resolveDeltaOptions, type DeltaOptions } from "./delta-versions.js";

@@ -3,7 +3,7 @@ import { dirname, resolve } from "node:path";
 import { DEFAULT_CORE_CONFIG, type CoreConfig } from "./config.js";
 import type { ListenSpec } from "./transport/listen-socket.js";
 import { parseSocketString } from "./transport/listen-socket.js";
-import { isLogLevel, type LogLevel } from "./log/logger.js";
+import { isLogLevel, type LogLevel } from "../../lib/log/logger.js";
 import { parseDns, parseTlsGlobal, parseTlsServer, parseWs, GatewayConfigError } from "./transport/gateway-config.js";
 
 /**

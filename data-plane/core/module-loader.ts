@@ -3,10 +3,10 @@ import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { ModuleDefinition, ModuleHost, SipUac } from "./module.js";
 import type { StatsRegistry } from "./stats/counters.js";
-import type { RpcRegistry } from "./rpc/registry.js";
+import type { RpcRegistry } from "../../lib/rpc/registry.js";
 import type { EventBus } from "./events/bus.js";
 import type { TableRegistry } from "./tables/registry.js";
-import { createLogger } from "./log/logger.js";
+import { createLogger } from "../../lib/log/logger.js";
 
 const MODULES_DIR = resolve(dirname(new URL(import.meta.url).pathname), "../modules");
 

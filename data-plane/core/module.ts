@@ -1,6 +1,6 @@
-import type { Logger } from "./log/logger.js";
+import type { Logger } from "../../lib/log/logger.js";
 import type { StatsRegistry } from "./stats/counters.js";
-import type { RpcRegistry } from "./rpc/registry.js";
+import type { RpcRegistry } from "../../lib/rpc/registry.js";
 import type { EventBus } from "./events/bus.js";
 import type { TableRegistry } from "./tables/registry.js";
 

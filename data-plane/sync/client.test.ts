@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setLogSink } from "../core/log/logger.js";
+import { setLogSink } from "../../lib/log/logger.js";
 import { createMemorySource, type MemorySource } from "../../control-plane/push/push-source.js";
 import { createPushServer, type PushServer } from "../../control-plane/push/server.js";
 import { createSyncClient, type SyncClient } from "./client.js";

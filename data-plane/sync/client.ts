@@ -28,7 +28,7 @@ import {
   type ErrorDetailSchema,
   type StreamTablesRequest,
 } from "../../gen/olelo/control/v1/control_pb.js";
-import { createLogger, type Logger } from "../core/log/logger.js";
+import { createLogger, type Logger } from "../../lib/log/logger.js";
 import { TableError, type TableRegistry, type TableSet } from "../core/tables/registry.js";
 import { backoffDelay, resolveBackoff, type BackoffOptions } from "./backoff.js";
 import { applyKindDelta } from "./apply-delta.js";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildConfig } from "../../data-plane/core/config-file.js";
 import { startDataPlane, type DataPlane } from "../../data-plane/node.js";
-import { setLogLevel } from "../../data-plane/core/log/logger.js";
+import { setLogLevel } from "../../lib/log/logger.js";
 
 /**
  * Starts an in-process data plane for a test. `raw` is the same JSON shape as etc/olelo.json;

@@ -1,4 +1,4 @@
-import type { Endpoint, TransportProto } from "../sip/types.js";
+import type { Endpoint, TransportProto } from "../../../lib/sip/types.js";
 
 /** Reasons a destination was blocklisted (Kamailio dst_blocklist.h BLST_* flags). */
 export const BLST = {

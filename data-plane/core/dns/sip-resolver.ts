@@ -1,5 +1,5 @@
 import { randomInt } from "node:crypto";
-import type { Endpoint, TransportProto } from "../sip/types.js";
+import type { Endpoint, TransportProto } from "../../../lib/sip/types.js";
 import type { NextHop } from "../proxy/routing.js";
 import type { DnsSettings } from "../transport/gateway-config.js";
 import { DnsClient } from "./dns-client.js";

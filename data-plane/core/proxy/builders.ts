@@ -1,5 +1,5 @@
 import type { SipMessage } from "../sip/message.js";
-import type { Endpoint } from "../sip/types.js";
+import type { Endpoint } from "../../../lib/sip/types.js";
 import { prettyName } from "../sip/header-names.js";
 import { firstListComma } from "../sip/message.js";
 import { fnvHex } from "./hash.js";

@@ -2,15 +2,15 @@ import { lookup } from "node:dns/promises";
 import type { CoreConfig } from "../config.js";
 import type { StatsRegistry, StatGroup } from "../stats/counters.js";
 import type { EventBus } from "../events/bus.js";
-import type { Endpoint, TransportProto } from "../sip/types.js";
+import type { Endpoint, TransportProto } from "../../../lib/sip/types.js";
 import type { SendOptions, TransactionObserver } from "../script/context.js";
 import type { UacRequestOptions, UacResult } from "../module.js";
-import { createLogger } from "../log/logger.js";
+import { createLogger } from "../../../lib/log/logger.js";
 import { SipMessage, Patch, parseMessage, scanReplyHeaders, firstListComma, serializeBuffer, type ParseLimits } from "../sip/message.js";
 import { validateRequest, validateResponse } from "../sip/validate.js";
 import { TransportLayer, type Connection } from "../transport/transport-layer.js";
 import type { ListenSocket } from "../transport/listen-socket.js";
-import { parseUri, formatHost } from "../sip/uri.js";
+import { parseUri, formatHost } from "../../../lib/sip/uri.js";
 import {
   REASONS,
   LOCAL_TAG_PREFIX,
@@ -202,7 +202,7 @@ export class SipCore {
     return u !== null && this.isMyselfUri(u);
   }
 
-  isMyselfUri(u: import("../sip/types.js").SipUri): boolean {
+  isMyselfUri(u: import("../../../lib/sip/types.js").SipUri): boolean {
     if (u.scheme === "tel") return false;
     if (!this.myHosts.has(u.host)) return false;
     const port = u.port ?? (u.scheme === "sips" ? 5061 : 5060);

@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
-import type { SipUri, TransportProto } from "../sip/types.js";
+import type { SipUri, TransportProto } from "../../../lib/sip/types.js";
 import type { ListenSocket } from "../transport/listen-socket.js";
-import { parseUri } from "../sip/uri.js";
+import { parseUri } from "../../../lib/sip/uri.js";
 
 /** Where a URI says to send a request: transport, host, port (RFC 3263 §4 without DNS). */
 export interface NextHop {

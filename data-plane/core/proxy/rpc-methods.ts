@@ -1,7 +1,7 @@
-import type { RpcMethod } from "../rpc/registry.js";
+import type { RpcMethod } from "../../../lib/rpc/registry.js";
 import type { SipCore } from "./core.js";
 import type { ScriptRuntime } from "../script/runtime.js";
-import { RpcError, RpcCode } from "../rpc/errors.js";
+import { RpcError, RpcCode } from "../../../lib/rpc/errors.js";
 
 /**
  * RPCs of the SIP core with Kamailio's names and output shapes: tm.stats, tm.list, sl.stats,

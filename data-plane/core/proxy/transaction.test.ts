@@ -10,8 +10,8 @@ import { StatsRegistry } from "../stats/counters.js";
 import { EventBus } from "../events/bus.js";
 import { ListenSocket } from "../transport/listen-socket.js";
 import { ScriptRuntime } from "../script/runtime.js";
-import { createLogger } from "../log/logger.js";
-import type { Endpoint } from "../sip/types.js";
+import { createLogger } from "../../../lib/log/logger.js";
+import type { Endpoint } from "../../../lib/sip/types.js";
 import type { RoutingScript } from "../script/context.js";
 
 interface Sent {

@@ -1,5 +1,5 @@
 import type { SipMessage } from "../sip/message.js";
-import type { Endpoint } from "../sip/types.js";
+import type { Endpoint } from "../../../lib/sip/types.js";
 import type { ListenSocket } from "../transport/listen-socket.js";
 import type { TransactionObserver } from "../script/context.js";
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getLogLevel, setLogLevel } from "../log/logger.js";
-import { RpcError } from "./errors.js";
+import { getLogLevel, setLogLevel } from "../../../lib/log/logger.js";
+import { RpcError } from "../../../lib/rpc/errors.js";
 import { httpCall, startTestNode, wsClient, xmlCall, TEST_NODE_NAME, type TestNode, type WsTestClient } from "./test-support.js";
 
 const CTIME = /^(Sun|Mon|Tue|Wed|Thu|Fri|Sat) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\d:\d\d:\d\d \d{4}$/;

@@ -1,12 +1,12 @@
 import { getHeapStatistics } from "node:v8";
 import type { EventBus } from "../events/bus.js";
-import { getLogLevel, isLogLevel, setLogLevel, type LogLevel } from "../log/logger.js";
+import { getLogLevel, isLogLevel, setLogLevel, type LogLevel } from "../../../lib/log/logger.js";
 import type { StatsRegistry } from "../stats/counters.js";
 import type { TableRegistry } from "../tables/registry.js";
 import { formatCtime } from "./ctime.js";
-import { RpcCode, RpcError } from "./errors.js";
+import { RpcCode, RpcError } from "../../../lib/rpc/errors.js";
 import { registerEventMethods } from "./event-methods.js";
-import { formatHelp, type RpcMethod, type RpcParamType, type RpcRegistry } from "./registry.js";
+import { formatHelp, type RpcMethod, type RpcParamType, type RpcRegistry } from "../../../lib/rpc/registry.js";
 import { statsMethods } from "./stats-methods.js";
 
 /**

@@ -1,8 +1,8 @@
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { chmodSync, lstatSync, unlinkSync } from "node:fs";
-import type { Logger } from "../log/logger.js";
+import type { Logger } from "../../../lib/log/logger.js";
 import { isLoopbackHost } from "./auth.js";
-import type { JsonRpcDispatcher } from "./json-rpc.js";
+import type { JsonRpcDispatcher } from "../../../lib/rpc/json-rpc.js";
 import { createUnixDgramSocket, type UnixDgramSocket } from "./unix-dgram.js";
 
 /**

@@ -1,6 +1,6 @@
 import type { EventBus } from "../events/bus.js";
-import { RpcCode, RpcError } from "./errors.js";
-import type { RpcMethod, RpcRegistry } from "./registry.js";
+import { RpcCode, RpcError } from "../../../lib/rpc/errors.js";
+import type { RpcMethod, RpcRegistry } from "../../../lib/rpc/registry.js";
 
 /**
  * The event-stream RPCs. `events.subscribe`/`events.unsubscribe` need a long-lived connection

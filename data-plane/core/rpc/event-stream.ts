@@ -1,5 +1,5 @@
 import type { EventBus, OleloEvent } from "../events/bus.js";
-import type { SubscribeResult } from "./session.js";
+import type { SubscribeResult } from "../../../lib/rpc/session.js";
 
 /**
  * One client's event stream with bounded memory. Events (replayed from the bus ring, then live)

@@ -3,9 +3,9 @@ import { constants as fsc, promises as fsp, lstatSync, openSync, unlinkSync } fr
 import { Socket } from "node:net";
 import { basename, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
-import type { Logger } from "../log/logger.js";
+import type { Logger } from "../../../lib/log/logger.js";
 import { JsonFramer } from "./json-frame.js";
-import type { JsonRpcDispatcher } from "./json-rpc.js";
+import type { JsonRpcDispatcher } from "../../../lib/rpc/json-rpc.js";
 
 /**
  * Kamailio's jsonrpcs FIFO transport, so `kamctl` (and kamcli's fifo mode) can talk to Olelo:

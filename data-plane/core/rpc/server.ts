@@ -2,16 +2,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { EventBus } from "../events/bus.js";
-import { createLogger, type Logger } from "../log/logger.js";
+import { createLogger, type Logger } from "../../../lib/log/logger.js";
 import { createTokenCheck, isLoopbackHost } from "./auth.js";
 import { startDgramTransport, type DgramOptions, type DgramTransport } from "./dgram-transport.js";
-import { RpcCode, RpcError } from "./errors.js";
+import { RpcCode, RpcError } from "../../../lib/rpc/errors.js";
 import { registerEventMethods } from "./event-methods.js";
 import type { EventStreamOptions } from "./event-stream.js";
 import { startFifoTransport, type FifoOptions, type FifoTransport } from "./fifo-transport.js";
-import { readBody, BodyTooLargeError } from "./http-body.js";
-import { JsonRpcDispatcher } from "./json-rpc.js";
-import type { RpcRegistry } from "./registry.js";
+import { readBody, BodyTooLargeError } from "../../../lib/rpc/http-body.js";
+import { JsonRpcDispatcher } from "../../../lib/rpc/json-rpc.js";
+import type { RpcRegistry } from "../../../lib/rpc/registry.js";
 import { WsSession } from "./ws-session.js";
 import { decodeMethodCall, encodeFault, encodeMethodResponse } from "./xml-rpc.js";
 

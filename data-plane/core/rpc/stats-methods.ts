@@ -1,6 +1,6 @@
 import type { StatsRegistry } from "../stats/counters.js";
-import { RpcError } from "./errors.js";
-import type { RpcMethod } from "./registry.js";
+import { RpcError } from "../../../lib/rpc/errors.js";
+import type { RpcMethod } from "../../../lib/rpc/registry.js";
 
 /**
  * Kamailio's kex statistics RPCs over the StatsRegistry, same names and output shapes:

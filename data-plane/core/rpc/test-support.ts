@@ -1,12 +1,12 @@
 import { JSONRPCClient, JSONRPCErrorException, JSONRPCServer, JSONRPCServerAndClient } from "json-rpc-2.0";
 import { WebSocket } from "ws";
 import { EventBus } from "../events/bus.js";
-import { setLogSink } from "../log/logger.js";
+import { setLogSink } from "../../../lib/log/logger.js";
 import { StatsRegistry } from "../stats/counters.js";
 import { TableError, TableRegistry } from "../tables/registry.js";
 import { registerCoreMethods } from "./core-methods.js";
-import { RpcError } from "./errors.js";
-import { RpcRegistry } from "./registry.js";
+import { RpcError } from "../../../lib/rpc/errors.js";
+import { RpcRegistry } from "../../../lib/rpc/registry.js";
 import { createControlServer, type ControlServer, type ControlServerOptions } from "./server.js";
 import { decodeMethodResponse, encodeMethodCall } from "./xml-rpc.js";
 

@@ -1,11 +1,11 @@
 import { JSONRPCClient, JSONRPCErrorException, JSONRPCServerAndClient, isJSONRPCResponse, type JSONRPCResponse } from "json-rpc-2.0";
 import { WebSocket, type RawData } from "ws";
 import type { EventBus } from "../events/bus.js";
-import type { Logger } from "../log/logger.js";
-import { RpcCode, RpcError } from "./errors.js";
+import type { Logger } from "../../../lib/log/logger.js";
+import { RpcCode, RpcError } from "../../../lib/rpc/errors.js";
 import { EventSubscription, type EventStreamOptions } from "./event-stream.js";
-import { parseError, type JsonRpcDispatcher } from "./json-rpc.js";
-import type { RpcSession, SessionEvents, SubscribeResult } from "./session.js";
+import { parseError, type JsonRpcDispatcher } from "../../../lib/rpc/json-rpc.js";
+import type { RpcSession, SessionEvents, SubscribeResult } from "../../../lib/rpc/session.js";
 
 /**
  * One /ws connection: JSON-RPC 2.0 in both directions (json-rpc-2.0's JSONRPCServerAndClient —

@@ -1,4 +1,4 @@
-import { RpcCode, RpcError } from "./errors.js";
+import { RpcCode, RpcError } from "../../../lib/rpc/errors.js";
 import { XmlParseError, escapeXml, parseXml, type XmlElement, type XmlLimits } from "./xml-parse.js";
 
 /**

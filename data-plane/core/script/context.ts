@@ -1,5 +1,5 @@
-import type { CSeq, Endpoint, NameAddr, SipUri, TransportProto, Via } from "../sip/types.js";
-import type { Logger } from "../log/logger.js";
+import type { CSeq, Endpoint, NameAddr, SipUri, TransportProto, Via } from "../../../lib/sip/types.js";
+import type { Logger } from "../../../lib/log/logger.js";
 
 /**
  * The typed API a routing script (and a module's script functions) works with: Olelo's

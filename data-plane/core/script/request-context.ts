@@ -1,12 +1,12 @@
-import type { Endpoint, SipUri } from "../sip/types.js";
+import type { Endpoint, SipUri } from "../../../lib/sip/types.js";
 import type { SipMessage, HeaderField, Patch } from "../sip/message.js";
 import type { Connection } from "../transport/transport-layer.js";
 import type { ListenSocket } from "../transport/listen-socket.js";
 import type { SipCore, BranchTarget, RelayPlan } from "../proxy/core.js";
 import type { ServerTxn } from "../proxy/transaction.js";
-import type { Logger } from "../log/logger.js";
+import type { Logger } from "../../../lib/log/logger.js";
 import type { RequestContext, SendOptions, TransactionObserver } from "./context.js";
-import { parseUri, rewriteUri } from "../sip/uri.js";
+import { parseUri, rewriteUri } from "../../../lib/sip/uri.js";
 import { canonicalName, prettyName } from "../sip/header-names.js";
 import { parseNameAddr, splitList } from "../sip/header-values.js";
 import { decodeFlowToken, flowUri } from "../transport/flow-token.js";

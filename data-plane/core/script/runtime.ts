@@ -1,13 +1,13 @@
 import { pathToFileURL } from "node:url";
 import { resolve as resolvePath } from "node:path";
-import type { Endpoint } from "../sip/types.js";
+import type { Endpoint } from "../../../lib/sip/types.js";
 import type { SipMessage, Patch } from "../sip/message.js";
 import type { Connection } from "../transport/transport-layer.js";
 import type { ListenSocket } from "../transport/listen-socket.js";
 import type { SipCore, ScriptRunner, BranchTarget } from "../proxy/core.js";
 import type { Branch, ServerTxn } from "../proxy/transaction.js";
 import type { BranchContext, FailureContext, ReplyContext, RoutingScript, ScriptEnv, ScriptFactory, RequestState } from "./context.js";
-import { createLogger, type Logger } from "../log/logger.js";
+import { createLogger, type Logger } from "../../../lib/log/logger.js";
 import { RequestCtx } from "./request-context.js";
 import { canonicalName, prettyName } from "../sip/header-names.js";
 

@@ -1,7 +1,7 @@
-import type { CSeq, NameAddr, SipUri, Via } from "./types.js";
-import { parseUri } from "./uri.js";
+import type { CSeq, NameAddr, SipUri, Via } from "../../../lib/sip/types.js";
+import { parseUri } from "../../../lib/sip/uri.js";
 import type { SipMessageView } from "../script/context.js";
-import { TOKEN, isToken } from "./chars.js";
+import { TOKEN, isToken } from "../../../lib/sip/chars.js";
 import { canonicalName, canonicalNameAt } from "./header-names.js";
 import { parseCSeq, parseNameAddr, parseUint, parseVia, splitList } from "./header-values.js";
 

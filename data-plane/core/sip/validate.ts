@@ -1,7 +1,7 @@
 import type { SipMessage } from "./message.js";
-import { WORD, allIn } from "./chars.js";
+import { WORD, allIn } from "../../../lib/sip/chars.js";
 import { parseUint } from "./header-values.js";
-import { uriScheme } from "./uri.js";
+import { uriScheme } from "../../../lib/sip/uri.js";
 
 /**
  * Checks a parsed message before the core acts on it: the mandatory headers exist once and parse,

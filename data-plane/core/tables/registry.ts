@@ -8,21 +8,8 @@
  * @example
  *   tables.register({ kind: "dispatcher", tables: ["dispatcher"], compile: compileSets, apply: (s) => { live = s; } });
  */
-export type TableRow = Record<string, unknown>;
-/** Table name → rows, e.g. `{ dispatcher: [{ id: 1, setid: 1, destination: "sip:10.0.0.1", ... }] }` */
-export type TableSet = Record<string, TableRow[]>;
-
-/** A bad row: names the table, the row (its id column, or the line number for files) and why. */
-export class TableError extends Error {
-  override readonly name = "TableError";
-  constructor(
-    readonly table: string,
-    readonly row: string | number | null,
-    readonly reason: string,
-  ) {
-    super(`${table}${row !== null ? ` row ${row}` : ""}: ${reason}`);
-  }
-}
+import { TableError, type TableRow, type TableSet } from "../../../tables/rows.js";
+export { TableError, type TableRow, type TableSet };
 
 export interface TableSink<C = unknown> {
   /** Kind name: dispatcher, lcr, drouting, carrierroute, prefix_route, mtree, subscriber, address, htable, ... */

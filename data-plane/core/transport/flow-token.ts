@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from "node:crypto";
-import type { Endpoint, TransportProto } from "../sip/types.js";
+import type { Endpoint, TransportProto } from "../../../lib/sip/types.js";
 
 /**
  * Flow tokens (RFC 5626 §5.2, Kamailio rr + outbound): the user part of a Record-Route URI that

@@ -1,7 +1,7 @@
 import type { SipCore } from "../proxy/core.js";
 import type { NextHop } from "../proxy/routing.js";
-import type { Endpoint, TransportProto } from "../sip/types.js";
-import { createLogger } from "../log/logger.js";
+import type { Endpoint, TransportProto } from "../../../lib/sip/types.js";
+import { createLogger } from "../../../lib/log/logger.js";
 import { DEFAULT_DNS, DEFAULT_TLS_GLOBAL, DEFAULT_WS } from "./gateway-config.js";
 import { TlsTransport } from "./tls.js";
 import { WsTransport } from "./ws.js";

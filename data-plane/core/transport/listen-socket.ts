@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import type { TransportProto } from "../sip/types.js";
+import type { TransportProto } from "../../../lib/sip/types.js";
 
 /**
  * A local socket Olelo listens on (Kamailio's `listen=proto:addr:port [advertise host:port] [name n]`).

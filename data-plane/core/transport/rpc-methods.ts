@@ -1,8 +1,8 @@
 import { isIP } from "node:net";
-import type { RpcMethod } from "../rpc/registry.js";
-import { RpcCode, RpcError } from "../rpc/errors.js";
+import type { RpcMethod } from "../../../lib/rpc/registry.js";
+import { RpcCode, RpcError } from "../../../lib/rpc/errors.js";
 import type { SipCore } from "../proxy/core.js";
-import type { TransportProto } from "../sip/types.js";
+import type { TransportProto } from "../../../lib/sip/types.js";
 import { BLST, PROTO_NUMBERS } from "../dns/dst-blocklist.js";
 import type { LookupType } from "../dns/sip-resolver.js";
 import type { SrvData, NaptrData } from "../dns/dns-wire.js";

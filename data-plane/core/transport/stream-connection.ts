@@ -1,5 +1,5 @@
 import type net from "node:net";
-import type { Endpoint } from "../sip/types.js";
+import type { Endpoint } from "../../../lib/sip/types.js";
 import { TcpConnection, type TransportLayer } from "./transport-layer.js";
 import type { ListenSocket } from "./listen-socket.js";
 

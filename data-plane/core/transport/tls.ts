@@ -1,11 +1,11 @@
 import { watchFile, unwatchFile, type Stats } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
-import type { Endpoint } from "../sip/types.js";
+import type { Endpoint } from "../../../lib/sip/types.js";
 import type { Connection, StreamTransport, TransportLayer } from "./transport-layer.js";
 import { normAddr } from "./transport-layer.js";
 import type { ListenSocket, ListenSpec } from "./listen-socket.js";
-import { createLogger } from "../log/logger.js";
+import { createLogger } from "../../../lib/log/logger.js";
 import { parseTlsServer, type TlsGlobalSettings } from "./gateway-config.js";
 import { TlsClientContexts, TlsServerContexts } from "./tls-context.js";
 import { SecureStreamConnection } from "./stream-connection.js";

@@ -1,8 +1,8 @@
 import dgram from "node:dgram";
 import net from "node:net";
 import { isIP } from "node:net";
-import type { Endpoint, TransportProto } from "../sip/types.js";
-import { createLogger } from "../log/logger.js";
+import type { Endpoint, TransportProto } from "../../../lib/sip/types.js";
+import { createLogger } from "../../../lib/log/logger.js";
 import { ListenSocket, type ListenSpec } from "./listen-socket.js";
 import { StreamFramer } from "./stream-framer.js";
 

@@ -5,11 +5,11 @@ import { isIP } from "node:net";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
-import type { Endpoint } from "../sip/types.js";
+import type { Endpoint } from "../../../lib/sip/types.js";
 import type { Connection, StreamTransport, TransportLayer } from "./transport-layer.js";
 import { normAddr } from "./transport-layer.js";
 import type { ListenSocket, ListenSpec } from "./listen-socket.js";
-import { createLogger } from "../log/logger.js";
+import { createLogger } from "../../../lib/log/logger.js";
 import { parseTlsServer, parseWs, type WsSettings } from "./gateway-config.js";
 import { TlsServerContexts, type TlsClientContexts } from "./tls-context.js";
 

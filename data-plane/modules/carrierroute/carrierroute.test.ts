@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { RpcError, type TableRow, type TableSet } from "../../core/api.js";
-import { fakeHost, fakeRequest, seededRandom, setTableSource } from "../prefix-tree/testing/fake-host.js";
+import { fakeHost, fakeRequest, seededRandom, setTableSource } from "../../testing/fake-host.js";
 import { CR_VARS, createCarrierroute } from "./carrierroute.js";
 import { crc32 } from "./crc32.js";
 

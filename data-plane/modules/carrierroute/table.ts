@@ -1,8 +1,8 @@
 import { TableError, type TableSet } from "../../core/api.js";
-import { PrefixKeyError, PrefixTreeBuilder } from "../prefix-tree/build-prefix-tree.js";
-import type { PrefixTree } from "../prefix-tree/prefix-tree.js";
-import { readFloat, readInt, readStr, rowIdOf, rowAt, tableArray } from "../prefix-tree/row-values.js";
-import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../prefix-tree/sliced.js";
+import { PrefixKeyError, PrefixTreeBuilder } from "../../../lib/prefix-tree/build-prefix-tree.js";
+import type { PrefixTree } from "../../../lib/prefix-tree/prefix-tree.js";
+import { readFloat, readInt, readStr, rowIdOf, rowAt, tableArray } from "../../../tables/kit/row-values.js";
+import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../../../tables/kit/sliced.js";
 
 /**
  * Compiling Kamailio's carrierroute tables (carrierroute v3, carrierfailureroute v2,
@@ -112,7 +112,7 @@ export function compileCarrierrouteTables(set: TableSet, opts: CarrierrouteCompi
   return runToEnd(compileCarrierrouteSteps(set, opts));
 }
 
-/** compileCarrierrouteTables as resumable steps (prefix-tree/sliced.ts): yields every 1,024 rows and between tree-build slices. */
+/** compileCarrierrouteTables as resumable steps (tables/kit/sliced.ts): yields every 1,024 rows and between tree-build slices. */
 export function* compileCarrierrouteSteps(set: TableSet, opts: CarrierrouteCompileOptions = {}): Sliced<CompiledCarrierroute> {
   const matchMode = opts.matchMode ?? 10;
   const alphabet = matchMode === 10 ? "0123456789" : asciiAlphabet();

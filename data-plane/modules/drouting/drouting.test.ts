@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { TableRow, TableSet } from "../../core/api.js";
-import { fakeHost, fakeRequest, seededRandom, setTableSource } from "../prefix-tree/testing/fake-host.js";
+import { fakeHost, fakeRequest, seededRandom, setTableSource } from "../../testing/fake-host.js";
 import { createCalendar } from "./calendar.js";
 import { DR_VARS, createDrouting } from "./drouting.js";
 import { buildDrUri, findRule, orderGateways } from "./route.js";

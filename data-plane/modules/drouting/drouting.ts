@@ -1,7 +1,7 @@
 import { RpcCode, RpcError, type ModuleHost, type RpcMethod, type RequestContext } from "../../core/api.js";
-import { createTableReloader } from "../prefix-tree/reload-kind.js";
-import { compileBySize } from "../prefix-tree/sliced.js";
-import { canonicalIp, splitUri } from "../prefix-tree/uri-parts.js";
+import { createTableReloader } from "../../core/kit/reload-kind.js";
+import { compileBySize } from "../../../tables/kit/sliced.js";
+import { canonicalIp, splitUri } from "../../../lib/sip/uri-parts.js";
 import { createCalendar, type Calendar } from "./calendar.js";
 import { DrKeepalive, type DrKeepaliveConfig } from "./keepalive.js";
 import { buildDrUri, findRule, orderGateways, type SortOrder } from "./route.js";

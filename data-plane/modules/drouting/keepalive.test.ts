@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { SipUac, TableSet, UacRequestOptions, UacResult } from "../../core/api.js";
-import { fakeHost, fakeRequest } from "../prefix-tree/testing/fake-host.js";
+import { fakeHost, fakeRequest } from "../../testing/fake-host.js";
 import { DR_VARS, createDrouting } from "./drouting.js";
 
 const tables: TableSet = {

@@ -1,9 +1,9 @@
 import { TableError, type TableSet } from "../../core/api.js";
-import { PrefixKeyError, PrefixTreeBuilder } from "../prefix-tree/build-prefix-tree.js";
-import type { PrefixTree } from "../prefix-tree/prefix-tree.js";
-import { readInt, readStr, rowIdOf, rowAt, tableArray } from "../prefix-tree/row-values.js";
-import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../prefix-tree/sliced.js";
-import { canonicalIp, splitUri } from "../prefix-tree/uri-parts.js";
+import { PrefixKeyError, PrefixTreeBuilder } from "../../../lib/prefix-tree/build-prefix-tree.js";
+import type { PrefixTree } from "../../../lib/prefix-tree/prefix-tree.js";
+import { readInt, readStr, rowIdOf, rowAt, tableArray } from "../../../tables/kit/row-values.js";
+import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../../../tables/kit/sliced.js";
+import { canonicalIp, splitUri } from "../../../lib/sip/uri-parts.js";
 import { TimeRecError, parseTimeRec, type TimeRec } from "./timerec.js";
 
 /**
@@ -86,7 +86,7 @@ export function compileDroutingTables(set: TableSet): CompiledDrouting {
   return runToEnd(compileDroutingSteps(set));
 }
 
-/** compileDroutingTables as resumable steps (prefix-tree/sliced.ts): yields every 1,024 rows and between tree-build slices. */
+/** compileDroutingTables as resumable steps (tables/kit/sliced.ts): yields every 1,024 rows and between tree-build slices. */
 export function* compileDroutingSteps(set: TableSet): Sliced<CompiledDrouting> {
   // ---- gateways
   const gateways = new Map<number, DrGateway>();

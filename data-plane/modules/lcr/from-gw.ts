@@ -1,4 +1,4 @@
-import { canonicalIp } from "../prefix-tree/uri-parts.js";
+import { canonicalIp } from "../../../lib/sip/uri-parts.js";
 import type { LcrGw, LcrInstance } from "./table.js";
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { SipUac, TableRow, TableSet, UacRequestOptions, UacResult } from "../../core/api.js";
-import { fakeHost, fakeRequest } from "../prefix-tree/testing/fake-host.js";
+import { fakeHost, fakeRequest } from "../../testing/fake-host.js";
 import { GW_ACTIVE, GW_INACTIVE, parseValidReplyCodes } from "./gw-health.js";
 import { LCR_VARS, createLcr } from "./lcr.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { RpcError, type TableRow, type TableSet } from "../../core/api.js";
-import { fakeHost, fakeRequest, seededRandom, setTableSource } from "../prefix-tree/testing/fake-host.js";
+import { fakeHost, fakeRequest, seededRandom, setTableSource } from "../../testing/fake-host.js";
 import { LCR_VARS, createLcr, type LcrApi } from "./lcr.js";
 import mtreeModule from "../mtree/index.js";
 import type { MtreeApi } from "../mtree/mtree.js";

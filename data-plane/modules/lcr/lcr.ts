@@ -1,7 +1,7 @@
 import type { ModuleHost, RequestContext } from "../../core/api.js";
-import { createTableReloader } from "../prefix-tree/reload-kind.js";
-import { compileBySize } from "../prefix-tree/sliced.js";
-import { splitUri } from "../prefix-tree/uri-parts.js";
+import { createTableReloader } from "../../core/kit/reload-kind.js";
+import { compileBySize } from "../../../tables/kit/sliced.js";
+import { splitUri } from "../../../lib/sip/uri-parts.js";
 import { findGwByAddress, protoNumber } from "./from-gw.js";
 import { loadGws, type LcrMtreeLookup, type LoadGwsResult, type MatchedGw } from "./load-gws.js";
 import { buildGwUris } from "./next-gw.js";

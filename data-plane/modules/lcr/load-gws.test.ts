@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { TableRow, TableSet } from "../../core/api.js";
-import { seededRandom } from "../prefix-tree/testing/fake-host.js";
+import { seededRandom } from "../../testing/fake-host.js";
 import { loadGws, type LoadGwsInput, type LoadGwsOptions } from "./load-gws.js";
 import { compileLcrTables, type LcrGw } from "./table.js";
 import { firstChoiceProbabilities, type LcrWeighting } from "./weights.js";

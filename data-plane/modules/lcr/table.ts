@@ -1,9 +1,9 @@
 import { TableError, type TableRow, type TableSet } from "../../core/api.js";
-import { PrefixKeyError, PrefixTreeBuilder } from "../prefix-tree/build-prefix-tree.js";
-import type { PrefixTree } from "../prefix-tree/prefix-tree.js";
-import { readInt, readIntOrNull, readStr, readStrOrNull, rowIdOf, rowAt, tableArray } from "../prefix-tree/row-values.js";
-import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../prefix-tree/sliced.js";
-import { canonicalIp, isIpv6 } from "../prefix-tree/uri-parts.js";
+import { PrefixKeyError, PrefixTreeBuilder } from "../../../lib/prefix-tree/build-prefix-tree.js";
+import type { PrefixTree } from "../../../lib/prefix-tree/prefix-tree.js";
+import { readInt, readIntOrNull, readStr, readStrOrNull, rowIdOf, rowAt, tableArray } from "../../../tables/kit/row-values.js";
+import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../../../tables/kit/sliced.js";
+import { canonicalIp, isIpv6 } from "../../../lib/sip/uri-parts.js";
 import { PcreError, pcreToRegExp } from "./pcre.js";
 
 /**
@@ -149,7 +149,7 @@ export function compileLcrTables(set: TableSet, opts: LcrCompileOptions = {}): C
   return runToEnd(compileLcrSteps(set, opts));
 }
 
-/** compileLcrTables as resumable steps (prefix-tree/sliced.ts): yields every 1,024 rows and between tree-build slices. */
+/** compileLcrTables as resumable steps (tables/kit/sliced.ts): yields every 1,024 rows and between tree-build slices. */
 export function* compileLcrSteps(set: TableSet, opts: LcrCompileOptions = {}): Sliced<CompiledLcr> {
   const gwRows = tableArray(set, GW);
   const ruleRows = tableArray(set, RULE);

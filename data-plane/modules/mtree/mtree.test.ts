@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { RpcError, type TableSet } from "../../core/api.js";
-import { fakeHost, fakeRequest, setTableSource } from "../prefix-tree/testing/fake-host.js";
+import { fakeHost, fakeRequest, setTableSource } from "../../testing/fake-host.js";
 import mtreeModule from "./index.js";
 import { MTREE_VARS, type MtreeApi } from "./mtree.js";
 

@@ -1,8 +1,8 @@
 import { TableError, type TableSet } from "../../core/api.js";
-import { DuplicatePrefixError, PrefixKeyError, PrefixTreeBuilder } from "../prefix-tree/build-prefix-tree.js";
-import type { PrefixTree } from "../prefix-tree/prefix-tree.js";
-import { readStr, rowIdOf, rowAt, tableArray } from "../prefix-tree/row-values.js";
-import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../prefix-tree/sliced.js";
+import { DuplicatePrefixError, PrefixKeyError, PrefixTreeBuilder } from "../../../lib/prefix-tree/build-prefix-tree.js";
+import type { PrefixTree } from "../../../lib/prefix-tree/prefix-tree.js";
+import { readStr, rowIdOf, rowAt, tableArray } from "../../../tables/kit/row-values.js";
+import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../../../tables/kit/sliced.js";
 
 /**
  * Compiling Kamailio's mtree tables (`mtree`: one tree; `mtrees`: many trees keyed by `tname`)
@@ -82,7 +82,7 @@ export function compileMtreeTables(set: TableSet, opts: MtreeCompileOptions = {}
   return runToEnd(compileMtreeSteps(set, opts));
 }
 
-/** compileMtreeTables as resumable steps (prefix-tree/sliced.ts): yields every 1,024 rows and between tree-build slices. */
+/** compileMtreeTables as resumable steps (tables/kit/sliced.ts): yields every 1,024 rows and between tree-build slices. */
 export function* compileMtreeSteps(set: TableSet, opts: MtreeCompileOptions = {}): Sliced<CompiledMtrees> {
   const charList = opts.charList ?? "0123456789";
   if (charList.length === 0) throw new TableError("mtree", null, "char_list is empty");

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { RpcError, TableError, type TableSet } from "../../core/api.js";
-import { fakeHost, fakeRequest, setTableSource } from "../prefix-tree/testing/fake-host.js";
+import { fakeHost, fakeRequest, setTableSource } from "../../testing/fake-host.js";
 import prefixRouteModule from "./index.js";
 import type { PrefixRouteApi } from "./prefix-route.js";
 import { compilePrefixRouteTables, dumpPrefixRouteLines, lookupPrefixRoute } from "./table.js";

@@ -1,6 +1,6 @@
 import { RpcCode, RpcError, type ModuleHost, type RpcMethod, type RequestContext } from "../../core/api.js";
-import { createTableReloader } from "../prefix-tree/reload-kind.js";
-import { compileBySize } from "../prefix-tree/sliced.js";
+import { createTableReloader } from "../../core/kit/reload-kind.js";
+import { compileBySize } from "../../../tables/kit/sliced.js";
 import { compilePrefixRouteSteps, compilePrefixRouteTables, dumpPrefixRouteLines, lookupPrefixRouteName, type CompiledPrefixRoutes, type PrefixRouteCompileOptions } from "./table.js";
 
 /**

@@ -1,8 +1,8 @@
 import { TableError, type TableSet } from "../../core/api.js";
-import { DuplicatePrefixError, PrefixKeyError, PrefixTreeBuilder } from "../prefix-tree/build-prefix-tree.js";
-import type { PrefixTree } from "../prefix-tree/prefix-tree.js";
-import { readStr, rowIdOf, rowAt, tableArray } from "../prefix-tree/row-values.js";
-import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../prefix-tree/sliced.js";
+import { DuplicatePrefixError, PrefixKeyError, PrefixTreeBuilder } from "../../../lib/prefix-tree/build-prefix-tree.js";
+import type { PrefixTree } from "../../../lib/prefix-tree/prefix-tree.js";
+import { readStr, rowIdOf, rowAt, tableArray } from "../../../tables/kit/row-values.js";
+import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../../../tables/kit/sliced.js";
 
 /**
  * Compiling Kamailio's `prefix_route` table (prefix, route, comment) into a digit tree that maps
@@ -57,7 +57,7 @@ export function compilePrefixRouteTables(set: TableSet, opts: PrefixRouteCompile
 }
 
 /**
- * compilePrefixRouteTables as resumable steps (see prefix-tree/sliced.ts): yields every 1,024
+ * compilePrefixRouteTables as resumable steps (see tables/kit/sliced.ts): yields every 1,024
  * rows and between tree-build slices, so a 1M-row table can compile while calls are served.
  */
 export function* compilePrefixRouteSteps(set: TableSet, opts: PrefixRouteCompileOptions = {}): Sliced<CompiledPrefixRoutes> {

@@ -1,4 +1,4 @@
-import { RpcCode, RpcError, type ModuleHost } from "../../core/api.js";
+import { RpcCode, RpcError, type ModuleHost } from "../api.js";
 
 /**
  * Kamailio's `<module>.reload` RPCs re-read the module's tables from the database. In Olelo the

@@ -19,8 +19,8 @@ import {
   type SipUac,
   type SipUri,
   type TableSet,
-} from "../../../core/api.js";
-import { splitUri } from "../uri-parts.js";
+} from "../core/api.js";
+import { splitUri } from "../../lib/sip/uri-parts.js";
 
 export interface FakeHost extends ModuleHost {
   readonly stats: StatsRegistry;

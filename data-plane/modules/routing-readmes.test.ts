@@ -2,13 +2,13 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import type { ModuleDefinition } from "../../core/api.js";
-import carrierroute from "../carrierroute/index.js";
-import drouting from "../drouting/index.js";
-import lcr from "../lcr/index.js";
-import mtree from "../mtree/index.js";
-import prefixRoute from "../prefix-route/index.js";
-import { fakeHost } from "./testing/fake-host.js";
+import type { ModuleDefinition } from "../core/api.js";
+import carrierroute from "./carrierroute/index.js";
+import drouting from "./drouting/index.js";
+import lcr from "./lcr/index.js";
+import mtree from "./mtree/index.js";
+import prefixRoute from "./prefix-route/index.js";
+import { fakeHost } from "../testing/fake-host.js";
 
 /**
  * The module READMEs must not drift from the code: every RPC a module registers and every
@@ -26,7 +26,7 @@ const modules: Array<[string, ModuleDefinition, string]> = [
 describe("module READMEs", () => {
   for (const [name, def, folder] of modules) {
     it(`${name}: documents every RPC and script function`, async () => {
-      const readme = readFileSync(join(here, "..", folder, "README.md"), "utf8");
+      const readme = readFileSync(join(here, folder, "README.md"), "utf8");
       const host = fakeHost(name);
       const api = (await def.init(host)) as Record<string, unknown>;
       expect(def.name).toBe(name);

@@ -1,4 +1,4 @@
-import { TableError, type TableRow } from "../../core/api.js";
+import { TableError, type TableRow } from "../rows.js";
 
 /**
  * Column readers shared by the routing-table compilers (lcr, drouting, carrierroute,

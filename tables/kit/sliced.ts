@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
-import type { TableSet } from "../../core/api.js";
-import { runToEnd, yieldToEventLoop } from "./build-prefix-tree.js";
+import type { TableSet } from "../rows.js";
+import { runToEnd, yieldToEventLoop } from "../../lib/prefix-tree/build-prefix-tree.js";
 
 /**
  * Sliced table compiles. The routing modules write their compile as a generator that `yield`s at
