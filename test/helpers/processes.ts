@@ -73,7 +73,15 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
  * `env` is added to the environment.
  */
 export function spawnTsx(name: string, script: string, args: string[], env: Record<string, string> = {}): TestProcess {
-  const proc = spawn("npx", ["--no", "--", "tsx", join(ROOT, script), ...args], {
+  return spawnCommand(name, "npx", ["--no", "--", "tsx", join(ROOT, script), ...args], env);
+}
+
+/**
+ * Spawns a command (e.g. `npm start -- ...`, the path users run) from the repository root in a new
+ * process group, keeping the last 50 kB of its output.
+ */
+export function spawnCommand(name: string, command: string, args: string[], env: Record<string, string> = {}): TestProcess {
+  const proc = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,4 +1,3 @@
-import { pathToFileURL } from "node:url";
 import { resolve as resolvePath } from "node:path";
 import type { Endpoint } from "../../../lib/sip/types.js";
 import type { SipMessage, Patch } from "../sip/message.js";
@@ -9,6 +8,7 @@ import type { Branch, ServerTxn } from "../proxy/transaction.js";
 import type { BranchContext, FailureContext, ReplyContext, RoutingScript, ScriptEnv, ScriptFactory, RequestState } from "./context.js";
 import { createLogger, type Logger } from "../../../lib/log/logger.js";
 import { RequestCtx } from "./request-context.js";
+import { importScriptModule } from "./load-script.js";
 import { canonicalName, prettyName } from "../sip/header-names.js";
 
 const log = createLogger("script");
@@ -253,10 +253,10 @@ class ReplyCtx implements ReplyContext {
 
 }
 
-/** Imports a script module (cache-busted for reloads) and builds its routes. */
+/** Compiles and imports a script module (afresh on every call, see load-script.ts) and builds its routes. */
 export async function loadScriptFile(path: string, env: ScriptEnv, generation: number): Promise<RoutingScript> {
-  const url = pathToFileURL(resolvePath(path)).href + (generation ? `?v=${generation}` : "");
-  const mod = (await import(url)) as { default?: unknown };
+  void generation; // every load compiles and imports the file afresh (load-script.ts)
+  const mod = (await importScriptModule(path)) as { default?: unknown };
   const factory = mod.default;
   if (typeof factory !== "function") throw new Error(`${path}: default export must be defineScript(...)`);
   const script = (factory as ScriptFactory)(env);
