@@ -1,4 +1,5 @@
 import { lookup } from "node:dns/promises";
+import { MyselfSet } from "./myself.js";
 import type { CoreConfig } from "../config.js";
 import type { StatsRegistry, StatGroup } from "../stats/counters.js";
 import type { EventBus } from "../events/bus.js";
@@ -111,9 +112,8 @@ export class SipCore {
   gateway: TransportGateway | null = null;
   /** Branches that still have DNS targets to fail over to (use_dns_failover). */
   private readonly failover = new WeakMap<Branch, FailoverState>();
-  /** hosts/addresses that are "myself" */
-  private readonly myHosts = new Set<string>();
-  private readonly myPorts = new Set<number>();
+  /** host:port pairs and aliases that are "myself" */
+  private readonly myself = new MyselfSet();
   private readonly branchPrefix: string;
   /** hot counters, incremented inline */
   private readonly k: Record<string, import("../stats/counters.js").Counter>;
@@ -173,16 +173,12 @@ export class SipCore {
     this.gateway ??= TransportGateway.install(this);
     await this.transport.listen(this.config.listen);
     for (const s of this.transport.sockets) {
-      this.myHosts.add(s.address.toLowerCase());
-      if (s.advertise) this.myHosts.add(s.advertise.host.toLowerCase());
-      this.myPorts.add(s.viaPort);
-      this.myPorts.add(s.boundPort);
+      for (const host of s.advertise ? [s.address, s.advertise.host] : [s.address]) {
+        this.myself.addSocket(host, s.viaPort);
+        this.myself.addSocket(host, s.boundPort);
+      }
     }
-    for (const a of this.config.aliases) {
-      const m = /^(.*?)(?::(\d+))?$/.exec(a.replace(/^\[(.*)\](:\d+)?$/, "$1$2"))!;
-      this.myHosts.add(m[1]!.toLowerCase());
-      if (m[2]) this.myPorts.add(Number(m[2]));
-    }
+    for (const a of this.config.aliases) this.myself.addAlias(a);
   }
 
   async stop(): Promise<void> {
@@ -196,7 +192,7 @@ export class SipCore {
 
   // ------------------------------------------------------------------ myself
 
-  /** [uri==myself] host is one of ours and the port (default 5060/5061) is one we listen on. */
+  /** [uri==myself] host and port (default 5060/5061) name a listen socket or an alias (myself.ts). */
   isMyself(uriText: string): boolean {
     const u = parseUri(uriText);
     return u !== null && this.isMyselfUri(u);
@@ -204,14 +200,11 @@ export class SipCore {
 
   isMyselfUri(u: import("../../../lib/sip/types.js").SipUri): boolean {
     if (u.scheme === "tel") return false;
-    if (!this.myHosts.has(u.host)) return false;
-    const port = u.port ?? (u.scheme === "sips" ? 5061 : 5060);
-    return this.myPorts.has(port);
+    return this.myself.has(u.host, u.port, u.scheme === "sips");
   }
 
   isMyHostPort(host: string, port: number | null, proto?: string): boolean {
-    if (!this.myHosts.has(host.toLowerCase())) return false;
-    return this.myPorts.has(port ?? (proto === "TLS" ? 5061 : 5060));
+    return this.myself.has(host, port, proto === "TLS");
   }
 
   // ------------------------------------------------------------------ receive

@@ -3,6 +3,7 @@
  * final-response timers (fr_timer / fr_inv_timer → local 408 and CANCEL), ACK absorption.
  * The transport is replaced by a recorder so the schedule is exact.
  */
+import { MyselfSet } from "./myself.js";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { SipCore } from "./core.js";
 import { DEFAULT_CORE_CONFIG, type CoreConfig } from "../config.js";
@@ -26,8 +27,7 @@ function setup(script: RoutingScript, tm: Partial<CoreConfig["tm"]> = {}) {
   const core = new SipCore(cfg, new StatsRegistry(), new EventBus());
   const sock = new ListenSocket("udp", "127.0.0.1", 5060);
   core.transport.sockets.push(sock);
-  (core as unknown as { myHosts: Set<string> }).myHosts.add("127.0.0.1");
-  (core as unknown as { myPorts: Set<number> }).myPorts.add(5060);
+  (core as unknown as { myself: MyselfSet }).myself.addSocket("127.0.0.1", 5060);
   const sent: Sent[] = [];
   const t0 = Date.now();
   core.transport.send = (_s, dest, data) => {
