@@ -3,9 +3,10 @@ import { StatsRegistry } from "./core/stats/counters.js";
 import { EventBus } from "./core/events/bus.js";
 import { TableRegistry } from "./core/tables/registry.js";
 import { RpcRegistry } from "../lib/rpc/registry.js";
-import { SipCore } from "./core/proxy/core.js";
+import { SipCore } from "./core/tm/engine.js";
+import { TransportGateway } from "./core/gateway/gateway.js";
 import { ScriptRuntime } from "./core/script/runtime.js";
-import { sipCoreMethods } from "./core/proxy/rpc-methods.js";
+import { sipCoreMethods } from "./core/tm/rpc-methods.js";
 import { loadModules, type LoadedModule } from "./core/module-loader.js";
 import { readTableFile, readTableFileAsync } from "./core/tables/file-loader.js";
 import { renderPrometheus } from "./core/stats/prometheus.js";
@@ -24,6 +25,8 @@ export const VERSION = "0.1.0";
 export interface DataPlane {
   readonly config: DataPlaneConfig;
   readonly core: SipCore;
+  /** TLS/WS/WSS transports, RFC 3263 resolver and dst blocklist, composed around the core's dispatcher. */
+  readonly gateway: TransportGateway;
   readonly stats: StatsRegistry;
   readonly events: EventBus;
   readonly tables: TableRegistry;
@@ -49,6 +52,9 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
   const tables = new TableRegistry();
   const rpc = new RpcRegistry();
   const core = new SipCore(cfg.core, stats, events);
+  // the transport gateway plugs in as an interceptor around the core's dispatcher
+  const gateway = new TransportGateway({ config: cfg.core, transport: core.transport, stats, onConnectFailed: (d) => core.connectionFailed(d) });
+  core.use(gateway.interceptor());
   const filters: Array<(src: { proto: string; address: string; port: number }) => boolean> = [];
   const sip: SipUac = {
     request: (o) => core.uacRequest(o),
@@ -117,8 +123,8 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
     script = await ScriptRuntime.fromFile(cfg.script.file, { modules: apis, log: createLogger("script"), settings: cfg.script.settings });
     core.runner = script;
     rpc.registerAll(sipCoreMethods(core, () => script));
-    const { gatewayRpcMethods } = await import("./core/transport/rpc-methods.js");
-    rpc.registerAll(gatewayRpcMethods(core));
+    const { gatewayRpcMethods } = await import("./core/gateway/rpc-methods.js");
+    rpc.registerAll(gatewayRpcMethods({ gateway }));
     const { registerCoreMethods } = await import("./core/rpc/core-methods.js");
     registerCoreMethods(rpc, {
       startTime: new Date(core.startedAt),
@@ -151,12 +157,14 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
   } catch (e) {
     await sync?.close().catch(() => {});
     await core.stop().catch(() => {});
+    await gateway.close().catch(() => {});
     for (const m of modules.reverse()) await m.def.destroy?.(m.api);
     throw e;
   }
   const dp: DataPlane = {
     config: cfg,
     core,
+    gateway,
     stats,
     events,
     tables,
@@ -176,6 +184,7 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
         }
       }
       await core.stop();
+      await gateway.close();
     },
   };
   return dp;

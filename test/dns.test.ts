@@ -15,9 +15,9 @@ import { runSipp } from "./helpers/sipp.js";
 import { SipUa } from "./helpers/ws-client.js";
 import { SipResolver, orderSrv } from "../data-plane/core/dns/sip-resolver.js";
 import { DEFAULT_DNS } from "../data-plane/core/transport/gateway-config.js";
-import { nextHopOf } from "../data-plane/core/proxy/routing.js";
+import { nextHopOf } from "../data-plane/core/tm/routing.js";
 import { enumQuery, enumDomain, applyNaptrRegexp } from "../data-plane/core/dns/enum-query.js";
-import { gatewayRpcMethods } from "../data-plane/core/transport/rpc-methods.js";
+import { gatewayRpcMethods } from "../data-plane/core/gateway/rpc-methods.js";
 import { DnsTimeoutError } from "../data-plane/core/dns/dns-client.js";
 import type { DataPlane } from "../data-plane/node.js";
 
@@ -34,7 +34,7 @@ function resolver(over: Partial<typeof DEFAULT_DNS> = {}, v6 = true): SipResolve
 }
 
 function rpc(dp: DataPlane, name: string, args: Record<string, unknown> = {}): unknown {
-  return gatewayRpcMethods(dp.core)
+  return gatewayRpcMethods(dp)
     .find((m) => m.name === name)!
     .handler(args, { transport: "internal" });
 }

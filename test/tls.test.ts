@@ -14,7 +14,7 @@ import { startProxy, TEST_SCRIPTS } from "./helpers/proxy.js";
 import { runSipp, startSippServer, type SippServer } from "./helpers/sipp.js";
 import { SipUa } from "./helpers/ws-client.js";
 import { makeTestPki, type TestPki } from "./fixtures/tls/make-pki.js";
-import { gatewayRpcMethods } from "../data-plane/core/transport/rpc-methods.js";
+import { gatewayRpcMethods } from "../data-plane/core/gateway/rpc-methods.js";
 import type { DataPlane } from "../data-plane/node.js";
 
 const SCRIPT = join(TEST_SCRIPTS, "proxy-test.ts");
@@ -37,7 +37,7 @@ function peerCn(port: number, servername?: string): Promise<string> {
 }
 
 function rpc(dp: DataPlane, name: string, args: Record<string, unknown> = {}): unknown {
-  const m = gatewayRpcMethods(dp.core).find((x) => x.name === name)!;
+  const m = gatewayRpcMethods(dp).find((x) => x.name === name)!;
   return m.handler(args, { transport: "internal" });
 }
 

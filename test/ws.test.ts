@@ -15,7 +15,7 @@ import { runSipp, startSippServer, type SippServer } from "./helpers/sipp.js";
 import { SipUa } from "./helpers/ws-client.js";
 import { makeTestPki, type TestPki } from "./fixtures/tls/make-pki.js";
 import { flowUri } from "../data-plane/core/transport/flow-token.js";
-import { gatewayRpcMethods } from "../data-plane/core/transport/rpc-methods.js";
+import { gatewayRpcMethods } from "../data-plane/core/gateway/rpc-methods.js";
 import type { DataPlane } from "../data-plane/node.js";
 import type { RoutingScript } from "../data-plane/core/script/context.js";
 
@@ -87,7 +87,7 @@ describe("WS UAC → proxy → TCP UAS (sipp)", () => {
       // double RR: TCP side, then the WS side carrying a flow token
       expect(r.recordRoute[0]).toBe("<sip:127.0.0.1:23100;transport=tcp;lr>");
       expect(r.recordRoute[1]).toMatch(/^<sip:ft\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+@127\.0\.0\.1:23101;transport=ws;lr>$/);
-      const dump = gatewayRpcMethods(dp.core)
+      const dump = gatewayRpcMethods(dp)
         .find((m) => m.name === "ws.dump")!
         .handler({}, { transport: "internal" }) as Array<{ proto: string; origin: string; rx: number }>;
       expect(dump).toHaveLength(1);

@@ -11,7 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { SipCore } from "../../data-plane/core/proxy/core.js";
+import { SipCore } from "../../data-plane/core/tm/engine.js";
 import { DEFAULT_CORE_CONFIG } from "../../data-plane/core/config.js";
 import { StatsRegistry } from "../../data-plane/core/stats/counters.js";
 import { EventBus } from "../../data-plane/core/events/bus.js";

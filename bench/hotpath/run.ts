@@ -4,7 +4,7 @@
  * Olelo's own CPU cost per call without syscalls. Prints µs of CPU per call (median of 5 rounds).
  *   npx tsx bench/hotpath/run.ts [calls-per-round]
  */
-import { SipCore } from "../../data-plane/core/proxy/core.js";
+import { SipCore } from "../../data-plane/core/tm/engine.js";
 import { DEFAULT_CORE_CONFIG } from "../../data-plane/core/config.js";
 import { StatsRegistry } from "../../data-plane/core/stats/counters.js";
 import { EventBus } from "../../data-plane/core/events/bus.js";

@@ -9,7 +9,8 @@ import dgram from "node:dgram";
 import net from "node:net";
 import tls from "node:tls";
 import { randomBytes } from "node:crypto";
-import { parseMessage, type SipMessage } from "../../data-plane/core/sip/message.js";
+import type { SipMessage } from "../../data-plane/core/sip/message.js";
+import { parseMessage } from "../../data-plane/core/sip/parse.js";
 import { StreamFramer } from "../../data-plane/core/transport/stream-framer.js";
 
 export type LoadTransport = "udp" | "tcp" | "tls";

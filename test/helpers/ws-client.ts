@@ -15,7 +15,8 @@ import http from "node:http";
 import https from "node:https";
 import { randomBytes } from "node:crypto";
 import { WebSocket, WebSocketServer } from "ws";
-import { parseMessage, type SipMessage } from "../../data-plane/core/sip/message.js";
+import type { SipMessage } from "../../data-plane/core/sip/message.js";
+import { parseMessage } from "../../data-plane/core/sip/parse.js";
 import { StreamFramer } from "../../data-plane/core/transport/stream-framer.js";
 
 export type UaTransport = "udp" | "tcp" | "tls" | "ws" | "wss";

@@ -1,7 +1,6 @@
 import type { RequestContext } from "../script/context.js";
 import { RequestCtx } from "../script/request-context.js";
 import type { NaptrData } from "./dns-wire.js";
-import type { SipResolver } from "./sip-resolver.js";
 
 /** The ENUM domain of an E.164 number (RFC 6116 §2.4): `+4930123` → `3.2.1.0.3.4.e164.arpa.`. */
 export function enumDomain(e164: string, suffix = "e164.arpa."): string | null {
@@ -50,7 +49,12 @@ export function applyNaptrRegexp(expr: string, aus: string): string | null {
  * ENUM lookup (RFC 6116): NAPTR records of the number's domain with flag "u" and the wanted
  * service, by order then preference; the first one whose regexp gives a URI wins.
  */
-export async function enumLookup(resolver: SipResolver, e164: string, suffix = "e164.arpa.", service = "e2u+sip"): Promise<string | null> {
+/** The resolver ENUM needs: a NAPTR lookup (SipResolver has it). */
+export interface NaptrResolver {
+  lookup(name: string, type: "NAPTR"): Promise<{ data: unknown }>;
+}
+
+export async function enumLookup(resolver: NaptrResolver, e164: string, suffix = "e164.arpa.", service = "e2u+sip"): Promise<string | null> {
   const domain = enumDomain(e164, suffix);
   if (!domain) return null;
   let recs: NaptrData[];
@@ -80,9 +84,9 @@ export async function enumLookup(resolver: SipResolver, e164: string, suffix = "
 export async function enumQuery(req: RequestContext, suffix = "e164.arpa.", service = "e2u+sip"): Promise<boolean> {
   const user = req.ruriUser;
   if (!user || !/^\+\d{1,15}$/.test(user)) return false;
-  const resolver = req instanceof RequestCtx ? req.core.gateway?.resolver : null;
-  if (!resolver) return false;
-  const uri = await enumLookup(resolver, user, suffix, service);
+  const lookup = req instanceof RequestCtx ? req.tm.dnsLookup : null;
+  if (!lookup) return false;
+  const uri = await enumLookup({ lookup }, user, suffix, service);
   if (!uri) return false;
   req.setRuri(uri);
   return true;

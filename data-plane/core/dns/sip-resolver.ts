@@ -1,6 +1,6 @@
 import { randomInt } from "node:crypto";
 import type { Endpoint, TransportProto } from "../../../lib/sip/types.js";
-import type { NextHop } from "../proxy/routing.js";
+import type { NextHop } from "../tm/routing.js";
 import type { DnsSettings } from "../transport/gateway-config.js";
 import { DnsClient } from "./dns-client.js";
 import { DnsCache, type DnsCacheEntry, type CachedData } from "./dns-cache.js";

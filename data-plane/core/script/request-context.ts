@@ -2,8 +2,9 @@ import type { Endpoint, SipUri } from "../../../lib/sip/types.js";
 import type { SipMessage, HeaderField, Patch } from "../sip/message.js";
 import type { Connection } from "../transport/transport-layer.js";
 import type { ListenSocket } from "../transport/listen-socket.js";
-import type { SipCore, BranchTarget, RelayPlan } from "../proxy/core.js";
-import type { ServerTxn } from "../proxy/transaction.js";
+import type { TransactionApi } from "../tm/api.js";
+import type { BranchTarget, RelayPlan } from "../tm/types.js";
+import type { ServerTxn } from "../tm/transaction.js";
 import type { Logger } from "../../../lib/log/logger.js";
 import type { RequestContext, SendOptions, TransactionObserver } from "./context.js";
 import { parseUri, rewriteUri } from "../../../lib/sip/uri.js";
@@ -49,7 +50,7 @@ export class RequestCtx implements RequestContext {
   private _ruriParsed: SipUri | null | undefined = undefined;
 
   constructor(
-    readonly core: SipCore,
+    readonly tm: TransactionApi,
     readonly msg: SipMessage,
     readonly source: Endpoint,
     readonly sock: ListenSocket,
@@ -152,9 +153,9 @@ export class RequestCtx implements RequestContext {
   isMyself(uri?: string): boolean {
     if (uri === undefined) {
       const u = this.ruriParsed;
-      return u !== null && this.core.isMyselfUri(u);
+      return u !== null && this.tm.isMyselfUri(u);
     }
-    return this.core.isMyself(uri);
+    return this.tm.isMyself(uri);
   }
 
   // ---------------------------------------------------------------- header edits
@@ -225,7 +226,7 @@ export class RequestCtx implements RequestContext {
     let v = this.msg.maxForwards;
     if (v === null) v = 0;
     if (v === 0) return false;
-    const max = this.core.config.maxfwd.default;
+    const max = this.tm.maxForwardsDefault;
     if (v > max) v = max;
     this.patch(f.valueStart, f.valueEnd, String(v - 1));
     return true;
@@ -263,7 +264,7 @@ export class RequestCtx implements RequestContext {
     let flow: Endpoint | null = null;
     while (i < entries.length) {
       const na = parseNameAddr(entries[i]!.value);
-      if (!na || !na.uri || !this.core.isMyselfUri(na.uri)) break;
+      if (!na || !na.uri || !this.tm.isMyselfUri(na.uri)) break;
       // a flow token on our own entry names a WebSocket peer's connection (RFC 5626 §5.3):
       // it is the next hop unless the request came in on that very flow
       const f = decodeFlowToken(na.uri?.user);
@@ -312,8 +313,8 @@ export class RequestCtx implements RequestContext {
   }
 
   checkTransaction(): boolean {
-    if (this.msg.method === "CANCEL") return this.core.findInviteFor(this.msg) !== undefined;
-    return this.core.findTxnFor(this.msg) !== undefined;
+    if (this.msg.method === "CANCEL") return this.tm.findInviteFor(this.msg) !== undefined;
+    return this.tm.findTxnFor(this.msg) !== undefined;
   }
 
   onFailure(route: string | null): void {
@@ -348,30 +349,30 @@ export class RequestCtx implements RequestContext {
 
   relay(opts?: { dst?: string }): boolean {
     if (opts?.dst) this.dst = opts.dst;
-    const core = this.core;
+    const tm = this.tm;
     const m = this.msg.method;
     if (m === "ACK") {
-      const ok = core.forwardStateless(this.msg, this.source, this.sock, this.plan());
+      const ok = tm.forwardStateless(this.msg, this.source, this.sock, this.plan());
       this.acted ||= ok;
       return ok;
     }
     if (m === "CANCEL") {
-      const inv = core.findInviteFor(this.msg);
+      const inv = tm.findInviteFor(this.msg);
       this.acted = true;
       if (inv) {
-        core.cancelInvite(inv, this.msg, this.source, this.sock, this.conn);
+        tm.cancelInvite(inv, this.msg, this.source, this.sock, this.conn);
         return true;
       }
-      return core.forwardStateless(this.msg, this.source, this.sock, this.plan());
+      return tm.forwardStateless(this.msg, this.source, this.sock, this.plan());
     }
     let t = this.txn;
     if (!t) {
-      t = core.createServerTxn(this.msg, this.source, this.sock, this.conn);
+      t = tm.createServerTxn(this.msg, this.source, this.sock, this.conn);
       if (!t) return false;
       this.bindTxn(t);
     }
     if (t.finalSent && !(t.isInvite && t.accepted)) return false;
-    const n = core.relay(t, this.plan());
+    const n = tm.relay(t, this.plan());
     this.extra = [];
     if (n > 0) this.acted = true;
     return n > 0;
@@ -397,7 +398,7 @@ export class RequestCtx implements RequestContext {
     if (m === "ACK" || m === "CANCEL") return;
     if (!this.txn && !(this.replied && this.route === "request")) {
       // t_newtran: later replies become stateful, so the observer sees them
-      const t = this.core.createServerTxn(this.msg, this.source, this.sock, this.conn);
+      const t = this.tm.createServerTxn(this.msg, this.source, this.sock, this.conn);
       if (t) this.bindTxn(t);
     }
     if (this.txn) (this.txn.observers ??= []).push(observer);
@@ -406,15 +407,15 @@ export class RequestCtx implements RequestContext {
 
   forward(dst?: string): boolean {
     if (dst) this.dst = dst;
-    const ok = this.core.forwardStateless(this.msg, this.source, this.sock, this.plan());
+    const ok = this.tm.forwardStateless(this.msg, this.source, this.sock, this.plan());
     this.acted ||= ok;
     return ok;
   }
 
   reply(code: number, reason: string, opts?: SendOptions): boolean {
     this.replied = true;
-    if (this.txn) return this.core.txnReply(this.txn, code, reason, opts);
-    return this.core.sendStatelessReply(this.msg, this.source, this.sock, this.conn, code, reason, opts);
+    if (this.txn) return this.tm.txnReply(this.txn, code, reason, opts);
+    return this.tm.sendStatelessReply(this.msg, this.source, this.sock, this.conn, code, reason, opts);
   }
 
   replyError(): boolean {

@@ -3,8 +3,9 @@ import type { Endpoint } from "../../../lib/sip/types.js";
 import type { SipMessage, Patch } from "../sip/message.js";
 import type { Connection } from "../transport/transport-layer.js";
 import type { ListenSocket } from "../transport/listen-socket.js";
-import type { SipCore, ScriptRunner, BranchTarget } from "../proxy/core.js";
-import type { Branch, ServerTxn } from "../proxy/transaction.js";
+import type { ScriptRunner, TransactionApi } from "../tm/api.js";
+import type { BranchTarget } from "../tm/types.js";
+import type { Branch, ServerTxn } from "../tm/transaction.js";
 import type { BranchContext, FailureContext, ReplyContext, RoutingScript, ScriptEnv, ScriptFactory, RequestState } from "./context.js";
 import { createLogger, type Logger } from "../../../lib/log/logger.js";
 import { RequestCtx } from "./request-context.js";
@@ -60,48 +61,48 @@ export class ScriptRuntime implements ScriptRunner {
 
   // ---------------------------------------------------------------- request
 
-  onRequest(core: SipCore, msg: SipMessage, src: Endpoint, sock: ListenSocket, conn: Connection | null): void {
-    const ctx = new RequestCtx(core, msg, src, sock, conn, this.scriptLog);
+  onRequest(tm: TransactionApi, msg: SipMessage, src: Endpoint, sock: ListenSocket, conn: Connection | null): void {
+    const ctx = new RequestCtx(tm, msg, src, sock, conn, this.scriptLog);
     let r: void | Promise<void>;
     try {
       r = this.script.request(ctx);
     } catch (e) {
-      this.routeError(core, ctx, e);
+      this.routeError(tm, ctx, e);
       return;
     }
     if (r !== undefined && typeof (r as Promise<void>).then === "function") {
       // asynchronous route: keep the transaction (absorbing retransmissions) while it runs
       if (!ctx.txn && msg.method !== "ACK" && msg.method !== "CANCEL" && !ctx.replied) {
-        const t = core.createServerTxn(msg, src, sock, conn);
+        const t = tm.createServerTxn(msg, src, sock, conn);
         if (t) ctx.bindTxn(t);
       }
       const t = ctx.txn;
       if (t) t.suspended = true;
       (r as Promise<void>).then(
-        () => this.afterAsync(core, ctx),
+        () => this.afterAsync(tm, ctx),
         (e) => {
-          this.routeError(core, ctx, e);
-          this.afterAsync(core, ctx);
+          this.routeError(tm, ctx, e);
+          this.afterAsync(tm, ctx);
         },
       );
       return;
     }
     if (!ctx.acted && !ctx.replied) {
-      if (!ctx.txn) core.core.inc("drop_requests");
+      if (!ctx.txn) tm.countDroppedRequest();
       // a transaction created by observeTransaction() and then left without relay or reply
-      else core.finishIdle(ctx.txn);
+      else tm.finishIdle(ctx.txn);
     }
   }
 
-  private afterAsync(core: SipCore, ctx: RequestCtx): void {
+  private afterAsync(tm: TransactionApi, ctx: RequestCtx): void {
     const t = ctx.txn;
     if (!t) return;
     t.suspended = false;
-    if (!ctx.acted && !ctx.replied) core.finishIdle(t);
-    else core.checkCompletion(t);
+    if (!ctx.acted && !ctx.replied) tm.finishIdle(t);
+    else tm.checkCompletion(t);
   }
 
-  private routeError(core: SipCore, ctx: RequestCtx, e: unknown): void {
+  private routeError(tm: TransactionApi, ctx: RequestCtx, e: unknown): void {
     log.error("route failed", { route: ctx.route, method: ctx.method, callId: ctx.msg.callId, error: e instanceof Error ? e.stack ?? e.message : String(e) });
     if (!ctx.replied && ctx.msg.method !== "ACK" && !(ctx.txn && ctx.txn.finalSent)) {
       ctx.reply(500, "Server Internal Error");
@@ -110,7 +111,7 @@ export class ScriptRuntime implements ScriptRunner {
 
   // ---------------------------------------------------------------- failure
 
-  onFailure(core: SipCore, txn: ServerTxn): boolean | Promise<boolean> {
+  onFailure(tm: TransactionApi, txn: ServerTxn): boolean | Promise<boolean> {
     const ctx = txn.ctx as RequestCtx | null;
     if (!ctx || !ctx.failureRoute) return false;
     const fn = this.script.failure?.[ctx.failureRoute];
@@ -138,7 +139,7 @@ export class ScriptRuntime implements ScriptRunner {
 
   // ---------------------------------------------------------------- branch
 
-  onBranch(core: SipCore, txn: ServerTxn, target: BranchTarget, index: number): { drop: boolean; patches: Patch[] | null } {
+  onBranch(tm: TransactionApi, txn: ServerTxn, target: BranchTarget, index: number): { drop: boolean; patches: Patch[] | null } {
     const ctx = txn.ctx as RequestCtx | null;
     if (!ctx || !ctx.branchRoute) return { drop: false, patches: null };
     const fn = this.script.branch?.[ctx.branchRoute];
@@ -167,7 +168,7 @@ export class ScriptRuntime implements ScriptRunner {
 
   // ---------------------------------------------------------------- reply
 
-  onReply(core: SipCore, txn: ServerTxn | null, msg: SipMessage, branch: Branch | null, src: Endpoint): boolean {
+  onReply(tm: TransactionApi, txn: ServerTxn | null, msg: SipMessage, branch: Branch | null, src: Endpoint): boolean {
     const routes = this.script.reply;
     if (!routes) return true;
     const ctx = txn?.ctx as RequestCtx | null | undefined;

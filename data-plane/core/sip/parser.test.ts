@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseMessage, type SipMessage } from "./message.js";
+import type { SipMessage } from "./message.js";
+import { parseMessage } from "./parse.js";
 import { parseUri, formatSipUri, rewriteUri } from "../../../lib/sip/uri.js";
 import { parseNameAddr, parseVia, parseCSeq, splitList } from "./header-values.js";
 import { canonicalName, canonicalNameAt } from "./header-names.js";

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseMessage } from "./message.js";
+import { parseMessage } from "./parse.js";
 import { validateRequest, validateResponse } from "./validate.js";
 
 const DIR = join(import.meta.dirname, "../../../test/fixtures/rfc4475");

@@ -5,7 +5,7 @@
  */
 import { MyselfSet } from "./myself.js";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { SipCore } from "./core.js";
+import { SipCore } from "./engine.js";
 import { DEFAULT_CORE_CONFIG, type CoreConfig } from "../config.js";
 import { StatsRegistry } from "../stats/counters.js";
 import { EventBus } from "../events/bus.js";

@@ -1,12 +1,12 @@
 import { isIP } from "node:net";
 import type { RpcMethod } from "../../../lib/rpc/registry.js";
 import { RpcCode, RpcError } from "../../../lib/rpc/errors.js";
-import type { SipCore } from "../proxy/core.js";
+import type { TransportGateway } from "./gateway.js";
 import type { TransportProto } from "../../../lib/sip/types.js";
 import { BLST, PROTO_NUMBERS } from "../dns/dst-blocklist.js";
 import type { LookupType } from "../dns/sip-resolver.js";
 import type { SrvData, NaptrData } from "../dns/dns-wire.js";
-import { DEFAULT_TLS_GLOBAL } from "./gateway-config.js";
+import { DEFAULT_TLS_GLOBAL } from "../transport/gateway-config.js";
 
 const PROTOS: readonly string[] = ["udp", "tcp", "tls", "sctp", "ws", "wss"];
 
@@ -31,7 +31,12 @@ function portParam(v: unknown): number {
   return n;
 }
 
-function gw(core: SipCore) {
+/** Where the gateway RPCs find the gateway (a DataPlane; null before it is composed). */
+export interface GatewayRpcHost {
+  readonly gateway: TransportGateway | null;
+}
+
+function gw(core: GatewayRpcHost) {
   const g = core.gateway;
   if (!g) throw new RpcError(RpcCode.Unavailable, "transport gateway not started");
   return g;
@@ -42,7 +47,7 @@ function gw(core: SipCore) {
  * tls.options / tls.reload (tls module), dst_blocklist.view / add / delete / delete_all (core),
  * dns.view / dns.lookup / dns.delete_all (core DNS cache), ws.dump (websocket module).
  */
-export function gatewayRpcMethods(core: SipCore): RpcMethod[] {
+export function gatewayRpcMethods(core: GatewayRpcHost): RpcMethod[] {
   return [
     {
       name: "tls.list",
@@ -58,7 +63,7 @@ export function gatewayRpcMethods(core: SipCore): RpcMethod[] {
             const peer = c.established ? s.getPeerCertificate?.() : null;
             return {
               id: c.id,
-              timeout: Math.round((core.config.tcp.idleTimeoutMs - (Date.now() - c.lastActivity)) / 1000),
+              timeout: Math.round((gw(core).config.tcp.idleTimeoutMs - (Date.now() - c.lastActivity)) / 1000),
               src_ip: c.remote.address,
               src_port: c.remote.port,
               dst_ip: c.local.address,
@@ -82,7 +87,7 @@ export function gatewayRpcMethods(core: SipCore): RpcMethod[] {
         const conns = gw(core).tls.connections();
         let queued = 0;
         for (const c of conns) queued += c.socket.writableLength ?? 0;
-        return { max_connections: core.config.tcp.maxConnections, opened_connections: conns.length, clear_text_write_queued_bytes: queued };
+        return { max_connections: gw(core).config.tcp.maxConnections, opened_connections: conns.length, clear_text_write_queued_bytes: queued };
       },
     },
     {
@@ -91,10 +96,10 @@ export function gatewayRpcMethods(core: SipCore): RpcMethod[] {
       params: [],
       handler: () => {
         const g = gw(core);
-        const t = core.config.tls ?? DEFAULT_TLS_GLOBAL;
+        const t = gw(core).config.tls ?? DEFAULT_TLS_GLOBAL;
         return {
           method: "TLSv1.2+",
-          connection_timeout: Math.round(core.config.tcp.idleTimeoutMs / 1000),
+          connection_timeout: Math.round(gw(core).config.tcp.idleTimeoutMs / 1000),
           handshake_timeout_ms: t.handshakeTimeoutMs,
           watch: t.watch,
           reload_on_sighup: t.reloadOnSighup,

@@ -1,7 +1,7 @@
 import type { SipMessage } from "../sip/message.js";
 import type { Endpoint } from "../../../lib/sip/types.js";
 import type { ListenSocket } from "../transport/listen-socket.js";
-import type { TransactionObserver } from "../script/context.js";
+import type { TransactionObserver } from "./types.js";
 
 /** Something waiting for replies to a request Olelo sent (a proxy branch, a CANCEL, a UAC request). */
 export interface ClientHandler {
@@ -122,4 +122,14 @@ export class Branch implements ClientHandler {
   request(): SipMessage | null {
     return (this.parsed ??= this.reparse(this.sent));
   }
+}
+
+/** Server transaction key (RFC 3261 §17.2.3; RFC 2543 fallback without the magic cookie). */
+export function serverKey(msg: SipMessage, method: string): string {
+  const via = msg.topVia;
+  const m = method === "ACK" ? "INVITE" : method;
+  if (via.branch && via.branch.startsWith("z9hG4bK")) {
+    return `${via.branch}|${via.host}:${via.port ?? ""}|${m}`;
+  }
+  return `2543|${msg.callId}|${msg.cseq.seq}|${msg.fromTag ?? ""}|${via.raw}|${m}`;
 }

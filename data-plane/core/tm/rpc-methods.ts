@@ -1,13 +1,19 @@
 import type { RpcMethod } from "../../../lib/rpc/registry.js";
-import type { SipCore } from "./core.js";
-import type { ScriptRuntime } from "../script/runtime.js";
+import type { SipCore } from "./engine.js";
 import { RpcError, RpcCode } from "../../../lib/rpc/errors.js";
 
 /**
  * RPCs of the SIP core with Kamailio's names and output shapes: tm.stats, tm.list, sl.stats,
  * core.sockets_list, core.tcp_list, core.tcp_info, plus Olelo's script.reload / script.info.
  */
-export function sipCoreMethods(core: SipCore, script: () => ScriptRuntime | null): RpcMethod[] {
+/** What script.reload / script.info need of the script runtime (script/runtime.ts's ScriptRuntime). */
+export interface ReloadableScript {
+  readonly path: string | null;
+  readonly loadedAt: string;
+  reload(path?: string): Promise<{ path: string; loadedAt: string }>;
+}
+
+export function sipCoreMethods(core: SipCore, script: () => ReloadableScript | null): RpcMethod[] {
   const tmx = core.tmx;
   const v = (n: string) => tmx.get(n) ?? 0;
   return [

@@ -1,19 +1,32 @@
-import type { SipCore } from "../proxy/core.js";
-import type { NextHop } from "../proxy/routing.js";
+import type { NextHop } from "../tm/routing.js";
+import type { Dispatcher, Interceptor } from "../tm/dispatch.js";
+import type { CoreConfig } from "../config.js";
+import type { StatsRegistry } from "../stats/counters.js";
+import type { TransportLayer } from "../transport/transport-layer.js";
 import type { Endpoint, TransportProto } from "../../../lib/sip/types.js";
 import { createLogger } from "../../../lib/log/logger.js";
-import { DEFAULT_DNS, DEFAULT_TLS_GLOBAL, DEFAULT_WS } from "./gateway-config.js";
-import { TlsTransport } from "./tls.js";
-import { WsTransport } from "./ws.js";
+import { DEFAULT_DNS, DEFAULT_TLS_GLOBAL, DEFAULT_WS } from "../transport/gateway-config.js";
+import { TlsTransport } from "../transport/tls.js";
+import { WsTransport } from "../transport/ws.js";
 import { SipResolver } from "../dns/sip-resolver.js";
 import { DstBlocklist, BLST } from "../dns/dst-blocklist.js";
 
 const log = createLogger("gateway");
 
+/** What the gateway is built from (data-plane/node.ts composes it with the SIP engine). */
+export interface GatewayDeps {
+  readonly config: CoreConfig;
+  readonly transport: TransportLayer;
+  readonly stats: StatsRegistry;
+  /** An outgoing stream connection died in its handshake: fail the branches waiting on it. */
+  readonly onConnectFailed: (dest: Endpoint) => void;
+}
+
 /**
- * The transport gateway (issue 9), installed by SipCore.start(): TLS, WS and WSS transports,
- * the RFC 3263 resolver behind `core.hooks.resolve`, and the destination blocklist the core's
- * DNS failover feeds. Its RPCs come from transport/rpc-methods.ts (`gatewayRpcMethods`).
+ * The transport gateway (issue 9): TLS, WS and WSS transports registered on the transport layer,
+ * the RFC 3263 resolver, and the destination blocklist fed by failed branches. It plugs into the
+ * transaction layer as an interceptor around the engine's dispatcher (`core.use(gw.interceptor())`
+ * in data-plane/node.ts). Its RPCs come from gateway/rpc-methods.ts (`gatewayRpcMethods`).
  */
 export class TransportGateway {
   readonly tls: TlsTransport;
@@ -21,18 +34,22 @@ export class TransportGateway {
   readonly wss: WsTransport;
   readonly resolver: SipResolver;
   readonly blocklist: DstBlocklist;
+  readonly config: CoreConfig;
+  private readonly transport: TransportLayer;
 
-  private constructor(readonly core: SipCore) {
-    const cfg = core.config;
-    const layer = core.transport;
+  constructor(deps: GatewayDeps) {
+    const cfg = deps.config;
+    const layer = deps.transport;
+    this.config = cfg;
+    this.transport = layer;
     const baseDir = process.cwd();
     this.tls = new TlsTransport(layer, cfg.tls ?? DEFAULT_TLS_GLOBAL, baseDir);
     const ws = cfg.ws ?? DEFAULT_WS;
     this.ws = new WsTransport("ws", layer, ws, null, baseDir);
     this.wss = new WsTransport("wss", layer, ws, this.tls.client, baseDir);
     // fail waiting branches at once when an outgoing connection dies in its handshake
-    for (const t of [this.tls, this.ws, this.wss]) t.onConnectFailed = (dest) => core.connectionFailed(dest);
-    layer.onConnectFailed = (dest) => core.connectionFailed(dest);
+    for (const t of [this.tls, this.ws, this.wss]) t.onConnectFailed = (dest) => deps.onConnectFailed(dest);
+    layer.onConnectFailed = (dest) => deps.onConnectFailed(dest);
     layer.registerStreamTransport(this.tls);
     layer.registerStreamTransport(this.ws);
     layer.registerStreamTransport(this.wss);
@@ -42,26 +59,41 @@ export class TransportGateway {
       if (ep.proto === "tls") this.tls.rememberName(ep.address, ep.port, domain);
     };
     this.blocklist = new DstBlocklist(dns.blocklist.expireS, dns.blocklist.maxEntries);
-    core.hooks.resolve = (hop) => this.resolveHop(hop);
-    if (dns.blocklist.enabled) {
-      core.hooks.blocked = (ep) => this.blocklist.has(ep);
-      core.hooks.targetFailed = (ep, status) => this.targetFailed(ep, status);
-      // a keepalive answered: reachable again (dispatcher probes must be able to bring a target back)
-      core.hooks.targetAlive = (ep) => {
-        if (this.blocklist.size > 0 && this.blocklist.delete(ep)) log.info("destination unblocked", { dest: `${ep.proto}:${ep.address}:${ep.port}` });
-      };
-    }
-    core.hooks.failover = dns.failover;
-    this.registerStats();
+    this.registerStats(deps.stats);
   }
 
-  /** Creates the gateway for a core and plugs it into the transports and hooks. */
-  static install(core: SipCore): TransportGateway {
-    return new TransportGateway(core);
+  /**
+   * The gateway as a layer around the next dispatcher: host names resolve over RFC 3263
+   * (blocklisted targets left out), blocklisted targets are not sent to, failed targets are
+   * blocklisted, a target answering a probe leaves the blocklist, and use_dns_failover is set.
+   */
+  interceptor(): Interceptor {
+    const dns = this.config.dns ?? DEFAULT_DNS;
+    const blocklisting = dns.blocklist.enabled;
+    return (next: Dispatcher): Dispatcher => ({
+      resolve: (hop) => this.resolveHop(hop),
+      send: (o) => {
+        if (blocklisting && this.blocklist.has(o.dest)) return false;
+        const ok = next.send(o);
+        if (!ok && blocklisting) this.targetFailed(o.dest, 477);
+        return ok;
+      },
+      targetFailed: (ep, status) => {
+        if (blocklisting) this.targetFailed(ep, status);
+        next.targetFailed(ep, status);
+      },
+      targetAlive: (ep) => {
+        // a keepalive answered: reachable again (dispatcher probes must be able to bring a target back)
+        if (blocklisting && this.blocklist.size > 0 && this.blocklist.delete(ep)) log.info("destination unblocked", { dest: `${ep.proto}:${ep.address}:${ep.port}` });
+        next.targetAlive(ep);
+      },
+      failover: dns.failover,
+      lookup: (name, type) => this.resolver.lookup(name, type),
+    });
   }
 
   private hasSocket(proto: TransportProto, family: 4 | 6): boolean {
-    for (const s of this.core.transport.sockets) if (s.proto === proto && s.family === family) return true;
+    for (const s of this.transport.sockets) if (s.proto === proto && s.family === family) return true;
     return false;
   }
 
@@ -76,7 +108,7 @@ export class TransportGateway {
 
   /** A branch to `ep` failed with `status` (408 = no reply, 503, 477 = send failure). */
   targetFailed(ep: Endpoint, status: number): void {
-    const b = this.core.config.dns?.blocklist ?? DEFAULT_DNS.blocklist;
+    const b = this.config.dns?.blocklist ?? DEFAULT_DNS.blocklist;
     let flags = 0;
     if (status === 503 && b.on503) flags = BLST.ERR_503;
     else if (status === 408 && b.onTimeout) flags = BLST.ERR_TIMEOUT;
@@ -93,8 +125,7 @@ export class TransportGateway {
     return { reloaded: r.reloaded + this.wss.listeners.filter((l) => l.contexts).length, errors };
   }
 
-  private registerStats(): void {
-    const stats = this.core.stats;
+  private registerStats(stats: StatsRegistry): void {
     const tls = stats.group("tls");
     for (const k of Object.keys(this.tls.stats) as Array<keyof typeof this.tls.stats>) tls.gauge(k, () => this.tls.stats[k]);
     tls.gauge("opened_connections", () => this.tls.connections().length);

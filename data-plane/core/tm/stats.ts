@@ -1,0 +1,88 @@
+import type { Counter, StatGroup, StatsRegistry } from "../stats/counters.js";
+import { CORE_STATS, SL_STATS, TMX_STATS } from "./stat-names.js";
+import type { ServerTxn } from "./transaction.js";
+
+/**
+ * The transaction layer's statistics (Kamailio core, tmx and sl groups): the groups, and the hot
+ * counters the receive, forward and reply paths increment inline.
+ */
+export class TmCounters {
+  readonly core: StatGroup;
+  readonly tmx: StatGroup;
+  readonly sl: StatGroup;
+  /** hot counters, incremented inline */
+  readonly k: Record<string, Counter>;
+  readonly rcvReplyClass: Counter[];
+  readonly txnClass: Counter[];
+  readonly methodCounter = new Map<string, Counter>();
+
+  constructor(stats: StatsRegistry, serverTxns: Map<string, ServerTxn>) {
+    this.core = stats.group("core", CORE_STATS);
+    this.tmx = stats.group("tmx", TMX_STATS);
+    this.sl = stats.group("sl", SL_STATS);
+    this.tmx.gauge("inuse_transactions", () => serverTxns.size);
+    this.tmx.gauge("active_transactions", () => {
+      let n = 0;
+      for (const t of serverTxns.values()) if (!t.finalSent) n++;
+      return n;
+    });
+    const c = this.core;
+    const t = this.tmx;
+    this.k = {
+      rcv_requests: c.counter("rcv_requests"),
+      rcv_replies: c.counter("rcv_replies"),
+      fwd_requests: c.counter("fwd_requests"),
+      fwd_replies: c.counter("fwd_replies"),
+      rcv_replies_18x: c.counter("rcv_replies_18x"),
+      rpl_received: t.counter("rpl_received"),
+      rpl_sent: t.counter("rpl_sent"),
+      rpl_relayed: t.counter("rpl_relayed"),
+      rpl_generated: t.counter("rpl_generated"),
+      rpl_absorbed: t.counter("rpl_absorbed"),
+      UAS_transactions: t.counter("UAS_transactions"),
+      UAC_transactions: t.counter("UAC_transactions"),
+    };
+    this.rcvReplyClass = [0, 1, 2, 3, 4, 5, 6].map((n) => c.counter(`rcv_replies_${n}xx`));
+    this.txnClass = [0, 1, 2, 3, 4, 5, 6].map((n) => t.counter(`${n}xx_transactions`));
+    for (const [m, name] of Object.entries(METHOD_STAT)) this.methodCounter.set(m, c.counter(name));
+  }
+
+  /** sl statistics of a stateless reply. */
+  countSlReply(status: number): void {
+    const sl = this.sl;
+    sl.inc("sent_replies");
+    const cls = Math.floor(status / 100);
+    if (status >= 300) sl.inc("sent_err_replies");
+    const exact = SL_EXACT[status];
+    if (exact) sl.inc(exact);
+    sl.inc(cls >= 1 && cls <= 6 ? `${cls}xx_replies` : "xxx_replies");
+  }
+}
+
+const METHOD_STAT: Record<string, string> = {
+  INVITE: "rcv_requests_invite",
+  CANCEL: "rcv_requests_cancel",
+  ACK: "rcv_requests_ack",
+  BYE: "rcv_requests_bye",
+  INFO: "rcv_requests_info",
+  REGISTER: "rcv_requests_register",
+  SUBSCRIBE: "rcv_requests_subscribe",
+  NOTIFY: "rcv_requests_notify",
+  MESSAGE: "rcv_requests_message",
+  OPTIONS: "rcv_requests_options",
+  PRACK: "rcv_requests_prack",
+  UPDATE: "rcv_requests_update",
+  REFER: "rcv_requests_refer",
+  PUBLISH: "rcv_requests_publish",
+  KDMQ: "rcv_requests_kdmq",
+};
+
+export const RCV_EXACT: Record<number, string> = Object.fromEntries(
+  [400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 413, 414, 415, 420, 480, 481, 482, 483, 484, 485, 486, 487, 488, 489, 491, 493].map(
+    (c) => [c, `rcv_replies_${c}`],
+  ),
+);
+
+const SL_EXACT: Record<number, string> = Object.fromEntries(
+  [200, 202, 300, 301, 302, 400, 401, 403, 404, 407, 408, 483, 500].map((c) => [c, `${c}_replies`]),
+);
