@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TableError } from "../../data-plane/core/tables/registry.js";
+import { TableError } from "../../tables/rows.js";
 import { TABLES } from "../db/catalog.js";
 import { KINDS, kindDef, kindOfTable } from "./kinds.js";
 

@@ -9,7 +9,7 @@
  * @example
  *   kindDef("lcr").compile({ lcr_gw: [...], lcr_rule: [...], lcr_rule_target: [...] }); // throws TableError
  */
-import { TableError, type TableSet } from "../../data-plane/core/tables/registry.js";
+import { TableError, type TableSet } from "../../tables/rows.js";
 import { compileAliasTable } from "../../data-plane/modules/alias-db/alias-table.js";
 import { compileSubscriberSet } from "../../data-plane/modules/auth/table.js";
 import { compileCallFwd } from "../../data-plane/modules/callfwd/callfwd-table.js";

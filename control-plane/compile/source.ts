@@ -14,7 +14,7 @@
  */
 import type { Pool, PoolConnection } from "mysql2/promise";
 import { createLogger, type Logger } from "../../lib/log/logger.js";
-import { TableError, type TableSet } from "../../data-plane/core/tables/registry.js";
+import { TableError, type TableSet } from "../../tables/rows.js";
 import type { OleloDb } from "../db/connect.js";
 import { diffSets, type RowChange, type RowRef } from "./diff.js";
 import { KINDS, type KindDef } from "./kinds.js";

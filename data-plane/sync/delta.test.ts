@@ -8,7 +8,7 @@ import { createMemorySource, type MemorySource } from "../../control-plane/push/
 import { createPushServer, type PushServer } from "../../control-plane/push/server.js";
 import { createSyncClient, type DeltaBase, type SyncClient } from "./client.js";
 import { BAD_ROW_MARKER, createFakeTables } from "./testing/fake-sinks.js";
-import { prefixRouteRows } from "./testing/sample-rows.js";
+import { prefixRouteRows } from "../../tables/testing/sample-rows.js";
 
 setLogSink(() => {});
 

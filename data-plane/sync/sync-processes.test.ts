@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { NodeStatus } from "../../control-plane/push/node-status.js";
 import { BAD_ROW_MARKER } from "./testing/fake-sinks.js";
-import { spawnJsonChild, type JsonChild, type JsonEvent } from "./testing/json-child.js";
-import { dispatcherRows } from "./testing/sample-rows.js";
+import { spawnJsonChild, type JsonChild, type JsonEvent } from "../../test/kit/json-child.js";
+import { dispatcherRows } from "../../tables/testing/sample-rows.js";
 
 const children: JsonChild[] = [];
 const dirs: string[] = [];

@@ -25,7 +25,7 @@ export interface JsonChild {
   stderr(): string;
 }
 
-const ROOT = resolve(import.meta.dirname, "../../..");
+const ROOT = resolve(import.meta.dirname, "../..");
 
 /** Spawns `node --expose-gc --import tsx <script> ...args` from the repository root. */
 export function spawnJsonChild(script: string, args: string[]): JsonChild {

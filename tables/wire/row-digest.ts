@@ -15,7 +15,7 @@
  *   const d = new RowDigest(); d.addRow(plan.tables[0], row); d.toString(); // "9c1e0a77e2b4d301"
  *   digestTableSet("prefix_route", set) === d.toString();
  */
-import type { TableRow, TableSet } from "../../core/tables/registry.js";
+import type { TableRow, TableSet } from "../rows.js";
 import { kindPlan, type TablePlan } from "./table-kinds.js";
 import { WireWriter } from "./wire-buffer.js";
 

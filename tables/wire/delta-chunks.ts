@@ -16,8 +16,8 @@
  *   for (const c of enc.chunks) encodeResponseFrame(envelope, c.rows, c.delta);
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { TableDeltaSchema, type TableDelta } from "../../../gen/olelo/control/v1/control_pb.js";
-import type { TableRow, TableSet } from "../../core/tables/registry.js";
+import { TableDeltaSchema, type TableDelta } from "../../gen/olelo/control/v1/control_pb.js";
+import type { TableRow, TableSet } from "../rows.js";
 import { DELTA_FIELD_NO } from "./response-frame.js";
 import { encodeTableChunks, type ChunkOptions, DEFAULT_CHUNK_BYTES } from "./table-chunks.js";
 import { kindPlan, type KindPlan } from "./table-kinds.js";

@@ -10,11 +10,11 @@
  *   const asm = new ChunkAssembler(); const r = asm.push(parseResponseFrame(bytes));
  *   if (r.state === "complete") tables.load(r.kind, r.set, r.version, "control-plane");
  */
-import type { TableSet } from "../core/tables/registry.js";
-import { DeltaAccumulator, type ReceivedDelta } from "./wire/delta-chunks.js";
-import type { ResponseFrame } from "./wire/response-frame.js";
-import { RowDigest } from "./wire/row-digest.js";
-import { decodeTableChunk } from "./wire/table-chunks.js";
+import type { TableSet } from "../rows.js";
+import { DeltaAccumulator, type ReceivedDelta } from "./delta-chunks.js";
+import type { ResponseFrame } from "./response-frame.js";
+import { RowDigest } from "./row-digest.js";
+import { decodeTableChunk } from "./table-chunks.js";
 
 /** A complete version. `frames` are the raw frames (kept for the cache) when asked for. */
 export interface CompleteVersion {

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { setLogSink } from "../../lib/log/logger.js";
-import { createSyncClient, type SyncClient } from "../../data-plane/sync/client.js";
-import { createFakeTables } from "../../data-plane/sync/testing/fake-sinks.js";
-import { createDbSnapshotSource, type DbSnapshotSource } from "../compile/source.js";
-import type { Database } from "../db/connect.js";
-import { migrateDatabase } from "../db/migrate.js";
-import { dropTestDatabase, freshTestDatabase } from "../db/test-support.js";
-import { createPushServer, type PushServer } from "./server.js";
+import { setLogSink } from "../lib/log/logger.js";
+import { createSyncClient, type SyncClient } from "../data-plane/sync/client.js";
+import { createFakeTables } from "../data-plane/sync/testing/fake-sinks.js";
+import { createDbSnapshotSource, type DbSnapshotSource } from "../control-plane/compile/source.js";
+import type { Database } from "../control-plane/db/connect.js";
+import { migrateDatabase } from "../control-plane/db/migrate.js";
+import { dropTestDatabase, freshTestDatabase } from "../control-plane/db/test-support.js";
+import { createPushServer, type PushServer } from "../control-plane/push/server.js";
 
 const DB = "olelo_test_delta1";
 const PORT = 21_510;

@@ -9,21 +9,21 @@
  *   messageToTableSet("dispatcher", msg).dispatcher[0].attrs; // null
  */
 import { create, type Message } from "@bufbuild/protobuf";
-import type { StreamTablesResponse } from "../../../gen/olelo/control/v1/control_pb.js";
-import type { AddressTables } from "../../../gen/olelo/tables/v1/address_pb.js";
-import type { AliasDbTables } from "../../../gen/olelo/tables/v1/alias_db_pb.js";
-import type { CallfwdTables } from "../../../gen/olelo/tables/v1/callfwd_pb.js";
-import type { CarrierrouteTables } from "../../../gen/olelo/tables/v1/carrierroute_pb.js";
-import type { DispatcherTables } from "../../../gen/olelo/tables/v1/dispatcher_pb.js";
-import type { DroutingTables } from "../../../gen/olelo/tables/v1/drouting_pb.js";
-import type { HtableTables } from "../../../gen/olelo/tables/v1/htable_pb.js";
-import type { LcrTables } from "../../../gen/olelo/tables/v1/lcr_pb.js";
-import type { MtreeTables } from "../../../gen/olelo/tables/v1/mtree_pb.js";
-import type { PrefixRouteTables } from "../../../gen/olelo/tables/v1/prefix_route_pb.js";
-import type { SpeedDialTables } from "../../../gen/olelo/tables/v1/speed_dial_pb.js";
-import type { SubscriberTables } from "../../../gen/olelo/tables/v1/subscriber_pb.js";
-import type { TrustedTables } from "../../../gen/olelo/tables/v1/trusted_pb.js";
-import { TableError, type TableSet } from "../../core/tables/registry.js";
+import type { StreamTablesResponse } from "../../gen/olelo/control/v1/control_pb.js";
+import type { AddressTables } from "../../gen/olelo/tables/v1/address_pb.js";
+import type { AliasDbTables } from "../../gen/olelo/tables/v1/alias_db_pb.js";
+import type { CallfwdTables } from "../../gen/olelo/tables/v1/callfwd_pb.js";
+import type { CarrierrouteTables } from "../../gen/olelo/tables/v1/carrierroute_pb.js";
+import type { DispatcherTables } from "../../gen/olelo/tables/v1/dispatcher_pb.js";
+import type { DroutingTables } from "../../gen/olelo/tables/v1/drouting_pb.js";
+import type { HtableTables } from "../../gen/olelo/tables/v1/htable_pb.js";
+import type { LcrTables } from "../../gen/olelo/tables/v1/lcr_pb.js";
+import type { MtreeTables } from "../../gen/olelo/tables/v1/mtree_pb.js";
+import type { PrefixRouteTables } from "../../gen/olelo/tables/v1/prefix_route_pb.js";
+import type { SpeedDialTables } from "../../gen/olelo/tables/v1/speed_dial_pb.js";
+import type { SubscriberTables } from "../../gen/olelo/tables/v1/subscriber_pb.js";
+import type { TrustedTables } from "../../gen/olelo/tables/v1/trusted_pb.js";
+import { TableError, type TableSet } from "../rows.js";
 import { kindPlan, type KindPlan } from "./table-kinds.js";
 
 /** Kind name → its generated *Tables message type. */

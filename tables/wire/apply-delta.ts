@@ -13,10 +13,10 @@
  *   const r = applyKindDelta("prefix_route", base.set, base.digest, upserts, delta);
  *   if (r.digest !== delta.resultDigest) nack(DELTA_MISMATCH);
  */
-import type { TableRow, TableSet } from "../core/tables/registry.js";
-import type { ReceivedDelta, RowKey } from "./wire/delta-chunks.js";
-import { RowDigest } from "./wire/row-digest.js";
-import { kindPlan } from "./wire/table-kinds.js";
+import type { TableRow, TableSet } from "../rows.js";
+import type { ReceivedDelta, RowKey } from "./delta-chunks.js";
+import { RowDigest } from "./row-digest.js";
+import { kindPlan } from "./table-kinds.js";
 
 /** A delta that does not fit its base (the data plane NACKs DELTA_MISMATCH and gets the whole version). */
 export class DeltaMismatchError extends Error {

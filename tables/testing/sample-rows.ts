@@ -4,7 +4,7 @@
  * @example
  *   dispatcherRows(3, "a"); // three `dispatcher` rows whose destinations end in "a"
  */
-import type { TableRow } from "../../core/tables/registry.js";
+import type { TableRow } from "../rows.js";
 
 /** `dispatcher` rows with ids 1..n. */
 export function dispatcherRows(n: number, tag = ""): TableRow[] {

@@ -12,7 +12,7 @@
  *   parseResponseFrame(bytes).version; // "v7"
  */
 import { create, toBinary } from "@bufbuild/protobuf";
-import { StreamTablesResponseSchema } from "../../../gen/olelo/control/v1/control_pb.js";
+import { StreamTablesResponseSchema } from "../../gen/olelo/control/v1/control_pb.js";
 import { kindPlanByField, type KindPlan } from "./table-kinds.js";
 import { WIRE_LEN, WIRE_VARINT, WireFormatError, WireReader } from "./wire-buffer.js";
 

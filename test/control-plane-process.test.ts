@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import mysql from "mysql2/promise";
-import { setLogSink } from "../../lib/log/logger.js";
-import { createSyncClient, type SyncClient } from "../../data-plane/sync/client.js";
-import { createFakeTables } from "../../data-plane/sync/testing/fake-sinks.js";
-import { spawnJsonChild, type JsonChild } from "../../data-plane/sync/testing/json-child.js";
-import { ConfigError, parseControlPlaneConfig } from "../config.js";
+import { setLogSink } from "../lib/log/logger.js";
+import { createSyncClient, type SyncClient } from "../data-plane/sync/client.js";
+import { createFakeTables } from "../data-plane/sync/testing/fake-sinks.js";
+import { spawnJsonChild, type JsonChild } from "./kit/json-child.js";
+import { ConfigError, parseControlPlaneConfig } from "../control-plane/config.js";
 
 setLogSink(() => {});
 

@@ -12,7 +12,7 @@
  *   const { chunks } = encodeTableChunks("prefix_route", { prefix_route: rows }, { chunkBytes: 1 << 20 });
  *   const set: TableSet = {}; for (const c of chunks) decodeTableChunk(parseChunkField(c), set);
  */
-import { TableError, type TableSet } from "../../core/tables/registry.js";
+import { TableError, type TableSet } from "../rows.js";
 import type { RowDigest } from "./row-digest.js";
 import { kindPlan, kindPlanByField, type KindPlan } from "./table-kinds.js";
 import { varintSize, WIRE_LEN, WireFormatError, WireReader, WireWriter } from "./wire-buffer.js";

@@ -15,7 +15,7 @@
  *   codec.toRow(codec.toMessage({ id: 1, setid: 1, destination: "sip:10.0.0.1", attrs: null }));
  */
 import { create, ScalarType, type DescField, type DescMessage, type Message } from "@bufbuild/protobuf";
-import { TableError, type TableRow } from "../../core/tables/registry.js";
+import { TableError, type TableRow } from "../rows.js";
 import { utf8SizePacked, varintSize, WIRE_I64, WIRE_LEN, WIRE_VARINT, WireReader, WireWriter } from "./wire-buffer.js";
 
 const T_STRING = 0;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { StreamTablesResponseSchema } from "../../../gen/olelo/control/v1/control_pb.js";
-import { TableError, type TableSet } from "../../core/tables/registry.js";
-import { ChunkAssembler } from "../chunk-assembler.js";
+import { StreamTablesResponseSchema } from "../../gen/olelo/control/v1/control_pb.js";
+import { TableError, type TableSet } from "../rows.js";
+import { ChunkAssembler } from "./chunk-assembler.js";
 import { dispatcherRows, lcrGwRows, prefixRouteRows } from "../testing/sample-rows.js";
 import { messageToTableSet, responseToTableSet, tableSetToMessage } from "./convert-tables.js";
 import { encodeResponseFrame, parseResponseFrame, type FrameEnvelope } from "./response-frame.js";

@@ -8,7 +8,7 @@
  *   kindPlan("lcr")!.tables.map((t) => t.name); // ["lcr_gw", "lcr_rule", "lcr_rule_target"]
  */
 import type { DescMessage } from "@bufbuild/protobuf";
-import { StreamTablesResponseSchema } from "../../../gen/olelo/control/v1/control_pb.js";
+import { StreamTablesResponseSchema } from "../../gen/olelo/control/v1/control_pb.js";
 import { compileRowCodec, type RowCodec } from "./row-codec.js";
 import { varintSize, WIRE_LEN } from "./wire-buffer.js";
 
