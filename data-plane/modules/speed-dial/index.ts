@@ -1,7 +1,7 @@
 import { defineModule } from "../../core/api.js";
 import type { RequestState, TableSink } from "../../core/api.js";
 import { splitUri } from "../usrloc/sip-uri.js";
-import { SpeedDialTable, compileSpeedDial } from "./speed-dial-table.js";
+import { SpeedDialTable, compileSpeedDial } from "../../../tables/speed-dial/speed-dial-table.js";
 
 /** Module parameters (Kamailio speeddial names). */
 export interface SpeedDialParams {
@@ -88,4 +88,4 @@ export default defineModule<SpeedDialApi>({
   },
 });
 
-export { SpeedDialTable, compileSpeedDial } from "./speed-dial-table.js";
+export { SpeedDialTable, compileSpeedDial } from "../../../tables/speed-dial/speed-dial-table.js";

@@ -1,5 +1,5 @@
-import { TableError, type TableSet } from "../../core/api.js";
-import { readStr, rowIdOf, tableRows } from "../../../tables/kit/row-values.js";
+import { TableError, type TableSet } from "../rows.js";
+import { readStr, rowIdOf, tableRows } from "../kit/row-values.js";
 
 /** One canonical target of an alias (or, reversed, one alias of a user). */
 export interface AliasTarget {

@@ -1,5 +1,5 @@
-import { TableError, type TableSet } from "../../core/api.js";
-import { readInt, readStr, rowIdOf, tableRows } from "../../../tables/kit/row-values.js";
+import { TableError, type TableSet } from "../rows.js";
+import { readInt, readStr, rowIdOf, tableRows } from "../kit/row-values.js";
 
 /** Kinds of forwarding (the `cf_type` column of olelo_callfwd). */
 export const CF_TYPES = ["unconditional", "busy", "noanswer", "unavailable"] as const;

@@ -1,4 +1,4 @@
-import { TableError, type TableRow, type TableSet } from "../../core/api.js";
+import { TableError, type TableRow, type TableSet } from "../rows.js";
 import { AddressTable, type AddressEntry } from "./address-table.js";
 import { IpTrie } from "./ip-trie.js";
 import { formatIp, maskBytes, parseIpInto } from "./parse-ip.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TableError, type TableRow, type TableSet } from "../../core/api.js";
+import { TableError, type TableRow, type TableSet } from "../rows.js";
 import { compileDroutingTables } from "./table.js";
 
 const gw = (gwid: number, over: TableRow = {}): TableRow => ({ gwid, type: 1, address: `10.0.0.${gwid}:5060`, strip: 0, pri_prefix: "", attrs: "", ...over });

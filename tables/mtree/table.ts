@@ -1,8 +1,8 @@
-import { TableError, type TableSet } from "../../core/api.js";
-import { DuplicatePrefixError, PrefixKeyError, PrefixTreeBuilder } from "../../../lib/prefix-tree/build-prefix-tree.js";
-import type { PrefixTree } from "../../../lib/prefix-tree/prefix-tree.js";
-import { readStr, rowIdOf, rowAt, tableArray } from "../../../tables/kit/row-values.js";
-import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../../../tables/kit/sliced.js";
+import { TableError, type TableSet } from "../rows.js";
+import { DuplicatePrefixError, PrefixKeyError, PrefixTreeBuilder } from "../../lib/prefix-tree/build-prefix-tree.js";
+import type { PrefixTree } from "../../lib/prefix-tree/prefix-tree.js";
+import { readStr, rowIdOf, rowAt, tableArray } from "../kit/row-values.js";
+import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../kit/sliced.js";
 
 /**
  * Compiling Kamailio's mtree tables (`mtree`: one tree; `mtrees`: many trees keyed by `tname`)

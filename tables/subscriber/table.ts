@@ -1,4 +1,4 @@
-import { TableError, type TableRow, type TableSet } from "../../core/api.js";
+import { TableError, type TableRow, type TableSet } from "../rows.js";
 
 /**
  * Pure compile of Kamailio's `subscriber` table (auth_db, table version 7: id, username, domain,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TableError } from "../../core/api.js";
+import { TableError } from "../rows.js";
 import { compileAliasTable } from "./alias-table.js";
 
 describe("dbaliases compile", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TableError, type TableRow, type TableSet } from "../../core/api.js";
+import { TableError, type TableRow, type TableSet } from "../rows.js";
 import { compileLcrTables } from "./table.js";
 
 const gw = (id: number, over: TableRow = {}): TableRow => ({ id, lcr_id: 1, gw_name: `gw${id}`, ip_addr: `10.0.0.${id}`, port: 5060, ...over });

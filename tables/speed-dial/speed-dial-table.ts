@@ -1,5 +1,5 @@
-import { TableError, type TableSet } from "../../core/api.js";
-import { readStr, rowIdOf, tableRows } from "../../../tables/kit/row-values.js";
+import { TableError, type TableSet } from "../rows.js";
+import { readStr, rowIdOf, tableRows } from "../kit/row-values.js";
 
 /**
  * Kamailio's `speed_dial` table (username, domain, sd_username, sd_domain, new_uri, fname, lname,

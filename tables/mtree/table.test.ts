@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TableError } from "../../core/api.js";
+import { TableError } from "../rows.js";
 import { compileMtreeTables, parsePairs } from "./table.js";
 
 function rejects(fn: () => unknown): TableError {

@@ -1,9 +1,9 @@
-import { TableError, type TableSet } from "../../core/api.js";
-import { PrefixKeyError, PrefixTreeBuilder } from "../../../lib/prefix-tree/build-prefix-tree.js";
-import type { PrefixTree } from "../../../lib/prefix-tree/prefix-tree.js";
-import { readInt, readStr, rowIdOf, rowAt, tableArray } from "../../../tables/kit/row-values.js";
-import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../../../tables/kit/sliced.js";
-import { canonicalIp, splitUri } from "../../../lib/sip/uri-parts.js";
+import { TableError, type TableSet } from "../rows.js";
+import { PrefixKeyError, PrefixTreeBuilder } from "../../lib/prefix-tree/build-prefix-tree.js";
+import type { PrefixTree } from "../../lib/prefix-tree/prefix-tree.js";
+import { readInt, readStr, rowIdOf, rowAt, tableArray } from "../kit/row-values.js";
+import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../kit/sliced.js";
+import { canonicalIp, splitUri } from "../../lib/sip/uri-parts.js";
 import { TimeRecError, parseTimeRec, type TimeRec } from "./timerec.js";
 
 /**

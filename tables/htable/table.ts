@@ -1,11 +1,13 @@
-import { TableError, type TableRow, type TableSet } from "../../core/api.js";
-import type { HashTable, HtItem, HtValue } from "./hash-table.js";
+import { TableError, type TableRow, type TableSet } from "../rows.js";
 
 /**
  * Pure compile of rows in Kamailio's `htable` DB table shape (id, key_name, key_type, value_type,
  * key_value, expires; table version 2) into items, shared by the MySQL loader and the table sink.
  * key_type 1 rows build arrays: `name[0]`, `name[1]` ... plus `name::size`, as Kamailio does.
  */
+/** An htable value: an integer or a string (value_type 1 or 0). */
+export type HtValue = string | number;
+
 export interface HtRow {
   readonly key: string;
   readonly value: HtValue;
@@ -68,35 +70,6 @@ export function compileHtableRows(rows: readonly TableRow[], table = "htable"): 
     }
   });
   for (const [name, n] of arrays) out.push({ key: `${name}::size`, value: n, expires: 0 });
-  return out;
-}
-
-/**
- * Builds the item map for `table` from compiled rows at time `nowMs`. With `useExpires`
- * (Kamailio db_expires=1) a row's `expires` is its absolute expiry and rows already past it are
- * dropped; otherwise every item gets the table's autoexpire.
- */
-export function rowsToItems(rows: readonly HtRow[], table: HashTable, nowMs: number, useExpires: boolean): Map<string, HtItem> {
-  const items = new Map<string, HtItem>();
-  const auto = table.def.autoexpire > 0 ? nowMs + table.def.autoexpire * 1000 : 0;
-  for (const r of rows) {
-    let exp = auto;
-    if (useExpires && r.expires > 0) {
-      exp = r.expires * 1000;
-      if (exp <= nowMs) continue;
-    }
-    items.set(r.key, { value: r.value, expires: exp });
-  }
-  return items;
-}
-
-/** Rows to write back for `table` (db store): live items, key_type 0, expires in Unix seconds when asked. */
-export function itemsToRows(table: HashTable, useExpires: boolean): Array<[string, number, number, string, number]> {
-  const out: Array<[string, number, number, string, number]> = [];
-  for (const [k, it] of table.entries()) {
-    const isInt = typeof it.value === "number";
-    out.push([k, 0, isInt ? 1 : 0, String(it.value), useExpires && it.expires > 0 ? Math.floor(it.expires / 1000) : 0]);
-  }
   return out;
 }
 

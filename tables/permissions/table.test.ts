@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TableError } from "../../core/api.js";
+import { TableError } from "../rows.js";
 import { compileAddressRows, compileAddressSet, compileTrustedRows, compileTrustedSet } from "./table.js";
 
 const addressRows = [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TableError } from "../../core/api.js";
+import { TableError } from "../rows.js";
 import { compileDispatcherTables } from "./table.js";
 
 function errOf(fn: () => unknown): TableError {

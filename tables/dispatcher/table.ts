@@ -1,4 +1,4 @@
-import { TableError, type TableSet } from "../../core/api.js";
+import { TableError, type TableSet } from "../rows.js";
 import { parseAttrs, type DestAttrs } from "./attrs.js";
 import { DS_FLAGS_KNOWN } from "./flags.js";
 import { seededRandom, shuffleInPlace } from "./hash.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TableError } from "../../core/api.js";
+import { TableError } from "../rows.js";
 import { compileSubscriberRows, compileSubscriberSet } from "./table.js";
 
 const H32 = "0123456789abcdef0123456789ABCDEF";
