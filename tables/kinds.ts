@@ -5,9 +5,11 @@
  * rows (throws TableError naming table and row). The control plane validates with these very
  * functions; the data-plane sinks apply them. kinds.test.ts checks the list against the proto.
  *
- * Five kinds still compile with module params on the data plane (carrierroute match_mode and
- * default_tree, mtree tree types and char list, speed_dial use_domain, htable dbtable names, lcr
- * lcr_count); their descriptor compiles with the module defaults.
+ * Four kinds still compile with module params on the data plane, and those params change which
+ * rows are valid (carrierroute match_mode, mtree tree types / char list / duplicates, htable
+ * dbtable names, lcr lcr_count); their descriptor compiles with the module defaults, so a proxy
+ * configured otherwise may refuse (or accept) rows the control plane accepts (or refuses).
+ * speed_dial compiles without params (use_domain only keys the valid rows: indexSpeedDial).
  *
  * @example
  *   tableKind("lcr")!.compile({ lcr_gw: [...], lcr_rule: [...], lcr_rule_target: [...] }); // throws TableError
@@ -23,7 +25,7 @@ import { compileMtreeTables } from "./mtree/table.js";
 import { compileAddressSet, compileTrustedSet } from "./permissions/table.js";
 import { compilePrefixRouteTables } from "./prefix-route/table.js";
 import type { TableSet } from "./rows.js";
-import { compileSpeedDial } from "./speed-dial/speed-dial-table.js";
+import { compileSpeedDialRows } from "./speed-dial/speed-dial-table.js";
 import { compileSubscriberSet } from "./subscriber/table.js";
 
 /** One Kamailio table of a kind and the column that identifies its rows (diffs, deltas). */
@@ -69,8 +71,8 @@ export const TABLE_KINDS: readonly TableKind[] = [
   { kind: "htable", tables: ids("htable"), compile: (set) => compileHtableRows(set.htable ?? [], "htable"), source: "tables/htable/table.ts compileHtableRows" },
   // The module's default `tables` param (["dbaliases"]); its row checks do not depend on params.
   { kind: "alias_db", tables: ids("dbaliases"), compile: (set) => compileAliasTable(set, "dbaliases"), source: "tables/alias-db/alias-table.ts compileAliasTable" },
-  // use_domain 0 (the module's default): it only changes the lookup keys, not which rows are valid.
-  { kind: "speed_dial", tables: ids("speed_dial"), compile: (set) => compileSpeedDial(set, 0, "speed_dial"), source: "tables/speed-dial/speed-dial-table.ts compileSpeedDial (default options)" },
+  // No params: use_domain only keys the rows (indexSpeedDial, on the data plane).
+  { kind: "speed_dial", tables: ids("speed_dial"), compile: (set) => compileSpeedDialRows(set, "speed_dial"), source: "tables/speed-dial/speed-dial-table.ts compileSpeedDialRows" },
   { kind: "callfwd", tables: ids("olelo_callfwd", "olelo_callblock"), compile: compileCallFwd, source: "tables/callfwd/callfwd-table.ts compileCallFwd" },
 ];
 

@@ -34,11 +34,22 @@ function codeKey(mode: number, code: string, domain: string): string {
   return mode >= 2 ? `${code.toLowerCase()}@${domain.toLowerCase()}` : code.toLowerCase();
 }
 
-/** Validates and compiles `speed_dial` rows; throws TableError naming a bad row. */
-export function compileSpeedDial(set: TableSet, useDomain: 0 | 1 | 2, table = "speed_dial"): SpeedDialTable {
+/** One valid `speed_dial` row: the owner, the short code and the URI it dials. */
+export interface SpeedDialEntry {
+  readonly username: string;
+  readonly domain: string;
+  readonly sdUser: string;
+  readonly sdDomain: string;
+  readonly uri: string;
+}
+
+/**
+ * The pure compile of kind speed_dial: validates `speed_dial` rows (no module params); throws
+ * TableError naming a bad row. indexSpeedDial then keys them for one use_domain and cannot fail.
+ */
+export function compileSpeedDialRows(set: TableSet, table = "speed_dial"): SpeedDialEntry[] {
   const rows = tableRows(set, table);
-  const map = new Map<string, Map<string, string>>();
-  rows.forEach((row, i) => {
+  return rows.map((row, i) => {
     const id = rowIdOf(row, "id", i);
     const username = readStr(row, table, id, "username", { nonEmpty: true, maxLength: 64 });
     const domain = readStr(row, table, id, "domain", { maxLength: 64 });
@@ -48,11 +59,24 @@ export function compileSpeedDial(set: TableSet, useDomain: 0 | 1 | 2, table = "s
     if (/\s/.test(uri)) throw new TableError(table, id, `new_uri '${uri}' contains whitespace`);
     // Kamailio prefixes "sip:" when the stored URI has no scheme
     if (!/^(sips?|tel):/i.test(uri)) uri = `sip:${uri}`;
-    const ok = ownerKey(useDomain, username, domain);
+    return { username, domain, sdUser, sdDomain, uri };
+  });
+}
+
+/** Keys valid entries for one `use_domain` setting (the first row of a key wins). Cannot fail. */
+export function indexSpeedDial(entries: readonly SpeedDialEntry[], useDomain: 0 | 1 | 2): SpeedDialTable {
+  const map = new Map<string, Map<string, string>>();
+  for (const e of entries) {
+    const ok = ownerKey(useDomain, e.username, e.domain);
     let m = map.get(ok);
     if (!m) map.set(ok, (m = new Map()));
-    const ck = codeKey(useDomain, sdUser, sdDomain);
-    if (!m.has(ck)) m.set(ck, uri);
-  });
-  return new SpeedDialTable(rows.length, useDomain, map);
+    const ck = codeKey(useDomain, e.sdUser, e.sdDomain);
+    if (!m.has(ck)) m.set(ck, e.uri);
+  }
+  return new SpeedDialTable(entries.length, useDomain, map);
+}
+
+/** Validates and compiles `speed_dial` rows for one use_domain; throws TableError naming a bad row. */
+export function compileSpeedDial(set: TableSet, useDomain: 0 | 1 | 2, table = "speed_dial"): SpeedDialTable {
+  return indexSpeedDial(compileSpeedDialRows(set, table), useDomain);
 }

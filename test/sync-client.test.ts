@@ -2,12 +2,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setLogSink } from "../../lib/log/logger.js";
-import { createMemorySource, type MemorySource } from "../../control-plane/push/push-source.js";
-import { createPushServer, type PushServer } from "../../control-plane/push/server.js";
-import { createSyncClient, type SyncClient } from "./client.js";
-import { BAD_ROW_MARKER, createFakeTables } from "./testing/fake-sinks.js";
-import { dispatcherRows, lcrGwRows, prefixRouteRows } from "../../tables/testing/sample-rows.js";
+import { setLogSink } from "../lib/log/logger.js";
+import { createMemorySource, type MemorySource } from "../control-plane/push/push-source.js";
+import { createPushServer, type PushServer } from "../control-plane/push/server.js";
+import { createSyncClient, type SyncClient } from "../data-plane/sync/client.js";
+import { BAD_ROW_MARKER, createFakeTables } from "../data-plane/sync/testing/fake-sinks.js";
+import { dispatcherRows, lcrGwRows, prefixRouteRows } from "../tables/testing/sample-rows.js";
 
 setLogSink(() => {});
 

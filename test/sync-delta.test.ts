@@ -2,13 +2,13 @@ import { afterEach, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setLogSink } from "../../lib/log/logger.js";
-import type { TableRow } from "../core/tables/registry.js";
-import { createMemorySource, type MemorySource } from "../../control-plane/push/push-source.js";
-import { createPushServer, type PushServer } from "../../control-plane/push/server.js";
-import { createSyncClient, type DeltaBase, type SyncClient } from "./client.js";
-import { BAD_ROW_MARKER, createFakeTables } from "./testing/fake-sinks.js";
-import { prefixRouteRows } from "../../tables/testing/sample-rows.js";
+import { setLogSink } from "../lib/log/logger.js";
+import type { TableRow } from "../data-plane/core/tables/registry.js";
+import { createMemorySource, type MemorySource } from "../control-plane/push/push-source.js";
+import { createPushServer, type PushServer } from "../control-plane/push/server.js";
+import { createSyncClient, type DeltaBase, type SyncClient } from "../data-plane/sync/client.js";
+import { BAD_ROW_MARKER, createFakeTables } from "../data-plane/sync/testing/fake-sinks.js";
+import { prefixRouteRows } from "../tables/testing/sample-rows.js";
 
 setLogSink(() => {});
 
