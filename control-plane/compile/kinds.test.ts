@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { TableError } from "../../tables/rows.js";
 import { TABLES } from "../db/catalog.js";
+import { TABLE_KINDS } from "../../tables/kinds.js";
 import { KINDS, kindDef, kindOfTable } from "./kinds.js";
 
 function failure(fn: () => unknown): { table: string; row: string | number | null; reason: string } {
@@ -28,6 +29,10 @@ describe("table kinds", () => {
     // runtime tables written by the data plane are not pushed
     for (const t of ["location", "location_attrs", "acc", "missed_calls", "acc_cdrs", "version"]) expect(kindOfTable(t)).toBeUndefined();
     expect(kindOfTable("lcr_rule_target")!.kind).toBe("lcr");
+  });
+
+  it("every descriptor's key column is the catalog's row identity", () => {
+    for (const k of TABLE_KINDS) for (const t of k.tables) expect(t.key, t.name).toBe(TABLES.get(t.name)!.pk);
   });
 
   it("every kind compiles with its data-plane module's function and is named as the module registers it", () => {
