@@ -132,9 +132,9 @@ afterAll(async () => {
 
 describe("call-feature kinds from the management API to a running data plane (real processes, MariaDB)", () => {
   it("the control plane compiles alias_db, speed_dial and callfwd with the modules' own functions", async () => {
-    expect((await served("callfwd")).validator).toMatch(/^data-plane\/modules\/callfwd\//);
-    expect((await served("alias_db")).validator).toMatch(/^data-plane\/modules\/alias-db\//);
-    expect((await served("speed_dial")).validator).toMatch(/^data-plane\/modules\/speed-dial\//);
+    expect((await served("callfwd")).validator).toMatch(/^tables\/callfwd\//);
+    expect((await served("alias_db")).validator).toMatch(/^tables\/alias-db\//);
+    expect((await served("speed_dial")).validator).toMatch(/^tables\/speed-dial\//);
     const st = await rpcResult(cp.rpcUrl, "status");
     expect(st.kinds.map((k: { kind: string }) => k.kind)).not.toContain("speeddial");
   });

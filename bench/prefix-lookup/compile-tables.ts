@@ -6,14 +6,14 @@
  *   npx tsx bench/prefix-lookup/compile-tables.ts [--rows 300000]
  */
 import { performance } from "node:perf_hooks";
-import { compileCarrierrouteTables } from "../../data-plane/modules/carrierroute/table.js";
-import { compileDroutingTables } from "../../data-plane/modules/drouting/table.js";
+import { compileCarrierrouteTables } from "../../tables/carrierroute/table.js";
+import { compileDroutingTables } from "../../tables/drouting/table.js";
 import { findRule } from "../../data-plane/modules/drouting/route.js";
-import { createCalendar } from "../../data-plane/modules/drouting/calendar.js";
+import { createCalendar } from "../../tables/drouting/calendar.js";
 import { loadGws } from "../../data-plane/modules/lcr/load-gws.js";
-import { compileLcrTables } from "../../data-plane/modules/lcr/table.js";
-import { compileMtreeTables } from "../../data-plane/modules/mtree/table.js";
-import { compilePrefixRouteTables, lookupPrefixRoute } from "../../data-plane/modules/prefix-route/table.js";
+import { compileLcrTables } from "../../tables/lcr/table.js";
+import { compileMtreeTables } from "../../tables/mtree/table.js";
+import { compilePrefixRouteTables, lookupPrefixRoute } from "../../tables/prefix-route/table.js";
 import type { TableRow } from "../../data-plane/core/tables/registry.js";
 
 const i = process.argv.indexOf("--rows");

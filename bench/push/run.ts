@@ -16,11 +16,11 @@ import { createMemorySource } from "../../control-plane/push/push-source.js";
 import { createPushServer, type PushServer } from "../../control-plane/push/server.js";
 import { setLogSink } from "../../lib/log/logger.js";
 import type { TableSet } from "../../data-plane/core/tables/registry.js";
-import { spawnJsonChild, type JsonChild, type JsonEvent } from "../../data-plane/sync/testing/json-child.js";
-import { lcrGwRows, prefixRouteRows } from "../../data-plane/sync/testing/sample-rows.js";
-import { encodeKindDelta } from "../../data-plane/sync/wire/delta-chunks.js";
-import { digestTableSet } from "../../data-plane/sync/wire/row-digest.js";
-import { encodeTableChunks } from "../../data-plane/sync/wire/table-chunks.js";
+import { spawnJsonChild, type JsonChild, type JsonEvent } from "../../test/kit/json-child.js";
+import { lcrGwRows, prefixRouteRows } from "../../tables/testing/sample-rows.js";
+import { encodeKindDelta } from "../../tables/wire/delta-chunks.js";
+import { digestTableSet } from "../../tables/wire/row-digest.js";
+import { encodeTableChunks } from "../../tables/wire/table-chunks.js";
 
 setLogSink(() => {});
 

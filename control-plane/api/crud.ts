@@ -10,7 +10,7 @@
 import type { Pool, ResultSetHeader, RowDataPacket } from "mysql2/promise";
 import { RpcCode, RpcError } from "../../lib/rpc/errors.js";
 import type { RpcCallInfo, RpcMethod, RpcParam } from "../../lib/rpc/registry.js";
-import type { TableRow } from "../../data-plane/core/tables/registry.js";
+import type { TableRow } from "../../tables/rows.js";
 import type { TableInfo } from "../db/catalog.js";
 import type { DbSnapshotSource } from "../compile/source.js";
 import { coerceColumnValue } from "./values.js";

@@ -11,7 +11,7 @@
  */
 import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
 import { RpcCode, RpcError } from "../../lib/rpc/errors.js";
-import type { TableRow } from "../../data-plane/core/tables/registry.js";
+import type { TableRow } from "../../tables/rows.js";
 import type { TableInfo } from "../db/catalog.js";
 import { kindOfTable } from "../compile/kinds.js";
 import { readTables } from "../compile/read-rows.js";

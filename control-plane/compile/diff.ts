@@ -2,7 +2,7 @@
  * Row-level difference between two table sets of one kind, keyed by each table's key column
  * (id / gwid / ruleid / prefix): the "plan" shown before a push (peers.md gap 2).
  */
-import type { TableRow, TableSet } from "../../data-plane/core/tables/registry.js";
+import type { TableRow, TableSet } from "../../tables/rows.js";
 import { TABLES } from "../db/catalog.js";
 import { canonicalRow } from "./version-hash.js";
 

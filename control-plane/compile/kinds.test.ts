@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { TableError } from "../../data-plane/core/tables/registry.js";
+import { TableError } from "../../tables/rows.js";
 import { TABLES } from "../db/catalog.js";
+import { TABLE_KINDS } from "../../tables/kinds.js";
 import { KINDS, kindDef, kindOfTable } from "./kinds.js";
 
 function failure(fn: () => unknown): { table: string; row: string | number | null; reason: string } {
@@ -30,8 +31,12 @@ describe("table kinds", () => {
     expect(kindOfTable("lcr_rule_target")!.kind).toBe("lcr");
   });
 
+  it("every descriptor's key column is the catalog's row identity", () => {
+    for (const k of TABLE_KINDS) for (const t of k.tables) expect(t.key, t.name).toBe(TABLES.get(t.name)!.pk);
+  });
+
   it("every kind compiles with its data-plane module's function and is named as the module registers it", () => {
-    for (const k of KINDS) expect(k.validator, k.kind).toMatch(/^data-plane\/modules\//);
+    for (const k of KINDS) expect(k.validator, k.kind).toMatch(/^tables\//);
     expect(KINDS.map((k) => k.kind)).toEqual(expect.arrayContaining(["alias_db", "speed_dial", "callfwd"]));
     expect(kindDef("speeddial")).toBeUndefined();
     expect(kindDef("callfwd")!.tables).toEqual(["olelo_callfwd", "olelo_callblock"]);

@@ -4,7 +4,7 @@
  * "Change detection").
  */
 import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
-import type { TableRow, TableSet } from "../../data-plane/core/tables/registry.js";
+import type { TableRow, TableSet } from "../../tables/rows.js";
 import { tableInfo } from "../db/catalog.js";
 
 /** A pool or one connection (inside a transaction). */

@@ -6,7 +6,7 @@
  */
 import { gunzipSync, gzipSync } from "node:zlib";
 import type { Pool, RowDataPacket } from "mysql2/promise";
-import type { TableSet } from "../../data-plane/core/tables/registry.js";
+import type { TableSet } from "../../tables/rows.js";
 
 /** Rows larger than this (compressed) are stored without data (metadata only). */
 const MAX_DATA_BYTES = 8 * 1024 * 1024;

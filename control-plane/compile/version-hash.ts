@@ -7,7 +7,7 @@
  *   contentVersion("dispatcher", ["dispatcher"], set) // "3f9c2a..." (16 hex chars)
  */
 import { createHash } from "node:crypto";
-import type { TableRow, TableSet } from "../../data-plane/core/tables/registry.js";
+import type { TableRow, TableSet } from "../../tables/rows.js";
 import { TABLES } from "../db/catalog.js";
 
 /** Canonical JSON of one row: known columns in schema order, then any others sorted. */

@@ -16,10 +16,10 @@
  *   const r = computeKindDelta(base, next, baseDigest, { maxChangedRows: next.rows / 4 });
  *   if (r.ok) encodeKindDelta(r.delta);
  */
-import type { TableRow } from "../../data-plane/core/tables/registry.js";
-import { keyTypeOf, type KindDelta, type RowKey, type TableChangeSet } from "../../data-plane/sync/wire/delta-chunks.js";
-import { RowDigest } from "../../data-plane/sync/wire/row-digest.js";
-import { kindPlan } from "../../data-plane/sync/wire/table-kinds.js";
+import type { TableRow } from "../../tables/rows.js";
+import { keyTypeOf, type KindDelta, type RowKey, type TableChangeSet } from "../../tables/wire/delta-chunks.js";
+import { RowDigest } from "../../tables/wire/row-digest.js";
+import { kindPlan } from "../../tables/wire/table-kinds.js";
 import { keyColumnOf } from "../compile/diff.js";
 import type { PushSnapshot } from "./push-source.js";
 

@@ -11,10 +11,10 @@
  *   deltas.note(source.current("prefix_route")!);
  *   const d = await deltas.get("prefix_route", "p1", source.current("prefix_route")!);
  */
-import type { ChunkOptions } from "../../data-plane/sync/wire/table-chunks.js";
-import { encodeKindDelta, type EncodedKindDelta } from "../../data-plane/sync/wire/delta-chunks.js";
-import { digestTableSet } from "../../data-plane/sync/wire/row-digest.js";
-import { kindPlan } from "../../data-plane/sync/wire/table-kinds.js";
+import type { ChunkOptions } from "../../tables/wire/table-chunks.js";
+import { encodeKindDelta, type EncodedKindDelta } from "../../tables/wire/delta-chunks.js";
+import { digestTableSet } from "../../tables/wire/row-digest.js";
+import { kindPlan } from "../../tables/wire/table-kinds.js";
 import { computeKindDelta } from "./compute-delta.js";
 import type { PushSnapshot, PushSource } from "./push-source.js";
 

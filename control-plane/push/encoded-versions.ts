@@ -8,8 +8,8 @@
  *   const enc = createEncodedVersions({ chunkBytes: 1 << 20 });
  *   const e = enc.get(snapshot); if (e.ok) for (const c of e.chunks) ...
  */
-import { TableError } from "../../data-plane/core/tables/registry.js";
-import { encodeTableChunks, type ChunkOptions } from "../../data-plane/sync/wire/table-chunks.js";
+import { TableError } from "../../tables/rows.js";
+import { encodeTableChunks, type ChunkOptions } from "../../tables/wire/table-chunks.js";
 import type { PushSnapshot } from "./push-source.js";
 
 /** Result of encoding one version of one kind. */

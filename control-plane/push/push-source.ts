@@ -7,7 +7,7 @@
  *   const source = createMemorySource();
  *   source.set("dispatcher", { dispatcher: rows }, "v1"); // notifies onChange(["dispatcher"])
  */
-import type { TableSet } from "../../data-plane/core/tables/registry.js";
+import type { TableSet } from "../../tables/rows.js";
 
 /** One compiled version of one table kind (same shape as compile/source.ts's KindSnapshot). */
 export interface PushSnapshot {

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { NackReason } from "../../gen/olelo/control/v1/control_pb.js";
 import { setLogSink } from "../../lib/log/logger.js";
-import type { TableRow } from "../../data-plane/core/tables/registry.js";
-import { prefixRouteRows } from "../../data-plane/sync/testing/sample-rows.js";
+import type { TableRow } from "../../tables/rows.js";
+import { prefixRouteRows } from "../../tables/testing/sample-rows.js";
 import { createMemorySource, type MemorySource } from "./push-source.js";
 import { createPushServer, type PushServer, type PushServerOptions } from "./server.js";
 import { openRawStream, type RawStream } from "./testing/raw-stream.js";

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
 import { NackReason } from "../../gen/olelo/control/v1/control_pb.js";
 import { setLogSink } from "../../lib/log/logger.js";
-import { dispatcherRows, lcrGwRows } from "../../data-plane/sync/testing/sample-rows.js";
+import { dispatcherRows, lcrGwRows } from "../../tables/testing/sample-rows.js";
 import { createMemorySource, type MemorySource } from "./push-source.js";
 import { createPushServer, type PushServer } from "./server.js";
 import { openRawStream, type RawStream } from "./testing/raw-stream.js";

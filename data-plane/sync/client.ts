@@ -31,12 +31,12 @@ import {
 import { createLogger, type Logger } from "../../lib/log/logger.js";
 import { TableError, type TableRegistry, type TableSet } from "../core/tables/registry.js";
 import { backoffDelay, resolveBackoff, type BackoffOptions } from "./backoff.js";
-import { applyKindDelta } from "./apply-delta.js";
-import { ChunkAssembler, type CompleteVersion } from "./chunk-assembler.js";
+import { applyKindDelta } from "../../tables/wire/apply-delta.js";
+import { ChunkAssembler, type CompleteVersion } from "../../tables/wire/chunk-assembler.js";
 import { readCachedKind, writeCachedKind, writeCachedSet } from "./table-cache.js";
-import { createClientConstructor, type MessageCodec } from "./wire/grpc-adapter.js";
-import { parseResponseFrame, type ResponseFrame } from "./wire/response-frame.js";
-import { kindPlan, sortKinds } from "./wire/table-kinds.js";
+import { createClientConstructor, type MessageCodec } from "../../tables/wire/grpc-adapter.js";
+import { parseResponseFrame, type ResponseFrame } from "../../tables/wire/response-frame.js";
+import { kindPlan, sortKinds } from "../../tables/wire/table-kinds.js";
 
 /** Largest frame accepted from the control plane (its chunks target 1 MiB, at most 4 MiB). */
 export const SYNC_MAX_RECEIVE_BYTES = 16 * 1024 * 1024;

@@ -2,10 +2,16 @@ import { afterEach, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { NodeStatus } from "../../control-plane/push/node-status.js";
 import { BAD_ROW_MARKER } from "./testing/fake-sinks.js";
-import { spawnJsonChild, type JsonChild, type JsonEvent } from "./testing/json-child.js";
-import { dispatcherRows } from "./testing/sample-rows.js";
+import { spawnJsonChild, type JsonChild, type JsonEvent } from "../../test/kit/json-child.js";
+import { dispatcherRows } from "../../tables/testing/sample-rows.js";
+
+/** The part of the control plane's `nodes()` answer (its NodeStatus) this test reads. */
+interface NodeStatus {
+  nodeId: string;
+  connected: boolean;
+  tables: Array<{ kind: string; appliedVersion: string | null; sentVersion: string | null; lastNackVersion: string | null; lastNackError: unknown }>;
+}
 
 const children: JsonChild[] = [];
 const dirs: string[] = [];

@@ -2,10 +2,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { encodeResponseFrame } from "./wire/response-frame.js";
-import { encodeTableChunks } from "./wire/table-chunks.js";
+import { encodeResponseFrame } from "../../tables/wire/response-frame.js";
+import { encodeTableChunks } from "../../tables/wire/table-chunks.js";
 import { cacheFileOf, listCachedKinds, readCachedKind, writeCachedKind } from "./table-cache.js";
-import { dispatcherRows } from "./testing/sample-rows.js";
+import { dispatcherRows } from "../../tables/testing/sample-rows.js";
 
 const dirs: string[] = [];
 afterEach(() => {

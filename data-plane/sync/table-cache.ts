@@ -15,9 +15,9 @@ import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { TableSet } from "../core/tables/registry.js";
-import { ChunkAssembler } from "./chunk-assembler.js";
-import { encodeResponseFrame, parseResponseFrame } from "./wire/response-frame.js";
-import { encodeTableChunksAsync, type ChunkOptions } from "./wire/table-chunks.js";
+import { ChunkAssembler } from "../../tables/wire/chunk-assembler.js";
+import { encodeResponseFrame, parseResponseFrame } from "../../tables/wire/response-frame.js";
+import { encodeTableChunksAsync, type ChunkOptions } from "../../tables/wire/table-chunks.js";
 
 const MAGIC = Buffer.from("OLELOTC1", "latin1");
 const KIND_RE = /^[a-z][a-z0-9_]{0,63}$/;

@@ -11,11 +11,11 @@ import * as grpc from "@grpc/grpc-js";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { StreamTablesRequestSchema, TablePushService, type StreamTablesRequest } from "../../../gen/olelo/control/v1/control_pb.js";
 import type { ErrorDetailSchema } from "../../../gen/olelo/control/v1/control_pb.js";
-import type { TableSet } from "../../../data-plane/core/tables/registry.js";
-import { ChunkAssembler } from "../../../data-plane/sync/chunk-assembler.js";
-import type { ReceivedDelta } from "../../../data-plane/sync/wire/delta-chunks.js";
-import { createClientConstructor, type MessageCodec } from "../../../data-plane/sync/wire/grpc-adapter.js";
-import { parseResponseFrame, type ResponseFrame } from "../../../data-plane/sync/wire/response-frame.js";
+import type { TableSet } from "../../../tables/rows.js";
+import { ChunkAssembler } from "../../../tables/wire/chunk-assembler.js";
+import type { ReceivedDelta } from "../../../tables/wire/delta-chunks.js";
+import { createClientConstructor, type MessageCodec } from "../../../tables/wire/grpc-adapter.js";
+import { parseResponseFrame, type ResponseFrame } from "../../../tables/wire/response-frame.js";
 
 /** A complete version as the raw stream received it. */
 export interface RawVersion {

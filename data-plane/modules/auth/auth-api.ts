@@ -7,7 +7,7 @@ import { algorithmInfo, type AlgorithmInfo } from "./digest.js";
 import { AuthFailureLimiter, type FailureLimiterOptions } from "./failure-limiter.js";
 import type { NonceManager } from "./nonce.js";
 import { parseCredentials } from "./parse-credentials.js";
-import type { SubscriberTable } from "./table.js";
+import type { SubscriberTable } from "../../../tables/subscriber/table.js";
 
 /** Request variable holding the last AuthResult of the request (used by challenge and consume). */
 export const AUTH_RESULT_VAR = "auth:result";

@@ -4,7 +4,7 @@ import { algorithmInfo, computeHa1, computeResponse, digestEquals, type Algorith
 import type { NonceManager } from "./nonce.js";
 import type { NonceTracker } from "./nonce-tracker.js";
 import { parseCredentials, type DigestCredentials } from "./parse-credentials.js";
-import type { Subscriber, SubscriberTable } from "./table.js";
+import type { Subscriber, SubscriberTable } from "../../../tables/subscriber/table.js";
 
 /** Kamailio's auth return codes (auth/api.h auth_cfg_result_t). */
 export const AuthCode = {

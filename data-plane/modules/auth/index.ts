@@ -5,7 +5,8 @@ import { DigestAuthenticator } from "./authenticate.js";
 import { NonceManager, randomSecret } from "./nonce.js";
 import { NonceTracker } from "./nonce-tracker.js";
 import { parseAuthParams } from "./params.js";
-import { compileSubscriberSet, SubscriberTable } from "./table.js";
+import { compileSubscriberSet, SubscriberTable } from "../../../tables/subscriber/table.js";
+import { tableNamesOf } from "../../../tables/kinds.js";
 
 export type { AuthApi } from "./auth-api.js";
 export { AUTH_RESULT_VAR, AuthCheckFlag } from "./auth-api.js";
@@ -16,7 +17,7 @@ export { AuthFailureLimiter, MemoryCounterStore } from "./failure-limiter.js";
 export type { CounterStore, FailureLimiterOptions } from "./failure-limiter.js";
 export { parseCredentials } from "./parse-credentials.js";
 export type { CredentialsParse, DigestCredentials } from "./parse-credentials.js";
-export { compileSubscriberRows, compileSubscriberSet } from "./table.js";
+export { compileSubscriberRows, compileSubscriberSet } from "../../../tables/subscriber/table.js";
 
 /** Nonce-tracker sweep timer of each live instance by its API (destroy(api) stops one, destroy() all). */
 const timers = new Map<AuthApi, NodeJS.Timeout>();
@@ -46,7 +47,7 @@ export default defineModule<AuthApi>({
     let tables = new Map<string, SubscriberTable>([["subscriber", SubscriberTable.empty()]]);
     const sink: TableSink<SubscriberTable> = {
       kind: "subscriber",
-      tables: ["subscriber"],
+      tables: tableNamesOf("subscriber"),
       compile: compileSubscriberSet,
       apply(t) {
         tables = new Map([["subscriber", t]]);

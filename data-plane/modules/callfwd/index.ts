@@ -1,7 +1,8 @@
 import { defineModule } from "../../core/api.js";
 import type { FailureContext, RequestContext, RequestState, TableSink } from "../../core/api.js";
 import { splitUri, unescapeUser } from "../usrloc/sip-uri.js";
-import { CallFwdTable, callerMatches, compileCallFwd, type CfType, type Forwarding } from "./callfwd-table.js";
+import { CallFwdTable, callerMatches, compileCallFwd, type CfType, type Forwarding } from "../../../tables/callfwd/callfwd-table.js";
+import { tableNamesOf } from "../../../tables/kinds.js";
 
 /** Module parameters. */
 export interface CallFwdParams {
@@ -83,7 +84,7 @@ export default defineModule<CallFwdApi>({
     let table = CallFwdTable.empty();
     const sink: TableSink<CallFwdTable> = {
       kind: "callfwd",
-      tables: ["olelo_callfwd", "olelo_callblock"],
+      tables: tableNamesOf("callfwd"),
       compile: compileCallFwd,
       apply(t) {
         table = t;
@@ -175,4 +176,4 @@ export default defineModule<CallFwdApi>({
   },
 });
 
-export { CallFwdTable, compileCallFwd, callerMatches, CF_TYPES, type CfType, type Forwarding } from "./callfwd-table.js";
+export { CallFwdTable, compileCallFwd, callerMatches, CF_TYPES, type CfType, type Forwarding } from "../../../tables/callfwd/callfwd-table.js";

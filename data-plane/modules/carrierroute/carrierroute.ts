@@ -4,7 +4,8 @@ import { compileBySize } from "../../../tables/kit/sliced.js";
 import { crc32 } from "./crc32.js";
 import { crRpcMethods, ruleKey, type HostState } from "./rpc.js";
 import { findNextDomain, findRouteFlags, matchKey, resolveCarrier, resolveDomain, rewriteUri, ruleByDice, ruleByIndex } from "./select.js";
-import { compileCarrierrouteSteps, compileCarrierrouteTables, type CarrierrouteCompileOptions, type CompiledCarrierroute, type CrRouteFlags, type CrRule } from "./table.js";
+import { compileCarrierrouteSteps, compileCarrierrouteTables, type CarrierrouteCompileOptions, type CompiledCarrierroute, type CrRouteFlags, type CrRule } from "../../../tables/carrierroute/table.js";
+import { tableNamesOf } from "../../../tables/kinds.js";
 
 /** What the target hash is computed over (Kamailio hash_source). */
 export type HashSource = "call_id" | "from_uri" | "from_user" | "to_uri" | "to_user" | "rand";
@@ -109,7 +110,7 @@ export function createCarrierroute(host: ModuleHost, deps: CarrierrouteDeps = {}
 
   host.tables.register({
     kind: "carrierroute",
-    tables: ["carrierroute", "carrierfailureroute", "carrier_name", "domain_name"],
+    tables: tableNamesOf("carrierroute"),
     // big tables (> 50k rows) compile in slices between SIP messages; small ones at once
     compile: (set) => compileBySize(set, () => compileCarrierrouteSteps(set, cfg.compile)),
     apply: (compiled) => {

@@ -23,6 +23,6 @@ export default defineModule<CarrierrouteApi>({
 
 export type { CarrierrouteApi, CarrierrouteConfig, CarrierrouteDeps, CarrierrouteModule, HashSource, UserCarrierLookup } from "./carrierroute.js";
 export { CR_VARS, createCarrierroute, carrierrouteConfigFromHost } from "./carrierroute.js";
-export { compileCarrierrouteTables, sortFailureRules, DICE_MAX, type CompiledCarrierroute, type CrRule, type CrFailureRule, type CrRouteFlags } from "./table.js";
+export { compileCarrierrouteTables, sortFailureRules, DICE_MAX, type CompiledCarrierroute, type CrRule, type CrFailureRule, type CrRouteFlags } from "../../../tables/carrierroute/table.js";
 export { crc32 } from "./crc32.js";
 export { crRpcMethods, parseCrOptions } from "./rpc.js";

@@ -1,5 +1,5 @@
 import { RpcCode, RpcError, type RpcMethod } from "../../core/api.js";
-import { DICE_MAX, type CompiledCarrierroute, type CrRouteFlags, type CrRule } from "./table.js";
+import { DICE_MAX, type CompiledCarrierroute, type CrRouteFlags, type CrRule } from "../../../tables/carrierroute/table.js";
 
 /**
  * The cr.* RPCs (Kamailio cr_rpc.c). Host (de)activation keeps Kamailio's single-argument

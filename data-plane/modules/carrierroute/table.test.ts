@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { TableError, type TableRow, type TableSet } from "../../core/api.js";
 import { crc32 as zlibCrc32 } from "node:zlib";
 import { crc32 } from "./crc32.js";
-import { compileCarrierrouteTables } from "./table.js";
+import { compileCarrierrouteTables } from "../../../tables/carrierroute/table.js";
 
 const names: TableSet = {
   carrier_name: [

@@ -3,9 +3,9 @@ import { createLogger, setLogLevel } from "../../core/api.js";
 import { StatsRegistry } from "../../core/api.js";
 import { createDispatcherApi } from "./api.js";
 import { DISPATCHER_STATS, DispatcherEngine } from "./engine.js";
-import { stateLetters } from "./flags.js";
+import { stateLetters } from "../../../tables/dispatcher/flags.js";
 import { parseParams } from "./params.js";
-import { compileDispatcherTables } from "./table.js";
+import { compileDispatcherTables } from "../../../tables/dispatcher/table.js";
 import { fakeRequest } from "./test-support.js";
 
 beforeAll(() => setLogLevel("error"));

@@ -1,6 +1,6 @@
 import type { RequestContext, SipMessageView } from "../../core/api.js";
 import type { DispatcherEngine } from "./engine.js";
-import { isSkipped, parseMarkState, DS_DISABLED, DS_INACTIVE, DS_PROBING, DS_TRYING } from "./flags.js";
+import { isSkipped, parseMarkState, DS_DISABLED, DS_INACTIVE, DS_PROBING, DS_TRYING } from "../../../tables/dispatcher/flags.js";
 import { isFromList as isFromListImpl } from "./is-from-list.js";
 import { FLAG_FAILOVER } from "./params.js";
 import { getDstList, pushDst, VAR_CNT, VAR_DST, type DstEntry, type DstList, type PushMode } from "./select/dst-list.js";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { setLogLevel } from "../../core/api.js";
 import { createDispatcher, type DispatcherModule } from "./dispatcher.js";
-import { DS_INACTIVE, stateLetters } from "./flags.js";
+import { DS_INACTIVE, stateLetters } from "../../../tables/dispatcher/flags.js";
 import { fakeHost, fakeRequest, flush, type FakeHost } from "./test-support.js";
 
 beforeAll(() => setLogLevel("error"));

@@ -5,15 +5,16 @@ import type { ModuleHost } from "../../core/api.js";
 import { RpcCode, RpcError } from "../../core/api.js";
 import { TableError, type TableSet, type TableSink } from "../../core/api.js";
 import { createDispatcherApi, type DispatcherApi } from "./api.js";
-import { parseAttrs } from "./attrs.js";
+import { parseAttrs } from "../../../tables/dispatcher/attrs.js";
 import { DISPATCHER_STATS, DispatcherEngine } from "./engine.js";
 import { parseParams, type DispatcherParams } from "./params.js";
 import { ListFileError, parseListFile } from "./parse-list-file.js";
 import { Prober } from "./probe/prober.js";
 import { createRpcMethods, type DispatcherRpcTarget } from "./rpc.js";
 import { SerialQueue } from "./serial-queue.js";
-import { compileDispatcherTables, destKey, normalizeRow, type CompiledDispatcher } from "./table.js";
-import { parseSipUri } from "./uri.js";
+import { compileDispatcherTables, destKey, normalizeRow, type CompiledDispatcher } from "../../../tables/dispatcher/table.js";
+import { parseSipUri } from "../../../tables/dispatcher/uri.js";
+import { tableNamesOf } from "../../../tables/kinds.js";
 
 /**
  * The dispatcher module's wiring: parameters, the table sink shared by the list file and the
@@ -75,7 +76,7 @@ export async function createDispatcher(host: ModuleHost, deps: DispatcherDeps = 
 
   const sink: TableSink<CompiledDispatcher> = {
     kind: "dispatcher",
-    tables: ["dispatcher"],
+    tables: tableNamesOf("dispatcher"),
     compile: compileDispatcherTables,
     apply(compiled, version) {
       if (!applyingOwn) source = { kind: "table", set: { dispatcher: compiled.rows.map((r) => ({ ...r })) }, version };

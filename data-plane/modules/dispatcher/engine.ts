@@ -1,11 +1,11 @@
 import type { Logger } from "../../core/api.js";
 import type { StatGroup } from "../../core/api.js";
-import { DS_DISABLED, DS_INACTIVE, DS_NODNSARES, DS_PROBING, DS_STATES_ALL, DS_TRYING, isSkipped, stateLetters, stateName } from "./flags.js";
+import { DS_DISABLED, DS_INACTIVE, DS_NODNSARES, DS_PROBING, DS_STATES_ALL, DS_TRYING, isSkipped, stateLetters, stateName } from "../../../tables/dispatcher/flags.js";
 import type { DispatcherParams } from "./params.js";
 import { CallLoadTable } from "./select/call-load.js";
 import { buildLiveTable, LiveTable, normalizeIp, rebuildRelativeWeights, type DestLocation, type LiveSet } from "./state.js";
-import type { CompiledDispatcher } from "./table.js";
-import { compileDispatcherTables } from "./table.js";
+import type { CompiledDispatcher } from "../../../tables/dispatcher/table.js";
+import { compileDispatcherTables } from "../../../tables/dispatcher/table.js";
 
 /**
  * The dispatcher's live state and the rules that change it: the swap-in of a new table, the

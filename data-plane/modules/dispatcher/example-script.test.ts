@@ -5,9 +5,9 @@ import { StatsRegistry } from "../../core/api.js";
 import { createDispatcherApi } from "./api.js";
 import { DISPATCHER_STATS, DispatcherEngine } from "./engine.js";
 import script from "./example-script.js";
-import { stateLetters } from "./flags.js";
+import { stateLetters } from "../../../tables/dispatcher/flags.js";
 import { parseParams } from "./params.js";
-import { compileDispatcherTables } from "./table.js";
+import { compileDispatcherTables } from "../../../tables/dispatcher/table.js";
 import { fakeRequest, type FakeRequest } from "./test-support.js";
 
 beforeAll(() => setLogLevel("error"));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dsHash, seededRandom, shuffleInPlace } from "./hash.js";
+import { dsHash, seededRandom, shuffleInPlace } from "../../../tables/dispatcher/hash.js";
 import { hashUri } from "./select/hash-keys.js";
 
 describe("dsHash (Kamailio ds_get_hash)", () => {

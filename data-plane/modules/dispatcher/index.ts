@@ -29,7 +29,7 @@ export default defineModule<DispatcherApi>({
 });
 
 export type { DispatcherApi, SelectOptions, CurrentDst, SetSummary } from "./api.js";
-export { compileDispatcherTables, type CompiledDispatcher, type DispatcherRow } from "./table.js";
+export { compileDispatcherTables, type CompiledDispatcher, type DispatcherRow } from "../../../tables/dispatcher/table.js";
 export { parseListFile } from "./parse-list-file.js";
 export { createDispatcher, type DispatcherModule, type DispatcherDeps } from "./dispatcher.js";
 export { ALG } from "./select/select.js";

@@ -1,9 +1,9 @@
 import type { RequestContext } from "../../core/api.js";
 import type { DispatcherEngine } from "./engine.js";
-import { DS_NODNSARES, isSkipped } from "./flags.js";
+import { DS_NODNSARES, isSkipped } from "../../../tables/dispatcher/flags.js";
 import { VAR_ATTRS, VAR_SETID } from "./select/dst-list.js";
 import { normalizeIp, type DestLocation, type LiveSet } from "./state.js";
-import { effectiveTransport, isIpv4, isIpv6, parseSipUri } from "./uri.js";
+import { effectiveTransport, isIpv4, isIpv6, parseSipUri } from "../../../tables/dispatcher/uri.js";
 
 /**
  * ds_is_from_list([set [, mode [, uri]]]): does the request come from (or does `uri` point at)

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { TableError } from "../../core/api.js";
 import { formatListFile, parseListFile } from "./parse-list-file.js";
-import { compileDispatcherTables } from "./table.js";
+import { compileDispatcherTables } from "../../../tables/dispatcher/table.js";
 
 describe("parseListFile", () => {
   it("reads Kamailio's format: setid uri [flags [priority [attrs]]], comments, blank lines, hex flags", () => {

@@ -2,7 +2,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { setLogLevel } from "../../core/api.js";
 import { RpcCode, RpcError } from "../../core/api.js";
 import { createDispatcher, type DispatcherModule } from "./dispatcher.js";
-import { dsHash } from "./hash.js";
+import { dsHash } from "../../../tables/dispatcher/hash.js";
 import { fakeHost, fakeRequest, type FakeHost } from "./test-support.js";
 
 beforeAll(() => setLogLevel("error"));

@@ -1,11 +1,11 @@
 import { RpcCode, RpcError } from "../../core/api.js";
 import type { RpcMethod } from "../../core/api.js";
-import { attrsToRpc } from "./attrs.js";
+import { attrsToRpc } from "../../../tables/dispatcher/attrs.js";
 import type { DispatcherEngine } from "./engine.js";
-import { parseRpcState, stateLetters } from "./flags.js";
-import { dsHash } from "./hash.js";
+import { parseRpcState, stateLetters } from "../../../tables/dispatcher/flags.js";
+import { dsHash } from "../../../tables/dispatcher/hash.js";
 import type { DestLocation, LiveSet } from "./state.js";
-import { PROTO_IDS } from "./uri.js";
+import { PROTO_IDS } from "../../../tables/dispatcher/uri.js";
 
 /**
  * The dispatcher's RPC methods with Kamailio's names, parameters and result shapes

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { parseAttrs } from "./attrs.js";
+import { parseAttrs } from "../../../tables/dispatcher/attrs.js";
 import { isAcceptedReply, parseReplyCodes } from "./params.js";
 import { normalizeIp } from "./state.js";
-import { effectiveTransport, parseSipUri, uriOfNameAddr } from "./uri.js";
+import { effectiveTransport, parseSipUri, uriOfNameAddr } from "../../../tables/dispatcher/uri.js";
 
 describe("parseSipUri", () => {
   it("reads scheme, user, host as written, port and transport", () => {

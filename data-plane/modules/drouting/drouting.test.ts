@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { TableRow, TableSet } from "../../core/api.js";
 import { fakeHost, fakeRequest, seededRandom, setTableSource } from "../../testing/fake-host.js";
-import { createCalendar } from "./calendar.js";
+import { createCalendar } from "../../../tables/drouting/calendar.js";
 import { DR_VARS, createDrouting } from "./drouting.js";
 import { buildDrUri, findRule, orderGateways } from "./route.js";
-import { compileDroutingTables } from "./table.js";
+import { compileDroutingTables } from "../../../tables/drouting/table.js";
 
 const UTC = createCalendar("UTC");
 const at = (y: number, mo: number, d: number, h = 0, mi = 0) => Date.UTC(y, mo - 1, d, h, mi) / 1000;

@@ -2,10 +2,11 @@ import { RpcCode, RpcError, type ModuleHost, type RpcMethod, type RequestContext
 import { createTableReloader } from "../../core/kit/reload-kind.js";
 import { compileBySize } from "../../../tables/kit/sliced.js";
 import { canonicalIp, splitUri } from "../../../lib/sip/uri-parts.js";
-import { createCalendar, type Calendar } from "./calendar.js";
+import { createCalendar, type Calendar } from "../../../tables/drouting/calendar.js";
 import { DrKeepalive, type DrKeepaliveConfig } from "./keepalive.js";
 import { buildDrUri, findRule, orderGateways, type SortOrder } from "./route.js";
-import { compileDroutingSteps, compileDroutingTables, type CompiledDrouting, type DrGateway, type DrRule } from "./table.js";
+import { compileDroutingSteps, compileDroutingTables, type CompiledDrouting, type DrGateway, type DrRule } from "../../../tables/drouting/table.js";
+import { tableNamesOf } from "../../../tables/kinds.js";
 
 /** Keys of the per-call state in req.vars (Kamailio's ruri_avp / attrs_avp). */
 export const DR_VARS = {
@@ -135,7 +136,7 @@ export function createDrouting(host: ModuleHost, deps: DroutingDeps = {}): Drout
 
   host.tables.register({
     kind: "drouting",
-    tables: ["dr_gateways", "dr_rules", "dr_groups", "dr_gw_lists"],
+    tables: tableNamesOf("drouting"),
     // big tables (> 50k rows) compile in slices between SIP messages; small ones at once
     compile: (set) => compileBySize(set, () => compileDroutingSteps(set)),
     apply: (compiled) => {

@@ -1,5 +1,5 @@
 import type { EventBus, SipUac, StatGroup } from "../../core/api.js";
-import type { CompiledDrouting, DrGateway } from "./table.js";
+import type { CompiledDrouting, DrGateway } from "../../../tables/drouting/table.js";
 
 /**
  * Gateway keepalives of Kamailio's drouting with `enable_keepalive` (drouting hands every

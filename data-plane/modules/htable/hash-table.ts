@@ -7,7 +7,8 @@
  */
 
 /** A value as stored: Kamailio's AVP_VAL_STR (string) or integer. */
-export type HtValue = string | number;
+export type { HtValue } from "../../../tables/htable/table.js";
+import type { HtValue } from "../../../tables/htable/table.js";
 
 /** One stored item. `expires` is an absolute time in ms (Date.now scale); 0 = never. */
 export interface HtItem {

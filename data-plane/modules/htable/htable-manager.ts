@@ -3,7 +3,8 @@ import type { Logger } from "../../core/api.js";
 import { HtableDbStore } from "./db-store.js";
 import { HashTable, type HtExpired } from "./hash-table.js";
 import type { HtableParams } from "./params.js";
-import { compileHtableRows, itemsToRows, rowsToItems, type HtRow } from "./table.js";
+import { compileHtableRows, type HtRow } from "../../../tables/htable/table.js";
+import { itemsToRows, rowsToItems } from "./items.js";
 
 /** Event kind published for every item removed by the expiry sweep (Kamailio event_route[htable:expired:<table>]). */
 export const HTABLE_EXPIRED_EVENT = "htable.expired";

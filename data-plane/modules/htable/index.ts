@@ -4,12 +4,12 @@ import { createHtableApi, type HtableApi } from "./htable-api.js";
 import { HtableManager } from "./htable-manager.js";
 import { parseHtableParams } from "./params.js";
 import { htableRpcMethods } from "./rpc.js";
-import { compileHtableSet, type HtRow } from "./table.js";
+import { compileHtableSet, type HtRow } from "../../../tables/htable/table.js";
 
 export type { HtableApi } from "./htable-api.js";
 export type { HashTable, HtValue, HtItem, HtMatchOp, HtableDefinition } from "./hash-table.js";
 export { HTABLE_EXPIRED_EVENT } from "./htable-manager.js";
-export { compileHtableRows } from "./table.js";
+export { compileHtableRows } from "../../../tables/htable/table.js";
 export { parseHtableDefinition } from "./params.js";
 
 /**

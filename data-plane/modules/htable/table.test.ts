@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { TableError } from "../../core/api.js";
 import { HashTable } from "./hash-table.js";
 import { parseHtableDefinition, parseHtableParams } from "./params.js";
-import { compileHtableRows, compileHtableSet, itemsToRows, rowsToItems } from "./table.js";
+import { compileHtableRows, compileHtableSet } from "../../../tables/htable/table.js";
+import { itemsToRows, rowsToItems } from "./items.js";
 
 describe("parseHtableDefinition", () => {
   it("parses Kamailio definition strings", () => {

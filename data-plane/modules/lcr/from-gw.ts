@@ -1,5 +1,5 @@
 import { canonicalIp } from "../../../lib/sip/uri-parts.js";
-import type { LcrGw, LcrInstance } from "./table.js";
+import type { LcrGw, LcrInstance } from "../../../tables/lcr/table.js";
 
 /**
  * from_gw / to_gw matching (Kamailio lcr_mod.c do_from_gw / do_to_gw): is an address one of the

@@ -1,5 +1,5 @@
 import type { EventBus, SipUac, StatGroup } from "../../core/api.js";
-import type { CompiledLcr, LcrGw } from "./table.js";
+import type { CompiledLcr, LcrGw } from "../../../tables/lcr/table.js";
 
 /**
  * Gateway health of Kamailio's lcr (lcr_mod.c inactivate_gw / ping_timer / ping_callback):

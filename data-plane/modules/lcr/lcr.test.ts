@@ -5,7 +5,7 @@ import { LCR_VARS, createLcr, type LcrApi } from "./lcr.js";
 import mtreeModule from "../mtree/index.js";
 import type { MtreeApi } from "../mtree/mtree.js";
 import { buildGwUris } from "./next-gw.js";
-import { compileLcrTables } from "./table.js";
+import { compileLcrTables } from "../../../tables/lcr/table.js";
 
 const gw = (id: number, over: TableRow = {}): TableRow => ({ id, lcr_id: 1, gw_name: `gw${id}`, ip_addr: `10.0.0.${id}`, ...over });
 

@@ -7,8 +7,9 @@ import { loadGws, type LcrMtreeLookup, type LoadGwsResult, type MatchedGw } from
 import { buildGwUris } from "./next-gw.js";
 import { lcrRpcMethods } from "./rpc.js";
 import { GwHealth, parseValidReplyCodes, type LcrPingConfig } from "./gw-health.js";
-import { compileLcrSteps, compileLcrTables, type CompiledLcr, type LcrCompileOptions, type LcrGw } from "./table.js";
+import { compileLcrSteps, compileLcrTables, type CompiledLcr, type LcrCompileOptions, type LcrGw } from "../../../tables/lcr/table.js";
 import type { LcrWeighting } from "./weights.js";
+import { tableNamesOf } from "../../../tables/kinds.js";
 
 /**
  * Keys under which the lcr functions keep per-call state in `req.vars` (Kamailio's AVPs:
@@ -145,7 +146,7 @@ export function createLcr(host: ModuleHost, deps: LcrDeps = {}): LcrModule {
 
   host.tables.register({
     kind: "lcr",
-    tables: ["lcr_gw", "lcr_rule", "lcr_rule_target"],
+    tables: tableNamesOf("lcr"),
     // big tables (> 50k rows) compile in slices between SIP messages; small ones at once
     compile: (set) => compileBySize(set, () => compileLcrSteps(set, cfg.compile)),
     apply: (compiled) => {

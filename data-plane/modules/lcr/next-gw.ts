@@ -1,4 +1,4 @@
-import type { LcrGw } from "./table.js";
+import type { LcrGw } from "../../../tables/lcr/table.js";
 
 /**
  * The Request-URI and destination URI next_gw builds for one gateway (Kamailio lcr_mod.c

@@ -1,6 +1,6 @@
 import { RpcCode, RpcError, type RpcMethod } from "../../core/api.js";
 import type { LoadGwsResult } from "./load-gws.js";
-import type { CompiledLcr, LcrGw, LcrRule } from "./table.js";
+import type { CompiledLcr, LcrGw, LcrRule } from "../../../tables/lcr/table.js";
 
 /**
  * The lcr RPCs with Kamailio's names and output shapes (lcr_rpc.c). Like Kamailio's jsonrpcs, a

@@ -2,7 +2,8 @@ import { RpcCode, RpcError, type ModuleHost, type RpcMethod, type RequestContext
 import { createTableReloader } from "../../core/kit/reload-kind.js";
 import { compileBySize } from "../../../tables/kit/sliced.js";
 import { matchAllValues, matchTree, type MtreeMatch } from "./match.js";
-import { compileMtreeSteps, compileMtreeTables, type CompiledMtrees, type CompiledTree, type MtreeCompileOptions, type MtreeType } from "./table.js";
+import { compileMtreeSteps, compileMtreeTables, type CompiledMtrees, type CompiledTree, type MtreeCompileOptions, type MtreeType } from "../../../tables/mtree/table.js";
+import { tableNamesOf } from "../../../tables/kinds.js";
 
 /** Keys under which mt_match leaves its results in `req.vars` (Kamailio's default PV names). */
 export const MTREE_VARS = {
@@ -88,7 +89,7 @@ export function createMtree(host: ModuleHost): MtreeModule {
 
   host.tables.register({
     kind: "mtree",
-    tables: ["mtree", "mtrees"],
+    tables: tableNamesOf("mtree"),
     // big tables (> 50k rows) compile in slices between SIP messages; small ones at once
     compile: (set) => compileBySize(set, () => compileMtreeSteps(set, opts)),
     apply: (compiled, _version) => {

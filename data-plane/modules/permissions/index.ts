@@ -1,18 +1,19 @@
 import { defineModule } from "../../core/api.js";
 import type { TableSink } from "../../core/api.js";
-import type { AddressTable } from "./address-table.js";
+import type { AddressTable } from "../../../tables/permissions/address-table.js";
 import { MysqlTableSource } from "./db-source.js";
 import { parsePermissionsParams } from "./params.js";
 import { createPermissionsApi, PermissionsState, type PermissionsApi } from "./permissions-api.js";
 import { permissionsRpcMethods } from "./rpc.js";
-import { compileAddressSet, compileTrustedSet } from "./table.js";
-import type { TrustedTable } from "./trusted-table.js";
+import { compileAddressSet, compileTrustedSet } from "../../../tables/permissions/table.js";
+import type { TrustedTable } from "../../../tables/permissions/trusted-table.js";
+import { tableNamesOf } from "../../../tables/kinds.js";
 
 export type { PermissionsApi } from "./permissions-api.js";
-export type { AddressEntry } from "./address-table.js";
-export type { TrustedEntry } from "./trusted-table.js";
-export { compileAddressRows, compileTrustedRows, compileAddressSet, compileTrustedSet } from "./table.js";
-export { canonicalIp, parseIpInto, formatIp } from "./parse-ip.js";
+export type { AddressEntry } from "../../../tables/permissions/address-table.js";
+export type { TrustedEntry } from "../../../tables/permissions/trusted-table.js";
+export { compileAddressRows, compileTrustedRows, compileAddressSet, compileTrustedSet } from "../../../tables/permissions/table.js";
+export { canonicalIp, parseIpInto, formatIp } from "../../../tables/permissions/parse-ip.js";
 
 /** DB pool of each live instance by its API, closed by destroy(api); destroy() closes every one. */
 const cleanups = new Map<PermissionsApi, () => Promise<void>>();
@@ -34,7 +35,7 @@ export default defineModule<PermissionsApi>({
 
     const addressSink: TableSink<AddressTable> = {
       kind: "address",
-      tables: ["address"],
+      tables: tableNamesOf("address"),
       compile: compileAddressSet,
       apply(t, version) {
         state.address = t;
@@ -43,7 +44,7 @@ export default defineModule<PermissionsApi>({
     };
     const trustedSink: TableSink<TrustedTable> = {
       kind: "trusted",
-      tables: ["trusted"],
+      tables: tableNamesOf("trusted"),
       compile: compileTrustedSet,
       apply(t, version) {
         state.trusted = t;

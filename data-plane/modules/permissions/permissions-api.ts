@@ -1,6 +1,6 @@
 import type { RequestContext } from "../../core/api.js";
-import { AddressTable, type AddressEntry } from "./address-table.js";
-import { TrustedTable, type TrustedEntry } from "./trusted-table.js";
+import { AddressTable, type AddressEntry } from "../../../tables/permissions/address-table.js";
+import { TrustedTable, type TrustedEntry } from "../../../tables/permissions/trusted-table.js";
 
 /** Live, swappable state of the permissions module (one reference per table kind). */
 export class PermissionsState {

@@ -1,7 +1,7 @@
 import { RpcCode, RpcError } from "../../core/api.js";
 import type { RpcMethod } from "../../core/api.js";
 import type { PermissionsState } from "./permissions-api.js";
-import { TRUSTED_PROTO_NUMBERS } from "./trusted-table.js";
+import { TRUSTED_PROTO_NUMBERS } from "../../../tables/permissions/trusted-table.js";
 
 /** Kamailio's PERM_HASH_SIZE: dumps show the bucket an entry would sit in. */
 const PERM_HASH_SIZE = 128;

@@ -1,4 +1,4 @@
-import { formatIp, maskBytes, parseIpInto, v4ToNumber } from "../permissions/parse-ip.js";
+import { formatIp, maskBytes, parseIpInto, v4ToNumber } from "../../../tables/permissions/parse-ip.js";
 
 /**
  * Request-density detection per source address (Kamailio pike).

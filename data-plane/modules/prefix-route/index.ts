@@ -19,4 +19,4 @@ export default defineModule<PrefixRouteApi>({
 
 export type { PrefixRouteApi } from "./prefix-route.js";
 export { createPrefixRoute, prefixRouteOptionsFromConfig, prefixRouteRpcMethods } from "./prefix-route.js";
-export { compilePrefixRouteSteps, compilePrefixRouteTables, lookupPrefixRoute, lookupPrefixRouteName, dumpPrefixRouteLines, type CompiledPrefixRoutes, type PrefixRouteEntry, type PrefixRouteTarget } from "./table.js";
+export { compilePrefixRouteSteps, compilePrefixRouteTables, lookupPrefixRoute, lookupPrefixRouteName, dumpPrefixRouteLines, type CompiledPrefixRoutes, type PrefixRouteEntry, type PrefixRouteTarget } from "../../../tables/prefix-route/table.js";

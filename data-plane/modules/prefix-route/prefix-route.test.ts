@@ -3,7 +3,7 @@ import { RpcError, TableError, type TableSet } from "../../core/api.js";
 import { fakeHost, fakeRequest, setTableSource } from "../../testing/fake-host.js";
 import prefixRouteModule from "./index.js";
 import type { PrefixRouteApi } from "./prefix-route.js";
-import { compilePrefixRouteTables, dumpPrefixRouteLines, lookupPrefixRoute } from "./table.js";
+import { compilePrefixRouteTables, dumpPrefixRouteLines, lookupPrefixRoute } from "../../../tables/prefix-route/table.js";
 
 const rows: TableSet = {
   prefix_route: [

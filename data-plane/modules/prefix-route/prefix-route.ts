@@ -1,7 +1,8 @@
 import { RpcCode, RpcError, type ModuleHost, type RpcMethod, type RequestContext } from "../../core/api.js";
 import { createTableReloader } from "../../core/kit/reload-kind.js";
 import { compileBySize } from "../../../tables/kit/sliced.js";
-import { compilePrefixRouteSteps, compilePrefixRouteTables, dumpPrefixRouteLines, lookupPrefixRouteName, type CompiledPrefixRoutes, type PrefixRouteCompileOptions } from "./table.js";
+import { compilePrefixRouteSteps, compilePrefixRouteTables, dumpPrefixRouteLines, lookupPrefixRouteName, type CompiledPrefixRoutes, type PrefixRouteCompileOptions } from "../../../tables/prefix-route/table.js";
+import { tableNamesOf } from "../../../tables/kinds.js";
 
 /**
  * The prefix_route script API. Kamailio's prefix_route([user]) runs the matched route itself;
@@ -52,7 +53,7 @@ export function createPrefixRoute(host: ModuleHost): PrefixRouteModule {
 
   host.tables.register({
     kind: "prefix_route",
-    tables: ["prefix_route"],
+    tables: tableNamesOf("prefix_route"),
     // big tables (> 50k rows) compile in slices between SIP messages; small ones at once
     compile: (set) => compileBySize(set, () => compilePrefixRouteSteps(set, opts.compile)),
     apply: (compiled) => {

@@ -1,7 +1,7 @@
 import { defineModule } from "../../core/api.js";
 import type { RequestState, TableSink } from "../../core/api.js";
 import { splitUri } from "../usrloc/sip-uri.js";
-import { SpeedDialTable, compileSpeedDial } from "./speed-dial-table.js";
+import { SpeedDialTable, compileSpeedDialRows, indexSpeedDial } from "../../../tables/speed-dial/speed-dial-table.js";
 
 /** Module parameters (Kamailio speeddial names). */
 export interface SpeedDialParams {
@@ -61,7 +61,7 @@ export default defineModule<SpeedDialApi>({
     const sink: TableSink<Map<string, SpeedDialTable>> = {
       kind: "speed_dial",
       tables: p.tables,
-      compile: (set) => new Map(p.tables.map((t) => [t, compileSpeedDial(set, p.use_domain, t)])),
+      compile: (set) => new Map(p.tables.map((t) => [t, indexSpeedDial(compileSpeedDialRows(set, t), p.use_domain)])),
       apply(c) {
         tables = c;
       },
@@ -88,4 +88,4 @@ export default defineModule<SpeedDialApi>({
   },
 });
 
-export { SpeedDialTable, compileSpeedDial } from "./speed-dial-table.js";
+export { SpeedDialTable, compileSpeedDial } from "../../../tables/speed-dial/speed-dial-table.js";

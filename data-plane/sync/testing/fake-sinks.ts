@@ -8,7 +8,7 @@
  *   live.get("dispatcher")?.version;
  */
 import { TableError, TableRegistry, type TableRow, type TableSet, type TableSink } from "../../core/tables/registry.js";
-import { kindPlan } from "../wire/table-kinds.js";
+import { kindPlan } from "../../../tables/wire/table-kinds.js";
 
 /** What a fake sink holds after apply. */
 export interface LiveTable {

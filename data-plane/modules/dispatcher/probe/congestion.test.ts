@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { compileDispatcherTables } from "../table.js";
+import { compileDispatcherTables } from "../../../../tables/dispatcher/table.js";
 import { buildLiveTable, type LiveSet } from "../state.js";
-import { seededRandom } from "../hash.js";
+import { seededRandom } from "../../../../tables/dispatcher/hash.js";
 import { updateCongestion } from "./congestion.js";
 
 function liveSet(attrs: string[]): LiveSet {

@@ -2,7 +2,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vite
 import { setLogLevel } from "../../../core/api.js";
 import type { UacResult } from "../../../core/api.js";
 import { createDispatcher, type DispatcherModule } from "../dispatcher.js";
-import { stateLetters } from "../flags.js";
+import { stateLetters } from "../../../../tables/dispatcher/flags.js";
 import { fakeHost, flush, type FakeHost } from "../test-support.js";
 
 beforeAll(() => setLogLevel("error"));

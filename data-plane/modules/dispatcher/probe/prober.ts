@@ -1,6 +1,6 @@
 import type { SipUac } from "../../../core/api.js";
 import type { DispatcherEngine } from "../engine.js";
-import { DS_DISABLED, DS_INACTIVE, DS_NODNSARES, DS_NOPING, DS_PROBING, DS_TRYING } from "../flags.js";
+import { DS_DISABLED, DS_INACTIVE, DS_NODNSARES, DS_NOPING, DS_PROBING, DS_TRYING } from "../../../../tables/dispatcher/flags.js";
 import { isAcceptedReply } from "../params.js";
 import type { DestLocation, LiveSet } from "../state.js";
 import { updateCongestion } from "./congestion.js";

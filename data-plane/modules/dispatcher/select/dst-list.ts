@@ -1,6 +1,6 @@
 import type { RequestContext, RequestState } from "../../../core/api.js";
 import type { DestRuntime } from "../state.js";
-import type { CompiledDest } from "../table.js";
+import type { CompiledDest } from "../../../../tables/dispatcher/table.js";
 
 /**
  * The failover list of one transaction (Kamailio's `_dsdst_` XAVP list plus `_dsctx_=>cnt`),

@@ -1,6 +1,6 @@
 import type { RequestContext } from "../../../core/api.js";
-import { dsHash } from "../hash.js";
-import { parseSipUri } from "../uri.js";
+import { dsHash } from "../../../../tables/dispatcher/hash.js";
+import { parseSipUri } from "../../../../tables/dispatcher/uri.js";
 
 /**
  * The keys the hashing algorithms read from a request, with Kamailio's rules

@@ -1,4 +1,4 @@
-import { isSkipped } from "../flags.js";
+import { isSkipped } from "../../../../tables/dispatcher/flags.js";
 import type { LiveSet } from "../state.js";
 
 /**

@@ -4,10 +4,10 @@ import { StatsRegistry } from "../../../core/api.js";
 import { createLogger } from "../../../core/api.js";
 import { createDispatcherApi, type DispatcherApi } from "../api.js";
 import { DISPATCHER_STATS, DispatcherEngine } from "../engine.js";
-import { DS_INACTIVE, DS_PROBING } from "../flags.js";
-import { dsHash } from "../hash.js";
+import { DS_INACTIVE, DS_PROBING } from "../../../../tables/dispatcher/flags.js";
+import { dsHash } from "../../../../tables/dispatcher/hash.js";
 import { parseParams } from "../params.js";
-import { compileDispatcherTables } from "../table.js";
+import { compileDispatcherTables } from "../../../../tables/dispatcher/table.js";
 import { fakeRequest, type FakeRequestInit } from "../test-support.js";
 import { getDstList } from "./dst-list.js";
 

@@ -1,6 +1,6 @@
 import type { RequestContext } from "../../../core/api.js";
 import type { DispatcherEngine } from "../engine.js";
-import { isSkipped } from "../flags.js";
+import { isSkipped } from "../../../../tables/dispatcher/flags.js";
 import { FLAG_FAILOVER, FLAG_HASH_USER_ONLY } from "../params.js";
 import type { LiveSet } from "../state.js";
 import { makeEntry, pushDst, type DstEntry, type PushMode } from "./dst-list.js";

@@ -1,0 +1,91 @@
+/**
+ * The table kinds, written once: per kind its name (the field of the `tables` oneof in
+ * olelo.control.v1.StreamTablesResponse), its Kamailio tables in push order (referenced tables
+ * first) with their key columns, and the pure compile function that validates and compiles the
+ * rows (throws TableError naming table and row). The control plane validates with these very
+ * functions; the data-plane sinks apply them. kinds.test.ts checks the list against the proto.
+ *
+ * Four kinds still compile with module params on the data plane, and those params change which
+ * rows are valid (carrierroute match_mode, mtree tree types / char list / duplicates, htable
+ * dbtable names, lcr lcr_count); their descriptor compiles with the module defaults, so a proxy
+ * configured otherwise may refuse (or accept) rows the control plane accepts (or refuses).
+ * speed_dial compiles without params (use_domain only keys the valid rows: indexSpeedDial).
+ *
+ * @example
+ *   tableKind("lcr")!.compile({ lcr_gw: [...], lcr_rule: [...], lcr_rule_target: [...] }); // throws TableError
+ */
+import { compileAliasTable } from "./alias-db/alias-table.js";
+import { compileCallFwd } from "./callfwd/callfwd-table.js";
+import { compileCarrierrouteTables } from "./carrierroute/table.js";
+import { compileDispatcherTables } from "./dispatcher/table.js";
+import { compileDroutingTables } from "./drouting/table.js";
+import { compileHtableRows } from "./htable/table.js";
+import { compileLcrTables } from "./lcr/table.js";
+import { compileMtreeTables } from "./mtree/table.js";
+import { compileAddressSet, compileTrustedSet } from "./permissions/table.js";
+import { compilePrefixRouteTables } from "./prefix-route/table.js";
+import type { TableSet } from "./rows.js";
+import { compileSpeedDialRows } from "./speed-dial/speed-dial-table.js";
+import { compileSubscriberSet } from "./subscriber/table.js";
+
+/** One Kamailio table of a kind and the column that identifies its rows (diffs, deltas). */
+export interface TableDef {
+  readonly name: string;
+  readonly key: string;
+}
+
+/** One table kind. */
+export interface TableKind {
+  /** Kind name: the proto oneof field and the data plane's TableSink.kind. */
+  readonly kind: string;
+  /** Kamailio tables of this kind, in push order (referenced tables first). */
+  readonly tables: readonly TableDef[];
+  /** Validates and compiles the rows; throws TableError naming table and row. Pure. */
+  compile(set: TableSet): unknown;
+  /** Where the compile function lives (shown by the control plane's `status` method). */
+  readonly source: string;
+}
+
+const ids = (...names: string[]): TableDef[] => names.map((name) => ({ name, key: "id" }));
+
+/** The built-in kinds, in the control plane's listing order. */
+export const TABLE_KINDS: readonly TableKind[] = [
+  { kind: "dispatcher", tables: ids("dispatcher"), compile: compileDispatcherTables, source: "tables/dispatcher/table.ts compileDispatcherTables" },
+  // lcr_count defaults to the highest lcr_id in the rows, as the module does without the param.
+  { kind: "lcr", tables: ids("lcr_gw", "lcr_rule", "lcr_rule_target"), compile: (set) => compileLcrTables(set), source: "tables/lcr/table.ts compileLcrTables" },
+  { kind: "drouting", tables: [{ name: "dr_gateways", key: "gwid" }, { name: "dr_gw_lists", key: "id" }, { name: "dr_rules", key: "ruleid" }, { name: "dr_groups", key: "id" }], compile: compileDroutingTables, source: "tables/drouting/table.ts compileDroutingTables" },
+  {
+    kind: "carrierroute",
+    tables: ids("carrier_name", "domain_name", "carrierroute", "carrierfailureroute"),
+    // Default options (match_mode 10 = digits, default_tree "default").
+    compile: (set) => compileCarrierrouteTables(set),
+    source: "tables/carrierroute/table.ts compileCarrierrouteTables (default options)",
+  },
+  { kind: "prefix_route", tables: [{ name: "prefix_route", key: "prefix" }], compile: (set) => compilePrefixRouteTables(set), source: "tables/prefix-route/table.ts compilePrefixRouteTables" },
+  // Default tree options (type 0, char_list digits).
+  { kind: "mtree", tables: ids("mtree", "mtrees"), compile: (set) => compileMtreeTables(set), source: "tables/mtree/table.ts compileMtreeTables (default options)" },
+  { kind: "subscriber", tables: ids("subscriber"), compile: compileSubscriberSet, source: "tables/subscriber/table.ts compileSubscriberSet" },
+  { kind: "address", tables: ids("address"), compile: compileAddressSet, source: "tables/permissions/table.ts compileAddressSet" },
+  { kind: "trusted", tables: ids("trusted"), compile: compileTrustedSet, source: "tables/permissions/table.ts compileTrustedSet" },
+  // The data plane also checks that each table is the dbtable of a configured htable.
+  { kind: "htable", tables: ids("htable"), compile: (set) => compileHtableRows(set.htable ?? [], "htable"), source: "tables/htable/table.ts compileHtableRows" },
+  // The module's default `tables` param (["dbaliases"]); its row checks do not depend on params.
+  { kind: "alias_db", tables: ids("dbaliases"), compile: (set) => compileAliasTable(set, "dbaliases"), source: "tables/alias-db/alias-table.ts compileAliasTable" },
+  // No params: use_domain only keys the rows (indexSpeedDial, on the data plane).
+  { kind: "speed_dial", tables: ids("speed_dial"), compile: (set) => compileSpeedDialRows(set, "speed_dial"), source: "tables/speed-dial/speed-dial-table.ts compileSpeedDialRows" },
+  { kind: "callfwd", tables: ids("olelo_callfwd", "olelo_callblock"), compile: compileCallFwd, source: "tables/callfwd/callfwd-table.ts compileCallFwd" },
+];
+
+const byKind = new Map(TABLE_KINDS.map((k) => [k.kind, k]));
+
+/** The descriptor of `kind`, or undefined. */
+export function tableKind(kind: string): TableKind | undefined {
+  return byKind.get(kind);
+}
+
+/** The table names of `kind` in push order (throws for an unknown kind: a programming error). */
+export function tableNamesOf(kind: string): string[] {
+  const k = byKind.get(kind);
+  if (!k) throw new Error(`unknown table kind '${kind}'`);
+  return k.tables.map((t) => t.name);
+}

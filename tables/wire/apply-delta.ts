@@ -1,0 +1,131 @@
+/**
+ * Builds the full table set of a new version from the set a data plane runs (the delta's base)
+ * and a received delta, without copying rows: unchanged rows are the base's row objects, the
+ * upserted rows go to the positions the control plane gave, removed keys are left out. The result
+ * is row-for-row the control plane's version (same rows, same order), checked by the row count
+ * per table and by the RowDigest, which is updated in O(changed rows) from the base's digest.
+ * Nothing here touches live state: the caller compiles the result through TableRegistry.loadAsync
+ * (compile to one side, swap in one step), so a delta that fails any check changes nothing.
+ *
+ * Cost: one pass over the base rows with a Set lookup per row (about 30 ms per million rows).
+ *
+ * @example
+ *   const r = applyKindDelta("prefix_route", base.set, base.digest, upserts, delta);
+ *   if (r.digest !== delta.resultDigest) nack(DELTA_MISMATCH);
+ */
+import type { TableRow, TableSet } from "../rows.js";
+import type { ReceivedDelta, RowKey } from "./delta-chunks.js";
+import { RowDigest } from "./row-digest.js";
+import { kindPlan } from "./table-kinds.js";
+
+/** A delta that does not fit its base (the data plane NACKs DELTA_MISMATCH and gets the whole version). */
+export class DeltaMismatchError extends Error {
+  override readonly name = "DeltaMismatchError";
+  constructor(
+    readonly table: string,
+    reason: string,
+  ) {
+    super(`${table}: ${reason}`);
+  }
+}
+
+/** The new version built from base + delta. */
+export interface AppliedDelta {
+  set: TableSet;
+  /** RowDigest of `set`. */
+  digest: string;
+  rows: number;
+  upserted: number;
+  removed: number;
+}
+
+function keyOf(row: TableRow, column: string, type: "string" | "int"): RowKey | undefined {
+  const v = row[column];
+  if (type === "string") return typeof v === "string" ? v : undefined;
+  return typeof v === "number" && Number.isInteger(v) ? v : undefined;
+}
+
+/**
+ * Applies `delta` (its upserted rows are `upserts`) to `base`, whose digest is `baseDigest`.
+ * Throws DeltaMismatchError when the delta does not fit the base; the digest of the result is
+ * returned for the caller to compare with `delta.resultDigest`.
+ */
+export function applyKindDelta(kind: string, base: TableSet, baseDigest: string, upserts: TableSet, delta: ReceivedDelta): AppliedDelta {
+  const plan = kindPlan(kind);
+  if (!plan) throw new Error(`table kind '${kind}' has no message in the push protocol`);
+  const digest = RowDigest.from(baseDigest);
+  const out: TableSet = {};
+  let rows = 0;
+  let upserted = 0;
+  let removedCount = 0;
+  for (const t of plan.tables) {
+    const ch = delta.tables.get(t.name);
+    if (!ch) throw new DeltaMismatchError(t.name, "missing from the delta");
+    const baseRows = base[t.name] ?? [];
+    const ups = upserts[t.name] ?? [];
+    const { positions, removed, keyColumn, keyType, resultRows } = ch;
+    if (ups.length !== positions.length) throw new DeltaMismatchError(t.name, `${ups.length} upserted rows but ${positions.length} positions`);
+    if (ups.length === 0 && removed.length === 0) {
+      if (baseRows.length !== resultRows) throw new DeltaMismatchError(t.name, `base has ${baseRows.length} rows, the result should have ${resultRows}`);
+      out[t.name] = baseRows;
+      rows += baseRows.length;
+      continue;
+    }
+    // Keys leaving their base position: removed ones and replaced (or moved) ones.
+    const drop = new Set<RowKey>();
+    const removedSet = new Set<RowKey>();
+    for (const k of removed) {
+      if (removedSet.has(k)) throw new DeltaMismatchError(t.name, `key ${k} removed twice`);
+      removedSet.add(k);
+      drop.add(k);
+    }
+    let prev = -1;
+    for (let u = 0; u < ups.length; u++) {
+      const p = positions[u]!;
+      if (!(p > prev) || p >= resultRows) throw new DeltaMismatchError(t.name, `position ${p} is out of order or beyond ${resultRows} rows`);
+      prev = p;
+      const k = keyOf(ups[u]!, keyColumn, keyType);
+      if (k === undefined) throw new DeltaMismatchError(t.name, `upserted row ${u + 1} has no ${keyColumn}`);
+      if (drop.has(k)) throw new DeltaMismatchError(t.name, `key ${k} is upserted twice or both upserted and removed`);
+      drop.add(k);
+      digest.addRow(t, ups[u]!, 1, u);
+    }
+    const result: TableRow[] = new Array(resultRows);
+    let u = 0;
+    let b = 0;
+    let removedFound = 0;
+    const nBase = baseRows.length;
+    for (let j = 0; j < resultRows; j++) {
+      if (u < ups.length && positions[u] === j) {
+        result[j] = ups[u++]!;
+        continue;
+      }
+      for (;;) {
+        if (b >= nBase) throw new DeltaMismatchError(t.name, `base has too few rows for a result of ${resultRows}`);
+        const row = baseRows[b++]!;
+        const k = row[keyColumn] as RowKey;
+        if (!drop.has(k)) {
+          result[j] = row;
+          break;
+        }
+        if (removedSet.has(k)) removedFound++;
+        digest.addRow(t, row, -1, b - 1);
+      }
+    }
+    for (; b < nBase; b++) {
+      const row = baseRows[b]!;
+      const k = row[keyColumn] as RowKey;
+      if (!drop.has(k)) throw new DeltaMismatchError(t.name, `base has more rows than a result of ${resultRows}`);
+      if (removedSet.has(k)) removedFound++;
+      digest.addRow(t, row, -1, b);
+    }
+    if (removedFound !== removed.length) {
+      throw new DeltaMismatchError(t.name, `${removed.length - removedFound} removed key(s) are not in the base (or appear twice)`);
+    }
+    out[t.name] = result;
+    rows += resultRows;
+    upserted += ups.length;
+    removedCount += removed.length;
+  }
+  return { set: out, digest: digest.toString(), rows, upserted, removed: removedCount };
+}

@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import mysql from "mysql2/promise";
+import { setLogSink } from "../lib/log/logger.js";
+import { createSyncClient, type SyncClient } from "../data-plane/sync/client.js";
+import { createFakeTables } from "../data-plane/sync/testing/fake-sinks.js";
+import { spawnJsonChild, type JsonChild } from "./kit/json-child.js";
+import { ConfigError, parseControlPlaneConfig } from "../control-plane/config.js";
+
+setLogSink(() => {});
+
+const DB = "olelo_test_push";
+const GRPC = 21_401;
+const API = 21_402;
+
+describe("control-plane config", () => {
+  it("uses env defaults and lets flags override them", () => {
+    const d = parseControlPlaneConfig([], {});
+    expect(d).toMatchObject({ dbUrl: "mysql://root@127.0.0.1:3306/olelo", grpcHost: "127.0.0.1", grpcPort: 8071, apiHost: "127.0.0.1", apiPort: 8070, token: undefined, pollIntervalMs: 5000, migrate: true });
+    const c = parseControlPlaneConfig(["--grpc", "0.0.0.0:9071", "--api=[::1]:9070", "--poll-ms", "0", "--no-migrate", "--token", "abcdefgh"], {
+      OLELO_DB_URL: "mysql://u:p@db:3306/k",
+      OLELO_CP_GRPC: "127.0.0.1:1",
+      OLELO_CP_TOKEN: "fromenv1",
+    });
+    expect(c).toMatchObject({ dbUrl: "mysql://u:p@db:3306/k", grpcHost: "0.0.0.0", grpcPort: 9071, apiHost: "::1", apiPort: 9070, token: "abcdefgh", pollIntervalMs: 0, migrate: false });
+  });
+
+  it("names the bad setting", () => {
+    expect(() => parseControlPlaneConfig(["--grpc", "8071"], {})).toThrow(/--grpc: '8071' is not HOST:PORT/);
+    expect(() => parseControlPlaneConfig(["--poll-ms", "-5"], {})).toThrow(ConfigError);
+    expect(() => parseControlPlaneConfig(["--frobnicate"], {})).toThrow(/unknown option '--frobnicate'/);
+    expect(() => parseControlPlaneConfig(["--db-url"], {})).toThrow(/--db-url needs a value/);
+    expect(() => parseControlPlaneConfig([], { OLELO_DB_URL: "postgres://x" })).toThrow(/must start with mysql/);
+    expect(() => parseControlPlaneConfig([], { OLELO_CP_API: "localhost:99999" })).toThrow(/OLELO_CP_API/);
+  });
+});
+
+describe("control-plane process (MariaDB → compile → gRPC push → data plane)", () => {
+  let admin: mysql.Connection;
+  let cp: JsonChild;
+  let sync: SyncClient | null = null;
+
+  beforeAll(async () => {
+    admin = await mysql.createConnection({ host: "127.0.0.1", port: 3306, user: "root" });
+    await admin.query(`DROP DATABASE IF EXISTS ${DB}`);
+    await admin.query(`CREATE DATABASE ${DB} CHARACTER SET utf8mb4`);
+  });
+
+  afterAll(async () => {
+    await sync?.close();
+    if (cp && cp.proc.exitCode === null) cp.proc.kill("SIGKILL");
+    await admin?.query(`DROP DATABASE IF EXISTS ${DB}`);
+    await admin?.end();
+  });
+
+  it("starts, migrates, pushes DB rows to a data plane, follows a SQL change, serves nodes over the API and stops on SIGTERM", async () => {
+    cp = spawnJsonChild("control-plane/main.ts", [
+      "--db-url", `mysql://root@127.0.0.1:3306/${DB}`, "--grpc", `127.0.0.1:${GRPC}`, "--api", `127.0.0.1:${API}`, "--poll-ms", "200",
+    ]);
+    const { tables, live } = createFakeTables(["dispatcher", "address"]);
+    sync = await createSyncClient({ url: `127.0.0.1:${GRPC}`, nodeId: "e2e-dp", tables, cacheDir: null, backoff: { initialMs: 100, maxMs: 500 } });
+    // Migrations create empty Kamailio tables; their (empty) versions arrive first.
+    const deadline = Date.now() + 40_000;
+    while (!(live.get("dispatcher") && live.get("address"))) {
+      if (Date.now() > deadline) throw new Error(`no tables pushed; control plane stderr: ${cp.stderr().slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const v0 = live.get("dispatcher")!.version;
+    expect(live.get("dispatcher")!.rows).toBe(0);
+
+    await admin.query(`INSERT INTO ${DB}.dispatcher (setid, destination, flags, priority, attrs, description) VALUES (1, 'sip:10.1.1.1:5060', 0, 0, 'duid=a', 'e2e')`);
+    while (live.get("dispatcher")!.version === v0) {
+      if (Date.now() > deadline) throw new Error("SQL change not pushed");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(live.get("dispatcher")!.rows).toBe(1);
+    expect([...live.get("dispatcher")!.maps.get("dispatcher")!.values()][0]).toMatchObject({ setid: 1, destination: "sip:10.1.1.1:5060", attrs: "duid=a" });
+
+    const res = await fetch(`http://127.0.0.1:${API}/RPC`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", method: "nodes", id: 1 }),
+    });
+    const body = (await res.json()) as { result: Array<{ nodeId: string; connected: boolean; tables: Array<{ kind: string; appliedVersion: string }> }> };
+    const n = body.result.find((x) => x.nodeId === "e2e-dp")!;
+    expect(n.connected).toBe(true);
+    expect(n.tables.find((t) => t.kind === "dispatcher")!.appliedVersion).toBe(live.get("dispatcher")!.version);
+
+    cp.proc.kill("SIGTERM");
+    expect(await cp.exited).toBe(0);
+  });
+});
