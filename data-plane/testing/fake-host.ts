@@ -20,7 +20,7 @@ import {
   type SipUri,
   type TableSet,
 } from "../core/api.js";
-import { splitUri } from "../../lib/sip/uri-parts.js";
+import { splitUriRaw } from "../core/kit/index.js";
 
 export interface FakeHost extends ModuleHost {
   readonly stats: StatsRegistry;
@@ -81,7 +81,7 @@ export interface FakeRequest extends RequestContext {
 }
 
 function toSipUri(text: string): SipUri | null {
-  const p = splitUri(text);
+  const p = splitUriRaw(text);
   if (!p) return null;
   const params = new Map<string, string>();
   if (p.params) {
@@ -175,7 +175,7 @@ export function fakeRequest(init: FakeRequestInit = {}): FakeRequest {
       state.ruri = u;
     },
     setRuriUser(user: string | null) {
-      const p = splitUri(state.ruri);
+      const p = splitUriRaw(state.ruri);
       if (!p) return;
       const hostport = p.port !== null ? `${p.host}:${p.port}` : p.host;
       state.ruri = `${p.scheme}:${user !== null && user !== "" ? user + "@" : ""}${hostport}${p.params ? ";" + p.params : ""}`;

@@ -1,6 +1,6 @@
 import { defineModule } from "../../core/api.js";
 import type { RequestState, TableSink } from "../../core/api.js";
-import { formatUri, splitUri } from "../usrloc/sip-uri.js";
+import { formatUri, splitUri } from "../../core/kit/index.js";
 import { AliasTable, compileAliasTable, type AliasTarget } from "./alias-table.js";
 
 /** Module parameters (Kamailio alias_db names). */

@@ -1,6 +1,6 @@
 import { defineModule } from "../../core/api.js";
 import type { FailureContext, RequestContext, RequestState, TableSink } from "../../core/api.js";
-import { splitUri, unescapeUser } from "../usrloc/sip-uri.js";
+import { splitUri, unescapeUser } from "../../core/kit/index.js";
 import { CallFwdTable, callerMatches, compileCallFwd, type CfType, type Forwarding } from "./callfwd-table.js";
 
 /** Module parameters. */

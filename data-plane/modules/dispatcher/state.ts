@@ -1,7 +1,7 @@
 import type { CompiledDispatcher, CompiledDest, CompiledSet } from "./table.js";
 import { DS_STATES_ALL, isSkipped } from "./flags.js";
 import { shuffleInPlace } from "./hash.js";
-import { isIpv4, isIpv6 } from "./uri.js";
+import { isIpv4, isIpv6 } from "../../core/kit/index.js";
 
 /**
  * Runtime state that lives beside the immutable compiled table: current state bits, probe

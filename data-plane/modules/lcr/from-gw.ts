@@ -1,4 +1,4 @@
-import { canonicalIp } from "../../../lib/sip/uri-parts.js";
+import { expandIp } from "../../core/kit/index.js";
 import type { LcrGw, LcrInstance } from "./table.js";
 
 /**
@@ -37,7 +37,7 @@ export function protoNumber(proto: string | null | undefined): number {
  */
 export function findGwByAddress(inst: LcrInstance, ip: string, proto: number, port: number): LcrGw | null {
   if (inst.hasGwWithoutIp) return null;
-  const canon = canonicalIp(ip);
+  const canon = expandIp(ip);
   if (canon === null) return null;
   const list = inst.byIp.get(canon);
   if (list === undefined) return null;

@@ -3,7 +3,7 @@ import { PrefixKeyError, PrefixTreeBuilder } from "../../../lib/prefix-tree/buil
 import type { PrefixTree } from "../../../lib/prefix-tree/prefix-tree.js";
 import { readInt, readIntOrNull, readStr, readStrOrNull, rowIdOf, rowAt, tableArray } from "../../../tables/kit/row-values.js";
 import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../../../tables/kit/sliced.js";
-import { canonicalIp, isIpv6 } from "../../../lib/sip/uri-parts.js";
+import { expandIp, isIpv6 } from "../../core/kit/index.js";
 import { PcreError, pcreToRegExp } from "./pcre.js";
 
 /**
@@ -38,7 +38,7 @@ export interface LcrGw {
   readonly scheme: "sip:" | "sips:";
   /** IP address as configured (IPv6 without brackets), or null. */
   readonly ipAddr: string | null;
-  /** Canonical form used for comparisons (canonicalIp), or null. */
+  /** Canonical form used for comparisons (expandIp), or null. */
   readonly ipCanon: string | null;
   readonly ipv6: boolean;
   readonly hostname: string | null;
@@ -317,7 +317,7 @@ function parseGw(row: TableRow, i: number): LcrGw | "skip" {
   let ipCanon: string | null = null;
   let ipv6 = false;
   if (ipAddr !== null) {
-    ipCanon = canonicalIp(ipAddr);
+    ipCanon = expandIp(ipAddr);
     if (ipCanon === null) throw new TableError(GW, id, `ip_addr '${ipAddr}' is not an IPv4 or IPv6 address`);
     ipv6 = isIpv6(ipAddr);
     if (ipv6 && ipAddr.startsWith("[")) ipAddr = ipAddr.slice(1, -1);

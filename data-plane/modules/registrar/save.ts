@@ -3,7 +3,7 @@ import { ALL_METHODS, ContactFlag, parseMethods, type Binding, type BindingInfo 
 import type { UsrlocApi } from "../usrloc/index.js";
 import { nowSeconds, type ChangeOrigin, type LocationTable } from "../usrloc/location-table.js";
 import { MatchCode, matchContact, type MatchQuery } from "../usrloc/match-contact.js";
-import { nameAddrUri, splitHeaderList, splitUri, uriParam } from "../usrloc/sip-uri.js";
+import { nameAddrUri, splitHeaderList, splitUri, uriParam } from "../../core/kit/index.js";
 import { extractAor, type AorRules } from "./aor.js";
 import { getBflags } from "./branch-flags.js";
 import { CALLID_MAX_SIZE, MAX_UA_SIZE, RECEIVED_MAX_SIZE, readContact, unquote, type ContactRequest } from "./contact-info.js";

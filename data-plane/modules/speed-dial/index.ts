@@ -1,6 +1,6 @@
 import { defineModule } from "../../core/api.js";
 import type { RequestState, TableSink } from "../../core/api.js";
-import { splitUri } from "../usrloc/sip-uri.js";
+import { splitUri } from "../../core/kit/index.js";
 import { SpeedDialTable, compileSpeedDial } from "./speed-dial-table.js";
 
 /** Module parameters (Kamailio speeddial names). */
