@@ -21,6 +21,8 @@ import {
   type TableSet,
 } from "../core/api.js";
 import { splitUriRaw } from "../core/kit/index.js";
+import { seededRandom } from "../../lib/random/seeded.js";
+export { seededRandom };
 
 export interface FakeHost extends ModuleHost {
   readonly stats: StatsRegistry;
@@ -202,14 +204,3 @@ export function fakeRequest(init: FakeRequestInit = {}): FakeRequest {
   }) as unknown as FakeRequest;
 }
 
-/** Deterministic PRNG (mulberry32) for statistical tests with a fixed seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

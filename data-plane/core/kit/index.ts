@@ -25,3 +25,4 @@ export { isIpv4, isIpv6, looksLikeIpv6, canonicalIp, expandIp, parseIpInto, form
 export * from "../../../tables/kit/row-values.js";
 export * from "../../../tables/kit/sliced.js";
 export { createTableReloader } from "./reload-kind.js";
+export { seededRandom } from "../../../lib/random/seeded.js";
