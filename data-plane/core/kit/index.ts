@@ -26,3 +26,5 @@ export * from "../../../tables/kit/row-values.js";
 export * from "../../../tables/kit/sliced.js";
 export { createTableReloader } from "./reload-kind.js";
 export { seededRandom } from "../../../lib/random/seeded.js";
+export { ALGORITHMS, algorithmInfo, hashHex, computeHa1, computeResponse, digestEquals, type DigestAlgorithm, type AlgorithmInfo, type DigestInput } from "../../../lib/sip/digest.js";
+export { parseCredentials, MAX_CREDENTIALS_LENGTH, type DigestCredentials, type CredentialsParse } from "../../../lib/sip/credentials.js";

@@ -14,8 +14,8 @@ export type { AuthResult, AuthOutcome, CredentialsHeader } from "./authenticate.
 export { ChallengeFlag } from "./challenge.js";
 export { AuthFailureLimiter, MemoryCounterStore } from "./failure-limiter.js";
 export type { CounterStore, FailureLimiterOptions } from "./failure-limiter.js";
-export { parseCredentials } from "./parse-credentials.js";
-export type { CredentialsParse, DigestCredentials } from "./parse-credentials.js";
+export { parseCredentials } from "../../core/kit/index.js";
+export type { CredentialsParse, DigestCredentials } from "../../core/kit/index.js";
 export { compileSubscriberRows, compileSubscriberSet } from "./table.js";
 
 /** Nonce-tracker sweep timer of each live instance by its API (destroy(api) stops one, destroy() all). */
