@@ -92,7 +92,6 @@ export class DestRuntime {
   lastProbeAt = 0;
   /** Epoch ms of the last state change, 0 = none since load. */
   lastChangeAt = 0;
-  probeInFlight = false;
   /** Effective relative weight (alg 11); congestion control lowers it. */
   rweight: number;
   readonly oc: OverloadState;
