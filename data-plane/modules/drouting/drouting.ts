@@ -1,7 +1,6 @@
 import { RpcCode, RpcError, type ModuleHost, type RpcMethod, type RequestContext } from "../../core/api.js";
 import { createTableReloader } from "../../core/kit/reload-kind.js";
-import { compileBySize } from "../../../tables/kit/sliced.js";
-import { expandIp, splitUriRaw } from "../../core/kit/index.js";
+import { compileBySize, expandIp, splitUriRaw } from "../../core/kit/index.js";
 import { createCalendar, type Calendar } from "./calendar.js";
 import { DrKeepalive, type DrKeepaliveConfig } from "./keepalive.js";
 import { buildDrUri, findRule, orderGateways, type SortOrder } from "./route.js";

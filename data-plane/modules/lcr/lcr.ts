@@ -1,7 +1,6 @@
 import type { ModuleHost, RequestContext } from "../../core/api.js";
 import { createTableReloader } from "../../core/kit/reload-kind.js";
-import { compileBySize } from "../../../tables/kit/sliced.js";
-import { splitUriRaw } from "../../core/kit/index.js";
+import { compileBySize, splitUriRaw } from "../../core/kit/index.js";
 import { findGwByAddress, protoNumber } from "./from-gw.js";
 import { loadGws, type LcrMtreeLookup, type LoadGwsResult, type MatchedGw } from "./load-gws.js";
 import { buildGwUris } from "./next-gw.js";

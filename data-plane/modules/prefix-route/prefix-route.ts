@@ -1,6 +1,6 @@
 import { RpcCode, RpcError, type ModuleHost, type RpcMethod, type RequestContext } from "../../core/api.js";
 import { createTableReloader } from "../../core/kit/reload-kind.js";
-import { compileBySize } from "../../../tables/kit/sliced.js";
+import { compileBySize } from "../../core/kit/index.js";
 import { compilePrefixRouteSteps, compilePrefixRouteTables, dumpPrefixRouteLines, lookupPrefixRouteName, type CompiledPrefixRoutes, type PrefixRouteCompileOptions } from "./table.js";
 
 /**

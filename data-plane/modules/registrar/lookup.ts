@@ -1,6 +1,5 @@
 import type { RequestContext, RequestState } from "../../core/api.js";
-import { allowsMethod, type Binding } from "../usrloc/api.js";
-import { nowSeconds, type ChangeOrigin } from "../usrloc/api.js";
+import { allowsMethod, type Binding, nowSeconds, type ChangeOrigin } from "../usrloc/api.js";
 import { nameAddrUri, splitHeaderList, splitUri, uriParam } from "../../core/kit/index.js";
 import { tryExtractAor } from "./aor.js";
 import { getBflags, setBflags } from "./branch-flags.js";

@@ -1,8 +1,6 @@
 import type { Logger, NameAddr, RequestContext, StatGroup } from "../../core/api.js";
-import { ALL_METHODS, ContactFlag, parseMethods, type Binding, type BindingInfo } from "../usrloc/api.js";
+import { ALL_METHODS, ContactFlag, parseMethods, type Binding, type BindingInfo, nowSeconds, type ChangeOrigin, type LocationTable, MatchCode, matchContact, type MatchQuery } from "../usrloc/api.js";
 import type { UsrlocApi } from "../usrloc/api.js";
-import { nowSeconds, type ChangeOrigin, type LocationTable } from "../usrloc/api.js";
-import { MatchCode, matchContact, type MatchQuery } from "../usrloc/api.js";
 import { nameAddrUri, splitHeaderList, splitUri, uriParam } from "../../core/kit/index.js";
 import { extractAor, type AorRules } from "./aor.js";
 import { getBflags } from "./branch-flags.js";
