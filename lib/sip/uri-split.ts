@@ -49,6 +49,13 @@ export function lexUri(t: string): UriPieces | null {
   return { scheme, userinfo, hostport: semi >= 0 ? rest.slice(0, semi) : rest, params: semi >= 0 ? rest.slice(semi + 1) : null, headers };
 }
 
+/** `user[:password]` → its two parts (null when absent). */
+function splitUserinfo(userinfo: string | null): { user: string | null; password: string | null } {
+  if (userinfo === null) return { user: null, password: null };
+  const pc = userinfo.indexOf(":");
+  return pc >= 0 ? { user: userinfo.slice(0, pc), password: userinfo.slice(pc + 1) } : { user: userinfo, password: null };
+}
+
 function isUriScheme(s: string): s is "sip" | "sips" | "tel" {
   return s === "sip" || s === "sips" || s === "tel";
 }
@@ -83,14 +90,8 @@ export function splitUri(text: string): UriParts | null {
     if (!p.hostport) return null;
     return { scheme, user: p.hostport, password: null, host: "", ipv6: false, port: null, params, headers: p.headers };
   }
-  let user: string | null = null;
-  let password: string | null = null;
-  if (p.userinfo !== null) {
-    const pc = p.userinfo.indexOf(":");
-    user = pc >= 0 ? p.userinfo.slice(0, pc) : p.userinfo;
-    password = pc >= 0 ? p.userinfo.slice(pc + 1) : null;
-    if (user === "") return null;
-  }
+  const { user, password } = splitUserinfo(p.userinfo);
+  if (user === "") return null;
   const hp = p.hostport;
   let host: string;
   let ipv6 = false;
@@ -205,13 +206,7 @@ export function splitUriRaw(text: string): RawUriParts | null {
   const params = p.params ?? "";
   const headers = p.headers ?? "";
   if (scheme === "tel") return { scheme, user: p.hostport, password: null, host: "", port: null, params, headers };
-  let user: string | null = null;
-  let password: string | null = null;
-  if (p.userinfo !== null) {
-    const pc = p.userinfo.indexOf(":");
-    user = pc >= 0 ? p.userinfo.slice(0, pc) : p.userinfo;
-    password = pc >= 0 ? p.userinfo.slice(pc + 1) : null;
-  }
+  const { user, password } = splitUserinfo(p.userinfo);
   const hp = p.hostport;
   let host = hp;
   let port: number | null = null;
