@@ -15,20 +15,11 @@ import { compileLcrTables } from "../../tables/lcr/table.js";
 import { compileMtreeTables } from "../../tables/mtree/table.js";
 import { compilePrefixRouteTables, lookupPrefixRoute } from "../../tables/prefix-route/table.js";
 import type { TableRow } from "../../data-plane/core/tables/registry.js";
+import { seededRandom as rng } from "../../lib/random/seeded.js";
 
 const i = process.argv.indexOf("--rows");
 const N = i >= 0 ? Number(process.argv[i + 1]) : 300_000;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const r = rng(1);
 const digits = (len: number) => {
   let s = "";

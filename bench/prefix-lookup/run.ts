@@ -11,6 +11,7 @@
 import { PerformanceObserver, monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { PrefixTreeBuilder, yieldToEventLoop } from "../../lib/prefix-tree/build-prefix-tree.js";
 import type { PrefixTree } from "../../lib/prefix-tree/prefix-tree.js";
+import { seededRandom as rng } from "../../lib/random/seeded.js";
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -21,16 +22,6 @@ const N = arg("prefixes", 1_000_000);
 const LOOKUPS = arg("lookups", 1_000_000);
 const SEED = arg("seed", 42);
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function digits(r: () => number, len: number): string {
   let s = "";

@@ -18,6 +18,7 @@ import { mkdirSync, mkdtempSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { runSipp, startSippServer } from "../../test/helpers/sipp.js";
+import { seededRandom as rng } from "../../lib/random/seeded.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const arg = (name: string, def: number): number => {
@@ -34,16 +35,6 @@ const GATEWAY = 17910;
 const UAC = 17920;
 const MONITOR_MS = 250;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * `rows` unique digit prefixes: every 3-digit prefix 100–999 (so that any number starting with

@@ -14,6 +14,7 @@ import { TABLES } from "../db/catalog.js";
 import { keyColumnOf } from "../compile/diff.js";
 import { computeKindDelta } from "./compute-delta.js";
 import type { PushSnapshot } from "./push-source.js";
+import { seededRandom as rng } from "../../lib/random/seeded.js";
 
 const snap = (kind: string, version: string, set: TableSet): PushSnapshot => ({
   kind,
@@ -49,17 +50,6 @@ function receiveDelta(frames: Buffer[]): CompleteVersion {
   return r;
 }
 
-/** Small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Updates, inserts (at random places), removals and one move, on a copy of `rows`. */
 function mutate(rows: TableRow[], rnd: () => number, newRow: (i: number) => TableRow, edit: (r: TableRow) => TableRow): TableRow[] {

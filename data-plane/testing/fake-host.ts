@@ -20,7 +20,9 @@ import {
   type SipUri,
   type TableSet,
 } from "../core/api.js";
-import { splitUri } from "../../lib/sip/uri-parts.js";
+import { splitUriRaw } from "../core/kit/index.js";
+import { seededRandom } from "../../lib/random/seeded.js";
+export { seededRandom };
 
 export interface FakeHost extends ModuleHost {
   readonly stats: StatsRegistry;
@@ -81,7 +83,7 @@ export interface FakeRequest extends RequestContext {
 }
 
 function toSipUri(text: string): SipUri | null {
-  const p = splitUri(text);
+  const p = splitUriRaw(text);
   if (!p) return null;
   const params = new Map<string, string>();
   if (p.params) {
@@ -175,7 +177,7 @@ export function fakeRequest(init: FakeRequestInit = {}): FakeRequest {
       state.ruri = u;
     },
     setRuriUser(user: string | null) {
-      const p = splitUri(state.ruri);
+      const p = splitUriRaw(state.ruri);
       if (!p) return;
       const hostport = p.port !== null ? `${p.host}:${p.port}` : p.host;
       state.ruri = `${p.scheme}:${user !== null && user !== "" ? user + "@" : ""}${hostport}${p.params ? ";" + p.params : ""}`;
@@ -202,14 +204,3 @@ export function fakeRequest(init: FakeRequestInit = {}): FakeRequest {
   }) as unknown as FakeRequest;
 }
 
-/** Deterministic PRNG (mulberry32) for statistical tests with a fixed seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -1,18 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { DuplicatePrefixError, PrefixKeyError, PrefixTreeBuilder, buildPrefixTree, emptyPrefixTree } from "./build-prefix-tree.js";
 import { popcount } from "./prefix-tree.js";
+import { seededRandom as rng } from "../random/seeded.js";
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomKey(r: () => number, alphabet: string, min: number, max: number): string {
   const len = min + Math.floor(r() * (max - min + 1));

@@ -1,5 +1,6 @@
 import type { SipUri } from "./types.js";
-import { DIGIT, HEX, HNV, HOST, PARAM, PASSWORD, USER, allIn, escapesOk } from "./chars.js";
+import { looksLikeIpv6 } from "../net/ip.js";
+import { DIGIT, HNV, HOST, PARAM, PASSWORD, USER, allIn, escapesOk } from "./chars.js";
 
 /** Longest URI we accept (bytes); longer ones are rejected as hostile. */
 export const MAX_URI_LENGTH = 4096;
@@ -58,7 +59,7 @@ function parseSip(text: string, scheme: "sip" | "sips", start: number): SipUri |
     const close = text.indexOf("]", i);
     if (close < 0) return null;
     host = text.slice(i + 1, close);
-    if (!isIpv6(host)) return null;
+    if (!looksLikeIpv6(host)) return null;
     host = host.toLowerCase();
     ipv6 = true;
     i = close + 1;
@@ -180,30 +181,6 @@ export function isHostname(h: string): boolean {
   if (h.length === 0 || h.length > 255) return false;
   if (h.charCodeAt(0) === 46 || h.charCodeAt(0) === 45) return false;
   if (h.indexOf("..") >= 0) return false;
-  return true;
-}
-
-/** Loose IPv6 literal check (hex groups, one "::", optional trailing IPv4). */
-export function isIpv6(h: string): boolean {
-  if (h.length < 2 || h.length > 45) return false;
-  let colons = 0;
-  for (let i = 0; i < h.length; i++) {
-    const c = h.charCodeAt(i);
-    if (c === 58) colons++;
-    else if (HEX[c] !== 1 && c !== 46) return false;
-  }
-  if (colons < 2) return false;
-  const dbl = h.indexOf("::");
-  if (dbl >= 0 && h.indexOf("::", dbl + 1) >= 0) return false;
-  return true;
-}
-
-export function isIpv4(h: string): boolean {
-  const parts = h.split(".");
-  if (parts.length !== 4) return false;
-  for (const p of parts) {
-    if (p.length === 0 || p.length > 3 || !/^\d+$/.test(p) || Number(p) > 255) return false;
-  }
   return true;
 }
 

@@ -1,3 +1,5 @@
+import { seededRandom } from "../../lib/random/seeded.js";
+export { seededRandom };
 /**
  * The hash the dispatcher uses for algorithms 0, 1, 2, 3, 5 and 7 and for `dispatcher.hash`.
  *
@@ -46,21 +48,6 @@ export function dsHash(x: string | null, y: string | null): number {
   return h === 0 ? 1 : h;
 }
 
-/**
- * A small deterministic PRNG (mulberry32) used to shuffle the alg 9 / 11 / 64 tables. Seeding it
- * from the set id keeps `compileDispatcherTables` pure: the same rows always compile to the same
- * table, so the control plane and the proxy agree on it.
- */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Fisher–Yates shuffle in place with the given random source (Kamailio shuffle_uint100array). */
 export function shuffleInPlace(arr: Uint16Array | Uint8Array, rnd: () => number): void {

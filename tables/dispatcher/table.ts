@@ -2,7 +2,7 @@ import { TableError, type TableSet } from "../rows.js";
 import { parseAttrs, type DestAttrs } from "./attrs.js";
 import { DS_FLAGS_KNOWN } from "./flags.js";
 import { seededRandom, shuffleInPlace } from "./hash.js";
-import { parseSipUri, type DestUri } from "./uri.js";
+import { checkSipUri, type DestUri } from "../../lib/sip/uri-split.js";
 
 /**
  * Compiling the `dispatcher` table (Kamailio columns id, setid, destination, flags, priority,
@@ -137,10 +137,10 @@ export function compileDispatcherTables(set: TableSet): CompiledDispatcher {
     const idKey = String(row.id);
     if (seenIds.has(idKey)) throw new TableError("dispatcher", row.id, `id ${idKey} used twice`);
     seenIds.add(idKey);
-    let target = parseSipUri(row.destination);
+    let target = checkSipUri(row.destination);
     if (typeof target === "string" && !/^sips?:/i.test(row.destination)) {
       // Kamailio accepts a destination without scheme and prefixes "sip:" (pack_dest).
-      const fixed = parseSipUri("sip:" + row.destination);
+      const fixed = checkSipUri("sip:" + row.destination);
       if (typeof fixed !== "string") {
         target = fixed;
         row = { ...row, destination: "sip:" + row.destination };

@@ -3,7 +3,8 @@ import { PrefixKeyError, PrefixTreeBuilder } from "../../lib/prefix-tree/build-p
 import type { PrefixTree } from "../../lib/prefix-tree/prefix-tree.js";
 import { readInt, readStr, rowIdOf, rowAt, tableArray } from "../kit/row-values.js";
 import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../kit/sliced.js";
-import { canonicalIp, splitUri } from "../../lib/sip/uri-parts.js";
+import { expandIp } from "../../lib/net/ip.js";
+import { splitUriRaw } from "../../lib/sip/uri-split.js";
 import { TimeRecError, parseTimeRec, type TimeRec } from "./timerec.js";
 
 /**
@@ -99,7 +100,7 @@ export function* compileDroutingSteps(set: TableSet): Sliced<CompiledDrouting> {
     if (gateways.has(gwid)) throw new TableError(GWS, id, "duplicate gwid");
     const type = readInt(row, GWS, id, "type", { def: 0 });
     const raw = readStr(row, GWS, id, "address", { nonEmpty: true, maxLength: 128 }).trim();
-    const uri = splitUri(/^sips?:/i.test(raw) ? raw : `sip:${raw}`);
+    const uri = splitUriRaw(/^sips?:/i.test(raw) ? raw : `sip:${raw}`);
     if (uri === null || uri.user !== null || uri.params !== "" || uri.headers !== "" || !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-_]+)$/.test(uri.host)) {
       throw new TableError(GWS, id, `address '${raw}' is not host[:port]`);
     }
@@ -110,7 +111,7 @@ export function* compileDroutingSteps(set: TableSet): Sliced<CompiledDrouting> {
     const attrs = readStr(row, GWS, id, "attrs", { maxLength: 255 });
     const description = readStr(row, GWS, id, "description");
     const address = uri.port === null ? uri.host : `${uri.host}:${uri.port}`;
-    gateways.set(gwid, { gwid, type, address, ipCanon: canonicalIp(uri.host), port: uri.port ?? 0, strip, priPrefix, attrs, description });
+    gateways.set(gwid, { gwid, type, address, ipCanon: expandIp(uri.host), port: uri.port ?? 0, strip, priPrefix, attrs, description });
   }
 
   // ---- reusable lists

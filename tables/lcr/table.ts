@@ -3,8 +3,8 @@ import { PrefixKeyError, PrefixTreeBuilder } from "../../lib/prefix-tree/build-p
 import type { PrefixTree } from "../../lib/prefix-tree/prefix-tree.js";
 import { readInt, readIntOrNull, readStr, readStrOrNull, rowIdOf, rowAt, tableArray } from "../kit/row-values.js";
 import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../kit/sliced.js";
-import { canonicalIp, isIpv6 } from "../../lib/sip/uri-parts.js";
 import { PcreError, pcreToRegExp } from "./pcre.js";
+import { expandIp, isIpv6 } from "../../lib/net/ip.js";
 
 /**
  * Compiling Kamailio's lcr tables (lcr_gw v3, lcr_rule v3, lcr_rule_target v1) into one lookup
@@ -38,7 +38,7 @@ export interface LcrGw {
   readonly scheme: "sip:" | "sips:";
   /** IP address as configured (IPv6 without brackets), or null. */
   readonly ipAddr: string | null;
-  /** Canonical form used for comparisons (canonicalIp), or null. */
+  /** Canonical form used for comparisons (expandIp), or null. */
   readonly ipCanon: string | null;
   readonly ipv6: boolean;
   readonly hostname: string | null;
@@ -317,7 +317,7 @@ function parseGw(row: TableRow, i: number): LcrGw | "skip" {
   let ipCanon: string | null = null;
   let ipv6 = false;
   if (ipAddr !== null) {
-    ipCanon = canonicalIp(ipAddr);
+    ipCanon = expandIp(ipAddr);
     if (ipCanon === null) throw new TableError(GW, id, `ip_addr '${ipAddr}' is not an IPv4 or IPv6 address`);
     ipv6 = isIpv6(ipAddr);
     if (ipv6 && ipAddr.startsWith("[")) ipAddr = ipAddr.slice(1, -1);

@@ -1,5 +1,5 @@
 import { IpTrie } from "./ip-trie.js";
-import { parseIpInto } from "./parse-ip.js";
+import { parseIpInto } from "../../lib/net/ip.js";
 
 /** One compiled row of Kamailio's `address` table (permissions module, table version 6). */
 export interface AddressEntry {

@@ -1,7 +1,7 @@
 import { TableError, type TableRow, type TableSet } from "../rows.js";
 import { AddressTable, type AddressEntry } from "./address-table.js";
 import { IpTrie } from "./ip-trie.js";
-import { formatIp, maskBytes, parseIpInto } from "./parse-ip.js";
+import { formatIp, maskBytes, parseIpInto } from "../../lib/net/ip.js";
 import { TRUSTED_PROTO_NUMBERS, TrustedTable, type TrustedEntry } from "./trusted-table.js";
 
 /**

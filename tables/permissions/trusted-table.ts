@@ -1,4 +1,4 @@
-import { canonicalIp } from "./parse-ip.js";
+import { canonicalIp } from "../../lib/net/ip.js";
 
 /** Kamailio's proto numbers as shown by permissions.trustedDump (PROTO_NONE = 0 stands for "any"). */
 export const TRUSTED_PROTO_NUMBERS: Readonly<Record<string, number>> = {

@@ -1,6 +1,7 @@
 import type { CSeq, NameAddr, SipUri, Via } from "../../../lib/sip/types.js";
 import { DIGIT, TOKEN, isToken, isWs, trimLws } from "../../../lib/sip/chars.js";
-import { isHostname, isIpv6, parseUri } from "../../../lib/sip/uri.js";
+import { looksLikeIpv6 as isIpv6 } from "../../../lib/net/ip.js";
+import { isHostname, parseUri } from "../../../lib/sip/uri.js";
 
 /**
  * Parsers for header values (RFC 3261 §25.1): name-addr/addr-spec with parameters, Via, CSeq,

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { EventBus, StatsRegistry, type Logger } from "../../core/api.js";
 import { Acc } from "./acc.js";
 import { parseAccParams } from "./params.js";
-import { fakeMsg, fakeReq, sendBranch, sendReply, type FakeReq } from "../dialog/test-support.js";
-import type { CallEndedData } from "../dialog/call-events.js";
+import { fakeMsg, fakeReq, sendBranch, sendReply, type FakeReq } from "../../testing/dialog-fakes.js";
+import type { CallEndedData } from "../dialog/api.js";
 
 function setup(cfg: Record<string, unknown> = {}) {
   const lines: string[] = [];

@@ -1,5 +1,5 @@
 import type { BranchInfo, RequestContext, SipMessageView, TransactionObserver, EventBus, OleloEvent, Logger, Counter, StatGroup } from "../../core/api.js";
-import type { CallEndedData } from "../dialog/call-events.js";
+import type { CallEndedData } from "../dialog/api.js";
 import type { AccParams } from "./params.js";
 import type { AccDbWriter } from "./db-writer.js";
 import type { JsonLinesFile } from "./json-lines-file.js";

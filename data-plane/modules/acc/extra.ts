@@ -1,5 +1,5 @@
 import type { RequestContext, SipMessageView, NameAddr } from "../../core/api.js";
-import type { CallEndedData } from "../dialog/call-events.js";
+import type { CallEndedData } from "../dialog/api.js";
 
 /**
  * Extra columns (Kamailio acc `log_extra` / `db_extra` / `cdr_extra`): `"col=$pv;col2=$pv2"`.

@@ -1,7 +1,7 @@
 import { defineModule } from "../../core/api.js";
 import type { RequestState, TableSink } from "../../core/api.js";
-import { formatUri, splitUri } from "../usrloc/sip-uri.js";
 import { AliasTable, compileAliasTable, type AliasTarget } from "../../../tables/alias-db/alias-table.js";
+import { formatUri, splitUri } from "../../core/kit/index.js";
 
 /** Module parameters (Kamailio alias_db names). */
 export interface AliasDbParams {

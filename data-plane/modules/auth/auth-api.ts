@@ -3,10 +3,9 @@ import type { Logger } from "../../core/api.js";
 import type { RequestContext } from "../../core/api.js";
 import { AuthCode, type AuthResult, type CredentialsHeader, type DigestAuthenticator, findCredentials } from "./authenticate.js";
 import { buildChallenges } from "./challenge.js";
-import { algorithmInfo, type AlgorithmInfo } from "./digest.js";
+import { algorithmInfo, type AlgorithmInfo, parseCredentials } from "../../core/kit/index.js";
 import { AuthFailureLimiter, type FailureLimiterOptions } from "./failure-limiter.js";
 import type { NonceManager } from "./nonce.js";
-import { parseCredentials } from "./parse-credentials.js";
 import type { SubscriberTable } from "../../../tables/subscriber/table.js";
 
 /** Request variable holding the last AuthResult of the request (used by challenge and consume). */

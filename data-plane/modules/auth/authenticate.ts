@@ -1,9 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type { SipMessageView } from "../../core/api.js";
-import { algorithmInfo, computeHa1, computeResponse, digestEquals, type AlgorithmInfo } from "./digest.js";
+import { algorithmInfo, computeHa1, computeResponse, digestEquals, type AlgorithmInfo, parseCredentials, type DigestCredentials } from "../../core/kit/index.js";
 import type { NonceManager } from "./nonce.js";
 import type { NonceTracker } from "./nonce-tracker.js";
-import { parseCredentials, type DigestCredentials } from "./parse-credentials.js";
 import type { Subscriber, SubscriberTable } from "../../../tables/subscriber/table.js";
 
 /** Kamailio's auth return codes (auth/api.h auth_cfg_result_t). */

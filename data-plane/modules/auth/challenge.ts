@@ -1,4 +1,4 @@
-import type { AlgorithmInfo } from "./digest.js";
+import type { AlgorithmInfo } from "../../core/kit/index.js";
 
 /** auth_challenge / www_challenge / proxy_challenge flag bits (Kamailio auth module). */
 export const ChallengeFlag = {

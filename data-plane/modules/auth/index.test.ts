@@ -1,10 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { OleloEvent } from "../../core/api.js";
 import type { RequestContext, SipMessageView } from "../../core/api.js";
-import { HashTable } from "../htable/hash-table.js";
-import { parseHtableDefinition } from "../htable/params.js";
-import { createTestHost } from "../permissions/test-host.js";
-import { ALGORITHMS, computeHa1, computeResponse, hashHex, type AlgorithmInfo } from "./digest.js";
+import { HashTable, parseHtableDefinition } from "../../testing/module-internals.js";
+import { createTestHost } from "../../testing/test-host.js";
+import { ALGORITHMS, computeHa1, computeResponse, hashHex, type AlgorithmInfo } from "../../core/kit/index.js";
 import authModule, { AUTH_RESULT_VAR, type AuthApi, type AuthResult } from "./index.js";
 
 /** Only what auth reads: method, headerAll, body, from/to URIs, requestUri. */

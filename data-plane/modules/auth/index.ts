@@ -15,9 +15,9 @@ export type { AuthResult, AuthOutcome, CredentialsHeader } from "./authenticate.
 export { ChallengeFlag } from "./challenge.js";
 export { AuthFailureLimiter, MemoryCounterStore } from "./failure-limiter.js";
 export type { CounterStore, FailureLimiterOptions } from "./failure-limiter.js";
-export { parseCredentials } from "./parse-credentials.js";
-export type { CredentialsParse, DigestCredentials } from "./parse-credentials.js";
 export { compileSubscriberRows, compileSubscriberSet } from "../../../tables/subscriber/table.js";
+export { parseCredentials } from "../../core/kit/index.js";
+export type { CredentialsParse, DigestCredentials } from "../../core/kit/index.js";
 
 /** Nonce-tracker sweep timer of each live instance by its API (destroy(api) stops one, destroy() all). */
 const timers = new Map<AuthApi, NodeJS.Timeout>();

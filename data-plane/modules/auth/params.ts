@@ -1,4 +1,4 @@
-import { algorithmInfo, type AlgorithmInfo } from "./digest.js";
+import { algorithmInfo, type AlgorithmInfo } from "../../core/kit/index.js";
 
 /**
  * The auth module's configuration section (Kamailio auth + auth_db modparams with the same names).

@@ -1,8 +1,8 @@
 import { defineModule } from "../../core/api.js";
 import type { FailureContext, RequestContext, RequestState, TableSink } from "../../core/api.js";
-import { splitUri, unescapeUser } from "../usrloc/sip-uri.js";
 import { CallFwdTable, callerMatches, compileCallFwd, type CfType, type Forwarding } from "../../../tables/callfwd/callfwd-table.js";
 import { tableNamesOf } from "../../../tables/kinds.js";
+import { splitUri, unescapeUser } from "../../core/kit/index.js";
 
 /** Module parameters. */
 export interface CallFwdParams {

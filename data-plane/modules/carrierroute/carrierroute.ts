@@ -1,6 +1,6 @@
 import type { ModuleHost, RequestContext } from "../../core/api.js";
 import { createTableReloader } from "../../core/kit/reload-kind.js";
-import { compileBySize } from "../../../tables/kit/sliced.js";
+import { compileBySize } from "../../core/kit/index.js";
 import { crc32 } from "./crc32.js";
 import { crRpcMethods, ruleKey, type HostState } from "./rpc.js";
 import { findNextDomain, findRouteFlags, matchKey, resolveCarrier, resolveDomain, rewriteUri, ruleByDice, ruleByIndex } from "./select.js";

@@ -3,7 +3,7 @@ import { EventBus, StatsRegistry, createLogger, setLogLevel, type OleloEvent } f
 import { DialogManager } from "./manager.js";
 import { DlgState } from "./dialog.js";
 import { parseDialogParams } from "./params.js";
-import { fakeMsg, fakeReq, fakeUac, sendBranch, sendReply, type FakeReq } from "./test-support.js";
+import { fakeMsg, fakeReq, fakeUac, sendBranch, sendReply, type FakeReq } from "../../testing/dialog-fakes.js";
 
 setLogLevel("error");
 

@@ -5,9 +5,9 @@ import { EventBus, StatsRegistry, RpcRegistry, TableRegistry, createLogger, type
 import dialogModule from "./index.js";
 import accModule from "../acc/index.js";
 import { parseDialogParams } from "./params.js";
-import { parseAccParams } from "../acc/params.js";
+import { parseAccParams } from "../../testing/module-internals.js";
 import { CALL_EVENTS } from "./call-events.js";
-import { fakeUac } from "./test-support.js";
+import { fakeUac } from "../../testing/dialog-fakes.js";
 
 /**
  * Keeps the dialog and acc READMEs in step with the code: every parameter, RPC, script

@@ -3,16 +3,9 @@
  * Kamailio dialog's rr_param). Pure string functions over header values, unit-tested.
  */
 
-/** The URI inside a name-addr (`"x" <sip:a;lr>;p=1` → `sip:a;lr`), or the addr-spec itself. */
-export function uriOfNameAddr(value: string): string {
-  const lt = value.indexOf("<");
-  if (lt >= 0) {
-    const gt = value.indexOf(">", lt + 1);
-    return (gt > lt ? value.slice(lt + 1, gt) : value.slice(lt + 1)).trim();
-  }
-  const semi = value.indexOf(";");
-  return (semi >= 0 ? value.slice(0, semi) : value).trim();
-}
+import { uriOfNameAddr } from "../../core/kit/index.js";
+
+export { uriOfNameAddr };
 
 /** A compiled matcher for `;<rr_param>=<h_entry hex>.<h_id hex>` in a Route/Record-Route value. */
 export function didMatcher(rrParam: string): (value: string) => { hEntry: number; hId: number } | null {

@@ -13,8 +13,8 @@ import { Prober } from "./probe/prober.js";
 import { createRpcMethods, type DispatcherRpcTarget } from "./rpc.js";
 import { SerialQueue } from "./serial-queue.js";
 import { compileDispatcherTables, destKey, normalizeRow, type CompiledDispatcher } from "../../../tables/dispatcher/table.js";
-import { parseSipUri } from "../../../tables/dispatcher/uri.js";
 import { tableNamesOf } from "../../../tables/kinds.js";
+import { checkSipUri } from "../../core/kit/index.js";
 
 /**
  * The dispatcher module's wiring: parameters, the table sink shared by the list file and the
@@ -146,7 +146,7 @@ export async function createDispatcher(host: ModuleHost, deps: DispatcherDeps = 
         const reason = (e as TableError).reason ?? (e as Error).message;
         throw RpcError.invalidParam(reason.startsWith("flags") ? "flags" : reason.startsWith("destination") ? "address" : "priority", reason);
       }
-      const u = parseSipUri(/^sips?:/i.test(row.destination) ? row.destination : "sip:" + row.destination);
+      const u = checkSipUri(/^sips?:/i.test(row.destination) ? row.destination : "sip:" + row.destination);
       if (typeof u === "string") throw RpcError.invalidParam("address", u);
       try {
         parseAttrs(row.attrs);

@@ -3,7 +3,7 @@ import type { DispatcherEngine } from "./engine.js";
 import { DS_NODNSARES, isSkipped } from "../../../tables/dispatcher/flags.js";
 import { VAR_ATTRS, VAR_SETID } from "./select/dst-list.js";
 import { normalizeIp, type DestLocation, type LiveSet } from "./state.js";
-import { effectiveTransport, isIpv4, isIpv6, parseSipUri } from "../../../tables/dispatcher/uri.js";
+import { effectiveTransport, isIpv4, isIpv6, checkSipUri } from "../../core/kit/index.js";
 
 /**
  * ds_is_from_list([set [, mode [, uri]]]): does the request come from (or does `uri` point at)
@@ -34,7 +34,7 @@ interface Probe {
 export function isFromList(engine: DispatcherEngine, req: RequestContext, setid = -1, mode = MATCH_NOPROTO, uri?: string): boolean {
   let probe: Probe;
   if (uri !== undefined && uri !== "") {
-    const u = parseSipUri(uri);
+    const u = checkSipUri(uri);
     if (typeof u === "string") return false;
     if (!isIpv4(u.host) && !isIpv6(u.host)) {
       // no DNS on the request path: a host name matches destinations written with the same name

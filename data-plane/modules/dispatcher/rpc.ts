@@ -5,7 +5,9 @@ import type { DispatcherEngine } from "./engine.js";
 import { parseRpcState, stateLetters } from "../../../tables/dispatcher/flags.js";
 import { dsHash } from "../../../tables/dispatcher/hash.js";
 import type { DestLocation, LiveSet } from "./state.js";
-import { PROTO_IDS } from "../../../tables/dispatcher/uri.js";
+
+/** Kamailio proto ids (PROTO_NONE .. PROTO_WSS), shown as PROTOID by `dispatcher.list full`. */
+const PROTO_IDS: Readonly<Record<string, number>> = { "": 0, udp: 1, tcp: 2, tls: 3, sctp: 4, ws: 5, wss: 6 };
 
 /**
  * The dispatcher's RPC methods with Kamailio's names, parameters and result shapes

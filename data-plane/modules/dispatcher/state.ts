@@ -1,7 +1,7 @@
 import type { CompiledDispatcher, CompiledDest, CompiledSet } from "../../../tables/dispatcher/table.js";
 import { DS_STATES_ALL, isSkipped } from "../../../tables/dispatcher/flags.js";
 import { shuffleInPlace } from "../../../tables/dispatcher/hash.js";
-import { isIpv4, isIpv6 } from "../../../tables/dispatcher/uri.js";
+import { isIpv4, isIpv6 } from "../../core/kit/index.js";
 
 /**
  * Runtime state that lives beside the immutable compiled table: current state bits, probe
@@ -92,7 +92,6 @@ export class DestRuntime {
   lastProbeAt = 0;
   /** Epoch ms of the last state change, 0 = none since load. */
   lastChangeAt = 0;
-  probeInFlight = false;
   /** Effective relative weight (alg 11); congestion control lowers it. */
   rweight: number;
   readonly oc: OverloadState;

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseAttrs } from "../../../tables/dispatcher/attrs.js";
 import { isAcceptedReply, parseReplyCodes } from "./params.js";
 import { normalizeIp } from "./state.js";
-import { effectiveTransport, parseSipUri, uriOfNameAddr } from "../../../tables/dispatcher/uri.js";
+import { effectiveTransport, checkSipUri as parseSipUri, uriOfNameAddr } from "../../core/kit/index.js";
 
 describe("parseSipUri", () => {
   it("reads scheme, user, host as written, port and transport", () => {

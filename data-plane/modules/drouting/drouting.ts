@@ -1,8 +1,7 @@
 import { RpcCode, RpcError, type ModuleHost, type RpcMethod, type RequestContext } from "../../core/api.js";
 import { createTableReloader } from "../../core/kit/reload-kind.js";
-import { compileBySize } from "../../../tables/kit/sliced.js";
-import { canonicalIp, splitUri } from "../../../lib/sip/uri-parts.js";
 import { createCalendar, type Calendar } from "../../../tables/drouting/calendar.js";
+import { compileBySize, expandIp, splitUriRaw } from "../../core/kit/index.js";
 import { DrKeepalive, type DrKeepaliveConfig } from "./keepalive.js";
 import { buildDrUri, findRule, orderGateways, type SortOrder } from "./route.js";
 import { compileDroutingSteps, compileDroutingTables, type CompiledDrouting, type DrGateway, type DrRule } from "../../../tables/drouting/table.js";
@@ -166,7 +165,7 @@ export function createDrouting(host: ModuleHost, deps: DroutingDeps = {}): Drout
         }
         g = found;
       }
-      const parts = splitUri(req.ruri);
+      const parts = splitUriRaw(req.ruri);
       if (parts === null || parts.user === null) return fail();
       const rule = findRule(live, g, parts.user, now(), cfg.calendar);
       if (rule === null) return fail();
@@ -213,20 +212,20 @@ export function createDrouting(host: ModuleHost, deps: DroutingDeps = {}): Drout
     },
 
     goesToGw(req, type) {
-      const hop = splitUri(req.dst ?? req.ruri);
-      const ip = hop === null ? null : canonicalIp(hop.host);
+      const hop = splitUriRaw(req.dst ?? req.ruri);
+      const ip = hop === null ? null : expandIp(hop.host);
       if (ip === null) return false;
       const gws = live.byIp.get(ip);
       return gws !== undefined && gws.some((gw) => type === undefined || type < 0 || gw.type === type);
     },
 
     isFromGw(req, type, flags) {
-      const ip = canonicalIp(req.source.address);
+      const ip = expandIp(req.source.address);
       if (ip === null) return false;
       const gw = live.byIp.get(ip)?.find((x) => (x.port === 0 || x.port === req.source.port) && (type === undefined || x.type === type));
       if (gw === undefined) return false;
       if (flags !== undefined && flags !== 0 && gw.strip > 0) {
-        const p = splitUri(req.ruri);
+        const p = splitUriRaw(req.ruri);
         if (p !== null && p.user !== null) {
           const user = p.user.slice(gw.strip);
           const hostport = p.port !== null ? `${p.host}:${p.port}` : p.host;

@@ -1,5 +1,6 @@
 import type { EventBus, SipUac, StatGroup } from "../../core/api.js";
 import type { CompiledDrouting, DrGateway } from "../../../tables/drouting/table.js";
+import { GatewayProber } from "../../core/kit/index.js";
 
 /**
  * Gateway keepalives of Kamailio's drouting with `enable_keepalive` (drouting hands every
@@ -29,15 +30,13 @@ export type DrGatewayState = "unknown" | "up" | "down";
 interface Probe {
   state: DrGatewayState;
   address: string;
-  probing: boolean;
 }
 
 /** The keepalive table and timer of one drouting instance. */
 export class DrKeepalive {
   private readonly gws = new Map<number, Probe>();
   private downCount = 0;
-  private timer: ReturnType<typeof setInterval> | null = null;
-  private stopped = false;
+  private readonly prober: GatewayProber;
 
   constructor(
     private readonly cfg: DrKeepaliveConfig,
@@ -48,7 +47,9 @@ export class DrKeepalive {
       readonly current: () => CompiledDrouting;
       readonly log: { info(msg: string, f?: Record<string, unknown>): void };
     },
-  ) {}
+  ) {
+    this.prober = new GatewayProber({ uac: deps.uac, intervalS: cfg.enabled ? cfg.intervalS : 0, timeoutMs: cfg.timeoutMs, round: () => this.round() });
+  }
 
   /** Gateways known to be down (hot path: do_routing skips the check when 0). */
   get down(): number {
@@ -76,25 +77,25 @@ export class DrKeepalive {
   }
 
   start(): void {
-    if (!this.cfg.enabled || this.timer !== null || this.stopped) return;
-    this.timer = setInterval(() => this.tick(), this.cfg.intervalS * 1000);
-    this.timer.unref?.();
+    this.prober.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
+    this.prober.stop();
   }
 
   /** One round: an OPTIONS to every gateway whose previous probe is answered. Returns the count. */
   tick(): number {
-    if (this.stopped || !this.cfg.enabled) return 0;
+    return this.prober.tick();
+  }
+
+  private round(): number {
+    if (!this.cfg.enabled) return 0;
     let n = 0;
     for (const gw of this.deps.current().gateways.values()) {
       let p = this.gws.get(gw.gwid);
-      if (p === undefined) this.gws.set(gw.gwid, (p = { state: "unknown", address: gw.address, probing: false }));
-      if (p.probing) continue;
+      if (p === undefined) this.gws.set(gw.gwid, (p = { state: "unknown", address: gw.address }));
+      if (this.prober.inFlight(p)) continue;
       this.probe(gw.gwid, p);
       n++;
     }
@@ -102,32 +103,14 @@ export class DrKeepalive {
   }
 
   private probe(gwid: number, p: Probe): void {
-    p.probing = true;
     const address = p.address;
-    const uri = `sip:${address}`;
     this.deps.stats.inc("keepalive_sent");
-    let pending: Promise<{ code: number }>;
-    try {
-      pending = this.deps.uac.request({
-        method: "OPTIONS",
-        uri,
-        to: uri,
-        from: this.cfg.from,
-        ...(this.cfg.timeoutMs > 0 ? { timeoutMs: this.cfg.timeoutMs } : {}),
-      });
-    } catch (e) {
-      pending = Promise.reject(e);
-    }
-    pending.then(
-      (r) => this.onReply(gwid, p, address, r.code),
-      () => this.onReply(gwid, p, address, 500),
-    );
+    this.prober.send(p, { uri: `sip:${address}`, from: this.cfg.from }, (o) => this.onReply(gwid, p, address, o.code));
   }
 
   /** ka_options_callback: 2xx up, anything else down; events on a change. */
   private onReply(gwid: number, p: Probe, address: string, code: number): void {
-    p.probing = false;
-    if (this.stopped || this.gws.get(gwid) !== p || p.address !== address) return;
+    if (this.gws.get(gwid) !== p || p.address !== address) return;
     const next: DrGatewayState = code >= 200 && code <= 299 ? "up" : "down";
     if (next === p.state) return;
     if (p.state === "down") this.downCount--;

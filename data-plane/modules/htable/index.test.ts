@@ -1,7 +1,7 @@
 import mysql from "mysql2/promise";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { OleloEvent } from "../../core/api.js";
-import { createTestHost } from "../permissions/test-host.js";
+import { createTestHost } from "../../testing/test-host.js";
 import htableModule, { HTABLE_EXPIRED_EVENT, type HtableApi } from "./index.js";
 
 const call = (host: ReturnType<typeof createTestHost>, m: string, p: unknown) => host.rpc.call(m, p, { transport: "internal" });

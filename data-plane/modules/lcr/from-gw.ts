@@ -1,5 +1,5 @@
-import { canonicalIp } from "../../../lib/sip/uri-parts.js";
 import type { LcrGw, LcrInstance } from "../../../tables/lcr/table.js";
+import { expandIp } from "../../core/kit/index.js";
 
 /**
  * from_gw / to_gw matching (Kamailio lcr_mod.c do_from_gw / do_to_gw): is an address one of the
@@ -37,7 +37,7 @@ export function protoNumber(proto: string | null | undefined): number {
  */
 export function findGwByAddress(inst: LcrInstance, ip: string, proto: number, port: number): LcrGw | null {
   if (inst.hasGwWithoutIp) return null;
-  const canon = canonicalIp(ip);
+  const canon = expandIp(ip);
   if (canon === null) return null;
   const list = inst.byIp.get(canon);
   if (list === undefined) return null;

@@ -1,5 +1,6 @@
 import type { EventBus, SipUac, StatGroup } from "../../core/api.js";
 import type { CompiledLcr, LcrGw } from "../../../tables/lcr/table.js";
+import { GatewayProber } from "../../core/kit/index.js";
 
 /**
  * Gateway health of Kamailio's lcr (lcr_mod.c inactivate_gw / ping_timer / ping_callback):
@@ -55,14 +56,12 @@ interface GwState {
   uri: string;
   lcrId: number;
   gw: LcrGw;
-  probing: boolean;
 }
 
 /** The health table and the probe timer of one lcr module instance. */
 export class GwHealth {
   private readonly states = new Map<string, GwState>();
-  private timer: ReturnType<typeof setInterval> | null = null;
-  private stopped = false;
+  private readonly prober: GatewayProber;
 
   constructor(
     private readonly cfg: LcrPingConfig,
@@ -73,7 +72,17 @@ export class GwHealth {
       readonly current: () => CompiledLcr;
       readonly log: { info(msg: string, f?: Record<string, unknown>): void; warn(msg: string, f?: Record<string, unknown>): void };
     },
-  ) {}
+  ) {
+    this.prober = new GatewayProber({
+      uac: deps.uac,
+      intervalS: cfg.interval,
+      timeoutMs: cfg.timeoutMs,
+      upReplies: { codes: cfg.validReplyCodes },
+      failure: { code: 0, reason: "" },
+      round: () => this.round(),
+      onError: (e, probe) => this.deps.log.warn("unable to ping gateway", { uri: probe.uri, error: e instanceof Error ? e.message : String(e) }),
+    });
+  }
 
   /** True when probing is configured (inactivate_gw needs it, as in Kamailio). */
   get enabled(): boolean {
@@ -101,7 +110,7 @@ export class GwHealth {
     const k = key(lcrId, gw.gwId);
     let s = this.states.get(k);
     if (s === undefined) {
-      s = { state: GW_PINGING + this.cfg.inactivateThreshold, uri: gw.uri, lcrId, gw, probing: false };
+      s = { state: GW_PINGING + this.cfg.inactivateThreshold, uri: gw.uri, lcrId, gw };
       this.states.set(k, s);
     } else if (s.state > GW_INACTIVE) {
       s.state--;
@@ -129,23 +138,22 @@ export class GwHealth {
 
   /** Starts the probe timer (no-op when ping_interval is 0). */
   start(): void {
-    if (!this.enabled || this.timer !== null || this.stopped) return;
-    this.timer = setInterval(() => this.tick(), this.cfg.interval * 1000);
-    this.timer.unref?.();
+    this.prober.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
+    this.prober.stop();
   }
 
   /** One probe round (Kamailio ping_timer): OPTIONS to every gateway in a state ≥ 1. Returns the count. */
   tick(): number {
-    if (this.stopped) return 0;
+    return this.prober.tick();
+  }
+
+  private round(): number {
     let n = 0;
     for (const s of this.states.values()) {
-      if (s.probing || s.state < GW_PINGING) continue;
+      if (this.prober.inFlight(s) || s.state < GW_PINGING) continue;
       this.probe(s);
       n++;
     }
@@ -153,38 +161,15 @@ export class GwHealth {
   }
 
   private probe(s: GwState): void {
-    s.probing = true;
     const uri = s.uri;
     this.deps.stats.inc("ping_sent");
-    let pending: Promise<{ code: number }>;
-    try {
-      pending = this.deps.uac.request({
-        method: "OPTIONS",
-        uri,
-        to: uri,
-        from: this.cfg.from,
-        ...(this.cfg.socket !== "" ? { socket: this.cfg.socket } : {}),
-        ...(this.cfg.timeoutMs > 0 ? { timeoutMs: this.cfg.timeoutMs } : {}),
-      });
-    } catch (e) {
-      pending = Promise.reject(e);
-    }
-    pending.then(
-      (r) => this.onReply(s, uri, r.code),
-      (e: unknown) => {
-        this.deps.log.warn("unable to ping gateway", { uri, error: e instanceof Error ? e.message : String(e) });
-        this.onReply(s, uri, 0);
-      },
-    );
+    this.prober.send(s, { uri, from: this.cfg.from, socket: this.cfg.socket }, (o) => this.onReply(s, uri, o.code, o.up));
   }
 
   /** ping_callback: a 2xx or a listed code brings the gateway back. */
-  private onReply(s: GwState, uri: string, code: number): void {
-    s.probing = false;
-    if (this.stopped) return;
+  private onReply(s: GwState, uri: string, code: number, ok: boolean): void {
     const k = key(s.lcrId, s.gw.gwId);
     if (this.states.get(k) !== s || s.uri !== uri) return; // dropped or changed by a push meanwhile
-    const ok = (code >= 200 && code <= 299) || this.cfg.validReplyCodes.includes(code);
     if (!ok) {
       this.deps.stats.inc("ping_failed");
       return;

@@ -3,7 +3,7 @@ import { RpcError, type TableRow, type TableSet } from "../../core/api.js";
 import { fakeHost, fakeRequest, seededRandom, setTableSource } from "../../testing/fake-host.js";
 import { LCR_VARS, createLcr, type LcrApi } from "./lcr.js";
 import mtreeModule from "../mtree/index.js";
-import type { MtreeApi } from "../mtree/mtree.js";
+import type { MtreeApi } from "../mtree/index.js";
 import { buildGwUris } from "./next-gw.js";
 import { compileLcrTables } from "../../../tables/lcr/table.js";
 

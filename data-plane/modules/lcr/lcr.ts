@@ -1,7 +1,6 @@
 import type { ModuleHost, RequestContext } from "../../core/api.js";
 import { createTableReloader } from "../../core/kit/reload-kind.js";
-import { compileBySize } from "../../../tables/kit/sliced.js";
-import { splitUri } from "../../../lib/sip/uri-parts.js";
+import { compileBySize, splitUriRaw } from "../../core/kit/index.js";
 import { findGwByAddress, protoNumber } from "./from-gw.js";
 import { loadGws, type LcrMtreeLookup, type LoadGwsResult, type MatchedGw } from "./load-gws.js";
 import { buildGwUris } from "./next-gw.js";
@@ -166,7 +165,7 @@ export function createLcr(host: ModuleHost, deps: LcrDeps = {}): LcrModule {
   const lookup = (lcrId: number, uriUser: string, callerUri = "", requestUri: string | null = null): LoadGwsResult => {
     const inst = lcrId >= 1 && lcrId <= live.lcrCount ? live.instances.get(lcrId) : undefined;
     if (inst === undefined) return { ok: false, error: `invalid lcr_id ${lcrId} (lcr_count ${live.lcrCount})` };
-    const callerUser = callerUri === "" ? null : (splitUri(callerUri)?.user ?? null);
+    const callerUser = callerUri === "" ? null : (splitUriRaw(callerUri)?.user ?? null);
     return loadGws(
       inst,
       { uriUser, callerUri, callerUser, requestUri },
@@ -223,7 +222,7 @@ export function createLcr(host: ModuleHost, deps: LcrDeps = {}): LcrModule {
     let addr: string;
     let p: number;
     if (ip === undefined) {
-      const ru = splitUri(req.ruri);
+      const ru = splitUriRaw(req.ruri);
       if (ru === null) return false;
       addr = ru.host;
       const tp = /(?:^|;)transport=([^;]*)/i.exec(ru.params);

@@ -1,5 +1,5 @@
 import type { Endpoint, RequestState, SipMessageView } from "../../core/api.js";
-import { formatUri, nameAddrUri, splitHeaderList, splitUri, uriParam, uriProto, type UriParts } from "../usrloc/sip-uri.js";
+import { formatUri, nameAddrUri, splitHeaderList, splitUri, uriParam, uriProto, type UriParts } from "../../core/kit/index.js";
 import { sameIp } from "./ip-private.js";
 
 /** Kamailio's proto numbers used in `;alias=ip~port~proto` (PROTO_UDP 1 ... PROTO_WSS 6). */

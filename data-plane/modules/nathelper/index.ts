@@ -1,6 +1,6 @@
 import { defineModule, RpcError } from "../../core/api.js";
 import type { RequestContext, RequestState } from "../../core/api.js";
-import type { UsrlocApi } from "../usrloc/index.js";
+import type { UsrlocApi } from "../usrloc/api.js";
 import { addContactAlias, fixNatedContact, handleRuriAlias, receivedUri, setContactAlias, type ContactEditable } from "./contact-rewrite.js";
 import { isRfc1918 } from "./ip-private.js";
 import { NatPinger } from "./keepalive.js";

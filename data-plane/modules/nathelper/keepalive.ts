@@ -1,8 +1,8 @@
 import type { Logger, SipUac, UacResult, StatGroup } from "../../core/api.js";
-import type { Binding } from "../usrloc/binding.js";
-import type { UsrlocApi } from "../usrloc/index.js";
-import { nowSeconds, type ChangeOrigin, type LocationTable } from "../usrloc/location-table.js";
-import { nameAddrUri, splitHeaderList, splitUri, uriProto } from "../usrloc/sip-uri.js";
+import type { Binding } from "../usrloc/api.js";
+import type { UsrlocApi } from "../usrloc/api.js";
+import { nowSeconds, type ChangeOrigin, type LocationTable } from "../usrloc/api.js";
+import { nameAddrUri, splitHeaderList, splitUri, uriProto } from "../../core/kit/index.js";
 import type { NathelperParams } from "./params.js";
 
 const ZEROS = Buffer.from([0, 0, 0, 0]);

@@ -1,5 +1,5 @@
 import type { Endpoint, SipMessageView } from "../../core/api.js";
-import { nameAddrUri, splitHeaderList, splitUri, uriProto } from "../usrloc/sip-uri.js";
+import { nameAddrUri, splitHeaderList, splitUri, uriProto } from "../../core/kit/index.js";
 import { isRfc1918, sameIp } from "./ip-private.js";
 
 /** nat_uac_test bits (Kamailio NAT_UAC_TEST_*). */

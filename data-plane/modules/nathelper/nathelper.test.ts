@@ -5,7 +5,7 @@ import { isRfc1918, sameIp } from "./ip-private.js";
 import { NatTest, natUacTest, sdpAddresses } from "./nat-test.js";
 import { parseNathelperParams } from "./params.js";
 import { pingPlan } from "./keepalive.js";
-import { Binding } from "../usrloc/binding.js";
+import { Binding } from "../usrloc/api.js";
 
 /** A message view with just what nathelper reads. */
 function view(o: { via?: string; viaPort?: number | null; contact?: string; sdp?: string }): SipMessageView {

@@ -2,7 +2,7 @@ import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RequestContext } from "../../core/api.js";
 import permissionsModule, { type PermissionsApi } from "./index.js";
-import { createTestHost } from "./test-host.js";
+import { createTestHost } from "../../testing/test-host.js";
 
 /** Only the members permissions reads: source, vars, msg.from.uriText, msg.requestUri. */
 function fakeReq(address: string, port: number, proto = "udp", from = "sip:alice@example.com", ruri = "sip:bob@example.com"): RequestContext {

@@ -13,7 +13,7 @@ export type { PermissionsApi } from "./permissions-api.js";
 export type { AddressEntry } from "../../../tables/permissions/address-table.js";
 export type { TrustedEntry } from "../../../tables/permissions/trusted-table.js";
 export { compileAddressRows, compileTrustedRows, compileAddressSet, compileTrustedSet } from "../../../tables/permissions/table.js";
-export { canonicalIp, parseIpInto, formatIp } from "../../../tables/permissions/parse-ip.js";
+export { canonicalIp, parseIpInto, formatIp } from "../../core/kit/index.js";
 
 /** DB pool of each live instance by its API, closed by destroy(api); destroy() closes every one. */
 const cleanups = new Map<PermissionsApi, () => Promise<void>>();

@@ -7,7 +7,7 @@ import htableModule from "../htable/index.js";
 import pikeModule from "../pike/index.js";
 import sanityModule from "../sanity/index.js";
 import permissionsModule from "./index.js";
-import { createTestHost } from "./test-host.js";
+import { createTestHost } from "../../testing/test-host.js";
 
 /** Keeps the five firewall READMEs in step with what the modules register and return. */
 const modules: Array<[string, ModuleDefinition<unknown>, Record<string, unknown>]> = [

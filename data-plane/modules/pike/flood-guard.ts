@@ -1,6 +1,6 @@
 import type { EventBus } from "../../core/api.js";
 import type { Logger } from "../../core/api.js";
-import { canonicalIp, formatIp, maskBytes, parseIpInto } from "../../../tables/permissions/parse-ip.js";
+import { canonicalIp, formatIp, maskBytes, parseIpInto } from "../../core/kit/index.js";
 import type { PikeDetector } from "./pike-detector.js";
 
 /**

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { RequestContext } from "../../core/api.js";
-import { createTestHost } from "../permissions/test-host.js";
+import { createTestHost } from "../../testing/test-host.js";
 import pikeModule, { type PikeApi } from "./index.js";
 
 const req = (address: string) => ({ source: { proto: "udp", address, port: 5060 } }) as unknown as RequestContext;

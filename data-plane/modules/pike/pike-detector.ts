@@ -1,4 +1,4 @@
-import { formatIp, maskBytes, parseIpInto, v4ToNumber } from "../../../tables/permissions/parse-ip.js";
+import { formatIp, maskBytes, parseIpInto, v4ToNumber } from "../../core/kit/index.js";
 
 /**
  * Request-density detection per source address (Kamailio pike).

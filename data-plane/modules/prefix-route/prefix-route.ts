@@ -1,8 +1,8 @@
 import { RpcCode, RpcError, type ModuleHost, type RpcMethod, type RequestContext } from "../../core/api.js";
 import { createTableReloader } from "../../core/kit/reload-kind.js";
-import { compileBySize } from "../../../tables/kit/sliced.js";
 import { compilePrefixRouteSteps, compilePrefixRouteTables, dumpPrefixRouteLines, lookupPrefixRouteName, type CompiledPrefixRoutes, type PrefixRouteCompileOptions } from "../../../tables/prefix-route/table.js";
 import { tableNamesOf } from "../../../tables/kinds.js";
+import { compileBySize } from "../../core/kit/index.js";
 
 /**
  * The prefix_route script API. Kamailio's prefix_route([user]) runs the matched route itself;

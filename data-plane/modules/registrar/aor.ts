@@ -1,4 +1,4 @@
-import { splitUri, unescapeUser } from "../usrloc/sip-uri.js";
+import { splitUri, unescapeUser } from "../../core/kit/index.js";
 import { RegFailure } from "./reply.js";
 
 /** Longest AoR accepted (Kamailio MAX_AOR_LEN). */

@@ -1,5 +1,5 @@
 import type { NameAddr } from "../../core/api.js";
-import { ALL_METHODS, parseMethods, parseQ } from "../usrloc/binding.js";
+import { ALL_METHODS, parseMethods, parseQ } from "../usrloc/api.js";
 import type { RegistrarParams } from "./params.js";
 import { RegFailure } from "./reply.js";
 

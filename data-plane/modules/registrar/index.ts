@@ -1,5 +1,5 @@
 import { defineModule } from "../../core/api.js";
-import type { UsrlocApi } from "../usrloc/index.js";
+import type { UsrlocApi } from "../usrloc/api.js";
 import { parseRegistrarParams } from "./params.js";
 import { createRegistrarApi, type RegistrarApi } from "./registrar-api.js";
 

@@ -1,7 +1,6 @@
 import type { RequestContext, RequestState } from "../../core/api.js";
-import { allowsMethod, type Binding } from "../usrloc/binding.js";
-import { nowSeconds, type ChangeOrigin } from "../usrloc/location-table.js";
-import { nameAddrUri, splitHeaderList, splitUri, uriParam } from "../usrloc/sip-uri.js";
+import { allowsMethod, type Binding, nowSeconds, type ChangeOrigin } from "../usrloc/api.js";
+import { nameAddrUri, splitHeaderList, splitUri, uriParam } from "../../core/kit/index.js";
 import { tryExtractAor } from "./aor.js";
 import { getBflags, setBflags } from "./branch-flags.js";
 import { unquote } from "./contact-info.js";

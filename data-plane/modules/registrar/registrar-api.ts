@@ -1,5 +1,5 @@
 import type { RequestContext, RequestState } from "../../core/api.js";
-import { nowSeconds } from "../usrloc/location-table.js";
+import { nowSeconds } from "../usrloc/api.js";
 import { tryExtractAor } from "./aor.js";
 import { isBflagSet, resetBflag, setBflag } from "./branch-flags.js";
 import { lookup, lookupBranches, registered, unregister, type RegisteredMatch } from "./lookup.js";

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RequestState } from "../../core/api.js";
-import { Binding } from "../usrloc/binding.js";
-import { parseUsrlocParams } from "../usrloc/params.js";
+import { Binding, parseUsrlocParams } from "../usrloc/api.js";
 import { extractAor } from "./aor.js";
 import { contactExpires, randomizeExpires } from "./contact-info.js";
 import { LOOKUP_TARGETS_VAR, destinationOf, type LookupTarget } from "./lookup.js";

@@ -1,5 +1,5 @@
 import type { RequestContext } from "../../core/api.js";
-import { formatQ, type Binding } from "../usrloc/binding.js";
+import { formatQ, type Binding } from "../usrloc/api.js";
 
 /**
  * Registrar outcomes (Kamailio registrar rerrno.h / reply.c): reply code and the text sent in

@@ -1,9 +1,7 @@
 import type { Logger, NameAddr, RequestContext, StatGroup } from "../../core/api.js";
-import { ALL_METHODS, ContactFlag, parseMethods, type Binding, type BindingInfo } from "../usrloc/binding.js";
-import type { UsrlocApi } from "../usrloc/index.js";
-import { nowSeconds, type ChangeOrigin, type LocationTable } from "../usrloc/location-table.js";
-import { MatchCode, matchContact, type MatchQuery } from "../usrloc/match-contact.js";
-import { nameAddrUri, splitHeaderList, splitUri, uriParam } from "../usrloc/sip-uri.js";
+import { ALL_METHODS, ContactFlag, parseMethods, type Binding, type BindingInfo, nowSeconds, type ChangeOrigin, type LocationTable, MatchCode, matchContact, type MatchQuery } from "../usrloc/api.js";
+import type { UsrlocApi } from "../usrloc/api.js";
+import { nameAddrUri, splitHeaderList, splitUri, uriParam } from "../../core/kit/index.js";
 import { extractAor, type AorRules } from "./aor.js";
 import { getBflags } from "./branch-flags.js";
 import { CALLID_MAX_SIZE, MAX_UA_SIZE, RECEIVED_MAX_SIZE, readContact, unquote, type ContactRequest } from "./contact-info.js";

@@ -1,5 +1,5 @@
 import type { RequestState } from "../../core/api.js";
-import { sameInstance } from "../usrloc/binding.js";
+import { sameInstance } from "../usrloc/api.js";
 import { appendTarget, LOOKUP_TARGETS_VAR, useAsRuri, type LookupTarget } from "./lookup.js";
 
 /** req.vars key of the pending contact groups (tm's contacts_avp). */

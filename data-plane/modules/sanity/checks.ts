@@ -1,5 +1,5 @@
 import type { SipMessageView } from "../../core/api.js";
-import { parseCredentials } from "../auth/parse-credentials.js";
+import { parseCredentials } from "../../core/kit/index.js";
 import { checkUri, countParam, parseFirstVia, parseRequestLine, splitAddress, uriHasParam } from "./sip-syntax.js";
 
 /** msg_checks bits of sanity_check (Kamailio sanity module, sanity_mod.h). */

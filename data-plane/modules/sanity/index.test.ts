@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RequestContext } from "../../core/api.js";
-import { createTestHost } from "../permissions/test-host.js";
+import { createTestHost } from "../../testing/test-host.js";
 import { fakeView, invite } from "./test-fakes.js";
 import sanityModule, { SANITY_RESULT_VAR, type SanityApi, type SanityFailure } from "./index.js";
 

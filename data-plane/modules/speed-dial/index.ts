@@ -1,7 +1,7 @@
 import { defineModule } from "../../core/api.js";
 import type { RequestState, TableSink } from "../../core/api.js";
-import { splitUri } from "../usrloc/sip-uri.js";
 import { SpeedDialTable, compileSpeedDialRows, indexSpeedDial } from "../../../tables/speed-dial/speed-dial-table.js";
+import { splitUri } from "../../core/kit/index.js";
 
 /** Module parameters (Kamailio speeddial names). */
 export interface SpeedDialParams {

@@ -1,33 +1,11 @@
 import { defineModule } from "../../core/api.js";
-import type { LocationTable } from "./location-table.js";
+import type { UsrlocApi } from "./api.js";
 import { MysqlLocationStore } from "./mysql-store.js";
 import { parseUsrlocParams, type UsrlocParams } from "./params.js";
 import { RedisLocationStore } from "./redis-store.js";
 import { usrlocRpcMethods } from "./rpc.js";
 import type { LocationStore } from "./store.js";
 import { Usrloc } from "./usrloc.js";
-
-/**
- * What other modules (registrar, nathelper) and routing scripts get from usrloc: the location
- * tables and the AoR rules. Changes made through a table are written to storage and published
- * as `registration.*` events by the module.
- */
-export interface UsrlocApi {
-  readonly params: UsrlocParams;
-  /** The named table, created on first use (Kamailio registers one udomain per table name). */
-  table(name: string): LocationTable;
-  /** An existing table, or undefined. */
-  existing(name: string): LocationTable | undefined;
-  tables(): LocationTable[];
-  /** AoR of an RPC argument (rpc_fix_aor), or null when a domain is required but missing. */
-  normalizeAor(aor: string): string | null;
-  /** Branch-flag mask of NATed contacts (nat_bflag), 0 when unset. */
-  readonly natMask: number;
-  /** Resolves once the tables are loaded from storage. */
-  ready(): Promise<void>;
-  /** Writes pending changes now. */
-  flush(): Promise<void>;
-}
 
 /**
  * Running instances, oldest first. `destroy()` gets no argument from the core, so with several
@@ -71,14 +49,7 @@ export default defineModule<UsrlocApi>({
   },
 });
 
-export { Binding, ALL_METHODS, Q_UNSPECIFIED, ContactFlag, METHOD_BITS, methodBit, parseMethods, allowsMethod, formatQ, parseQ } from "./binding.js";
-export type { BindingInfo } from "./binding.js";
-export { LocationTable, nowSeconds } from "./location-table.js";
-export type { ChangeKind, ChangeOrigin } from "./location-table.js";
-export { MatchCode, matchContact } from "./match-contact.js";
-export type { MatchQuery, MatchResult } from "./match-contact.js";
-export { parseUsrlocParams } from "./params.js";
-export type { UsrlocParams } from "./params.js";
+export * from "./api.js";
 export { Usrloc, REGISTRATION_EVENTS } from "./usrloc.js";
 export { rowOf, infoOfRow, LOCATION_COLUMNS } from "./location-row.js";
 export type { LocationRow } from "./location-row.js";

@@ -1,4 +1,5 @@
 import type { SipUac } from "../../../core/api.js";
+import { GatewayProber } from "../../../core/kit/index.js";
 import type { DispatcherEngine } from "../engine.js";
 import { DS_DISABLED, DS_INACTIVE, DS_NODNSARES, DS_NOPING, DS_PROBING, DS_TRYING } from "../../../../tables/dispatcher/flags.js";
 import { isAcceptedReply } from "../params.js";
@@ -22,32 +23,28 @@ import { updateCongestion } from "./congestion.js";
  * late results after it are ignored.
  */
 export class Prober {
-  private timer: ReturnType<typeof setInterval> | null = null;
-  private stopped = false;
+  private readonly probes: GatewayProber;
 
   constructor(
     private readonly engine: DispatcherEngine,
-    private readonly uac: SipUac,
-  ) {}
+    uac: SipUac,
+  ) {
+    const p = engine.params;
+    this.probes = new GatewayProber({ uac, intervalS: p.pingInterval, round: () => this.round(), upReplies: p.pingReplyCodes });
+  }
 
   /** Starts the interval timer (no-op when ping_interval is 0). */
   start(): void {
-    const iv = this.engine.params.pingInterval;
-    if (iv <= 0 || this.timer !== null || this.stopped) return;
-    this.timer = setInterval(() => this.tick(), iv * 1000);
-    const t = this.timer as { unref?: () => void };
-    if (typeof t.unref === "function") t.unref();
+    this.probes.start();
   }
 
   /** Stops probing for good; pending results are dropped. */
   stop(): void {
-    this.stopped = true;
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
+    this.probes.stop();
   }
 
   get running(): boolean {
-    return this.timer !== null;
+    return this.probes.running;
   }
 
   /** Whether the probing mode selects this destination now (Kamailio ds_ping_result_helper). */
@@ -61,7 +58,11 @@ export class Prober {
 
   /** One keepalive round over every set; returns how many probes were sent. */
   tick(): number {
-    if (this.stopped || !this.engine.pingActive) return 0;
+    return this.probes.tick();
+  }
+
+  private round(): number {
+    if (!this.engine.pingActive) return 0;
     let n = 0;
     for (const set of this.engine.live.sets.values()) n += this.probeSet(set);
     return n;
@@ -71,7 +72,7 @@ export class Prober {
     let n = 0;
     for (let i = 0; i < set.size; i++) {
       const rt = set.rt[i]!;
-      if (rt.probeInFlight || !this.shouldProbe(rt.flags)) continue;
+      if (this.probes.inFlight(rt) || !this.shouldProbe(rt.flags)) continue;
       this.probe({ set, idx: i, dest: set.def.dests[i]!, rt });
       n++;
     }
@@ -83,26 +84,12 @@ export class Prober {
     const a = loc.dest.attrs;
     const socket = a.sockname !== "" ? a.sockname : a.socket !== "" ? a.socket : p.pingSocket !== "" ? p.pingSocket : p.defaultSocket;
     const obproxy = a.obproxy !== "" ? a.obproxy : p.outboundProxy;
-    loc.rt.probeInFlight = true;
     loc.rt.probesSent++;
     this.engine.deps.stats.inc("probes_sent");
-    let pending: Promise<{ code: number; reason: string; latencyMs: number }>;
-    try {
-      pending = this.uac.request({
-        method: p.pingMethod,
-        uri: loc.dest.uri,
-        to: loc.dest.uri,
-        from: a.pingFrom !== "" ? a.pingFrom : p.pingFrom,
-        ...(obproxy !== "" ? { destination: obproxy } : {}),
-        ...(socket !== "" ? { socket } : {}),
-        ...(p.pingTimeout > 0 ? { timeoutMs: p.pingTimeout } : {}),
-      });
-    } catch (e) {
-      pending = Promise.reject(e);
-    }
-    pending.then(
-      (r) => this.onResult(loc, r.code, r.reason, r.latencyMs),
-      () => this.onResult(loc, 500, "Sending keepalive failed", -1),
+    this.probes.send(
+      loc.rt,
+      { method: p.pingMethod, uri: loc.dest.uri, from: a.pingFrom !== "" ? a.pingFrom : p.pingFrom, destination: obproxy, socket, timeoutMs: p.pingTimeout },
+      (o) => this.onResult(loc, o.code, o.reason, o.latencyMs),
     );
   }
 
@@ -113,8 +100,7 @@ export class Prober {
    */
   onResult(loc: DestLocation, code: number, reason: string, latencyMs: number): void {
     const rt = loc.rt;
-    rt.probeInFlight = false;
-    if (this.stopped) return;
+    if (this.probes.stopped) return;
     const cur = this.engine.live.byKey.get(loc.dest.key);
     if (!cur || cur.rt !== rt) return;
     const p = this.engine.params;

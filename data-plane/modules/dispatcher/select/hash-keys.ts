@@ -1,6 +1,6 @@
 import type { RequestContext } from "../../../core/api.js";
 import { dsHash } from "../../../../tables/dispatcher/hash.js";
-import { parseSipUri } from "../../../../tables/dispatcher/uri.js";
+import { checkSipUri } from "../../../core/kit/index.js";
 
 /**
  * The keys the hashing algorithms read from a request, with Kamailio's rules
@@ -11,7 +11,7 @@ import { parseSipUri } from "../../../../tables/dispatcher/uri.js";
 
 /** Hash of a URI per Kamailio's user / host:port rule; -1 when the URI cannot be parsed. */
 export function hashUri(uriText: string, userOnly: boolean): number {
-  const u = parseSipUri(uriText.trim());
+  const u = checkSipUri(uriText.trim());
   if (typeof u === "string") return -1;
   const user = u.user === "" ? null : u.user;
   if (userOnly) return dsHash(user, null);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseCredentials, type CredentialsParse } from "./parse-credentials.js";
+import { parseCredentials, type CredentialsParse } from "./credentials.js";
 
 const R32 = "0123456789abcdef0123456789abcdef";
 const R64 = R32 + R32;

@@ -1,9 +1,9 @@
-import { EventBus } from "../../core/api.js";
-import { createLogger } from "../../core/api.js";
-import type { ModuleHost, SipUac } from "../../core/api.js";
-import { RpcRegistry } from "../../core/api.js";
-import { StatsRegistry } from "../../core/api.js";
-import { TableRegistry } from "../../core/api.js";
+import { EventBus } from "../core/api.js";
+import { createLogger } from "../core/api.js";
+import type { ModuleHost, SipUac } from "../core/api.js";
+import { RpcRegistry } from "../core/api.js";
+import { StatsRegistry } from "../core/api.js";
+import { TableRegistry } from "../core/api.js";
 
 /**
  * Test support shared by the firewall modules' tests (htable, pike, permissions, auth, sanity):

@@ -3,7 +3,7 @@
  * members the modules read, recording what the module did (Record-Route params, observers,
  * flags), plus a SipUac that records the requests it is asked to send.
  */
-import type { RequestContext, SipMessageView, TransactionObserver, NameAddr, Endpoint, SipUac, UacRequestOptions } from "../../core/api.js";
+import type { RequestContext, SipMessageView, TransactionObserver, NameAddr, Endpoint, SipUac, UacRequestOptions } from "../core/api.js";
 
 export interface FakeMsgInit {
   method?: string;

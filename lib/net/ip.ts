@@ -1,9 +1,10 @@
 /**
- * IPv4/IPv6 address parsing into bytes, without regexes or intermediate arrays, for the per-packet
- * lookups of permissions (address trie), pike (per-source counters) and the ipban guard.
+ * IP address helpers (the one copy in the tree): byte parsing without regexes or intermediate
+ * arrays for the per-packet lookups of permissions (address trie), pike and the ipban guard; literal
+ * checks (isIpv4/isIpv6/looksLikeIpv6); canonical (RFC 5952) and expanded text forms.
  * IPv4-mapped IPv6 addresses (`::ffff:192.0.2.1`, what a dual-stack socket reports) are folded
- * to IPv4 so that one source never has two identities. Text forms follow RFC 4291 §2.2;
- * the canonical output follows RFC 5952 §4.
+ * to IPv4 by parseIpInto/canonicalIp so that one source never has two identities. Text forms follow
+ * RFC 4291 §2.2; the canonical output follows RFC 5952 §4.
  */
 
 /** 4 for IPv4, 6 for IPv6, 0 when the text is not an IP address. */
@@ -229,4 +230,75 @@ export function maskBytes(b: Uint8Array, family: 4 | 6, prefixLen: number): void
     if (bitsHere >= 8) continue;
     b[i] = bitsHere <= 0 ? 0 : b[i]! & (0xff << (8 - bitsHere)) & 0xff;
   }
+}
+
+/** True when the string is a literal IPv4 address (dotted quad, no leading zeros). */
+export function isIpv4(s: string): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  return m !== null && m.slice(1).every((p) => Number(p) <= 255 && (p.length === 1 || p[0] !== "0"));
+}
+
+/** True when the string is a literal IPv6 address (brackets allowed). */
+export function isIpv6(s: string): boolean {
+  const a = s.startsWith("[") && s.endsWith("]") ? s.slice(1, -1) : s;
+  if (!a.includes(":")) return false;
+  return expandIpv6(a) !== null;
+}
+
+/**
+ * Loose IPv6 syntax check of RFC 3261's IPv6reference contents (hex groups, one "::", optional
+ * trailing IPv4), what the SIP message parser accepts inside brackets; no brackets here.
+ */
+export function looksLikeIpv6(h: string): boolean {
+  if (h.length < 2 || h.length > 45) return false;
+  let colons = 0;
+  for (let i = 0; i < h.length; i++) {
+    const c = h.charCodeAt(i);
+    if (c === 58) colons++;
+    else if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102)) && c !== 46) return false;
+  }
+  if (colons < 2) return false;
+  const dbl = h.indexOf("::");
+  if (dbl >= 0 && h.indexOf("::", dbl + 1) >= 0) return false;
+  return true;
+}
+
+/**
+ * Expanded text of an IP address for comparisons where Kamailio prints eight groups (lcr,
+ * drouting): IPv4 as is, IPv6 as eight lower-case 4-digit groups (so "2001:db8::1" and
+ * "[2001:DB8:0::1]" compare equal; IPv4-mapped addresses stay IPv6); null when the text is not
+ * an IP literal. `canonicalIp` is the RFC 5952 form.
+ */
+export function expandIp(s: string): string | null {
+  if (isIpv4(s)) return s;
+  const a = s.startsWith("[") && s.endsWith("]") ? s.slice(1, -1) : s;
+  return expandIpv6(a);
+}
+
+function expandIpv6(a: string): string | null {
+  let text = a.toLowerCase();
+  const lastColon = text.lastIndexOf(":");
+  if (lastColon < 0) return null;
+  const last = text.slice(lastColon + 1);
+  if (last.includes(".")) {
+    // an embedded IPv4 tail (::ffff:192.0.2.1) becomes two hex groups
+    if (!isIpv4(last)) return null;
+    const p = last.split(".").map(Number);
+    text = text.slice(0, lastColon + 1) + ((p[0]! << 8) | p[1]!).toString(16) + ":" + ((p[2]! << 8) | p[3]!).toString(16);
+  }
+  const dbl = text.split("::");
+  if (dbl.length > 2) return null;
+  const head = dbl[0] === "" ? [] : dbl[0]!.split(":");
+  let groups: string[];
+  if (dbl.length === 2) {
+    const rest = dbl[1] === "" ? [] : dbl[1]!.split(":");
+    const fill = 8 - head.length - rest.length;
+    if (fill < 1) return null;
+    groups = [...head, ...Array<string>(fill).fill("0"), ...rest];
+  } else {
+    groups = head;
+  }
+  if (groups.length !== 8) return null;
+  for (const g of groups) if (!/^[0-9a-f]{1,4}$/.test(g)) return null;
+  return groups.map((g) => g.padStart(4, "0")).join(":");
 }

@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import { describe, expect, it } from "vitest";
-import { canonicalIp, formatIp, maskBytes, parseIpInto, v4ToNumber } from "./parse-ip.js";
+import { canonicalIp, formatIp, maskBytes, parseIpInto, v4ToNumber } from "./ip.js";
 
 describe("parseIpInto / canonicalIp", () => {
   const good: Array<[string, string]> = [
