@@ -37,12 +37,15 @@ export type IntCoercion =
   /** like signed, and true/false → 1/0. */
   | "signed-bool"
   /** like signed with a leading "+" allowed; numbers must be safe integers. */
-  | "plus";
+  | "plus"
+  /** numbers only. */
+  | "none";
 
 const COERCE: Record<IntCoercion, (v: unknown) => unknown> = {
   digits: (v) => (typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v),
   signed: (v) => (typeof v === "string" && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v),
   "signed-bool": (v) => (typeof v === "boolean" ? (v ? 1 : 0) : COERCE.signed(v)),
+  none: (v) => v,
   plus: (v) => (typeof v === "string" && /^\s*[-+]?\d+\s*$/.test(v) ? Number(v.trim()) : v),
 };
 
