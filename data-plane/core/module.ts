@@ -66,11 +66,19 @@ export interface ModuleDefinition<Api = unknown, Cfg = RawConfig> {
 export function defineModule<Api, Cfg = RawConfig>(def: ModuleDefinition<Api, Cfg>): ModuleDefinition<Api> {
   const params = def.params;
   if (!params) return def as unknown as ModuleDefinition<Api>;
+  const isAsync = def.init.constructor.name === "AsyncFunction";
   return {
     ...def,
     params: params as unknown as ModuleParams<RawConfig>,
     init(host: ModuleHost) {
-      const config = params.parse(host.config);
+      let config: Cfg;
+      try {
+        config = params.parse(host.config);
+      } catch (e) {
+        // an async init reports a bad parameter as a rejection, as it did when it parsed itself
+        if (isAsync) return Promise.reject(e);
+        throw e;
+      }
       return def.init(Object.create(host, { config: { value: config, enumerable: true } }) as ModuleHost<Cfg>);
     },
   };
