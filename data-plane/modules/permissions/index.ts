@@ -26,6 +26,8 @@ export default defineModule<PermissionsApi, PermissionsParams>({
   name: "permissions",
   doc: "IP address and trusted-peer access control (address and trusted tables)",
   params: permissionsParams,
+  rpc: ["permissions.addressReload", "permissions.trustedReload", "permissions.addressDump", "permissions.subnetDump", "permissions.domainDump", "permissions.trustedDump"],
+  stats: { group: "permissions", counters: ["allowed", "denied", "address_entries", "trusted_entries"] },
   async init(host) {
     const params = host.config;
     const state = new PermissionsState();

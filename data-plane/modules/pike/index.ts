@@ -54,6 +54,8 @@ export default defineModule<PikeApi, PikeParams>({
   name: "pike",
   doc: "Flood detection per source address and ban list (Kamailio pike + ipban)",
   params: pikeParams,
+  rpc: ["pike.top", "pike.list", "pike.bans", "pike.unban"],
+  stats: { group: "pike", counters: ["blocked", "banned", "dropped", "tracked", "untracked"] },
   init(host) {
     const p = host.config;
     const stats = host.stats.group("pike", ["blocked", "banned", "dropped"]);
