@@ -7,7 +7,7 @@
  *   import { defineModule, RpcError, TableError, type RequestContext } from "../../core/api.js";
  */
 export { defineModule } from "./module.js";
-export type { ModuleDefinition, ModuleHost, SipUac, UacRequestOptions, UacResult } from "./module.js";
+export type { ModuleDefinition, ModuleHost, ModuleParams, RawConfig, SipUac, UacRequestOptions, UacResult } from "./module.js";
 export { defineScript } from "./script/context.js";
 export type * from "./script/context.js";
 export { TableError, TableRegistry } from "./tables/registry.js";
@@ -15,6 +15,8 @@ export type { TableSink, TableSource, TableStatus, TableListener, TableRow, Tabl
 export { RpcError, RpcCode } from "../../lib/rpc/errors.js";
 export { RpcRegistry, bindParams, formatHelp, formatSignature } from "../../lib/rpc/registry.js";
 export type { RpcCallInfo, RpcMethod, RpcParam, RpcParamType } from "../../lib/rpc/registry.js";
+export { defineRpc } from "../../lib/rpc/typed.js";
+export type { RpcArgs, TypedRpcMethod } from "../../lib/rpc/typed.js";
 export { Logger, createLogger, getLogLevel, isLogLevel, setLogLevel, setLogSink } from "../../lib/log/logger.js";
 export type { LogLevel, LogRecord, LogSink } from "../../lib/log/logger.js";
 export { Counter, StatGroup, StatsRegistry } from "./stats/counters.js";

@@ -3,28 +3,54 @@ import type { StatsRegistry } from "./stats/counters.js";
 import type { RpcRegistry } from "../../lib/rpc/registry.js";
 import type { EventBus } from "./events/bus.js";
 import type { TableRegistry } from "./tables/registry.js";
+import type { ParamDoc } from "./kit/params.js";
+
+/** Raw configuration section of a module, as the configuration file gives it. */
+export type RawConfig = Readonly<Record<string, unknown>>;
+
+/** A module's parameter table (built with `defineParams` in core/kit/params.ts). */
+export interface ModuleParams<Cfg> {
+  parse(cfg: RawConfig): Cfg;
+  docs(): readonly ParamDoc[];
+}
 
 /**
  * The contract between the core and a module (Kamailio's `module_exports`, collected into one
  * typed object). A module lives in `data-plane/modules/<name>/` and reaches the core only through
  * the `ModuleHost` it receives in `init`; what `init` returns is the module's script API, which
- * routing scripts receive by the module's name.
+ * routing scripts receive by the module's name (typed through `ModuleApis` in scripts/module-apis.ts).
+ *
+ * Declared, not only registered in `init`: `params` (the schema: types, defaults, ranges, docs —
+ * `host.config` arrives parsed and typed), `rpc` (names of the RPC methods it registers, typed
+ * with `defineRpc`), `stats` (its statistics group and counter names) and `tables` (the table
+ * kinds it consumes). The generated docs and README checks read these.
  *
  * @example
  *   export default defineModule({
- *     name: "dispatcher",
- *     doc: "Load balancing over destination sets",
- *     init(host) { host.rpc.registerAll(rpcMethods); return api; },
+ *     name: "pike",
+ *     doc: "Flood detection",
+ *     params: pikeParams,
+ *     rpc: ["pike.top", "pike.unban"],
+ *     stats: { group: "pike", counters: ["blocked"] },
+ *     init(host) { host.config.ban_time; return api; }, // host.config: PikeParams
  *   });
  */
-export interface ModuleDefinition<Api = unknown> {
+export interface ModuleDefinition<Api = unknown, Cfg = RawConfig> {
   readonly name: string;
   readonly doc: string;
   /** Other modules this one needs initialised first (their APIs arrive in host.modules). */
   readonly requires?: readonly string[];
   /** Modules used when they are configured (initialised first, in host.modules), never loaded for this one. */
   readonly optional?: readonly string[];
-  init(host: ModuleHost): Api | Promise<Api>;
+  /** Parameter schema; absent = the module reads its raw section itself. */
+  readonly params?: ModuleParams<Cfg>;
+  /** RPC methods the module registers (full names). */
+  readonly rpc?: readonly string[];
+  /** Statistics the module keeps: group name and counter names (gauges included). */
+  readonly stats?: { readonly group: string; readonly counters: readonly string[] };
+  /** Table kinds the module consumes from the control plane / files (TableRegistry names). */
+  readonly tables?: readonly string[];
+  init(host: ModuleHost<Cfg>): Api | Promise<Api>;
   /**
    * Stops timers and closes pools of one instance. Receives the API `init` returned, so two data
    * planes in one process (tests) each stop their own instance.
@@ -32,8 +58,30 @@ export interface ModuleDefinition<Api = unknown> {
   destroy?(api?: Api): void | Promise<void>;
 }
 
-export function defineModule<Api>(def: ModuleDefinition<Api>): ModuleDefinition<Api> {
-  return def;
+/**
+ * Declares a module. With `params`, the returned definition's `init` parses the raw section
+ * first (throwing the module's parameter error) and hands the module a host whose `config` is
+ * the typed result; the loader and tests call `init` with the raw section as before.
+ */
+export function defineModule<Api, Cfg = RawConfig>(def: ModuleDefinition<Api, Cfg>): ModuleDefinition<Api> {
+  const params = def.params;
+  if (!params) return def as unknown as ModuleDefinition<Api>;
+  const isAsync = def.init.constructor.name === "AsyncFunction";
+  return {
+    ...def,
+    params: params as unknown as ModuleParams<RawConfig>,
+    init(host: ModuleHost) {
+      let config: Cfg;
+      try {
+        config = params.parse(host.config);
+      } catch (e) {
+        // an async init reports a bad parameter as a rejection, as it did when it parsed itself
+        if (isAsync) return Promise.reject(e);
+        throw e;
+      }
+      return def.init(Object.create(host, { config: { value: config, enumerable: true } }) as ModuleHost<Cfg>);
+    },
+  };
 }
 
 /** Result of a request sent by the proxy itself (OPTIONS probes, keep-alives). */
@@ -92,10 +140,10 @@ export interface SipUac {
   addReceiveFilter?(filter: (src: { proto: string; address: string; port: number }) => boolean): () => void;
 }
 
-export interface ModuleHost {
+export interface ModuleHost<Cfg = RawConfig> {
   readonly name: string;
-  /** The module's section of the configuration file (validated by the module). */
-  readonly config: Readonly<Record<string, unknown>>;
+  /** The module's section of the configuration file: parsed by the module's `params` schema when it declares one. */
+  readonly config: Cfg;
   readonly log: Logger;
   readonly stats: StatsRegistry;
   readonly rpc: RpcRegistry;

@@ -35,46 +35,29 @@
  * FLT_ACC on INVITEs, FLT_ACCMISSED on INVITEs to local users, FLT_ACC + FLT_ACCFAILED on BYEs.
  */
 import { defineScript, type FailureContext, type RequestContext } from "../core/script/context.js";
-import type { AuthApi } from "../modules/auth/index.js";
-import type { AuthFailureLimiter } from "../modules/auth/failure-limiter.js";
-import type { HtableApi } from "../modules/htable/index.js";
-import type { PermissionsApi } from "../modules/permissions/index.js";
-import type { PikeApi } from "../modules/pike/index.js";
-import type { SanityApi } from "../modules/sanity/index.js";
-import type { AliasDbApi } from "../modules/alias-db/index.js";
-import type { CallFwdApi } from "../modules/callfwd/index.js";
-import type { NathelperApi } from "../modules/nathelper/index.js";
-import type { RegistrarApi } from "../modules/registrar/index.js";
-import type { SpeedDialApi } from "../modules/speed-dial/index.js";
 import type { ReplyContext } from "../core/script/context.js";
-import type { DialogApi } from "../modules/dialog/index.js";
-import type { AccApi } from "../modules/acc/index.js";
-import type { LcrApi } from "../modules/lcr/index.js";
+import { accounting } from "./default/accounting.js";
+import { firewall } from "./default/firewall.js";
+import { location } from "./default/location.js";
+import { scriptModules, type ModuleApis } from "./module-apis.js";
 
 const SCANNERS = /friendly|scanner|sipcli|sipvicious|VaxSIPUserAgent|pplsip/i;
 const DIALOG_CREATING = new Set(["INVITE", "SUBSCRIBE", "REFER"]);
 
-export default defineScript(({ settings, modules, log }) => {
+export default defineScript(({ settings, modules: loaded, log }) => {
+  const modules = scriptModules(loaded);
   const nextHop = typeof settings.nextHop === "string" ? settings.nextHop : null;
   const maxFwd = typeof settings.maxForwards === "number" ? settings.maxForwards : 10;
   const maxSize = typeof settings.maxMessageSize === "number" ? settings.maxMessageSize : 16384;
   const maxRuri = typeof settings.maxRuriSize === "number" ? settings.maxRuriSize : 512;
   const dsSet = typeof settings.dispatcherSet === "number" ? settings.dispatcherSet : null;
   const dsAlg = typeof settings.dispatcherAlg === "number" ? settings.dispatcherAlg : 4;
-  const lcr = modules.lcr as LcrApi | undefined;
+  const lcr = modules.lcr;
   const lcrId = typeof settings.lcrId === "number" ? settings.lcrId : null;
-  const ds = modules.dispatcher as
-    | {
-        selectDst(req: RequestContext, set: number, alg: number, limit?: number): boolean;
-        nextDst(req: RequestContext): boolean;
-        markDst(req: RequestContext, state?: string): boolean;
-        loadUpdate(req: RequestContext): boolean;
-        loadUnset(req: RequestContext): boolean;
-      }
-    | undefined;
+  const ds = modules.dispatcher;
   /** Alg 10 (call load) counts calls: BYE/CANCEL must end them, a failed call must drop its load. */
   const dsLoad = ds !== undefined && dsSet !== null && dsAlg === 10;
-  const sanity = modules.sanity as SanityApi | undefined;
+  const sanity = modules.sanity;
   const acct = accounting(modules);
   const loc = location(modules, settings, log, acct.beforeLocalRelay);
 
@@ -190,7 +173,7 @@ export default defineScript(({ settings, modules, log }) => {
    * caller (From URI) in least-cost order, the first one into the R-URI/$du, failover in
    * LCR_FAILURE.
    */
-  function lcrRoute(req: RequestContext, lcr: LcrApi, lcrId: number): void {
+  function lcrRoute(req: RequestContext, lcr: ModuleApis["lcr"], lcrId: number): void {
     let caller: string;
     try {
       caller = req.msg.from.uriText;
@@ -325,213 +308,3 @@ export default defineScript(({ settings, modules, log }) => {
     },
   };
 });
-
-/**
- * SAFEGUARD/AUTH wiring, once per script load: pike's guard keeps bans in htable "ipban" (when
- * defined) and never counts nor bans trusted peers; failed authentications are counted per source
- * IP in htable `authFailTable` and ban the source through the guard (Kamailio's auth_count pattern).
- */
-function firewall(modules: Readonly<Record<string, unknown>>, settings: Readonly<Record<string, unknown>>) {
-  const pike = modules.pike as PikeApi | undefined;
-  const htable = modules.htable as HtableApi | undefined;
-  const permissions = modules.permissions as PermissionsApi | undefined;
-  const auth = modules.auth as AuthApi | undefined;
-  if (pike) {
-    if (htable?.hasTable("ipban")) pike.guard.setStore(pike.htableBanStore(htable.table("ipban")));
-    if (permissions) pike.guard.setTrustCheck((ip) => permissions.isTrusted(ip));
-  }
-  const failTable = typeof settings.authFailTable === "string" ? settings.authFailTable : "auth_fail";
-  const banSeconds = typeof settings.authBanSeconds === "number" ? settings.authBanSeconds : 900;
-  let failures: AuthFailureLimiter | null = null;
-  if (auth && htable?.hasTable(failTable)) {
-    failures = auth.createFailureLimiter({
-      store: htable.table(failTable),
-      maxFailures: typeof settings.authMaxFailures === "number" ? settings.authMaxFailures : 10,
-      blockSeconds: banSeconds,
-      onBlock: pike ? (ip) => pike.guard.ban(ip, banSeconds, "auth") : undefined,
-    });
-  }
-  return { pike, auth, permissions, failures };
-}
-
-/** Kamailio default cfg flags: FLT_NATS (message), FLB_NATB and FLB_NATSIPPING (branch). */
-const FLT_NATS = 5;
-const FLB_NATB = 6;
-const FLB_NATSIPPING = 7;
-
-/**
- * REGISTRAR, LOCATION, NATDETECT, NATMANAGE, DLGURI and the serial-fork / forwarding failure
- * route of Kamailio's default configuration, for whichever of registrar, nathelper, speed_dial,
- * alias_db and callfwd are configured (each step is skipped when its module is not).
- */
-function location(
-  modules: Readonly<Record<string, unknown>>,
-  settings: Readonly<Record<string, unknown>>,
-  log: { debug(m: string, f?: Record<string, unknown>): void },
-  beforeRelay: (req: RequestContext) => void = () => undefined,
-) {
-  const registrar = modules.registrar as RegistrarApi | undefined;
-  const nat = modules.nathelper as NathelperApi | undefined;
-  const sd = modules.speed_dial as SpeedDialApi | undefined;
-  const alias = modules.alias_db as AliasDbApi | undefined;
-  const cf = modules.callfwd as CallFwdApi | undefined;
-  const table = typeof settings.locationTable === "string" ? settings.locationTable : "location";
-  const natFlags = typeof settings.natTestFlags === "number" ? settings.natTestFlags : 19;
-  const sipPing = settings.natSipPing === true;
-  const serial = settings.serialForking === true;
-  const serialMs = typeof settings.serialTimeoutMs === "number" ? settings.serialTimeoutMs : 15000;
-  const firstHop = (m: { msg: { vias: readonly unknown[] } }, reply: boolean) => m.msg.vias.length === (reply ? 2 : 1);
-
-  /**
-   * RELAY with NATMANAGE: NATed calls' SDP goes through the media relay hook (awaited when the
-   * relay is asynchronous), the reply route and the failure route are armed, then t_relay.
-   */
-  function relayManaged(req: RequestContext): void | Promise<void> {
-    beforeRelay(req);
-    if (nat) req.onReply("MANAGE_REPLY");
-    req.onFailure("MANAGE_FAILURE");
-    const send = () => {
-      if (!req.relay()) req.replyError();
-    };
-    if (nat && !req.hasToTag && (req.isFlagSet(FLT_NATS) || registrar?.isbflagset(req, FLB_NATB))) {
-      const m = nat.manageMedia(req, true);
-      if (typeof m !== "number") return m.then(send);
-    }
-    send();
-  }
-
-  /** lookup + relay of a local target (404 / 405 when there is none). */
-  function lookupAndRelay(req: RequestContext, uris: readonly string[] | null = null): void | Promise<void> {
-    const rc = uris ? registrar!.lookupBranches(req, table, uris) : registrar!.lookup(req, table);
-    if (rc < 0) {
-      if (cf && cf.forward(req, "unavailable") > 0) {
-        if (!req.isMyself() || registrar!.lookup(req, table) > 0) return relayManaged(req);
-      }
-      if (rc === -2) req.reply(405, "Method Not Allowed");
-      else req.reply(404, "Not Found");
-      return;
-    }
-    if (serial && req.method === "INVITE" && registrar!.loadContacts(req) > 0 && registrar!.nextContacts(req) > 0) {
-      if (registrar!.hasMoreContacts(req)) req.setFinalResponseTimers(serialMs, serialMs);
-    }
-    if (cf && req.method === "INVITE") cf.armNoAnswer(req);
-    return relayManaged(req);
-  }
-
-  return {
-    registrar,
-
-    /** NATDETECT: NATed REGISTER → received for save(); other first-hop requests → Contact alias. */
-    natDetect(req: RequestContext): void {
-      if (!nat || !nat.natUacTest(req, natFlags)) return;
-      if (req.method === "REGISTER") nat.fixNatedRegister(req);
-      else if (firstHop(req, false) && !req.hasToTag) nat.setContactAlias(req);
-      req.setFlag(FLT_NATS);
-    },
-
-    /** DLGURI: an in-dialog R-URI with ;alias= (NATed peer) gets its $du back. */
-    dlgUri(req: RequestContext): void {
-      if (nat && req.dst === null) nat.handleRuriAlias(req);
-    },
-
-    /** REGISTRAR: NATed contacts get FLB_NATB (and FLB_NATSIPPING) as cflags, then save. */
-    register(req: RequestContext): void {
-      if (req.isFlagSet(FLT_NATS)) {
-        registrar!.setbflag(req, FLB_NATB);
-        if (sipPing) registrar!.setbflag(req, FLB_NATSIPPING);
-      }
-      if (registrar!.save(req, table) < 0) log.debug("REGISTER rejected", { callId: req.msg.callId });
-    },
-
-    /** LOCATION: speed dial, aliases, screening / unconditional forwarding, lookup, relay. */
-    location(req: RequestContext): void | Promise<void> {
-      // speed dial / alias to a non-local URI: SIPOUT
-      if (sd && /^[0-9]{2}$/.test(req.ruriUser ?? "") && sd.lookup(req, "speed_dial") > 0 && !req.isMyself()) return relayManaged(req);
-      // alias_db: an alias of local users looks up every user it names (lookup_branches)
-      let aliased: string[] | null = null;
-      if (alias) {
-        const targets = alias.findAll(req.ruri, "dbaliases");
-        if (targets.length > 0 && alias.lookup(req, "dbaliases") > 0) {
-          if (!req.isMyself()) return relayManaged(req);
-          req.clearBranches();
-          aliased = alias.params.append_branches ? targets : targets.slice(0, 1);
-        }
-      }
-      if (cf && req.method === "INVITE") {
-        if (cf.screen(req) < 0) {
-          req.reply(603, "Decline");
-          return;
-        }
-        if (cf.forward(req, "unconditional") > 0) {
-          if (!req.isMyself()) return relayManaged(req);
-          aliased = null;
-        }
-      }
-      return lookupAndRelay(req, aliased);
-    },
-
-    /** MANAGE_FAILURE: stop when cancelled; next q group; busy / no-answer forwarding. */
-    failure(f: FailureContext): void {
-      if (f.isCanceled()) return;
-      if (serial && registrar && registrar.nextContacts(f) > 0) {
-        if (registrar.hasMoreContacts(f)) f.setFinalResponseTimers(serialMs, serialMs);
-        f.onFailure("MANAGE_FAILURE");
-        f.relay();
-        return;
-      }
-      if (cf && cf.onFailure(f) > 0) {
-        if (f.isMyself() && registrar) {
-          if (registrar.lookup(f, table) < 0) return;
-        }
-        f.onFailure("MANAGE_FAILURE");
-        f.relay();
-      }
-    },
-
-    /** NATMANAGE on a reply: a NATed callee's Contact gets an alias (first hop only). */
-    manageReply(r: ReplyContext): void {
-      if (!nat || !r.request || r.status >= 300) return;
-      const natedCallee = registrar?.isbflagset(r.request, FLB_NATB) ?? false;
-      if ((natedCallee || nat.natUacTest(r, 1)) && firstHop(r, true)) nat.setContactAlias(r);
-    },
-  };
-}
-
-/** Kamailio default cfg accounting flags. */
-const FLT_ACC = 1;
-const FLT_ACCMISSED = 2;
-const FLT_ACCFAILED = 3;
-
-/**
- * DIALOG / ACC hooks, active only with their modules: dlg_manage() for INVITEs and in-dialog
- * requests, and the acc flags of Kamailio's default cfg (the acc module reads them when the
- * final reply goes out, so a failure route may still change them).
- */
-function accounting(modules: Readonly<Record<string, unknown>>) {
-  const dialog = modules.dialog as DialogApi | undefined;
-  const acc = modules.acc as AccApi | undefined;
-
-  /** Before t_relay: manage the dialog; FLT_ACC on INVITEs, FLT_ACC + FLT_ACCFAILED on BYEs. */
-  function beforeRelay(req: RequestContext): void {
-    if (dialog && (req.method === "INVITE" || req.hasToTag)) dialog.manage(req);
-    if (!acc) return;
-    if (req.hasToTag) {
-      if (req.method !== "BYE") return;
-      req.setFlag(FLT_ACC);
-      req.setFlag(FLT_ACCFAILED);
-      acc.track(req);
-    } else if (req.method === "INVITE") {
-      req.setFlag(FLT_ACC);
-      acc.track(req);
-    }
-  }
-
-  return {
-    beforeRelay,
-    /** LOCATION: a call to a local user that was found also logs missed calls (FLT_ACCMISSED). */
-    beforeLocalRelay(req: RequestContext): void {
-      if (acc && !req.hasToTag && req.method === "INVITE") req.setFlag(FLT_ACCMISSED);
-      beforeRelay(req);
-    },
-  };
-}

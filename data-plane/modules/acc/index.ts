@@ -2,7 +2,7 @@ import { defineModule, type RequestContext } from "../../core/api.js";
 import { Acc } from "./acc.js";
 import { AccDbWriter } from "./db-writer.js";
 import { JsonLinesFile } from "./json-lines-file.js";
-import { parseAccParams, type AccParams } from "./params.js";
+import { type AccParams, accParams } from "./params.js";
 
 /**
  * What routing scripts get from acc. Set the flags Kamailio-style (`req.setFlag(1)` = FLT_ACC,
@@ -40,11 +40,12 @@ const running: Running[] = [];
  * CDRs in MySQL/MariaDB through an asynchronous batched writer that buffers through outages,
  * Kamailio-style log lines, or a JSON-lines file for standalone nodes. See README.md.
  */
-export default defineModule<AccApi>({
+export default defineModule<AccApi, AccParams>({
   name: "acc",
   doc: "Accounting: acc/missed_calls rows and CDRs to MySQL, the log or a JSON-lines file (Kamailio acc)",
+  params: accParams,
   init(host) {
-    const params = parseAccParams(host.config, (p) => host.resolvePath(p));
+    const params = { ...host.config, log_file: host.config.log_file === null ? null : host.resolvePath(host.config.log_file) };
     const db = params.db_url
       ? new AccDbWriter(params.db_url, {
           batchSize: params.db_batch_size,

@@ -4,7 +4,7 @@ import { createAuthApi, type AuthApi } from "./auth-api.js";
 import { DigestAuthenticator } from "./authenticate.js";
 import { NonceManager, randomSecret } from "./nonce.js";
 import { NonceTracker } from "./nonce-tracker.js";
-import { parseAuthParams } from "./params.js";
+import { authParams, type AuthParams } from "./params.js";
 import { compileSubscriberSet, SubscriberTable } from "../../../tables/subscriber/table.js";
 import { tableNamesOf } from "../../../tables/kinds.js";
 
@@ -27,11 +27,12 @@ const timers = new Map<AuthApi, NodeJS.Timeout>();
  * `subscriber` table (table kind "subscriber"), stateless HMAC nonces shared by every node with
  * the same secret, replay protection by nc tracking, challenges with MD5 / SHA-256 / SHA-512-256.
  */
-export default defineModule<AuthApi>({
+export default defineModule<AuthApi, AuthParams>({
   name: "auth",
   doc: "SIP Digest authentication against the subscriber table (Kamailio auth/auth_db)",
+  params: authParams,
   init(host) {
-    const p = parseAuthParams(host.config);
+    const p = host.config;
     if (p.secret === null) {
       host.log.warn("no auth secret configured: using a random one; nonces will not work across nodes or restarts");
     }

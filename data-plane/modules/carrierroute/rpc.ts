@@ -1,4 +1,4 @@
-import { RpcCode, RpcError, type RpcMethod } from "../../core/api.js";
+import { RpcCode, RpcError, type RpcMethod, defineRpc } from "../../core/api.js";
 import { DICE_MAX, type CompiledCarrierroute, type CrRouteFlags, type CrRule } from "../../../tables/carrierroute/table.js";
 
 /**
@@ -110,7 +110,7 @@ export function crRpcMethods(deps: CrRpcDeps): RpcMethod[] {
     },
   });
   return [
-    {
+    defineRpc({
       name: "cr.reload_routes",
       doc: "Reload carrierroute routes",
       params: [],
@@ -123,8 +123,8 @@ export function crRpcMethods(deps: CrRpcDeps): RpcMethod[] {
         }
         return null;
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "cr.dump_routes",
       doc: "Dump carrierroute routes",
       params: [],
@@ -165,14 +165,14 @@ export function crRpcMethods(deps: CrRpcDeps): RpcMethod[] {
         }));
         return { routes };
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "cr.activate_host",
       doc: "Activate carrierroute host (-d domain -p prefix -h host [-w prob])",
       params: [{ name: "options", type: "string" }],
       returns: "\"200 ok\"",
       handler: ({ options }) => {
-        const o = parseCrOptions(options as string, ["h", "d", "p"], ["P", "S", "t", "i"]);
+        const o = parseCrOptions(options, ["h", "d", "p"], ["P", "S", "t", "i"]);
         let n = 0;
         for (const { rule, domainName } of eachRule(deps.current())) {
           if (!selects(o, rule, domainName)) continue;
@@ -182,14 +182,14 @@ export function crRpcMethods(deps: CrRpcDeps): RpcMethod[] {
         if (n === 0) throw new RpcError(RpcCode.ServerError, "Update options failed: no match for update found");
         return "200 ok";
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "cr.deactivate_host",
       doc: "Deactivate carrierroute host (-d domain -p prefix -h host [-t backup host|hash index|a] [-w prob])",
       params: [{ name: "options", type: "string" }],
       returns: "\"200 ok\"",
       handler: ({ options }) => {
-        const o = parseCrOptions(options as string, ["h", "d", "p"], ["P", "S", "i"]);
+        const o = parseCrOptions(options, ["h", "d", "p"], ["P", "S", "i"]);
         const changes: Array<[string, HostState]> = [];
         for (const { group, rule, domainName } of eachRule(deps.current())) {
           if (!selects(o, rule, domainName)) continue;
@@ -213,7 +213,7 @@ export function crRpcMethods(deps: CrRpcDeps): RpcMethod[] {
         for (const [k, s] of changes) deps.states.set(k, s);
         return "200 ok";
       },
-    },
+    }),
     notHere("cr.add_host"),
     notHere("cr.delete_host"),
     notHere("cr.replace_host"),

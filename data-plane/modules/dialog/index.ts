@@ -1,7 +1,7 @@
 import { defineModule, type RequestContext } from "../../core/api.js";
 import { DlgState } from "./dialog.js";
 import { DialogManager, type ByeSide } from "./manager.js";
-import { parseDialogParams, type DialogParams } from "./params.js";
+import { type DialogParams, dialogParams } from "./params.js";
 import { dialogRpcMethods } from "./rpc.js";
 
 /** A snapshot of the current dialog for scripts ($dlg(...) in Kamailio). */
@@ -112,11 +112,14 @@ const running: DialogManager[] = [];
  * timeouts with optional BYE to both sides, profiles for call limiting, dlg.* RPCs, `dialog:*`
  * statistics, and the call.started / call.answered / call.ended events. See README.md.
  */
-export default defineModule<DialogApi>({
+export default defineModule<DialogApi, DialogParams>({
   name: "dialog",
   doc: "Dialog tracking: call states, timeouts, profiles (call limits), call.* events (Kamailio dialog)",
+  params: dialogParams,
+  rpc: ["dlg.list", "dlg.list_ctx", "dlg.dlg_list", "dlg.dlg_list_ctx", "dlg.list_match", "dlg.end_dlg", "dlg.terminate_dlg", "dlg.is_alive", "dlg.profile_get_size", "dlg.profile_list", "dlg.stats_active", "dlg.briefing"],
+  stats: { group: "dialog", counters: ["processed_dialogs", "expired_dialogs", "failed_dialogs"] },
   init(host) {
-    const params = parseDialogParams(host.config);
+    const params = host.config;
     const m = new DialogManager(params, {
       events: host.events,
       log: host.log,

@@ -1,3 +1,57 @@
+import { z } from "zod";
+import { bool, custom, defineParams, int, issue, type ParamsOf } from "../../core/kit/params.js";
+
+/** The longest timer Node can arm (2^31-1 ms), in whole seconds. */
+export const MAX_TIMEOUT_S = Math.floor(0x7fffffff / 1000);
+
+const NAME_RE = /^[A-Za-z0-9_.-]+$/;
+
+/** A parameter whose value is read by a function that throws the module's full error text. */
+function parsed<T>(type: string, doc: string, read: (v: unknown) => T) {
+  return custom<T>({
+    type,
+    doc,
+    schema: z.unknown().transform((v, ctx) => {
+      try {
+        return read(v);
+      } catch (e) {
+        return issue(ctx, { full: (e as Error).message });
+      }
+    }),
+    fail: () => "is not valid",
+  });
+}
+
+const shape = {
+  default_timeout: int({ min: 1, max: MAX_TIMEOUT_S, default: 43200, doc: "Lifetime of a confirmed dialog in seconds (Kamailio default 43200 = 12 h)" }),
+  send_bye: bool({ default: false, words: "yesno-true", doc: "Send BYE to both sides when a dialog times out (Kamailio send_bye)" }),
+  dlg_match_mode: int({ min: 0, max: 2, default: 1, doc: "0: match in-dialog requests by the rr param only; 1: rr param, then Call-ID + tags; 2: Call-ID + tags only" }),
+  rr_param: custom<string>({
+    type: "token",
+    default: "did",
+    doc: 'Name of the Record-Route parameter carrying the dialog id (Kamailio rr_param, default "did")',
+    schema: z.unknown().transform((v) => v ?? "did").pipe(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/)),
+    fail: (raw) => `must be a token (letters, digits, _ -), got ${JSON.stringify(raw)}`,
+  }),
+  profiles_with_value: parsed("profile names", "Profiles whose members carry a value (e.g. the trunk or caller they count against)", (v) =>
+    Object.freeze(profileList(v, "profiles_with_value")),
+  ),
+  profiles_no_value: parsed("profile names", "Profiles without values (plain sets of dialogs)", (v) => Object.freeze(profileList(v, "profiles_no_value"))),
+  hash_size: int({ min: 1, max: 1 << 16, default: 4096, doc: "Number of hash entries (h_entry range), a power of two (Kamailio hash_size, default 4096)" }),
+  timeout_noreset: bool({ default: false, words: "yesno-true", doc: "Do not restart the timeout on in-dialog requests (Kamailio timeout_noreset)" }),
+  dlg_extra_hdrs: parsed("header lines", 'Extra header lines for the BYEs the module sends, "Name: value" separated by CRLF (dlg_extra_hdrs)', (v) =>
+    Object.freeze(parseExtraHeaders(v)),
+  ),
+};
+
+function finish(p: ParamsOf<typeof shape>) {
+  for (const x of p.profiles_with_value) {
+    if (p.profiles_no_value.includes(x)) throw new Error(`dialog: profile '${x}' is declared both with and without value`);
+  }
+  if ((p.hash_size & (p.hash_size - 1)) !== 0) throw new Error(`dialog: parameter hash_size must be a power of two, got ${p.hash_size}`);
+  return { ...p, dlg_match_mode: p.dlg_match_mode as 0 | 1 | 2 };
+}
+
 /**
  * The dialog module's configuration section, with Kamailio's parameter names
  * (kamailio-reference.md §9.1). Validated once at init; a bad value stops the start with a
@@ -6,98 +60,14 @@
  * @example
  *   dialog: { default_timeout: 7200, send_bye: 1, profiles_with_value: "trunk;caller" }
  */
-export interface DialogParams {
-  /** Lifetime of a confirmed dialog in seconds (Kamailio default 43200 = 12 h). */
-  readonly default_timeout: number;
-  /** Send BYE to both sides when a dialog times out (Kamailio send_bye). */
-  readonly send_bye: boolean;
-  /** 0: match in-dialog requests by the rr param only; 1: rr param, then Call-ID + tags; 2: Call-ID + tags only. */
-  readonly dlg_match_mode: 0 | 1 | 2;
-  /** Name of the Record-Route parameter carrying the dialog id (Kamailio rr_param, default "did"). */
-  readonly rr_param: string;
-  /** Profiles whose members carry a value (e.g. the trunk or caller they count against). */
-  readonly profiles_with_value: readonly string[];
-  /** Profiles without values (plain sets of dialogs). */
-  readonly profiles_no_value: readonly string[];
-  /** Number of hash entries (h_entry range), a power of two (Kamailio hash_size, default 4096). */
-  readonly hash_size: number;
-  /** Do not restart the timeout on in-dialog requests (Kamailio timeout_noreset). */
-  readonly timeout_noreset: boolean;
-  /** Extra header lines for the BYEs the module sends, "Name: value" separated by CRLF (dlg_extra_hdrs). */
-  readonly dlg_extra_hdrs: Readonly<Record<string, string>>;
-}
+export const dialogParams = defineParams("dialog", shape, { quote: false, finish });
 
-export const DEFAULT_DIALOG_PARAMS: DialogParams = Object.freeze({
-  default_timeout: 43200,
-  send_bye: false,
-  dlg_match_mode: 1,
-  rr_param: "did",
-  profiles_with_value: Object.freeze([]) as readonly string[],
-  profiles_no_value: Object.freeze([]) as readonly string[],
-  hash_size: 4096,
-  timeout_noreset: false,
-  dlg_extra_hdrs: Object.freeze({}),
-}) as DialogParams;
-
-/** The longest timer Node can arm (2^31-1 ms), in whole seconds. */
-export const MAX_TIMEOUT_S = Math.floor(0x7fffffff / 1000);
-
-const KNOWN = new Set([
-  "default_timeout",
-  "send_bye",
-  "dlg_match_mode",
-  "rr_param",
-  "profiles_with_value",
-  "profiles_no_value",
-  "hash_size",
-  "timeout_noreset",
-  "dlg_extra_hdrs",
-]);
-
-const NAME_RE = /^[A-Za-z0-9_.-]+$/;
+export type DialogParams = ReturnType<typeof finish>;
 
 /** Validates the configuration section; throws naming the bad parameter. */
-export function parseDialogParams(cfg: Readonly<Record<string, unknown>>): DialogParams {
-  for (const k of Object.keys(cfg)) if (!KNOWN.has(k)) throw new Error(`dialog: unknown parameter '${k}'`);
-  const withValue = profileList(cfg.profiles_with_value, "profiles_with_value");
-  const noValue = profileList(cfg.profiles_no_value, "profiles_no_value");
-  for (const p of withValue) {
-    if (noValue.includes(p)) throw new Error(`dialog: profile '${p}' is declared both with and without value`);
-  }
-  const hashSize = int(cfg.hash_size, "hash_size", DEFAULT_DIALOG_PARAMS.hash_size, 1, 1 << 16);
-  if ((hashSize & (hashSize - 1)) !== 0) throw new Error(`dialog: parameter hash_size must be a power of two, got ${hashSize}`);
-  const rrParam = cfg.rr_param === undefined ? DEFAULT_DIALOG_PARAMS.rr_param : cfg.rr_param;
-  if (typeof rrParam !== "string" || !/^[A-Za-z][A-Za-z0-9_-]*$/.test(rrParam)) {
-    throw new Error(`dialog: parameter rr_param must be a token (letters, digits, _ -), got ${JSON.stringify(rrParam)}`);
-  }
-  return {
-    default_timeout: int(cfg.default_timeout, "default_timeout", DEFAULT_DIALOG_PARAMS.default_timeout, 1, MAX_TIMEOUT_S),
-    send_bye: bool(cfg.send_bye, "send_bye", false),
-    dlg_match_mode: int(cfg.dlg_match_mode, "dlg_match_mode", 1, 0, 2) as 0 | 1 | 2,
-    rr_param: rrParam,
-    profiles_with_value: Object.freeze(withValue),
-    profiles_no_value: Object.freeze(noValue),
-    hash_size: hashSize,
-    timeout_noreset: bool(cfg.timeout_noreset, "timeout_noreset", false),
-    dlg_extra_hdrs: Object.freeze(parseExtraHeaders(cfg.dlg_extra_hdrs)),
-  };
-}
+export const parseDialogParams = (cfg: Readonly<Record<string, unknown>>): DialogParams => dialogParams.parse(cfg);
 
-function int(v: unknown, name: string, dflt: number, min: number, max: number): number {
-  if (v === undefined) return dflt;
-  const n = typeof v === "string" && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v;
-  if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) {
-    throw new Error(`dialog: parameter ${name} must be an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
-  }
-  return n;
-}
-
-function bool(v: unknown, name: string, dflt: boolean): boolean {
-  if (v === undefined) return dflt;
-  if (v === true || v === 1 || v === "1" || v === "yes" || v === "true") return true;
-  if (v === false || v === 0 || v === "0" || v === "no" || v === "false") return false;
-  throw new Error(`dialog: parameter ${name} must be 0/1 or a boolean, got ${JSON.stringify(v)}`);
-}
+export const DEFAULT_DIALOG_PARAMS: DialogParams = Object.freeze(parseDialogParams({}));
 
 /** "caller;trunk" (Kamailio's form) or ["caller", "trunk"]. */
 function profileList(v: unknown, name: string): string[] {

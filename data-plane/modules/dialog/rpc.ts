@@ -1,4 +1,4 @@
-import { RpcCode, RpcError, type RpcMethod } from "../../core/api.js";
+import { RpcCode, RpcError, type RpcMethod, defineRpc } from "../../core/api.js";
 import { DlgState, type Dialog, type DialogLeg } from "./dialog.js";
 import type { DialogManager } from "./manager.js";
 
@@ -88,21 +88,21 @@ function matchValue(d: Dialog, key: string): string | number {
 export function dialogRpcMethods(m: DialogManager): RpcMethod[] {
   const all = () => [...m.table.all()];
   return [
-    {
+    defineRpc({
       name: "dlg.list",
       doc: "Print all dialogs",
       params: [],
       returns: "[{h_entry, h_id, ref, call-id, from_uri, to_uri, state, start_ts, init_ts, end_ts, duration, timeout, lifetime, dflags, sflags, iflags, caller{tag, contact, cseq, route_set, socket}, callee{…}, profiles, variables}]",
       handler: () => all().map((d) => dialogInfo(m, d, false)),
-    },
-    {
+    }),
+    defineRpc({
       name: "dlg.list_ctx",
       doc: "Print all dialogs with associated context",
       params: [],
       returns: "[{…dlg.list fields, context{node, req_uri, src, gateway, gateway_addr, code}}]",
       handler: () => all().map((d) => dialogInfo(m, d, true)),
-    },
-    {
+    }),
+    defineRpc({
       name: "dlg.dlg_list",
       doc: "Print dialog based on callid and optionally fromtag",
       params: [
@@ -112,11 +112,11 @@ export function dialogRpcMethods(m: DialogManager): RpcMethod[] {
       returns: "[{…dlg.list fields}]",
       handler: ({ callid, from_tag }) =>
         m.table
-          .byCall(callid as string)
+          .byCall(callid)
           .filter((d) => from_tag === undefined || d.caller.tag === from_tag)
           .map((d) => dialogInfo(m, d, false)),
-    },
-    {
+    }),
+    defineRpc({
       name: "dlg.dlg_list_ctx",
       doc: "Print dialog with associated context based on callid and optionally fromtag",
       params: [
@@ -126,11 +126,11 @@ export function dialogRpcMethods(m: DialogManager): RpcMethod[] {
       returns: "[{…dlg.list_ctx fields}]",
       handler: ({ callid, from_tag }) =>
         m.table
-          .byCall(callid as string)
+          .byCall(callid)
           .filter((d) => from_tag === undefined || d.caller.tag === from_tag)
           .map((d) => dialogInfo(m, d, true)),
-    },
-    {
+    }),
+    defineRpc({
       name: "dlg.list_match",
       doc: "Print matching dialogs: key ruri|furi|turi|callid|start_ts, operator eq|re|sw|gt|lt, value, optional limit",
       params: [
@@ -141,9 +141,9 @@ export function dialogRpcMethods(m: DialogManager): RpcMethod[] {
       ],
       returns: "[{…dlg.list fields}]",
       handler: ({ mkey, mop, mval, limit }) => {
-        const key = mkey as string;
-        const op = mop as string;
-        const val = mval as string;
+        const key = mkey;
+        const op = mop;
+        const val = mval;
         if ((op === "gt" || op === "lt") && key !== "start_ts") throw RpcError.invalidParam("mop", `'${op}' works only with start_ts`);
         if (key === "start_ts" && !/^\d+$/.test(val)) throw RpcError.invalidParam("mval", "start_ts needs an integer");
         let re: RegExp | null = null;
@@ -154,7 +154,7 @@ export function dialogRpcMethods(m: DialogManager): RpcMethod[] {
             throw RpcError.invalidParam("mval", `bad regular expression: ${(e as Error).message}`);
           }
         }
-        const max = limit === undefined ? Infinity : (limit as number);
+        const max = limit === undefined ? Infinity : limit;
         const out: Record<string, unknown>[] = [];
         for (const d of m.table.all()) {
           if (out.length >= max) break;
@@ -169,8 +169,8 @@ export function dialogRpcMethods(m: DialogManager): RpcMethod[] {
         }
         return out;
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "dlg.end_dlg",
       doc: "End a given dialog based on [h_entry] [h_id]: BYE to both sides (confirmed dialogs only)",
       params: [
@@ -179,14 +179,14 @@ export function dialogRpcMethods(m: DialogManager): RpcMethod[] {
         { name: "extra_hdrs", type: "string", optional: true, doc: "header lines added to both BYEs" },
       ],
       handler: ({ h_entry, h_id, extra_hdrs }) => {
-        const d = m.table.lookup(h_entry as number, h_id as number);
+        const d = m.table.lookup(h_entry, h_id);
         if (!d) throw new RpcError(RpcCode.NotFound, "Dialog not found");
-        const extra = extra_hdrs === undefined ? undefined : parseHeaderLines(extra_hdrs as string);
+        const extra = extra_hdrs === undefined ? undefined : parseHeaderLines(extra_hdrs);
         if (!m.bye(d, "all", "rpc", extra)) throw new RpcError(RpcCode.ServerError, "Dialog not in confirmed state");
         return null;
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "dlg.terminate_dlg",
       doc: "End a given dialog based on callid, from tag and to tag: BYE to both sides",
       params: [
@@ -195,13 +195,13 @@ export function dialogRpcMethods(m: DialogManager): RpcMethod[] {
         { name: "to_tag", type: "string" },
       ],
       handler: ({ callid, from_tag, to_tag }) => {
-        const d = findByTags(m, callid as string, from_tag as string, to_tag as string);
+        const d = findByTags(m, callid, from_tag, to_tag);
         if (!d) throw new RpcError(RpcCode.ServerError, "Couldnt find callid in dialog");
         if (!m.bye(d, "all", "rpc")) throw new RpcError(RpcCode.ServerError, "Dialog not in confirmed state");
         return null;
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "dlg.is_alive",
       doc: "Check whether dialog is alive or not (confirmed)",
       params: [
@@ -211,13 +211,13 @@ export function dialogRpcMethods(m: DialogManager): RpcMethod[] {
       ],
       returns: '"Alive"',
       handler: ({ callid, from_tag, to_tag }) => {
-        const d = findByTags(m, callid as string, from_tag as string, to_tag as string);
+        const d = findByTags(m, callid, from_tag, to_tag);
         if (!d) throw new RpcError(RpcCode.NotFound, "Dialog not found");
         if (d.state !== DlgState.CONFIRMED) throw new RpcError(RpcCode.ServerError, "Dialog not in confirmed state");
         return "Alive";
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "dlg.profile_get_size",
       doc: "Returns the number of dialogs belonging to a profile (with one value, or all values)",
       params: [
@@ -226,11 +226,11 @@ export function dialogRpcMethods(m: DialogManager): RpcMethod[] {
       ],
       returns: "3",
       handler: ({ profile, value }) => {
-        requireProfile(m, profile as string);
-        return m.profiles.size(profile as string, value as string | undefined);
+        requireProfile(m, profile);
+        return m.profiles.size(profile, value);
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "dlg.profile_list",
       doc: "Lists all the dialogs belonging to a profile (with one value, or all values)",
       params: [
@@ -239,11 +239,11 @@ export function dialogRpcMethods(m: DialogManager): RpcMethod[] {
       ],
       returns: "[{…dlg.list fields}]",
       handler: ({ profile, value }) => {
-        requireProfile(m, profile as string);
-        return m.profiles.members(profile as string, value as string | undefined).map((d) => dialogInfo(m, d, false));
+        requireProfile(m, profile);
+        return m.profiles.members(profile, value).map((d) => dialogInfo(m, d, false));
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "dlg.stats_active",
       doc: "Get stats about active dialogs: starting (1), connecting (2), answering (3), ongoing (4), all",
       params: [{ name: "local_only", type: "int", optional: true, doc: "accepted for compatibility; every dialog here is local" }],
@@ -261,14 +261,14 @@ export function dialogRpcMethods(m: DialogManager): RpcMethod[] {
         }
         return { starting, connecting, answering, ongoing, all: starting + connecting + answering + ongoing };
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "dlg.briefing",
       doc: "List the summary of dialog records in memory; fmt letters: f from_uri, t to_uri, c call-id, F from_tag, T to_tag, I init_ts, S start_ts, E end_ts, s state (default ftcFT)",
       params: [{ name: "fmt", type: "string", optional: true }],
       returns: "[{h_entry, h_id, from_uri, to_uri, call-id, from_tag, to_tag}]",
       handler: ({ fmt }) => {
-        const f = (fmt as string | undefined) ?? "ftcFT";
+        const f = fmt ?? "ftcFT";
         const bad = /[^ftcFTISEs]/.exec(f);
         if (bad) throw RpcError.invalidParam("fmt", `unknown field letter '${bad[0]}' (use f t c F T I S E s)`);
         return all().map((d) => {
@@ -287,7 +287,7 @@ export function dialogRpcMethods(m: DialogManager): RpcMethod[] {
           return o;
         });
       },
-    },
+    }),
   ];
 }
 

@@ -56,7 +56,15 @@ async function resolveAll(host: string): Promise<string[]> {
  * configuration or the initial list file is bad.
  */
 export async function createDispatcher(host: ModuleHost, deps: DispatcherDeps = {}): Promise<DispatcherModule> {
-  const params = parseParams(host.config);
+  return startDispatcher(host, parseParams(host.config), deps);
+}
+
+/** Sets the module up with parameters already parsed (the descriptor's `params` did it). */
+export async function startDispatcher(
+  host: Omit<ModuleHost, "config">,
+  params: DispatcherParams,
+  deps: DispatcherDeps = {},
+): Promise<DispatcherModule> {
   const stats = host.stats.group("dispatcher", DISPATCHER_STATS);
   const engine = new DispatcherEngine({
     params,

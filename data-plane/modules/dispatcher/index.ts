@@ -1,6 +1,7 @@
 import { defineModule } from "../../core/api.js";
 import type { DispatcherApi } from "./api.js";
-import { createDispatcher, type DispatcherModule } from "./dispatcher.js";
+import { startDispatcher, type DispatcherModule } from "./dispatcher.js";
+import { dispatcherParams, type DispatcherParams } from "./params.js";
 
 /**
  * Olelo's dispatcher: Kamailio's load balancer (destination sets, algorithms 0–15 and 64,
@@ -15,11 +16,12 @@ import { createDispatcher, type DispatcherModule } from "./dispatcher.js";
  */
 let current: DispatcherModule | null = null;
 
-export default defineModule<DispatcherApi>({
+export default defineModule<DispatcherApi, DispatcherParams>({
   name: "dispatcher",
   doc: "Load balancing and failover over destination sets, with keepalive probing (Kamailio dispatcher)",
+  params: dispatcherParams,
   async init(host) {
-    current = await createDispatcher(host);
+    current = await startDispatcher(host, host.config);
     return current.api;
   },
   destroy() {
@@ -31,5 +33,5 @@ export default defineModule<DispatcherApi>({
 export type { DispatcherApi, SelectOptions, CurrentDst, SetSummary } from "./api.js";
 export { compileDispatcherTables, type CompiledDispatcher, type DispatcherRow } from "../../../tables/dispatcher/table.js";
 export { parseListFile } from "./parse-list-file.js";
-export { createDispatcher, type DispatcherModule, type DispatcherDeps } from "./dispatcher.js";
+export { createDispatcher, startDispatcher, type DispatcherModule, type DispatcherDeps } from "./dispatcher.js";
 export { ALG } from "./select/select.js";

@@ -1,3 +1,6 @@
+import { z } from "zod";
+import { bool, custom, defineParams, int, issue, str, type Param, type ParamsOf } from "../../core/kit/params.js";
+
 /**
  * Module parameters (the `dispatcher` section of the configuration), with Kamailio's names minus
  * the `ds_` prefix (the prefixed names are accepted as aliases so a kamailio.cfg translates
@@ -76,32 +79,6 @@ export const DEFAULT_PARAMS: DispatcherParams = Object.freeze({
   hashCheckInterval: 30,
 }) as DispatcherParams;
 
-/** Parameter name → [our key, kind]. */
-const KNOWN: Record<string, [keyof DispatcherParams, "string" | "int" | "bool" | "special"]> = {
-  list_file: ["listFile", "string"],
-  ping_interval: ["pingInterval", "int"],
-  ping_method: ["pingMethod", "string"],
-  ping_from: ["pingFrom", "string"],
-  ping_fr_timer: ["pingTimeout", "int"],
-  ping_timeout: ["pingTimeout", "int"],
-  ping_socket: ["pingSocket", "string"],
-  outbound_proxy: ["outboundProxy", "string"],
-  probing_mode: ["probingMode", "int"],
-  probing_threshold: ["probingThreshold", "int"],
-  inactive_threshold: ["inactiveThreshold", "int"],
-  ping_reply_codes: ["pingReplyCodes", "special"],
-  ping_latency_stats: ["pingLatencyStats", "bool"],
-  latency_estimator_alpha: ["latencyEstimatorAlpha", "special"],
-  flags: ["flags", "int"],
-  use_default: ["useDefault", "bool"],
-  force_dst: ["forceDst", "bool"],
-  default_socket: ["defaultSocket", "string"],
-  reload_state: ["reloadState", "special"],
-  hash_expire: ["hashExpire", "int"],
-  hash_initexpire: ["hashInitExpire", "int"],
-  hash_check_interval: ["hashCheckInterval", "int"],
-};
-
 /** Error thrown for a bad module parameter; the message names it. */
 export class DispatcherParamError extends Error {
   override readonly name = "DispatcherParamError";
@@ -146,64 +123,128 @@ export function isAcceptedReply(code: number, rc: ReplyCodes): boolean {
   return rc.classes.includes(Math.floor(code / 100));
 }
 
-function asInt(name: string, v: unknown): number {
-  if (typeof v === "number" && Number.isSafeInteger(v)) return v;
-  if (typeof v === "string" && /^\s*[-+]?\d+\s*$/.test(v)) return Number(v.trim());
-  throw new DispatcherParamError(name, `expected an integer, got ${JSON.stringify(v)}`);
+const MAXI = Number.MAX_SAFE_INTEGER;
+const dsInt = (doc: string, dflt?: number) =>
+  int({ min: -MAXI, max: MAXI, default: dflt, coerce: "plus", doc, fail: (raw) => `expected an integer, got ${JSON.stringify(raw)}` });
+const dsBool = (dflt: boolean, doc: string) =>
+  bool({ default: dflt, words: "onoff", doc, fail: (raw) => `expected a boolean (true/false/1/0), got ${JSON.stringify(raw)}` });
+const dsStr = (dflt: string | undefined, doc: string) => str({ default: dflt, doc, fail: (raw) => `expected a string, got ${JSON.stringify(raw)}` });
+/** ping_timeout and its Kamailio name ping_fr_timer: absent → undefined (the other one or the default applies). */
+const optInt = (doc: string): Param<number | undefined> => {
+  const p = dsInt(doc);
+  return custom<number | undefined>({
+    type: p.type,
+    doc,
+    schema: z.unknown().transform((v, ctx) => {
+      if (v === undefined) return undefined;
+      const r = p.schema.safeParse(v);
+      return r.success ? r.data : issue(ctx, p.fail(v, undefined));
+    }),
+    fail: (raw) => p.fail(raw, undefined),
+  });
+};
+
+const shape = {
+  list_file: optStrParam(),
+  ping_interval: dsInt("Seconds between keepalive rounds; 0 disables probing", 10),
+  ping_method: dsStr("OPTIONS", "Method of keepalives"),
+  ping_from: dsStr("sip:dispatcher@localhost", "From URI of keepalives"),
+  ping_fr_timer: optInt("Kamailio's name of ping_timeout"),
+  ping_timeout: optInt("Final-response timeout for keepalives in ms; 0 = the core's default"),
+  ping_socket: dsStr("", "Socket for keepalives when the destination has none (ds_ping_socket / ds_default_socket)"),
+  outbound_proxy: dsStr("", "Outbound proxy for keepalives when the destination has no obproxy attr"),
+  probing_mode: dsInt("0 probe inactive destinations, 1 all, 2 only when in probing state, 3 none but track replies", 0),
+  probing_threshold: dsInt("Failed probes after which a destination becomes inactive", 1),
+  inactive_threshold: dsInt("Successful probes after which a destination becomes active again", 1),
+  ping_reply_codes: custom<ReplyCodes>({
+    type: "class=N;code=NNN",
+    default: "",
+    doc: "Reply classes/codes accepted besides 2xx",
+    schema: z.unknown().transform((v, ctx) => {
+      if (v === undefined) return DEFAULT_PARAMS.pingReplyCodes;
+      if (typeof v !== "string") return issue(ctx, "expected a string like 'class=2;code=403'");
+      try {
+        return parseReplyCodes(v);
+      } catch (e) {
+        return issue(ctx, (e as Error).message);
+      }
+    }),
+    fail: () => "expected a string like 'class=2;code=403'",
+  }),
+  ping_latency_stats: dsBool(false, "Keep latency statistics of keepalives"),
+  latency_estimator_alpha: custom<number>({
+    type: "integer 1..999 (per mille)",
+    default: 900,
+    doc: "EWMA alpha per mille (Kamailio default 900 = 0.9)",
+    schema: z.unknown().transform((v, ctx) => {
+      if (v === undefined) return DEFAULT_PARAMS.latencyEstimatorAlpha;
+      const r = dsInt("").schema.safeParse(v);
+      if (!r.success) return issue(ctx, `expected an integer, got ${JSON.stringify(v)}`);
+      if (r.data <= 0 || r.data >= 1000) return issue(ctx, `must be between 1 and 999 (per mille), got ${r.data}`);
+      return r.data / 1000;
+    }),
+    fail: (raw) => `expected an integer, got ${JSON.stringify(raw)}`,
+  }),
+  flags: dsInt("Bit 1: hash only the user part of URIs; bit 2: failover list", FLAG_FAILOVER),
+  use_default: dsBool(false, "Use the last destination of a set only when all others failed"),
+  force_dst: dsBool(true, "Overwrite an already set $du (ds_select_dst); false → selection fails when $du is set"),
+  default_socket: dsStr("", "Send socket forced for selected destinations without socket/sockname attrs (\"\" = none)"),
+  reload_state: custom<"keep" | "reset">({
+    type: '"keep" | "reset"',
+    default: "keep",
+    doc: "Whether a reload keeps the destinations' probing state",
+    schema: z.unknown().transform((v) => v ?? "keep").pipe(z.enum(["keep", "reset"])),
+    fail: (raw) => `must be "keep" or "reset", got ${JSON.stringify(raw)}`,
+  }),
+  hash_expire: dsInt("Alg 10: seconds a tracked call may live (ds_hash_expire)", 7200),
+  hash_initexpire: dsInt("Alg 10: seconds an unconfirmed (no 2xx) call may live (ds_hash_initexpire)", 7200),
+  hash_check_interval: dsInt("Alg 10: seconds between sweeps of expired calls (ds_hash_check_interval)", 30),
+};
+
+function optStrParam(): Param<string | null> {
+  return custom<string | null>({
+    type: "path",
+    doc: "dispatcher.list path (resolved by host.resolvePath); unset when tables come from the control plane",
+    schema: z.unknown().transform((v, ctx) => {
+      if (v === undefined) return null;
+      if (typeof v !== "string") return issue(ctx, `expected a string, got ${JSON.stringify(v)}`);
+      return v;
+    }),
+    fail: (raw) => `expected a string, got ${JSON.stringify(raw)}`,
+  });
 }
 
-function asBool(name: string, v: unknown): boolean {
-  if (typeof v === "boolean") return v;
-  if (v === 1 || v === "1" || v === "yes" || v === "true" || v === "on") return true;
-  if (v === 0 || v === "0" || v === "no" || v === "false" || v === "off") return false;
-  throw new DispatcherParamError(name, `expected a boolean (true/false/1/0), got ${JSON.stringify(v)}`);
-}
-
-/**
- * Validates the configuration section and fills defaults. Unknown keys are errors (a typo in a
- * parameter name should not silently leave a default in place).
- */
-export function parseParams(config: Readonly<Record<string, unknown>>): DispatcherParams {
-  const out: Record<string, unknown> = { ...DEFAULT_PARAMS };
-  for (const [rawName, v] of Object.entries(config)) {
-    if (v === undefined) continue;
-    const name = rawName.startsWith("ds_") ? rawName.slice(3) : rawName;
-    const k = KNOWN[name];
-    if (!k) {
-      throw new DispatcherParamError(rawName, `unknown parameter (known: ${Object.keys(KNOWN).join(", ")})`);
-    }
-    const [key, kind] = k;
-    switch (kind) {
-      case "string":
-        if (typeof v !== "string") throw new DispatcherParamError(rawName, `expected a string, got ${JSON.stringify(v)}`);
-        out[key] = v;
-        break;
-      case "int":
-        out[key] = asInt(rawName, v);
-        break;
-      case "bool":
-        out[key] = asBool(rawName, v);
-        break;
-      case "special":
-        if (name === "ping_reply_codes") {
-          if (typeof v !== "string") throw new DispatcherParamError(rawName, "expected a string like 'class=2;code=403'");
-          try {
-            out[key] = parseReplyCodes(v);
-          } catch (e) {
-            throw new DispatcherParamError(rawName, (e as Error).message);
-          }
-        } else if (name === "latency_estimator_alpha") {
-          const n = asInt(rawName, v);
-          if (n <= 0 || n >= 1000) throw new DispatcherParamError(rawName, `must be between 1 and 999 (per mille), got ${n}`);
-          out[key] = n / 1000;
-        } else if (name === "reload_state") {
-          if (v !== "keep" && v !== "reset") throw new DispatcherParamError(rawName, `must be "keep" or "reset", got ${JSON.stringify(v)}`);
-          out[key] = v;
-        }
-        break;
-    }
+function finish(r: ParamsOf<typeof shape>, cfg: Readonly<Record<string, unknown>>): DispatcherParams {
+  // ping_timeout and ping_fr_timer are one setting: the one given last wins
+  let pingTimeout = DEFAULT_PARAMS.pingTimeout;
+  for (const k of Object.keys(cfg)) {
+    const n = k.startsWith("ds_") ? k.slice(3) : k;
+    if (n === "ping_timeout" && r.ping_timeout !== undefined) pingTimeout = r.ping_timeout;
+    if (n === "ping_fr_timer" && r.ping_fr_timer !== undefined) pingTimeout = r.ping_fr_timer;
   }
-  const p = out as unknown as DispatcherParams;
+  const p: DispatcherParams = {
+    listFile: r.list_file,
+    pingInterval: r.ping_interval,
+    pingMethod: r.ping_method,
+    pingFrom: r.ping_from,
+    pingTimeout,
+    pingSocket: r.ping_socket,
+    outboundProxy: r.outbound_proxy,
+    probingMode: r.probing_mode as DispatcherParams["probingMode"],
+    probingThreshold: r.probing_threshold,
+    inactiveThreshold: r.inactive_threshold,
+    pingReplyCodes: r.ping_reply_codes,
+    pingLatencyStats: r.ping_latency_stats,
+    latencyEstimatorAlpha: r.latency_estimator_alpha,
+    flags: r.flags,
+    useDefault: r.use_default,
+    forceDst: r.force_dst,
+    defaultSocket: r.default_socket,
+    reloadState: r.reload_state,
+    hashExpire: r.hash_expire,
+    hashInitExpire: r.hash_initexpire,
+    hashCheckInterval: r.hash_check_interval,
+  };
   if (p.listFile !== null && p.listFile.trim() === "") throw new DispatcherParamError("list_file", "is empty");
   if (p.pingInterval < 0) throw new DispatcherParamError("ping_interval", "must be >= 0 (0 disables probing)");
   if (!/^[A-Z][A-Z0-9_-]*$/i.test(p.pingMethod)) throw new DispatcherParamError("ping_method", `'${p.pingMethod}' is not a SIP method`);
@@ -219,3 +260,17 @@ export function parseParams(config: Readonly<Record<string, unknown>>): Dispatch
   if (p.hashCheckInterval < 1) throw new DispatcherParamError("hash_check_interval", "must be >= 1");
   return Object.freeze(p);
 }
+
+/** The dispatcher's parameters (Kamailio names; `ds_`-prefixed names are aliases). */
+export const dispatcherParams = defineParams("dispatcher", shape, {
+  alias: (name) => (name.startsWith("ds_") ? name.slice(3) : name),
+  error: (name, text) => new DispatcherParamError(name, text),
+  unknown: (name, known) => new DispatcherParamError(name, `unknown parameter (known: ${known.join(", ")})`),
+  finish,
+});
+
+/**
+ * Validates the configuration section and fills defaults. Unknown keys are errors (a typo in a
+ * parameter name should not silently leave a default in place).
+ */
+export const parseParams = (config: Readonly<Record<string, unknown>>): DispatcherParams => dispatcherParams.parse(config);

@@ -1,4 +1,4 @@
-import { RpcCode, RpcError } from "../../core/api.js";
+import { RpcCode, RpcError, defineRpc } from "../../core/api.js";
 import type { RpcMethod } from "../../core/api.js";
 import { attrsToRpc } from "../../../tables/dispatcher/attrs.js";
 import type { DispatcherEngine } from "./engine.js";
@@ -103,14 +103,14 @@ function stateParam(v: unknown): number {
 export function createRpcMethods(t: DispatcherRpcTarget): RpcMethod[] {
   const e = t.engine;
   return [
-    {
+    defineRpc({
       name: "dispatcher.list",
       doc: "List the destination sets with state, attributes, latency and counters",
       params: [{ name: "mode", type: "string", optional: true, enum: ["short", "normal", "full"], doc: "short: no attrs/stats; full: addresses and overload data too" }],
       returns: "{NRSETS, RECORDS:[{SET:{ID, TARGETS:[{DEST:{IDX, URI, FLAGS, PRIORITY, IUID, ATTRS, LATENCY, RUNTIME, STATS}}]}}]}",
-      handler: ({ mode }) => listSets(e, (mode as "short" | "normal" | "full" | undefined) ?? "normal"),
-    },
-    {
+      handler: ({ mode }) => listSets(e, mode ?? "normal"),
+    }),
+    defineRpc({
       name: "dispatcher.reload",
       doc: "Reload the destination sets from the list file or the last pushed table; on error the old sets stay",
       params: [],
@@ -123,8 +123,8 @@ export function createRpcMethods(t: DispatcherRpcTarget): RpcMethod[] {
         }
         return "Ok. Dispatcher successfully reloaded.";
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "dispatcher.set_state",
       doc: "Set the state of a destination (or 'all' of a set): a, i, t, d, optionally followed by p (probing)",
       params: [
@@ -135,7 +135,7 @@ export function createRpcMethods(t: DispatcherRpcTarget): RpcMethod[] {
       returns: '"Ok. Dispatcher state updated."',
       handler: ({ state, group, address }) => {
         const st = stateParam(state);
-        const s = groupOf(e, group as number);
+        const s = groupOf(e, group);
         const addr = String(address);
         if (addr === "all") {
           for (let i = 0; i < s.size; i++) e.setState({ set: s, idx: i, dest: s.def.dests[i]!, rt: s.rt[i]! }, st, { reason: "rpc" });
@@ -146,8 +146,8 @@ export function createRpcMethods(t: DispatcherRpcTarget): RpcMethod[] {
         }
         return "Ok. Dispatcher state updated.";
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "dispatcher.set_duid_state",
       doc: "Set the state of a destination by its duid attribute (or 'all' of a set)",
       params: [
@@ -158,7 +158,7 @@ export function createRpcMethods(t: DispatcherRpcTarget): RpcMethod[] {
       returns: '"Ok. Dispatcher state updated."',
       handler: ({ state, group, duid }) => {
         const st = stateParam(state);
-        const s = groupOf(e, group as number);
+        const s = groupOf(e, group);
         const d = String(duid);
         if (d === "all") {
           for (let i = 0; i < s.size; i++) e.setState({ set: s, idx: i, dest: s.def.dests[i]!, rt: s.rt[i]! }, st, { reason: "rpc" });
@@ -169,8 +169,8 @@ export function createRpcMethods(t: DispatcherRpcTarget): RpcMethod[] {
         }
         return "Ok. Dispatcher state updated.";
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "dispatcher.ping_active",
       doc: "Show, or switch on (1) / off (0), keepalive probing of all destinations",
       params: [{ name: "state", type: "int", optional: true, doc: "0 or 1" }],
@@ -182,8 +182,8 @@ export function createRpcMethods(t: DispatcherRpcTarget): RpcMethod[] {
         e.pingActive = state === 1;
         return { NewPingState: state, OldPingState: old };
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "dispatcher.add",
       doc: "Add a destination in memory (kept until the next reload)",
       params: [
@@ -195,11 +195,11 @@ export function createRpcMethods(t: DispatcherRpcTarget): RpcMethod[] {
       ],
       returns: '"Ok. Dispatcher destination added."',
       handler: async ({ group, address, flags, priority, attrs }) => {
-        await t.addDest(group as number, String(address), (flags as number | undefined) ?? 0, (priority as number | undefined) ?? 0, (attrs as string | undefined) ?? "");
+        await t.addDest(group, String(address), flags ?? 0, priority ?? 0, attrs ?? "");
         return "Ok. Dispatcher destination added.";
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "dispatcher.remove",
       doc: "Remove a destination from memory (back at the next reload if the source has it)",
       params: [
@@ -208,11 +208,11 @@ export function createRpcMethods(t: DispatcherRpcTarget): RpcMethod[] {
       ],
       returns: '"Ok. Dispatcher destination removed."',
       handler: async ({ group, address }) => {
-        await t.removeDest(group as number, String(address));
+        await t.removeDest(group, String(address));
         return "Ok. Dispatcher destination removed.";
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "dispatcher.hash",
       doc: "Compute the dispatcher hash of one or two values and the slot it picks among nslots",
       params: [
@@ -222,19 +222,19 @@ export function createRpcMethods(t: DispatcherRpcTarget): RpcMethod[] {
       ],
       returns: "{hashid, slot}",
       handler: ({ nslots, val1, val2 }) => {
-        const n = nslots as number;
+        const n = nslots;
         if (n < 0) throw RpcError.invalidParam("nslots", "must be >= 0");
         const h = dsHash(String(val1), val2 === undefined ? null : String(val2));
         return { hashid: h, slot: n > 0 ? h % n : 0 };
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "dispatcher.oclist",
       doc: "Overload-control data (alg 64) of the destinations of a set",
       params: [{ name: "group", type: "int" }],
       returns: "[{group, uri, flags, priority, ocrate, ocidx, ocseq, octime_sec, octime_usec, ocmin, ocmax}]",
       handler: ({ group }) => {
-        const s = groupOf(e, group as number);
+        const s = groupOf(e, group);
         return s.def.dests.map((d, i) => {
           const oc = s.rt[i]!.oc;
           return {
@@ -252,14 +252,14 @@ export function createRpcMethods(t: DispatcherRpcTarget): RpcMethod[] {
           };
         });
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "dispatcher.stats",
       doc: "Per-destination counters (selected, failed over, probes, last reply, latency) and module totals",
       params: [{ name: "group", type: "int", optional: true, doc: "only this set" }],
       returns: "{TOTALS:{...}, RECORDS:[{SET, URI, FLAGS, SELECTED, FAILED, PROBES_SENT, PROBES_FAILED, LAST_CODE, ...}]}",
       handler: ({ group }) => {
-        const sets = group === undefined ? [...e.live.sets.values()] : [groupOf(e, group as number)];
+        const sets = group === undefined ? [...e.live.sets.values()] : [groupOf(e, group)];
         const records: unknown[] = [];
         for (const s of sets) {
           for (let i = 0; i < s.size; i++) {
@@ -275,6 +275,6 @@ export function createRpcMethods(t: DispatcherRpcTarget): RpcMethod[] {
         totals.tracked_calls = e.loads.size;
         return { TOTALS: totals, RECORDS: records };
       },
-    },
+    }),
   ];
 }

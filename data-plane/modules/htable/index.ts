@@ -2,7 +2,7 @@ import { defineModule } from "../../core/api.js";
 import type { TableSink } from "../../core/api.js";
 import { createHtableApi, type HtableApi } from "./htable-api.js";
 import { HtableManager } from "./htable-manager.js";
-import { parseHtableParams } from "./params.js";
+import { htableParams, type HtableParams } from "./params.js";
 import { htableRpcMethods } from "./rpc.js";
 import { compileHtableSet, type HtRow } from "../../../tables/htable/table.js";
 
@@ -23,11 +23,13 @@ const live = new Map<HtableApi, HtableManager>();
  * with per-item expiry, an expiry sweep publishing `htable.expired`, optional MySQL load/store in
  * Kamailio's `htable` table shape, and table kind "htable" for rows pushed by the control plane.
  */
-export default defineModule<HtableApi>({
+export default defineModule<HtableApi, HtableParams>({
   name: "htable",
   doc: "Named in-memory key/value tables with expiry (Kamailio htable)",
+  params: htableParams,
+  rpc: ["htable.get", "htable.delete", "htable.sets", "htable.seti", "htable.setex", "htable.setxs", "htable.setxi", "htable.dump", "htable.flush", "htable.listTables", "htable.reload", "htable.store", "htable.stats"],
   async init(host) {
-    const params = parseHtableParams(host.config);
+    const params = host.config;
     const mgr = new HtableManager(params, host.events, host.log);
     const stats = host.stats.group("htable", []);
     stats.gauge("tables", () => mgr.tables.size);

@@ -1,3 +1,5 @@
+import { z } from "zod";
+import { custom, defineParams, int, issue, type ParamsOf } from "../../core/kit/params.js";
 import type { HtableDefinition } from "./hash-table.js";
 
 /**
@@ -23,11 +25,9 @@ const ATTRS = new Set(["name", "size", "autoexpire", "updateexpire", "initval", 
 const UNSUPPORTED = new Set(["cols", "coldelim", "colnull", "reloadat"]);
 
 function intAttr(table: string, attr: string, v: unknown, min: number, max: number): number {
-  const n = typeof v === "string" && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v;
-  if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) {
-    throw new Error(`htable '${table}': attribute ${attr} must be an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
-  }
-  return n;
+  const r = int({ min, max, doc: attr }).schema.safeParse(v);
+  if (!r.success) throw new Error(`htable '${table}': attribute ${attr} must be an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
+  return r.data;
 }
 
 /**
@@ -84,30 +84,51 @@ export function parseHtableDefinition(spec: unknown): HtableDefinition {
   };
 }
 
-const KNOWN = new Set(["htable", "db_url", "timer_interval", "db_expires"]);
+const shape = {
+  htable: custom<readonly HtableDefinition[]>({
+    type: "table definitions",
+    default: [],
+    doc: 'Tables, as Kamailio definition strings ("ipban=>size=8;autoexpire=300") or objects with the same attribute names',
+    schema: z.unknown().transform((v, ctx) => {
+      const raw = v === undefined ? [] : Array.isArray(v) ? v : [v];
+      try {
+        return raw.map(parseHtableDefinition);
+      } catch (e) {
+        return issue(ctx, { full: (e as Error).message });
+      }
+    }),
+    fail: () => "must be a list of table definitions",
+  }),
+  db_url: custom<string | null>({
+    type: "string",
+    doc: "MySQL URL of the tables with dbmode=1",
+    schema: z.unknown().transform((v) => v ?? null).pipe(z.string().min(1).nullable()),
+    fail: () => "must be a non-empty string",
+  }),
+  timer_interval: int({ min: 1, max: 3600, default: 20, coerce: "none", doc: "Seconds between expiry sweeps (Kamailio timer_interval)", fail: () => "must be an integer 1..3600 (seconds)" }),
+  db_expires: custom<boolean>({
+    type: "0/1",
+    default: 0,
+    doc: "Load/store the per-item `expires` column (Kamailio db_expires)",
+    schema: z.unknown().transform((v) => v ?? 0).pipe(z.union([z.literal(0), z.literal(1), z.boolean()])).transform((v) => v === 1 || v === true),
+    fail: () => "must be 0 or 1",
+  }),
+};
 
-/** Validates the module section; throws an Error naming the parameter. */
-export function parseHtableParams(cfg: Readonly<Record<string, unknown>>): HtableParams {
-  for (const k of Object.keys(cfg)) if (!KNOWN.has(k)) throw new Error(`htable: unknown parameter '${k}'`);
-  const raw = cfg.htable === undefined ? [] : Array.isArray(cfg.htable) ? cfg.htable : [cfg.htable];
-  const tables = raw.map(parseHtableDefinition);
+function finish(p: ParamsOf<typeof shape>, cfg: Readonly<Record<string, unknown>>): HtableParams {
   const seen = new Set<string>();
-  for (const t of tables) {
+  for (const t of p.htable) {
     if (seen.has(t.name)) throw new Error(`htable '${t.name}' defined twice`);
     seen.add(t.name);
     if (t.dmqreplicate) throw new Error(`htable '${t.name}': dmqreplicate=1 is not supported (no DMQ in Olelo)`);
   }
-  const dbUrl = cfg.db_url;
-  if (dbUrl !== undefined && (typeof dbUrl !== "string" || dbUrl === "")) throw new Error(`htable: parameter 'db_url' must be a non-empty string`);
-  const needsDb = tables.find((t) => t.dbmode === 1);
-  if (needsDb && dbUrl === undefined) {
-    throw new Error(`htable '${needsDb.name}': dbmode=1 needs the 'db_url' parameter`);
-  }
-  const ti = cfg.timer_interval ?? 20;
-  if (typeof ti !== "number" || !Number.isInteger(ti) || ti < 1 || ti > 3600) {
-    throw new Error(`htable: parameter 'timer_interval' must be an integer 1..3600 (seconds)`);
-  }
-  const dbe = cfg.db_expires ?? 0;
-  if (dbe !== 0 && dbe !== 1 && dbe !== true && dbe !== false) throw new Error(`htable: parameter 'db_expires' must be 0 or 1`);
-  return { tables, db_url: (dbUrl as string | undefined) ?? null, timer_interval: ti, db_expires: dbe === 1 || dbe === true };
+  const needsDb = p.htable.find((t) => t.dbmode === 1);
+  if (needsDb && cfg.db_url === undefined) throw new Error(`htable '${needsDb.name}': dbmode=1 needs the 'db_url' parameter`);
+  return { tables: p.htable, db_url: p.db_url, timer_interval: p.timer_interval, db_expires: p.db_expires };
 }
+
+/** The htable module's parameters (see HtableParams). */
+export const htableParams = defineParams("htable", shape, { finish });
+
+/** Validates the module section; throws an Error naming the parameter. */
+export const parseHtableParams = (cfg: Readonly<Record<string, unknown>>): HtableParams => htableParams.parse(cfg);

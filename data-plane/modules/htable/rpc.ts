@@ -1,4 +1,4 @@
-import { RpcCode, RpcError } from "../../core/api.js";
+import { RpcCode, RpcError, defineRpc } from "../../core/api.js";
 import type { RpcMethod } from "../../core/api.js";
 import type { HashTable } from "./hash-table.js";
 import type { HtableManager } from "./htable-manager.js";
@@ -34,7 +34,7 @@ export function htableRpcMethods(mgr: HtableManager): RpcMethod[] {
     { name: "key", type: "string", doc: "item name" },
   ] as const;
   return [
-    {
+    defineRpc({
       name: "htable.get",
       doc: "Returns one item",
       params: [...tk],
@@ -47,8 +47,8 @@ export function htableRpcMethods(mgr: HtableManager): RpcMethod[] {
         const exp = t.expiresAt(k) ?? 0;
         return { item: { name: k, value: v, flags: typeof v === "string" ? AVP_VAL_STR : 0, expire: formatExpire(exp) } };
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "htable.delete",
       doc: "Deletes one item",
       params: [...tk],
@@ -57,8 +57,8 @@ export function htableRpcMethods(mgr: HtableManager): RpcMethod[] {
         if (!table(htable).delete(String(key))) throw fail("Key not found in htable.", RpcCode.NotFound);
         return "Ok. Key deleted.";
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "htable.sets",
       doc: "Sets an item to a string value",
       params: [...tk, { name: "value", type: "string" }],
@@ -67,48 +67,48 @@ export function htableRpcMethods(mgr: HtableManager): RpcMethod[] {
         table(htable).set(String(key), String(value));
         return "Ok. Key set to new value.";
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "htable.seti",
       doc: "Sets an item to an integer value",
       params: [...tk, { name: "value", type: "int" }],
       returns: '"Ok. Key set to new value."',
       handler: ({ htable, key, value }) => {
-        table(htable).set(String(key), value as number);
+        table(htable).set(String(key), value);
         return "Ok. Key set to new value.";
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "htable.setex",
       doc: "Sets the expiry (seconds from now, 0 = never) of an existing item",
       params: [...tk, { name: "expire", type: "int" }],
       returns: '"Ok"',
       handler: ({ htable, key, expire }) => {
-        if (!table(htable).setExpire(String(key), expire as number)) throw fail("Failed to set the item");
+        if (!table(htable).setExpire(String(key), expire)) throw fail("Failed to set the item");
         return "Ok";
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "htable.setxs",
       doc: "Sets an item to a string value with its own expiry (seconds)",
       params: [...tk, { name: "value", type: "string" }, { name: "expire", type: "int" }],
       returns: '"Ok. Key set to new value."',
       handler: ({ htable, key, value, expire }) => {
-        table(htable).set(String(key), String(value), expire as number);
+        table(htable).set(String(key), String(value), expire);
         return "Ok. Key set to new value.";
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "htable.setxi",
       doc: "Sets an item to an integer value with its own expiry (seconds)",
       params: [...tk, { name: "value", type: "int" }, { name: "expire", type: "int" }],
       returns: '"Ok. Key set to new value."',
       handler: ({ htable, key, value, expire }) => {
-        table(htable).set(String(key), value as number, expire as number);
+        table(htable).set(String(key), value, expire);
         return "Ok. Key set to new value.";
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "htable.dump",
       doc: "Dumps a table by bucket",
       params: [{ name: "htable", type: "string" }],
@@ -127,8 +127,8 @@ export function htableRpcMethods(mgr: HtableManager): RpcMethod[] {
           });
         return out;
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "htable.flush",
       doc: "Removes every item of a table",
       params: [{ name: "htable", type: "string" }],
@@ -137,8 +137,8 @@ export function htableRpcMethods(mgr: HtableManager): RpcMethod[] {
         table(htable).clear();
         return "Ok. Htable flushed.";
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "htable.reload",
       doc: "Reloads a table from its dbtable (the old content stays on error)",
       params: [{ name: "htable", type: "string" }],
@@ -152,8 +152,8 @@ export function htableRpcMethods(mgr: HtableManager): RpcMethod[] {
         }
         return "Ok. Htable reloaded.";
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "htable.store",
       doc: "Writes a table to its dbtable now, replacing the stored rows",
       params: [{ name: "htable", type: "string" }],
@@ -169,8 +169,8 @@ export function htableRpcMethods(mgr: HtableManager): RpcMethod[] {
         }
         return "Ok. Htable successfully stored to DB.";
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "htable.listTables",
       doc: "Lists the defined tables and their attributes",
       params: [],
@@ -187,8 +187,8 @@ export function htableRpcMethods(mgr: HtableManager): RpcMethod[] {
           dmqreplicate: t.def.dmqreplicate,
         }));
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "htable.stats",
       doc: "Bucket statistics per table",
       params: [],
@@ -206,6 +206,6 @@ export function htableRpcMethods(mgr: HtableManager): RpcMethod[] {
           };
         });
       },
-    },
+    }),
   ];
 }

@@ -1,4 +1,4 @@
-import { RpcCode, RpcError, type RpcMethod } from "../../core/api.js";
+import { RpcCode, RpcError, type RpcMethod, defineRpc } from "../../core/api.js";
 import type { LoadGwsResult } from "./load-gws.js";
 import type { CompiledLcr, LcrGw, LcrRule } from "../../../tables/lcr/table.js";
 
@@ -66,7 +66,7 @@ function dumpRule(r: LcrRule): Record<string, unknown> {
 
 export function lcrRpcMethods(deps: LcrRpcDeps): RpcMethod[] {
   return [
-    {
+    defineRpc({
       name: "lcr.reload",
       doc: "Reload lcr tables from their source",
       params: [],
@@ -79,8 +79,8 @@ export function lcrRpcMethods(deps: LcrRpcDeps): RpcMethod[] {
         }
         return null;
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "lcr.dump_gws",
       doc: "Dump the contents of lcr_gws table.",
       params: [],
@@ -93,8 +93,8 @@ export function lcrRpcMethods(deps: LcrRpcDeps): RpcMethod[] {
         }
         return gw.length === 0 ? null : { gw };
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "lcr.dump_rules",
       doc: "Dump the contents of the lcr_rules table.",
       params: [
@@ -117,8 +117,8 @@ export function lcrRpcMethods(deps: LcrRpcDeps): RpcMethod[] {
         if (out.length === 0) throw new RpcError(RpcCode.NotFound, "Empty reply");
         return out.length === 1 ? out[0] : out;
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "lcr.load_gws",
       doc:
         "Load matching gateways and prints their info in priority order. Mandatory parameters are lcr_id and uri_user " +
@@ -133,14 +133,14 @@ export function lcrRpcMethods(deps: LcrRpcDeps): RpcMethod[] {
       returns: "[{ lcr_id, gw_index, gw_id, gw_name, ... }] in try order",
       handler: ({ lcr_id, uri_user, caller_uri, request_uri }) => {
         const c = deps.current();
-        const id = lcr_id as number;
+        const id = lcr_id;
         if (id < 1 || id > c.lcrCount || !c.instances.has(id)) throw RpcError.invalidParam("lcr_id", `no lcr instance ${id} (lcr_count ${c.lcrCount})`);
-        const res = deps.lookup(id, uri_user as string, (caller_uri as string | undefined) ?? "", (request_uri as string | undefined) ?? null);
+        const res = deps.lookup(id, uri_user, caller_uri ?? "", request_uri ?? null);
         if (!res.ok) throw new RpcError(RpcCode.BadRequest, `load_gws execution error: ${res.error}`);
         return res.gws.map((m) => dumpGw(m.gw, m.gwIndex, id, deps.defunctUntil(id, m.gw), deps.stateOf(id, m.gw)));
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "lcr.defunct_gw",
       doc: "Defunct gateway for the given number of seconds.",
       params: [
@@ -150,12 +150,12 @@ export function lcrRpcMethods(deps: LcrRpcDeps): RpcMethod[] {
       ],
       returns: "null",
       handler: ({ lcr_id, gw_id, period }) => {
-        if ((period as number) < 0) throw RpcError.invalidParam("period", "must not be negative");
-        if (!deps.defunct(lcr_id as number, gw_id as number, period as number)) {
-          throw new RpcError(RpcCode.BadRequest, `parameter value error: no gateway ${gw_id as number} in lcr instance ${lcr_id as number}`);
+        if (period < 0) throw RpcError.invalidParam("period", "must not be negative");
+        if (!deps.defunct(lcr_id, gw_id, period)) {
+          throw new RpcError(RpcCode.BadRequest, `parameter value error: no gateway ${gw_id} in lcr instance ${lcr_id}`);
         }
         return null;
       },
-    },
+    }),
   ];
 }

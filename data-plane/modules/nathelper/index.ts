@@ -6,7 +6,7 @@ import { isRfc1918 } from "./ip-private.js";
 import { NatPinger } from "./keepalive.js";
 import { manageMedia, type MediaRelay } from "./media-hook.js";
 import { natUacTest, type NatTestTarget } from "./nat-test.js";
-import { parseNathelperParams, type NathelperParams } from "./params.js";
+import { type NathelperParams, nathelperParams } from "./params.js";
 
 /**
  * The nathelper script API (Kamailio nathelper): NAT detection, Contact fixing and aliases, the
@@ -49,12 +49,13 @@ const pingers: NatPinger[] = [];
 /**
  * nathelper: NAT traversal helpers and keep-alives (Kamailio nathelper). See README.md.
  */
-export default defineModule<NathelperApi>({
+export default defineModule<NathelperApi, NathelperParams>({
   name: "nathelper",
   doc: "NAT detection, Contact/alias fixing, received addresses for the registrar, NAT keep-alives (Kamailio nathelper)",
+  params: nathelperParams,
   requires: ["usrloc"],
   init(host) {
-    const p = parseNathelperParams(host.config);
+    const p = host.config;
     const ul = host.modules.usrloc as UsrlocApi;
     if (p.natping_interval > 0 && p.ping_nated_only && ul.natMask === 0) {
       throw new Error("nathelper: ping_nated_only needs usrloc's nat_bflag");

@@ -2,7 +2,7 @@ import { defineModule } from "../../core/api.js";
 import type { TableSink } from "../../core/api.js";
 import type { AddressTable } from "../../../tables/permissions/address-table.js";
 import { MysqlTableSource } from "./db-source.js";
-import { parsePermissionsParams } from "./params.js";
+import { permissionsParams, type PermissionsParams } from "./params.js";
 import { createPermissionsApi, PermissionsState, type PermissionsApi } from "./permissions-api.js";
 import { permissionsRpcMethods } from "./rpc.js";
 import { compileAddressSet, compileTrustedSet } from "../../../tables/permissions/table.js";
@@ -23,11 +23,14 @@ const cleanups = new Map<PermissionsApi, () => Promise<void>>();
  * hosts/subnets with port and tag) and the `trusted` table (source IP + proto + From/R-URI regexes),
  * delivered as table kinds "address" and "trusted", plus `isTrusted(ip)` for the pre-parse guards.
  */
-export default defineModule<PermissionsApi>({
+export default defineModule<PermissionsApi, PermissionsParams>({
   name: "permissions",
   doc: "IP address and trusted-peer access control (address and trusted tables)",
+  params: permissionsParams,
+  rpc: ["permissions.addressReload", "permissions.trustedReload", "permissions.addressDump", "permissions.subnetDump", "permissions.domainDump", "permissions.trustedDump"],
+  stats: { group: "permissions", counters: ["allowed", "denied", "address_entries", "trusted_entries"] },
   async init(host) {
-    const params = parsePermissionsParams(host.config);
+    const params = host.config;
     const state = new PermissionsState();
     const stats = host.stats.group("permissions", ["allowed", "denied"]);
     stats.gauge("address_entries", () => state.address.entries.length);

@@ -1,4 +1,4 @@
-import { RpcCode, RpcError } from "../../core/api.js";
+import { RpcCode, RpcError, defineRpc } from "../../core/api.js";
 import type { RpcMethod } from "../../core/api.js";
 import type { PermissionsState } from "./permissions-api.js";
 import { TRUSTED_PROTO_NUMBERS } from "../../../tables/permissions/trusted-table.js";
@@ -36,21 +36,21 @@ export function permissionsRpcMethods(deps: PermissionsRpcDeps): RpcMethod[] {
     return "Reload OK";
   };
   return [
-    {
+    defineRpc({
       name: "permissions.addressReload",
       doc: "Re-reads the address table from its source and swaps it in (the old table stays on error)",
       params: [],
       returns: '"Reload OK"',
       handler: reload("address"),
-    },
-    {
+    }),
+    defineRpc({
       name: "permissions.trustedReload",
       doc: "Re-reads the trusted table from its source and swaps it in (the old table stays on error)",
       params: [],
       returns: '"Reload OK"',
       handler: reload("trusted"),
-    },
-    {
+    }),
+    defineRpc({
       name: "permissions.addressDump",
       doc: "Host entries (full-length mask) of the address table",
       params: [],
@@ -61,8 +61,8 @@ export function permissionsRpcMethods(deps: PermissionsRpcDeps): RpcMethod[] {
           group: e.grp,
           item: { ip: e.ip, port: e.port, tag: e.tag ?? "NULL" },
         })),
-    },
-    {
+    }),
+    defineRpc({
       name: "permissions.subnetDump",
       doc: "Subnet entries of the address table",
       params: [],
@@ -73,8 +73,8 @@ export function permissionsRpcMethods(deps: PermissionsRpcDeps): RpcMethod[] {
           group: e.grp,
           item: { ip: e.ip, mask: e.mask, port: e.port, tag: e.tag ?? "" },
         })),
-    },
-    {
+    }),
+    defineRpc({
       name: "permissions.domainDump",
       doc: "DNS-name entries of the address table (matched literally)",
       params: [],
@@ -85,8 +85,8 @@ export function permissionsRpcMethods(deps: PermissionsRpcDeps): RpcMethod[] {
           group: e.grp,
           item: { domain_name: e.ip, port: e.port, tag: e.tag ?? "NULL" },
         })),
-    },
-    {
+    }),
+    defineRpc({
       name: "permissions.trustedDump",
       doc: "Entries of the trusted table, highest priority first per source IP",
       params: [],
@@ -103,6 +103,6 @@ export function permissionsRpcMethods(deps: PermissionsRpcDeps): RpcMethod[] {
             priority: e.priority,
           },
         })),
-    },
+    }),
   ];
 }

@@ -1,7 +1,7 @@
 import { defineModule } from "../../core/api.js";
 import type { RequestContext } from "../../core/api.js";
 import { FloodGuard, htableBanStore, type BanStore, type FloodGuardOptions, type HtableLike } from "./flood-guard.js";
-import { parsePikeParams } from "./params.js";
+import { pikeParams, type PikeParams } from "./params.js";
 import { PikeDetector, type PikeResult } from "./pike-detector.js";
 import { pikeRpcMethods } from "./rpc.js";
 
@@ -50,11 +50,14 @@ export interface PikeApi {
 const instances = new Map<PikeApi, () => void>();
 
 /** pike: per-source request-density flood detection (Kamailio pike) and the ipban FloodGuard. */
-export default defineModule<PikeApi>({
+export default defineModule<PikeApi, PikeParams>({
   name: "pike",
   doc: "Flood detection per source address and ban list (Kamailio pike + ipban)",
+  params: pikeParams,
+  rpc: ["pike.top", "pike.list", "pike.bans", "pike.unban"],
+  stats: { group: "pike", counters: ["blocked", "banned", "dropped", "tracked", "untracked"] },
   init(host) {
-    const p = parsePikeParams(host.config);
+    const p = host.config;
     const stats = host.stats.group("pike", ["blocked", "banned", "dropped"]);
     const detector = new PikeDetector(
       {

@@ -1,4 +1,4 @@
-import { RpcCode, RpcError } from "../../core/api.js";
+import { RpcCode, RpcError, defineRpc } from "../../core/api.js";
 import type { RpcMethod } from "../../core/api.js";
 import type { FloodGuard } from "./flood-guard.js";
 import type { PikeDetector } from "./pike-detector.js";
@@ -21,14 +21,14 @@ export function pikeRpcMethods(detector: PikeDetector, guard: FloodGuard): RpcMe
   return [
     { name: "pike.top", doc: "Tracked source addresses with their hit counts", params, returns: "{max_hits, list, number_of_rows}", handler: top },
     { name: "pike.list", doc: "Alias of pike.top", params, returns: "{max_hits, list, number_of_rows}", handler: top },
-    {
+    defineRpc({
       name: "pike.bans",
       doc: "Sources currently banned by the flood guard",
       params: [],
       returns: "[{ip, until}]",
       handler: () => guard.bans().map((b) => ({ ip: b.key, until: new Date(b.until).toISOString() })),
-    },
-    {
+    }),
+    defineRpc({
       name: "pike.unban",
       doc: "Lifts the flood-guard ban of one address",
       params: [{ name: "ip", type: "string" }],
@@ -37,6 +37,6 @@ export function pikeRpcMethods(detector: PikeDetector, guard: FloodGuard): RpcMe
         if (!guard.unban(String(ip))) throw new RpcError(RpcCode.NotFound, `no ban for ${String(ip)}`);
         return "Ok";
       },
-    },
+    }),
   ];
 }

@@ -1,6 +1,6 @@
 import { defineModule } from "../../core/api.js";
 import type { UsrlocApi } from "../usrloc/api.js";
-import { parseRegistrarParams } from "./params.js";
+import { registrarParams, type RegistrarParams } from "./params.js";
 import { createRegistrarApi, type RegistrarApi } from "./registrar-api.js";
 
 /**
@@ -9,12 +9,13 @@ import { createRegistrarApi, type RegistrarApi } from "./registrar-api.js";
  * and reg-id (RFC 5626), q-value serial forking (t_load_contacts / t_next_contacts), and the
  * `registrar:*` statistics. See README.md.
  */
-export default defineModule<RegistrarApi>({
+export default defineModule<RegistrarApi, RegistrarParams>({
   name: "registrar",
   doc: "REGISTER handling and contact lookup over the location service (Kamailio registrar)",
+  params: registrarParams,
   requires: ["usrloc"],
   init(host) {
-    const params = parseRegistrarParams(host.config);
+    const params = host.config;
     const ul = host.modules.usrloc as UsrlocApi;
     const stats = host.stats.group("registrar", ["accepted_regs", "rejected_regs"]);
     stats.gauge("max_expires", () => params.max_expires);

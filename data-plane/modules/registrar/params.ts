@@ -1,3 +1,39 @@
+import { defineParams, flag01, int, str, type ParamsOf } from "../../core/kit/params.js";
+
+const i = (min: number, max: number, dflt: number, doc: string) => int({ min, max, default: dflt, coerce: "signed-bool", doc });
+const f = (dflt: boolean, doc: string) => flag01({ default: dflt, coerce: "signed-bool", doc });
+const s = (dflt: string, doc: string) => str({ default: dflt, doc });
+const MAX = 0x7fffffff;
+
+const shape = {
+  default_expires: i(0, MAX, 3600, "Expires for contacts that give none"),
+  default_expires_range: i(0, 100, 0, "Percent by which default expires are randomly shortened (0 = off)"),
+  expires_range: i(0, 100, 0, "Percent by which requested expires are randomly shortened (0 = off)"),
+  min_expires: i(0, MAX, 60, "0 disables the check"),
+  min_expires_mode: i(0, 1, 1, "1: answer 423 below min_expires; 0: raise to min_expires"),
+  max_expires: i(0, MAX, 0, "0 = no maximum"),
+  max_contacts: i(0, MAX, 0, "0 = unlimited contacts per AoR"),
+  retry_after: i(0, MAX, 0, "Retry-After seconds added to 5xx replies (0 = none)"),
+  case_sensitive: f(false, "AoRs compare case-sensitively"),
+  default_q: i(-1, 1000, -1, "q for contacts without one, in thousandths; -1 = unspecified (Kamailio Q_UNSPECIFIED)"),
+  append_branches: f(true, "lookup: append every other contact as a branch (parallel forking)"),
+  realm_prefix: s("", "Prefix stripped from the domain when building the AoR (with use_domain)"),
+  received_param: s("received", "Name of the contact parameter carrying the received address in 200 replies"),
+  received_avp: s("$avp(RECEIVED)", "Request variable (req.vars key) where nathelper's fixNatedRegister leaves the source address"),
+  method_filtering: f(false, "lookup skips contacts whose Allow/methods do not include the request method"),
+  use_path: f(false, "Store Path headers with bindings and route through them (RFC 3327)"),
+  path_mode: i(0, 2, 2, "0 store, never echo; 1 store, echo when the UA supports path; 2 require `Supported: path` (420 otherwise)"),
+  path_use_received: f(false, "Use the `received` parameter of the first Path URI as the NAT address"),
+  outbound_mode: i(0, 2, 0, "0 none, 1 supported, 2 required (RFC 5626 outbound)"),
+  flow_timer: i(0, 999, 0, "Flow-Timer header value in replies with outbound (0 = none)"),
+  contact_max_size: i(1, 65535, 512, "Longest Contact URI accepted"),
+};
+
+function finish(p: ParamsOf<typeof shape>) {
+  if (p.max_expires > 0 && p.min_expires > p.max_expires) throw new Error("registrar: min_expires is larger than max_expires");
+  return { ...p, min_expires_mode: p.min_expires_mode as 0 | 1, path_mode: p.path_mode as 0 | 1 | 2, outbound_mode: p.outbound_mode as 0 | 1 | 2 };
+}
+
 /**
  * The registrar module's configuration section, with Kamailio's parameter names and defaults
  * (registrar/config.c, registrar.c) — one deliberate difference: `min_expires_mode` defaults to 1,
@@ -7,115 +43,12 @@
  * @example
  *   registrar: { default_expires: 3600, min_expires: 60, max_expires: 7200, max_contacts: 5, use_path: 1 }
  */
-export interface RegistrarParams {
-  readonly default_expires: number;
-  /** Percent by which default expires are randomly shortened (0 = off). */
-  readonly default_expires_range: number;
-  /** Percent by which requested expires are randomly shortened (0 = off). */
-  readonly expires_range: number;
-  /** 0 disables the check. */
-  readonly min_expires: number;
-  /** 1: answer 423 below min_expires; 0: raise to min_expires. */
-  readonly min_expires_mode: 0 | 1;
-  /** 0 = no maximum. */
-  readonly max_expires: number;
-  /** 0 = unlimited contacts per AoR. */
-  readonly max_contacts: number;
-  /** Retry-After seconds added to 5xx replies (0 = none). */
-  readonly retry_after: number;
-  readonly case_sensitive: boolean;
-  /** q for contacts without one, in thousandths; -1 = unspecified (Kamailio Q_UNSPECIFIED). */
-  readonly default_q: number;
-  /** lookup: append every other contact as a branch (parallel forking). */
-  readonly append_branches: boolean;
-  /** Prefix stripped from the domain when building the AoR (with use_domain). */
-  readonly realm_prefix: string;
-  /** Name of the contact parameter carrying the received address in 200 replies. */
-  readonly received_param: string;
-  /** Request variable (req.vars key) where nathelper's fixNatedRegister leaves the source address. */
-  readonly received_avp: string;
-  /** lookup skips contacts whose Allow/methods do not include the request method. */
-  readonly method_filtering: boolean;
-  /** Store Path headers with bindings and route through them (RFC 3327). */
-  readonly use_path: boolean;
-  /** 0 store, never echo; 1 store, echo when the UA supports path; 2 require `Supported: path` (420 otherwise). */
-  readonly path_mode: 0 | 1 | 2;
-  /** Use the `received` parameter of the first Path URI as the NAT address. */
-  readonly path_use_received: boolean;
-  /** 0 none, 1 supported, 2 required (RFC 5626 outbound). */
-  readonly outbound_mode: 0 | 1 | 2;
-  /** Flow-Timer header value in replies with outbound (0 = none). */
-  readonly flow_timer: number;
-  readonly contact_max_size: number;
-}
+export const registrarParams = defineParams("registrar", shape, { quote: false, finish });
 
-/** Kamailio's registrar defaults, with min_expires_mode 1 (RFC 3261 423). */
-export const DEFAULT_REGISTRAR_PARAMS: RegistrarParams = Object.freeze({
-  default_expires: 3600,
-  default_expires_range: 0,
-  expires_range: 0,
-  min_expires: 60,
-  min_expires_mode: 1,
-  max_expires: 0,
-  max_contacts: 0,
-  retry_after: 0,
-  case_sensitive: false,
-  default_q: -1,
-  append_branches: true,
-  realm_prefix: "",
-  received_param: "received",
-  received_avp: "$avp(RECEIVED)",
-  method_filtering: false,
-  use_path: false,
-  path_mode: 2,
-  path_use_received: false,
-  outbound_mode: 0,
-  flow_timer: 0,
-  contact_max_size: 512,
-});
-
-const INTS: Record<string, [number, number]> = {
-  default_expires: [0, 0x7fffffff],
-  default_expires_range: [0, 100],
-  expires_range: [0, 100],
-  min_expires: [0, 0x7fffffff],
-  min_expires_mode: [0, 1],
-  max_expires: [0, 0x7fffffff],
-  max_contacts: [0, 0x7fffffff],
-  retry_after: [0, 0x7fffffff],
-  case_sensitive: [0, 1],
-  default_q: [-1, 1000],
-  append_branches: [0, 1],
-  method_filtering: [0, 1],
-  use_path: [0, 1],
-  path_mode: [0, 2],
-  path_use_received: [0, 1],
-  outbound_mode: [0, 2],
-  flow_timer: [0, 999],
-  contact_max_size: [1, 65535],
-};
-const STRINGS = new Set(["realm_prefix", "received_param", "received_avp"]);
+export type RegistrarParams = ReturnType<typeof finish>;
 
 /** Validates the configuration section; throws naming the bad parameter. */
-export function parseRegistrarParams(cfg: Readonly<Record<string, unknown>>): RegistrarParams {
-  const out: Record<string, unknown> = { ...DEFAULT_REGISTRAR_PARAMS };
-  for (const [k, v] of Object.entries(cfg)) {
-    const range = INTS[k];
-    if (range) {
-      const n = typeof v === "boolean" ? (v ? 1 : 0) : typeof v === "string" && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v;
-      if (typeof n !== "number" || !Number.isInteger(n) || n < range[0] || n > range[1]) {
-        throw new Error(`registrar: parameter ${k} must be an integer in ${range[0]}..${range[1]}, got ${JSON.stringify(v)}`);
-      }
-      const bool = ["case_sensitive", "append_branches", "method_filtering", "use_path", "path_use_received"].includes(k);
-      out[k] = bool ? n === 1 : n;
-    } else if (STRINGS.has(k)) {
-      if (typeof v !== "string") throw new Error(`registrar: parameter ${k} must be a string`);
-      out[k] = v;
-    } else {
-      throw new Error(`registrar: unknown parameter '${k}'`);
-    }
-  }
-  const p = out as unknown as RegistrarParams;
-  if (p.max_expires > 0 && p.min_expires > p.max_expires) throw new Error("registrar: min_expires is larger than max_expires");
-  return p;
-}
+export const parseRegistrarParams = (cfg: Readonly<Record<string, unknown>>): RegistrarParams => registrarParams.parse(cfg);
+
+/** Kamailio's registrar defaults, with min_expires_mode 1 (RFC 3261 423). */
+export const DEFAULT_REGISTRAR_PARAMS: RegistrarParams = Object.freeze(parseRegistrarParams({}));

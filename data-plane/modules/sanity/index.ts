@@ -1,5 +1,5 @@
 import { defineModule } from "../../core/api.js";
-import { parseSanityParams } from "./params.js";
+import { sanityParams, type SanityParams } from "./params.js";
 import { createSanityApi, type SanityApi } from "./sanity-api.js";
 
 export type { SanityApi, ReqinitVerdict } from "./sanity-api.js";
@@ -12,11 +12,12 @@ export { DEFAULT_SCANNER_UA } from "./params.js";
  * sanity: SIP message sanity checks (Kamailio sanity module, bitmask-selected) and the default
  * kamailio.cfg REQINIT guards (scanner User-Agents, oversized messages and R-URIs).
  */
-export default defineModule<SanityApi>({
+export default defineModule<SanityApi, SanityParams>({
   name: "sanity",
   doc: "SIP message sanity checks and REQINIT guards (Kamailio sanity)",
+  params: sanityParams,
   init(host) {
-    const p = parseSanityParams(host.config);
+    const p = host.config;
     const stats = host.stats.group("sanity", ["failed", "scanners_dropped", "too_large"]);
     return createSanityApi(p, host.log, stats);
   },

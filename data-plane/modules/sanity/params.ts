@@ -1,36 +1,11 @@
+import { z } from "zod";
+import { custom, defineParams, flag01, int, issue, type Param, type ParamsOf } from "../../core/kit/params.js";
 import { DEFAULT_SIZE_LIMITS, SANITY_MAX_CHECKS, SANITY_URI_MAX_CHECKS, type SizeLimits } from "./checks.js";
-
-/**
- * The sanity module's configuration section: Kamailio sanity modparams (default_checks, uri_checks,
- * proxy_require, autodrop, noreply, size_*) plus the default kamailio.cfg REQINIT guard settings
- * (scanner User-Agent pattern, MSG_MAX_SIZE, RURI_MAX_SIZE).
- */
-export interface SanityParams {
-  /** msg_checks used when check() gets none (default 17895, the default cfg's REQINIT value; Kamailio's module default is 3047). */
-  readonly default_checks: number;
-  readonly uri_checks: number;
-  /** msg_checks / uri_checks for checkReply (default cfg reply_route: 17604 / 6). */
-  readonly reply_checks: number;
-  readonly reply_uri_checks: number;
-  /** Accepted Proxy-Require option tags (lower-cased). */
-  readonly proxy_require: ReadonlySet<string>;
-  /** 1: the module replies to failed requests (Kamailio autodrop). */
-  readonly autodrop: boolean;
-  /** 1: never reply, only report (Kamailio noreply; the script may call sanity.reply later). */
-  readonly noreply: boolean;
-  readonly sizes: SizeLimits;
-  /** Requests whose User-Agent matches are dropped silently (default cfg scanner list). */
-  readonly scanner_ua: RegExp | null;
-  /** 403 "Message too large" above this many bytes (default cfg MSG_MAX_SIZE). */
-  readonly msg_max_size: number;
-  /** 403 "R-URI too large" above this many characters (default cfg RURI_MAX_SIZE). */
-  readonly ruri_max_size: number;
-}
 
 /** The default kamailio.cfg scanner User-Agent pattern (REQINIT). */
 export const DEFAULT_SCANNER_UA = "friendly|scanner|sipcli|sipvicious|VaxSIPUserAgent|pplsip";
 
-const SIZE_KEYS: Record<string, keyof SizeLimits> = {
+const SIZE_KEYS = {
   size_message: "message",
   size_method: "method",
   size_ruri: "ruri",
@@ -43,60 +18,81 @@ const SIZE_KEYS: Record<string, keyof SizeLimits> = {
   size_header: "header",
   size_headers: "headers",
   size_body: "body",
+} as const satisfies Record<string, keyof SizeLimits>;
+
+const size = (field: keyof SizeLimits): Param<number> =>
+  int({ min: 0, max: 1 << 24, default: DEFAULT_SIZE_LIMITS[field], coerce: "digits", doc: `Size limit of ${field} (0 = none)` });
+const sizeParams = Object.fromEntries(Object.entries(SIZE_KEYS).map(([k, f]) => [k, size(f)])) as { [K in keyof typeof SIZE_KEYS]: Param<number> };
+
+/**
+ * The sanity module's configuration section: Kamailio sanity modparams (default_checks, uri_checks,
+ * proxy_require, autodrop, noreply, size_*) plus the default kamailio.cfg REQINIT guard settings
+ * (scanner User-Agent pattern, MSG_MAX_SIZE, RURI_MAX_SIZE).
+ */
+const shape = {
+    default_checks: int({ min: 1, max: SANITY_MAX_CHECKS - 1, default: 17895, coerce: "digits", doc: "msg_checks used when check() gets none (the default cfg's REQINIT value; Kamailio's module default is 3047)" }),
+    uri_checks: int({ min: 1, max: SANITY_URI_MAX_CHECKS - 1, default: 7, coerce: "digits", doc: "uri_checks used when check() gets none" }),
+    reply_checks: int({ min: 1, max: SANITY_MAX_CHECKS - 1, default: 17604, coerce: "digits", doc: "msg_checks for checkReply (default cfg reply_route)" }),
+    reply_uri_checks: int({ min: 1, max: SANITY_URI_MAX_CHECKS - 1, default: 6, coerce: "digits", doc: "uri_checks for checkReply" }),
+    proxy_require: custom<ReadonlySet<string>>({
+      type: "comma list of option tags",
+      default: "",
+      doc: "Accepted Proxy-Require option tags (lower-cased)",
+      schema: z.unknown().transform((raw, ctx) => {
+        const pr = raw ?? "";
+        const list = typeof pr === "string" ? pr.split(",") : Array.isArray(pr) ? pr : null;
+        if (!list || list.some((t) => typeof t !== "string")) return issue(ctx, "must be a comma list or an array of strings");
+        return new Set((list as string[]).map((t) => t.trim().toLowerCase()).filter((t) => t !== "")) as ReadonlySet<string>;
+      }),
+      fail: () => "must be a comma list or an array of strings",
+    }),
+    autodrop: flag01({ default: true, coerce: "digits", doc: "1: the module replies to failed requests (Kamailio autodrop)" }),
+    noreply: flag01({ default: false, coerce: "digits", doc: "1: never reply, only report (Kamailio noreply; the script may call sanity.reply later)" }),
+    scanner_ua: custom<RegExp | null>({
+      type: "regular expression",
+      default: DEFAULT_SCANNER_UA,
+      doc: "Requests whose User-Agent matches are dropped silently (default cfg scanner list); null or \"\" = none",
+      schema: z.unknown().transform((raw, ctx) => {
+        const su = raw === undefined ? DEFAULT_SCANNER_UA : raw;
+        if (su === null || su === "") return null;
+        if (typeof su !== "string") return issue(ctx, "must be a regular expression string or null");
+        try {
+          return new RegExp(su);
+        } catch (e) {
+          return issue(ctx, { full: `sanity: parameter 'scanner_ua' is not a valid regular expression: ${(e as Error).message}` });
+        }
+      }),
+      fail: () => "must be a regular expression string or null",
+    }),
+    msg_max_size: int({ min: 0, max: 1 << 24, default: 16384, coerce: "digits", doc: "403 \"Message too large\" above this many bytes (default cfg MSG_MAX_SIZE)" }),
+    ruri_max_size: int({ min: 0, max: 1 << 24, default: 512, coerce: "digits", doc: "403 \"R-URI too large\" above this many characters (default cfg RURI_MAX_SIZE)" }),
+    ...sizeParams,
 };
 
-const KNOWN = new Set([
-  "default_checks",
-  "uri_checks",
-  "reply_checks",
-  "reply_uri_checks",
-  "proxy_require",
-  "autodrop",
-  "noreply",
-  "scanner_ua",
-  "msg_max_size",
-  "ruri_max_size",
-  ...Object.keys(SIZE_KEYS),
-]);
+type RawSanityParams = ParamsOf<typeof shape>;
 
-/** Validates the section; throws an Error naming the parameter. */
-export function parseSanityParams(cfg: Readonly<Record<string, unknown>>): SanityParams {
-  for (const k of Object.keys(cfg)) if (!KNOWN.has(k)) throw new Error(`sanity: unknown parameter '${k}'`);
-  const int = (k: string, def: number, min: number, max: number): number => {
-    const v = cfg[k] ?? def;
-    const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
-    if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) {
-      throw new Error(`sanity: parameter '${k}' must be an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
-    }
-    return n;
-  };
-  const sizes: Record<string, number> = { ...DEFAULT_SIZE_LIMITS };
-  for (const [k, field] of Object.entries(SIZE_KEYS)) sizes[field] = int(k, DEFAULT_SIZE_LIMITS[field], 0, 1 << 24);
-  const pr = cfg.proxy_require ?? "";
-  const list = typeof pr === "string" ? pr.split(",") : Array.isArray(pr) ? pr : null;
-  if (!list || list.some((t) => typeof t !== "string")) throw new Error("sanity: parameter 'proxy_require' must be a comma list or an array of strings");
-  let scanner: RegExp | null = null;
-  const su = cfg.scanner_ua === undefined ? DEFAULT_SCANNER_UA : cfg.scanner_ua;
-  if (su !== null && su !== "") {
-    if (typeof su !== "string") throw new Error("sanity: parameter 'scanner_ua' must be a regular expression string or null");
-    try {
-      scanner = new RegExp(su);
-    } catch (e) {
-      throw new Error(`sanity: parameter 'scanner_ua' is not a valid regular expression: ${(e as Error).message}`);
-    }
-  }
-  const bool = (k: string, def: boolean) => int(k, def ? 1 : 0, 0, 1) === 1;
+function withSizes(p: RawSanityParams) {
+  const sizes = { ...DEFAULT_SIZE_LIMITS } as { -readonly [K in keyof SizeLimits]: SizeLimits[K] };
+  for (const [k, f] of Object.entries(SIZE_KEYS)) sizes[f] = p[k as keyof typeof SIZE_KEYS];
+  const { default_checks, uri_checks, reply_checks, reply_uri_checks, proxy_require, autodrop, noreply, scanner_ua, msg_max_size, ruri_max_size } = p;
   return {
-    default_checks: int("default_checks", 17895, 1, SANITY_MAX_CHECKS - 1),
-    uri_checks: int("uri_checks", 7, 1, SANITY_URI_MAX_CHECKS - 1),
-    reply_checks: int("reply_checks", 17604, 1, SANITY_MAX_CHECKS - 1),
-    reply_uri_checks: int("reply_uri_checks", 6, 1, SANITY_URI_MAX_CHECKS - 1),
-    proxy_require: new Set((list as string[]).map((t) => t.trim().toLowerCase()).filter((t) => t !== "")),
-    autodrop: bool("autodrop", true),
-    noreply: bool("noreply", false),
-    sizes: sizes as unknown as SizeLimits,
-    scanner_ua: scanner,
-    msg_max_size: int("msg_max_size", 16384, 0, 1 << 24),
-    ruri_max_size: int("ruri_max_size", 512, 0, 1 << 24),
+    default_checks,
+    uri_checks,
+    reply_checks,
+    reply_uri_checks,
+    proxy_require,
+    autodrop,
+    noreply,
+    sizes: sizes as SizeLimits,
+    scanner_ua,
+    msg_max_size,
+    ruri_max_size,
   };
 }
+
+export type SanityParams = ReturnType<typeof withSizes>;
+
+export const sanityParams = defineParams("sanity", shape, { finish: withSizes });
+
+/** Validates the section; throws an Error naming the parameter. */
+export const parseSanityParams = (cfg: Readonly<Record<string, unknown>>): SanityParams => sanityParams.parse(cfg);

@@ -1,7 +1,7 @@
 import { defineModule } from "../../core/api.js";
 import type { UsrlocApi } from "./api.js";
 import { MysqlLocationStore } from "./mysql-store.js";
-import { parseUsrlocParams, type UsrlocParams } from "./params.js";
+import { type UsrlocParams, usrlocParams } from "./params.js";
 import { RedisLocationStore } from "./redis-store.js";
 import { usrlocRpcMethods } from "./rpc.js";
 import type { LocationStore } from "./store.js";
@@ -18,11 +18,12 @@ const running: Usrloc[] = [];
  * MySQL write-through/write-back (db_mode 1/2) or a Redis store shared by a fleet of data planes,
  * ul.* RPCs, `usrloc:*` statistics and `registration.*` events. See README.md.
  */
-export default defineModule<UsrlocApi>({
+export default defineModule<UsrlocApi, UsrlocParams>({
   name: "usrloc",
   doc: "Location service: registered contacts in memory, MySQL or a Redis store shared by several nodes (Kamailio usrloc)",
+  params: usrlocParams,
   async init(host) {
-    const params = parseUsrlocParams(host.config);
+    const params = host.config;
     let store: LocationStore | null = null;
     let redis: RedisLocationStore | null = null;
     if (params.backend === "mysql") {

@@ -1,4 +1,4 @@
-import { RpcCode, RpcError } from "../../core/api.js";
+import { RpcCode, RpcError, defineRpc } from "../../core/api.js";
 import type { RpcMethod } from "../../core/api.js";
 import { ALL_METHODS, ContactFlag, type Binding } from "./binding.js";
 import { nowSeconds, type ChangeOrigin, type LocationTable } from "./location-table.js";
@@ -91,7 +91,7 @@ export function usrlocRpcMethods(ul: Usrloc): RpcMethod[] {
   };
 
   return [
-    {
+    defineRpc({
       name: "ul.dump",
       doc: "Dump the location tables (Kamailio shape); 'brief' lists AoRs only",
       params: [{ name: "mode", type: "string", optional: true, doc: "brief" }],
@@ -114,8 +114,8 @@ export function usrlocRpcMethods(ul: Usrloc): RpcMethod[] {
         });
         return { Domains: domains };
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "ul.lookup",
       doc: "Lookup one AOR in a location table",
       params: [
@@ -124,16 +124,16 @@ export function usrlocRpcMethods(ul: Usrloc): RpcMethod[] {
       ],
       returns: "{ AoR, Contacts: [{ Contact: {...} }] }",
       handler: ({ table: tn, aor }) => {
-        const t = table(tn as string);
-        const a = aorOf(aor as string);
+        const t = table(tn);
+        const a = aorOf(aor);
         if (!t.has(a)) throw fault("AOR not found in location table");
         const now = nowSeconds();
         const contacts = t.valid(a, now).map((c) => dumpContact(c, now));
         if (contacts.length === 0) throw fault("AOR has no contacts");
         return { AoR: a, Contacts: contacts };
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "ul.rm",
       doc: "Delete an address of record including its contacts",
       params: [
@@ -141,11 +141,11 @@ export function usrlocRpcMethods(ul: Usrloc): RpcMethod[] {
         { name: "aor", type: "string" },
       ],
       handler: ({ table: tn, aor }) => {
-        table(tn as string).removeAor(aorOf(aor as string), RPC_ORIGIN);
+        table(tn).removeAor(aorOf(aor), RPC_ORIGIN);
         return null;
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "ul.rm_contact",
       doc: "Delete a contact from an AOR record",
       params: [
@@ -154,16 +154,16 @@ export function usrlocRpcMethods(ul: Usrloc): RpcMethod[] {
         { name: "contact", type: "string", doc: "the Contact URI as registered" },
       ],
       handler: ({ table: tn, aor, contact }) => {
-        const t = table(tn as string);
-        const a = aorOf(aor as string);
+        const t = table(tn);
+        const a = aorOf(aor);
         if (!t.has(a)) throw fault("AOR not found", RpcCode.NotFound);
-        const m = matchContact(t.get(a), { contact: contact as string, callid: RPC_CALLID, path: null, cseq: RPC_CSEQ + 1, instance: null, regId: 0 }, 0, 0, nowSeconds());
+        const m = matchContact(t.get(a), { contact: contact, callid: RPC_CALLID, path: null, cseq: RPC_CSEQ + 1, instance: null, regId: 0 }, 0, 0, nowSeconds());
         if (m.code === MatchCode.NOT_FOUND || !m.binding) throw fault("Contact not found", RpcCode.NotFound);
         t.remove(m.binding, RPC_ORIGIN);
         return null;
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "ul.add",
       doc: "Add (or update) a contact for an address of record; expires 0 = permanent, '.' or '0' = unset",
       params: [
@@ -180,13 +180,13 @@ export function usrlocRpcMethods(ul: Usrloc): RpcMethod[] {
         { name: "socket", type: "string", optional: true, doc: "local socket proto:ip:port, or '.'" },
       ],
       handler: (p) => {
-        const t = table(p.table as string);
-        const aor = aorOf(p.aor as string);
-        const contact = p.contact as string;
+        const t = table(p.table);
+        const aor = aorOf(p.aor);
+        const contact = p.contact;
         if (!/^(sips?|tel):/i.test(contact)) throw RpcError.invalidParam("contact", "expected a SIP URI");
-        const expires = p.expires as number;
+        const expires = p.expires;
         if (expires < 0) throw RpcError.invalidParam("expires", "must be >= 0");
-        const qf = p.q as number;
+        const qf = p.q;
         if (qf > 1 || (qf < 0 && qf !== -1)) throw RpcError.invalidParam("q", "must be in 0..1 (or -1)");
         const now = nowSeconds();
         const info = {
@@ -196,9 +196,9 @@ export function usrlocRpcMethods(ul: Usrloc): RpcMethod[] {
           callid: RPC_CALLID,
           cseq: RPC_CSEQ,
           path: setOrNull(p.path),
-          flags: (p.flags as number) & ~ContactFlag.MEM,
-          cflags: p.cflags as number,
-          methods: (p.methods as number) === -1 ? ALL_METHODS : (p.methods as number) >>> 0,
+          flags: (p.flags) & ~ContactFlag.MEM,
+          cflags: p.cflags,
+          methods: (p.methods) === -1 ? ALL_METHODS : (p.methods) >>> 0,
           received: setOrNull(p.received),
           socket: setOrNull(p.socket),
           userAgent: RPC_USER_AGENT,
@@ -210,8 +210,8 @@ export function usrlocRpcMethods(ul: Usrloc): RpcMethod[] {
         else t.insert(aor, info, RPC_ORIGIN, now);
         return null;
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "ul.flush",
       doc: "Flush the usrloc memory cache to the database / shared store",
       params: [],
@@ -219,24 +219,24 @@ export function usrlocRpcMethods(ul: Usrloc): RpcMethod[] {
         await ul.flush();
         return null;
       },
-    },
-    {
+    }),
+    defineRpc({
       name: "ul.db_users",
       doc: "Number of different unexpired AoRs in the database table (MySQL store only)",
       params: [{ name: "table", type: "string" }],
-      handler: ({ table: tn }) => mysql().count(tn as string, "users"),
-    },
-    {
+      handler: ({ table: tn }) => mysql().count(tn, "users"),
+    }),
+    defineRpc({
       name: "ul.db_contacts",
       doc: "Number of unexpired contacts in the database table (MySQL store only)",
       params: [{ name: "table", type: "string" }],
-      handler: ({ table: tn }) => mysql().count(tn as string, "contacts"),
-    },
-    {
+      handler: ({ table: tn }) => mysql().count(tn, "contacts"),
+    }),
+    defineRpc({
       name: "ul.db_expired_contacts",
       doc: "Number of expired contacts in the database table (MySQL store only)",
       params: [{ name: "table", type: "string" }],
-      handler: ({ table: tn }) => mysql().count(tn as string, "expired"),
-    },
+      handler: ({ table: tn }) => mysql().count(tn, "expired"),
+    }),
   ];
 }
