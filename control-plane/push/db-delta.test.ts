@@ -7,9 +7,10 @@ import type { Database } from "../db/connect.js";
 import { migrateDatabase } from "../db/migrate.js";
 import { dropTestDatabase, freshTestDatabase } from "../db/test-support.js";
 import { createPushServer, type PushServer } from "./server.js";
+import { freePort } from "../../test/kit/ports.js";
 
 const DB = "olelo_test_delta1";
-const PORT = 21_510;
+const PORT = await freePort();
 let d: Database;
 
 setLogSink(() => undefined);

@@ -6,6 +6,7 @@ import type { NodeStatus } from "../../control-plane/push/node-status.js";
 import { BAD_ROW_MARKER } from "./testing/fake-sinks.js";
 import { spawnJsonChild, type JsonChild, type JsonEvent } from "./testing/json-child.js";
 import { dispatcherRows } from "./testing/sample-rows.js";
+import { freePort } from "../../test/kit/ports.js";
 
 const children: JsonChild[] = [];
 const dirs: string[] = [];
@@ -18,7 +19,7 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-const PORT = 21_201;
+const PORT = await freePort();
 
 function pushServer(): JsonChild {
   const c = spawnJsonChild("control-plane/push/fixtures/push-server-process.ts", [String(PORT)]);
