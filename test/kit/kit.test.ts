@@ -1,8 +1,8 @@
 import { createSocket } from "node:dgram";
 import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
-import { freePort, freePortBlock, freePorts, PORTS_PER_WORKER, WORKER_RANGE_START, workerPortRange } from "./ports.js";
-import { waitUntil } from "./wait.js";
+import { freePort, freePortBlock, freePorts, portBound, PORTS_PER_WORKER, WORKER_RANGE_START, workerPortRange } from "./ports.js";
+import { waitUntil, waitUpTo } from "./wait.js";
 
 describe("test kit ports", () => {
   it("freePort hands out distinct ports a UDP and a TCP socket can both bind on 127.0.0.1", async () => {
@@ -53,5 +53,35 @@ describe("test kit waitUntil", () => {
         { timeoutMs: 30 },
       ),
     ).rejects.toThrow(/last error: Error: boom/);
+  });
+});
+
+describe("test kit waitUpTo", () => {
+  it("resolves true as soon as the predicate holds, false after maxMs, and never rejects", async () => {
+    const t0 = Date.now();
+    expect(await waitUpTo(() => Date.now() - t0 >= 20, 2000)).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(await waitUpTo(() => false, 30)).toBe(false);
+    expect(
+      await waitUpTo(() => {
+        throw new Error("x");
+      }, 30),
+    ).toBe(false);
+  });
+});
+
+describe("test kit portBound", () => {
+  it("sees a bound UDP socket and a listening TCP socket by port", async () => {
+    const [u, t] = await freePorts(2);
+    expect(portBound(u!, "udp")).toBe(false);
+    const udp = createSocket("udp4");
+    await new Promise<void>((r) => udp.bind(u, "127.0.0.1", r));
+    expect(portBound(u!, "udp")).toBe(true);
+    await new Promise<void>((r) => udp.close(() => r()));
+    const tcp = createServer();
+    await new Promise<void>((r) => tcp.listen(t, "127.0.0.1", r));
+    expect(portBound(t!, "tcp")).toBe(true);
+    await new Promise<void>((r) => tcp.close(() => r()));
+    expect(portBound(t!, "tcp")).toBe(false);
   });
 });

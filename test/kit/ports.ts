@@ -19,6 +19,7 @@
  *   const base = workerPortRange(200);             // per-worker block, no OS probe
  */
 import { createSocket } from "node:dgram";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 
 export interface PortOptions {
@@ -175,4 +176,27 @@ export function workerPortRange(size: number, poolId = Number(process.env.VITEST
   const base = WORKER_RANGE_START + slot * PORTS_PER_WORKER + workerNext;
   workerNext += size;
   return base;
+}
+
+/**
+ * Whether some process on this host has `port` bound: a UDP socket, or a TCP socket in LISTEN
+ * (Linux /proc/net/{udp,udp6,tcp,tcp6}). For waiting until a child process (sipp, a proxy) is up
+ * without connecting to it.
+ */
+export function portBound(port: number, protocol: "udp" | "tcp"): boolean {
+  const hex = port.toString(16).toUpperCase().padStart(4, "0");
+  for (const file of protocol === "udp" ? ["udp", "udp6"] : ["tcp", "tcp6"]) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/net/${file}`, "latin1");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // f[1] local address "0100007F:13C4", f[3] state (0A = LISTEN for TCP)
+      if (f[1]?.endsWith(`:${hex}`) && (protocol === "udp" || f[3] === "0A")) return true;
+    }
+  }
+  return false;
 }

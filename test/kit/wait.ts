@@ -39,3 +39,18 @@ export async function waitUntil(predicate: () => boolean | Promise<boolean>, opt
     await sleep(intervalMs);
   }
 }
+
+/**
+ * Waits until `predicate` holds, at most `maxMs`, and resolves whether it did; never rejects.
+ * It replaces `await sleep(maxMs); expect(x)` where x becomes true at some point (a flush, a retry
+ * count reached): the expectation stays as it was, the test only stops waiting once it can pass.
+ * Not for waits whose point is that something does NOT happen within the time: those stay sleeps.
+ */
+export async function waitUpTo(predicate: () => boolean | Promise<boolean>, maxMs: number, intervalMs = 10): Promise<boolean> {
+  try {
+    await waitUntil(predicate, { timeoutMs: maxMs, intervalMs });
+    return true;
+  } catch {
+    return false;
+  }
+}
