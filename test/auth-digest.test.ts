@@ -6,7 +6,7 @@
  * 403 "Not relaying" rule, a password-guessing run that gets its source banned (auth_fail htable
  * counter → pike guard ban → dropped before parsing), and malformed Authorization headers (400,
  * never a crash). Events over the WebSocket event stream, counters over HTTP JSON-RPC.
- * Ports 18200–18299.
+ * Ports: a block of 100 from test/kit/ports.ts (freePortBlock).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DataPlane } from "../data-plane/node.js";
@@ -15,11 +15,13 @@ import { UdpPeer, headerOf, statusOf } from "./helpers/udp-peer.js";
 import { counters, EventStream, rpc } from "./scripts/firewall-control.js";
 import { answerChallenge, parseChallenge } from "./scripts/firewall-digest.js";
 import { SipResponder } from "./scripts/firewall-responder.js";
+import { freePortBlock } from "./kit/ports.js";
 
-const PORT = 18200; // SHA-256 + MD5, nonce_expire 300
-const CONTROL = 18201;
-const UAS = 18210;
-const STALE_PORT = 18250; // nonce_expire 1, no pike
+const BASE = await freePortBlock(100);
+const PORT = BASE; // SHA-256 + MD5, nonce_expire 300
+const CONTROL = BASE + 1;
+const UAS = BASE + 10;
+const STALE_PORT = BASE + 50; // nonce_expire 1, no pike
 const MAX_FAILURES = 5;
 const LOCAL = `127.0.0.1:${PORT}`;
 

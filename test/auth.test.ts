@@ -5,7 +5,7 @@
  * local user → 407 proxy challenge, credentials consumed before relaying; wrong password and
  * unknown user get the same 401. Security events are read with events.since over HTTP JSON-RPC.
  * The next hop is an in-process UAS (SipResponder) that records what the proxy forwarded.
- * Ports 18100–18149 (sipp sources on distinct loopback addresses, so failure counting per source
+ * Ports: a block of 50 from test/kit/ports.ts (freePortBlock) (sipp sources on distinct loopback addresses, so failure counting per source
  * never mixes runs).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,10 +14,12 @@ import { startProxy } from "./helpers/proxy.js";
 import { runSipp } from "./helpers/sipp.js";
 import { counters, rpc, type StreamEvent } from "./scripts/firewall-control.js";
 import { SipResponder } from "./scripts/firewall-responder.js";
+import { freePortBlock } from "./kit/ports.js";
 
-const PORT = 18100;
-const CONTROL = 18101;
-const UAS = 18110;
+const BASE = await freePortBlock(50); // this file's ports: BASE … BASE + 49
+const PORT = BASE;
+const CONTROL = BASE + 1;
+const UAS = BASE + 10;
 const remote = `127.0.0.1:${PORT}`;
 
 describe("digest authentication with sipp (MD5, qop=auth)", () => {
@@ -63,7 +65,7 @@ describe("digest authentication with sipp (MD5, qop=auth)", () => {
 
   it("REGISTER: 401 challenge, then 200 with the right password (20 registrations)", async () => {
     const before = await counters(base, "auth");
-    const r = await runSipp({ scenario: "auth_register.xml", port: 18120, remote, calls: 20, rate: 20, templ: { user: "alice", pass: "wonderland", final: "200" } });
+    const r = await runSipp({ scenario: "auth_register.xml", port: BASE + 20, remote, calls: 20, rate: 20, templ: { user: "alice", pass: "wonderland", final: "200" } });
     expect(r.failed, r.errors).toBe(0);
     expect(r.successful).toBe(20);
     const regs = uas.requests("REGISTER");
@@ -78,10 +80,10 @@ describe("digest authentication with sipp (MD5, qop=auth)", () => {
   it("wrong password and unknown user both end in 401, reported as security.auth_failed", async () => {
     const since = dp.events.lastSeq;
     const before = await counters(base, "auth");
-    const wrong = await runSipp({ scenario: "auth_register.xml", port: 18121, ip: "127.0.0.11", remote, calls: 2, rate: 10, templ: { user: "alice", pass: "guess", final: "401" } });
+    const wrong = await runSipp({ scenario: "auth_register.xml", port: BASE + 21, ip: "127.0.0.11", remote, calls: 2, rate: 10, templ: { user: "alice", pass: "guess", final: "401" } });
     expect(wrong.failed, wrong.errors).toBe(0);
     expect(wrong.successful).toBe(2);
-    const unknown = await runSipp({ scenario: "auth_register.xml", port: 18122, ip: "127.0.0.12", remote, calls: 2, rate: 10, templ: { user: "mallory", pass: "guess", final: "401" } });
+    const unknown = await runSipp({ scenario: "auth_register.xml", port: BASE + 22, ip: "127.0.0.12", remote, calls: 2, rate: 10, templ: { user: "mallory", pass: "guess", final: "401" } });
     expect(unknown.failed, unknown.errors).toBe(0);
     expect(unknown.successful).toBe(2);
     const ev = (await securityEvents(since)).filter((e) => e.kind === "security.auth_failed");
@@ -102,7 +104,7 @@ describe("digest authentication with sipp (MD5, qop=auth)", () => {
   it("INVITE from a local user: 407 proxy challenge, authorized call relayed without Proxy-Authorization (20 calls)", async () => {
     const invites0 = uas.requests("INVITE").length;
     const byes0 = uas.requests("BYE").length;
-    const r = await runSipp({ scenario: "auth_invite.xml", port: 18123, remote, calls: 20, rate: 10, service: "carol", templ: { user: "bob", pass: "builder" } });
+    const r = await runSipp({ scenario: "auth_invite.xml", port: BASE + 23, remote, calls: 20, rate: 10, service: "carol", templ: { user: "bob", pass: "builder" } });
     expect(r.failed, r.errors).toBe(0);
     expect(r.successful).toBe(20);
     const invites = uas.requests("INVITE").slice(invites0);

@@ -7,9 +7,10 @@ import type { Database } from "../control-plane/db/connect.js";
 import { migrateDatabase } from "../control-plane/db/migrate.js";
 import { dropTestDatabase, freshTestDatabase } from "../control-plane/db/test-support.js";
 import { createPushServer, type PushServer } from "../control-plane/push/server.js";
+import { freePort } from "./kit/ports.js";
 
 const DB = "olelo_test_delta1";
-const PORT = 21_510;
+const PORT = await freePort();
 let d: Database;
 
 setLogSink(() => undefined);

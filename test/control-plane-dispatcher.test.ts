@@ -14,7 +14,7 @@
  *   with SQL is refused by `push` and shown by `status` with its row; the data planes keep the old
  *   table and keep routing calls by it.
  *
- * Ports 25100–25149.
+ * Ports: a block of 50 from test/kit/ports.ts (freePortBlock).
  */
 import type { ResultSetHeader, RowDataPacket } from "mysql2/promise";
 import type mysql from "mysql2/promise";
@@ -34,13 +34,15 @@ import {
 } from "./helpers/processes.js";
 import { runSipp } from "./helpers/sipp.js";
 import { startTracedUas, type TracedUas } from "./scripts/dispatcher-support.js";
+import { freePortBlock } from "./kit/ports.js";
 
 const DB = "olelo_test_e2e_ds";
-const CP_API = 25101;
-const CP_GRPC = 25102;
-const UAS_A = 25120;
-const UAS_B = 25121;
-let uacPort = 25130; // each sipp UAC run gets its own local port (25130–25149)
+const BASE = await freePortBlock(50); // this file's ports: BASE … BASE + 49
+const CP_API = BASE + 1;
+const CP_GRPC = BASE + 2;
+const UAS_A = BASE + 20;
+const UAS_B = BASE + 21;
+let uacPort = BASE + 30; // each sipp UAC run gets its own local port (BASE + 30 … BASE + 49)
 
 let admin: mysql.Connection;
 let cp: ControlPlaneProcess;
@@ -104,8 +106,8 @@ beforeAll(async () => {
   uas.push(await startTracedUas(UAS_A), await startTracedUas(UAS_B));
   cp = await startControlPlaneProcess({ db: DB, apiPort: CP_API, grpcPort: CP_GRPC, pollMs: 0 });
   dps = await Promise.all([
-    startDataPlaneProcess({ node: "e2e-ds-a", sipPort: 25110, controlPort: 25111, controlPlane: cp.grpcUrl }),
-    startDataPlaneProcess({ node: "e2e-ds-b", sipPort: 25112, controlPort: 25113, controlPlane: cp.grpcUrl }),
+    startDataPlaneProcess({ node: "e2e-ds-a", sipPort: BASE + 10, controlPort: BASE + 11, controlPlane: cp.grpcUrl }),
+    startDataPlaneProcess({ node: "e2e-ds-b", sipPort: BASE + 12, controlPort: BASE + 13, controlPlane: cp.grpcUrl }),
   ]);
   // the migrated database's empty dispatcher table is version 1 on both
   const empty = (await servedDispatcher()).version!;

@@ -18,7 +18,7 @@
  * - rows the modules would refuse are refused by the API (422 naming kind, table and row) and the
  *   data plane keeps its tables.
  *
- * Ports 26000–26049.
+ * Ports: a block of 50 from test/kit/ports.ts (freePortBlock).
  */
 import type mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -33,12 +33,14 @@ import {
   type DataPlaneProcess,
 } from "./helpers/processes.js";
 import { Caller, Phone, dropFeatDatabase, freshFeatDatabase, type CallResult } from "./scripts/cpf-support.js";
+import { freePortBlock } from "./kit/ports.js";
 
 const DB = "olelo_test_feat1";
-const CP_API = 26001;
-const CP_GRPC = 26002;
-const DP_SIP = 26010;
-const DP_CTL = 26011;
+const BASE = await freePortBlock(50); // this file's ports: BASE … BASE + 49
+const CP_API = BASE + 1;
+const CP_GRPC = BASE + 2;
+const DP_SIP = BASE + 10;
+const DP_CTL = BASE + 11;
 const KINDS = ["callfwd", "alias_db", "speed_dial"] as const;
 
 let admin: mysql.Connection | undefined;
@@ -115,9 +117,9 @@ beforeAll(async () => {
     30_000,
     [cp, dp],
   );
-  bob = await Phone.open(26020, "bob");
-  carol = await Phone.open(26021, "carol");
-  caller = await Caller.open(26030);
+  bob = await Phone.open(BASE + 20, "bob");
+  carol = await Phone.open(BASE + 21, "carol");
+  caller = await Caller.open(BASE + 30);
   await bob.register(DP_SIP);
   await carol.register(DP_SIP);
 }, 150_000);

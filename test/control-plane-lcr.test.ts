@@ -10,7 +10,7 @@
  * shows in its `core.config_status` and in the control plane's `nodes`, and the old tables keep
  * routing calls.
  *
- * Ports 25300–25349.
+ * Ports: a block of 50 from test/kit/ports.ts (freePortBlock).
  */
 import type mysql from "mysql2/promise";
 import { join } from "node:path";
@@ -30,11 +30,13 @@ import {
 } from "./helpers/processes.js";
 import { runSipp } from "./helpers/sipp.js";
 import { startTracedUas, type TracedUas } from "./scripts/dispatcher-support.js";
+import { freePortBlock } from "./kit/ports.js";
 
 const DB = "olelo_test_e2e_lcr";
-const GW_BUSY = 25320; // answers 503
-const GW_OK = 25321;
-let uacPort = 25330;
+const BASE = await freePortBlock(50); // this file's ports: BASE … BASE + 49
+const GW_BUSY = BASE + 20; // answers 503
+const GW_OK = BASE + 21;
+let uacPort = BASE + 30;
 
 let admin: mysql.Connection;
 let cp: ControlPlaneProcess;
@@ -46,11 +48,11 @@ beforeAll(async () => {
   admin = await freshE2eDatabase(DB);
   busy = await startTracedUas(GW_BUSY, "ds_uas_503.xml");
   ok = await startTracedUas(GW_OK);
-  cp = await startControlPlaneProcess({ db: DB, apiPort: 25301, grpcPort: 25302, pollMs: 0 });
+  cp = await startControlPlaneProcess({ db: DB, apiPort: BASE + 1, grpcPort: BASE + 2, pollMs: 0 });
   dp = await startDataPlaneProcess({
     node: "e2e-lcr",
-    sipPort: 25310,
-    controlPort: 25311,
+    sipPort: BASE + 10,
+    controlPort: BASE + 11,
     controlPlane: cp.grpcUrl,
     modules: { lcr: { lcr_count: 1 } }, // stricter than the control plane's compile (highest lcr_id)
     script: join(ROOT, "test/scripts/cp-lcr.ts"),

@@ -12,7 +12,7 @@
  *   row written the way kamctl writes it, the process adds only the missing tables, leaves
  *   Kamailio's tables as they were, and a data-plane process routes a sipp call by that row.
  *
- * Ports 25000–25049.
+ * Ports: a block of 50 from test/kit/ports.ts (freePortBlock).
  */
 import type mysql from "mysql2/promise";
 import type { RowDataPacket } from "mysql2/promise";
@@ -31,7 +31,9 @@ import {
 } from "./helpers/processes.js";
 import { runSipp } from "./helpers/sipp.js";
 import { startTracedUas, type TracedUas } from "./scripts/dispatcher-support.js";
+import { freePortBlock } from "./kit/ports.js";
 
+const BASE = await freePortBlock(50); // this file's ports: BASE … BASE + 49
 const MIG = "olelo_test_e2e_mig";
 const KAM = "olelo_test_e2e_kam";
 const conns: mysql.Connection[] = [];
@@ -72,8 +74,8 @@ describe("control-plane process migrations", () => {
     const c = await freshE2eDatabase(MIG);
     conns.push(c);
     const both = await Promise.all([
-      startControlPlaneProcess({ db: MIG, apiPort: 25001, grpcPort: 25002 }),
-      startControlPlaneProcess({ db: MIG, apiPort: 25003, grpcPort: 25004 }),
+      startControlPlaneProcess({ db: MIG, apiPort: BASE + 1, grpcPort: BASE + 2 }),
+      startControlPlaneProcess({ db: MIG, apiPort: BASE + 3, grpcPort: BASE + 4 }),
     ]);
     const applied = (await Promise.all(both.map(migratedRecord))).map((r) => r.applied as number);
     expect(applied.sort()).toEqual([0, migrationFiles().length]);
@@ -94,7 +96,7 @@ describe("control-plane process migrations", () => {
     const before = await schemaState(c);
     await Promise.all(both.map((cp) => cp.stop("SIGTERM")));
 
-    const again = await startControlPlaneProcess({ db: MIG, apiPort: 25001, grpcPort: 25002 });
+    const again = await startControlPlaneProcess({ db: MIG, apiPort: BASE + 1, grpcPort: BASE + 2 });
     expect((await migratedRecord(again)).applied).toBe(0);
     expect(await schemaState(c)).toEqual(before);
     await again.stop("SIGTERM");
@@ -104,7 +106,7 @@ describe("control-plane process migrations", () => {
     const c = await freshE2eDatabase(KAM);
     conns.push(c);
     for (const s of ["standard", "dispatcher", "lcr", "permissions", "auth_db", "usrloc"]) runKamailioScript(KAM, s);
-    const UAS = 25020;
+    const UAS = BASE + 20;
     // as `kamctl dispatcher add 1 sip:127.0.0.1:25020 0 0 '' 'kamailio gw'` writes it
     await c.query("INSERT INTO dispatcher (setid, destination, flags, priority, attrs, description) VALUES (1, ?, 0, 0, '', 'kamailio gw')", [`sip:127.0.0.1:${UAS}`]);
     const kamTables = ["dispatcher", "lcr_gw", "lcr_rule", "lcr_rule_target", "address", "trusted", "subscriber", "location", "location_attrs", "version"];
@@ -120,7 +122,7 @@ describe("control-plane process migrations", () => {
     const kamVersions = kv.map((r) => ({ ...r }));
     const before = await showCreate();
 
-    const cp = await startControlPlaneProcess({ db: KAM, apiPort: 25005, grpcPort: 25006 });
+    const cp = await startControlPlaneProcess({ db: KAM, apiPort: BASE + 5, grpcPort: BASE + 6 });
     const rec = await migratedRecord(cp);
     expect(rec).toMatchObject({ applied: migrationFiles().length });
     expect(rec.existing).toBe(kamTables.length); // Kamailio's tables were found, not created
@@ -133,9 +135,9 @@ describe("control-plane process migrations", () => {
     expect(served).toMatchObject({ rows: 1, lastError: null });
     const uas = await startTracedUas(UAS);
     servers.push(uas);
-    const dp = await startDataPlaneProcess({ node: "e2e-kam", sipPort: 25010, controlPort: 25011, controlPlane: cp.grpcUrl });
+    const dp = await startDataPlaneProcess({ node: "e2e-kam", sipPort: BASE + 10, controlPort: BASE + 11, controlPlane: cp.grpcUrl });
     await waitUntil("the data plane to apply the Kamailio-written set", async () => (await dp.version("dispatcher")) === served.version, 20_000, [cp, dp]);
-    const calls = await runSipp({ scenario: "uac_rr.xml", port: 25030, remote: `127.0.0.1:${dp.sipPort}`, calls: 3, rate: 5, service: "kamrow", timeoutS: 30 });
+    const calls = await runSipp({ scenario: "uac_rr.xml", port: BASE + 30, remote: `127.0.0.1:${dp.sipPort}`, calls: 3, rate: 5, service: "kamrow", timeoutS: 30 });
     expect([calls.successful, calls.failed], calls.errors || calls.stderr).toEqual([3, 0]);
     expect(uas.invites("kamrow")).toHaveLength(3);
   }, 110_000);

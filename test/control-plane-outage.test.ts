@@ -7,7 +7,7 @@
  * control plane) and calls follow it. The change check is off: the restart's own compile is what
  * picks up the SQL change.
  *
- * Ports 25200–25249.
+ * Ports: a block of 50 from test/kit/ports.ts (freePortBlock).
  */
 import type mysql from "mysql2/promise";
 import { mkdtempSync } from "node:fs";
@@ -28,12 +28,14 @@ import {
 } from "./helpers/processes.js";
 import { runSipp } from "./helpers/sipp.js";
 import { startTracedUas, type TracedUas } from "./scripts/dispatcher-support.js";
+import { freePortBlock } from "./kit/ports.js";
 
+const BASE = await freePortBlock(50); // this file's ports: BASE … BASE + 49
 const DB = "olelo_test_e2e_out";
-const CP = { db: DB, apiPort: 25201, grpcPort: 25202, pollMs: 0 };
-const UAS_A = 25220;
-const UAS_B = 25221;
-let uacPort = 25230;
+const CP = { db: DB, apiPort: BASE + 1, grpcPort: BASE + 2, pollMs: 0 };
+const UAS_A = BASE + 20;
+const UAS_B = BASE + 21;
+let uacPort = BASE + 30;
 
 let admin: mysql.Connection;
 let cp: ControlPlaneProcess | null = null;
@@ -80,8 +82,8 @@ beforeAll(async () => {
   uas.push(await startTracedUas(UAS_A), await startTracedUas(UAS_B));
   cp = await startControlPlaneProcess(CP);
   dpOpts.push(
-    { node: "e2e-out-a", sipPort: 25210, controlPort: 25211, controlPlane: cp.grpcUrl, dir: mkdtempSync(join(tmpdir(), "olelo-e2e-out-a-")) },
-    { node: "e2e-out-b", sipPort: 25212, controlPort: 25213, controlPlane: cp.grpcUrl },
+    { node: "e2e-out-a", sipPort: BASE + 10, controlPort: BASE + 11, controlPlane: cp.grpcUrl, dir: mkdtempSync(join(tmpdir(), "olelo-e2e-out-a-")) },
+    { node: "e2e-out-b", sipPort: BASE + 12, controlPort: BASE + 13, controlPlane: cp.grpcUrl },
   );
   dps.push(...(await Promise.all(dpOpts.map((o) => startDataPlaneProcess(o)))));
 }, 110_000);

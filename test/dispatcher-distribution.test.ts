@@ -4,7 +4,7 @@
  * each UAS's own sipp message trace, not from the proxy's counters.
  *
  * One proxy serves every algorithm: test/scripts/dispatcher-test.ts picks the set and
- * algorithm from the R-URI user prefix (`rr-…` → set 1 alg 4, …). Ports 16000–16099.
+ * algorithm from the R-URI user prefix (`rr-…` → set 1 alg 4, …). Ports: a block of 100 from test/kit/ports.ts (freePortBlock).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -14,17 +14,19 @@ import { startProxy, TEST_SCRIPTS } from "./helpers/proxy.js";
 import { runSipp } from "./helpers/sipp.js";
 import { listFile, maxConcurrent, rpc, startTracedUas, waitFor, type TracedUas } from "./scripts/dispatcher-support.js";
 import type { DataPlane } from "../data-plane/node.js";
+import { freePortBlock } from "./kit/ports.js";
 
-const PROXY = 16000;
-const CONTROL = 16001;
-const UAS_PORTS = [16010, 16011, 16012] as const;
+const BASE = await freePortBlock(100); // this file's ports: BASE … BASE + 99
+const PROXY = BASE;
+const CONTROL = BASE + 1;
+const UAS_PORTS = [BASE + 10, BASE + 11, BASE + 12] as const;
 const uri = (p: number): string => `sip:127.0.0.1:${p}`;
 const [A, B, C] = UAS_PORTS;
 
 describe("dispatcher distribution over 3 sipp UAS", () => {
   let dp: DataPlane;
   const uas: TracedUas[] = [];
-  let uacPort = 16020;
+  let uacPort = BASE + 20;
 
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), "olelo-ds-dist-"));

@@ -3,7 +3,7 @@
  * (data-plane/scripts/default.ts, `dispatcherSet`): real OPTIONS keepalives through the core's
  * UAC to sipp UAS, a UAS killed (SIGKILL) in the middle of a sipp run, its restart, a UAS that
  * answers 503, and 404 "No destination" when every destination is down. Events are read over the
- * control API (events.since on HTTP JSON-RPC). Ports 16100–16199.
+ * control API (events.since on HTTP JSON-RPC). Ports: a block of 100 from test/kit/ports.ts (freePortBlock).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtempSync, readFileSync, existsSync, writeFileSync } from "node:fs";
@@ -13,7 +13,9 @@ import { startProxy } from "./helpers/proxy.js";
 import { runSipp, startSippServer, type SippServer } from "./helpers/sipp.js";
 import { flagsOf, listFile, rpc, sleep, startTracedUas, waitFor, type TracedUas } from "./scripts/dispatcher-support.js";
 import type { DataPlane } from "../data-plane/node.js";
+import { freePortBlock } from "./kit/ports.js";
 
+const BASE = await freePortBlock(100); // this file's ports: BASE … BASE + 99
 const uri = (p: number): string => `sip:127.0.0.1:${p}`;
 
 interface DsEvent {
@@ -35,9 +37,9 @@ const PING = { ping_interval: 1, probing_mode: 1, probing_threshold: 2, inactive
 const DOWN_BOUND_MS = PING.probing_threshold * PING.ping_interval * 1000 + PING.ping_timeout;
 
 describe("kill and restart a UAS under load (default script, round robin over 3)", () => {
-  const PROXY = 16100;
-  const CONTROL = 16101;
-  const [A, B, C] = [16110, 16111, 16112];
+  const PROXY = BASE;
+  const CONTROL = BASE + 1;
+  const [A, B, C] = [BASE + 10, BASE + 11, BASE + 12];
   let dp: DataPlane;
   const uas = new Map<number, TracedUas>();
 
@@ -71,7 +73,7 @@ describe("kill and restart a UAS under load (default script, round robin over 3)
     // 240 calls at 30/s: 8 s of traffic; B is killed 2.5 s in
     const run = runSipp({
       scenario: "ds_uac_bye_gone.xml",
-      port: 16120,
+      port: BASE + 20,
       remote: `127.0.0.1:${PROXY}`,
       calls: 240,
       rate: 30,
@@ -143,7 +145,7 @@ describe("kill and restart a UAS under load (default script, round robin over 3)
     expect(flagsOf((await rpc(CONTROL, "dispatcher.list")).result).get(`1|${uri(B)}`)).toBe("AP");
 
     // and it takes its share of new calls again
-    const r2 = await runSipp({ scenario: "uac_rr.xml", port: 16121, remote: `127.0.0.1:${PROXY}`, calls: 30, rate: 30, service: "again", timeoutS: 30 });
+    const r2 = await runSipp({ scenario: "uac_rr.xml", port: BASE + 21, remote: `127.0.0.1:${PROXY}`, calls: 30, rate: 30, service: "again", timeoutS: 30 });
     expect(r2.failed, r2.errors).toBe(0);
     await waitFor(() => [A, B, C].reduce((n, p) => n + uas.get(p)!.invites("again").length, 0) === 30, 5000, "30 INVITEs");
     expect([A, B, C].map((p) => uas.get(p)!.invites("again").length)).toEqual([10, 10, 10]);
@@ -151,9 +153,9 @@ describe("kill and restart a UAS under load (default script, round robin over 3)
 });
 
 describe("keepalives alone (no traffic)", () => {
-  const PROXY = 16130;
-  const CONTROL = 16131;
-  const [A, B] = [16140, 16141];
+  const PROXY = BASE + 30;
+  const CONTROL = BASE + 31;
+  const [A, B] = [BASE + 40, BASE + 41];
   let dp: DataPlane;
   let a: SippServer;
   let b: TracedUas;
@@ -213,9 +215,9 @@ describe("keepalives alone (no traffic)", () => {
 });
 
 describe("5xx failover and no destination (default script)", () => {
-  const PROXY = 16150;
-  const CONTROL = 16151;
-  const [BAD, GOOD] = [16160, 16161];
+  const PROXY = BASE + 50;
+  const CONTROL = BASE + 51;
+  const [BAD, GOOD] = [BASE + 60, BASE + 61];
   let dp: DataPlane;
   let bad: SippServer;
   let good: TracedUas;
@@ -241,7 +243,7 @@ describe("5xx failover and no destination (default script)", () => {
   });
 
   it("fails a 503 over to the next destination and marks the 503 one inactive", async () => {
-    const r = await runSipp({ scenario: "uac_rr.xml", port: 16170, remote: `127.0.0.1:${PROXY}`, calls: 20, rate: 20, service: "x", timeoutS: 30 });
+    const r = await runSipp({ scenario: "uac_rr.xml", port: BASE + 70, remote: `127.0.0.1:${PROXY}`, calls: 20, rate: 20, service: "x", timeoutS: 30 });
     expect(r.failed, r.errors).toBe(0);
     expect(r.successful).toBe(20);
     const b = await bad.stop();
@@ -254,7 +256,7 @@ describe("5xx failover and no destination (default script)", () => {
 
   it("answers 404 No destination when every destination is down", async () => {
     expect((await rpc(CONTROL, "dispatcher.set_state", ["i", 1, "all"])).result).toBe("Ok. Dispatcher state updated.");
-    const r = await runSipp({ scenario: "uac_expect.xml", port: 16171, remote: `127.0.0.1:${PROXY}`, calls: 5, rate: 10, service: "x", templ: { code: "404" }, timeoutS: 20 });
+    const r = await runSipp({ scenario: "uac_expect.xml", port: BASE + 71, remote: `127.0.0.1:${PROXY}`, calls: 5, rate: 10, service: "x", templ: { code: "404" }, timeoutS: 20 });
     expect(r.failed, r.errors).toBe(0);
     expect(r.successful).toBe(5);
     expect(good.invites("x")).toHaveLength(20); // nothing new reached the UAS

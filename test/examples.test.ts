@@ -1,7 +1,7 @@
 /**
  * Every example configuration in etc/ starts (sockets moved to test ports, control API off, state in
  * a temp dir), loads its modules and tables, and answers an OPTIONS keepalive — so the README's
- * examples stay true. Ports 15700–15799.
+ * examples stay true. Ports: a block of 100 from test/kit/ports.ts (freePortBlock).
  */
 import { describe, expect, it } from "vitest";
 import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
@@ -10,12 +10,14 @@ import { join, resolve } from "node:path";
 import { buildConfig } from "../data-plane/core/config-file.js";
 import { startDataPlane } from "../data-plane/node.js";
 import { UdpPeer, request, statusOf } from "./helpers/udp-peer.js";
+import { freePortBlock } from "./kit/ports.js";
 
+const BASE = await freePortBlock(100); // this file's ports: BASE … BASE + 99
 const ETC = resolve(import.meta.dirname, "../etc");
 const files = [join(ETC, "olelo.json"), ...readdirSync(join(ETC, "examples")).filter((f) => f.endsWith(".json") && !f.includes("tables") && !["subscribers.json", "trusted-peers.json"].includes(f)).map((f) => join(ETC, "examples", f))];
 
 describe("example configurations", () => {
-  let port = 15700;
+  let port = BASE;
   for (const file of files) {
     it(`${file.slice(ETC.length + 1)} starts and answers`, async () => {
       const raw = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;

@@ -2,7 +2,7 @@
  * A fleet of two data planes — real child processes (`tsx data-plane/main.ts --config <file>`) —
  * sharing one Redis location store: a phone registers through node A and is called through node
  * B with sipp (0 failed); a removal through B is seen by A; an expiry is reported once for the
- * fleet; node B restarts and still knows the binding. Ports 22300–22399; Redis keys
+ * fleet; node B restarts and still knows the binding. Ports: a block of 100 from test/kit/ports.ts (freePortBlock); Redis keys
  * olelo:test:reg:fleet:*.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,8 +10,9 @@ import { Redis } from "ioredis";
 import { runSipp, startSippServer } from "./helpers/sipp.js";
 import { UdpPeer, statusOf } from "./helpers/udp-peer.js";
 import { register, sleep, startChild, waitFor, type ChildDataPlane } from "./scripts/registrar-helpers.js";
+import { freePortBlock } from "./kit/ports.js";
 
-const P = 22300;
+const P = await freePortBlock(100);
 const A = P;
 const B = P + 10;
 const UAS = P + 20;

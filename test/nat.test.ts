@@ -4,7 +4,7 @@
  * port — is registered with its source address as `received`, reached there by a sipp call whose
  * ACK and BYE follow the `;alias` the proxy put into the phone's 200, and kept open by
  * keep-alives (raw "\0\0\0\0" on schedule; OPTIONS pings, with the binding dropped once the
- * phone stops answering). Ports 22200–22299.
+ * phone stops answering). Ports: a block of 100 from test/kit/ports.ts (freePortBlock).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import net from "node:net";
@@ -14,8 +14,9 @@ import { UdpPeer, headerOf, statusOf } from "./helpers/udp-peer.js";
 import type { DataPlane } from "../data-plane/node.js";
 import { captureEvents, moduleApi, register, sleep, usrlocOf, waitFor } from "./scripts/registrar-helpers.js";
 import type { NathelperApi } from "../data-plane/modules/nathelper/index.js";
+import { freePortBlock } from "./kit/ports.js";
 
-const P = 22200;
+const P = await freePortBlock(100);
 const PRIVATE = "192.168.1.20";
 
 /** A phone behind NAT: its messages name 192.168.1.20:5060, they leave from 127.0.0.1:<port>. */

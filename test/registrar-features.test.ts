@@ -2,15 +2,16 @@
  * Call features on top of the location service, through the default script's LOCATION route with
  * tables pushed as table kinds: aliases (alias_db / dbaliases), speed dial (speed_dial), call
  * forwarding unconditional / busy / no answer / unavailable and caller deny/allow lists (callfwd /
- * olelo_callfwd + olelo_callblock). Calls with sipp over UDP. Ports 22500–22549.
+ * olelo_callfwd + olelo_callblock). Calls with sipp over UDP. Ports: a block of 50 from test/kit/ports.ts (freePortBlock).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startProxy } from "./helpers/proxy.js";
 import { runSipp, startSippServer, type SippServer } from "./helpers/sipp.js";
 import type { DataPlane } from "../data-plane/node.js";
 import { sleep, usrlocOf } from "./scripts/registrar-helpers.js";
+import { freePortBlock } from "./kit/ports.js";
 
-const P = 22500;
+const P = await freePortBlock(50);
 const BOB = P + 10; // answers
 const BUSY = P + 11; // 486
 const RING = P + 12; // rings until cancelled

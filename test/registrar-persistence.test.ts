@@ -3,7 +3,7 @@
  * the control plane's `location` table (Kamailio's columns, created by the control-plane
  * migrations in a real MariaDB), and the Redis store — each followed by a data-plane restart
  * that must keep every binding. Also: rows written by someone else (Kamailio) are loaded, removals
- * and expiries delete rows, and the ul.db_* RPCs count them. Ports 22400–22499; databases
+ * and expiries delete rows, and the ul.db_* RPCs count them. Ports: a block of 100 from test/kit/ports.ts (freePortBlock); databases
  * olelo_test_reg_*; Redis keys olelo:test:reg:*.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,8 +16,9 @@ import { dropTestDatabase, freshTestDatabase, testDbUrl } from "../control-plane
 import { migrateDatabase } from "../control-plane/db/migrate.js";
 import type { Database } from "../control-plane/db/connect.js";
 import { register, sleep, usrlocOf, waitFor } from "./scripts/registrar-helpers.js";
+import { freePortBlock } from "./kit/ports.js";
 
-const P = 22400;
+const P = await freePortBlock(100);
 const REDIS_URL = "redis://127.0.0.1:6379";
 
 async function reg(peer: UdpPeer, proxyPort: number, o: Omit<Parameters<typeof register>[0], "proxyPort" | "viaPort">): Promise<string> {

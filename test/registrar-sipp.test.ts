@@ -2,15 +2,16 @@
  * Registrar end to end with sipp over real UDP sockets and the default routing script
  * (REGISTRAR / LOCATION routes): add, refresh, remove, wildcard remove, too-brief expiry and
  * several contacts; expiry on time; a call reaching every registered contact (parallel fork) and
- * a serial fork by q moving on after a 486 and after a timeout. Ports 22100–22199.
+ * a serial fork by q moving on after a 486 and after a timeout. Ports: a block of 100 from test/kit/ports.ts (freePortBlock).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startProxy } from "./helpers/proxy.js";
 import { runSipp, startSippServer } from "./helpers/sipp.js";
 import type { DataPlane } from "../data-plane/node.js";
 import { captureEvents, sleep, usrlocOf, waitFor } from "./scripts/registrar-helpers.js";
+import { freePortBlock } from "./kit/ports.js";
 
-const P = 22100;
+const P = await freePortBlock(100);
 
 async function registrarProxy(port: number, registrar: Record<string, unknown> = {}, settings: Record<string, unknown> = {}): Promise<DataPlane> {
   return startProxy({

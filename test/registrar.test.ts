@@ -3,7 +3,7 @@
  * (CSeq order, retransmissions, expiry sources and limits, wildcard errors, q), max_contacts,
  * +sip.instance / reg-id, Path (RFC 3327) stored and used as Route, method filtering, save flags,
  * registered/unregister, serial forking through the API, the ul.* RPCs (positional and named),
- * events and statistics. Ports 22000–22099.
+ * events and statistics. Ports: a block of 100 from test/kit/ports.ts (freePortBlock).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
@@ -13,8 +13,9 @@ import type { DataPlane } from "../data-plane/node.js";
 import { RpcError } from "../lib/rpc/errors.js";
 import { captureEvents, register, sleep, usrlocOf } from "./scripts/registrar-helpers.js";
 import { results } from "./scripts/registrar-api-test.js";
+import { freePortBlock } from "./kit/ports.js";
 
-const P = 22000;
+const P = await freePortBlock(100);
 const SCRIPT = join(TEST_SCRIPTS, "registrar-api-test.ts");
 
 async function proxy(port: number, registrar: Record<string, unknown> = {}, usrloc: Record<string, unknown> = {}): Promise<DataPlane> {

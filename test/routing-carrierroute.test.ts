@@ -4,7 +4,7 @@
  * rule rewrites the number (strip, rewrite_prefix), prob spreads calls by a CRC32 of the Call-ID,
  * an empty rewrite_host blacklists a prefix, and carrierfailureroute sends the call to the
  * fallback domain after a 5xx or a silent gateway (408). Script:
- * test/scripts/routing-carrierroute.ts. Ports 17200–17299.
+ * test/scripts/routing-carrierroute.ts. Ports: a block of 100 from test/kit/ports.ts (freePortBlock).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
@@ -12,11 +12,14 @@ import type { DataPlane } from "../data-plane/node.js";
 import { TEST_SCRIPTS, startProxy } from "./helpers/proxy.js";
 import { UdpPeer, firstLine, request, statusOf } from "./helpers/udp-peer.js";
 import { rpc, runCalls, startGateway, tableDir, tally, writeTableFile, type Gateway } from "./scripts/routing-support.js";
+import { freePortBlock } from "./kit/ports.js";
+
+const BASE = await freePortBlock(100); // this file's ports: BASE … BASE + 99
 
 describe("carrierroute: prefix trees, load shares, failure routing", () => {
-  const PROXY = 17200;
-  const CONTROL = 17201;
-  const [A, B, C, D, E] = [17210, 17211, 17212, 17213, 17214];
+  const PROXY = BASE;
+  const CONTROL = BASE + 1;
+  const [A, B, C, D, E] = [BASE + 10, BASE + 11, BASE + 12, BASE + 13, BASE + 14];
   let dp: DataPlane;
   const gws = new Map<number, Gateway>();
   let silent: UdpPeer;
@@ -86,7 +89,7 @@ describe("carrierroute: prefix trees, load shares, failure routing", () => {
     for (let i = 0; i < 3; i++) calls.push(`4912${i}`, `49301${i}`, `4477${i}`);
     calls.push("33120", "33121");
     for (let i = 0; i < 40; i++) calls.push(`7${String(i).padStart(3, "0")}`);
-    const r = await runCalls({ port: 17220, proxy: PROXY, calls, rate: 25 });
+    const r = await runCalls({ port: BASE + 20, proxy: PROXY, calls, rate: 25 });
     expect(r.failed, r.errors + r.stderr).toBe(0);
     expect(r.successful).toBe(calls.length);
     const users = (p: number) => gws.get(p)!.invitedUsers();
@@ -114,10 +117,10 @@ describe("carrierroute: prefix trees, load shares, failure routing", () => {
   }, 60_000);
 
   it("a blacklisted prefix (empty rewrite_host) and a number without a route get 404", async () => {
-    const peer = await UdpPeer.open(17221);
+    const peer = await UdpPeer.open(BASE + 21);
     try {
       for (const [n, cid] of [["8123", "bl-1"], ["5123", "none-1"]] as const) {
-        peer.send(request("INVITE", `sip:${n}@127.0.0.1:${PROXY}`, { port: 17221, callId: cid }), PROXY);
+        peer.send(request("INVITE", `sip:${n}@127.0.0.1:${PROXY}`, { port: BASE + 21, callId: cid }), PROXY);
         const res = await peer.wait((t) => t.includes(cid) && statusOf(t) >= 200);
         expect(firstLine(res)).toBe("SIP/2.0 404 No route");
       }

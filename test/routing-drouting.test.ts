@@ -6,7 +6,7 @@
  * fail over from a 503 and a silent gateway, strip / pri_prefix rewrite the number. The time
  * recurrences are written relative to the current UTC time (module param timezone UTC).
  * With enable_keepalive, OPTIONS probes take a silent gateway out of the lists before any call
- * is sent to it. Script: test/scripts/routing-drouting.ts. Ports 17100–17199.
+ * is sent to it. Script: test/scripts/routing-drouting.ts. Ports: a block of 100 from test/kit/ports.ts (freePortBlock).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
@@ -14,19 +14,21 @@ import type { DataPlane } from "../data-plane/node.js";
 import { TEST_SCRIPTS, startProxy } from "./helpers/proxy.js";
 import { UdpPeer, firstLine, request, statusOf } from "./helpers/udp-peer.js";
 import { rpc, runCalls, startGateway, tableDir, tally, waitFor, writeTableFile, type Gateway } from "./scripts/routing-support.js";
+import { freePortBlock } from "./kit/ports.js";
 
 /** RFC 2445 DATE-TIME in UTC: YYYYMMDDTHHMMSSZ. */
 function stamp(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
 }
+const BASE = await freePortBlock(100); // this file's ports: BASE … BASE + 99
 const H = 3_600_000;
 const DAY = 24 * H;
 const WEEKDAYS = ["SU", "MO", "TU", "WE", "TH", "FR", "SA"];
 
 describe("drouting: groups, priorities, time recurrences, failover", () => {
-  const PROXY = 17100;
-  const CONTROL = 17101;
-  const [A, B, C, D, E, F] = [17110, 17111, 17112, 17113, 17114, 17115];
+  const PROXY = BASE;
+  const CONTROL = BASE + 1;
+  const [A, B, C, D, E, F] = [BASE + 10, BASE + 11, BASE + 12, BASE + 13, BASE + 14, BASE + 15];
   let dp: DataPlane;
   const gws = new Map<number, Gateway>();
   let silent: UdpPeer;
@@ -92,7 +94,7 @@ describe("drouting: groups, priorities, time recurrences, failover", () => {
       calls.push([`4911${i}`, "alice"], [`49301${i}`, "alice"], [`49302${i}`, "bob"], [`4912${i}`, "bob"], [`4477${i}`, "alice"], [`777${i}`, "alice"]);
     }
     calls.push(["33120", "bob"], ["33121", "alice"]);
-    const r = await runCalls({ port: 17120, proxy: PROXY, calls, rate: 20 });
+    const r = await runCalls({ port: BASE + 20, proxy: PROXY, calls, rate: 20 });
     expect(r.failed, r.errors + r.stderr).toBe(0);
     expect(r.successful).toBe(calls.length);
     const users = (p: number) => Object.keys(tally(gws.get(p)!.invitedUsers())).sort();
@@ -117,10 +119,10 @@ describe("drouting: groups, priorities, time recurrences, failover", () => {
   }, 60_000);
 
   it("a caller without a group gets 404 No route", async () => {
-    const peer = await UdpPeer.open(17121);
+    const peer = await UdpPeer.open(BASE + 21);
     try {
       // From sip:alice@127.0.0.1 — dr_groups only knows alice@example.com
-      peer.send(request("INVITE", `sip:4911@127.0.0.1:${PROXY}`, { port: 17121, callId: "no-group-1" }), PROXY);
+      peer.send(request("INVITE", `sip:4911@127.0.0.1:${PROXY}`, { port: BASE + 21, callId: "no-group-1" }), PROXY);
       const res = await peer.wait((t) => t.includes("no-group-1") && statusOf(t) >= 200);
       expect(firstLine(res)).toBe("SIP/2.0 404 No route");
     } finally {
@@ -130,9 +132,9 @@ describe("drouting: groups, priorities, time recurrences, failover", () => {
 });
 
 describe("drouting keepalives (enable_keepalive)", () => {
-  const PROXY = 17140;
-  const CONTROL = 17141;
-  const [K1, K2] = [17142, 17143];
+  const PROXY = BASE + 40;
+  const CONTROL = BASE + 41;
+  const [K1, K2] = [BASE + 42, BASE + 43];
   let dp: DataPlane;
   let dead: UdpPeer;
   let alive: Gateway;
@@ -173,7 +175,7 @@ describe("drouting keepalives (enable_keepalive)", () => {
     // the live gateway answers its probes and stays usable
     expect(alive.requests("OPTIONS").length).toBeGreaterThanOrEqual(1);
 
-    const r = await runCalls({ port: 17144, proxy: PROXY, calls: ["88001", "88002", "88003"], rate: 10 });
+    const r = await runCalls({ port: BASE + 44, proxy: PROXY, calls: ["88001", "88002", "88003"], rate: 10 });
     expect(r.failed, r.errors + r.stderr).toBe(0);
     expect(alive.invitedUsers().sort()).toEqual(["88001", "88002", "88003"]);
     expect(dead.received.filter((m) => m.text.startsWith("INVITE "))).toEqual([]);

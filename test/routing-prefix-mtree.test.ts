@@ -5,7 +5,7 @@
  *   which tries its destinations in order;
  * - mtree: the DID's longest prefix in tree "did" gives the customer, whose destinations take the
  *   call (test/scripts/routing-mtree.ts).
- * A 503 or a silent destination moves the call to the next one. Ports 17300–17399.
+ * A 503 or a silent destination moves the call to the next one. Ports: a block of 100 from test/kit/ports.ts (freePortBlock).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
@@ -13,13 +13,16 @@ import type { DataPlane } from "../data-plane/node.js";
 import { TEST_SCRIPTS, startProxy } from "./helpers/proxy.js";
 import { UdpPeer, firstLine, request, statusOf } from "./helpers/udp-peer.js";
 import { rpc, runCalls, startGateway, tableDir, tally, writeTableFile, type Gateway } from "./scripts/routing-support.js";
+import { freePortBlock } from "./kit/ports.js";
+
+const BASE = await freePortBlock(100); // this file's ports: BASE … BASE + 99
 
 describe("prefix_route → named route, mtree DID → customer", () => {
-  const PR_PROXY = 17300;
-  const PR_CONTROL = 17301;
-  const MT_PROXY = 17302;
-  const MT_CONTROL = 17303;
-  const [A, B, C, D, E] = [17310, 17311, 17312, 17313, 17314];
+  const PR_PROXY = BASE;
+  const PR_CONTROL = BASE + 1;
+  const MT_PROXY = BASE + 2;
+  const MT_CONTROL = BASE + 3;
+  const [A, B, C, D, E] = [BASE + 10, BASE + 11, BASE + 12, BASE + 13, BASE + 14];
   const uri = (p: number) => `sip:127.0.0.1:${p}`;
   let pr: DataPlane;
   let mt: DataPlane;
@@ -88,8 +91,8 @@ describe("prefix_route → named route, mtree DID → customer", () => {
     prCalls.push("33120", "33121");
     mtCalls.push("496250", "496251");
     const [r1, r2] = await Promise.all([
-      runCalls({ port: 17320, proxy: PR_PROXY, calls: prCalls, rate: 20 }),
-      runCalls({ port: 17321, proxy: MT_PROXY, calls: mtCalls, rate: 20 }),
+      runCalls({ port: BASE + 20, proxy: PR_PROXY, calls: prCalls, rate: 20 }),
+      runCalls({ port: BASE + 21, proxy: MT_PROXY, calls: mtCalls, rate: 20 }),
     ]);
     expect(r1.failed, r1.errors + r1.stderr).toBe(0);
     expect(r1.successful).toBe(prCalls.length);
@@ -115,11 +118,11 @@ describe("prefix_route → named route, mtree DID → customer", () => {
   }, 60_000);
 
   it("answers 404 for a number without a route and an unknown DID", async () => {
-    const peer = await UdpPeer.open(17322);
+    const peer = await UdpPeer.open(BASE + 22);
     try {
-      peer.send(request("INVITE", `sip:5555@127.0.0.1:${PR_PROXY}`, { port: 17322, callId: "pr-none" }), PR_PROXY);
+      peer.send(request("INVITE", `sip:5555@127.0.0.1:${PR_PROXY}`, { port: BASE + 22, callId: "pr-none" }), PR_PROXY);
       expect(firstLine(await peer.wait((t) => t.includes("pr-none") && statusOf(t) >= 200))).toBe("SIP/2.0 404 No route");
-      peer.send(request("INVITE", `sip:4963000@127.0.0.1:${MT_PROXY}`, { port: 17322, callId: "mt-none" }), MT_PROXY);
+      peer.send(request("INVITE", `sip:4963000@127.0.0.1:${MT_PROXY}`, { port: BASE + 22, callId: "mt-none" }), MT_PROXY);
       expect(firstLine(await peer.wait((t) => t.includes("mt-none") && statusOf(t) >= 200))).toBe("SIP/2.0 404 Unknown DID");
     } finally {
       peer.close();

@@ -8,6 +8,8 @@ import { createPushServer, type PushServer } from "../control-plane/push/server.
 import { createSyncClient, type SyncClient } from "../data-plane/sync/client.js";
 import { BAD_ROW_MARKER, createFakeTables } from "../data-plane/sync/testing/fake-sinks.js";
 import { dispatcherRows, lcrGwRows, prefixRouteRows } from "../tables/testing/sample-rows.js";
+import { freePort } from "./kit/ports.js";
+import { waitUpTo } from "./kit/wait.js";
 
 setLogSink(() => {});
 
@@ -116,7 +118,7 @@ describe("sync client ⇄ push server over gRPC", () => {
   });
 
   it("reconnects with backoff after the server restarts and converges to the new version", async () => {
-    const port = 21_101;
+    const port = await freePort();
     const source = createMemorySource();
     source.set("dispatcher", { dispatcher: dispatcherRows(2) }, "d1");
     const srv1 = await serve(source, port);
@@ -124,7 +126,8 @@ describe("sync client ⇄ push server over gRPC", () => {
     await until(() => dp.live.get("dispatcher")?.version === "d1");
     await srv1.close({ force: true });
     await until(() => dp.sync.status().state === "backoff" || dp.sync.status().state === "connecting");
-    await new Promise((r) => setTimeout(r, 400)); // several failed attempts while it is down
+    // several failed attempts while it is down (at most 400 ms, as long as the old fixed wait)
+    await waitUpTo(() => { const st = dp.sync.status(); return !st.connected && st.lastError !== null && st.reconnects >= 2; }, 400);
     const down = dp.sync.status();
     expect(down.connected).toBe(false);
     expect(down.lastError).not.toBeNull();
@@ -138,7 +141,7 @@ describe("sync client ⇄ push server over gRPC", () => {
   });
 
   it("cache: a restart while the control plane is down routes from the cache, then converges", async () => {
-    const port = 21_102;
+    const port = await freePort();
     const cacheDir = tempDir();
     const source = createMemorySource();
     source.set("dispatcher", { dispatcher: dispatcherRows(3) }, "d1");

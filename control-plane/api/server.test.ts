@@ -7,10 +7,11 @@ import type { Database } from "../db/connect.js";
 import { migrateDatabase } from "../db/migrate.js";
 import { dropTestDatabase, freshTestDatabase } from "../db/test-support.js";
 import { createManagementServer, type ManagementServer, type NodeStatus } from "./server.js";
+import { freePort } from "../../test/kit/ports.js";
 
 const DB = "olelo_test_cp2";
-const PORT = 20900;
-const TOKEN_PORT = 20901;
+const PORT = await freePort();
+const TOKEN_PORT = await freePort();
 
 let d: Database;
 let source: DbSnapshotSource;

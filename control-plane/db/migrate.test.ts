@@ -22,6 +22,7 @@ import {
   testDbUrl,
   versionRows,
 } from "./test-support.js";
+import { freePort } from "../../test/kit/ports.js";
 
 const DB = "olelo_test_kam";
 /** Every Kamailio script whose tables Olelo manages. */
@@ -177,9 +178,9 @@ describe.skipIf(!haveKamailioScripts())("migrations", () => {
 
 const KAMAILIO = "/usr/sbin/kamailio";
 const MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules";
-const SIP_PORT = 20960;
-const RPC_PORT = 20961;
-const API_PORT = 20962;
+const SIP_PORT = await freePort();
+const RPC_PORT = await freePort();
+const API_PORT = await freePort();
 
 function kamailioCfg(dbUrl: string): string {
   return `#!KAMAILIO

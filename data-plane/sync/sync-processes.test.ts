@@ -12,6 +12,7 @@ interface NodeStatus {
   connected: boolean;
   tables: Array<{ kind: string; appliedVersion: string | null; sentVersion: string | null; lastNackVersion: string | null; lastNackError: unknown }>;
 }
+import { freePort } from "../../test/kit/ports.js";
 
 const children: JsonChild[] = [];
 const dirs: string[] = [];
@@ -24,7 +25,7 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-const PORT = 21_201;
+const PORT = await freePort();
 
 function pushServer(): JsonChild {
   const c = spawnJsonChild("control-plane/push/fixtures/push-server-process.ts", [String(PORT)]);

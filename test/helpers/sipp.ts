@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { portBound } from "../kit/ports.js";
+import { waitUntil } from "../kit/wait.js";
 
 /** Folder of the sipp scenarios used by the tests. */
 export const SCENARIOS = resolve(import.meta.dirname, "../scenarios");
@@ -92,7 +94,9 @@ export async function startSippServer(o: SippOptions): Promise<SippServer> {
   p.stdout!.on("data", (d) => (stdout += d));
   p.stderr!.on("data", (d) => (stderr += d));
   const exited = new Promise<number | null>((r) => p.on("close", (c) => r(c)));
-  await new Promise((r) => setTimeout(r, 400));
+  // up once its socket is bound (sipp reads the scenario first), or exited; at most 5 s
+  const protocol = (o.transport ?? "u1").startsWith("u") ? "udp" : "tcp";
+  await waitUntil(() => p.exitCode !== null || portBound(o.port, protocol), { timeoutMs: 5000, intervalMs: 10, what: `sipp on ${protocol} port ${o.port}` }).catch(() => undefined);
   if (p.exitCode !== null) throw new Error(`sipp server exited: ${stderr || stdout}`);
   return {
     proc: p,

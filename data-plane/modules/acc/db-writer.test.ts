@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import mysql from "mysql2/promise";
 import { AccDbWriter, isConnectionError } from "./db-writer.js";
 import { createLogger, setLogLevel } from "../../core/api.js";
+import { waitUpTo } from "../../../test/kit/wait.js";
 
 setLogLevel("error");
 const DB = "olelo_test_acc_writer";
@@ -35,7 +36,7 @@ describe("AccDbWriter", () => {
     const when = new Date("2026-03-04T05:06:07Z");
     for (let i = 0; i < 120; i++) expect(w.enqueue("t1", [`r${i}`, i, when])).toBe(true);
     // a full batch starts writing at once (no wait for the 400 ms timer); the flush takes the tail along
-    await sleep(250);
+    await waitUpTo(() => w.status.queued === 0 && w.status.written === 120, 250);
     expect(w.status).toMatchObject({ queued: 0, written: 120, errors: 0, dropped: 0, rejected: 0, down: false });
     const [rows] = (await admin.query(`SELECT a, n, UNIX_TIMESTAMP(ts) u FROM ${DB}.t1 ORDER BY id`)) as any;
     expect(rows.map((r: any) => r.n)).toEqual([...Array(120).keys()]);
@@ -44,7 +45,7 @@ describe("AccDbWriter", () => {
     w.enqueue("t1", ["late", 999, when]);
     await sleep(150);
     expect(w.status.queued).toBe(1);
-    await sleep(750);
+    await waitUpTo(() => w.status.queued === 0, 750);
     expect(w.status.queued).toBe(0);
     expect(await count("t1")).toBe(121);
     await w.close();
