@@ -1,8 +1,7 @@
 import type { CSeq, NameAddr, SipUri, Via } from "../../../lib/sip/types.js";
 import { parseUri } from "../../../lib/sip/uri.js";
 import type { SipMessageView } from "./view.js";
-import { TOKEN, isToken } from "../../../lib/sip/chars.js";
-import { canonicalName, canonicalNameAt } from "./header-names.js";
+import { canonicalName } from "./header-names.js";
 import { parseCSeq, parseNameAddr, parseUint, parseVia, splitList } from "./header-values.js";
 
 /**
