@@ -2,9 +2,7 @@
  * The architecture rules of issue 12 as a test: .dependency-cruiser.cjs states them, dependency-cruiser's
  * API checks the tree against them. A second test proves the rules bite, on a small fixture tree with one
  * forbidden import per rule.
- *
- * KNOWN_VIOLATIONS lists what the tree still breaks while the renovation is under way (other slices remove
- * them in parallel); it must be empty once they are merged. A violation not in the list fails the test.
+ * Every violation fails the test; there is no list of tolerated ones.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,7 +12,6 @@ import { cruise, type ICruiseResult, type IViolation } from "dependency-cruiser"
 import extractDepcruiseOptions from "dependency-cruiser/config-utl/extract-depcruise-options";
 import extractTSConfig from "dependency-cruiser/config-utl/extract-ts-config";
 import { describe, expect, it } from "vitest";
-import { KNOWN_OVERSIZED_FILES, KNOWN_VIOLATIONS } from "./architecture-known-violations.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const CONFIG = join(ROOT, ".dependency-cruiser.cjs");
@@ -44,17 +41,9 @@ async function cruiseTree(baseDir: string, dirs: string[]): Promise<string[]> {
 }
 
 describe("architecture (dependency-cruiser, .dependency-cruiser.cjs)", () => {
-  it("the tree breaks no rule beyond the known violations", async () => {
+  it("the tree breaks no rule", async () => {
     const found = await cruiseTree(ROOT, CRUISED);
-    const known = new Set(KNOWN_VIOLATIONS);
-    const unexpected = found.filter((v) => !known.has(v));
-    const gone = KNOWN_VIOLATIONS.filter((v) => !found.includes(v));
-    console.log(
-      `architecture: ${found.length} violation(s) found, KNOWN_VIOLATIONS holds ${KNOWN_VIOLATIONS.length}` +
-        ` (${gone.length} of them fixed already: remove them from test/architecture-known-violations.ts)`,
-    );
-    if (gone.length > 0) console.log(`fixed, remove from KNOWN_VIOLATIONS:\n  ${gone.join("\n  ")}`);
-    expect(unexpected, `new architecture violations:\n  ${unexpected.join("\n  ")}`).toEqual([]);
+    expect(found, `architecture violations:\n  ${found.join("\n  ")}`).toEqual([]);
   }, 120_000);
 
   it("the rules bite: a fixture tree with one forbidden import per rule reports each, and only those", async () => {
@@ -122,17 +111,11 @@ function productionFiles(dir: string, out: string[] = []): string[] {
 }
 
 describe("file size", () => {
-  it(`no production .ts file is over ${MAX_LINES} lines beyond the known ones`, () => {
+  it(`no production .ts file is over ${MAX_LINES} lines`, () => {
     const over = PRODUCTION_DIRS.flatMap((d) => productionFiles(d))
       .map((f) => ({ f, lines: readFileSync(join(ROOT, f), "utf8").split("\n").length - 1 }))
       .filter((x) => x.lines > MAX_LINES);
-    const known = new Set(KNOWN_OVERSIZED_FILES);
-    const unexpected = over.filter((x) => !known.has(x.f)).map((x) => `${x.f} (${x.lines} lines)`);
-    const gone = KNOWN_OVERSIZED_FILES.filter((f) => !over.some((x) => x.f === f));
-    console.log(
-      `file size: ${over.length} production file(s) over ${MAX_LINES} lines, KNOWN_OVERSIZED_FILES holds ${KNOWN_OVERSIZED_FILES.length}` +
-        (gone.length > 0 ? ` (now under the limit or gone, remove: ${gone.join(", ")})` : ""),
-    );
-    expect(unexpected, `production files over ${MAX_LINES} lines:\n  ${unexpected.join("\n  ")}`).toEqual([]);
+    const list = over.map((x) => `${x.f} (${x.lines} lines)`);
+    expect(list, `production files over ${MAX_LINES} lines:\n  ${list.join("\n  ")}`).toEqual([]);
   });
 });

@@ -1,9 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { EventBus, type OleloEvent } from "../../core/api.js";
-import { HashTable } from "../htable/hash-table.js";
-import { parseHtableDefinition } from "../htable/params.js";
-import { createPermissionsApi, PermissionsState } from "../permissions/permissions-api.js";
-import { compileAddressRows, compileTrustedRows } from "../../../tables/permissions/table.js";
+import { compileAddressRows, compileTrustedRows, createPermissionsApi, HashTable, parseHtableDefinition, PermissionsState } from "../../testing/module-internals.js";
 import { FloodGuard, htableBanStore, MemoryBanStore } from "./flood-guard.js";
 import { PikeDetector } from "./pike-detector.js";
 
