@@ -2,10 +2,12 @@
  * Loads a routing script file, fresh on every call. The script (a TypeScript or JavaScript module)
  * is compiled with esbuild into one ES module in a private temporary folder and imported from
  * there under a new name, so a reload always runs what is on disk now — whatever loader runs the
- * process (tsx, plain Node on the built package, vitest) and wherever the script lives. Files of
- * the script's own folder (and below) are bundled with it, so editing a helper next to the script
- * and reloading takes effect too; Olelo's own files and npm packages stay external (imported by
- * their absolute path, so the script shares the running process' modules and state).
+ * process (tsx, plain Node on the built package, vitest) and wherever the script lives. Files the
+ * script imports from outside the Olelo installation (an operator's helpers beside a script in
+ * /etc/olelo) are bundled with it, so editing one and reloading takes effect too. Olelo's own files
+ * and npm packages stay external, imported by their absolute path, so the script shares the running
+ * process' modules and their state (for a script inside the installation, only the entry file is
+ * compiled afresh).
  *
  * A file that does not compile is refused with `file:line:col: reason`; nothing is swapped.
  *
@@ -40,7 +42,7 @@ const inside = (dir: string, p: string): boolean => {
 };
 
 /** Script-local files are bundled; Olelo's files and packages are imported where they are. */
-function externalsPlugin(entryDir: string): Plugin {
+function externalsPlugin(): Plugin {
   return {
     name: "olelo-script-externals",
     setup(b) {
@@ -51,7 +53,7 @@ function externalsPlugin(entryDir: string): Plugin {
         if (r.errors.length > 0) return { errors: r.errors };
         if (r.external || !r.path) return { path: args.path, external: true };
         const p = r.path;
-        const local = !p.includes(`${sep}node_modules${sep}`) && (inside(entryDir, p) || !inside(OLELO_ROOT, p));
+        const local = !p.includes(`${sep}node_modules${sep}`) && !inside(OLELO_ROOT, p);
         if (local) return { path: p };
         return { path: pathToFileURL(p).href, external: true };
       });
@@ -87,7 +89,7 @@ export async function importScriptModule(path: string): Promise<Record<string, u
         "import.meta.filename": JSON.stringify(file),
         "import.meta.dirname": JSON.stringify(dirname(file)),
       },
-      plugins: [externalsPlugin(dirname(file))],
+      plugins: [externalsPlugin()],
     });
     code = out.outputFiles[0]!.text;
   } catch (e) {

@@ -1,3 +1,4 @@
+import { pathToFileURL } from "node:url";
 import { resolve as resolvePath } from "node:path";
 import type { Endpoint } from "../../../lib/sip/types.js";
 import type { SipMessage, Patch } from "../sip/message.js";
@@ -254,10 +255,11 @@ class ReplyCtx implements ReplyContext {
 
 }
 
-/** Compiles and imports a script module (afresh on every call, see load-script.ts) and builds its routes. */
+/** Imports a script module (afresh on every reload, see load-script.ts) and builds its routes. */
 export async function loadScriptFile(path: string, env: ScriptEnv, generation: number): Promise<RoutingScript> {
-  void generation; // every load compiles and imports the file afresh (load-script.ts)
-  const mod = (await importScriptModule(path)) as { default?: unknown };
+  // The first load imports the file itself (one module instance shared with whatever else imports
+  // it); every reload compiles and imports what is on disk now (load-script.ts).
+  const mod = (generation === 0 ? await import(pathToFileURL(resolvePath(path)).href) : await importScriptModule(path)) as { default?: unknown };
   const factory = mod.default;
   if (typeof factory !== "function") throw new Error(`${path}: default export must be defineScript(...)`);
   const script = (factory as ScriptFactory)(env);
