@@ -1,27 +1,64 @@
 import { describe, expect, it } from "vitest";
 import type { ModuleDefinition } from "../core/api.js";
 import { fakeHost } from "../testing/fake-host.js";
+import { tableKind } from "../../tables/kinds.js";
 import dialogModule from "./dialog/index.js";
 import htableModule from "./htable/index.js";
 import permissionsModule from "./permissions/index.js";
 import pikeModule from "./pike/index.js";
+import usrlocModule from "./usrloc/index.js";
 
-const declaring: ModuleDefinition[] = [pikeModule, permissionsModule, dialogModule, htableModule];
+/** A module under test and the APIs of the modules it requires (built fresh for each init). */
+interface Entry {
+  readonly def: ModuleDefinition;
+  readonly modules?: () => Promise<Record<string, unknown>>;
+}
+
+/** Modules that require usrloc get a fresh one (not destroyed: an empty location table arms no timer). */
+const withUsrloc = async (): Promise<Record<string, unknown>> => ({ usrloc: await usrlocModule.init(fakeHost("usrloc", {})) });
+
+/** Every module whose descriptor declares `rpc`, `stats` or `tables`. */
+const declaring: Entry[] = [{ def: pikeModule }, { def: permissionsModule }, { def: dialogModule }, { def: htableModule }];
+
+const cases = declaring.map((e) => [e.def.name, e] as const);
+
+/** Inits the module with an empty section, hands its host to `check`, then destroys it. */
+async function withInit(e: Entry, check: (host: ReturnType<typeof fakeHost>) => void): Promise<void> {
+  const host = fakeHost(e.def.name, {}, (await e.modules?.()) ?? {});
+  const api = await e.def.init(host);
+  try {
+    check(host);
+  } finally {
+    await e.def.destroy?.(api);
+  }
+}
 
 describe("module descriptors", () => {
-  it.each(declaring.map((d) => [d.name, d] as const))("%s registers exactly the RPC methods it declares", async (_name, def) => {
-    const host = fakeHost(def.name, {});
-    const api = await def.init(host);
-    try {
+  it.each(cases)("%s registers exactly the RPC methods it declares", async (_name, e) => {
+    await withInit(e, (host) => {
       const names = host.rpc.list().map((m) => m.name).filter((n) => !n.startsWith("system."));
-      expect(names.sort()).toEqual([...(def.rpc ?? [])].sort());
-    } finally {
-      await def.destroy?.(api);
-    }
+      expect(names.sort()).toEqual([...(e.def.rpc ?? [])].sort());
+    });
   });
 
-  it.each(declaring.map((d) => [d.name, d] as const))("%s documents every parameter", (_name, def) => {
-    const rows = def.params!.docs();
+  it.each(cases)("%s keeps exactly the statistics it declares", async (_name, e) => {
+    await withInit(e, (host) => {
+      const groups = host.stats.groupNames();
+      if (!e.def.stats) return expect(groups).toEqual([]);
+      expect(groups).toEqual([e.def.stats.group]);
+      expect(host.stats.group(e.def.stats.group).names().sort()).toEqual([...e.def.stats.counters].sort());
+    });
+  });
+
+  it.each(cases)("%s registers exactly the table kinds it declares", async (_name, e) => {
+    for (const kind of e.def.tables ?? []) expect(tableKind(kind), kind).toBeDefined();
+    await withInit(e, (host) => {
+      expect(host.tables.kinds().sort()).toEqual([...(e.def.tables ?? [])].sort());
+    });
+  });
+
+  it.each(cases.filter(([, e]) => e.def.params))("%s documents every parameter", (_name, e) => {
+    const rows = e.def.params!.docs();
     expect(rows.length).toBeGreaterThan(0);
     for (const r of rows) expect(r.doc, r.name).not.toBe("");
   });

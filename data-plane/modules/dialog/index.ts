@@ -117,7 +117,7 @@ export default defineModule<DialogApi, DialogParams>({
   doc: "Dialog tracking: call states, timeouts, profiles (call limits), call.* events (Kamailio dialog)",
   params: dialogParams,
   rpc: ["dlg.list", "dlg.list_ctx", "dlg.dlg_list", "dlg.dlg_list_ctx", "dlg.list_match", "dlg.end_dlg", "dlg.terminate_dlg", "dlg.is_alive", "dlg.profile_get_size", "dlg.profile_list", "dlg.stats_active", "dlg.briefing"],
-  stats: { group: "dialog", counters: ["processed_dialogs", "expired_dialogs", "failed_dialogs"] },
+  stats: { group: "dialog", counters: ["processed_dialogs", "expired_dialogs", "failed_dialogs", "active_dialogs", "early_dialogs"] },
   init(host) {
     const params = host.config;
     const m = new DialogManager(params, {

@@ -28,6 +28,8 @@ export default defineModule<HtableApi, HtableParams>({
   doc: "Named in-memory key/value tables with expiry (Kamailio htable)",
   params: htableParams,
   rpc: ["htable.get", "htable.delete", "htable.sets", "htable.seti", "htable.setex", "htable.setxs", "htable.setxi", "htable.dump", "htable.flush", "htable.listTables", "htable.reload", "htable.store", "htable.stats"],
+  stats: { group: "htable", counters: ["tables", "items"] },
+  tables: ["htable"],
   async init(host) {
     const params = host.config;
     const mgr = new HtableManager(params, host.events, host.log);

@@ -29,6 +29,7 @@ export default defineModule<PermissionsApi, PermissionsParams>({
   params: permissionsParams,
   rpc: ["permissions.addressReload", "permissions.trustedReload", "permissions.addressDump", "permissions.subnetDump", "permissions.domainDump", "permissions.trustedDump"],
   stats: { group: "permissions", counters: ["allowed", "denied", "address_entries", "trusted_entries"] },
+  tables: ["address", "trusted"],
   async init(host) {
     const params = host.config;
     const state = new PermissionsState();
