@@ -3,6 +3,7 @@ import type { ModuleDefinition } from "../core/api.js";
 import { fakeHost } from "../testing/fake-host.js";
 import { tableKind } from "../../tables/kinds.js";
 import dialogModule from "./dialog/index.js";
+import dispatcherModule from "./dispatcher/index.js";
 import htableModule from "./htable/index.js";
 import permissionsModule from "./permissions/index.js";
 import pikeModule from "./pike/index.js";
@@ -18,7 +19,13 @@ interface Entry {
 const withUsrloc = async (): Promise<Record<string, unknown>> => ({ usrloc: await usrlocModule.init(fakeHost("usrloc", {})) });
 
 /** Every module whose descriptor declares `rpc`, `stats` or `tables`. */
-const declaring: Entry[] = [{ def: pikeModule }, { def: permissionsModule }, { def: dialogModule }, { def: htableModule }];
+const declaring: Entry[] = [
+  { def: pikeModule },
+  { def: permissionsModule },
+  { def: dialogModule },
+  { def: htableModule },
+  { def: dispatcherModule },
+];
 
 const cases = declaring.map((e) => [e.def.name, e] as const);
 

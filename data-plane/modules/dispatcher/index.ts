@@ -20,6 +20,9 @@ export default defineModule<DispatcherApi, DispatcherParams>({
   name: "dispatcher",
   doc: "Load balancing and failover over destination sets, with keepalive probing (Kamailio dispatcher)",
   params: dispatcherParams,
+  rpc: ["dispatcher.add", "dispatcher.hash", "dispatcher.list", "dispatcher.oclist", "dispatcher.ping_active", "dispatcher.reload", "dispatcher.remove", "dispatcher.set_duid_state", "dispatcher.set_state", "dispatcher.stats"],
+  stats: { group: "dispatcher", counters: ["selected", "no_destination", "failovers", "probes_sent", "probe_failures", "state_changes", "reloads", "reload_failures"] },
+  tables: ["dispatcher"],
   async init(host) {
     current = await startDispatcher(host, host.config);
     return current.api;
