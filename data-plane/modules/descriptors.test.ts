@@ -5,6 +5,7 @@ import { tableKind } from "../../tables/kinds.js";
 import dialogModule from "./dialog/index.js";
 import dispatcherModule from "./dispatcher/index.js";
 import htableModule from "./htable/index.js";
+import lcrModule from "./lcr/index.js";
 import permissionsModule from "./permissions/index.js";
 import pikeModule from "./pike/index.js";
 import usrlocModule from "./usrloc/index.js";
@@ -25,6 +26,7 @@ const declaring: Entry[] = [
   { def: dialogModule },
   { def: htableModule },
   { def: dispatcherModule },
+  { def: lcrModule },
 ];
 
 const cases = declaring.map((e) => [e.def.name, e] as const);

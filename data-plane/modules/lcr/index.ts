@@ -19,6 +19,9 @@ export default defineModule<LcrApi>({
   doc: "Least cost routing over gateways by prefix, caller and priority/weight (Kamailio lcr)",
   // mt_tvalue rules match against the mtree module's trees when it is configured
   optional: ["mtree"],
+  rpc: ["lcr.defunct_gw", "lcr.dump_gws", "lcr.dump_rules", "lcr.load_gws", "lcr.reload"],
+  stats: { group: "lcr", counters: ["load_gws_found", "load_gws_none", "load_gws_error", "next_gw", "next_gw_none", "ping_sent", "ping_failed", "gateways", "rules", "gateways_inactive"] },
+  tables: ["lcr"],
   init(host) {
     const mod = createLcr(host);
     running.set(mod.api, mod);
