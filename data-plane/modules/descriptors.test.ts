@@ -4,6 +4,7 @@ import { fakeHost } from "../testing/fake-host.js";
 import { tableKind } from "../../tables/kinds.js";
 import dialogModule from "./dialog/index.js";
 import dispatcherModule from "./dispatcher/index.js";
+import droutingModule from "./drouting/index.js";
 import htableModule from "./htable/index.js";
 import lcrModule from "./lcr/index.js";
 import permissionsModule from "./permissions/index.js";
@@ -27,6 +28,7 @@ const declaring: Entry[] = [
   { def: htableModule },
   { def: dispatcherModule },
   { def: lcrModule },
+  { def: droutingModule },
 ];
 
 const cases = declaring.map((e) => [e.def.name, e] as const);

@@ -16,6 +16,9 @@ const running = new WeakMap<DroutingApi, DroutingModule>();
 export default defineModule<DroutingApi>({
   name: "drouting",
   doc: "Prefix, caller-group and time based routing to gateway lists (Kamailio drouting)",
+  rpc: ["drouting.reload"],
+  stats: { group: "drouting", counters: ["routed", "not_routed", "next_routing", "keepalive_sent", "rules", "gateways", "gateways_down"] },
+  tables: ["drouting"],
   init(host) {
     const mod = createDrouting(host);
     running.set(mod.api, mod);
