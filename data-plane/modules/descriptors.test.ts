@@ -29,6 +29,7 @@ const declaring: Entry[] = [
   { def: dispatcherModule },
   { def: lcrModule },
   { def: droutingModule },
+  { def: usrlocModule },
 ];
 
 const cases = declaring.map((e) => [e.def.name, e] as const);

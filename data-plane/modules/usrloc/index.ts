@@ -22,6 +22,8 @@ export default defineModule<UsrlocApi, UsrlocParams>({
   name: "usrloc",
   doc: "Location service: registered contacts in memory, MySQL or a Redis store shared by several nodes (Kamailio usrloc)",
   params: usrlocParams,
+  rpc: ["ul.add", "ul.db_contacts", "ul.db_expired_contacts", "ul.db_users", "ul.dump", "ul.flush", "ul.lookup", "ul.rm", "ul.rm_contact"],
+  stats: { group: "usrloc", counters: ["registered_users", "location-users", "location-contacts", "location-expires"] },
   async init(host) {
     const params = host.config;
     let store: LocationStore | null = null;
