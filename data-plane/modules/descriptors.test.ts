@@ -9,6 +9,7 @@ import htableModule from "./htable/index.js";
 import lcrModule from "./lcr/index.js";
 import permissionsModule from "./permissions/index.js";
 import pikeModule from "./pike/index.js";
+import registrarModule from "./registrar/index.js";
 import usrlocModule from "./usrloc/index.js";
 
 /** A module under test and the APIs of the modules it requires (built fresh for each init). */
@@ -30,6 +31,7 @@ const declaring: Entry[] = [
   { def: lcrModule },
   { def: droutingModule },
   { def: usrlocModule },
+  { def: registrarModule, modules: withUsrloc },
 ];
 
 const cases = declaring.map((e) => [e.def.name, e] as const);

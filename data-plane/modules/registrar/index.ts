@@ -14,6 +14,7 @@ export default defineModule<RegistrarApi, RegistrarParams>({
   doc: "REGISTER handling and contact lookup over the location service (Kamailio registrar)",
   params: registrarParams,
   requires: ["usrloc"],
+  stats: { group: "registrar", counters: ["accepted_regs", "rejected_regs", "max_expires", "max_contacts", "default_expire", "default_expires_range", "expires_range"] },
   init(host) {
     const params = host.config;
     const ul = host.modules.usrloc as UsrlocApi;
