@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { ModuleDefinition } from "../core/api.js";
 import { fakeHost } from "../testing/fake-host.js";
 import { tableKind } from "../../tables/kinds.js";
+import authModule from "./auth/index.js";
 import dialogModule from "./dialog/index.js";
 import dispatcherModule from "./dispatcher/index.js";
 import droutingModule from "./drouting/index.js";
@@ -32,6 +33,7 @@ const declaring: Entry[] = [
   { def: droutingModule },
   { def: usrlocModule },
   { def: registrarModule, modules: withUsrloc },
+  { def: authModule },
 ];
 
 const cases = declaring.map((e) => [e.def.name, e] as const);

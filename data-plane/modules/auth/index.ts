@@ -31,6 +31,8 @@ export default defineModule<AuthApi, AuthParams>({
   name: "auth",
   doc: "SIP Digest authentication against the subscriber table (Kamailio auth/auth_db)",
   params: authParams,
+  stats: { group: "auth", counters: ["success", "failure", "challenges", "stale", "malformed", "subscribers", "tracked_nonces"] },
+  tables: ["subscriber"],
   init(host) {
     const p = host.config;
     if (p.secret === null) {
