@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { ModuleDefinition } from "../core/api.js";
 import { fakeHost } from "../testing/fake-host.js";
 import { tableKind } from "../../tables/kinds.js";
+import accModule from "./acc/index.js";
 import authModule from "./auth/index.js";
 import dialogModule from "./dialog/index.js";
 import dispatcherModule from "./dispatcher/index.js";
@@ -34,6 +35,7 @@ const declaring: Entry[] = [
   { def: usrlocModule },
   { def: registrarModule, modules: withUsrloc },
   { def: authModule },
+  { def: accModule },
 ];
 
 const cases = declaring.map((e) => [e.def.name, e] as const);

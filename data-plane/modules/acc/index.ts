@@ -44,6 +44,7 @@ export default defineModule<AccApi, AccParams>({
   name: "acc",
   doc: "Accounting: acc/missed_calls rows and CDRs to MySQL, the log or a JSON-lines file (Kamailio acc)",
   params: accParams,
+  stats: { group: "acc", counters: ["acc_records", "missed_records", "cdr_records"] },
   init(host) {
     const params = { ...host.config, log_file: host.config.log_file === null ? null : host.resolvePath(host.config.log_file) };
     const db = params.db_url
