@@ -4,6 +4,7 @@ import { fakeHost } from "../testing/fake-host.js";
 import { tableKind } from "../../tables/kinds.js";
 import accModule from "./acc/index.js";
 import authModule from "./auth/index.js";
+import carrierrouteModule from "./carrierroute/index.js";
 import dialogModule from "./dialog/index.js";
 import dispatcherModule from "./dispatcher/index.js";
 import droutingModule from "./drouting/index.js";
@@ -36,6 +37,7 @@ const declaring: Entry[] = [
   { def: registrarModule, modules: withUsrloc },
   { def: authModule },
   { def: accModule },
+  { def: carrierrouteModule },
 ];
 
 const cases = declaring.map((e) => [e.def.name, e] as const);

@@ -16,6 +16,9 @@ export default defineModule<CarrierrouteApi>({
   doc: "Carrier and routing-domain prefix trees with load shares and failure routing (Kamailio carrierroute)",
   // cr_user_carrier reads the subscriber's cr_preferred_carrier from auth when it offers it
   optional: ["auth"],
+  rpc: ["cr.activate_host", "cr.add_host", "cr.deactivate_host", "cr.delete_host", "cr.dump_routes", "cr.reload_routes", "cr.replace_host"],
+  stats: { group: "carrierroute", counters: ["routed", "route_failed", "next_domain", "next_domain_failed", "rules"] },
+  tables: ["carrierroute"],
   init(host) {
     return createCarrierroute(host).api;
   },
