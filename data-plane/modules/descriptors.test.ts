@@ -12,6 +12,7 @@ import htableModule from "./htable/index.js";
 import lcrModule from "./lcr/index.js";
 import permissionsModule from "./permissions/index.js";
 import pikeModule from "./pike/index.js";
+import prefixRouteModule from "./prefix-route/index.js";
 import registrarModule from "./registrar/index.js";
 import usrlocModule from "./usrloc/index.js";
 
@@ -38,6 +39,7 @@ const declaring: Entry[] = [
   { def: authModule },
   { def: accModule },
   { def: carrierrouteModule },
+  { def: prefixRouteModule },
 ];
 
 const cases = declaring.map((e) => [e.def.name, e] as const);
