@@ -10,6 +10,7 @@ import dispatcherModule from "./dispatcher/index.js";
 import droutingModule from "./drouting/index.js";
 import htableModule from "./htable/index.js";
 import lcrModule from "./lcr/index.js";
+import mtreeModule from "./mtree/index.js";
 import permissionsModule from "./permissions/index.js";
 import pikeModule from "./pike/index.js";
 import prefixRouteModule from "./prefix-route/index.js";
@@ -40,6 +41,7 @@ const declaring: Entry[] = [
   { def: accModule },
   { def: carrierrouteModule },
   { def: prefixRouteModule },
+  { def: mtreeModule },
 ];
 
 const cases = declaring.map((e) => [e.def.name, e] as const);

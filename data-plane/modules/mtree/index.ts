@@ -12,6 +12,9 @@ import { createMtree, type MtreeApi } from "./mtree.js";
 export default defineModule<MtreeApi>({
   name: "mtree",
   doc: "Prefix trees of string, integer or dstid:weight values (Kamailio mtree)",
+  rpc: ["mtree.list", "mtree.match", "mtree.reload", "mtree.summary"],
+  stats: { group: "mtree", counters: ["matches", "misses", "trees", "items"] },
+  tables: ["mtree"],
   init(host) {
     return createMtree(host).api;
   },
