@@ -11,6 +11,7 @@ import droutingModule from "./drouting/index.js";
 import htableModule from "./htable/index.js";
 import lcrModule from "./lcr/index.js";
 import mtreeModule from "./mtree/index.js";
+import nathelperModule from "./nathelper/index.js";
 import permissionsModule from "./permissions/index.js";
 import pikeModule from "./pike/index.js";
 import prefixRouteModule from "./prefix-route/index.js";
@@ -42,6 +43,7 @@ const declaring: Entry[] = [
   { def: carrierrouteModule },
   { def: prefixRouteModule },
   { def: mtreeModule },
+  { def: nathelperModule, modules: withUsrloc },
 ];
 
 const cases = declaring.map((e) => [e.def.name, e] as const);

@@ -54,6 +54,8 @@ export default defineModule<NathelperApi, NathelperParams>({
   doc: "NAT detection, Contact/alias fixing, received addresses for the registrar, NAT keep-alives (Kamailio nathelper)",
   params: nathelperParams,
   requires: ["usrloc"],
+  rpc: ["nathelper.enable_ping"],
+  stats: { group: "nathelper", counters: ["natpings_sent", "sippings_sent", "sipping_replies", "sipping_failures", "keepalive_removed"] },
   init(host) {
     const p = host.config;
     const ul = host.modules.usrloc as UsrlocApi;
