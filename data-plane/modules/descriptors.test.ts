@@ -16,6 +16,7 @@ import permissionsModule from "./permissions/index.js";
 import pikeModule from "./pike/index.js";
 import prefixRouteModule from "./prefix-route/index.js";
 import registrarModule from "./registrar/index.js";
+import sanityModule from "./sanity/index.js";
 import usrlocModule from "./usrloc/index.js";
 
 /** A module under test and the APIs of the modules it requires (built fresh for each init). */
@@ -44,6 +45,7 @@ const declaring: Entry[] = [
   { def: prefixRouteModule },
   { def: mtreeModule },
   { def: nathelperModule, modules: withUsrloc },
+  { def: sanityModule },
 ];
 
 const cases = declaring.map((e) => [e.def.name, e] as const);

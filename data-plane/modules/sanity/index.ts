@@ -16,6 +16,7 @@ export default defineModule<SanityApi, SanityParams>({
   name: "sanity",
   doc: "SIP message sanity checks and REQINIT guards (Kamailio sanity)",
   params: sanityParams,
+  stats: { group: "sanity", counters: ["failed", "scanners_dropped", "too_large"] },
   init(host) {
     const p = host.config;
     const stats = host.stats.group("sanity", ["failed", "scanners_dropped", "too_large"]);
