@@ -3,6 +3,7 @@ import type { ModuleDefinition } from "../core/api.js";
 import { fakeHost } from "../testing/fake-host.js";
 import { tableKind } from "../../tables/kinds.js";
 import accModule from "./acc/index.js";
+import aliasDbModule from "./alias-db/index.js";
 import authModule from "./auth/index.js";
 import carrierrouteModule from "./carrierroute/index.js";
 import dialogModule from "./dialog/index.js";
@@ -46,6 +47,7 @@ const declaring: Entry[] = [
   { def: mtreeModule },
   { def: nathelperModule, modules: withUsrloc },
   { def: sanityModule },
+  { def: aliasDbModule },
 ];
 
 const cases = declaring.map((e) => [e.def.name, e] as const);

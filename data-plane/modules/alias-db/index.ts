@@ -80,6 +80,7 @@ const toUri = (t: AliasTarget, fallbackHost: string) => `sip:${t.username}@${t.d
 export default defineModule<AliasDbApi>({
   name: "alias_db",
   doc: "User aliases from the dbaliases table (Kamailio alias_db)",
+  tables: ["alias_db"],
   init(host) {
     const p = parseParams(host.config);
     let tables = new Map<string, AliasTable>(p.tables.map((t) => [t, AliasTable.empty()]));
