@@ -5,6 +5,7 @@ import { tableKind } from "../../tables/kinds.js";
 import accModule from "./acc/index.js";
 import aliasDbModule from "./alias-db/index.js";
 import authModule from "./auth/index.js";
+import callfwdModule from "./callfwd/index.js";
 import carrierrouteModule from "./carrierroute/index.js";
 import dialogModule from "./dialog/index.js";
 import dispatcherModule from "./dispatcher/index.js";
@@ -48,6 +49,7 @@ const declaring: Entry[] = [
   { def: nathelperModule, modules: withUsrloc },
   { def: sanityModule },
   { def: aliasDbModule },
+  { def: callfwdModule },
 ];
 
 const cases = declaring.map((e) => [e.def.name, e] as const);

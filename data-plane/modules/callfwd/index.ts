@@ -79,6 +79,8 @@ export interface CallFwdApi {
 export default defineModule<CallFwdApi>({
   name: "callfwd",
   doc: "Call forwarding and caller deny/allow lists from the olelo_callfwd / olelo_callblock tables",
+  stats: { group: "callfwd", counters: ["forwarded", "blocked"] },
+  tables: ["callfwd"],
   init(host) {
     const p = parseParams(host.config);
     let table = CallFwdTable.empty();
