@@ -19,6 +19,7 @@ import pikeModule from "./pike/index.js";
 import prefixRouteModule from "./prefix-route/index.js";
 import registrarModule from "./registrar/index.js";
 import sanityModule from "./sanity/index.js";
+import speedDialModule from "./speed-dial/index.js";
 import usrlocModule from "./usrloc/index.js";
 
 /** A module under test and the APIs of the modules it requires (built fresh for each init). */
@@ -50,6 +51,7 @@ const declaring: Entry[] = [
   { def: sanityModule },
   { def: aliasDbModule },
   { def: callfwdModule },
+  { def: speedDialModule },
 ];
 
 const cases = declaring.map((e) => [e.def.name, e] as const);

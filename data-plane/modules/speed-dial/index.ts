@@ -55,6 +55,7 @@ export interface SpeedDialApi {
 export default defineModule<SpeedDialApi>({
   name: "speed_dial",
   doc: "Per-user short dialling codes from the speed_dial table (Kamailio speeddial)",
+  tables: ["speed_dial"],
   init(host) {
     const p = parseParams(host.config);
     let tables = new Map<string, SpeedDialTable>(p.tables.map((t) => [t, SpeedDialTable.empty(p.use_domain)]));
