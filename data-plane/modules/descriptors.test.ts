@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { ModuleDefinition } from "../core/api.js";
 import { fakeHost } from "../testing/fake-host.js";
@@ -68,6 +69,12 @@ async function withInit(e: Entry, check: (host: ReturnType<typeof fakeHost>) => 
 }
 
 describe("module descriptors", () => {
+  it("covers every module folder", () => {
+    const folders = readdirSync(new URL(".", import.meta.url), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    const covered = declaring.map((e) => e.def.name.replace(/_/g, "-"));
+    expect(covered.sort()).toEqual(folders.sort());
+  });
+
   it.each(cases)("%s registers exactly the RPC methods it declares", async (_name, e) => {
     await withInit(e, (host) => {
       const names = host.rpc.list().map((m) => m.name).filter((n) => !n.startsWith("system."));
