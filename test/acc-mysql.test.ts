@@ -3,7 +3,7 @@
  * through a proxy with dialog + acc write Kamailio's acc rows for INVITE and BYE, a CDR whose
  * duration matches the call, missed_calls rows for failed calls, and keep calls flowing while
  * the database is unreachable (rows buffered, written once it is back). Call events are read
- * over the real control API. Ports 24500–24599.
+ * over the real control API. Ports: a block of 100 from test/kit/ports.ts (freePortBlock), P + offset.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
@@ -13,6 +13,9 @@ import { runSipp, startSippServer, type SippServer } from "./helpers/sipp.js";
 import { EventStream, rpc, until } from "./scripts/dialog-control.js";
 import { DbRelay, dropAccDb, freshAccDb, MYSQL_ROOT, rows } from "./scripts/dialog-acc-db.js";
 import type { DataPlane } from "../data-plane/node.js";
+import { freePortBlock } from "./kit/ports.js";
+
+const P = await freePortBlock(100);
 
 const DLG_SCRIPT = join(TEST_SCRIPTS, "dialog-test.ts");
 const DB_EXTRA = "src_user=$fU;src_domain=$fd;src_ip=$si;dst_ouser=$tU;dst_user=$rU;dst_domain=$rd";
@@ -20,18 +23,18 @@ const CDR_EXTRA = "callid=$ci;from_tag=$ft;to_tag=$tt;src_user=$fU;dst_user=$rU;
 
 describe("acc with dialog through the default script", () => {
   const DB = "olelo_test_acc_calls";
-  const SIP = 24500;
-  const CTL = 24502;
+  const SIP = P;
+  const CTL = P + 2;
   let db: mysql.Connection;
   let dp: DataPlane;
   let uas: SippServer;
   let stream: EventStream;
   beforeAll(async () => {
     db = await freshAccDb(DB);
-    uas = await startSippServer({ scenario: "uas_rr.xml", port: 24510 });
+    uas = await startSippServer({ scenario: "uas_rr.xml", port: P + 10 });
     dp = await startProxy({
       listen: [`udp:127.0.0.1:${SIP}`],
-      script: { settings: { nextHop: "sip:127.0.0.1:24510" } },
+      script: { settings: { nextHop: `sip:127.0.0.1:${P + 10}` } },
       modules: {
         dialog: {},
         acc: { db_url: `${MYSQL_ROOT}/${DB}`, db_extra: DB_EXTRA, cdr_enable: 1, cdr_start_on_confirmed: 1, cdr_extra: CDR_EXTRA, db_flush_interval: 20 },
@@ -48,7 +51,7 @@ describe("acc with dialog through the default script", () => {
   });
 
   it("writes acc rows for the INVITE and the BYE and a CDR with the call's duration", async () => {
-    const r = await runSipp({ scenario: "dlg_uac_call.xml", port: 24501, remote: `127.0.0.1:${SIP}`, calls: 1, service: "bob" });
+    const r = await runSipp({ scenario: "dlg_uac_call.xml", port: P + 1, remote: `127.0.0.1:${SIP}`, calls: 1, service: "bob" });
     expect(r.failed, r.errors).toBe(0);
     const ended = (await stream.waitFor((e) => e.length === 1))[0]!.data;
     await until(async () => (await rows(db, "SELECT COUNT(*) n FROM acc"))[0].n === 2 && (await rows(db, "SELECT COUNT(*) n FROM acc_cdrs"))[0].n === 1, 5000, "acc rows and CDR");
@@ -72,7 +75,7 @@ describe("acc with dialog through the default script", () => {
     expect(Math.abs(Number(acc[0].t) - answerS)).toBeLessThanOrEqual(1);
     expect(Math.abs(Number(acc[1].t) - endS)).toBeLessThanOrEqual(1);
     const [cdr] = await rows(db, "SELECT UNIX_TIMESTAMP(start_time) s, UNIX_TIMESTAMP(end_time) e, duration, callid, from_tag, to_tag, src_user, dst_user, gateway, sip_code FROM acc_cdrs");
-    expect(cdr).toMatchObject({ callid: ended.call_id, from_tag: ended.from_tag, to_tag: ended.to_tag, src_user: "sipp", dst_user: "bob", gateway: "sip:127.0.0.1:24510", sip_code: "200" });
+    expect(cdr).toMatchObject({ callid: ended.call_id, from_tag: ended.from_tag, to_tag: ended.to_tag, src_user: "sipp", dst_user: "bob", gateway: `sip:127.0.0.1:${P + 10}`, sip_code: "200" });
     // sipp holds the call 1000 ms; the CDR starts at the answer (cdr_start_on_confirmed)
     expect(cdr.duration).toBeCloseTo(ended.duration, 3);
     expect(cdr.duration).toBeGreaterThanOrEqual(0.99);
@@ -85,7 +88,7 @@ describe("acc with dialog through the default script", () => {
   });
 
   it("accounts 200 calls at 50 calls/s: one CDR and two acc rows each, no dialog left behind", async () => {
-    const r = await runSipp({ scenario: "uac_rr.xml", port: 24503, remote: `127.0.0.1:${SIP}`, calls: 200, rate: 50, service: "bob", timeoutS: 30 });
+    const r = await runSipp({ scenario: "uac_rr.xml", port: P + 3, remote: `127.0.0.1:${SIP}`, calls: 200, rate: 50, service: "bob", timeoutS: 30 });
     expect(r.failed, r.errors).toBe(0);
     expect(r.successful).toBe(200);
     await until(async () => (await rows(db, "SELECT COUNT(*) n FROM acc_cdrs"))[0].n === 201, 10000, "201 CDRs");
@@ -102,18 +105,18 @@ describe("acc with dialog through the default script", () => {
 
 describe("acc: failed calls and missed_calls", () => {
   const DB = "olelo_test_acc_missed";
-  const SIP = 24520;
-  const CTL = 24522;
+  const SIP = P + 20;
+  const CTL = P + 22;
   let db: mysql.Connection;
   let dp: DataPlane;
   let uas: SippServer;
   let stream: EventStream;
   beforeAll(async () => {
     db = await freshAccDb(DB);
-    uas = await startSippServer({ scenario: "uas_486.xml", port: 24530 });
+    uas = await startSippServer({ scenario: "uas_486.xml", port: P + 30 });
     dp = await startProxy({
       listen: [`udp:127.0.0.1:${SIP}`],
-      script: { file: DLG_SCRIPT, settings: { target: "sip:127.0.0.1:24530" } },
+      script: { file: DLG_SCRIPT, settings: { target: `sip:127.0.0.1:${P + 30}` } },
       modules: { dialog: {}, acc: { db_url: `${MYSQL_ROOT}/${DB}`, db_extra: DB_EXTRA, cdr_enable: 1, cdr_extra: CDR_EXTRA, db_flush_interval: 20 } },
       control: { listen: `127.0.0.1:${CTL}` },
     });
@@ -127,7 +130,7 @@ describe("acc: failed calls and missed_calls", () => {
   });
 
   it("a 486 gives call.ended 486, a missed_calls row and a zero-length CDR, but no acc row", async () => {
-    const r = await runSipp({ scenario: "uac_expect.xml", port: 24521, remote: `127.0.0.1:${SIP}`, calls: 1, service: "bob", templ: { code: "486" } });
+    const r = await runSipp({ scenario: "uac_expect.xml", port: P + 21, remote: `127.0.0.1:${SIP}`, calls: 1, service: "bob", templ: { code: "486" } });
     expect(r.failed, r.errors).toBe(0);
     const ended = (await stream.waitFor((e) => e.length === 1))[0]!.data;
     expect(ended).toMatchObject({ code: 486, reason: "Busy Here", ended_by: "callee" });
@@ -144,19 +147,19 @@ describe("acc: failed calls and missed_calls", () => {
 
 describe("acc: the database goes away and comes back", () => {
   const DB = "olelo_test_acc_outage";
-  const SIP = 24540;
-  const RELAY = 24590;
+  const SIP = P + 40;
+  const RELAY = P + 90;
   let db: mysql.Connection;
   let dp: DataPlane;
   let uas: SippServer;
   const relay = new DbRelay(RELAY);
   beforeAll(async () => {
     db = await freshAccDb(DB);
-    uas = await startSippServer({ scenario: "uas_rr.xml", port: 24550 });
+    uas = await startSippServer({ scenario: "uas_rr.xml", port: P + 50 });
     // the relay starts down: the node comes up with an unreachable database
     dp = await startProxy({
       listen: [`udp:127.0.0.1:${SIP}`],
-      script: { file: DLG_SCRIPT, settings: { target: "sip:127.0.0.1:24550" } },
+      script: { file: DLG_SCRIPT, settings: { target: `sip:127.0.0.1:${P + 50}` } },
       modules: { dialog: {}, acc: { db_url: `mysql://root@127.0.0.1:${RELAY}/${DB}`, db_extra: DB_EXTRA, cdr_enable: 1, db_flush_interval: 20, db_retry_interval: 100 } },
     });
   });
@@ -170,7 +173,7 @@ describe("acc: the database goes away and comes back", () => {
   const accStat = (n: string) => dp.stats.select(`acc:${n}`)[0]?.[1] ?? -1;
 
   it("keeps calls flowing, buffers the rows, and writes them all once the database is back", async () => {
-    const r = await runSipp({ scenario: "uac_rr.xml", port: 24541, remote: `127.0.0.1:${SIP}`, calls: 5, rate: 20, service: "bob" });
+    const r = await runSipp({ scenario: "uac_rr.xml", port: P + 41, remote: `127.0.0.1:${SIP}`, calls: 5, rate: 20, service: "bob" });
     expect(r.failed, r.errors).toBe(0);
     expect(r.successful).toBe(5);
     // 5 × (INVITE + BYE) acc rows + 5 CDRs waiting
@@ -185,7 +188,7 @@ describe("acc: the database goes away and comes back", () => {
     expect(accStat("db_dropped")).toBe(0);
     // cut again while connected: the pool's connections die, rows buffer and are retried
     await relay.down();
-    const r2 = await runSipp({ scenario: "uac_rr.xml", port: 24542, remote: `127.0.0.1:${SIP}`, calls: 2, rate: 20, service: "bob" });
+    const r2 = await runSipp({ scenario: "uac_rr.xml", port: P + 42, remote: `127.0.0.1:${SIP}`, calls: 2, rate: 20, service: "bob" });
     expect(r2.successful, r2.errors).toBe(2);
     await until(() => accStat("db_queued") === 6, 5000, "6 rows queued");
     await relay.up();

@@ -3,7 +3,7 @@
  * olelo_test_cli1) and a data plane (`tsx data-plane/main.ts --config …` with the dispatcher module,
  * the default script with `dispatcherSet: 1`, tables from the control plane). olectl writes through
  * the management API, pushes, and reads the result back from the data plane; sipp calls are routed
- * by the destination olectl added. Ports 19500–19549.
+ * by the destination olectl added. Ports: a block of 50 from test/kit/ports.ts (freePortBlock), P + offset.
  */
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -24,14 +24,17 @@ import {
   waitFor,
   type OleloProcess,
 } from "./scripts/cli-support.js";
+import { freePortBlock } from "./kit/ports.js";
+
+const P = await freePortBlock(50);
 
 const DB = "olelo_test_cli1";
-const CP_API = 19501;
-const CP_GRPC = 19502;
-const DP_SIP = 19510;
-const DP_CONTROL = 19511;
-const UAS = 19520;
-const REFUSED = 19549; // nothing listens here
+const CP_API = P + 1;
+const CP_GRPC = P + 2;
+const DP_SIP = P + 10;
+const DP_CONTROL = P + 11;
+const UAS = P + 20;
+const REFUSED = P + 49; // nothing listens here
 const NODE = "cli-dp-1";
 
 const CP_URL = `http://127.0.0.1:${CP_API}/RPC`;
@@ -108,7 +111,7 @@ describe("olectl against a running control plane and data plane", () => {
   it("dispatcher add through the control plane, push, live on the data plane within a second; a sipp call routed by it succeeds; nodes shows the version", async () => {
     // nothing in set 1 yet: the default script answers 404
     expect(await liveSets()).toEqual({});
-    const before = await runSipp({ scenario: "uac_expect.xml", port: 19530, remote: `127.0.0.1:${DP_SIP}`, calls: 1, rate: 1, templ: { code: "404" }, timeoutS: 20 });
+    const before = await runSipp({ scenario: "uac_expect.xml", port: P + 30, remote: `127.0.0.1:${DP_SIP}`, calls: 1, rate: 1, templ: { code: "404" }, timeoutS: 20 });
     expect([before.successful, before.failed]).toEqual([1, 0]);
 
     const add = await olectl(["dispatcher", "add", "1", uas, "--description", "cli e2e"]);
@@ -137,7 +140,7 @@ describe("olectl against a running control plane and data plane", () => {
     // a call routed by the new destination
     const server = await startTracedUas(UAS);
     try {
-      const calls = await runSipp({ scenario: "uac_rr.xml", port: 19531, remote: `127.0.0.1:${DP_SIP}`, calls: 5, rate: 5, service: "cli", timeoutS: 30 });
+      const calls = await runSipp({ scenario: "uac_rr.xml", port: P + 31, remote: `127.0.0.1:${DP_SIP}`, calls: 5, rate: 5, service: "cli", timeoutS: 30 });
       expect([calls.successful, calls.failed], calls.errors).toEqual([5, 0]);
       // the UAS olectl added received every INVITE (and its BYE)
       expect(server.invites("cli")).toHaveLength(5);
@@ -160,11 +163,11 @@ describe("olectl against a running control plane and data plane", () => {
   }, 80_000);
 
   it("push sends rows written by SQL: diff shows them, push makes them live within a second, diff is empty after", async () => {
-    const [ins] = await admin.query<ResultSetHeader>("INSERT INTO dispatcher (setid, destination, priority, attrs) VALUES (2, 'sip:127.0.0.1:19521', 5, 'duid=sql')");
+    const [ins] = await admin.query<ResultSetHeader>(`INSERT INTO dispatcher (setid, destination, priority, attrs) VALUES (2, 'sip:127.0.0.1:${P + 21}', 5, 'duid=sql')`);
     const diff = await olectl(["diff"]);
     expect(diff).toMatchObject({ code: 0, err: "" });
     expect(diff.out).toMatch(/^dispatcher {2}[0-9a-f]{16} -> [0-9a-f]{16} {2}\(\+1 -0 ~0\)\n/);
-    expect(diff.out).toContain(`  + dispatcher ${ins.insertId}  id=${ins.insertId} setid=2 destination=sip:127.0.0.1:19521 flags=0 priority=5 attrs="duid=sql"`);
+    expect(diff.out).toContain(`  + dispatcher ${ins.insertId}  id=${ins.insertId} setid=2 destination=sip:127.0.0.1:${P + 21} flags=0 priority=5 attrs="duid=sql"`);
     expect((await liveSets())[2]).toBeUndefined(); // the change check is off: not live before the push
 
     const push = await olectl(["push"]);
@@ -172,14 +175,14 @@ describe("olectl against a running control plane and data plane", () => {
     const version = /\ndispatcher\s+([0-9a-f]{16})\s+2\s+yes\s/.exec(push.out)?.[1];
     expect(version, push.out).toBeDefined();
     expect(push.out).toMatch(/\n1 kind\(s\) changed and sent to the data planes\n$/);
-    const ms = await msUntilLive((s) => s[2]?.includes("sip:127.0.0.1:19521") ?? false, [cp, dp]);
+    const ms = await msUntilLive((s) => s[2]?.includes(`sip:127.0.0.1:${P + 21}`) ?? false, [cp, dp]);
     expect(ms).toBeLessThan(1000);
     expect((await olectlFast(["diff"])).out).toBe("no changes: the data planes are served what the database holds\n");
 
     // dispatcher show / rm through the control plane; the removal reaches the data plane too
     const show = await olectl(["dispatcher", "show"]);
     expect(show.out).toMatch(/^ID\s+SETID\s+DESTINATION\s+FLAGS\s+PRIORITY\s+ATTRS\s+DESCRIPTION\n/);
-    expect(show.out).toMatch(new RegExp(`\\n${ins.insertId}\\s+2\\s+sip:127\\.0\\.0\\.1:19521\\s+0\\s+5\\s+duid=sql\\n`));
+    expect(show.out).toMatch(new RegExp(`\\n${ins.insertId}\\s+2\\s+sip:127\\.0\\.0\\.1:${P + 21}\\s+0\\s+5\\s+duid=sql\\n`));
     const rm = await olectl(["dispatcher", "rm", String(ins.insertId)]);
     expect(rm).toMatchObject({ code: 0, err: "" });
     expect(rm.out).toMatch(new RegExp(`^dispatcher row ${ins.insertId} deleted; kind dispatcher is now version [0-9a-f]{16}\\n$`));

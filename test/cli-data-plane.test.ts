@@ -2,7 +2,7 @@
  * olectl and kamcli against a running data-plane process (`tsx data-plane/main.ts --config …`) with
  * the real dispatcher module (destinations from a table file) and the control API on HTTP plus the
  * jsonrpcs unix datagram socket that kamcli (transport=socket) uses. Checks output, --json, exit
- * codes and one-line errors of olectl run as its own process. Ports 19600–19699.
+ * codes and one-line errors of olectl run as its own process. Ports: a block of 100 from test/kit/ports.ts (freePortBlock), P + offset.
  */
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -12,17 +12,20 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UdpPeer } from "./helpers/udp-peer.js";
 import { dispatcherSets, olectlInProcess, olectlProcess, rpcCall, startOleloProcess, waitFor, type CliRun, type OleloProcess } from "./scripts/cli-support.js";
+import { freePortBlock } from "./kit/ports.js";
+
+const P = await freePortBlock(100);
 
 const run = promisify(execFile);
 const hasKamcli = existsSync("/usr/bin/kamcli");
 
-const DP_SIP = 19610;
-const DP_CONTROL = 19611;
-const PEER = 19612;
-const REFUSED = 19699; // nothing listens here
+const DP_SIP = P + 10;
+const DP_CONTROL = P + 11;
+const PEER = P + 12;
+const REFUSED = P + 99; // nothing listens here
 const DP_URL = `http://127.0.0.1:${DP_CONTROL}/RPC`;
-const A = "sip:127.0.0.1:19620";
-const B = "sip:127.0.0.1:19621";
+const A = `sip:127.0.0.1:${P + 20}`;
+const B = `sip:127.0.0.1:${P + 21}`;
 
 const ENV = { OLELO_URL: DP_URL, OLELO_CP_URL: `http://127.0.0.1:${REFUSED}/RPC` };
 /** olectl as its own process (exit code, stdout, stderr of the real binary). */
@@ -48,7 +51,7 @@ describe("olectl and kamcli against a running data-plane process", () => {
         dispatcher: [
           { id: 1, setid: 1, destination: A, flags: 0, priority: 10, attrs: "duid=a;weight=50", description: "a" },
           { id: 2, setid: 1, destination: B, flags: 0, priority: 5, attrs: "duid=b;weight=50", description: "b" },
-          { id: 3, setid: 2, destination: "sip:127.0.0.1:19622;transport=tcp", flags: 0, priority: 0, attrs: "", description: "" },
+          { id: 3, setid: 2, destination: `sip:127.0.0.1:${P + 22};transport=tcp`, flags: 0, priority: 0, attrs: "", description: "" },
         ],
       }),
     );
@@ -120,14 +123,14 @@ describe("olectl and kamcli against a running data-plane process", () => {
 
     expect(list.out.split("\n")).toEqual([
       expect.stringMatching(/^SET\s+URI\s+FLAGS\s+PRIORITY\s+ATTRS\s+LATENCY_AVG$/),
-      expect.stringMatching(/^1\s+sip:127\.0\.0\.1:19620\s+AX\s+10\s+duid=a;weight=50\s+-$/),
-      expect.stringMatching(/^1\s+sip:127\.0\.0\.1:19621\s+AX\s+5\s+duid=b;weight=50\s+-$/),
-      expect.stringMatching(/^2\s+sip:127\.0\.0\.1:19622;transport=tcp\s+AX\s+0\s+-$/),
+      expect.stringMatching(new RegExp(String.raw`^1\s+sip:127\.0\.0\.1:${P + 20}\s+AX\s+10\s+duid=a;weight=50\s+-$`)),
+      expect.stringMatching(new RegExp(String.raw`^1\s+sip:127\.0\.0\.1:${P + 21}\s+AX\s+5\s+duid=b;weight=50\s+-$`)),
+      expect.stringMatching(new RegExp(String.raw`^2\s+sip:127\.0\.0\.1:${P + 22};transport=tcp\s+AX\s+0\s+-$`)),
       "",
     ]);
     const ds = JSON.parse(listJson.out);
     expect(ds.NRSETS).toBe(2);
-    expect(dispatcherSets(ds)).toEqual({ 1: [A, B], 2: ["sip:127.0.0.1:19622;transport=tcp"] });
+    expect(dispatcherSets(ds)).toEqual({ 1: [A, B], 2: [`sip:127.0.0.1:${P + 22};transport=tcp`] });
     expect(ds.RECORDS[0].SET.TARGETS[0].DEST).toMatchObject({ URI: A, FLAGS: "AX", PRIORITY: 10, ATTRS: { BODY: "duid=a;weight=50", DUID: "a", WEIGHT: 50 } });
 
     expect(tables.out.split("\n")[0]).toMatch(/^KIND\s+VERSION\s+APPLIEDAT\s+ROWS\s+SOURCE\s+LASTERRORVERSION\s+LASTERROR$/);
@@ -178,7 +181,7 @@ describe("olectl and kamcli against a running data-plane process", () => {
 
     const ds = await kamcli("dispatcher", "list");
     expect(ds.result.NRSETS).toBe(2);
-    expect(dispatcherSets(ds.result)).toEqual({ 1: [A, B], 2: ["sip:127.0.0.1:19622;transport=tcp"] });
+    expect(dispatcherSets(ds.result)).toEqual({ 1: [A, B], 2: [`sip:127.0.0.1:${P + 22};transport=tcp`] });
     expect(ds.result).toEqual(await rpcCall(DP_URL, "dispatcher.list"));
 
     const stats = await kamcli("rpc", "stats.get_statistics", "core:");
@@ -188,10 +191,10 @@ describe("olectl and kamcli against a running data-plane process", () => {
     const set = await kamcli("rpc", "dispatcher.set_state", "ip", "1", B);
     expect(set.error).toBeUndefined();
     const after = await olectlFast(["dispatcher", "list"]);
-    expect(after.out).toMatch(/\n1\s+sip:127\.0\.0\.1:19621\s+IP\s+5\s/);
+    expect(after.out).toMatch(new RegExp(String.raw`\n1\s+sip:127\.0\.0\.1:${P + 21}\s+IP\s+5\s`));
     const bad = await kamcli("rpc", "dispatcher.set_state", "ip", "x", B);
     expect(bad.error).toMatchObject({ code: -32602, message: expect.stringContaining("'group'") });
     await kamcli("rpc", "dispatcher.set_state", "a", "1", B);
-    expect((await olectlFast(["dispatcher", "list"])).out).toMatch(/\n1\s+sip:127\.0\.0\.1:19621\s+A\w*\s+5\s/);
+    expect((await olectlFast(["dispatcher", "list"])).out).toMatch(new RegExp(String.raw`\n1\s+sip:127\.0\.0\.1:${P + 21}\s+A\w*\s+5\s`));
   }, 60_000);
 });

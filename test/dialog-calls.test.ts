@@ -4,7 +4,7 @@
  * (WebSocket events.subscribe and HTTP events.since) — and dlg.* RPCs over HTTP JSON-RPC.
  * Covers an answered call (default script), a call refused with 486, profile call limits (503),
  * dialog timeout with BYE to both sides, and dlg.list / dlg.terminate_dlg / dlg.end_dlg.
- * Ports 24000–24099.
+ * Ports: a block of 100 from test/kit/ports.ts (freePortBlock), P + offset.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
@@ -12,23 +12,26 @@ import { startProxy, TEST_SCRIPTS } from "./helpers/proxy.js";
 import { runSipp, startSippServer, type SippServer } from "./helpers/sipp.js";
 import { EventStream, eventsSince, rpc, until, type StreamEvent } from "./scripts/dialog-control.js";
 import type { DataPlane } from "../data-plane/node.js";
+import { freePortBlock } from "./kit/ports.js";
+
+const P = await freePortBlock(100);
 
 const DLG_SCRIPT = join(TEST_SCRIPTS, "dialog-test.ts");
 const stat = (dp: DataPlane, name: string) => dp.stats.select(`dialog:${name}`)[0]?.[1];
 const ms = (iso: string) => new Date(iso).getTime();
 
 describe("an answered call through the default script", () => {
-  const SIP = 24000;
-  const CTL = 24002;
+  const SIP = P;
+  const CTL = P + 2;
   let dp: DataPlane;
   let uas: SippServer;
   let stream: EventStream;
   beforeAll(async () => {
-    uas = await startSippServer({ scenario: "uas_rr.xml", port: 24010 });
+    uas = await startSippServer({ scenario: "uas_rr.xml", port: P + 10 });
     dp = await startProxy({
       node: "dlg-node-1",
       listen: [`udp:127.0.0.1:${SIP}`],
-      script: { settings: { nextHop: "sip:127.0.0.1:24010" } },
+      script: { settings: { nextHop: `sip:127.0.0.1:${P + 10}` } },
       modules: { dialog: {} },
       control: { listen: `127.0.0.1:${CTL}` },
     });
@@ -42,7 +45,7 @@ describe("an answered call through the default script", () => {
 
   it("publishes call.started, call.answered and call.ended with the billing fields", async () => {
     const since = dp.events.lastSeq;
-    const r = await runSipp({ scenario: "dlg_uac_call.xml", port: 24001, remote: `127.0.0.1:${SIP}`, calls: 1, service: "bob" });
+    const r = await runSipp({ scenario: "dlg_uac_call.xml", port: P + 1, remote: `127.0.0.1:${SIP}`, calls: 1, service: "bob" });
     expect(r.failed, r.errors).toBe(0);
     expect(r.successful).toBe(1);
     const evs = await stream.waitFor((e) => e.some((x) => x.kind === "call.ended"));
@@ -53,18 +56,18 @@ describe("an answered call through the default script", () => {
     expect(callId).toMatch(/^1-\d+@127\.0\.0\.1$/);
     expect(started.data).toMatchObject({
       call_id: callId,
-      from: "sip:sipp@127.0.0.1:24001",
+      from: `sip:sipp@127.0.0.1:${P + 1}`,
       to: `sip:bob@127.0.0.1:${SIP}`,
       from_tag: expect.stringMatching(/SIPpTag001$/),
       ruri: `sip:bob@127.0.0.1:${SIP}`,
       src_ip: "127.0.0.1",
-      src_port: 24001,
+      src_port: P + 1,
       proto: "udp",
-      gateway: "sip:127.0.0.1:24010",
-      gateway_addr: "udp:127.0.0.1:24010",
+      gateway: `sip:127.0.0.1:${P + 10}`,
+      gateway_addr: `udp:127.0.0.1:${P + 10}`,
       node: "dlg-node-1",
     });
-    expect(answered.data).toMatchObject({ call_id: callId, code: 200, reason: "OK", to_tag: expect.stringMatching(/SIPpTag011$/), gateway: "sip:127.0.0.1:24010" });
+    expect(answered.data).toMatchObject({ call_id: callId, code: 200, reason: "OK", to_tag: expect.stringMatching(/SIPpTag011$/), gateway: `sip:127.0.0.1:${P + 10}` });
     expect(ended.data).toMatchObject({
       call_id: callId,
       from_tag: started.data.from_tag,
@@ -73,7 +76,7 @@ describe("an answered call through the default script", () => {
       reason: "OK",
       ended_by: "caller",
       end_reason: "bye",
-      gateway: "sip:127.0.0.1:24010",
+      gateway: `sip:127.0.0.1:${P + 10}`,
       start_time: started.data.start_time,
       answer_time: answered.data.answer_time,
     });
@@ -94,16 +97,16 @@ describe("an answered call through the default script", () => {
 });
 
 describe("a call refused with 486", () => {
-  const SIP = 24020;
-  const CTL = 24022;
+  const SIP = P + 20;
+  const CTL = P + 22;
   let dp: DataPlane;
   let uas: SippServer;
   let stream: EventStream;
   beforeAll(async () => {
-    uas = await startSippServer({ scenario: "uas_486.xml", port: 24030 });
+    uas = await startSippServer({ scenario: "uas_486.xml", port: P + 30 });
     dp = await startProxy({
       listen: [`udp:127.0.0.1:${SIP}`],
-      script: { file: DLG_SCRIPT, settings: { target: "sip:127.0.0.1:24030" } },
+      script: { file: DLG_SCRIPT, settings: { target: `sip:127.0.0.1:${P + 30}` } },
       modules: { dialog: {} },
       control: { listen: `127.0.0.1:${CTL}` },
     });
@@ -116,7 +119,7 @@ describe("a call refused with 486", () => {
   });
 
   it("ends with call.ended code 486 from the callee, duration 0", async () => {
-    const r = await runSipp({ scenario: "uac_expect.xml", port: 24021, remote: `127.0.0.1:${SIP}`, calls: 1, service: "bob", templ: { code: "486" } });
+    const r = await runSipp({ scenario: "uac_expect.xml", port: P + 21, remote: `127.0.0.1:${SIP}`, calls: 1, service: "bob", templ: { code: "486" } });
     expect(r.failed, r.errors).toBe(0);
     const evs = await stream.waitFor((e) => e.some((x) => x.kind === "call.ended"));
     expect(evs.map((e) => e.kind)).toEqual(["call.started", "call.ended"]);
@@ -127,7 +130,7 @@ describe("a call refused with 486", () => {
       end_reason: "failed",
       answer_time: null,
       duration: 0,
-      gateway: "sip:127.0.0.1:24030",
+      gateway: `sip:127.0.0.1:${P + 30}`,
       to_tag: expect.stringMatching(/SIPpTag011$/),
       vars: { account: "sipp" },
     });
@@ -137,14 +140,14 @@ describe("a call refused with 486", () => {
 });
 
 describe("profiles limit concurrent calls", () => {
-  const SIP = 24040;
-  const CTL = 24042;
-  const GW = "sip:127.0.0.1:24050";
+  const SIP = P + 40;
+  const CTL = P + 42;
+  const GW = `sip:127.0.0.1:${P + 50}`;
   let dp: DataPlane;
   let uas: SippServer;
   let stream: EventStream;
   beforeAll(async () => {
-    uas = await startSippServer({ scenario: "uas_rr.xml", port: 24050 });
+    uas = await startSippServer({ scenario: "uas_rr.xml", port: P + 50 });
     dp = await startProxy({
       listen: [`udp:127.0.0.1:${SIP}`],
       script: { file: DLG_SCRIPT, settings: { target: GW, callLimit: 2 } },
@@ -160,13 +163,13 @@ describe("profiles limit concurrent calls", () => {
   });
 
   it("rejects the third concurrent call with 503 and admits calls again once they end", async () => {
-    const held = runSipp({ scenario: "dlg_uac_hold.xml", port: 24041, remote: `127.0.0.1:${SIP}`, calls: 2, rate: 10, service: "bob", templ: { hold_ms: "3000" } });
+    const held = runSipp({ scenario: "dlg_uac_hold.xml", port: P + 41, remote: `127.0.0.1:${SIP}`, calls: 2, rate: 10, service: "bob", templ: { hold_ms: "3000" } });
     await until(async () => (await rpc(CTL, "dlg.profile_get_size", ["trunk", GW])) === 2, 10000, "two calls in the profile");
     expect(await rpc(CTL, "dlg.profile_get_size", ["trunk"])).toBe(2);
     const members = await rpc(CTL, "dlg.profile_list", { profile: "trunk", value: GW });
     expect(members).toHaveLength(2);
     for (const m of members) expect(m.profiles).toEqual([{ trunk: GW }]);
-    const third = await runSipp({ scenario: "uac_expect.xml", port: 24043, remote: `127.0.0.1:${SIP}`, calls: 1, service: "bob", templ: { code: "503" } });
+    const third = await runSipp({ scenario: "uac_expect.xml", port: P + 43, remote: `127.0.0.1:${SIP}`, calls: 1, service: "bob", templ: { code: "503" } });
     expect(third.failed, third.errors).toBe(0);
     expect(third.successful).toBe(1);
     const rejected = stream.ofKind("call.ended").find((e) => e.data.code === 503);
@@ -177,23 +180,23 @@ describe("profiles limit concurrent calls", () => {
     expect(r.failed, r.errors).toBe(0);
     expect(r.successful).toBe(2);
     await until(async () => (await rpc(CTL, "dlg.profile_get_size", ["trunk", GW])) === 0, 5000, "profile emptied");
-    const again = await runSipp({ scenario: "dlg_uac_call.xml", port: 24044, remote: `127.0.0.1:${SIP}`, calls: 1, service: "bob" });
+    const again = await runSipp({ scenario: "dlg_uac_call.xml", port: P + 44, remote: `127.0.0.1:${SIP}`, calls: 1, service: "bob" });
     expect(again.successful, again.errors).toBe(1);
     await expect(rpc(CTL, "dlg.profile_get_size", ["nosuch"])).rejects.toMatchObject({ code: 404, message: "Profile not found: nosuch" });
   });
 });
 
 describe("dialog timeout", () => {
-  const SIP = 24060;
-  const CTL = 24062;
+  const SIP = P + 60;
+  const CTL = P + 62;
   let dp: DataPlane;
   let uas: SippServer;
   let stream: EventStream;
   beforeAll(async () => {
-    uas = await startSippServer({ scenario: "uas_rr.xml", port: 24070 });
+    uas = await startSippServer({ scenario: "uas_rr.xml", port: P + 70 });
     dp = await startProxy({
       listen: [`udp:127.0.0.1:${SIP}`, `tcp:127.0.0.1:${SIP}`],
-      script: { file: DLG_SCRIPT, settings: { target: "sip:127.0.0.1:24070", timeoutS: 1, timeoutBye: true } },
+      script: { file: DLG_SCRIPT, settings: { target: `sip:127.0.0.1:${P + 70}`, timeoutS: 1, timeoutBye: true } },
       modules: { dialog: {} },
       control: { listen: `127.0.0.1:${CTL}` },
     });
@@ -206,7 +209,7 @@ describe("dialog timeout", () => {
   });
 
   it("ends the call after 1 s with a BYE to the caller and to the callee", async () => {
-    const r = await runSipp({ scenario: "dlg_uac_wait_bye.xml", port: 24061, remote: `127.0.0.1:${SIP}`, calls: 1, service: "bob", timeoutS: 10 });
+    const r = await runSipp({ scenario: "dlg_uac_wait_bye.xml", port: P + 61, remote: `127.0.0.1:${SIP}`, calls: 1, service: "bob", timeoutS: 10 });
     expect(r.failed, r.errors).toBe(0);
     expect(r.successful).toBe(1); // the caller got the proxy's BYE
     // the callee got its BYE too (uas_rr ends a call after BYE + 4 s timewait)
@@ -221,7 +224,7 @@ describe("dialog timeout", () => {
 
   it("reaches a TCP caller over its connection (caller on TCP, callee on UDP, double Record-Route)", async () => {
     const before = stream.ofKind("call.ended").length;
-    const r = await runSipp({ scenario: "dlg_uac_wait_bye.xml", port: 24063, remote: `127.0.0.1:${SIP}`, calls: 1, service: "bob", transport: "t1", timeoutS: 10 });
+    const r = await runSipp({ scenario: "dlg_uac_wait_bye.xml", port: P + 63, remote: `127.0.0.1:${SIP}`, calls: 1, service: "bob", transport: "t1", timeoutS: 10 });
     expect(r.failed, r.errors + r.stderr).toBe(0);
     expect(r.successful).toBe(1);
     await until(() => uas.stats().successful === 2, 8000, "UAS saw the second BYE");
@@ -232,16 +235,16 @@ describe("dialog timeout", () => {
 });
 
 describe("dlg.list, dlg.terminate_dlg and dlg.end_dlg over the control API", () => {
-  const SIP = 24080;
-  const CTL = 24082;
+  const SIP = P + 80;
+  const CTL = P + 82;
   let dp: DataPlane;
   let uas: SippServer;
   let stream: EventStream;
   beforeAll(async () => {
-    uas = await startSippServer({ scenario: "uas_rr.xml", port: 24090 });
+    uas = await startSippServer({ scenario: "uas_rr.xml", port: P + 90 });
     dp = await startProxy({
       listen: [`udp:127.0.0.1:${SIP}`],
-      script: { file: DLG_SCRIPT, settings: { target: "sip:127.0.0.1:24090" } },
+      script: { file: DLG_SCRIPT, settings: { target: `sip:127.0.0.1:${P + 90}` } },
       modules: { dialog: { default_timeout: 3600 } },
       control: { listen: `127.0.0.1:${CTL}` },
     });
@@ -254,7 +257,7 @@ describe("dlg.list, dlg.terminate_dlg and dlg.end_dlg over the control API", () 
   });
 
   it("lists two confirmed calls and hangs them up with BYEs to both sides", async () => {
-    const calls = runSipp({ scenario: "dlg_uac_wait_bye.xml", port: 24081, remote: `127.0.0.1:${SIP}`, calls: 2, rate: 10, service: "bob", timeoutS: 15 });
+    const calls = runSipp({ scenario: "dlg_uac_wait_bye.xml", port: P + 81, remote: `127.0.0.1:${SIP}`, calls: 2, rate: 10, service: "bob", timeoutS: 15 });
     const list = (await until(async () => {
       const l = (await rpc(CTL, "dlg.list")) as any[];
       return l.length === 2 && l.every((d) => d.state === 4) ? l : null;
@@ -262,12 +265,12 @@ describe("dlg.list, dlg.terminate_dlg and dlg.end_dlg over the control API", () 
     const now = Math.floor(Date.now() / 1000);
     for (const d of list) {
       expect(d).toMatchObject({
-        from_uri: "sip:sipp@127.0.0.1:24081",
+        from_uri: `sip:sipp@127.0.0.1:${P + 81}`,
         to_uri: `sip:bob@127.0.0.1:${SIP}`,
         state: 4,
         lifetime: 3600,
-        caller: { tag: expect.stringMatching(/SIPpTag00\d$/), contact: "sip:sipp@127.0.0.1:24081", route_set: "", socket: `udp:127.0.0.1:${SIP}` },
-        callee: { tag: expect.stringMatching(/SIPpTag01\d$/), contact: "sip:127.0.0.1:24090;transport=UDP", route_set: "" },
+        caller: { tag: expect.stringMatching(/SIPpTag00\d$/), contact: `sip:sipp@127.0.0.1:${P + 81}`, route_set: "", socket: `udp:127.0.0.1:${SIP}` },
+        callee: { tag: expect.stringMatching(/SIPpTag01\d$/), contact: `sip:127.0.0.1:${P + 90};transport=UDP`, route_set: "" },
         profiles: [],
         variables: [{ account: "sipp" }],
       });
@@ -283,7 +286,7 @@ describe("dlg.list, dlg.terminate_dlg and dlg.end_dlg over the control API", () 
     expect(await rpc(CTL, "dlg.dlg_list", [a["call-id"], a.caller.tag])).toHaveLength(1);
     expect(await rpc(CTL, "dlg.is_alive", [a["call-id"], a.caller.tag, a.callee.tag])).toBe("Alive");
     const ctx = await rpc(CTL, "dlg.list_ctx");
-    expect(ctx[0].context).toMatchObject({ gateway: "sip:127.0.0.1:24090", gateway_addr: "udp:127.0.0.1:24090", code: 200 });
+    expect(ctx[0].context).toMatchObject({ gateway: `sip:127.0.0.1:${P + 90}`, gateway_addr: `udp:127.0.0.1:${P + 90}`, code: 200 });
 
     expect(await rpc(CTL, "dlg.terminate_dlg", [a["call-id"], a.caller.tag, a.callee.tag])).toBeNull();
     expect(await rpc(CTL, "dlg.end_dlg", { h_entry: b.h_entry, h_id: b.h_id })).toBeNull();

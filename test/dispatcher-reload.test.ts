@@ -2,7 +2,7 @@
  * Dispatcher end to end, reloads and bad input, with the default routing script: the list file
  * is rewritten and `dispatcher.reload` called over the control API (HTTP JSON-RPC) while sipp
  * calls run; bad list files and bad RPC parameters are refused with the line / parameter named
- * and the old sets stay; an empty set answers 404 "No destination". Ports 16200–16299.
+ * and the old sets stay; an empty set answers 404 "No destination". Ports: a block of 100 from test/kit/ports.ts (freePortBlock), P + offset.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -12,10 +12,13 @@ import { startProxy } from "./helpers/proxy.js";
 import { runSipp } from "./helpers/sipp.js";
 import { listFile, rpc, sleep, startTracedUas, waitFor, writeAtomic, type TracedUas } from "./scripts/dispatcher-support.js";
 import type { DataPlane } from "../data-plane/node.js";
+import { freePortBlock } from "./kit/ports.js";
 
-const PROXY = 16200;
-const CONTROL = 16201;
-const [A, B, C] = [16210, 16211, 16212];
+const P = await freePortBlock(100);
+
+const PROXY = P;
+const CONTROL = P + 1;
+const [A, B, C] = [P + 10, P + 11, P + 12];
 const uri = (p: number): string => `sip:127.0.0.1:${p}`;
 
 type ListResult = { NRSETS: number; RECORDS: Array<{ SET: { ID: number; TARGETS: Array<{ DEST: { URI: string } }> } }> };
@@ -32,7 +35,7 @@ describe("dispatcher reloads over the control API (default script)", () => {
   let dp: DataPlane;
   let list: string;
   const uas = new Map<number, TracedUas>();
-  let uacPort = 16220;
+  let uacPort = P + 20;
 
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), "olelo-ds-reload-"));
@@ -108,8 +111,8 @@ describe("dispatcher reloads over the control API (default script)", () => {
     const bad: Array<[string, RegExp]> = [
       [`1 ${uri(A)}\n1 ${uri(B)}\n1 ${uri(C)} zz\n`, /dispatcher\.list line 3: flags 'zz' is not a number$/],
       [`1 ${uri(A)}\n# comment\n\n1 ${uri(B)} 0 0 weight=500\n`, /dispatcher\.list line 4: attrs: weight=500 out of range 1\.\.100$/],
-      [`1 ${uri(A)}\n1 ${uri(A)}\n`, /dispatcher\.list line 2: destination 'sip:127\.0\.0\.1:16210' already in set 1 \(row 1\)$/],
-      [`1 ${uri(A)}\n1 sip:127.0.0.1:16211;transport=carrier-pigeon\n`, /dispatcher\.list line 2: .*transport/],
+      [`1 ${uri(A)}\n1 ${uri(A)}\n`, new RegExp(String.raw`dispatcher\.list line 2: destination 'sip:127\.0\.0\.1:${P + 10}' already in set 1 \(row 1\)$`)],
+      [`1 ${uri(A)}\n1 sip:127.0.0.1:${P + 11};transport=carrier-pigeon\n`, /dispatcher\.list line 2: .*transport/],
       [`x ${uri(A)}\n`, /dispatcher\.list line 1: setid 'x' is not a number$/],
       [`1 ${uri(A)}\n1\n`, /dispatcher\.list line 2: expected 'setid uri \[flags \[priority \[attrs\]\]\]', got '1'$/],
     ];
@@ -140,8 +143,8 @@ describe("dispatcher reloads over the control API (default script)", () => {
       ["dispatcher.set_duid_state", ["i", 1, "nope"], 404, "duid"],
       ["dispatcher.list", ["everything"], -32602, "mode"],
       ["dispatcher.add", [1, "bogus:uri"], -32602, "address"],
-      ["dispatcher.add", [1, "sip:127.0.0.1:16299", 0, 0, "weight=500"], -32602, "attrs"],
-      ["dispatcher.add", [1, "sip:127.0.0.1:16299", "lots"], -32602, "flags"],
+      ["dispatcher.add", [1, `sip:127.0.0.1:${P + 99}`, 0, 0, "weight=500"], -32602, "attrs"],
+      ["dispatcher.add", [1, `sip:127.0.0.1:${P + 99}`, "lots"], -32602, "flags"],
       ["dispatcher.add", [1, uri(A)], 409, "address"],
       ["dispatcher.remove", [7, uri(A)], 404, "group"],
       ["dispatcher.remove", [1, "sip:127.0.0.1:1"], 404, "address"],
@@ -190,7 +193,7 @@ describe("a bad list file at start", () => {
     writeFileSync(list, `1 ${uri(A)}\n1 ${uri(B)} 0 0 maxload=lots\n`);
     await expect(
       startProxy({
-        listen: ["udp:127.0.0.1:16290"],
+        listen: [`udp:127.0.0.1:${P + 90}`],
         script: { settings: { dispatcherSet: 1 } },
         modules: { dispatcher: { list_file: list, ping_interval: 0 } },
       }),

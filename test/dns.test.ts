@@ -1,6 +1,6 @@
 /**
  * RFC 3263 resolution against a local DNS server on UDP loopback (test/helpers/dns-server.ts; no
- * outside DNS), ports 23300–23399: NAPTR/SRV/A/AAAA answers (cross-checked with node:dns), SRV
+ * outside DNS), ports from a freePortBlock(100) base P (test/kit/ports.ts): NAPTR/SRV/A/AAAA answers (cross-checked with node:dns), SRV
  * priority/weight order, the TTL cache (expiry refreshes it; caps; negative answers), and end to
  * end: a call failing over from a dead SRV target and from a 503 to the next one inside the same
  * transaction, the destination blocklist and its RPCs, TTL expiry moving calls to a new target,
@@ -20,6 +20,9 @@ import { enumQuery, enumDomain, applyNaptrRegexp } from "../data-plane/core/dns/
 import { gatewayRpcMethods } from "../data-plane/core/gateway/rpc-methods.js";
 import { DnsTimeoutError } from "../data-plane/core/dns/dns-client.js";
 import type { DataPlane } from "../data-plane/node.js";
+import { freePortBlock } from "./kit/ports.js";
+
+const P = await freePortBlock(100);
 
 const SCRIPT = join(TEST_SCRIPTS, "proxy-test.ts");
 let dns: TestDnsServer;
@@ -157,22 +160,22 @@ describe("DNS failover, blocklist and TTL refresh end to end (UDP)", () => {
   let uasB: SipUa;
   let busy: SipUa;
   beforeAll(async () => {
-    // svc.test: SRV priority 10 → nothing listening (23310); priority 20 → a UAS (23311)
+    // svc.test: SRV priority 10 → nothing listening (P + 10); priority 20 → a UAS (P + 11)
     dns.set("_sip._udp.svc.test", [
-      { type: "SRV", priority: 10, weight: 0, port: 23310, target: "dead.svc.test" },
-      { type: "SRV", priority: 20, weight: 0, port: 23311, target: "live.svc.test" },
+      { type: "SRV", priority: 10, weight: 0, port: P + 10, target: "dead.svc.test" },
+      { type: "SRV", priority: 20, weight: 0, port: P + 11, target: "live.svc.test" },
     ]);
     dns.set("dead.svc.test", [{ type: "A", address: "127.0.0.1" }]);
     dns.set("live.svc.test", [{ type: "A", address: "127.0.0.1" }]);
     // busy.test: first target answers 503, second 200
     dns.set("_sip._udp.busy.test", [
-      { type: "SRV", priority: 10, weight: 0, port: 23312, target: "live.svc.test" },
-      { type: "SRV", priority: 20, weight: 0, port: 23311, target: "live.svc.test" },
+      { type: "SRV", priority: 10, weight: 0, port: P + 12, target: "live.svc.test" },
+      { type: "SRV", priority: 20, weight: 0, port: P + 11, target: "live.svc.test" },
     ]);
-    uasB = (await SipUa.listen({ transport: "udp", host: "127.0.0.1", port: 23311 })).answer();
-    busy = (await SipUa.listen({ transport: "udp", host: "127.0.0.1", port: 23312 })).answer({ status: 503 });
+    uasB = (await SipUa.listen({ transport: "udp", host: "127.0.0.1", port: P + 11 })).answer();
+    busy = (await SipUa.listen({ transport: "udp", host: "127.0.0.1", port: P + 12 })).answer({ status: 503 });
     dp = await startProxy({
-      listen: ["udp:127.0.0.1:23300"],
+      listen: [`udp:127.0.0.1:${P}`],
       core: { tm: { frTimer: 1000 } },
       dns: { servers: [dns.address], failover: true, timeoutMs: 500, blocklist: { enabled: true, expireS: 30 } },
       script: { file: SCRIPT, settings: { targets: ["sip:svc.test"] } },
@@ -185,13 +188,13 @@ describe("DNS failover, blocklist and TTL refresh end to end (UDP)", () => {
   });
 
   it("fails over from a dead SRV target to the next one inside the same transaction, then skips it (blocklist)", async () => {
-    const ua = await SipUa.connect({ transport: "udp", host: "127.0.0.1", port: 23300 });
+    const ua = await SipUa.connect({ transport: "udp", host: "127.0.0.1", port: P });
     try {
       const t0 = Date.now();
       expect(await ua.call("sip:bob@svc.test")).toMatchObject({ inviteStatus: 200, byeStatus: 200 });
       expect(Date.now() - t0).toBeGreaterThanOrEqual(900); // fr_timer on the dead target
       const bl = rpc(dp, "dst_blocklist.view") as Array<Record<string, unknown>>;
-      expect(bl).toEqual([expect.objectContaining({ protocol: "udp", ip: "127.0.0.1", port: 23310, flags: 16 })]);
+      expect(bl).toEqual([expect.objectContaining({ protocol: "udp", ip: "127.0.0.1", port: P + 10, flags: 16 })]);
       const t1 = Date.now();
       expect(await ua.call("sip:bob@svc.test")).toMatchObject({ inviteStatus: 200, byeStatus: 200 });
       expect(Date.now() - t1).toBeLessThan(800);
@@ -202,7 +205,7 @@ describe("DNS failover, blocklist and TTL refresh end to end (UDP)", () => {
   });
 
   it("carries 30 sipp calls without failures once the dead target is blocklisted", async () => {
-    const r = await runSipp({ scenario: "uac_rr.xml", port: 23301, remote: "127.0.0.1:23300", calls: 30, rate: 30, service: "bob" });
+    const r = await runSipp({ scenario: "uac_rr.xml", port: P + 1, remote: `127.0.0.1:${P}`, calls: 30, rate: 30, service: "bob" });
     expect(r.failed, r.errors).toBe(0);
     expect(r.successful).toBe(30);
   });
@@ -220,13 +223,13 @@ describe("DNS failover, blocklist and TTL refresh end to end (UDP)", () => {
         req.relay();
       },
     });
-    const ua = await SipUa.connect({ transport: "udp", host: "127.0.0.1", port: 23300 });
+    const ua = await SipUa.connect({ transport: "udp", host: "127.0.0.1", port: P });
     try {
       const before = busy.received.filter((m) => m.isRequest && m.method === "INVITE").length;
       expect(await ua.call("sip:bob@busy.test")).toMatchObject({ inviteStatus: 200, byeStatus: 200 });
       expect(busy.received.filter((m) => m.isRequest && m.method === "INVITE").length).toBe(before + 1);
       const bl = rpc(dp, "dst_blocklist.view") as Array<{ port: number; flags: number }>;
-      expect(bl.find((e) => e.port === 23312)!.flags & 32).toBe(32);
+      expect(bl.find((e) => e.port === (P + 12))!.flags & 32).toBe(32);
     } finally {
       ua.close();
     }
@@ -235,12 +238,12 @@ describe("DNS failover, blocklist and TTL refresh end to end (UDP)", () => {
   it("dst_blocklist.add / delete / delete_all and dns.view / dns.lookup over the RPC registry", async () => {
     rpc(dp, "dst_blocklist.delete_all");
     expect(rpc(dp, "dst_blocklist.view")).toEqual([]);
-    expect(rpc(dp, "dst_blocklist.add", { ip: "127.0.0.1", port: 23311, proto: "1" })).toMatchObject({ protocol: "udp", port: 23311 });
+    expect(rpc(dp, "dst_blocklist.add", { ip: "127.0.0.1", port: P + 11, proto: "1" })).toMatchObject({ protocol: "udp", port: P + 11 });
     expect(() => rpc(dp, "dst_blocklist.add", { ip: "nope", port: 1, proto: "udp" })).toThrow(/ip/);
-    const ua = await SipUa.connect({ transport: "udp", host: "127.0.0.1", port: 23300 });
+    const ua = await SipUa.connect({ transport: "udp", host: "127.0.0.1", port: P });
     try {
       // every svc.test target blocked now except the dead one, which is clean again: still no answer in time
-      rpc(dp, "dst_blocklist.add", { ip: "127.0.0.1", port: 23312, proto: "udp" });
+      rpc(dp, "dst_blocklist.add", { ip: "127.0.0.1", port: P + 12, proto: "udp" });
       dp.script.use({
         request(req) {
           req.setDst("sip:busy.test");
@@ -249,19 +252,19 @@ describe("DNS failover, blocklist and TTL refresh end to end (UDP)", () => {
       });
       const r = await ua.call("sip:bob@busy.test");
       expect(r.inviteStatus).toBe(500); // nothing left to send to
-      expect(rpc(dp, "dst_blocklist.delete", { ip: "127.0.0.1", port: 23311, proto: "udp" })).toEqual({ deleted: 1 });
-      expect(() => rpc(dp, "dst_blocklist.delete", { ip: "127.0.0.1", port: 23311, proto: "udp" })).toThrow(/not in the blocklist/);
+      expect(rpc(dp, "dst_blocklist.delete", { ip: "127.0.0.1", port: P + 11, proto: "udp" })).toEqual({ deleted: 1 });
+      expect(() => rpc(dp, "dst_blocklist.delete", { ip: "127.0.0.1", port: P + 11, proto: "udp" })).toThrow(/not in the blocklist/);
     } finally {
       ua.close();
     }
     const view = rpc(dp, "dns.view") as Array<{ name: string; type: string; records: string[] }>;
-    expect(view.find((e) => e.name === "_sip._udp.busy.test")!.records).toContain("10 0 23312 live.svc.test");
+    expect(view.find((e) => e.name === "_sip._udp.busy.test")!.records).toContain(`10 0 ${P + 12} live.svc.test`);
     expect(await rpc(dp, "dns.lookup", { type: "A", name: "live.svc.test" })).toMatchObject({ records: ["127.0.0.1"], negative: 0 });
   });
 
   it("sends new calls to a new SRV target once the old answer's TTL has expired", async () => {
     rpc(dp, "dst_blocklist.delete_all");
-    dns.set("_sip._udp.moving.test", [{ type: "SRV", priority: 10, weight: 0, port: 23311, target: "live.svc.test", ttl: 1 }]);
+    dns.set("_sip._udp.moving.test", [{ type: "SRV", priority: 10, weight: 0, port: P + 11, target: "live.svc.test", ttl: 1 }]);
     dp.script.use({
       request(req) {
         if (req.hasToTag) {
@@ -274,13 +277,13 @@ describe("DNS failover, blocklist and TTL refresh end to end (UDP)", () => {
         req.relay();
       },
     });
-    const other = (await SipUa.listen({ transport: "udp", host: "127.0.0.1", port: 23313 })).answer();
-    const ua = await SipUa.connect({ transport: "udp", host: "127.0.0.1", port: 23300 });
+    const other = (await SipUa.listen({ transport: "udp", host: "127.0.0.1", port: P + 13 })).answer();
+    const ua = await SipUa.connect({ transport: "udp", host: "127.0.0.1", port: P });
     try {
       const invites = (u: SipUa) => u.received.filter((m) => m.isRequest && m.method === "INVITE").length;
       const b0 = invites(uasB);
       expect(await ua.call("sip:bob@moving.test")).toMatchObject({ inviteStatus: 200 });
-      dns.set("_sip._udp.moving.test", [{ type: "SRV", priority: 10, weight: 0, port: 23313, target: "live.svc.test", ttl: 1 }]);
+      dns.set("_sip._udp.moving.test", [{ type: "SRV", priority: 10, weight: 0, port: P + 13, target: "live.svc.test", ttl: 1 }]);
       expect(await ua.call("sip:bob@moving.test")).toMatchObject({ inviteStatus: 200 });
       expect(invites(uasB)).toBe(b0 + 2);
       await new Promise((r) => setTimeout(r, 1100));
@@ -294,8 +297,8 @@ describe("DNS failover, blocklist and TTL refresh end to end (UDP)", () => {
 
   it("rewrites the R-URI from ENUM (enumQuery) and relays to it", async () => {
     dns.set("4.3.2.1.e164.arpa", [
-      { type: "NAPTR", order: 10, preference: 20, flags: "u", service: "E2U+sip", regexp: "!^.*$!sip:second@127.0.0.1:23311!", replacement: "" },
-      { type: "NAPTR", order: 10, preference: 10, flags: "u", service: "E2U+sip", regexp: "!^\\+(.*)$!sip:\\1@127.0.0.1:23311!", replacement: "" },
+      { type: "NAPTR", order: 10, preference: 20, flags: "u", service: "E2U+sip", regexp: `!^.*$!sip:second@127.0.0.1:${P + 11}!`, replacement: "" },
+      { type: "NAPTR", order: 10, preference: 10, flags: "u", service: "E2U+sip", regexp: `!^\\+(.*)$!sip:\\1@127.0.0.1:${P + 11}!`, replacement: "" },
       { type: "NAPTR", order: 5, preference: 10, flags: "u", service: "E2U+email:mailto", regexp: "!^.*$!mailto:x@y!", replacement: "" },
     ]);
     dp.script.use({
@@ -313,19 +316,19 @@ describe("DNS failover, blocklist and TTL refresh end to end (UDP)", () => {
         req.relay();
       },
     });
-    const ua = await SipUa.connect({ transport: "udp", host: "127.0.0.1", port: 23300 });
+    const ua = await SipUa.connect({ transport: "udp", host: "127.0.0.1", port: P });
     try {
       const mark = uasB.received.length;
-      expect(await ua.call("sip:+1234@127.0.0.1:23300")).toMatchObject({ inviteStatus: 200, byeStatus: 200 });
+      expect(await ua.call(`sip:+1234@127.0.0.1:${P}`)).toMatchObject({ inviteStatus: 200, byeStatus: 200 });
       const inv = uasB.received.slice(mark).find((m) => m.isRequest && m.method === "INVITE")!;
-      expect(inv.requestUri).toBe("sip:1234@127.0.0.1:23311");
-      expect((await ua.call("sip:+9999@127.0.0.1:23300")).inviteStatus).toBe(404);
+      expect(inv.requestUri).toBe(`sip:1234@127.0.0.1:${P + 11}`);
+      expect((await ua.call(`sip:+9999@127.0.0.1:${P}`)).inviteStatus).toBe(404);
     } finally {
       ua.close();
     }
   });
   it("resolves host names for the proxy's own requests (probes) through RFC 3263", async () => {
-    rpc(dp, "dst_blocklist.add", { ip: "127.0.0.1", port: 23310, proto: "udp" });
+    rpc(dp, "dst_blocklist.add", { ip: "127.0.0.1", port: P + 10, proto: "udp" });
     const r = await dp.core.uacRequest({ method: "OPTIONS", uri: "sip:svc.test", timeoutMs: 3000 });
     expect(r.code).toBe(200); // the dead priority-10 target is blocklisted, so the live one answers
     expect((await dp.core.uacRequest({ method: "OPTIONS", uri: "sip:nowhere.test", timeoutMs: 1000 })).code).toBe(478);
@@ -337,12 +340,12 @@ describe("DNS failover over TCP: a refused connection moves on at once", () => {
   let uas: SipUa;
   beforeAll(async () => {
     dns.set("_sip._tcp.tcpfail.test", [
-      { type: "SRV", priority: 10, weight: 0, port: 23340, target: "live.svc.test" }, // nothing listens
-      { type: "SRV", priority: 20, weight: 0, port: 23341, target: "live.svc.test" },
+      { type: "SRV", priority: 10, weight: 0, port: P + 40, target: "live.svc.test" }, // nothing listens
+      { type: "SRV", priority: 20, weight: 0, port: P + 41, target: "live.svc.test" },
     ]);
-    uas = (await SipUa.listen({ transport: "tcp", host: "127.0.0.1", port: 23341 })).answer();
+    uas = (await SipUa.listen({ transport: "tcp", host: "127.0.0.1", port: P + 41 })).answer();
     dp = await startProxy({
-      listen: ["udp:127.0.0.1:23345", "tcp:127.0.0.1:23345"],
+      listen: [`udp:127.0.0.1:${P + 45}`, `tcp:127.0.0.1:${P + 45}`],
       dns: { servers: [dns.address] },
       script: { file: SCRIPT, settings: { targets: ["sip:tcpfail.test;transport=tcp"] } },
     });
@@ -353,7 +356,7 @@ describe("DNS failover over TCP: a refused connection moves on at once", () => {
   });
 
   it("completes the call on the second SRV target without waiting for fr_timer (30 s)", async () => {
-    const ua = await SipUa.connect({ transport: "udp", host: "127.0.0.1", port: 23345 });
+    const ua = await SipUa.connect({ transport: "udp", host: "127.0.0.1", port: P + 45 });
     try {
       const t0 = Date.now();
       expect(await ua.call("sip:bob@tcpfail.test")).toMatchObject({ inviteStatus: 200, byeStatus: 200 });

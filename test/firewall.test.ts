@@ -4,7 +4,7 @@
  * sanity. Sources are distinct loopback addresses (all of 127.0.0.0/8 is local on Linux):
  *   127.0.0.2 floods, 127.0.0.3 sends steadily below the density, 127.0.0.4 is trusted and floods.
  * Security events and counters are read through the control API (WebSocket and HTTP JSON-RPC).
- * Ports 18000–18049.
+ * Ports: a block of 50 from test/kit/ports.ts (freePortBlock), P + offset.
  */
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,9 +13,12 @@ import { startProxy } from "./helpers/proxy.js";
 import { UdpPeer, firstLine as firstLineOf, request, statusOf } from "./helpers/udp-peer.js";
 import { counters, EventStream, rpc } from "./scripts/firewall-control.js";
 import { SipResponder } from "./scripts/firewall-responder.js";
+import { freePortBlock } from "./kit/ports.js";
 
-const PORT = 18000;
-const CONTROL = 18001;
+const P = await freePortBlock(50);
+
+const PORT = P;
+const CONTROL = P + 1;
 const DENSITY = 10; // requests per 1 s window
 const BAN_S = 3;
 
@@ -197,13 +200,13 @@ describe("flood guard (pike + htable ipban, pre-parse drop, trusted peers)", () 
 });
 
 describe("the default script without firewall modules keeps working", () => {
-  const PLAIN = 18010;
+  const PLAIN = P + 10;
   let dp: DataPlane;
   let uas: SipResponder;
   let ua: UdpPeer;
   beforeAll(async () => {
-    uas = await SipResponder.open(18011);
-    dp = await startProxy({ listen: [`udp:127.0.0.1:${PLAIN}`], script: { settings: { nextHop: "sip:127.0.0.1:18011" } } });
+    uas = await SipResponder.open(P + 11);
+    dp = await startProxy({ listen: [`udp:127.0.0.1:${PLAIN}`], script: { settings: { nextHop: `sip:127.0.0.1:${P + 11}` } } });
     ua = await UdpPeer.open(0, "127.0.0.2");
   });
   afterAll(async () => {

@@ -5,26 +5,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
-import { createSocket } from "node:dgram";
 import { spawnCommand, waitUntil, type TestProcess } from "./helpers/processes.js";
 import { UdpPeer, headerOf, statusOf } from "./helpers/udp-peer.js";
+import { freePort } from "./kit/ports.js";
 
 const md5 = (s: string): string => createHash("md5").update(s).digest("hex");
-
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket("udp4");
-  await new Promise<void>((r) => s.bind(0, "127.0.0.1", () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe("edge-registrar example on a non-5060 port", () => {
   let sip = 0;
   let proc: TestProcess;
   let peer: UdpPeer;
   beforeAll(async () => {
-    sip = await freeUdpPort();
+    sip = await freePort();
     proc = spawnCommand("npm start", "npm", ["start", "--", "--config", "etc/examples/edge-registrar.json", "--listen", `udp:127.0.0.1:${sip}`, "--control", "off"]);
     peer = await UdpPeer.open(0);
     await waitUntil("npm start", () => proc.log().includes("olelo data plane running"), 30_000, [proc]);

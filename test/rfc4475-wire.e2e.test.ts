@@ -2,7 +2,7 @@
  * The 49 RFC 4475 torture messages sent over UDP to a running proxy: every message that must be
  * rejected gets the RFC's answer (400, 416, 420, 483, 505) or is dropped where no reply can be
  * formed; every valid one is processed (forwarded to the loopback next hop, never to the hosts named
- * in the messages); the process keeps serving afterwards. Ports 15300–15399.
+ * in the messages); the process keeps serving afterwards. Ports: a block of 100 from test/kit/ports.ts (freePortBlock), P + offset.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFileSync, readdirSync } from "node:fs";
@@ -10,6 +10,9 @@ import { join } from "node:path";
 import { startProxy, TEST_SCRIPTS } from "./helpers/proxy.js";
 import { UdpPeer, request, statusOf } from "./helpers/udp-peer.js";
 import type { DataPlane } from "../data-plane/node.js";
+import { freePortBlock } from "./kit/ports.js";
+
+const P = await freePortBlock(100);
 
 const DIR = join(import.meta.dirname, "fixtures/rfc4475");
 
@@ -71,8 +74,8 @@ describe("RFC 4475 over the wire", () => {
   let client: UdpPeer;
   let nextHop: UdpPeer;
   beforeAll(async () => {
-    client = await UdpPeer.open(15301);
-    nextHop = await UdpPeer.open(15310);
+    client = await UdpPeer.open(P + 1);
+    nextHop = await UdpPeer.open(P + 10);
     // the next hop answers every request with 200, so transactions end quickly (several torture
     // messages reuse the same Via branch and would otherwise match as retransmissions)
     nextHop.onMessage = (text, r) => {
@@ -83,8 +86,8 @@ describe("RFC 4475 over the wire", () => {
     };
     dp = await startProxy({
       core: { tm: { wtTimer: 50 } },
-      listen: ["udp:127.0.0.1:15300"],
-      script: { file: join(TEST_SCRIPTS, "proxy-test.ts"), settings: { targets: ["sip:127.0.0.1:15310"], pin: true } },
+      listen: [`udp:127.0.0.1:${P}`],
+      script: { file: join(TEST_SCRIPTS, "proxy-test.ts"), settings: { targets: [`sip:127.0.0.1:${P + 10}`], pin: true } },
     });
   });
   afterAll(async () => {
@@ -105,7 +108,7 @@ describe("RFC 4475 over the wire", () => {
       await new Promise((r) => setTimeout(r, 120)); // let the previous transaction end (wt_timer 50 ms)
       const beforeFwd = nextHop.received.length;
       const beforeRx = client.received.length;
-      client.sendRaw(raw, 15300);
+      client.sendRaw(raw, P);
       if (typeof want === "number") {
         const r = await client.wait((t) => t.includes(cid) && statusOf(t) >= 200);
         expect(statusOf(r)).toBe(want);
@@ -122,7 +125,7 @@ describe("RFC 4475 over the wire", () => {
   }
 
   it("is still serving after all of them", async () => {
-    client.send(request("OPTIONS", "sip:127.0.0.1:15300", { port: 15301, callId: "alive@test" }), 15300);
+    client.send(request("OPTIONS", `sip:127.0.0.1:${P}`, { port: P + 1, callId: "alive@test" }), P);
     const r = await client.wait((t) => t.includes("alive@test"));
     expect(statusOf(r)).toBe(200);
   });
@@ -133,12 +136,12 @@ describe("hostile input over UDP and TCP", () => {
     const { startProxy: start } = await import("./helpers/proxy.js");
     const net = await import("node:net");
     const dp = await start({
-      listen: ["udp:127.0.0.1:15320", "tcp:127.0.0.1:15320"],
-      script: { file: join(TEST_SCRIPTS, "proxy-test.ts"), settings: { targets: ["sip:127.0.0.1:15329"], pin: true } },
+      listen: [`udp:127.0.0.1:${P + 20}`, `tcp:127.0.0.1:${P + 20}`],
+      script: { file: join(TEST_SCRIPTS, "proxy-test.ts"), settings: { targets: [`sip:127.0.0.1:${P + 29}`], pin: true } },
       core: { tm: { wtTimer: 50, frTimer: 500 } },
     });
-    const client = await UdpPeer.open(15321);
-    const sink = await UdpPeer.open(15329);
+    const client = await UdpPeer.open(P + 21);
+    const sink = await UdpPeer.open(P + 29);
     try {
       let seed = 7;
       const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
@@ -150,18 +153,18 @@ describe("hostile input over UDP and TCP", () => {
         const b = Buffer.from(base);
         const n = 1 + Math.floor(rnd() * 6);
         for (let k = 0; k < n; k++) b[Math.floor(rnd() * b.length)] = Math.floor(rnd() * 256);
-        client.sendRaw(i % 10 === 0 ? Buffer.from(Array.from({ length: Math.floor(rnd() * 1400) }, () => Math.floor(rnd() * 256))) : b, 15320);
+        client.sendRaw(i % 10 === 0 ? Buffer.from(Array.from({ length: Math.floor(rnd() * 1400) }, () => Math.floor(rnd() * 256))) : b, P + 20);
         if (i % 200 === 0) await new Promise((r) => setTimeout(r, 5));
       }
       // garbage and half messages over TCP
       for (let i = 0; i < 20; i++) {
-        const s = net.connect({ host: "127.0.0.1", port: 15320 });
+        const s = net.connect({ host: "127.0.0.1", port: P + 20 });
         await new Promise<void>((r) => s.once("connect", () => r()));
         s.write(i % 2 ? bases[i % bases.length]!.subarray(0, 100) : Buffer.from(Array.from({ length: 3000 }, () => Math.floor(rnd() * 256))));
         s.destroy();
       }
       await new Promise((r) => setTimeout(r, 300));
-      client.send(request("OPTIONS", "sip:127.0.0.1:15320", { port: 15321, callId: "fuzz-alive@test" }), 15320);
+      client.send(request("OPTIONS", `sip:127.0.0.1:${P + 20}`, { port: P + 21, callId: "fuzz-alive@test" }), P + 20);
       const r = await client.wait((t) => t.includes("fuzz-alive@test") && statusOf(t) >= 200);
       expect(statusOf(r)).toBe(200);
       expect(dp.stats.select("core:err_requests")[0]![1]).toBeGreaterThan(0);

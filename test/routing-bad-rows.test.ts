@@ -6,7 +6,7 @@
  * - on `lcr.reload` / `drouting.reload` after the file changed: the RPC error names the row, the
  *   old tables stay, and calls running meanwhile keep being routed by them (sipp, 0 failed); a
  *   good file afterwards is taken.
- * Ports 17400–17499.
+ * Ports: a block of 100 from test/kit/ports.ts (freePortBlock), P + offset.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
@@ -15,6 +15,9 @@ import { join, resolve } from "node:path";
 import type { DataPlane } from "../data-plane/node.js";
 import { TEST_SCRIPTS, startProxy } from "./helpers/proxy.js";
 import { rpc, runCalls, sleep, startGateway, tableDir, writeTableFile, type Gateway } from "./scripts/routing-support.js";
+import { freePortBlock } from "./kit/ports.js";
+
+const P = await freePortBlock(100);
 
 const ROOT = resolve(import.meta.dirname, "..");
 
@@ -79,7 +82,7 @@ describe("a bad row in a table file stops the start, naming file, table and row"
     it(`in process: ${c.what}`, async () => {
       const file = join(dir, `${c.kind}-${cases.indexOf(c)}.json`);
       writeTableFile(file, c.tables);
-      const err = await startProxy({ listen: ["udp:127.0.0.1:17400"], modules: c.modules, tables: { [c.kind]: file } }).then(
+      const err = await startProxy({ listen: [`udp:127.0.0.1:${P}`], modules: c.modules, tables: { [c.kind]: file } }).then(
         async (dp) => {
           await dp.stop();
           return null;
@@ -96,7 +99,7 @@ describe("a bad row in a table file stops the start, naming file, table and row"
     const file = join(dir, "lcr-process.json");
     writeTableFile(file, cases[1]!.tables);
     const cfg = join(dir, "olelo.json");
-    writeFileSync(cfg, JSON.stringify({ listen: ["udp:127.0.0.1:17401"], control: null, dataDir: join(dir, "data"), modules: { lcr: {} }, tables: { lcr: file } }));
+    writeFileSync(cfg, JSON.stringify({ listen: [`udp:127.0.0.1:${P + 1}`], control: null, dataDir: join(dir, "data"), modules: { lcr: {} }, tables: { lcr: file } }));
     const p = spawn(process.execPath, ["--import", "tsx", "data-plane/main.ts", "--config", cfg], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     p.stderr.on("data", (d) => (stderr += d));
@@ -109,11 +112,11 @@ describe("a bad row in a table file stops the start, naming file, table and row"
 });
 
 describe("a bad row pushed by lcr.reload / drouting.reload is refused while calls keep routing", () => {
-  const LCR_PROXY = 17410;
-  const LCR_CONTROL = 17411;
-  const DR_PROXY = 17412;
-  const DR_CONTROL = 17413;
-  const [A, B] = [17420, 17421];
+  const LCR_PROXY = P + 10;
+  const LCR_CONTROL = P + 11;
+  const DR_PROXY = P + 12;
+  const DR_CONTROL = P + 13;
+  const [A, B] = [P + 20, P + 21];
   let lcrDp: DataPlane;
   let drDp: DataPlane;
   let a: Gateway;
@@ -159,7 +162,7 @@ describe("a bad row pushed by lcr.reload / drouting.reload is refused while call
     // the operator adds a target for a gateway that does not exist, and reloads while calls run
     writeTableFile(lcrFile, { ...lcrGood(B), lcr_rule_target: [...lcrGood(B).lcr_rule_target, { id: 9, lcr_id: 1, rule_id: 1, gw_id: 77, priority: 1 }] });
     const calls = Array.from({ length: 30 }, (_, i) => `4910${String(i).padStart(2, "0")}`);
-    const running = runCalls({ port: 17430, proxy: LCR_PROXY, calls, rate: 30 });
+    const running = runCalls({ port: P + 30, proxy: LCR_PROXY, calls, rate: 30 });
     await sleep(300);
     const res = await rpc(LCR_CONTROL, "lcr.reload");
     expect(res.error?.code).toBe(500);
@@ -183,7 +186,7 @@ describe("a bad row pushed by lcr.reload / drouting.reload is refused while call
     // fixed file: taken, calls move to B
     writeTableFile(lcrFile, lcrGood(B));
     expect(await rpc(LCR_CONTROL, "lcr.reload")).toMatchObject({ result: null });
-    const r2 = await runCalls({ port: 17431, proxy: LCR_PROXY, calls: ["491100", "491101"], rate: 10 });
+    const r2 = await runCalls({ port: P + 31, proxy: LCR_PROXY, calls: ["491100", "491101"], rate: 10 });
     expect(r2.failed, r2.errors).toBe(0);
     expect(b.invitedUsers().sort()).toEqual(["491100", "491101"]);
   }, 60_000);
@@ -191,7 +194,7 @@ describe("a bad row pushed by lcr.reload / drouting.reload is refused while call
   it("drouting.reload: a bad time recurrence is refused by row, routing stays", async () => {
     writeTableFile(drFile, { ...drGood(B), dr_rules: [...drGood(B).dr_rules, { ruleid: 12, groupid: "1", prefix: "44", timerec: "20240101T083000|10H|weekly|||XX", gwlist: "1" }] });
     const calls = Array.from({ length: 20 }, (_, i) => `4920${String(i).padStart(2, "0")}`);
-    const running = runCalls({ port: 17432, proxy: DR_PROXY, calls, rate: 25 });
+    const running = runCalls({ port: P + 32, proxy: DR_PROXY, calls, rate: 25 });
     await sleep(200);
     const res = await rpc(DR_CONTROL, "drouting.reload");
     expect(res.error?.code).toBe(500);

@@ -5,7 +5,7 @@
  * match the caller through the mtree module (lcr's optional dependency), a 503 or a silent
  * gateway moves the call to the next one, a cancelled call does not; 503 "No available
  * gateways" / "Error loading gateways"; inactivate_gw and OPTIONS probing take a dead gateway out
- * and bring it back. Ports 17000–17099.
+ * and bring it back. Ports: a block of 100 from test/kit/ports.ts (freePortBlock), P + offset.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
@@ -14,14 +14,17 @@ import { startProxy } from "./helpers/proxy.js";
 import { runSipp } from "./helpers/sipp.js";
 import { UdpPeer, request, statusOf, firstLine } from "./helpers/udp-peer.js";
 import { rpc, runCalls, startGateway, tableDir, tally, waitFor, writeTableFile, type Gateway } from "./scripts/routing-support.js";
+import { freePortBlock } from "./kit/ports.js";
+
+const P = await freePortBlock(100);
 
 const gw = (id: number, port: number, over: Record<string, unknown> = {}) => ({ id, lcr_id: 1, gw_name: `gw${id}`, ip_addr: "127.0.0.1", port, transport: 1, ...over });
 const target = (id: number, rule: number, gwId: number, priority: number) => ({ id, lcr_id: 1, rule_id: rule, gw_id: gwId, priority, weight: 1 });
 
 describe("lcr routing with the default script", () => {
-  const PROXY = 17000;
-  const CONTROL = 17001;
-  const [A, B, C, D, E, R] = [17010, 17011, 17012, 17013, 17014, 17015];
+  const PROXY = P;
+  const CONTROL = P + 1;
+  const [A, B, C, D, E, R] = [P + 10, P + 11, P + 12, P + 13, P + 14, P + 15];
   let dp: DataPlane;
   let other: DataPlane;
   const gws = new Map<number, Gateway>();
@@ -73,7 +76,7 @@ describe("lcr routing with the default script", () => {
     };
     dp = await startProxy({ ...base, listen: [`udp:127.0.0.1:${PROXY}`], control: { listen: `127.0.0.1:${CONTROL}` }, script: { settings: { lcrId: 1 } } });
     // the same tables, but the script asks for an lcr instance that does not exist
-    other = await startProxy({ ...base, listen: [`udp:127.0.0.1:17002`], script: { settings: { lcrId: 2 } } });
+    other = await startProxy({ ...base, listen: [`udp:127.0.0.1:${P + 2}`], script: { settings: { lcrId: 2 } } });
   }, 30_000);
 
   afterAll(async () => {
@@ -87,7 +90,7 @@ describe("lcr routing with the default script", () => {
     const calls: Array<[string, string]> = [];
     for (let i = 0; i < 5; i++) calls.push([`49301${i}`, "sipp"], [`49402${i}`, "sipp"], [`44777${i}`, "sipp"]);
     for (let i = 0; i < 3; i++) calls.push([`33123${i}`, "sipp"], [`1555${i}`, "sipp"], [`55001${i}`, "100"], [`55002${i}`, "200"]);
-    const r = await runCalls({ port: 17020, proxy: PROXY, calls, rate: 20 });
+    const r = await runCalls({ port: P + 20, proxy: PROXY, calls, rate: 20 });
     expect(r.failed, r.errors + r.stderr).toBe(0);
     expect(r.successful).toBe(calls.length);
 
@@ -106,7 +109,7 @@ describe("lcr routing with the default script", () => {
   }, 60_000);
 
   it("a cancelled call is not moved to the next gateway", async () => {
-    const r = await runSipp({ scenario: "uac_cancel.xml", port: 17021, remote: `127.0.0.1:${PROXY}`, calls: 3, rate: 10, service: "66123", timeoutS: 20 });
+    const r = await runSipp({ scenario: "uac_cancel.xml", port: P + 21, remote: `127.0.0.1:${PROXY}`, calls: 3, rate: 10, service: "66123", timeoutS: 20 });
     expect(r.failed, r.errors + r.stderr).toBe(0);
     expect(r.successful).toBe(3);
     expect(gws.get(R)!.invitedUsers()).toEqual(["66123", "66123", "66123"]);
@@ -114,12 +117,12 @@ describe("lcr routing with the default script", () => {
   }, 30_000);
 
   it("answers 503 'No available gateways' without a rule and 503 'Error loading gateways' for a bad lcr instance", async () => {
-    const peer = await UdpPeer.open(17022);
+    const peer = await UdpPeer.open(P + 22);
     try {
-      peer.send(request("INVITE", `sip:999@127.0.0.1:${PROXY}`, { port: 17022, callId: "no-gw-1" }), PROXY);
+      peer.send(request("INVITE", `sip:999@127.0.0.1:${PROXY}`, { port: P + 22, callId: "no-gw-1" }), PROXY);
       const none = await peer.wait((t) => t.includes("no-gw-1") && statusOf(t) >= 200);
       expect(firstLine(none)).toBe("SIP/2.0 503 No available gateways");
-      peer.send(request("INVITE", `sip:4930111@127.0.0.1:17002`, { port: 17022, callId: "bad-id-1" }), 17002);
+      peer.send(request("INVITE", `sip:4930111@127.0.0.1:${P + 2}`, { port: P + 22, callId: "bad-id-1" }), P + 2);
       const err = await peer.wait((t) => t.includes("bad-id-1") && statusOf(t) >= 200);
       expect(firstLine(err)).toBe("SIP/2.0 503 Error loading gateways");
     } finally {
@@ -138,9 +141,9 @@ describe("lcr routing with the default script", () => {
 });
 
 describe("gateway probing: inactivate_gw and OPTIONS (ping_interval)", () => {
-  const PROXY = 17040;
-  const CONTROL = 17041;
-  const [P1, P2] = [17050, 17051];
+  const PROXY = P + 40;
+  const CONTROL = P + 41;
+  const [P1, P2] = [P + 50, P + 51];
   let dp: DataPlane;
   let dead: UdpPeer | null = null;
   let back: Gateway | null = null;
@@ -182,14 +185,14 @@ describe("gateway probing: inactivate_gw and OPTIONS (ping_interval)", () => {
     expect(await state(1)).toBe(0);
     // first call: P1 times out (no reply at all) → inactivate_gw → P2
     const t0 = Date.now();
-    const first = await runCalls({ port: 17060, proxy: PROXY, calls: ["770001"], rate: 1 });
+    const first = await runCalls({ port: P + 60, proxy: PROXY, calls: ["770001"], rate: 1 });
     expect(first.failed, first.errors).toBe(0);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
     expect(await state(1)).toBe(2);
     expect((await events("lcr.gw_inactive")).map((e) => e.data)).toEqual([{ lcr_id: 1, gw_id: 1, uri: `sip:127.0.0.1:${P1};transport=udp` }]);
 
     // while inactive, calls go straight to P2: P1 sees no further INVITE
-    const more = await runCalls({ port: 17061, proxy: PROXY, calls: ["770002", "770003", "770004"], rate: 10 });
+    const more = await runCalls({ port: P + 61, proxy: PROXY, calls: ["770002", "770003", "770004"], rate: 10 });
     expect(more.failed, more.errors).toBe(0);
     const invitesAtP1 = () => dead!.received.filter((m) => m.text.startsWith("INVITE ")).map((m) => /Call-ID: (\S+)/i.exec(m.text)![1]);
     expect(new Set(invitesAtP1()).size).toBe(1);
@@ -207,7 +210,7 @@ describe("gateway probing: inactivate_gw and OPTIONS (ping_interval)", () => {
     back = await startGateway(P1);
     await waitFor(async () => (await state(1)) === 0, 5000, "gateway 1 active again");
     expect((await events("lcr.gw_active")).map((e) => e.data)).toEqual([{ lcr_id: 1, gw_id: 1, uri: `sip:127.0.0.1:${P1};transport=udp`, code: 200 }]);
-    const after = await runCalls({ port: 17062, proxy: PROXY, calls: ["770005", "770006"], rate: 10 });
+    const after = await runCalls({ port: P + 62, proxy: PROXY, calls: ["770005", "770006"], rate: 10 });
     expect(after.failed, after.errors).toBe(0);
     expect(back.invitedUsers().sort()).toEqual(["770005", "770006"]);
     const st = (await rpc(CONTROL, "stats.get_statistics", ["lcr:"])).result as string[];

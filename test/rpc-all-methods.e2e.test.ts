@@ -1,7 +1,7 @@
 /**
  * Every RPC method a data plane registers (core + all modules loaded) answers over all three
  * control transports — JSON-RPC on HTTP, JSON-RPC on WebSocket, XML-RPC — with a well-formed result
- * or a well-formed error, and the same outcome on each transport. Ports 15800–15809.
+ * or a well-formed error, and the same outcome on each transport. Ports: a block of 10 from test/kit/ports.ts (freePortBlock), P + offset.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -10,10 +10,13 @@ import { join } from "node:path";
 import WebSocket from "ws";
 import { startProxy } from "./helpers/proxy.js";
 import type { DataPlane } from "../data-plane/node.js";
+import { freePortBlock } from "./kit/ports.js";
 
-const URL_HTTP = "http://127.0.0.1:15801/RPC";
-const URL_XML = "http://127.0.0.1:15801/RPC2";
-const URL_WS = "ws://127.0.0.1:15801/ws";
+const P = await freePortBlock(10);
+
+const URL_HTTP = `http://127.0.0.1:${P + 1}/RPC`;
+const URL_XML = `http://127.0.0.1:${P + 1}/RPC2`;
+const URL_WS = `ws://127.0.0.1:${P + 1}/ws`;
 
 /** Methods that change state in ways that would disturb the other calls (they are tested elsewhere). */
 const SKIP = new Set(["script.reload", "events.subscribe", "events.unsubscribe"]);
@@ -25,11 +28,11 @@ describe("every RPC method over HTTP, WebSocket and XML-RPC", () => {
   const pending = new Map<number, (m: { result?: unknown; error?: { code: number; message: string } }) => void>();
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), "olelo-rpc-all-"));
-    writeFileSync(join(dir, "dispatcher.list"), "1 sip:127.0.0.1:15809\n");
-    writeFileSync(join(dir, "lcr.json"), JSON.stringify({ lcr_gw: [{ id: 1, lcr_id: 1, gw_name: "g", ip_addr: "127.0.0.1", port: 15809 }], lcr_rule: [{ id: 1, lcr_id: 1, prefix: "1", stopper: 0, enabled: 1 }], lcr_rule_target: [{ id: 1, lcr_id: 1, rule_id: 1, gw_id: 1, priority: 1, weight: 1 }] }));
+    writeFileSync(join(dir, "dispatcher.list"), `1 sip:127.0.0.1:${P + 9}\n`);
+    writeFileSync(join(dir, "lcr.json"), JSON.stringify({ lcr_gw: [{ id: 1, lcr_id: 1, gw_name: "g", ip_addr: "127.0.0.1", port: P + 9 }], lcr_rule: [{ id: 1, lcr_id: 1, prefix: "1", stopper: 0, enabled: 1 }], lcr_rule_target: [{ id: 1, lcr_id: 1, rule_id: 1, gw_id: 1, priority: 1, weight: 1 }] }));
     dp = await startProxy({
-      listen: ["udp:127.0.0.1:15800"],
-      control: { listen: "127.0.0.1:15801" },
+      listen: [`udp:127.0.0.1:${P}`],
+      control: { listen: `127.0.0.1:${P + 1}` },
       modules: {
         dispatcher: { list_file: join(dir, "dispatcher.list"), ping_interval: 0 },
         lcr: {},

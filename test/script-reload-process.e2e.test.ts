@@ -5,23 +5,15 @@
  * refused with file:line:col and the old script keeps answering.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSocket } from "node:dgram";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { spawnCommand, type TestProcess } from "./helpers/processes.js";
 import { UdpPeer, request, statusOf } from "./helpers/udp-peer.js";
+import { freePort } from "./kit/ports.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const API = join(ROOT, "data-plane/core/script/context.js");
-
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket("udp4");
-  await new Promise<void>((r) => s.bind(0, "127.0.0.1", () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function waitUntil(pred: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -61,8 +53,8 @@ describe("script reload through the started process (script outside the reposito
   beforeAll(async () => {
     writeFileSync(join(dir, "reason.ts"), `export const reason = (): string => "First";\n`);
     writeFileSync(file, script(491));
-    sip = await freeUdpPort();
-    ctl = await freeUdpPort(); // a free UDP number is almost always a free TCP one on loopback
+    sip = await freePort();
+    ctl = await freePort(); // free for UDP and TCP
     proc = spawnCommand("npm start", "npm", ["start", "--", "--script", file, "--listen", `udp:127.0.0.1:${sip}`, "--control", `127.0.0.1:${ctl}`, "--log-level", "info"]);
     peer = await UdpPeer.open(0);
     await waitUntil(() => proc.log().includes("olelo data plane running"), 30_000, `npm start (log: ${proc.log()})`);

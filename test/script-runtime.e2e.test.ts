@@ -2,7 +2,7 @@
  * Routing-script runtime over real sockets: asynchronous routes (the transaction waits while the
  * route awaits an HTTP lookup, retransmissions are absorbed), runtime reload without dropping
  * transactions in flight, a script that fails to load keeps the old one, stateless forwarding,
- * IPv6. Ports 15400–15499.
+ * IPv6. Ports: a block of 100 from test/kit/ports.ts (freePortBlock), P + offset.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer, type Server } from "node:http";
@@ -13,6 +13,9 @@ import { startProxy, TEST_SCRIPTS } from "./helpers/proxy.js";
 import { runSipp, startSippServer, type SippServer } from "./helpers/sipp.js";
 import { UdpPeer, request, statusOf, headerOf } from "./helpers/udp-peer.js";
 import type { DataPlane } from "../data-plane/node.js";
+import { freePortBlock } from "./kit/ports.js";
+
+const P = await freePortBlock(100, { ipv6: true }); // the IPv6 test binds ::1 too
 
 describe("asynchronous route", () => {
   let dp: DataPlane;
@@ -29,14 +32,14 @@ describe("asynchronous route", () => {
           res.writeHead(404).end();
           return;
         }
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ dst: "sip:127.0.0.1:15411" }));
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ dst: `sip:127.0.0.1:${P + 11}` }));
       }, 700);
     });
-    await new Promise<void>((r) => http.listen(15410, "127.0.0.1", r));
-    uas = await startSippServer({ scenario: "uas_rr.xml", port: 15411 });
+    await new Promise<void>((r) => http.listen(P + 10, "127.0.0.1", r));
+    uas = await startSippServer({ scenario: "uas_rr.xml", port: P + 11 });
     dp = await startProxy({
-      listen: ["udp:127.0.0.1:15400"],
-      script: { file: join(TEST_SCRIPTS, "async-test.ts"), settings: { lookupUrl: "http://127.0.0.1:15410/route" } },
+      listen: [`udp:127.0.0.1:${P}`],
+      script: { file: join(TEST_SCRIPTS, "async-test.ts"), settings: { lookupUrl: `http://127.0.0.1:${P + 10}/route` } },
     });
   });
   afterAll(async () => {
@@ -46,15 +49,15 @@ describe("asynchronous route", () => {
   });
 
   it("suspends the transaction while awaiting, absorbing retransmissions, then relays once", async () => {
-    const uac = await UdpPeer.open(15401);
+    const uac = await UdpPeer.open(P + 1);
     try {
-      const inv = request("INVITE", "sip:alice@127.0.0.1:15400", { port: 15401, callId: "async-1@test", branch: "z9hG4bK-async1" });
-      uac.send(inv, 15400);
+      const inv = request("INVITE", `sip:alice@127.0.0.1:${P}`, { port: P + 1, callId: "async-1@test", branch: "z9hG4bK-async1" });
+      uac.send(inv, P);
       await uac.wait((t) => t.includes("async-1@test") && statusOf(t) === 100, 2000);
       await new Promise((r) => setTimeout(r, 300));
-      uac.send(inv, 15400); // retransmission while the lookup is still running
+      uac.send(inv, P); // retransmission while the lookup is still running
       const ok = await uac.wait((t) => t.includes("async-1@test") && statusOf(t) === 200, 5000);
-      expect(headerOf(ok, "record-route")).toEqual(["<sip:127.0.0.1:15400;lr>"]);
+      expect(headerOf(ok, "record-route")).toEqual([`<sip:127.0.0.1:${P};lr>`]);
       expect(uac.received.filter((m) => m.text.includes("async-1@test") && statusOf(m.text) === 100).length).toBe(2);
       expect(lookups).toBe(1); // the retransmission did not run the route again
     } finally {
@@ -63,9 +66,9 @@ describe("asynchronous route", () => {
   });
 
   it("replies from the resumed route (404 after the lookup says no)", async () => {
-    const uac = await UdpPeer.open(15402);
+    const uac = await UdpPeer.open(P + 2);
     try {
-      uac.send(request("INVITE", "sip:nobody@127.0.0.1:15400", { port: 15402, callId: "async-2@test" }), 15400);
+      uac.send(request("INVITE", `sip:nobody@127.0.0.1:${P}`, { port: P + 2, callId: "async-2@test" }), P);
       const r = await uac.wait((t) => t.includes("async-2@test") && statusOf(t) >= 200, 5000);
       expect(statusOf(r)).toBe(404);
     } finally {
@@ -74,7 +77,7 @@ describe("asynchronous route", () => {
   });
 
   it("carries sipp calls through the asynchronous route", async () => {
-    const r = await runSipp({ scenario: "uac_rr.xml", port: 15403, remote: "127.0.0.1:15400", calls: 20, rate: 20, service: "bob" });
+    const r = await runSipp({ scenario: "uac_rr.xml", port: P + 3, remote: `127.0.0.1:${P}`, calls: 20, rate: 20, service: "bob" });
     expect(r.failed, r.errors).toBe(0);
     expect(r.successful).toBe(20);
   });
@@ -100,11 +103,11 @@ export default defineScript(() => ({
 }));
 `;
   beforeAll(async () => {
-    a = await UdpPeer.open(15421);
-    b = await UdpPeer.open(15422);
-    uac = await UdpPeer.open(15423);
-    writeFileSync(join(dir, "s.ts"), scriptFor(15421, "v1"));
-    dp = await startProxy({ listen: ["udp:127.0.0.1:15420"], script: { file: join(dir, "s.ts") }, core: { tm: { frTimer: 2500 } } });
+    a = await UdpPeer.open(P + 21);
+    b = await UdpPeer.open(P + 22);
+    uac = await UdpPeer.open(P + 23);
+    writeFileSync(join(dir, "s.ts"), scriptFor(P + 21, "v1"));
+    dp = await startProxy({ listen: [`udp:127.0.0.1:${P + 20}`], script: { file: join(dir, "s.ts") }, core: { tm: { frTimer: 2500 } } });
   });
   afterAll(async () => {
     for (const p of [a, b, uac]) p?.close();
@@ -112,14 +115,14 @@ export default defineScript(() => ({
   });
 
   it("swaps the script at runtime; a transaction in flight finds its failure route in the new script", async () => {
-    uac.send(request("OPTIONS", "sip:x@127.0.0.1:15420", { port: 15423, callId: "reload-1@test" }), 15420);
+    uac.send(request("OPTIONS", `sip:x@127.0.0.1:${P + 20}`, { port: P + 23, callId: "reload-1@test" }), P + 20);
     const first = await a.wait((t) => t.includes("reload-1@test"));
     expect(headerOf(first, "x-script")).toEqual(["v1"]);
     // reload while reload-1 is still waiting for its (never coming) reply
-    writeFileSync(join(dir, "s.ts"), scriptFor(15422, "v2"));
+    writeFileSync(join(dir, "s.ts"), scriptFor(P + 22, "v2"));
     const res = await dp.rpc.call("script.reload", [], { transport: "internal" });
     expect(res).toMatchObject({ path: join(dir, "s.ts") });
-    uac.send(request("OPTIONS", "sip:x@127.0.0.1:15420", { port: 15423, callId: "reload-2@test" }), 15420);
+    uac.send(request("OPTIONS", `sip:x@127.0.0.1:${P + 20}`, { port: P + 23, callId: "reload-2@test" }), P + 20);
     const second = await b.wait((t) => t.includes("reload-2@test"));
     expect(headerOf(second, "x-script")).toEqual(["v2"]);
     // the old transaction times out and runs failure route "F" of the script now loaded
@@ -132,7 +135,7 @@ export default defineScript(() => ({
     await expect(dp.rpc.call("script.reload", [], { transport: "internal" })).rejects.toThrow(/default export must be defineScript/);
     writeFileSync(join(dir, "broken.ts"), "export default (( =>;\n");
     await expect(dp.rpc.call("script.reload", [join(dir, "broken.ts")], { transport: "internal" })).rejects.toThrow(/script reload failed/);
-    uac.send(request("OPTIONS", "sip:x@127.0.0.1:15420", { port: 15423, callId: "reload-3@test" }), 15420);
+    uac.send(request("OPTIONS", `sip:x@127.0.0.1:${P + 20}`, { port: P + 23, callId: "reload-3@test" }), P + 20);
     const m = await b.wait((t) => t.includes("reload-3@test")).catch((e) => { throw new Error(e.message + " UAC got: " + uac.received.map((x) => x.text.split("\r\n")[0] + " " + /Call-ID: (.*)/.exec(x.text)?.[1]).join(" / ") + " A got: " + a.received.map((x) => /Call-ID: (.*)/.exec(x.text)?.[1]).join(",")); });
     expect(headerOf(m, "x-script")).toEqual(["v2"]);
   });
@@ -143,11 +146,11 @@ describe("stateless forwarding", () => {
   let uas: UdpPeer;
   let uac: UdpPeer;
   beforeAll(async () => {
-    uas = await UdpPeer.open(15441);
-    uac = await UdpPeer.open(15442);
+    uas = await UdpPeer.open(P + 41);
+    uac = await UdpPeer.open(P + 42);
     dp = await startProxy({
-      listen: ["udp:127.0.0.1:15440"],
-      script: { file: join(TEST_SCRIPTS, "proxy-test.ts"), settings: { targets: ["sip:127.0.0.1:15441"], stateless: true } },
+      listen: [`udp:127.0.0.1:${P + 40}`],
+      script: { file: join(TEST_SCRIPTS, "proxy-test.ts"), settings: { targets: [`sip:127.0.0.1:${P + 41}`], stateless: true } },
     });
   });
   afterAll(async () => {
@@ -157,9 +160,9 @@ describe("stateless forwarding", () => {
   });
 
   it("forwards without a transaction, same branch for retransmissions, and relays the reply by Via", async () => {
-    const msg = request("MESSAGE", "sip:bob@127.0.0.1:15440", { port: 15442, callId: "sl-1@test", branch: "z9hG4bK-sl1" });
-    uac.send(msg, 15440);
-    uac.send(msg, 15440);
+    const msg = request("MESSAGE", `sip:bob@127.0.0.1:${P + 40}`, { port: P + 42, callId: "sl-1@test", branch: "z9hG4bK-sl1" });
+    uac.send(msg, P + 40);
+    uac.send(msg, P + 40);
     await new Promise((r) => setTimeout(r, 200));
     const copies = uas.received.filter((m) => m.text.includes("sl-1@test"));
     expect(copies).toHaveLength(2); // no transaction: both copies go on
@@ -171,7 +174,7 @@ describe("stateless forwarding", () => {
     const fwd = copies[0]!.text;
     const vias = fwd.split("\r\n").filter((l) => l.startsWith("Via:"));
     const rest = fwd.split("\r\n").filter((l) => /^(From|To|Call-ID|CSeq):/.test(l));
-    uas.send(["SIP/2.0 200 OK", ...vias, ...rest, "Content-Length: 0", "", ""].join("\r\n"), 15440);
+    uas.send(["SIP/2.0 200 OK", ...vias, ...rest, "Content-Length: 0", "", ""].join("\r\n"), P + 40);
     const ok = await uac.wait((t) => t.includes("sl-1@test") && statusOf(t) === 200);
     expect(headerOf(ok, "via")).toHaveLength(1);
   });
@@ -181,10 +184,10 @@ describe("IPv6", () => {
   let dp: DataPlane;
   let uas: SippServer;
   beforeAll(async () => {
-    uas = await startSippServer({ scenario: "uas_rr.xml", port: 15461, ip: "::1" });
+    uas = await startSippServer({ scenario: "uas_rr.xml", port: P + 61, ip: "::1" });
     dp = await startProxy({
-      listen: ["udp:[::1]:15460", "udp:127.0.0.1:15460"],
-      script: { file: join(TEST_SCRIPTS, "proxy-test.ts"), settings: { targets: ["sip:[::1]:15461"] } },
+      listen: [`udp:[::1]:${P + 60}`, `udp:127.0.0.1:${P + 60}`],
+      script: { file: join(TEST_SCRIPTS, "proxy-test.ts"), settings: { targets: [`sip:[::1]:${P + 61}`] } },
     });
   });
   afterAll(async () => {
@@ -193,13 +196,13 @@ describe("IPv6", () => {
   });
 
   it("carries calls over IPv6", async () => {
-    const r = await runSipp({ scenario: "uac_rr.xml", port: 15462, remote: "[::1]:15460", calls: 20, rate: 20, service: "bob", ip: "::1" });
+    const r = await runSipp({ scenario: "uac_rr.xml", port: P + 62, remote: `[::1]:${P + 60}`, calls: 20, rate: 20, service: "bob", ip: "::1" });
     expect(r.failed, r.errors + r.stderr).toBe(0);
     expect(r.successful).toBe(20);
   });
 
   it("bridges IPv4 in to IPv6 out with double Record-Route", async () => {
-    const r = await runSipp({ scenario: "uac_rr.xml", port: 15463, remote: "127.0.0.1:15460", calls: 20, rate: 20, service: "bob" });
+    const r = await runSipp({ scenario: "uac_rr.xml", port: P + 63, remote: `127.0.0.1:${P + 60}`, calls: 20, rate: 20, service: "bob" });
     expect(r.failed, r.errors + r.stderr).toBe(0);
     expect(r.successful).toBe(20);
   });

@@ -9,6 +9,7 @@ import { createPushServer, type PushServer } from "../control-plane/push/server.
 import { createSyncClient, type DeltaBase, type SyncClient } from "../data-plane/sync/client.js";
 import { BAD_ROW_MARKER, createFakeTables } from "../data-plane/sync/testing/fake-sinks.js";
 import { prefixRouteRows } from "../tables/testing/sample-rows.js";
+import { freePort } from "./kit/ports.js";
 
 setLogSink(() => {});
 
@@ -167,8 +168,8 @@ describe("delta push: sync client ⇄ push server over gRPC (loopback)", () => {
     expect(kindOf(srv, "dp-cache")).toMatchObject({ sentMode: "delta", sentBaseVersion: "p1" });
     await second.sync.close(); // flushes the cache write of the merged result
 
-    // Offline restart: the cache holds p2 in full.
-    const third = await node("127.0.0.1:21599", "dp-cache-offline", cacheDir);
+    // Offline restart: the cache holds p2 in full (nothing listens on a fresh free port).
+    const third = await node(`127.0.0.1:${await freePort()}`, "dp-cache-offline", cacheDir);
     expect(third.sync.status().cache).toMatchObject({ loaded: [{ kind: "prefix_route", version: "p2", rows: 30_000 }], errors: [] });
     expect(third.live.get("prefix_route")!.maps.get("prefix_route")!.get(prefix(77))!.route).toBe("while_down");
   });

@@ -1,5 +1,5 @@
 /**
- * Bad input on the gateway's transports, real sockets (ports 23400–23499): a connection flood on
+ * Bad input on the gateway's transports, real sockets (ports from a freePortBlock(100) base P, test/kit/ports.ts): a connection flood on
  * TLS and WS listeners hits the connection limit (extra connections refused before any crypto or
  * HTTP work), everything is cleaned up when the flood ends, and a normal client is served during
  * and after it. Plus unit checks of the pieces the transports rely on (config validation, flow
@@ -16,6 +16,9 @@ import { buildConfig, ConfigError } from "../data-plane/core/config-file.js";
 import { decodeFlowToken, encodeFlowToken } from "../data-plane/core/transport/flow-token.js";
 import { originAllowed } from "../data-plane/core/transport/ws.js";
 import type { DataPlane } from "../data-plane/node.js";
+import { freePortBlock } from "./kit/ports.js";
+
+const P = await freePortBlock(100);
 
 const SCRIPT = join(TEST_SCRIPTS, "proxy-test.ts");
 let pki: TestPki;
@@ -32,15 +35,15 @@ describe("connection flood against the connection limit", () => {
   let dp: DataPlane;
   let uas: SipUa;
   beforeAll(async () => {
-    uas = (await SipUa.listen({ transport: "udp", host: "127.0.0.1", port: 23405 })).answer();
+    uas = (await SipUa.listen({ transport: "udp", host: "127.0.0.1", port: P + 5 })).answer();
     dp = await startProxy({
       listen: [
-        "udp:127.0.0.1:23400",
-        { socket: "tls:127.0.0.1:23401", tls: { cert: pki.server.cert, key: pki.server.key, handshakeTimeoutMs: 2000 } },
-        "ws:127.0.0.1:23402",
+        `udp:127.0.0.1:${P}`,
+        { socket: `tls:127.0.0.1:${P + 1}`, tls: { cert: pki.server.cert, key: pki.server.key, handshakeTimeoutMs: 2000 } },
+        `ws:127.0.0.1:${P + 2}`,
       ],
       core: { tcp: { maxConnections: 20 } },
-      script: { file: SCRIPT, settings: { targets: ["sip:127.0.0.1:23405"] } },
+      script: { file: SCRIPT, settings: { targets: [`sip:127.0.0.1:${P + 5}`] } },
     });
   });
   afterAll(async () => {
@@ -52,7 +55,7 @@ describe("connection flood against the connection limit", () => {
     const flood: net.Socket[] = [];
     let closedByServer = 0;
     for (let i = 0; i < 60; i++) {
-      const s = net.connect({ host: "127.0.0.1", port: 23401 });
+      const s = net.connect({ host: "127.0.0.1", port: P + 1 });
       s.on("error", () => {});
       s.on("close", () => closedByServer++);
       flood.push(s);
@@ -63,9 +66,9 @@ describe("connection flood against the connection limit", () => {
     for (const s of flood) s.destroy();
     // the slots come back: a real client is served
     await new Promise((r) => setTimeout(r, 100));
-    const ua = await SipUa.connect({ transport: "tls", host: "127.0.0.1", port: 23401, tls: { ca: readFileSync(pki.ca) } });
+    const ua = await SipUa.connect({ transport: "tls", host: "127.0.0.1", port: P + 1, tls: { ca: readFileSync(pki.ca) } });
     try {
-      expect(await ua.call("sip:bob@127.0.0.1:23401")).toMatchObject({ inviteStatus: 200, byeStatus: 200 });
+      expect(await ua.call(`sip:bob@127.0.0.1:${P + 1}`)).toMatchObject({ inviteStatus: 200, byeStatus: 200 });
     } finally {
       ua.close();
     }
@@ -75,22 +78,22 @@ describe("connection flood against the connection limit", () => {
 
   it("refuses WebSocket upgrades beyond the limit with 503 while UDP callers keep being served", async () => {
     const conns: SipUa[] = [];
-    for (let i = 0; i < 20; i++) conns.push(await SipUa.connect({ transport: "ws", host: "127.0.0.1", port: 23402 }));
+    for (let i = 0; i < 20; i++) conns.push(await SipUa.connect({ transport: "ws", host: "127.0.0.1", port: P + 2 }));
     expect(dp.core.transport.connectionCount()).toBe(20);
-    await expect(SipUa.connect({ transport: "ws", host: "127.0.0.1", port: 23402 })).rejects.toThrow(/HTTP 503/);
+    await expect(SipUa.connect({ transport: "ws", host: "127.0.0.1", port: P + 2 })).rejects.toThrow(/HTTP 503/);
     expect(dp.stats.select("ws:refused_limit")[0]![1]).toBe(1);
-    const udp = await SipUa.connect({ transport: "udp", host: "127.0.0.1", port: 23400 });
+    const udp = await SipUa.connect({ transport: "udp", host: "127.0.0.1", port: P });
     try {
-      expect(await udp.call("sip:bob@127.0.0.1:23400")).toMatchObject({ inviteStatus: 200, byeStatus: 200 });
+      expect(await udp.call(`sip:bob@127.0.0.1:${P}`)).toMatchObject({ inviteStatus: 200, byeStatus: 200 });
     } finally {
       udp.close();
     }
     for (const c of conns) c.close();
     await until(() => dp.core.transport.connectionCount() === 0);
     expect(dp.core.transport.connectionCount()).toBe(0);
-    const ws = await SipUa.connect({ transport: "ws", host: "127.0.0.1", port: 23402 });
+    const ws = await SipUa.connect({ transport: "ws", host: "127.0.0.1", port: P + 2 });
     try {
-      expect(await ws.call("sip:bob@127.0.0.1:23402")).toMatchObject({ inviteStatus: 200, byeStatus: 200 });
+      expect(await ws.call(`sip:bob@127.0.0.1:${P + 2}`)).toMatchObject({ inviteStatus: 200, byeStatus: 200 });
     } finally {
       ws.close();
     }

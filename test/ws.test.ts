@@ -1,5 +1,5 @@
 /**
- * SIP over WebSocket (RFC 7118) through the proxy, real sockets (ports 23100–23199):
+ * SIP over WebSocket (RFC 7118) through the proxy, real sockets (ports from a freePortBlock(100) base P, test/kit/ports.ts):
  * a browser-like WS UAC calling a TCP sipp UAS, a sipp UAC calling a WS client that registered
  * (reached over its own connection through the registrar's `received` + forced socket, and back
  * through the Record-Route flow token, in both dialog directions), WSS with an Origin allow-list,
@@ -18,6 +18,9 @@ import { flowUri } from "../data-plane/core/transport/flow-token.js";
 import { gatewayRpcMethods } from "../data-plane/core/gateway/rpc-methods.js";
 import type { DataPlane } from "../data-plane/node.js";
 import type { RoutingScript } from "../data-plane/core/script/context.js";
+import { freePortBlock } from "./kit/ports.js";
+
+const P = await freePortBlock(100);
 
 const SCRIPT = join(TEST_SCRIPTS, "proxy-test.ts");
 let pki: TestPki;
@@ -68,10 +71,10 @@ describe("WS UAC → proxy → TCP UAS (sipp)", () => {
   let dp: DataPlane;
   let uas: SippServer;
   beforeAll(async () => {
-    uas = await startSippServer({ scenario: "uas_rr.xml", port: 23110, transport: "t1" });
+    uas = await startSippServer({ scenario: "uas_rr.xml", port: P + 10, transport: "t1" });
     dp = await startProxy({
-      listen: ["tcp:127.0.0.1:23100", "ws:127.0.0.1:23101"],
-      script: { file: SCRIPT, settings: { targets: ["sip:127.0.0.1:23110;transport=tcp"] } },
+      listen: [`tcp:127.0.0.1:${P}`, `ws:127.0.0.1:${P + 1}`],
+      script: { file: SCRIPT, settings: { targets: [`sip:127.0.0.1:${P + 10};transport=tcp`] } },
     });
   });
   afterAll(async () => {
@@ -80,13 +83,13 @@ describe("WS UAC → proxy → TCP UAS (sipp)", () => {
   });
 
   it("carries 20 calls from a browser-like client; BYE routed back; ws.dump lists the connection", async () => {
-    const ua = await SipUa.connect({ transport: "ws", host: "127.0.0.1", port: 23101, origin: "https://app.olelo.test" });
+    const ua = await SipUa.connect({ transport: "ws", host: "127.0.0.1", port: P + 1, origin: "https://app.olelo.test" });
     try {
-      for (let i = 0; i < 20; i++) expect(await ua.call("sip:bob@127.0.0.1:23101")).toMatchObject({ inviteStatus: 200, byeStatus: 200 });
-      const r = await ua.call("sip:bob@127.0.0.1:23101");
+      for (let i = 0; i < 20; i++) expect(await ua.call(`sip:bob@127.0.0.1:${P + 1}`)).toMatchObject({ inviteStatus: 200, byeStatus: 200 });
+      const r = await ua.call(`sip:bob@127.0.0.1:${P + 1}`);
       // double RR: TCP side, then the WS side carrying a flow token
-      expect(r.recordRoute[0]).toBe("<sip:127.0.0.1:23100;transport=tcp;lr>");
-      expect(r.recordRoute[1]).toMatch(/^<sip:ft\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+@127\.0\.0\.1:23101;transport=ws;lr>$/);
+      expect(r.recordRoute[0]).toBe(`<sip:127.0.0.1:${P};transport=tcp;lr>`);
+      expect(r.recordRoute[1]).toMatch(new RegExp(String.raw`^<sip:ft\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+@127\.0\.0\.1:${P + 1};transport=ws;lr>$`));
       const dump = gatewayRpcMethods(dp)
         .find((m) => m.name === "ws.dump")!
         .handler({}, { transport: "internal" }) as Array<{ proto: string; origin: string; rx: number }>;
@@ -105,12 +108,12 @@ describe("sipp UAC → proxy → registered WS client (connection reuse, flow to
   let script: ReturnType<typeof registrarScript>;
   beforeAll(async () => {
     dp = await startProxy({
-      listen: ["udp:127.0.0.1:23120", "tcp:127.0.0.1:23120", "ws:127.0.0.1:23121"],
+      listen: [`udp:127.0.0.1:${P + 20}`, `tcp:127.0.0.1:${P + 20}`, `ws:127.0.0.1:${P + 21}`],
       script: { file: SCRIPT, settings: {} },
     });
     script = registrarScript("sip:127.0.0.1:1");
     dp.script.use(script);
-    ws = (await SipUa.connect({ transport: "ws", host: "127.0.0.1", port: 23121, user: "bob" })).answer();
+    ws = (await SipUa.connect({ transport: "ws", host: "127.0.0.1", port: P + 21, user: "bob" })).answer();
     expect((await ws.register("sip:olelo.test")).status).toBe(200);
   });
   afterAll(async () => {
@@ -119,8 +122,8 @@ describe("sipp UAC → proxy → registered WS client (connection reuse, flow to
   });
 
   it("delivers 30 sipp calls (UDP) to the WS client; caller's BYE reaches it over its connection", async () => {
-    expect(script.reg.get("bob")!.socket).toBe("ws:127.0.0.1:23121");
-    const r = await runSipp({ scenario: "uac_rr.xml", port: 23122, remote: "127.0.0.1:23120", calls: 30, rate: 30, service: "bob" });
+    expect(script.reg.get("bob")!.socket).toBe(`ws:127.0.0.1:${P + 21}`);
+    const r = await runSipp({ scenario: "uac_rr.xml", port: P + 22, remote: `127.0.0.1:${P + 20}`, calls: 30, rate: 30, service: "bob" });
     expect(r.failed, r.errors + r.stderr).toBe(0);
     expect(r.successful).toBe(30);
     expect(ws.byesReceived).toHaveLength(30);
@@ -128,9 +131,9 @@ describe("sipp UAC → proxy → registered WS client (connection reuse, flow to
 
   it("routes the WS callee's own BYE back to a TCP caller", async () => {
     ws.byeAfterMs = 50;
-    const caller = (await SipUa.connect({ transport: "tcp", host: "127.0.0.1", port: 23120, user: "carol" })).answer();
+    const caller = (await SipUa.connect({ transport: "tcp", host: "127.0.0.1", port: P + 20, user: "carol" })).answer();
     try {
-      const r = await caller.call("sip:bob@127.0.0.1:23120", { expectBye: true });
+      const r = await caller.call(`sip:bob@127.0.0.1:${P + 20}`, { expectBye: true });
       expect(r.inviteStatus).toBe(200);
       for (let i = 0; i < 50 && ws.byeResults.length === 0; i++) await new Promise((res) => setTimeout(res, 20));
       expect(ws.byeResults).toEqual([200]);
@@ -146,17 +149,17 @@ describe("WSS ↔ UDP with an Origin allow-list", () => {
   let uas: SippServer;
   let wss: SipUa;
   beforeAll(async () => {
-    uas = await startSippServer({ scenario: "uas_rr.xml", port: 23140 });
+    uas = await startSippServer({ scenario: "uas_rr.xml", port: P + 40 });
     dp = await startProxy({
       listen: [
-        "udp:127.0.0.1:23130",
-        { socket: "wss:127.0.0.1:23131", tls: { cert: pki.server.cert, key: pki.server.key }, ws: { origins: ["https://app.olelo.test", "*.olelo.example"] } },
+        `udp:127.0.0.1:${P + 30}`,
+        { socket: `wss:127.0.0.1:${P + 31}`, tls: { cert: pki.server.cert, key: pki.server.key }, ws: { origins: ["https://app.olelo.test", "*.olelo.example"] } },
       ],
       script: { file: SCRIPT, settings: {} },
     });
-    dp.script.use(registrarScript("sip:127.0.0.1:23140"));
+    dp.script.use(registrarScript(`sip:127.0.0.1:${P + 40}`));
     wss = (
-      await SipUa.connect({ transport: "wss", host: "127.0.0.1", port: 23131, user: "dave", origin: "https://x.olelo.example", tls: { ca: readFileSync(pki.ca) } })
+      await SipUa.connect({ transport: "wss", host: "127.0.0.1", port: P + 31, user: "dave", origin: "https://x.olelo.example", tls: { ca: readFileSync(pki.ca) } })
     ).answer();
     expect((await wss.register("sips:olelo.test")).status).toBe(200);
   });
@@ -167,16 +170,16 @@ describe("WSS ↔ UDP with an Origin allow-list", () => {
   });
 
   it("WSS UAC → UDP UAS: 20 calls, BYE routed back", async () => {
-    const ua = await SipUa.connect({ transport: "wss", host: "127.0.0.1", port: 23131, origin: "https://app.olelo.test", tls: { ca: readFileSync(pki.ca) } });
+    const ua = await SipUa.connect({ transport: "wss", host: "127.0.0.1", port: P + 31, origin: "https://app.olelo.test", tls: { ca: readFileSync(pki.ca) } });
     try {
-      for (let i = 0; i < 20; i++) expect(await ua.call("sip:alice@127.0.0.1:23131")).toMatchObject({ inviteStatus: 200, byeStatus: 200 });
+      for (let i = 0; i < 20; i++) expect(await ua.call(`sip:alice@127.0.0.1:${P + 31}`)).toMatchObject({ inviteStatus: 200, byeStatus: 200 });
     } finally {
       ua.close();
     }
   });
 
   it("UDP UAC (sipp) → registered WSS UAS: 20 calls, BYE routed back", async () => {
-    const r = await runSipp({ scenario: "uac_rr.xml", port: 23132, remote: "127.0.0.1:23130", calls: 20, rate: 20, service: "dave" });
+    const r = await runSipp({ scenario: "uac_rr.xml", port: P + 32, remote: `127.0.0.1:${P + 30}`, calls: 20, rate: 20, service: "dave" });
     expect(r.failed, r.errors + r.stderr).toBe(0);
     expect(r.successful).toBe(20);
     expect(wss.byesReceived).toHaveLength(20);
@@ -184,10 +187,10 @@ describe("WSS ↔ UDP with an Origin allow-list", () => {
 
   it("refuses a handshake from an Origin not on the list, and one without the sip subprotocol", async () => {
     await expect(
-      SipUa.connect({ transport: "wss", host: "127.0.0.1", port: 23131, origin: "https://evil.test", tls: { ca: readFileSync(pki.ca) } }),
+      SipUa.connect({ transport: "wss", host: "127.0.0.1", port: P + 31, origin: "https://evil.test", tls: { ca: readFileSync(pki.ca) } }),
     ).rejects.toThrow(/HTTP 403/);
     await expect(
-      SipUa.connect({ transport: "wss", host: "127.0.0.1", port: 23131, origin: "https://app.olelo.test", protocols: ["chat"], tls: { ca: readFileSync(pki.ca) } }),
+      SipUa.connect({ transport: "wss", host: "127.0.0.1", port: P + 31, origin: "https://app.olelo.test", protocols: ["chat"], tls: { ca: readFileSync(pki.ca) } }),
     ).rejects.toThrow(/HTTP 400/);
     expect(dp.stats.select("wss:refused_origin")[0]![1]).toBe(1);
     expect(dp.stats.select("wss:refused_protocol")[0]![1]).toBe(1);
@@ -198,10 +201,10 @@ describe("WebSocket bad input: frame size limit and silent peers", () => {
   let dp: DataPlane;
   let uas: SipUa;
   beforeAll(async () => {
-    uas = (await SipUa.listen({ transport: "udp", host: "127.0.0.1", port: 23155 })).answer();
+    uas = (await SipUa.listen({ transport: "udp", host: "127.0.0.1", port: P + 55 })).answer();
     dp = await startProxy({
-      listen: ["udp:127.0.0.1:23150", { socket: "ws:127.0.0.1:23151", ws: { maxMessageSize: 4096, pingIntervalMs: 300 } }],
-      script: { file: SCRIPT, settings: { targets: ["sip:127.0.0.1:23155"] } },
+      listen: [`udp:127.0.0.1:${P + 50}`, { socket: `ws:127.0.0.1:${P + 51}`, ws: { maxMessageSize: 4096, pingIntervalMs: 300 } }],
+      script: { file: SCRIPT, settings: { targets: [`sip:127.0.0.1:${P + 55}`] } },
     });
   });
   afterAll(async () => {
@@ -210,21 +213,21 @@ describe("WebSocket bad input: frame size limit and silent peers", () => {
   });
 
   it("closes a connection that sends a frame over the size limit (1009); others keep being served", async () => {
-    const good = await SipUa.connect({ transport: "ws", host: "127.0.0.1", port: 23151 });
-    const bad = new WebSocket("ws://127.0.0.1:23151/", "sip");
+    const good = await SipUa.connect({ transport: "ws", host: "127.0.0.1", port: P + 51 });
+    const bad = new WebSocket(`ws://127.0.0.1:${P + 51}/`, "sip");
     await new Promise((r) => bad.once("open", r));
     const closed = new Promise<number>((r) => bad.once("close", (code) => r(code)));
     bad.send("INVITE sip:x@y SIP/2.0\r\n" + "X-Pad: " + "a".repeat(10_000) + "\r\n\r\n");
     expect(await closed).toBe(1009);
     try {
-      expect(await good.call("sip:bob@127.0.0.1:23151")).toMatchObject({ inviteStatus: 200, byeStatus: 200 });
+      expect(await good.call(`sip:bob@127.0.0.1:${P + 51}`)).toMatchObject({ inviteStatus: 200, byeStatus: 200 });
     } finally {
       good.close();
     }
   });
 
   it("closes a peer that stops answering pings", async () => {
-    const silent = new WebSocket("ws://127.0.0.1:23151/", "sip", { autoPong: false });
+    const silent = new WebSocket(`ws://127.0.0.1:${P + 51}/`, "sip", { autoPong: false });
     await new Promise((r) => silent.once("open", r));
     const t0 = Date.now();
     await new Promise((r) => silent.once("close", r));
@@ -241,7 +244,7 @@ describe("registered WS client through the registrar, usrloc and nathelper modul
   let ws: SipUa;
   beforeAll(async () => {
     dp = await startProxy({
-      listen: ["udp:127.0.0.1:23160", "ws:127.0.0.1:23161"],
+      listen: [`udp:127.0.0.1:${P + 60}`, `ws:127.0.0.1:${P + 61}`],
       modules: { usrloc: {}, registrar: {}, nathelper: {} },
       script: { file: SCRIPT, settings: {} },
     });
@@ -269,7 +272,7 @@ describe("registered WS client through the registrar, usrloc and nathelper modul
         if (!req.relay()) req.replyError();
       },
     });
-    ws = (await SipUa.connect({ transport: "ws", host: "127.0.0.1", port: 23161, user: "erin" })).answer();
+    ws = (await SipUa.connect({ transport: "ws", host: "127.0.0.1", port: P + 61, user: "erin" })).answer();
     expect((await ws.register("sip:olelo.test")).status).toBe(200);
   });
   afterAll(async () => {
@@ -278,14 +281,14 @@ describe("registered WS client through the registrar, usrloc and nathelper modul
   });
 
   it("lookup() sends to the registered connection (received + socket); 20 sipp calls, BYEs both ways", async () => {
-    const r = await runSipp({ scenario: "uac_rr.xml", port: 23162, remote: "127.0.0.1:23160", calls: 20, rate: 20, service: "erin" });
+    const r = await runSipp({ scenario: "uac_rr.xml", port: P + 62, remote: `127.0.0.1:${P + 60}`, calls: 20, rate: 20, service: "erin" });
     expect(r.failed, r.errors + r.stderr).toBe(0);
     expect(r.successful).toBe(20);
     expect(ws.byesReceived).toHaveLength(20);
     ws.byeAfterMs = 30;
-    const caller = (await SipUa.connect({ transport: "udp", host: "127.0.0.1", port: 23160, user: "frank" })).answer();
+    const caller = (await SipUa.connect({ transport: "udp", host: "127.0.0.1", port: P + 60, user: "frank" })).answer();
     try {
-      expect((await caller.call("sip:erin@127.0.0.1:23160", { expectBye: true })).inviteStatus).toBe(200);
+      expect((await caller.call(`sip:erin@127.0.0.1:${P + 60}`, { expectBye: true })).inviteStatus).toBe(200);
       for (let i = 0; i < 50 && ws.byeResults.length === 0; i++) await new Promise((res) => setTimeout(res, 20));
       expect(ws.byeResults).toEqual([200]);
     } finally {
