@@ -1,6 +1,7 @@
 import type { RpcMethod } from "../../../lib/rpc/registry.js";
 import type { SipCore } from "./engine.js";
 import { RpcError, RpcCode } from "../../../lib/rpc/errors.js";
+import { Branch } from "./transaction.js";
 
 /**
  * RPCs of the SIP core with Kamailio's names and output shapes: tm.stats, tm.list, sl.stats,
@@ -25,12 +26,18 @@ export function sipCoreMethods(core: SipCore, script: () => ReloadableScript | n
       handler: () => {
         let waiting = 0;
         for (const t of core.serverTxns.values()) if (t.finalSent) waiting++;
-        const total = v("UAS_transactions");
+        // Kamailio counts every transaction in total and the locally originated ones (probes, BYEs of
+        // the dialog module) again in total_local, so total_local <= total always.
+        const local = v("UAC_transactions");
+        const total = v("UAS_transactions") + local;
+        let localCurrent = 0;
+        for (const h of core.clientTxns.values()) if (!(h instanceof Branch)) localCurrent++;
+        const current = core.serverTxns.size + localCurrent;
         return {
-          current: core.serverTxns.size,
+          current,
           waiting,
           total,
-          total_local: v("UAC_transactions"),
+          total_local: local,
           rpl_received: v("rpl_received"),
           rpl_generated: v("rpl_generated"),
           rpl_sent: v("rpl_sent"),
@@ -40,7 +47,7 @@ export function sipCoreMethods(core: SipCore, script: () => ReloadableScript | n
           "3xx": v("3xx_transactions"),
           "2xx": v("2xx_transactions"),
           created: total,
-          freed: total - core.serverTxns.size,
+          freed: total - current,
           delayed_free: 0,
         };
       },

@@ -36,7 +36,7 @@ export function dumpContact(c: Binding, now: number): { Contact: Record<string, 
     Contact: {
       Address: c.contact,
       Expires: expires,
-      Q: c.q / 1000,
+      Q: c.q < 0 ? -1 : c.q / 1000, // unspecified q is -1, as Kamailio prints it
       "Call-ID": c.callid,
       CSeq: c.cseq,
       "User-Agent": c.userAgent || NOT_SET,
