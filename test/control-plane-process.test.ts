@@ -4,13 +4,15 @@ import { setLogSink } from "../lib/log/logger.js";
 import { createSyncClient, type SyncClient } from "../data-plane/sync/client.js";
 import { createFakeTables } from "../data-plane/sync/testing/fake-sinks.js";
 import { spawnJsonChild, type JsonChild } from "./kit/json-child.js";
-import { freePorts } from "./kit/ports.js";
+import { freePortBlock } from "./kit/ports.js";
 import { ConfigError, parseControlPlaneConfig } from "../control-plane/config.js";
 
 setLogSink(() => {});
 
 const DB = "olelo_test_push";
-const [GRPC, API] = await freePorts(2);
+// a block below the OS ephemeral range: the child binds them later, and no client socket can take them meanwhile
+const GRPC = await freePortBlock(2);
+const API = GRPC + 1;
 
 describe("control-plane config", () => {
   it("uses env defaults and lets flags override them", () => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { spawnCommand, waitUntil, type TestProcess } from "./helpers/processes.js";
 import { UdpPeer, headerOf, statusOf } from "./helpers/udp-peer.js";
-import { freePort } from "./kit/ports.js";
+import { freePortBlock } from "./kit/ports.js";
 
 const md5 = (s: string): string => createHash("md5").update(s).digest("hex");
 
@@ -16,7 +16,7 @@ describe("edge-registrar example on a non-5060 port", () => {
   let proc: TestProcess;
   let peer: UdpPeer;
   beforeAll(async () => {
-    sip = await freePort();
+    sip = await freePortBlock(1); // below the ephemeral range: the child process binds it later
     proc = spawnCommand("npm start", "npm", ["start", "--", "--config", "etc/examples/edge-registrar.json", "--listen", `udp:127.0.0.1:${sip}`, "--control", "off"]);
     peer = await UdpPeer.open(0);
     await waitUntil("npm start", () => proc.log().includes("olelo data plane running"), 30_000, [proc]);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startProxy } from "./helpers/proxy.js";
 import { UdpPeer } from "./helpers/udp-peer.js";
 import type { DataPlane } from "../data-plane/node.js";
-import { freePort } from "./kit/ports.js";
+import { freePortBlock } from "./kit/ports.js";
 
 describe("tm.stats and ul figures", () => {
   let dp: DataPlane;
@@ -14,7 +14,7 @@ describe("tm.stats and ul figures", () => {
   let sip = 0;
   const call = (m: string, params: unknown) => dp.rpc.call(m, params, { transport: "internal" });
   beforeAll(async () => {
-    sip = await freePort();
+    sip = await freePortBlock(1);
     dp = await startProxy({ listen: [`udp:127.0.0.1:${sip}`], modules: { usrloc: {} } });
     uas = await UdpPeer.open(0);
   });

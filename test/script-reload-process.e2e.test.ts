@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { spawnCommand, type TestProcess } from "./helpers/processes.js";
 import { UdpPeer, request, statusOf } from "./helpers/udp-peer.js";
-import { freePort } from "./kit/ports.js";
+import { freePortBlock } from "./kit/ports.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const API = join(ROOT, "data-plane/core/script/context.js");
@@ -53,8 +53,8 @@ describe("script reload through the started process (script outside the reposito
   beforeAll(async () => {
     writeFileSync(join(dir, "reason.ts"), `export const reason = (): string => "First";\n`);
     writeFileSync(file, script(491));
-    sip = await freePort();
-    ctl = await freePort(); // free for UDP and TCP
+    sip = await freePortBlock(2); // below the ephemeral range: the child process binds them later
+    ctl = sip + 1;
     proc = spawnCommand("npm start", "npm", ["start", "--", "--script", file, "--listen", `udp:127.0.0.1:${sip}`, "--control", `127.0.0.1:${ctl}`, "--log-level", "info"]);
     peer = await UdpPeer.open(0);
     await waitUntil(() => proc.log().includes("olelo data plane running"), 30_000, `npm start (log: ${proc.log()})`);
