@@ -2,6 +2,7 @@
  * Shared helpers of the registrar / NAT / fleet tests (not a routing script): module APIs of an
  * in-process data plane, event capture, raw REGISTER building, waiting, child data planes.
  */
+import { connect } from "node:net";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -93,9 +94,12 @@ export async function startChild(config: Record<string, unknown>, sipPort: numbe
   proc.stdout!.on("data", (d) => (out += d));
   proc.stderr!.on("data", (d) => (out += d));
   const exited = new Promise<number | null>((r) => proc.on("exit", (c) => r(c)));
+  // SIP answers before the control API listens (the control server starts last): wait for both
+  const control = (config.control as { listen?: string } | null | undefined)?.listen;
+  const controlPort = control ? Number(control.slice(control.lastIndexOf(":") + 1)) : null;
   const ok = await waitFor(async () => {
     if (proc.exitCode !== null) return true;
-    return optionsPing(sipPort);
+    return (await optionsPing(sipPort)) && (controlPort === null || (await tcpOpen(controlPort)));
   }, 30_000, 200);
   if (!ok || proc.exitCode !== null) {
     proc.kill("SIGKILL");
@@ -135,5 +139,17 @@ export async function optionsPing(port: number): Promise<boolean> {
         `From: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1:${port}>\r\nCall-ID: ping-${Date.now()}-${p}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n`;
       s.send(msg, port, "127.0.0.1");
     });
+  });
+}
+
+/** Whether a TCP connection to 127.0.0.1:port is accepted. */
+function tcpOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = connect({ host: "127.0.0.1", port });
+    c.once("connect", () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once("error", () => resolve(false));
   });
 }
