@@ -8,21 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { spawnCommand, type TestProcess } from "./helpers/processes.js";
+import { spawnCommand, waitUntil, type TestProcess } from "./helpers/processes.js";
 import { UdpPeer, request, statusOf } from "./helpers/udp-peer.js";
 import { freePortBlock } from "./kit/ports.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const API = join(ROOT, "data-plane/core/script/context.js");
-
-async function waitUntil(pred: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await pred()) return;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function script(code: number): string {
   return `import { defineScript } from ${JSON.stringify(API)};
@@ -57,7 +48,7 @@ describe("script reload through the started process (script outside the reposito
     ctl = sip + 1;
     proc = spawnCommand("npm start", "npm", ["start", "--", "--script", file, "--listen", `udp:127.0.0.1:${sip}`, "--control", `127.0.0.1:${ctl}`, "--log-level", "info"]);
     peer = await UdpPeer.open(0);
-    await waitUntil(() => proc.log().includes("olelo data plane running"), 30_000, `npm start (log: ${proc.log()})`);
+    await waitUntil("npm start", () => proc.log().includes("olelo data plane running"), 30_000, [proc]);
   }, 60_000);
   afterAll(async () => {
     peer?.close();
@@ -93,7 +84,7 @@ describe("script reload through the started process (script outside the reposito
     const pid = (ps.result as Array<number | string>)[0] as number;
     expect(typeof pid).toBe("number");
     process.kill(pid, "SIGHUP");
-    await waitUntil(async () => statusOf(await ask()) === 494, 10_000, "the SIGHUP reload");
+    await waitUntil("the SIGHUP reload", async () => statusOf(await ask()) === 494, 10_000, [proc]);
     expect(proc.log()).toContain("routing script reloaded");
   });
 });

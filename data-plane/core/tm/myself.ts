@@ -12,13 +12,14 @@
  *   me.has("10.0.0.5", null, false);        // false: 10.0.0.5 means port 5060 there
  */
 export class MyselfSet {
-  private readonly pairs = new Set<string>();
+  /** host → the ports it is myself on (a Map of Sets: no key string built per lookup on the hot path) */
+  private readonly pairs = new Map<string, Set<number>>();
   private readonly anyPortHosts = new Set<string>();
   private readonly ports = new Set<number>();
 
   /** A listen socket (or its advertised address) with its port. */
   addSocket(host: string, port: number): void {
-    this.pairs.add(`${host.toLowerCase()}|${port}`);
+    this.addPair(host.toLowerCase(), port);
     this.ports.add(port);
   }
 
@@ -26,14 +27,20 @@ export class MyselfSet {
   addAlias(alias: string): void {
     const m = /^\[([^\]]*)\](?::(\d+))?$/.exec(alias) ?? /^([^:]*)(?::(\d+))?$/.exec(alias) ?? [alias, alias, undefined];
     const host = m[1]!.toLowerCase();
-    if (m[2]) this.pairs.add(`${host}|${Number(m[2])}`);
+    if (m[2]) this.addPair(host, Number(m[2]));
     else this.anyPortHosts.add(host);
+  }
+
+  private addPair(host: string, port: number): void {
+    let ports = this.pairs.get(host);
+    if (!ports) this.pairs.set(host, (ports = new Set()));
+    ports.add(port);
   }
 
   /** Whether host:port is this proxy; `port` null means the URI had none (5060, or 5061 when `secure`). */
   has(host: string, port: number | null, secure: boolean): boolean {
     const h = host.toLowerCase();
-    if (this.pairs.has(`${h}|${port ?? (secure ? 5061 : 5060)}`)) return true;
+    if (this.pairs.get(h)?.has(port ?? (secure ? 5061 : 5060))) return true;
     return this.anyPortHosts.has(h) && (port === null || this.ports.has(port));
   }
 }
