@@ -23,6 +23,7 @@ export const GLOBAL_OPTIONS: readonly OptSpec[] = [
   { name: "timeout", type: "int", value: "MS", env: "OLELO_TIMEOUT", default: "10000", doc: "per-request timeout in milliseconds" },
   { name: "json", type: "flag", doc: "print raw JSON (for scripts)" },
   { name: "help", type: "flag", doc: "show help for the command" },
+  { name: "version", type: "flag", doc: "print olectl's version and exit" },
 ];
 
 export const GROUPS: readonly GroupSpec[] = [

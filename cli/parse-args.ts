@@ -13,6 +13,7 @@ import { CliError } from "./rpc-client.js";
 export interface ParsedCommandLine {
   readonly globals: Globals;
   readonly help: boolean;
+  readonly version: boolean;
   /** The words that named a command or group (may be a group, or empty). */
   readonly path: readonly string[];
   /** Set when `path` is a complete command. */
@@ -93,6 +94,7 @@ export function parseCommandLine(
   return {
     globals,
     help: gvals.help === true,
+    version: gvals.version === true,
     path,
     command: commands.find((c) => c.path.join(" ") === key),
     rest: others.slice(i),

@@ -37,7 +37,8 @@ export const CONTROL_PLANE_USAGE = `usage: olelo control plane [options]
   --token TOKEN       management API bearer token (env OLELO_CP_TOKEN)
   --poll-ms N         database change check interval, 0 = off (env OLELO_CP_POLL_MS, default 5000)
   --no-migrate        do not run migrations at start (env OLELO_CP_MIGRATE=0)
-  --help              this text`;
+  --help              this text
+  --version           print the version and exit`;
 
 function parseHostPort(v: string, what: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(v.trim());

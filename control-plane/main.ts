@@ -7,7 +7,9 @@
  * @example
  *   OLELO_DB_URL=mysql://olelo:pw@db:3306/kamailio npx tsx control-plane/main.ts --api 0.0.0.0:8070 --token s3cret-token
  */
-import { pathToFileURL } from "node:url";
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { packageVersion } from "../lib/pkg/package-info.js";
 import { createLogger } from "../lib/log/logger.js";
 import { createManagementServer, type ManagementServer } from "./api/server.js";
 import { createDbSnapshotSource, type DbSnapshotSource } from "./compile/source.js";
@@ -70,6 +72,10 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === "--version") {
+    process.stdout.write(`olelo-cp ${packageVersion()} (Node.js ${process.versions.node})\n`);
+    return;
+  }
   let cfg: ReturnType<typeof parseControlPlaneConfig>;
   try {
     cfg = parseControlPlaneConfig(process.argv.slice(2), process.env);
@@ -110,7 +116,8 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+// Started as a program (also through an npm bin symlink), not imported by a test.
+if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) {
   main().catch((e: unknown) => {
     log.error("control plane failed to start", { error: e instanceof Error ? e.message : String(e) });
     process.exit(1);

@@ -10,6 +10,7 @@ import { resolve, dirname } from "node:path";
 import { buildConfig, loadConfigFile, defaultDataPlaneConfig, parseListen, ConfigError, type DataPlaneConfig } from "./core/config-file.js";
 import { startDataPlane } from "./node.js";
 import { createLogger } from "../lib/log/logger.js";
+import { packageVersion } from "../lib/pkg/package-info.js";
 
 const log = createLogger("olelo");
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
@@ -17,7 +18,7 @@ const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
 function usage(): never {
   process.stdout.write(
     `usage: npm start -- [--config FILE] [--listen proto:addr:port]... [--script FILE] [--control host:port|off]\n` +
-      `                   [--set path.to.key=value]... [--log-level error|warn|info|debug]\n`,
+      `                   [--set path.to.key=value]... [--log-level error|warn|info|debug] [--version]\n`,
   );
   process.exit(0);
 }
@@ -37,6 +38,10 @@ async function parseArgs(argv: string[]): Promise<DataPlaneConfig> {
       return v;
     };
     if (a === "--help" || a === "-h") usage();
+    else if (a === "--version") {
+      process.stdout.write(`olelo ${packageVersion()} (Node.js ${process.versions.node})\n`);
+      process.exit(0);
+    }
     else if (a === "--config" || a === "-c") configPath = next();
     else if (a === "--listen" || a === "-l") listens.push(next());
     else if (a === "--script") script = next();

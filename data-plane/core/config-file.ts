@@ -4,6 +4,7 @@ import { DEFAULT_CORE_CONFIG, type CoreConfig } from "./config.js";
 import type { ListenSpec } from "./transport/listen-socket.js";
 import { parseSocketString } from "./transport/listen-socket.js";
 import { isLogLevel, type LogLevel } from "../../lib/log/logger.js";
+import { ownModuleExt } from "../../lib/pkg/package-info.js";
 import { parseDns, parseTlsGlobal, parseTlsServer, parseWs, GatewayConfigError } from "./transport/gateway-config.js";
 
 /**
@@ -29,7 +30,7 @@ export class ConfigError extends Error {
 }
 
 const HERE = dirname(new URL(import.meta.url).pathname);
-export const DEFAULT_SCRIPT = resolve(HERE, "../scripts/default.ts");
+export const DEFAULT_SCRIPT = resolve(HERE, `../scripts/default${ownModuleExt()}`);
 
 export function defaultDataPlaneConfig(baseDir = process.cwd()): DataPlaneConfig {
   return {

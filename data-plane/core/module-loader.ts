@@ -7,6 +7,7 @@ import type { RpcRegistry } from "../../lib/rpc/registry.js";
 import type { EventBus } from "./events/bus.js";
 import type { TableRegistry } from "./tables/registry.js";
 import { createLogger } from "../../lib/log/logger.js";
+import { ownModuleExt } from "../../lib/pkg/package-info.js";
 
 const MODULES_DIR = resolve(dirname(new URL(import.meta.url).pathname), "../modules");
 
@@ -42,7 +43,7 @@ export async function loadModules(
   while (pending.length) {
     const name = pending.shift()!;
     if (defs.has(name)) continue;
-    const file = join(MODULES_DIR, folderOf(name), "index.ts");
+    const file = join(MODULES_DIR, folderOf(name), `index${ownModuleExt()}`);
     if (!existsSync(file)) throw new Error(`module '${name}' not found (${file})`);
     const mod = (await import(pathToFileURL(file).href)) as { default?: ModuleDefinition };
     if (!mod.default || typeof mod.default.init !== "function") throw new Error(`module '${name}': index.ts must default-export defineModule(...)`);
