@@ -78,11 +78,11 @@ export function spawnTsx(name: string, script: string, args: string[], env: Reco
 
 /**
  * Spawns a command (e.g. `npm start -- ...`, the path users run) from the repository root in a new
- * process group, keeping the last 50 kB of its output.
+ * process group, keeping the last 50 kB of its output. `cwd` elsewhere: e.g. an installed package.
  */
-export function spawnCommand(name: string, command: string, args: string[], env: Record<string, string> = {}): TestProcess {
+export function spawnCommand(name: string, command: string, args: string[], env: Record<string, string> = {}, cwd = ROOT): TestProcess {
   const proc = spawn(command, args, {
-    cwd: ROOT,
+    cwd,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
