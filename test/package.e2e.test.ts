@@ -4,11 +4,12 @@
  * `npm ci` filled, the native addon built against the pinned Node (`--nodedir`) — gives `olelo`,
  * `olectl` and `olelo-cp` commands that run from any directory on Node 26. The installed `olelo`
  * runs a TypeScript script kept outside the repository that imports the API as "olelo/script",
- * answers SIP OPTIONS over UDP with it, and the installed `olectl` talks to its control API.
+ * answers SIP OPTIONS over UDP with it, and the installed `olectl` talks to its control API. The
+ * systemd units (etc/systemd/) pass `systemd-analyze verify` with their paths set to this install.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -60,6 +61,20 @@ describe("npm pack → npm install of the tarball → the installed commands", (
   it("the installed native addon (unix-dgram) loads in the pinned Node", async () => {
     const { stdout } = await run(join(bin, "node"), ["-p", "typeof require('unix-dgram').createSocket"], { cwd: prefix, env });
     expect(stdout.trim()).toBe("function");
+  });
+
+  it("the systemd units under etc/systemd verify against this installation (systemd-analyze verify)", async () => {
+    const units = join(work, "units");
+    mkdirSync(units, { recursive: true });
+    for (const u of ["olelo.service", "olelo-cp.service"]) {
+      writeFileSync(join(units, u), readFileSync(join(ROOT, "etc/systemd", u), "utf8").replaceAll("/opt/olelo", prefix));
+    }
+    const r = await run("systemd-analyze", ["verify", join(units, "olelo.service"), join(units, "olelo-cp.service")], { env }).then(
+      (x) => ({ ok: true, out: x.stdout + x.stderr }),
+      (e: { stdout?: string; stderr?: string }) => ({ ok: false, out: `${e.stdout ?? ""}${e.stderr ?? ""}` }),
+    );
+    expect(r.out.trim()).toBe("");
+    expect(r.ok).toBe(true);
   });
 
   it("olelo runs a TypeScript script outside the repository that imports olelo/script; olectl talks to it", async () => {
