@@ -30,7 +30,7 @@ export class ConfigError extends Error {
 }
 
 /** Usage text for --help. */
-export const CONTROL_PLANE_USAGE = `usage: olelo control plane [options]
+export const CONTROL_PLANE_USAGE = `usage: olelo-cp [options]   (the control plane; in the repository: npm run start:cp -- ARGS)
   --db-url URL        MySQL/MariaDB URL (env OLELO_DB_URL, default mysql://root@127.0.0.1:3306/olelo)
   --grpc HOST:PORT    table push listen address (env OLELO_CP_GRPC, default 127.0.0.1:8071)
   --api HOST:PORT     management API listen address (env OLELO_CP_API, default 127.0.0.1:8070)

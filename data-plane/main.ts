@@ -1,6 +1,7 @@
 #!/usr/bin/env -S npx tsx
 /**
- * `npm start`: a standalone Olelo data plane. Reads etc/olelo.json (or --config FILE); command-line
+ * `olelo` (the package bin) / `npm start`: a standalone Olelo data plane. Reads etc/olelo.json
+ * (or --config FILE); command-line
  * flags override single settings:
  *   --config FILE   --listen proto:addr:port (repeatable)   --script FILE   --control host:port|off
  *   --set script.settings.nextHop=sip:127.0.0.1:5070        --log-level debug
@@ -17,8 +18,9 @@ const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
 
 function usage(): never {
   process.stdout.write(
-    `usage: npm start -- [--config FILE] [--listen proto:addr:port]... [--script FILE] [--control host:port|off]\n` +
-      `                   [--set path.to.key=value]... [--log-level error|warn|info|debug] [--version]\n`,
+    `usage: olelo [--config FILE] [--listen proto:addr:port]... [--script FILE] [--control host:port|off]\n` +
+      `             [--set path.to.key=value]... [--log-level error|warn|info|debug] [--version]\n` +
+      `       (in the repository: npm start -- ARGS)\n`,
   );
   process.exit(0);
 }

@@ -51,6 +51,10 @@ describe("npm pack → npm install of the tarball → the installed commands", (
     rmSync(work, { recursive: true, force: true });
   });
 
+  it("the test runner itself runs on the pinned Node 26 (npm test / npx vitest)", () => {
+    expect(process.versions.node).toMatch(/^26\./);
+  });
+
   it("olelo, olelo-cp and olectl print their version on Node 26, from any directory", async () => {
     for (const cmd of ["olelo", "olelo-cp", "olectl"]) {
       const { stdout } = await run(join(bin, cmd), ["--version"], { cwd: elsewhere, env });
@@ -104,5 +108,17 @@ export default defineScript(() => ({ request(req: RequestContext) { req.reply(29
 
     const { stdout } = await run(join(bin, "olectl"), ["--url", `http://127.0.0.1:${ctl}/RPC`, "version"], { cwd: elsewhere, env });
     expect(stdout).toMatch(/olelo .*node v26\./);
+  });
+
+  it("the installed olelo reloads the edited script (olectl rpc script.reload), then answers with it", async () => {
+    expect(proc).toBeDefined();
+    writeFileSync(
+      join(elsewhere, "route.ts"),
+      `import { defineScript } from "olelo/script";\nexport default defineScript(() => ({ request(req) { req.reply(298, "Reloaded"); } }));\n`,
+    );
+    await run(join(bin, "olectl"), ["--url", `http://127.0.0.1:${ctl}/RPC`, "rpc", "script.reload"], { cwd: elsewhere, env });
+    const callId = `package-reload-${process.pid}@test`;
+    peer!.send(request("OPTIONS", `sip:probe@127.0.0.1:${sip}`, { port: peer!.port, callId }), sip);
+    expect(await peer!.wait((t) => t.includes(callId), 3000)).toMatch(/^SIP\/2\.0 298 Reloaded\r\n/);
   });
 });
