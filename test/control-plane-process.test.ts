@@ -56,7 +56,7 @@ describe("control-plane process (MariaDB → compile → gRPC push → data plan
 
   it("starts, migrates, pushes DB rows to a data plane, follows a SQL change, serves nodes over the API and stops on SIGTERM", async () => {
     cp = spawnJsonChild("control-plane/main.ts", [
-      "--db-url", `mysql://root@127.0.0.1:3306/${DB}`, "--grpc", `127.0.0.1:${GRPC}`, "--api", `127.0.0.1:${API}`, "--poll-ms", "200",
+      "--db-url", `mysql://root@127.0.0.1:3306/${DB}`, "--grpc", `127.0.0.1:${GRPC}`, "--api", `127.0.0.1:${API}`, "--poll-ms", "200", "--push-insecure-loopback",
     ]);
     const { tables, live } = createFakeTables(["dispatcher", "address"]);
     sync = await createSyncClient({ url: `127.0.0.1:${GRPC}`, nodeId: "e2e-dp", tables, cacheDir: null, backoff: { initialMs: 100, maxMs: 500 } });

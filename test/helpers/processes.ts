@@ -239,7 +239,7 @@ export async function startControlPlaneProcess(o: ControlPlaneOptions): Promise<
   const p = spawnTsx(
     `control-plane :${o.apiPort}`,
     "control-plane/main.ts",
-    ["--db-url", `mysql://root@127.0.0.1:3306/${o.db}`, "--api", `127.0.0.1:${o.apiPort}`, "--grpc", `127.0.0.1:${o.grpcPort}`, "--poll-ms", String(o.pollMs ?? 0), ...(o.extraArgs ?? [])],
+    ["--db-url", `mysql://root@127.0.0.1:3306/${o.db}`, "--api", `127.0.0.1:${o.apiPort}`, "--grpc", `127.0.0.1:${o.grpcPort}`, "--poll-ms", String(o.pollMs ?? 0), ...(o.extraArgs ?? ["--push-insecure-loopback"])],
     { OLELO_LOG_FORMAT: "json", OLELO_LOG_LEVEL: "info" },
   );
   const cp: ControlPlaneProcess = Object.assign(p, {
