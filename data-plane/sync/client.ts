@@ -24,7 +24,7 @@ import { create } from "@bufbuild/protobuf";
 import { NackReason, StreamTablesRequestSchema, TablePushService, type StreamTablesRequest } from "../../gen/olelo/control/v1/control_pb.js";
 import { createLogger, type Logger } from "../../lib/log/logger.js";
 import type { TableRegistry, TableSet } from "../core/tables/registry.js";
-import { createChannelSecurity, type SyncTlsOptions } from "./channel-security.js";
+import { createChannelSecurity, type ChannelSecurity, type SyncTlsOptions } from "./channel-security.js";
 import { errorDetailOf, parseAddress } from "./nack-detail.js";
 import { backoffDelay, resolveBackoff, type BackoffOptions } from "./backoff.js";
 import { applyKindDelta } from "../../tables/wire/apply-delta.js";
@@ -94,6 +94,8 @@ export interface SyncStatus {
   deltas: { base: DeltaBase; applied: number; baseMismatches: number; resultMismatches: number };
   /** Per kind, the last version received complete: size and where the time went. */
   lastReceived: Record<string, ReceiveStats>;
+  /** How the channel is secured (mtls, tls, insecure), whether a token is sent, certificate files (never contents). */
+  security: ReturnType<ChannelSecurity["status"]>;
   cache: {
     dir: string | null;
     /** Kinds loaded from the cache at start. */
@@ -168,6 +170,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
     nacks: 0,
     deltas: { base: deltaBase, applied: 0, baseMismatches: 0, resultMismatches: 0 },
     lastReceived: {},
+    security: security.status(),
     cache: { dir: opts.cacheDir, loaded: [], errors: [], lastWriteError: null },
   };
   const supportedKinds = () => sortKinds(tables.kinds().filter((k) => kindPlan(k) !== undefined));
@@ -434,7 +437,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
 
   return {
     status() {
-      return { ...st, versions: Object.fromEntries(applied), deltas: { ...st.deltas }, lastReceived: { ...st.lastReceived }, cache: { ...st.cache, loaded: [...st.cache.loaded], errors: [...st.cache.errors] } };
+      return { ...st, security: security.status(), versions: Object.fromEntries(applied), deltas: { ...st.deltas }, lastReceived: { ...st.lastReceived }, cache: { ...st.cache, loaded: [...st.cache.loaded], errors: [...st.cache.errors] } };
     },
     async close() {
       if (closed) return;
