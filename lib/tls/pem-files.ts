@@ -141,16 +141,22 @@ export class WatchedPemFiles {
   }
 
   // grpc-js CertificateProvider
+  // The current material goes to a new listener on the next tick: grpc-js registers its own
+  // watcher only after adding the listener, and would miss a synchronous first update.
   addCaCertificateListener(l: CaListener): void {
     this.caListeners.add(l);
-    l(this.mat.ca ? { caCertificate: this.mat.ca } : null);
+    setImmediate(() => {
+      if (this.caListeners.has(l)) l(this.mat.ca ? { caCertificate: this.mat.ca } : null);
+    });
   }
   removeCaCertificateListener(l: CaListener): void {
     this.caListeners.delete(l);
   }
   addIdentityCertificateListener(l: IdListener): void {
     this.idListeners.add(l);
-    l(this.mat.cert && this.mat.key ? { certificate: this.mat.cert, privateKey: this.mat.key } : null);
+    setImmediate(() => {
+      if (this.idListeners.has(l)) l(this.mat.cert && this.mat.key ? { certificate: this.mat.cert, privateKey: this.mat.key } : null);
+    });
   }
   removeIdentityCertificateListener(l: IdListener): void {
     this.idListeners.delete(l);
