@@ -34,6 +34,7 @@ export const GROUPS: readonly GroupSpec[] = [
   { path: ["subscriber"], summary: "SIP digest-auth subscribers (control plane)" },
   { path: ["lcr"], summary: "Least-cost routing (control plane)" },
   { path: ["lcr", "gw"], summary: "LCR gateways" },
+  { path: ["access"], summary: "Control-plane security: reload certificates and access files, show what is in force" },
   { path: ["completion"], summary: "Shell completion scripts" },
 ];
 

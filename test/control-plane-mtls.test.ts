@@ -196,7 +196,10 @@ describe("push over mutual TLS between real processes", () => {
     const denied = await call(TOKENS.op, "access.reload");
     expect(denied.status).toBe(403);
     expect(denied.body.error.message).toBe("forbidden: 'access.reload' needs role admin; token 'operator-" + denied.body.error.message.split("operator-")[1]);
-    const r = await ok(TOKENS.adm, "access.reload");
+    const reload = olectl(["--ca", f("fleet-ca.pem"), "--cp-token", TOKENS.adm, "--json", "access", "reload"]);
+    expect(reload.err).toBe("");
+    expect(reload.code).toBe(0);
+    const r = JSON.parse(reload.out);
     expect(r.ok).toBe(true);
     expect(r.cutOff).toEqual(["edge-1"]);
     await waitUntil("edge-1 sees the cut", async () => /revoked/.test((await syncStatus(edge1)).lastError ?? ""), 10_000, [cp]);
