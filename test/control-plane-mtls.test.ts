@@ -305,6 +305,10 @@ describe("least secret material", () => {
     expect(db.password).toBe(password); // the database keeps it (kamctl's default); the wire does not
     expect(bytes.includes(db.ha1)).toBe(true);
     expect(cp.log()).not.toContain(password);
+    // a read-only token does not see the secrets through the API either; an operator does
+    const ro = (await ok(TOKENS.ro, "subscriber.list", { username: "alice" })).rows[0];
+    expect([ro.password, ro.ha1, ro.ha1b]).toEqual(["(secret)", "(secret)", "(secret)"]);
+    expect((await ok(TOKENS.op, "subscriber.list", { username: "alice" })).rows[0].ha1).toBe(db.ha1);
     expect(cp.log()).toContain("subscriber rows are pushed with ha1/ha1b only");
   }, 60_000);
 });

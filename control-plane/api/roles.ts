@@ -141,3 +141,26 @@ export class ApiTokens {
     if (this.opts.file) unwatchFile(this.opts.file);
   }
 }
+
+const SECRET_COLUMNS = ["password", "ha1", "ha1b"] as const;
+
+/**
+ * What a read-only token sees of subscriber rows: `password`, `ha1`, `ha1b` replaced by
+ * "(secret)" in `subscriber.list` / `subscriber.get` results (operators and admins see them, as
+ * kamctl users do). `reply` is a JSON-RPC reply or a batch of them; changed in place.
+ */
+export function redactReplyForRole(role: ApiRole, methods: readonly string[], reply: unknown): void {
+  if (role !== "read-only" || !methods.some((m) => m.startsWith("subscriber."))) return;
+  const hide = (row: unknown) => {
+    if (row === null || typeof row !== "object") return;
+    const r = row as Record<string, unknown>;
+    for (const c of SECRET_COLUMNS) if (typeof r[c] === "string" && r[c] !== "") r[c] = "(secret)";
+  };
+  for (const one of Array.isArray(reply) ? reply : [reply]) {
+    const result = (one as { result?: unknown } | null)?.result;
+    if (result === null || typeof result !== "object") continue;
+    const rows = (result as { rows?: unknown }).rows;
+    if (Array.isArray(rows)) rows.forEach(hide);
+    else hide(result);
+  }
+}

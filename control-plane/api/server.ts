@@ -35,7 +35,7 @@ import type { NodeStatus } from "../push/node-status.js";
 import { actorOf, crudMethods, type ApiCallInfo } from "./crud.js";
 import { subscriberMethods } from "./subscriber.js";
 import { auditEvent } from "./write.js";
-import { ApiTokens, requiredRole, roleAllows, type ApiRole } from "./roles.js";
+import { ApiTokens, redactReplyForRole, requiredRole, roleAllows, type ApiRole } from "./roles.js";
 import type { WatchedPemFiles } from "../../lib/tls/pem-files.js";
 
 export type { NodeStatus };
@@ -340,7 +340,8 @@ export async function createManagementServer(opts: ManagementServerOptions): Pro
       if (body === null) {
         return send(res, 413, { jsonrpc: "2.0", id: null, error: { code: RpcCode.InvalidRequest, message: `request body over ${maxBody} bytes` } });
       }
-      const denied = methodsOf(body).find((m) => !roleAllows(role, m));
+      const methods = methodsOf(body);
+      const denied = methods.find((m) => !roleAllows(role, m));
       if (denied !== undefined) {
         log.warn("management call refused", { actor, role, method: denied });
         const message = `forbidden: '${denied}' needs role ${requiredRole(denied)}; token '${actor}' has role ${role}`;
@@ -353,6 +354,7 @@ export async function createManagementServer(opts: ManagementServerOptions): Pro
         res.end();
         return;
       }
+      redactReplyForRole(role, methods, reply);
       send(res, 200, reply);
     })().catch((e: Error) => {
       log.error("management request failed", { error: e.message });
