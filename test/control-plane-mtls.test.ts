@@ -94,6 +94,22 @@ function olectl(args: string[]): { code: number; out: string; err: string } {
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
+/** The innermost node process of the control plane's group: `node --import …/tsx/dist/loader.mjs …/main.ts`. */
+function controlPlaneNodePid(): number {
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, "latin1");
+      const pgrp = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+      const cmd = readFileSync(`/proc/${e}/cmdline`, "latin1").split("\0");
+      if (pgrp === cp.pgid && cmd.some((a) => a.endsWith("control-plane/main.ts")) && cmd.some((a) => a.endsWith("tsx/dist/loader.mjs"))) return Number(e);
+    } catch {
+      /* gone */
+    }
+  }
+  throw new Error("control plane node process not found");
+}
+
 let admin: mysql.Connection;
 let cp: TestProcess;
 let port = BASE + 2;
@@ -228,7 +244,7 @@ describe("push over mutual TLS between real processes", () => {
     await waitUntil("edge-1 reconnected", async () => (await syncStatus(edge1)).connected === true, 20_000, [cp]);
   }, 90_000);
 
-  it("serves a replaced server certificate without a restart (the files are watched)", async () => {
+  it("serves a replaced server certificate without a restart (SIGHUP; the files are watched as well)", async () => {
     const serial = () =>
       new Promise<string>((resolve, reject) => {
         const s = tlsConnect({ host: "127.0.0.1", port: GRPC, ca: readFileSync(f("fleet-ca.pem")), cert: readFileSync(f("edge-2.pem")), key: readFileSync(f("edge-2.key")), ALPNProtocols: ["h2"] }, () => {
@@ -242,6 +258,9 @@ describe("push over mutual TLS between real processes", () => {
     expect(before.toUpperCase()).not.toBe(cp2.toUpperCase());
     writeFileSync(f("cp.key"), readFileSync(f("cp2.key")));
     writeFileSync(f("cp.pem"), readFileSync(f("cp2.pem")));
+    // SIGHUP to the control plane's node process itself (npx and the tsx wrapper would die of it)
+    process.kill(controlPlaneNodePid(), "SIGHUP");
+    await waitUntil("the SIGHUP reload is logged", () => cp.log().includes("SIGHUP: reloading certificates, access and token files"), 10_000, [cp]);
     await waitUntil("the new certificate is served", async () => (await serial()).toUpperCase() === cp2.toUpperCase(), 15_000, [cp]);
     // existing data planes keep working: a new version still reaches edge-1
     const row = await ok(TOKENS.op, "dispatcher.create", { setid: 1, destination: "sip:10.9.9.2:5060" });
