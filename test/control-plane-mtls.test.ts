@@ -298,6 +298,8 @@ describe("management API: HTTPS and token roles", () => {
     expect(st.err).toBe("");
     expect(st.code).toBe(0);
     expect(JSON.parse(st.out).db.ok).toBe(true);
+    const human = olectl(["--ca", f("fleet-ca.pem"), "--cp-token", TOKENS.ro, "status"]);
+    expect(human.out).toMatch(/^security: {5}push mtls; subscriber ha1\/ha1b only \(MD5 digests\); API https, 3 token\(s\)$/m);
     const noCa = olectl(["--cp-token", TOKENS.ro, "status"]);
     expect(noCa.code).toBe(1);
     expect(noCa.err).toMatch(/^olectl: cannot reach the control plane at https:\/\/127\.0\.0\.1:\d+\/RPC: /);

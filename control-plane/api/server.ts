@@ -151,7 +151,7 @@ export function registerManagementMethods(registry: RpcRegistry, opts: Managemen
       name: "status",
       doc: "Control-plane status: database, per-kind versions and compile errors, change-check state, node count.",
       params: [],
-      returns: "{ uptime, db: {ok, database, server}, kinds: [...], changeCheck: {...}, nodes: n }",
+      returns: "{ uptime, db: {ok, database, server}, kinds: [...], changeCheck: {...}, nodes: n, security?: (as access.status) }",
       async handler() {
         let db: Record<string, unknown>;
         try {
@@ -167,6 +167,7 @@ export function registerManagementMethods(registry: RpcRegistry, opts: Managemen
           kinds: s.kinds,
           changeCheck: { intervalMs: s.pollIntervalMs, lastAt: s.lastPollAt, lastError: s.lastPollError, checks: s.polls, ...s.scans },
           nodes: opts.nodes ? opts.nodes().length : 0,
+          ...(opts.access ? { security: opts.access.status() } : {}),
         };
       },
     },
