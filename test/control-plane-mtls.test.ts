@@ -10,7 +10,8 @@
  * certificate, one with a foreign CA's certificate, one whose Hello names another node than its
  * certificate, and a plaintext client are refused; a node revoked in the access file is cut off by
  * `access.reload`, and one dropped from the allow-list when the watched file changes; a replaced
- * server certificate is served without a restart; read-only tokens cannot write, operators can,
+ * server certificate is served without a restart (SIGHUP), and a data plane whose certificate files
+ * are replaced connects with the new one without a restart; read-only tokens cannot write, operators can,
  * only admins reload; olectl works over HTTPS with `--ca`; subscriber passwords never reach a data
  * plane (its table cache holds ha1 but not the password). Server-only TLS with per-node tokens runs
  * in-process (the real push server and sync client on real sockets).
@@ -171,7 +172,10 @@ describe("push over mutual TLS between real processes", () => {
     const good = await dataPlane("edge-1", { ca: f("fleet-ca.pem"), cert: f("edge-1.pem"), key: f("edge-1.key") });
     const noCert = await dataPlane("edge-2", { ca: f("fleet-ca.pem") });
     const foreign = await dataPlane("edge-1-foreign", { ca: f("fleet-ca.pem"), cert: f("edge-1-foreign.pem"), key: f("edge-1-foreign.key") });
-    const wrongCn = await dataPlane("edge-3", { ca: f("fleet-ca.pem"), cert: f("edge-2.pem"), key: f("edge-2.key") });
+    // edge-3 starts with edge-2's certificate in its files
+    writeFileSync(f("edge-3-live.pem"), readFileSync(f("edge-2.pem")));
+    writeFileSync(f("edge-3-live.key"), readFileSync(f("edge-2.key")));
+    const wrongCn = await dataPlane("edge-3", { ca: f("fleet-ca.pem"), cert: f("edge-3-live.pem"), key: f("edge-3-live.key") });
 
     const row = await ok(TOKENS.op, "dispatcher.create", { setid: 1, destination: "sip:10.9.9.1:5060" });
     const want = row.version as string;
@@ -200,6 +204,12 @@ describe("push over mutual TLS between real processes", () => {
     expect(plain.status().connected).toBe(false);
     expect(live.get("dispatcher")).toBeUndefined();
     await plain.close();
+
+    // edge-3 gets its own certificate in the same files: it connects without a restart
+    writeFileSync(f("edge-3-live.key"), readFileSync(f("edge-3.key")));
+    writeFileSync(f("edge-3-live.pem"), readFileSync(f("edge-3.pem")));
+    await waitUntil("edge-3 runs the dispatcher version after its certificate was replaced", async () => (await wrongCn.version("dispatcher")) === want, 20_000, [wrongCn, cp]);
+    expect((await syncStatus(wrongCn)).security.files.subject).toBe("CN=edge-3");
     for (const dp of [noCert, foreign, wrongCn]) await dp.stop();
   }, 120_000);
 
