@@ -150,7 +150,17 @@ export function buildConfig(raw: unknown, baseDir: string): DataPlaneConfig {
       tls = { ca, cert: file("cert"), key: file("key"), serverName: t.serverName === undefined ? null : str(t.serverName, "controlPlane.tls.serverName") };
       if (!!tls.cert !== !!tls.key) throw new ConfigError("'controlPlane.tls' needs both cert and key, or neither");
     }
-    const token = c.token === undefined || c.token === null ? null : str(c.token, "controlPlane.token");
+    let token = c.token === undefined || c.token === null ? null : str(c.token, "controlPlane.token");
+    if (c.tokenFile !== undefined && c.tokenFile !== null) {
+      if (token !== null) throw new ConfigError("give 'controlPlane.token' or 'controlPlane.tokenFile', not both");
+      const file = resolve(baseDir, str(c.tokenFile, "controlPlane.tokenFile"));
+      try {
+        token = readFileSync(file, "utf8").trim();
+      } catch (e) {
+        throw new ConfigError(`'controlPlane.tokenFile' ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+      if (token === "") throw new ConfigError(`'controlPlane.tokenFile' ${file} is empty`);
+    }
     if (token !== null && !tls) throw new ConfigError("'controlPlane.token' needs 'controlPlane.tls' (a token is never sent in plaintext)");
     cfg.controlPlane = {
       tls,

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildConfig, ConfigError } from "../core/config-file.js";
 import { createChannelSecurity } from "./channel-security.js";
@@ -11,6 +14,11 @@ describe("controlPlane.tls and token in the data plane's configuration", () => {
     expect(() => buildConfig({ controlPlane: { url: "cp:8071", tls: { ca: "c", cert: "n.pem" } } }, "/x")).toThrow("'controlPlane.tls' needs both cert and key, or neither");
     expect(() => buildConfig({ controlPlane: { url: "cp:8071", tls: { ca: "c", crt: "n" } } }, "/x")).toThrow("unknown key 'controlPlane.tls.crt'");
     expect(() => buildConfig({ controlPlane: { url: "cp:8071", token: "t".repeat(20) } }, "/x")).toThrow("'controlPlane.token' needs 'controlPlane.tls' (a token is never sent in plaintext)");
+    const dir = mkdtempSync(join(tmpdir(), "olelo-tokenfile-"));
+    writeFileSync(join(dir, "token"), "abc".repeat(8) + "\n");
+    const withFile = buildConfig({ controlPlane: { url: "cp:8071", tls: { ca: "ca.pem" }, tokenFile: "token" } }, dir);
+    expect(withFile.controlPlane!.token).toBe("abc".repeat(8));
+    expect(() => buildConfig({ controlPlane: { url: "cp:8071", tls: { ca: "ca.pem" }, tokenFile: "missing" } }, dir)).toThrow(`'controlPlane.tokenFile' ${join(dir, "missing")}: ENOENT`);
   });
   it("plaintext only to loopback; missing files name themselves", () => {
     expect(createChannelSecurity("127.0.0.1:8071", null, null).mode).toBe("insecure");
