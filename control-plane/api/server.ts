@@ -384,6 +384,7 @@ export async function createManagementServer(opts: ManagementServerOptions): Pro
   const urlHost = host.includes(":") ? `[${host}]` : host;
   const url = `${opts.tls ? "https" : "http"}://${urlHost}:${port}/RPC`;
   log.info("management API listening", { url, auth: tokens.size > 0 });
+  if (!opts.tls && !isLoopback(host)) log.warn("management API on a non-loopback address without TLS: tokens and rows travel in plaintext (give --api-tls-cert/--api-tls-key)");
   return {
     host,
     port,
