@@ -194,6 +194,10 @@ describe("push over mutual TLS between real processes", () => {
       expect(await dp.version("dispatcher")).toBeNull();
     }
     expect((await syncStatus(wrongCn)).lastError).toMatch(/PERMISSION_DENIED: hello names node 'edge-3' but the client certificate is for 'edge-2'/);
+    // no certificate / a foreign CA: the TLS handshake fails, no stream ever opens
+    for (const dp of [noCert, foreign]) expect((await syncStatus(dp)).lastError).toMatch(/^UNAVAILABLE: /);
+    expect(cp.log()).toMatch(/"msg":"data plane connected","node":"edge-1"/);
+    expect(cp.log()).not.toMatch(/"msg":"data plane connected","node":"(edge-2|edge-1-foreign)"/);
     const list = (await ok(TOKENS.ro, "nodes")) as Array<{ nodeId: string; connected: boolean }>;
     expect(list.filter((n) => n.connected).map((n) => n.nodeId)).toEqual(["edge-1"]);
 
