@@ -13,7 +13,8 @@
  * server certificate is served without a restart (SIGHUP), and a data plane whose certificate files
  * are replaced connects with the new one without a restart; read-only tokens cannot write, operators can,
  * only admins reload; olectl works over HTTPS with `--ca`; subscriber passwords never reach a data
- * plane (its table cache holds ha1 but not the password). Server-only TLS with per-node tokens runs
+ * plane (its table cache holds ha1 but not the password) unless the control plane runs with
+ * `--push-passwords` (in-process `startControlPlane`). Server-only TLS with per-node tokens runs
  * in-process (the real push server and sync client on real sockets).
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -345,6 +346,30 @@ describe("least secret material", () => {
     expect([ro.password, ro.ha1, ro.ha1b]).toEqual(["(secret)", "(secret)", "(secret)"]);
     expect((await ok(TOKENS.op, "subscriber.list", { username: "alice" })).rows[0].ha1).toBe(db.ha1);
     expect(cp.log()).toContain("subscriber rows are pushed with ha1/ha1b only");
+  }, 60_000);
+});
+
+describe("--push-passwords", () => {
+  it("a control plane started with it pushes the plaintext password (and the version has no .h)", async () => {
+    const { parseControlPlaneConfig } = await import("../control-plane/config.js");
+    const { startControlPlane } = await import("../control-plane/main.js");
+    const cfg = parseControlPlaneConfig(
+      ["--db-url", `mysql://root@127.0.0.1:3306/${DB}`, "--grpc", `127.0.0.1:${BASE + 28}`, "--api", `127.0.0.1:${BASE + 29}`, "--poll-ms", "0", "--no-migrate", "--push-insecure-loopback", "--push-passwords"],
+      {},
+    );
+    const cp2 = await startControlPlane(cfg);
+    const t = createFakeTables(["subscriber"]);
+    const c = await createSyncClient({ url: `127.0.0.1:${BASE + 28}`, nodeId: "pw-node", tables: t.tables, cacheDir: null });
+    try {
+      await waitUntil("the subscriber kind arrives", () => t.live.get("subscriber") !== undefined, 20_000);
+      const live = t.live.get("subscriber")!;
+      expect(live.version).toBe(cp2.source.current("subscriber")!.version);
+      const rows = [...live.maps.get("subscriber")!.values()];
+      expect(rows.find((r) => r.username === "alice")!.password).toMatch(/^pw-[0-9a-f]{20}$/);
+    } finally {
+      await c.close();
+      await cp2.close();
+    }
   }, 60_000);
 });
 
