@@ -294,6 +294,14 @@ describe("management API: HTTPS and token roles", () => {
     expect(w.body.error).toEqual({ code: 403, message: "forbidden: 'dispatcher.create' needs role operator; token 'viewer' has role read-only" });
     expect((await call(TOKENS.ro, "push")).status).toBe(403);
     expect((await call(TOKENS.op, "push")).status).toBe(200);
+    expect((await call(TOKENS.op, "tokens.list")).status).toBe(403);
+    const list = await ok(TOKENS.adm, "tokens.list");
+    expect(list).toEqual([
+      { name: "viewer", role: "read-only", from: "file" },
+      { name: expect.stringMatching(/^operator-[0-9a-f]{6}$/), role: "operator", from: "file" },
+      { name: "root", role: "admin", from: "file" },
+    ]);
+    expect(JSON.stringify(list)).not.toContain(TOKENS.adm);
     expect((await ok(TOKENS.ro, "dispatcher.list", { setid: 2 })).total).toBe(0);
     // a batch with one write is refused whole
     const { request } = await import("node:https");

@@ -131,6 +131,11 @@ export class ApiTokens {
     return { ok: true, tokens: this.size };
   }
 
+  /** Names and roles (never the tokens), fixed ones first. */
+  list(): Array<{ name: string; role: ApiRole; from: "flag" | "file" }> {
+    return [...(this.opts.fixed ?? []).map((t) => ({ name: t.name, role: t.role, from: "flag" as const })), ...this.fromFile.map((t) => ({ name: t.name, role: t.role, from: "file" as const }))];
+  }
+
   status(): { file: string | null; tokens: number; byRole: Record<ApiRole, number>; reloads: number; lastError: string | null } {
     const byRole: Record<ApiRole, number> = { "read-only": 0, operator: 0, admin: 0 };
     for (const t of [...(this.opts.fixed ?? []), ...this.fromFile]) byRole[t.role]++;

@@ -254,6 +254,13 @@ export function registerManagementMethods(registry: RpcRegistry, opts: Managemen
       handler: () => (opts.access ? opts.access.status() : { push: { mode: "unknown" }, api: {} }),
     },
     {
+      name: "tokens.list",
+      doc: "API tokens by name and role (read-only, operator, admin) and where they come from (--token or the tokens file); never the tokens themselves. Admin only.",
+      params: [],
+      returns: "[{ name, role, from }]",
+      handler: () => opts.tokens?.list() ?? [],
+    },
+    {
       name: "system.listMethods",
       doc: "Names of all management methods.",
       params: [],
