@@ -43,5 +43,14 @@ describe("management API roles", () => {
     expect(tokens.lookup(`Bearer ${"a".repeat(16)}`)).toBeNull();
     expect(tokens.status().byRole).toEqual({ "read-only": 1, operator: 0, admin: 1 });
     tokens.close();
+    // a tokens file emptied by a reload still requires tokens (nobody gets in) instead of opening the API
+    const only = join(dir, "only.json");
+    writeFileSync(only, JSON.stringify({ ["c".repeat(16)]: "admin" }));
+    const fileOnly = new ApiTokens({ file: only, pollMs: 0 });
+    writeFileSync(only, "{}");
+    expect(fileOnly.reload()).toEqual({ ok: true, tokens: 0 });
+    expect(fileOnly.required).toBe(true);
+    expect(new ApiTokens({}).required).toBe(false);
+    fileOnly.close();
   });
 });

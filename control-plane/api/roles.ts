@@ -100,7 +100,15 @@ export class ApiTokens {
     return parseTokensFile(text, file);
   }
 
-  /** Whether any token is configured (then every request needs one). */
+  /**
+   * Whether requests need a token: some token is set, or a tokens file is configured (a file
+   * reloaded to no entries then refuses everyone rather than opening the API).
+   */
+  get required(): boolean {
+    return this.size > 0 || !!this.opts.file;
+  }
+
+  /** How many tokens are accepted now. */
   get size(): number {
     return (this.opts.fixed?.length ?? 0) + this.fromFile.length;
   }

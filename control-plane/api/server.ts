@@ -314,7 +314,7 @@ export async function createManagementServer(opts: ManagementServerOptions): Pro
   const host = opts.host ?? "127.0.0.1";
   const tokens = opts.tokens ?? new ApiTokens({ fixed: normalizeTokens(opts.token).map((t) => ({ ...t, role: "admin" as ApiRole })) });
   if (opts.tokens && opts.token) throw new Error("give the management API tokens either as `token` or as `tokens`, not both");
-  if (tokens.size === 0 && !isLoopback(host)) {
+  if (!tokens.required && !isLoopback(host)) {
     throw new Error(`management API on non-loopback address ${host} needs a token (Authorization: Bearer)`);
   }
   const log = opts.log ?? createLogger("control-plane.api");
@@ -330,7 +330,7 @@ export async function createManagementServer(opts: ManagementServerOptions): Pro
       if (req.method !== "POST") return send(res, 405, { error: "use POST" }, { allow: "POST" });
       let actor = "local";
       let role: ApiRole = "admin";
-      if (tokens.size > 0) {
+      if (tokens.required) {
         const who = tokens.lookup(req.headers.authorization);
         if (who === null) {
           req.resume();
@@ -390,7 +390,7 @@ export async function createManagementServer(opts: ManagementServerOptions): Pro
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(":") ? `[${host}]` : host;
   const url = `${opts.tls ? "https" : "http"}://${urlHost}:${port}/RPC`;
-  log.info("management API listening", { url, auth: tokens.size > 0 });
+  log.info("management API listening", { url, auth: tokens.required });
   if (!opts.tls && !isLoopback(host)) log.warn("management API on a non-loopback address without TLS: tokens and rows travel in plaintext (give --api-tls-cert/--api-tls-key)");
   return {
     host,
