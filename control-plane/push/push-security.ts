@@ -14,6 +14,7 @@
  *   await createPushServer({ source, host: "0.0.0.0", port: 8071, security });
  */
 import * as grpc from "@grpc/grpc-js";
+import { isLoopbackAddress } from "../../lib/net/ip.js";
 import type { WatchedPemFiles } from "../../lib/tls/pem-files.js";
 import type { PushAccess, PushAuthMode, PushIdentity } from "./push-access.js";
 import type { PushCall } from "./push-session.js";
@@ -29,9 +30,7 @@ export function securityMode(s: PushSecurity | null): PushAuthMode {
   return s.tls.requireClientCert ? "mtls" : "token";
 }
 
-export function isLoopbackHost(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host) || host === "::ffff:127.0.0.1";
-}
+export const isLoopbackHost = isLoopbackAddress;
 
 export function serverCredentials(s: PushSecurity | null): grpc.ServerCredentials {
   if (!s?.tls) return grpc.ServerCredentials.createInsecure();

@@ -10,6 +10,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../../lib/log/logger.js";
+import { isLoopbackAddress } from "../../lib/net/ip.js";
 import { WatchedPemFiles } from "../../lib/tls/pem-files.js";
 
 /** `controlPlane.tls` of the data plane's configuration. */
@@ -33,15 +34,12 @@ export interface ChannelSecurity {
   close(): void;
 }
 
-function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "[::1]" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
 
 /** Builds the client's channel security; throws an Error naming the problem. */
 export function createChannelSecurity(address: string, tls: SyncTlsOptions | null | undefined, token: string | null | undefined, log?: Logger): ChannelSecurity {
   const host = address.replace(/:\d+$/, "");
   if (!tls) {
-    if (!isLoopback(host)) throw new Error(`sync: plaintext to the control plane at ${address} is refused (not loopback): set controlPlane.tls`);
+    if (!isLoopbackAddress(host)) throw new Error(`sync: plaintext to the control plane at ${address} is refused (not loopback): set controlPlane.tls`);
     if (token) throw new Error("sync: controlPlane.token needs controlPlane.tls (a token is never sent in plaintext)");
     return {
       mode: "insecure",
