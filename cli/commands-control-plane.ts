@@ -291,6 +291,24 @@ export const CONTROL_PLANE_COMMANDS: readonly CommandSpec[] = [
     },
   },
   {
+    path: ["access", "reload"],
+    summary: "Re-read the control plane's certificates, push access file and API tokens file; revoked nodes are cut off",
+    description: "Needs an admin token. Exit 1 when a file could not be read (it keeps its old contents; the reason is printed).",
+    target: "control",
+    rpc: ["access.reload"],
+    run: async (ctx) => {
+      const r = (await ctx.cp.call("access.reload")) as Obj;
+      return out(r, undefined, r.ok === false ? { failure: "some files were not reloaded (see above)" } : {});
+    },
+  },
+  {
+    path: ["access", "status"],
+    summary: "Show the security in force: push mode, certificates and expiry, allow-list, revoked nodes, token counts",
+    target: "control",
+    rpc: ["access.status"],
+    run: async (ctx) => out(await ctx.cp.call("access.status")),
+  },
+  {
     path: ["audit"],
     summary: "Show the audit log of management changes, newest first",
     options: [

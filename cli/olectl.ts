@@ -48,8 +48,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     const inv = parseInvocation(p.command, p.rest);
     const g = p.globals;
     const ctx: RunContext = {
-      dp: new RpcClient(g.url, { token: g.token, timeoutMs: g.timeoutMs, label: "data plane" }),
-      cp: new RpcClient(g.cpUrl, { token: g.cpToken, timeoutMs: g.timeoutMs, label: "control plane", tokenHint: "--cp-token or OLELO_CP_TOKEN" }),
+      dp: new RpcClient(g.url, { token: g.token, timeoutMs: g.timeoutMs, label: "data plane", ca: g.ca }),
+      cp: new RpcClient(g.cpUrl, { token: g.cpToken, timeoutMs: g.timeoutMs, label: "control plane", tokenHint: "--cp-token or OLELO_CP_TOKEN", ca: g.ca }),
       globals: g,
       stdout: io.stdout,
       stderr: io.stderr,

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { ArgValues, CommandSpec, Globals, GroupSpec, Invocation, OptSpec, OptValues } from "./command-spec.js";
 import { CliError } from "./rpc-client.js";
 
@@ -81,6 +82,7 @@ export function parseCommandLine(
     cpUrl: checkUrl("cp-url", opt("cp-url")!),
     token,
     cpToken: opt("cp-token") ?? token,
+    ca: readCa(opt("ca")),
     json: gvals.json === true,
     timeoutMs: timeout,
   };
@@ -185,5 +187,14 @@ function checkUrl(name: string, v: string): string {
     return v;
   } catch {
     throw new CliError(`option --${name}: '${v}' is not an http(s) URL`, 2);
+  }
+}
+
+function readCa(file: string | undefined): Buffer | undefined {
+  if (!file) return undefined;
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new CliError(`option --ca: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 2);
   }
 }

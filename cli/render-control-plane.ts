@@ -130,12 +130,26 @@ export function renderStatus(s: Obj): string {
     `database:     ${db.ok ? `${db.database} on ${db.server}` : `DOWN: ${db.error ?? "?"}`}`,
     `data planes:  ${s?.nodes ?? 0}`,
     `change check: ${cc.intervalMs ? `every ${cc.intervalMs} ms, ${cc.checks ?? 0} done, last ${cc.lastAt ?? "-"}` : "off"}${cc.lastError ? ` (last error: ${cc.lastError})` : ""}`,
-    "",
   ];
+  if (s?.security) lines.push(`security:     ${securityLine(s.security as Obj)}`);
+  lines.push("");
   const kinds = Array.isArray(s?.kinds) ? (s.kinds as Obj[]) : [];
   const rows = kinds.map((k) => ({ kind: k.kind, version: k.version, rows: k.rows, compiled_at: k.compiledAt, last_error: k.lastError ? compileError(k.lastError) : "" }));
   lines.push(renderTable(rows, ["kind", "version", "rows", "compiled_at", "last_error"]));
   return lines.join("\n");
+}
+
+function securityLine(sec: Obj): string {
+  const push = (sec.push ?? {}) as Obj;
+  const access = (push.access ?? {}) as Obj;
+  const api = (sec.api ?? {}) as Obj;
+  const tokens = (api.tokens ?? {}) as Obj;
+  const revoked = Array.isArray(access.revoked) ? access.revoked.length : 0;
+  return [
+    `push ${push.mode ?? "?"}${revoked ? ` (${revoked} revoked)` : ""}`,
+    push.passwords ? "subscriber passwords pushed" : "subscriber ha1/ha1b only (MD5 digests)",
+    `API ${api.https ? "https" : "http"}, ${tokens.tokens ?? 0} token(s)`,
+  ].join("; ");
 }
 
 /** lcr_gw.transport codes (Kamailio's sip_protos) and uri_scheme codes, both ways. */

@@ -8,10 +8,12 @@
  *   OLELO_CP_TOKEN      --token TOKEN       (none; required when --api is not loopback)
  *   OLELO_CP_POLL_MS    --poll-ms N         5000             (interval DB change check; 0 = off)
  *   OLELO_CP_MIGRATE    --no-migrate        migrations run at start unless "0"/"false" or the flag
+ *   TLS, access and role tokens: security-config.ts (--push-tls-*, --push-access, --api-tls-*, --api-tokens, …)
  *
  * @example
  *   const cfg = parseControlPlaneConfig(["--grpc", "0.0.0.0:8071"], process.env);
  */
+import { SECURITY_USAGE, applySecurityFlag, checkSecurityConfig, defaultSecurityConfig, type SecurityConfig } from "./security-config.js";
 
 export interface ControlPlaneConfig {
   dbUrl: string;
@@ -22,6 +24,7 @@ export interface ControlPlaneConfig {
   token: string | undefined;
   pollIntervalMs: number;
   migrate: boolean;
+  security: SecurityConfig;
 }
 
 /** A bad setting; the message names the flag or variable. */
@@ -37,6 +40,7 @@ export const CONTROL_PLANE_USAGE = `usage: olelo-cp [options]   (the control pla
   --token TOKEN       management API bearer token (env OLELO_CP_TOKEN)
   --poll-ms N         database change check interval, 0 = off (env OLELO_CP_POLL_MS, default 5000)
   --no-migrate        do not run migrations at start (env OLELO_CP_MIGRATE=0)
+${SECURITY_USAGE}
   --help              this text
   --version           print the version and exit`;
 
@@ -65,6 +69,7 @@ export function parseControlPlaneConfig(argv: readonly string[], env: Record<str
     token: env.OLELO_CP_TOKEN || undefined,
     pollIntervalMs: env.OLELO_CP_POLL_MS !== undefined ? parseInt0(env.OLELO_CP_POLL_MS, "OLELO_CP_POLL_MS") : 5000,
     migrate: !["0", "false", "no"].includes((env.OLELO_CP_MIGRATE ?? "").toLowerCase()),
+    security: defaultSecurityConfig(env),
     help: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -107,9 +112,13 @@ export function parseControlPlaneConfig(argv: readonly string[], env: Record<str
         cfg.help = true;
         break;
       default:
-        throw new ConfigError(`unknown option '${arg}'`);
+        if (!applySecurityFlag(cfg.security, flag, value, (m) => new ConfigError(m))) throw new ConfigError(`unknown option '${arg}'`);
     }
   }
   if (!/^mysql:\/\//.test(cfg.dbUrl)) throw new ConfigError(`database url '${cfg.dbUrl}' must start with mysql://`);
+  if (!cfg.help) {
+    const bad = checkSecurityConfig(cfg.security, cfg.grpcHost);
+    if (bad) throw new ConfigError(bad);
+  }
   return cfg;
 }

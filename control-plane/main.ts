@@ -17,6 +17,8 @@ import { CONTROL_PLANE_USAGE, ConfigError, parseControlPlaneConfig, type Control
 import { createDatabase, type Database } from "./db/connect.js";
 import { migrateDatabase } from "./db/migrate.js";
 import { createPushServer, type PushServer } from "./push/server.js";
+import { leastSecretSource } from "./push/least-secret.js";
+import { createControlPlaneSecurity, type ControlPlaneSecurity } from "./security.js";
 
 const log = createLogger("control-plane");
 
@@ -26,6 +28,7 @@ export interface ControlPlane {
   readonly source: DbSnapshotSource;
   readonly push: PushServer;
   readonly api: ManagementServer;
+  readonly security: ControlPlaneSecurity;
   /** Stops API, push, change check and pool, in that order. */
   close(): Promise<void>;
 }
@@ -44,6 +47,8 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
     }
   };
   try {
+    const security = createControlPlaneSecurity(cfg.security, cfg.token, log);
+    stops.push(async () => security.close());
     if (cfg.migrate) {
       const report = await migrateDatabase(database.db, database.pool);
       log.info("database migrated", { applied: report.applied, created: report.created.length, existing: report.existing.length });
@@ -51,7 +56,15 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
     }
     const source = await createDbSnapshotSource({ db: database.db, pool: database.pool, pollIntervalMs: cfg.pollIntervalMs });
     stops.push(() => source.close());
-    const push = await createPushServer({ source, host: cfg.grpcHost, port: cfg.grpcPort });
+    const push = await createPushServer({
+      source: leastSecretSource(source, { passwords: cfg.security.pushPasswords }),
+      host: cfg.grpcHost,
+      port: cfg.grpcPort,
+      security: security.push,
+    });
+    if (!cfg.security.pushPasswords) {
+      log.info("subscriber rows are pushed with ha1/ha1b only (no plaintext passwords): data planes can verify MD5 digests with realm = domain; SHA-256 / SHA-512-256 or other realms need --push-passwords");
+    } else log.warn("subscriber plaintext passwords are pushed to the data planes (--push-passwords)");
     stops.push(() => push.close({ graceMs: 2000 }));
     const api = await createManagementServer({
       source,
@@ -59,12 +72,24 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
       pool: database.pool,
       host: cfg.apiHost,
       port: cfg.apiPort,
-      token: cfg.token,
+      tokens: security.apiTokens,
+      tls: security.apiTls,
+      access: {
+        reload: () => {
+          const connected = () => new Set(push.nodes().filter((n) => n.connected).map((n) => n.nodeId));
+          const before = connected();
+          const r = security.reload();
+          push.revalidate();
+          const after = connected();
+          return { ...r, cutOff: [...before].filter((n) => !after.has(n)) };
+        },
+        status: () => security.status(),
+      },
       nodes: () => push.nodes(),
     });
     stops.push(() => api.close());
     log.info("control plane ready", { push: push.address, api: api.url, kinds: source.kinds().join(",") });
-    return { database, source, push, api, close: stopAll };
+    return { database, source, push, api, security, close: stopAll };
   } catch (e) {
     await stopAll();
     throw e;
@@ -109,6 +134,12 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  process.on("SIGHUP", () => {
+    if (!cp) return;
+    log.info("SIGHUP: reloading certificates, access and token files");
+    cp.security.reload();
+    cp.push.revalidate();
+  });
   cp = await startControlPlane(cfg);
   if (stopping) {
     await cp.close();

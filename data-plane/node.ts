@@ -110,6 +110,8 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
         buildVersion: `olelo-dp/${VERSION}`,
         backoff: cfg.controlPlane.backoff,
         deltaBase: cfg.controlPlane.deltaBase,
+        tls: cfg.controlPlane.tls,
+        token: cfg.controlPlane.token,
       });
       const s = sync;
       rpc.register({

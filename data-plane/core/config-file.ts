@@ -18,7 +18,16 @@ export interface DataPlaneConfig {
   modules: Record<string, Record<string, unknown>>;
   /** Table kind → JSON table file (`{ "table": [rows] }`) for standalone mode. */
   tables: Record<string, string>;
-  controlPlane: { url: string; cacheDir: string | null; backoff: { initialMs?: number; maxMs?: number }; deltaBase: "memory" | "cache" | "off" } | null;
+  controlPlane: {
+    url: string;
+    cacheDir: string | null;
+    backoff: { initialMs?: number; maxMs?: number };
+    deltaBase: "memory" | "cache" | "off";
+    /** TLS to the control plane: fleet CA, and this node's certificate + key for mutual TLS (paths resolved). */
+    tls: { ca: string; cert: string | null; key: string | null; serverName: string | null } | null;
+    /** Per-node bearer token (server-only TLS). */
+    token: string | null;
+  } | null;
   dataDir: string;
   log: { level: LogLevel; format: "text" | "json" };
   /** Directory of the configuration file: relative paths resolve against it. */
@@ -132,7 +141,31 @@ export function buildConfig(raw: unknown, baseDir: string): DataPlaneConfig {
       }
       deltaBase = c.deltaBase;
     }
+    let tls: NonNullable<DataPlaneConfig["controlPlane"]>["tls"] = null;
+    if (c.tls !== undefined && c.tls !== null) {
+      const t = obj(c.tls, "controlPlane.tls");
+      for (const k of Object.keys(t)) if (!["ca", "cert", "key", "serverName"].includes(k)) throw new ConfigError(`unknown key 'controlPlane.tls.${k}'`);
+      const file = (k: string) => (t[k] === undefined || t[k] === null ? null : resolve(baseDir, str(t[k], `controlPlane.tls.${k}`)));
+      const ca = file("ca");
+      if (!ca) throw new ConfigError("'controlPlane.tls.ca' is required (the CA that signed the control plane's certificate)");
+      tls = { ca, cert: file("cert"), key: file("key"), serverName: t.serverName === undefined ? null : str(t.serverName, "controlPlane.tls.serverName") };
+      if (!!tls.cert !== !!tls.key) throw new ConfigError("'controlPlane.tls' needs both cert and key, or neither");
+    }
+    let token = c.token === undefined || c.token === null ? null : str(c.token, "controlPlane.token");
+    if (c.tokenFile !== undefined && c.tokenFile !== null) {
+      if (token !== null) throw new ConfigError("give 'controlPlane.token' or 'controlPlane.tokenFile', not both");
+      const file = resolve(baseDir, str(c.tokenFile, "controlPlane.tokenFile"));
+      try {
+        token = readFileSync(file, "utf8").trim();
+      } catch (e) {
+        throw new ConfigError(`'controlPlane.tokenFile' ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+      if (token === "") throw new ConfigError(`'controlPlane.tokenFile' ${file} is empty`);
+    }
+    if (token !== null && !tls) throw new ConfigError("'controlPlane.token' needs 'controlPlane.tls' (a token is never sent in plaintext)");
     cfg.controlPlane = {
+      tls,
+      token,
       deltaBase,
       url: str(c.url, "controlPlane.url"),
       cacheDir: c.cacheDir === undefined ? null : resolve(baseDir, str(c.cacheDir, "controlPlane.cacheDir")),

@@ -20,16 +20,12 @@
  *   await sync.close();
  */
 import * as grpc from "@grpc/grpc-js";
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import {
-  NackReason,
-  StreamTablesRequestSchema,
-  TablePushService,
-  type ErrorDetailSchema,
-  type StreamTablesRequest,
-} from "../../gen/olelo/control/v1/control_pb.js";
+import { create } from "@bufbuild/protobuf";
+import { NackReason, StreamTablesRequestSchema, TablePushService, type StreamTablesRequest } from "../../gen/olelo/control/v1/control_pb.js";
 import { createLogger, type Logger } from "../../lib/log/logger.js";
-import { TableError, type TableRegistry, type TableSet } from "../core/tables/registry.js";
+import type { TableRegistry, TableSet } from "../core/tables/registry.js";
+import { createChannelSecurity, type ChannelSecurity, type SyncTlsOptions } from "./channel-security.js";
+import { errorDetailOf, parseAddress } from "./nack-detail.js";
 import { backoffDelay, resolveBackoff, type BackoffOptions } from "./backoff.js";
 import { applyKindDelta } from "../../tables/wire/apply-delta.js";
 import { ChunkAssembler, type CompleteVersion } from "../../tables/wire/chunk-assembler.js";
@@ -65,6 +61,10 @@ export interface SyncClientOptions {
    * per million rows; needs cacheDir); "off" tells the control plane to send whole versions only.
    */
   deltaBase?: DeltaBase;
+  /** TLS to the control plane (channel-security.ts); without it only a loopback url is allowed. */
+  tls?: SyncTlsOptions | null;
+  /** Per-node bearer token (server-only TLS setups); needs `tls`. */
+  token?: string | null;
   log?: Logger;
 }
 
@@ -94,6 +94,8 @@ export interface SyncStatus {
   deltas: { base: DeltaBase; applied: number; baseMismatches: number; resultMismatches: number };
   /** Per kind, the last version received complete: size and where the time went. */
   lastReceived: Record<string, ReceiveStats>;
+  /** How the channel is secured (mtls, tls, insecure), whether a token is sent, certificate files (never contents). */
+  security: ReturnType<ChannelSecurity["status"]>;
   cache: {
     dir: string | null;
     /** Kinds loaded from the cache at start. */
@@ -138,29 +140,6 @@ const frameCodec: MessageCodec<ResponseFrame> = {
   deserialize: (b) => parseResponseFrame(b),
 };
 
-function parseAddress(url: string): string {
-  const m = /^(?:(?:grpc|http|dns):\/\/)?([^/]+)\/?$/.exec(url.trim());
-  if (!m) throw new Error(`sync: bad control plane url '${url}' (want host:port)`);
-  return m[1]!;
-}
-
-/** The Nack's error detail for a failed load: a TableError names table and row (INVALID_ROW). */
-function errorDetailOf(err: Error, reason: NackReason): MessageInitShape<typeof ErrorDetailSchema> {
-  const te = err instanceof TableError ? err : null;
-  return {
-    reason: te ? NackReason.INVALID_ROW : reason,
-    message: err.message,
-    table: te?.table ?? "",
-    row:
-      te?.row === null || te?.row === undefined
-        ? { case: undefined }
-        : typeof te.row === "number" && Number.isInteger(te.row)
-          ? { case: "rowInt", value: BigInt(te.row) }
-          : { case: "rowString", value: String(te.row) },
-    detail: te?.reason ?? err.message,
-  };
-}
-
 /** Loads the cache, then connects in the background; resolves once cached tables are live. */
 export async function createSyncClient(opts: SyncClientOptions): Promise<SyncClient> {
   const address = parseAddress(opts.url);
@@ -169,6 +148,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
   const tables = opts.tables;
   const buildVersion = opts.buildVersion ?? "olelo-dp/0.1.0";
   if (!opts.nodeId) throw new Error("sync: nodeId is required");
+  const security = createChannelSecurity(address, opts.tls, opts.token, log);
   const deltaBase: DeltaBase = opts.deltaBase ?? "memory";
   if (deltaBase === "cache" && !opts.cacheDir) throw new Error("sync: deltaBase 'cache' needs a cacheDir");
 
@@ -190,6 +170,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
     nacks: 0,
     deltas: { base: deltaBase, applied: 0, baseMismatches: 0, resultMismatches: 0 },
     lastReceived: {},
+    security: security.status(),
     cache: { dir: opts.cacheDir, loaded: [], errors: [], lastWriteError: null },
   };
   const supportedKinds = () => sortKinds(tables.kinds().filter((k) => kindPlan(k) !== undefined));
@@ -232,6 +213,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
     "grpc.initial_reconnect_backoff_ms": backoff.initialMs,
     "grpc.max_reconnect_backoff_ms": backoff.maxMs,
     "grpc.use_local_subchannel_pool": 1,
+    ...security.channelOptions,
   };
   const cacheWrites = new Map<string, Promise<void>>();
   let client: grpc.Client | null = null;
@@ -427,7 +409,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
     if (closed) return;
     st.state = "connecting";
     if (streams++ > 0) st.reconnects++;
-    client = new Client(address, grpc.credentials.createInsecure(), channelOptions);
+    client = new Client(address, security.credentials(), channelOptions);
     const open = (client as unknown as { streamTables(): TableStream }).streamTables;
     const c = open.call(client);
     call = c;
@@ -455,7 +437,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
 
   return {
     status() {
-      return { ...st, versions: Object.fromEntries(applied), deltas: { ...st.deltas }, lastReceived: { ...st.lastReceived }, cache: { ...st.cache, loaded: [...st.cache.loaded], errors: [...st.cache.errors] } };
+      return { ...st, security: security.status(), versions: Object.fromEntries(applied), deltas: { ...st.deltas }, lastReceived: { ...st.lastReceived }, cache: { ...st.cache, loaded: [...st.cache.loaded], errors: [...st.cache.errors] } };
     },
     async close() {
       if (closed) return;
@@ -484,6 +466,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
       }
       client?.close();
       client = null;
+      security.close();
       await Promise.all([...cacheWrites.values()]);
     },
   };

@@ -12,6 +12,7 @@ export const RpcCode = {
   /** Kamailio fault codes */
   BadRequest: 400,
   Unauthorized: 401,
+  Forbidden: 403,
   NotFound: 404,
   Conflict: 409,
   ServerError: 500,

@@ -226,6 +226,7 @@ export interface ControlPlaneOptions {
   grpcPort: number;
   /** Interval DB change check in ms (default 0 = off: only API writes and `push` publish). */
   pollMs?: number;
+  /** More flags; `--push-insecure-loopback` is added unless they include `--push-tls-cert`. */
   extraArgs?: string[];
   /** How long to wait for the management API (default 60 s). */
   readyTimeoutMs?: number;
@@ -239,7 +240,7 @@ export async function startControlPlaneProcess(o: ControlPlaneOptions): Promise<
   const p = spawnTsx(
     `control-plane :${o.apiPort}`,
     "control-plane/main.ts",
-    ["--db-url", `mysql://root@127.0.0.1:3306/${o.db}`, "--api", `127.0.0.1:${o.apiPort}`, "--grpc", `127.0.0.1:${o.grpcPort}`, "--poll-ms", String(o.pollMs ?? 0), ...(o.extraArgs ?? [])],
+    ["--db-url", `mysql://root@127.0.0.1:3306/${o.db}`, "--api", `127.0.0.1:${o.apiPort}`, "--grpc", `127.0.0.1:${o.grpcPort}`, "--poll-ms", String(o.pollMs ?? 0), ...(o.extraArgs?.includes("--push-tls-cert") ? [] : ["--push-insecure-loopback"]), ...(o.extraArgs ?? [])],
     { OLELO_LOG_FORMAT: "json", OLELO_LOG_LEVEL: "info" },
   );
   const cp: ControlPlaneProcess = Object.assign(p, {
@@ -290,6 +291,8 @@ export interface DataPlaneOptions {
   /** Routing script (default: the default script). */
   script?: string;
   settings?: Record<string, unknown>;
+  /** Extra `controlPlane` keys (e.g. `tls`, `token`). */
+  controlPlaneExtra?: Record<string, unknown>;
   readyTimeoutMs?: number;
 }
 
@@ -309,7 +312,7 @@ export async function startDataPlaneProcess(o: DataPlaneOptions): Promise<DataPl
         control: { listen: `127.0.0.1:${o.controlPort}` },
         modules: o.modules ?? { dispatcher: { ping_interval: 0 } },
         script: { ...(o.script ? { file: o.script } : {}), settings: o.settings ?? { dispatcherSet: 1 } },
-        controlPlane: { url: o.controlPlane, cacheDir: join(dir, "table-cache") },
+        controlPlane: { url: o.controlPlane, cacheDir: join(dir, "table-cache"), ...(o.controlPlaneExtra ?? {}) },
         dataDir: join(dir, "data"),
         log: { level: "warn" },
       },
