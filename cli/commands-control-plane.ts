@@ -9,6 +9,7 @@ import {
   renderPage,
   renderPush,
   renderStatus,
+  statusFailure,
   withoutSecrets,
   writeSummary,
   type ListPage,
@@ -282,12 +283,13 @@ export const CONTROL_PLANE_COMMANDS: readonly CommandSpec[] = [
   },
   {
     path: ["status"],
-    summary: "Show the control plane's status: database, per-kind versions and compile errors, change check",
+    summary: "Show the control plane's status: database, per-kind versions, refused rows and held kinds (exit 1 if any), change check",
     target: "control",
     rpc: ["status"],
     run: async (ctx) => {
       const r = (await ctx.cp.call("status")) as Obj;
-      return out(r, renderStatus(r));
+      const failure = statusFailure(r);
+      return { ...out(r, renderStatus(r)), ...(failure ? { failure } : {}) };
     },
   },
   {

@@ -133,9 +133,32 @@ export function renderStatus(s: Obj): string {
     "",
   ];
   const kinds = Array.isArray(s?.kinds) ? (s.kinds as Obj[]) : [];
-  const rows = kinds.map((k) => ({ kind: k.kind, version: k.version, rows: k.rows, compiled_at: k.compiledAt, last_error: k.lastError ? compileError(k.lastError) : "" }));
-  lines.push(renderTable(rows, ["kind", "version", "rows", "compiled_at", "last_error"]));
+  const rows = kinds.map((k) => ({
+    kind: k.kind,
+    version: k.version,
+    rows: k.rows,
+    policy: k.policy ?? "skip",
+    refused: Array.isArray(k.refused) ? k.refused.length : 0,
+    compiled_at: k.compiledAt,
+    last_error: k.lastError ? `${k.held ? "HELD: " : ""}${compileError(k.lastError)}` : "",
+  }));
+  lines.push(renderTable(rows, ["kind", "version", "rows", "policy", "refused", "compiled_at", "last_error"]));
+  const refused = kinds.flatMap((k) => (Array.isArray(k.refused) ? (k.refused as Obj[]) : []).map((r) => ({ kind: k.kind, table: r.table, key: r.key, since: r.since, reason: r.reason })));
+  if (refused.length) {
+    lines.push("", `refused rows (${refused.length}; ${s?.refusalsTotal ?? refused.length} refusals since start):`);
+    lines.push(renderTable(refused, ["kind", "table", "key", "since", "reason"]));
+  }
   return lines.join("\n");
+}
+
+/** Why `olectl status` exits 1: rows refused or kinds held (null when neither). */
+export function statusFailure(s: Obj): string | null {
+  const kinds = Array.isArray(s?.kinds) ? (s.kinds as Obj[]) : [];
+  const refused = kinds.reduce((n, k) => n + (Array.isArray(k.refused) ? k.refused.length : 0), 0);
+  const held = kinds.filter((k) => k.held).map((k) => String(k.kind));
+  if (!refused && !held.length) return null;
+  const parts = [refused ? `${refused} row(s) refused` : "", held.length ? `held: ${held.join(", ")}` : ""].filter(Boolean);
+  return `${parts.join("; ")} (see above)`;
 }
 
 /** lcr_gw.transport codes (Kamailio's sip_protos) and uri_scheme codes, both ways. */
