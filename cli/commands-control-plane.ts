@@ -252,7 +252,7 @@ export const CONTROL_PLANE_COMMANDS: readonly CommandSpec[] = [
     path: ["push"],
     summary: "Recompile every table kind from the database now and send changed kinds to the data planes",
     description:
-      "Writes made through olectl or the management API are sent at once; push is for rows written by other programs (SQL, kamctl) before the next change check. Exit 1 when a kind does not compile (it keeps its previous version).",
+      "Writes made through olectl or the management API are sent at once; push is for rows written by other programs (SQL, kamctl) before the next change check. Exit 1 when a kind does not compile (it keeps its previous version) or bad rows were refused (the other rows went live).",
     target: "control",
     rpc: ["push"],
     run: async (ctx) => {

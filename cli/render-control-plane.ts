@@ -46,14 +46,20 @@ export function renderPush(r: Obj): string {
     error: k.error ? compileError(k.error) : "",
   }));
   const changed = Array.isArray(r?.changed) ? r.changed.length : 0;
-  return `${renderTable(rows, ["kind", "version", "rows", "changed", "error"])}\n${changed ? `${changed} kind(s) changed and sent to the data planes` : "no kind changed"}`;
+  const refused = Array.isArray(r?.refused) ? (r.refused as Obj[]) : [];
+  const left = refused.map((x) => `refused: ${x.kind}: ${x.table} row ${x.key}: ${x.reason}\n`).join("");
+  return `${renderTable(rows, ["kind", "version", "rows", "changed", "error"])}\n${left}${changed ? `${changed} kind(s) changed and sent to the data planes` : "no kind changed"}`;
 }
 
 /** The one-line failure of a push whose kinds did not all compile (exit 1). */
 export function pushFailure(r: Obj): string | undefined {
   const errs = Array.isArray(r?.errors) ? (r.errors as Obj[]) : [];
-  if (errs.length === 0) return undefined;
-  return `push: ${errs.length} kind(s) do not compile and keep their previous version: ${errs.map((e) => `${e.kind} (${compileError(e)})`).join("; ")}`;
+  const held = new Set(errs.map((e) => e.kind));
+  const refused = (Array.isArray(r?.refused) ? (r.refused as Obj[]) : []).filter((x) => !held.has(x.kind));
+  const parts: string[] = [];
+  if (errs.length) parts.push(`${errs.length} kind(s) do not compile and keep their previous version: ${errs.map((e) => `${e.kind} (${compileError(e)})`).join("; ")}`);
+  if (refused.length) parts.push(`${refused.length} bad row(s) refused, the other rows went live: ${refused.map((x) => `${x.kind} (${x.table} row ${x.key}: ${x.reason})`).join("; ")}`);
+  return parts.length ? `push: ${parts.join("; ")}` : undefined;
 }
 
 function compileError(e: Obj): string {
