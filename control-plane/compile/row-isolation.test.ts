@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseControlPlaneConfig } from "../config.js";
 import { kindDef } from "./kinds.js";
-import { MAX_REFUSED_ROWS, compileIsolated, parseRowPolicies, withDeletions } from "./row-isolation.js";
+import { MAX_REFUSED_ROWS, compileIsolated, parseRowPolicies, withDeletionsAndDisables } from "./row-isolation.js";
 import { toCompileError } from "./source.js";
 
 const sub = kindDef("subscriber")!;
@@ -51,10 +51,21 @@ describe("compileIsolated", () => {
     expect(isolate(sub, {})).toMatchObject({ ok: false, error: { table: "subscriber", row: null, reason: expect.stringContaining("table missing") } });
   });
 
-  it("withDeletions: the held set without the rows deleted from the database since", () => {
+  it("withDeletionsAndDisables: the held set without the rows deleted from the database since", () => {
     const good = { subscriber: [{ id: 1, username: "a", password: "x" }, { id: 2, username: "b", password: "y" }] };
-    expect(withDeletions(sub, good, { subscriber: [{ id: 2, username: "b2", password: "y" }, { id: 9, username: "" }] })).toEqual({ subscriber: [good.subscriber[1]] });
-    expect(withDeletions(sub, good, good)).toBeNull();
+    expect(withDeletionsAndDisables(sub, good, { subscriber: [{ id: 2, username: "b2", password: "y" }, { id: 9, username: "" }] })).toEqual({ subscriber: [good.subscriber[1]] });
+    expect(withDeletionsAndDisables(sub, good, good)).toBeNull();
+  });
+
+  it("withDeletionsAndDisables: a disable (dispatcher flags inactive/disabled, lcr_rule enabled=0) is taken; other changes are not", () => {
+    const ds = kindDef("dispatcher")!;
+    const good = { dispatcher: [{ id: 1, setid: 1, destination: "sip:a", flags: 0 }, { id: 2, setid: 1, destination: "sip:b", flags: 8 }] };
+    const db = { dispatcher: [{ id: 1, setid: 1, destination: "sip:a", flags: 4 }, { id: 2, setid: 1, destination: "sip:c", flags: 9 }, { id: 3, setid: 1, destination: "sip:bad host" }] };
+    expect(withDeletionsAndDisables(ds, good, db)).toEqual({ dispatcher: [{ ...good.dispatcher[0], flags: 4 }, good.dispatcher[1]] });
+    // re-enabling is not a disable
+    expect(withDeletionsAndDisables(ds, { dispatcher: [{ id: 1, flags: 1 }] }, { dispatcher: [{ id: 1, flags: 0 }] })).toBeNull();
+    const rule = { lcr_gw: [], lcr_rule: [{ id: 1, lcr_id: 1, prefix: "49", enabled: 1 }], lcr_rule_target: [] };
+    expect(withDeletionsAndDisables(lcr, rule, { ...rule, lcr_rule: [{ ...rule.lcr_rule[0], enabled: 0 }] })!.lcr_rule).toEqual([{ ...rule.lcr_rule[0], enabled: 0 }]);
   });
 });
 

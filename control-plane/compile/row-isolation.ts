@@ -10,8 +10,8 @@
  * - `skip` (default): refuse the bad rows, push the others. Deletions and disables are ordinary
  *   row changes and go live with them.
  * - `hold`: all-or-nothing. The kind stays at its last good version while any row is bad; rows
- *   deleted from the database since are still removed from it (deletions always go live) when
- *   that result compiles.
+ *   deleted from the database since are still removed from it, and disables of its rows (see
+ *   DISABLES) still applied to it, when that result compiles: deletions and disables always go live.
  *
  * A kind is held under either policy when an error names no row that can be found (a missing
  * table, a whole-kind error) or more than `MAX_REFUSED_ROWS` rows are bad.
@@ -91,19 +91,53 @@ export function compileIsolated(def: KindDef, set: TableSet, policy: RowPolicy, 
 }
 
 /**
- * For `hold`: the last good set without the rows whose key is no longer in the database set
- * (deletions go live under hold too). Returns null when nothing was deleted.
+ * Changes that only take a row out of service, per table: the column and whether old → new
+ * disables. Under `hold` these go live on the held version (as deletions do).
  */
-export function withDeletions(def: KindDef, good: TableSet, db: TableSet): TableSet | null {
+export const DISABLES: Readonly<Record<string, { column: string; disables(before: unknown, after: unknown): boolean }>> = {
+  // flags bit 0 (inactive) or bit 2 (disabled by the admin) newly set
+  dispatcher: { column: "flags", disables: (b, a) => (~Number(b ?? 0) & Number(a ?? 0) & 5) !== 0 && (Number(b ?? 0) & ~Number(a ?? 0) & 5) === 0 },
+  // enabled 1 → 0
+  lcr_rule: { column: "enabled", disables: (b, a) => Number(b ?? 1) !== 0 && Number(a) === 0 },
+  // defunct (unix time the gateway is skipped until) raised
+  lcr_gw: { column: "defunct", disables: (b, a) => Number(a ?? 0) > Number(b ?? 0) },
+};
+
+/**
+ * For `hold`: the last good set without the rows whose key is no longer in the database set and
+ * with the DISABLES of its rows taken from the database (deletions and disables go live under hold
+ * too). Returns null when there is neither.
+ */
+export function withDeletionsAndDisables(def: KindDef, good: TableSet, db: TableSet): TableSet | null {
   let out: TableSet | null = null;
   for (const table of def.tables) {
     const col = keyColumn(def, table);
-    const present = new Set((db[table] ?? []).map((r) => keyText(r[col])));
+    const now = new Map((db[table] ?? []).map((r) => [keyText(r[col]), r]));
     const rows = good[table] ?? [];
-    const kept = rows.filter((r) => present.has(keyText(r[col])));
-    if (kept.length !== rows.length) out = { ...(out ?? good), [table]: kept };
+    const d = DISABLES[table];
+    let touched = false;
+    const kept: TableRow[] = [];
+    for (const r of rows) {
+      const cur = now.get(keyText(r[col]));
+      if (!cur) {
+        touched = true;
+        continue;
+      }
+      if (d && d.disables(r[d.column], cur[d.column]) && Object.keys(r).every((k) => k === d.column || sameValue(r[k], cur[k]))) {
+        kept.push({ ...r, [d.column]: cur[d.column] });
+        touched = true;
+        continue;
+      }
+      kept.push(r);
+    }
+    if (touched) out = { ...(out ?? good), [table]: kept };
   }
   return out;
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
+  return a === b || (a == null && b == null);
 }
 
 function keyText(v: TableRow[string]): string {

@@ -21,7 +21,7 @@ import type { OleloDb } from "../db/connect.js";
 import { diffSets, type RowChange, type RowRef } from "./diff.js";
 import { KINDS, type KindDef } from "./kinds.js";
 import { createRefusalTracker, type RefusedEntry } from "./refusals.js";
-import { compileIsolated, withDeletions, type RefusedRow, type RowPolicy } from "./row-isolation.js";
+import { compileIsolated, withDeletionsAndDisables, type RefusedRow, type RowPolicy } from "./row-isolation.js";
 import { createChangeChecker, kindFingerprint, readFingerprints, readTables, type ChangeCheckStats } from "./read-rows.js";
 import { loadLatestSnapshots, loadSnapshot, saveSnapshot } from "./snapshot-store.js";
 import { contentVersion } from "./version-hash.js";
@@ -280,8 +280,8 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
         const repeated = st.lastError && JSON.stringify(st.lastError) === JSON.stringify(res.error);
         st.lastError = res.error;
         if (!repeated) st.lastErrorAt = now;
-        // Deletions go live on a held kind too (when the rest still compiles).
-        const pruned = st.current && set ? withDeletions(st.def, st.current.set, set) : null;
+        // Deletions and disables go live on a held kind too (when the rest still compiles).
+        const pruned = st.current && set ? withDeletionsAndDisables(st.def, st.current.set, set) : null;
         const p = pruned ? compileSet(st.def.kind, pruned) : null;
         if (p?.ok && p.refused.length === 0) next = p;
         log.warn("kind held at its last good version", { ...res.error, policy: st.policy, kept: next?.version ?? st.current?.version ?? null, deletionsApplied: next !== null, trigger: reason });
