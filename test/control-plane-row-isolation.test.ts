@@ -9,7 +9,7 @@
  *   status` (exit 1);
  * - a bad dispatcher row and a good one added after it: the good destination is live on the data
  *   plane; restarted with `--row-policy dispatcher=hold`, the kind is held at its last good version
- *   (status says so), a good row added meanwhile is not live, a deletion still goes live.
+ *   (status says so), a good row added meanwhile is not live, a deletion and a disable still go live.
  *
  * Ports: a block of 20 from test/kit/ports.ts (freePortBlock). Database olelo_test_e2e_rowiso.
  * kamctl reads its settings from $HOME/.kamctlrc (a temp dir here). kamctl always passes
@@ -200,6 +200,17 @@ describe("a bad row is refused alone: the rest of its table goes live (control-p
     // deletions go live on a held kind
     await admin.query("DELETE FROM dispatcher WHERE destination = 'sip:127.0.0.1:5091'");
     await waitUntil("gw a removed while dispatcher is held", async () => JSON.stringify((await sets())[1]) === JSON.stringify(["sip:127.0.0.1:5092"]), POLL_MS + 3000, [cp, dp]);
+    expect((await kindStatus("dispatcher")).held).toBe(true);
+    // and so do disables (flags bit 2: disabled by the admin)
+    const flagsOf = async (uri: string) => {
+      const list = await rpcResult(dp.rpcUrl, "dispatcher.list");
+      const t = (list.RECORDS ?? []).flatMap((r: any) => r.SET.TARGETS).find((x: any) => x.DEST.URI === uri);
+      return t?.DEST.FLAGS as string | undefined;
+    };
+    expect(await flagsOf("sip:127.0.0.1:5092")).toMatch(/^A/);
+    await admin.query("UPDATE dispatcher SET flags = 4 WHERE destination = 'sip:127.0.0.1:5092'");
+    await waitUntil("gw b disabled while dispatcher is held", async () => /^D/.test((await flagsOf("sip:127.0.0.1:5092")) ?? ""), POLL_MS + 3000, [cp, dp]);
+    expect((await sets())[1]).toEqual(["sip:127.0.0.1:5092"]); // gw c (added while held) still not live
     expect((await kindStatus("dispatcher")).held).toBe(true);
   }, 90_000);
 });
