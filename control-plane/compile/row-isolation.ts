@@ -140,6 +140,17 @@ function sameValue(a: unknown, b: unknown): boolean {
   return a === b || (a == null && b == null);
 }
 
+/** `set` without the `refused` rows (by table and key): a result of compileIsolated, rebuilt. */
+export function withoutRows(def: KindDef, set: TableSet, refused: readonly RefusedRow[]): TableSet {
+  const out: TableSet = { ...set };
+  for (const table of new Set(refused.map((r) => r.table))) {
+    const col = keyColumn(def, table);
+    const gone = new Set(refused.filter((r) => r.table === table).map((r) => r.key));
+    out[table] = (set[table] ?? []).filter((r) => !gone.has(keyText(r[col])));
+  }
+  return out;
+}
+
 function keyText(v: TableRow[string]): string {
   if (v === null || v === undefined) return "";
   if (Buffer.isBuffer(v)) return v.toString("utf8");

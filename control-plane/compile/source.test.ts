@@ -116,6 +116,10 @@ describe("DB snapshot source", () => {
     expect(st).toMatchObject({ policy: "skip", held: false, lastError: null, rows: 3 });
     expect(st.refused).toEqual([expect.objectContaining({ table: "dispatcher", key: "3", reason: expect.stringContaining("sip:") })]);
     expect(s.status()).toMatchObject({ refusalsTotal: total0 + 1, refusedRows: 1 });
+    // the same rows again: the same result from the cached refusals (no recompile)
+    const [raw] = await d.pool.query<RowDataPacket[]>("SELECT * FROM dispatcher ORDER BY id");
+    const again = s.compileSet("dispatcher", { dispatcher: raw.map((r) => ({ ...r })) });
+    expect(again).toMatchObject({ ok: true, version: s.current("dispatcher")!.version, rows: 3, refused: res.refused });
     // the same bad row again: not counted or audited again
     await d.pool.query("DELETE FROM dispatcher WHERE id = 2");
     expect((await s.refresh("test")).changed).toEqual(["dispatcher"]);

@@ -21,7 +21,7 @@ import type { OleloDb } from "../db/connect.js";
 import { diffSets, type RowChange, type RowRef } from "./diff.js";
 import { KINDS, type KindDef } from "./kinds.js";
 import { createRefusalTracker, type RefusedEntry } from "./refusals.js";
-import { compileIsolated, withDeletionsAndDisables, type RefusedRow, type RowPolicy } from "./row-isolation.js";
+import { compileIsolated, withDeletionsAndDisables, withoutRows, type RefusedRow, type RowPolicy } from "./row-isolation.js";
 import { createChangeChecker, kindFingerprint, readFingerprints, readTables, type ChangeCheckStats } from "./read-rows.js";
 import { loadLatestSnapshots, loadSnapshot, saveSnapshot } from "./snapshot-store.js";
 import { contentVersion } from "./version-hash.js";
@@ -214,6 +214,7 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
 
   /** Per kind, the last versions that compiled (see compileSet). */
   const compiledOk = new Map<string, string[]>();
+  const lastRefused = new Map<string, { raw: string; version: string; refused: RefusedRow[] }>();
 
   function compileSet(kind: string, set: TableSet): CompiledSet {
     const st = states.get(kind);
@@ -222,9 +223,20 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
     // The compile is pure and the version is a hash of the rows: a version that compiled whole once
     // (a write's candidate, then the refresh after its commit) is not compiled again.
     if (st.current?.version === version || compiledOk.get(kind)?.includes(version)) return { ok: true, version, rows: countRows(set), set, refused: [] };
+    // Rows with refusals: the last such result per kind is kept as its refused keys, so the same
+    // rows again (the refresh after a write, the write's before-check) cost a filter, not N compiles.
+    const known = lastRefused.get(kind);
+    if (known?.raw === version) {
+      const kept = withoutRows(st.def, set, known.refused);
+      return { ok: true, version: known.version, rows: countRows(kept), set: kept, refused: known.refused };
+    }
     const r = compileIsolated(st.def, set, st.policy, (e) => toCompileError(st.def, e));
     if (!r.ok) return r;
-    if (r.refused.length) return { ok: true, version: contentVersion(kind, st.def.tables, r.set), rows: countRows(r.set), set: r.set, refused: r.refused };
+    if (r.refused.length) {
+      const v = contentVersion(kind, st.def.tables, r.set);
+      lastRefused.set(kind, { raw: version, version: v, refused: r.refused });
+      return { ok: true, version: v, rows: countRows(r.set), set: r.set, refused: r.refused };
+    }
     const seen = compiledOk.get(kind) ?? [];
     seen.push(version);
     if (seen.length > 4) seen.shift();
