@@ -9,6 +9,7 @@ import {
   renderPage,
   renderPush,
   renderStatus,
+  statusFailure,
   withoutSecrets,
   writeSummary,
   type ListPage,
@@ -251,7 +252,7 @@ export const CONTROL_PLANE_COMMANDS: readonly CommandSpec[] = [
     path: ["push"],
     summary: "Recompile every table kind from the database now and send changed kinds to the data planes",
     description:
-      "Writes made through olectl or the management API are sent at once; push is for rows written by other programs (SQL, kamctl) before the next change check. Exit 1 when a kind does not compile (it keeps its previous version).",
+      "Writes made through olectl or the management API are sent at once; push is for rows written by other programs (SQL, kamctl) before the next change check. Exit 1 when a kind does not compile (it keeps its previous version) or bad rows were refused (the other rows went live).",
     target: "control",
     rpc: ["push"],
     run: async (ctx) => {
@@ -282,12 +283,13 @@ export const CONTROL_PLANE_COMMANDS: readonly CommandSpec[] = [
   },
   {
     path: ["status"],
-    summary: "Show the control plane's status: database, per-kind versions and compile errors, change check",
+    summary: "Show the control plane's status: database, per-kind versions, refused rows and held kinds (exit 1 if any), change check",
     target: "control",
     rpc: ["status"],
     run: async (ctx) => {
       const r = (await ctx.cp.call("status")) as Obj;
-      return out(r, renderStatus(r));
+      const failure = statusFailure(r);
+      return { ...out(r, renderStatus(r)), ...(failure ? { failure } : {}) };
     },
   },
   {

@@ -9,11 +9,14 @@
  *   OLELO_CP_POLL_MS    --poll-ms N         5000             (interval DB change check; 0 = off)
  *   OLELO_CP_MIGRATE    --no-migrate        migrations run at start unless "0"/"false" or the flag
  *   TLS, access and role tokens: security-config.ts (--push-tls-*, --push-access, --api-tls-*, --api-tokens, …)
+ *   OLELO_CP_ROW_POLICY --row-policy K=P,.. skip for every kind (bad rows refused alone); hold = all-or-nothing
  *
  * @example
  *   const cfg = parseControlPlaneConfig(["--grpc", "0.0.0.0:8071"], process.env);
  */
 import { SECURITY_USAGE, applySecurityFlag, checkSecurityConfig, defaultSecurityConfig, type SecurityConfig } from "./security-config.js";
+import { KINDS } from "./compile/kinds.js";
+import { parseRowPolicies, type RowPolicy } from "./compile/row-isolation.js";
 
 export interface ControlPlaneConfig {
   dbUrl: string;
@@ -25,6 +28,8 @@ export interface ControlPlaneConfig {
   pollIntervalMs: number;
   migrate: boolean;
   security: SecurityConfig;
+  /** Bad-row policy per kind (kinds not named: skip); see control-plane/compile/row-isolation.ts. */
+  rowPolicy: Record<string, RowPolicy>;
 }
 
 /** A bad setting; the message names the flag or variable. */
@@ -40,6 +45,9 @@ export const CONTROL_PLANE_USAGE = `usage: olelo-cp [options]   (the control pla
   --token TOKEN       management API bearer token (env OLELO_CP_TOKEN)
   --poll-ms N         database change check interval, 0 = off (env OLELO_CP_POLL_MS, default 5000)
   --no-migrate        do not run migrations at start (env OLELO_CP_MIGRATE=0)
+  --row-policy K=P,.. bad-row policy per kind, P = skip (default: refuse bad rows alone)
+                      or hold (kind stays at its last good version), e.g. dispatcher=hold,lcr=hold
+                      (env OLELO_CP_ROW_POLICY)
 ${SECURITY_USAGE}
   --help              this text
   --version           print the version and exit`;
@@ -56,6 +64,14 @@ function parseInt0(v: string, what: string): number {
   return Number(v);
 }
 
+function rowPolicies(v: string, what: string): Record<string, RowPolicy> {
+  try {
+    return parseRowPolicies(v, KINDS.map((k) => k.kind));
+  } catch (e) {
+    throw new ConfigError(`${what}: ${(e as Error).message}`);
+  }
+}
+
 /** Builds the config from `argv` (without node and script) and `env`. Throws ConfigError. */
 export function parseControlPlaneConfig(argv: readonly string[], env: Record<string, string | undefined>): ControlPlaneConfig & { help: boolean } {
   const grpc = parseHostPort(env.OLELO_CP_GRPC ?? "127.0.0.1:8071", "OLELO_CP_GRPC");
@@ -70,6 +86,7 @@ export function parseControlPlaneConfig(argv: readonly string[], env: Record<str
     pollIntervalMs: env.OLELO_CP_POLL_MS !== undefined ? parseInt0(env.OLELO_CP_POLL_MS, "OLELO_CP_POLL_MS") : 5000,
     migrate: !["0", "false", "no"].includes((env.OLELO_CP_MIGRATE ?? "").toLowerCase()),
     security: defaultSecurityConfig(env),
+    rowPolicy: env.OLELO_CP_ROW_POLICY ? rowPolicies(env.OLELO_CP_ROW_POLICY, "OLELO_CP_ROW_POLICY") : {},
     help: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -103,6 +120,9 @@ export function parseControlPlaneConfig(argv: readonly string[], env: Record<str
         break;
       case "--poll-ms":
         cfg.pollIntervalMs = parseInt0(value(), "--poll-ms");
+        break;
+      case "--row-policy":
+        cfg.rowPolicy = { ...cfg.rowPolicy, ...rowPolicies(value(), "--row-policy") };
         break;
       case "--no-migrate":
         cfg.migrate = false;

@@ -54,7 +54,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
       log.info("database migrated", { applied: report.applied, created: report.created.length, existing: report.existing.length });
       for (const m of report.missingColumns) log.warn("table lacks columns Olelo knows (older Kamailio schema)", { table: m.table, columns: m.columns.join(",") });
     }
-    const source = await createDbSnapshotSource({ db: database.db, pool: database.pool, pollIntervalMs: cfg.pollIntervalMs });
+    const source = await createDbSnapshotSource({ db: database.db, pool: database.pool, pollIntervalMs: cfg.pollIntervalMs, rowPolicy: cfg.rowPolicy });
     stops.push(() => source.close());
     const push = await createPushServer({
       source: leastSecretSource(source, { passwords: cfg.security.pushPasswords }),

@@ -121,7 +121,7 @@ export function registerManagementMethods(registry: RpcRegistry, opts: Managemen
       name: "push",
       doc: "Recompiles every kind from the database now; changed kinds are pushed to the data planes at once.",
       params: [],
-      returns: "{ kinds: [{kind, version, rows, changed, error}], changed: [kind], errors: [{kind, table, row, reason}] }",
+      returns: "{ kinds: [{kind, version, rows, changed, error}], changed: [kind], errors: [{kind, table, row, reason}], refused: [{kind, table, key, reason}] }",
       async handler(_args, call) {
         const res = await opts.source.refresh(`push by ${actorOf(call)}`);
         const errs = new Map(res.errors.map((e) => [e.kind, e]));
@@ -130,7 +130,7 @@ export function registerManagementMethods(registry: RpcRegistry, opts: Managemen
           return { kind: k, version: cur?.version ?? null, rows: cur?.rows ?? 0, changed: res.changed.includes(k), error: errs.get(k) ?? null };
         });
         await auditEvent(opts.pool, actorOf(call), "push", { changed: res.changed, errors: res.errors });
-        return { kinds, changed: res.changed, errors: res.errors };
+        return { kinds, changed: res.changed, errors: res.errors, refused: res.refused };
       },
     },
     {
@@ -149,9 +149,9 @@ export function registerManagementMethods(registry: RpcRegistry, opts: Managemen
     },
     {
       name: "status",
-      doc: "Control-plane status: database, per-kind versions and compile errors, change-check state, node count.",
+      doc: "Control-plane status: database, per-kind versions, bad-row policy, refused rows and held kinds, change-check state, node count.",
       params: [],
-      returns: "{ uptime, db: {ok, database, server}, kinds: [...], changeCheck: {...}, nodes: n, security?: (as access.status) }",
+      returns: "{ uptime, db: {ok, database, server}, kinds: [{kind, version, rows, policy, held, lastError, refused: [{table, key, reason, since}]}], refusalsTotal, refusedRows, changeCheck: {...}, nodes: n, security?: (as access.status) }",
       async handler() {
         let db: Record<string, unknown>;
         try {
@@ -165,6 +165,8 @@ export function registerManagementMethods(registry: RpcRegistry, opts: Managemen
           uptime: Math.round((Date.now() - started) / 1000),
           db,
           kinds: s.kinds,
+          refusalsTotal: s.refusalsTotal,
+          refusedRows: s.refusedRows,
           changeCheck: { intervalMs: s.pollIntervalMs, lastAt: s.lastPollAt, lastError: s.lastPollError, checks: s.polls, ...s.scans },
           nodes: opts.nodes ? opts.nodes().length : 0,
           ...(opts.access ? { security: opts.access.status() } : {}),

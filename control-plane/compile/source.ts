@@ -4,9 +4,11 @@
  * reads `current(kind)` and listens to `onChange`; the management API calls `refreshKinds` after a
  * write; an interval change check picks up rows that other programs wrote directly in SQL.
  *
- * A kind whose rows do not compile keeps its previous snapshot (Kamailio's ds_load_list keeps the
- * old list on a failed reload; xDS lesson 4): a bad row never reaches a data plane. The error is
- * kept in `status()` until a later compile of that kind succeeds.
+ * A bad row never reaches a data plane. Per kind policy (row-isolation.ts): `skip` (default, as
+ * Kamailio's modules load the good rows) refuses the bad rows alone and pushes the rest; `hold`
+ * keeps the previous snapshot (as Kamailio's ds_load_list keeps the old list on a failed reload)
+ * with only deletions applied. Refused rows are listed per kind in `status()` (refusals.ts logs and
+ * audits them); a held kind's error is kept until a later compile of that kind succeeds.
  *
  * @example
  *   const source = await createDbSnapshotSource({ db, pool, pollIntervalMs: 5000 });
@@ -18,6 +20,8 @@ import { TableError, type TableSet } from "../../tables/rows.js";
 import type { OleloDb } from "../db/connect.js";
 import { diffSets, type RowChange, type RowRef } from "./diff.js";
 import { KINDS, type KindDef } from "./kinds.js";
+import { createRefusalTracker, type RefusedEntry } from "./refusals.js";
+import { compileIsolated, withDeletionsAndDisables, withoutRows, type RefusedRow, type RowPolicy } from "./row-isolation.js";
 import { createChangeChecker, kindFingerprint, readFingerprints, readTables, type ChangeCheckStats } from "./read-rows.js";
 import { loadLatestSnapshots, loadSnapshot, saveSnapshot } from "./snapshot-store.js";
 import { contentVersion } from "./version-hash.js";
@@ -45,7 +49,7 @@ export interface SnapshotSource {
   kinds(): string[];
   current(kind: string): KindSnapshot | undefined;
   /** Recompile everything from the DB now; returns per-kind results. */
-  refresh(reason: string): Promise<{ changed: string[]; errors: CompileError[] }>;
+  refresh(reason: string): Promise<RefreshResult>;
   onChange(fn: (changedKinds: string[]) => void): () => void;
   /**
    * An older version of a kind from olelo_snapshots (the newest `keepSnapshots` per kind keep
@@ -58,7 +62,10 @@ export interface SnapshotSource {
 
 export interface RefreshResult {
   changed: string[];
+  /** Kinds held (not compiled as read: hold policy, or an error that names no row). */
   errors: CompileError[];
+  /** Rows left out of the kinds that went live (skip policy), and the first bad row of held kinds. */
+  refused: RefusedRow[];
 }
 
 /** One kind's entry in `diff()`: the row changes plus the versions involved. */
@@ -70,6 +77,8 @@ export interface KindDiff {
   to: string | null;
   /** Set when the database rows would not compile (they will not be pushed). */
   error?: CompileError;
+  /** Rows that would be left out (skip policy). */
+  refused?: RefusedRow[];
   added: RowRef[];
   removed: RowRef[];
   changed: RowChange[];
@@ -86,10 +95,19 @@ export interface KindStatus {
   checkedAt: string | null;
   lastError: CompileError | null;
   lastErrorAt: string | null;
+  /** skip (bad rows refused alone) or hold (the kind waits for all rows to compile). */
+  policy: RowPolicy;
+  /** The kind is not at what the database holds: it stays at `version` (lastError says why). */
+  held: boolean;
+  /** Rows left out of `version`, with the time each was first refused. */
+  refused: RefusedEntry[];
 }
 
 export interface SourceStatus {
   kinds: KindStatus[];
+  /** Rows refused since start (each row once per reason); refusedRows: refused now, all kinds. */
+  refusalsTotal: number;
+  refusedRows: number;
   pollIntervalMs: number;
   lastPollAt: string | null;
   lastPollError: string | null;
@@ -106,11 +124,16 @@ export interface DbSnapshotSource extends SnapshotSource {
   /** One interval change check now: fingerprints all tables, recompiles the kinds that moved. */
   checkNow(): Promise<RefreshResult & { checked: number }>;
   /** Compiles a candidate set without touching state (the API validates writes with it). */
-  compileSet(kind: string, set: TableSet): { ok: true; version: string; rows: number } | { ok: false; error: CompileError };
+  compileSet(kind: string, set: TableSet): CompiledSet;
   status(): SourceStatus;
   /** Stops the interval check. */
   close(): Promise<void>;
 }
+
+/** A compile of a candidate set: ok with what would go live (without the refused rows), or held. */
+export type CompiledSet =
+  | { ok: true; version: string; rows: number; set: TableSet; refused: RefusedRow[] }
+  | { ok: false; error: CompileError; refused: RefusedRow[] };
 
 export interface DbSnapshotSourceOptions {
   db: OleloDb;
@@ -125,6 +148,10 @@ export interface DbSnapshotSourceOptions {
   keepSnapshots?: number;
   /** Tables with more rows than this are only scanned when UPDATE_TIME moved (default 50000). */
   bigTableRows?: number;
+  /** Bad-row policy per kind (default skip; see row-isolation.ts). */
+  rowPolicy?: Readonly<Record<string, RowPolicy>>;
+  /** Write refused rows to olelo_audit (default: as persist). */
+  audit?: boolean;
   log?: Logger;
 }
 
@@ -152,6 +179,7 @@ interface KindState {
   checkedAt: string | null;
   lastError: CompileError | null;
   lastErrorAt: string | null;
+  policy: RowPolicy;
 }
 
 /**
@@ -166,8 +194,9 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
   const persist = opts.persist ?? true;
   const keep = opts.keepSnapshots ?? 3;
   const states = new Map<string, KindState>(
-    defs.map((def) => [def.kind, { def, current: undefined, fingerprint: null, checkedAt: null, lastError: null, lastErrorAt: null }]),
+    defs.map((def) => [def.kind, { def, current: undefined, fingerprint: null, checkedAt: null, lastError: null, lastErrorAt: null, policy: opts.rowPolicy?.[def.kind] ?? "skip" }]),
   );
+  const refusals = createRefusalTracker({ pool, log, audit: opts.audit ?? persist });
   const allTables = defs.flatMap((d) => d.tables);
   const checker = createChangeChecker(pool, allTables, { bigTableRows: opts.bigTableRows });
   const listeners = new Set<(kinds: string[]) => void>();
@@ -185,25 +214,34 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
 
   /** Per kind, the last versions that compiled (see compileSet). */
   const compiledOk = new Map<string, string[]>();
+  const lastRefused = new Map<string, { raw: string; version: string; refused: RefusedRow[] }>();
 
-  function compileSet(kind: string, set: TableSet): { ok: true; version: string; rows: number } | { ok: false; error: CompileError } {
+  function compileSet(kind: string, set: TableSet): CompiledSet {
     const st = states.get(kind);
-    if (!st) return { ok: false, error: { kind, table: "", row: null, reason: `unknown kind '${kind}'` } };
+    if (!st) return { ok: false, error: { kind, table: "", row: null, reason: `unknown kind '${kind}'` }, refused: [] };
     const version = contentVersion(kind, st.def.tables, set);
-    // The compile is pure and the version is a hash of the rows: a version that compiled once
+    // The compile is pure and the version is a hash of the rows: a version that compiled whole once
     // (a write's candidate, then the refresh after its commit) is not compiled again.
-    if (st.current?.version !== version && !compiledOk.get(kind)?.includes(version)) {
-      try {
-        st.def.compile(set);
-      } catch (e) {
-        return { ok: false, error: toCompileError(st.def, e) };
-      }
-      const seen = compiledOk.get(kind) ?? [];
-      seen.push(version);
-      if (seen.length > 4) seen.shift();
-      compiledOk.set(kind, seen);
+    if (st.current?.version === version || compiledOk.get(kind)?.includes(version)) return { ok: true, version, rows: countRows(set), set, refused: [] };
+    // Rows with refusals: the last such result per kind is kept as its refused keys, so the same
+    // rows again (the refresh after a write, the write's before-check) cost a filter, not N compiles.
+    const known = lastRefused.get(kind);
+    if (known?.raw === version) {
+      const kept = withoutRows(st.def, set, known.refused);
+      return { ok: true, version: known.version, rows: countRows(kept), set: kept, refused: known.refused };
     }
-    return { ok: true, version, rows: countRows(set) };
+    const r = compileIsolated(st.def, set, st.policy, (e) => toCompileError(st.def, e));
+    if (!r.ok) return r;
+    if (r.refused.length) {
+      const v = contentVersion(kind, st.def.tables, r.set);
+      lastRefused.set(kind, { raw: version, version: v, refused: r.refused });
+      return { ok: true, version: v, rows: countRows(r.set), set: r.set, refused: r.refused };
+    }
+    const seen = compiledOk.get(kind) ?? [];
+    seen.push(version);
+    if (seen.length > 4) seen.shift();
+    compiledOk.set(kind, seen);
+    return { ok: true, version, rows: countRows(set), set, refused: [] };
   }
 
   /** Reads the kinds' rows and fingerprints in one consistent snapshot. */
@@ -241,28 +279,37 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
     const read = await readKinds(ks);
     const changed: string[] = [];
     const errors: CompileError[] = [];
+    const refused: RefusedRow[] = [];
     const now = new Date().toISOString();
     for (const { st, set, fp, readError } of read) {
       st.fingerprint = fp;
       st.checkedAt = now;
-      const res = set ? compileSet(st.def.kind, set) : { ok: false as const, error: readError! };
+      const res: CompiledSet = set ? compileSet(st.def.kind, set) : { ok: false, error: readError!, refused: [] };
+      refused.push(...res.refused);
+      let next: { version: string; rows: number; set: TableSet } | null = res.ok ? res : null;
       if (!res.ok) {
         errors.push(res.error);
         const repeated = st.lastError && JSON.stringify(st.lastError) === JSON.stringify(res.error);
         st.lastError = res.error;
         if (!repeated) st.lastErrorAt = now;
-        log.warn("kind does not compile; keeping the previous version", { ...res.error, kept: st.current?.version ?? null, trigger: reason });
-        continue;
+        // Deletions and disables go live on a held kind too (when the rest still compiles).
+        const pruned = st.current && set ? withDeletionsAndDisables(st.def, st.current.set, set) : null;
+        const p = pruned ? compileSet(st.def.kind, pruned) : null;
+        if (p?.ok && p.refused.length === 0) next = p;
+        log.warn("kind held at its last good version", { ...res.error, policy: st.policy, kept: next?.version ?? st.current?.version ?? null, deletionsApplied: next !== null, trigger: reason });
+      } else {
+        st.lastError = null;
+        st.lastErrorAt = null;
       }
-      st.lastError = null;
-      st.lastErrorAt = null;
-      if (st.current?.version === res.version) continue;
-      st.current = { kind: st.def.kind, version: res.version, set: set!, rows: res.rows, compiledAt: now };
+      await refusals.update(st.def.kind, res.refused, next?.version ?? st.current?.version ?? null, st.policy);
+      if (!next || st.current?.version === next.version) continue;
+      const live = next;
+      st.current = { kind: st.def.kind, version: live.version, set: live.set, rows: live.rows, compiledAt: now };
       changed.push(st.def.kind);
-      log.info("kind compiled", { kind: st.def.kind, version: res.version, rows: res.rows, trigger: reason });
+      log.info("kind compiled", { kind: st.def.kind, version: live.version, rows: live.rows, refused: res.refused.length, trigger: reason });
       if (persist) {
         try {
-          await saveSnapshot(pool, { kind: st.def.kind, version: res.version, rows: res.rows, fingerprint: fp, reason, set: set! }, keep);
+          await saveSnapshot(pool, { kind: st.def.kind, version: live.version, rows: live.rows, fingerprint: fp, reason, set: live.set }, keep);
         } catch (e) {
           log.error("could not store snapshot", { kind: st.def.kind, error: (e as Error).message });
         }
@@ -277,7 +324,7 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
         }
       }
     }
-    return { changed, errors };
+    return { changed, errors, refused };
   }
 
   async function doCheck(): Promise<RefreshResult & { checked: number }> {
@@ -285,7 +332,7 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
     const moved = [...states.values()].filter((st) => kindFingerprint(st.def.tables, fps) !== st.fingerprint).map((st) => st.def.kind);
     poll.lastPollAt = new Date().toISOString();
     poll.polls++;
-    if (moved.length === 0) return { changed: [], errors: [], checked: allTables.length };
+    if (moved.length === 0) return { changed: [], errors: [], refused: [], checked: allTables.length };
     const res = await doRefresh(moved, `change check: ${moved.join(", ")} changed in the database`);
     return { ...res, checked: allTables.length };
   }
@@ -332,11 +379,11 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
         const read = await readKinds([...states.values()]);
         const out: KindDiff[] = [];
         for (const { st, set, readError } of read) {
-          const res = set ? compileSet(st.def.kind, set) : { ok: false as const, error: readError! };
-          const d = diffSets(st.def.tables, st.current?.set, set ?? {});
+          const res: CompiledSet = set ? compileSet(st.def.kind, set) : { ok: false, error: readError!, refused: [] };
+          const d = diffSets(st.def.tables, st.current?.set, res.ok ? res.set : (set ?? {}));
           const to = res.ok ? res.version : null;
-          if (to === (st.current?.version ?? null) && res.ok) continue;
-          out.push({ kind: st.def.kind, from: st.current?.version ?? null, to, ...(res.ok ? {} : { error: res.error }), ...d });
+          if (to === (st.current?.version ?? null) && res.ok && res.refused.length === 0) continue;
+          out.push({ kind: st.def.kind, from: st.current?.version ?? null, to, ...(res.ok ? {} : { error: res.error }), ...(res.refused.length ? { refused: res.refused } : {}), ...d });
         }
         return out;
       }),
@@ -351,7 +398,12 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
         checkedAt: st.checkedAt,
         lastError: st.lastError,
         lastErrorAt: st.lastErrorAt,
+        policy: st.policy,
+        held: st.lastError !== null,
+        refused: refusals.list(st.def.kind),
       })),
+      refusalsTotal: refusals.total(),
+      refusedRows: [...states.keys()].reduce((n, k) => n + refusals.list(k).length, 0),
       pollIntervalMs,
       ...poll,
       scans: checker.stats(),
@@ -368,8 +420,8 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
       const st = states.get(kind);
       if (!st) continue;
       const res = compileSet(kind, stored.set);
-      if (!res.ok) {
-        log.warn("stored snapshot no longer compiles; ignoring it", { ...res.error, version: stored.version });
+      if (!res.ok || res.refused.length) {
+        log.warn("stored snapshot no longer compiles; ignoring it", { ...(res.ok ? res.refused[0] : res.error), version: stored.version });
         continue;
       }
       st.current = { kind, version: res.version, set: stored.set, rows: res.rows, compiledAt: stored.createdAt };
