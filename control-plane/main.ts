@@ -14,6 +14,7 @@ import { createDbSnapshotSource, type DbSnapshotSource } from "./compile/source.
 import { CONTROL_PLANE_USAGE, ConfigError, parseControlPlaneConfig, type ControlPlaneConfig } from "./config.js";
 import { createDatabase, type Database } from "./db/connect.js";
 import { migrateDatabase } from "./db/migrate.js";
+import { setUpChangeCapture } from "./db/cdc-setup.js";
 import { createPushServer, type PushServer } from "./push/server.js";
 
 const log = createLogger("control-plane");
@@ -47,7 +48,8 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
       log.info("database migrated", { applied: report.applied, created: report.created.length, existing: report.existing.length });
       for (const m of report.missingColumns) log.warn("table lacks columns Olelo knows (older Kamailio schema)", { table: m.table, columns: m.columns.join(",") });
     }
-    const source = await createDbSnapshotSource({ db: database.db, pool: database.pool, pollIntervalMs: cfg.pollIntervalMs });
+    const cdc = await setUpChangeCapture(database.pool, cfg, log);
+    const source = await createDbSnapshotSource({ db: database.db, pool: database.pool, ...cdc });
     stops.push(() => source.close());
     const push = await createPushServer({ source, host: cfg.grpcHost, port: cfg.grpcPort });
     stops.push(() => push.close({ graceMs: 2000 }));

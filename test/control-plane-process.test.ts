@@ -17,7 +17,7 @@ const API = GRPC + 1;
 describe("control-plane config", () => {
   it("uses env defaults and lets flags override them", () => {
     const d = parseControlPlaneConfig([], {});
-    expect(d).toMatchObject({ dbUrl: "mysql://root@127.0.0.1:3306/olelo", grpcHost: "127.0.0.1", grpcPort: 8071, apiHost: "127.0.0.1", apiPort: 8070, token: undefined, pollIntervalMs: 5000, migrate: true });
+    expect(d).toMatchObject({ dbUrl: "mysql://root@127.0.0.1:3306/olelo", grpcHost: "127.0.0.1", grpcPort: 8071, apiHost: "127.0.0.1", apiPort: 8070, token: undefined, pollIntervalMs: 60000, cdcIntervalMs: 50, migrate: true });
     const c = parseControlPlaneConfig(["--grpc", "0.0.0.0:9071", "--api=[::1]:9070", "--poll-ms", "0", "--no-migrate", "--token", "abcdefgh"], {
       OLELO_DB_URL: "mysql://u:p@db:3306/k",
       OLELO_CP_GRPC: "127.0.0.1:1",

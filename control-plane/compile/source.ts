@@ -20,6 +20,9 @@ import { diffSets, type RowChange, type RowRef } from "./diff.js";
 import { KINDS, type KindDef } from "./kinds.js";
 import { createChangeChecker, kindFingerprint, readFingerprints, readTables, type ChangeCheckStats } from "./read-rows.js";
 import { loadLatestSnapshots, loadSnapshot, saveSnapshot } from "./snapshot-store.js";
+import { createChangeTail, type ChangeTailStatus } from "./change-tail.js";
+import { applyTableChanges } from "./apply-changes.js";
+import type { TableChanges } from "./change-tail.js";
 import { contentVersion } from "./version-hash.js";
 
 /** One compiled, validated version of a kind: what a data plane receives. */
@@ -96,6 +99,8 @@ export interface SourceStatus {
   polls: number;
   /** Tables scanned vs skipped (unchanged big tables) by the change check. */
   scans: ChangeCheckStats;
+  /** The change-log tail (null: change capture off, polling only). */
+  cdc: ChangeTailStatus | null;
 }
 
 /** The DB-backed SnapshotSource with the extras the management API uses. */
@@ -125,6 +130,8 @@ export interface DbSnapshotSourceOptions {
   keepSnapshots?: number;
   /** Tables with more rows than this are only scanned when UPDATE_TIME moved (default 50000). */
   bigTableRows?: number;
+  /** Tail olelo_changes every N ms (change capture, change-tail.ts); 0/undefined = off. */
+  cdcIntervalMs?: number;
   log?: Logger;
 }
 
@@ -239,45 +246,96 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
       return st;
     });
     const read = await readKinds(ks);
-    const changed: string[] = [];
-    const errors: CompileError[] = [];
+    const out: RefreshResult = { changed: [], errors: [] };
     const now = new Date().toISOString();
     for (const { st, set, fp, readError } of read) {
       st.fingerprint = fp;
-      st.checkedAt = now;
-      const res = set ? compileSet(st.def.kind, set) : { ok: false as const, error: readError! };
-      if (!res.ok) {
-        errors.push(res.error);
-        const repeated = st.lastError && JSON.stringify(st.lastError) === JSON.stringify(res.error);
-        st.lastError = res.error;
-        if (!repeated) st.lastErrorAt = now;
-        log.warn("kind does not compile; keeping the previous version", { ...res.error, kept: st.current?.version ?? null, trigger: reason });
-        continue;
-      }
-      st.lastError = null;
-      st.lastErrorAt = null;
-      if (st.current?.version === res.version) continue;
-      st.current = { kind: st.def.kind, version: res.version, set: set!, rows: res.rows, compiledAt: now };
-      changed.push(st.def.kind);
-      log.info("kind compiled", { kind: st.def.kind, version: res.version, rows: res.rows, trigger: reason });
-      if (persist) {
-        try {
-          await saveSnapshot(pool, { kind: st.def.kind, version: res.version, rows: res.rows, fingerprint: fp, reason, set: set! }, keep);
-        } catch (e) {
-          log.error("could not store snapshot", { kind: st.def.kind, error: (e as Error).message });
-        }
+      accept(st, set, readError, fp, reason, now, out);
+    }
+    notify(out.changed);
+    await persistAll(saves);
+    return out;
+  }
+
+  /** Compiles one kind's new rows and makes them current (or records why not). */
+  function accept(st: KindState, set: TableSet | null, readError: CompileError | undefined, fp: string, reason: string, now: string, out: RefreshResult): void {
+    st.checkedAt = now;
+    const res = set ? compileSet(st.def.kind, set) : { ok: false as const, error: readError! };
+    if (!res.ok) {
+      out.errors.push(res.error);
+      const repeated = st.lastError && JSON.stringify(st.lastError) === JSON.stringify(res.error);
+      st.lastError = res.error;
+      if (!repeated) st.lastErrorAt = now;
+      log.warn("kind does not compile; keeping the previous version", { ...res.error, kept: st.current?.version ?? null, trigger: reason });
+      return;
+    }
+    st.lastError = null;
+    st.lastErrorAt = null;
+    if (st.current?.version === res.version) return;
+    st.current = { kind: st.def.kind, version: res.version, set: set!, rows: res.rows, compiledAt: now };
+    out.changed.push(st.def.kind);
+    log.info("kind compiled", { kind: st.def.kind, version: res.version, rows: res.rows, trigger: reason });
+    saves.push({ kind: st.def.kind, version: res.version, rows: res.rows, fingerprint: fp, reason, set: set! });
+  }
+
+  /** Change capture: splices the changed rows into the kinds they belong to, or re-reads a kind. */
+  async function doApply(changes: TableChanges, reason: string): Promise<RefreshResult> {
+    const plan = await applyTableChanges(pool, changes, (kind) => states.get(kind)?.current?.set);
+    const out: RefreshResult = { changed: [], errors: [] };
+    const now = new Date().toISOString();
+    for (const { kind, set } of plan.spliced) {
+      const st = states.get(kind)!;
+      // the fingerprint no longer matches these rows: the next safety check re-reads the kind
+      st.fingerprint = null;
+      accept(st, set, undefined, "", reason, now, out);
+    }
+    notify(out.changed);
+    if (plan.reread.length) {
+      const r = await doRefresh(plan.reread, reason);
+      out.changed.push(...r.changed);
+      out.errors.push(...r.errors);
+    }
+    schedulePersist();
+    return out;
+  }
+
+  let persistTimer: NodeJS.Timeout | null = null;
+  /** CDC versions are stored a moment later, batched: a burst of one-row changes stores one version. */
+  function schedulePersist(): void {
+    if (persistTimer || saves.length === 0) return;
+    persistTimer = setTimeout(() => {
+      persistTimer = null;
+      const latest = new Map(saves.splice(0).map((s) => [s.kind, s]));
+      void serial(() => persistAll([...latest.values()]));
+    }, 2000);
+    persistTimer.unref();
+  }
+
+  const saves: Array<Parameters<typeof saveSnapshot>[1]> = [];
+  /** Stores the new versions, after the data planes were told (a 1M-row gzip takes a second). */
+  async function persistAll(list: typeof saves): Promise<void> {
+    if (!persist) {
+      list.length = 0;
+      return;
+    }
+    for (const s of list.splice(0)) {
+      try {
+        await saveSnapshot(pool, s, keep);
+      } catch (e) {
+        log.error("could not store snapshot", { kind: s.kind, error: (e as Error).message });
       }
     }
-    if (changed.length) {
-      for (const fn of listeners) {
-        try {
-          fn(changed);
-        } catch (e) {
-          log.error("onChange listener failed", { error: (e as Error).message });
-        }
+  }
+
+  function notify(changed: string[]): void {
+    if (!changed.length) return;
+    for (const fn of listeners) {
+      try {
+        fn(changed);
+      } catch (e) {
+        log.error("onChange listener failed", { error: (e as Error).message });
       }
     }
-    return { changed, errors };
   }
 
   async function doCheck(): Promise<RefreshResult & { checked: number }> {
@@ -355,10 +413,13 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
       pollIntervalMs,
       ...poll,
       scans: checker.stats(),
+      cdc: tail?.status() ?? null,
     }),
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);
+      if (persistTimer) clearTimeout(persistTimer);
+      await tail?.close();
       await chain;
     },
   };
@@ -375,7 +436,20 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
       st.current = { kind, version: res.version, set: stored.set, rows: res.rows, compiledAt: stored.createdAt };
     }
   }
+  const tail = opts.cdcIntervalMs
+    ? createChangeTail({
+        pool,
+        intervalMs: opts.cdcIntervalMs,
+        onChanges: (changes, info) => serial(() => doApply(changes, `change log: ${info.ids} change(s) up to #${info.lastId}`)).then(() => undefined),
+        onGap: (why) => serial(() => doRefresh([...states.keys()], `change log: ${why}`)).then(() => undefined),
+        log,
+      })
+    : null;
+  // the newest change id is read before the full read at start: later changes are tailed, so a
+  // write made while the control plane was down is in the full read and nothing is missed
+  await tail?.init();
   await source.refresh("start");
+  tail?.start();
   schedule();
   return source;
 }

@@ -226,6 +226,8 @@ export interface ControlPlaneOptions {
   grpcPort: number;
   /** Interval DB change check in ms (default 0 = off: only API writes and `push` publish). */
   pollMs?: number;
+  /** Change-log tail interval in ms (`--cdc-ms`); default: change capture off (`--no-cdc`). */
+  cdcMs?: number;
   extraArgs?: string[];
   /** How long to wait for the management API (default 60 s). */
   readyTimeoutMs?: number;
@@ -239,7 +241,7 @@ export async function startControlPlaneProcess(o: ControlPlaneOptions): Promise<
   const p = spawnTsx(
     `control-plane :${o.apiPort}`,
     "control-plane/main.ts",
-    ["--db-url", `mysql://root@127.0.0.1:3306/${o.db}`, "--api", `127.0.0.1:${o.apiPort}`, "--grpc", `127.0.0.1:${o.grpcPort}`, "--poll-ms", String(o.pollMs ?? 0), ...(o.extraArgs ?? [])],
+    ["--db-url", `mysql://root@127.0.0.1:3306/${o.db}`, "--api", `127.0.0.1:${o.apiPort}`, "--grpc", `127.0.0.1:${o.grpcPort}`, "--poll-ms", String(o.pollMs ?? 0), ...(o.cdcMs ? ["--cdc-ms", String(o.cdcMs)] : ["--no-cdc"]), ...(o.extraArgs ?? [])],
     { OLELO_LOG_FORMAT: "json", OLELO_LOG_LEVEL: "info" },
   );
   const cp: ControlPlaneProcess = Object.assign(p, {
