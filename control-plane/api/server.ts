@@ -156,6 +156,7 @@ export function registerManagementMethods(registry: RpcRegistry, opts: Managemen
           db,
           kinds: s.kinds,
           changeCheck: { intervalMs: s.pollIntervalMs, lastAt: s.lastPollAt, lastError: s.lastPollError, checks: s.polls, ...s.scans },
+          changeCapture: s.cdc,
           nodes: opts.nodes ? opts.nodes().length : 0,
         };
       },
