@@ -51,7 +51,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
     const cdc = await setUpChangeCapture(database.pool, cfg, log);
     const source = await createDbSnapshotSource({ db: database.db, pool: database.pool, ...cdc });
     stops.push(() => source.close());
-    const push = await createPushServer({ source, host: cfg.grpcHost, port: cfg.grpcPort });
+    const push = await createPushServer({ source, host: cfg.grpcHost, port: cfg.grpcPort, refresh: (kinds, why) => source.refreshKinds(kinds, why) });
     stops.push(() => push.close({ graceMs: 2000 }));
     const api = await createManagementServer({
       source,

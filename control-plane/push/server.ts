@@ -19,6 +19,7 @@ import { createEncodedVersions, type EncodeFailure } from "./encoded-versions.js
 import { NodeRecord, type NodeStatus } from "./node-status.js";
 import type { PushSource } from "./push-source.js";
 import { PushSession, type PushCall } from "./push-session.js";
+import { createRefreshHandler, type RefreshFn } from "./refresh-rpc.js";
 
 /** Largest frame the server sends; chunks are kept well below (1 MiB target, 4 MiB hard). */
 export const PUSH_MAX_SEND_BYTES = 16 * 1024 * 1024;
@@ -34,6 +35,8 @@ export interface PushServerOptions {
   chunk?: ChunkOptions;
   /** When versions go out as deltas (to data planes that support them); see DeltaOptions. */
   delta?: DeltaOptions;
+  /** Re-reads kinds from the database for TablePushService/Refresh (a data plane's reload RPC). */
+  refresh?: RefreshFn;
   /** How long a disconnected node stays in `nodes()`; default one hour. */
   forgetAfterMs?: number;
   log?: Logger;
@@ -213,6 +216,7 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
   });
   server.addService(createServiceDefinition(TablePushService, { streamTables: { response: frameCodec } }), {
     streamTables: streamTables as grpc.handleBidiStreamingCall<unknown, unknown>,
+    refresh: createRefreshHandler(opts.source, opts.refresh, log) as grpc.handleUnaryCall<unknown, unknown>,
   });
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${opts.port ?? 8071}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));

@@ -292,6 +292,8 @@ export interface DataPlaneOptions {
   /** Routing script (default: the default script). */
   script?: string;
   settings?: Record<string, unknown>;
+  /** Extra `control` settings (fifo, dgram) next to its listen address. */
+  control?: Record<string, unknown>;
   readyTimeoutMs?: number;
 }
 
@@ -308,7 +310,7 @@ export async function startDataPlaneProcess(o: DataPlaneOptions): Promise<DataPl
       {
         node: o.node,
         listen: [`udp:127.0.0.1:${o.sipPort}`],
-        control: { listen: `127.0.0.1:${o.controlPort}` },
+        control: { listen: `127.0.0.1:${o.controlPort}`, ...(o.control ?? {}) },
         modules: o.modules ?? { dispatcher: { ping_interval: 0 } },
         script: { ...(o.script ? { file: o.script } : {}), settings: o.settings ?? { dispatcherSet: 1 } },
         controlPlane: { url: o.controlPlane, cacheDir: join(dir, "table-cache") },
