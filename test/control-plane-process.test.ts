@@ -26,6 +26,13 @@ describe("control-plane config", () => {
     expect(c).toMatchObject({ dbUrl: "mysql://u:p@db:3306/k", grpcHost: "0.0.0.0", grpcPort: 9071, apiHost: "::1", apiPort: 9070, token: "abcdefgh", pollIntervalMs: 0, migrate: false });
   });
 
+  it("change capture: on by default (60 s safety poll), --cdc-ms sets the tail, --no-cdc polls every 5 s", () => {
+    expect(parseControlPlaneConfig(["--cdc-ms", "20"], {})).toMatchObject({ cdcIntervalMs: 20, pollIntervalMs: 60000 });
+    expect(parseControlPlaneConfig(["--no-cdc"], {})).toMatchObject({ cdcIntervalMs: 0, pollIntervalMs: 5000 });
+    expect(parseControlPlaneConfig([], { OLELO_CP_CDC: "0", OLELO_CP_POLL_MS: "1000" })).toMatchObject({ cdcIntervalMs: 0, pollIntervalMs: 1000 });
+    expect(() => parseControlPlaneConfig(["--cdc-ms", "fast"], {})).toThrow(/--cdc-ms: 'fast' is not a non-negative integer/);
+  });
+
   it("names the bad setting", () => {
     expect(() => parseControlPlaneConfig(["--grpc", "8071"], {})).toThrow(/--grpc: '8071' is not HOST:PORT/);
     expect(() => parseControlPlaneConfig(["--poll-ms", "-5"], {})).toThrow(ConfigError);
