@@ -119,6 +119,21 @@ describe("change capture: SQL writes go live without polling", () => {
     expect(await served("dispatcher")).toBe(viaCdc);
   });
 
+  it("a bad row written in SQL is refused with its row and keeps the kind on its last good version until it is fixed", async () => {
+    const good = await served("dispatcher");
+    await admin.query("INSERT INTO dispatcher (id, setid, destination, flags, priority, attrs, description) VALUES (3, 1, 'not a sip uri', 0, 0, '', 'bad')");
+    await waitUntil("the bad row is reported", async () => (await rpcResult(cp.rpcUrl, "status")).kinds.find((k: { kind: string }) => k.kind === "dispatcher").lastError?.row === 3, 5000, [cp]);
+    // a good row written after it does not slip past the refused one
+    await admin.query("INSERT INTO dispatcher (id, setid, destination, flags, priority, attrs, description) VALUES (4, 1, 'sip:10.9.0.4:5060', 0, 0, '', 'good')");
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await served("dispatcher")).toBe(good);
+    expect(await destinations()).toEqual([]);
+    // removing the bad row clears the error (the kind is back at the same content: same version)
+    await admin.query("DELETE FROM dispatcher WHERE id IN (3, 4)");
+    await waitUntil("the error is gone", async () => (await rpcResult(cp.rpcUrl, "status")).kinds.find((k: { kind: string }) => k.kind === "dispatcher").lastError === null, 1500, [cp]);
+    expect(await served("dispatcher")).toBe(good);
+  });
+
   it("misses nothing across a control-plane restart: writes made while it is down are live after it starts", async () => {
     await timeToLive("dispatcher", "INSERT INTO dispatcher (id, setid, destination, flags, priority, attrs, description) VALUES (5, 1, 'sip:10.9.0.5:5060', 0, 0, '', 'before')", 1);
     await cp.stop("SIGTERM");

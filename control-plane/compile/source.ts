@@ -280,7 +280,9 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
 
   /** Change capture: splices the changed rows into the kinds they belong to, or re-reads a kind. */
   async function doApply(changes: TableChanges, reason: string): Promise<RefreshResult> {
-    const plan = await applyTableChanges(pool, changes, (kind) => states.get(kind)?.current?.set);
+    // a kind whose database rows do not compile is re-read whole: splicing into its last good
+    // version would silently drop the bad row and clear the error
+    const plan = await applyTableChanges(pool, changes, (kind) => (states.get(kind)?.lastError ? undefined : states.get(kind)?.current?.set));
     const out: RefreshResult = { changed: [], errors: [] };
     const now = new Date().toISOString();
     for (const { kind, set } of plan.spliced) {
