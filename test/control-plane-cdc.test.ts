@@ -1,8 +1,8 @@
 /**
  * Change capture end to end (issue 13, "Sub-second pickup of SQL writes"), real processes and a
  * real MariaDB: a control plane (`control-plane/main.ts --cdc-ms 50 --poll-ms 0`: no full poll at
- * all, so only the triggers + change-log tail can deliver a SQL write) and a data plane
- * (`data-plane/main.ts`, modules dispatcher + auth).
+ * all, so only the triggers + change-log tail can deliver a SQL write) and two data planes
+ * (`data-plane/main.ts`, modules dispatcher + auth); a change counts as live when both run it.
  *
  * - the triggers exist on the kinds' tables after start, and a second start keeps them;
  * - a plain SQL INSERT / UPDATE / DELETE on `dispatcher` and on `subscriber` is applied on the
@@ -34,6 +34,7 @@ const CP_GRPC = BASE + 2;
 let admin: mysql.Connection;
 let cp: ControlPlaneProcess;
 let dp: DataPlaneProcess;
+let dp2: DataPlaneProcess;
 
 const startCp = () => startControlPlaneProcess({ db: DB, apiPort: CP_API, grpcPort: CP_GRPC, pollMs: 0, cdcMs: 50 });
 
@@ -43,8 +44,8 @@ async function served(kind: string): Promise<string | null> {
   return st.kinds.find((k: { kind: string }) => k.kind === kind)?.version ?? null;
 }
 
-async function dpStatus(kind: string): Promise<{ version: string | null; rows: number }> {
-  const st = await rpcResult<Array<{ version: string | null; rows: number }>>(dp.rpcUrl, "core.config_status", [kind]);
+async function dpStatus(kind: string, node = dp): Promise<{ version: string | null; rows: number }> {
+  const st = await rpcResult<Array<{ version: string | null; rows: number }>>(node.rpcUrl, "core.config_status", [kind]);
   return st[0]!;
 }
 
@@ -55,7 +56,8 @@ async function timeToLive(kind: string, sql: string, rows: number): Promise<numb
   await admin.query(sql);
   for (;;) {
     const s = await dpStatus(kind);
-    if (s.version !== before && s.rows === rows) return performance.now() - t0;
+    const s2 = await dpStatus(kind, dp2);
+    if (s.version !== before && s.rows === rows && s2.version === s.version) return performance.now() - t0;
     if (performance.now() - t0 > 10_000) throw new Error(`${kind}: '${sql}' not live after 10 s (dp ${JSON.stringify(s)}); cp log: ${cp.log().slice(-1500)}`);
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -76,7 +78,22 @@ beforeAll(async () => {
     controlPlane: cp.grpcUrl,
     modules: { dispatcher: { ping_interval: 0 }, auth: { secret: "olelo-test-secret-0123456789" } },
   });
-  await waitUntil("dispatcher and subscriber applied", async () => (await dpStatus("dispatcher")).version !== null && (await dpStatus("subscriber")).version !== null, 20_000, [cp, dp]);
+  dp2 = await startDataPlaneProcess({
+    node: "e2e-cdc-2",
+    sipPort: BASE + 7,
+    controlPort: BASE + 8,
+    controlPlane: cp.grpcUrl,
+    modules: { dispatcher: { ping_interval: 0 }, auth: { secret: "olelo-test-secret-0123456789" } },
+  });
+  await waitUntil(
+    "dispatcher and subscriber applied on both",
+    async () => {
+      for (const n of [dp, dp2]) if ((await dpStatus("dispatcher", n)).version === null || (await dpStatus("subscriber", n)).version === null) return false;
+      return true;
+    },
+    20_000,
+    [cp, dp, dp2],
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -100,7 +117,7 @@ describe("change capture: SQL writes go live without polling", () => {
     expect(st.changeCapture).toMatchObject({ intervalMs: 50, lost: false });
   });
 
-  it("INSERT, UPDATE and DELETE on dispatcher and subscriber are live on the data plane in < 1.5 s", async () => {
+  it("INSERT, UPDATE and DELETE on dispatcher and subscriber are live on both data planes in < 1.5 s", async () => {
     const times: Record<string, number> = {};
     times.dsInsert = await timeToLive("dispatcher", "INSERT INTO dispatcher (id, setid, destination, flags, priority, attrs, description) VALUES (1, 1, 'sip:10.9.0.1:5060', 0, 0, '', 'cdc')", 1);
     expect(await destinations()).toEqual(["sip:10.9.0.1:5060"]);
@@ -141,7 +158,7 @@ describe("change capture: SQL writes go live without polling", () => {
     await admin.query("DELETE FROM dispatcher WHERE id = 5");
     await admin.query("INSERT INTO subscriber (username, domain, password, ha1, ha1b) VALUES ('bob', 'example.org', 'pw', '', '')");
     cp = await startCp();
-    await waitUntil("writes made while the control plane was down are live", async () => (await destinations()).join() === "sip:10.9.0.6:5060" && (await dpStatus("subscriber")).rows === 1, 30_000, [cp, dp]);
+    await waitUntil("writes made while the control plane was down are live", async () => (await destinations()).join() === "sip:10.9.0.6:5060" && (await dpStatus("subscriber")).rows === 1 && (await dpStatus("dispatcher", dp2)).rows === 1, 30_000, [cp, dp, dp2]);
     // and the tail runs again after the restart
     const ms = await timeToLive("dispatcher", "INSERT INTO dispatcher (id, setid, destination, flags, priority, attrs, description) VALUES (7, 1, 'sip:10.9.0.7:5060', 0, 0, '', 'after')", 2);
     expect(ms).toBeLessThan(1500);
