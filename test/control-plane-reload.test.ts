@@ -7,7 +7,7 @@
  *   `kamctl address reload` (jsonrpc over the data plane's FIFO) make the control plane re-read
  *   the table and return only once the new rows are applied: they are live the moment the
  *   command returns;
- * - prefix_route.reload and permissions.trustedReload over HTTP JSON-RPC do the same;
+ * - prefix_route.reload, permissions.trustedReload and htable.reload over HTTP JSON-RPC do the same;
  * - a row that does not compile: the reload answers a JSON-RPC error naming the table, row and
  *   reason, and the old table stays; with the control plane stopped: an error saying it is
  *   unreachable.
@@ -59,14 +59,14 @@ beforeAll(async () => {
     sipPort: BASE + 5,
     controlPort: BASE + 6,
     controlPlane: cp.grpcUrl,
-    modules: { dispatcher: { ping_interval: 0 }, permissions: {}, prefix_route: {} },
+    modules: { dispatcher: { ping_interval: 0 }, permissions: {}, prefix_route: {}, htable: { htable: ["users=>size=8;dbtable=htable"] } },
     control: { dgram: join(dir, "rpc.sock"), fifo: join(dir, "rpc.fifo") },
   });
   await waitUntil(
     "tables applied",
     async () => {
       const st = await rpcResult<Array<{ kind: string; version: string | null }>>(dp.rpcUrl, "core.config_status");
-      return ["dispatcher", "address", "trusted", "prefix_route"].every((k) => st.find((s) => s.kind === k)?.version);
+      return ["dispatcher", "address", "trusted", "prefix_route", "htable"].every((k) => st.find((s) => s.kind === k)?.version);
     },
     20_000,
     [cp, dp],
@@ -104,7 +104,7 @@ describe("reload RPCs on a data plane in control-plane mode re-read the database
     expect(await dump()).toContain("10.20.30.40");
   });
 
-  it("prefix_route.reload and permissions.trustedReload over JSON-RPC apply the new rows before answering", async () => {
+  it("prefix_route.reload, permissions.trustedReload and htable.reload over JSON-RPC apply the new rows before answering", async () => {
     await admin.query("INSERT INTO prefix_route (prefix, route, comment) VALUES ('4930', 'BERLIN', 'sql')");
     await admin.query("INSERT INTO trusted (src_ip, proto, from_pattern, tag, priority) VALUES ('10.1.2.3', 'any', NULL, 'sql', 0)");
     const before = await rpcResult<Array<{ version: string }>>(dp.rpcUrl, "core.config_status", ["prefix_route"]);
@@ -117,6 +117,10 @@ describe("reload RPCs on a data plane in control-plane mode re-read the database
     const tr = await jsonRpc(dp.rpcUrl, "permissions.trustedReload");
     expect(tr.error).toBeUndefined();
     expect(JSON.stringify(await rpcResult(dp.rpcUrl, "permissions.trustedDump"))).toContain("10.1.2.3");
+    await admin.query("INSERT INTO htable (key_name, key_type, value_type, key_value, expires) VALUES ('alice', 0, 0, 'gold', 0)");
+    const ht = await jsonRpc(dp.rpcUrl, "htable.reload", ["users"]);
+    expect(ht.error).toBeUndefined();
+    expect(JSON.stringify(await rpcResult(dp.rpcUrl, "htable.get", ["users", "alice"]))).toContain("gold");
     // nothing changed in the database: the reload still succeeds (same version, already live)
     expect((await jsonRpc(dp.rpcUrl, "prefix_route.reload")).error).toBeUndefined();
   });
