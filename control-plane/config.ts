@@ -6,7 +6,9 @@
  *   OLELO_CP_GRPC       --grpc HOST:PORT    127.0.0.1:8071   (table push to data planes)
  *   OLELO_CP_API        --api HOST:PORT     127.0.0.1:8070   (management JSON-RPC)
  *   OLELO_CP_TOKEN      --token TOKEN       (none; required when --api is not loopback)
- *   OLELO_CP_POLL_MS    --poll-ms N         5000             (interval DB change check; 0 = off)
+ *   OLELO_CP_CDC_MS     --cdc-ms N          50               (change-log tail interval; triggers)
+ *   OLELO_CP_CDC        --no-cdc            change capture on unless "0"/"false" or the flag
+ *   OLELO_CP_POLL_MS    --poll-ms N         60000 (5000 with --no-cdc) (full change check; 0 = off)
  *   OLELO_CP_MIGRATE    --no-migrate        migrations run at start unless "0"/"false" or the flag
  *   TLS, access and role tokens: security-config.ts (--push-tls-*, --push-access, --api-tls-*, --api-tokens, …)
  *   OLELO_CP_ROW_POLICY --row-policy K=P,.. skip for every kind (bad rows refused alone); hold = all-or-nothing
@@ -26,6 +28,8 @@ export interface ControlPlaneConfig {
   apiPort: number;
   token: string | undefined;
   pollIntervalMs: number;
+  /** Tail interval of the change log (control-plane/push/README.md, "Change capture"); 0 = off. */
+  cdcIntervalMs: number;
   migrate: boolean;
   security: SecurityConfig;
   /** Bad-row policy per kind (kinds not named: skip); see control-plane/compile/row-isolation.ts. */
@@ -43,7 +47,10 @@ export const CONTROL_PLANE_USAGE = `usage: olelo-cp [options]   (the control pla
   --grpc HOST:PORT    table push listen address (env OLELO_CP_GRPC, default 127.0.0.1:8071)
   --api HOST:PORT     management API listen address (env OLELO_CP_API, default 127.0.0.1:8070)
   --token TOKEN       management API bearer token (env OLELO_CP_TOKEN)
-  --poll-ms N         database change check interval, 0 = off (env OLELO_CP_POLL_MS, default 5000)
+  --cdc-ms N          change-log tail interval (triggers into olelo_changes) (env OLELO_CP_CDC_MS, default 50)
+  --no-cdc            no change capture: no triggers, only the full poll (env OLELO_CP_CDC=0)
+  --poll-ms N         full database change check interval, 0 = off (env OLELO_CP_POLL_MS,
+                      default 60000, or 5000 with --no-cdc)
   --no-migrate        do not run migrations at start (env OLELO_CP_MIGRATE=0)
   --row-policy K=P,.. bad-row policy per kind, P = skip (default: refuse bad rows alone)
                       or hold (kind stays at its last good version), e.g. dispatcher=hold,lcr=hold
@@ -83,12 +90,15 @@ export function parseControlPlaneConfig(argv: readonly string[], env: Record<str
     apiHost: api.host,
     apiPort: api.port,
     token: env.OLELO_CP_TOKEN || undefined,
-    pollIntervalMs: env.OLELO_CP_POLL_MS !== undefined ? parseInt0(env.OLELO_CP_POLL_MS, "OLELO_CP_POLL_MS") : 5000,
+    pollIntervalMs: -1, // default set below (depends on change capture)
+    cdcIntervalMs: env.OLELO_CP_CDC_MS !== undefined ? parseInt0(env.OLELO_CP_CDC_MS, "OLELO_CP_CDC_MS") : 50,
     migrate: !["0", "false", "no"].includes((env.OLELO_CP_MIGRATE ?? "").toLowerCase()),
     security: defaultSecurityConfig(env),
     rowPolicy: env.OLELO_CP_ROW_POLICY ? rowPolicies(env.OLELO_CP_ROW_POLICY, "OLELO_CP_ROW_POLICY") : {},
     help: false,
   };
+  if (env.OLELO_CP_POLL_MS !== undefined) cfg.pollIntervalMs = parseInt0(env.OLELO_CP_POLL_MS, "OLELO_CP_POLL_MS");
+  if (["0", "false", "no"].includes((env.OLELO_CP_CDC ?? "").toLowerCase())) cfg.cdcIntervalMs = 0;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.indexOf("=");
@@ -124,6 +134,12 @@ export function parseControlPlaneConfig(argv: readonly string[], env: Record<str
       case "--row-policy":
         cfg.rowPolicy = { ...cfg.rowPolicy, ...rowPolicies(value(), "--row-policy") };
         break;
+      case "--cdc-ms":
+        cfg.cdcIntervalMs = parseInt0(value(), "--cdc-ms");
+        break;
+      case "--no-cdc":
+        cfg.cdcIntervalMs = 0;
+        break;
       case "--no-migrate":
         cfg.migrate = false;
         break;
@@ -135,6 +151,7 @@ export function parseControlPlaneConfig(argv: readonly string[], env: Record<str
         if (!applySecurityFlag(cfg.security, flag, value, (m) => new ConfigError(m))) throw new ConfigError(`unknown option '${arg}'`);
     }
   }
+  if (cfg.pollIntervalMs < 0) cfg.pollIntervalMs = cfg.cdcIntervalMs > 0 ? 60_000 : 5000;
   if (!/^mysql:\/\//.test(cfg.dbUrl)) throw new ConfigError(`database url '${cfg.dbUrl}' must start with mysql://`);
   if (!cfg.help) {
     const bad = checkSecurityConfig(cfg.security, cfg.grpcHost);

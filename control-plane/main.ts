@@ -16,6 +16,7 @@ import { createDbSnapshotSource, type DbSnapshotSource } from "./compile/source.
 import { CONTROL_PLANE_USAGE, ConfigError, parseControlPlaneConfig, type ControlPlaneConfig } from "./config.js";
 import { createDatabase, type Database } from "./db/connect.js";
 import { migrateDatabase } from "./db/migrate.js";
+import { setUpChangeCapture } from "./db/cdc-setup.js";
 import { createPushServer, type PushServer } from "./push/server.js";
 import { leastSecretSource } from "./push/least-secret.js";
 import { createControlPlaneSecurity, type ControlPlaneSecurity } from "./security.js";
@@ -54,13 +55,15 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
       log.info("database migrated", { applied: report.applied, created: report.created.length, existing: report.existing.length });
       for (const m of report.missingColumns) log.warn("table lacks columns Olelo knows (older Kamailio schema)", { table: m.table, columns: m.columns.join(",") });
     }
-    const source = await createDbSnapshotSource({ db: database.db, pool: database.pool, pollIntervalMs: cfg.pollIntervalMs, rowPolicy: cfg.rowPolicy });
+    const cdc = await setUpChangeCapture(database.pool, cfg, log);
+    const source = await createDbSnapshotSource({ db: database.db, pool: database.pool, ...cdc, rowPolicy: cfg.rowPolicy });
     stops.push(() => source.close());
     const push = await createPushServer({
       source: leastSecretSource(source, { passwords: cfg.security.pushPasswords }),
       host: cfg.grpcHost,
       port: cfg.grpcPort,
       security: security.push,
+      refresh: (kinds, why) => source.refreshKinds(kinds, why),
     });
     if (!cfg.security.pushPasswords) {
       log.info("subscriber rows are pushed with ha1/ha1b only (no plaintext passwords): data planes can verify MD5 digests with realm = domain; SHA-256 / SHA-512-256 or other realms need --push-passwords");

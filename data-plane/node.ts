@@ -79,6 +79,7 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
   let script: ScriptRuntime | null = null;
   let control: ControlServer | null = null;
   let sync: SyncClient | null = null;
+  let stopRefresher = (): void => {};
   try {
     modules = await loadModules(cfg.modules, { stats, rpc, events, tables, sip, dataDir: cfg.dataDir, baseDir: cfg.baseDir });
     for (const [kind, file] of Object.entries(cfg.tables)) {
@@ -90,6 +91,10 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
     }
     if (cfg.controlPlane) {
       const cpUrl = cfg.controlPlane.url;
+      // reload RPCs ask the control plane to re-read the kind and wait until it is applied here
+      const { createRefresher } = await import("./sync/refresh.js");
+      const refresher = createRefresher({ url: cpUrl, nodeId: cfg.core.node, tables });
+      stopRefresher = () => refresher.close();
       for (const kind of tables.kinds()) {
         if (cfg.tables[kind]) continue;
         tables.setSource(kind, {
@@ -97,6 +102,7 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
           load: async () => {
             throw new Error(`table kind '${kind}' is pushed by the control plane (${cpUrl}): change the rows there and run 'olectl push'`);
           },
+          refresh: () => refresher.refresh(kind),
         });
       }
       // tables pushed by the control plane (after the modules registered their kinds); the local
@@ -158,6 +164,7 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
     }
   } catch (e) {
     await sync?.close().catch(() => {});
+    stopRefresher();
     await core.stop().catch(() => {});
     await gateway.close().catch(() => {});
     for (const m of modules.reverse()) await m.def.destroy?.(m.api);
@@ -178,6 +185,7 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
     async stop() {
       if (control) await control.close();
       if (sync) await sync.close();
+      stopRefresher();
       for (const m of [...modules].reverse()) {
         try {
           await m.def.destroy?.(m.api);

@@ -17,7 +17,7 @@ const API = GRPC + 1;
 describe("control-plane config", () => {
   it("uses env defaults and lets flags override them", () => {
     const d = parseControlPlaneConfig(["--push-insecure-loopback"], {});
-    expect(d).toMatchObject({ dbUrl: "mysql://root@127.0.0.1:3306/olelo", grpcHost: "127.0.0.1", grpcPort: 8071, apiHost: "127.0.0.1", apiPort: 8070, token: undefined, pollIntervalMs: 5000, migrate: true });
+    expect(d).toMatchObject({ dbUrl: "mysql://root@127.0.0.1:3306/olelo", grpcHost: "127.0.0.1", grpcPort: 8071, apiHost: "127.0.0.1", apiPort: 8070, token: undefined, pollIntervalMs: 60000, cdcIntervalMs: 50, migrate: true });
     const c = parseControlPlaneConfig(["--grpc", "0.0.0.0:9071", "--api=[::1]:9070", "--poll-ms", "0", "--no-migrate", "--token", "abcdefgh", "--push-tls-cert", "cp.pem", "--push-tls-key", "cp.key"], {
       OLELO_DB_URL: "mysql://u:p@db:3306/k",
       OLELO_CP_GRPC: "127.0.0.1:1",
@@ -26,6 +26,13 @@ describe("control-plane config", () => {
     });
     expect(c.security).toMatchObject({ pushTlsCert: "cp.pem", pushTlsKey: "cp.key", pushTlsCa: "ca.pem", pushInsecureLoopback: false, pushPasswords: false });
     expect(c).toMatchObject({ dbUrl: "mysql://u:p@db:3306/k", grpcHost: "0.0.0.0", grpcPort: 9071, apiHost: "::1", apiPort: 9070, token: "abcdefgh", pollIntervalMs: 0, migrate: false });
+  });
+
+  it("change capture: on by default (60 s safety poll), --cdc-ms sets the tail, --no-cdc polls every 5 s", () => {
+    expect(parseControlPlaneConfig(["--cdc-ms", "20"], {})).toMatchObject({ cdcIntervalMs: 20, pollIntervalMs: 60000 });
+    expect(parseControlPlaneConfig(["--no-cdc"], {})).toMatchObject({ cdcIntervalMs: 0, pollIntervalMs: 5000 });
+    expect(parseControlPlaneConfig([], { OLELO_CP_CDC: "0", OLELO_CP_POLL_MS: "1000" })).toMatchObject({ cdcIntervalMs: 0, pollIntervalMs: 1000 });
+    expect(() => parseControlPlaneConfig(["--cdc-ms", "fast"], {})).toThrow(/--cdc-ms: 'fast' is not a non-negative integer/);
   });
 
   it("names the bad setting", () => {

@@ -168,6 +168,7 @@ export function registerManagementMethods(registry: RpcRegistry, opts: Managemen
           refusalsTotal: s.refusalsTotal,
           refusedRows: s.refusedRows,
           changeCheck: { intervalMs: s.pollIntervalMs, lastAt: s.lastPollAt, lastError: s.lastPollError, checks: s.polls, ...s.scans },
+          changeCapture: s.cdc,
           nodes: opts.nodes ? opts.nodes().length : 0,
           ...(opts.access ? { security: opts.access.status() } : {}),
         };

@@ -18,103 +18,19 @@ import type { Pool, PoolConnection } from "mysql2/promise";
 import { createLogger, type Logger } from "../../lib/log/logger.js";
 import { TableError, type TableSet } from "../../tables/rows.js";
 import type { OleloDb } from "../db/connect.js";
-import { diffSets, type RowChange, type RowRef } from "./diff.js";
+import { diffSets } from "./diff.js";
 import { KINDS, type KindDef } from "./kinds.js";
-import { createRefusalTracker, type RefusedEntry } from "./refusals.js";
+import { createRefusalTracker } from "./refusals.js";
 import { compileIsolated, withDeletionsAndDisables, withoutRows, type RefusedRow, type RowPolicy } from "./row-isolation.js";
-import { createChangeChecker, kindFingerprint, readFingerprints, readTables, type ChangeCheckStats } from "./read-rows.js";
+import { createChangeChecker, kindFingerprint, readFingerprints, readTables } from "./read-rows.js";
 import { loadLatestSnapshots, loadSnapshot, saveSnapshot } from "./snapshot-store.js";
+import { createChangeTail } from "./change-tail.js";
+import { applyTableChanges } from "./apply-changes.js";
+import type { TableChanges } from "./change-tail.js";
 import { contentVersion } from "./version-hash.js";
 
-/** One compiled, validated version of a kind: what a data plane receives. */
-export interface KindSnapshot {
-  kind: string;
-  /** Content hash of the rows (stable across restarts for the same rows). */
-  version: string;
-  set: TableSet;
-  rows: number;
-  compiledAt: string;
-}
-
-/** Why a kind did not compile: the table and row (its key) at fault. */
-export interface CompileError {
-  kind: string;
-  table: string;
-  row: string | number | null;
-  reason: string;
-}
-
-/** What the push side consumes (see control-plane/README.md). */
-export interface SnapshotSource {
-  kinds(): string[];
-  current(kind: string): KindSnapshot | undefined;
-  /** Recompile everything from the DB now; returns per-kind results. */
-  refresh(reason: string): Promise<RefreshResult>;
-  onChange(fn: (changedKinds: string[]) => void): () => void;
-  /**
-   * An older version of a kind from olelo_snapshots (the newest `keepSnapshots` per kind keep
-   * their rows), checked against its content hash; the push server uses it as a delta base.
-   */
-  snapshot(kind: string, version: string): Promise<KindSnapshot | undefined>;
-  /** What the next push would change vs current: per kind, added/removed/changed rows by id. */
-  diff(): Promise<Array<{ kind: string; added: unknown[]; removed: unknown[]; changed: unknown[] }>>;
-}
-
-export interface RefreshResult {
-  changed: string[];
-  /** Kinds held (not compiled as read: hold policy, or an error that names no row). */
-  errors: CompileError[];
-  /** Rows left out of the kinds that went live (skip policy), and the first bad row of held kinds. */
-  refused: RefusedRow[];
-}
-
-/** One kind's entry in `diff()`: the row changes plus the versions involved. */
-export interface KindDiff {
-  kind: string;
-  /** Version currently served (null: nothing compiled yet). */
-  from: string | null;
-  /** Version the database would compile to now (null when it fails to compile). */
-  to: string | null;
-  /** Set when the database rows would not compile (they will not be pushed). */
-  error?: CompileError;
-  /** Rows that would be left out (skip policy). */
-  refused?: RefusedRow[];
-  added: RowRef[];
-  removed: RowRef[];
-  changed: RowChange[];
-}
-
-export interface KindStatus {
-  kind: string;
-  tables: readonly string[];
-  validator: string;
-  version: string | null;
-  rows: number;
-  compiledAt: string | null;
-  /** Last compile attempt (success or failure). */
-  checkedAt: string | null;
-  lastError: CompileError | null;
-  lastErrorAt: string | null;
-  /** skip (bad rows refused alone) or hold (the kind waits for all rows to compile). */
-  policy: RowPolicy;
-  /** The kind is not at what the database holds: it stays at `version` (lastError says why). */
-  held: boolean;
-  /** Rows left out of `version`, with the time each was first refused. */
-  refused: RefusedEntry[];
-}
-
-export interface SourceStatus {
-  kinds: KindStatus[];
-  /** Rows refused since start (each row once per reason); refusedRows: refused now, all kinds. */
-  refusalsTotal: number;
-  refusedRows: number;
-  pollIntervalMs: number;
-  lastPollAt: string | null;
-  lastPollError: string | null;
-  polls: number;
-  /** Tables scanned vs skipped (unchanged big tables) by the change check. */
-  scans: ChangeCheckStats;
-}
+import type { CompileError, KindDiff, KindSnapshot, KindStatus, RefreshResult, SnapshotSource, SourceStatus } from "./source-types.js";
+export type { CompileError, KindDiff, KindSnapshot, KindStatus, RefreshResult, SnapshotSource, SourceStatus } from "./source-types.js";
 
 /** The DB-backed SnapshotSource with the extras the management API uses. */
 export interface DbSnapshotSource extends SnapshotSource {
@@ -152,6 +68,8 @@ export interface DbSnapshotSourceOptions {
   rowPolicy?: Readonly<Record<string, RowPolicy>>;
   /** Write refused rows to olelo_audit (default: as persist). */
   audit?: boolean;
+  /** Tail olelo_changes every N ms (change capture, change-tail.ts); 0/undefined = off. */
+  cdcIntervalMs?: number;
   log?: Logger;
 }
 
@@ -277,54 +195,108 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
       return st;
     });
     const read = await readKinds(ks);
-    const changed: string[] = [];
-    const errors: CompileError[] = [];
-    const refused: RefusedRow[] = [];
+    const out: RefreshResult = { changed: [], errors: [], refused: [] };
     const now = new Date().toISOString();
     for (const { st, set, fp, readError } of read) {
       st.fingerprint = fp;
-      st.checkedAt = now;
-      const res: CompiledSet = set ? compileSet(st.def.kind, set) : { ok: false, error: readError!, refused: [] };
-      refused.push(...res.refused);
-      let next: { version: string; rows: number; set: TableSet } | null = res.ok ? res : null;
-      if (!res.ok) {
-        errors.push(res.error);
-        const repeated = st.lastError && JSON.stringify(st.lastError) === JSON.stringify(res.error);
-        st.lastError = res.error;
-        if (!repeated) st.lastErrorAt = now;
-        // Deletions and disables go live on a held kind too (when the rest still compiles).
-        const pruned = st.current && set ? withDeletionsAndDisables(st.def, st.current.set, set) : null;
-        const p = pruned ? compileSet(st.def.kind, pruned) : null;
-        if (p?.ok && p.refused.length === 0) next = p;
-        log.warn("kind held at its last good version", { ...res.error, policy: st.policy, kept: next?.version ?? st.current?.version ?? null, deletionsApplied: next !== null, trigger: reason });
-      } else {
-        st.lastError = null;
-        st.lastErrorAt = null;
-      }
-      await refusals.update(st.def.kind, res.refused, next?.version ?? st.current?.version ?? null, st.policy);
-      if (!next || st.current?.version === next.version) continue;
-      const live = next;
-      st.current = { kind: st.def.kind, version: live.version, set: live.set, rows: live.rows, compiledAt: now };
-      changed.push(st.def.kind);
-      log.info("kind compiled", { kind: st.def.kind, version: live.version, rows: live.rows, refused: res.refused.length, trigger: reason });
-      if (persist) {
-        try {
-          await saveSnapshot(pool, { kind: st.def.kind, version: live.version, rows: live.rows, fingerprint: fp, reason, set: live.set }, keep);
-        } catch (e) {
-          log.error("could not store snapshot", { kind: st.def.kind, error: (e as Error).message });
-        }
+      await accept(st, set, readError, fp, reason, now, out);
+    }
+    notify(out.changed);
+    await persistAll(saves);
+    return out;
+  }
+
+  /** Compiles one kind's new rows and makes them current (or records why it is held). */
+  async function accept(st: KindState, set: TableSet | null, readError: CompileError | undefined, fp: string, reason: string, now: string, out: RefreshResult): Promise<void> {
+    st.checkedAt = now;
+    const res: CompiledSet = set ? compileSet(st.def.kind, set) : { ok: false, error: readError!, refused: [] };
+    out.refused.push(...res.refused);
+    let next: { version: string; rows: number; set: TableSet } | null = res.ok ? res : null;
+    if (!res.ok) {
+      out.errors.push(res.error);
+      const repeated = st.lastError && JSON.stringify(st.lastError) === JSON.stringify(res.error);
+      st.lastError = res.error;
+      if (!repeated) st.lastErrorAt = now;
+      // Deletions and disables go live on a held kind too (when the rest still compiles).
+      const pruned = st.current && set ? withDeletionsAndDisables(st.def, st.current.set, set) : null;
+      const p = pruned ? compileSet(st.def.kind, pruned) : null;
+      if (p?.ok && p.refused.length === 0) next = p;
+      log.warn("kind held at its last good version", { ...res.error, policy: st.policy, kept: next?.version ?? st.current?.version ?? null, deletionsApplied: next !== null, trigger: reason });
+    } else {
+      st.lastError = null;
+      st.lastErrorAt = null;
+    }
+    await refusals.update(st.def.kind, res.refused, next?.version ?? st.current?.version ?? null, st.policy);
+    if (!next || st.current?.version === next.version) return;
+    const live = next;
+    st.current = { kind: st.def.kind, version: live.version, set: live.set, rows: live.rows, compiledAt: now };
+    out.changed.push(st.def.kind);
+    log.info("kind compiled", { kind: st.def.kind, version: live.version, rows: live.rows, refused: res.refused.length, trigger: reason });
+    saves.push({ kind: st.def.kind, version: live.version, rows: live.rows, fingerprint: fp, reason, set: live.set });
+  }
+
+  /** Change capture: splices the changed rows into the kinds they belong to, or re-reads a kind. */
+  async function doApply(changes: TableChanges, reason: string): Promise<RefreshResult> {
+    // a kind whose database rows do not compile is re-read whole: splicing into its last good
+    // version would silently drop the bad row and clear the error
+    // (so is a kind with refused rows: its current set lacks them, and a splice would "clear" them)
+    const plan = await applyTableChanges(pool, changes, (kind) => (states.get(kind)?.lastError || refusals.list(kind).length ? undefined : states.get(kind)?.current?.set));
+    const out: RefreshResult = { changed: [], errors: [], refused: [] };
+    const now = new Date().toISOString();
+    for (const { kind, set } of plan.spliced) {
+      const st = states.get(kind)!;
+      // the fingerprint no longer matches these rows: the next safety check re-reads the kind
+      st.fingerprint = null;
+      await accept(st, set, undefined, "", reason, now, out);
+    }
+    notify(out.changed);
+    if (plan.reread.length) {
+      const r = await doRefresh(plan.reread, reason);
+      out.changed.push(...r.changed);
+      out.errors.push(...r.errors);
+      out.refused.push(...r.refused);
+    }
+    schedulePersist();
+    return out;
+  }
+
+  let persistTimer: NodeJS.Timeout | null = null;
+  /** CDC versions are stored a moment later, batched: a burst of one-row changes stores one version. */
+  function schedulePersist(): void {
+    if (persistTimer || saves.length === 0) return;
+    persistTimer = setTimeout(() => {
+      persistTimer = null;
+      const latest = new Map(saves.splice(0).map((s) => [s.kind, s]));
+      void serial(() => persistAll([...latest.values()]));
+    }, 2000);
+    persistTimer.unref();
+  }
+
+  const saves: Array<Parameters<typeof saveSnapshot>[1]> = [];
+  /** Stores the new versions, after the data planes were told (a 1M-row gzip takes a second). */
+  async function persistAll(list: typeof saves): Promise<void> {
+    if (!persist) {
+      list.length = 0;
+      return;
+    }
+    for (const s of list.splice(0)) {
+      try {
+        await saveSnapshot(pool, s, keep);
+      } catch (e) {
+        log.error("could not store snapshot", { kind: s.kind, error: (e as Error).message });
       }
     }
-    if (changed.length) {
-      for (const fn of listeners) {
-        try {
-          fn(changed);
-        } catch (e) {
-          log.error("onChange listener failed", { error: (e as Error).message });
-        }
+  }
+
+  function notify(changed: string[]): void {
+    if (!changed.length) return;
+    for (const fn of listeners) {
+      try {
+        fn(changed);
+      } catch (e) {
+        log.error("onChange listener failed", { error: (e as Error).message });
       }
     }
-    return { changed, errors, refused };
   }
 
   async function doCheck(): Promise<RefreshResult & { checked: number }> {
@@ -407,10 +379,13 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
       pollIntervalMs,
       ...poll,
       scans: checker.stats(),
+      cdc: tail?.status() ?? null,
     }),
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);
+      if (persistTimer) clearTimeout(persistTimer);
+      await tail?.close();
       await chain;
     },
   };
@@ -427,7 +402,20 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
       st.current = { kind, version: res.version, set: stored.set, rows: res.rows, compiledAt: stored.createdAt };
     }
   }
+  const tail = opts.cdcIntervalMs
+    ? createChangeTail({
+        pool,
+        intervalMs: opts.cdcIntervalMs,
+        onChanges: (changes, info) => serial(() => doApply(changes, `change log: ${info.ids} change(s) up to #${info.lastId}`)).then(() => undefined),
+        onGap: (why) => serial(() => doRefresh([...states.keys()], `change log: ${why}`)).then(() => undefined),
+        log,
+      })
+    : null;
+  // the newest change id is read before the full read at start: later changes are tailed, so a
+  // write made while the control plane was down is in the full read and nothing is missed
+  await tail?.init();
   await source.refresh("start");
+  tail?.start();
   schedule();
   return source;
 }

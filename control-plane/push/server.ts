@@ -21,6 +21,7 @@ import type { PushSource } from "./push-source.js";
 import { PushSession, type PushCall } from "./push-session.js";
 import { identityOf, isLoopbackHost, securityMode, serverCredentials, type PushSecurity } from "./push-security.js";
 import type { PushIdentity } from "./push-access.js";
+import { createRefreshHandler, type RefreshFn } from "./refresh-rpc.js";
 
 /** Largest frame the server sends; chunks are kept well below (1 MiB target, 4 MiB hard). */
 export const PUSH_MAX_SEND_BYTES = 16 * 1024 * 1024;
@@ -36,6 +37,8 @@ export interface PushServerOptions {
   chunk?: ChunkOptions;
   /** When versions go out as deltas (to data planes that support them); see DeltaOptions. */
   delta?: DeltaOptions;
+  /** Re-reads kinds from the database for TablePushService/Refresh (a data plane's reload RPC). */
+  refresh?: RefreshFn;
   /** How long a disconnected node stays in `nodes()`; default one hour. */
   forgetAfterMs?: number;
   /**
@@ -236,6 +239,7 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
   });
   server.addService(createServiceDefinition(TablePushService, { streamTables: { response: frameCodec } }), {
     streamTables: streamTables as grpc.handleBidiStreamingCall<unknown, unknown>,
+    refresh: createRefreshHandler(opts.source, opts.refresh, log) as grpc.handleUnaryCall<unknown, unknown>,
   });
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${opts.port ?? 8071}`, serverCredentials(security), (err, p) => (err ? reject(err) : resolve(p)));

@@ -226,6 +226,8 @@ export interface ControlPlaneOptions {
   grpcPort: number;
   /** Interval DB change check in ms (default 0 = off: only API writes and `push` publish). */
   pollMs?: number;
+  /** Change-log tail interval in ms (`--cdc-ms`); default: change capture off (`--no-cdc`). */
+  cdcMs?: number;
   /** More flags; `--push-insecure-loopback` is added unless they include `--push-tls-cert`. */
   extraArgs?: string[];
   /** How long to wait for the management API (default 60 s). */
@@ -240,7 +242,7 @@ export async function startControlPlaneProcess(o: ControlPlaneOptions): Promise<
   const p = spawnTsx(
     `control-plane :${o.apiPort}`,
     "control-plane/main.ts",
-    ["--db-url", `mysql://root@127.0.0.1:3306/${o.db}`, "--api", `127.0.0.1:${o.apiPort}`, "--grpc", `127.0.0.1:${o.grpcPort}`, "--poll-ms", String(o.pollMs ?? 0), ...(o.extraArgs?.includes("--push-tls-cert") ? [] : ["--push-insecure-loopback"]), ...(o.extraArgs ?? [])],
+    ["--db-url", `mysql://root@127.0.0.1:3306/${o.db}`, "--api", `127.0.0.1:${o.apiPort}`, "--grpc", `127.0.0.1:${o.grpcPort}`, "--poll-ms", String(o.pollMs ?? 0), ...(o.cdcMs ? ["--cdc-ms", String(o.cdcMs)] : ["--no-cdc"]), ...(o.extraArgs?.includes("--push-tls-cert") ? [] : ["--push-insecure-loopback"]), ...(o.extraArgs ?? [])],
     { OLELO_LOG_FORMAT: "json", OLELO_LOG_LEVEL: "info" },
   );
   const cp: ControlPlaneProcess = Object.assign(p, {
@@ -293,6 +295,8 @@ export interface DataPlaneOptions {
   settings?: Record<string, unknown>;
   /** Extra `controlPlane` keys (e.g. `tls`, `token`). */
   controlPlaneExtra?: Record<string, unknown>;
+  /** Extra `control` settings (fifo, dgram) next to its listen address. */
+  control?: Record<string, unknown>;
   readyTimeoutMs?: number;
 }
 
@@ -309,7 +313,7 @@ export async function startDataPlaneProcess(o: DataPlaneOptions): Promise<DataPl
       {
         node: o.node,
         listen: [`udp:127.0.0.1:${o.sipPort}`],
-        control: { listen: `127.0.0.1:${o.controlPort}` },
+        control: { listen: `127.0.0.1:${o.controlPort}`, ...(o.control ?? {}) },
         modules: o.modules ?? { dispatcher: { ping_interval: 0 } },
         script: { ...(o.script ? { file: o.script } : {}), settings: o.settings ?? { dispatcherSet: 1 } },
         controlPlane: { url: o.controlPlane, cacheDir: join(dir, "table-cache"), ...(o.controlPlaneExtra ?? {}) },

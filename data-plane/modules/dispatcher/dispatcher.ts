@@ -129,6 +129,12 @@ export async function startDispatcher(
           return;
         }
       }
+      // control-plane mode: the control plane re-reads the table; done once it is applied here
+      const upstream = host.tables.sourceOf("dispatcher");
+      if (upstream?.refresh) {
+        await upstream.refresh();
+        return;
+      }
       if (source.kind === "table") {
         loadOwn(source.set, source.version, "reload");
         return;
