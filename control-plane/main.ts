@@ -59,6 +59,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
       port: cfg.apiPort,
       token: cfg.token,
       nodes: () => push.nodes(),
+      pushStats: () => push.pushStats(),
     });
     stops.push(() => api.close());
     log.info("control plane ready", { push: push.address, api: api.url, kinds: source.kinds().join(",") });

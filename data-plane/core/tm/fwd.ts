@@ -143,6 +143,7 @@ export function branchTimeout(e: Tm, b: Branch): void {
   if (b.retransTimer) clearTimeout(b.retransTimer);
   b.retransTimer = null;
   b.timedOut = true;
+  e.counters.observeBranch(b.dst, b.sentAt, "timeout");
   const t = b.txn;
   if (t.isInvite && b.provisional && !b.cancelSent) e.sendCancel(b, null);
   b.final = 408;

@@ -78,7 +78,10 @@ export function recordUpstream(e: Tm, t: ServerTxn, status: number, data: Buffer
   if (status < 200) return;
   const first = !t.finalSent;
   t.finalSent = true;
-  if (first) e.counters.txnClass[(status / 100) | 0]!.v++;
+  if (first) {
+    e.counters.txnClass[(status / 100) | 0]!.v++;
+    e.counters.observeTxn(t.method, t.createdAt);
+  }
   if (t.isInvite && status >= 300) {
     // Timer G retransmissions over UDP until the ACK, Timer H gives up
     if (t.src.proto === "udp") {
