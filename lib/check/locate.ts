@@ -40,7 +40,16 @@ export function jsonErrorPosition(text: string, message: string): TextPosition |
   const lc = /line (\d+) column (\d+)/.exec(message);
   if (lc) return { line: Number(lc[1]), col: Number(lc[2]) };
   const m = /position (\d+)/.exec(message);
-  return m ? positionOf(text, Number(m[1])) : null;
+  if (m) return positionOf(text, Number(m[1]));
+  // Node 20+: Unexpected token 'u', "…excerpt…" is not valid JSON — find the excerpt, then the token
+  const t = /Unexpected token '(.)', ([\s\S]*) is not valid JSON/.exec(message);
+  if (t) {
+    const excerpt = t[2]!.replace(/^(\.\.\.|")/, "").replace(/(\.\.\."|")$/, "");
+    const at = text.indexOf(excerpt);
+    const k = at < 0 ? -1 : text.indexOf(t[1]!, at);
+    if (k >= 0) return positionOf(text, k);
+  }
+  return null;
 }
 
 /** `file:line:col: message` (or `file: message` without a position). */
