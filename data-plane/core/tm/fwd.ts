@@ -103,6 +103,7 @@ export function startBranch(e: Tm, t: ServerTxn, plan: RelayPlan, target: Branch
   e.counters.k.UAC_transactions!.v++;
   e.counters.k.fwd_requests!.v++;
   b.sentAt = Date.now();
+  if (log.enabled("debug")) log.debug("request forwarded", { callId: msg.callId, method: msg.method, branch: index, uri: target.uri, dst: `${dest.proto}:${dest.address}:${dest.port}` });
   if (rest.length && e.dispatcher.failover) e.failover.set(b, { plan, target, hop, patches: branchPatches, rest });
   // the dispatcher chain may refuse the copy (dst blocklist) and reports send failures (477)
   const ok = e.dispatcher.send({ sock, dest, data });

@@ -74,6 +74,7 @@ export function txnReply(e: Tm, t: ServerTxn, status: number, reason: string, op
 export function recordUpstream(e: Tm, t: ServerTxn, status: number, data: Buffer): void {
   t.lastResponse = data;
   t.lastStatus = status;
+  if (log.enabled("debug")) log.debug("reply sent", { callId: t.req.callId, method: t.method, status, dst: `${t.src.proto}:${t.src.address}:${t.src.port}` });
   e.sendUpstream(t, data);
   if (status < 200) return;
   const first = !t.finalSent;
