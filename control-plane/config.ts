@@ -37,6 +37,8 @@ export const CONTROL_PLANE_USAGE = `usage: olelo control plane [options]
   --token TOKEN       management API bearer token (env OLELO_CP_TOKEN)
   --poll-ms N         database change check interval, 0 = off (env OLELO_CP_POLL_MS, default 5000)
   --no-migrate        do not run migrations at start (env OLELO_CP_MIGRATE=0)
+  --check             check the options, the database and that every table kind compiles from its
+                      rows; binds nothing, changes nothing; one line per problem, exit 0/1
   --help              this text`;
 
 function parseHostPort(v: string, what: string): { host: string; port: number } {
@@ -105,6 +107,8 @@ export function parseControlPlaneConfig(argv: readonly string[], env: Record<str
       case "-h":
         cfg.help = true;
         break;
+      case "--check":
+        break; // control-plane/check.ts (main.ts runs it instead of starting)
       default:
         throw new ConfigError(`unknown option '${arg}'`);
     }

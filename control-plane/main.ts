@@ -71,6 +71,10 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes("--check")) {
+    const { runControlPlaneCheck } = await import("./check.js");
+    process.exit(await runControlPlaneCheck(process.argv.slice(2), process.env));
+  }
   let cfg: ReturnType<typeof parseControlPlaneConfig>;
   try {
     cfg = parseControlPlaneConfig(process.argv.slice(2), process.env);

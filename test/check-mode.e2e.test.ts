@@ -9,13 +9,16 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { createDatabase } from "../control-plane/db/connect.js";
+import { migrateDatabase } from "../control-plane/db/migrate.js";
+import { dropE2eDatabase, freshE2eDatabase } from "./helpers/processes.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const API = join(ROOT, "data-plane/core/script/context.js");
 
-function check(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+function check(args: string[], script = "start"): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((res) => {
-    const p = spawn("npm", ["start", "--silent", "--", "--check", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const p = spawn("npm", ["run", "--silent", script, "--", "--check", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     p.stdout.on("data", (d) => (out += d));
@@ -71,4 +74,32 @@ describe("npm start -- --check", () => {
     expect(r.code).toBe(1);
     expect(r.out).toMatch(new RegExp(`^${f}:3:\\d+: invalid JSON`, "m"));
   }, 60_000);
+});
+
+describe("npm run start:cp -- --check", () => {
+  const DB = "olelo_test_e2e_ops_check";
+  it("checks the database and that every kind compiles; names the bad row; binds and changes nothing", async () => {
+    const admin = await freshE2eDatabase(DB);
+    const url = `mysql://root@127.0.0.1:3306/${DB}`;
+    try {
+      const database = createDatabase(url);
+      await migrateDatabase(database.db, database.pool);
+      await database.close();
+      const ok = await check(["--db-url", url], "start:cp");
+      expect(ok.out).toMatch(/olelo-cp --check: OK \(\d+ table kinds/);
+      expect(ok.code).toBe(0);
+      await admin.query("INSERT INTO dispatcher (setid, destination, flags, priority, attrs, description) VALUES (1, 'sip:127.0.0.1:99999', 0, 0, '', 'bad port')");
+      const bad = await check(["--db-url", url], "start:cp");
+      expect(bad.code).toBe(1);
+      expect(bad.out).toMatch(/^dispatcher: table dispatcher row \d+: .*99999/m);
+      const [snaps] = (await admin.query("SELECT COUNT(*) AS n FROM olelo_snapshots")) as unknown as [Array<{ n: number }>];
+      expect(Number(snaps[0]!.n)).toBe(0); // nothing written
+      const none = await check(["--db-url", `mysql://root@127.0.0.1:3306/${DB}_missing`], "start:cp");
+      expect(none.code).toBe(1);
+      expect(none.out).toMatch(/database: Unknown database/);
+    } finally {
+      await dropE2eDatabase(admin, DB);
+      await admin.end();
+    }
+  }, 90_000);
 });
