@@ -55,6 +55,8 @@ export const CONTROL_PLANE_USAGE = `usage: olelo-cp [options]   (the control pla
   --row-policy K=P,.. bad-row policy per kind, P = skip (default: refuse bad rows alone)
                       or hold (kind stays at its last good version), e.g. dispatcher=hold,lcr=hold
                       (env OLELO_CP_ROW_POLICY)
+  --check             check the options, the database and that every table kind compiles from its
+                      rows; binds nothing, changes nothing; one line per problem, exit 0/1
 ${SECURITY_USAGE}
   --help              this text
   --version           print the version and exit`;
@@ -147,6 +149,8 @@ export function parseControlPlaneConfig(argv: readonly string[], env: Record<str
       case "-h":
         cfg.help = true;
         break;
+      case "--check":
+        break; // control-plane/check.ts (main.ts runs it instead of starting)
       default:
         if (!applySecurityFlag(cfg.security, flag, value, (m) => new ConfigError(m))) throw new ConfigError(`unknown option '${arg}'`);
     }

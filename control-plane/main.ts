@@ -89,6 +89,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
         status: () => security.status(),
       },
       nodes: () => push.nodes(),
+      pushStats: () => push.pushStats(),
     });
     stops.push(() => api.close());
     log.info("control plane ready", { push: push.address, api: api.url, kinds: source.kinds().join(",") });
@@ -103,6 +104,10 @@ async function main(): Promise<void> {
   if (process.argv[2] === "--version") {
     process.stdout.write(`olelo-cp ${packageVersion()} (Node.js ${process.versions.node})\n`);
     return;
+  }
+  if (process.argv.includes("--check")) {
+    const { runControlPlaneCheck } = await import("./check.js");
+    process.exit(await runControlPlaneCheck(process.argv.slice(2), process.env));
   }
   let cfg: ReturnType<typeof parseControlPlaneConfig>;
   try {

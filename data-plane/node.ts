@@ -9,7 +9,7 @@ import { ScriptRuntime } from "./core/script/runtime.js";
 import { sipCoreMethods } from "./core/tm/rpc-methods.js";
 import { loadModules, type LoadedModule } from "./core/module-loader.js";
 import { readTableFile, readTableFileAsync } from "./core/tables/file-loader.js";
-import { renderPrometheus } from "./core/stats/prometheus.js";
+import { observability } from "./observability.js";
 import { createLogger, setLogLevel, setLogSink } from "../lib/log/logger.js";
 import type { DataPlaneConfig } from "./core/config-file.js";
 import type { ControlServer } from "./core/rpc/server.js";
@@ -154,12 +154,7 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
         token: cfg.control.token ?? undefined,
         fifo: cfg.control.fifo ?? undefined,
         dgram: cfg.control.dgram ?? undefined,
-        metrics: () =>
-          renderPrometheus(stats, cfg.core.node, {
-            uptime_seconds: Math.round((Date.now() - core.startedAt) / 1000),
-            heap_used_bytes: process.memoryUsage().heapUsed,
-            tcp_connections: core.transport.connectionCount(),
-          }),
+        ...observability({ node: cfg.core.node, stats, core, tables, sync: () => sync }),
       });
     }
   } catch (e) {

@@ -20,6 +20,9 @@
  */
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
+import { METRICS_CONTENT_TYPE } from "../../lib/metrics/text.js";
+import { controlPlaneReady, renderControlPlaneMetrics } from "./observability.js";
+import type { PushStats } from "../push/server.js";
 import type { AddressInfo } from "node:net";
 import type { Pool, RowDataPacket } from "mysql2/promise";
 import { createLogger, type Logger } from "../../lib/log/logger.js";
@@ -64,6 +67,8 @@ export interface ManagementServerOptions {
   access?: { reload(): unknown; status(): unknown };
   /** Data planes as the push server sees them (control-plane/push). */
   nodes?: () => readonly NodeStatus[];
+  /** Push counters for GET /metrics (control-plane/push). */
+  pushStats?: () => PushStats;
   /** Largest accepted request body (default 1 MiB). */
   maxBodyBytes?: number;
   log?: Logger;
@@ -326,9 +331,26 @@ export async function createManagementServer(opts: ManagementServerOptions): Pro
   registerManagementMethods(registry, opts, Date.now());
   const dispatcher = new JsonRpcDispatcher({ registry, log });
 
+  const startedAt = Date.now();
+  /** /health and /ready carry no token (probes); /metrics wants one when tokens are configured. */
+  async function serveObservability(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    req.resume();
+    if (path === "/health") return send(res, 200, { status: "ok", uptime: Math.round((Date.now() - startedAt) / 1000) });
+    if (path === "/ready") {
+      const r = await controlPlaneReady(opts);
+      return send(res, r.ready ? 200 : 503, r);
+    }
+    if (tokens.required && tokens.lookup(req.headers.authorization) === null) {
+      return send(res, 401, { error: "unauthorized: send Authorization: Bearer <token>" }, { "www-authenticate": 'Bearer realm="olelo"' });
+    }
+    const text = renderControlPlaneMetrics({ ...opts, startedAt });
+    res.writeHead(200, { "content-type": METRICS_CONTENT_TYPE, "content-length": Buffer.byteLength(text) });
+    res.end(text);
+  }
   const handler: RequestListener = (req, res) => {
     void (async () => {
       const path = (req.url ?? "/").split("?")[0];
+      if (req.method === "GET" && (path === "/health" || path === "/ready" || path === "/metrics")) return serveObservability(path, req, res);
       if (path !== "/RPC") return send(res, 404, { error: "not found; POST JSON-RPC 2.0 to /RPC" });
       if (req.method !== "POST") return send(res, 405, { error: "use POST" }, { allow: "POST" });
       let actor = "local";

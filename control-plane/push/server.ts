@@ -79,6 +79,8 @@ export interface PushStats {
   deltaSends: number;
   deltaBytes: number;
   deltaFallbacks: number;
+  /** NACKs received per table kind (any reason, deltas sent back whole included). */
+  nacks: Record<string, number>;
 }
 
 const frameCodec: MessageCodec<Buffer> = {
@@ -103,7 +105,7 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
   const streamPrefix = randomBytes(4).toString("hex");
   let nonceCounter = 0;
   let bytesSent = 0;
-  const stats: PushStats = { fullSends: 0, fullBytes: 0, deltaSends: 0, deltaBytes: 0, deltaFallbacks: 0 };
+  const stats: PushStats = { fullSends: 0, fullBytes: 0, deltaSends: 0, deltaBytes: 0, deltaFallbacks: 0, nacks: {} };
   const deltas = createDeltaVersions(opts.source, resolveDeltaOptions(opts.delta), opts.chunk);
   const noteCurrent = (kinds: Iterable<string>) => {
     for (const k of kinds) {
@@ -207,6 +209,7 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
           session.onAck(m.value);
           return;
         case "nack":
+          stats.nacks[m.value.kind] = (stats.nacks[m.value.kind] ?? 0) + 1;
           session.onNack(m.value);
           return;
         case "hello":
@@ -275,7 +278,7 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
     },
     encodeFailures: () => encoded.failures(),
     bytesSent: () => bytesSent,
-    pushStats: () => ({ ...stats }),
+    pushStats: () => ({ ...stats, nacks: { ...stats.nacks } }),
     revalidate,
     async close(o = {}) {
       if (closed) return;

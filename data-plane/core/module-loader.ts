@@ -22,6 +22,15 @@ function folderOf(name: string): string {
   return name.replace(/_/g, "-");
 }
 
+/** The definition of one module by its configuration name (`olelo --check` parses its params with it). */
+export async function loadModuleDefinition(name: string): Promise<ModuleDefinition> {
+  const file = join(MODULES_DIR, folderOf(name), `index${ownModuleExt()}`);
+  if (!existsSync(file)) throw new Error(`module '${name}' not found (${file})`);
+  const mod = (await import(pathToFileURL(file).href)) as { default?: ModuleDefinition };
+  if (!mod.default || typeof mod.default.init !== "function") throw new Error(`module '${name}': index.ts must default-export defineModule(...)`);
+  return mod.default;
+}
+
 /**
  * Loads the configured modules in dependency order (`requires`), giving each a ModuleHost.
  * Throws naming the module when one is missing or fails to initialise.
@@ -43,12 +52,9 @@ export async function loadModules(
   while (pending.length) {
     const name = pending.shift()!;
     if (defs.has(name)) continue;
-    const file = join(MODULES_DIR, folderOf(name), `index${ownModuleExt()}`);
-    if (!existsSync(file)) throw new Error(`module '${name}' not found (${file})`);
-    const mod = (await import(pathToFileURL(file).href)) as { default?: ModuleDefinition };
-    if (!mod.default || typeof mod.default.init !== "function") throw new Error(`module '${name}': index.ts must default-export defineModule(...)`);
-    defs.set(name, mod.default);
-    for (const r of mod.default.requires ?? []) if (!defs.has(r) && !pending.includes(r)) pending.push(r);
+    const def = await loadModuleDefinition(name);
+    defs.set(name, def);
+    for (const r of def.requires ?? []) if (!defs.has(r) && !pending.includes(r)) pending.push(r);
   }
   const order: string[] = [];
   const visiting = new Set<string>();

@@ -73,10 +73,10 @@ export class Acc {
         db.defineTable(params.cdrs_table, [params.cdr_start_id, params.cdr_end_id, params.cdr_duration_id, ...this.cdrExtra.map((e) => e.name)]);
       }
       g.gauge("db_queued", () => db.status.queued);
-      g.gauge("db_written", () => db.status.written);
-      g.gauge("db_errors", () => db.status.errors);
-      g.gauge("db_dropped", () => db.status.dropped);
-      g.gauge("db_rejected", () => db.status.rejected);
+      g.gauge("db_written", () => db.status.written, true);
+      g.gauge("db_errors", () => db.status.errors, true);
+      g.gauge("db_dropped", () => db.status.dropped, true);
+      g.gauge("db_rejected", () => db.status.rejected, true);
     }
     if (params.cdr_enable) {
       this.unsubscribe = deps.events.subscribe(["call.ended"], (ev: OleloEvent) => this.onCallEnded(ev.data as unknown as CallEndedData));
