@@ -45,7 +45,7 @@ export default defineModule<AccApi, AccParams>({
   doc: "Accounting: acc/missed_calls rows and CDRs to MySQL, the log or a JSON-lines file (Kamailio acc)",
   params: accParams,
   stats: { group: "acc", counters: ["acc_records", "missed_records", "cdr_records"] },
-  init(host) {
+  async init(host) {
     const params = { ...host.config, log_file: host.config.log_file === null ? null : host.resolvePath(host.config.log_file) };
     const db = params.db_url
       ? new AccDbWriter(params.db_url, {
@@ -65,7 +65,16 @@ export default defineModule<AccApi, AccParams>({
       void file?.close();
       throw e;
     }
-    if (db) void db.checkSchema();
+    if (db) {
+      // a table that cannot take the configured (extra) columns would drop every row: refuse to start
+      const bad = await db.checkSchema();
+      if (bad) {
+        acc.close();
+        await db.close(0);
+        void file?.close();
+        throw new Error(`acc: ${bad}; fix db_extra/cdr_extra or the table`);
+      }
+    }
     running.push({ acc, db, file });
     return {
       params,
