@@ -1,0 +1,198 @@
+/**
+ * Issue 14, billing CDRs end to end with real processes (a control plane on MariaDB
+ * olelo_test_e2e_bill, a data plane with dialog + acc spooling CDRs to it) and sipp calls:
+ * N calls give exactly N CDRs through `cdrs.list` with cursor paging; with the control plane down
+ * the CDRs stay in the data plane's spool (also across a SIGKILL of the data plane) and arrive once
+ * it is back, without duplicates; accounting tables cannot be written through the API; a
+ * `cdr_extra` column the table lacks stops the data plane at start with one line naming it.
+ *
+ * Ports: a block of 60 from test/kit/ports.ts (freePortBlock).
+ */
+import type mysql from "mysql2/promise";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  dropE2eDatabase,
+  freshE2eDatabase,
+  jsonRpc,
+  rpcResult,
+  spawnTsx,
+  startControlPlaneProcess,
+  startDataPlaneProcess,
+  stopAllProcesses,
+  waitUntil,
+  type ControlPlaneProcess,
+  type DataPlaneOptions,
+  type DataPlaneProcess,
+} from "./helpers/processes.js";
+import { runSipp, startSippServer, type SippServer } from "./helpers/sipp.js";
+import { freePortBlock } from "./kit/ports.js";
+
+const BASE = await freePortBlock(60);
+const DB = "olelo_test_e2e_bill";
+const CP = { db: DB, apiPort: BASE + 1, grpcPort: BASE + 2 };
+const UAS = BASE + 20;
+let uacPort = BASE + 30;
+
+let admin: mysql.Connection;
+let cp: ControlPlaneProcess | null = null;
+let dp: DataPlaneProcess | null = null;
+let uas: SippServer;
+const dir = mkdtempSync(join(tmpdir(), "olelo-e2e-bill-"));
+
+const dpOpts = (): DataPlaneOptions => ({
+  node: "bill-a",
+  sipPort: BASE + 10,
+  controlPort: BASE + 11,
+  controlPlane: `127.0.0.1:${CP.grpcPort}`,
+  dir,
+  settings: { nextHop: `sip:127.0.0.1:${UAS}` },
+  modules: {
+    dialog: {},
+    acc: { cdr_enable: 1, cdr_log_enable: 0, cdr_push_url: `http://127.0.0.1:${CP.apiPort}/RPC`, cdr_push_retry: 100, cdr_push_retry_max: 500 },
+  },
+});
+
+interface Cdr {
+  seq: number;
+  cdr_id: string;
+  call_id: string;
+  [k: string]: unknown;
+}
+
+/** Every CDR through cursor paging (`after` = previous next_cursor). */
+async function allCdrs(limit = 7): Promise<Cdr[]> {
+  const out: Cdr[] = [];
+  let after = 0;
+  for (;;) {
+    const page = await rpcResult<{ rows: Cdr[]; next_cursor: number; more: boolean }>(cp!.rpcUrl, "cdrs.list", { after, limit });
+    out.push(...page.rows);
+    if (!page.more) return out;
+    after = page.next_cursor;
+  }
+}
+
+async function calls(n: number, service: string): Promise<void> {
+  const r = await runSipp({ scenario: "uac_rr.xml", port: uacPort++, remote: `127.0.0.1:${dp!.sipPort}`, calls: n, rate: 20, service, timeoutS: 30 });
+  expect([r.successful, r.failed], r.errors || r.stderr).toEqual([n, 0]);
+}
+
+async function accStats(): Promise<Record<string, number>> {
+  return rpcResult(dp!.rpcUrl, "stats.fetchn", ["acc:"]);
+}
+
+beforeAll(async () => {
+  admin = await freshE2eDatabase(DB);
+  uas = await startSippServer({ scenario: "uas_rr.xml", port: UAS });
+  cp = await startControlPlaneProcess(CP);
+  dp = await startDataPlaneProcess(dpOpts());
+}, 120_000);
+
+afterAll(async () => {
+  await uas?.stop();
+  await stopAllProcesses();
+  await dropE2eDatabase(admin, DB);
+  await admin?.end();
+});
+
+describe("billing CDRs through the control plane", () => {
+  it("30 calls give exactly 30 CDRs via cdrs.list with cursor paging, every field filled", async () => {
+    await calls(30, "bob");
+    await waitUntil("30 CDRs", async () => (await allCdrs(100)).length === 30, 20_000, [cp!, dp!]);
+    const cdrs = await allCdrs(7);
+    expect(cdrs).toHaveLength(30);
+    expect(new Set(cdrs.map((c) => c.call_id)).size).toBe(30);
+    expect(new Set(cdrs.map((c) => c.cdr_id)).size).toBe(30);
+    for (let i = 1; i < cdrs.length; i++) expect(cdrs[i]!.seq).toBeGreaterThan(cdrs[i - 1]!.seq);
+    const c = cdrs[0]!;
+    expect(c).toMatchObject({
+      node: "bill-a",
+      callee: "bob",
+      caller: "sipp",
+      from_user: "sipp",
+      account: "sipp",
+      src_ip: "127.0.0.1",
+      gateway: `sip:127.0.0.1:${UAS}`,
+      sip_code: 200,
+      sip_reason: "OK",
+      disposition: "ANSWERED",
+      end_reason: "bye",
+      ended_by: "caller",
+    });
+    expect(c.cdr_id).toMatch(/^[0-9a-f]{40}$/);
+    expect(Number(c.answer_ms)).toBeGreaterThanOrEqual(Number(c.start_ms));
+    expect(Number(c.end_ms)).toBeGreaterThanOrEqual(Number(c.answer_ms));
+    expect(c.duration_ms).toBe(Number(c.end_ms) - Number(c.answer_ms));
+    expect(c.billsec).toBe(Math.ceil(Number(c.duration_ms) / 1000));
+    // filters, get, CSV
+    expect((await rpcResult(cp!.rpcUrl, "cdrs.list", { call_id: c.call_id })).rows).toEqual([c]);
+    expect((await rpcResult(cp!.rpcUrl, "cdrs.list", { account: "nobody" })).rows).toEqual([]);
+    expect((await rpcResult(cp!.rpcUrl, "cdrs.list", { node: "bill-a", from_ms: Number(c.start_ms), limit: 1000 })).rows.length).toBe(30);
+    expect((await rpcResult(cp!.rpcUrl, "cdrs.list", { to_ms: Number(c.start_ms) })).rows).toEqual([]);
+    expect(await rpcResult(cp!.rpcUrl, "cdrs.get", { cdr_id: c.cdr_id })).toEqual(c);
+    expect((await jsonRpc(cp!.rpcUrl, "cdrs.get", { cdr_id: "nope" })).error).toMatchObject({ code: 404 });
+    const csv = await rpcResult<{ csv: string; rows: number }>(cp!.rpcUrl, "cdrs.export", { limit: 1000 });
+    const lines = csv.csv.trimEnd().split("\r\n");
+    expect(lines).toHaveLength(31);
+    expect(lines[0]!.split(",").slice(0, 3)).toEqual(["seq", "cdr_id", "call_id"]);
+    // a CDR delivered again (retry after a lost ACK) is stored once
+    const { seq: _s, received_ms: _r, ...again } = c;
+    expect(await rpcResult(cp!.rpcUrl, "cdrs.ingest", { cdrs: [again] })).toEqual({ accepted: 0, duplicates: 1 });
+    expect(await allCdrs(100)).toHaveLength(30);
+    expect((await accStats())["acc.cdr_spooled"]).toBe(0);
+  }, 60_000);
+
+  it("accounting tables are read-only through the API", async () => {
+    const a = await jsonRpc(cp!.rpcUrl, "acc_cdrs.create", { start_time: "2024-01-01 00:00:00" });
+    expect(a.error).toMatchObject({ code: 403, message: expect.stringContaining("acc_cdrs is read-only") });
+    expect((await jsonRpc(cp!.rpcUrl, "dialog.delete", { id: 1 })).error).toMatchObject({ code: 403 });
+    expect((await jsonRpc(cp!.rpcUrl, "cdrs.delete", { cdr_id: "x" })).error).toMatchObject({ code: -32601 });
+    expect((await rpcResult(cp!.rpcUrl, "acc_cdrs.list", {})).rows).toEqual([]);
+  });
+
+  it("control plane down while calls end, data plane SIGKILLed meanwhile: the CDRs arrive once it is back, no duplicates", async () => {
+    expect(await cp!.stop("SIGKILL")).toBeDefined();
+    await calls(10, "carol");
+    await waitUntil("10 CDRs spooled", async () => (await accStats())["acc.cdr_spooled"] === 10, 10_000, [dp!]);
+    // the data plane dies with the CDRs only in its spool file
+    await dp!.stop("SIGKILL");
+    dp = await startDataPlaneProcess(dpOpts());
+    expect((await accStats())["acc.cdr_spooled"]).toBe(10);
+    await calls(10, "dave");
+    await waitUntil("20 CDRs spooled", async () => (await accStats())["acc.cdr_spooled"] === 20, 10_000, [dp!]);
+    cp = await startControlPlaneProcess(CP);
+    await waitUntil("50 CDRs", async () => (await allCdrs(100)).length === 50, 20_000, [cp!, dp!]);
+    await waitUntil("spool empty", async () => (await accStats())["acc.cdr_spooled"] === 0, 10_000, [dp!]);
+    const cdrs = await allCdrs(9);
+    expect(cdrs).toHaveLength(50);
+    expect(new Set(cdrs.map((c) => c.cdr_id)).size).toBe(50);
+    expect(new Set(cdrs.map((c) => c.call_id)).size).toBe(50);
+    expect(cdrs.filter((c) => c.callee === "carol")).toHaveLength(10);
+    expect(cdrs.filter((c) => c.callee === "dave")).toHaveLength(10);
+    // the rows are in MariaDB, not only in the API's answer
+    const [n] = await admin.query<mysql.RowDataPacket[]>("SELECT COUNT(*) n, COUNT(DISTINCT cdr_id) d FROM olelo_cdrs");
+    expect([Number(n[0]!.n), Number(n[0]!.d)]).toEqual([50, 50]);
+  }, 120_000);
+
+  it("a cdr_extra column the table lacks stops the data plane at start, naming it (exit 1, one line)", async () => {
+    const d = mkdtempSync(join(tmpdir(), "olelo-e2e-bill-bad-"));
+    const cfg = join(d, "olelo.json");
+    writeFileSync(
+      cfg,
+      JSON.stringify({
+        node: "bad",
+        listen: [`udp:127.0.0.1:${BASE + 40}`],
+        modules: { dialog: {}, acc: { db_url: `mysql://root@127.0.0.1:3306/${DB}`, cdr_enable: 1, cdr_extra: "no_such_col=$fU" } },
+        dataDir: join(d, "data"),
+      }),
+    );
+    const p = spawnTsx("data-plane bad", "data-plane/main.ts", ["--config", cfg]);
+    const code = await new Promise<number | null>((r) => p.proc.on("exit", (c) => r(c)));
+    expect(code).toBe(1);
+    const lines = p.log().trim().split("\n").filter((l) => l.startsWith("olelo:"));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/acc_cdrs has no column 'no_such_col'/);
+  }, 60_000);
+});
