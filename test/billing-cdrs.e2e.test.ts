@@ -156,10 +156,16 @@ describe("billing CDRs through the control plane", () => {
     expect(await cp!.stop("SIGKILL")).toBeDefined();
     await calls(10, "carol");
     await waitUntil("10 CDRs spooled", async () => (await accStats())["acc.cdr_spooled"] === 10, 10_000, [dp!]);
+    const before = await rpcResult(dp!.rpcUrl, "events.since", { since: 0, kinds: ["call.ended"] });
+    expect(before.events.length).toBeGreaterThanOrEqual(10);
     // the data plane dies with the CDRs only in its spool file
     await dp!.stop("SIGKILL");
     dp = await startDataPlaneProcess(dpOpts());
     expect((await accStats())["acc.cdr_spooled"]).toBe(10);
+    // an event subscriber holding the old boot's epoch is told its events after `since` are gone
+    const after = await rpcResult(dp!.rpcUrl, "events.since", { since: before.lastSeq - 3, epoch: before.epoch, kinds: ["call.ended"] });
+    expect(after).toMatchObject({ lost: "restart", previousEpoch: before.epoch, missedFrom: before.lastSeq - 2, lostCount: null, events: [] });
+    expect(after.epoch).toBeGreaterThan(before.epoch);
     await calls(10, "dave");
     await waitUntil("20 CDRs spooled", async () => (await accStats())["acc.cdr_spooled"] === 20, 10_000, [dp!]);
     cp = await startControlPlaneProcess(CP);

@@ -39,7 +39,7 @@ describe("WebSocket /ws: JSON-RPC both ways and the event stream", () => {
       ["event", "call.ended", base + 3],
       ["event", "call.started", base + 4],
     ]);
-    expect(c.notes[2]!.params).toEqual({ seq: base + 4, kind: "call.started", ts: expect.any(String), node: "test-node", data: { id: "b" } });
+    expect(c.notes[2]!.params).toEqual({ epoch: node.bus.epoch, seq: base + 4, kind: "call.started", ts: expect.any(String), node: "test-node", data: { id: "b" } });
     expect(order.slice(0, 3)).toEqual(["reply", "event", "event"]);
   });
 
@@ -82,6 +82,13 @@ describe("WebSocket /ws: JSON-RPC both ways and the event stream", () => {
     expect(r2.events.map((e: any) => e.kind)).toEqual(["poll.b"]);
     await expect(httpCall(node.srv.url, "events.since", [0, 5])).rejects.toMatchObject({ data: { param: "kinds" } });
     await expect(httpCall(node.srv.url, "events.since", [0, null, 0])).rejects.toMatchObject({ data: { param: "limit" } });
+    // the boot epoch: the same epoch answers as before; an older one says what was lost
+    const same = (await httpCall(node.srv.url, "events.since", { since: last, kinds: "poll.*", epoch: node.bus.epoch })) as any;
+    expect(same).toMatchObject({ epoch: node.bus.epoch, missed: 0, more: false });
+    expect(same.lost).toBeUndefined();
+    const old = (await httpCall(node.srv.url, "events.since", { since: 7, kinds: "poll.*", epoch: node.bus.epoch - 1000 })) as any;
+    expect(old).toMatchObject({ epoch: node.bus.epoch, lost: "restart", previousEpoch: node.bus.epoch - 1000, missedFrom: 8, lostCount: null });
+    expect(old.events.map((e: any) => e.kind)).toEqual(["poll.a", "poll.b"]);
   });
 
   it("the server can call methods the client exposes", async () => {
