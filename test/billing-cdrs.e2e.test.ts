@@ -50,7 +50,7 @@ const dpOpts = (): DataPlaneOptions => ({
   dir,
   settings: { nextHop: `sip:127.0.0.1:${UAS}` },
   modules: {
-    dialog: {},
+    dialog: { db_mode: 1, db_url: `mysql://root@127.0.0.1:3306/${DB}`, default_timeout: 6, send_bye: 1 },
     acc: { cdr_enable: 1, cdr_log_enable: 0, cdr_push_url: `http://127.0.0.1:${CP.apiPort}/RPC`, cdr_push_retry: 100, cdr_push_retry_max: 500 },
   },
 });
@@ -180,6 +180,37 @@ describe("billing CDRs through the control plane", () => {
     // the rows are in MariaDB, not only in the API's answer
     const [n] = await admin.query<mysql.RowDataPacket[]>("SELECT COUNT(*) n, COUNT(DISTINCT cdr_id) d FROM olelo_cdrs");
     expect([Number(n[0]!.n), Number(n[0]!.d)]).toEqual([50, 50]);
+  }, 120_000);
+
+  it("data plane SIGKILLed with calls up: restored from the dialog table, they end by BYE or timeout and get exactly one CDR each", async () => {
+    const dialogs = async () => Number((await admin.query<mysql.RowDataPacket[]>("SELECT COUNT(*) n FROM dialog"))[0][0]!.n);
+    const startCount = (await allCdrs(1000)).length;
+    // 4 calls hang up (BYE from the caller) 4 s after the answer; 3 wait for the proxy's BYE (timeout 6 s)
+    const held = runSipp({ scenario: "dlg_uac_hold.xml", port: uacPort++, remote: `127.0.0.1:${dp!.sipPort}`, calls: 4, rate: 20, service: "erin", templ: { hold_ms: "4000" }, timeoutS: 40 });
+    const waiting = runSipp({ scenario: "dlg_uac_wait_bye.xml", port: uacPort++, remote: `127.0.0.1:${dp!.sipPort}`, calls: 3, rate: 20, service: "fred", timeoutS: 40 });
+    await waitUntil("7 dialogs in the dialog table", async () => (await dialogs()) === 7, 10_000, [dp!]);
+    const [rows] = await admin.query<mysql.RowDataPacket[]>("SELECT state, xdata FROM dialog");
+    expect(rows.every((r) => JSON.parse(String(r.xdata)).n === "bill-a")).toBe(true);
+    await dp!.stop("SIGKILL");
+    dp = await startDataPlaneProcess(dpOpts());
+    expect(await rpcResult(dp.rpcUrl, "dlg.stats_active")).toMatchObject({ all: 7 });
+    const [h, w] = await Promise.all([held, waiting]);
+    expect([h.successful, h.failed], h.errors || h.stderr).toEqual([4, 0]);
+    expect([w.successful, w.failed], w.errors || w.stderr).toEqual([3, 0]);
+    await waitUntil("7 more CDRs", async () => (await allCdrs(1000)).length === startCount + 7, 20_000, [cp!, dp!]);
+    await waitUntil("dialog table empty", async () => (await dialogs()) === 0, 10_000, [dp!]);
+    const cdrs = await allCdrs(1000);
+    const erin = cdrs.filter((c) => c.callee === "erin");
+    const fred = cdrs.filter((c) => c.callee === "fred");
+    expect(erin).toHaveLength(4);
+    expect(fred).toHaveLength(3);
+    for (const c of erin) expect(c).toMatchObject({ disposition: "ANSWERED", end_reason: "bye", ended_by: "caller", gateway: `sip:127.0.0.1:${UAS}` });
+    for (const c of fred) {
+      expect(c).toMatchObject({ disposition: "ANSWERED", end_reason: "proxy_bye", ended_by: "timeout" });
+      expect(Number(c.duration_ms)).toBeGreaterThanOrEqual(5900);
+      expect(Number(c.duration_ms)).toBeLessThan(9000);
+    }
+    expect(new Set(cdrs.map((c) => c.cdr_id)).size).toBe(cdrs.length);
   }, 120_000);
 
   it("a cdr_extra column the table lacks stops the data plane at start, naming it (exit 1, one line)", async () => {

@@ -3,6 +3,8 @@ import { DlgState } from "./dialog.js";
 import { DialogManager, type ByeSide } from "./manager.js";
 import { type DialogParams, dialogParams } from "./params.js";
 import { dialogRpcMethods } from "./rpc.js";
+import { DialogDbStore } from "./db-store.js";
+import { restoreDialogs } from "./restore.js";
 
 /** A snapshot of the current dialog for scripts ($dlg(...) in Kamailio). */
 export interface DialogSnapshot {
@@ -105,7 +107,7 @@ function createApi(m: DialogManager): DialogApi {
 }
 
 /** Running managers, oldest first: destroy() gets no argument, so it closes the oldest. */
-const running: DialogManager[] = [];
+const running: Array<{ m: DialogManager; store: DialogDbStore | null }> = [];
 
 /**
  * dialog: call tracking (Kamailio dialog) — dialog states 1–5, rr-param and tag matching,
@@ -116,22 +118,32 @@ export default defineModule<DialogApi, DialogParams>({
   name: "dialog",
   doc: "Dialog tracking: call states, timeouts, profiles (call limits), call.* events (Kamailio dialog)",
   params: dialogParams,
+  // acc (when configured) starts first, so it hears call.ended of dialogs restored from the database
+  optional: ["acc"],
   rpc: ["dlg.list", "dlg.list_ctx", "dlg.dlg_list", "dlg.dlg_list_ctx", "dlg.list_match", "dlg.end_dlg", "dlg.terminate_dlg", "dlg.is_alive", "dlg.profile_get_size", "dlg.profile_list", "dlg.stats_active", "dlg.briefing"],
   stats: { group: "dialog", counters: ["processed_dialogs", "expired_dialogs", "failed_dialogs", "active_dialogs", "early_dialogs"] },
-  init(host) {
+  async init(host) {
     const params = host.config;
+    const store = params.db_mode === 1 && params.db_url ? new DialogDbStore(params.db_url, host.events.node, host.log) : null;
     const m = new DialogManager(params, {
       events: host.events,
       log: host.log,
       stats: host.stats.group("dialog", ["processed_dialogs", "expired_dialogs", "failed_dialogs"]),
       sip: host.sip,
+      store,
     });
+    if (store) {
+      const n = restoreDialogs(m, await store.load());
+      if (n) host.log.info("dialog: calls restored from the database", { dialogs: n });
+    }
     host.rpc.registerAll(dialogRpcMethods(m));
-    running.push(m);
+    running.push({ m, store });
     return createApi(m);
   },
-  destroy() {
-    running.shift()?.close();
+  async destroy() {
+    const r = running.shift();
+    r?.m.close();
+    await r?.store?.close();
   },
 });
 
