@@ -29,6 +29,7 @@ import {
 } from "./helpers/processes.js";
 import { runSipp, startSippServer, type SippServer } from "./helpers/sipp.js";
 import { freePortBlock } from "./kit/ports.js";
+import { startTracedUas, type TracedUas } from "./scripts/dispatcher-support.js";
 
 const BASE = await freePortBlock(60);
 const DB = "olelo_test_e2e_bill";
@@ -231,5 +232,71 @@ describe("billing CDRs through the control plane", () => {
     const lines = p.log().trim().split("\n").filter((l) => l.startsWith("olelo:"));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/acc_cdrs has no column 'no_such_col'/);
+  }, 60_000);
+});
+
+describe("call control: per-account call limit, maximum duration, dlg.end_dlg", () => {
+  let lim: DataPlaneProcess;
+  let traced: TracedUas;
+  beforeAll(async () => {
+    traced = await startTracedUas(BASE + 50);
+    lim = await startDataPlaneProcess({
+      node: "bill-b",
+      sipPort: BASE + 12,
+      controlPort: BASE + 13,
+      controlPlane: `127.0.0.1:${CP.grpcPort}`,
+      settings: { nextHop: `sip:127.0.0.1:${BASE + 50}`, limits: { maxCalls: 3, maxDurationS: 5, accounts: { vip: { maxDurationS: 60 } } } },
+      modules: {
+        dialog: { profiles_with_value: "account" },
+        acc: { cdr_enable: 1, cdr_log_enable: 0, cdr_push_url: `http://127.0.0.1:${CP.apiPort}/RPC`, cdr_push_retry: 100, cdr_push_retry_max: 500 },
+      },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await traced?.stop();
+  });
+
+  const nodeCdrs = async () => (await allCdrs(1000)).filter((c) => c.node === "bill-b");
+
+  it("3 concurrent calls of an account pass, the 4th is answered 403; 5 s maximum duration ends them with BYE both ways", async () => {
+    const t0 = Date.now();
+    const three = runSipp({ scenario: "dlg_uac_wait_bye.xml", port: uacPort++, remote: `127.0.0.1:${lim.sipPort}`, calls: 3, rate: 20, service: "gina", timeoutS: 20 });
+    await waitUntil("3 calls up", async () => (await rpcResult(lim.rpcUrl, "dlg.stats_active")).all === 3, 10_000, [lim]);
+    const fourth = await runSipp({ scenario: "uac_expect.xml", port: uacPort++, remote: `127.0.0.1:${lim.sipPort}`, calls: 1, service: "gina", templ: { code: "403" } });
+    expect([fourth.successful, fourth.failed], fourth.errors || fourth.stderr).toEqual([1, 0]);
+    expect(traced.invites("gina")).toHaveLength(3);
+    const r = await three;
+    expect([r.successful, r.failed], r.errors || r.stderr).toEqual([3, 0]); // each got the proxy's BYE
+    const took = Date.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(5000);
+    const byes = traced.requests("BYE");
+    const callIds = new Set(traced.invites("gina").map((i) => i.callId));
+    expect(byes.filter((b) => callIds.has(b.callId))).toHaveLength(3); // the callee side got BYE too
+    await waitUntil("3 CDRs from bill-b", async () => (await nodeCdrs()).length === 3, 10_000, [cp!, lim]);
+    for (const c of await nodeCdrs()) {
+      expect(c).toMatchObject({ account: "sipp", callee: "gina", ended_by: "timeout", end_reason: "proxy_bye", disposition: "ANSWERED" });
+      expect(Number(c.duration_ms)).toBeGreaterThanOrEqual(4900);
+      expect(Number(c.duration_ms)).toBeLessThan(6500);
+    }
+    // after they ended the account may call again
+    expect(await rpcResult(lim.rpcUrl, "dlg.stats_active")).toMatchObject({ all: 0 });
+  }, 60_000);
+
+  it("dlg.end_dlg hangs up a call with BYE both ways and the CDR says who ended it", async () => {
+    const call = runSipp({ scenario: "dlg_uac_wait_bye.xml", port: uacPort++, remote: `127.0.0.1:${lim.sipPort}`, calls: 1, service: "hank", timeoutS: 20 });
+    let d: { h_entry: number; h_id: number } | undefined;
+    await waitUntil("the call up", async () => {
+      const l = await rpcResult<Array<{ h_entry: number; h_id: number; state: number }>>(lim.rpcUrl, "dlg.list");
+      d = l.find((x) => x.state === 4);
+      return d !== undefined;
+    }, 10_000, [lim]);
+    await rpcResult(lim.rpcUrl, "dlg.end_dlg", [d!.h_entry, d!.h_id]);
+    const r = await call;
+    expect([r.successful, r.failed], r.errors || r.stderr).toEqual([1, 0]);
+    await waitUntil("the CDR", async () => (await nodeCdrs()).some((c) => c.callee === "hank"), 10_000, [cp!, lim]);
+    const c = (await nodeCdrs()).find((x) => x.callee === "hank")!;
+    expect(c).toMatchObject({ ended_by: "rpc", end_reason: "proxy_bye" });
+    const hankIds = new Set(traced.invites("hank").map((i) => i.callId));
+    expect(traced.requests("BYE").filter((b) => hankIds.has(b.callId))).toHaveLength(1);
   }, 60_000);
 });

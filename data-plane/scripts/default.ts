@@ -22,6 +22,8 @@
  *   natSipPing      REGISTRAR sets FLB_NATSIPPING on NATed contacts: OPTIONS keep-alives (WITH_NATSIPPING)
  *   serialForking   LOCATION forks by q: t_load_contacts / t_next_contacts (default false: parallel)
  *   serialTimeoutMs ring time of one serial group before the next is tried (default 15000)
+ *   limits          with dialog: per-account call control {maxCalls, maxDurationS, accounts:
+ *                   {"1001": {maxCalls, maxDurationS}}, rejectCode, rejectReason} (default/call-limits.ts)
  *
  * Modules are used when configured: sanity, pike/htable (ipban), permissions, auth, registrar,
  * dispatcher. SAFEGUARD/AUTH (Kamailio WITH_ANTIFLOOD, WITH_AUTH, WITH_IPAUTH): pike's flood guard
@@ -58,7 +60,7 @@ export default defineScript(({ settings, modules: loaded, log }) => {
   /** Alg 10 (call load) counts calls: BYE/CANCEL must end them, a failed call must drop its load. */
   const dsLoad = ds !== undefined && dsSet !== null && dsAlg === 10;
   const sanity = modules.sanity;
-  const acct = accounting(modules);
+  const acct = accounting(modules, settings.limits);
   const loc = location(modules, settings, log, acct.beforeLocalRelay);
 
   const { pike, auth, permissions, failures } = firewall(modules, settings);
@@ -164,7 +166,7 @@ export default defineScript(({ settings, modules: loaded, log }) => {
     if (req.method === "INVITE" || req.method === "BYE" || req.method === "SUBSCRIBE" || req.method === "UPDATE") {
       // failure handling is armed only where the script has a use for it
     }
-    acct.beforeRelay(req);
+    if (!acct.beforeRelay(req)) return;
     if (!req.relay()) req.replyError();
   }
 

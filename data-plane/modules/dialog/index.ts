@@ -1,5 +1,5 @@
 import { defineModule, type RequestContext } from "../../core/api.js";
-import { DlgState } from "./dialog.js";
+import { DlgIFlag, DlgState } from "./dialog.js";
 import { DialogManager, type ByeSide } from "./manager.js";
 import { type DialogParams, dialogParams } from "./params.js";
 import { dialogRpcMethods } from "./rpc.js";
@@ -38,8 +38,11 @@ export interface DialogApi {
   isKnown(req: RequestContext): boolean;
   /** [dlg_get] the current dialog, or null. */
   current(req: RequestContext): DialogSnapshot | null;
-  /** [dlg_set_timeout] lifetime in seconds once confirmed; `bye: true` sends BYE to both sides on timeout. */
-  setTimeout(req: RequestContext, seconds: number, opts?: { bye?: boolean }): boolean;
+  /**
+   * [dlg_set_timeout] lifetime in seconds once confirmed; `bye: true` sends BYE to both sides on
+   * timeout; `noReset: true` keeps in-dialog requests from restarting it (a maximum call duration).
+   */
+  setTimeout(req: RequestContext, seconds: number, opts?: { bye?: boolean; noReset?: boolean }): boolean;
   /** [set_dlg_profile] adds the current dialog to a profile (value required for profiles with value). */
   setProfile(req: RequestContext, profile: string, value?: string): boolean;
   /** [unset_dlg_profile] */
@@ -71,7 +74,9 @@ function createApi(m: DialogManager): DialogApi {
     },
     setTimeout(req, seconds, opts) {
       const d = cur(req);
-      return d ? m.setTimeout(d, seconds, opts?.bye) : false;
+      if (!d) return false;
+      if (opts?.noReset) d.iflags |= DlgIFlag.TIMER_NORESET;
+      return m.setTimeout(d, seconds, opts?.bye);
     },
     setProfile(req, profile, value) {
       const d = cur(req);

@@ -1,0 +1,92 @@
+import type { RequestContext } from "../../core/script/context.js";
+import type { ScriptModules } from "../module-apis.js";
+
+/** One account's limits (or the defaults for every account). */
+export interface AccountLimits {
+  /** Concurrent calls (dialogs up or ringing) of the account; a further INVITE is rejected. */
+  readonly maxCalls?: number;
+  /** Longest call in seconds from the answer; then the proxy sends BYE both ways. */
+  readonly maxDurationS?: number;
+}
+
+/** `script.settings.limits`. */
+export interface CallLimitSettings extends AccountLimits {
+  /** Per-account overrides by account name (the From user). */
+  readonly accounts?: Readonly<Record<string, AccountLimits>>;
+  /** Reply to an INVITE over the limit (default 403 "Call limit reached"). */
+  readonly rejectCode?: number;
+  readonly rejectReason?: string;
+}
+
+/** The dialog profile (with value) counting each account's calls. */
+export const ACCOUNT_PROFILE = "account";
+
+const posInt = (v: unknown, what: string): number | undefined => {
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new Error(`script.settings.limits: ${what} must be a positive integer, got ${JSON.stringify(v)}`);
+  return v;
+};
+
+function readLimits(v: unknown, what: string): AccountLimits {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error(`script.settings.limits: ${what} must be an object`);
+  const o = v as Record<string, unknown>;
+  return { maxCalls: posInt(o.maxCalls, `${what}.maxCalls`), maxDurationS: posInt(o.maxDurationS, `${what}.maxDurationS`) };
+}
+
+/** Validates `script.settings.limits` (throws one line naming the bad field). */
+export function parseCallLimits(raw: unknown): CallLimitSettings | null {
+  if (raw === undefined || raw === null) return null;
+  const base = readLimits(raw, "limits");
+  const o = raw as Record<string, unknown>;
+  const accounts: Record<string, AccountLimits> = {};
+  if (o.accounts !== undefined) {
+    if (typeof o.accounts !== "object" || o.accounts === null) throw new Error("script.settings.limits: accounts must be an object {account: {maxCalls, maxDurationS}}");
+    for (const [k, v] of Object.entries(o.accounts)) accounts[k] = readLimits(v, `accounts.${k}`);
+  }
+  const code = o.rejectCode ?? 403;
+  if (typeof code !== "number" || !Number.isInteger(code) || code < 400 || code > 699) throw new Error("script.settings.limits: rejectCode must be a code 400..699");
+  if (o.rejectReason !== undefined && typeof o.rejectReason !== "string") throw new Error("script.settings.limits: rejectReason must be a string");
+  return { ...base, accounts, rejectCode: code, rejectReason: (o.rejectReason as string | undefined) ?? "Call limit reached" };
+}
+
+/**
+ * CALL LIMITS of the default script (prepaid / fraud limits, Kamailio's dialog-profile idiom):
+ * the account of an initial INVITE is its From user (stored as dialog variable `account`, the
+ * CDR's account); with `maxCalls` an INVITE is answered `rejectCode` when the account already has
+ * that many calls in the `account` dialog profile; with `maxDurationS` the dialog's timeout is
+ * that long from the answer, not reset by in-dialog requests, and ends the call with BYE both ways.
+ * Needs the dialog module (and `profiles_with_value` including "account" for maxCalls).
+ */
+export function callLimits(modules: ScriptModules, raw: unknown) {
+  const limits = parseCallLimits(raw);
+  const dialog = modules.dialog;
+  if (limits && !dialog) throw new Error("script.settings.limits needs the dialog module");
+  const needProfile = limits && (limits.maxCalls !== undefined || Object.values(limits.accounts ?? {}).some((a) => a.maxCalls !== undefined));
+  if (needProfile && !dialog!.params.profiles_with_value.includes(ACCOUNT_PROFILE)) {
+    throw new Error(`script.settings.limits.maxCalls needs dialog profiles_with_value to include "${ACCOUNT_PROFILE}"`);
+  }
+  return {
+    active: limits !== null,
+    /** Before an initial INVITE is managed: false when the account is over its call limit (already answered). */
+    admit(req: RequestContext): boolean {
+      if (!limits) return true;
+      const account = req.msg.from.uri?.user ?? "";
+      const own = limits.accounts?.[account];
+      const max = own?.maxCalls ?? limits.maxCalls;
+      if (max !== undefined && dialog!.profileSize(ACCOUNT_PROFILE, account) >= max) {
+        req.reply(limits.rejectCode ?? 403, limits.rejectReason ?? "Call limit reached");
+        return false;
+      }
+      return true;
+    },
+    /** After the INVITE's dialog exists: account variable, profile, maximum duration. */
+    managed(req: RequestContext): void {
+      if (!limits) return;
+      const account = req.msg.from.uri?.user ?? "";
+      dialog!.setVar(req, "account", account);
+      if (needProfile) dialog!.setProfile(req, ACCOUNT_PROFILE, account);
+      const dur = limits.accounts?.[account]?.maxDurationS ?? limits.maxDurationS;
+      if (dur !== undefined) dialog!.setTimeout(req, dur, { bye: true, noReset: true });
+    },
+  };
+}
