@@ -49,10 +49,21 @@ export class CdrShipper {
     this.delay = opts.retryMs;
   }
 
-  /** Starts delivering now unless a delivery is running or a retry is scheduled. */
-  kick(): void {
+  /**
+   * Starts a delivery unless one is running or scheduled: after `lingerMs` (default 20 ms) so CDRs
+   * ending close together share one cdrs.ingest call.
+   */
+  kick(lingerMs = 20): void {
     if (this.running || this.timer || this.closed) return;
-    void this.run();
+    if (lingerMs <= 0) {
+      void this.run();
+      return;
+    }
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.run();
+    }, lingerMs);
+    this.timer.unref();
   }
 
   private async run(): Promise<void> {
@@ -84,7 +95,7 @@ export class CdrShipper {
         this.status.down = true;
         this.timer = setTimeout(() => {
           this.timer = null;
-          this.kick();
+          this.kick(0);
         }, this.delay);
         this.timer.unref();
         this.delay = Math.min(this.delay * 2, this.opts.retryMaxMs);
@@ -125,7 +136,7 @@ export class CdrShipper {
   async drain(ms = 2000): Promise<void> {
     const until = Date.now() + ms;
     while (this.spool.size > 0 && !this.status.down && !this.closed && Date.now() < until) {
-      this.kick();
+      this.kick(0);
       await new Promise((r) => setTimeout(r, 20));
     }
   }
