@@ -78,6 +78,34 @@ export function xdataOf(d: Dialog, node: string): DialogXdata {
   };
 }
 
+/** The stored form of a live dialog (what the database row and the journal line hold). */
+export function storedOf(d: Dialog, node: string): StoredDialog {
+  return {
+    hEntry: d.hEntry,
+    hId: d.hId,
+    callId: d.callId,
+    fromUri: d.fromUri,
+    fromTag: d.caller.tag,
+    toUri: d.toUri,
+    toTag: d.callee.tag,
+    callerCseq: d.caller.cseq,
+    calleeCseq: d.callee.cseq,
+    callerRouteSet: d.caller.routeSet,
+    calleeRouteSet: d.callee.routeSet,
+    callerContact: d.caller.contact,
+    calleeContact: d.callee.contact,
+    callerSock: d.caller.socket,
+    calleeSock: d.callee.socket,
+    state: d.state,
+    timeoutAt: d.timeoutAt,
+    sflags: d.sflags,
+    iflags: d.iflags,
+    reqUri: d.reqUri,
+    x: xdataOf(d, node),
+    vars: new Map(d.vars ?? []),
+  };
+}
+
 export class DialogDbStore {
   private readonly pool: mysql.Pool;
   private chain: Promise<void> = Promise.resolve();

@@ -3,7 +3,8 @@ import { DlgIFlag, DlgState } from "./dialog.js";
 import { DialogManager, type ByeSide } from "./manager.js";
 import { type DialogParams, dialogParams } from "./params.js";
 import { dialogRpcMethods } from "./rpc.js";
-import { DialogDbStore } from "./db-store.js";
+import { join } from "node:path";
+import { DialogPersistence } from "./persist.js";
 import { restoreDialogs } from "./restore.js";
 
 /** A snapshot of the current dialog for scripts ($dlg(...) in Kamailio). */
@@ -112,7 +113,7 @@ function createApi(m: DialogManager): DialogApi {
 }
 
 /** Running managers, oldest first: destroy() gets no argument, so it closes the oldest. */
-const running: Array<{ m: DialogManager; store: DialogDbStore | null }> = [];
+const running: Array<{ m: DialogManager; store: DialogPersistence | null }> = [];
 
 /**
  * dialog: call tracking (Kamailio dialog) — dialog states 1–5, rr-param and tag matching,
@@ -129,7 +130,7 @@ export default defineModule<DialogApi, DialogParams>({
   stats: { group: "dialog", counters: ["processed_dialogs", "expired_dialogs", "failed_dialogs", "active_dialogs", "early_dialogs"] },
   async init(host) {
     const params = host.config;
-    const store = params.db_mode === 1 && params.db_url ? new DialogDbStore(params.db_url, host.events.node, host.log) : null;
+    const store = params.db_mode === 1 && params.db_url ? DialogPersistence.open(params.db_url, join(host.dataDir, "dialogs.jsonl"), host.events.node, host.log) : null;
     const m = new DialogManager(params, {
       events: host.events,
       log: host.log,
