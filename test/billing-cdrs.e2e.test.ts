@@ -10,6 +10,7 @@
  */
 import type mysql from "mysql2/promise";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -298,5 +299,59 @@ describe("call control: per-account call limit, maximum duration, dlg.end_dlg", 
     expect(c).toMatchObject({ ended_by: "rpc", end_reason: "proxy_bye" });
     const hankIds = new Set(traced.invites("hank").map((i) => i.callId));
     expect(traced.requests("BYE").filter((b) => hankIds.has(b.callId))).toHaveLength(1);
+  }, 60_000);
+});
+
+describe("call control: the authorization hook asks the billing system before relaying an INVITE", () => {
+  let dpc: DataPlaneProcess;
+  let billing: Server;
+  const asked: Array<Record<string, unknown>> = [];
+  beforeAll(async () => {
+    billing = createServer((req, res) => {
+      let body = "";
+      req.on("data", (d) => (body += d));
+      req.on("end", () => {
+        const q = JSON.parse(body) as Record<string, unknown>;
+        asked.push(q);
+        const user = String(q.ruri_user);
+        const send = (o: unknown) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(o));
+        if (user === "paid") send({ allow: true, maxDurationS: 2 });
+        else if (user === "broke") send({ allow: false, code: 402, reason: "Payment Required" });
+        else setTimeout(() => send({ allow: true }), 2000); // too slow
+      });
+    });
+    await new Promise<void>((r) => billing.listen(BASE + 55, "127.0.0.1", r));
+    dpc = await startDataPlaneProcess({
+      node: "bill-c",
+      sipPort: BASE + 14,
+      controlPort: BASE + 15,
+      controlPlane: `127.0.0.1:${CP.grpcPort}`,
+      settings: { nextHop: `sip:127.0.0.1:${UAS}`, authorize: { url: `http://127.0.0.1:${BASE + 55}/authorize`, timeoutMs: 300, failOpen: false } },
+      modules: {
+        dialog: {},
+        acc: { cdr_enable: 1, cdr_log_enable: 0, cdr_push_url: `http://127.0.0.1:${CP.apiPort}/RPC`, cdr_push_retry: 100, cdr_push_retry_max: 500 },
+      },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await new Promise((r) => billing?.close(r));
+  });
+
+  it("allow with a 2 s balance ends the call with BYE at 2 s; deny answers the billing system's code; no answer in time is 503 (fail-closed)", async () => {
+    const broke = await runSipp({ scenario: "uac_expect.xml", port: uacPort++, remote: `127.0.0.1:${dpc.sipPort}`, calls: 1, service: "broke", templ: { code: "402" } });
+    expect([broke.successful, broke.failed], broke.errors || broke.stderr).toEqual([1, 0]);
+    const slow = await runSipp({ scenario: "uac_expect.xml", port: uacPort++, remote: `127.0.0.1:${dpc.sipPort}`, calls: 1, service: "slow", templ: { code: "503" } });
+    expect([slow.successful, slow.failed], slow.errors || slow.stderr).toEqual([1, 0]);
+    const paid = await runSipp({ scenario: "dlg_uac_wait_bye.xml", port: uacPort++, remote: `127.0.0.1:${dpc.sipPort}`, calls: 1, service: "paid", timeoutS: 15 });
+    expect([paid.successful, paid.failed], paid.errors || paid.stderr).toEqual([1, 0]);
+    expect(asked.map((q) => q.ruri_user)).toEqual(["broke", "slow", "paid"]);
+    expect(asked[0]).toMatchObject({ from_user: "sipp", src_ip: "127.0.0.1", call_id: expect.any(String) });
+    await waitUntil("the paid call's CDR", async () => (await allCdrs(1000)).some((c) => c.node === "bill-c" && c.callee === "paid"), 10_000, [cp!, dpc]);
+    const c = (await allCdrs(1000)).find((x) => x.node === "bill-c" && x.callee === "paid")!;
+    expect(c).toMatchObject({ ended_by: "timeout", end_reason: "proxy_bye", account: "sipp" });
+    expect(Number(c.duration_ms)).toBeGreaterThanOrEqual(1900);
+    expect(Number(c.duration_ms)).toBeLessThan(3500);
+    // refused before routing: no dialog, no CDR
+    expect((await allCdrs(1000)).filter((x) => x.node === "bill-c")).toHaveLength(1);
   }, 60_000);
 });

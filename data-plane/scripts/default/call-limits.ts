@@ -1,5 +1,6 @@
 import type { RequestContext } from "../../core/script/context.js";
 import type { ScriptModules } from "../module-apis.js";
+import { AUTHZ_MAX_DURATION_VAR } from "./authz-hook.js";
 
 /** One account's limits (or the defaults for every account). */
 export interface AccountLimits {
@@ -81,12 +82,15 @@ export function callLimits(modules: ScriptModules, raw: unknown) {
     },
     /** After the INVITE's dialog exists: account variable, profile, maximum duration. */
     managed(req: RequestContext): void {
-      if (!limits) return;
+      if (!dialog) return;
+      const granted = req.vars.get(AUTHZ_MAX_DURATION_VAR); // from the authorization hook
+      if (!limits && typeof granted !== "number") return;
       const account = req.msg.from.uri?.user ?? "";
-      dialog!.setVar(req, "account", account);
-      if (needProfile) dialog!.setProfile(req, ACCOUNT_PROFILE, account);
-      const dur = limits.accounts?.[account]?.maxDurationS ?? limits.maxDurationS;
-      if (dur !== undefined) dialog!.setTimeout(req, dur, { bye: true, noReset: true });
+      dialog.setVar(req, "account", account);
+      if (needProfile) dialog.setProfile(req, ACCOUNT_PROFILE, account);
+      const own = limits?.accounts?.[account]?.maxDurationS ?? limits?.maxDurationS;
+      const dur = typeof granted === "number" ? Math.min(granted, own ?? granted) : own;
+      if (dur !== undefined) dialog.setTimeout(req, dur, { bye: true, noReset: true });
     },
   };
 }
