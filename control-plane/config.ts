@@ -8,6 +8,10 @@
  *   OLELO_CP_TOKEN      --token TOKEN       (none; required when --api is not loopback)
  *   OLELO_CP_POLL_MS    --poll-ms N         5000             (interval DB change check; 0 = off)
  *   OLELO_CP_MIGRATE    --no-migrate        migrations run at start unless "0"/"false" or the flag
+ *   OLELO_CP_CDR_WEBHOOK          --cdr-webhook URL          (none) POST every CDR there (Billing API)
+ *   OLELO_CP_CDR_WEBHOOK_SECRET   --cdr-webhook-secret S     HMAC key of the X-Olelo-Signature header
+ *   OLELO_CP_CDR_WEBHOOK_ATTEMPTS --cdr-webhook-attempts N   8 (then the CDR is dead-lettered)
+ *   OLELO_CP_CDR_WEBHOOK_RETRY_MS --cdr-webhook-retry-ms N   500 (first retry delay, doubling up to 30 s)
  *
  * @example
  *   const cfg = parseControlPlaneConfig(["--grpc", "0.0.0.0:8071"], process.env);
@@ -22,6 +26,7 @@ export interface ControlPlaneConfig {
   token: string | undefined;
   pollIntervalMs: number;
   migrate: boolean;
+  cdrWebhook: { url: string; secret: string; attempts: number; retryMs: number } | null;
 }
 
 /** A bad setting; the message names the flag or variable. */
@@ -37,6 +42,10 @@ export const CONTROL_PLANE_USAGE = `usage: olelo control plane [options]
   --token TOKEN       management API bearer token (env OLELO_CP_TOKEN)
   --poll-ms N         database change check interval, 0 = off (env OLELO_CP_POLL_MS, default 5000)
   --no-migrate        do not run migrations at start (env OLELO_CP_MIGRATE=0)
+  --cdr-webhook URL   POST every CDR to URL, signed, at least once (env OLELO_CP_CDR_WEBHOOK)
+  --cdr-webhook-secret S      HMAC-SHA256 key for X-Olelo-Signature (env OLELO_CP_CDR_WEBHOOK_SECRET; required with --cdr-webhook)
+  --cdr-webhook-attempts N    attempts before a CDR is dead-lettered (env OLELO_CP_CDR_WEBHOOK_ATTEMPTS, default 8)
+  --cdr-webhook-retry-ms N    first retry delay, doubling up to 30 s (env OLELO_CP_CDR_WEBHOOK_RETRY_MS, default 500)
   --help              this text`;
 
 function parseHostPort(v: string, what: string): { host: string; port: number } {
@@ -64,8 +73,13 @@ export function parseControlPlaneConfig(argv: readonly string[], env: Record<str
     token: env.OLELO_CP_TOKEN || undefined,
     pollIntervalMs: env.OLELO_CP_POLL_MS !== undefined ? parseInt0(env.OLELO_CP_POLL_MS, "OLELO_CP_POLL_MS") : 5000,
     migrate: !["0", "false", "no"].includes((env.OLELO_CP_MIGRATE ?? "").toLowerCase()),
+    cdrWebhook: null,
     help: false,
   };
+  let hookUrl = env.OLELO_CP_CDR_WEBHOOK || undefined;
+  let hookSecret = env.OLELO_CP_CDR_WEBHOOK_SECRET || undefined;
+  let hookAttempts = env.OLELO_CP_CDR_WEBHOOK_ATTEMPTS !== undefined ? parseInt0(env.OLELO_CP_CDR_WEBHOOK_ATTEMPTS, "OLELO_CP_CDR_WEBHOOK_ATTEMPTS") : 8;
+  let hookRetry = env.OLELO_CP_CDR_WEBHOOK_RETRY_MS !== undefined ? parseInt0(env.OLELO_CP_CDR_WEBHOOK_RETRY_MS, "OLELO_CP_CDR_WEBHOOK_RETRY_MS") : 500;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.indexOf("=");
@@ -101,6 +115,18 @@ export function parseControlPlaneConfig(argv: readonly string[], env: Record<str
       case "--no-migrate":
         cfg.migrate = false;
         break;
+      case "--cdr-webhook":
+        hookUrl = value();
+        break;
+      case "--cdr-webhook-secret":
+        hookSecret = value();
+        break;
+      case "--cdr-webhook-attempts":
+        hookAttempts = parseInt0(value(), "--cdr-webhook-attempts");
+        break;
+      case "--cdr-webhook-retry-ms":
+        hookRetry = parseInt0(value(), "--cdr-webhook-retry-ms");
+        break;
       case "--help":
       case "-h":
         cfg.help = true;
@@ -108,6 +134,13 @@ export function parseControlPlaneConfig(argv: readonly string[], env: Record<str
       default:
         throw new ConfigError(`unknown option '${arg}'`);
     }
+  }
+  if (hookUrl !== undefined) {
+    if (!/^https?:\/\//.test(hookUrl)) throw new ConfigError(`--cdr-webhook: '${hookUrl}' must be an http:// or https:// URL`);
+    if (!hookSecret) throw new ConfigError("--cdr-webhook needs --cdr-webhook-secret (or OLELO_CP_CDR_WEBHOOK_SECRET)");
+    if (hookAttempts < 1) throw new ConfigError("--cdr-webhook-attempts must be at least 1");
+    if (hookRetry < 10) throw new ConfigError("--cdr-webhook-retry-ms must be at least 10");
+    cfg.cdrWebhook = { url: hookUrl, secret: hookSecret, attempts: hookAttempts, retryMs: hookRetry };
   }
   if (!/^mysql:\/\//.test(cfg.dbUrl)) throw new ConfigError(`database url '${cfg.dbUrl}' must start with mysql://`);
   return cfg;

@@ -31,10 +31,21 @@ import {
 import { runSipp, startSippServer, type SippServer } from "./helpers/sipp.js";
 import { freePortBlock } from "./kit/ports.js";
 import { startTracedUas, type TracedUas } from "./scripts/dispatcher-support.js";
+import { signCdr } from "../control-plane/api/cdr-webhook.js";
 
 const BASE = await freePortBlock(60);
 const DB = "olelo_test_e2e_bill";
-const CP = { db: DB, apiPort: BASE + 1, grpcPort: BASE + 2 };
+const HOOK_PORT = BASE + 56;
+const HOOK_SECRET = "webhook-secret-1";
+const CP = {
+  db: DB,
+  apiPort: BASE + 1,
+  grpcPort: BASE + 2,
+  extraArgs: ["--cdr-webhook", `http://127.0.0.1:${HOOK_PORT}/cdr`, "--cdr-webhook-secret", HOOK_SECRET, "--cdr-webhook-attempts", "3", "--cdr-webhook-retry-ms", "100"],
+};
+/** The webhook receiver's view: accepted CDRs by Idempotency-Key, attempts per key, bad signatures. */
+const hook = { accepted: new Map<string, Record<string, unknown>>(), attempts: new Map<string, number>(), badSignatures: 0, repeats: 0 };
+let hookServer: Server;
 const UAS = BASE + 20;
 let uacPort = BASE + 30;
 
@@ -86,6 +97,28 @@ async function accStats(): Promise<Record<string, number>> {
 }
 
 beforeAll(async () => {
+  // a billing system's webhook: checks the HMAC, refuses the first attempt of every 3rd CDR
+  // (so retries happen) and every attempt for callee "fred" (so those are dead-lettered)
+  hookServer = createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      const key = String(req.headers["idempotency-key"]);
+      const ts = Number(req.headers["x-olelo-timestamp"]);
+      if (req.headers["x-olelo-signature"] !== signCdr(HOOK_SECRET, ts, body)) {
+        hook.badSignatures++;
+        return res.writeHead(401).end();
+      }
+      const n = (hook.attempts.get(key) ?? 0) + 1;
+      hook.attempts.set(key, n);
+      const cdr = JSON.parse(body) as Record<string, unknown>;
+      if (cdr.callee === "fred" || (n === 1 && hook.attempts.size % 3 === 0)) return res.writeHead(503).end();
+      if (hook.accepted.has(key)) hook.repeats++;
+      hook.accepted.set(key, cdr);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => hookServer.listen(HOOK_PORT, "127.0.0.1", r));
   admin = await freshE2eDatabase(DB);
   uas = await startSippServer({ scenario: "uas_rr.xml", port: UAS });
   cp = await startControlPlaneProcess(CP);
@@ -93,6 +126,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await new Promise((r) => hookServer?.close(r));
   await uas?.stop();
   await stopAllProcesses();
   await dropE2eDatabase(admin, DB);
@@ -353,5 +387,23 @@ describe("call control: the authorization hook asks the billing system before re
     expect(Number(c.duration_ms)).toBeLessThan(3500);
     // refused before routing: no dialog, no CDR
     expect((await allCdrs(1000)).filter((x) => x.node === "bill-c")).toHaveLength(1);
+  }, 60_000);
+});
+
+describe("CDR webhook", () => {
+  it("every CDR reaches the webhook, signed (HMAC) with its cdr_id as idempotency key, retried; the refused ones are dead letters", async () => {
+    const all = await allCdrs(1000);
+    const fred = all.filter((c) => c.callee === "fred").map((c) => c.cdr_id);
+    expect(fred).toHaveLength(3);
+    await waitUntil("every CDR but fred's accepted by the webhook", async () => hook.accepted.size === all.length - 3, 30_000, [cp!]);
+    await waitUntil("fred's CDRs dead-lettered", async () => (await rpcResult<unknown[]>(cp!.rpcUrl, "cdrs.dead_letters", {})).length === 3, 30_000, [cp!]);
+    expect(hook.badSignatures).toBe(0);
+    expect(new Set(hook.accepted.keys())).toEqual(new Set(all.map((c) => c.cdr_id).filter((id) => !fred.includes(id))));
+    expect([...hook.attempts.values()].some((n) => n > 1)).toBe(true); // retries happened
+    const dead = await rpcResult<Array<{ cdr_id: string; attempts: number; last_error: string }>>(cp!.rpcUrl, "cdrs.dead_letters", {});
+    expect(new Set(dead.map((d) => d.cdr_id))).toEqual(new Set(fred));
+    for (const d of dead) expect(d).toMatchObject({ attempts: 3, last_error: "HTTP 503" });
+    const one = all.find((c) => !fred.includes(c.cdr_id))!;
+    expect(hook.accepted.get(one.cdr_id)).toMatchObject({ cdr_id: one.cdr_id, call_id: one.call_id, seq: one.seq });
   }, 60_000);
 });

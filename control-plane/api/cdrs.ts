@@ -177,6 +177,22 @@ export function cdrsMethods(pool: Pool): RpcMethod[] {
       },
     },
     {
+      name: "cdrs.dead_letters",
+      doc: "CDRs the webhook (--cdr-webhook) never got accepted after every attempt, newest first.",
+      params: [
+        { name: "url", type: "string", optional: true, doc: "only this webhook URL" },
+        { name: "limit", type: "int", optional: true, doc: "rows (default 100, at most 10000)" },
+      ],
+      returns: "[{ id, url, seq, cdr_id, attempts, last_error, failed_ms }]",
+      async handler(args) {
+        const limit = (args.limit as number | undefined) ?? 100;
+        if (limit < 1 || limit > MAX_LIMIT) throw RpcError.invalidParam("limit", `must be 1..${MAX_LIMIT}`);
+        const w = args.url === undefined ? "" : " WHERE url = ?";
+        const [rows] = await pool.query<RowDataPacket[]>(`SELECT * FROM \`olelo_cdr_dead\`${w} ORDER BY id DESC LIMIT ?`, [...(args.url === undefined ? [] : [args.url]), limit]);
+        return rows.map((r) => ({ ...r }));
+      },
+    },
+    {
       name: "cdrs.export",
       doc: "The same selection as cdrs.list as CSV (header line, RFC 4180 quoting).",
       params: filterParams,

@@ -37,6 +37,26 @@ CREATE TABLE IF NOT EXISTS `dialog_vars` (
 	INDEX `hash_idx` (`hash_entry`,`hash_id`)
 );
 --> statement-breakpoint
+CREATE TABLE IF NOT EXISTS `olelo_cdr_dead` (
+	`id` bigint unsigned AUTO_INCREMENT NOT NULL,
+	`url` varchar(255) NOT NULL,
+	`seq` bigint unsigned NOT NULL,
+	`cdr_id` varchar(64) NOT NULL,
+	`attempts` int unsigned NOT NULL,
+	`last_error` varchar(255) NOT NULL DEFAULT '',
+	`failed_ms` bigint NOT NULL,
+	CONSTRAINT `olelo_cdr_dead_id` PRIMARY KEY(`id`),
+	INDEX `olelo_cdr_dead_url_idx` (`url`,`seq`)
+);
+--> statement-breakpoint
+CREATE TABLE IF NOT EXISTS `olelo_cdr_webhook` (
+	`id` int unsigned AUTO_INCREMENT NOT NULL,
+	`url` varchar(255) NOT NULL,
+	`last_seq` bigint unsigned NOT NULL DEFAULT 0,
+	CONSTRAINT `olelo_cdr_webhook_id` PRIMARY KEY(`id`),
+	CONSTRAINT `olelo_cdr_webhook_url_idx` UNIQUE(`url`)
+);
+--> statement-breakpoint
 CREATE TABLE IF NOT EXISTS `olelo_cdrs` (
 	`seq` bigint unsigned AUTO_INCREMENT NOT NULL,
 	`cdr_id` varchar(64) NOT NULL,

@@ -51,3 +51,29 @@ export const olelo_cdrs = mysqlTable(
     index("olelo_cdrs_call_id_idx").on(t.call_id),
   ],
 );
+
+/** Webhook delivery state: per webhook URL the seq of the last CDR delivered (or dead-lettered). */
+export const olelo_cdr_webhook = mysqlTable(
+  "olelo_cdr_webhook",
+  {
+    id: int("id", { unsigned: true }).autoincrement().primaryKey().notNull(),
+    url: varchar("url", { length: 255 }).notNull(),
+    last_seq: bigint("last_seq", { mode: "number", unsigned: true }).notNull().default(0),
+  },
+  (t) => [uniqueIndex("olelo_cdr_webhook_url_idx").on(t.url)],
+);
+
+/** CDRs a webhook never accepted after every attempt (the dead-letter list, `cdrs.dead_letters`). */
+export const olelo_cdr_dead = mysqlTable(
+  "olelo_cdr_dead",
+  {
+    id: bigint("id", { mode: "number", unsigned: true }).autoincrement().primaryKey().notNull(),
+    url: varchar("url", { length: 255 }).notNull(),
+    seq: bigint("seq", { mode: "number", unsigned: true }).notNull(),
+    cdr_id: varchar("cdr_id", { length: 64 }).notNull(),
+    attempts: int("attempts", { unsigned: true }).notNull(),
+    last_error: varchar("last_error", { length: 255 }).notNull().default(""),
+    failed_ms: bigint("failed_ms", { mode: "number" }).notNull(),
+  },
+  (t) => [index("olelo_cdr_dead_url_idx").on(t.url, t.seq)],
+);
