@@ -12,6 +12,8 @@
  * Env: CALLS (1000), RATE (100), TOTAL (1000), RATE_B (50), HOLD_MS (3000), CP_DOWN_S (30).
  */
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { signCdr } from "../../control-plane/api/cdr-webhook.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -39,9 +41,35 @@ const CP_DOWN_S = env("CP_DOWN_S", 30);
 
 const BASE = await freePortBlock(40);
 const DB = "olelo_test_e2e_bench_bill";
-const CP = { db: DB, apiPort: BASE + 1, grpcPort: BASE + 2 };
+const HOOK_PORT = BASE + 30;
+const CP = {
+  db: DB,
+  apiPort: BASE + 1,
+  grpcPort: BASE + 2,
+  extraArgs: ["--cdr-webhook", `http://127.0.0.1:${HOOK_PORT}/cdr`, "--cdr-webhook-secret", "bench-secret", "--cdr-webhook-retry-ms", "200"],
+};
+/** The test receiver: accepted deliveries by Idempotency-Key (node → keys), repeats, bad signatures. */
+const hook = { byNode: new Map<string, Set<string>>(), repeats: 0, bad: 0 };
+const hookServer = createServer((req, res) => {
+  let body = "";
+  req.on("data", (d) => (body += d));
+  req.on("end", () => {
+    if (req.headers["x-olelo-signature"] !== signCdr("bench-secret", Number(req.headers["x-olelo-timestamp"]), body)) {
+      hook.bad++;
+      return res.writeHead(401).end();
+    }
+    const node = String((JSON.parse(body) as { node: string }).node);
+    const set = hook.byNode.get(node) ?? new Set<string>();
+    hook.byNode.set(node, set);
+    const key = String(req.headers["idempotency-key"]);
+    if (set.has(key)) hook.repeats++;
+    set.add(key);
+    res.writeHead(204).end();
+  });
+});
+await new Promise<void>((r) => hookServer.listen(HOOK_PORT, "127.0.0.1", r));
 const UAS = BASE + 20;
-let uac = BASE + 25;
+let uac = BASE + 31;
 const admin = await freshE2eDatabase(DB);
 
 /** utime + stime of every process in the group, in ms (Linux /proc; clock ticks of 100 Hz). */
@@ -147,11 +175,15 @@ try {
   await sleep(2000);
   const c = await cdrCount(node);
   console.log(`${TOTAL} calls: ${r.successful} successful, ${r.failed} failed (sipp), ${tCalls.toFixed(0)} s`);
-  const ok = c.n === TOTAL && c.calls === TOTAL && c.distinct === c.n;
+  await waitUntil("webhook deliveries", async () => (hook.byNode.get(node)?.size ?? 0) >= TOTAL, 60_000, [cp]).catch(() => undefined);
+  const delivered = hook.byNode.get(node)?.size ?? 0;
+  console.log(`webhook: ${delivered} distinct CDRs accepted by the receiver for ${TOTAL} calls, ${hook.repeats} repeated deliveries (dropped by Idempotency-Key), ${hook.bad} bad signatures`);
+  const ok = c.n === TOTAL && c.calls === TOTAL && c.distinct === c.n && delivered === TOTAL && hook.bad === 0;
   console.log(`CDRs: ${c.n} rows, ${c.distinct} distinct cdr_id, ${c.calls} distinct call-ids of ${TOTAL} calls → ${ok ? "exactly one per call" : "MISMATCH"}`);
   if (!ok) process.exitCode = 1;
   await dp.stop("SIGTERM");
 } finally {
+  hookServer.close();
   await uas.stop();
   await stopAllProcesses();
   await dropE2eDatabase(admin, DB);
