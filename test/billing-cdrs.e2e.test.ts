@@ -61,9 +61,9 @@ const dpOpts = (): DataPlaneOptions => ({
   controlPort: BASE + 11,
   controlPlane: `127.0.0.1:${CP.grpcPort}`,
   dir,
-  settings: { nextHop: `sip:127.0.0.1:${UAS}` },
+  settings: { nextHop: `sip:127.0.0.1:${UAS}`, limits: { maxCalls: 100 } },
   modules: {
-    dialog: { db_mode: 1, db_url: `mysql://root@127.0.0.1:3306/${DB}`, default_timeout: 6, send_bye: 1 },
+    dialog: { db_mode: 1, db_url: `mysql://root@127.0.0.1:3306/${DB}`, default_timeout: 6, send_bye: 1, profiles_with_value: "account" },
     acc: { cdr_enable: 1, cdr_log_enable: 0, cdr_push_url: `http://127.0.0.1:${CP.apiPort}/RPC`, cdr_push_retry: 100, cdr_push_retry_max: 500 },
   },
 });
@@ -230,6 +230,8 @@ describe("billing CDRs through the control plane", () => {
     await dp!.stop("SIGKILL");
     dp = await startDataPlaneProcess(dpOpts());
     expect(await rpcResult(dp.rpcUrl, "dlg.stats_active")).toMatchObject({ all: 7 });
+    // the restored calls still count against the account's call limit
+    expect(await rpcResult(dp.rpcUrl, "dlg.profile_get_size", ["account", "sipp"])).toBe(7);
     const [h, w] = await Promise.all([held, waiting]);
     expect([h.successful, h.failed], h.errors || h.stderr).toEqual([4, 0]);
     expect([w.successful, w.failed], w.errors || w.stderr).toEqual([3, 0]);

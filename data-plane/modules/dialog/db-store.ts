@@ -30,6 +30,8 @@ export interface DialogXdata {
   ga: string | null;
   c: number;
   r: string;
+  /** Profile memberships [profile, value] (restored so call limits still count these calls). */
+  p?: Array<[string, string]>;
 }
 
 /** A stored dialog as load() returns it. */
@@ -75,6 +77,7 @@ export function xdataOf(d: Dialog, node: string): DialogXdata {
     ga: b ? `${b.dst.proto}:${b.dst.address}:${b.dst.port}` : null,
     c: d.code,
     r: d.reason,
+    ...(d.profiles.length ? { p: d.profiles.map((l): [string, string] => [l.profile, l.value]) } : {}),
   };
 }
 

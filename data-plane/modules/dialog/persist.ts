@@ -11,7 +11,7 @@ import { DialogDbStore, storedOf, type StoredDialog } from "./db-store.js";
 import { DialogJournal } from "./journal.js";
 
 function fingerprint(s: StoredDialog): string {
-  return `${s.callerCseq}|${s.calleeCseq}|${s.callerContact}|${s.calleeContact}|${s.iflags}|${s.sflags}|${s.x.lt}|${[...s.vars].join(";")}`;
+  return `${s.callerCseq}|${s.calleeCseq}|${s.callerContact}|${s.calleeContact}|${s.iflags}|${s.sflags}|${s.x.lt}|${[...s.vars].join(";")}|${JSON.stringify(s.x.p ?? [])}`;
 }
 
 export class DialogPersistence {

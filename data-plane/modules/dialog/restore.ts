@@ -1,7 +1,7 @@
 /**
  * Rebuilds the dialogs a node had up before a restart from their stored rows (db-store.ts) and
  * hands them to the manager. A restored dialog is confirmed (state 3 or 4), has its legs, route
- * sets, CSeqs, flags, variables and the gateway that answered, and keeps its INVITE time, so its
+ * sets, CSeqs, flags, variables, profiles and the gateway that answered, and keeps its INVITE time, so its
  * CDR gets the same cdr_id it would have had without the restart.
  */
 import type { Endpoint, TransportProto } from "../../core/api.js";
@@ -44,6 +44,8 @@ export function restoreDialogs(m: DialogManager, rows: readonly StoredDialog[]):
       d.decidingBranch = 0;
     }
     m.adopt(d, r.timeoutAt);
+    // back into its profiles (a profile no longer declared is skipped)
+    for (const [p, v] of x.p ?? []) if (m.profiles.has(p)) m.profiles.set(d, p, v);
     n++;
   }
   return n;
