@@ -22,14 +22,25 @@ export function eventMethods(bus: EventBus | undefined): RpcMethod[] {
       params: [
         { name: "kinds", type: "any", optional: true, doc: "array (or comma-separated string) of kinds or prefixes (`call.*`, `dispatcher.`); all when omitted" },
         { name: "since", type: "int", optional: true, doc: "replay buffered events with seq > since (0 = everything buffered)" },
+        { name: "epoch", type: "int", optional: true, doc: "epoch of the caller's last event; from an earlier boot the answer says lost: \"restart\" and the replay starts at seq 1" },
       ],
-      returns: "{seq, missed, replayed}",
-      handler: ({ kinds, since }, call) => {
-        needBus();
+      returns: "{epoch, seq, missed, replayed, lost?, previousEpoch?, missedFrom?, lostCount?}",
+      handler: ({ kinds, since, epoch }, call) => {
+        const b = needBus();
         if (!call.session) {
           throw new RpcError(RpcCode.BadRequest, "events.subscribe needs a WebSocket connection (/ws); poll with events.since instead");
         }
-        return call.session.events.subscribe(checkKinds(kinds), since as number | undefined);
+        const restarted = epoch !== undefined && epoch !== b.epoch && since !== undefined;
+        const r = call.session.events.subscribe(checkKinds(kinds), restarted ? 0 : (since as number | undefined));
+        if (!restarted) return { epoch: b.epoch, ...r };
+        return {
+          epoch: b.epoch,
+          ...r,
+          lost: (epoch as number) < b.epoch ? "restart" : "unknown_epoch",
+          previousEpoch: epoch,
+          missedFrom: (since as number) + 1,
+          lostCount: null,
+        };
       },
     },
     {

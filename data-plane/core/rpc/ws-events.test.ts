@@ -30,7 +30,7 @@ describe("WebSocket /ws: JSON-RPC both ways and the event stream", () => {
       order.push(m.method ?? "reply");
     });
     const res = await c.call("events.subscribe", { kinds: ["call.*"], since: base });
-    expect(res).toEqual({ seq: base + 3, missed: 0, replayed: 2 });
+    expect(res).toEqual({ epoch: node.bus.epoch, seq: base + 3, missed: 0, replayed: 2 });
     node.bus.publish("call.started", { id: "b" });
     node.bus.publish("table.applied", { kind: "dispatcher" });
     await c.waitFor(() => c.notes.length === 3);
@@ -67,6 +67,14 @@ describe("WebSocket /ws: JSON-RPC both ways and the event stream", () => {
     node.bus.publish("b.two", {});
     await c.call("core.echo", []); // a round trip after the publish
     expect(c.notes).toHaveLength(1);
+  });
+
+  it("subscribe with the epoch of an earlier boot is told what was lost and replays the current boot's events", async () => {
+    node.bus.publish("epoch.x", { n: 1 });
+    const c = await open();
+    const res = await c.call("events.subscribe", { kinds: ["epoch.*"], since: 5, epoch: node.bus.epoch - 1 });
+    expect(res).toMatchObject({ epoch: node.bus.epoch, lost: "restart", previousEpoch: node.bus.epoch - 1, missedFrom: 6, lostCount: null, replayed: 1 });
+    c.ws.close();
   });
 
   it("events.subscribe over HTTP says to use /ws; events.since polls with limit", async () => {
