@@ -282,8 +282,9 @@ describe("call control: per-account call limit, maximum duration, dlg.end_dlg", 
       sipPort: BASE + 12,
       controlPort: BASE + 13,
       controlPlane: `127.0.0.1:${CP.grpcPort}`,
-      settings: { nextHop: `sip:127.0.0.1:${BASE + 50}`, limits: { maxCalls: 3, maxDurationS: 5, accounts: { vip: { maxDurationS: 60 } } } },
+      settings: { nextHop: `sip:127.0.0.1:${BASE + 50}`, limits: { maxCalls: 3, maxDurationS: 5, accounts: { vip: { maxDurationS: 60 } }, htable: "acct_limits" } },
       modules: {
+        htable: { htable: ["acct_limits=>size=8"] },
         dialog: { profiles_with_value: "account" },
         acc: { cdr_enable: 1, cdr_log_enable: 0, cdr_push_url: `http://127.0.0.1:${CP.apiPort}/RPC`, cdr_push_retry: 100, cdr_push_retry_max: 500 },
       },
@@ -318,6 +319,21 @@ describe("call control: per-account call limit, maximum duration, dlg.end_dlg", 
     // after they ended the account may call again
     expect(await rpcResult(lim.rpcUrl, "dlg.stats_active")).toMatchObject({ all: 0 });
   }, 60_000);
+
+  it("per-account limits from an htable (pushed like any table) override the settings at once", async () => {
+    await rpcResult(lim.rpcUrl, "htable.seti", ["acct_limits", "sipp:maxCalls", 1]);
+    await rpcResult(lim.rpcUrl, "htable.seti", ["acct_limits", "sipp:maxDurationS", 2]);
+    const t0 = Date.now();
+    const one = runSipp({ scenario: "dlg_uac_wait_bye.xml", port: uacPort++, remote: `127.0.0.1:${lim.sipPort}`, calls: 1, service: "ivan", timeoutS: 20 });
+    await waitUntil("1 call up", async () => (await rpcResult(lim.rpcUrl, "dlg.stats_active")).all === 1, 10_000, [lim]);
+    const second = await runSipp({ scenario: "uac_expect.xml", port: uacPort++, remote: `127.0.0.1:${lim.sipPort}`, calls: 1, service: "ivan", templ: { code: "403" } });
+    expect([second.successful, second.failed], second.errors || second.stderr).toEqual([1, 0]);
+    const r = await one;
+    expect([r.successful, r.failed], r.errors || r.stderr).toEqual([1, 0]);
+    expect(Date.now() - t0).toBeLessThan(4500); // ended at 2 s (htable), not 5 s (settings)
+    await rpcResult(lim.rpcUrl, "htable.delete", ["acct_limits", "sipp:maxCalls"]);
+    await rpcResult(lim.rpcUrl, "htable.delete", ["acct_limits", "sipp:maxDurationS"]);
+  }, 30_000);
 
   it("dlg.end_dlg hangs up a call with BYE both ways and the CDR says who ended it", async () => {
     const call = runSipp({ scenario: "dlg_uac_wait_bye.xml", port: uacPort++, remote: `127.0.0.1:${lim.sipPort}`, calls: 1, service: "hank", timeoutS: 20 });

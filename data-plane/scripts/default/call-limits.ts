@@ -17,6 +17,12 @@ export interface CallLimitSettings extends AccountLimits {
   /** Reply to an INVITE over the limit (default 403 "Call limit reached"). */
   readonly rejectCode?: number;
   readonly rejectReason?: string;
+  /**
+   * An htable (htable module) with per-account limits that the control plane pushes like any
+   * table (Kamailio `htable` rows): keys `<account>:maxCalls` and `<account>:maxDurationS`, read
+   * for every INVITE, override `accounts` and the defaults.
+   */
+  readonly htable?: string;
 }
 
 /** The dialog profile (with value) counting each account's calls. */
@@ -47,7 +53,14 @@ export function parseCallLimits(raw: unknown): CallLimitSettings | null {
   const code = o.rejectCode ?? 403;
   if (typeof code !== "number" || !Number.isInteger(code) || code < 400 || code > 699) throw new Error("script.settings.limits: rejectCode must be a code 400..699");
   if (o.rejectReason !== undefined && typeof o.rejectReason !== "string") throw new Error("script.settings.limits: rejectReason must be a string");
-  return { ...base, accounts, rejectCode: code, rejectReason: (o.rejectReason as string | undefined) ?? "Call limit reached" };
+  if (o.htable !== undefined && (typeof o.htable !== "string" || o.htable === "")) throw new Error("script.settings.limits: htable must be a table name");
+  return {
+    ...base,
+    accounts,
+    rejectCode: code,
+    rejectReason: (o.rejectReason as string | undefined) ?? "Call limit reached",
+    ...(o.htable !== undefined ? { htable: o.htable as string } : {}),
+  };
 }
 
 /**
@@ -62,7 +75,18 @@ export function callLimits(modules: ScriptModules, raw: unknown) {
   const limits = parseCallLimits(raw);
   const dialog = modules.dialog;
   if (limits && !dialog) throw new Error("script.settings.limits needs the dialog module");
-  const needProfile = limits && (limits.maxCalls !== undefined || Object.values(limits.accounts ?? {}).some((a) => a.maxCalls !== undefined));
+  const ht = limits?.htable ? modules.htable : undefined;
+  if (limits?.htable && !ht) throw new Error(`script.settings.limits.htable '${limits.htable}' needs the htable module`);
+  if (limits?.htable && !ht!.hasTable(limits.htable)) throw new Error(`script.settings.limits.htable: no htable '${limits.htable}' is defined`);
+  /** A per-account limit from the htable (positive integer), else undefined. */
+  const fromTable = (account: string, what: "maxCalls" | "maxDurationS"): number | undefined => {
+    if (!ht) return undefined;
+    const v = ht.get(limits!.htable!, `${account}:${what}`);
+    const n = typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v) ? Number(v) : NaN;
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  };
+  const needProfile =
+    limits && (limits.maxCalls !== undefined || limits.htable !== undefined || Object.values(limits.accounts ?? {}).some((a) => a.maxCalls !== undefined));
   if (needProfile && !dialog!.params.profiles_with_value.includes(ACCOUNT_PROFILE)) {
     throw new Error(`script.settings.limits.maxCalls needs dialog profiles_with_value to include "${ACCOUNT_PROFILE}"`);
   }
@@ -73,7 +97,7 @@ export function callLimits(modules: ScriptModules, raw: unknown) {
       if (!limits) return true;
       const account = req.msg.from.uri?.user ?? "";
       const own = limits.accounts?.[account];
-      const max = own?.maxCalls ?? limits.maxCalls;
+      const max = fromTable(account, "maxCalls") ?? own?.maxCalls ?? limits.maxCalls;
       if (max !== undefined && dialog!.profileSize(ACCOUNT_PROFILE, account) >= max) {
         req.reply(limits.rejectCode ?? 403, limits.rejectReason ?? "Call limit reached");
         return false;
@@ -88,7 +112,7 @@ export function callLimits(modules: ScriptModules, raw: unknown) {
       const account = req.msg.from.uri?.user ?? "";
       dialog.setVar(req, "account", account);
       if (needProfile) dialog.setProfile(req, ACCOUNT_PROFILE, account);
-      const own = limits?.accounts?.[account]?.maxDurationS ?? limits?.maxDurationS;
+      const own = fromTable(account, "maxDurationS") ?? limits?.accounts?.[account]?.maxDurationS ?? limits?.maxDurationS;
       const dur = typeof granted === "number" ? Math.min(granted, own ?? granted) : own;
       if (dur !== undefined) dialog.setTimeout(req, dur, { bye: true, noReset: true });
     },
