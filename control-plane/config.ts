@@ -12,6 +12,10 @@
  *   OLELO_CP_MIGRATE    --no-migrate        migrations run at start unless "0"/"false" or the flag
  *   TLS, access and role tokens: security-config.ts (--push-tls-*, --push-access, --api-tls-*, --api-tokens, …)
  *   OLELO_CP_ROW_POLICY --row-policy K=P,.. skip for every kind (bad rows refused alone); hold = all-or-nothing
+ *   OLELO_CP_CDR_WEBHOOK          --cdr-webhook URL          (none) POST every CDR there (Billing API)
+ *   OLELO_CP_CDR_WEBHOOK_SECRET   --cdr-webhook-secret S     HMAC key of the X-Olelo-Signature header
+ *   OLELO_CP_CDR_WEBHOOK_ATTEMPTS --cdr-webhook-attempts N   8 (then the CDR is dead-lettered)
+ *   OLELO_CP_CDR_WEBHOOK_RETRY_MS --cdr-webhook-retry-ms N   500 (first retry delay, doubling up to 30 s)
  *
  * @example
  *   const cfg = parseControlPlaneConfig(["--grpc", "0.0.0.0:8071"], process.env);
@@ -34,6 +38,7 @@ export interface ControlPlaneConfig {
   security: SecurityConfig;
   /** Bad-row policy per kind (kinds not named: skip); see control-plane/compile/row-isolation.ts. */
   rowPolicy: Record<string, RowPolicy>;
+  cdrWebhook: { url: string; secret: string; attempts: number; retryMs: number } | null;
 }
 
 /** A bad setting; the message names the flag or variable. */
@@ -57,6 +62,10 @@ export const CONTROL_PLANE_USAGE = `usage: olelo-cp [options]   (the control pla
                       (env OLELO_CP_ROW_POLICY)
   --check             check the options, the database and that every table kind compiles from its
                       rows; binds nothing, changes nothing; one line per problem, exit 0/1
+  --cdr-webhook URL   POST every CDR to URL, signed, at least once (env OLELO_CP_CDR_WEBHOOK)
+  --cdr-webhook-secret S      HMAC-SHA256 key for X-Olelo-Signature (env OLELO_CP_CDR_WEBHOOK_SECRET; required with --cdr-webhook)
+  --cdr-webhook-attempts N    attempts before a CDR is dead-lettered (env OLELO_CP_CDR_WEBHOOK_ATTEMPTS, default 8)
+  --cdr-webhook-retry-ms N    first retry delay, doubling up to 30 s (env OLELO_CP_CDR_WEBHOOK_RETRY_MS, default 500)
 ${SECURITY_USAGE}
   --help              this text
   --version           print the version and exit`;
@@ -97,10 +106,15 @@ export function parseControlPlaneConfig(argv: readonly string[], env: Record<str
     migrate: !["0", "false", "no"].includes((env.OLELO_CP_MIGRATE ?? "").toLowerCase()),
     security: defaultSecurityConfig(env),
     rowPolicy: env.OLELO_CP_ROW_POLICY ? rowPolicies(env.OLELO_CP_ROW_POLICY, "OLELO_CP_ROW_POLICY") : {},
+    cdrWebhook: null,
     help: false,
   };
   if (env.OLELO_CP_POLL_MS !== undefined) cfg.pollIntervalMs = parseInt0(env.OLELO_CP_POLL_MS, "OLELO_CP_POLL_MS");
   if (["0", "false", "no"].includes((env.OLELO_CP_CDC ?? "").toLowerCase())) cfg.cdcIntervalMs = 0;
+  let hookUrl = env.OLELO_CP_CDR_WEBHOOK || undefined;
+  let hookSecret = env.OLELO_CP_CDR_WEBHOOK_SECRET || undefined;
+  let hookAttempts = env.OLELO_CP_CDR_WEBHOOK_ATTEMPTS !== undefined ? parseInt0(env.OLELO_CP_CDR_WEBHOOK_ATTEMPTS, "OLELO_CP_CDR_WEBHOOK_ATTEMPTS") : 8;
+  let hookRetry = env.OLELO_CP_CDR_WEBHOOK_RETRY_MS !== undefined ? parseInt0(env.OLELO_CP_CDR_WEBHOOK_RETRY_MS, "OLELO_CP_CDR_WEBHOOK_RETRY_MS") : 500;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.indexOf("=");
@@ -145,6 +159,18 @@ export function parseControlPlaneConfig(argv: readonly string[], env: Record<str
       case "--no-migrate":
         cfg.migrate = false;
         break;
+      case "--cdr-webhook":
+        hookUrl = value();
+        break;
+      case "--cdr-webhook-secret":
+        hookSecret = value();
+        break;
+      case "--cdr-webhook-attempts":
+        hookAttempts = parseInt0(value(), "--cdr-webhook-attempts");
+        break;
+      case "--cdr-webhook-retry-ms":
+        hookRetry = parseInt0(value(), "--cdr-webhook-retry-ms");
+        break;
       case "--help":
       case "-h":
         cfg.help = true;
@@ -156,6 +182,13 @@ export function parseControlPlaneConfig(argv: readonly string[], env: Record<str
     }
   }
   if (cfg.pollIntervalMs < 0) cfg.pollIntervalMs = cfg.cdcIntervalMs > 0 ? 60_000 : 5000;
+  if (hookUrl !== undefined) {
+    if (!/^https?:\/\//.test(hookUrl)) throw new ConfigError(`--cdr-webhook: '${hookUrl}' must be an http:// or https:// URL`);
+    if (!hookSecret) throw new ConfigError("--cdr-webhook needs --cdr-webhook-secret (or OLELO_CP_CDR_WEBHOOK_SECRET)");
+    if (hookAttempts < 1) throw new ConfigError("--cdr-webhook-attempts must be at least 1");
+    if (hookRetry < 10) throw new ConfigError("--cdr-webhook-retry-ms must be at least 10");
+    cfg.cdrWebhook = { url: hookUrl, secret: hookSecret, attempts: hookAttempts, retryMs: hookRetry };
+  }
   if (!/^mysql:\/\//.test(cfg.dbUrl)) throw new ConfigError(`database url '${cfg.dbUrl}' must start with mysql://`);
   if (!cfg.help) {
     const bad = checkSecurityConfig(cfg.security, cfg.grpcHost);

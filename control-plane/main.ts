@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { packageVersion } from "../lib/pkg/package-info.js";
 import { createLogger } from "../lib/log/logger.js";
 import { createManagementServer, type ManagementServer } from "./api/server.js";
+import { startCdrWebhook } from "./api/cdr-webhook.js";
 import { createDbSnapshotSource, type DbSnapshotSource } from "./compile/source.js";
 import { CONTROL_PLANE_USAGE, ConfigError, parseControlPlaneConfig, type ControlPlaneConfig } from "./config.js";
 import { createDatabase, type Database } from "./db/connect.js";
@@ -92,6 +93,11 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
       pushStats: () => push.pushStats(),
     });
     stops.push(() => api.close());
+    if (cfg.cdrWebhook) {
+      const hook = startCdrWebhook(database.pool, { ...cfg.cdrWebhook, log: createLogger("control-plane.cdr-webhook") });
+      stops.push(() => hook.stop());
+      log.info("cdr webhook on", { url: cfg.cdrWebhook.url, attempts: cfg.cdrWebhook.attempts });
+    }
     log.info("control plane ready", { push: push.address, api: api.url, kinds: source.kinds().join(",") });
     return { database, source, push, api, security, close: stopAll };
   } catch (e) {

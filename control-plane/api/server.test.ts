@@ -157,10 +157,14 @@ describe("management API: CRUD over HTTP", () => {
     expect(source.current("subscriber")!.set.subscriber![0]).toMatchObject({ username: "alice", ha1: md5("alice:example.org:n3w") });
   });
 
-  it("tables outside any kind (acc) and read-only tables (version)", async () => {
-    const a = await ok("acc.create", { method: "INVITE", callid: "c1", sip_code: "200", sip_reason: "OK", time: "2024-05-01T10:00:00Z" });
-    expect(a).toMatchObject({ kind: null, version: null, row: { time: "2024-05-01 10:00:00" } });
-    expect((await rpc("acc.create", { method: "INVITE" })).error).toMatchObject({ code: -32602, data: { param: "time" } });
+  it("read-only tables: acc (data-plane owned, 403 on writes) and version", async () => {
+    // accounting tables are written by the data planes only: listed, never edited
+    expect((await rpc("acc.create", { method: "INVITE", callid: "c1", sip_code: "200", sip_reason: "OK", time: "2024-05-01T10:00:00Z" })).error).toMatchObject({
+      code: 403,
+      message: expect.stringContaining("acc is read-only"),
+    });
+    expect((await rpc("acc_cdrs.delete", { id: 1 })).error).toMatchObject({ code: 403, data: { table: "acc_cdrs" } });
+    expect((await ok("acc_cdrs.list", {})).rows).toEqual([]);
     expect((await ok("version.list", { table_name: "subscriber" })).rows).toEqual([{ id: expect.any(Number), table_name: "subscriber", table_version: 7 }]);
     expect((await rpc("version.create", { table_name: "x" })).error).toMatchObject({ code: -32601 });
   });

@@ -37,6 +37,7 @@ import type { DbSnapshotSource } from "../compile/source.js";
 import type { NodeStatus } from "../push/node-status.js";
 import { actorOf, crudMethods, type ApiCallInfo } from "./crud.js";
 import { subscriberMethods } from "./subscriber.js";
+import { cdrsMethods } from "./cdrs.js";
 import { auditEvent } from "./write.js";
 import { ApiTokens, redactReplyForRole, requiredRole, roleAllows, type ApiRole } from "./roles.js";
 import type { WatchedPemFiles } from "../../lib/tls/pem-files.js";
@@ -121,6 +122,7 @@ export function registerManagementMethods(registry: RpcRegistry, opts: Managemen
     registry.registerAll(crudMethods(table, deps).filter((m) => !overridden.has(m.name)));
   }
   registry.registerAll(subscriber);
+  registry.registerAll(cdrsMethods(opts.pool));
   registry.registerAll([
     {
       name: "push",

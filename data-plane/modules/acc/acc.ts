@@ -3,6 +3,9 @@ import type { CallEndedData } from "../dialog/api.js";
 import type { AccParams } from "./params.js";
 import type { AccDbWriter } from "./db-writer.js";
 import type { JsonLinesFile } from "./json-lines-file.js";
+import type { CdrSpool } from "./cdr-spool.js";
+import type { CdrShipper } from "./cdr-shipper.js";
+import { cdrFromCallEnded } from "./cdr-record.js";
 import { compileDialogExtras, compileRequestExtras, type AccVarContext, type ExtraColumn } from "./extra.js";
 
 /** Kamailio's core acc columns, in their order (acc, missed_calls). */
@@ -28,6 +31,9 @@ export interface AccDeps {
   readonly db: AccDbWriter | null;
   /** JSON-lines file for log records (log_file set), or null for the logger. */
   readonly file: JsonLinesFile | null;
+  /** Billing CDR spool (cdr_spool / cdr_push_url), or null. */
+  readonly spool?: CdrSpool | null;
+  readonly shipper?: CdrShipper | null;
 }
 
 /** What one accounted record carries before it goes to a backend. */
@@ -261,6 +267,15 @@ export class Acc {
       const row: unknown[] = [start, end, duration];
       for (const x of this.cdrExtra) row.push(x.get(e));
       this.deps.db.enqueue(p.cdrs_table, row);
+    }
+    const spool = this.deps.spool;
+    if (spool) {
+      try {
+        spool.append(cdrFromCallEnded(e, { accountVar: p.cdr_account_var }));
+        this.deps.shipper?.kick();
+      } catch (err) {
+        this.deps.log.error("acc: CDR spool write failed", { call_id: e.call_id, error: (err as Error).message });
+      }
     }
     this.n.cdrs.v++;
   }
