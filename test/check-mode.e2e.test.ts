@@ -85,16 +85,16 @@ describe("npm run start:cp -- --check", () => {
       const database = createDatabase(url);
       await migrateDatabase(database.db, database.pool);
       await database.close();
-      const ok = await check(["--db-url", url], "start:cp");
+      const ok = await check(["--db-url", url, "--push-insecure-loopback"], "start:cp");
       expect(ok.out).toMatch(/olelo-cp --check: OK \(\d+ table kinds/);
       expect(ok.code).toBe(0);
       await admin.query("INSERT INTO dispatcher (setid, destination, flags, priority, attrs, description) VALUES (1, 'sip:127.0.0.1:99999', 0, 0, '', 'bad port')");
-      const bad = await check(["--db-url", url], "start:cp");
+      const bad = await check(["--db-url", url, "--push-insecure-loopback"], "start:cp");
       expect(bad.code).toBe(1);
       expect(bad.out).toMatch(/^dispatcher: table dispatcher row \d+: .*99999/m);
       const [snaps] = (await admin.query("SELECT COUNT(*) AS n FROM olelo_snapshots")) as unknown as [Array<{ n: number }>];
       expect(Number(snaps[0]!.n)).toBe(0); // nothing written
-      const none = await check(["--db-url", `mysql://root@127.0.0.1:3306/${DB}_missing`], "start:cp");
+      const none = await check(["--db-url", `mysql://root@127.0.0.1:3306/${DB}_missing`, "--push-insecure-loopback"], "start:cp");
       expect(none.code).toBe(1);
       expect(none.out).toMatch(/database: Unknown database/);
     } finally {

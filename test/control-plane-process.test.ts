@@ -29,9 +29,9 @@ describe("control-plane config", () => {
   });
 
   it("change capture: on by default (60 s safety poll), --cdc-ms sets the tail, --no-cdc polls every 5 s", () => {
-    expect(parseControlPlaneConfig(["--cdc-ms", "20"], {})).toMatchObject({ cdcIntervalMs: 20, pollIntervalMs: 60000 });
-    expect(parseControlPlaneConfig(["--no-cdc"], {})).toMatchObject({ cdcIntervalMs: 0, pollIntervalMs: 5000 });
-    expect(parseControlPlaneConfig([], { OLELO_CP_CDC: "0", OLELO_CP_POLL_MS: "1000" })).toMatchObject({ cdcIntervalMs: 0, pollIntervalMs: 1000 });
+    expect(parseControlPlaneConfig(["--push-insecure-loopback", "--cdc-ms", "20"], {})).toMatchObject({ cdcIntervalMs: 20, pollIntervalMs: 60000 });
+    expect(parseControlPlaneConfig(["--push-insecure-loopback", "--no-cdc"], {})).toMatchObject({ cdcIntervalMs: 0, pollIntervalMs: 5000 });
+    expect(parseControlPlaneConfig(["--push-insecure-loopback"], { OLELO_CP_CDC: "0", OLELO_CP_POLL_MS: "1000" })).toMatchObject({ cdcIntervalMs: 0, pollIntervalMs: 1000 });
     expect(() => parseControlPlaneConfig(["--cdc-ms", "fast"], {})).toThrow(/--cdc-ms: 'fast' is not a non-negative integer/);
   });
 

@@ -53,7 +53,7 @@ async function destinations(): Promise<string[]> {
 beforeAll(async () => {
   admin = await freshE2eDatabase(DB);
   dir = mkdtempSync(join(tmpdir(), "olelo-reload-"));
-  cp = await startControlPlaneProcess({ db: DB, apiPort: BASE + 1, grpcPort: BASE + 2, pollMs: 0 });
+  cp = await startControlPlaneProcess({ db: DB, apiPort: BASE + 1, grpcPort: BASE + 2, pollMs: 0, extraArgs: ["--row-policy", "dispatcher=hold"] });
   dp = await startDataPlaneProcess({
     node: "e2e-reload",
     sipPort: BASE + 5,

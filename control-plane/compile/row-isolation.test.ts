@@ -78,8 +78,8 @@ describe("row policy settings", () => {
   });
 
   it("--row-policy and OLELO_CP_ROW_POLICY (flags add to the environment's list)", () => {
-    expect(parseControlPlaneConfig([], {}).rowPolicy).toEqual({});
-    expect(parseControlPlaneConfig(["--row-policy", "lcr=hold"], { OLELO_CP_ROW_POLICY: "dispatcher=hold" }).rowPolicy).toEqual({ dispatcher: "hold", lcr: "hold" });
+    expect(parseControlPlaneConfig(["--push-insecure-loopback"], {}).rowPolicy).toEqual({});
+    expect(parseControlPlaneConfig(["--push-insecure-loopback", "--row-policy", "lcr=hold"], { OLELO_CP_ROW_POLICY: "dispatcher=hold" }).rowPolicy).toEqual({ dispatcher: "hold", lcr: "hold" });
     expect(() => parseControlPlaneConfig(["--row-policy=dispatcher=sometimes"], {})).toThrow(ConfigError);
     expect(() => parseControlPlaneConfig([], { OLELO_CP_ROW_POLICY: "x=hold" })).toThrow(/^OLELO_CP_ROW_POLICY: unknown kind 'x'/);
   });

@@ -8,6 +8,8 @@
  *   const sec = createChannelSecurity("cp.example:8071", { ca: "ca.pem", cert: "edge-1.pem", key: "edge-1-key.pem" }, null);
  *   new Client(address, sec.credentials(), { ...opts, ...sec.channelOptions });
  */
+import { isIP } from "node:net";
+import { checkServerIdentity } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../../lib/log/logger.js";
 import { isLoopbackAddress } from "../../lib/net/ip.js";
@@ -36,6 +38,9 @@ export interface ChannelSecurity {
 
 
 /** Builds the client's channel security; throws an Error naming the problem. */
+/** SNI sent when the control plane is dialled by IP address (SNI cannot carry an IP). */
+const IP_SNI_PLACEHOLDER = "olelo-control-plane";
+
 export function createChannelSecurity(address: string, tls: SyncTlsOptions | null | undefined, token: string | null | undefined, log?: Logger): ChannelSecurity {
   const host = address.replace(/:\d+$/, "");
   if (!tls) {
@@ -59,6 +64,10 @@ export function createChannelSecurity(address: string, tls: SyncTlsOptions | nul
     },
   );
   const mode = tls.cert ? "mtls" : "tls";
+  // Node 24+ refuses an IP address as TLS servername (SNI), which grpc-js sends by default: for an
+  // IP url send a placeholder name instead and still check the certificate against the IP.
+  const bare = host.replace(/^\[|\]$/g, "");
+  const ipTarget = isIP(bare) ? bare : null;
   const callCreds = token
     ? grpc.credentials.createFromMetadataGenerator((_p, cb) => {
         const md = new grpc.Metadata();
@@ -70,10 +79,14 @@ export function createChannelSecurity(address: string, tls: SyncTlsOptions | nul
     mode,
     credentials() {
       const m = pem.current();
-      const ssl = grpc.credentials.createSsl(m.ca, m.key, m.cert);
+      const ssl = grpc.credentials.createSsl(m.ca, m.key, m.cert, ipTarget ? { checkServerIdentity: (_name, cert) => checkServerIdentity(ipTarget, cert) } : {});
       return callCreds ? grpc.credentials.combineChannelCredentials(ssl, callCreds) : ssl;
     },
-    channelOptions: tls.serverName ? { "grpc.ssl_target_name_override": tls.serverName, "grpc.default_authority": tls.serverName } : {},
+    channelOptions: tls.serverName
+      ? { "grpc.ssl_target_name_override": tls.serverName, "grpc.default_authority": tls.serverName }
+      : ipTarget
+        ? { "grpc.ssl_target_name_override": IP_SNI_PLACEHOLDER }
+        : {},
     status: () => ({ mode, token: !!token, files: pem.status() as unknown as Record<string, unknown> }),
     close: () => pem.close(),
   };
