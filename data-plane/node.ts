@@ -59,6 +59,14 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
   const sip: SipUac = {
     request: (o) => core.uacRequest(o),
     sendRaw: (d, data, s) => core.sendRaw(d, data, s),
+    setMessageTap(t) {
+      const tap = (sent: boolean, data: Buffer, l: { proto: string; address: string; boundPort: number }, r: { proto: string; address: string; port: number }): void =>
+        t(sent, data, { proto: l.proto, address: l.address, port: l.boundPort }, r);
+      core.transport.tap = tap;
+      return () => {
+        if (core.transport.tap === tap) core.transport.tap = null;
+      };
+    },
     addReceiveFilter(f) {
       filters.push(f);
       core.hooks.preParse =
