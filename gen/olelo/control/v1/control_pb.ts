@@ -40,7 +40,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file olelo/control/v1/control.proto.
  */
 export const file_olelo_control_v1_control: GenFile = /*@__PURE__*/
-  fileDesc("Ch5vbGVsby9jb250cm9sL3YxL2NvbnRyb2wucHJvdG8SEG9sZWxvLmNvbnRyb2wudjEimAEKE1N0cmVhbVRhYmxlc1JlcXVlc3QSKAoFaGVsbG8YASABKAsyFy5vbGVsby5jb250cm9sLnYxLkhlbGxvSAASJAoDYWNrGAIgASgLMhUub2xlbG8uY29udHJvbC52MS5BY2tIABImCgRuYWNrGAMgASgLMhYub2xlbG8uY29udHJvbC52MS5OYWNrSABCCQoHbWVzc2FnZSL+BgoUU3RyZWFtVGFibGVzUmVzcG9uc2USDAoEa2luZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEg0KBW5vbmNlGAMgASgJEhMKC2NodW5rX2luZGV4GAQgASgNEhMKC2NodW5rX2NvdW50GAUgASgNEhIKCnRvdGFsX3Jvd3MYBiABKA0SEwoLY29tcGlsZWRfYXQYByABKAkSKwoFZGVsdGEYCCABKAsyHC5vbGVsby5jb250cm9sLnYxLlRhYmxlRGVsdGESNwoKZGlzcGF0Y2hlchgQIAEoCzIhLm9sZWxvLnRhYmxlcy52MS5EaXNwYXRjaGVyVGFibGVzSAASKQoDbGNyGBEgASgLMhoub2xlbG8udGFibGVzLnYxLkxjclRhYmxlc0gAEjMKCGRyb3V0aW5nGBIgASgLMh8ub2xlbG8udGFibGVzLnYxLkRyb3V0aW5nVGFibGVzSAASOwoMY2FycmllcnJvdXRlGBMgASgLMiMub2xlbG8udGFibGVzLnYxLkNhcnJpZXJyb3V0ZVRhYmxlc0gAEjoKDHByZWZpeF9yb3V0ZRgUIAEoCzIiLm9sZWxvLnRhYmxlcy52MS5QcmVmaXhSb3V0ZVRhYmxlc0gAEi0KBW10cmVlGBUgASgLMhwub2xlbG8udGFibGVzLnYxLk10cmVlVGFibGVzSAASNwoKc3Vic2NyaWJlchgWIAEoCzIhLm9sZWxvLnRhYmxlcy52MS5TdWJzY3JpYmVyVGFibGVzSAASMQoHYWRkcmVzcxgXIAEoCzIeLm9sZWxvLnRhYmxlcy52MS5BZGRyZXNzVGFibGVzSAASMQoHdHJ1c3RlZBgYIAEoCzIeLm9sZWxvLnRhYmxlcy52MS5UcnVzdGVkVGFibGVzSAASLwoGaHRhYmxlGBkgASgLMh0ub2xlbG8udGFibGVzLnYxLkh0YWJsZVRhYmxlc0gAEjIKCGFsaWFzX2RiGBogASgLMh4ub2xlbG8udGFibGVzLnYxLkFsaWFzRGJUYWJsZXNIABI2CgpzcGVlZF9kaWFsGBsgASgLMiAub2xlbG8udGFibGVzLnYxLlNwZWVkRGlhbFRhYmxlc0gAEjEKB2NhbGxmd2QYHCABKAsyHi5vbGVsby50YWJsZXMudjEuQ2FsbGZ3ZFRhYmxlc0gAQggKBnRhYmxlcyJ/CgpUYWJsZURlbHRhEhQKDGJhc2VfdmVyc2lvbhgBIAEoCRIVCg10b3RhbF9yZW1vdmVkGAIgASgNEhUKDXJlc3VsdF9kaWdlc3QYAyABKAkSLQoGdGFibGVzGAQgAygLMh0ub2xlbG8uY29udHJvbC52MS5UYWJsZUNoYW5nZSKPAQoLVGFibGVDaGFuZ2USDQoFdGFibGUYASABKAkSEgoKa2V5X2NvbHVtbhgCIAEoCRITCgtyZXN1bHRfcm93cxgDIAEoDRIRCglwb3NpdGlvbnMYBCADKA0SGwoTcmVtb3ZlZF9zdHJpbmdfa2V5cxgFIAMoCRIYChByZW1vdmVkX2ludF9rZXlzGAYgAygDIpcBCgVIZWxsbxIkCgRub2RlGAEgASgLMhYub2xlbG8uY29udHJvbC52MS5Ob2RlEjcKCHZlcnNpb25zGAIgAygLMiUub2xlbG8uY29udHJvbC52MS5IZWxsby5WZXJzaW9uc0VudHJ5Gi8KDVZlcnNpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJQCgROb2RlEgoKAmlkGAEgASgJEhUKDWJ1aWxkX3ZlcnNpb24YAiABKAkSDQoFa2luZHMYAyADKAkSFgoOc3VwcG9ydHNfZGVsdGEYBCABKAgiPAoDQWNrEgwKBGtpbmQYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIWCg5yZXNwb25zZV9ub25jZRgDIAEoCSKMAQoETmFjaxIMCgRraW5kGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSGAoQcmVqZWN0ZWRfdmVyc2lvbhgDIAEoCRIWCg5yZXNwb25zZV9ub25jZRgEIAEoCRIzCgxlcnJvcl9kZXRhaWwYBSABKAsyHS5vbGVsby5jb250cm9sLnYxLkVycm9yRGV0YWlsIpsBCgtFcnJvckRldGFpbBIsCgZyZWFzb24YASABKA4yHC5vbGVsby5jb250cm9sLnYxLk5hY2tSZWFzb24SDwoHbWVzc2FnZRgCIAEoCRINCgV0YWJsZRgDIAEoCRIUCgpyb3dfc3RyaW5nGAQgASgJSAASEQoHcm93X2ludBgFIAEoA0gAEg4KBmRldGFpbBgGIAEoCUIFCgNyb3cq2AEKCk5hY2tSZWFzb24SGwoXTkFDS19SRUFTT05fVU5TUEVDSUZJRUQQABIbChdOQUNLX1JFQVNPTl9JTlZBTElEX1JPVxABEhwKGE5BQ0tfUkVBU09OX1VOS05PV05fS0lORBACEhkKFU5BQ0tfUkVBU09OX0JBRF9DSFVOSxADEhgKFE5BQ0tfUkVBU09OX0lOVEVSTkFMEAQSHQoZTkFDS19SRUFTT05fQkFTRV9NSVNNQVRDSBAFEh4KGk5BQ0tfUkVBU09OX0RFTFRBX01JU01BVENIEAYydQoQVGFibGVQdXNoU2VydmljZRJhCgxTdHJlYW1UYWJsZXMSJS5vbGVsby5jb250cm9sLnYxLlN0cmVhbVRhYmxlc1JlcXVlc3QaJi5vbGVsby5jb250cm9sLnYxLlN0cmVhbVRhYmxlc1Jlc3BvbnNlKAEwAWIGcHJvdG8z", [file_olelo_tables_v1_address, file_olelo_tables_v1_alias_db, file_olelo_tables_v1_callfwd, file_olelo_tables_v1_carrierroute, file_olelo_tables_v1_dispatcher, file_olelo_tables_v1_drouting, file_olelo_tables_v1_htable, file_olelo_tables_v1_lcr, file_olelo_tables_v1_mtree, file_olelo_tables_v1_prefix_route, file_olelo_tables_v1_speed_dial, file_olelo_tables_v1_subscriber, file_olelo_tables_v1_trusted]);
+  fileDesc("Ch5vbGVsby9jb250cm9sL3YxL2NvbnRyb2wucHJvdG8SEG9sZWxvLmNvbnRyb2wudjEiyAEKE1N0cmVhbVRhYmxlc1JlcXVlc3QSKAoFaGVsbG8YASABKAsyFy5vbGVsby5jb250cm9sLnYxLkhlbGxvSAASJAoDYWNrGAIgASgLMhUub2xlbG8uY29udHJvbC52MS5BY2tIABImCgRuYWNrGAMgASgLMhYub2xlbG8uY29udHJvbC52MS5OYWNrSAASLgoFc3RhdHMYHiABKAsyHS5vbGVsby5jb250cm9sLnYxLlN0YXRzUmVwb3J0SABCCQoHbWVzc2FnZSL+BgoUU3RyZWFtVGFibGVzUmVzcG9uc2USDAoEa2luZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEg0KBW5vbmNlGAMgASgJEhMKC2NodW5rX2luZGV4GAQgASgNEhMKC2NodW5rX2NvdW50GAUgASgNEhIKCnRvdGFsX3Jvd3MYBiABKA0SEwoLY29tcGlsZWRfYXQYByABKAkSKwoFZGVsdGEYCCABKAsyHC5vbGVsby5jb250cm9sLnYxLlRhYmxlRGVsdGESNwoKZGlzcGF0Y2hlchgQIAEoCzIhLm9sZWxvLnRhYmxlcy52MS5EaXNwYXRjaGVyVGFibGVzSAASKQoDbGNyGBEgASgLMhoub2xlbG8udGFibGVzLnYxLkxjclRhYmxlc0gAEjMKCGRyb3V0aW5nGBIgASgLMh8ub2xlbG8udGFibGVzLnYxLkRyb3V0aW5nVGFibGVzSAASOwoMY2FycmllcnJvdXRlGBMgASgLMiMub2xlbG8udGFibGVzLnYxLkNhcnJpZXJyb3V0ZVRhYmxlc0gAEjoKDHByZWZpeF9yb3V0ZRgUIAEoCzIiLm9sZWxvLnRhYmxlcy52MS5QcmVmaXhSb3V0ZVRhYmxlc0gAEi0KBW10cmVlGBUgASgLMhwub2xlbG8udGFibGVzLnYxLk10cmVlVGFibGVzSAASNwoKc3Vic2NyaWJlchgWIAEoCzIhLm9sZWxvLnRhYmxlcy52MS5TdWJzY3JpYmVyVGFibGVzSAASMQoHYWRkcmVzcxgXIAEoCzIeLm9sZWxvLnRhYmxlcy52MS5BZGRyZXNzVGFibGVzSAASMQoHdHJ1c3RlZBgYIAEoCzIeLm9sZWxvLnRhYmxlcy52MS5UcnVzdGVkVGFibGVzSAASLwoGaHRhYmxlGBkgASgLMh0ub2xlbG8udGFibGVzLnYxLkh0YWJsZVRhYmxlc0gAEjIKCGFsaWFzX2RiGBogASgLMh4ub2xlbG8udGFibGVzLnYxLkFsaWFzRGJUYWJsZXNIABI2CgpzcGVlZF9kaWFsGBsgASgLMiAub2xlbG8udGFibGVzLnYxLlNwZWVkRGlhbFRhYmxlc0gAEjEKB2NhbGxmd2QYHCABKAsyHi5vbGVsby50YWJsZXMudjEuQ2FsbGZ3ZFRhYmxlc0gAQggKBnRhYmxlcyJ/CgpUYWJsZURlbHRhEhQKDGJhc2VfdmVyc2lvbhgBIAEoCRIVCg10b3RhbF9yZW1vdmVkGAIgASgNEhUKDXJlc3VsdF9kaWdlc3QYAyABKAkSLQoGdGFibGVzGAQgAygLMh0ub2xlbG8uY29udHJvbC52MS5UYWJsZUNoYW5nZSKPAQoLVGFibGVDaGFuZ2USDQoFdGFibGUYASABKAkSEgoKa2V5X2NvbHVtbhgCIAEoCRITCgtyZXN1bHRfcm93cxgDIAEoDRIRCglwb3NpdGlvbnMYBCADKA0SGwoTcmVtb3ZlZF9zdHJpbmdfa2V5cxgFIAMoCRIYChByZW1vdmVkX2ludF9rZXlzGAYgAygDIvsBCgVIZWxsbxIkCgRub2RlGAEgASgLMhYub2xlbG8uY29udHJvbC52MS5Ob2RlEjcKCHZlcnNpb25zGAIgAygLMiUub2xlbG8uY29udHJvbC52MS5IZWxsby5WZXJzaW9uc0VudHJ5EjMKBmxhYmVscxgeIAMoCzIjLm9sZWxvLmNvbnRyb2wudjEuSGVsbG8uTGFiZWxzRW50cnkaLwoNVmVyc2lvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiUAoETm9kZRIKCgJpZBgBIAEoCRIVCg1idWlsZF92ZXJzaW9uGAIgASgJEg0KBWtpbmRzGAMgAygJEhYKDnN1cHBvcnRzX2RlbHRhGAQgASgIIjwKA0FjaxIMCgRraW5kGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSFgoOcmVzcG9uc2Vfbm9uY2UYAyABKAkijAEKBE5hY2sSDAoEa2luZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEhgKEHJlamVjdGVkX3ZlcnNpb24YAyABKAkSFgoOcmVzcG9uc2Vfbm9uY2UYBCABKAkSMwoMZXJyb3JfZGV0YWlsGAUgASgLMh0ub2xlbG8uY29udHJvbC52MS5FcnJvckRldGFpbCKbAQoLRXJyb3JEZXRhaWwSLAoGcmVhc29uGAEgASgOMhwub2xlbG8uY29udHJvbC52MS5OYWNrUmVhc29uEg8KB21lc3NhZ2UYAiABKAkSDQoFdGFibGUYAyABKAkSFAoKcm93X3N0cmluZxgEIAEoCUgAEhEKB3Jvd19pbnQYBSABKANIABIOCgZkZXRhaWwYBiABKAlCBQoDcm93InwKC1N0YXRzUmVwb3J0Eg8KB3JlcGxpZXMYASABKAQSEwoLcmVwbGllc181eHgYAiABKAQSEwoLcmVwbGllc180MDgYAyABKAQSDQoFY2FsbHMYBCABKAQSFAoMZmFpbGVkX2NhbGxzGAUgASgEEg0KBW5hY2tzGAYgASgEKtgBCgpOYWNrUmVhc29uEhsKF05BQ0tfUkVBU09OX1VOU1BFQ0lGSUVEEAASGwoXTkFDS19SRUFTT05fSU5WQUxJRF9ST1cQARIcChhOQUNLX1JFQVNPTl9VTktOT1dOX0tJTkQQAhIZChVOQUNLX1JFQVNPTl9CQURfQ0hVTksQAxIYChROQUNLX1JFQVNPTl9JTlRFUk5BTBAEEh0KGU5BQ0tfUkVBU09OX0JBU0VfTUlTTUFUQ0gQBRIeChpOQUNLX1JFQVNPTl9ERUxUQV9NSVNNQVRDSBAGMnUKEFRhYmxlUHVzaFNlcnZpY2USYQoMU3RyZWFtVGFibGVzEiUub2xlbG8uY29udHJvbC52MS5TdHJlYW1UYWJsZXNSZXF1ZXN0GiYub2xlbG8uY29udHJvbC52MS5TdHJlYW1UYWJsZXNSZXNwb25zZSgBMAFiBnByb3RvMw", [file_olelo_tables_v1_address, file_olelo_tables_v1_alias_db, file_olelo_tables_v1_callfwd, file_olelo_tables_v1_carrierroute, file_olelo_tables_v1_dispatcher, file_olelo_tables_v1_drouting, file_olelo_tables_v1_htable, file_olelo_tables_v1_lcr, file_olelo_tables_v1_mtree, file_olelo_tables_v1_prefix_route, file_olelo_tables_v1_speed_dial, file_olelo_tables_v1_subscriber, file_olelo_tables_v1_trusted]);
 
 /**
  * Data plane -> control plane.
@@ -71,6 +71,14 @@ export type StreamTablesRequest = Message<"olelo.control.v1.StreamTablesRequest"
      */
     value: Nack;
     case: "nack";
+  } | {
+    /**
+     * Periodic health counters of the data plane (canary soak, fleet status); field range 30-39.
+     *
+     * @generated from field: olelo.control.v1.StatsReport stats = 30;
+     */
+    value: StatsReport;
+    case: "stats";
   } | { case: undefined; value?: undefined };
 };
 
@@ -361,6 +369,14 @@ export type Hello = Message<"olelo.control.v1.Hello"> & {
    * @generated from field: map<string, string> versions = 2;
    */
   versions: { [key: string]: string };
+
+  /**
+   * Labels from the node's configuration (controlPlane.labels), e.g. {"zone": "eu", "role": "edge"};
+   * canary pushes select nodes by them.
+   *
+   * @generated from field: map<string, string> labels = 30;
+   */
+  labels: { [key: string]: string };
 };
 
 /**
@@ -546,6 +562,64 @@ export type ErrorDetail = Message<"olelo.control.v1.ErrorDetail"> & {
  */
 export const ErrorDetailSchema: GenMessage<ErrorDetail> = /*@__PURE__*/
   messageDesc(file_olelo_control_v1_control, 8);
+
+/**
+ * Cumulative health counters of a data plane since it started, sent every few seconds on the
+ * stream (controlPlane.statsIntervalMs). The control plane compares deltas of them during a
+ * canary soak: the canary nodes' 5xx/408 reply ratio and failed calls against the other nodes.
+ *
+ * @generated from message olelo.control.v1.StatsReport
+ */
+export type StatsReport = Message<"olelo.control.v1.StatsReport"> & {
+  /**
+   * Final replies sent upstream (stateful transactions and stateless replies).
+   *
+   * @generated from field: uint64 replies = 1;
+   */
+  replies: bigint;
+
+  /**
+   * Of those, 5xx replies.
+   *
+   * @generated from field: uint64 replies_5xx = 2;
+   */
+  replies5xx: bigint;
+
+  /**
+   * Of those, 408 replies.
+   *
+   * @generated from field: uint64 replies_408 = 3;
+   */
+  replies408: bigint;
+
+  /**
+   * INVITE server transactions.
+   *
+   * @generated from field: uint64 calls = 4;
+   */
+  calls: bigint;
+
+  /**
+   * INVITE server transactions that ended with 408 or a final status >= 500.
+   *
+   * @generated from field: uint64 failed_calls = 5;
+   */
+  failedCalls: bigint;
+
+  /**
+   * Table versions this node rejected (NACKs) since it started.
+   *
+   * @generated from field: uint64 nacks = 6;
+   */
+  nacks: bigint;
+};
+
+/**
+ * Describes the message olelo.control.v1.StatsReport.
+ * Use `create(StatsReportSchema)` to create a new message.
+ */
+export const StatsReportSchema: GenMessage<StatsReport> = /*@__PURE__*/
+  messageDesc(file_olelo_control_v1_control, 9);
 
 /**
  * Closed set of reasons for a Nack.
