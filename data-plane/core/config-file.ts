@@ -17,7 +17,16 @@ export interface DataPlaneConfig {
   modules: Record<string, Record<string, unknown>>;
   /** Table kind → JSON table file (`{ "table": [rows] }`) for standalone mode. */
   tables: Record<string, string>;
-  controlPlane: { url: string; cacheDir: string | null; backoff: { initialMs?: number; maxMs?: number }; deltaBase: "memory" | "cache" | "off" } | null;
+  controlPlane: {
+    url: string;
+    cacheDir: string | null;
+    backoff: { initialMs?: number; maxMs?: number };
+    deltaBase: "memory" | "cache" | "off";
+    /** Sent in Hello; canary pushes select nodes by them (e.g. {"zone": "eu"}). */
+    labels: Record<string, string>;
+    /** How often health counters (StatsReport) go to the control plane; default 5000 ms. */
+    statsIntervalMs: number;
+  } | null;
   dataDir: string;
   log: { level: LogLevel; format: "text" | "json" };
   /** Directory of the configuration file: relative paths resolve against it. */
@@ -131,8 +140,20 @@ export function buildConfig(raw: unknown, baseDir: string): DataPlaneConfig {
       }
       deltaBase = c.deltaBase;
     }
+    const labels: Record<string, string> = {};
+    if (c.labels !== undefined) {
+      for (const [k, v] of Object.entries(obj(c.labels, "controlPlane.labels"))) {
+        if (!/^[A-Za-z0-9][A-Za-z0-9_.\/-]{0,62}$/.test(k)) throw new ConfigError(`'controlPlane.labels': bad label name '${k}' (1-63 of [A-Za-z0-9_./-])`);
+        if (typeof v !== "string" || v.length > 128 || /[\s,=]/.test(v)) throw new ConfigError(`'controlPlane.labels.${k}' must be a string of at most 128 characters without spaces, ',' or '='`);
+        labels[k] = v;
+      }
+    }
+    const statsIntervalMs = c.statsIntervalMs === undefined ? 5000 : c.statsIntervalMs;
+    if (typeof statsIntervalMs !== "number" || !(statsIntervalMs >= 100)) throw new ConfigError("'controlPlane.statsIntervalMs' must be a number >= 100");
     cfg.controlPlane = {
       deltaBase,
+      labels,
+      statsIntervalMs,
       url: str(c.url, "controlPlane.url"),
       cacheDir: c.cacheDir === undefined ? null : resolve(baseDir, str(c.cacheDir, "controlPlane.cacheDir")),
       backoff,

@@ -3,7 +3,8 @@
  * (olelo.control.v1.TablePushService/StreamTables, modelled on Envoy ADS). It
  * - loads the last good tables from its cache before connecting, so a data plane that restarts
  *   while the control plane is down keeps routing;
- * - says Hello with its node id, build, supported kinds and the versions it runs;
+ * - says Hello with its node id, build, supported kinds, labels and the versions it runs, then
+ *   sends StatsReport (health counters) every few seconds;
  * - applies each complete version through `TableRegistry.load` (compile to one side, swap in one
  *   step), ACKs it and writes it to the cache, or NACKs it with the TableError and keeps the old
  *   table;
@@ -20,12 +21,11 @@
  *   await sync.close();
  */
 import * as grpc from "@grpc/grpc-js";
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import {
   NackReason,
   StreamTablesRequestSchema,
   TablePushService,
-  type ErrorDetailSchema,
   type StreamTablesRequest,
 } from "../../gen/olelo/control/v1/control_pb.js";
 import { createLogger, type Logger } from "../../lib/log/logger.js";
@@ -37,6 +37,8 @@ import { readCachedKind, writeCachedKind, writeCachedSet } from "./table-cache.j
 import { createClientConstructor, type MessageCodec } from "../../tables/wire/grpc-adapter.js";
 import { parseResponseFrame, type ResponseFrame } from "../../tables/wire/response-frame.js";
 import { kindPlan, sortKinds } from "../../tables/wire/table-kinds.js";
+import { startStatsReports, type HealthCounters } from "./health-stats.js";
+import { errorDetailOf, parseAddress } from "./stream-messages.js";
 
 /** Largest frame accepted from the control plane (its chunks target 1 MiB, at most 4 MiB). */
 export const SYNC_MAX_RECEIVE_BYTES = 16 * 1024 * 1024;
@@ -65,6 +67,10 @@ export interface SyncClientOptions {
    * per million rows; needs cacheDir); "off" tells the control plane to send whole versions only.
    */
   deltaBase?: DeltaBase;
+  /** Hello labels (canary selection); health counters sent as StatsReport every statsIntervalMs (default 5000). */
+  labels?: Record<string, string>;
+  health?: () => HealthCounters;
+  statsIntervalMs?: number;
   log?: Logger;
 }
 
@@ -137,29 +143,6 @@ const frameCodec: MessageCodec<ResponseFrame> = {
   serialize: (f) => f.raw,
   deserialize: (b) => parseResponseFrame(b),
 };
-
-function parseAddress(url: string): string {
-  const m = /^(?:(?:grpc|http|dns):\/\/)?([^/]+)\/?$/.exec(url.trim());
-  if (!m) throw new Error(`sync: bad control plane url '${url}' (want host:port)`);
-  return m[1]!;
-}
-
-/** The Nack's error detail for a failed load: a TableError names table and row (INVALID_ROW). */
-function errorDetailOf(err: Error, reason: NackReason): MessageInitShape<typeof ErrorDetailSchema> {
-  const te = err instanceof TableError ? err : null;
-  return {
-    reason: te ? NackReason.INVALID_ROW : reason,
-    message: err.message,
-    table: te?.table ?? "",
-    row:
-      te?.row === null || te?.row === undefined
-        ? { case: undefined }
-        : typeof te.row === "number" && Number.isInteger(te.row)
-          ? { case: "rowInt", value: BigInt(te.row) }
-          : { case: "rowString", value: String(te.row) },
-    detail: te?.reason ?? err.message,
-  };
-}
 
 /** Loads the cache, then connects in the background; resolves once cached tables are live. */
 export async function createSyncClient(opts: SyncClientOptions): Promise<SyncClient> {
@@ -244,6 +227,12 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
 
   const send = (c: TableStream, msg: StreamTablesRequest) => {
     if (call === c) c.write(msg);
+  };
+
+  let stopStats = () => {}; // StatsReport every statsIntervalMs on the open stream (health-stats.ts)
+  const startStats = (c: TableStream) => {
+    stopStats();
+    if (opts.health) stopStats = startStatsReports((m) => send(c, m), opts.health, () => st.nacks, opts.statsIntervalMs ?? 5000);
   };
 
   /** Queues a cache write of `kind` (one at a time per kind, in order). */
@@ -408,6 +397,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
   const onEnded = (c: TableStream, why: string | null) => {
     if (call !== c) return;
     call = null;
+    stopStats();
     asm.reset();
     if (st.connected) log.warn("control plane stream ended", { error: why });
     // A stream that stayed up a while was healthy: start the backoff over.
@@ -428,8 +418,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
     st.state = "connecting";
     if (streams++ > 0) st.reconnects++;
     client = new Client(address, grpc.credentials.createInsecure(), channelOptions);
-    const open = (client as unknown as { streamTables(): TableStream }).streamTables;
-    const c = open.call(client);
+    const c = (client as unknown as { streamTables(): TableStream }).streamTables.call(client);
     call = c;
     c.on("metadata", () => {
       if (call !== c) return;
@@ -437,6 +426,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
       st.connected = true;
       st.connectedSince = new Date().toISOString();
       log.info("connected to control plane", { url: opts.url });
+      startStats(c);
     });
     c.on("data", (f: ResponseFrame) => onFrame(c, f));
     c.on("error", (e: grpc.ServiceError) => onEnded(c, `${grpc.status[e.code] ?? e.code}: ${e.details || e.message}`));
@@ -448,7 +438,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
       const v = applied.get(k);
       if (v) versions[k] = v;
     }
-    c.write(create(StreamTablesRequestSchema, { message: { case: "hello", value: { node: { id: opts.nodeId, buildVersion, kinds, supportsDelta: deltaBase !== "off" }, versions } } }));
+    c.write(create(StreamTablesRequestSchema, { message: { case: "hello", value: { node: { id: opts.nodeId, buildVersion, kinds, supportsDelta: deltaBase !== "off" }, versions, labels: opts.labels ?? {} } } }));
   };
 
   connect();
@@ -461,6 +451,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
       if (closed) return;
       closed = true;
       offChange();
+      stopStats();
       if (timer) clearTimeout(timer);
       timer = null;
       st.state = "closed";

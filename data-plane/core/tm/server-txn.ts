@@ -78,7 +78,11 @@ export function recordUpstream(e: Tm, t: ServerTxn, status: number, data: Buffer
   if (status < 200) return;
   const first = !t.finalSent;
   t.finalSent = true;
-  if (first) e.counters.txnClass[(status / 100) | 0]!.v++;
+  if (first) {
+    e.counters.txnClass[(status / 100) | 0]!.v++;
+    if (status === 408) e.counters.health.uas408.v++;
+    if (t.isInvite && (status === 408 || status >= 500)) e.counters.health.failedInvites.v++;
+  }
   if (t.isInvite && status >= 300) {
     // Timer G retransmissions over UDP until the ACK, Timer H gives up
     if (t.src.proto === "udp") {

@@ -1,4 +1,4 @@
-import type { Counter, StatGroup, StatsRegistry } from "../stats/counters.js";
+import { Counter, type StatGroup, type StatsRegistry } from "../stats/counters.js";
 import { CORE_STATS, SL_STATS, TMX_STATS } from "./stat-names.js";
 import type { ServerTxn } from "./transaction.js";
 
@@ -15,6 +15,12 @@ export class TmCounters {
   readonly rcvReplyClass: Counter[];
   readonly txnClass: Counter[];
   readonly methodCounter = new Map<string, Counter>();
+  /**
+   * Health counters outside Kamailio's statistic names (not in any group): 408 finals of server
+   * transactions and INVITE transactions that failed (408 or >= 500). The sync client reports
+   * them to the control plane (StatsReport) for canary soaks.
+   */
+  readonly health = { uas408: new Counter(), failedInvites: new Counter() };
 
   constructor(stats: StatsRegistry, serverTxns: Map<string, ServerTxn>) {
     this.core = stats.group("core", CORE_STATS);
