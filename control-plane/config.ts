@@ -8,6 +8,8 @@
  *   OLELO_CP_TOKEN      --token TOKEN       (none; required when --api is not loopback)
  *   OLELO_CP_POLL_MS    --poll-ms N         5000             (interval DB change check; 0 = off)
  *   OLELO_CP_MIGRATE    --no-migrate        migrations run at start unless "0"/"false" or the flag
+ *   OLELO_CP_HOLD       --hold              compiled changes wait for `push` (canary rollouts)
+ *   OLELO_CP_SOAK_MS    --soak-ms N         60000            (default canary soak time)
  *
  * @example
  *   const cfg = parseControlPlaneConfig(["--grpc", "0.0.0.0:8071"], process.env);
@@ -22,6 +24,10 @@ export interface ControlPlaneConfig {
   token: string | undefined;
   pollIntervalMs: number;
   migrate: boolean;
+  /** Compiled changes wait for `push` (or a canary) instead of going to every node at once. */
+  hold: boolean;
+  /** Default soak time of a canary push. */
+  soakMs: number;
 }
 
 /** A bad setting; the message names the flag or variable. */
@@ -37,6 +43,8 @@ export const CONTROL_PLANE_USAGE = `usage: olelo control plane [options]
   --token TOKEN       management API bearer token (env OLELO_CP_TOKEN)
   --poll-ms N         database change check interval, 0 = off (env OLELO_CP_POLL_MS, default 5000)
   --no-migrate        do not run migrations at start (env OLELO_CP_MIGRATE=0)
+  --hold              compiled changes wait for 'push' / 'push --canary' (env OLELO_CP_HOLD=1)
+  --soak-ms N         default canary soak time (env OLELO_CP_SOAK_MS, default 60000)
   --help              this text`;
 
 function parseHostPort(v: string, what: string): { host: string; port: number } {
@@ -64,6 +72,8 @@ export function parseControlPlaneConfig(argv: readonly string[], env: Record<str
     token: env.OLELO_CP_TOKEN || undefined,
     pollIntervalMs: env.OLELO_CP_POLL_MS !== undefined ? parseInt0(env.OLELO_CP_POLL_MS, "OLELO_CP_POLL_MS") : 5000,
     migrate: !["0", "false", "no"].includes((env.OLELO_CP_MIGRATE ?? "").toLowerCase()),
+    hold: ["1", "true", "yes"].includes((env.OLELO_CP_HOLD ?? "").toLowerCase()),
+    soakMs: env.OLELO_CP_SOAK_MS !== undefined ? parseInt0(env.OLELO_CP_SOAK_MS, "OLELO_CP_SOAK_MS") : 60_000,
     help: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -100,6 +110,12 @@ export function parseControlPlaneConfig(argv: readonly string[], env: Record<str
         break;
       case "--no-migrate":
         cfg.migrate = false;
+        break;
+      case "--hold":
+        cfg.hold = true;
+        break;
+      case "--soak-ms":
+        cfg.soakMs = parseInt0(value(), "--soak-ms");
         break;
       case "--help":
       case "-h":

@@ -15,6 +15,11 @@ import { CONTROL_PLANE_USAGE, ConfigError, parseControlPlaneConfig, type Control
 import { createDatabase, type Database } from "./db/connect.js";
 import { migrateDatabase } from "./db/migrate.js";
 import { createPushServer, type PushServer } from "./push/server.js";
+import { createFleetController } from "./push/fleet.js";
+import { auditEvent } from "./api/write.js";
+
+/** Versions per kind that keep their rows in olelo_snapshots (rollback targets, delta bases). */
+export const KEEP_SNAPSHOTS = 10;
 
 const log = createLogger("control-plane");
 
@@ -47,9 +52,17 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
       log.info("database migrated", { applied: report.applied, created: report.created.length, existing: report.existing.length });
       for (const m of report.missingColumns) log.warn("table lacks columns Olelo knows (older Kamailio schema)", { table: m.table, columns: m.columns.join(",") });
     }
-    const source = await createDbSnapshotSource({ db: database.db, pool: database.pool, pollIntervalMs: cfg.pollIntervalMs });
+    const source = await createDbSnapshotSource({ db: database.db, pool: database.pool, pollIntervalMs: cfg.pollIntervalMs, keepSnapshots: KEEP_SNAPSHOTS });
     stops.push(() => source.close());
-    const push = await createPushServer({ source, host: cfg.grpcHost, port: cfg.grpcPort });
+    const fleet = createFleetController({
+      source,
+      hold: cfg.hold,
+      policy: { soakMs: cfg.soakMs },
+      audit: (actor, action, detail) => auditEvent(database.pool, actor, action, detail),
+    });
+    stops.push(async () => fleet.close());
+    const push = await createPushServer({ source, fleet, host: cfg.grpcHost, port: cfg.grpcPort });
+    fleet.attach(() => push.nodes());
     stops.push(() => push.close({ graceMs: 2000 }));
     const api = await createManagementServer({
       source,
@@ -59,6 +72,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
       port: cfg.apiPort,
       token: cfg.token,
       nodes: () => push.nodes(),
+      fleet,
     });
     stops.push(() => api.close());
     log.info("control plane ready", { push: push.address, api: api.url, kinds: source.kinds().join(",") });

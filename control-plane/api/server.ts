@@ -22,7 +22,7 @@ import type { Pool, RowDataPacket } from "mysql2/promise";
 import { createLogger, type Logger } from "../../lib/log/logger.js";
 import { RpcCode, RpcError } from "../../lib/rpc/errors.js";
 import { JsonRpcDispatcher } from "../../lib/rpc/json-rpc.js";
-import { RpcRegistry, formatSignature } from "../../lib/rpc/registry.js";
+import { RpcRegistry, formatSignature, type RpcMethod } from "../../lib/rpc/registry.js";
 import { and, desc, eq } from "drizzle-orm";
 import { TABLES } from "../db/catalog.js";
 import { olelo_audit } from "../db/schema.js";
@@ -32,6 +32,8 @@ import type { NodeStatus } from "../push/node-status.js";
 import { actorOf, crudMethods, type ApiCallInfo } from "./crud.js";
 import { subscriberMethods } from "./subscriber.js";
 import { auditEvent } from "./write.js";
+import type { FleetController } from "../push/fleet.js";
+import { fleetMethods } from "./fleet-methods.js";
 
 export type { NodeStatus };
 
@@ -53,6 +55,8 @@ export interface ManagementServerOptions {
   token?: string | readonly ApiToken[];
   /** Data planes as the push server sees them (control-plane/push). */
   nodes?: () => readonly NodeStatus[];
+  /** The fleet controller (canary, rollback, pins): replaces push and nodes with fleet-methods.ts. */
+  fleet?: FleetController;
   /** Largest accepted request body (default 1 MiB). */
   maxBodyBytes?: number;
   log?: Logger;
@@ -106,7 +110,10 @@ export function registerManagementMethods(registry: RpcRegistry, opts: Managemen
     registry.registerAll(crudMethods(table, deps).filter((m) => !overridden.has(m.name)));
   }
   registry.registerAll(subscriber);
-  registry.registerAll([
+  const fleet = opts.fleet ? fleetMethods({ source: opts.source, pool: opts.pool, fleet: opts.fleet, nodes: opts.nodes ?? (() => []) }) : [];
+  registry.registerAll(fleet);
+  const fleetNames = new Set(fleet.map((m) => m.name));
+  const builtIn: RpcMethod[] = [
     {
       name: "push",
       doc: "Recompiles every kind from the database now; changed kinds are pushed to the data planes at once.",
@@ -245,7 +252,8 @@ export function registerManagementMethods(registry: RpcRegistry, opts: Managemen
         return formatSignature(m);
       },
     },
-  ]);
+  ];
+  registry.registerAll(builtIn.filter((m) => !fleetNames.has(m.name)));
 }
 
 function readBody(req: IncomingMessage, max: number): Promise<string | null> {
