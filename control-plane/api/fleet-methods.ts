@@ -14,6 +14,7 @@ import { FleetError, type CanarySelector, type FleetController } from "../push/f
 import type { NodeStatus } from "../push/node-status.js";
 import { actorOf } from "./crud.js";
 import { auditEvent } from "./write.js";
+import { dryRunMethod } from "./dry-run-method.js";
 
 export interface FleetMethodDeps {
   source: DbSnapshotSource;
@@ -129,6 +130,7 @@ export function fleetMethods(d: FleetMethodDeps): RpcMethod[] {
       returns: "{ kind, version, pinned: false }",
       handler: (a, call) => guard(() => fleet.unpin(a.kind as string, actorOf(call))),
     },
+    dryRunMethod({ source, fleetVersion: (k) => fleet.fleetVersion(k) }),
     {
       name: "nodes",
       doc: "Fleet status: per data plane its labels, health counters and canary role, and per kind the version running (appliedVersion), the version offered, lag in ms, pending, last NACK and pin.",

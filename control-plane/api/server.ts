@@ -34,6 +34,7 @@ import { subscriberMethods } from "./subscriber.js";
 import { auditEvent } from "./write.js";
 import type { FleetController } from "../push/fleet.js";
 import { fleetMethods } from "./fleet-methods.js";
+import { dryRunMethod } from "./dry-run-method.js";
 
 export type { NodeStatus };
 
@@ -254,6 +255,7 @@ export function registerManagementMethods(registry: RpcRegistry, opts: Managemen
     },
   ];
   registry.registerAll(builtIn.filter((m) => !fleetNames.has(m.name)));
+  if (!opts.fleet) registry.register(dryRunMethod({ source: opts.source }));
 }
 
 function readBody(req: IncomingMessage, max: number): Promise<string | null> {
