@@ -290,6 +290,8 @@ export interface DataPlaneOptions {
   /** Routing script (default: the default script). */
   script?: string;
   settings?: Record<string, unknown>;
+  /** Extra controlPlane settings (labels, statsIntervalMs, …). */
+  controlPlaneExtra?: Record<string, unknown>;
   readyTimeoutMs?: number;
 }
 
@@ -309,7 +311,7 @@ export async function startDataPlaneProcess(o: DataPlaneOptions): Promise<DataPl
         control: { listen: `127.0.0.1:${o.controlPort}` },
         modules: o.modules ?? { dispatcher: { ping_interval: 0 } },
         script: { ...(o.script ? { file: o.script } : {}), settings: o.settings ?? { dispatcherSet: 1 } },
-        controlPlane: { url: o.controlPlane, cacheDir: join(dir, "table-cache") },
+        controlPlane: { url: o.controlPlane, cacheDir: join(dir, "table-cache"), ...o.controlPlaneExtra },
         dataDir: join(dir, "data"),
         log: { level: "warn" },
       },
