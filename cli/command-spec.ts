@@ -64,6 +64,8 @@ export interface Globals {
   readonly cpUrl: string;
   readonly token?: string;
   readonly cpToken?: string;
+  /** --ca FILE, read. */
+  readonly ca?: Buffer;
   readonly json: boolean;
   readonly timeoutMs: number;
 }

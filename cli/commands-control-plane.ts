@@ -6,6 +6,7 @@ import {
   renderDiff,
   renderPage,
   renderStatus,
+  statusFailure,
   withoutSecrets,
   writeSummary,
   type ListPage,
@@ -256,13 +257,32 @@ export const CONTROL_PLANE_COMMANDS: readonly CommandSpec[] = [
   },
   {
     path: ["status"],
-    summary: "Show the control plane's status: database, per-kind versions and compile errors, change check",
+    summary: "Show the control plane's status: database, per-kind versions, refused rows and held kinds (exit 1 if any), change check",
     target: "control",
     rpc: ["status"],
     run: async (ctx) => {
       const r = (await ctx.cp.call("status")) as Obj;
-      return out(r, renderStatus(r));
+      const failure = statusFailure(r);
+      return { ...out(r, renderStatus(r)), ...(failure ? { failure } : {}) };
     },
+  },
+  {
+    path: ["access", "reload"],
+    summary: "Re-read the control plane's certificates, push access file and API tokens file; revoked nodes are cut off",
+    description: "Needs an admin token. Exit 1 when a file could not be read (it keeps its old contents; the reason is printed).",
+    target: "control",
+    rpc: ["access.reload"],
+    run: async (ctx) => {
+      const r = (await ctx.cp.call("access.reload")) as Obj;
+      return out(r, undefined, r.ok === false ? { failure: "some files were not reloaded (see above)" } : {});
+    },
+  },
+  {
+    path: ["access", "status"],
+    summary: "Show the security in force: push mode, certificates and expiry, allow-list, revoked nodes, token counts",
+    target: "control",
+    rpc: ["access.status"],
+    run: async (ctx) => out(await ctx.cp.call("access.status")),
   },
   {
     path: ["audit"],

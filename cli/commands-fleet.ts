@@ -84,7 +84,7 @@ export const FLEET_COMMANDS: readonly CommandSpec[] = [
     description:
       "Writes made through olectl or the management API are sent at once; push is for rows written by other programs (SQL, kamctl) before the next change check, and for controlled rollouts. " +
       "With --canary label=value or --percent N only the matching data planes get the new versions; the control plane watches them for --soak-ms (NACKs, 5xx/408 ratio and failed calls against the other nodes) and promotes or rolls back by itself (olectl canary status, olectl audit). " +
-      "Exit 1 when a kind does not compile (it keeps its previous version).",
+      "Exit 1 when a kind does not compile (it keeps its previous version) or bad rows were refused (the other rows went live).",
     options: [
       { name: "canary", type: "string", value: "LABEL=VALUE", doc: "canary to the data planes with this label (controlPlane.labels)" },
       { name: "percent", type: "int", value: "N", doc: "canary to N% of the connected data planes" },

@@ -21,9 +21,11 @@ export const GLOBAL_OPTIONS: readonly OptSpec[] = [
   { name: "cp-url", type: "string", value: "URL", env: "OLELO_CP_URL", default: "http://127.0.0.1:8070/RPC", doc: "control-plane management endpoint" },
   { name: "token", type: "string", value: "TOKEN", env: "OLELO_TOKEN", doc: "bearer token for the data plane (and the control plane unless --cp-token)" },
   { name: "cp-token", type: "string", value: "TOKEN", env: "OLELO_CP_TOKEN", doc: "bearer token for the control plane" },
+  { name: "ca", type: "string", value: "FILE", env: "OLELO_CA", doc: "CA certificates (PEM) to trust for https:// URLs (a control plane with --api-tls-cert)" },
   { name: "timeout", type: "int", value: "MS", env: "OLELO_TIMEOUT", default: "10000", doc: "per-request timeout in milliseconds" },
   { name: "json", type: "flag", doc: "print raw JSON (for scripts)" },
   { name: "help", type: "flag", doc: "show help for the command" },
+  { name: "version", type: "flag", doc: "print olectl's version and exit" },
 ];
 
 export const GROUPS: readonly GroupSpec[] = [
@@ -35,6 +37,7 @@ export const GROUPS: readonly GroupSpec[] = [
   { path: ["lcr"], summary: "Least-cost routing (control plane)" },
   { path: ["lcr", "gw"], summary: "LCR gateways" },
   { path: ["canary"], summary: "Canary pushes: status, promote, abort (control plane)" },
+  { path: ["access"], summary: "Control-plane security: reload certificates and access files, show what is in force" },
   { path: ["completion"], summary: "Shell completion scripts" },
 ];
 

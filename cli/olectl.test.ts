@@ -372,14 +372,19 @@ describe("olectl", () => {
     const [bad] = await d.pool.query<import("mysql2/promise").ResultSetHeader>("INSERT INTO dispatcher (setid, destination) VALUES (8, 'sip:10.8.8.8;transport=carrier-pigeon')");
     const failed = await olectl(["push"]);
     expect(failed.code).toBe(1);
-    expect(failed.out).toMatch(new RegExp(`\\ndispatcher\\s+${to}\\s+\\d+\\s+no\\s+dispatcher row ${bad.insertId}: `));
+    // skip policy: the bad row is refused alone; the other rows are unchanged, so is the version
+    expect(failed.out).toMatch(new RegExp(`\\ndispatcher\\s+${to}\\s+\\d+\\s+no\\n`));
+    expect(failed.out).toMatch(new RegExp(`\\nrefused: dispatcher: dispatcher row ${bad.insertId}: .+\\n`));
     expect(failed.err.split("\n")).toHaveLength(1);
-    expect(failed.err).toMatch(new RegExp(`^olectl: push: 1 kind\\(s\\) do not compile and keep their previous version: dispatcher \\(dispatcher row ${bad.insertId}: .+\\)$`));
+    expect(failed.err).toMatch(new RegExp(`^olectl: push: 1 bad row\\(s\\) refused, the other rows went live: dispatcher \\(dispatcher row ${bad.insertId}: .+\\)$`));
     expect(source.current("dispatcher")!.version).toBe(to);
+    const st = await olectl(["status"]);
+    expect(st.code).toBe(1);
+    expect(st.err).toBe("olectl: 1 row(s) refused (see above)");
     const warned = await olectl(["dispatcher", "add", "9", "sip:10.9.9.9"]);
     expect(warned.code).toBe(0);
-    expect(warned.out).toMatch(/^dispatcher row \d+ added; kind dispatcher is not pushed \(it does not compile\)$/);
-    expect(warned.err).toMatch(new RegExp(`^olectl: warning: kind dispatcher already fails to compile \\(dispatcher row ${bad.insertId}: .+\\); it is not pushed until fixed$`));
+    expect(warned.out).toMatch(/^dispatcher row \d+ added; kind dispatcher is now version [0-9a-f]{16}$/);
+    expect(warned.err).toMatch(new RegExp(`^olectl: warning: kind dispatcher goes live without 1 bad row\\(s\\) written outside the API: dispatcher row ${bad.insertId}$`));
     expect((await olectl(["dispatcher", "rm", String(bad.insertId)])).err).toBe("");
     expect((await olectl(["push"])).code).toBe(0);
   });
@@ -389,7 +394,7 @@ describe("olectl", () => {
     expect(st.code).toBe(0);
     expect(st.out).toMatch(new RegExp(`^uptime: +\\d+s\\ndatabase: +${DB} on \\S+`));
     expect(st.out).toMatch(/\nchange check: off\n/);
-    expect(st.out).toMatch(new RegExp(`\\ndispatcher\\s+${source.current("dispatcher")!.version}\\s+\\d+\\s+\\S+Z`));
+    expect(st.out).toMatch(new RegExp(`\\ndispatcher\\s+${source.current("dispatcher")!.version}\\s+\\d+\\s+skip\\s+0\\s+\\S+Z`));
     const audit = await olectl(["audit", "--table", "dispatcher", "--limit", "3"]);
     expect(audit.out.split("\n")[0]).toMatch(/^ID\s+TS\s+ACTOR\s+ACTION\s+KIND\s+TABLE_NAME\s+ROW_ID\s+VERSION$/);
     expect(audit.out.split("\n")).toHaveLength(4);

@@ -7,6 +7,7 @@ import { renderHuman } from "./format.js";
 import { helpFor } from "./help.js";
 import { parseCommandLine, parseInvocation } from "./parse-args.js";
 import { CliError, RpcClient } from "./rpc-client.js";
+import { packageVersion } from "../lib/pkg/package-info.js";
 
 /**
  * olectl: Olelo's command line, in the spirit of kamcli/kamctl. Data-plane commands speak
@@ -27,6 +28,10 @@ export interface CliIo {
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   try {
     const p = parseCommandLine(argv, COMMANDS, GROUPS, GLOBAL_OPTIONS, io.env);
+    if (p.version) {
+      io.stdout(`olectl ${packageVersion()} (Node.js ${process.versions.node})`);
+      return 0;
+    }
     if (p.help || (p.path.length === 0 && p.rest[0] === "help")) {
       const path = p.path.length || p.rest[0] !== "help" ? p.path : p.rest.slice(1);
       io.stdout(helpFor(path, COMMANDS, GROUPS, GLOBAL_OPTIONS));
@@ -43,8 +48,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     const inv = parseInvocation(p.command, p.rest);
     const g = p.globals;
     const ctx: RunContext = {
-      dp: new RpcClient(g.url, { token: g.token, timeoutMs: g.timeoutMs, label: "data plane" }),
-      cp: new RpcClient(g.cpUrl, { token: g.cpToken, timeoutMs: g.timeoutMs, label: "control plane", tokenHint: "--cp-token or OLELO_CP_TOKEN" }),
+      dp: new RpcClient(g.url, { token: g.token, timeoutMs: g.timeoutMs, label: "data plane", ca: g.ca }),
+      cp: new RpcClient(g.cpUrl, { token: g.cpToken, timeoutMs: g.timeoutMs, label: "control plane", tokenHint: "--cp-token or OLELO_CP_TOKEN", ca: g.ca }),
       globals: g,
       stdout: io.stdout,
       stderr: io.stderr,

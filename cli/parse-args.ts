@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { ArgValues, CommandSpec, Globals, GroupSpec, Invocation, OptSpec, OptValues } from "./command-spec.js";
 import { CliError } from "./rpc-client.js";
 
@@ -13,6 +14,7 @@ import { CliError } from "./rpc-client.js";
 export interface ParsedCommandLine {
   readonly globals: Globals;
   readonly help: boolean;
+  readonly version: boolean;
   /** The words that named a command or group (may be a group, or empty). */
   readonly path: readonly string[];
   /** Set when `path` is a complete command. */
@@ -80,6 +82,7 @@ export function parseCommandLine(
     cpUrl: checkUrl("cp-url", opt("cp-url")!),
     token,
     cpToken: opt("cp-token") ?? token,
+    ca: readCa(opt("ca")),
     json: gvals.json === true,
     timeoutMs: timeout,
   };
@@ -93,6 +96,7 @@ export function parseCommandLine(
   return {
     globals,
     help: gvals.help === true,
+    version: gvals.version === true,
     path,
     command: commands.find((c) => c.path.join(" ") === key),
     rest: others.slice(i),
@@ -183,5 +187,14 @@ function checkUrl(name: string, v: string): string {
     return v;
   } catch {
     throw new CliError(`option --${name}: '${v}' is not an http(s) URL`, 2);
+  }
+}
+
+function readCa(file: string | undefined): Buffer | undefined {
+  if (!file) return undefined;
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new CliError(`option --ca: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 2);
   }
 }

@@ -46,14 +46,20 @@ export function renderPush(r: Obj): string {
     error: k.error ? compileError(k.error) : "",
   }));
   const changed = Array.isArray(r?.changed) ? r.changed.length : 0;
-  return `${renderTable(rows, ["kind", "version", "rows", "changed", "error"])}\n${changed ? `${changed} kind(s) changed and sent to the data planes` : "no kind changed"}`;
+  const refused = Array.isArray(r?.refused) ? (r.refused as Obj[]) : [];
+  const left = refused.map((x) => `refused: ${x.kind}: ${x.table} row ${x.key}: ${x.reason}\n`).join("");
+  return `${renderTable(rows, ["kind", "version", "rows", "changed", "error"])}\n${left}${changed ? `${changed} kind(s) changed and sent to the data planes` : "no kind changed"}`;
 }
 
 /** The one-line failure of a push whose kinds did not all compile (exit 1). */
 export function pushFailure(r: Obj): string | undefined {
   const errs = Array.isArray(r?.errors) ? (r.errors as Obj[]) : [];
-  if (errs.length === 0) return undefined;
-  return `push: ${errs.length} kind(s) do not compile and keep their previous version: ${errs.map((e) => `${e.kind} (${compileError(e)})`).join("; ")}`;
+  const held = new Set(errs.map((e) => e.kind));
+  const refused = (Array.isArray(r?.refused) ? (r.refused as Obj[]) : []).filter((x) => !held.has(x.kind));
+  const parts: string[] = [];
+  if (errs.length) parts.push(`${errs.length} kind(s) do not compile and keep their previous version: ${errs.map((e) => `${e.kind} (${compileError(e)})`).join("; ")}`);
+  if (refused.length) parts.push(`${refused.length} bad row(s) refused, the other rows went live: ${refused.map((x) => `${x.kind} (${x.table} row ${x.key}: ${x.reason})`).join("; ")}`);
+  return parts.length ? `push: ${parts.join("; ")}` : undefined;
 }
 
 function compileError(e: Obj): string {
@@ -130,12 +136,49 @@ export function renderStatus(s: Obj): string {
     `database:     ${db.ok ? `${db.database} on ${db.server}` : `DOWN: ${db.error ?? "?"}`}`,
     `data planes:  ${s?.nodes ?? 0}`,
     `change check: ${cc.intervalMs ? `every ${cc.intervalMs} ms, ${cc.checks ?? 0} done, last ${cc.lastAt ?? "-"}` : "off"}${cc.lastError ? ` (last error: ${cc.lastError})` : ""}`,
-    "",
   ];
+  if (s?.security) lines.push(`security:     ${securityLine(s.security as Obj)}`);
+  lines.push("");
   const kinds = Array.isArray(s?.kinds) ? (s.kinds as Obj[]) : [];
-  const rows = kinds.map((k) => ({ kind: k.kind, version: k.version, rows: k.rows, compiled_at: k.compiledAt, last_error: k.lastError ? compileError(k.lastError) : "" }));
-  lines.push(renderTable(rows, ["kind", "version", "rows", "compiled_at", "last_error"]));
+  const rows = kinds.map((k) => ({
+    kind: k.kind,
+    version: k.version,
+    rows: k.rows,
+    policy: k.policy ?? "skip",
+    refused: Array.isArray(k.refused) ? k.refused.length : 0,
+    compiled_at: k.compiledAt,
+    last_error: k.lastError ? `${k.held ? "HELD: " : ""}${compileError(k.lastError)}` : "",
+  }));
+  lines.push(renderTable(rows, ["kind", "version", "rows", "policy", "refused", "compiled_at", "last_error"]));
+  const refused = kinds.flatMap((k) => (Array.isArray(k.refused) ? (k.refused as Obj[]) : []).map((r) => ({ kind: k.kind, table: r.table, key: r.key, since: r.since, reason: r.reason })));
+  if (refused.length) {
+    lines.push("", `refused rows (${refused.length}; ${s?.refusalsTotal ?? refused.length} refusals since start):`);
+    lines.push(renderTable(refused, ["kind", "table", "key", "since", "reason"]));
+  }
   return lines.join("\n");
+}
+
+function securityLine(sec: Obj): string {
+  const push = (sec.push ?? {}) as Obj;
+  const access = (push.access ?? {}) as Obj;
+  const api = (sec.api ?? {}) as Obj;
+  const tokens = (api.tokens ?? {}) as Obj;
+  const revoked = Array.isArray(access.revoked) ? access.revoked.length : 0;
+  return [
+    `push ${push.mode ?? "?"}${revoked ? ` (${revoked} revoked)` : ""}`,
+    push.passwords ? "subscriber passwords pushed" : "subscriber ha1/ha1b only (MD5 digests)",
+    `API ${api.https ? "https" : "http"}, ${tokens.tokens ?? 0} token(s)`,
+  ].join("; ");
+}
+
+/** Why `olectl status` exits 1: rows refused or kinds held (null when neither). */
+export function statusFailure(s: Obj): string | null {
+  const kinds = Array.isArray(s?.kinds) ? (s.kinds as Obj[]) : [];
+  const refused = kinds.reduce((n, k) => n + (Array.isArray(k.refused) ? k.refused.length : 0), 0);
+  const held = kinds.filter((k) => k.held).map((k) => String(k.kind));
+  if (!refused && !held.length) return null;
+  const parts = [refused ? `${refused} row(s) refused` : "", held.length ? `held: ${held.join(", ")}` : ""].filter(Boolean);
+  return `${parts.join("; ")} (see above)`;
 }
 
 /** lcr_gw.transport codes (Kamailio's sip_protos) and uri_scheme codes, both ways. */

@@ -1,26 +1,35 @@
 #!/usr/bin/env -S npx tsx
 /**
- * `npm start`: a standalone Olelo data plane. Reads etc/olelo.json (or --config FILE); command-line
+ * `olelo` (the package bin) / `npm start`: a standalone Olelo data plane. Reads etc/olelo.json
+ * (or --config FILE); command-line
  * flags override single settings:
  *   --config FILE   --listen proto:addr:port (repeatable)   --script FILE   --control host:port|off
  *   --set script.settings.nextHop=sip:127.0.0.1:5070        --log-level debug
+ *   --check         check the configuration, modules, tables and script, bind nothing, exit 0/1
  */
 import { existsSync } from "node:fs";
 import { resolve, dirname } from "node:path";
 import { buildConfig, loadConfigFile, defaultDataPlaneConfig, parseListen, ConfigError, type DataPlaneConfig } from "./core/config-file.js";
 import { startDataPlane } from "./node.js";
 import { createLogger } from "../lib/log/logger.js";
+import { packageVersion } from "../lib/pkg/package-info.js";
 
 const log = createLogger("olelo");
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
 
 function usage(): never {
   process.stdout.write(
-    `usage: npm start -- [--config FILE] [--listen proto:addr:port]... [--script FILE] [--control host:port|off]\n` +
-      `                   [--set path.to.key=value]... [--log-level error|warn|info|debug]\n`,
+    `usage: olelo [--config FILE] [--listen proto:addr:port]... [--script FILE] [--control host:port|off]\n` +
+      `             [--set path.to.key=value]... [--log-level error|warn|info|debug] [--check] [--version]\n` +
+      `       (in the repository: npm start -- ARGS)\n` +
+      `  --check   check configuration, module parameters, tables and the routing script (type-checked)\n` +
+      `            without binding a socket; prints one line per problem (file:line:col: message), exit 0/1\n`,
   );
   process.exit(0);
 }
+
+/** The configuration file parseArgs read (for --check messages). */
+let usedConfig: string | null = null;
 
 async function parseArgs(argv: string[]): Promise<DataPlaneConfig> {
   let configPath: string | null = null;
@@ -37,15 +46,21 @@ async function parseArgs(argv: string[]): Promise<DataPlaneConfig> {
       return v;
     };
     if (a === "--help" || a === "-h") usage();
+    else if (a === "--version") {
+      process.stdout.write(`olelo ${packageVersion()} (Node.js ${process.versions.node})\n`);
+      process.exit(0);
+    }
     else if (a === "--config" || a === "-c") configPath = next();
     else if (a === "--listen" || a === "-l") listens.push(next());
     else if (a === "--script") script = next();
     else if (a === "--control") control = next();
     else if (a === "--set") sets.push(next());
     else if (a === "--log-level") level = next();
+    else if (a === "--check") continue;
     else throw new ConfigError(`unknown argument '${a}' (see --help)`);
   }
   if (!configPath && existsSync(resolve(ROOT, "etc/olelo.json"))) configPath = resolve(ROOT, "etc/olelo.json");
+  usedConfig = configPath;
   let raw: Record<string, unknown> = {};
   let base = process.cwd();
   if (configPath) {
@@ -76,6 +91,10 @@ async function parseArgs(argv: string[]): Promise<DataPlaneConfig> {
   return cfg;
 }
 
+if (process.argv.includes("--check")) {
+  const { runCheck } = await import("./check/run.js");
+  process.exit(await runCheck(() => parseArgs(process.argv.slice(2)), () => usedConfig));
+}
 let cfg: DataPlaneConfig;
 try {
   cfg = await parseArgs(process.argv.slice(2));

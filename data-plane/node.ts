@@ -9,7 +9,7 @@ import { ScriptRuntime } from "./core/script/runtime.js";
 import { sipCoreMethods } from "./core/tm/rpc-methods.js";
 import { loadModules, type LoadedModule } from "./core/module-loader.js";
 import { readTableFile, readTableFileAsync } from "./core/tables/file-loader.js";
-import { renderPrometheus } from "./core/stats/prometheus.js";
+import { observability } from "./observability.js";
 import { createLogger, setLogLevel, setLogSink } from "../lib/log/logger.js";
 import type { DataPlaneConfig } from "./core/config-file.js";
 import type { ControlServer } from "./core/rpc/server.js";
@@ -79,6 +79,7 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
   let script: ScriptRuntime | null = null;
   let control: ControlServer | null = null;
   let sync: SyncClient | null = null;
+  let stopRefresher = (): void => {};
   try {
     modules = await loadModules(cfg.modules, { stats, rpc, events, tables, sip, dataDir: cfg.dataDir, baseDir: cfg.baseDir });
     for (const [kind, file] of Object.entries(cfg.tables)) {
@@ -90,6 +91,10 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
     }
     if (cfg.controlPlane) {
       const cpUrl = cfg.controlPlane.url;
+      // reload RPCs ask the control plane to re-read the kind and wait until it is applied here
+      const { createRefresher } = await import("./sync/refresh.js");
+      const refresher = createRefresher({ url: cpUrl, nodeId: cfg.core.node, tables });
+      stopRefresher = () => refresher.close();
       for (const kind of tables.kinds()) {
         if (cfg.tables[kind]) continue;
         tables.setSource(kind, {
@@ -97,6 +102,7 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
           load: async () => {
             throw new Error(`table kind '${kind}' is pushed by the control plane (${cpUrl}): change the rows there and run 'olectl push'`);
           },
+          refresh: () => refresher.refresh(kind),
         });
       }
       // tables pushed by the control plane (after the modules registered their kinds); the local
@@ -114,6 +120,8 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
         labels: cfg.controlPlane.labels,
         health: healthCounters(stats, core.counters.health),
         statsIntervalMs: cfg.controlPlane.statsIntervalMs,
+        tls: cfg.controlPlane.tls,
+        token: cfg.controlPlane.token,
       });
       const s = sync;
       rpc.register({
@@ -150,16 +158,12 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
         token: cfg.control.token ?? undefined,
         fifo: cfg.control.fifo ?? undefined,
         dgram: cfg.control.dgram ?? undefined,
-        metrics: () =>
-          renderPrometheus(stats, cfg.core.node, {
-            uptime_seconds: Math.round((Date.now() - core.startedAt) / 1000),
-            heap_used_bytes: process.memoryUsage().heapUsed,
-            tcp_connections: core.transport.connectionCount(),
-          }),
+        ...observability({ node: cfg.core.node, stats, core, tables, sync: () => sync }),
       });
     }
   } catch (e) {
     await sync?.close().catch(() => {});
+    stopRefresher();
     await core.stop().catch(() => {});
     await gateway.close().catch(() => {});
     for (const m of modules.reverse()) await m.def.destroy?.(m.api);
@@ -180,6 +184,7 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
     async stop() {
       if (control) await control.close();
       if (sync) await sync.close();
+      stopRefresher();
       for (const m of [...modules].reverse()) {
         try {
           await m.def.destroy?.(m.api);

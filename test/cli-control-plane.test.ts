@@ -74,7 +74,7 @@ describe("olectl against a running control plane and data plane", () => {
   beforeAll(async () => {
     admin = await freshDatabase(DB);
     dir = mkdtempSync(join(tmpdir(), "olelo-cli-cp-"));
-    cp = startOleloProcess("control-plane/main.ts", ["--api", `127.0.0.1:${CP_API}`, "--grpc", `127.0.0.1:${CP_GRPC}`, "--poll-ms", "0"], {
+    cp = startOleloProcess("control-plane/main.ts", ["--api", `127.0.0.1:${CP_API}`, "--grpc", `127.0.0.1:${CP_GRPC}`, "--poll-ms", "0", "--no-cdc", "--push-insecure-loopback"], {
       OLELO_DB_URL: `mysql://root@127.0.0.1:3306/${DB}`,
     });
     await waitFor("the control plane's management API", async () => (await rpcCall(CP_URL, "status")).db.ok === true, 60_000, [cp]);

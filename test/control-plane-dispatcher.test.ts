@@ -64,7 +64,7 @@ interface NodeStatus {
 const dispatcherOf = (n: NodeStatus | undefined) => n?.tables.find((t) => t.kind === "dispatcher");
 
 /** Kind `dispatcher` as the control plane serves it (`status`). */
-async function servedDispatcher(): Promise<{ version: string | null; rows: number; lastError: { table: string; row: unknown; reason: string } | null }> {
+async function servedDispatcher(): Promise<{ version: string | null; rows: number; lastError: { table: string; row: unknown; reason: string } | null; held: boolean; refused: unknown[] }> {
   const st = await rpcResult(cp.rpcUrl, "status");
   return st.kinds.find((k: { kind: string }) => k.kind === "dispatcher");
 }
@@ -198,18 +198,20 @@ describe("control plane → data planes, dispatcher (real processes, MariaDB, si
     await expectRoutedTo(uas[1]!, uas[0]!, "api");
   }, 60_000);
 
-  it("an invalid row inserted with SQL: push and status name it, nothing is pushed, data planes keep routing; deleting it through the API clears the error", async () => {
+  it("an invalid row inserted with SQL: push and status name it as refused, it is never pushed, data planes keep routing; deleting it through the API clears it", async () => {
     const [ins] = await admin.query<ResultSetHeader>(
       "INSERT INTO dispatcher (setid, destination, flags, priority, attrs, description) VALUES (1, 'sip:127.0.0.1:99999', 0, 0, '', 'bad port')",
     );
     const badId = ins.insertId;
     const push = await rpcResult(cp.rpcUrl, "push");
     const reason = "destination 'sip:127.0.0.1:99999': port 99999 out of range";
+    // skip policy (default): the row is refused alone; the other rows are what they were → same version
     expect(push.changed).toEqual([]);
-    expect(push.errors).toEqual([{ kind: "dispatcher", table: "dispatcher", row: badId, reason }]);
-    expect(push.kinds.find((k: { kind: string }) => k.kind === "dispatcher")).toMatchObject({ version: v1, changed: false, error: { table: "dispatcher", row: badId, reason } });
+    expect(push.errors).toEqual([]);
+    expect(push.refused).toEqual([{ kind: "dispatcher", table: "dispatcher", key: String(badId), row: badId, reason }]);
+    expect(push.kinds.find((k: { kind: string }) => k.kind === "dispatcher")).toMatchObject({ version: v1, changed: false, error: null });
     const served = await servedDispatcher();
-    expect(served).toMatchObject({ version: v1, lastError: { kind: "dispatcher", table: "dispatcher", row: badId, reason } });
+    expect(served).toMatchObject({ version: v1, lastError: null, held: false, refused: [{ kind: "dispatcher", table: "dispatcher", key: String(badId), reason }] });
 
     // the data planes never see it: same version, no NACK, calls keep going to the old destination
     await sleep(300);
@@ -221,8 +223,8 @@ describe("control plane → data planes, dispatcher (real processes, MariaDB, si
     // the broken row is fixed through the API: the kind compiles again, to the same rows → same version
     const del = await rpcResult(cp.rpcUrl, "dispatcher.delete", { id: badId });
     expect(del).toMatchObject({ deleted: expect.anything(), kind: "dispatcher", version: v1 });
-    expect(await servedDispatcher()).toMatchObject({ version: v1, lastError: null });
-    expect((await rpcResult(cp.rpcUrl, "push")).errors).toEqual([]);
+    expect(await servedDispatcher()).toMatchObject({ version: v1, lastError: null, refused: [] });
+    expect(await rpcResult(cp.rpcUrl, "push")).toMatchObject({ errors: [], refused: [] });
     await expectRoutedTo(uas[1]!, uas[0]!, "fix");
   }, 60_000);
 });

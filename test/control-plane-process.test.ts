@@ -16,18 +16,31 @@ const API = GRPC + 1;
 
 describe("control-plane config", () => {
   it("uses env defaults and lets flags override them", () => {
-    const d = parseControlPlaneConfig([], {});
-    expect(d).toMatchObject({ dbUrl: "mysql://root@127.0.0.1:3306/olelo", grpcHost: "127.0.0.1", grpcPort: 8071, apiHost: "127.0.0.1", apiPort: 8070, token: undefined, pollIntervalMs: 5000, migrate: true });
-    const c = parseControlPlaneConfig(["--grpc", "0.0.0.0:9071", "--api=[::1]:9070", "--poll-ms", "0", "--no-migrate", "--token", "abcdefgh"], {
+    const d = parseControlPlaneConfig(["--push-insecure-loopback"], {});
+    expect(d).toMatchObject({ dbUrl: "mysql://root@127.0.0.1:3306/olelo", grpcHost: "127.0.0.1", grpcPort: 8071, apiHost: "127.0.0.1", apiPort: 8070, token: undefined, pollIntervalMs: 60000, cdcIntervalMs: 50, migrate: true });
+    const c = parseControlPlaneConfig(["--grpc", "0.0.0.0:9071", "--api=[::1]:9070", "--poll-ms", "0", "--no-migrate", "--token", "abcdefgh", "--push-tls-cert", "cp.pem", "--push-tls-key", "cp.key"], {
       OLELO_DB_URL: "mysql://u:p@db:3306/k",
       OLELO_CP_GRPC: "127.0.0.1:1",
       OLELO_CP_TOKEN: "fromenv1",
+      OLELO_CP_PUSH_TLS_CA: "ca.pem",
     });
+    expect(c.security).toMatchObject({ pushTlsCert: "cp.pem", pushTlsKey: "cp.key", pushTlsCa: "ca.pem", pushInsecureLoopback: false, pushPasswords: false });
     expect(c).toMatchObject({ dbUrl: "mysql://u:p@db:3306/k", grpcHost: "0.0.0.0", grpcPort: 9071, apiHost: "::1", apiPort: 9070, token: "abcdefgh", pollIntervalMs: 0, migrate: false });
+  });
+
+  it("change capture: on by default (60 s safety poll), --cdc-ms sets the tail, --no-cdc polls every 5 s", () => {
+    expect(parseControlPlaneConfig(["--push-insecure-loopback", "--cdc-ms", "20"], {})).toMatchObject({ cdcIntervalMs: 20, pollIntervalMs: 60000 });
+    expect(parseControlPlaneConfig(["--push-insecure-loopback", "--no-cdc"], {})).toMatchObject({ cdcIntervalMs: 0, pollIntervalMs: 5000 });
+    expect(parseControlPlaneConfig(["--push-insecure-loopback"], { OLELO_CP_CDC: "0", OLELO_CP_POLL_MS: "1000" })).toMatchObject({ cdcIntervalMs: 0, pollIntervalMs: 1000 });
+    expect(() => parseControlPlaneConfig(["--cdc-ms", "fast"], {})).toThrow(/--cdc-ms: 'fast' is not a non-negative integer/);
   });
 
   it("names the bad setting", () => {
     expect(() => parseControlPlaneConfig(["--grpc", "8071"], {})).toThrow(/--grpc: '8071' is not HOST:PORT/);
+    expect(() => parseControlPlaneConfig([], {})).toThrow(/^the table push needs TLS: /);
+    expect(() => parseControlPlaneConfig(["--grpc", "10.0.0.1:8071", "--push-insecure-loopback"], {})).toThrow("--push-insecure-loopback: --grpc 10.0.0.1 is not a loopback address");
+    expect(() => parseControlPlaneConfig(["--push-tls-cert", "a.pem"], {})).toThrow("--push-tls-cert and --push-tls-key go together");
+    expect(() => parseControlPlaneConfig(["--push-tls-cert", "a.pem", "--push-tls-key", "a.key"], {})).toThrow(/server-only TLS \(no --push-tls-ca\) needs per-node tokens/);
     expect(() => parseControlPlaneConfig(["--poll-ms", "-5"], {})).toThrow(ConfigError);
     expect(() => parseControlPlaneConfig(["--frobnicate"], {})).toThrow(/unknown option '--frobnicate'/);
     expect(() => parseControlPlaneConfig(["--db-url"], {})).toThrow(/--db-url needs a value/);
@@ -56,7 +69,7 @@ describe("control-plane process (MariaDB → compile → gRPC push → data plan
 
   it("starts, migrates, pushes DB rows to a data plane, follows a SQL change, serves nodes over the API and stops on SIGTERM", async () => {
     cp = spawnJsonChild("control-plane/main.ts", [
-      "--db-url", `mysql://root@127.0.0.1:3306/${DB}`, "--grpc", `127.0.0.1:${GRPC}`, "--api", `127.0.0.1:${API}`, "--poll-ms", "200",
+      "--db-url", `mysql://root@127.0.0.1:3306/${DB}`, "--grpc", `127.0.0.1:${GRPC}`, "--api", `127.0.0.1:${API}`, "--poll-ms", "200", "--push-insecure-loopback",
     ]);
     const { tables, live } = createFakeTables(["dispatcher", "address"]);
     sync = await createSyncClient({ url: `127.0.0.1:${GRPC}`, nodeId: "e2e-dp", tables, cacheDir: null, backoff: { initialMs: 100, maxMs: 500 } });

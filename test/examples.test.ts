@@ -21,6 +21,7 @@ describe("example configurations", () => {
   for (const file of files) {
     it(`${file.slice(ETC.length + 1)} starts and answers`, async () => {
       const raw = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+      expect(raw.$comment, "the example states what it protects against").toMatch(/Protects against: \S/);
       const sip = port++;
       const cp = port++;
       raw.listen = [`udp:127.0.0.1:${sip}`];

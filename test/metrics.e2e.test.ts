@@ -38,10 +38,10 @@ describe("/metrics", () => {
     }
     peer.close();
     const after = await get();
-    expect(value(after, "olelo_core_rcv_requests") - value(before, "olelo_core_rcv_requests")).toBe(3);
-    expect(value(after, "olelo_core_rcv_requests_options")).toBeGreaterThanOrEqual(3);
-    expect(value(after, "olelo_sl_200_replies")).toBeGreaterThanOrEqual(3);
-    expect(after).toMatch(/^olelo_tmx_UAS_transactions\{node="metrics-node"\} \d+$/m);
+    expect(value(after, "olelo_core_rcv_requests_total") - value(before, "olelo_core_rcv_requests_total")).toBe(3);
+    expect(value(after, "olelo_core_rcv_requests_options_total")).toBeGreaterThanOrEqual(3);
+    expect(value(after, "olelo_sl_200_replies_total")).toBeGreaterThanOrEqual(3);
+    expect(after).toMatch(/^olelo_tmx_UAS_transactions_total\{node="metrics-node"\} \d+$/m);
     expect(after).toMatch(/^olelo_uptime_seconds\{node="metrics-node"\} \d+$/m);
     expect((await fetch(`http://127.0.0.1:${P + 1}/metrics`, { method: "POST" })).status).toBe(405);
   });

@@ -61,7 +61,7 @@ export function fleetMethods(d: FleetMethodDeps): RpcMethod[] {
         { name: "max_error_ratio", type: "number", optional: true, doc: "allowed rise of the (5xx+408)/replies ratio over the other nodes (default 0.05)" },
         { name: "max_failed_ratio", type: "number", optional: true, doc: "allowed rise of failed calls/calls (default 0.05)" },
       ],
-      returns: "{ kinds: [{kind, version, rows, changed, error}], changed: [kind], errors: [...], pushed: [kind], held: [{kind, version, reason}], canary: {id, state, selector, kinds, nodes, endsAt, ...} | null }",
+      returns: "{ kinds: [{kind, version, rows, changed, error}], changed: [kind], errors: [...], refused: [{kind, table, key, reason}], pushed: [kind], held: [{kind, version, reason}], canary: {id, state, selector, kinds, nodes, endsAt, ...} | null }",
       async handler(args, call) {
         const selector = parseCanarySelector(args.canary, args.percent);
         const soak = args.soak_ms as number | undefined;
@@ -85,11 +85,11 @@ export function fleetMethods(d: FleetMethodDeps): RpcMethod[] {
           };
           const canary = await guard(() => fleet.startCanary({ selector, policy }, actor));
           await auditEvent(d.pool, actor, "push", { changed: res.changed, errors: res.errors, canary: { id: canary.id, selector: canary.selector } });
-          return { kinds, changed: res.changed, errors: res.errors, pushed: [], held: [], canary };
+          return { kinds, changed: res.changed, errors: res.errors, refused: res.refused, pushed: [], held: [], canary };
         }
         const { moved, held } = fleet.promoteAll(actor);
         await auditEvent(d.pool, actor, "push", { changed: res.changed, errors: res.errors, pushed: moved, held });
-        return { kinds, changed: res.changed, errors: res.errors, pushed: moved, held, canary: null };
+        return { kinds, changed: res.changed, errors: res.errors, refused: res.refused, pushed: moved, held, canary: null };
       },
     },
     {

@@ -157,10 +157,14 @@ describe("management API: CRUD over HTTP", () => {
     expect(source.current("subscriber")!.set.subscriber![0]).toMatchObject({ username: "alice", ha1: md5("alice:example.org:n3w") });
   });
 
-  it("tables outside any kind (acc) and read-only tables (version)", async () => {
-    const a = await ok("acc.create", { method: "INVITE", callid: "c1", sip_code: "200", sip_reason: "OK", time: "2024-05-01T10:00:00Z" });
-    expect(a).toMatchObject({ kind: null, version: null, row: { time: "2024-05-01 10:00:00" } });
-    expect((await rpc("acc.create", { method: "INVITE" })).error).toMatchObject({ code: -32602, data: { param: "time" } });
+  it("read-only tables: acc (data-plane owned, 403 on writes) and version", async () => {
+    // accounting tables are written by the data planes only: listed, never edited
+    expect((await rpc("acc.create", { method: "INVITE", callid: "c1", sip_code: "200", sip_reason: "OK", time: "2024-05-01T10:00:00Z" })).error).toMatchObject({
+      code: 403,
+      message: expect.stringContaining("acc is read-only"),
+    });
+    expect((await rpc("acc_cdrs.delete", { id: 1 })).error).toMatchObject({ code: 403, data: { table: "acc_cdrs" } });
+    expect((await ok("acc_cdrs.list", {})).rows).toEqual([]);
     expect((await ok("version.list", { table_name: "subscriber" })).rows).toEqual([{ id: expect.any(Number), table_name: "subscriber", table_version: 7 }]);
     expect((await rpc("version.create", { table_name: "x" })).error).toMatchObject({ code: -32601 });
   });
@@ -233,15 +237,14 @@ describe("management API: errors", () => {
     expect((await ok("dispatcher.list", { setid: 7 })).total).toBe(1);
   });
 
-  it("when direct SQL already broke a kind, other rows stay editable and the bad row can be fixed", async () => {
+  it("rows made bad by direct SQL are left out (skip policy); other rows stay editable and the bad rows can be fixed", async () => {
     const a = await ok("dispatcher.create", { setid: 1, destination: "sip:10.0.0.1" });
-    const v = source.current("dispatcher")!.version;
     await d.pool.query("INSERT INTO dispatcher (id, setid, destination) VALUES (900, 1, 'sip:'), (901, 1, 'sip:')");
     const u = await ok("dispatcher.update", { id: a.row.id, priority: 3 });
-    expect(u.warning).toContain("already fails to compile");
-    expect(u.version).toBeNull();
-    expect(source.current("dispatcher")!.version).toBe(v);
-    // fixing bad rows one by one: the first fix still leaves row 901 broken, so it is accepted with a warning
+    expect(u.warning).toContain("without 2 bad row(s) written outside the API: dispatcher row 900, dispatcher row 901");
+    expect(u.version).toBe(source.current("dispatcher")!.version);
+    expect(source.current("dispatcher")!.set.dispatcher!.map((r) => [r.id, r.priority])).toEqual([[a.row.id, 3]]);
+    // fixing bad rows one by one: the first fix still leaves row 901 out, so it is accepted with a warning
     expect((await ok("dispatcher.update", { id: 900, destination: "sip:10.0.0.90" })).warning).toContain("901");
     // writing a still-bad value into the row being written is refused
     expect((await rpc("dispatcher.update", { id: 901, description: "still bad" })).error).toMatchObject({ code: 422, data: { row: 901 } });

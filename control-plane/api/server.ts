@@ -5,19 +5,25 @@
  * olelo_audit (write.ts).
  *
  * Auth: `Authorization: Bearer <token>`. Required whenever a token is configured, and a token is
- * mandatory when binding to a non-loopback address. The token's name is the audit actor; without
- * tokens (loopback only) the actor is "local".
+ * mandatory when binding to a non-loopback address. Each token has a role (roles.ts: read-only,
+ * operator, admin); a call above the token's role is refused with HTTP 403. The token's name is
+ * the audit actor; without tokens (loopback only) the actor is "local" with every right.
+ * TLS: `tls` (a WatchedPemFiles with cert and key) serves HTTPS; new files apply to new connections.
  *
  * Error codes (JSON-RPC error objects): -32602 invalid params (data.param names it), 404 not found,
- * 409 duplicate, 422 rejected by compile (data: {kind, table, row, reason}), 401 unauthorized.
+ * 409 duplicate, 422 rejected by compile (data: {kind, table, row, reason}), 401 unauthorized,
+ * 403 forbidden (the token's role does not allow the method).
  *
  * @example
  *   const api = await createManagementServer({ source, db, pool, port: 8070, nodes: () => push.nodes() });
  *   // curl -s localhost:8070/RPC -d '{"jsonrpc":"2.0","method":"dispatcher.list","params":{"setid":1},"id":1}'
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import { METRICS_CONTENT_TYPE } from "../../lib/metrics/text.js";
+import { controlPlaneReady, renderControlPlaneMetrics } from "./observability.js";
+import type { PushStats } from "../push/server.js";
 import type { AddressInfo } from "node:net";
-import { timingSafeEqual } from "node:crypto";
 import type { Pool, RowDataPacket } from "mysql2/promise";
 import { createLogger, type Logger } from "../../lib/log/logger.js";
 import { RpcCode, RpcError } from "../../lib/rpc/errors.js";
@@ -31,10 +37,13 @@ import type { DbSnapshotSource } from "../compile/source.js";
 import type { NodeStatus } from "../push/node-status.js";
 import { actorOf, crudMethods, type ApiCallInfo } from "./crud.js";
 import { subscriberMethods } from "./subscriber.js";
+import { cdrsMethods } from "./cdrs.js";
 import { auditEvent } from "./write.js";
 import type { FleetController } from "../push/fleet.js";
 import { fleetMethods } from "./fleet-methods.js";
 import { dryRunMethod } from "./dry-run-method.js";
+import { ApiTokens, redactReplyForRole, requiredRole, roleAllows, type ApiRole } from "./roles.js";
+import type { WatchedPemFiles } from "../../lib/tls/pem-files.js";
 
 export type { NodeStatus };
 
@@ -54,10 +63,18 @@ export interface ManagementServerOptions {
   port?: number;
   /** One token (actor name "admin") or named tokens. Required for a non-loopback host. */
   token?: string | readonly ApiToken[];
+  /** Role tokens (a tokens file); together with `token` (role admin). */
+  tokens?: ApiTokens;
+  /** HTTPS with this certificate and key. */
+  tls?: WatchedPemFiles;
+  /** `access.reload` / `access.status` (control-plane/security.ts): re-read certificates, access and token files. */
+  access?: { reload(): unknown; status(): unknown };
   /** Data planes as the push server sees them (control-plane/push). */
   nodes?: () => readonly NodeStatus[];
   /** The fleet controller (canary, rollback, pins): replaces push and nodes with fleet-methods.ts. */
   fleet?: FleetController;
+  /** Push counters for GET /metrics (control-plane/push). */
+  pushStats?: () => PushStats;
   /** Largest accepted request body (default 1 MiB). */
   maxBodyBytes?: number;
   log?: Logger;
@@ -87,16 +104,15 @@ function normalizeTokens(t: ManagementServerOptions["token"]): ApiToken[] {
   return list;
 }
 
-function tokenName(tokens: readonly ApiToken[], header: string | undefined): string | null {
-  const m = header?.match(/^Bearer\s+(\S+)\s*$/i);
-  if (!m) return null;
-  const given = Buffer.from(m[1]!);
-  let found: string | null = null;
-  for (const t of tokens) {
-    const want = Buffer.from(t.token);
-    if (want.length === given.length && timingSafeEqual(want, given)) found = t.name;
+/** Method names of a JSON-RPC request body (single or batch); [] when it does not parse (the dispatcher answers that). */
+function methodsOf(body: string): string[] {
+  try {
+    const j = JSON.parse(body) as unknown;
+    const list = Array.isArray(j) ? j : [j];
+    return list.flatMap((r) => (r && typeof r === "object" && typeof (r as { method?: unknown }).method === "string" ? [(r as { method: string }).method] : []));
+  } catch {
+    return [];
   }
-  return found;
 }
 
 /** Registers every management method on `registry`. */
@@ -114,12 +130,13 @@ export function registerManagementMethods(registry: RpcRegistry, opts: Managemen
   const fleet = opts.fleet ? fleetMethods({ source: opts.source, pool: opts.pool, fleet: opts.fleet, nodes: opts.nodes ?? (() => []) }) : [];
   registry.registerAll(fleet);
   const fleetNames = new Set(fleet.map((m) => m.name));
+  registry.registerAll(cdrsMethods(opts.pool));
   const builtIn: RpcMethod[] = [
     {
       name: "push",
       doc: "Recompiles every kind from the database now; changed kinds are pushed to the data planes at once.",
       params: [],
-      returns: "{ kinds: [{kind, version, rows, changed, error}], changed: [kind], errors: [{kind, table, row, reason}] }",
+      returns: "{ kinds: [{kind, version, rows, changed, error}], changed: [kind], errors: [{kind, table, row, reason}], refused: [{kind, table, key, reason}] }",
       async handler(_args, call) {
         const res = await opts.source.refresh(`push by ${actorOf(call)}`);
         const errs = new Map(res.errors.map((e) => [e.kind, e]));
@@ -128,7 +145,7 @@ export function registerManagementMethods(registry: RpcRegistry, opts: Managemen
           return { kind: k, version: cur?.version ?? null, rows: cur?.rows ?? 0, changed: res.changed.includes(k), error: errs.get(k) ?? null };
         });
         await auditEvent(opts.pool, actorOf(call), "push", { changed: res.changed, errors: res.errors });
-        return { kinds, changed: res.changed, errors: res.errors };
+        return { kinds, changed: res.changed, errors: res.errors, refused: res.refused };
       },
     },
     {
@@ -147,9 +164,9 @@ export function registerManagementMethods(registry: RpcRegistry, opts: Managemen
     },
     {
       name: "status",
-      doc: "Control-plane status: database, per-kind versions and compile errors, change-check state, node count.",
+      doc: "Control-plane status: database, per-kind versions, bad-row policy, refused rows and held kinds, change-check state, node count.",
       params: [],
-      returns: "{ uptime, db: {ok, database, server}, kinds: [...], changeCheck: {...}, nodes: n }",
+      returns: "{ uptime, db: {ok, database, server}, kinds: [{kind, version, rows, policy, held, lastError, refused: [{table, key, reason, since}]}], refusalsTotal, refusedRows, changeCheck: {...}, nodes: n, security?: (as access.status) }",
       async handler() {
         let db: Record<string, unknown>;
         try {
@@ -163,8 +180,12 @@ export function registerManagementMethods(registry: RpcRegistry, opts: Managemen
           uptime: Math.round((Date.now() - started) / 1000),
           db,
           kinds: s.kinds,
+          refusalsTotal: s.refusalsTotal,
+          refusedRows: s.refusedRows,
           changeCheck: { intervalMs: s.pollIntervalMs, lastAt: s.lastPollAt, lastError: s.lastPollError, checks: s.polls, ...s.scans },
+          changeCapture: s.cdc,
           nodes: opts.nodes ? opts.nodes().length : 0,
+          ...(opts.access ? { security: opts.access.status() } : {}),
         };
       },
     },
@@ -232,6 +253,32 @@ export function registerManagementMethods(registry: RpcRegistry, opts: Managemen
       },
     },
     {
+      name: "access.reload",
+      doc: "Re-reads the push certificates, the push access file (revoked nodes are cut off), the API certificate and the API tokens file. Admin only.",
+      params: [],
+      returns: "{ push: {tls, access}, api: {tls, tokens} } with per file {ok, error?}",
+      async handler(_args, call) {
+        if (!opts.access) throw new RpcError(RpcCode.Unavailable, "no certificates or access files configured");
+        const r = await opts.access.reload();
+        await auditEvent(opts.pool, actorOf(call), "access.reload", r as Record<string, unknown>);
+        return r;
+      },
+    },
+    {
+      name: "access.status",
+      doc: "Security settings in force: push mode (mtls, token, insecure), certificate subjects and expiry, allow-list, revoked nodes, token counts per role (never secrets).",
+      params: [],
+      returns: "{ push: {mode, tls, access, passwords}, api: {https, tls, tokens} }",
+      handler: () => (opts.access ? opts.access.status() : { push: { mode: "unknown" }, api: {} }),
+    },
+    {
+      name: "tokens.list",
+      doc: "API tokens by name and role (read-only, operator, admin) and where they come from (--token or the tokens file); never the tokens themselves. Admin only.",
+      params: [],
+      returns: "[{ name, role, from }]",
+      handler: () => opts.tokens?.list() ?? [],
+    },
+    {
       name: "system.listMethods",
       doc: "Names of all management methods.",
       params: [],
@@ -285,8 +332,9 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 /** Starts the management API server; resolves once it listens. */
 export async function createManagementServer(opts: ManagementServerOptions): Promise<ManagementServer> {
   const host = opts.host ?? "127.0.0.1";
-  const tokens = normalizeTokens(opts.token);
-  if (tokens.length === 0 && !isLoopback(host)) {
+  const tokens = opts.tokens ?? new ApiTokens({ fixed: normalizeTokens(opts.token).map((t) => ({ ...t, role: "admin" as ApiRole })) });
+  if (opts.tokens && opts.token) throw new Error("give the management API tokens either as `token` or as `tokens`, not both");
+  if (!tokens.required && !isLoopback(host)) {
     throw new Error(`management API on non-loopback address ${host} needs a token (Authorization: Bearer)`);
   }
   const log = opts.log ?? createLogger("control-plane.api");
@@ -295,15 +343,33 @@ export async function createManagementServer(opts: ManagementServerOptions): Pro
   registerManagementMethods(registry, opts, Date.now());
   const dispatcher = new JsonRpcDispatcher({ registry, log });
 
-  const server = createServer((req, res) => {
+  const startedAt = Date.now();
+  /** /health and /ready carry no token (probes); /metrics wants one when tokens are configured. */
+  async function serveObservability(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    req.resume();
+    if (path === "/health") return send(res, 200, { status: "ok", uptime: Math.round((Date.now() - startedAt) / 1000) });
+    if (path === "/ready") {
+      const r = await controlPlaneReady(opts);
+      return send(res, r.ready ? 200 : 503, r);
+    }
+    if (tokens.required && tokens.lookup(req.headers.authorization) === null) {
+      return send(res, 401, { error: "unauthorized: send Authorization: Bearer <token>" }, { "www-authenticate": 'Bearer realm="olelo"' });
+    }
+    const text = renderControlPlaneMetrics({ ...opts, startedAt });
+    res.writeHead(200, { "content-type": METRICS_CONTENT_TYPE, "content-length": Buffer.byteLength(text) });
+    res.end(text);
+  }
+  const handler: RequestListener = (req, res) => {
     void (async () => {
       const path = (req.url ?? "/").split("?")[0];
+      if (req.method === "GET" && (path === "/health" || path === "/ready" || path === "/metrics")) return serveObservability(path, req, res);
       if (path !== "/RPC") return send(res, 404, { error: "not found; POST JSON-RPC 2.0 to /RPC" });
       if (req.method !== "POST") return send(res, 405, { error: "use POST" }, { allow: "POST" });
       let actor = "local";
-      if (tokens.length > 0) {
-        const name = tokenName(tokens, req.headers.authorization);
-        if (name === null) {
+      let role: ApiRole = "admin";
+      if (tokens.required) {
+        const who = tokens.lookup(req.headers.authorization);
+        if (who === null) {
           req.resume();
           return send(
             res,
@@ -312,11 +378,19 @@ export async function createManagementServer(opts: ManagementServerOptions): Pro
             { "www-authenticate": 'Bearer realm="olelo"' },
           );
         }
-        actor = name;
+        actor = who.name;
+        role = who.role;
       }
       const body = await readBody(req, maxBody);
       if (body === null) {
         return send(res, 413, { jsonrpc: "2.0", id: null, error: { code: RpcCode.InvalidRequest, message: `request body over ${maxBody} bytes` } });
+      }
+      const methods = methodsOf(body);
+      const denied = methods.find((m) => !roleAllows(role, m));
+      if (denied !== undefined) {
+        log.warn("management call refused", { actor, role, method: denied });
+        const message = `forbidden: '${denied}' needs role ${requiredRole(denied)}; token '${actor}' has role ${role}`;
+        return send(res, 403, { jsonrpc: "2.0", id: null, error: { code: RpcCode.Forbidden, message } });
       }
       const info: ApiCallInfo = { transport: "http", remote: `${req.socket.remoteAddress}:${req.socket.remotePort}`, actor };
       const reply = await dispatcher.handleText(body, { info });
@@ -325,13 +399,24 @@ export async function createManagementServer(opts: ManagementServerOptions): Pro
         res.end();
         return;
       }
+      redactReplyForRole(role, methods, reply);
       send(res, 200, reply);
     })().catch((e: Error) => {
       log.error("management request failed", { error: e.message });
       if (!res.headersSent) send(res, 500, { jsonrpc: "2.0", id: null, error: { code: RpcCode.InternalError, message: e.message } });
       else res.destroy();
     });
-  });
+  };
+  let server: ReturnType<typeof createServer>;
+  if (opts.tls) {
+    const pem = opts.tls.current();
+    if (!pem.cert || !pem.key) throw new Error("management API TLS needs a certificate and a key");
+    const https = createHttpsServer({ cert: pem.cert, key: pem.key }, handler);
+    opts.tls.addIdentityCertificateListener((u) => {
+      if (u) https.setSecureContext({ cert: u.certificate, key: u.privateKey });
+    });
+    server = https as unknown as ReturnType<typeof createServer>;
+  } else server = createServer(handler);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port ?? 8070, host, () => {
@@ -341,11 +426,13 @@ export async function createManagementServer(opts: ManagementServerOptions): Pro
   });
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(":") ? `[${host}]` : host;
-  log.info("management API listening", { url: `http://${urlHost}:${port}/RPC`, auth: tokens.length > 0 });
+  const url = `${opts.tls ? "https" : "http"}://${urlHost}:${port}/RPC`;
+  log.info("management API listening", { url, auth: tokens.required });
+  if (!opts.tls && !isLoopback(host)) log.warn("management API on a non-loopback address without TLS: tokens and rows travel in plaintext (give --api-tls-cert/--api-tls-key)");
   return {
     host,
     port,
-    url: `http://${urlHost}:${port}/RPC`,
+    url,
     registry,
     close: () =>
       new Promise<void>((resolve) => {

@@ -5,9 +5,10 @@
  * transaction, so a change and its audit record commit together. After the commit the kind is
  * recompiled from the database and its new version is what the data planes get.
  *
- * Rule when the kind already fails to compile because of rows written outside the API: a write is
- * still accepted unless the compile error names the row being written (so bad rows can be fixed or
- * deleted one by one); such a kind is not pushed until it compiles again.
+ * Rule when the kind holds bad rows written outside the API: a write is still accepted unless the
+ * row being written is a bad one (so bad rows can be fixed or deleted one by one). Under the skip
+ * policy the kind goes live without the bad rows; a held kind (hold policy) is not pushed until it
+ * compiles again.
  */
 import type { Pool, PoolConnection, RowDataPacket } from "mysql2/promise";
 import { RpcCode, RpcError } from "../../lib/rpc/errors.js";
@@ -151,7 +152,27 @@ export async function runWrite(pool: Pool, source: DbSnapshotSource, req: WriteR
       let warning: string | undefined;
       if (def) {
         const candidate = source.compileSet(def.kind, await readTables(conn, def.tables));
-        if (candidate.ok) {
+        if (candidate.ok && candidate.refused.length) {
+          // Skip policy: the kind would go live without some rows. A write that leaves out a row
+          // not already left out (the row written, or one it breaks) is refused; rows made bad
+          // outside the API stay left out and do not block this write.
+          await conn.query("ROLLBACK");
+          const before = source.compileSet(def.kind, await readTables(conn, def.tables));
+          const was = new Set(before.refused.map((r) => `${r.table}\u0000${r.key}`));
+          const fresh = candidate.refused.find((r) => !was.has(`${r.table}\u0000${r.key}`) || (r.table === req.table.name && r.key === String(applied.id)));
+          if (fresh) {
+            throw new RpcError(CODE_REJECTED, `rejected: ${def.kind} would not compile: ${fresh.table} row ${fresh.key}: ${fresh.reason}`, {
+              kind: def.kind,
+              table: fresh.table,
+              row: fresh.row,
+              reason: fresh.reason,
+            });
+          }
+          warning = `kind ${def.kind} goes live without ${candidate.refused.length} bad row(s) written outside the API: ${candidate.refused.map((r) => `${r.table} row ${r.key}`).join(", ")}`;
+          await conn.query("START TRANSACTION");
+          applied = await req.apply(conn);
+          version = candidate.version;
+        } else if (candidate.ok) {
           version = candidate.version;
         } else {
           await conn.query("ROLLBACK");

@@ -3,6 +3,7 @@ export {
   createDbSnapshotSource,
   toCompileError,
   type CompileError,
+  type CompiledSet,
   type DbSnapshotSource,
   type DbSnapshotSourceOptions,
   type KindDiff,
@@ -13,4 +14,6 @@ export {
   type SourceStatus,
 } from "./source.js";
 export { KINDS, kindDef, kindOfTable, type KindDef } from "./kinds.js";
+export { MAX_REFUSED_ROWS, ROW_POLICIES, parseRowPolicies, type RefusedRow, type RowPolicy } from "./row-isolation.js";
+export type { RefusedEntry } from "./refusals.js";
 export { contentVersion } from "./version-hash.js";

@@ -19,6 +19,8 @@ export interface KindDef {
   compile(set: TableSet): unknown;
   /** Where the validation comes from (shown by the `status` management method). */
   readonly validator: string;
+  /** Key column per table (default "id"): names a refused row (row-isolation.ts). */
+  readonly keys?: Readonly<Record<string, string>>;
 }
 
 /** The built-in kinds (tables/kinds.ts). Order is the order of `kinds()` and of pushes. */
@@ -27,6 +29,7 @@ export const KINDS: readonly KindDef[] = TABLE_KINDS.map((k) => ({
   tables: k.tables.map((t) => t.name),
   compile: k.kind === "prefix_route" ? (set: TableSet) => rowPositionToKey(set, "prefix_route", "prefix", () => k.compile(set)) : (set: TableSet) => k.compile(set),
   validator: k.source,
+  keys: Object.fromEntries(k.tables.map((t) => [t.name, t.key])),
 }));
 
 /**

@@ -13,7 +13,7 @@ export type Queryable = Pool | PoolConnection;
 const q = (name: string) => "`" + name.replace(/`/g, "``") + "`";
 
 /** Normalises driver values: DATETIME strings stay strings, Buffers become strings, bigint → number. */
-function normalizeValue(v: unknown): unknown {
+export function normalizeValue(v: unknown): unknown {
   if (v === null || v === undefined) return null;
   if (typeof v === "bigint") return Number(v);
   if (Buffer.isBuffer(v)) return v.toString("utf8");

@@ -4,14 +4,14 @@ import { setLogSink } from "../../lib/log/logger.js";
 import type { Database } from "../db/connect.js";
 import { migrateDatabase } from "../db/migrate.js";
 import { dropTestDatabase, freshTestDatabase } from "../db/test-support.js";
-import { createDbSnapshotSource, type DbSnapshotSource } from "./source.js";
+import { createDbSnapshotSource, type DbSnapshotSource, type DbSnapshotSourceOptions } from "./source.js";
 
 const DB = "olelo_test_cp1";
 let d: Database;
 const open: DbSnapshotSource[] = [];
 
-async function source(pollIntervalMs = 0): Promise<DbSnapshotSource> {
-  const s = await createDbSnapshotSource({ db: d.db, pool: d.pool, pollIntervalMs });
+async function source(pollIntervalMs = 0, more: Partial<DbSnapshotSourceOptions> = {}): Promise<DbSnapshotSource> {
+  const s = await createDbSnapshotSource({ db: d.db, pool: d.pool, pollIntervalMs, ...more });
   open.push(s);
   return s;
 }
@@ -74,24 +74,72 @@ describe("DB snapshot source", () => {
     expect(c.current("dispatcher")!.version).not.toBe(snap.version);
   });
 
-  it("a bad row fails its kind with {table, row, reason} and the previous snapshot stays current", async () => {
-    const s = await source();
+  it("hold policy: a bad row holds its kind with {table, row, reason}; the previous snapshot stays current, deletions still go live", async () => {
+    const s = await source(0, { rowPolicy: { dispatcher: "hold" } });
     const good = s.current("dispatcher")!;
     await d.pool.query("INSERT INTO dispatcher (id, setid, destination) VALUES (3, 2, 'sip:')");
+    await d.pool.query("INSERT INTO dispatcher (id, setid, destination) VALUES (4, 2, 'sip:10.0.0.4')");
     const res = await s.refresh("test");
     expect(res.changed).toEqual([]);
     expect(res.errors).toEqual([{ kind: "dispatcher", table: "dispatcher", row: 3, reason: expect.stringContaining("sip:") }]);
     expect(s.current("dispatcher")).toBe(good);
-    expect(s.current("dispatcher")!.set.dispatcher!.some((r) => r.id === 3)).toBe(false);
+    expect(s.current("dispatcher")!.set.dispatcher!.some((r) => r.id === 3 || r.id === 4)).toBe(false);
     const st = s.status().kinds.find((k) => k.kind === "dispatcher")!;
-    expect(st.lastError).toMatchObject({ table: "dispatcher", row: 3 });
-    expect(st.version).toBe(good.version);
+    expect(st).toMatchObject({ policy: "hold", held: true, lastError: { table: "dispatcher", row: 3 }, version: good.version });
+    expect(st.refused).toEqual([expect.objectContaining({ table: "dispatcher", key: "3", since: expect.any(String) })]);
     // other kinds are unaffected
     expect(s.status().kinds.filter((k) => k.lastError !== null).map((k) => k.kind)).toEqual(["dispatcher"]);
+    // a deletion goes live on the held kind
+    await d.pool.query("DELETE FROM dispatcher WHERE id = 2");
+    expect((await s.refresh("test")).changed).toEqual(["dispatcher"]);
+    expect(s.current("dispatcher")!.set.dispatcher!.map((r) => r.id)).toEqual([1]);
+    expect(s.status().kinds.find((k) => k.kind === "dispatcher")!.held).toBe(true);
     // fixing the row compiles again and clears the error
     await d.pool.query("UPDATE dispatcher SET destination = 'sip:10.0.0.3' WHERE id = 3");
     expect((await s.refresh("test")).changed).toEqual(["dispatcher"]);
-    expect(s.status().kinds.find((k) => k.kind === "dispatcher")!.lastError).toBeNull();
+    expect(s.status().kinds.find((k) => k.kind === "dispatcher")).toMatchObject({ lastError: null, held: false, refused: [] });
+    expect(s.current("dispatcher")!.set.dispatcher!.map((r) => r.id)).toEqual([1, 3, 4]);
+  });
+
+  it("skip policy (default): a bad row is refused alone, the other rows go live, the refusal is counted and audited once", async () => {
+    await d.pool.query("DELETE FROM olelo_audit");
+    const s = await source();
+    const total0 = s.status().refusalsTotal;
+    await d.pool.query("INSERT INTO dispatcher (id, setid, destination) VALUES (3, 2, 'sip:')");
+    await d.pool.query("INSERT INTO dispatcher (id, setid, destination) VALUES (4, 2, 'sip:10.0.0.4')");
+    const res = await s.refresh("test");
+    expect(res.changed).toEqual(["dispatcher"]);
+    expect(res.errors).toEqual([]);
+    expect(res.refused).toEqual([{ kind: "dispatcher", table: "dispatcher", key: "3", row: 3, reason: expect.stringContaining("sip:") }]);
+    expect(s.current("dispatcher")!.set.dispatcher!.map((r) => r.id)).toEqual([1, 2, 4]);
+    const st = s.status().kinds.find((k) => k.kind === "dispatcher")!;
+    expect(st).toMatchObject({ policy: "skip", held: false, lastError: null, rows: 3 });
+    expect(st.refused).toEqual([expect.objectContaining({ table: "dispatcher", key: "3", reason: expect.stringContaining("sip:") })]);
+    expect(s.status()).toMatchObject({ refusalsTotal: total0 + 1, refusedRows: 1 });
+    // the same rows again: the same result from the cached refusals (no recompile)
+    const [raw] = await d.pool.query<RowDataPacket[]>("SELECT * FROM dispatcher ORDER BY id");
+    const again = s.compileSet("dispatcher", { dispatcher: raw.map((r) => ({ ...r })) });
+    expect(again).toMatchObject({ ok: true, version: s.current("dispatcher")!.version, rows: 3, refused: res.refused });
+    // the same bad row again: not counted or audited again
+    await d.pool.query("DELETE FROM dispatcher WHERE id = 2");
+    expect((await s.refresh("test")).changed).toEqual(["dispatcher"]);
+    expect(s.current("dispatcher")!.set.dispatcher!.map((r) => r.id)).toEqual([1, 4]);
+    expect(s.status().refusalsTotal).toBe(total0 + 1);
+    const [audit] = await d.pool.query<RowDataPacket[]>("SELECT actor, action, kind, table_name, row_id, `after` FROM olelo_audit WHERE action = 'row.refused'");
+    expect(audit.map((r) => ({ ...r, after: typeof r.after === "string" ? JSON.parse(r.after) : r.after }))).toEqual([
+      { actor: "control-plane", action: "row.refused", kind: "dispatcher", table_name: "dispatcher", row_id: "3", after: { reason: expect.stringContaining("sip:"), policy: "skip" } },
+    ]);
+    // a row that only failed through a refused row is refused in turn, with its own reason
+    await d.pool.query("INSERT INTO lcr_gw (id, lcr_id, gw_name, ip_addr, port) VALUES (1, 1, 'gw1', '10.0.0.999', 5060)");
+    await d.pool.query("INSERT INTO lcr_rule (id, lcr_id, prefix) VALUES (1, 1, '49')");
+    await d.pool.query("INSERT INTO lcr_rule_target (id, lcr_id, rule_id, gw_id, priority, weight) VALUES (1, 1, 1, 1, 1, 1)");
+    const lcr = await s.refresh("test");
+    expect(lcr.refused.filter((r) => r.kind === "lcr").map((r) => `${r.table} ${r.key}`)).toEqual(["lcr_gw 1", "lcr_rule_target 1"]);
+    expect(s.current("lcr")!.set.lcr_rule!.map((r) => r.id)).toEqual([1]);
+    await d.pool.query("DELETE FROM lcr_rule_target");
+    await d.pool.query("DELETE FROM lcr_rule");
+    await d.pool.query("DELETE FROM lcr_gw");
+    await d.pool.query("DELETE FROM olelo_audit");
   });
 
   it("rows written directly in SQL are picked up by the interval change check (insert, update in place, delete)", async () => {
@@ -125,13 +173,14 @@ describe("DB snapshot source", () => {
     expect(await s.checkNow()).toMatchObject({ changed: [], errors: [] });
     await d.pool.query("INSERT INTO prefix_route (prefix, route) VALUES ('4x', 'GERMANY')");
     const first = await s.checkNow();
-    expect(first.errors).toEqual([{ kind: "prefix_route", table: "prefix_route", row: "4x", reason: expect.stringContaining("digits only") }]);
+    expect(first.errors).toEqual([]);
+    expect(first.refused).toEqual([{ kind: "prefix_route", table: "prefix_route", key: "4x", row: "4x", reason: expect.stringContaining("digits only") }]);
     const checkedAt = s.status().kinds.find((k) => k.kind === "prefix_route")!.checkedAt;
     // nothing moved: no recompile, the error is still reported in status
     expect(await s.checkNow()).toMatchObject({ changed: [], errors: [] });
     const st = s.status().kinds.find((k) => k.kind === "prefix_route")!;
     expect(st.checkedAt).toBe(checkedAt);
-    expect(st.lastError).toMatchObject({ row: "4x" });
+    expect(st.refused).toEqual([expect.objectContaining({ key: "4x" })]);
   });
 
   it("big tables are rescanned only when information_schema UPDATE_TIME moved, and writes are still seen", async () => {
@@ -176,7 +225,7 @@ describe("DB snapshot source", () => {
     const b = await source();
     expect(b.current("dispatcher")!.version).toBe(good.version);
     expect(b.current("dispatcher")!.set).toEqual(good.set);
-    expect(b.status().kinds.find((k) => k.kind === "dispatcher")!.lastError).toMatchObject({ row: 5, reason: expect.stringContaining("flags") });
+    expect(b.status().kinds.find((k) => k.kind === "dispatcher")!.refused).toEqual([expect.objectContaining({ key: "5", reason: expect.stringContaining("flags") })]);
     const [rows] = await d.pool.query<RowDataPacket[]>("SELECT kind, version, row_count FROM olelo_snapshots WHERE kind = 'dispatcher'");
     expect(rows.map((r) => ({ ...r }))).toEqual([{ kind: "dispatcher", version: good.version, row_count: 2 }]);
   });
@@ -199,9 +248,9 @@ describe("DB snapshot source", () => {
       { table: "dispatcher", id: 1, columns: ["priority"], before: expect.objectContaining({ priority: 10 }), after: expect.objectContaining({ priority: 1 }) },
     ]);
     const pr = diff.find((x) => x.kind === "prefix_route")!;
-    expect(pr.to).toBeNull();
-    expect(pr.error).toMatchObject({ table: "prefix_route", row: "1x" });
-    expect(pr.added).toHaveLength(1);
+    expect(pr.to).toBe(pr.from); // the bad row would be refused: nothing else changes
+    expect(pr.refused).toEqual([expect.objectContaining({ table: "prefix_route", key: "1x" })]);
+    expect(pr.added).toHaveLength(0);
     expect(diff.map((x) => x.kind).sort()).toEqual(["dispatcher", "prefix_route"]);
     // diff does not change what is served
     expect(s.current("dispatcher")!.version).toBe(from);

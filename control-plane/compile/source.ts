@@ -4,9 +4,11 @@
  * reads `current(kind)` and listens to `onChange`; the management API calls `refreshKinds` after a
  * write; an interval change check picks up rows that other programs wrote directly in SQL.
  *
- * A kind whose rows do not compile keeps its previous snapshot (Kamailio's ds_load_list keeps the
- * old list on a failed reload; xDS lesson 4): a bad row never reaches a data plane. The error is
- * kept in `status()` until a later compile of that kind succeeds.
+ * A bad row never reaches a data plane. Per kind policy (row-isolation.ts): `skip` (default, as
+ * Kamailio's modules load the good rows) refuses the bad rows alone and pushes the rest; `hold`
+ * keeps the previous snapshot (as Kamailio's ds_load_list keeps the old list on a failed reload)
+ * with only deletions applied. Refused rows are listed per kind in `status()` (refusals.ts logs and
+ * audits them); a held kind's error is kept until a later compile of that kind succeeds.
  *
  * @example
  *   const source = await createDbSnapshotSource({ db, pool, pollIntervalMs: 5000 });
@@ -16,87 +18,19 @@ import type { Pool, PoolConnection } from "mysql2/promise";
 import { createLogger, type Logger } from "../../lib/log/logger.js";
 import { TableError, type TableSet } from "../../tables/rows.js";
 import type { OleloDb } from "../db/connect.js";
-import { diffSets, type RowChange, type RowRef } from "./diff.js";
+import { diffSets } from "./diff.js";
 import { KINDS, type KindDef } from "./kinds.js";
-import { createChangeChecker, kindFingerprint, readFingerprints, readTables, type ChangeCheckStats } from "./read-rows.js";
+import { createRefusalTracker } from "./refusals.js";
+import { compileIsolated, withDeletionsAndDisables, withoutRows, type RefusedRow, type RowPolicy } from "./row-isolation.js";
+import { createChangeChecker, kindFingerprint, readFingerprints, readTables } from "./read-rows.js";
 import { loadLatestSnapshots, loadSnapshot, saveSnapshot } from "./snapshot-store.js";
+import { createChangeTail } from "./change-tail.js";
+import { applyTableChanges } from "./apply-changes.js";
+import type { TableChanges } from "./change-tail.js";
 import { contentVersion } from "./version-hash.js";
 
-/** One compiled, validated version of a kind: what a data plane receives. */
-export interface KindSnapshot {
-  kind: string;
-  /** Content hash of the rows (stable across restarts for the same rows). */
-  version: string;
-  set: TableSet;
-  rows: number;
-  compiledAt: string;
-}
-
-/** Why a kind did not compile: the table and row (its key) at fault. */
-export interface CompileError {
-  kind: string;
-  table: string;
-  row: string | number | null;
-  reason: string;
-}
-
-/** What the push side consumes (see control-plane/README.md). */
-export interface SnapshotSource {
-  kinds(): string[];
-  current(kind: string): KindSnapshot | undefined;
-  /** Recompile everything from the DB now; returns per-kind results. */
-  refresh(reason: string): Promise<{ changed: string[]; errors: CompileError[] }>;
-  onChange(fn: (changedKinds: string[]) => void): () => void;
-  /**
-   * An older version of a kind from olelo_snapshots (the newest `keepSnapshots` per kind keep
-   * their rows), checked against its content hash; the push server uses it as a delta base.
-   */
-  snapshot(kind: string, version: string): Promise<KindSnapshot | undefined>;
-  /** What the next push would change vs current: per kind, added/removed/changed rows by id. */
-  diff(): Promise<Array<{ kind: string; added: unknown[]; removed: unknown[]; changed: unknown[] }>>;
-}
-
-export interface RefreshResult {
-  changed: string[];
-  errors: CompileError[];
-}
-
-/** One kind's entry in `diff()`: the row changes plus the versions involved. */
-export interface KindDiff {
-  kind: string;
-  /** Version currently served (null: nothing compiled yet). */
-  from: string | null;
-  /** Version the database would compile to now (null when it fails to compile). */
-  to: string | null;
-  /** Set when the database rows would not compile (they will not be pushed). */
-  error?: CompileError;
-  added: RowRef[];
-  removed: RowRef[];
-  changed: RowChange[];
-}
-
-export interface KindStatus {
-  kind: string;
-  tables: readonly string[];
-  validator: string;
-  version: string | null;
-  rows: number;
-  compiledAt: string | null;
-  /** Last compile attempt (success or failure). */
-  checkedAt: string | null;
-  lastError: CompileError | null;
-  lastErrorAt: string | null;
-}
-
-export interface SourceStatus {
-  kinds: KindStatus[];
-  pollIntervalMs: number;
-  lastPollAt: string | null;
-  lastPollError: string | null;
-  polls: number;
-  /** Tables scanned vs skipped (unchanged big tables) by the change check. */
-  scans: ChangeCheckStats;
-}
+import type { CompileError, KindDiff, KindSnapshot, KindStatus, RefreshResult, SnapshotSource, SourceStatus } from "./source-types.js";
+export type { CompileError, KindDiff, KindSnapshot, KindStatus, RefreshResult, SnapshotSource, SourceStatus } from "./source-types.js";
 
 /** The DB-backed SnapshotSource with the extras the management API uses. */
 export interface DbSnapshotSource extends SnapshotSource {
@@ -106,13 +40,18 @@ export interface DbSnapshotSource extends SnapshotSource {
   /** One interval change check now: fingerprints all tables, recompiles the kinds that moved. */
   checkNow(): Promise<RefreshResult & { checked: number }>;
   /** Compiles a candidate set without touching state (the API validates writes with it). */
-  compileSet(kind: string, set: TableSet): { ok: true; version: string; rows: number } | { ok: false; error: CompileError };
+  compileSet(kind: string, set: TableSet): CompiledSet;
   /** Reads and compiles kinds from the database without changing any state (the dry run's "after"). */
   candidate(kinds: readonly string[]): Promise<Map<string, { set: TableSet; version: string; compiled: unknown } | { error: CompileError }>>;
   status(): SourceStatus;
   /** Stops the interval check. */
   close(): Promise<void>;
 }
+
+/** A compile of a candidate set: ok with what would go live (without the refused rows), or held. */
+export type CompiledSet =
+  | { ok: true; version: string; rows: number; set: TableSet; refused: RefusedRow[] }
+  | { ok: false; error: CompileError; refused: RefusedRow[] };
 
 export interface DbSnapshotSourceOptions {
   db: OleloDb;
@@ -127,6 +66,12 @@ export interface DbSnapshotSourceOptions {
   keepSnapshots?: number;
   /** Tables with more rows than this are only scanned when UPDATE_TIME moved (default 50000). */
   bigTableRows?: number;
+  /** Bad-row policy per kind (default skip; see row-isolation.ts). */
+  rowPolicy?: Readonly<Record<string, RowPolicy>>;
+  /** Write refused rows to olelo_audit (default: as persist). */
+  audit?: boolean;
+  /** Tail olelo_changes every N ms (change capture, change-tail.ts); 0/undefined = off. */
+  cdcIntervalMs?: number;
   log?: Logger;
 }
 
@@ -154,6 +99,7 @@ interface KindState {
   checkedAt: string | null;
   lastError: CompileError | null;
   lastErrorAt: string | null;
+  policy: RowPolicy;
 }
 
 /**
@@ -168,8 +114,9 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
   const persist = opts.persist ?? true;
   const keep = opts.keepSnapshots ?? 3;
   const states = new Map<string, KindState>(
-    defs.map((def) => [def.kind, { def, current: undefined, fingerprint: null, checkedAt: null, lastError: null, lastErrorAt: null }]),
+    defs.map((def) => [def.kind, { def, current: undefined, fingerprint: null, checkedAt: null, lastError: null, lastErrorAt: null, policy: opts.rowPolicy?.[def.kind] ?? "skip" }]),
   );
+  const refusals = createRefusalTracker({ pool, log, audit: opts.audit ?? persist });
   const allTables = defs.flatMap((d) => d.tables);
   const checker = createChangeChecker(pool, allTables, { bigTableRows: opts.bigTableRows });
   const listeners = new Set<(kinds: string[]) => void>();
@@ -187,25 +134,34 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
 
   /** Per kind, the last versions that compiled (see compileSet). */
   const compiledOk = new Map<string, string[]>();
+  const lastRefused = new Map<string, { raw: string; version: string; refused: RefusedRow[] }>();
 
-  function compileSet(kind: string, set: TableSet): { ok: true; version: string; rows: number } | { ok: false; error: CompileError } {
+  function compileSet(kind: string, set: TableSet): CompiledSet {
     const st = states.get(kind);
-    if (!st) return { ok: false, error: { kind, table: "", row: null, reason: `unknown kind '${kind}'` } };
+    if (!st) return { ok: false, error: { kind, table: "", row: null, reason: `unknown kind '${kind}'` }, refused: [] };
     const version = contentVersion(kind, st.def.tables, set);
-    // The compile is pure and the version is a hash of the rows: a version that compiled once
+    // The compile is pure and the version is a hash of the rows: a version that compiled whole once
     // (a write's candidate, then the refresh after its commit) is not compiled again.
-    if (st.current?.version !== version && !compiledOk.get(kind)?.includes(version)) {
-      try {
-        st.def.compile(set);
-      } catch (e) {
-        return { ok: false, error: toCompileError(st.def, e) };
-      }
-      const seen = compiledOk.get(kind) ?? [];
-      seen.push(version);
-      if (seen.length > 4) seen.shift();
-      compiledOk.set(kind, seen);
+    if (st.current?.version === version || compiledOk.get(kind)?.includes(version)) return { ok: true, version, rows: countRows(set), set, refused: [] };
+    // Rows with refusals: the last such result per kind is kept as its refused keys, so the same
+    // rows again (the refresh after a write, the write's before-check) cost a filter, not N compiles.
+    const known = lastRefused.get(kind);
+    if (known?.raw === version) {
+      const kept = withoutRows(st.def, set, known.refused);
+      return { ok: true, version: known.version, rows: countRows(kept), set: kept, refused: known.refused };
     }
-    return { ok: true, version, rows: countRows(set) };
+    const r = compileIsolated(st.def, set, st.policy, (e) => toCompileError(st.def, e));
+    if (!r.ok) return r;
+    if (r.refused.length) {
+      const v = contentVersion(kind, st.def.tables, r.set);
+      lastRefused.set(kind, { raw: version, version: v, refused: r.refused });
+      return { ok: true, version: v, rows: countRows(r.set), set: r.set, refused: r.refused };
+    }
+    const seen = compiledOk.get(kind) ?? [];
+    seen.push(version);
+    if (seen.length > 4) seen.shift();
+    compiledOk.set(kind, seen);
+    return { ok: true, version, rows: countRows(set), set, refused: [] };
   }
 
   /** Reads the kinds' rows and fingerprints in one consistent snapshot. */
@@ -241,45 +197,108 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
       return st;
     });
     const read = await readKinds(ks);
-    const changed: string[] = [];
-    const errors: CompileError[] = [];
+    const out: RefreshResult = { changed: [], errors: [], refused: [] };
     const now = new Date().toISOString();
     for (const { st, set, fp, readError } of read) {
       st.fingerprint = fp;
-      st.checkedAt = now;
-      const res = set ? compileSet(st.def.kind, set) : { ok: false as const, error: readError! };
-      if (!res.ok) {
-        errors.push(res.error);
-        const repeated = st.lastError && JSON.stringify(st.lastError) === JSON.stringify(res.error);
-        st.lastError = res.error;
-        if (!repeated) st.lastErrorAt = now;
-        log.warn("kind does not compile; keeping the previous version", { ...res.error, kept: st.current?.version ?? null, trigger: reason });
-        continue;
-      }
+      await accept(st, set, readError, fp, reason, now, out);
+    }
+    notify(out.changed);
+    await persistAll(saves);
+    return out;
+  }
+
+  /** Compiles one kind's new rows and makes them current (or records why it is held). */
+  async function accept(st: KindState, set: TableSet | null, readError: CompileError | undefined, fp: string, reason: string, now: string, out: RefreshResult): Promise<void> {
+    st.checkedAt = now;
+    const res: CompiledSet = set ? compileSet(st.def.kind, set) : { ok: false, error: readError!, refused: [] };
+    out.refused.push(...res.refused);
+    let next: { version: string; rows: number; set: TableSet } | null = res.ok ? res : null;
+    if (!res.ok) {
+      out.errors.push(res.error);
+      const repeated = st.lastError && JSON.stringify(st.lastError) === JSON.stringify(res.error);
+      st.lastError = res.error;
+      if (!repeated) st.lastErrorAt = now;
+      // Deletions and disables go live on a held kind too (when the rest still compiles).
+      const pruned = st.current && set ? withDeletionsAndDisables(st.def, st.current.set, set) : null;
+      const p = pruned ? compileSet(st.def.kind, pruned) : null;
+      if (p?.ok && p.refused.length === 0) next = p;
+      log.warn("kind held at its last good version", { ...res.error, policy: st.policy, kept: next?.version ?? st.current?.version ?? null, deletionsApplied: next !== null, trigger: reason });
+    } else {
       st.lastError = null;
       st.lastErrorAt = null;
-      if (st.current?.version === res.version) continue;
-      st.current = { kind: st.def.kind, version: res.version, set: set!, rows: res.rows, compiledAt: now };
-      changed.push(st.def.kind);
-      log.info("kind compiled", { kind: st.def.kind, version: res.version, rows: res.rows, trigger: reason });
-      if (persist) {
-        try {
-          await saveSnapshot(pool, { kind: st.def.kind, version: res.version, rows: res.rows, fingerprint: fp, reason, set: set! }, keep);
-        } catch (e) {
-          log.error("could not store snapshot", { kind: st.def.kind, error: (e as Error).message });
-        }
+    }
+    await refusals.update(st.def.kind, res.refused, next?.version ?? st.current?.version ?? null, st.policy);
+    if (!next || st.current?.version === next.version) return;
+    const live = next;
+    st.current = { kind: st.def.kind, version: live.version, set: live.set, rows: live.rows, compiledAt: now };
+    out.changed.push(st.def.kind);
+    log.info("kind compiled", { kind: st.def.kind, version: live.version, rows: live.rows, refused: res.refused.length, trigger: reason });
+    saves.push({ kind: st.def.kind, version: live.version, rows: live.rows, fingerprint: fp, reason, set: live.set });
+  }
+
+  /** Change capture: splices the changed rows into the kinds they belong to, or re-reads a kind. */
+  async function doApply(changes: TableChanges, reason: string): Promise<RefreshResult> {
+    // a kind whose database rows do not compile is re-read whole: splicing into its last good
+    // version would silently drop the bad row and clear the error
+    // (so is a kind with refused rows: its current set lacks them, and a splice would "clear" them)
+    const plan = await applyTableChanges(pool, changes, (kind) => (states.get(kind)?.lastError || refusals.list(kind).length ? undefined : states.get(kind)?.current?.set));
+    const out: RefreshResult = { changed: [], errors: [], refused: [] };
+    const now = new Date().toISOString();
+    for (const { kind, set } of plan.spliced) {
+      const st = states.get(kind)!;
+      // the fingerprint no longer matches these rows: the next safety check re-reads the kind
+      st.fingerprint = null;
+      await accept(st, set, undefined, "", reason, now, out);
+    }
+    notify(out.changed);
+    if (plan.reread.length) {
+      const r = await doRefresh(plan.reread, reason);
+      out.changed.push(...r.changed);
+      out.errors.push(...r.errors);
+      out.refused.push(...r.refused);
+    }
+    schedulePersist();
+    return out;
+  }
+
+  let persistTimer: NodeJS.Timeout | null = null;
+  /** CDC versions are stored a moment later, batched: a burst of one-row changes stores one version. */
+  function schedulePersist(): void {
+    if (persistTimer || saves.length === 0) return;
+    persistTimer = setTimeout(() => {
+      persistTimer = null;
+      const latest = new Map(saves.splice(0).map((s) => [s.kind, s]));
+      void serial(() => persistAll([...latest.values()]));
+    }, 2000);
+    persistTimer.unref();
+  }
+
+  const saves: Array<Parameters<typeof saveSnapshot>[1]> = [];
+  /** Stores the new versions, after the data planes were told (a 1M-row gzip takes a second). */
+  async function persistAll(list: typeof saves): Promise<void> {
+    if (!persist) {
+      list.length = 0;
+      return;
+    }
+    for (const s of list.splice(0)) {
+      try {
+        await saveSnapshot(pool, s, keep);
+      } catch (e) {
+        log.error("could not store snapshot", { kind: s.kind, error: (e as Error).message });
       }
     }
-    if (changed.length) {
-      for (const fn of listeners) {
-        try {
-          fn(changed);
-        } catch (e) {
-          log.error("onChange listener failed", { error: (e as Error).message });
-        }
+  }
+
+  function notify(changed: string[]): void {
+    if (!changed.length) return;
+    for (const fn of listeners) {
+      try {
+        fn(changed);
+      } catch (e) {
+        log.error("onChange listener failed", { error: (e as Error).message });
       }
     }
-    return { changed, errors };
   }
 
   async function doCheck(): Promise<RefreshResult & { checked: number }> {
@@ -287,7 +306,7 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
     const moved = [...states.values()].filter((st) => kindFingerprint(st.def.tables, fps) !== st.fingerprint).map((st) => st.def.kind);
     poll.lastPollAt = new Date().toISOString();
     poll.polls++;
-    if (moved.length === 0) return { changed: [], errors: [], checked: allTables.length };
+    if (moved.length === 0) return { changed: [], errors: [], refused: [], checked: allTables.length };
     const res = await doRefresh(moved, `change check: ${moved.join(", ")} changed in the database`);
     return { ...res, checked: allTables.length };
   }
@@ -334,11 +353,11 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
         const read = await readKinds([...states.values()]);
         const out: KindDiff[] = [];
         for (const { st, set, readError } of read) {
-          const res = set ? compileSet(st.def.kind, set) : { ok: false as const, error: readError! };
-          const d = diffSets(st.def.tables, st.current?.set, set ?? {});
+          const res: CompiledSet = set ? compileSet(st.def.kind, set) : { ok: false, error: readError!, refused: [] };
+          const d = diffSets(st.def.tables, st.current?.set, res.ok ? res.set : (set ?? {}));
           const to = res.ok ? res.version : null;
-          if (to === (st.current?.version ?? null) && res.ok) continue;
-          out.push({ kind: st.def.kind, from: st.current?.version ?? null, to, ...(res.ok ? {} : { error: res.error }), ...d });
+          if (to === (st.current?.version ?? null) && res.ok && res.refused.length === 0) continue;
+          out.push({ kind: st.def.kind, from: st.current?.version ?? null, to, ...(res.ok ? {} : { error: res.error }), ...(res.refused.length ? { refused: res.refused } : {}), ...d });
         }
         return out;
       }),
@@ -351,8 +370,14 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
             out.set(st.def.kind, { error: readError! });
             continue;
           }
+          // as a push would: bad rows refused (row policy), then the rows that would go live
+          const res = compileSet(st.def.kind, set);
+          if (!res.ok) {
+            out.set(st.def.kind, { error: res.error });
+            continue;
+          }
           try {
-            out.set(st.def.kind, { set, version: contentVersion(st.def.kind, st.def.tables, set), compiled: st.def.compile(set) });
+            out.set(st.def.kind, { set: res.set, version: res.version, compiled: st.def.compile(res.set) });
           } catch (e) {
             out.set(st.def.kind, { error: toCompileError(st.def, e) });
           }
@@ -370,14 +395,22 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
         checkedAt: st.checkedAt,
         lastError: st.lastError,
         lastErrorAt: st.lastErrorAt,
+        policy: st.policy,
+        held: st.lastError !== null,
+        refused: refusals.list(st.def.kind),
       })),
+      refusalsTotal: refusals.total(),
+      refusedRows: [...states.keys()].reduce((n, k) => n + refusals.list(k).length, 0),
       pollIntervalMs,
       ...poll,
       scans: checker.stats(),
+      cdc: tail?.status() ?? null,
     }),
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);
+      if (persistTimer) clearTimeout(persistTimer);
+      await tail?.close();
       await chain;
     },
   };
@@ -387,14 +420,27 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
       const st = states.get(kind);
       if (!st) continue;
       const res = compileSet(kind, stored.set);
-      if (!res.ok) {
-        log.warn("stored snapshot no longer compiles; ignoring it", { ...res.error, version: stored.version });
+      if (!res.ok || res.refused.length) {
+        log.warn("stored snapshot no longer compiles; ignoring it", { ...(res.ok ? res.refused[0] : res.error), version: stored.version });
         continue;
       }
       st.current = { kind, version: res.version, set: stored.set, rows: res.rows, compiledAt: stored.createdAt };
     }
   }
+  const tail = opts.cdcIntervalMs
+    ? createChangeTail({
+        pool,
+        intervalMs: opts.cdcIntervalMs,
+        onChanges: (changes, info) => serial(() => doApply(changes, `change log: ${info.ids} change(s) up to #${info.lastId}`)).then(() => undefined),
+        onGap: (why) => serial(() => doRefresh([...states.keys()], `change log: ${why}`)).then(() => undefined),
+        log,
+      })
+    : null;
+  // the newest change id is read before the full read at start: later changes are tailed, so a
+  // write made while the control plane was down is in the full read and nothing is missed
+  await tail?.init();
   await source.refresh("start");
+  tail?.start();
   schedule();
   return source;
 }

@@ -76,6 +76,8 @@ export const KAMAILIO_TABLE_VERSIONS: Readonly<Record<string, number>> = {
   acc: 5,
   acc_cdrs: 2,
   missed_calls: 4,
+  dialog: 7,
+  dialog_vars: 1,
 };
 
 const INT_RANGES: Record<string, [number, number, number, number]> = {
@@ -153,9 +155,12 @@ const list: TableInfo[] = [
   describe(schema.htable, true),
   describe(schema.location, true),
   describe(schema.location_attrs, true),
-  describe(schema.acc, true),
-  describe(schema.missed_calls, true),
-  describe(schema.acc_cdrs, true),
+  // accounting and dialog state are written by the data planes only: list/get here, never edited
+  describe(schema.acc, false),
+  describe(schema.missed_calls, false),
+  describe(schema.acc_cdrs, false),
+  describe(schema.dialog, false),
+  describe(schema.dialog_vars, false),
   describe(schema.dbaliases, true),
   describe(schema.speed_dial, true),
   // the callfwd module's tables (kind callfwd): Olelo's, not Kamailio's, but managed like them
@@ -163,6 +168,7 @@ const list: TableInfo[] = [
   describe(schema.olelo_callblock, true),
   describe(schema.olelo_audit, false),
   describe(schema.olelo_snapshots, false),
+  describe(schema.olelo_cdrs, false),
 ];
 
 /** Every managed table by name. */

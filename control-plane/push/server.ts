@@ -19,6 +19,9 @@ import { createEncodedVersions, type EncodeFailure } from "./encoded-versions.js
 import { NodeRecord, type NodeStatus } from "./node-status.js";
 import type { PushSnapshot, PushSource } from "./push-source.js";
 import { PushSession, type PushCall } from "./push-session.js";
+import { identityOf, isLoopbackHost, securityMode, serverCredentials, type PushSecurity } from "./push-security.js";
+import type { PushIdentity } from "./push-access.js";
+import { createRefreshHandler, type RefreshFn } from "./refresh-rpc.js";
 
 /** What the server asks the fleet controller (fleet.ts); see PushServerOptions.fleet. */
 export interface FleetView {
@@ -48,8 +51,15 @@ export interface PushServerOptions {
    * every node gets `source.current(kind)` as soon as it changes.
    */
   fleet?: FleetView;
+  /** Re-reads kinds from the database for TablePushService/Refresh (a data plane's reload RPC). */
+  refresh?: RefreshFn;
   /** How long a disconnected node stays in `nodes()`; default one hour. */
   forgetAfterMs?: number;
+  /**
+   * TLS and who may connect (push-security.ts, README "Security model"). Without it the server
+   * speaks plaintext, and only on a loopback host.
+   */
+  security?: PushSecurity;
   log?: Logger;
 }
 
@@ -67,6 +77,8 @@ export interface PushServer {
   bytesSent(): number;
   /** Versions and frame bytes sent whole and as deltas, and deltas NACKed back to a full push. */
   pushStats(): PushStats;
+  /** Re-checks every open stream against the access rules; ends refused ones. Returns their node ids. */
+  revalidate(): string[];
   /**
    * Stops accepting streams and ends the open ones. `force` drops connections at once (a crash,
    * for tests); otherwise streams are ended and the server waits up to `graceMs` for them.
@@ -81,6 +93,8 @@ export interface PushStats {
   deltaSends: number;
   deltaBytes: number;
   deltaFallbacks: number;
+  /** NACKs received per table kind (any reason, deltas sent back whole included). */
+  nacks: Record<string, number>;
 }
 
 const frameCodec: MessageCodec<Buffer> = {
@@ -96,10 +110,16 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
   const encoded = createEncodedVersions(opts.chunk);
   const records = new Map<string, NodeRecord>();
   const sessions = new Map<string, PushSession>();
+  const identities = new Map<PushSession, PushIdentity>();
+  const security = opts.security ?? null;
+  const mode = securityMode(security);
+  if (mode === "insecure" && !isLoopbackHost(host)) {
+    throw new Error(`table push on ${host} without TLS: plaintext is only allowed on a loopback address (give certificates)`);
+  }
   const streamPrefix = randomBytes(4).toString("hex");
   let nonceCounter = 0;
   let bytesSent = 0;
-  const stats: PushStats = { fullSends: 0, fullBytes: 0, deltaSends: 0, deltaBytes: 0, deltaFallbacks: 0 };
+  const stats: PushStats = { fullSends: 0, fullBytes: 0, deltaSends: 0, deltaBytes: 0, deltaFallbacks: 0, nacks: {} };
   const deltas = createDeltaVersions(opts.source, resolveDeltaOptions(opts.delta), opts.chunk);
   const noteCurrent = (kinds: Iterable<string>) => {
     for (const k of kinds) {
@@ -139,6 +159,7 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
 
   const endSession = (session: PushSession) => {
     session.close();
+    identities.delete(session);
     if (sessions.get(session.record.nodeId) === session) {
       sessions.delete(session.record.nodeId);
       session.record.connected = false;
@@ -171,6 +192,12 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
         const node = m.value.node;
         const id = node?.id ?? "";
         if (id === "" || id.length > 256) return fail(grpc.status.INVALID_ARGUMENT, "hello.node.id must be 1..256 characters");
+        const identity = identityOf(call, mode, id);
+        const refused = security ? security.access.check(identity) : null;
+        if (refused !== null) {
+          log.warn("data plane refused", { node: id, peer: call.getPeer(), reason: refused });
+          return fail(identity.certCn === null && mode !== "insecure" && identity.token === null ? grpc.status.UNAUTHENTICATED : grpc.status.PERMISSION_DENIED, refused);
+        }
         const old = sessions.get(id);
         if (old) {
           log.warn("node id connected again; ending its older stream", { node: id });
@@ -192,6 +219,7 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
         rec.disconnectedAt = null;
         session = new PushSession(call, rec, m.value, deps);
         sessions.set(id, session);
+        identities.set(session, identity);
         log.info("data plane connected", { node: id, build: rec.buildVersion, peer: rec.peer, kinds: rec.kinds.join(",") });
         session.start();
         return;
@@ -202,6 +230,7 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
           fleet.onNodeEvent?.(session.record);
           return;
         case "nack":
+          stats.nacks[m.value.kind] = (stats.nacks[m.value.kind] ?? 0) + 1;
           session.onNack(m.value);
           fleet.onNodeEvent?.(session.record);
           return;
@@ -249,11 +278,28 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
   });
   server.addService(createServiceDefinition(TablePushService, { streamTables: { response: frameCodec } }), {
     streamTables: streamTables as grpc.handleBidiStreamingCall<unknown, unknown>,
+    refresh: createRefreshHandler(opts.source, opts.refresh, log) as grpc.handleUnaryCall<unknown, unknown>,
   });
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${opts.port ?? 8071}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    server.bindAsync(`${host}:${opts.port ?? 8071}`, serverCredentials(security), (err, p) => (err ? reject(err) : resolve(p)));
   });
-  log.info("push server listening", { host, port });
+  log.info("push server listening", { host, port, security: mode });
+
+  const revalidate = (): string[] => {
+    const cut: string[] = [];
+    if (!security) return cut;
+    for (const s of [...sessions.values()]) {
+      const ident = identities.get(s);
+      const why = ident ? security.access.check(ident) : "no identity";
+      if (why === null) continue;
+      cut.push(s.record.nodeId);
+      log.warn("data plane cut off after an access reload", { node: s.record.nodeId, reason: why });
+      endSession(s);
+      s.call.emit("error", { code: grpc.status.PERMISSION_DENIED, details: why });
+    }
+    return cut;
+  };
+  const offAccess = security ? security.access.onChange(() => void revalidate()) : () => {};
 
   let closed = false;
   return {
@@ -268,11 +314,13 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
     },
     encodeFailures: () => encoded.failures(),
     bytesSent: () => bytesSent,
-    pushStats: () => ({ ...stats }),
+    pushStats: () => ({ ...stats, nacks: { ...stats.nacks } }),
+    revalidate,
     async close(o = {}) {
       if (closed) return;
       closed = true;
       unsubscribe();
+      offAccess();
       const open = [...sessions.values()];
       for (const s of open) endSession(s);
       if (o.force) {

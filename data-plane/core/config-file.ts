@@ -4,6 +4,7 @@ import { DEFAULT_CORE_CONFIG, type CoreConfig } from "./config.js";
 import type { ListenSpec } from "./transport/listen-socket.js";
 import { parseSocketString } from "./transport/listen-socket.js";
 import { isLogLevel, type LogLevel } from "../../lib/log/logger.js";
+import { ownModuleExt } from "../../lib/pkg/package-info.js";
 import { parseDns, parseTlsGlobal, parseTlsServer, parseWs, GatewayConfigError } from "./transport/gateway-config.js";
 
 /**
@@ -26,6 +27,10 @@ export interface DataPlaneConfig {
     labels: Record<string, string>;
     /** How often health counters (StatsReport) go to the control plane; default 5000 ms. */
     statsIntervalMs: number;
+    /** TLS to the control plane: fleet CA, and this node's certificate + key for mutual TLS (paths resolved). */
+    tls: { ca: string; cert: string | null; key: string | null; serverName: string | null } | null;
+    /** Per-node bearer token (server-only TLS). */
+    token: string | null;
   } | null;
   dataDir: string;
   log: { level: LogLevel; format: "text" | "json" };
@@ -38,7 +43,7 @@ export class ConfigError extends Error {
 }
 
 const HERE = dirname(new URL(import.meta.url).pathname);
-export const DEFAULT_SCRIPT = resolve(HERE, "../scripts/default.ts");
+export const DEFAULT_SCRIPT = resolve(HERE, `../scripts/default${ownModuleExt()}`);
 
 export function defaultDataPlaneConfig(baseDir = process.cwd()): DataPlaneConfig {
   return {
@@ -150,7 +155,31 @@ export function buildConfig(raw: unknown, baseDir: string): DataPlaneConfig {
     }
     const statsIntervalMs = c.statsIntervalMs === undefined ? 5000 : c.statsIntervalMs;
     if (typeof statsIntervalMs !== "number" || !(statsIntervalMs >= 100)) throw new ConfigError("'controlPlane.statsIntervalMs' must be a number >= 100");
+    let tls: NonNullable<DataPlaneConfig["controlPlane"]>["tls"] = null;
+    if (c.tls !== undefined && c.tls !== null) {
+      const t = obj(c.tls, "controlPlane.tls");
+      for (const k of Object.keys(t)) if (!["ca", "cert", "key", "serverName"].includes(k)) throw new ConfigError(`unknown key 'controlPlane.tls.${k}'`);
+      const file = (k: string) => (t[k] === undefined || t[k] === null ? null : resolve(baseDir, str(t[k], `controlPlane.tls.${k}`)));
+      const ca = file("ca");
+      if (!ca) throw new ConfigError("'controlPlane.tls.ca' is required (the CA that signed the control plane's certificate)");
+      tls = { ca, cert: file("cert"), key: file("key"), serverName: t.serverName === undefined ? null : str(t.serverName, "controlPlane.tls.serverName") };
+      if (!!tls.cert !== !!tls.key) throw new ConfigError("'controlPlane.tls' needs both cert and key, or neither");
+    }
+    let token = c.token === undefined || c.token === null ? null : str(c.token, "controlPlane.token");
+    if (c.tokenFile !== undefined && c.tokenFile !== null) {
+      if (token !== null) throw new ConfigError("give 'controlPlane.token' or 'controlPlane.tokenFile', not both");
+      const file = resolve(baseDir, str(c.tokenFile, "controlPlane.tokenFile"));
+      try {
+        token = readFileSync(file, "utf8").trim();
+      } catch (e) {
+        throw new ConfigError(`'controlPlane.tokenFile' ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+      if (token === "") throw new ConfigError(`'controlPlane.tokenFile' ${file} is empty`);
+    }
+    if (token !== null && !tls) throw new ConfigError("'controlPlane.token' needs 'controlPlane.tls' (a token is never sent in plaintext)");
     cfg.controlPlane = {
+      tls,
+      token,
       deltaBase,
       labels,
       statsIntervalMs,

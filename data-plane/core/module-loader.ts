@@ -7,6 +7,7 @@ import type { RpcRegistry } from "../../lib/rpc/registry.js";
 import type { EventBus } from "./events/bus.js";
 import type { TableRegistry } from "./tables/registry.js";
 import { createLogger } from "../../lib/log/logger.js";
+import { ownModuleExt } from "../../lib/pkg/package-info.js";
 
 const MODULES_DIR = resolve(dirname(new URL(import.meta.url).pathname), "../modules");
 
@@ -19,6 +20,15 @@ export interface LoadedModule {
 /** Folder name of a module (`prefix_route` → `prefix-route`). */
 function folderOf(name: string): string {
   return name.replace(/_/g, "-");
+}
+
+/** The definition of one module by its configuration name (`olelo --check` parses its params with it). */
+export async function loadModuleDefinition(name: string): Promise<ModuleDefinition> {
+  const file = join(MODULES_DIR, folderOf(name), `index${ownModuleExt()}`);
+  if (!existsSync(file)) throw new Error(`module '${name}' not found (${file})`);
+  const mod = (await import(pathToFileURL(file).href)) as { default?: ModuleDefinition };
+  if (!mod.default || typeof mod.default.init !== "function") throw new Error(`module '${name}': index.ts must default-export defineModule(...)`);
+  return mod.default;
 }
 
 /**
@@ -42,12 +52,9 @@ export async function loadModules(
   while (pending.length) {
     const name = pending.shift()!;
     if (defs.has(name)) continue;
-    const file = join(MODULES_DIR, folderOf(name), "index.ts");
-    if (!existsSync(file)) throw new Error(`module '${name}' not found (${file})`);
-    const mod = (await import(pathToFileURL(file).href)) as { default?: ModuleDefinition };
-    if (!mod.default || typeof mod.default.init !== "function") throw new Error(`module '${name}': index.ts must default-export defineModule(...)`);
-    defs.set(name, mod.default);
-    for (const r of mod.default.requires ?? []) if (!defs.has(r) && !pending.includes(r)) pending.push(r);
+    const def = await loadModuleDefinition(name);
+    defs.set(name, def);
+    for (const r of def.requires ?? []) if (!defs.has(r) && !pending.includes(r)) pending.push(r);
   }
   const order: string[] = [];
   const visiting = new Set<string>();

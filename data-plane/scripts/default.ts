@@ -22,6 +22,10 @@
  *   natSipPing      REGISTRAR sets FLB_NATSIPPING on NATed contacts: OPTIONS keep-alives (WITH_NATSIPPING)
  *   serialForking   LOCATION forks by q: t_load_contacts / t_next_contacts (default false: parallel)
  *   serialTimeoutMs ring time of one serial group before the next is tried (default 15000)
+ *   authorize       {url, timeoutMs?, failOpen?, headers?}: ask a billing system over HTTP before
+ *                   routing an INVITE (default/authz-hook.ts)
+ *   limits          with dialog: per-account call control {maxCalls, maxDurationS, accounts:
+ *                   {"1001": {maxCalls, maxDurationS}}, rejectCode, rejectReason} (default/call-limits.ts)
  *
  * Modules are used when configured: sanity, pike/htable (ipban), permissions, auth, registrar,
  * dispatcher. SAFEGUARD/AUTH (Kamailio WITH_ANTIFLOOD, WITH_AUTH, WITH_IPAUTH): pike's flood guard
@@ -37,6 +41,7 @@
 import { defineScript, type FailureContext, type RequestContext } from "../core/script/context.js";
 import type { ReplyContext } from "../core/script/context.js";
 import { accounting } from "./default/accounting.js";
+import { authzHook } from "./default/authz-hook.js";
 import { firewall } from "./default/firewall.js";
 import { location } from "./default/location.js";
 import { scriptModules, type ModuleApis } from "./module-apis.js";
@@ -58,7 +63,8 @@ export default defineScript(({ settings, modules: loaded, log }) => {
   /** Alg 10 (call load) counts calls: BYE/CANCEL must end them, a failed call must drop its load. */
   const dsLoad = ds !== undefined && dsSet !== null && dsAlg === 10;
   const sanity = modules.sanity;
-  const acct = accounting(modules);
+  const acct = accounting(modules, settings.limits);
+  const authz = authzHook(settings.authorize, log);
   const loc = location(modules, settings, log, acct.beforeLocalRelay);
 
   const { pike, auth, permissions, failures } = firewall(modules, settings);
@@ -164,7 +170,7 @@ export default defineScript(({ settings, modules: loaded, log }) => {
     if (req.method === "INVITE" || req.method === "BYE" || req.method === "SUBSCRIBE" || req.method === "UPDATE") {
       // failure handling is armed only where the script has a use for it
     }
-    acct.beforeRelay(req);
+    if (!acct.beforeRelay(req)) return;
     if (!req.relay()) req.replyError();
   }
 
@@ -194,6 +200,49 @@ export default defineScript(({ settings, modules: loaded, log }) => {
     relay(req);
   }
 
+  /** Routing of an initial request after REQINIT / AUTH / AUTHORIZE. */
+  function routeInitial(req: RequestContext): void | Promise<void> {
+    if (req.method === "REGISTER") {
+      if (loc.registrar && req.isMyself()) {
+        loc.register(req);
+        return;
+      }
+      if (!nextHop) {
+        req.reply(404, "Not here");
+        return;
+      }
+    }
+    if (req.ruriUser === null && !nextHop) {
+      req.reply(484, "Address Incomplete");
+      return;
+    }
+    if (lcr && lcrId !== null) {
+      lcrRoute(req, lcr, lcrId);
+      return;
+    }
+    if (ds && dsSet !== null) {
+      if (!ds.selectDst(req, dsSet, dsAlg)) {
+        req.reply(404, "No destination");
+        return;
+      }
+      req.onFailure("DISPATCH_FAILURE");
+      relay(req);
+      return;
+    }
+    if (nextHop) {
+      req.setDst(nextHop);
+      relay(req);
+      return;
+    }
+    if (req.isMyself()) {
+      if (loc.registrar) return loc.location(req);
+      req.reply(404, "Not Found");
+      return;
+    }
+    // SIPOUT: the R-URI is elsewhere
+    relay(req);
+  }
+
   return {
     request(req) {
       if (!reqinit(req)) return;
@@ -217,46 +266,11 @@ export default defineScript(({ settings, modules: loaded, log }) => {
       // initial requests: drop preloaded Route headers, stay in the path of dialogs
       req.removeHeader("Route");
       if (DIALOG_CREATING.has(req.method)) req.recordRoute();
-
-      if (req.method === "REGISTER") {
-        if (loc.registrar && req.isMyself()) {
-          loc.register(req);
-          return;
-        }
-        if (!nextHop) {
-          req.reply(404, "Not here");
-          return;
-        }
+      // AUTHORIZE (settings.authorize): the billing system decides before an INVITE is routed
+      if (authz.active && req.method === "INVITE") {
+        return authz.check(req).then((ok) => (ok ? routeInitial(req) : undefined));
       }
-      if (req.ruriUser === null && !nextHop) {
-        req.reply(484, "Address Incomplete");
-        return;
-      }
-      if (lcr && lcrId !== null) {
-        lcrRoute(req, lcr, lcrId);
-        return;
-      }
-      if (ds && dsSet !== null) {
-        if (!ds.selectDst(req, dsSet, dsAlg)) {
-          req.reply(404, "No destination");
-          return;
-        }
-        req.onFailure("DISPATCH_FAILURE");
-        relay(req);
-        return;
-      }
-      if (nextHop) {
-        req.setDst(nextHop);
-        relay(req);
-        return;
-      }
-      if (req.isMyself()) {
-        if (loc.registrar) return loc.location(req);
-        req.reply(404, "Not Found");
-        return;
-      }
-      // SIPOUT: the R-URI is elsewhere
-      relay(req);
+      return routeInitial(req);
     },
 
     failure: {

@@ -22,14 +22,11 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
-import {
-  NackReason,
-  StreamTablesRequestSchema,
-  TablePushService,
-  type StreamTablesRequest,
-} from "../../gen/olelo/control/v1/control_pb.js";
+import { NackReason, StreamTablesRequestSchema, TablePushService, type StreamTablesRequest } from "../../gen/olelo/control/v1/control_pb.js";
 import { createLogger, type Logger } from "../../lib/log/logger.js";
-import { TableError, type TableRegistry, type TableSet } from "../core/tables/registry.js";
+import type { TableRegistry, TableSet } from "../core/tables/registry.js";
+import { createChannelSecurity, type ChannelSecurity, type SyncTlsOptions } from "./channel-security.js";
+import { errorDetailOf, parseAddress } from "./nack-detail.js";
 import { backoffDelay, resolveBackoff, type BackoffOptions } from "./backoff.js";
 import { applyKindDelta } from "../../tables/wire/apply-delta.js";
 import { ChunkAssembler, type CompleteVersion } from "../../tables/wire/chunk-assembler.js";
@@ -38,7 +35,6 @@ import { createClientConstructor, type MessageCodec } from "../../tables/wire/gr
 import { parseResponseFrame, type ResponseFrame } from "../../tables/wire/response-frame.js";
 import { kindPlan, sortKinds } from "../../tables/wire/table-kinds.js";
 import { startStatsReports, type HealthCounters } from "./health-stats.js";
-import { errorDetailOf, parseAddress } from "./stream-messages.js";
 
 /** Largest frame accepted from the control plane (its chunks target 1 MiB, at most 4 MiB). */
 export const SYNC_MAX_RECEIVE_BYTES = 16 * 1024 * 1024;
@@ -71,6 +67,10 @@ export interface SyncClientOptions {
   labels?: Record<string, string>;
   health?: () => HealthCounters;
   statsIntervalMs?: number;
+  /** TLS to the control plane (channel-security.ts); without it only a loopback url is allowed. */
+  tls?: SyncTlsOptions | null;
+  /** Per-node bearer token (server-only TLS setups); needs `tls`. */
+  token?: string | null;
   log?: Logger;
 }
 
@@ -100,6 +100,8 @@ export interface SyncStatus {
   deltas: { base: DeltaBase; applied: number; baseMismatches: number; resultMismatches: number };
   /** Per kind, the last version received complete: size and where the time went. */
   lastReceived: Record<string, ReceiveStats>;
+  /** How the channel is secured (mtls, tls, insecure), whether a token is sent, certificate files (never contents). */
+  security: ReturnType<ChannelSecurity["status"]>;
   cache: {
     dir: string | null;
     /** Kinds loaded from the cache at start. */
@@ -152,6 +154,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
   const tables = opts.tables;
   const buildVersion = opts.buildVersion ?? "olelo-dp/0.1.0";
   if (!opts.nodeId) throw new Error("sync: nodeId is required");
+  const security = createChannelSecurity(address, opts.tls, opts.token, log);
   const deltaBase: DeltaBase = opts.deltaBase ?? "memory";
   if (deltaBase === "cache" && !opts.cacheDir) throw new Error("sync: deltaBase 'cache' needs a cacheDir");
 
@@ -173,6 +176,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
     nacks: 0,
     deltas: { base: deltaBase, applied: 0, baseMismatches: 0, resultMismatches: 0 },
     lastReceived: {},
+    security: security.status(),
     cache: { dir: opts.cacheDir, loaded: [], errors: [], lastWriteError: null },
   };
   const supportedKinds = () => sortKinds(tables.kinds().filter((k) => kindPlan(k) !== undefined));
@@ -215,6 +219,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
     "grpc.initial_reconnect_backoff_ms": backoff.initialMs,
     "grpc.max_reconnect_backoff_ms": backoff.maxMs,
     "grpc.use_local_subchannel_pool": 1,
+    ...security.channelOptions,
   };
   const cacheWrites = new Map<string, Promise<void>>();
   let client: grpc.Client | null = null;
@@ -417,8 +422,9 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
     if (closed) return;
     st.state = "connecting";
     if (streams++ > 0) st.reconnects++;
-    client = new Client(address, grpc.credentials.createInsecure(), channelOptions);
-    const c = (client as unknown as { streamTables(): TableStream }).streamTables.call(client);
+    client = new Client(address, security.credentials(), channelOptions);
+    const open = (client as unknown as { streamTables(): TableStream }).streamTables;
+    const c = open.call(client);
     call = c;
     c.on("metadata", () => {
       if (call !== c) return;
@@ -445,7 +451,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
 
   return {
     status() {
-      return { ...st, versions: Object.fromEntries(applied), deltas: { ...st.deltas }, lastReceived: { ...st.lastReceived }, cache: { ...st.cache, loaded: [...st.cache.loaded], errors: [...st.cache.errors] } };
+      return { ...st, security: security.status(), versions: Object.fromEntries(applied), deltas: { ...st.deltas }, lastReceived: { ...st.lastReceived }, cache: { ...st.cache, loaded: [...st.cache.loaded], errors: [...st.cache.errors] } };
     },
     async close() {
       if (closed) return;
@@ -475,6 +481,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
       }
       client?.close();
       client = null;
+      security.close();
       await Promise.all([...cacheWrites.values()]);
     },
   };

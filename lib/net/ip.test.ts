@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import { describe, expect, it } from "vitest";
-import { canonicalIp, formatIp, maskBytes, parseIpInto, v4ToNumber } from "./ip.js";
+import { canonicalIp, formatIp, isLoopbackAddress, maskBytes, parseIpInto, v4ToNumber } from "./ip.js";
 
 describe("parseIpInto / canonicalIp", () => {
   const good: Array<[string, string]> = [
@@ -89,5 +89,12 @@ describe("parseIpInto / canonicalIp", () => {
     parseIpInto("2001:db8:abcd:1234::1", b);
     maskBytes(b, 6, 36);
     expect(formatIp(6, b)).toBe("2001:db8:a000::");
+  });
+});
+
+describe("isLoopbackAddress", () => {
+  it("only this machine", () => {
+    for (const h of ["localhost", "127.0.0.1", "127.1.2.3", "::1", "[::1]", "::ffff:127.0.0.1"]) expect(isLoopbackAddress(h), h).toBe(true);
+    for (const h of ["0.0.0.0", "10.0.0.1", "::", "cp.example.net", "128.0.0.1", "::ffff:10.0.0.1", "127.example.com"]) expect(isLoopbackAddress(h), h).toBe(false);
   });
 });

@@ -302,3 +302,15 @@ function expandIpv6(a: string): string | null {
   for (const g of groups) if (!/^[0-9a-f]{1,4}$/.test(g)) return null;
   return groups.map((g) => g.padStart(4, "0")).join(":");
 }
+
+/**
+ * Whether a listen or dial host only reaches this machine: localhost, 127.0.0.0/8, ::1 (also in
+ * brackets and as ::ffff:127.x). Used to allow plaintext (table push, sync client) only there.
+ */
+export function isLoopbackAddress(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  if (h === "localhost" || h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
+  if (isIpv4(h)) return h.startsWith("127.");
+  if (h.startsWith("::ffff:")) return isIpv4(h.slice(7)) && h.slice(7).startsWith("127.");
+  return false;
+}

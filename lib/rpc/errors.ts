@@ -12,6 +12,8 @@ export const RpcCode = {
   /** Kamailio fault codes */
   BadRequest: 400,
   Unauthorized: 401,
+  /** refused by policy (e.g. a table only the data planes write) */
+  Forbidden: 403,
   NotFound: 404,
   Conflict: 409,
   ServerError: 500,

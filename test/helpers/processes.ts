@@ -78,11 +78,11 @@ export function spawnTsx(name: string, script: string, args: string[], env: Reco
 
 /**
  * Spawns a command (e.g. `npm start -- ...`, the path users run) from the repository root in a new
- * process group, keeping the last 50 kB of its output.
+ * process group, keeping the last 50 kB of its output. `cwd` elsewhere: e.g. an installed package.
  */
-export function spawnCommand(name: string, command: string, args: string[], env: Record<string, string> = {}): TestProcess {
+export function spawnCommand(name: string, command: string, args: string[], env: Record<string, string> = {}, cwd = ROOT): TestProcess {
   const proc = spawn(command, args, {
-    cwd: ROOT,
+    cwd,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
@@ -226,6 +226,9 @@ export interface ControlPlaneOptions {
   grpcPort: number;
   /** Interval DB change check in ms (default 0 = off: only API writes and `push` publish). */
   pollMs?: number;
+  /** Change-log tail interval in ms (`--cdc-ms`); default: change capture off (`--no-cdc`). */
+  cdcMs?: number;
+  /** More flags; `--push-insecure-loopback` is added unless they include `--push-tls-cert`. */
   extraArgs?: string[];
   /** How long to wait for the management API (default 60 s). */
   readyTimeoutMs?: number;
@@ -239,7 +242,7 @@ export async function startControlPlaneProcess(o: ControlPlaneOptions): Promise<
   const p = spawnTsx(
     `control-plane :${o.apiPort}`,
     "control-plane/main.ts",
-    ["--db-url", `mysql://root@127.0.0.1:3306/${o.db}`, "--api", `127.0.0.1:${o.apiPort}`, "--grpc", `127.0.0.1:${o.grpcPort}`, "--poll-ms", String(o.pollMs ?? 0), ...(o.extraArgs ?? [])],
+    ["--db-url", `mysql://root@127.0.0.1:3306/${o.db}`, "--api", `127.0.0.1:${o.apiPort}`, "--grpc", `127.0.0.1:${o.grpcPort}`, "--poll-ms", String(o.pollMs ?? 0), ...(o.cdcMs ? ["--cdc-ms", String(o.cdcMs)] : ["--no-cdc"]), ...(o.extraArgs?.includes("--push-tls-cert") ? [] : ["--push-insecure-loopback"]), ...(o.extraArgs ?? [])],
     { OLELO_LOG_FORMAT: "json", OLELO_LOG_LEVEL: "info" },
   );
   const cp: ControlPlaneProcess = Object.assign(p, {
@@ -290,8 +293,10 @@ export interface DataPlaneOptions {
   /** Routing script (default: the default script). */
   script?: string;
   settings?: Record<string, unknown>;
-  /** Extra controlPlane settings (labels, statsIntervalMs, …). */
+  /** Extra `controlPlane` keys (e.g. `tls`, `token`). */
   controlPlaneExtra?: Record<string, unknown>;
+  /** Extra `control` settings (fifo, dgram) next to its listen address. */
+  control?: Record<string, unknown>;
   readyTimeoutMs?: number;
 }
 
@@ -308,10 +313,10 @@ export async function startDataPlaneProcess(o: DataPlaneOptions): Promise<DataPl
       {
         node: o.node,
         listen: [`udp:127.0.0.1:${o.sipPort}`],
-        control: { listen: `127.0.0.1:${o.controlPort}` },
+        control: { listen: `127.0.0.1:${o.controlPort}`, ...(o.control ?? {}) },
         modules: o.modules ?? { dispatcher: { ping_interval: 0 } },
         script: { ...(o.script ? { file: o.script } : {}), settings: o.settings ?? { dispatcherSet: 1 } },
-        controlPlane: { url: o.controlPlane, cacheDir: join(dir, "table-cache"), ...o.controlPlaneExtra },
+        controlPlane: { url: o.controlPlane, cacheDir: join(dir, "table-cache"), ...(o.controlPlaneExtra ?? {}) },
         dataDir: join(dir, "data"),
         log: { level: "warn" },
       },

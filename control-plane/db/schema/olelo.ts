@@ -47,3 +47,20 @@ export const olelo_snapshots = mysqlTable(
   },
   (t) => [index("olelo_snapshots_kind_idx").on(t.kind, t.id)],
 );
+
+/**
+ * Change log filled by AFTER INSERT/UPDATE/DELETE triggers on every table a kind reads
+ * (control-plane/db/cdc-triggers.ts); the control plane tails it by `id` (control-plane/compile/change-tail.ts).
+ * `pk` is the changed row's key (id, gwid, ruleid or prefix); `op` is I, U or D.
+ */
+export const olelo_changes = mysqlTable(
+  "olelo_changes",
+  {
+    id: bigint("id", { mode: "number", unsigned: true }).autoincrement().primaryKey().notNull(),
+    tbl: varchar("tbl", { length: 64 }).notNull(),
+    op: varchar("op", { length: 1 }).notNull(),
+    pk: varchar("pk", { length: 255 }),
+    at: datetime("at", { mode: "string", fsp: 3 }).notNull().default(sql`CURRENT_TIMESTAMP(3)`),
+  },
+  (t) => [index("olelo_changes_at_idx").on(t.at)],
+);

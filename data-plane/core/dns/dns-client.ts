@@ -151,7 +151,7 @@ export class DnsClient {
       sock.setTimeout(this.timeoutMs, () => done(new DnsTimeoutError(`DNS TCP query to ${srv.address} timed out`)));
       sock.on("error", (e) => done(e));
       sock.on("connect", () => sock.write(Buffer.concat([len, q])));
-      sock.on("data", (d) => {
+      sock.on("data", (d: Buffer) => {
         buf = Buffer.concat([buf, d]);
         if (buf.length < 2) return;
         const n = buf.readUInt16BE(0);

@@ -12,6 +12,8 @@
  *   const off = bus.subscribe(["call.*"], (ev) => console.log(ev.seq, ev.kind));
  */
 export interface OleloEvent {
+  /** Boot epoch of the node that published it (EventBus.epoch): seq restarts at 1 with each epoch. */
+  readonly epoch: number;
   readonly seq: number;
   readonly kind: string;
   readonly ts: string;
@@ -33,6 +35,12 @@ export function matchesKinds(kinds: readonly string[] | null | undefined, kind: 
 
 export class EventBus {
   private seq = 0;
+  /**
+   * Boot epoch: ms since 1970 when this bus (the process) started. Sequence numbers are only
+   * comparable within one epoch; a client holding another epoch lost everything its old epoch
+   * published after its last seq (events.since answers `lost: "restart"`).
+   */
+  readonly epoch: number = Date.now();
   private readonly ring: Array<OleloEvent | undefined>;
   private readonly listeners = new Set<{ kinds: readonly string[] | null; fn: EventListener }>();
 
@@ -48,7 +56,7 @@ export class EventBus {
   }
 
   publish(kind: string, data: Record<string, unknown>): OleloEvent {
-    const ev: OleloEvent = { seq: ++this.seq, kind, ts: new Date().toISOString(), node: this.node, data };
+    const ev: OleloEvent = { epoch: this.epoch, seq: ++this.seq, kind, ts: new Date().toISOString(), node: this.node, data };
     this.ring[ev.seq % this.capacity] = ev;
     for (const l of this.listeners) {
       if (matchesKinds(l.kinds, kind)) {

@@ -135,14 +135,14 @@ export class TransportGateway {
       g.gauge("opened_connections", () => t.connections().length);
     }
     const dns = stats.group("dns");
-    dns.gauge("queries", () => this.resolver.client.queries);
-    dns.gauge("timeouts", () => this.resolver.client.timeouts);
-    dns.gauge("cache_hits", () => this.resolver.cache.hits);
-    dns.gauge("cache_misses", () => this.resolver.cache.misses);
+    dns.gauge("queries", () => this.resolver.client.queries, true);
+    dns.gauge("timeouts", () => this.resolver.client.timeouts, true);
+    dns.gauge("cache_hits", () => this.resolver.cache.hits, true);
+    dns.gauge("cache_misses", () => this.resolver.cache.misses, true);
     dns.gauge("cache_entries", () => this.resolver.cache.size);
     const bl = stats.group("dst_blocklist");
     bl.gauge("entries", () => this.blocklist.size);
-    bl.gauge("bkl_hit_cnt", () => this.blocklist.hits);
+    bl.gauge("bkl_hit_cnt", () => this.blocklist.hits, true);
   }
 
   async close(): Promise<void> {

@@ -45,7 +45,7 @@ describe("EventSubscription", () => {
     expect(sock.sent).toEqual([]);
     sub.release();
     expect(sock.sent.map((m) => m.params.seq)).toEqual([3, 4, 5, 6]);
-    expect(sock.sent[0]).toEqual({ jsonrpc: "2.0", method: "event", params: { seq: 3, kind: "a.x", ts: expect.any(String), node: "n", data: { i: 3 } } });
+    expect(sock.sent[0]).toEqual({ jsonrpc: "2.0", method: "event", params: { epoch: bus.epoch, seq: 3, kind: "a.x", ts: expect.any(String), node: "n", data: { i: 3 } } });
     bus.publish("a.z", {});
     expect(sock.sent).toHaveLength(5);
     sub.close();

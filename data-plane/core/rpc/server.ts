@@ -56,6 +56,8 @@ export interface ControlServerOptions {
   readonly log?: Logger;
   /** Renders GET /metrics (Prometheus text format); absent = no /metrics endpoint. */
   readonly metrics?: () => string;
+  /** GET /ready (200 ready / 503 not, with the checks as JSON); GET /health answers 200 whenever the process serves HTTP. */
+  readonly ready?: () => { ready: boolean; checks: Record<string, unknown> };
 }
 
 export interface WsOptions extends EventStreamOptions {
@@ -114,6 +116,13 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0];
     const xml = path === "/RPC2";
+    if ((path === "/health" || path === "/ready") && req.method === "GET") {
+      // probes carry no token: they say whether the process is alive / ready, nothing more
+      const r = path === "/ready" && opts.ready ? opts.ready() : { ready: true, checks: {} };
+      const body = path === "/health" ? { status: "ok", uptime: Math.round(process.uptime()) } : { ready: r.ready, checks: r.checks };
+      send(res, path === "/health" || r.ready ? 200 : 503, "application/json", JSON.stringify(body) + "\n");
+      return;
+    }
     if (path === "/metrics" && opts.metrics) {
       if (req.method !== "GET") {
         send(res, 405, "text/plain", "use GET\n", { Allow: "GET" });
@@ -123,7 +132,7 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
         send(res, 401, "text/plain", "missing or wrong bearer token\n", { "WWW-Authenticate": 'Bearer realm="olelo"' });
         return;
       }
-      send(res, 200, "text/plain; version=0.0.4; charset=utf-8", opts.metrics());
+      send(res, 200, "text/plain; version=0.0.4", opts.metrics()); // send() adds "; charset=utf-8" once
       return;
     }
     if (path !== "/RPC" && !xml) {

@@ -59,7 +59,7 @@ export function createUnixDgramSocket(
   onError: (e: Error) => void,
 ): UnixDgramSocket {
   const b = load();
-  const recv: RecvCallback = (status, buf, path) => {
+  const deliver = (status: number, buf: Buffer | null, path: string | null): void => {
     try {
       if (status < 0 || !buf) {
         if (status !== -11) onError(new Error(`recvmsg failed: ${errnoName(status)}`));
@@ -67,9 +67,15 @@ export function createUnixDgramSocket(
       }
       onMessage(buf, path);
     } catch (e) {
-      // never let an exception escape into the native callback
+      // never let an exception escape
       onError(e instanceof Error ? e : new Error(String(e)));
     }
+  };
+  // The addon calls back from a libuv poll handler without a callback scope, so promise jobs queued
+  // there would wait for some later, unrelated callback (on Node 26 a reply waited ~30 s). Handing
+  // the datagram on from setImmediate runs it in a proper scope, with microtasks drained after it.
+  const recv: RecvCallback = (status, buf, path) => {
+    setImmediate(deliver, status, buf, path);
   };
   const fd = b.socket(b.AF_UNIX, b.SOCK_DGRAM, 0, recv, () => {});
   if (fd < 0) throw Object.assign(new Error(`socket() failed: ${errnoName(fd)}`), { code: errnoName(fd) });

@@ -30,7 +30,7 @@ describe("WebSocket /ws: JSON-RPC both ways and the event stream", () => {
       order.push(m.method ?? "reply");
     });
     const res = await c.call("events.subscribe", { kinds: ["call.*"], since: base });
-    expect(res).toEqual({ seq: base + 3, missed: 0, replayed: 2 });
+    expect(res).toEqual({ epoch: node.bus.epoch, seq: base + 3, missed: 0, replayed: 2 });
     node.bus.publish("call.started", { id: "b" });
     node.bus.publish("table.applied", { kind: "dispatcher" });
     await c.waitFor(() => c.notes.length === 3);
@@ -39,7 +39,7 @@ describe("WebSocket /ws: JSON-RPC both ways and the event stream", () => {
       ["event", "call.ended", base + 3],
       ["event", "call.started", base + 4],
     ]);
-    expect(c.notes[2]!.params).toEqual({ seq: base + 4, kind: "call.started", ts: expect.any(String), node: "test-node", data: { id: "b" } });
+    expect(c.notes[2]!.params).toEqual({ epoch: node.bus.epoch, seq: base + 4, kind: "call.started", ts: expect.any(String), node: "test-node", data: { id: "b" } });
     expect(order.slice(0, 3)).toEqual(["reply", "event", "event"]);
   });
 
@@ -69,6 +69,14 @@ describe("WebSocket /ws: JSON-RPC both ways and the event stream", () => {
     expect(c.notes).toHaveLength(1);
   });
 
+  it("subscribe with the epoch of an earlier boot is told what was lost and replays the current boot's events", async () => {
+    node.bus.publish("epoch.x", { n: 1 });
+    const c = await open();
+    const res = await c.call("events.subscribe", { kinds: ["epoch.*"], since: 5, epoch: node.bus.epoch - 1 });
+    expect(res).toMatchObject({ epoch: node.bus.epoch, lost: "restart", previousEpoch: node.bus.epoch - 1, missedFrom: 6, lostCount: null, replayed: 1 });
+    c.ws.close();
+  });
+
   it("events.subscribe over HTTP says to use /ws; events.since polls with limit", async () => {
     await expect(httpCall(node.srv.url, "events.subscribe", [])).rejects.toMatchObject({ code: 400, message: /WebSocket/ });
     const last = node.bus.lastSeq;
@@ -82,6 +90,13 @@ describe("WebSocket /ws: JSON-RPC both ways and the event stream", () => {
     expect(r2.events.map((e: any) => e.kind)).toEqual(["poll.b"]);
     await expect(httpCall(node.srv.url, "events.since", [0, 5])).rejects.toMatchObject({ data: { param: "kinds" } });
     await expect(httpCall(node.srv.url, "events.since", [0, null, 0])).rejects.toMatchObject({ data: { param: "limit" } });
+    // the boot epoch: the same epoch answers as before; an older one says what was lost
+    const same = (await httpCall(node.srv.url, "events.since", { since: last, kinds: "poll.*", epoch: node.bus.epoch })) as any;
+    expect(same).toMatchObject({ epoch: node.bus.epoch, missed: 0, more: false });
+    expect(same.lost).toBeUndefined();
+    const old = (await httpCall(node.srv.url, "events.since", { since: 7, kinds: "poll.*", epoch: node.bus.epoch - 1000 })) as any;
+    expect(old).toMatchObject({ epoch: node.bus.epoch, lost: "restart", previousEpoch: node.bus.epoch - 1000, missedFrom: 8, lostCount: null });
+    expect(old.events.map((e: any) => e.kind)).toEqual(["poll.a", "poll.b"]);
   });
 
   it("the server can call methods the client exposes", async () => {

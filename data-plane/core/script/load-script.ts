@@ -19,9 +19,22 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve, sep, basename } from "node:path";
 import { pathToFileURL } from "node:url";
+import { ownModuleExt, packageRoot, runningFromSources } from "../../../lib/pkg/package-info.js";
 
 /** The Olelo installation (repository or package root): its files are never bundled into a script. */
-const OLELO_ROOT = resolve(import.meta.dirname, "../../..");
+const OLELO_ROOT = packageRoot();
+
+/**
+ * `import … from "olelo/script"` names the script API of the running installation, wherever the
+ * script lives (package.json "exports" has the same entry for editors and tsc): the running
+ * process' own module, so the script shares its state.
+ */
+const SCRIPT_API = pathToFileURL(resolve(import.meta.dirname, `context${ownModuleExt()}`)).href;
+
+/** True when `file` can be imported as it is (one shared module instance) instead of compiled. */
+export function importableAsIs(file: string): boolean {
+  return inside(OLELO_ROOT, resolve(file)) && (runningFromSources() || /\.m?js$/.test(file));
+}
 
 let outDir: string | null = null;
 let generation = 0;
@@ -49,6 +62,10 @@ function externalsPlugin(): Plugin {
       b.onResolve({ filter: /.*/ }, async (args) => {
         if (args.kind === "entry-point" || args.pluginData === "olelo-inner") return undefined;
         if (args.path.startsWith("node:")) return { path: args.path, external: true };
+        if (args.path === "olelo/script") return { path: SCRIPT_API, external: true };
+        if (args.path === "olelo" || args.path.startsWith("olelo/")) {
+          return { errors: [{ text: `'${args.path}': the script API is imported from "olelo/script"` }] };
+        }
         const r = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: "olelo-inner" });
         if (r.errors.length > 0) return { errors: r.errors };
         if (r.external || !r.path) return { path: args.path, external: true };
@@ -80,7 +97,7 @@ export async function importScriptModule(path: string): Promise<Record<string, u
       write: false,
       format: "esm",
       platform: "node",
-      target: "node20",
+      target: "node24",
       sourcemap: "inline",
       logLevel: "silent",
       absWorkingDir: dirname(file),

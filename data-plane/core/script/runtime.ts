@@ -10,7 +10,7 @@ import type { Branch, ServerTxn } from "../tm/transaction.js";
 import type { BranchContext, FailureContext, ReplyContext, RoutingScript, ScriptEnv, ScriptFactory, RequestState } from "./context.js";
 import { createLogger, type Logger } from "../../../lib/log/logger.js";
 import { RequestCtx } from "./request-context.js";
-import { importScriptModule } from "./load-script.js";
+import { importableAsIs, importScriptModule } from "./load-script.js";
 import { canonicalName, prettyName } from "../sip/header-names.js";
 
 const log = createLogger("script");
@@ -257,9 +257,12 @@ class ReplyCtx implements ReplyContext {
 
 /** Imports a script module (afresh on every reload, see load-script.ts) and builds its routes. */
 export async function loadScriptFile(path: string, env: ScriptEnv, generation: number): Promise<RoutingScript> {
-  // The first load imports the file itself (one module instance shared with whatever else imports
-  // it); every reload compiles and imports what is on disk now (load-script.ts).
-  const mod = (generation === 0 ? await import(pathToFileURL(resolvePath(path)).href) : await importScriptModule(path)) as { default?: unknown };
+  // The first load of a script inside the installation imports the file itself (one module instance
+  // shared with whatever else imports it); a script elsewhere (an operator's /etc/olelo/route.ts,
+  // importing "olelo/script"), a TypeScript script in the built package, and every reload are
+  // compiled and imported as what is on disk now (load-script.ts).
+  const asIs = generation === 0 && importableAsIs(path);
+  const mod = (asIs ? await import(pathToFileURL(resolvePath(path)).href) : await importScriptModule(path)) as { default?: unknown };
   const factory = mod.default;
   if (typeof factory !== "function") throw new Error(`${path}: default export must be defineScript(...)`);
   const script = (factory as ScriptFactory)(env);

@@ -7,6 +7,8 @@
  *   const core = stats.group("core", ["rcv_requests", "fwd_requests"]);
  *   core.inc("rcv_requests");
  */
+import { MetricFamilies } from "./families.js";
+
 /** One counter; hot paths keep a reference and increment `v` directly. */
 export class Counter {
   v = 0;
@@ -17,6 +19,8 @@ export class StatGroup {
   readonly gauges: Record<string, () => number> = Object.create(null);
   /** Names that `stats.reset_statistics` must not clear (gauges and "no reset" counters). */
   readonly noReset = new Set<string>();
+  /** Values read at query time that only go up (e.g. dns:queries): exposed as Prometheus counters. */
+  readonly monotonic = new Set<string>();
 
   constructor(readonly name: string) {}
 
@@ -47,9 +51,16 @@ export class StatGroup {
     this.counter(name).v = v;
   }
 
-  gauge(name: string, read: () => number): void {
+  /** A value read at query time; `monotonic` when it only goes up (exposed as a counter). */
+  gauge(name: string, read: () => number, monotonic = false): void {
     this.gauges[name] = read;
     this.noReset.add(name);
+    if (monotonic) this.monotonic.add(name);
+  }
+
+  /** Whether `name` is a level (gauge) rather than a count of events (counter), for /metrics. */
+  isGauge(name: string): boolean {
+    return name in this.gauges && !this.monotonic.has(name);
   }
 
   get(name: string): number | undefined {
@@ -73,6 +84,13 @@ export class StatGroup {
 
 export class StatsRegistry {
   private readonly groups = new Map<string, StatGroup>();
+  /** Labelled gauges and histograms (per destination, per set …) beside the groups. */
+  readonly families = new MetricFamilies();
+
+  /** The group of that name, if declared. */
+  groupOf(name: string): StatGroup | undefined {
+    return this.groups.get(name);
+  }
 
   /** Returns the group, creating it and declaring `names` (initialised to 0). */
   group(name: string, names: readonly string[] = []): StatGroup {

@@ -103,7 +103,7 @@ export async function readTableFileAsync(path: string, batchRows = 4096): Promis
       }
       setImmediate(() => w.postMessage(0)); // next batch after an event-loop turn
     });
-    w.on("error", (e) => finish(e));
+    w.on("error", (e: Error) => finish(e));
     w.on("exit", (code) => finish(new Error(`${path}: table file reader stopped (exit code ${code})`)));
   });
 }

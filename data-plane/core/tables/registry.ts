@@ -46,6 +46,11 @@ export interface TableSource {
   readonly describe: string;
   /** Reads the rows again; throws with a clear reason when it cannot (e.g. fed by the control plane). */
   load(): Promise<{ set: TableSet; version: string }>;
+  /**
+   * Has the origin re-read the rows and resolves once the new version is applied here (the
+   * control plane: data-plane/sync/refresh.ts); when set, `reload` uses it instead of `load`.
+   */
+  refresh?(): Promise<{ version: string }>;
 }
 
 export class TableRegistry {
@@ -86,6 +91,13 @@ export class TableRegistry {
   async reload(kind: string): Promise<{ ok: true; version: string; source: string } | { ok: false; error: Error }> {
     const src = this.sources.get(kind);
     if (!src) return { ok: false, error: new Error(`table kind '${kind}' has no reloadable source (no table file or database configured)`) };
+    if (src.refresh) {
+      try {
+        return { ok: true, version: (await src.refresh()).version, source: src.describe };
+      } catch (e) {
+        return { ok: false, error: e instanceof Error ? e : new Error(String(e)) };
+      }
+    }
     let data: { set: TableSet; version: string };
     try {
       data = await src.load();

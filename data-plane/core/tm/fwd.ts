@@ -103,6 +103,7 @@ export function startBranch(e: Tm, t: ServerTxn, plan: RelayPlan, target: Branch
   e.counters.k.UAC_transactions!.v++;
   e.counters.k.fwd_requests!.v++;
   b.sentAt = Date.now();
+  if (log.enabled("debug")) log.debug("request forwarded", { callId: msg.callId, method: msg.method, branch: index, uri: target.uri, dst: `${dest.proto}:${dest.address}:${dest.port}` });
   if (rest.length && e.dispatcher.failover) e.failover.set(b, { plan, target, hop, patches: branchPatches, rest });
   // the dispatcher chain may refuse the copy (dst blocklist) and reports send failures (477)
   const ok = e.dispatcher.send({ sock, dest, data });
@@ -143,6 +144,7 @@ export function branchTimeout(e: Tm, b: Branch): void {
   if (b.retransTimer) clearTimeout(b.retransTimer);
   b.retransTimer = null;
   b.timedOut = true;
+  e.counters.observeBranch(b.dst, b.sentAt, "timeout");
   const t = b.txn;
   if (t.isInvite && b.provisional && !b.cancelSent) e.sendCancel(b, null);
   b.final = 408;

@@ -68,6 +68,7 @@ export function onRequest(e: Tm, msg: SipMessage, src: Endpoint, sock: ListenSoc
   const core = e.counters.core;
   e.counters.k.rcv_requests!.v++;
   const m = msg.method;
+  if (log.enabled("debug")) log.debug("request received", { callId: msg.callId, method: m, cseq: msg.cseqOrNull?.seq, src: `${src.proto}:${src.address}:${src.port}` });
   const perMethod = e.counters.methodCounter.get(m);
   if (perMethod) perMethod.v++;
   const rej = validateRequest(msg);
@@ -127,6 +128,7 @@ export function onResponse(e: Tm, msg: SipMessage, src: Endpoint, sock: ListenSo
   const core = e.counters.core;
   e.counters.k.rcv_replies!.v++;
   const st = msg.status;
+  if (log.enabled("debug")) log.debug("reply received", { callId: msg.callId, status: st, cseq: msg.cseqOrNull ? `${msg.cseqOrNull.seq} ${msg.cseqOrNull.method}` : null, src: `${src.proto}:${src.address}:${src.port}` });
   e.counters.rcvReplyClass[(st / 100) | 0]!.v++;
   if (st >= 180 && st < 190) e.counters.k.rcv_replies_18x!.v++;
   const exact = RCV_EXACT[st];

@@ -19,6 +19,8 @@ const log = createLogger("core");
 export function onBranchReply(e: Tm, b: Branch, msg: SipMessage, src: Endpoint): void {
   const t = b.txn;
   const st = msg.status;
+  if (!b.replied) e.counters.observeFirstReply(b.dst, b.sentAt);
+  if (st >= 200 && b.final === 0) e.counters.observeBranch(b.dst, b.sentAt, "reply");
   b.replied = true;
   if (b.retransTimer && (t.isInvite || st >= 200)) {
     clearTimeout(b.retransTimer);

@@ -74,6 +74,7 @@ export function txnReply(e: Tm, t: ServerTxn, status: number, reason: string, op
 export function recordUpstream(e: Tm, t: ServerTxn, status: number, data: Buffer): void {
   t.lastResponse = data;
   t.lastStatus = status;
+  if (log.enabled("debug")) log.debug("reply sent", { callId: t.req.callId, method: t.method, status, dst: `${t.src.proto}:${t.src.address}:${t.src.port}` });
   e.sendUpstream(t, data);
   if (status < 200) return;
   const first = !t.finalSent;
@@ -82,6 +83,7 @@ export function recordUpstream(e: Tm, t: ServerTxn, status: number, data: Buffer
     e.counters.txnClass[(status / 100) | 0]!.v++;
     if (status === 408) e.counters.health.uas408.v++;
     if (t.isInvite && (status === 408 || status >= 500)) e.counters.health.failedInvites.v++;
+    e.counters.observeTxn(t.method, t.createdAt);
   }
   if (t.isInvite && status >= 300) {
     // Timer G retransmissions over UDP until the ACK, Timer H gives up

@@ -1,4 +1,6 @@
 import { Counter, type StatGroup, type StatsRegistry } from "../stats/counters.js";
+import type { Histogram } from "../stats/families.js";
+import type { Endpoint } from "../../../lib/sip/types.js";
 import { CORE_STATS, SL_STATS, TMX_STATS } from "./stat-names.js";
 import type { ServerTxn } from "./transaction.js";
 
@@ -21,6 +23,12 @@ export class TmCounters {
    * them to the control plane (StatsReport) for canary soaks.
    */
   readonly health = { uas408: new Counter(), failedInvites: new Counter() };
+  /** Server transaction time: request received → first final reply sent upstream, per method. */
+  readonly txnTime: Histogram;
+  /** Per destination (proto:address:port of the branch): request sent → first reply of any kind. */
+  readonly firstReply: Histogram;
+  /** Per destination: request sent → final reply received, or fr_timer fired (outcome="timeout"). */
+  readonly branchTime: Histogram;
 
   constructor(stats: StatsRegistry, serverTxns: Map<string, ServerTxn>) {
     this.core = stats.group("core", CORE_STATS);
@@ -51,6 +59,23 @@ export class TmCounters {
     this.rcvReplyClass = [0, 1, 2, 3, 4, 5, 6].map((n) => c.counter(`rcv_replies_${n}xx`));
     this.txnClass = [0, 1, 2, 3, 4, 5, 6].map((n) => t.counter(`${n}xx_transactions`));
     for (const [m, name] of Object.entries(METHOD_STAT)) this.methodCounter.set(m, c.counter(name));
+    const f = stats.families;
+    this.txnTime = f.histogram("olelo_tm_transaction_duration_seconds", "Server transaction time from the request received to the first final reply sent upstream", ["method"]);
+    this.firstReply = f.histogram("olelo_tm_first_reply_seconds", "Time from a request relayed to a destination (proto:address:port) to its first reply (provisional or final)", ["destination"]);
+    this.branchTime = f.histogram("olelo_tm_branch_duration_seconds", "Time from a request relayed to a destination to its final reply (outcome=reply) or its fr_timer expiry (outcome=timeout)", ["destination", "outcome"]);
+  }
+
+  /** The first final reply of a server transaction went upstream. */
+  observeTxn(method: string, createdAt: number): void {
+    this.txnTime.observe([METHOD_STAT[method] ? method : "other"], (Date.now() - createdAt) / 1000);
+  }
+
+  observeFirstReply(dst: Endpoint, sentAt: number): void {
+    if (sentAt) this.firstReply.observe([destLabel(dst)], (Date.now() - sentAt) / 1000);
+  }
+
+  observeBranch(dst: Endpoint, sentAt: number, outcome: "reply" | "timeout"): void {
+    if (sentAt) this.branchTime.observe([destLabel(dst), outcome], (Date.now() - sentAt) / 1000);
   }
 
   /** sl statistics of a stateless reply. */
@@ -92,3 +117,7 @@ export const RCV_EXACT: Record<number, string> = Object.fromEntries(
 const SL_EXACT: Record<number, string> = Object.fromEntries(
   [200, 202, 300, 301, 302, 400, 401, 403, 404, 407, 408, 483, 500].map((c) => [c, `${c}_replies`]),
 );
+
+function destLabel(d: Endpoint): string {
+  return `${d.proto}:${d.address.includes(":") ? `[${d.address}]` : d.address}:${d.port}`;
+}

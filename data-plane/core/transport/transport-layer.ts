@@ -359,7 +359,7 @@ export class TcpConnection implements Connection {
     readonly proto: "tcp" | "tls" = "tcp",
   ) {
     this.framer = new StreamFramer(maxMessageSize);
-    socket.on("data", (chunk) => this.onData(chunk));
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", (e) => log.debug("stream connection error", { id, proto, remote: `${remote.address}:${remote.port}`, error: e.message }));
     socket.on("close", () => this.onClose());
   }

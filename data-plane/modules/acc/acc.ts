@@ -3,6 +3,9 @@ import type { CallEndedData } from "../dialog/api.js";
 import type { AccParams } from "./params.js";
 import type { AccDbWriter } from "./db-writer.js";
 import type { JsonLinesFile } from "./json-lines-file.js";
+import type { CdrSpool } from "./cdr-spool.js";
+import type { CdrShipper } from "./cdr-shipper.js";
+import { cdrFromCallEnded } from "./cdr-record.js";
 import { compileDialogExtras, compileRequestExtras, type AccVarContext, type ExtraColumn } from "./extra.js";
 
 /** Kamailio's core acc columns, in their order (acc, missed_calls). */
@@ -28,6 +31,9 @@ export interface AccDeps {
   readonly db: AccDbWriter | null;
   /** JSON-lines file for log records (log_file set), or null for the logger. */
   readonly file: JsonLinesFile | null;
+  /** Billing CDR spool (cdr_spool / cdr_push_url), or null. */
+  readonly spool?: CdrSpool | null;
+  readonly shipper?: CdrShipper | null;
 }
 
 /** What one accounted record carries before it goes to a backend. */
@@ -73,10 +79,10 @@ export class Acc {
         db.defineTable(params.cdrs_table, [params.cdr_start_id, params.cdr_end_id, params.cdr_duration_id, ...this.cdrExtra.map((e) => e.name)]);
       }
       g.gauge("db_queued", () => db.status.queued);
-      g.gauge("db_written", () => db.status.written);
-      g.gauge("db_errors", () => db.status.errors);
-      g.gauge("db_dropped", () => db.status.dropped);
-      g.gauge("db_rejected", () => db.status.rejected);
+      g.gauge("db_written", () => db.status.written, true);
+      g.gauge("db_errors", () => db.status.errors, true);
+      g.gauge("db_dropped", () => db.status.dropped, true);
+      g.gauge("db_rejected", () => db.status.rejected, true);
     }
     if (params.cdr_enable) {
       this.unsubscribe = deps.events.subscribe(["call.ended"], (ev: OleloEvent) => this.onCallEnded(ev.data as unknown as CallEndedData));
@@ -261,6 +267,15 @@ export class Acc {
       const row: unknown[] = [start, end, duration];
       for (const x of this.cdrExtra) row.push(x.get(e));
       this.deps.db.enqueue(p.cdrs_table, row);
+    }
+    const spool = this.deps.spool;
+    if (spool) {
+      try {
+        spool.append(cdrFromCallEnded(e, { accountVar: p.cdr_account_var }));
+        this.deps.shipper?.kick();
+      } catch (err) {
+        this.deps.log.error("acc: CDR spool write failed", { call_id: e.call_id, error: (err as Error).message });
+      }
     }
     this.n.cdrs.v++;
   }

@@ -200,24 +200,29 @@ export class AccDbWriter {
   }
 
   /**
-   * Checks at start that the tables have the configured columns; logs what is missing (the
-   * database may be down at start: then it only logs that the check could not run).
+   * Checks at start that the tables have the configured columns: returns a one-line reason naming
+   * the missing column, or null (also when the database is down at start: then it only logs that
+   * the check could not run and rows are buffered).
    */
-  async checkSchema(): Promise<void> {
+  async checkSchema(): Promise<string | null> {
     for (const q of this.queues.values()) {
-      if (this.closed) return;
+      if (this.closed) return null;
       try {
         await this.pool.query({ sql: `SELECT ${q.columns.map((c) => `\`${c}\``).join(", ")} FROM \`${q.table}\` LIMIT 0`, timeout: QUERY_TIMEOUT_MS });
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);
-        if (this.closed) return;
+        if (this.closed) return null;
         if (isConnectionError(e)) {
           this.opts.log.warn("acc: database not reachable at start; rows will be buffered", { error: msg });
-          return;
+          return null;
         }
-        this.opts.log.error("acc: table does not match the configured columns", { table: q.table, columns: q.columns.join(","), error: msg });
+        const col = /Unknown column '([^']+)'/.exec(msg)?.[1];
+        return col
+          ? `table ${q.table} has no column '${col}' (configured columns: ${q.columns.join(",")})`
+          : `table ${q.table} does not take the configured columns ${q.columns.join(",")}: ${msg}`;
       }
     }
+    return null;
   }
 
   /** Flushes what it can (at most `waitMs`) and closes the pool. */

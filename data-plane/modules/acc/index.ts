@@ -1,7 +1,10 @@
+import { join } from "node:path";
 import { defineModule, type RequestContext } from "../../core/api.js";
 import { Acc } from "./acc.js";
 import { AccDbWriter } from "./db-writer.js";
 import { JsonLinesFile } from "./json-lines-file.js";
+import { CdrSpool } from "./cdr-spool.js";
+import { CdrShipper } from "./cdr-shipper.js";
 import { type AccParams, accParams } from "./params.js";
 
 /**
@@ -30,6 +33,8 @@ interface Running {
   acc: Acc;
   db: AccDbWriter | null;
   file: JsonLinesFile | null;
+  spool: CdrSpool | null;
+  shipper: CdrShipper | null;
 }
 
 /** Running instances, oldest first: destroy() gets no argument, so it closes the oldest. */
@@ -45,7 +50,7 @@ export default defineModule<AccApi, AccParams>({
   doc: "Accounting: acc/missed_calls rows and CDRs to MySQL, the log or a JSON-lines file (Kamailio acc)",
   params: accParams,
   stats: { group: "acc", counters: ["acc_records", "missed_records", "cdr_records"] },
-  init(host) {
+  async init(host) {
     const params = { ...host.config, log_file: host.config.log_file === null ? null : host.resolvePath(host.config.log_file) };
     const db = params.db_url
       ? new AccDbWriter(params.db_url, {
@@ -57,16 +62,46 @@ export default defineModule<AccApi, AccParams>({
         })
       : null;
     const file = params.log_file ? new JsonLinesFile(params.log_file, host.log) : null;
+    const spoolPath = params.cdr_spool ? host.resolvePath(params.cdr_spool) : params.cdr_push_url ? join(host.dataDir, "cdrs.jsonl") : null;
     let acc: Acc;
+    let spool: CdrSpool | null = null;
+    let shipper: CdrShipper | null = null;
     try {
-      acc = new Acc(params, { log: host.log, events: host.events, stats: host.stats.group("acc"), db, file });
+      spool = spoolPath && params.cdr_enable ? CdrSpool.open(spoolPath) : null;
+      if (spool && params.cdr_push_url) {
+        const p = params;
+        shipper = new CdrShipper(spool, { url: p.cdr_push_url!, token: p.cdr_push_token, batch: p.cdr_push_batch, retryMs: p.cdr_push_retry, retryMaxMs: p.cdr_push_retry_max, log: host.log });
+      }
+      acc = new Acc(params, { log: host.log, events: host.events, stats: host.stats.group("acc"), db, file, spool, shipper });
     } catch (e) {
       void db?.close(0);
       void file?.close();
+      spool?.close();
       throw e;
     }
-    if (db) void db.checkSchema();
-    running.push({ acc, db, file });
+    if (db) {
+      // a table that cannot take the configured (extra) columns would drop every row: refuse to start
+      const bad = await db.checkSchema();
+      if (bad) {
+        acc.close();
+        await db.close(0);
+        void file?.close();
+        await shipper?.close(0);
+        spool?.close();
+        throw new Error(`acc: ${bad}; fix db_extra/cdr_extra or the table`);
+      }
+    }
+    if (spool && spool.size > 0) host.log.info("acc: CDRs in the spool from before the restart", { pending: spool.size, file: spool.path });
+    if (spool) {
+      const g = host.stats.group("acc");
+      g.gauge("cdr_spooled", () => spool!.size);
+      if (shipper) {
+        g.gauge("cdr_delivered", () => shipper!.status.delivered);
+        g.gauge("cdr_push_errors", () => shipper!.status.errors);
+      }
+    }
+    shipper?.kick();
+    running.push({ acc, db, file, spool, shipper });
     return {
       params,
       track: (req) => acc.track(req),
@@ -75,6 +110,7 @@ export default defineModule<AccApi, AccParams>({
       flush: async () => {
         await db?.flush();
         await file?.drain();
+        await shipper?.drain(2000);
       },
     };
   },
@@ -84,6 +120,8 @@ export default defineModule<AccApi, AccParams>({
     r.acc.close();
     await r.db?.close();
     await r.file?.close();
+    await r.shipper?.close(2000);
+    r.spool?.close();
   },
 });
 

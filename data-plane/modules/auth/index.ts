@@ -54,6 +54,16 @@ export default defineModule<AuthApi, AuthParams>({
       compile: compileSubscriberSet,
       apply(t) {
         tables = new Map([["subscriber", t]]);
+        // A control plane pushes ha1/ha1b only unless started with --push-passwords: say so when
+        // the configured algorithms need the plaintext (only MD5 has a stored hash).
+        const needPw = p.algorithms.filter((a) => a.hash !== "md5").map((a) => a.token);
+        const noPw = needPw.length > 0 ? t.rows.filter((r) => r.password === null).length : 0;
+        if (noPw > 0) {
+          host.log.warn("subscribers without a plaintext password cannot answer these digest algorithms (only MD5 from ha1/ha1b); push passwords with the control plane's --push-passwords", {
+            subscribers: noPw,
+            algorithms: needPw.join(","),
+          });
+        }
       },
     };
     host.tables.register(sink);

@@ -1,8 +1,11 @@
 import { defineModule, type RequestContext } from "../../core/api.js";
-import { DlgState } from "./dialog.js";
+import { DlgIFlag, DlgState } from "./dialog.js";
 import { DialogManager, type ByeSide } from "./manager.js";
 import { type DialogParams, dialogParams } from "./params.js";
 import { dialogRpcMethods } from "./rpc.js";
+import { join } from "node:path";
+import { DialogPersistence } from "./persist.js";
+import { restoreDialogs } from "./restore.js";
 
 /** A snapshot of the current dialog for scripts ($dlg(...) in Kamailio). */
 export interface DialogSnapshot {
@@ -36,8 +39,11 @@ export interface DialogApi {
   isKnown(req: RequestContext): boolean;
   /** [dlg_get] the current dialog, or null. */
   current(req: RequestContext): DialogSnapshot | null;
-  /** [dlg_set_timeout] lifetime in seconds once confirmed; `bye: true` sends BYE to both sides on timeout. */
-  setTimeout(req: RequestContext, seconds: number, opts?: { bye?: boolean }): boolean;
+  /**
+   * [dlg_set_timeout] lifetime in seconds once confirmed; `bye: true` sends BYE to both sides on
+   * timeout; `noReset: true` keeps in-dialog requests from restarting it (a maximum call duration).
+   */
+  setTimeout(req: RequestContext, seconds: number, opts?: { bye?: boolean; noReset?: boolean }): boolean;
   /** [set_dlg_profile] adds the current dialog to a profile (value required for profiles with value). */
   setProfile(req: RequestContext, profile: string, value?: string): boolean;
   /** [unset_dlg_profile] */
@@ -69,7 +75,9 @@ function createApi(m: DialogManager): DialogApi {
     },
     setTimeout(req, seconds, opts) {
       const d = cur(req);
-      return d ? m.setTimeout(d, seconds, opts?.bye) : false;
+      if (!d) return false;
+      if (opts?.noReset) d.iflags |= DlgIFlag.TIMER_NORESET;
+      return m.setTimeout(d, seconds, opts?.bye);
     },
     setProfile(req, profile, value) {
       const d = cur(req);
@@ -105,7 +113,7 @@ function createApi(m: DialogManager): DialogApi {
 }
 
 /** Running managers, oldest first: destroy() gets no argument, so it closes the oldest. */
-const running: DialogManager[] = [];
+const running: Array<{ m: DialogManager; store: DialogPersistence | null }> = [];
 
 /**
  * dialog: call tracking (Kamailio dialog) — dialog states 1–5, rr-param and tag matching,
@@ -116,22 +124,32 @@ export default defineModule<DialogApi, DialogParams>({
   name: "dialog",
   doc: "Dialog tracking: call states, timeouts, profiles (call limits), call.* events (Kamailio dialog)",
   params: dialogParams,
+  // acc (when configured) starts first, so it hears call.ended of dialogs restored from the database
+  optional: ["acc"],
   rpc: ["dlg.list", "dlg.list_ctx", "dlg.dlg_list", "dlg.dlg_list_ctx", "dlg.list_match", "dlg.end_dlg", "dlg.terminate_dlg", "dlg.is_alive", "dlg.profile_get_size", "dlg.profile_list", "dlg.stats_active", "dlg.briefing"],
   stats: { group: "dialog", counters: ["processed_dialogs", "expired_dialogs", "failed_dialogs", "active_dialogs", "early_dialogs"] },
-  init(host) {
+  async init(host) {
     const params = host.config;
+    const store = params.db_mode === 1 && params.db_url ? DialogPersistence.open(params.db_url, join(host.dataDir, "dialogs.jsonl"), host.events.node, host.log) : null;
     const m = new DialogManager(params, {
       events: host.events,
       log: host.log,
       stats: host.stats.group("dialog", ["processed_dialogs", "expired_dialogs", "failed_dialogs"]),
       sip: host.sip,
+      store,
     });
+    if (store) {
+      const n = restoreDialogs(m, await store.load());
+      if (n) host.log.info("dialog: calls restored from the database", { dialogs: n });
+    }
     host.rpc.registerAll(dialogRpcMethods(m));
-    running.push(m);
+    running.push({ m, store });
     return createApi(m);
   },
-  destroy() {
-    running.shift()?.close();
+  async destroy() {
+    const r = running.shift();
+    r?.m.close();
+    await r?.store?.close();
   },
 });
 

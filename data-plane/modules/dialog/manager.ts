@@ -20,6 +20,8 @@ export interface DialogManagerDeps {
   readonly sip: SipUac;
   /** Clock in ms (tests). */
   readonly now?: () => number;
+  /** Persistence of confirmed dialogs (db_mode 1), or none. */
+  readonly store?: { save(d: Dialog): void; remove(d: Dialog): void } | null;
 }
 
 /**
@@ -133,7 +135,10 @@ export class DialogManager implements DialogTxnHandler {
     d.lifetime = seconds;
     if (bye === true) d.iflags |= DlgIFlag.TIMEOUTBYE;
     else if (bye === false) d.iflags &= ~DlgIFlag.TIMEOUTBYE;
-    if (d.isConfirmed) this.armTimer(d);
+    if (d.isConfirmed) {
+      this.armTimer(d);
+      this.deps.store?.save(d);
+    }
     return true;
   }
 
@@ -141,6 +146,7 @@ export class DialogManager implements DialogTxnHandler {
   setVar(d: Dialog, key: string, value: string | null): void {
     if (value === null) d.vars?.delete(key);
     else (d.vars ??= new Map()).set(key, value);
+    if (d.isConfirmed) this.deps.store?.save(d);
   }
 
   /**
@@ -165,14 +171,19 @@ export class DialogManager implements DialogTxnHandler {
     const m = req.method;
     const fromCaller = msg.fromTag === d.caller.tag;
     const leg = fromCaller ? d.caller : d.callee;
+    let changed = false;
     if (m !== "ACK" && m !== "CANCEL") {
       const seq = msg.cseq.seq;
-      if (seq > leg.cseq) leg.cseq = seq;
+      if (seq > leg.cseq) {
+        leg.cseq = seq;
+        changed = true;
+      }
     }
     if (m === "INVITE" || m === "UPDATE") {
       // target refresh (RFC 3261 §12.2.2)
       const c = msg.contacts();
       if (c !== "*" && c.length) leg.contact = c[0]!.uriText;
+      changed = true;
     }
     if (m === "BYE") {
       if (d.isConfirmed) {
@@ -184,8 +195,13 @@ export class DialogManager implements DialogTxnHandler {
     if (m === "ACK" && d.state === DlgState.CONFIRMED_NA) {
       d.state = DlgState.CONFIRMED;
       d.ackTs = this.now();
+      changed = true;
     }
-    if (d.isConfirmed && !(d.iflags & DlgIFlag.TIMER_NORESET)) this.armTimer(d);
+    if (d.isConfirmed && !(d.iflags & DlgIFlag.TIMER_NORESET)) {
+      this.armTimer(d);
+      changed = true;
+    }
+    if (changed && d.isConfirmed) this.deps.store?.save(d);
     return true;
   }
 
@@ -237,6 +253,7 @@ export class DialogManager implements DialogTxnHandler {
       d.callee.routeSet = calleeRouteSet(msg.headerValues("record-route"), `;${this.params.rr_param}=${d.did}`);
       this.active++;
       this.armTimer(d);
+      this.deps.store?.save(d);
       this.publish("call.answered", callAnswered(d, this.node));
       return;
     }
@@ -267,8 +284,10 @@ export class DialogManager implements DialogTxnHandler {
     d.endTs = this.now();
     d.endedBy = endedBy;
     d.endReason = endReason;
-    if (prev === DlgState.CONFIRMED_NA || prev === DlgState.CONFIRMED) this.active--;
-    else {
+    if (prev === DlgState.CONFIRMED_NA || prev === DlgState.CONFIRMED) {
+      this.active--;
+      this.deps.store?.remove(d);
+    } else {
       if (prev === DlgState.EARLY) this.early--;
       this.failed.v++;
     }
@@ -280,13 +299,24 @@ export class DialogManager implements DialogTxnHandler {
     this.publish("call.ended", callEnded(d, this.node));
   }
 
-  private armTimer(d: Dialog): void {
+  private armTimer(d: Dialog, at?: number): void {
     if (this.closed) return;
     if (d.timer) clearTimeout(d.timer);
-    const ms = d.lifetime * 1000;
-    d.timeoutAt = this.now() + ms;
-    d.timer = setTimeout(timerFired, ms, this, d);
+    const now = this.now();
+    d.timeoutAt = at ?? now + d.lifetime * 1000;
+    d.timer = setTimeout(timerFired, Math.max(0, d.timeoutAt - now), this, d);
     d.timer.unref();
+  }
+
+  /**
+   * Takes over a confirmed dialog loaded from the database after a restart (restore.ts): it is
+   * matched, timed (from the stored expiry, at the earliest `minDelayMs` from now so the node
+   * finishes starting first) and ended like any other.
+   */
+  adopt(d: Dialog, timeoutAt: number, minDelayMs = 1000): void {
+    this.table.add(d);
+    this.active++;
+    this.armTimer(d, Math.max(timeoutAt, this.now() + minDelayMs));
   }
 
   /** @internal the dialog timer fired (Kamailio dlg_ontimeout). */

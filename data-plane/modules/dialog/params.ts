@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { bool, custom, defineParams, int, issue, type ParamsOf } from "../../core/kit/params.js";
+import { bool, custom, defineParams, int, issue, optStr, type ParamsOf } from "../../core/kit/params.js";
 
 /** The longest timer Node can arm (2^31-1 ms), in whole seconds. */
 export const MAX_TIMEOUT_S = Math.floor(0x7fffffff / 1000);
@@ -38,6 +38,11 @@ const shape = {
   ),
   profiles_no_value: parsed("profile names", "Profiles without values (plain sets of dialogs)", (v) => Object.freeze(profileList(v, "profiles_no_value"))),
   hash_size: int({ min: 1, max: 1 << 16, default: 4096, doc: "Number of hash entries (h_entry range), a power of two (Kamailio hash_size, default 4096)" }),
+  db_url: optStr({
+    doc: "mysql:// URL of the database holding Kamailio's dialog / dialog_vars tables (db_mode 1)",
+    check: (v) => (/^mysql:\/\//.test(v) ? null : "must be a mysql:// URL"),
+  }),
+  db_mode: int({ min: 0, max: 1, default: 0, doc: "0: dialogs in memory only; 1: confirmed dialogs written to the database as they change and loaded again at start (Kamailio db_mode 1)" }),
   timeout_noreset: bool({ default: false, words: "yesno-true", doc: "Do not restart the timeout on in-dialog requests (Kamailio timeout_noreset)" }),
   dlg_extra_hdrs: parsed("header lines", 'Extra header lines for the BYEs the module sends, "Name: value" separated by CRLF (dlg_extra_hdrs)', (v) =>
     Object.freeze(parseExtraHeaders(v)),
@@ -48,6 +53,7 @@ function finish(p: ParamsOf<typeof shape>) {
   for (const x of p.profiles_with_value) {
     if (p.profiles_no_value.includes(x)) throw new Error(`dialog: profile '${x}' is declared both with and without value`);
   }
+  if (p.db_mode === 1 && !p.db_url) throw new Error("dialog: parameter db_mode 1 needs a db_url");
   if ((p.hash_size & (p.hash_size - 1)) !== 0) throw new Error(`dialog: parameter hash_size must be a power of two, got ${p.hash_size}`);
   return { ...p, dlg_match_mode: p.dlg_match_mode as 0 | 1 | 2 };
 }

@@ -14,6 +14,7 @@ import { createRpcMethods, type DispatcherRpcTarget } from "./rpc.js";
 import { SerialQueue } from "./serial-queue.js";
 import { compileDispatcherTables, destKey, normalizeRow, type CompiledDispatcher } from "../../../tables/dispatcher/table.js";
 import { tableNamesOf } from "../../../tables/kinds.js";
+import { isSkipped } from "../../../tables/dispatcher/flags.js";
 import { checkSipUri } from "../../core/kit/index.js";
 
 /**
@@ -129,6 +130,12 @@ export async function startDispatcher(
           return;
         }
       }
+      // control-plane mode: the control plane re-reads the table; done once it is applied here
+      const upstream = host.tables.sourceOf("dispatcher");
+      if (upstream?.refresh) {
+        await upstream.refresh();
+        return;
+      }
       if (source.kind === "table") {
         loadOwn(source.set, source.version, "reload");
         return;
@@ -202,6 +209,9 @@ export async function startDispatcher(
   (sweeper as { unref?: () => void }).unref?.();
 
   const api = createDispatcherApi(engine, () => reload().then(() => true, () => false));
+  host.stats.families.gauge("olelo_dispatcher_destination_up", "1 when the dispatcher destination can be selected (active or trying), 0 when inactive or disabled; per set and destination URI", () =>
+    [...engine.live.byKey.values()].map((l) => ({ labels: { set: String(l.dest.setid), destination: l.dest.uri }, value: isSkipped(l.rt.flags) ? 0 : 1 })),
+  );
   const mod: DispatcherModule = {
     params,
     engine,
@@ -213,6 +223,7 @@ export async function startDispatcher(
     removeDest,
     source: () => source,
     destroy() {
+      host.stats.families.remove("olelo_dispatcher_destination_up");
       prober.stop();
       clearInterval(sweeper);
       for (const m of methods) host.rpc.unregister(m.name);

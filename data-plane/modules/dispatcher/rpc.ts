@@ -112,7 +112,7 @@ export function createRpcMethods(t: DispatcherRpcTarget): RpcMethod[] {
     }),
     defineRpc({
       name: "dispatcher.reload",
-      doc: "Reload the destination sets from the list file or the last pushed table; on error the old sets stay",
+      doc: "Reload the destination sets from the list file, or (control-plane mode) have the control plane re-read the table and wait until it is applied; on error the old sets stay",
       params: [],
       returns: '"Ok. Dispatcher successfully reloaded."',
       handler: async () => {

@@ -59,7 +59,7 @@ export default defineModule<HtableApi, HtableParams>({
       throw new Error(`htable: loading from the database failed: ${(e as Error).message}`);
     }
     mgr.start();
-    host.rpc.registerAll(htableRpcMethods(mgr));
+    host.rpc.registerAll(htableRpcMethods(mgr, () => host.tables.sourceOf("htable")));
     const api = createHtableApi(mgr);
     live.set(api, mgr);
     return api;

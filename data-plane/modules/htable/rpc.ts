@@ -23,7 +23,7 @@ const fail = (msg: string, code: number = RpcCode.ServerError) => new RpcError(c
  * htable.* RPCs with Kamailio's names, parameters and output shapes (reply texts such as
  * "Ok. Key set to new value." included, so kamcli users see what they know).
  */
-export function htableRpcMethods(mgr: HtableManager): RpcMethod[] {
+export function htableRpcMethods(mgr: HtableManager, upstream?: () => { refresh?(): Promise<unknown> } | undefined): RpcMethod[] {
   const table = (name: unknown): HashTable => {
     const t = mgr.get(String(name));
     if (!t) throw fail("No such htable");
@@ -144,9 +144,12 @@ export function htableRpcMethods(mgr: HtableManager): RpcMethod[] {
       params: [{ name: "htable", type: "string" }],
       returns: '"Ok. Htable reloaded."',
       handler: async ({ htable }) => {
-        table(htable);
+        const t = table(htable);
         try {
-          await mgr.reload(String(htable));
+          // control-plane mode (no db_url here): the control plane re-reads the htable table
+          const up = !mgr.db && t.def.dbtable ? upstream?.() : undefined;
+          if (up?.refresh) await up.refresh();
+          else await mgr.reload(String(htable));
         } catch (e) {
           throw fail(`Htable reload failed: ${(e as Error).message}`);
         }

@@ -60,7 +60,15 @@ export default defineModule<PermissionsApi, PermissionsParams>({
 
     const source = params.db_url ? new MysqlTableSource(params.db_url) : null;
     const reload = async (kind: "address" | "trusted"): Promise<void> => {
-      if (!source) throw new Error("no db_url configured; tables arrive through the table registry");
+      if (!source) {
+        // control-plane mode: the control plane re-reads the table; done once it is applied here
+        const upstream = host.tables.sourceOf(kind);
+        if (upstream?.refresh) {
+          await upstream.refresh();
+          return;
+        }
+        throw new Error("no db_url configured; tables arrive through the table registry");
+      }
       const rows = await source.readTable(kind === "address" ? params.address_table : params.trusted_table);
       const res = host.tables.load(kind, { [kind]: rows }, `mysql-${Date.now()}`, "mysql");
       if (!res.ok) throw res.error;

@@ -44,6 +44,9 @@ export default defineModule<UsrlocApi, UsrlocParams>({
       throw e;
     }
     host.rpc.registerAll(usrlocRpcMethods(ul));
+    host.stats.families.gauge("olelo_usrloc_bindings", "Registered contacts (bindings) per location table", () =>
+      ul.tables().map((t) => ({ labels: { table: t.name }, value: t.contactCount })),
+    );
     running.push(ul);
     return ul;
   },

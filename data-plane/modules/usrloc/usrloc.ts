@@ -70,7 +70,7 @@ export class Usrloc {
     if (st) {
       st.gauge(`${name}-users`, () => table.users);
       st.gauge(`${name}-contacts`, () => table.contactCount);
-      st.gauge(`${name}-expires`, () => table.expiredCount);
+      st.gauge(`${name}-expires`, () => table.expiredCount, true);
     }
     if (this.deps.store && this.deps.params.db_load) {
       const p = this.load(t).catch((e: unknown) => this.deps.log.error("usrloc: loading table failed", { table: name, error: String(e) }));

@@ -15,7 +15,7 @@ export function location(
   modules: ScriptModules,
   settings: Readonly<Record<string, unknown>>,
   log: { debug(m: string, f?: Record<string, unknown>): void },
-  beforeRelay: (req: RequestContext) => void = () => undefined,
+  beforeRelay: (req: RequestContext) => boolean = () => true,
 ) {
   const registrar = modules.registrar;
   const nat = modules.nathelper;
@@ -34,7 +34,7 @@ export function location(
    * relay is asynchronous), the reply route and the failure route are armed, then t_relay.
    */
   function relayManaged(req: RequestContext): void | Promise<void> {
-    beforeRelay(req);
+    if (!beforeRelay(req)) return; // answered (call limit)
     if (nat) req.onReply("MANAGE_REPLY");
     req.onFailure("MANAGE_FAILURE");
     const send = () => {

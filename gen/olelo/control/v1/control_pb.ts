@@ -40,7 +40,95 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file olelo/control/v1/control.proto.
  */
 export const file_olelo_control_v1_control: GenFile = /*@__PURE__*/
-  fileDesc("Ch5vbGVsby9jb250cm9sL3YxL2NvbnRyb2wucHJvdG8SEG9sZWxvLmNvbnRyb2wudjEiyAEKE1N0cmVhbVRhYmxlc1JlcXVlc3QSKAoFaGVsbG8YASABKAsyFy5vbGVsby5jb250cm9sLnYxLkhlbGxvSAASJAoDYWNrGAIgASgLMhUub2xlbG8uY29udHJvbC52MS5BY2tIABImCgRuYWNrGAMgASgLMhYub2xlbG8uY29udHJvbC52MS5OYWNrSAASLgoFc3RhdHMYHiABKAsyHS5vbGVsby5jb250cm9sLnYxLlN0YXRzUmVwb3J0SABCCQoHbWVzc2FnZSL+BgoUU3RyZWFtVGFibGVzUmVzcG9uc2USDAoEa2luZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEg0KBW5vbmNlGAMgASgJEhMKC2NodW5rX2luZGV4GAQgASgNEhMKC2NodW5rX2NvdW50GAUgASgNEhIKCnRvdGFsX3Jvd3MYBiABKA0SEwoLY29tcGlsZWRfYXQYByABKAkSKwoFZGVsdGEYCCABKAsyHC5vbGVsby5jb250cm9sLnYxLlRhYmxlRGVsdGESNwoKZGlzcGF0Y2hlchgQIAEoCzIhLm9sZWxvLnRhYmxlcy52MS5EaXNwYXRjaGVyVGFibGVzSAASKQoDbGNyGBEgASgLMhoub2xlbG8udGFibGVzLnYxLkxjclRhYmxlc0gAEjMKCGRyb3V0aW5nGBIgASgLMh8ub2xlbG8udGFibGVzLnYxLkRyb3V0aW5nVGFibGVzSAASOwoMY2FycmllcnJvdXRlGBMgASgLMiMub2xlbG8udGFibGVzLnYxLkNhcnJpZXJyb3V0ZVRhYmxlc0gAEjoKDHByZWZpeF9yb3V0ZRgUIAEoCzIiLm9sZWxvLnRhYmxlcy52MS5QcmVmaXhSb3V0ZVRhYmxlc0gAEi0KBW10cmVlGBUgASgLMhwub2xlbG8udGFibGVzLnYxLk10cmVlVGFibGVzSAASNwoKc3Vic2NyaWJlchgWIAEoCzIhLm9sZWxvLnRhYmxlcy52MS5TdWJzY3JpYmVyVGFibGVzSAASMQoHYWRkcmVzcxgXIAEoCzIeLm9sZWxvLnRhYmxlcy52MS5BZGRyZXNzVGFibGVzSAASMQoHdHJ1c3RlZBgYIAEoCzIeLm9sZWxvLnRhYmxlcy52MS5UcnVzdGVkVGFibGVzSAASLwoGaHRhYmxlGBkgASgLMh0ub2xlbG8udGFibGVzLnYxLkh0YWJsZVRhYmxlc0gAEjIKCGFsaWFzX2RiGBogASgLMh4ub2xlbG8udGFibGVzLnYxLkFsaWFzRGJUYWJsZXNIABI2CgpzcGVlZF9kaWFsGBsgASgLMiAub2xlbG8udGFibGVzLnYxLlNwZWVkRGlhbFRhYmxlc0gAEjEKB2NhbGxmd2QYHCABKAsyHi5vbGVsby50YWJsZXMudjEuQ2FsbGZ3ZFRhYmxlc0gAQggKBnRhYmxlcyJ/CgpUYWJsZURlbHRhEhQKDGJhc2VfdmVyc2lvbhgBIAEoCRIVCg10b3RhbF9yZW1vdmVkGAIgASgNEhUKDXJlc3VsdF9kaWdlc3QYAyABKAkSLQoGdGFibGVzGAQgAygLMh0ub2xlbG8uY29udHJvbC52MS5UYWJsZUNoYW5nZSKPAQoLVGFibGVDaGFuZ2USDQoFdGFibGUYASABKAkSEgoKa2V5X2NvbHVtbhgCIAEoCRITCgtyZXN1bHRfcm93cxgDIAEoDRIRCglwb3NpdGlvbnMYBCADKA0SGwoTcmVtb3ZlZF9zdHJpbmdfa2V5cxgFIAMoCRIYChByZW1vdmVkX2ludF9rZXlzGAYgAygDIvsBCgVIZWxsbxIkCgRub2RlGAEgASgLMhYub2xlbG8uY29udHJvbC52MS5Ob2RlEjcKCHZlcnNpb25zGAIgAygLMiUub2xlbG8uY29udHJvbC52MS5IZWxsby5WZXJzaW9uc0VudHJ5EjMKBmxhYmVscxgeIAMoCzIjLm9sZWxvLmNvbnRyb2wudjEuSGVsbG8uTGFiZWxzRW50cnkaLwoNVmVyc2lvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiUAoETm9kZRIKCgJpZBgBIAEoCRIVCg1idWlsZF92ZXJzaW9uGAIgASgJEg0KBWtpbmRzGAMgAygJEhYKDnN1cHBvcnRzX2RlbHRhGAQgASgIIjwKA0FjaxIMCgRraW5kGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSFgoOcmVzcG9uc2Vfbm9uY2UYAyABKAkijAEKBE5hY2sSDAoEa2luZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEhgKEHJlamVjdGVkX3ZlcnNpb24YAyABKAkSFgoOcmVzcG9uc2Vfbm9uY2UYBCABKAkSMwoMZXJyb3JfZGV0YWlsGAUgASgLMh0ub2xlbG8uY29udHJvbC52MS5FcnJvckRldGFpbCKbAQoLRXJyb3JEZXRhaWwSLAoGcmVhc29uGAEgASgOMhwub2xlbG8uY29udHJvbC52MS5OYWNrUmVhc29uEg8KB21lc3NhZ2UYAiABKAkSDQoFdGFibGUYAyABKAkSFAoKcm93X3N0cmluZxgEIAEoCUgAEhEKB3Jvd19pbnQYBSABKANIABIOCgZkZXRhaWwYBiABKAlCBQoDcm93InwKC1N0YXRzUmVwb3J0Eg8KB3JlcGxpZXMYASABKAQSEwoLcmVwbGllc181eHgYAiABKAQSEwoLcmVwbGllc180MDgYAyABKAQSDQoFY2FsbHMYBCABKAQSFAoMZmFpbGVkX2NhbGxzGAUgASgEEg0KBW5hY2tzGAYgASgEKtgBCgpOYWNrUmVhc29uEhsKF05BQ0tfUkVBU09OX1VOU1BFQ0lGSUVEEAASGwoXTkFDS19SRUFTT05fSU5WQUxJRF9ST1cQARIcChhOQUNLX1JFQVNPTl9VTktOT1dOX0tJTkQQAhIZChVOQUNLX1JFQVNPTl9CQURfQ0hVTksQAxIYChROQUNLX1JFQVNPTl9JTlRFUk5BTBAEEh0KGU5BQ0tfUkVBU09OX0JBU0VfTUlTTUFUQ0gQBRIeChpOQUNLX1JFQVNPTl9ERUxUQV9NSVNNQVRDSBAGMnUKEFRhYmxlUHVzaFNlcnZpY2USYQoMU3RyZWFtVGFibGVzEiUub2xlbG8uY29udHJvbC52MS5TdHJlYW1UYWJsZXNSZXF1ZXN0GiYub2xlbG8uY29udHJvbC52MS5TdHJlYW1UYWJsZXNSZXNwb25zZSgBMAFiBnByb3RvMw", [file_olelo_tables_v1_address, file_olelo_tables_v1_alias_db, file_olelo_tables_v1_callfwd, file_olelo_tables_v1_carrierroute, file_olelo_tables_v1_dispatcher, file_olelo_tables_v1_drouting, file_olelo_tables_v1_htable, file_olelo_tables_v1_lcr, file_olelo_tables_v1_mtree, file_olelo_tables_v1_prefix_route, file_olelo_tables_v1_speed_dial, file_olelo_tables_v1_subscriber, file_olelo_tables_v1_trusted]);
+  fileDesc("Ch5vbGVsby9jb250cm9sL3YxL2NvbnRyb2wucHJvdG8SEG9sZWxvLmNvbnRyb2wudjEiMAoOUmVmcmVzaFJlcXVlc3QSDwoHbm9kZV9pZBgBIAEoCRINCgVraW5kcxgCIAMoCSI/Cg9SZWZyZXNoUmVzcG9uc2USLAoFa2luZHMYASADKAsyHS5vbGVsby5jb250cm9sLnYxLktpbmRSZWZyZXNoImsKC0tpbmRSZWZyZXNoEgwKBGtpbmQYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIPCgdjaGFuZ2VkGAMgASgIEiwKBWVycm9yGAQgASgLMh0ub2xlbG8uY29udHJvbC52MS5FcnJvckRldGFpbCLIAQoTU3RyZWFtVGFibGVzUmVxdWVzdBIoCgVoZWxsbxgBIAEoCzIXLm9sZWxvLmNvbnRyb2wudjEuSGVsbG9IABIkCgNhY2sYAiABKAsyFS5vbGVsby5jb250cm9sLnYxLkFja0gAEiYKBG5hY2sYAyABKAsyFi5vbGVsby5jb250cm9sLnYxLk5hY2tIABIuCgVzdGF0cxgeIAEoCzIdLm9sZWxvLmNvbnRyb2wudjEuU3RhdHNSZXBvcnRIAEIJCgdtZXNzYWdlIv4GChRTdHJlYW1UYWJsZXNSZXNwb25zZRIMCgRraW5kGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDQoFbm9uY2UYAyABKAkSEwoLY2h1bmtfaW5kZXgYBCABKA0SEwoLY2h1bmtfY291bnQYBSABKA0SEgoKdG90YWxfcm93cxgGIAEoDRITCgtjb21waWxlZF9hdBgHIAEoCRIrCgVkZWx0YRgIIAEoCzIcLm9sZWxvLmNvbnRyb2wudjEuVGFibGVEZWx0YRI3CgpkaXNwYXRjaGVyGBAgASgLMiEub2xlbG8udGFibGVzLnYxLkRpc3BhdGNoZXJUYWJsZXNIABIpCgNsY3IYESABKAsyGi5vbGVsby50YWJsZXMudjEuTGNyVGFibGVzSAASMwoIZHJvdXRpbmcYEiABKAsyHy5vbGVsby50YWJsZXMudjEuRHJvdXRpbmdUYWJsZXNIABI7CgxjYXJyaWVycm91dGUYEyABKAsyIy5vbGVsby50YWJsZXMudjEuQ2FycmllcnJvdXRlVGFibGVzSAASOgoMcHJlZml4X3JvdXRlGBQgASgLMiIub2xlbG8udGFibGVzLnYxLlByZWZpeFJvdXRlVGFibGVzSAASLQoFbXRyZWUYFSABKAsyHC5vbGVsby50YWJsZXMudjEuTXRyZWVUYWJsZXNIABI3CgpzdWJzY3JpYmVyGBYgASgLMiEub2xlbG8udGFibGVzLnYxLlN1YnNjcmliZXJUYWJsZXNIABIxCgdhZGRyZXNzGBcgASgLMh4ub2xlbG8udGFibGVzLnYxLkFkZHJlc3NUYWJsZXNIABIxCgd0cnVzdGVkGBggASgLMh4ub2xlbG8udGFibGVzLnYxLlRydXN0ZWRUYWJsZXNIABIvCgZodGFibGUYGSABKAsyHS5vbGVsby50YWJsZXMudjEuSHRhYmxlVGFibGVzSAASMgoIYWxpYXNfZGIYGiABKAsyHi5vbGVsby50YWJsZXMudjEuQWxpYXNEYlRhYmxlc0gAEjYKCnNwZWVkX2RpYWwYGyABKAsyIC5vbGVsby50YWJsZXMudjEuU3BlZWREaWFsVGFibGVzSAASMQoHY2FsbGZ3ZBgcIAEoCzIeLm9sZWxvLnRhYmxlcy52MS5DYWxsZndkVGFibGVzSABCCAoGdGFibGVzIn8KClRhYmxlRGVsdGESFAoMYmFzZV92ZXJzaW9uGAEgASgJEhUKDXRvdGFsX3JlbW92ZWQYAiABKA0SFQoNcmVzdWx0X2RpZ2VzdBgDIAEoCRItCgZ0YWJsZXMYBCADKAsyHS5vbGVsby5jb250cm9sLnYxLlRhYmxlQ2hhbmdlIo8BCgtUYWJsZUNoYW5nZRINCgV0YWJsZRgBIAEoCRISCgprZXlfY29sdW1uGAIgASgJEhMKC3Jlc3VsdF9yb3dzGAMgASgNEhEKCXBvc2l0aW9ucxgEIAMoDRIbChNyZW1vdmVkX3N0cmluZ19rZXlzGAUgAygJEhgKEHJlbW92ZWRfaW50X2tleXMYBiADKAMi+wEKBUhlbGxvEiQKBG5vZGUYASABKAsyFi5vbGVsby5jb250cm9sLnYxLk5vZGUSNwoIdmVyc2lvbnMYAiADKAsyJS5vbGVsby5jb250cm9sLnYxLkhlbGxvLlZlcnNpb25zRW50cnkSMwoGbGFiZWxzGB4gAygLMiMub2xlbG8uY29udHJvbC52MS5IZWxsby5MYWJlbHNFbnRyeRovCg1WZXJzaW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJQCgROb2RlEgoKAmlkGAEgASgJEhUKDWJ1aWxkX3ZlcnNpb24YAiABKAkSDQoFa2luZHMYAyADKAkSFgoOc3VwcG9ydHNfZGVsdGEYBCABKAgiPAoDQWNrEgwKBGtpbmQYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIWCg5yZXNwb25zZV9ub25jZRgDIAEoCSKMAQoETmFjaxIMCgRraW5kGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSGAoQcmVqZWN0ZWRfdmVyc2lvbhgDIAEoCRIWCg5yZXNwb25zZV9ub25jZRgEIAEoCRIzCgxlcnJvcl9kZXRhaWwYBSABKAsyHS5vbGVsby5jb250cm9sLnYxLkVycm9yRGV0YWlsIpsBCgtFcnJvckRldGFpbBIsCgZyZWFzb24YASABKA4yHC5vbGVsby5jb250cm9sLnYxLk5hY2tSZWFzb24SDwoHbWVzc2FnZRgCIAEoCRINCgV0YWJsZRgDIAEoCRIUCgpyb3dfc3RyaW5nGAQgASgJSAASEQoHcm93X2ludBgFIAEoA0gAEg4KBmRldGFpbBgGIAEoCUIFCgNyb3cifAoLU3RhdHNSZXBvcnQSDwoHcmVwbGllcxgBIAEoBBITCgtyZXBsaWVzXzV4eBgCIAEoBBITCgtyZXBsaWVzXzQwOBgDIAEoBBINCgVjYWxscxgEIAEoBBIUCgxmYWlsZWRfY2FsbHMYBSABKAQSDQoFbmFja3MYBiABKAQq2AEKCk5hY2tSZWFzb24SGwoXTkFDS19SRUFTT05fVU5TUEVDSUZJRUQQABIbChdOQUNLX1JFQVNPTl9JTlZBTElEX1JPVxABEhwKGE5BQ0tfUkVBU09OX1VOS05PV05fS0lORBACEhkKFU5BQ0tfUkVBU09OX0JBRF9DSFVOSxADEhgKFE5BQ0tfUkVBU09OX0lOVEVSTkFMEAQSHQoZTkFDS19SRUFTT05fQkFTRV9NSVNNQVRDSBAFEh4KGk5BQ0tfUkVBU09OX0RFTFRBX01JU01BVENIEAYyxQEKEFRhYmxlUHVzaFNlcnZpY2USYQoMU3RyZWFtVGFibGVzEiUub2xlbG8uY29udHJvbC52MS5TdHJlYW1UYWJsZXNSZXF1ZXN0GiYub2xlbG8uY29udHJvbC52MS5TdHJlYW1UYWJsZXNSZXNwb25zZSgBMAESTgoHUmVmcmVzaBIgLm9sZWxvLmNvbnRyb2wudjEuUmVmcmVzaFJlcXVlc3QaIS5vbGVsby5jb250cm9sLnYxLlJlZnJlc2hSZXNwb25zZWIGcHJvdG8z", [file_olelo_tables_v1_address, file_olelo_tables_v1_alias_db, file_olelo_tables_v1_callfwd, file_olelo_tables_v1_carrierroute, file_olelo_tables_v1_dispatcher, file_olelo_tables_v1_drouting, file_olelo_tables_v1_htable, file_olelo_tables_v1_lcr, file_olelo_tables_v1_mtree, file_olelo_tables_v1_prefix_route, file_olelo_tables_v1_speed_dial, file_olelo_tables_v1_subscriber, file_olelo_tables_v1_trusted]);
+
+/**
+ * Data plane -> control plane: re-read these kinds.
+ *
+ * @generated from message olelo.control.v1.RefreshRequest
+ */
+export type RefreshRequest = Message<"olelo.control.v1.RefreshRequest"> & {
+  /**
+   * The asking data plane (for the log and the audit trail).
+   *
+   * @generated from field: string node_id = 1;
+   */
+  nodeId: string;
+
+  /**
+   * Table kinds to re-read, e.g. "dispatcher", "address".
+   *
+   * @generated from field: repeated string kinds = 2;
+   */
+  kinds: string[];
+};
+
+/**
+ * Describes the message olelo.control.v1.RefreshRequest.
+ * Use `create(RefreshRequestSchema)` to create a new message.
+ */
+export const RefreshRequestSchema: GenMessage<RefreshRequest> = /*@__PURE__*/
+  messageDesc(file_olelo_control_v1_control, 0);
+
+/**
+ * What the control plane serves for each asked kind after the re-read.
+ *
+ * @generated from message olelo.control.v1.RefreshResponse
+ */
+export type RefreshResponse = Message<"olelo.control.v1.RefreshResponse"> & {
+  /**
+   * @generated from field: repeated olelo.control.v1.KindRefresh kinds = 1;
+   */
+  kinds: KindRefresh[];
+};
+
+/**
+ * Describes the message olelo.control.v1.RefreshResponse.
+ * Use `create(RefreshResponseSchema)` to create a new message.
+ */
+export const RefreshResponseSchema: GenMessage<RefreshResponse> = /*@__PURE__*/
+  messageDesc(file_olelo_control_v1_control, 1);
+
+/**
+ * One kind's result of a Refresh.
+ *
+ * @generated from message olelo.control.v1.KindRefresh
+ */
+export type KindRefresh = Message<"olelo.control.v1.KindRefresh"> & {
+  /**
+   * @generated from field: string kind = 1;
+   */
+  kind: string;
+
+  /**
+   * The version served now ("" when the kind never compiled).
+   *
+   * @generated from field: string version = 2;
+   */
+  version: string;
+
+  /**
+   * The re-read produced a new version (it is being pushed).
+   *
+   * @generated from field: bool changed = 3;
+   */
+  changed: boolean;
+
+  /**
+   * Set when the database rows do not compile (the previous version stays served) or the kind
+   * is unknown: the reason, table and row.
+   *
+   * @generated from field: olelo.control.v1.ErrorDetail error = 4;
+   */
+  error?: ErrorDetail | undefined;
+};
+
+/**
+ * Describes the message olelo.control.v1.KindRefresh.
+ * Use `create(KindRefreshSchema)` to create a new message.
+ */
+export const KindRefreshSchema: GenMessage<KindRefresh> = /*@__PURE__*/
+  messageDesc(file_olelo_control_v1_control, 2);
 
 /**
  * Data plane -> control plane.
@@ -87,7 +175,7 @@ export type StreamTablesRequest = Message<"olelo.control.v1.StreamTablesRequest"
  * Use `create(StreamTablesRequestSchema)` to create a new message.
  */
 export const StreamTablesRequestSchema: GenMessage<StreamTablesRequest> = /*@__PURE__*/
-  messageDesc(file_olelo_control_v1_control, 0);
+  messageDesc(file_olelo_control_v1_control, 3);
 
 /**
  * Control plane -> data plane: one chunk of one version of one table kind. A version travels
@@ -247,7 +335,7 @@ export type StreamTablesResponse = Message<"olelo.control.v1.StreamTablesRespons
  * Use `create(StreamTablesResponseSchema)` to create a new message.
  */
 export const StreamTablesResponseSchema: GenMessage<StreamTablesResponse> = /*@__PURE__*/
-  messageDesc(file_olelo_control_v1_control, 1);
+  messageDesc(file_olelo_control_v1_control, 4);
 
 /**
  * How one version of a kind differs from `base_version`. The data plane applies it only when it
@@ -292,7 +380,7 @@ export type TableDelta = Message<"olelo.control.v1.TableDelta"> & {
  * Use `create(TableDeltaSchema)` to create a new message.
  */
 export const TableDeltaSchema: GenMessage<TableDelta> = /*@__PURE__*/
-  messageDesc(file_olelo_control_v1_control, 2);
+  messageDesc(file_olelo_control_v1_control, 5);
 
 /**
  * One table's part of a delta chunk.
@@ -350,7 +438,7 @@ export type TableChange = Message<"olelo.control.v1.TableChange"> & {
  * Use `create(TableChangeSchema)` to create a new message.
  */
 export const TableChangeSchema: GenMessage<TableChange> = /*@__PURE__*/
-  messageDesc(file_olelo_control_v1_control, 3);
+  messageDesc(file_olelo_control_v1_control, 6);
 
 /**
  * Who the data plane is and what it already runs (xDS: Node + initial resource versions).
@@ -384,7 +472,7 @@ export type Hello = Message<"olelo.control.v1.Hello"> & {
  * Use `create(HelloSchema)` to create a new message.
  */
 export const HelloSchema: GenMessage<Hello> = /*@__PURE__*/
-  messageDesc(file_olelo_control_v1_control, 4);
+  messageDesc(file_olelo_control_v1_control, 7);
 
 /**
  * Identity of a data plane.
@@ -427,7 +515,7 @@ export type Node = Message<"olelo.control.v1.Node"> & {
  * Use `create(NodeSchema)` to create a new message.
  */
 export const NodeSchema: GenMessage<Node> = /*@__PURE__*/
-  messageDesc(file_olelo_control_v1_control, 5);
+  messageDesc(file_olelo_control_v1_control, 8);
 
 /**
  * The version sent with response_nonce was applied.
@@ -458,7 +546,7 @@ export type Ack = Message<"olelo.control.v1.Ack"> & {
  * Use `create(AckSchema)` to create a new message.
  */
 export const AckSchema: GenMessage<Ack> = /*@__PURE__*/
-  messageDesc(file_olelo_control_v1_control, 6);
+  messageDesc(file_olelo_control_v1_control, 9);
 
 /**
  * The version sent with response_nonce was rejected; the previous version keeps running.
@@ -501,7 +589,7 @@ export type Nack = Message<"olelo.control.v1.Nack"> & {
  * Use `create(NackSchema)` to create a new message.
  */
 export const NackSchema: GenMessage<Nack> = /*@__PURE__*/
-  messageDesc(file_olelo_control_v1_control, 7);
+  messageDesc(file_olelo_control_v1_control, 10);
 
 /**
  * Why a version was rejected; names the table and row like Kamailio's load errors.
@@ -561,7 +649,7 @@ export type ErrorDetail = Message<"olelo.control.v1.ErrorDetail"> & {
  * Use `create(ErrorDetailSchema)` to create a new message.
  */
 export const ErrorDetailSchema: GenMessage<ErrorDetail> = /*@__PURE__*/
-  messageDesc(file_olelo_control_v1_control, 8);
+  messageDesc(file_olelo_control_v1_control, 11);
 
 /**
  * Cumulative health counters of a data plane since it started, sent every few seconds on the
@@ -619,7 +707,7 @@ export type StatsReport = Message<"olelo.control.v1.StatsReport"> & {
  * Use `create(StatsReportSchema)` to create a new message.
  */
 export const StatsReportSchema: GenMessage<StatsReport> = /*@__PURE__*/
-  messageDesc(file_olelo_control_v1_control, 9);
+  messageDesc(file_olelo_control_v1_control, 12);
 
 /**
  * Closed set of reasons for a Nack.
@@ -699,6 +787,18 @@ export const TablePushService: GenService<{
     methodKind: "bidi_streaming";
     input: typeof StreamTablesRequestSchema;
     output: typeof StreamTablesResponseSchema;
+  },
+  /**
+   * Refresh makes the control plane re-read the given kinds from its database now and answers
+   * with the version it serves afterwards (a changed version is pushed on the streams as usual).
+   * A data plane's `*.reload` RPC calls it in control-plane mode and then waits for that version.
+   *
+   * @generated from rpc olelo.control.v1.TablePushService.Refresh
+   */
+  refresh: {
+    methodKind: "unary";
+    input: typeof RefreshRequestSchema;
+    output: typeof RefreshResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_olelo_control_v1_control, 0);

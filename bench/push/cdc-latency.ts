@@ -1,0 +1,147 @@
+/**
+ * Change-capture latency benchmark (issue 13): SQL commit → applied on each of two real data-plane
+ * processes, through the triggers, the change-log tail (`--cdc-ms 50`, no full poll), the splice
+ * into the last snapshot, the control plane's compile, the gRPC push (delta) and the data plane's
+ * apply. For a small kind (dispatcher, 10 rows) and a big one (prefix_route, 1M rows generated
+ * with INSERT ... SELECT from MariaDB's sequence engine), `--changes` one-row UPDATEs each, one at
+ * a time; the time is taken from just before the UPDATE until the data plane's
+ * `core.config_status` shows the new version (polled every 5 ms on each data plane).
+ *
+ * Run (needs MariaDB on 127.0.0.1:3306, root without password):
+ *   flock /tmp/olelo-test.lock npx tsx bench/push/cdc-latency.ts [--changes 50] [--rows 1000000]
+ * Prints the figures; nothing is asserted (benchmarks are not tests).
+ */
+import { setLogSink } from "../../lib/log/logger.js";
+import {
+  dropE2eDatabase,
+  freshE2eDatabase,
+  rpcResult,
+  startControlPlaneProcess,
+  startDataPlaneProcess,
+  stopAllProcesses,
+  waitUntil,
+  type ControlPlaneProcess,
+  type DataPlaneProcess,
+} from "../../test/helpers/processes.js";
+import { freePortBlock } from "../../test/kit/ports.js";
+
+setLogSink(() => {});
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+}
+
+const CHANGES = arg("changes", 50);
+const ROWS = arg("rows", 1_000_000);
+const DB = "olelo_test_e2e_bench_cdc";
+
+const version = async (dp: DataPlaneProcess, kind: string): Promise<string | null> => {
+  const st = await rpcResult<Array<{ version: string | null }>>(dp.rpcUrl, "core.config_status", [kind]);
+  return st[0]?.version ?? null;
+};
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+
+async function measure(dps: DataPlaneProcess[], kind: string, sql: (i: number) => string, admin: { query(q: string): Promise<unknown> }): Promise<{ perNode: number[]; all: number[] }> {
+  const perNode: number[] = [];
+  const all: number[] = [];
+  for (let i = 0; i < CHANGES; i++) {
+    const before = await Promise.all(dps.map((d) => version(d, kind)));
+    const t0 = performance.now();
+    await admin.query(sql(i));
+    const done: Array<number | null> = dps.map(() => null);
+    while (done.some((d) => d === null)) {
+      await Promise.all(
+        dps.map(async (d, j) => {
+          if (done[j] === null && (await version(d, kind)) !== before[j]) done[j] = performance.now() - t0;
+        }),
+      );
+      if (performance.now() - t0 > 30_000) throw new Error(`${kind} change ${i} not applied within 30 s`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    perNode.push(...(done as number[]));
+    all.push(Math.max(...(done as number[])));
+    await new Promise((r) => setTimeout(r, 100)); // let the previous delta settle
+  }
+  return { perNode, all };
+}
+
+async function main(): Promise<void> {
+  const base = await freePortBlock(10);
+  const admin = await freshE2eDatabase(DB);
+  let cp: ControlPlaneProcess | null = null;
+  try {
+    // 1. migrate once without change capture, then load the big table without triggers
+    cp = await startControlPlaneProcess({ db: DB, apiPort: base + 1, grpcPort: base + 2, pollMs: 0 });
+    await cp.stop("SIGTERM");
+    const tl = performance.now();
+    await admin.query(`INSERT INTO prefix_route (prefix, route, comment) SELECT CONCAT('49', LPAD(seq, 7, '0')), 'R1', '' FROM seq_0_to_${ROWS - 1}`);
+    await admin.query("INSERT INTO dispatcher (id, setid, destination, flags, priority, attrs, description) SELECT seq, 1, CONCAT('sip:10.0.0.', seq, ':5060'), 0, 0, '', '' FROM seq_1_to_10");
+    const loadS = (performance.now() - tl) / 1000;
+
+    // 2. the control plane with change capture (no full poll) and two data planes
+    const ts = performance.now();
+    cp = await startControlPlaneProcess({ db: DB, apiPort: base + 1, grpcPort: base + 2, pollMs: 0, cdcMs: 50, readyTimeoutMs: 180_000 });
+    const dps = await Promise.all(
+      [0, 1].map((i) =>
+        startDataPlaneProcess({
+          node: `bench-cdc-${i}`,
+          sipPort: base + 5 + 2 * i,
+          controlPort: base + 6 + 2 * i,
+          controlPlane: cp!.grpcUrl,
+          modules: { dispatcher: { ping_interval: 0 }, prefix_route: {} },
+        }),
+      ),
+    );
+    await waitUntil(
+      "both data planes run both kinds",
+      async () => {
+        for (const d of dps) {
+          const st = await rpcResult<Array<{ kind: string; rows: number }>>(d.rpcUrl, "core.config_status");
+          if (st.find((s) => s.kind === "prefix_route")?.rows !== ROWS || st.find((s) => s.kind === "dispatcher")?.rows !== 10) return false;
+        }
+        return true;
+      },
+      300_000,
+      [cp, ...dps],
+    );
+    const startS = (performance.now() - ts) / 1000;
+
+    // 3. trigger cost per write: 2000 one-row UPDATEs with and without the trigger
+    const writes = async (n: number) => {
+      const t = performance.now();
+      for (let i = 0; i < n; i++) await admin.query(`UPDATE dispatcher SET attrs = '${i % 2 ? "x" : "y"}' WHERE id = 10`);
+      return ((performance.now() - t) / n) * 1000;
+    };
+    const small = await measure(dps, "dispatcher", (i) => `UPDATE dispatcher SET description = 'c${i}' WHERE id = ${1 + (i % 10)}`, admin);
+    const big = await measure(dps, "prefix_route", (i) => `UPDATE prefix_route SET comment = 'c${i}' WHERE prefix = '49${String(i * 7919).padStart(7, "0")}'`, admin);
+    const withTrigger = await writes(2000);
+    await admin.query("DROP TRIGGER IF EXISTS olelo_cdc_dispatcher_au");
+    const withoutTrigger = await writes(2000);
+
+    const fmt = (xs: number[]) => `p50 ${pct(xs, 50).toFixed(0)} ms, p99 ${pct(xs, 99).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms`;
+    const rows: Array<[string, string]> = [
+      ["setup", `${ROWS} prefix_route rows loaded in ${loadS.toFixed(1)} s; control plane + 2 data planes up with them in ${startS.toFixed(1)} s`],
+      [`dispatcher (10 rows), ${CHANGES} changes, per data plane`, fmt(small.perNode)],
+      ["dispatcher, until both data planes", fmt(small.all)],
+      [`prefix_route (${ROWS} rows), ${CHANGES} changes, per data plane`, fmt(big.perNode)],
+      ["prefix_route, until both data planes", fmt(big.all)],
+      ["one-row UPDATE (autocommit) with / without the trigger", `${withTrigger.toFixed(0)} µs / ${withoutTrigger.toFixed(0)} µs`],
+    ];
+    const w = Math.max(...rows.map((r) => r[0].length));
+    for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
+  } finally {
+    await stopAllProcesses();
+    await dropE2eDatabase(admin, DB);
+    await admin.end();
+  }
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : String(e));
+  process.exit(1);
+});

@@ -1,0 +1,50 @@
+/**
+ * Turns one batch of the change log (change-tail.ts) into new row sets per kind: for a kind with a
+ * current snapshot and a modest number of changed keys, the changed rows are read by key and
+ * spliced in (splice.ts); a kind without a snapshot, a whole-table change or a large batch is
+ * re-read whole (`reread`). Tables that belong to no kind are ignored.
+ *
+ * @example
+ *   const plan = await applyTableChanges(pool, new Map([["dispatcher", new Set(["7"])]]), (k) => current(k)?.set);
+ *   // { spliced: [{ kind: "dispatcher", set: {...} }], reread: [] }
+ */
+import type { Pool } from "mysql2/promise";
+import type { TableSet } from "../../tables/rows.js";
+import type { TableChanges } from "./change-tail.js";
+import { kindOfTable } from "./kinds.js";
+import { readRowsByKey, spliceRows } from "./splice.js";
+
+/** More changed keys than this in one kind and batch: re-read the kind instead. */
+export const MAX_SPLICE_KEYS = 2000;
+
+export interface ChangePlan {
+  spliced: Array<{ kind: string; set: TableSet }>;
+  reread: string[];
+}
+
+export async function applyTableChanges(pool: Pool, changes: TableChanges, currentSet: (kind: string) => TableSet | undefined): Promise<ChangePlan> {
+  const byKind = new Map<string, Map<string, Set<string> | null>>();
+  for (const [table, keys] of changes) {
+    const def = kindOfTable(table);
+    if (!def) continue;
+    let m = byKind.get(def.kind);
+    if (!m) byKind.set(def.kind, (m = new Map()));
+    m.set(table, keys);
+  }
+  const plan: ChangePlan = { spliced: [], reread: [] };
+  for (const [kind, tables] of byKind) {
+    const base = currentSet(kind);
+    const keyCount = [...tables.values()].reduce((n, k) => n + (k ? k.size : Infinity), 0);
+    if (!base || keyCount > MAX_SPLICE_KEYS) {
+      plan.reread.push(kind);
+      continue;
+    }
+    const set: TableSet = { ...base };
+    for (const [table, keys] of tables) {
+      const fresh = await readRowsByKey(pool, table, [...keys!]);
+      set[table] = spliceRows(table, base[table] ?? [], keys!, fresh);
+    }
+    plan.spliced.push({ kind, set });
+  }
+  return plan;
+}

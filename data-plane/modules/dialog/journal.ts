@@ -1,0 +1,97 @@
+/**
+ * The local dialog journal (db_mode 1): an append-only JSON-lines file written with fdatasync
+ * before the call goes on, so a call confirmed a moment before a crash (SIGKILL) is known after
+ * the restart even when its asynchronous database write had not happened yet. One line per change:
+ * `{"s": StoredDialog}` (confirmed, or its CSeqs / contacts / variables / timeout changed) or
+ * `{"d": "<h_entry>.<h_id>"}` (ended). At open the file is replayed and rewritten with the live
+ * dialogs only (tmp + fsync + rename); it is compacted the same way whenever it holds more than
+ * 1000 lines and four times as many lines as live dialogs.
+ *
+ * @example
+ *   const j = DialogJournal.open("/var/lib/olelo/dialog/dialogs.jsonl");
+ *   const up = j.live();   // StoredDialog[] from before the restart
+ */
+import { closeSync, existsSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
+import type { StoredDialog } from "./db-store.js";
+
+type Line = { s: Omit<StoredDialog, "vars"> & { vars: Record<string, string> } } | { d: string };
+
+const keyOf = (hEntry: number, hId: number) => `${hEntry}.${hId}`;
+
+export class DialogJournal {
+  private fd: number;
+  private readonly dialogs = new Map<string, Line & { s: unknown }>();
+  private lines = 0;
+
+  private constructor(readonly path: string) {
+    mkdirSync(dirname(path), { recursive: true });
+    if (existsSync(path)) {
+      for (const raw of readFileSync(path, "utf8").split("\n")) {
+        if (!raw.trim()) continue;
+        let l: Line;
+        try {
+          l = JSON.parse(raw) as Line;
+        } catch {
+          continue; // torn last line
+        }
+        if ("d" in l) this.dialogs.delete(l.d);
+        else if (l.s) this.dialogs.set(keyOf(l.s.hEntry, l.s.hId), l as Line & { s: unknown });
+      }
+    }
+    this.fd = openSync(path, "a");
+    this.compact();
+  }
+
+  static open(path: string): DialogJournal {
+    return new DialogJournal(path);
+  }
+
+  /** The dialogs that were up, as stored. */
+  live(): StoredDialog[] {
+    return [...this.dialogs.values()].map((l) => {
+      const s = (l as { s: Omit<StoredDialog, "vars"> & { vars: Record<string, string> } }).s;
+      return { ...s, vars: new Map(Object.entries(s.vars ?? {})) };
+    });
+  }
+
+  save(s: StoredDialog): void {
+    const line: Line = { s: { ...s, vars: Object.fromEntries(s.vars) } };
+    this.dialogs.set(keyOf(s.hEntry, s.hId), line as Line & { s: unknown });
+    this.append(line);
+  }
+
+  remove(hEntry: number, hId: number): void {
+    const k = keyOf(hEntry, hId);
+    if (!this.dialogs.delete(k)) return;
+    this.append({ d: k });
+  }
+
+  private append(l: Line): void {
+    writeSync(this.fd, `${JSON.stringify(l)}\n`);
+    fdatasyncSync(this.fd);
+    this.lines++;
+    if (this.lines > 1000 && this.lines > 4 * this.dialogs.size) this.compact();
+  }
+
+  private compact(): void {
+    const tmp = `${this.path}.tmp`;
+    const fd = openSync(tmp, "w");
+    try {
+      let buf = "";
+      for (const l of this.dialogs.values()) buf += `${JSON.stringify(l)}\n`;
+      if (buf) writeSync(fd, buf);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, this.path);
+    closeSync(this.fd);
+    this.fd = openSync(this.path, "a");
+    this.lines = this.dialogs.size;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Dialog persistence for db_mode 1 (README "Persistence"): the local journal (synchronous,
+ * fdatasync'd: the restart's source of truth) and the database rows (asynchronous: Kamailio's
+ * tables, visible to tools and other nodes). The journal is written when a dialog is confirmed
+ * and when what a restart needs changes (CSeqs, contacts, variables, timeout, flags), not for
+ * the ACK or a timer restart alone; the database row is rewritten on every change.
+ */
+import type { Logger } from "../../core/api.js";
+import type { Dialog } from "./dialog.js";
+import { DialogDbStore, storedOf, type StoredDialog } from "./db-store.js";
+import { DialogJournal } from "./journal.js";
+
+function fingerprint(s: StoredDialog): string {
+  return `${s.callerCseq}|${s.calleeCseq}|${s.callerContact}|${s.calleeContact}|${s.iflags}|${s.sflags}|${s.x.lt}|${[...s.vars].join(";")}|${JSON.stringify(s.x.p ?? [])}`;
+}
+
+export class DialogPersistence {
+  private readonly journaled = new WeakMap<Dialog, string>();
+
+  constructor(
+    private readonly node: string,
+    private readonly db: DialogDbStore,
+    private readonly journal: DialogJournal,
+  ) {}
+
+  static open(dbUrl: string, journalPath: string, node: string, log: Logger): DialogPersistence {
+    return new DialogPersistence(node, new DialogDbStore(dbUrl, node, log), DialogJournal.open(journalPath));
+  }
+
+  /** The dialogs this node had up: the journal's, else (a node without its old disk) the database's. */
+  async load(): Promise<StoredDialog[]> {
+    const local = this.journal.live();
+    if (local.length) return local;
+    return this.db.load();
+  }
+
+  save(d: Dialog): void {
+    const s = storedOf(d, this.node);
+    const f = fingerprint(s);
+    if (this.journaled.get(d) !== f) {
+      this.journal.save(s);
+      this.journaled.set(d, f);
+    }
+    this.db.save(d);
+  }
+
+  remove(d: Dialog): void {
+    this.journal.remove(d.hEntry, d.hId);
+    this.db.remove(d);
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+    this.journal.close();
+  }
+}
