@@ -8,9 +8,11 @@
  * - `olectl dryrun` answers where a number goes now and after the pending SQL change;
  * - `olectl push --canary zone=eu` gives the new version only to the eu node; after the soak
  *   the control plane promotes it to the fleet by itself (audit: canary.promote with the reason);
- * - a change whose destination answers 503 is pushed as a canary, calls through the canary node
- *   get 503, and the control plane rolls it back by itself before the soak ends (audit:
- *   canary.rollback naming the 5xx ratio); a plain push afterwards holds that version;
+ * - a change whose destination answers 503 is pushed as a canary; the other nodes carry good
+ *   calls, calls through the canary node fail (the gateway's 503 relayed as 500, then 404 once
+ *   the default script marked it inactive), and the control plane rolls it back by itself before
+ *   the soak ends (audit: canary.rollback naming the 5xx ratio against the other nodes' 0 %); a
+ *   plain push afterwards holds that version;
  * - `olectl rollback dispatcher V1` serves an earlier kept version to all nodes and pins the
  *   kind (a newer SQL change + push is held) until `olectl unpin dispatcher`;
  * - `olectl nodes` prints the fleet table (running, offered, lag, pinned, last NACK, canary role).
@@ -141,16 +143,32 @@ describe("canary, rollback, dry run and fleet status (real control plane, 3 data
     expect(r.code, r.err + r.out).toBe(0);
     const v3 = await servedVersion();
     await until("eu node on the bad version", async () => (await versions())[0] === v3, 10_000);
+    // the other nodes carry good traffic meanwhile (v2 → UAS_B answers 200): the verdict compares against it
+    const good = await runSipp({ scenario: "uac_rr.xml", port: uacPort++, remote: `127.0.0.1:${dps[1]!.sipPort}`, calls: 10, rate: 20, service: "good", timeoutS: 20 });
+    expect(good.successful).toBe(10);
+    await until("the other nodes' replies reach the verdict", async () => ((await rpcResult(cp.rpcUrl, "canary.status")).current?.health?.rest.replies ?? 0) >= 10, 10_000);
+    const invitesBefore = uas[2]!.invites().length;
     const t0 = Date.now();
     const calls = await runSipp({ scenario: "uac_expect.xml", port: uacPort++, remote: `127.0.0.1:${dps[0]!.sipPort}`, calls: 10, rate: 20, service: "bad", templ: { code: "503" }, timeoutS: 20 });
-    // the first call gets the gateway's 503 (relayed as 500 by the default script's failover), later ones 404 (gateway marked inactive)
+    // The first call reaches the bad gateway: its 503 goes upstream as 500 (a proxy does not relay
+    // 503) and the default script's failover marks the gateway inactive; later calls get 404
+    // "No destination". Either way no call through the canary succeeds.
     expect(calls.successful + calls.failed).toBe(10);
+    expect(uas[2]!.invites().length - invitesBefore).toBeGreaterThanOrEqual(1);
     await until("eu node back on v2", async () => (await versions())[0] === v2, 15_000);
     expect(Date.now() - t0).toBeLessThan(15_000); // well before the 30 s soak ends
     expect(await versions()).toEqual([v2, v2, v2]);
     const st = await rpcResult(cp.rpcUrl, "canary.status");
     expect(st.recent[0]).toMatchObject({ state: "rolled-back" });
-    expect(st.recent[0].reason).toMatch(/^5xx\/408 replies on the canary nodes 100\.0% \(10 of 10\) vs n\/a on the other nodes/);
+    // rolled back by the 5xx/408 ratio against the other nodes (0 of >= 10), not by a NACK or the soak end
+    const m = /^5xx\/408 replies on the canary nodes (\d+\.\d)% \((\d+) of (\d+)\) vs 0\.0% on the other nodes \(allowed \+5\.0%\)$/.exec(st.recent[0].reason);
+    expect(m, st.recent[0].reason).not.toBeNull();
+    const [errors, replies] = [Number(m![2]), Number(m![3])];
+    expect(errors).toBeGreaterThanOrEqual(1);
+    expect(replies).toBeGreaterThanOrEqual(5); // minSamples
+    expect(errors / replies).toBeGreaterThan(0.05);
+    expect(st.recent[0].health.rest.errors).toBe(0);
+    expect(st.recent[0].health.rest.replies).toBeGreaterThanOrEqual(10);
     const rolled = await auditRows("canary.rollback");
     expect(rolled[0]).toMatchObject({ actor: "canary", after: { reason: st.recent[0].reason } });
     // a plain push does not send the version the canary rejected
