@@ -51,6 +51,7 @@ export type CanaryVerdict =
   | { action: "promote"; reason: string; canary: GroupHealth; rest: GroupHealth }
   | { action: "wait"; canary: GroupHealth; rest: GroupHealth };
 
+const COUNTERS = ["replies", "replies5xx", "replies408", "calls", "failedCalls", "nacks"] as const;
 const ratio = (n: number, d: number) => (d > 0 ? n / d : null);
 const pct = (r: number | null) => (r === null ? "n/a" : `${(r * 100).toFixed(1)}%`);
 
@@ -60,9 +61,10 @@ export function groupHealth(nodes: readonly NodeStatus[], baseline: ReadonlyMap<
   for (const n of nodes) {
     const now = n.health;
     if (!now) continue;
-    const b = baseline.get(n.nodeId) ?? null;
-    // a counter that went down means the node restarted: count from zero
-    const d = (k: keyof Omit<NodeHealth, "at">) => (b && now[k] >= b[k] ? now[k] - b[k] : now[k]);
+    let b = baseline.get(n.nodeId) ?? null;
+    // any counter that went down means the node restarted: all of its counters count from zero
+    if (b && COUNTERS.some((k) => now[k] < b![k])) b = null;
+    const d = (k: (typeof COUNTERS)[number]) => (b ? now[k] - b[k] : now[k]);
     g.replies += d("replies");
     g.errors += d("replies5xx") + d("replies408");
     g.calls += d("calls");
