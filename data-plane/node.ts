@@ -116,6 +116,7 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
       // tables pushed by the control plane (after the modules registered their kinds); the local
       // cache gives the last good tables at once, even when the control plane is down
       const { createSyncClient } = await import("./sync/client.js");
+      const { healthCounters } = await import("./sync/health-stats.js");
       sync = await createSyncClient({
         url: cfg.controlPlane.url,
         nodeId: cfg.core.node,
@@ -124,6 +125,9 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
         buildVersion: `olelo-dp/${VERSION}`,
         backoff: cfg.controlPlane.backoff,
         deltaBase: cfg.controlPlane.deltaBase,
+        labels: cfg.controlPlane.labels,
+        health: healthCounters(stats, core.counters.health),
+        statsIntervalMs: cfg.controlPlane.statsIntervalMs,
         tls: cfg.controlPlane.tls,
         token: cfg.controlPlane.token,
       });
