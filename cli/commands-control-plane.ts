@@ -3,11 +3,8 @@ import { renderTable } from "./format.js";
 import {
   LCR_TRANSPORT_NAMES,
   lcrGwHuman,
-  pushFailure,
   renderDiff,
-  renderNodes,
   renderPage,
-  renderPush,
   renderStatus,
   statusFailure,
   withoutSecrets,
@@ -248,29 +245,6 @@ export const CONTROL_PLANE_COMMANDS: readonly CommandSpec[] = [
     },
   },
   // ---- versions and nodes ----
-  {
-    path: ["push"],
-    summary: "Recompile every table kind from the database now and send changed kinds to the data planes",
-    description:
-      "Writes made through olectl or the management API are sent at once; push is for rows written by other programs (SQL, kamctl) before the next change check. Exit 1 when a kind does not compile (it keeps its previous version) or bad rows were refused (the other rows went live).",
-    target: "control",
-    rpc: ["push"],
-    run: async (ctx) => {
-      const r = (await ctx.cp.call("push")) as Obj;
-      const failure = pushFailure(r);
-      return out(r, renderPush(r), failure ? { failure } : {});
-    },
-  },
-  {
-    path: ["nodes"],
-    summary: "Show the data planes and, per table kind, the version each applied or rejected",
-    target: "control",
-    rpc: ["nodes"],
-    run: async (ctx) => {
-      const r = await ctx.cp.call("nodes");
-      return out(r, renderNodes(r));
-    },
-  },
   {
     path: ["diff"],
     summary: "Show what the next push would change: rows added, removed and changed per kind",

@@ -5,6 +5,7 @@ import { renderDispatcherList, renderHtableDump, renderLocation, statsObject } f
 import { CliError, followEvents, wsUrlFor } from "./rpc-client.js";
 import { cliValue, str } from "./cli-values.js";
 import { CONTROL_PLANE_COMMANDS } from "./commands-control-plane.js";
+import { FLEET_COMMANDS } from "./commands-fleet.js";
 
 /**
  * olectl's ONE command-definition table. Data-plane commands use Kamailio's RPC names
@@ -35,6 +36,7 @@ export const GROUPS: readonly GroupSpec[] = [
   { path: ["subscriber"], summary: "SIP digest-auth subscribers (control plane)" },
   { path: ["lcr"], summary: "Least-cost routing (control plane)" },
   { path: ["lcr", "gw"], summary: "LCR gateways" },
+  { path: ["canary"], summary: "Canary pushes: status, promote, abort (control plane)" },
   { path: ["access"], summary: "Control-plane security: reload certificates and access files, show what is in force" },
   { path: ["completion"], summary: "Shell completion scripts" },
 ];
@@ -321,6 +323,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   // ---- control plane: subscribers, lcr, versions, nodes ----
   ...CONTROL_PLANE_COMMANDS.filter((c) => c.path[0] !== "dispatcher"),
+  // ---- control plane: fleet (push, canary, rollback, nodes, dryrun) ----
+  ...FLEET_COMMANDS,
   {
     path: ["completion", "bash"],
     summary: "Print the bash completion script (source <(olectl completion bash))",

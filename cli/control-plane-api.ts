@@ -15,7 +15,8 @@ import { COMMANDS } from "./commands.js";
 export function managementMethods(): RpcMethod[] {
   const registry = new RpcRegistry();
   // Registering only builds descriptors; no handler runs, so no database is needed here.
-  registerManagementMethods(registry, {} as ManagementServerOptions, Date.now());
+  // A stand-in fleet controller so the fleet methods (push, canary.*, rollback, unpin, nodes) register.
+  registerManagementMethods(registry, { fleet: {} } as unknown as ManagementServerOptions, Date.now());
   return registry.list();
 }
 

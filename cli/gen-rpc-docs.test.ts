@@ -26,7 +26,7 @@ describe("generated README tables match the descriptors (regenerate with cli/gen
   it("control-plane methods olectl calls, read from the control plane's own registry", () => {
     const md = methodsMarkdown(olectlControlPlaneMethods());
     expect(md).toContain("| `dispatcher.create` | [id:any], [setid:any], [destination:any], [flags:any]");
-    expect(md).toContain("| `push` | – |");
+    expect(md).toContain("| `push` | [canary:string], [percent:int], [soak_ms:int]");
     expect(md).toContain("| `subscriber.delete` | id:any |");
     expect(block("cli/README.md", "control-plane-api")).toBe(md);
   });

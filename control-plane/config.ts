@@ -10,6 +10,8 @@
  *   OLELO_CP_CDC        --no-cdc            change capture on unless "0"/"false" or the flag
  *   OLELO_CP_POLL_MS    --poll-ms N         60000 (5000 with --no-cdc) (full change check; 0 = off)
  *   OLELO_CP_MIGRATE    --no-migrate        migrations run at start unless "0"/"false" or the flag
+ *   OLELO_CP_HOLD       --hold              compiled changes wait for `push` (canary rollouts)
+ *   OLELO_CP_SOAK_MS    --soak-ms N         60000            (default canary soak time)
  *   TLS, access and role tokens: security-config.ts (--push-tls-*, --push-access, --api-tls-*, --api-tokens, …)
  *   OLELO_CP_ROW_POLICY --row-policy K=P,.. skip for every kind (bad rows refused alone); hold = all-or-nothing
  *   OLELO_CP_CDR_WEBHOOK          --cdr-webhook URL          (none) POST every CDR there (Billing API)
@@ -35,6 +37,10 @@ export interface ControlPlaneConfig {
   /** Tail interval of the change log (control-plane/push/README.md, "Change capture"); 0 = off. */
   cdcIntervalMs: number;
   migrate: boolean;
+  /** Compiled changes wait for `push` (or a canary) instead of going to every node at once. */
+  hold: boolean;
+  /** Default soak time of a canary push. */
+  soakMs: number;
   security: SecurityConfig;
   /** Bad-row policy per kind (kinds not named: skip); see control-plane/compile/row-isolation.ts. */
   rowPolicy: Record<string, RowPolicy>;
@@ -57,6 +63,8 @@ export const CONTROL_PLANE_USAGE = `usage: olelo-cp [options]   (the control pla
   --poll-ms N         full database change check interval, 0 = off (env OLELO_CP_POLL_MS,
                       default 60000, or 5000 with --no-cdc)
   --no-migrate        do not run migrations at start (env OLELO_CP_MIGRATE=0)
+  --hold              compiled changes wait for 'push' / 'push --canary' (env OLELO_CP_HOLD=1)
+  --soak-ms N         default canary soak time (env OLELO_CP_SOAK_MS, default 60000)
   --row-policy K=P,.. bad-row policy per kind, P = skip (default: refuse bad rows alone)
                       or hold (kind stays at its last good version), e.g. dispatcher=hold,lcr=hold
                       (env OLELO_CP_ROW_POLICY)
@@ -104,6 +112,8 @@ export function parseControlPlaneConfig(argv: readonly string[], env: Record<str
     pollIntervalMs: -1, // default set below (depends on change capture)
     cdcIntervalMs: env.OLELO_CP_CDC_MS !== undefined ? parseInt0(env.OLELO_CP_CDC_MS, "OLELO_CP_CDC_MS") : 50,
     migrate: !["0", "false", "no"].includes((env.OLELO_CP_MIGRATE ?? "").toLowerCase()),
+    hold: ["1", "true", "yes"].includes((env.OLELO_CP_HOLD ?? "").toLowerCase()),
+    soakMs: env.OLELO_CP_SOAK_MS !== undefined ? parseInt0(env.OLELO_CP_SOAK_MS, "OLELO_CP_SOAK_MS") : 60_000,
     security: defaultSecurityConfig(env),
     rowPolicy: env.OLELO_CP_ROW_POLICY ? rowPolicies(env.OLELO_CP_ROW_POLICY, "OLELO_CP_ROW_POLICY") : {},
     cdrWebhook: null,
@@ -158,6 +168,12 @@ export function parseControlPlaneConfig(argv: readonly string[], env: Record<str
         break;
       case "--no-migrate":
         cfg.migrate = false;
+        break;
+      case "--hold":
+        cfg.hold = true;
+        break;
+      case "--soak-ms":
+        cfg.soakMs = parseInt0(value(), "--soak-ms");
         break;
       case "--cdr-webhook":
         hookUrl = value();

@@ -19,8 +19,13 @@ import { createDatabase, type Database } from "./db/connect.js";
 import { migrateDatabase } from "./db/migrate.js";
 import { setUpChangeCapture } from "./db/cdc-setup.js";
 import { createPushServer, type PushServer } from "./push/server.js";
+import { createFleetController } from "./push/fleet.js";
+import { auditEvent } from "./api/write.js";
 import { leastSecretSource } from "./push/least-secret.js";
 import { createControlPlaneSecurity, type ControlPlaneSecurity } from "./security.js";
+
+/** Versions per kind that keep their rows in olelo_snapshots (rollback targets, delta bases). */
+export const KEEP_SNAPSHOTS = 10;
 
 const log = createLogger("control-plane");
 
@@ -57,15 +62,25 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
       for (const m of report.missingColumns) log.warn("table lacks columns Olelo knows (older Kamailio schema)", { table: m.table, columns: m.columns.join(",") });
     }
     const cdc = await setUpChangeCapture(database.pool, cfg, log);
-    const source = await createDbSnapshotSource({ db: database.db, pool: database.pool, ...cdc, rowPolicy: cfg.rowPolicy });
+    const source = await createDbSnapshotSource({ db: database.db, pool: database.pool, ...cdc, rowPolicy: cfg.rowPolicy, keepSnapshots: KEEP_SNAPSHOTS });
     stops.push(() => source.close());
+    const pushSource = leastSecretSource(source, { passwords: cfg.security.pushPasswords });
+    const fleet = createFleetController({
+      source: pushSource,
+      hold: cfg.hold,
+      policy: { soakMs: cfg.soakMs },
+      audit: (actor, action, detail) => auditEvent(database.pool, actor, action, detail),
+    });
+    stops.push(async () => fleet.close());
     const push = await createPushServer({
-      source: leastSecretSource(source, { passwords: cfg.security.pushPasswords }),
+      source: pushSource,
+      fleet,
       host: cfg.grpcHost,
       port: cfg.grpcPort,
       security: security.push,
       refresh: (kinds, why) => source.refreshKinds(kinds, why),
     });
+    fleet.attach(() => push.nodes());
     if (!cfg.security.pushPasswords) {
       log.info("subscriber rows are pushed with ha1/ha1b only (no plaintext passwords): data planes can verify MD5 digests with realm = domain; SHA-256 / SHA-512-256 or other realms need --push-passwords");
     } else log.warn("subscriber plaintext passwords are pushed to the data planes (--push-passwords)");
@@ -90,6 +105,7 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
         status: () => security.status(),
       },
       nodes: () => push.nodes(),
+      fleet,
       pushStats: () => push.pushStats(),
     });
     stops.push(() => api.close());

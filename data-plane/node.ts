@@ -59,6 +59,14 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
   const sip: SipUac = {
     request: (o) => core.uacRequest(o),
     sendRaw: (d, data, s) => core.sendRaw(d, data, s),
+    setMessageTap(t) {
+      const tap = (sent: boolean, data: Buffer, l: { proto: string; address: string; boundPort: number }, r: { proto: string; address: string; port: number }): void =>
+        t(sent, data, { proto: l.proto, address: l.address, port: l.boundPort }, r);
+      core.transport.tap = tap;
+      return () => {
+        if (core.transport.tap === tap) core.transport.tap = null;
+      };
+    },
     addReceiveFilter(f) {
       filters.push(f);
       core.hooks.preParse =
@@ -108,6 +116,7 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
       // tables pushed by the control plane (after the modules registered their kinds); the local
       // cache gives the last good tables at once, even when the control plane is down
       const { createSyncClient } = await import("./sync/client.js");
+      const { healthCounters } = await import("./sync/health-stats.js");
       sync = await createSyncClient({
         url: cfg.controlPlane.url,
         nodeId: cfg.core.node,
@@ -116,6 +125,9 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
         buildVersion: `olelo-dp/${VERSION}`,
         backoff: cfg.controlPlane.backoff,
         deltaBase: cfg.controlPlane.deltaBase,
+        labels: cfg.controlPlane.labels,
+        health: healthCounters(stats, core.counters.health),
+        statsIntervalMs: cfg.controlPlane.statsIntervalMs,
         tls: cfg.controlPlane.tls,
         token: cfg.controlPlane.token,
       });

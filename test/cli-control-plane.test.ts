@@ -156,8 +156,8 @@ describe("olectl against a running control plane and data plane", () => {
     }, 5000, [cp, dp]);
     const nodes = await olectl(["nodes"]);
     expect(nodes).toMatchObject({ code: 0, err: "" });
-    expect(nodes.out).toMatch(/^NODE\s+CONNECTED\s+PEER\s+BUILD\s+KIND\s+APPLIED\s+PENDING\s+LAST_NACK\s+NACK_ERROR\n/);
-    expect(nodes.out).toMatch(new RegExp(`\\n${NODE}\\s+yes\\s+127\\.0\\.0\\.1:\\d+\\s+olelo-dp/\\S+\\s+dispatcher\\s+${version}\\s+no\\s+-\\s*\\n`));
+    expect(nodes.out).toMatch(/^NODE\s+UP\s+LABELS\s+CANARY\s+KIND\s+RUNNING\s+OFFERED\s+LAG_MS\s+PINNED\s+LAST_NACK\n/);
+    expect(nodes.out).toMatch(new RegExp(`\\n${NODE}\\s+yes\\s+-\\s+-\\s+dispatcher\\s+${version}\\s+${version}\\s+\\d+\\s+no\\s+-\\s*\\n`));
     const nodesJson = JSON.parse((await olectlFast(["--json", "nodes"])).out);
     expect(nodesJson).toEqual([expect.objectContaining({ nodeId: NODE, connected: true, kinds: expect.arrayContaining(["dispatcher"]) })]);
   }, 80_000);

@@ -8,9 +8,9 @@
 import { performance } from "node:perf_hooks";
 import { compileCarrierrouteTables } from "../../tables/carrierroute/table.js";
 import { compileDroutingTables } from "../../tables/drouting/table.js";
-import { findRule } from "../../data-plane/modules/drouting/route.js";
+import { findRule } from "../../tables/drouting/route.js";
 import { createCalendar } from "../../tables/drouting/calendar.js";
-import { loadGws } from "../../data-plane/modules/lcr/load-gws.js";
+import { loadGws } from "../../tables/lcr/load-gws.js";
 import { compileLcrTables } from "../../tables/lcr/table.js";
 import { compileMtreeTables } from "../../tables/mtree/table.js";
 import { compilePrefixRouteTables, lookupPrefixRoute } from "../../tables/prefix-route/table.js";

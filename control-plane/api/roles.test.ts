@@ -6,8 +6,8 @@ import { ApiTokens, parseTokensFile, requiredRole, roleAllows } from "./roles.js
 
 describe("management API roles", () => {
   it("maps methods to the least role", () => {
-    for (const m of ["status", "nodes", "diff", "audit.list", "snapshots.list", "dispatcher.list", "subscriber.get", "system.listMethods", "access.status"]) expect(requiredRole(m), m).toBe("read-only");
-    for (const m of ["dispatcher.create", "lcr_gw.update", "subscriber.passwd", "push", "address.delete"]) expect(requiredRole(m), m).toBe("operator");
+    for (const m of ["status", "nodes", "diff", "audit.list", "snapshots.list", "dispatcher.list", "subscriber.get", "system.listMethods", "access.status", "cdrs.list", "cdrs.get", "cdrs.export", "cdrs.dead_letters", "canary.status", "route.dryRun"]) expect(requiredRole(m), m).toBe("read-only");
+    for (const m of ["dispatcher.create", "lcr_gw.update", "subscriber.passwd", "push", "address.delete", "cdrs.ingest", "canary.promote", "canary.abort", "rollback", "unpin"]) expect(requiredRole(m), m).toBe("operator");
     for (const m of ["access.reload", "tokens.list"]) expect(requiredRole(m), m).toBe("admin");
     expect(roleAllows("read-only", "push")).toBe(false);
     expect(roleAllows("operator", "push")).toBe(true);

@@ -23,7 +23,7 @@ export interface RoleToken {
   role: ApiRole;
 }
 
-const READ_ONLY_METHODS = new Set(["status", "nodes", "diff", "audit.list", "snapshots.list", "access.status"]);
+const READ_ONLY_METHODS = new Set(["status", "nodes", "diff", "audit.list", "snapshots.list", "access.status", "cdrs.export", "cdrs.dead_letters", "canary.status", "route.dryRun"]);
 
 /** The least role that may call `method`. */
 export function requiredRole(method: string): ApiRole {

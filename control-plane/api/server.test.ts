@@ -304,6 +304,8 @@ describe("management API: audit, diff, push, nodes, status", () => {
         buildVersion: "0.1.0",
         peer: "127.0.0.1:40000",
         kinds: ["dispatcher"],
+        labels: {},
+        health: null,
         connected: true,
         connectedSince: "2024-01-01T00:00:00.000Z",
         disconnectedAt: null,

@@ -28,7 +28,7 @@ import type { Pool, RowDataPacket } from "mysql2/promise";
 import { createLogger, type Logger } from "../../lib/log/logger.js";
 import { RpcCode, RpcError } from "../../lib/rpc/errors.js";
 import { JsonRpcDispatcher } from "../../lib/rpc/json-rpc.js";
-import { RpcRegistry, formatSignature } from "../../lib/rpc/registry.js";
+import { RpcRegistry, formatSignature, type RpcMethod } from "../../lib/rpc/registry.js";
 import { and, desc, eq } from "drizzle-orm";
 import { TABLES } from "../db/catalog.js";
 import { olelo_audit } from "../db/schema.js";
@@ -39,6 +39,9 @@ import { actorOf, crudMethods, type ApiCallInfo } from "./crud.js";
 import { subscriberMethods } from "./subscriber.js";
 import { cdrsMethods } from "./cdrs.js";
 import { auditEvent } from "./write.js";
+import type { FleetController } from "../push/fleet.js";
+import { fleetMethods } from "./fleet-methods.js";
+import { dryRunMethod } from "./dry-run-method.js";
 import { ApiTokens, redactReplyForRole, requiredRole, roleAllows, type ApiRole } from "./roles.js";
 import type { WatchedPemFiles } from "../../lib/tls/pem-files.js";
 
@@ -68,6 +71,8 @@ export interface ManagementServerOptions {
   access?: { reload(): unknown; status(): unknown };
   /** Data planes as the push server sees them (control-plane/push). */
   nodes?: () => readonly NodeStatus[];
+  /** The fleet controller (canary, rollback, pins): replaces push and nodes with fleet-methods.ts. */
+  fleet?: FleetController;
   /** Push counters for GET /metrics (control-plane/push). */
   pushStats?: () => PushStats;
   /** Largest accepted request body (default 1 MiB). */
@@ -122,8 +127,11 @@ export function registerManagementMethods(registry: RpcRegistry, opts: Managemen
     registry.registerAll(crudMethods(table, deps).filter((m) => !overridden.has(m.name)));
   }
   registry.registerAll(subscriber);
+  const fleet = opts.fleet ? fleetMethods({ source: opts.source, pool: opts.pool, fleet: opts.fleet, nodes: opts.nodes ?? (() => []) }) : [];
+  registry.registerAll(fleet);
+  const fleetNames = new Set(fleet.map((m) => m.name));
   registry.registerAll(cdrsMethods(opts.pool));
-  registry.registerAll([
+  const builtIn: RpcMethod[] = [
     {
       name: "push",
       doc: "Recompiles every kind from the database now; changed kinds are pushed to the data planes at once.",
@@ -292,7 +300,9 @@ export function registerManagementMethods(registry: RpcRegistry, opts: Managemen
         return formatSignature(m);
       },
     },
-  ]);
+  ];
+  registry.registerAll(builtIn.filter((m) => !fleetNames.has(m.name)));
+  if (!opts.fleet) registry.register(dryRunMethod({ source: opts.source }));
 }
 
 function readBody(req: IncomingMessage, max: number): Promise<string | null> {

@@ -41,6 +41,8 @@ export interface DbSnapshotSource extends SnapshotSource {
   checkNow(): Promise<RefreshResult & { checked: number }>;
   /** Compiles a candidate set without touching state (the API validates writes with it). */
   compileSet(kind: string, set: TableSet): CompiledSet;
+  /** Reads and compiles kinds from the database without changing any state (the dry run's "after"). */
+  candidate(kinds: readonly string[]): Promise<Map<string, { set: TableSet; version: string; compiled: unknown } | { error: CompileError }>>;
   status(): SourceStatus;
   /** Stops the interval check. */
   close(): Promise<void>;
@@ -356,6 +358,29 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
           const to = res.ok ? res.version : null;
           if (to === (st.current?.version ?? null) && res.ok && res.refused.length === 0) continue;
           out.push({ kind: st.def.kind, from: st.current?.version ?? null, to, ...(res.ok ? {} : { error: res.error }), ...(res.refused.length ? { refused: res.refused } : {}), ...d });
+        }
+        return out;
+      }),
+    candidate: (kinds) =>
+      serial(async () => {
+        const read = await readKinds(kinds.map((k) => states.get(k)).filter((st) => st !== undefined));
+        const out = new Map<string, { set: TableSet; version: string; compiled: unknown } | { error: CompileError }>();
+        for (const { st, set, readError } of read) {
+          if (!set) {
+            out.set(st.def.kind, { error: readError! });
+            continue;
+          }
+          // as a push would: bad rows refused (row policy), then the rows that would go live
+          const res = compileSet(st.def.kind, set);
+          if (!res.ok) {
+            out.set(st.def.kind, { error: res.error });
+            continue;
+          }
+          try {
+            out.set(st.def.kind, { set: res.set, version: res.version, compiled: st.def.compile(res.set) });
+          } catch (e) {
+            out.set(st.def.kind, { error: toCompileError(st.def, e) });
+          }
         }
         return out;
       }),

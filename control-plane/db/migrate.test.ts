@@ -22,7 +22,7 @@ import {
   testDbUrl,
   versionRows,
 } from "./test-support.js";
-import { freePort } from "../../test/kit/ports.js";
+import { freePortBlock } from "../../test/kit/ports.js";
 
 const DB = "olelo_test_kam";
 /** Every Kamailio script whose tables Olelo manages. */
@@ -178,9 +178,11 @@ describe.skipIf(!haveKamailioScripts())("migrations", () => {
 
 const KAMAILIO = "/usr/sbin/kamailio";
 const MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules";
-const SIP_PORT = await freePort();
-const RPC_PORT = await freePort();
-const API_PORT = await freePort();
+// below the ephemeral range: Kamailio binds these later, when an OS-picked port may be taken meanwhile
+const PORTS = await freePortBlock(3);
+const SIP_PORT = PORTS;
+const RPC_PORT = PORTS + 1;
+const API_PORT = PORTS + 2;
 
 function kamailioCfg(dbUrl: string): string {
   return `#!KAMAILIO

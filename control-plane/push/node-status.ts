@@ -28,6 +28,17 @@ export interface DeltaFallback {
   at: string;
 }
 
+/** The node's last StatsReport (cumulative counters since it started) and when it came. */
+export interface NodeHealth {
+  replies: number;
+  replies5xx: number;
+  replies408: number;
+  calls: number;
+  failedCalls: number;
+  nacks: number;
+  at: string;
+}
+
 /** Per node, per table kind. */
 export interface NodeKindStatus {
   kind: string;
@@ -61,6 +72,10 @@ export interface NodeStatus {
   peer: string;
   /** Table kinds the node said it can apply. */
   kinds: string[];
+  /** Labels from the node's Hello (its controlPlane.labels). */
+  labels: Record<string, string>;
+  /** Last StatsReport, null before the first. */
+  health: NodeHealth | null;
   connected: boolean;
   connectedSince: string | null;
   disconnectedAt: string | null;
@@ -76,6 +91,8 @@ export class NodeRecord {
   buildVersion = "";
   peer = "";
   kinds: string[] = [];
+  labels: Record<string, string> = {};
+  health: NodeHealth | null = null;
   connected = false;
   connectedSince: string | null = null;
   disconnectedAt: string | null = null;
@@ -118,6 +135,8 @@ export class NodeRecord {
       buildVersion: this.buildVersion,
       peer: this.peer,
       kinds: [...this.kinds],
+      labels: { ...this.labels },
+      health: this.health ? { ...this.health } : null,
       connected: this.connected,
       connectedSince: this.connectedSince,
       disconnectedAt: this.disconnectedAt,

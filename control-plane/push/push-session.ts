@@ -33,6 +33,8 @@ export type PushCall = grpc.ServerDuplexStream<StreamTablesRequest, Buffer>;
 /** What a session shares with the server: the source, the encode cache, the log and the nonce generator. */
 export interface SessionDeps {
   source: PushSource;
+  /** The version this node should run (the fleet's, or a canary's candidate); default source.current. */
+  target(record: NodeRecord, kind: string): PushSnapshot | undefined;
   encoded: EncodedVersions;
   deltas: DeltaVersions;
   log: Logger;
@@ -187,7 +189,7 @@ export class PushSession {
   }
 
   private async sendIfNeeded(kind: string): Promise<void> {
-    const snap = this.deps.source.current(kind);
+    const snap = this.deps.target(this.record, kind);
     if (!snap) return;
     const t = this.record.kind(kind);
     if (snap.version === t.appliedVersion) return;
@@ -203,7 +205,7 @@ export class PushSession {
       if (t.appliedVersion !== null && this.fullOnly.get(kind) !== snap.version) {
         const base = t.appliedVersion;
         const d = await this.deps.deltas.get(kind, base, snap);
-        if (this.closed || this.deps.source.current(kind) !== snap || t.pending || t.appliedVersion !== base) {
+        if (this.closed || this.deps.target(this.record, kind) !== snap || t.pending || t.appliedVersion !== base) {
           // Things moved while the delta was computed; check the kind again from the start.
           if (!this.closed) this.pending.add(kind);
           return;

@@ -17,11 +17,20 @@ import type { ChunkOptions } from "../../tables/wire/table-chunks.js";
 import { createDeltaVersions, resolveDeltaOptions, type DeltaOptions } from "./delta-versions.js";
 import { createEncodedVersions, type EncodeFailure } from "./encoded-versions.js";
 import { NodeRecord, type NodeStatus } from "./node-status.js";
-import type { PushSource } from "./push-source.js";
+import type { PushSnapshot, PushSource } from "./push-source.js";
 import { PushSession, type PushCall } from "./push-session.js";
 import { identityOf, isLoopbackHost, securityMode, serverCredentials, type PushSecurity } from "./push-security.js";
 import type { PushIdentity } from "./push-access.js";
 import { createRefreshHandler, type RefreshFn } from "./refresh-rpc.js";
+
+/** What the server asks the fleet controller (fleet.ts); see PushServerOptions.fleet. */
+export interface FleetView {
+  target(record: NodeRecord, kind: string): PushSnapshot | undefined;
+  /** Called with kinds whose target changed for some node. */
+  onChange(fn: (kinds: string[]) => void): () => void;
+  /** A node's stream saw an ACK, NACK or StatsReport (canary checks react at once). */
+  onNodeEvent?(record: NodeRecord): void;
+}
 
 /** Largest frame the server sends; chunks are kept well below (1 MiB target, 4 MiB hard). */
 export const PUSH_MAX_SEND_BYTES = 16 * 1024 * 1024;
@@ -37,6 +46,11 @@ export interface PushServerOptions {
   chunk?: ChunkOptions;
   /** When versions go out as deltas (to data planes that support them); see DeltaOptions. */
   delta?: DeltaOptions;
+  /**
+   * Which version each node gets and when to look again (fleet.ts: canary, pins, hold); default:
+   * every node gets `source.current(kind)` as soon as it changes.
+   */
+  fleet?: FleetView;
   /** Re-reads kinds from the database for TablePushService/Refresh (a data plane's reload RPC). */
   refresh?: RefreshFn;
   /** How long a disconnected node stays in `nodes()`; default one hour. */
@@ -114,8 +128,10 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
     }
   };
   noteCurrent(opts.source.kinds());
+  const fleet: FleetView = opts.fleet ?? { target: (_r, k) => opts.source.current(k), onChange: (fn) => opts.source.onChange(fn) };
   const deps = {
     source: opts.source,
+    target: (r: NodeRecord, k: string) => fleet.target(r, k),
     encoded,
     deltas,
     log,
@@ -132,11 +148,14 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
     },
   };
 
-  const unsubscribe = opts.source.onChange((kinds) => {
-    // Every version the source passes through is a possible delta base for nodes that run it.
-    noteCurrent(kinds);
+  const offSource = opts.source.onChange((kinds) => noteCurrent(kinds)); // every version is a possible delta base
+  const offFleet = fleet.onChange((kinds) => {
     for (const s of sessions.values()) s.schedule(kinds);
   });
+  const unsubscribe = () => {
+    offSource();
+    offFleet();
+  };
 
   const endSession = (session: PushSession) => {
     session.close();
@@ -193,6 +212,7 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
         }
         rec.buildVersion = node?.buildVersion ?? "";
         rec.kinds = [...(node?.kinds ?? [])];
+        rec.labels = { ...m.value.labels };
         rec.peer = call.getPeer();
         rec.connected = true;
         rec.connectedSince = new Date().toISOString();
@@ -207,11 +227,27 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
       switch (m.case) {
         case "ack":
           session.onAck(m.value);
+          fleet.onNodeEvent?.(session.record);
           return;
         case "nack":
           stats.nacks[m.value.kind] = (stats.nacks[m.value.kind] ?? 0) + 1;
           session.onNack(m.value);
+          fleet.onNodeEvent?.(session.record);
           return;
+        case "stats": {
+          const v = m.value;
+          session.record.health = {
+            replies: Number(v.replies),
+            replies5xx: Number(v.replies5xx),
+            replies408: Number(v.replies408),
+            calls: Number(v.calls),
+            failedCalls: Number(v.failedCalls),
+            nacks: Number(v.nacks),
+            at: new Date().toISOString(),
+          };
+          fleet.onNodeEvent?.(session.record);
+          return;
+        }
         case "hello":
           return fail(grpc.status.INVALID_ARGUMENT, "hello may only be sent once per stream");
         default:

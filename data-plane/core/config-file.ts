@@ -23,6 +23,10 @@ export interface DataPlaneConfig {
     cacheDir: string | null;
     backoff: { initialMs?: number; maxMs?: number };
     deltaBase: "memory" | "cache" | "off";
+    /** Sent in Hello; canary pushes select nodes by them (e.g. {"zone": "eu"}). */
+    labels: Record<string, string>;
+    /** How often health counters (StatsReport) go to the control plane; default 5000 ms. */
+    statsIntervalMs: number;
     /** TLS to the control plane: fleet CA, and this node's certificate + key for mutual TLS (paths resolved). */
     tls: { ca: string; cert: string | null; key: string | null; serverName: string | null } | null;
     /** Per-node bearer token (server-only TLS). */
@@ -141,6 +145,16 @@ export function buildConfig(raw: unknown, baseDir: string): DataPlaneConfig {
       }
       deltaBase = c.deltaBase;
     }
+    const labels: Record<string, string> = {};
+    if (c.labels !== undefined) {
+      for (const [k, v] of Object.entries(obj(c.labels, "controlPlane.labels"))) {
+        if (!/^[A-Za-z0-9][A-Za-z0-9_.\/-]{0,62}$/.test(k)) throw new ConfigError(`'controlPlane.labels': bad label name '${k}' (1-63 of [A-Za-z0-9_./-])`);
+        if (typeof v !== "string" || v.length > 128 || /[\s,=]/.test(v)) throw new ConfigError(`'controlPlane.labels.${k}' must be a string of at most 128 characters without spaces, ',' or '='`);
+        labels[k] = v;
+      }
+    }
+    const statsIntervalMs = c.statsIntervalMs === undefined ? 5000 : c.statsIntervalMs;
+    if (typeof statsIntervalMs !== "number" || !(statsIntervalMs >= 100)) throw new ConfigError("'controlPlane.statsIntervalMs' must be a number >= 100");
     let tls: NonNullable<DataPlaneConfig["controlPlane"]>["tls"] = null;
     if (c.tls !== undefined && c.tls !== null) {
       const t = obj(c.tls, "controlPlane.tls");
@@ -167,6 +181,8 @@ export function buildConfig(raw: unknown, baseDir: string): DataPlaneConfig {
       tls,
       token,
       deltaBase,
+      labels,
+      statsIntervalMs,
       url: str(c.url, "controlPlane.url"),
       cacheDir: c.cacheDir === undefined ? null : resolve(baseDir, str(c.cacheDir, "controlPlane.cacheDir")),
       backoff,

@@ -137,6 +137,13 @@ export interface SipUac {
    * Registers a filter the core runs for every datagram / stream message (and on stream accept)
    * before parsing; returning true drops it (the ipban pattern). Returns the unregister function.
    */
+  /**
+   * Sets the message tap (siptrace): called for every received and sent SIP message with the local
+   * socket address and the peer. Returns the unregister function. One tap at a time.
+   */
+  setMessageTap?(
+    tap: (sent: boolean, data: Buffer, local: { proto: string; address: string; port: number }, remote: { proto: string; address: string; port: number }) => void,
+  ): () => void;
   addReceiveFilter?(filter: (src: { proto: string; address: string; port: number }) => boolean): () => void;
 }
 

@@ -20,6 +20,7 @@ import pikeModule from "./pike/index.js";
 import prefixRouteModule from "./prefix-route/index.js";
 import registrarModule from "./registrar/index.js";
 import sanityModule from "./sanity/index.js";
+import siptraceModule from "./siptrace/index.js";
 import speedDialModule from "./speed-dial/index.js";
 import usrlocModule from "./usrloc/index.js";
 
@@ -35,6 +36,7 @@ const withUsrloc = async (): Promise<Record<string, unknown>> => ({ usrloc: awai
 /** Every module whose descriptor declares `rpc`, `stats` or `tables`. */
 const declaring: Entry[] = [
   { def: pikeModule },
+  { def: siptraceModule },
   { def: permissionsModule },
   { def: dialogModule },
   { def: htableModule },

@@ -3,7 +3,8 @@
  * (olelo.control.v1.TablePushService/StreamTables, modelled on Envoy ADS). It
  * - loads the last good tables from its cache before connecting, so a data plane that restarts
  *   while the control plane is down keeps routing;
- * - says Hello with its node id, build, supported kinds and the versions it runs;
+ * - says Hello with its node id, build, supported kinds, labels and the versions it runs, then
+ *   sends StatsReport (health counters) every few seconds;
  * - applies each complete version through `TableRegistry.load` (compile to one side, swap in one
  *   step), ACKs it and writes it to the cache, or NACKs it with the TableError and keeps the old
  *   table;
@@ -33,6 +34,7 @@ import { readCachedKind, writeCachedKind, writeCachedSet } from "./table-cache.j
 import { createClientConstructor, type MessageCodec } from "../../tables/wire/grpc-adapter.js";
 import { parseResponseFrame, type ResponseFrame } from "../../tables/wire/response-frame.js";
 import { kindPlan, sortKinds } from "../../tables/wire/table-kinds.js";
+import { startStatsReports, type HealthCounters } from "./health-stats.js";
 
 /** Largest frame accepted from the control plane (its chunks target 1 MiB, at most 4 MiB). */
 export const SYNC_MAX_RECEIVE_BYTES = 16 * 1024 * 1024;
@@ -61,6 +63,10 @@ export interface SyncClientOptions {
    * per million rows; needs cacheDir); "off" tells the control plane to send whole versions only.
    */
   deltaBase?: DeltaBase;
+  /** Hello labels (canary selection); health counters sent as StatsReport every statsIntervalMs (default 5000). */
+  labels?: Record<string, string>;
+  health?: () => HealthCounters;
+  statsIntervalMs?: number;
   /** TLS to the control plane (channel-security.ts); without it only a loopback url is allowed. */
   tls?: SyncTlsOptions | null;
   /** Per-node bearer token (server-only TLS setups); needs `tls`. */
@@ -228,6 +234,12 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
     if (call === c) c.write(msg);
   };
 
+  let stopStats = () => {}; // StatsReport every statsIntervalMs on the open stream (health-stats.ts)
+  const startStats = (c: TableStream) => {
+    stopStats();
+    if (opts.health) stopStats = startStatsReports((m) => send(c, m), opts.health, () => st.nacks, opts.statsIntervalMs ?? 5000);
+  };
+
   /** Queues a cache write of `kind` (one at a time per kind, in order). */
   const queueCacheWrite = (kind: string, write: (dir: string) => Promise<unknown>) => {
     if (!opts.cacheDir) return;
@@ -390,6 +402,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
   const onEnded = (c: TableStream, why: string | null) => {
     if (call !== c) return;
     call = null;
+    stopStats();
     asm.reset();
     if (st.connected) log.warn("control plane stream ended", { error: why });
     // A stream that stayed up a while was healthy: start the backoff over.
@@ -419,6 +432,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
       st.connected = true;
       st.connectedSince = new Date().toISOString();
       log.info("connected to control plane", { url: opts.url });
+      startStats(c);
     });
     c.on("data", (f: ResponseFrame) => onFrame(c, f));
     c.on("error", (e: grpc.ServiceError) => onEnded(c, `${grpc.status[e.code] ?? e.code}: ${e.details || e.message}`));
@@ -430,7 +444,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
       const v = applied.get(k);
       if (v) versions[k] = v;
     }
-    c.write(create(StreamTablesRequestSchema, { message: { case: "hello", value: { node: { id: opts.nodeId, buildVersion, kinds, supportsDelta: deltaBase !== "off" }, versions } } }));
+    c.write(create(StreamTablesRequestSchema, { message: { case: "hello", value: { node: { id: opts.nodeId, buildVersion, kinds, supportsDelta: deltaBase !== "off" }, versions, labels: opts.labels ?? {} } } }));
   };
 
   connect();
@@ -443,6 +457,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
       if (closed) return;
       closed = true;
       offChange();
+      stopStats();
       if (timer) clearTimeout(timer);
       timer = null;
       st.state = "closed";

@@ -81,6 +81,8 @@ export function recordUpstream(e: Tm, t: ServerTxn, status: number, data: Buffer
   t.finalSent = true;
   if (first) {
     e.counters.txnClass[(status / 100) | 0]!.v++;
+    if (status === 408) e.counters.health.uas408.v++;
+    if (t.isInvite && (status === 408 || status >= 500)) e.counters.health.failedInvites.v++;
     e.counters.observeTxn(t.method, t.createdAt);
   }
   if (t.isInvite && status >= 300) {

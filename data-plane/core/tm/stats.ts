@@ -1,4 +1,4 @@
-import type { Counter, StatGroup, StatsRegistry } from "../stats/counters.js";
+import { Counter, type StatGroup, type StatsRegistry } from "../stats/counters.js";
 import type { Histogram } from "../stats/families.js";
 import type { Endpoint } from "../../../lib/sip/types.js";
 import { CORE_STATS, SL_STATS, TMX_STATS } from "./stat-names.js";
@@ -17,6 +17,12 @@ export class TmCounters {
   readonly rcvReplyClass: Counter[];
   readonly txnClass: Counter[];
   readonly methodCounter = new Map<string, Counter>();
+  /**
+   * Health counters outside Kamailio's statistic names (not in any group): 408 finals of server
+   * transactions and INVITE transactions that failed (408 or >= 500). The sync client reports
+   * them to the control plane (StatsReport) for canary soaks.
+   */
+  readonly health = { uas408: new Counter(), failedInvites: new Counter() };
   /** Server transaction time: request received → first final reply sent upstream, per method. */
   readonly txnTime: Histogram;
   /** Per destination (proto:address:port of the branch): request sent → first reply of any kind. */

@@ -55,6 +55,9 @@ export interface StreamTransport {
  * stream connections are found by id or by remote address (connection reuse, RFC 3261 §18) and
  * opened on demand.
  */
+/** A message tap: `sent` true for outgoing, `local` the Olelo socket, `remote` the peer. */
+export type MessageTap = (sent: boolean, data: Buffer, local: ListenSocket, remote: Endpoint) => void;
+
 export class TransportLayer {
   readonly sockets: ListenSocket[] = [];
   private readonly udp = new Map<ListenSocket, dgram.Socket>();
@@ -70,6 +73,8 @@ export class TransportLayer {
    * branches fail (and fail over) at once.
    */
   onConnectFailed: ((dest: Endpoint) => void) | null = null;
+  /** Message tap (siptrace): called for every received and sent message; null = no cost. */
+  tap: MessageTap | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   stats = { udpRx: 0, udpTx: 0, tcpRx: 0, tcpTx: 0, sendErrors: 0, tcpRejected: 0 };
 
@@ -127,6 +132,7 @@ export class TransportLayer {
         });
         s.on("message", (data, rinfo) => {
           this.stats.udpRx++;
+          if (this.tap) this.tap(false, data, sock, { proto: "udp", address: rinfo.address, port: rinfo.port });
           this.onMessage(data, { proto: "udp", address: rinfo.address, port: rinfo.port }, sock, null);
         });
         this.udp.set(sock, s);
@@ -200,6 +206,7 @@ export class TransportLayer {
   }
 
   deliver(data: Buffer, src: Endpoint, sock: ListenSocket, conn: Connection | null): void {
+    if (this.tap) this.tap(false, data, sock, src);
     this.onMessage(data, src, sock, conn);
   }
 
@@ -258,6 +265,7 @@ export class TransportLayer {
    * connection to the destination, else a new one (unless `noConnect`).
    */
   send(sock: ListenSocket, dest: Endpoint, data: Buffer, connId?: number | null, noConnect = false): boolean {
+    if (this.tap) this.tap(true, data, sock, dest);
     if (dest.proto === "udp") {
       const s = this.udp.get(sock);
       if (!s) return false;

@@ -3,7 +3,7 @@ import { createTableReloader } from "../../core/kit/reload-kind.js";
 import { compileBySize } from "../../core/kit/index.js";
 import { crc32 } from "./crc32.js";
 import { crRpcMethods, ruleKey, type HostState } from "./rpc.js";
-import { findNextDomain, findRouteFlags, matchKey, resolveCarrier, resolveDomain, rewriteUri, ruleByDice, ruleByIndex } from "./select.js";
+import { findNextDomain, findRouteFlags, matchKey, resolveCarrier, resolveDomain, rewriteUri, ruleByDice, ruleByIndex } from "../../../tables/carrierroute/select.js";
 import { compileCarrierrouteSteps, compileCarrierrouteTables, type CarrierrouteCompileOptions, type CompiledCarrierroute, type CrRouteFlags, type CrRule } from "../../../tables/carrierroute/table.js";
 import { tableNamesOf } from "../../../tables/kinds.js";
 

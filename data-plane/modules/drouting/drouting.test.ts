@@ -3,7 +3,7 @@ import type { TableRow, TableSet } from "../../core/api.js";
 import { fakeHost, fakeRequest, seededRandom, setTableSource } from "../../testing/fake-host.js";
 import { createCalendar } from "../../../tables/drouting/calendar.js";
 import { DR_VARS, createDrouting } from "./drouting.js";
-import { buildDrUri, findRule, orderGateways } from "./route.js";
+import { buildDrUri, findRule, orderGateways } from "../../../tables/drouting/route.js";
 import { compileDroutingTables } from "../../../tables/drouting/table.js";
 
 const UTC = createCalendar("UTC");

@@ -3,7 +3,7 @@ import { createTableReloader } from "../../core/kit/reload-kind.js";
 import { createCalendar, type Calendar } from "../../../tables/drouting/calendar.js";
 import { compileBySize, expandIp, splitUriRaw } from "../../core/kit/index.js";
 import { DrKeepalive, type DrKeepaliveConfig } from "./keepalive.js";
-import { buildDrUri, findRule, orderGateways, type SortOrder } from "./route.js";
+import { buildDrUri, findRule, orderGateways, type SortOrder } from "../../../tables/drouting/route.js";
 import { compileDroutingSteps, compileDroutingTables, type CompiledDrouting, type DrGateway, type DrRule } from "../../../tables/drouting/table.js";
 import { tableNamesOf } from "../../../tables/kinds.js";
 

@@ -34,7 +34,7 @@ export default defineModule<DroutingApi>({
 export type { DroutingApi, DroutingConfig, DroutingDeps, DroutingModule, DoRoutingOptions } from "./drouting.js";
 export { DR_VARS, createDrouting, droutingConfigFromHost, droutingRpcMethods } from "./drouting.js";
 export { compileDroutingTables, resolveGwList, type CompiledDrouting, type DrGateway, type DrRule } from "../../../tables/drouting/table.js";
-export { findRule, orderGateways, buildDrUri, type SortOrder } from "./route.js";
+export { findRule, orderGateways, buildDrUri, type SortOrder } from "../../../tables/drouting/route.js";
 export { parseTimeRec, matchTimeRec, TimeRecError, type TimeRec } from "../../../tables/drouting/timerec.js";
 export { createCalendar, type Calendar } from "../../../tables/drouting/calendar.js";
 export { DrKeepalive, type DrKeepaliveConfig, type DrGatewayState } from "./keepalive.js";

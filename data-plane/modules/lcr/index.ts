@@ -37,6 +37,6 @@ export default defineModule<LcrApi>({
 export type { LcrApi, LcrConfig, LcrDeps, LcrModule } from "./lcr.js";
 export { LCR_VARS, createLcr, lcrConfigFromHost } from "./lcr.js";
 export { compileLcrTables, type CompiledLcr, type LcrGw, type LcrInstance, type LcrRule, type LcrTarget } from "../../../tables/lcr/table.js";
-export { loadGws, type MatchedGw, type LcrMtreeLookup, type LoadGwsResult } from "./load-gws.js";
-export { firstChoiceProbabilities, type LcrWeighting } from "./weights.js";
+export { loadGws, type MatchedGw, type LcrMtreeLookup, type LoadGwsResult } from "../../../tables/lcr/load-gws.js";
+export { firstChoiceProbabilities, type LcrWeighting } from "../../../tables/lcr/weights.js";
 export { pcreToRegExp, PcreError } from "../../../tables/lcr/pcre.js";

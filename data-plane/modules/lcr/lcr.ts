@@ -2,12 +2,12 @@ import type { ModuleHost, RequestContext } from "../../core/api.js";
 import { createTableReloader } from "../../core/kit/reload-kind.js";
 import { compileBySize, splitUriRaw } from "../../core/kit/index.js";
 import { findGwByAddress, protoNumber } from "./from-gw.js";
-import { loadGws, type LcrMtreeLookup, type LoadGwsResult, type MatchedGw } from "./load-gws.js";
+import { loadGws, type LcrMtreeLookup, type LoadGwsResult, type MatchedGw } from "../../../tables/lcr/load-gws.js";
 import { buildGwUris } from "./next-gw.js";
 import { lcrRpcMethods } from "./rpc.js";
 import { GwHealth, parseValidReplyCodes, type LcrPingConfig } from "./gw-health.js";
 import { compileLcrSteps, compileLcrTables, type CompiledLcr, type LcrCompileOptions, type LcrGw } from "../../../tables/lcr/table.js";
-import type { LcrWeighting } from "./weights.js";
+import type { LcrWeighting } from "../../../tables/lcr/weights.js";
 import { tableNamesOf } from "../../../tables/kinds.js";
 
 /**

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { TableRow, TableSet } from "../../core/api.js";
 import { seededRandom } from "../../testing/fake-host.js";
-import { loadGws, type LoadGwsInput, type LoadGwsOptions } from "./load-gws.js";
+import { loadGws, type LoadGwsInput, type LoadGwsOptions } from "../../../tables/lcr/load-gws.js";
 import { compileLcrTables, type LcrGw } from "../../../tables/lcr/table.js";
-import { firstChoiceProbabilities, type LcrWeighting } from "./weights.js";
+import { firstChoiceProbabilities, type LcrWeighting } from "../../../tables/lcr/weights.js";
 
 const gw = (id: number, over: TableRow = {}): TableRow => ({ id, lcr_id: 1, ip_addr: `10.0.0.${id}`, ...over });
 const rule = (id: number, prefix: string, over: TableRow = {}): TableRow => ({ id, lcr_id: 1, prefix, ...over });

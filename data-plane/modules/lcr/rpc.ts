@@ -1,5 +1,5 @@
 import { RpcCode, RpcError, type RpcMethod, defineRpc } from "../../core/api.js";
-import type { LoadGwsResult } from "./load-gws.js";
+import type { LoadGwsResult } from "../../../tables/lcr/load-gws.js";
 import type { CompiledLcr, LcrGw, LcrRule } from "../../../tables/lcr/table.js";
 
 /**

@@ -23,4 +23,4 @@ export default defineModule<MtreeApi>({
 export type { MtreeApi } from "./mtree.js";
 export { MTREE_VARS, createMtree, mtreeOptionsFromConfig, mtreeRpcMethods } from "./mtree.js";
 export { compileMtreeTables, type CompiledMtrees, type CompiledTree, type MtreeCompileOptions, type MtreeType } from "../../../tables/mtree/table.js";
-export { matchTree, matchAllValues, type MtreeMatch } from "./match.js";
+export { matchTree, matchAllValues, type MtreeMatch } from "../../../tables/mtree/match.js";

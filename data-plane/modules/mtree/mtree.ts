@@ -1,7 +1,7 @@
 import { RpcCode, RpcError, type ModuleHost, type RpcMethod, type RequestContext } from "../../core/api.js";
 import { createTableReloader } from "../../core/kit/reload-kind.js";
 import { compileBySize } from "../../core/kit/index.js";
-import { matchAllValues, matchTree, type MtreeMatch } from "./match.js";
+import { matchAllValues, matchTree, type MtreeMatch } from "../../../tables/mtree/match.js";
 import { compileMtreeSteps, compileMtreeTables, type CompiledMtrees, type CompiledTree, type MtreeCompileOptions, type MtreeType } from "../../../tables/mtree/table.js";
 import { tableNamesOf } from "../../../tables/kinds.js";
 

@@ -40,7 +40,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file olelo/control/v1/control.proto.
  */
 export const file_olelo_control_v1_control: GenFile = /*@__PURE__*/
-  fileDesc("Ch5vbGVsby9jb250cm9sL3YxL2NvbnRyb2wucHJvdG8SEG9sZWxvLmNvbnRyb2wudjEiMAoOUmVmcmVzaFJlcXVlc3QSDwoHbm9kZV9pZBgBIAEoCRINCgVraW5kcxgCIAMoCSI/Cg9SZWZyZXNoUmVzcG9uc2USLAoFa2luZHMYASADKAsyHS5vbGVsby5jb250cm9sLnYxLktpbmRSZWZyZXNoImsKC0tpbmRSZWZyZXNoEgwKBGtpbmQYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIPCgdjaGFuZ2VkGAMgASgIEiwKBWVycm9yGAQgASgLMh0ub2xlbG8uY29udHJvbC52MS5FcnJvckRldGFpbCKYAQoTU3RyZWFtVGFibGVzUmVxdWVzdBIoCgVoZWxsbxgBIAEoCzIXLm9sZWxvLmNvbnRyb2wudjEuSGVsbG9IABIkCgNhY2sYAiABKAsyFS5vbGVsby5jb250cm9sLnYxLkFja0gAEiYKBG5hY2sYAyABKAsyFi5vbGVsby5jb250cm9sLnYxLk5hY2tIAEIJCgdtZXNzYWdlIv4GChRTdHJlYW1UYWJsZXNSZXNwb25zZRIMCgRraW5kGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDQoFbm9uY2UYAyABKAkSEwoLY2h1bmtfaW5kZXgYBCABKA0SEwoLY2h1bmtfY291bnQYBSABKA0SEgoKdG90YWxfcm93cxgGIAEoDRITCgtjb21waWxlZF9hdBgHIAEoCRIrCgVkZWx0YRgIIAEoCzIcLm9sZWxvLmNvbnRyb2wudjEuVGFibGVEZWx0YRI3CgpkaXNwYXRjaGVyGBAgASgLMiEub2xlbG8udGFibGVzLnYxLkRpc3BhdGNoZXJUYWJsZXNIABIpCgNsY3IYESABKAsyGi5vbGVsby50YWJsZXMudjEuTGNyVGFibGVzSAASMwoIZHJvdXRpbmcYEiABKAsyHy5vbGVsby50YWJsZXMudjEuRHJvdXRpbmdUYWJsZXNIABI7CgxjYXJyaWVycm91dGUYEyABKAsyIy5vbGVsby50YWJsZXMudjEuQ2FycmllcnJvdXRlVGFibGVzSAASOgoMcHJlZml4X3JvdXRlGBQgASgLMiIub2xlbG8udGFibGVzLnYxLlByZWZpeFJvdXRlVGFibGVzSAASLQoFbXRyZWUYFSABKAsyHC5vbGVsby50YWJsZXMudjEuTXRyZWVUYWJsZXNIABI3CgpzdWJzY3JpYmVyGBYgASgLMiEub2xlbG8udGFibGVzLnYxLlN1YnNjcmliZXJUYWJsZXNIABIxCgdhZGRyZXNzGBcgASgLMh4ub2xlbG8udGFibGVzLnYxLkFkZHJlc3NUYWJsZXNIABIxCgd0cnVzdGVkGBggASgLMh4ub2xlbG8udGFibGVzLnYxLlRydXN0ZWRUYWJsZXNIABIvCgZodGFibGUYGSABKAsyHS5vbGVsby50YWJsZXMudjEuSHRhYmxlVGFibGVzSAASMgoIYWxpYXNfZGIYGiABKAsyHi5vbGVsby50YWJsZXMudjEuQWxpYXNEYlRhYmxlc0gAEjYKCnNwZWVkX2RpYWwYGyABKAsyIC5vbGVsby50YWJsZXMudjEuU3BlZWREaWFsVGFibGVzSAASMQoHY2FsbGZ3ZBgcIAEoCzIeLm9sZWxvLnRhYmxlcy52MS5DYWxsZndkVGFibGVzSABCCAoGdGFibGVzIn8KClRhYmxlRGVsdGESFAoMYmFzZV92ZXJzaW9uGAEgASgJEhUKDXRvdGFsX3JlbW92ZWQYAiABKA0SFQoNcmVzdWx0X2RpZ2VzdBgDIAEoCRItCgZ0YWJsZXMYBCADKAsyHS5vbGVsby5jb250cm9sLnYxLlRhYmxlQ2hhbmdlIo8BCgtUYWJsZUNoYW5nZRINCgV0YWJsZRgBIAEoCRISCgprZXlfY29sdW1uGAIgASgJEhMKC3Jlc3VsdF9yb3dzGAMgASgNEhEKCXBvc2l0aW9ucxgEIAMoDRIbChNyZW1vdmVkX3N0cmluZ19rZXlzGAUgAygJEhgKEHJlbW92ZWRfaW50X2tleXMYBiADKAMilwEKBUhlbGxvEiQKBG5vZGUYASABKAsyFi5vbGVsby5jb250cm9sLnYxLk5vZGUSNwoIdmVyc2lvbnMYAiADKAsyJS5vbGVsby5jb250cm9sLnYxLkhlbGxvLlZlcnNpb25zRW50cnkaLwoNVmVyc2lvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlAKBE5vZGUSCgoCaWQYASABKAkSFQoNYnVpbGRfdmVyc2lvbhgCIAEoCRINCgVraW5kcxgDIAMoCRIWCg5zdXBwb3J0c19kZWx0YRgEIAEoCCI8CgNBY2sSDAoEa2luZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEhYKDnJlc3BvbnNlX25vbmNlGAMgASgJIowBCgROYWNrEgwKBGtpbmQYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIYChByZWplY3RlZF92ZXJzaW9uGAMgASgJEhYKDnJlc3BvbnNlX25vbmNlGAQgASgJEjMKDGVycm9yX2RldGFpbBgFIAEoCzIdLm9sZWxvLmNvbnRyb2wudjEuRXJyb3JEZXRhaWwimwEKC0Vycm9yRGV0YWlsEiwKBnJlYXNvbhgBIAEoDjIcLm9sZWxvLmNvbnRyb2wudjEuTmFja1JlYXNvbhIPCgdtZXNzYWdlGAIgASgJEg0KBXRhYmxlGAMgASgJEhQKCnJvd19zdHJpbmcYBCABKAlIABIRCgdyb3dfaW50GAUgASgDSAASDgoGZGV0YWlsGAYgASgJQgUKA3JvdyrYAQoKTmFja1JlYXNvbhIbChdOQUNLX1JFQVNPTl9VTlNQRUNJRklFRBAAEhsKF05BQ0tfUkVBU09OX0lOVkFMSURfUk9XEAESHAoYTkFDS19SRUFTT05fVU5LTk9XTl9LSU5EEAISGQoVTkFDS19SRUFTT05fQkFEX0NIVU5LEAMSGAoUTkFDS19SRUFTT05fSU5URVJOQUwQBBIdChlOQUNLX1JFQVNPTl9CQVNFX01JU01BVENIEAUSHgoaTkFDS19SRUFTT05fREVMVEFfTUlTTUFUQ0gQBjLFAQoQVGFibGVQdXNoU2VydmljZRJhCgxTdHJlYW1UYWJsZXMSJS5vbGVsby5jb250cm9sLnYxLlN0cmVhbVRhYmxlc1JlcXVlc3QaJi5vbGVsby5jb250cm9sLnYxLlN0cmVhbVRhYmxlc1Jlc3BvbnNlKAEwARJOCgdSZWZyZXNoEiAub2xlbG8uY29udHJvbC52MS5SZWZyZXNoUmVxdWVzdBohLm9sZWxvLmNvbnRyb2wudjEuUmVmcmVzaFJlc3BvbnNlYgZwcm90bzM", [file_olelo_tables_v1_address, file_olelo_tables_v1_alias_db, file_olelo_tables_v1_callfwd, file_olelo_tables_v1_carrierroute, file_olelo_tables_v1_dispatcher, file_olelo_tables_v1_drouting, file_olelo_tables_v1_htable, file_olelo_tables_v1_lcr, file_olelo_tables_v1_mtree, file_olelo_tables_v1_prefix_route, file_olelo_tables_v1_speed_dial, file_olelo_tables_v1_subscriber, file_olelo_tables_v1_trusted]);
+  fileDesc("Ch5vbGVsby9jb250cm9sL3YxL2NvbnRyb2wucHJvdG8SEG9sZWxvLmNvbnRyb2wudjEiMAoOUmVmcmVzaFJlcXVlc3QSDwoHbm9kZV9pZBgBIAEoCRINCgVraW5kcxgCIAMoCSI/Cg9SZWZyZXNoUmVzcG9uc2USLAoFa2luZHMYASADKAsyHS5vbGVsby5jb250cm9sLnYxLktpbmRSZWZyZXNoImsKC0tpbmRSZWZyZXNoEgwKBGtpbmQYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIPCgdjaGFuZ2VkGAMgASgIEiwKBWVycm9yGAQgASgLMh0ub2xlbG8uY29udHJvbC52MS5FcnJvckRldGFpbCLIAQoTU3RyZWFtVGFibGVzUmVxdWVzdBIoCgVoZWxsbxgBIAEoCzIXLm9sZWxvLmNvbnRyb2wudjEuSGVsbG9IABIkCgNhY2sYAiABKAsyFS5vbGVsby5jb250cm9sLnYxLkFja0gAEiYKBG5hY2sYAyABKAsyFi5vbGVsby5jb250cm9sLnYxLk5hY2tIABIuCgVzdGF0cxgeIAEoCzIdLm9sZWxvLmNvbnRyb2wudjEuU3RhdHNSZXBvcnRIAEIJCgdtZXNzYWdlIv4GChRTdHJlYW1UYWJsZXNSZXNwb25zZRIMCgRraW5kGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDQoFbm9uY2UYAyABKAkSEwoLY2h1bmtfaW5kZXgYBCABKA0SEwoLY2h1bmtfY291bnQYBSABKA0SEgoKdG90YWxfcm93cxgGIAEoDRITCgtjb21waWxlZF9hdBgHIAEoCRIrCgVkZWx0YRgIIAEoCzIcLm9sZWxvLmNvbnRyb2wudjEuVGFibGVEZWx0YRI3CgpkaXNwYXRjaGVyGBAgASgLMiEub2xlbG8udGFibGVzLnYxLkRpc3BhdGNoZXJUYWJsZXNIABIpCgNsY3IYESABKAsyGi5vbGVsby50YWJsZXMudjEuTGNyVGFibGVzSAASMwoIZHJvdXRpbmcYEiABKAsyHy5vbGVsby50YWJsZXMudjEuRHJvdXRpbmdUYWJsZXNIABI7CgxjYXJyaWVycm91dGUYEyABKAsyIy5vbGVsby50YWJsZXMudjEuQ2FycmllcnJvdXRlVGFibGVzSAASOgoMcHJlZml4X3JvdXRlGBQgASgLMiIub2xlbG8udGFibGVzLnYxLlByZWZpeFJvdXRlVGFibGVzSAASLQoFbXRyZWUYFSABKAsyHC5vbGVsby50YWJsZXMudjEuTXRyZWVUYWJsZXNIABI3CgpzdWJzY3JpYmVyGBYgASgLMiEub2xlbG8udGFibGVzLnYxLlN1YnNjcmliZXJUYWJsZXNIABIxCgdhZGRyZXNzGBcgASgLMh4ub2xlbG8udGFibGVzLnYxLkFkZHJlc3NUYWJsZXNIABIxCgd0cnVzdGVkGBggASgLMh4ub2xlbG8udGFibGVzLnYxLlRydXN0ZWRUYWJsZXNIABIvCgZodGFibGUYGSABKAsyHS5vbGVsby50YWJsZXMudjEuSHRhYmxlVGFibGVzSAASMgoIYWxpYXNfZGIYGiABKAsyHi5vbGVsby50YWJsZXMudjEuQWxpYXNEYlRhYmxlc0gAEjYKCnNwZWVkX2RpYWwYGyABKAsyIC5vbGVsby50YWJsZXMudjEuU3BlZWREaWFsVGFibGVzSAASMQoHY2FsbGZ3ZBgcIAEoCzIeLm9sZWxvLnRhYmxlcy52MS5DYWxsZndkVGFibGVzSABCCAoGdGFibGVzIn8KClRhYmxlRGVsdGESFAoMYmFzZV92ZXJzaW9uGAEgASgJEhUKDXRvdGFsX3JlbW92ZWQYAiABKA0SFQoNcmVzdWx0X2RpZ2VzdBgDIAEoCRItCgZ0YWJsZXMYBCADKAsyHS5vbGVsby5jb250cm9sLnYxLlRhYmxlQ2hhbmdlIo8BCgtUYWJsZUNoYW5nZRINCgV0YWJsZRgBIAEoCRISCgprZXlfY29sdW1uGAIgASgJEhMKC3Jlc3VsdF9yb3dzGAMgASgNEhEKCXBvc2l0aW9ucxgEIAMoDRIbChNyZW1vdmVkX3N0cmluZ19rZXlzGAUgAygJEhgKEHJlbW92ZWRfaW50X2tleXMYBiADKAMi+wEKBUhlbGxvEiQKBG5vZGUYASABKAsyFi5vbGVsby5jb250cm9sLnYxLk5vZGUSNwoIdmVyc2lvbnMYAiADKAsyJS5vbGVsby5jb250cm9sLnYxLkhlbGxvLlZlcnNpb25zRW50cnkSMwoGbGFiZWxzGB4gAygLMiMub2xlbG8uY29udHJvbC52MS5IZWxsby5MYWJlbHNFbnRyeRovCg1WZXJzaW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJQCgROb2RlEgoKAmlkGAEgASgJEhUKDWJ1aWxkX3ZlcnNpb24YAiABKAkSDQoFa2luZHMYAyADKAkSFgoOc3VwcG9ydHNfZGVsdGEYBCABKAgiPAoDQWNrEgwKBGtpbmQYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIWCg5yZXNwb25zZV9ub25jZRgDIAEoCSKMAQoETmFjaxIMCgRraW5kGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSGAoQcmVqZWN0ZWRfdmVyc2lvbhgDIAEoCRIWCg5yZXNwb25zZV9ub25jZRgEIAEoCRIzCgxlcnJvcl9kZXRhaWwYBSABKAsyHS5vbGVsby5jb250cm9sLnYxLkVycm9yRGV0YWlsIpsBCgtFcnJvckRldGFpbBIsCgZyZWFzb24YASABKA4yHC5vbGVsby5jb250cm9sLnYxLk5hY2tSZWFzb24SDwoHbWVzc2FnZRgCIAEoCRINCgV0YWJsZRgDIAEoCRIUCgpyb3dfc3RyaW5nGAQgASgJSAASEQoHcm93X2ludBgFIAEoA0gAEg4KBmRldGFpbBgGIAEoCUIFCgNyb3cifAoLU3RhdHNSZXBvcnQSDwoHcmVwbGllcxgBIAEoBBITCgtyZXBsaWVzXzV4eBgCIAEoBBITCgtyZXBsaWVzXzQwOBgDIAEoBBINCgVjYWxscxgEIAEoBBIUCgxmYWlsZWRfY2FsbHMYBSABKAQSDQoFbmFja3MYBiABKAQq2AEKCk5hY2tSZWFzb24SGwoXTkFDS19SRUFTT05fVU5TUEVDSUZJRUQQABIbChdOQUNLX1JFQVNPTl9JTlZBTElEX1JPVxABEhwKGE5BQ0tfUkVBU09OX1VOS05PV05fS0lORBACEhkKFU5BQ0tfUkVBU09OX0JBRF9DSFVOSxADEhgKFE5BQ0tfUkVBU09OX0lOVEVSTkFMEAQSHQoZTkFDS19SRUFTT05fQkFTRV9NSVNNQVRDSBAFEh4KGk5BQ0tfUkVBU09OX0RFTFRBX01JU01BVENIEAYyxQEKEFRhYmxlUHVzaFNlcnZpY2USYQoMU3RyZWFtVGFibGVzEiUub2xlbG8uY29udHJvbC52MS5TdHJlYW1UYWJsZXNSZXF1ZXN0GiYub2xlbG8uY29udHJvbC52MS5TdHJlYW1UYWJsZXNSZXNwb25zZSgBMAESTgoHUmVmcmVzaBIgLm9sZWxvLmNvbnRyb2wudjEuUmVmcmVzaFJlcXVlc3QaIS5vbGVsby5jb250cm9sLnYxLlJlZnJlc2hSZXNwb25zZWIGcHJvdG8z", [file_olelo_tables_v1_address, file_olelo_tables_v1_alias_db, file_olelo_tables_v1_callfwd, file_olelo_tables_v1_carrierroute, file_olelo_tables_v1_dispatcher, file_olelo_tables_v1_drouting, file_olelo_tables_v1_htable, file_olelo_tables_v1_lcr, file_olelo_tables_v1_mtree, file_olelo_tables_v1_prefix_route, file_olelo_tables_v1_speed_dial, file_olelo_tables_v1_subscriber, file_olelo_tables_v1_trusted]);
 
 /**
  * Data plane -> control plane: re-read these kinds.
@@ -159,6 +159,14 @@ export type StreamTablesRequest = Message<"olelo.control.v1.StreamTablesRequest"
      */
     value: Nack;
     case: "nack";
+  } | {
+    /**
+     * Periodic health counters of the data plane (canary soak, fleet status); field range 30-39.
+     *
+     * @generated from field: olelo.control.v1.StatsReport stats = 30;
+     */
+    value: StatsReport;
+    case: "stats";
   } | { case: undefined; value?: undefined };
 };
 
@@ -449,6 +457,14 @@ export type Hello = Message<"olelo.control.v1.Hello"> & {
    * @generated from field: map<string, string> versions = 2;
    */
   versions: { [key: string]: string };
+
+  /**
+   * Labels from the node's configuration (controlPlane.labels), e.g. {"zone": "eu", "role": "edge"};
+   * canary pushes select nodes by them.
+   *
+   * @generated from field: map<string, string> labels = 30;
+   */
+  labels: { [key: string]: string };
 };
 
 /**
@@ -634,6 +650,64 @@ export type ErrorDetail = Message<"olelo.control.v1.ErrorDetail"> & {
  */
 export const ErrorDetailSchema: GenMessage<ErrorDetail> = /*@__PURE__*/
   messageDesc(file_olelo_control_v1_control, 11);
+
+/**
+ * Cumulative health counters of a data plane since it started, sent every few seconds on the
+ * stream (controlPlane.statsIntervalMs). The control plane compares deltas of them during a
+ * canary soak: the canary nodes' 5xx/408 reply ratio and failed calls against the other nodes.
+ *
+ * @generated from message olelo.control.v1.StatsReport
+ */
+export type StatsReport = Message<"olelo.control.v1.StatsReport"> & {
+  /**
+   * Final replies sent upstream (stateful transactions and stateless replies).
+   *
+   * @generated from field: uint64 replies = 1;
+   */
+  replies: bigint;
+
+  /**
+   * Of those, 5xx replies.
+   *
+   * @generated from field: uint64 replies_5xx = 2;
+   */
+  replies5xx: bigint;
+
+  /**
+   * Of those, 408 replies.
+   *
+   * @generated from field: uint64 replies_408 = 3;
+   */
+  replies408: bigint;
+
+  /**
+   * INVITE server transactions.
+   *
+   * @generated from field: uint64 calls = 4;
+   */
+  calls: bigint;
+
+  /**
+   * INVITE server transactions that ended with 408 or a final status >= 500.
+   *
+   * @generated from field: uint64 failed_calls = 5;
+   */
+  failedCalls: bigint;
+
+  /**
+   * Table versions this node rejected (NACKs) since it started.
+   *
+   * @generated from field: uint64 nacks = 6;
+   */
+  nacks: bigint;
+};
+
+/**
+ * Describes the message olelo.control.v1.StatsReport.
+ * Use `create(StatsReportSchema)` to create a new message.
+ */
+export const StatsReportSchema: GenMessage<StatsReport> = /*@__PURE__*/
+  messageDesc(file_olelo_control_v1_control, 12);
 
 /**
  * Closed set of reasons for a Nack.

@@ -1,4 +1,4 @@
-import { MTREE_MAX_DST_LIST, type CompiledTree, type MtreeItem } from "../../../tables/mtree/table.js";
+import { MTREE_MAX_DST_LIST, type CompiledTree, type MtreeItem } from "./table.js";
 
 /**
  * mt_match semantics (Kamailio mtree.c mt_match_prefix):

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { matchAllValues, matchTree } from "./match.js";
-import { compileMtreeTables } from "../../../tables/mtree/table.js";
+import { compileMtreeTables } from "./table.js";
 
 const c = compileMtreeTables(
   {

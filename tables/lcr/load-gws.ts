@@ -1,4 +1,4 @@
-import type { LcrGw, LcrInstance, LcrRule } from "../../../tables/lcr/table.js";
+import type { LcrGw, LcrInstance, LcrRule } from "./table.js";
 import { weightKey, type LcrWeighting } from "./weights.js";
 
 /**

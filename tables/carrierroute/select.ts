@@ -1,4 +1,4 @@
-import type { CompiledCarrierroute, CrDomain, CrFailureRule, CrRouteFlags, CrRule } from "../../../tables/carrierroute/table.js";
+import type { CompiledCarrierroute, CrDomain, CrFailureRule, CrRouteFlags, CrRule } from "./table.js";
 
 /**
  * Route selection (Kamailio cr_func.c), pure: finding the domain, the longest prefix with

@@ -1,6 +1,6 @@
-import type { Calendar } from "../../../tables/drouting/calendar.js";
-import type { CompiledDrouting, DrGateway, DrRule } from "../../../tables/drouting/table.js";
-import { matchTimeRec } from "../../../tables/drouting/timerec.js";
+import type { Calendar } from "./calendar.js";
+import type { CompiledDrouting, DrGateway, DrRule } from "./table.js";
+import { matchTimeRec } from "./timerec.js";
 
 /**
  * do_routing's decisions (Kamailio drouting routing.c / prefix_tree.c / drouting.c), pure:
