@@ -89,7 +89,7 @@ describe("GET /metrics, /health, /ready on both planes (real processes, promtool
       const keep = head.filter((l) => /^(via|from|to|call-id|cseq):/i.test(l));
       peer.sock.send(Buffer.from(["SIP/2.0 200 OK", ...keep, "Content-Length: 0", "", ""].join("\r\n"), "latin1"), r.port, r.address);
     };
-    cp = await startControlPlaneProcess({ db: DB, apiPort: CP_API, grpcPort: CP_GRPC, pollMs: 200 });
+    cp = await startControlPlaneProcess({ db: DB, apiPort: CP_API, grpcPort: CP_GRPC, pollMs: 200, cdcMs: 50 });
     await admin.query("INSERT INTO dispatcher (setid, destination, flags, priority, attrs, description) VALUES (1, ?, 0, 0, '', 'peer')", [`sip:127.0.0.1:${peer.port}`]);
     dp = await startDataPlaneProcess({ node: "obs-1", sipPort: DP_SIP, controlPort: DP_CTL, controlPlane: cp.grpcUrl });
     await waitUntil("the dispatcher row on the data plane", async () => (await scrape(DP_CTL)).includes(`destination="sip:127.0.0.1:${peer.port}"`), 20_000, [cp, dp]);
@@ -144,6 +144,9 @@ describe("GET /metrics, /health, /ready on both planes (real processes, promtool
     expect(sample(text, "olelo_cp_node_table_in_sync", { node: "obs-1", kind: "dispatcher" })).toBe(1);
     expect(sample(text, "olelo_cp_push_versions_total", { mode: "full" })).toBeGreaterThanOrEqual(1);
     expect(families(text).get("olelo_cp_push_nacks_total")?.type).toBe("counter");
+    expect(sample(text, "olelo_cp_rows_refused", { kind: "dispatcher" })).toBe(0);
+    expect(families(text).get("olelo_cp_cdc_changes_total")?.type).toBe("counter");
+    expect(sample(text, "olelo_cp_cdc_stream_lost")).toBe(0);
     expect(text).not.toMatch(/cdc_lag/); // no invented value
   });
 

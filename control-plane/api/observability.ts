@@ -42,6 +42,16 @@ export function renderControlPlaneMetrics(d: ControlPlaneMetricsDeps): string {
     }
   }
   w.family("olelo_cp_node_table_in_sync", "gauge", "Per connected data plane and kind: 1 when it runs the version the control plane serves", inSync);
+  w.family("olelo_cp_rows_refused", "gauge", "Database rows refused now per kind (bad rows left out of what is pushed; see status)", st.kinds.map((k) => ({ labels: { kind: k.kind }, value: k.refused.length })));
+  w.family("olelo_cp_row_refusals_total", "counter", "Rows refused since start (each row once per reason)", [{ labels: {}, value: st.refusalsTotal }]);
+  if (st.cdc) {
+    const c = st.cdc;
+    w.family("olelo_cp_cdc_changes_total", "counter", "Row changes read from the olelo_changes change log", [{ labels: {}, value: c.changes }]);
+    w.family("olelo_cp_cdc_gaps_total", "counter", "Times the change log could not be followed and every kind was re-read", [{ labels: {}, value: c.gaps }]);
+    w.family("olelo_cp_cdc_stream_lost", "gauge", "1 while the change-log tail fails (polling is the fallback)", [{ labels: {}, value: c.lost ? 1 : 0 }]);
+    const last = c.lastChangeAt ? Date.parse(c.lastChangeAt) / 1000 : 0;
+    w.family("olelo_cp_cdc_last_change_timestamp_seconds", "gauge", "Unix time of the last change applied from the change log (0: none yet); lag = time() - this while writes go on", [{ labels: {}, value: last }]);
+  }
   if (d.pushStats) {
     const p = d.pushStats();
     w.family("olelo_cp_push_versions_total", "counter", "Table versions pushed to data planes, whole (mode=full) or as deltas (mode=delta)", [
