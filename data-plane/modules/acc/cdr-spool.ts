@@ -12,7 +12,8 @@
  *   const batch = spool.pending(100);  // oldest first
  *   spool.ack(batch.map((c) => c.cdr_id));
  */
-import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, existsSync, writeSync } from "node:fs";
+import { closeSync, fdatasyncSync, mkdirSync, openSync, readFileSync, existsSync, writeSync } from "node:fs";
+import { rewriteJsonLines } from "../../../lib/fs/json-lines.js";
 import { dirname } from "node:path";
 import type { BillingCdr } from "./cdr-record.js";
 
@@ -79,25 +80,9 @@ export class CdrSpool {
 
   /** Rewrites the file with the pending CDRs only (tmp + fsync + rename). */
   private compact(): void {
-    const tmp = `${this.path}.tmp`;
-    const fd = openSync(tmp, "w");
-    try {
-      let buf = "";
-      for (const c of this.entries.values()) buf += `${JSON.stringify(c)}\n`;
-      if (buf) writeSync(fd, buf);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.path);
+    rewriteJsonLines(this.path, this.entries.values());
     closeSync(this.fd);
     this.fd = openSync(this.path, "a");
-    const dir = openSync(dirname(this.path), "r");
-    try {
-      fsyncSync(dir);
-    } finally {
-      closeSync(dir);
-    }
     this.stale = 0;
   }
 

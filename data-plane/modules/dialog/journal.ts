@@ -11,7 +11,8 @@
  *   const j = DialogJournal.open("/var/lib/olelo/dialog/dialogs.jsonl");
  *   const up = j.live();   // StoredDialog[] from before the restart
  */
-import { closeSync, existsSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
+import { rewriteJsonLines } from "../../../lib/fs/json-lines.js";
 import { dirname } from "node:path";
 import type { StoredDialog } from "./db-store.js";
 
@@ -75,17 +76,7 @@ export class DialogJournal {
   }
 
   private compact(): void {
-    const tmp = `${this.path}.tmp`;
-    const fd = openSync(tmp, "w");
-    try {
-      let buf = "";
-      for (const l of this.dialogs.values()) buf += `${JSON.stringify(l)}\n`;
-      if (buf) writeSync(fd, buf);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.path);
+    rewriteJsonLines(this.path, this.dialogs.values());
     closeSync(this.fd);
     this.fd = openSync(this.path, "a");
     this.lines = this.dialogs.size;
