@@ -48,6 +48,10 @@ export interface CoreConfig {
     idleTimeoutMs: number;
     maxConnections: number;
     connectTimeoutMs: number;
+    /** Accepted stream connections per source address (0: no limit). */
+    maxConnectionsPerSource: number;
+    /** Close an accepted connection with no complete message within this many ms (0: never). */
+    firstMessageTimeoutMs: number;
   };
   /** Server header / User-Agent for local replies and requests. */
   serverHeader: string | null;
@@ -77,6 +81,6 @@ export const DEFAULT_CORE_CONFIG: CoreConfig = {
   rr: { doubleRr: true, appendFromTag: false },
   maxfwd: { default: 70 },
   limits: { maxMessageSize: 65535, maxHeaders: 256, maxLineLength: 16384 },
-  tcp: { idleTimeoutMs: 600_000, maxConnections: 4096, connectTimeoutMs: 10_000 },
+  tcp: { idleTimeoutMs: 600_000, maxConnections: 4096, connectTimeoutMs: 10_000, maxConnectionsPerSource: 64, firstMessageTimeoutMs: 10_000 },
   serverHeader: "Olelo",
 };

@@ -74,6 +74,8 @@ export class SipCore implements Tm {
       maxConnections: config.tcp.maxConnections,
       maxMessageSize: config.limits.maxMessageSize,
       connectTimeoutMs: config.tcp.connectTimeoutMs,
+      maxConnectionsPerSource: config.tcp.maxConnectionsPerSource,
+      firstMessageTimeoutMs: config.tcp.firstMessageTimeoutMs,
     });
     this.dispatcher = baseDispatcher(this.transport);
     this.counters = new TmCounters(stats, this.serverTxns);

@@ -117,6 +117,11 @@ export class TlsTransport implements StreamTransport {
       raw.destroy();
       return;
     }
+    if (this.layer.sourceOverLimit(normAddr(raw.remoteAddress ?? ""))) {
+      this.stats.rejected_limit++;
+      raw.destroy();
+      return;
+    }
     lst.pending.add(raw);
     raw.once("close", () => lst.pending.delete(raw));
   }
@@ -149,6 +154,7 @@ export class TlsTransport implements StreamTransport {
     conn.established = true;
     conn.serverName = (s as tls.TLSSocket & { servername?: string | false }).servername || null;
     this.layer.addConnection(conn);
+    this.layer.trackInbound(conn);
   }
 
   /** Remembers that `address:port` was resolved from `name` (used for SNI and the certificate name check). */

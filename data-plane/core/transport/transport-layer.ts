@@ -17,6 +17,10 @@ export interface TcpOptions {
   maxConnections: number;
   maxMessageSize: number;
   connectTimeoutMs: number;
+  /** Accepted TCP/TLS/WS connections one source address may hold at once (0: no limit). */
+  maxConnectionsPerSource?: number;
+  /** Close an accepted connection that has not sent one complete SIP message within this (ms; 0: never). */
+  firstMessageTimeoutMs?: number;
 }
 
 export const DEFAULT_TCP: TcpOptions = {
@@ -24,6 +28,8 @@ export const DEFAULT_TCP: TcpOptions = {
   maxConnections: 4096,
   maxMessageSize: 65535,
   connectTimeoutMs: 10_000,
+  maxConnectionsPerSource: 64,
+  firstMessageTimeoutMs: 10_000,
 };
 
 /** A stream connection (TCP; TLS/WS plug in with the same shape). */
@@ -76,7 +82,10 @@ export class TransportLayer {
   /** Message tap (siptrace): called for every received and sent message; null = no cost. */
   tap: MessageTap | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
-  stats = { udpRx: 0, udpTx: 0, tcpRx: 0, tcpTx: 0, sendErrors: 0, tcpRejected: 0 };
+  stats = { udpRx: 0, udpTx: 0, tcpRx: 0, tcpTx: 0, sendErrors: 0, tcpRejected: 0, tcpRejectedPerSource: 0, tcpFirstMessageTimeouts: 0 };
+  /** Accepted connections per source address, and the first-message timer of each accepted one. */
+  private readonly perSource = new Map<string, number>();
+  private readonly inbound = new Map<number, { address: string; timer: NodeJS.Timeout | null }>();
 
   constructor(
     private readonly onMessage: InboundHandler,
@@ -171,8 +180,50 @@ export class TransportLayer {
       socket.destroy();
       return;
     }
-    const remote: Endpoint = { proto: "tcp", address: normAddr(socket.remoteAddress ?? ""), port: socket.remotePort ?? 0 };
-    this.attachTcp(socket, local, remote);
+    if (this.sourceOverLimit(ra)) {
+      socket.destroy();
+      return;
+    }
+    const remote: Endpoint = { proto: "tcp", address: ra, port: socket.remotePort ?? 0 };
+    this.trackInbound(this.attachTcp(socket, local, remote));
+  }
+
+  /**
+   * True (and counted) when `address` already holds `maxConnectionsPerSource` accepted connections;
+   * TLS and WS listeners ask before the handshake / upgrade.
+   */
+  sourceOverLimit(address: string): boolean {
+    const max = this.tcp.maxConnectionsPerSource ?? 0;
+    if (max <= 0 || (this.perSource.get(address) ?? 0) < max) return false;
+    this.stats.tcpRejectedPerSource++;
+    return true;
+  }
+
+  /** Counts an accepted connection against its source and arms its first-message timer. */
+  trackInbound(conn: Connection): void {
+    const address = conn.remote.address;
+    this.perSource.set(address, (this.perSource.get(address) ?? 0) + 1);
+    const ms = this.tcp.firstMessageTimeoutMs ?? 0;
+    let timer: NodeJS.Timeout | null = null;
+    if (ms > 0) {
+      timer = setTimeout(() => {
+        this.stats.tcpFirstMessageTimeouts++;
+        log.info("closing connection that sent no complete message", { proto: conn.proto, remote: `${address}:${conn.remote.port}`, ms });
+        conn.close();
+      }, ms);
+      timer.unref();
+    }
+    this.inbound.set(conn.id, { address, timer });
+  }
+
+  private untrackInbound(id: number): void {
+    const t = this.inbound.get(id);
+    if (t === undefined) return;
+    if (t.timer) clearTimeout(t.timer);
+    this.inbound.delete(id);
+    const n = (this.perSource.get(t.address) ?? 1) - 1;
+    if (n <= 0) this.perSource.delete(t.address);
+    else this.perSource.set(t.address, n);
   }
 
   private attachTcp(socket: net.Socket, local: ListenSocket, remote: Endpoint): TcpConnection {
@@ -195,6 +246,7 @@ export class TransportLayer {
   /** Called by connections when they close. */
   connectionClosed(conn: Connection): void {
     this.conns.delete(conn.id);
+    this.untrackInbound(conn.id);
     const k = aliasKey(conn.proto, conn.remote.address, conn.remote.port);
     if (this.aliases.get(k) === conn.id) this.aliases.delete(k);
     for (const [key, id] of this.aliases) if (id === conn.id) this.aliases.delete(key);
@@ -207,6 +259,13 @@ export class TransportLayer {
 
   deliver(data: Buffer, src: Endpoint, sock: ListenSocket, conn: Connection | null): void {
     if (this.tap) this.tap(false, data, sock, src);
+    if (conn !== null && this.inbound.size > 0) {
+      const t = this.inbound.get(conn.id);
+      if (t?.timer) {
+        clearTimeout(t.timer);
+        t.timer = null;
+      }
+    }
     this.onMessage(data, src, sock, conn);
   }
 

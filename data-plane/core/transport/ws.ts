@@ -206,11 +206,16 @@ export class WsTransport implements StreamTransport {
       this.stats.refused_limit++;
       return refuse(socket, 503, "Service Unavailable");
     }
+    if (this.layer.sourceOverLimit(normAddr(req.socket.remoteAddress ?? ""))) {
+      this.stats.refused_limit++;
+      return refuse(socket, 503, "Service Unavailable");
+    }
     lst.wss.handleUpgrade(req, socket, head, (ws) => {
       const remote: Endpoint = { proto: this.proto, address: normAddr(req.socket.remoteAddress ?? ""), port: req.socket.remotePort ?? 0 };
       const conn = new WsConnection(this.layer.allocConnId(), this.proto, ws, lst.sock, remote, origin, this, true);
       this.stats.accepted++;
       this.attach(conn, lst.settings.pingIntervalMs);
+      this.layer.trackInbound(conn);
     });
   }
 
