@@ -86,6 +86,8 @@ export class TransportLayer {
   /** Accepted connections per source address, and the first-message timer of each accepted one. */
   private readonly perSource = new Map<string, number>();
   private readonly inbound = new Map<number, { address: string; timer: NodeJS.Timeout | null }>();
+  /** Accepted connections whose first-message timer still runs (deliver() looks them up only then). */
+  private armed = 0;
 
   constructor(
     private readonly onMessage: InboundHandler,
@@ -212,6 +214,7 @@ export class TransportLayer {
         conn.close();
       }, ms);
       timer.unref();
+      this.armed++;
     }
     this.inbound.set(conn.id, { address, timer });
   }
@@ -219,7 +222,10 @@ export class TransportLayer {
   private untrackInbound(id: number): void {
     const t = this.inbound.get(id);
     if (t === undefined) return;
-    if (t.timer) clearTimeout(t.timer);
+    if (t.timer) {
+      clearTimeout(t.timer);
+      this.armed--;
+    }
     this.inbound.delete(id);
     const n = (this.perSource.get(t.address) ?? 1) - 1;
     if (n <= 0) this.perSource.delete(t.address);
@@ -259,11 +265,12 @@ export class TransportLayer {
 
   deliver(data: Buffer, src: Endpoint, sock: ListenSocket, conn: Connection | null): void {
     if (this.tap) this.tap(false, data, sock, src);
-    if (conn !== null && this.inbound.size > 0) {
+    if (conn !== null && this.armed > 0) {
       const t = this.inbound.get(conn.id);
       if (t?.timer) {
         clearTimeout(t.timer);
         t.timer = null;
+        this.armed--;
       }
     }
     this.onMessage(data, src, sock, conn);
