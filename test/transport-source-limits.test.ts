@@ -11,14 +11,17 @@ import { startProxy, TEST_SCRIPTS } from "./helpers/proxy.js";
 import type { DataPlane } from "../data-plane/node.js";
 import { freePortBlock } from "./kit/ports.js";
 import { waitUntil } from "./kit/wait.js";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { spawnCommand, waitUntil as waitForLog, type TestProcess } from "./helpers/processes.js";
 
 const P = await freePortBlock(10);
 
-function open(localAddress: string): Promise<{ s: net.Socket; closed: () => boolean; data: () => string }> {
+function open(localAddress: string, port = P): Promise<{ s: net.Socket; closed: () => boolean; data: () => string }> {
   return new Promise((resolve, reject) => {
     let closed = false;
     let data = "";
-    const s = net.connect({ host: "127.0.0.1", port: P, localAddress }, () => resolve({ s, closed: () => closed, data: () => data }));
+    const s = net.connect({ host: "127.0.0.1", port, localAddress }, () => resolve({ s, closed: () => closed, data: () => data }));
     s.on("data", (d) => (data += d.toString()));
     s.on("close", () => (closed = true));
     s.on("error", () => (closed = true));
@@ -80,5 +83,30 @@ describe("per-source stream connection limit and first-message timeout", () => {
   it("rejects a wrong type for the new settings with the key named", async () => {
     const { buildConfig } = await import("../data-plane/core/config-file.js");
     expect(() => buildConfig({ core: { tcp: { maxConnectionsPerSource: "3" } } } as never, process.cwd())).toThrow(/core\.tcp\.maxConnectionsPerSource/);
+  });
+});
+
+describe("the same settings in the started process (npm start --config)", () => {
+  let proc: TestProcess;
+  const Q = P + 7;
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), "olelo-srclim-"));
+    const cfg = join(dir, "olelo.json");
+    writeFileSync(cfg, JSON.stringify({ listen: [`tcp:127.0.0.1:${Q}`], core: { tcp: { maxConnectionsPerSource: 1, firstMessageTimeoutMs: 800 } } }));
+    proc = spawnCommand("npm start", "npm", ["start", "--", "--config", cfg, "--control", "off"]);
+    await waitForLog("npm start", () => proc.log().includes("olelo data plane running"), 30_000, [proc]);
+  }, 40_000);
+  afterAll(async () => {
+    await proc?.stop();
+  });
+
+  it("refuses a source's second connection and closes the silent first one", async () => {
+    const first = await open("127.0.0.1", Q);
+    await new Promise((r) => setTimeout(r, 100)); // let the server accept and count the first
+    const second = await open("127.0.0.1", Q);
+    await waitUntil(() => second.closed(), { timeoutMs: 2000 });
+    expect(first.closed()).toBe(false);
+    await waitUntil(() => first.closed(), { timeoutMs: 3000 });
+    expect(first.closed()).toBe(true);
   });
 });
