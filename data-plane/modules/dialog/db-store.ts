@@ -116,6 +116,8 @@ export class DialogDbStore {
   private closed = false;
   /** Writes that failed (database down or refused). */
   errors = 0;
+  /** Stale rows of this node deleted at start (pruneOthers). */
+  pruned = 0;
 
   constructor(
     url: string,
@@ -216,6 +218,26 @@ export class DialogDbStore {
         [row],
       );
       if (vars.length) await c.query("INSERT INTO `dialog_vars` (hash_entry, hash_id, dialog_key, dialog_value) VALUES ?", [vars]);
+    });
+  }
+
+  /** Deletes this node's rows (and their variables) except those of `keep`. */
+  pruneOthers(keep: readonly Dialog[]): void {
+    const kept = new Set(keep.map((d) => `${d.hEntry}.${d.hId}`));
+    this.enqueue(async (c) => {
+      const [rows] = await c.query<mysql.RowDataPacket[]>("SELECT hash_entry, hash_id, xdata FROM `dialog`");
+      for (const r of rows) {
+        let n: unknown;
+        try {
+          n = (JSON.parse(String(r.xdata ?? "")) as Partial<DialogXdata>).n;
+        } catch {
+          continue; // not written by Olelo
+        }
+        if (n !== this.node || kept.has(`${r.hash_entry}.${r.hash_id}`)) continue;
+        await c.query("DELETE FROM `dialog` WHERE hash_entry = ? AND hash_id = ?", [r.hash_entry, r.hash_id]);
+        await c.query("DELETE FROM `dialog_vars` WHERE hash_entry = ? AND hash_id = ?", [r.hash_entry, r.hash_id]);
+        this.pruned++;
+      }
     });
   }
 

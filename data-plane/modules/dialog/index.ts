@@ -139,8 +139,9 @@ export default defineModule<DialogApi, DialogParams>({
       store,
     });
     if (store) {
-      const n = restoreDialogs(m, await store.load());
-      if (n) host.log.info("dialog: calls restored from the database", { dialogs: n });
+      const restored = restoreDialogs(m, await store.load());
+      store.resync(restored);
+      if (restored.length) host.log.info("dialog: calls restored from the database", { dialogs: restored.length });
     }
     host.rpc.registerAll(dialogRpcMethods(m));
     running.push({ m, store });

@@ -24,10 +24,13 @@ export class DialogJournal {
   private fd: number;
   private readonly dialogs = new Map<string, Line & { s: unknown }>();
   private lines = 0;
+  /** The file was there at open: its live set is the truth, even when empty (all calls ended). */
+  readonly existed: boolean;
 
   private constructor(readonly path: string) {
     mkdirSync(dirname(path), { recursive: true });
-    if (existsSync(path)) {
+    this.existed = existsSync(path);
+    if (this.existed) {
       for (const raw of readFileSync(path, "utf8").split("\n")) {
         if (!raw.trim()) continue;
         let l: Line;

@@ -27,11 +27,24 @@ export class DialogPersistence {
     return new DialogPersistence(node, new DialogDbStore(dbUrl, node, log), DialogJournal.open(journalPath));
   }
 
-  /** The dialogs this node had up: the journal's, else (a node without its old disk) the database's. */
+  /**
+   * The dialogs this node had up: the journal's when the journal file exists (even with none up:
+   * calls that ended just before a crash may still have database rows whose delete was queued),
+   * else (a node without its old disk) the database's.
+   */
   async load(): Promise<StoredDialog[]> {
-    const local = this.journal.live();
-    if (local.length) return local;
+    if (this.journal.existed) return this.journal.live();
     return this.db.load();
+  }
+
+  /**
+   * After a restart: makes this node's database rows match the dialogs taken over. Rows of this
+   * node for dialogs no longer up (their delete was lost with the crash) are deleted; the
+   * restored dialogs are rewritten (a row whose insert was lost comes back).
+   */
+  resync(restored: readonly Dialog[]): void {
+    this.db.pruneOthers(restored);
+    for (const d of restored) this.db.save(d);
   }
 
   save(d: Dialog): void {

@@ -15,9 +15,9 @@ function endpoint(s: string | null): Endpoint | null {
   return m ? { proto: m[1] as TransportProto, address: m[2]!, port: Number(m[3]) } : null;
 }
 
-/** Adopts every stored dialog; returns how many. */
-export function restoreDialogs(m: DialogManager, rows: readonly StoredDialog[]): number {
-  let n = 0;
+/** Adopts every stored dialog; returns the dialogs taken over. */
+export function restoreDialogs(m: DialogManager, rows: readonly StoredDialog[]): Dialog[] {
+  const out: Dialog[] = [];
   for (const r of rows) {
     if (r.state !== DlgState.CONFIRMED && r.state !== DlgState.CONFIRMED_NA) continue;
     const x = r.x;
@@ -46,7 +46,7 @@ export function restoreDialogs(m: DialogManager, rows: readonly StoredDialog[]):
     m.adopt(d, r.timeoutAt);
     // back into its profiles (a profile no longer declared is skipped)
     for (const [p, v] of x.p ?? []) if (m.profiles.has(p)) m.profiles.set(d, p, v);
-    n++;
+    out.push(d);
   }
-  return n;
+  return out;
 }
