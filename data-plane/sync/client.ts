@@ -242,23 +242,31 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
   };
 
   /** Queues a cache write of `kind` (one at a time per kind, in order). */
+  /** Per kind, the newest cache write not started yet: a burst of versions writes the newest once. */
+  const cacheLatest = new Map<string, (dir: string) => Promise<unknown>>();
   const queueCacheWrite = (kind: string, write: (dir: string) => Promise<unknown>) => {
     if (!opts.cacheDir) return;
     const dir = opts.cacheDir;
-    const v = { kind };
-    const prev = cacheWrites.get(v.kind) ?? Promise.resolve();
+    const queued = cacheLatest.has(kind);
+    cacheLatest.set(kind, write);
+    if (queued) return; // the job already queued takes the newest write when it starts
+    const prev = cacheWrites.get(kind) ?? Promise.resolve();
     const next = prev
-      .then(() => write(dir))
+      .then(() => {
+        const w = cacheLatest.get(kind)!;
+        cacheLatest.delete(kind);
+        return w(dir);
+      })
       .then(
         () => undefined,
         (e: unknown) => {
-          st.cache.lastWriteError = `${v.kind}: ${e instanceof Error ? e.message : String(e)}`;
-          log.warn("cache write failed", { kind: v.kind, error: st.cache.lastWriteError });
+          st.cache.lastWriteError = `${kind}: ${e instanceof Error ? e.message : String(e)}`;
+          log.warn("cache write failed", { kind, error: st.cache.lastWriteError });
         },
       );
-    cacheWrites.set(v.kind, next);
+    cacheWrites.set(kind, next);
     void next.then(() => {
-      if (cacheWrites.get(v.kind) === next) cacheWrites.delete(v.kind);
+      if (cacheWrites.get(kind) === next) cacheWrites.delete(kind);
     });
   };
   /** A full version is cached as the frames it arrived in. */

@@ -47,7 +47,8 @@ export function applyPrefixRouteChanges(prev: CompiledPrefixRoutes, change: Pref
   const targets = new Map<string, PrefixRouteTarget>();
   for (let i = 0; i < change.added.length; i++) {
     const row = change.added[i]!;
-    const id = rowIdOf(row, "id", i);
+    // Kamailio's prefix_route has no id column: a row is named by its id when it has one, else by its prefix
+    const id = row.id !== undefined && row.id !== null ? rowIdOf(row, "id", i) : String(row.prefix ?? `#${i + 1}`).trim();
     const prefix = readStr(row, "prefix_route", id, "prefix").trim();
     const route = readStr(row, "prefix_route", id, "route", { nonEmpty: true, maxLength: 64 });
     const comment = readStr(row, "prefix_route", id, "comment");
