@@ -78,6 +78,9 @@ export const KAMAILIO_TABLE_VERSIONS: Readonly<Record<string, number>> = {
   missed_calls: 4,
   dialog: 7,
   dialog_vars: 1,
+  dialplan: 2,
+  domain: 2,
+  domain_attrs: 1,
 };
 
 const INT_RANGES: Record<string, [number, number, number, number]> = {
@@ -163,6 +166,9 @@ const list: TableInfo[] = [
   describe(schema.dialog_vars, false),
   describe(schema.dbaliases, true),
   describe(schema.speed_dial, true),
+  describe(schema.dialplan, true),
+  describe(schema.domain, true),
+  describe(schema.domain_attrs, true),
   // the callfwd module's tables (kind callfwd): Olelo's, not Kamailio's, but managed like them
   describe(schema.olelo_callfwd, true),
   describe(schema.olelo_callblock, true),
