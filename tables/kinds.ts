@@ -26,6 +26,7 @@ import { compileAddressSet, compileTrustedSet } from "./permissions/table.js";
 import { compilePrefixRouteTables } from "./prefix-route/table.js";
 import type { TableSet } from "./rows.js";
 import { compileSpeedDialRows } from "./speed-dial/speed-dial-table.js";
+import { compileStirAttest } from "./stir-attest/attest-table.js";
 import { compileSubscriberSet } from "./subscriber/table.js";
 
 /** One Kamailio table of a kind and the column that identifies its rows (diffs, deltas). */
@@ -74,6 +75,7 @@ export const TABLE_KINDS: readonly TableKind[] = [
   // No params: use_domain only keys the rows (indexSpeedDial, on the data plane).
   { kind: "speed_dial", tables: ids("speed_dial"), compile: (set) => compileSpeedDialRows(set, "speed_dial"), source: "tables/speed-dial/speed-dial-table.ts compileSpeedDialRows" },
   { kind: "callfwd", tables: ids("olelo_callfwd", "olelo_callblock"), compile: compileCallFwd, source: "tables/callfwd/callfwd-table.ts compileCallFwd" },
+  { kind: "stir_attest", tables: ids("olelo_stir_attest"), compile: compileStirAttest, source: "tables/stir-attest/attest-table.ts compileStirAttest" },
 ];
 
 const byKind = new Map(TABLE_KINDS.map((k) => [k.kind, k]));
