@@ -31,7 +31,6 @@ const SPECIAL_V4 = [
 const SPECIAL_V6 = [
   ["::", 128],
   ["::1", 128],
-  ["::ffff:0:0", 96],
   ["64:ff9b::", 96],
   ["100::", 64],
   ["2001::", 23],
@@ -81,7 +80,10 @@ export function createAddressPolicy(allow: readonly string[]): AddressPolicy {
       if (u.username || u.password) return "x5u must not carry credentials";
       return null;
     },
-    addressAllowed(address, host) {
+    addressAllowed(rawAddress, host) {
+      // an IPv4-mapped IPv6 address is judged as the IPv4 address it carries
+      const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(rawAddress);
+      const address = mapped ? mapped[1]! : rawAddress;
       if (isIP(address) === 0) return false;
       if (allowedHosts.has(host.toLowerCase()) || allowed.check(address, famOf(address))) return true;
       return !special.check(address, famOf(address));

@@ -38,9 +38,9 @@ export function checkChain(chain: readonly X509Certificate[], anchors: readonly 
   const used = new Set<X509Certificate>([leaf]);
   for (let depth = 0; depth < MAX_DEPTH; depth++) {
     if (anchors.some((a) => a.fingerprint256 === cur.fingerprint256)) return null;
-    const anchor = anchors.find((a) => a.checkIssued(cur) && cur.verify(a.publicKey));
+    const anchor = anchors.find((a) => cur.checkIssued(a) && cur.verify(a.publicKey));
     if (anchor) return inValidity(anchor, now) ? null : "trust anchor expired";
-    const next = chain.find((c) => !used.has(c) && c.ca && c.checkIssued(cur) && cur.verify(c.publicKey));
+    const next = chain.find((c) => !used.has(c) && c.ca && cur.checkIssued(c) && cur.verify(c.publicKey));
     if (!next) return "certificate chain does not lead to a trust anchor";
     if (!inValidity(next, now)) return "intermediate certificate expired";
     used.add(next);
