@@ -10,7 +10,7 @@ const stringList = (doc: string, what: string) =>
       if (!Array.isArray(list) || !list.every((x) => typeof x === "string" && x !== "")) return issue(ctx, `must be a ${what} or a list of them`);
       return list as string[];
     }),
-    type: "string | string[]",
+    type: "string or string[]",
     default: [],
     doc,
     fail: () => `must be a ${what} or a list of them`,
