@@ -86,6 +86,8 @@ describe("stirshaken module", () => {
     expect(api.stirshaken_add_identity(request(caller, "198.51.100.1").req)).toBe(-2);
     expect(api.stirshaken_add_identity(request({ From: ["<sip:alice@a.example>;tag=1"], To: ["<sip:bob@b.example>"] }).req)).toBe(-1);
     expect(api.stirshaken_add_identity(request(caller, "198.51.100.1").req, { attest: "C", credential: "nope", origid: "x" })).toBe(-3);
+    // a malformed escape in the From user is bad input, not a crash
+    expect(api.stirshaken_add_identity(request({ ...caller, From: ["<sip:%zz@a.example>;tag=1"] }, "198.51.100.1").req)).toBe(-2);
   });
 
   it("reject policy answers RFC 8224's code and returns -10; a missing Identity only marks (require_identity off)", async () => {

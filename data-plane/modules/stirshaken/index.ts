@@ -85,6 +85,14 @@ function credentialFiles(p: StirshakenParams, resolve: (s: string) => string): C
   };
 }
 
+const safeDecode = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
 const callerUser = (req: RequestState): string | null => {
   const pai = req.msg.headerValues("P-Asserted-Identity");
   for (const v of pai) {
@@ -132,7 +140,7 @@ export default defineModule<StirshakenApi, StirshakenParams>({
       if (account) [user, domain] = account.includes("@") ? (account.split("@", 2) as [string, string]) : [account, null];
       else {
         const f = req.msg.from.uri;
-        user = f?.user ? decodeURIComponent(f.user) : null;
+        user = f?.user ? safeDecode(f.user) : null;
         domain = f?.host || null;
       }
       return table.lookup({ user, domain, trunk: trunk ?? null, source: req.source.address });

@@ -72,6 +72,19 @@ function outcome(result: VerifyResult, detail: string, extra: Partial<VerifyOutc
   return { result, code: c.code, verstat: c.verstat, sipCode: c.sip, sipReason: c.reason, detail, attest: null, origid: null, x5u: null, origTn: null, ...extra };
 }
 
+/**
+ * The chain check of a cached chain is remembered for a minute per anchor set (a cached x5u is
+ * checked once, not on every call); expiry within that minute is caught at the next check.
+ */
+const verdicts = new WeakMap<readonly X509Certificate[], { anchors: readonly X509Certificate[]; at: number; why: string | null }>();
+function chainVerdict(chain: readonly X509Certificate[], anchors: readonly X509Certificate[], now: number): string | null {
+  const v = verdicts.get(chain);
+  if (v && v.anchors === anchors && now - v.at < 60_000 && now >= v.at) return v.why;
+  const why = checkChain(chain, anchors, now);
+  verdicts.set(chain, { anchors, at: now, why });
+  return why;
+}
+
 /** Runs the verification with the bounded wait. Never rejects. */
 export async function verifyIdentity(input: VerifyInput, deps: VerifyDeps): Promise<VerifyOutcome> {
   let timer: NodeJS.Timeout | undefined;
@@ -108,7 +121,7 @@ async function run(input: VerifyInput, deps: VerifyDeps): Promise<VerifyOutcome>
   if (Math.abs(now / 1000 - c.iat) > deps.freshnessS) return outcome("stale", `iat is ${Math.round(now / 1000 - c.iat)} s old (limit ${deps.freshnessS} s)`, extra);
   const cert = await deps.certs.get(x5u);
   if (cert.error !== undefined) return outcome("bad_info", cert.error, extra);
-  const why = checkChain(cert.chain, deps.anchors, now);
+  const why = chainVerdict(cert.chain, deps.anchors, now);
   if (why) return outcome("untrusted", why, extra);
   if (!(await verifyEs256(cert.chain[0]!.publicKey, pp.signingInput, pp.signature))) return outcome("bad_signature", "signature does not verify", extra);
   const origTn = c.orig.tn ?? null;
