@@ -109,7 +109,26 @@ export function storedOf(d: Dialog, node: string): StoredDialog {
   };
 }
 
-export class DialogDbStore {
+/** Where db_mode 1 writes the dialogs: MySQL (this file) or Redis (redis-store.ts). */
+export interface DialogRowStore {
+  /** Writes that failed. */
+  readonly errors: number;
+  /** Stale rows of this node deleted at start. */
+  readonly pruned: number;
+  /** This node's stored dialogs (an unreachable store gives [] and a warning). */
+  load(): Promise<StoredDialog[]>;
+  /** Writes (replaces) the dialog. */
+  save(d: Dialog): void;
+  /** Deletes the dialog. */
+  remove(d: Dialog): void;
+  /** Deletes this node's dialogs except those of `keep`. */
+  pruneOthers(keep: readonly Dialog[]): void;
+  /** Waits for queued writes. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class DialogDbStore implements DialogRowStore {
   private readonly pool: mysql.Pool;
   private chain: Promise<void> = Promise.resolve();
   private lastErrorLog = 0;

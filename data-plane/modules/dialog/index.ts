@@ -130,7 +130,7 @@ export default defineModule<DialogApi, DialogParams>({
   stats: { group: "dialog", counters: ["processed_dialogs", "expired_dialogs", "failed_dialogs", "active_dialogs", "early_dialogs"] },
   async init(host) {
     const params = host.config;
-    const store = params.db_mode === 1 && params.db_url ? DialogPersistence.open(params.db_url, join(host.dataDir, "dialogs.jsonl"), host.events.node, host.log) : null;
+    const store = params.db_mode === 1 && params.db_url ? DialogPersistence.open(params.db_url, join(host.dataDir, "dialogs.jsonl"), host.events.node, host.log, params.redis_prefix ?? undefined) : null;
     const m = new DialogManager(params, {
       events: host.events,
       log: host.log,

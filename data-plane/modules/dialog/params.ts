@@ -39,8 +39,12 @@ const shape = {
   profiles_no_value: parsed("profile names", "Profiles without values (plain sets of dialogs)", (v) => Object.freeze(profileList(v, "profiles_no_value"))),
   hash_size: int({ min: 1, max: 1 << 16, default: 4096, doc: "Number of hash entries (h_entry range), a power of two (Kamailio hash_size, default 4096)" }),
   db_url: optStr({
-    doc: "mysql:// URL of the database holding Kamailio's dialog / dialog_vars tables (db_mode 1)",
-    check: (v) => (/^mysql:\/\//.test(v) ? null : "must be a mysql:// URL"),
+    doc: "mysql:// URL of the database holding Kamailio's dialog / dialog_vars tables, or redis:// URL of a Redis shared by the fleet (db_mode 1)",
+    check: (v) => (/^(mysql|rediss?):\/\//.test(v) ? null : "must be a mysql:// or redis:// URL"),
+  }),
+  redis_prefix: optStr({
+    doc: 'Key prefix of the per-node dialog hashes with a redis:// db_url (default "olelo:dialog:")',
+    check: (v) => (/^[\x21-\x7e]{1,64}$/.test(v) ? null : "must be 1..64 printable characters without spaces"),
   }),
   db_mode: int({ min: 0, max: 1, default: 0, doc: "0: dialogs in memory only; 1: confirmed dialogs written to the database as they change and loaded again at start (Kamailio db_mode 1)" }),
   timeout_noreset: bool({ default: false, words: "yesno-true", doc: "Do not restart the timeout on in-dialog requests (Kamailio timeout_noreset)" }),

@@ -7,7 +7,8 @@
  */
 import type { Logger } from "../../core/api.js";
 import type { Dialog } from "./dialog.js";
-import { DialogDbStore, storedOf, type StoredDialog } from "./db-store.js";
+import { DialogDbStore, storedOf, type DialogRowStore, type StoredDialog } from "./db-store.js";
+import { DialogRedisStore } from "./redis-store.js";
 import { DialogJournal } from "./journal.js";
 
 function fingerprint(s: StoredDialog): string {
@@ -19,12 +20,14 @@ export class DialogPersistence {
 
   constructor(
     private readonly node: string,
-    private readonly db: DialogDbStore,
+    private readonly db: DialogRowStore,
     private readonly journal: DialogJournal,
   ) {}
 
-  static open(dbUrl: string, journalPath: string, node: string, log: Logger): DialogPersistence {
-    return new DialogPersistence(node, new DialogDbStore(dbUrl, node, log), DialogJournal.open(journalPath));
+  /** `dbUrl` mysql:// (Kamailio's dialog tables) or redis:// (one hash per node under `redisPrefix`). */
+  static open(dbUrl: string, journalPath: string, node: string, log: Logger, redisPrefix = "olelo:dialog:"): DialogPersistence {
+    const db = /^rediss?:\/\//.test(dbUrl) ? new DialogRedisStore(dbUrl, redisPrefix, node, log) : new DialogDbStore(dbUrl, node, log);
+    return new DialogPersistence(node, db, DialogJournal.open(journalPath));
   }
 
   /**
