@@ -31,6 +31,7 @@ let uacPort = P + 8;
 const SIGNED = "12155550121"; // has an olelo_stir_attest row (account → A)
 const UNSIGNED = "12155550177"; // no row, default_attest '' → Olelo does not sign
 const ROGUE = "12155550199"; // Kamailio signs it with a key under an untrusted root
+const SLOW = "12155550122"; // Kamailio's x5u for it answers after 1.2 s
 const DEST = "12155550131";
 
 function call(remote: number, from: string, code: number) {
@@ -46,7 +47,7 @@ function call(remote: number, from: string, code: number) {
   });
 }
 
-function kamailioCfg(pki: StirPki, x5u: string, rogueX5u: string, olelo: number): string {
+function kamailioCfg(pki: StirPki, x5u: string, rogueX5u: string, slowX5u: string, olelo: number): string {
   return [
     "#!KAMAILIO",
     "debug=2",
@@ -72,6 +73,7 @@ function kamailioCfg(pki: StirPki, x5u: string, rogueX5u: string, olelo: number)
     "  }",
     `  $var(x5u) = "${x5u}"; $var(key) = "${pki.leafKey}";`,
     `  if ($fU == "${ROGUE}") { $var(x5u) = "${rogueX5u}"; $var(key) = "${pki.rogueKey}"; }`,
+    `  if ($fU == "${SLOW}") { $var(x5u) = "${slowX5u}"; }`,
     '  if (!secsipid_add_identity("$fU", "$tU", "A", "", "$var(x5u)", "$var(key)")) { sl_send_reply("500", "Signing Failed"); exit; }',
     `  $du = "sip:127.0.0.1:${olelo}";`,
     "  t_relay();",
@@ -91,14 +93,16 @@ describe("STIR/SHAKEN interop with Kamailio secsipid", () => {
 
   beforeAll(async () => {
     pki = makeStirPki();
-    https = await serveHttps(pki, { "/sp.pem": readFileSync(pki.chainPem), "/rogue.pem": readFileSync(pki.rogueChainPem) }, HTTPS);
+    const chain = readFileSync(pki.chainPem);
+    https = await serveHttps(pki, { "/sp.pem": chain, "/slow.pem": chain, "/rogue.pem": readFileSync(pki.rogueChainPem) }, HTTPS, { "/slow.pem": 1200 });
     const x5u = `${https.url}/sp.pem`;
     const dir = mkdtempSync(join(tmpdir(), "olelo-stir-e2e-"));
-    writeFileSync(join(dir, "kamailio.cfg"), kamailioCfg(pki, x5u, `${https.url}/rogue.pem`, P));
+    writeFileSync(join(dir, "kamailio.cfg"), kamailioCfg(pki, x5u, `${https.url}/rogue.pem`, `${https.url}/slow.pem`, P));
     // Go (libsecsipid) takes the HTTPS server's CA from SSL_CERT_FILE
     kam = spawnCommand("kamailio secsipid", "kamailio", ["-DD", "-E", "-f", join(dir, "kamailio.cfg"), "-m", "64", "-M", "8", "-Y", dir], { SSL_CERT_FILE: pki.caPem });
     await waitUntil("kamailio", () => kam.log().includes("SO_RCVBUF is finally"), 15_000, [kam]);
     writeFileSync(join(dir, "stir-attest.json"), JSON.stringify({ olelo_stir_attest: [{ id: 1, match_type: "account", match_value: SIGNED, attest: "A", origid: "", credential: "", description: "test caller" }] }));
+    uasB = await startSippServer({ scenario: "stir_uas.xml", port: UAS_B, templ: { check_hdr: "P-Asserted-Identity:", check_re: ";verstat=TN-Validation-Passed@" } });
     writeFileSync(
       join(dir, "olelo.json"),
       JSON.stringify({
@@ -124,7 +128,6 @@ describe("STIR/SHAKEN interop with Kamailio secsipid", () => {
     olelo = spawnCommand("npm start (stirshaken)", "npm", ["start", "--", "--config", join(dir, "olelo.json")]);
     await waitUntil("npm start", () => olelo.log().includes("olelo data plane running"), 30_000, [olelo]);
     uasA = await startSippServer({ scenario: "stir_uas.xml", port: UAS_A, templ: { check_hdr: "X-Kamailio-Verified:", check_re: "secsipid" } });
-    uasB = await startSippServer({ scenario: "stir_uas.xml", port: UAS_B, templ: { check_hdr: "P-Asserted-Identity:", check_re: `\\+${SIGNED};verstat=TN-Validation-Passed@` } });
   }, 60_000);
 
   afterAll(async () => {
@@ -161,6 +164,17 @@ describe("STIR/SHAKEN interop with Kamailio secsipid", () => {
     expect(st.stats.x5u_cache_hits).toBeGreaterThanOrEqual(1);
     expect(https.hits.filter((h) => h === "/sp.pem").length - before).toBe(1);
     expect((await rpc("stirshaken.cache_list")).map((e: { url: string }) => e.url)).toContain(`${https.url}/sp.pem`);
+  });
+
+  it("B: while Olelo waits 1.2 s for a slow x5u the INVITE transaction stays suspended, then the call passes, verified once", async () => {
+    const passed = (await rpc("stirshaken.status")).stats.passed as number;
+    const t0 = Date.now();
+    const r = await call(K2, SLOW, 200);
+    expect(r.successful, r.errors || olelo.log().slice(-2000)).toBe(1);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1100);
+    expect(https.hits.filter((h) => h === "/slow.pem")).toHaveLength(1);
+    await until(() => uasB.stats().successful === 3, { timeoutMs: 8000, what: "UAS B counted the slow call" });
+    expect((await rpc("stirshaken.status")).stats.passed).toBe(passed + 1);
   });
 
   it("B: Kamailio signing with a key under an untrusted root is refused by Olelo with 437", async () => {

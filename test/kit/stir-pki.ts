@@ -87,8 +87,11 @@ export interface HttpsFiles {
   close(): Promise<void>;
 }
 
-/** An HTTPS server on 127.0.0.1 serving `files` (path → body) with the PKI's TLS certificate. */
-export async function serveHttps(pki: StirPki, files: Record<string, Buffer | string>, port = 0): Promise<HttpsFiles> {
+/**
+ * An HTTPS server on 127.0.0.1 serving `files` (path → body) with the PKI's TLS certificate;
+ * `delayMs` holds the answer of some paths back (a slow certificate repository).
+ */
+export async function serveHttps(pki: StirPki, files: Record<string, Buffer | string>, port = 0, delayMs: Record<string, number> = {}): Promise<HttpsFiles> {
   const hits: string[] = [];
   const server = createServer({ key: readFileSync(pki.tlsKey), cert: readFileSync(pki.tlsCert) }, (req, res) => {
     hits.push(req.url ?? "");
@@ -97,7 +100,7 @@ export async function serveHttps(pki: StirPki, files: Record<string, Buffer | st
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { "content-type": "application/x-pem-file" }).end(body);
+    setTimeout(() => res.writeHead(200, { "content-type": "application/x-pem-file" }).end(body), delayMs[req.url ?? ""] ?? 0);
   });
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   const addr = server.address() as AddressInfo;
