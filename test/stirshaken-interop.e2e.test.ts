@@ -190,6 +190,7 @@ describe("STIR/SHAKEN interop with Kamailio secsipid", () => {
     expect(r.credentials).toEqual([{ name: "default", x5u: `${https.url}/sp.pem` }]);
     expect(r.anchors).toHaveLength(1);
     await expect(rpc("stirshaken.check", { url: `http://127.0.0.1:${HTTPS}/sp.pem` })).rejects.toThrow("x5u must be https");
-    expect((await rpc("stirshaken.check", { url: `${https.url}/sp.pem` })).chain_length).toBe(2);
+    expect(await rpc("stirshaken.check", { url: `${https.url}/sp.pem` })).toMatchObject({ chain_length: 2, trusted: true, subject: "CN=SHAKEN TEST" });
+    expect(await rpc("stirshaken.check", { url: `${https.url}/rogue.pem` })).toMatchObject({ trusted: false, reason: "certificate chain does not lead to a trust anchor" });
   });
 });

@@ -1,6 +1,7 @@
 import { RpcCode, RpcError, defineRpc, type RpcMethod } from "../../core/api.js";
 import type { AttestTable } from "../../../tables/stir-attest/attest-table.js";
 import type { CertCache } from "./cert-cache.js";
+import { checkChain } from "./cert-chain.js";
 import type { CredentialStore } from "./credentials.js";
 
 export interface StirshakenRpcDeps {
@@ -56,13 +57,14 @@ export function stirshakenRpcMethods(d: StirshakenRpcDeps): RpcMethod[] {
     }),
     defineRpc({
       name: "stirshaken.check",
-      doc: "Fetches an x5u URL through the cache and policy now (operators' test of a peer's certificate)",
+      doc: "Fetches an x5u URL through the cache and policy now and checks its chain against the trust anchors (operators' test of a peer's certificate)",
       params: [{ name: "url", type: "string" }],
-      returns: "{ok, subject, chain_length} or an error",
+      returns: "{ok, subject, chain_length, trusted, reason} or an error",
       handler: async ({ url }) => {
         const r = await d.certs.get(String(url));
         if (r.error !== undefined) throw new RpcError(RpcCode.ServerError, r.error);
-        return { ok: true, subject: r.chain[0]!.subject.replace(/\n/g, ", "), chain_length: r.chain.length };
+        const why = checkChain(r.chain, d.store().anchors, Date.now());
+        return { ok: true, subject: r.chain[0]!.subject.replace(/\n/g, ", "), chain_length: r.chain.length, trusted: why === null, reason: why ?? "" };
       },
     }),
   ];
