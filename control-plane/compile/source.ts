@@ -140,6 +140,14 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
   let closed = false;
   const poll = { lastPollAt: null as string | null, lastPollError: null as string | null, polls: 0 };
 
+  let persistChain: Promise<unknown> = Promise.resolve();
+  /** Snapshot stores, one at a time, beside the compile queue. */
+  function persisting<T>(job: () => Promise<T>): Promise<T> {
+    const p = persistChain.then(job, job);
+    persistChain = p.catch(() => undefined);
+    return p;
+  }
+
   /** Runs jobs one at a time (refreshes, checks and diffs never interleave). */
   function serial<T>(job: () => Promise<T>): Promise<T> {
     const p = chain.then(job, job);
@@ -250,7 +258,7 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
       await accept(st, set, readError, fp, reason, now, out);
     }
     notify(out.changed);
-    await persistAll(saves);
+    await persisting(() => persistAll(saves));
     return out;
   }
 
@@ -316,7 +324,8 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
     persistTimer = setTimeout(() => {
       persistTimer = null;
       const latest = new Map(saves.splice(0).map((s) => [s.kind, s]));
-      void serial(() => persistAll([...latest.values()]));
+      // its own queue: storing a 1M-row version must not hold up the next change batch
+      void persisting(() => persistAll([...latest.values()]));
     }, 2000);
     persistTimer.unref();
   }
@@ -459,6 +468,7 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
       if (persistTimer) clearTimeout(persistTimer);
       await tail?.close();
       await chain;
+      await persistChain;
     },
   };
 
