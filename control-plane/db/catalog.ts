@@ -172,6 +172,8 @@ const list: TableInfo[] = [
   // the callfwd module's tables (kind callfwd): Olelo's, not Kamailio's, but managed like them
   describe(schema.olelo_callfwd, true),
   describe(schema.olelo_callblock, true),
+  // the stirshaken module's attestation policy (kind stir_attest)
+  describe(schema.olelo_stir_attest, true),
   describe(schema.olelo_audit, false),
   describe(schema.olelo_snapshots, false),
   describe(schema.olelo_cdrs, false),

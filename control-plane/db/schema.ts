@@ -9,6 +9,7 @@ export * from "./schema/kamailio-users.js";
 export * from "./schema/kamailio-acc.js";
 export * from "./schema/olelo.js";
 export * from "./schema/olelo-callfwd.js";
+export * from "./schema/olelo-stirshaken.js";
 export * from "./schema/kamailio-dialog.js";
 export * from "./schema/olelo-cdrs.js";
 export * from "./schema/kamailio-dialplan-domain.js";

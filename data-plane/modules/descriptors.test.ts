@@ -24,6 +24,7 @@ import registrarModule from "./registrar/index.js";
 import sanityModule from "./sanity/index.js";
 import siptraceModule from "./siptrace/index.js";
 import speedDialModule from "./speed-dial/index.js";
+import stirshakenModule from "./stirshaken/index.js";
 import usrlocModule from "./usrloc/index.js";
 
 /** A module under test and the APIs of the modules it requires (built fresh for each init). */
@@ -59,6 +60,7 @@ const declaring: Entry[] = [
   { def: speedDialModule },
   { def: dialplanModule },
   { def: domainModule },
+  { def: stirshakenModule },
 ];
 
 const cases = declaring.map((e) => [e.def.name, e] as const);

@@ -18,6 +18,7 @@ import type { PrefixRouteApi } from "../modules/prefix-route/index.js";
 import type { RegistrarApi } from "../modules/registrar/index.js";
 import type { SanityApi } from "../modules/sanity/index.js";
 import type { SpeedDialApi } from "../modules/speed-dial/index.js";
+import type { StirshakenApi } from "../modules/stirshaken/index.js";
 import type { UsrlocApi } from "../modules/usrloc/index.js";
 
 /**
@@ -46,6 +47,7 @@ export interface ModuleApis {
   registrar: RegistrarApi;
   sanity: SanityApi;
   speed_dial: SpeedDialApi;
+  stirshaken: StirshakenApi;
   usrloc: UsrlocApi;
 }
 

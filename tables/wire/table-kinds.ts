@@ -50,6 +50,7 @@ export const KIND_ORDER: readonly string[] = [
   "callfwd",
   "domain",
   "dialplan",
+  "stir_attest",
   "dispatcher",
   "drouting",
   "carrierroute",
