@@ -23,6 +23,7 @@ import { compileHtableRows } from "./htable/table.js";
 import { compileLcrTables } from "./lcr/table.js";
 import { compileMtreeTables } from "./mtree/table.js";
 import { compileAddressSet, compileTrustedSet } from "./permissions/table.js";
+import { compilePlPipes } from "./pl-pipes/pl-pipes-table.js";
 import { compilePrefixRouteTables } from "./prefix-route/table.js";
 import type { TableSet } from "./rows.js";
 import { compileSpeedDialRows } from "./speed-dial/speed-dial-table.js";
@@ -74,6 +75,7 @@ export const TABLE_KINDS: readonly TableKind[] = [
   // No params: use_domain only keys the rows (indexSpeedDial, on the data plane).
   { kind: "speed_dial", tables: ids("speed_dial"), compile: (set) => compileSpeedDialRows(set, "speed_dial"), source: "tables/speed-dial/speed-dial-table.ts compileSpeedDialRows" },
   { kind: "callfwd", tables: ids("olelo_callfwd", "olelo_callblock"), compile: compileCallFwd, source: "tables/callfwd/callfwd-table.ts compileCallFwd" },
+  { kind: "pl_pipes", tables: ids("pl_pipes"), compile: (set) => compilePlPipes(set, "pl_pipes"), source: "tables/pl-pipes/pl-pipes-table.ts compilePlPipes" },
 ];
 
 const byKind = new Map(TABLE_KINDS.map((k) => [k.kind, k]));

@@ -73,6 +73,7 @@ export const KAMAILIO_TABLE_VERSIONS: Readonly<Record<string, number>> = {
   htable: 2,
   dbaliases: 1,
   speed_dial: 2,
+  pl_pipes: 1,
   acc: 5,
   acc_cdrs: 2,
   missed_calls: 4,
@@ -163,6 +164,7 @@ const list: TableInfo[] = [
   describe(schema.dialog_vars, false),
   describe(schema.dbaliases, true),
   describe(schema.speed_dial, true),
+  describe(schema.pl_pipes, true),
   // the callfwd module's tables (kind callfwd): Olelo's, not Kamailio's, but managed like them
   describe(schema.olelo_callfwd, true),
   describe(schema.olelo_callblock, true),

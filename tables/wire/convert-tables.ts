@@ -20,6 +20,7 @@ import type { HtableTables } from "../../gen/olelo/tables/v1/htable_pb.js";
 import type { LcrTables } from "../../gen/olelo/tables/v1/lcr_pb.js";
 import type { MtreeTables } from "../../gen/olelo/tables/v1/mtree_pb.js";
 import type { PrefixRouteTables } from "../../gen/olelo/tables/v1/prefix_route_pb.js";
+import type { PlPipesTables } from "../../gen/olelo/tables/v1/pl_pipes_pb.js";
 import type { SpeedDialTables } from "../../gen/olelo/tables/v1/speed_dial_pb.js";
 import type { SubscriberTables } from "../../gen/olelo/tables/v1/subscriber_pb.js";
 import type { TrustedTables } from "../../gen/olelo/tables/v1/trusted_pb.js";
@@ -41,6 +42,7 @@ export interface KindTablesMessages {
   alias_db: AliasDbTables;
   speed_dial: SpeedDialTables;
   callfwd: CallfwdTables;
+  pl_pipes: PlPipesTables;
 }
 
 /** A kind name the protocol carries. */
