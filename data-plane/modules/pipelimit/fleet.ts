@@ -74,6 +74,11 @@ export class FleetCounter {
    */
   flush(pipes: Iterable<PipeState>, slot: number, now: number): void {
     if (this.closed) return;
+    if (this.redis.status !== "ready") {
+      // not connected (yet): count alone; the client reconnects by itself
+      if (this.up) this.markDown("disconnected");
+      return;
+    }
     if (this.inflight !== null) {
       if (now - this.inflight.since < this.o.timeoutMs) return;
       this.inflight = null;

@@ -26,6 +26,12 @@ export interface PipelimitApi {
   /** [pl_active(name)] 1 when the pipe exists, -1 when not. */
   active(name: string): 1 | -1;
   /**
+   * Olelo: keyed pipes without a table — pipes named `<prefix>…` are created on demand by
+   * check(name) with this algorithm and limit (a pl_pipes template `<prefix>*` takes precedence);
+   * `pl.set_pipe <prefix>* ALG LIMIT` changes it and its pipes. False for an unknown algorithm.
+   */
+  defineTemplate(prefix: string, algorithm: string, limit: number): boolean;
+  /**
    * [pl_drop([min[, max]])] replies reply_code/reply_reason (503 Server Unavailable); with `max`
    * only: Retry-After: max; with both: a random value in min..max. Returns whether it was sent.
    */
@@ -90,6 +96,7 @@ export default defineModule<PipelimitApi, PipelimitParams>({
       check: (name) => count(table.check(name)),
       checkLimit: (name, alg, limit) => count(table.checkLimit(name, alg, limit)),
       active: (name) => table.active(name),
+      defineTemplate: (prefix, alg, limit) => table.defineTemplate(prefix, alg, limit),
       drop(req, min, max) {
         const ra = retryAfter(min, max);
         return req.reply(p.reply_code, p.reply_reason, ra === null ? undefined : { headers: [["Retry-After", String(ra)]] });

@@ -24,7 +24,10 @@ export type PipeOrigin = "table" | "template" | "script";
 export class PipeTable {
   readonly pipes = new Map<string, PipeState>();
   readonly origin = new Map<string, PipeOrigin>();
+  /** Templates of the pl_pipes table (by prefix); they take precedence over the script's. */
   readonly templates = new Map<string, PipeTemplate>();
+  /** Templates the script defined (defineTemplate), kept across table pushes. */
+  readonly scriptTemplates = new Map<string, PipeTemplate>();
   readonly pid = new FeedbackController();
   /** Bytes waiting in the receive queues at the last interval (NETWORK). */
   networkBytes = 0;
@@ -81,10 +84,20 @@ export class PipeTable {
     return this.pipes.has(name) ? 1 : -1;
   }
 
+  /** Defines (or changes) a script template: pipes named `<prefix>…` are created on demand with this algorithm and limit. */
+  defineTemplate(prefix: string, algorithm: string, limit: number): boolean {
+    if (!isPipeAlgorithm(algorithm) || limit < 0) return false;
+    this.scriptTemplates.set(prefix, { prefix, algo: algorithm, limit });
+    return true;
+  }
+
   private templateFor(name: string): PipeTemplate | null {
-    let best: PipeTemplate | null = null;
-    for (const t of this.templates.values()) if (name.startsWith(t.prefix) && (best === null || t.prefix.length > best.prefix.length)) best = t;
-    return best;
+    for (const set of [this.templates, this.scriptTemplates]) {
+      let best: PipeTemplate | null = null;
+      for (const t of set.values()) if (name.startsWith(t.prefix) && (best === null || t.prefix.length > best.prefix.length)) best = t;
+      if (best !== null) return best;
+    }
+    return null;
   }
 
   private add(name: string, algo: PipeAlgorithm, limit: number, origin: PipeOrigin): PipeState | null {
@@ -106,7 +119,7 @@ export class PipeTable {
   setPipe(name: string, algorithm: string, limit: number): string | null {
     if (!isPipeAlgorithm(algorithm)) return "Unknown algorithm";
     if (algorithm === "FEEDBACK" && (limit < 0 || limit > 100)) return "Feedback limits don't match";
-    const t = name.endsWith("*") ? this.templates.get(name.slice(0, -1)) : undefined;
+    const t = name.endsWith("*") ? (this.templates.get(name.slice(0, -1)) ?? this.scriptTemplates.get(name.slice(0, -1))) : undefined;
     const p = this.pipes.get(name);
     if (t === undefined && p === undefined) return `Unknown pipe id ${name}`;
     const before = this.feedbackSetpoint();
