@@ -25,6 +25,7 @@ import { compileHtableRows } from "./htable/table.js";
 import { compileLcrTables } from "./lcr/table.js";
 import { compileMtreeTables } from "./mtree/table.js";
 import { compileAddressSet, compileTrustedSet } from "./permissions/table.js";
+import { compilePlPipes } from "./pl-pipes/pl-pipes-table.js";
 import { compilePrefixRouteTables, type CompiledPrefixRoutes } from "./prefix-route/table.js";
 import { applyPrefixRouteChanges } from "./prefix-route/delta.js";
 import type { TableRow, TableSet } from "./rows.js";
@@ -94,6 +95,7 @@ export const TABLE_KINDS: readonly TableKind[] = [
   { kind: "dialplan", tables: ids("dialplan"), compile: (set) => compileDialplan(set), source: "tables/dialplan/dialplan-table.ts compileDialplan" },
   { kind: "domain", tables: ids("domain", "domain_attrs"), compile: compileDomain, source: "tables/domain/domain-table.ts compileDomain" },
   { kind: "stir_attest", tables: ids("olelo_stir_attest"), compile: compileStirAttest, source: "tables/stir-attest/attest-table.ts compileStirAttest" },
+  { kind: "pl_pipes", tables: ids("pl_pipes"), compile: (set) => compilePlPipes(set, "pl_pipes"), source: "tables/pl-pipes/pl-pipes-table.ts compilePlPipes" },
 ];
 
 const byKind = new Map(TABLE_KINDS.map((k) => [k.kind, k]));

@@ -13,3 +13,4 @@ export * from "./schema/olelo-stirshaken.js";
 export * from "./schema/kamailio-dialog.js";
 export * from "./schema/olelo-cdrs.js";
 export * from "./schema/kamailio-dialplan-domain.js";
+export * from "./schema/kamailio-pipelimit.js";

@@ -19,6 +19,8 @@ import mtreeModule from "./mtree/index.js";
 import nathelperModule from "./nathelper/index.js";
 import permissionsModule from "./permissions/index.js";
 import pikeModule from "./pike/index.js";
+import pipelimitModule from "./pipelimit/index.js";
+import ratelimitModule from "./ratelimit/index.js";
 import prefixRouteModule from "./prefix-route/index.js";
 import registrarModule from "./registrar/index.js";
 import sanityModule from "./sanity/index.js";
@@ -61,6 +63,8 @@ const declaring: Entry[] = [
   { def: dialplanModule },
   { def: domainModule },
   { def: stirshakenModule },
+  { def: pipelimitModule },
+  { def: ratelimitModule },
 ];
 
 const cases = declaring.map((e) => [e.def.name, e] as const);

@@ -51,6 +51,7 @@ export const KIND_ORDER: readonly string[] = [
   "domain",
   "dialplan",
   "stir_attest",
+  "pl_pipes",
   "dispatcher",
   "drouting",
   "carrierroute",
