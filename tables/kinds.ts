@@ -27,6 +27,7 @@ import { compilePrefixRouteTables } from "./prefix-route/table.js";
 import type { TableSet } from "./rows.js";
 import { compileSpeedDialRows } from "./speed-dial/speed-dial-table.js";
 import { compileSubscriberSet } from "./subscriber/table.js";
+import { compileUacReg } from "./uacreg/uacreg-table.js";
 
 /** One Kamailio table of a kind and the column that identifies its rows (diffs, deltas). */
 export interface TableDef {
@@ -74,6 +75,7 @@ export const TABLE_KINDS: readonly TableKind[] = [
   // No params: use_domain only keys the rows (indexSpeedDial, on the data plane).
   { kind: "speed_dial", tables: ids("speed_dial"), compile: (set) => compileSpeedDialRows(set, "speed_dial"), source: "tables/speed-dial/speed-dial-table.ts compileSpeedDialRows" },
   { kind: "callfwd", tables: ids("olelo_callfwd", "olelo_callblock"), compile: compileCallFwd, source: "tables/callfwd/callfwd-table.ts compileCallFwd" },
+  { kind: "uacreg", tables: ids("uacreg"), compile: (set) => compileUacReg(set), source: "tables/uacreg/uacreg-table.ts compileUacReg" },
 ];
 
 const byKind = new Map(TABLE_KINDS.map((k) => [k.kind, k]));

@@ -23,6 +23,7 @@ import type { PrefixRouteTables } from "../../gen/olelo/tables/v1/prefix_route_p
 import type { SpeedDialTables } from "../../gen/olelo/tables/v1/speed_dial_pb.js";
 import type { SubscriberTables } from "../../gen/olelo/tables/v1/subscriber_pb.js";
 import type { TrustedTables } from "../../gen/olelo/tables/v1/trusted_pb.js";
+import type { UacregTables } from "../../gen/olelo/tables/v1/uacreg_pb.js";
 import { TableError, type TableSet } from "../rows.js";
 import { kindPlan, type KindPlan } from "./table-kinds.js";
 
@@ -41,6 +42,7 @@ export interface KindTablesMessages {
   alias_db: AliasDbTables;
   speed_dial: SpeedDialTables;
   callfwd: CallfwdTables;
+  uacreg: UacregTables;
 }
 
 /** A kind name the protocol carries. */
