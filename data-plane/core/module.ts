@@ -4,6 +4,7 @@ import type { RpcRegistry } from "../../lib/rpc/registry.js";
 import type { EventBus } from "./events/bus.js";
 import type { TableRegistry } from "./tables/registry.js";
 import type { ParamDoc } from "./kit/params.js";
+import type { SipMessageView } from "./sip/view.js";
 
 /** Raw configuration section of a module, as the configuration file gives it. */
 export type RawConfig = Readonly<Record<string, unknown>>;
@@ -91,6 +92,8 @@ export interface UacResult {
   readonly reason: string;
   /** Milliseconds from sending to the final reply. */
   readonly latencyMs: number;
+  /** The final reply as received (challenges, Contact/Expires of a REGISTER reply); absent for local codes. */
+  readonly reply?: SipMessageView;
 }
 
 export interface UacRequestOptions {
