@@ -129,6 +129,12 @@ export interface UacRequestOptions {
    * the first route as `destination`.
    */
   readonly routes?: readonly string[];
+  /**
+   * Adds `Contact: <sip:user@host:port;transport=…>` naming the socket the request leaves from
+   * (uac registrations); `contactHost` (host[:port]) replaces the socket's address.
+   */
+  readonly contactUser?: string;
+  readonly contactHost?: string;
 }
 
 /** What the SIP core offers modules for traffic they originate. Filled by the core at start. */

@@ -22,6 +22,7 @@ import registrarModule from "./registrar/index.js";
 import sanityModule from "./sanity/index.js";
 import siptraceModule from "./siptrace/index.js";
 import speedDialModule from "./speed-dial/index.js";
+import uacModule from "./uac/index.js";
 import usrlocModule from "./usrloc/index.js";
 
 /** A module under test and the APIs of the modules it requires (built fresh for each init). */
@@ -55,6 +56,7 @@ const declaring: Entry[] = [
   { def: aliasDbModule },
   { def: callfwdModule },
   { def: speedDialModule },
+  { def: uacModule },
 ];
 
 const cases = declaring.map((e) => [e.def.name, e] as const);

@@ -16,6 +16,7 @@ import type { PrefixRouteApi } from "../modules/prefix-route/index.js";
 import type { RegistrarApi } from "../modules/registrar/index.js";
 import type { SanityApi } from "../modules/sanity/index.js";
 import type { SpeedDialApi } from "../modules/speed-dial/index.js";
+import type { UacApi } from "../modules/uac/index.js";
 import type { UsrlocApi } from "../modules/usrloc/index.js";
 
 /**
@@ -42,6 +43,7 @@ export interface ModuleApis {
   registrar: RegistrarApi;
   sanity: SanityApi;
   speed_dial: SpeedDialApi;
+  uac: UacApi;
   usrloc: UsrlocApi;
 }
 

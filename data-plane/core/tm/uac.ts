@@ -54,6 +54,11 @@ export function uacRequest(e: Tm, opts: UacRequestOptions): Promise<UacResult> {
     text += `Call-ID: ${callId}\r\n`;
     text += `CSeq: ${opts.cseq ?? 10} ${opts.method}\r\n`;
     text += `Max-Forwards: 70\r\n`;
+    if (opts.contactUser !== undefined) {
+      const at = opts.contactHost ?? `${sock.viaHost}:${sock.viaPort}`;
+      const tp = sock.proto === "udp" ? "" : `;transport=${sock.proto}`;
+      text += `Contact: <sip:${opts.contactUser}@${at}${tp}>\r\n`;
+    }
     if (e.config.serverHeader) text += `User-Agent: ${e.config.serverHeader}\r\n`;
     if (opts.headers) for (const [n, v] of Object.entries(opts.headers)) text += `${n}: ${v}\r\n`;
     const body = opts.body ?? "";
