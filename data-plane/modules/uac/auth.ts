@@ -31,6 +31,8 @@ export interface AuthDeps {
 /** req.vars keys of the transaction. */
 const SHIFT = "uac:cseq-shift";
 const OBSERVED = "uac:cseq-observed";
+/** Answers per transaction (a stale nonce and a proxy + registrar challenge fit). */
+export const MAX_ANSWERS = 3;
 export const FTAG_SET = "uac:ftag";
 
 /** Where a credential for a realm comes from: script, uacreg row, then the credential param. */
@@ -51,6 +53,8 @@ export function uacAuth(f: FailureContext, d: AuthDeps, o: AuthOptions = {}): nu
   const reply = f.replyMsg;
   const code = f.replyCode;
   if (!reply || (code !== 401 && code !== 407)) return -1;
+  // a carrier that keeps challenging (wrong password) is not answered forever
+  if (((f.vars.get(SHIFT) as number | undefined) ?? 0) >= MAX_ANSWERS) return -1;
   const hdr = code === 401 ? "www-authenticate" : "proxy-authenticate";
   const challenges: DigestChallenge[] = [];
   for (const v of reply.headerAll(hdr)) {
