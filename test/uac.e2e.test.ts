@@ -150,7 +150,7 @@ describe("uac with the default script (npm start)", () => {
     expect(dump.find((d) => d.l_uuid === "carrier1")).toMatchObject({ state: "credentials", expires: 0 });
     // refreshed reg_timer_interval (1 s) before the 4 s run out
     await waitUntil("refreshed", async () => Number((await rpcResult(rpc, "uac.reg_info", ["l_uuid", "trunk7788"])).registrations) >= 2, 8000, [olelo]);
-    expect(servers.reg!.stats().successful).toBeGreaterThanOrEqual(2);
+    await waitUntil("registrar saw two registrations", () => servers.reg!.stats().successful >= 2, 3000);
     const auths = tracedHeaders(trace("reg"), "Authorization");
     expect(auths.length).toBeGreaterThanOrEqual(2);
     expectValidDigest(auths[0]!, "REGISTER", "acct7788", "reg-secret", "md5");
@@ -164,32 +164,33 @@ describe("uac with the default script (npm start)", () => {
   }, 30_000);
 
   it("backs off a registrar that keeps refusing; uac.reg_disable / reg_enable take effect before answering", async () => {
-    const seen: Array<{ n: number; at: number }> = [];
+    await waitUntil("badtrunk failed", async () => Number((await rpcResult(rpc, "uac.reg_info", ["l_uuid", "badtrunk"])).failures) >= 1, 5000, [olelo]);
+    expect(await rpcResult(rpc, "uac.reg_disable", ["l_uuid", "badtrunk"])).toEqual({ disabled: 1 });
+    expect(await rpcResult(rpc, "uac.reg_info", ["l_uuid", "badtrunk"])).toMatchObject({ state: "disabled", next_register_in: 0, last_code: 403 });
+    await sleep(1200); // sipp writes its statistics once a second
+    const before = servers.bad!.stats().successful + servers.bad!.stats().failed;
+    await sleep(2500);
+    expect(servers.bad!.stats().successful + servers.bad!.stats().failed).toBe(before);
+    // enabling starts afresh: failures at about 0, 1, 3 and 7 s (retry 1 s doubled, capped at 4 s)
+    expect(await rpcResult(rpc, "uac.reg_enable", ["l_uuid", "badtrunk"])).toEqual({ enabled: 1 });
+    const seen = new Map<number, number>();
     await waitUntil(
-      "three failures",
+      "four failures",
       async () => {
-        const i = await rpcResult(rpc, "uac.reg_info", ["l_uuid", "badtrunk"]);
-        const n = Number(i.failures);
-        if (seen.length === 0 || seen[seen.length - 1]!.n !== n) seen.push({ n, at: Date.now() });
+        const n = Number((await rpcResult(rpc, "uac.reg_info", ["l_uuid", "badtrunk"])).failures);
+        if (!seen.has(n)) seen.set(n, Date.now());
         return n >= 4;
       },
-      20_000,
+      15_000,
       [olelo],
     );
-    const at = (n: number) => seen.find((s) => s.n === n)?.at;
-    const g1 = at(3)! - at(2)!;
-    const g2 = at(4)! - at(3)!;
-    // retry 1 s, doubled per failure (1, 2, 4 … capped at reg_retry_max 4)
-    expect(g1).toBeGreaterThan(1500);
-    expect(g2).toBeGreaterThan(g1 * 1.4);
-    const info = await rpcResult(rpc, "uac.reg_info", ["l_uuid", "badtrunk"]);
-    expect(info).toMatchObject({ state: "unregistered", last_code: 403 });
-    expect(await rpcResult(rpc, "uac.reg_disable", ["l_uuid", "badtrunk"])).toEqual({ disabled: 1 });
-    expect(await rpcResult(rpc, "uac.reg_info", ["l_uuid", "badtrunk"])).toMatchObject({ state: "disabled", next_register_in: 0 });
-    const before = servers.bad!.stats().successful + servers.bad!.stats().failed;
-    await sleep(1500);
-    expect(servers.bad!.stats().successful + servers.bad!.stats().failed).toBe(before);
-    expect(await rpcResult(rpc, "uac.reg_enable", ["l_uuid", "badtrunk"])).toEqual({ enabled: 1 });
+    const g1 = seen.get(2)! - seen.get(1)!;
+    const g2 = seen.get(3)! - seen.get(2)!;
+    const g3 = seen.get(4)! - seen.get(3)!;
+    expect(g1).toBeGreaterThan(700);
+    expect(g2).toBeGreaterThan(g1 * 1.5);
+    expect(g3).toBeGreaterThan(3300);
+    expect(await rpcResult(rpc, "uac.reg_info", ["l_uuid", "badtrunk"])).toMatchObject({ state: "unregistered", last_code: 403 });
     const missing = await fetch(rpc, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "uac.reg_info", params: ["l_uuid", "nope"] }) }).then((x) => x.json() as Promise<{ error?: unknown }>);
     expect(missing.error).toMatchObject({ code: 404, message: "no uacreg record with l_uuid 'nope'" });
   }, 30_000);

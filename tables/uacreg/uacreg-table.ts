@@ -103,7 +103,7 @@ export function compileUacReg(set: TableSet, table = "uacreg"): UacRegTable {
     if (dup !== undefined) throw new TableError(table, id, `l_uuid '${r.l_uuid}' is also the l_uuid of row ${dup}`);
     seen.set(r.l_uuid, id);
     if (!TOKEN_RE.test(r.l_uuid)) throw new TableError(table, id, `l_uuid '${r.l_uuid}' is not a valid SIP URI user`);
-    if (r.auth_ha1 && !/^[0-9a-fA-F]{32}$/.test(r.auth_ha1)) throw new TableError(table, id, "auth_ha1 must be 32 hex digits (MD5 H(A1))");
+    if (r.auth_ha1 && !/^([0-9a-fA-F]{32}|[0-9a-fA-F]{64})$/.test(r.auth_ha1)) throw new TableError(table, id, "auth_ha1 must be 32 (MD5) or 64 (SHA-256) hex digits");
     if (r.auth_proxy && !/^sips?:\S+$/i.test(r.auth_proxy)) throw new TableError(table, id, `auth_proxy '${r.auth_proxy}' is not a sip: or sips: URI`);
     if (r.contact_addr && !HOST_RE.test(r.contact_addr)) throw new TableError(table, id, `contact_addr '${r.contact_addr}' is not host[:port]`);
     if (r.socket && !SOCKET_RE.test(r.socket)) throw new TableError(table, id, `socket '${r.socket}' is not proto:address[:port]`);
@@ -111,7 +111,6 @@ export function compileUacReg(set: TableSet, table = "uacreg"): UacRegTable {
       // a registration needs an address of record and someone to answer the challenge
       if (!r.r_username) throw new TableError(table, id, "r_username must not be empty for a registration (expires > 0)");
       if (!r.r_domain || !HOST_RE.test(r.r_domain)) throw new TableError(table, id, `r_domain '${r.r_domain}' is not host[:port]`);
-      if (r.expires < 10) throw new TableError(table, id, `expires ${r.expires} is below 10 seconds (0 = credentials only)`);
     }
     if (r.auth_username && !r.auth_password && !r.auth_ha1) throw new TableError(table, id, "auth_username is set but auth_password and auth_ha1 are empty");
     out.push(r);
