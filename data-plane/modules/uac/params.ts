@@ -42,7 +42,7 @@ export const uacParams = defineParams("uac", {
   restore_passwd: str({ default: "", doc: "Key the stored From/To are masked with (XOR); the same on every node of a fleet" }),
   credential: custom({
     schema: credentials,
-    type: "string | string[]",
+    type: "string or string[]",
     default: "[]",
     doc: "Static credentials `username:realm:password` for uac_auth (Kamailio's `credential`), tried after the uacreg table",
     fail: (_raw, i) => i ?? "must be 'username:realm:password'",
