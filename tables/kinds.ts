@@ -32,6 +32,7 @@ import type { TableRow, TableSet } from "./rows.js";
 import { compileSpeedDialRows } from "./speed-dial/speed-dial-table.js";
 import { compileStirAttest } from "./stir-attest/attest-table.js";
 import { compileSubscriberSet } from "./subscriber/table.js";
+import { compileUacReg } from "./uacreg/uacreg-table.js";
 
 /** One Kamailio table of a kind and the column that identifies its rows (diffs, deltas). */
 export interface TableDef {
@@ -96,6 +97,7 @@ export const TABLE_KINDS: readonly TableKind[] = [
   { kind: "domain", tables: ids("domain", "domain_attrs"), compile: compileDomain, source: "tables/domain/domain-table.ts compileDomain" },
   { kind: "stir_attest", tables: ids("olelo_stir_attest"), compile: compileStirAttest, source: "tables/stir-attest/attest-table.ts compileStirAttest" },
   { kind: "pl_pipes", tables: ids("pl_pipes"), compile: (set) => compilePlPipes(set, "pl_pipes"), source: "tables/pl-pipes/pl-pipes-table.ts compilePlPipes" },
+  { kind: "uacreg", tables: ids("uacreg"), compile: (set) => compileUacReg(set), source: "tables/uacreg/uacreg-table.ts compileUacReg" },
 ];
 
 const byKind = new Map(TABLE_KINDS.map((k) => [k.kind, k]));

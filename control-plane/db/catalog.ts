@@ -82,6 +82,7 @@ export const KAMAILIO_TABLE_VERSIONS: Readonly<Record<string, number>> = {
   dialplan: 2,
   domain: 2,
   domain_attrs: 1,
+  uacreg: 5,
 };
 
 const INT_RANGES: Record<string, [number, number, number, number]> = {
@@ -171,6 +172,7 @@ const list: TableInfo[] = [
   describe(schema.domain, true),
   describe(schema.domain_attrs, true),
   describe(schema.pl_pipes, true),
+  describe(schema.uacreg, true),
   // the callfwd module's tables (kind callfwd): Olelo's, not Kamailio's, but managed like them
   describe(schema.olelo_callfwd, true),
   describe(schema.olelo_callblock, true),

@@ -14,3 +14,4 @@ export * from "./schema/kamailio-dialog.js";
 export * from "./schema/olelo-cdrs.js";
 export * from "./schema/kamailio-dialplan-domain.js";
 export * from "./schema/kamailio-pipelimit.js";
+export * from "./schema/kamailio-uac.js";

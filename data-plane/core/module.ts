@@ -4,6 +4,7 @@ import type { RpcRegistry } from "../../lib/rpc/registry.js";
 import type { EventBus } from "./events/bus.js";
 import type { TableRegistry } from "./tables/registry.js";
 import type { ParamDoc } from "./kit/params.js";
+import type { SipMessageView } from "./sip/view.js";
 
 /** Raw configuration section of a module, as the configuration file gives it. */
 export type RawConfig = Readonly<Record<string, unknown>>;
@@ -91,6 +92,8 @@ export interface UacResult {
   readonly reason: string;
   /** Milliseconds from sending to the final reply. */
   readonly latencyMs: number;
+  /** The final reply as received (challenges, Contact/Expires of a REGISTER reply); absent for local codes. */
+  readonly reply?: SipMessageView;
 }
 
 export interface UacRequestOptions {
@@ -126,6 +129,12 @@ export interface UacRequestOptions {
    * the first route as `destination`.
    */
   readonly routes?: readonly string[];
+  /**
+   * Adds `Contact: <sip:user@host:port;transport=…>` naming the socket the request leaves from
+   * (uac registrations); `contactHost` (host[:port]) replaces the socket's address.
+   */
+  readonly contactUser?: string;
+  readonly contactHost?: string;
 }
 
 /** What the SIP core offers modules for traffic they originate. Filled by the core at start. */

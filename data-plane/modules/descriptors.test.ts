@@ -27,6 +27,7 @@ import sanityModule from "./sanity/index.js";
 import siptraceModule from "./siptrace/index.js";
 import speedDialModule from "./speed-dial/index.js";
 import stirshakenModule from "./stirshaken/index.js";
+import uacModule from "./uac/index.js";
 import usrlocModule from "./usrloc/index.js";
 
 /** A module under test and the APIs of the modules it requires (built fresh for each init). */
@@ -65,6 +66,7 @@ const declaring: Entry[] = [
   { def: stirshakenModule },
   { def: pipelimitModule },
   { def: ratelimitModule },
+  { def: uacModule },
 ];
 
 const cases = declaring.map((e) => [e.def.name, e] as const);

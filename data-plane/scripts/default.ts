@@ -34,7 +34,8 @@
  *                   are translated (default/numbering.ts)
  *
  * Modules are used when configured: sanity, pike/htable (ipban), permissions, auth, registrar,
- * dispatcher. SAFEGUARD/AUTH (Kamailio WITH_ANTIFLOOD, WITH_AUTH, WITH_IPAUTH): pike's flood guard
+ * dispatcher, uac (carrier challenges answered in UAC_AUTH / DISPATCH_FAILURE / LCR_FAILURE, calls to
+ * registered trunks mapped by uac_reg_lookup, in-dialog CSeq/From/To fixes after loose_route). SAFEGUARD/AUTH (Kamailio WITH_ANTIFLOOD, WITH_AUTH, WITH_IPAUTH): pike's flood guard
  * keeps its bans in htable "ipban" when defined (pike `ipban: 1` drops them before parsing) and
  * exempts trusted peers (permissions); with the sanity module its REQINIT guards replace the
  * built-in scanner/size guards (then its scanner_ua / msg_max_size / ruri_max_size apply).
@@ -80,6 +81,15 @@ export default defineScript(({ settings, modules: loaded, log }) => {
 
   const { pike, auth, permissions, failures } = firewall(modules, settings);
   const pipes = pipeLimits(modules, settings);
+  const uac = modules.uac;
+
+  /** UAC_AUTH (Kamailio uac README, TRUNKAUTH): answer a carrier's 401/407 once and relay again. */
+  function uacAnswer(f: FailureContext): boolean {
+    if (!uac || f.isCanceled() || !f.checkStatus("401|407")) return false;
+    if (uac.auth(f) < 0) return false;
+    f.relay();
+    return true;
+  }
 
   /** REQINIT: guards from Kamailio's default configuration. */
   function reqinit(req: RequestContext): boolean {
@@ -116,6 +126,7 @@ export default defineScript(({ settings, modules: loaded, log }) => {
   /** WITHINDLG: requests with a To-tag follow the Route set. */
   function withinDialog(req: RequestContext): void {
     if (req.looseRoute()) {
+      uac?.inDialog(req); // uac_auth CSeq offset, From/To restore (auto mode)
       loc.dlgUri(req);
       if (dsLoad && req.method === "BYE") ds!.loadUpdate(req);
       relay(req);
@@ -230,6 +241,8 @@ export default defineScript(({ settings, modules: loaded, log }) => {
         return;
       }
     }
+    // a call from a carrier to a trunk registered by uac: R-URI user = l_uuid of its uacreg row
+    if (uac && req.ruriUser !== null && uac.regLookup(req) > 0) log.debug("uac: call to a registered trunk", { callId: req.msg.callId, ruri: req.ruri });
     if (req.ruriUser === null && !nextHop) {
       req.reply(484, "Address Incomplete");
       return;
@@ -250,6 +263,7 @@ export default defineScript(({ settings, modules: loaded, log }) => {
     }
     if (nextHop) {
       req.setDst(nextHop);
+      if (uac) req.onFailure("UAC_AUTH");
       relay(req);
       return;
     }
@@ -259,6 +273,7 @@ export default defineScript(({ settings, modules: loaded, log }) => {
       return;
     }
     // SIPOUT: the R-URI is elsewhere
+    if (uac) req.onFailure("UAC_AUTH");
     relay(req);
   }
 
@@ -300,7 +315,7 @@ export default defineScript(({ settings, modules: loaded, log }) => {
        * failover list; when none is left the best reply goes upstream.
        */
       DISPATCH_FAILURE(f: FailureContext) {
-        if (!ds) return;
+        if (!ds || uacAnswer(f)) return;
         if (f.isCanceled()) {
           if (dsLoad) ds.loadUnset(f);
           return;
@@ -323,7 +338,7 @@ export default defineScript(({ settings, modules: loaded, log }) => {
        * no gateway is left the best reply goes upstream.
        */
       LCR_FAILURE(f: FailureContext) {
-        if (!lcr || f.isCanceled()) return;
+        if (!lcr || f.isCanceled() || uacAnswer(f)) return;
         const silent = f.branchTimeout() && !f.branchReplied();
         if (!silent && !f.checkStatus(/^5\d\d$/)) return;
         if (silent || f.replyCode === 503) lcr.inactivateGw(f);
@@ -334,6 +349,10 @@ export default defineScript(({ settings, modules: loaded, log }) => {
       },
       /** MANAGE_FAILURE (LOCATION calls): next serial-fork group, call forwarding on busy / no answer. */
       MANAGE_FAILURE: (f: FailureContext) => loc.failure(f),
+      /** UAC_AUTH: with the uac module, a carrier's challenge is answered from uacreg / credential. */
+      UAC_AUTH(f: FailureContext) {
+        uacAnswer(f);
+      },
     },
     reply: {
       /** MANAGE_REPLY: NATMANAGE for replies of NATed callees. */

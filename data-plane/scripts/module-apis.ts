@@ -21,6 +21,7 @@ import type { RegistrarApi } from "../modules/registrar/index.js";
 import type { SanityApi } from "../modules/sanity/index.js";
 import type { SpeedDialApi } from "../modules/speed-dial/index.js";
 import type { StirshakenApi } from "../modules/stirshaken/index.js";
+import type { UacApi } from "../modules/uac/index.js";
 import type { UsrlocApi } from "../modules/usrloc/index.js";
 
 /**
@@ -52,6 +53,7 @@ export interface ModuleApis {
   sanity: SanityApi;
   speed_dial: SpeedDialApi;
   stirshaken: StirshakenApi;
+  uac: UacApi;
   usrloc: UsrlocApi;
 }
 

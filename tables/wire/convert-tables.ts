@@ -27,6 +27,7 @@ import type { SpeedDialTables } from "../../gen/olelo/tables/v1/speed_dial_pb.js
 import type { StirAttestTables } from "../../gen/olelo/tables/v1/stir_attest_pb.js";
 import type { SubscriberTables } from "../../gen/olelo/tables/v1/subscriber_pb.js";
 import type { TrustedTables } from "../../gen/olelo/tables/v1/trusted_pb.js";
+import type { UacregTables } from "../../gen/olelo/tables/v1/uacreg_pb.js";
 import { TableError, type TableSet } from "../rows.js";
 import { kindPlan, type KindPlan } from "./table-kinds.js";
 
@@ -49,6 +50,7 @@ export interface KindTablesMessages {
   domain: DomainTables;
   stir_attest: StirAttestTables;
   pl_pipes: PlPipesTables;
+  uacreg: UacregTables;
 }
 
 /** A kind name the protocol carries. */

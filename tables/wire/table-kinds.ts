@@ -52,6 +52,7 @@ export const KIND_ORDER: readonly string[] = [
   "dialplan",
   "stir_attest",
   "pl_pipes",
+  "uacreg",
   "dispatcher",
   "drouting",
   "carrierroute",

@@ -13,7 +13,7 @@ import type { Logger } from "../../../lib/log/logger.js";
 // The message view and the transaction types live below the script (sip/, tm/); re-exported here
 // because this file is the script API.
 export type { SipMessageView } from "../sip/view.js";
-export type { SendOptions, BranchInfo, TransactionObserver } from "../tm/types.js";
+export type { SendOptions, BranchInfo, TransactionObserver, ReplyEditor } from "../tm/types.js";
 
 /** Header edits, recorded as patches and applied when the message is written out (Kamailio lumps). */
 export interface HeaderEditor {

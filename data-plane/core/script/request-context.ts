@@ -47,6 +47,8 @@ export class RequestCtx implements RequestContext {
   branchPatches: Patch[] | null = null;
   dropBranch = false;
   private removed: Set<HeaderField> | null = null;
+  /** Header fields added by setHeader outside branch routes (a second setHeader rewrites them). */
+  private setFields: Map<string, { text: string }> | null = null;
   private _ruriParsed: SipUri | null | undefined = undefined;
 
   constructor(
@@ -197,8 +199,23 @@ export class RequestCtx implements RequestContext {
   }
 
   setHeader(name: string, value: string): void {
+    const c = canonicalName(name);
+    const text = `${prettyName(name)}: ${value}\r\n`;
+    // set again (a failure route re-setting CSeq / Proxy-Authorization): the last value wins
+    const had = this.route === "branch" ? undefined : this.setFields?.get(c);
+    if (had) {
+      had.text = text;
+      return;
+    }
     this.removeHeader(name);
-    this.addHeader(name, value);
+    if (this.route === "branch") {
+      this.addHeader(name, value);
+      return;
+    }
+    const at = this.msg.headersEnd;
+    const p = { start: at, end: at, text } as { start: number; end: number; text: string };
+    (this.msg.patches ??= []).push(p as Patch);
+    (this.setFields ??= new Map()).set(c, p);
   }
 
   replaceHeader(name: string, index: number, value: string): boolean {

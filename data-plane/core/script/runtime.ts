@@ -171,12 +171,25 @@ export class ScriptRuntime implements ScriptRunner {
 
   onReply(tm: TransactionApi, txn: ServerTxn | null, msg: SipMessage, branch: Branch | null, src: Endpoint): boolean {
     const routes = this.script.reply;
-    if (!routes) return true;
     const ctx = txn?.ctx as RequestCtx | null | undefined;
+    // module observers first (TMCB_RESPONSE_IN): their edits are in place before the script's
+    let rc: ReplyCtx | null = null;
+    if (txn?.observers) {
+      for (const o of txn.observers) {
+        if (!o.replyReceived) continue;
+        rc ??= new ReplyCtx(msg, ctx ?? null, src, branch?.index ?? -1, this.scriptLog);
+        try {
+          o.replyReceived(rc);
+        } catch (e) {
+          log.error("transaction observer failed", { event: "replyReceived", error: e instanceof Error ? e.message : String(e) });
+        }
+      }
+    }
+    if (!routes) return true;
     const named = ctx?.replyRoute ? routes[ctx.replyRoute] : undefined;
     const dflt = routes.default;
     if (!named && !dflt) return true;
-    const rc = new ReplyCtx(msg, ctx ?? null, src, branch?.index ?? -1, this.scriptLog);
+    rc ??= new ReplyCtx(msg, ctx ?? null, src, branch?.index ?? -1, this.scriptLog);
     try {
       if (dflt) dflt(rc);
       if (!rc.dropped && named) named(rc);

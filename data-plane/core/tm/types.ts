@@ -39,6 +39,23 @@ export interface TransactionObserver {
   replySent?(status: number, msg: SipMessageView, branchIndex: number, local: boolean): void;
   /** The transaction was freed (after its final reply and the wait timer). */
   ended?(): void;
+  /**
+   * A reply arrived on one of the transaction's branches (Kamailio TMCB_RESPONSE_IN), before the
+   * script's reply routes and before it is relayed: edits made through `reply` go upstream with
+   * it (uac restores From/To and CSeq here). Not called for 100 Trying.
+   */
+  replyReceived?(reply: ReplyEditor): void;
+}
+
+/** What a TransactionObserver may do with a received reply before it is relayed. */
+export interface ReplyEditor {
+  readonly msg: SipMessageView;
+  readonly status: number;
+  readonly branchIndex: number;
+  /** Removes all fields of the header and adds one with this value. */
+  setHeader(name: string, value: string): void;
+  /** Replaces the n-th (0-based) field of a header with a new value. */
+  replaceHeader(name: string, index: number, value: string): boolean;
 }
 
 /** One target of a relay: R-URI, optional destination ($du), socket and branch flags. */

@@ -1,4 +1,5 @@
 import type { Endpoint, TransportProto } from "../../../lib/sip/types.js";
+import type { SipMessage } from "../sip/message.js";
 import type { UacRequestOptions, UacResult } from "../module.js";
 import { randomToken } from "./hash.js";
 import { nextHopOf } from "./routing.js";
@@ -53,6 +54,11 @@ export function uacRequest(e: Tm, opts: UacRequestOptions): Promise<UacResult> {
     text += `Call-ID: ${callId}\r\n`;
     text += `CSeq: ${opts.cseq ?? 10} ${opts.method}\r\n`;
     text += `Max-Forwards: 70\r\n`;
+    if (opts.contactUser !== undefined) {
+      const at = opts.contactHost ?? `${sock.viaHost}:${sock.viaPort}`;
+      const tp = sock.proto === "udp" ? "" : `;transport=${sock.proto}`;
+      text += `Contact: <sip:${opts.contactUser}@${at}${tp}>\r\n`;
+    }
     if (e.config.serverHeader) text += `User-Agent: ${e.config.serverHeader}\r\n`;
     if (opts.headers) for (const [n, v] of Object.entries(opts.headers)) text += `${n}: ${v}\r\n`;
     const body = opts.body ?? "";
@@ -62,18 +68,18 @@ export function uacRequest(e: Tm, opts: UacRequestOptions): Promise<UacResult> {
     const key = `${branch}|${opts.method}`;
     let retrans: NodeJS.Timeout | null = null;
     let interval = e.config.tm.t1;
-    const finish = (code: number, reason: string) => {
+    const finish = (code: number, reason: string, reply?: SipMessage) => {
       if (retrans) clearTimeout(retrans);
       clearTimeout(fr);
       e.clientTxns.delete(key);
-      resolve({ code, reason, latencyMs: Date.now() - started });
+      resolve(reply ? { code, reason, latencyMs: Date.now() - started, reply } : { code, reason, latencyMs: Date.now() - started });
     };
     const fr = setTimeout(() => finish(408, "Request Timeout"), opts.timeoutMs ?? e.config.tm.frTimer);
     e.clientTxns.set(key, {
       key,
       onReply: (m) => {
         if (m.status >= 200 && m.status !== 503) e.dispatcher.targetAlive(dest);
-        if (m.status >= 200) finish(m.status, m.reason);
+        if (m.status >= 200) finish(m.status, m.reason, m);
         else if (retrans && hop.proto === "udp") {
           clearTimeout(retrans);
           interval = e.config.tm.t2;
