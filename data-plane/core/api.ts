@@ -28,3 +28,4 @@ export type { ListenSocket } from "./transport/listen-socket.js";
 /** Raw message access for wire hooks (topology hiding): parse, patch, serialize. */
 export { SipMessage, HeaderField, Patch, serializeBuffer } from "./sip/message.js";
 export { parseMessage } from "./sip/parse.js";
+export { splitList } from "./sip/header-values.js";
