@@ -22,6 +22,8 @@ import registrarModule from "./registrar/index.js";
 import sanityModule from "./sanity/index.js";
 import siptraceModule from "./siptrace/index.js";
 import speedDialModule from "./speed-dial/index.js";
+import topohModule from "./topoh/index.js";
+import toposModule from "./topos/index.js";
 import usrlocModule from "./usrloc/index.js";
 
 /** A module under test and the APIs of the modules it requires (built fresh for each init). */
@@ -55,6 +57,8 @@ const declaring: Entry[] = [
   { def: aliasDbModule },
   { def: callfwdModule },
   { def: speedDialModule },
+  { def: toposModule },
+  { def: topohModule },
 ];
 
 const cases = declaring.map((e) => [e.def.name, e] as const);

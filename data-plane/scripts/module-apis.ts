@@ -12,6 +12,8 @@ import type { MtreeApi } from "../modules/mtree/index.js";
 import type { NathelperApi } from "../modules/nathelper/index.js";
 import type { PermissionsApi } from "../modules/permissions/index.js";
 import type { PikeApi } from "../modules/pike/index.js";
+import type { TopohApi } from "../modules/topoh/index.js";
+import type { ToposApi } from "../modules/topos/index.js";
 import type { PrefixRouteApi } from "../modules/prefix-route/index.js";
 import type { RegistrarApi } from "../modules/registrar/index.js";
 import type { SanityApi } from "../modules/sanity/index.js";
@@ -42,6 +44,8 @@ export interface ModuleApis {
   registrar: RegistrarApi;
   sanity: SanityApi;
   speed_dial: SpeedDialApi;
+  topoh: TopohApi;
+  topos: ToposApi;
   usrloc: UsrlocApi;
 }
 
