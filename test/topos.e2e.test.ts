@@ -1,0 +1,209 @@
+/**
+ * Issue 15, topology hiding with stored state (topos), over real `npm start` processes:
+ * - one node, memory storage, mask_callid: sipp caller and callee, re-INVITE from each side,
+ *   UPDATE, BYE from each side; the callee's message log shows none of the caller's ports, Via
+ *   branches, Contact or Call-ID, only Olelo's single Via and its btpsh- Contact;
+ * - two nodes sharing Redis: the caller's BYE and re-INVITE reach the other node, which restores
+ *   the dialog from Redis; a node SIGKILLed mid-call and restarted relays the BYE from Redis.
+ *
+ * Ports: a block of 40 from test/kit/ports.ts (freePortBlock).
+ */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rpcResult, startDataPlaneProcess, stopAllProcesses, type DataPlaneOptions, type DataPlaneProcess } from "./helpers/processes.js";
+import { runSipp, startSippServer } from "./helpers/sipp.js";
+import { RawCaller } from "./helpers/raw-ua.js";
+import { freePortBlock } from "./kit/ports.js";
+
+const BASE = await freePortBlock(40);
+const PREFIX = `olelo:test:topos:${process.pid}:`;
+const work = mkdtempSync(join(tmpdir(), "olelo-e2e-topos-"));
+let redis: Redis;
+let n1: DataPlaneProcess | null = null;
+let n2: DataPlaneProcess | null = null;
+
+const BYE_BY_CALLER = {
+  uac: `<send retrans="500" start_txn="bye"><![CDATA[
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      [routes]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 4 BYE
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]></send>
+  <recv response="200" response_txn="bye"/>`,
+  uas: `<recv request="BYE"/>
+  <send><![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]></send>`,
+};
+const BYE_BY_CALLEE = {
+  uac: BYE_BY_CALLER.uas.replace("</send>", "</send>"),
+  uas: `<send retrans="500" start_txn="bye"><![CDATA[
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      [routes]
+      From: <sip:callee@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
+      To:[$caller]
+      Call-ID: [call_id]
+      CSeq: 2 BYE
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]></send>
+  <recv response="200" response_txn="bye"/>`,
+};
+
+/** Messages of a sipp message log (-trace_msg), split into received and sent. */
+function messages(file: string): { received: string[]; sent: string[] } {
+  const text = readFileSync(file, "latin1");
+  const out = { received: [] as string[], sent: [] as string[] };
+  for (const block of text.split(/-{20,}[^\n]*\n/)) {
+    const m = /^(UDP|TCP) message (received|sent) \[\d+\] bytes :\s*\n\n?([\s\S]*)$/.exec(block.trim() + "\n");
+    if (m) (m[2] === "received" ? out.received : out.sent).push(m[3]!);
+  }
+  return out;
+}
+const headerLines = (msg: string, name: string) => msg.split(/\r?\n/).filter((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
+
+beforeAll(async () => {
+  redis = new Redis("redis://127.0.0.1:6379/0");
+  const old = await redis.keys(`${PREFIX}*`);
+  if (old.length) await redis.del(...old);
+}, 30_000);
+
+afterAll(async () => {
+  await stopAllProcesses();
+  const keys = await redis.keys(`${PREFIX}*`);
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
+});
+
+describe("topos on one node (memory storage, mask_callid)", () => {
+  it.each([
+    ["the caller", BYE_BY_CALLER, 0],
+    ["the callee", BYE_BY_CALLEE, 1],
+  ] as const)("re-INVITE from each side, UPDATE, BYE by %s; the callee never sees the caller's addresses or Call-ID", async (_who, end, i) => {
+    const uasPort = BASE + 20 + i;
+    const uacPort = BASE + 25 + i;
+    const node: DataPlaneOptions = {
+      node: `tps-one-${i}`,
+      sipPort: BASE + 2 * i,
+      controlPort: BASE + 2 * i + 1,
+      controlPlane: `127.0.0.1:${BASE + 39}`,
+      settings: { nextHop: `sip:127.0.0.1:${uasPort}` },
+      modules: { topos: { mask_callid: 1 } },
+    };
+    const p = await startDataPlaneProcess(node);
+    const uasLog = join(work, `uas-${i}.log`);
+    const uacLog = join(work, `uac-${i}.log`);
+    const uas = await startSippServer({ scenario: "tps_uas.xml", port: uasPort, templ: { tps_end: end.uas }, extra: ["-trace_msg", "-message_file", uasLog] });
+    const r = await runSipp({ scenario: "tps_uac.xml", port: uacPort, remote: `127.0.0.1:${node.sipPort}`, calls: 1, service: "bob", templ: { tps_end: end.uac }, extra: ["-trace_msg", "-message_file", uacLog], timeoutS: 20 });
+    const s = await uas.stop();
+    expect([r.successful, r.failed], r.errors || r.stderr).toEqual([1, 0]);
+    expect(s.successful, s.errors || s.stderr).toBe(1);
+    const caller = messages(uacLog);
+    const callee = messages(uasLog);
+    const callerCallId = headerLines(caller.sent[0]!, "Call-ID")[0]!.slice(8).trim();
+    const callerBranches = caller.sent.flatMap((m) => headerLines(m, "Via")).map((v) => /branch=([^;\s]+)/.exec(v)![1]!);
+    expect(callee.received.length).toBeGreaterThanOrEqual(6); // INVITE, ACK, re-INVITE, ACK, UPDATE, 200, ...
+    const all = callee.received.join("\n");
+    expect(all).not.toContain(`:${uacPort}`);
+    expect(all).not.toContain(callerCallId);
+    for (const b of callerBranches) expect(all).not.toContain(b);
+    for (const m of callee.received) {
+      expect(headerLines(m, "Record-Route")).toEqual([]);
+      const vias = headerLines(m, "Via");
+      if (!m.startsWith("SIP/2.0")) {
+        expect(vias.length, m).toBe(1);
+        expect(vias[0]).toContain(`127.0.0.1:${node.sipPort}`);
+      }
+      for (const c of headerLines(m, "Contact")) expect(c, m).toMatch(/sip:btpsh-[0-9a-z]+@127\.0\.0\.1:\d+/);
+      expect(headerLines(m, "Call-ID")[0]).toMatch(/^Call-ID: tpsh-/);
+    }
+    // and the caller sees Olelo, not the callee: atpsh- Contact, no callee port
+    const towardCaller = caller.received.join("\n");
+    expect(towardCaller).not.toContain(`:${uasPort}`);
+    expect(towardCaller).toMatch(/Contact: <sip:atpsh-/);
+    const st = await rpcResult<Record<string, number>>(`http://127.0.0.1:${node.controlPort}/RPC`, "stats.fetchn", ["topos:"]);
+    expect(st["topos.dialogs"]).toBe(1);
+    expect(st["topos.restored_requests"]).toBeGreaterThanOrEqual(5);
+    await p.stop();
+  }, 60_000);
+});
+
+describe("topos across two nodes sharing Redis", () => {
+  const uasPort = BASE + 30;
+  const mk = (name: string, off: number, other: number): DataPlaneOptions => ({
+    node: name,
+    sipPort: BASE + off,
+    controlPort: BASE + off + 1,
+    controlPlane: `127.0.0.1:${BASE + 39}`,
+    dir: join(work, name),
+    settings: { nextHop: `sip:127.0.0.1:${uasPort}` },
+    modules: { topos: { storage: "redis", redis_url: "redis://127.0.0.1:6379/0", redis_prefix: PREFIX, mask_callid: 1 } },
+    // the fleet shares its address in real life; here each node takes the other's as its own
+    extra: { aliases: [`127.0.0.1:${BASE + other}`] },
+  });
+  const o1 = mk("tps-n1", 10, 12);
+  const o2 = mk("tps-n2", 12, 10);
+
+  it("BYE and re-INVITE through the other node; a restarted node relays the BYE from Redis; the callee log shows no caller address", async () => {
+    n1 = await startDataPlaneProcess(o1);
+    n2 = await startDataPlaneProcess(o2);
+    const uasLog = join(work, "uas-fleet.log");
+    const uas = await startSippServer({ scenario: "tps_uas_reinv.xml", port: uasPort, extra: ["-trace_msg", "-message_file", uasLog] });
+    const a = new RawCaller(BASE + 35);
+    await a.open();
+    try {
+      // call 1: set up on n1, re-INVITE and BYE through n2
+      expect((await a.invite(o1.sipPort)).status).toBe(200);
+      expect(a.remoteTarget).toMatch(/^sip:atpsh-/);
+      expect(await redis.keys(`${PREFIX}d:*`)).toHaveLength(1);
+      expect((await a.inDialog("INVITE", o2.sipPort)).status).toBe(200);
+      expect((await a.inDialog("BYE", o2.sipPort)).status).toBe(200);
+      const st2 = await rpcResult<Record<string, number>>(n2.rpcUrl, "stats.fetchn", ["topos:"]);
+      expect(st2["topos.loaded"]).toBe(1);
+      expect(st2["topos.dialogs"]).toBe(0);
+
+      // call 2: set up on n1, n1 SIGKILLed and started again, the BYE reaches the new n1
+      const b = new RawCaller(BASE + 36);
+      await b.open();
+      try {
+        expect((await b.invite(o1.sipPort)).status).toBe(200);
+        expect((await b.inDialog("INVITE", o1.sipPort)).status).toBe(200);
+        await n1.stop("SIGKILL");
+        n1 = await startDataPlaneProcess(o1);
+        expect((await b.inDialog("BYE", o1.sipPort)).status).toBe(200);
+        const st1 = await rpcResult<Record<string, number>>(n1.rpcUrl, "stats.fetchn", ["topos:"]);
+        expect(st1["topos.loaded"]).toBe(1);
+      } finally {
+        b.close();
+      }
+    } finally {
+      a.close();
+    }
+    const s = await uas.stop();
+    expect(s.successful, s.errors || s.stderr).toBe(2);
+    const callee = messages(uasLog);
+    const all = callee.received.join("\n");
+    expect(callee.received.length).toBeGreaterThanOrEqual(8);
+    for (const port of [BASE + 35, BASE + 36]) expect(all).not.toContain(`:${port}`);
+    expect(all).not.toContain(a.callId);
+    for (const m of callee.received) expect(headerLines(m, "Record-Route")).toEqual([]);
+  }, 60_000);
+});
