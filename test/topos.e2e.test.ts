@@ -8,7 +8,7 @@
  *
  * Ports: a block of 40 from test/kit/ports.ts (freePortBlock).
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
@@ -30,8 +30,8 @@ const BYE_BY_CALLER = {
       BYE [next_url] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
       [routes]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      From: sipp <sip:sipp@caller.invalid>;tag=[pid]SIPpTag00[call_number]
+      To: [service] <sip:[service]@callee.invalid>[peer_tag_param]
       Call-ID: [call_id]
       CSeq: 4 BYE
       Max-Forwards: 70
@@ -57,7 +57,7 @@ const BYE_BY_CALLEE = {
       BYE [next_url] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
       [routes]
-      From: <sip:callee@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
+      From: <sip:callee@callee.invalid>;tag=[pid]SIPpTag01[call_number]
       To:[$caller]
       Call-ID: [call_id]
       CSeq: 2 BYE
@@ -73,7 +73,7 @@ function messages(file: string): { received: string[]; sent: string[] } {
   const text = readFileSync(file, "latin1");
   const out = { received: [] as string[], sent: [] as string[] };
   for (const block of text.split(/-{20,}[^\n]*\n/)) {
-    const m = /^(UDP|TCP) message (received|sent) \[\d+\] bytes :\s*\n\n?([\s\S]*)$/.exec(block.trim() + "\n");
+    const m = /^(UDP|TCP) message (received|sent) [[(]\d+[\])]? ?bytes\)? ?:[ \t]*\n\n?([\s\S]*)$/.exec(block.trim() + "\n");
     if (m) (m[2] === "received" ? out.received : out.sent).push(m[3]!);
   }
   return out;
@@ -163,6 +163,8 @@ describe("topos across two nodes sharing Redis", () => {
   const o2 = mk("tps-n2", 12, 10);
 
   it("BYE and re-INVITE through the other node; a restarted node relays the BYE from Redis; the callee log shows no caller address", async () => {
+    mkdirSync(o1.dir!, { recursive: true });
+    mkdirSync(o2.dir!, { recursive: true });
     n1 = await startDataPlaneProcess(o1);
     n2 = await startDataPlaneProcess(o2);
     const uasLog = join(work, "uas-fleet.log");
