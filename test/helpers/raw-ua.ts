@@ -6,7 +6,9 @@ import type { SipMessage } from "../../data-plane/core/sip/message.js";
 /**
  * A minimal UDP caller for e2e tests that must choose, per request, which proxy node gets it
  * (sipp sends everything to one address): INVITE / ACK / re-INVITE / BYE with the route set and
- * remote Contact learnt from the 200, answers to requests from the far side with 200.
+ * remote Contact learnt from the 200, answers to requests from the far side with 200. As a callee
+ * it answers every request with 200 to the address the request came from (RFC 3261 §18.2.2
+ * with rport), as a real UA does and sipp (which keeps one peer address per call) does not.
  */
 export class RawCaller {
   private sock!: Socket;
@@ -45,7 +47,11 @@ export class RawCaller {
 
   private answer(m: SipMessage, port: number): void {
     const lines = [`SIP/2.0 200 OK`];
-    for (const f of m.fields) if (f.name === "via" || f.name === "from" || f.name === "to" || f.name === "call-id" || f.name === "cseq") lines.push(m.raw.slice(f.start, f.end).trimEnd());
+    for (const f of m.fields) {
+      if (f.name !== "via" && f.name !== "from" && f.name !== "to" && f.name !== "call-id" && f.name !== "cseq" && f.name !== "record-route") continue;
+      const line = m.raw.slice(f.start, f.end).trimEnd();
+      lines.push(f.name === "to" && m.toTag === null ? `${line};tag=${this.fromTag}` : line);
+    }
     lines.push(`Contact: <sip:caller@127.0.0.1:${this.port}>`, "Content-Length: 0", "", "");
     this.sock.send(lines.join("\r\n"), port, "127.0.0.1");
   }
