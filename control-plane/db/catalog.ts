@@ -78,6 +78,8 @@ export const KAMAILIO_TABLE_VERSIONS: Readonly<Record<string, number>> = {
   missed_calls: 4,
   dialog: 7,
   dialog_vars: 1,
+  topos_d: 2,
+  topos_t: 2,
 };
 
 const INT_RANGES: Record<string, [number, number, number, number]> = {
@@ -161,6 +163,8 @@ const list: TableInfo[] = [
   describe(schema.acc_cdrs, false),
   describe(schema.dialog, false),
   describe(schema.dialog_vars, false),
+  describe(schema.topos_d, false),
+  describe(schema.topos_t, false),
   describe(schema.dbaliases, true),
   describe(schema.speed_dial, true),
   // the callfwd module's tables (kind callfwd): Olelo's, not Kamailio's, but managed like them

@@ -10,4 +10,5 @@ export * from "./schema/kamailio-acc.js";
 export * from "./schema/olelo.js";
 export * from "./schema/olelo-callfwd.js";
 export * from "./schema/kamailio-dialog.js";
+export * from "./schema/kamailio-topos.js";
 export * from "./schema/olelo-cdrs.js";

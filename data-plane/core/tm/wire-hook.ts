@@ -3,7 +3,6 @@ import { createLogger } from "../../../lib/log/logger.js";
 import type { SipMessage } from "../sip/message.js";
 import type { Connection } from "../transport/transport-layer.js";
 import type { ListenSocket } from "../transport/listen-socket.js";
-import type { Tm } from "./internal.js";
 
 /**
  * The wire hook (Kamailio's SREV_NET_DATA_IN / SREV_NET_DATA_OUT, which topos and topoh use): one
@@ -28,8 +27,15 @@ export interface WireHook {
 
 const log = createLogger("core");
 
+/** What delivery needs of the engine (tm/internal.ts `Tm` has it; named here so this file imports no part). */
+interface Receiver {
+  readonly counters: { readonly core: { inc(name: string): void } };
+  onRequest(msg: SipMessage, src: Endpoint, sock: ListenSocket, conn: Connection | null): void;
+  onResponse(msg: SipMessage, src: Endpoint, sock: ListenSocket, conn: Connection | null): void;
+}
+
 /** Hands a received message through the hook, then to transaction matching and the script. */
-export function receiveThroughHook(e: Tm, hook: WireHook, msg: SipMessage, src: Endpoint, sock: ListenSocket, conn: Connection | null): void {
+export function receiveThroughHook(e: Receiver, hook: WireHook, msg: SipMessage, src: Endpoint, sock: ListenSocket, conn: Connection | null): void {
   let out: SipMessage | null | Promise<SipMessage | null>;
   try {
     out = hook.received(msg, src, sock);
@@ -50,7 +56,7 @@ export function receiveThroughHook(e: Tm, hook: WireHook, msg: SipMessage, src: 
   deliver(e, out, src, sock, conn);
 }
 
-function deliver(e: Tm, m: SipMessage | null, src: Endpoint, sock: ListenSocket, conn: Connection | null): void {
+function deliver(e: Receiver, m: SipMessage | null, src: Endpoint, sock: ListenSocket, conn: Connection | null): void {
   if (m === null) {
     e.counters.core.inc("drop_requests");
     return;
