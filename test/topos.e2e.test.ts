@@ -93,20 +93,22 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-describe("topos on one node (memory storage, mask_callid)", () => {
+describe("topology hiding on one node, mask_callid (topos: memory storage; topoh: no storage)", () => {
   it.each([
-    ["the caller", BYE_BY_CALLER, 0],
-    ["the callee", BYE_BY_CALLEE, 1],
-  ] as const)("re-INVITE from each side, UPDATE, BYE by %s; the callee never sees the caller's addresses or Call-ID", async (_who, end, i) => {
+    ["topos", "the caller", BYE_BY_CALLER, 0],
+    ["topos", "the callee", BYE_BY_CALLEE, 1],
+    ["topoh", "the caller", BYE_BY_CALLER, 2],
+    ["topoh", "the callee", BYE_BY_CALLEE, 3],
+  ] as const)("%s: re-INVITE from each side, UPDATE, BYE by %s; the callee never sees the caller's addresses or Call-ID", async (mode, _who, end, i) => {
     const uasPort = BASE + 20 + i;
-    const uacPort = BASE + 25 + i;
+    const uacPort = BASE + 24 + i;
     const node: DataPlaneOptions = {
       node: `tps-one-${i}`,
       sipPort: BASE + 2 * i,
       controlPort: BASE + 2 * i + 1,
       controlPlane: `127.0.0.1:${BASE + 39}`,
       settings: { nextHop: `sip:127.0.0.1:${uasPort}` },
-      modules: { topos: { mask_callid: 1 } },
+      modules: mode === "topos" ? { topos: { mask_callid: 1 } } : { topoh: { mask_callid: 1, mask_key: "e2e-key" } },
     };
     const p = await startDataPlaneProcess(node);
     const uasLog = join(work, `uas-${i}.log`);
@@ -126,22 +128,26 @@ describe("topos on one node (memory storage, mask_callid)", () => {
     expect(all).not.toContain(callerCallId);
     for (const b of callerBranches) expect(all).not.toContain(b);
     for (const m of callee.received) {
-      expect(headerLines(m, "Record-Route")).toEqual([]);
+      // topos drops Record-Route; topoh keeps Olelo's own entry (and masks any other)
+      for (const rr of headerLines(m, "Record-Route")) expect(mode === "topoh" && rr.includes(`127.0.0.1:${node.sipPort}`), rr).toBe(true);
       const vias = headerLines(m, "Via");
       if (!m.startsWith("SIP/2.0")) {
         expect(vias.length, m).toBe(1);
         expect(vias[0]).toContain(`127.0.0.1:${node.sipPort}`);
+        if (mode === "topoh") expect(vias[0]).toContain("branch=z9hG4bKsr-");
       }
-      for (const c of headerLines(m, "Contact")) expect(c, m).toMatch(/sip:btpsh-[0-9a-z]+@127\.0\.0\.1:\d+/);
-      expect(headerLines(m, "Call-ID")[0]).toMatch(/^Call-ID: tpsh-/);
+      for (const c of headerLines(m, "Contact")) expect(c, m).toMatch(mode === "topos" ? /sip:btpsh-[0-9a-z]+@127\.0\.0\.1:\d+/ : /<sip:127\.0\.0\.8;line=sr-[A-Za-z0-9_-]+>/);
+      expect(headerLines(m, "Call-ID")[0]).toMatch(mode === "topos" ? /^Call-ID: tpsh-/ : /^Call-ID: !!:/);
     }
     // and the caller sees Olelo, not the callee: atpsh- Contact, no callee port
     const towardCaller = caller.received.join("\n");
     expect(towardCaller).not.toContain(`:${uasPort}`);
-    expect(towardCaller).toMatch(/Contact: <sip:atpsh-/);
-    const st = await rpcResult<Record<string, number>>(`http://127.0.0.1:${node.controlPort}/RPC`, "stats.fetchn", ["topos:"]);
-    expect(st["topos.dialogs"]).toBe(1);
-    expect(st["topos.restored_requests"]).toBeGreaterThanOrEqual(5);
+    expect(towardCaller).toMatch(mode === "topos" ? /Contact: <sip:atpsh-/ : /Contact: <sip:127\.0\.0\.8;line=sr-/);
+    const st = await rpcResult<Record<string, number>>(`http://127.0.0.1:${node.controlPort}/RPC`, "stats.fetchn", [`${mode}:`]);
+    if (mode === "topos") {
+      expect(st["topos.dialogs"]).toBe(1);
+      expect(st["topos.restored_requests"]).toBeGreaterThanOrEqual(5);
+    } else expect(st["topoh.decoded"]).toBeGreaterThanOrEqual(8);
     await p.stop();
   }, 60_000);
 });

@@ -22,8 +22,13 @@ export class Topoh implements WireHook {
     this.c = new MaskCodec(p.mask_key);
   }
 
+  /** `<sip:MASK_IP;line=sr-MASK[;lr]>` for a name-addr value (`<uri>;params`): the URI masked, the params kept. */
   private maskUri(v: string, lr: boolean): string {
-    return `<sip:${this.p.mask_ip};${this.p.uparam_name}=${this.p.uparam_prefix}${this.c.encode(v)}${lr ? ";lr" : ""}>`;
+    const lt = v.indexOf("<");
+    const gt = lt >= 0 ? v.indexOf(">", lt) : -1;
+    const uri = lt >= 0 && gt > lt ? v.slice(lt + 1, gt) : v;
+    const rest = lt >= 0 && gt > lt ? v.slice(gt + 1) : "";
+    return `<sip:${this.p.mask_ip};${this.p.uparam_name}=${this.p.uparam_prefix}${this.c.encode(uri)}${lr ? ";lr" : ""}>${rest}`;
   }
 
   /** A masked URI/value back (the inner text), or null when `v` is not one of ours. */
@@ -60,7 +65,7 @@ export class Topoh implements WireHook {
           const u = this.unmaskUri(v);
           if (u === null) return v;
           changed = true;
-          return u;
+          return `<${u}>`;
         });
         if (changed) patches.push(new Patch(f.valueStart, f.valueEnd, out.join(", ")));
       }
