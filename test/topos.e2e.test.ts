@@ -3,8 +3,9 @@
  * - one node, memory storage, mask_callid: sipp caller and callee, re-INVITE from each side,
  *   UPDATE, BYE from each side; the callee's message log shows none of the caller's ports, Via
  *   branches, Contact or Call-ID, only Olelo's single Via and its btpsh- Contact;
- * - two nodes sharing Redis: the caller's BYE and re-INVITE reach the other node, which restores
- *   the dialog from Redis; a node SIGKILLed mid-call and restarted relays the BYE from Redis.
+ * - two nodes sharing Redis, then MySQL (topos_d/topos_t of migration 0007): the caller's BYE and
+ *   re-INVITE reach the other node, which restores the dialog from the store; a node SIGKILLed
+ *   mid-call and restarted relays the BYE from the store.
  *
  * Ports: a block of 40 from test/kit/ports.ts (freePortBlock).
  */
@@ -12,8 +13,9 @@ import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
+import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rpcResult, startDataPlaneProcess, stopAllProcesses, type DataPlaneOptions, type DataPlaneProcess } from "./helpers/processes.js";
+import { rpcResult, startDataPlaneProcess, stopAllProcesses, waitUntil, type DataPlaneOptions, type DataPlaneProcess } from "./helpers/processes.js";
 import { runSipp, startSippServer } from "./helpers/sipp.js";
 import { RawCaller } from "./helpers/raw-ua.js";
 import { freePortBlock } from "./kit/ports.js";
@@ -152,8 +154,37 @@ describe("topology hiding on one node, mask_callid (topos: memory storage; topoh
   }, 60_000);
 });
 
-describe("topos across two nodes sharing Redis", () => {
-  const uasPort = BASE + 30;
+const DB = "olelo_test_topos";
+const DB_URL = `mysql://root@127.0.0.1:3306/${DB}`;
+
+/** A fresh database with the topos tables of migration 0007 (the version rows need Kamailio's version table: skipped). */
+async function freshToposDb(): Promise<mysql.Connection> {
+  const root = await mysql.createConnection({ host: "127.0.0.1", port: 3306, user: "root", multipleStatements: true });
+  await root.query(`DROP DATABASE IF EXISTS ${DB}; CREATE DATABASE ${DB}`);
+  await root.end();
+  const c = await mysql.createConnection({ uri: DB_URL });
+  const sql = readFileSync(join(import.meta.dirname, "../control-plane/drizzle/0007_kamailio_topos.sql"), "utf8");
+  for (const stmt of sql.split("--> statement-breakpoint")) if (stmt.includes("CREATE TABLE")) await c.query(stmt);
+  return c;
+}
+
+describe.each(["redis", "db"] as const)("topos across two nodes sharing the storage (%s)", (storage) => {
+  const uasPort = BASE + (storage === "redis" ? 30 : 31);
+  const base = storage === "redis" ? 10 : 14;
+  let db: mysql.Connection | null = null;
+  const storedDialogs = async (): Promise<number> => {
+    if (storage === "redis") return (await redis.keys(`${PREFIX}d:*`)).length;
+    const [rows] = await db!.query<mysql.RowDataPacket[]>("SELECT COUNT(*) n FROM topos_d");
+    return Number(rows[0]!.n);
+  };
+  beforeAll(async () => {
+    if (storage === "db") db = await freshToposDb();
+  });
+  afterAll(async () => {
+    if (!db) return;
+    await db.query(`DROP DATABASE IF EXISTS ${DB}`);
+    await db.end();
+  });
   const mk = (name: string, off: number, other: number): DataPlaneOptions => ({
     node: name,
     sipPort: BASE + off,
@@ -161,27 +192,29 @@ describe("topos across two nodes sharing Redis", () => {
     controlPlane: `127.0.0.1:${BASE + 39}`,
     dir: join(work, name),
     settings: { nextHop: `sip:127.0.0.1:${uasPort}` },
-    modules: { topos: { storage: "redis", redis_url: "redis://127.0.0.1:6379/0", redis_prefix: PREFIX, mask_callid: 1 } },
+    modules: {
+      topos: storage === "redis" ? { storage, redis_url: "redis://127.0.0.1:6379/0", redis_prefix: PREFIX, mask_callid: 1 } : { storage, db_url: DB_URL, mask_callid: 1 },
+    },
     // the fleet shares its address in real life; here each node takes the other's as its own
     extra: { aliases: [`127.0.0.1:${BASE + other}`] },
   });
-  const o1 = mk("tps-n1", 10, 12);
-  const o2 = mk("tps-n2", 12, 10);
+  const o1 = mk(`tps-${storage}-n1`, base, base + 2);
+  const o2 = mk(`tps-${storage}-n2`, base + 2, base);
 
-  it("BYE and re-INVITE through the other node; a restarted node relays the BYE from Redis; the callee log shows no caller address", async () => {
+  it("BYE and re-INVITE through the other node; a restarted node relays the BYE from the store; the callee sees no caller address", async () => {
     mkdirSync(o1.dir!, { recursive: true });
     mkdirSync(o2.dir!, { recursive: true });
     n1 = await startDataPlaneProcess(o1);
     n2 = await startDataPlaneProcess(o2);
     const callee = new RawCaller(uasPort);
     await callee.open();
-    const a = new RawCaller(BASE + 35);
+    const a = new RawCaller(BASE + (storage === "redis" ? 32 : 34));
     await a.open();
     try {
       // call 1: set up on n1, re-INVITE and BYE through n2
       expect((await a.invite(o1.sipPort)).status).toBe(200);
       expect(a.remoteTarget).toMatch(/^sip:atpsh-/);
-      expect(await redis.keys(`${PREFIX}d:*`)).toHaveLength(1);
+      await waitUntil("the dialog stored", async () => (await storedDialogs()) === 1, 5000);
       expect((await a.inDialog("INVITE", o2.sipPort)).status).toBe(200);
       expect((await a.inDialog("BYE", o2.sipPort)).status).toBe(200);
       const st2 = await rpcResult<Record<string, number>>(n2.rpcUrl, "stats.fetchn", ["topos:"]);
@@ -189,15 +222,16 @@ describe("topos across two nodes sharing Redis", () => {
       expect(st2["topos.dialogs"]).toBe(0);
 
       // call 2: set up on n1, n1 SIGKILLed and started again, the BYE reaches the new n1
-      const b = new RawCaller(BASE + 36);
+      const b = new RawCaller(a.port + 1);
       await b.open();
       try {
         expect((await b.invite(o1.sipPort)).status).toBe(200);
         expect((await b.inDialog("INVITE", o1.sipPort)).status).toBe(200);
         await n1.stop("SIGKILL");
         n1 = await startDataPlaneProcess(o1);
-        expect((await b.inDialog("BYE", o1.sipPort)).status).toBe(200);
+        const bye = await b.inDialog("BYE", o1.sipPort);
         const st1 = await rpcResult<Record<string, number>>(n1.rpcUrl, "stats.fetchn", ["topos:"]);
+        expect(bye.status, JSON.stringify(st1)).toBe(200);
         expect(st1["topos.loaded"]).toBe(1);
       } finally {
         b.close();
@@ -210,7 +244,7 @@ describe("topos across two nodes sharing Redis", () => {
     const got = callee.received.filter((m) => m.isRequest);
     expect(got.map((m) => m.method).filter((x) => x !== "ACK")).toEqual(["INVITE", "INVITE", "BYE", "INVITE", "INVITE", "BYE"]);
     const all = callee.received.map((m) => m.raw).join("\n");
-    for (const port of [BASE + 35, BASE + 36]) expect(all).not.toContain(`:${port}`);
+    for (const port of [a.port, a.port + 1]) expect(all).not.toContain(`:${port}`);
     expect(all).not.toContain(a.callId);
     for (const m of got) {
       expect(m.headerAll("record-route")).toEqual([]);

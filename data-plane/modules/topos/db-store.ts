@@ -23,8 +23,8 @@ export class ToposDbStore implements ToposStore {
     this.pool = mysql.createPool({ uri: url, connectionLimit: 2, connectTimeout: 5000, enableKeepAlive: true });
   }
 
-  private enqueue(op: () => Promise<unknown>): void {
-    this.chain = this.chain.then(op).then(
+  private enqueue(op: () => Promise<unknown>): Promise<void> {
+    return (this.chain = this.chain.then(op).then(
       () => undefined,
       (e: unknown) => {
         this.errors++;
@@ -33,13 +33,13 @@ export class ToposDbStore implements ToposStore {
           this.log.error("topos: db write failed", { error: (e as Error).message });
         }
       },
-    );
+    ));
   }
 
-  private upsert(table: string, key: string, keyValue: string, row: Row): void {
+  private upsert(table: string, key: string, keyValue: string, row: Row): Promise<void> {
     const cols = Object.keys(row);
     const vals = cols.map((c) => row[c]);
-    this.enqueue(async () => {
+    return this.enqueue(async () => {
       const [r] = await this.pool.query<mysql.ResultSetHeader>(`UPDATE \`${table}\` SET ${cols.map((c) => `\`${c}\` = ?`).join(", ")} WHERE \`${key}\` = ?`, [...vals, keyValue]);
       if (r.affectedRows === 0) {
         await this.pool.query(`INSERT INTO \`${table}\` (${cols.map((c) => `\`${c}\``).join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`, vals);
@@ -47,8 +47,8 @@ export class ToposDbStore implements ToposStore {
     });
   }
 
-  saveDialog(d: DialogRecord): void {
-    this.upsert("topos_d", "a_uuid", d.uuid, dialogRow(d));
+  saveDialog(d: DialogRecord): Promise<void> {
+    return this.upsert("topos_d", "a_uuid", d.uuid, dialogRow(d));
   }
   async loadDialog(uuid: string): Promise<DialogRecord | null> {
     const [rows] = await this.pool.query<mysql.RowDataPacket[]>("SELECT * FROM `topos_d` WHERE `a_uuid` = ? ORDER BY `id` DESC LIMIT 1", [uuid]);
@@ -56,12 +56,12 @@ export class ToposDbStore implements ToposStore {
   }
   endDialog(uuid: string, graceSec: number): void {
     // rectime moved back so the next sweep after the grace time removes the row
-    this.enqueue(() => this.pool.query("UPDATE `topos_d` SET `rectime` = DATE_SUB(NOW(), INTERVAL ? SECOND) WHERE `a_uuid` = ?", [Math.max(0, this.dialogExpireSec - graceSec), uuid]));
+    void this.enqueue(() => this.pool.query("UPDATE `topos_d` SET `rectime` = DATE_SUB(NOW(), INTERVAL ? SECOND) WHERE `a_uuid` = ?", [Math.max(0, this.dialogExpireSec - graceSec), uuid]));
   }
   saveBranch(b: BranchRecord): void {
     const row = branchRow(b);
     const cols = Object.keys(row);
-    this.enqueue(() => this.pool.query(`INSERT INTO \`topos_t\` (${cols.map((c) => `\`${c}\``).join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`, cols.map((c) => row[c])));
+    void this.enqueue(() => this.pool.query(`INSERT INTO \`topos_t\` (${cols.map((c) => `\`${c}\``).join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`, cols.map((c) => row[c])));
   }
   async loadBranch(branch: string): Promise<BranchRecord | null> {
     const [rows] = await this.pool.query<mysql.RowDataPacket[]>("SELECT * FROM `topos_t` WHERE `x_vbranch` = ? ORDER BY `id` DESC LIMIT 1", [branch]);

@@ -123,16 +123,19 @@ export class Topos implements WireHook {
     if (msg.callId !== b.aCallId) ed.setValue("call-id", b.aCallId);
     const st = msg.status;
     const toTag = msg.toTag;
+    let written: Promise<void> | null = null;
     if (b.uuid !== "" && st > 100 && st < 300 && toTag !== null) {
       const d = this.dialogs.get(b.uuid);
-      if (d) this.learnFromReply(msg, d, b);
+      if (d) written = this.learnFromReply(msg, d, b);
     }
-    const out = ed.reparse();
+    const out = ed.reparse() ?? msg;
     this.stats.inc("restored_replies");
-    return out ?? msg;
+    // the callee's Contact and route set reach the shared store before the caller learns of the
+    // answer, so an in-dialog request at any node finds them (bounded by load_timeout_ms)
+    return written ? this.bounded(written.then(() => out)).then((m) => m ?? out) : out;
   }
 
-  private learnFromReply(msg: SipMessage, d: DialogRecord, b: BranchRecord): void {
+  private learnFromReply(msg: SipMessage, d: DialogRecord, b: BranchRecord): Promise<void> | null {
     const contact = msg.headerValues("contact")[0];
     let changed = false;
     if (b.direction === 0) {
@@ -149,7 +152,7 @@ export class Topos implements WireHook {
       d.aContact = uriOf(contact);
       changed = true;
     }
-    if (changed) this.saveDialog(d);
+    return changed ? this.saveDialog(d) : null;
   }
 
   // ------------------------------------------------------------------ sending
@@ -263,10 +266,10 @@ export class Topos implements WireHook {
     return d;
   }
 
-  private saveDialog(d: DialogRecord): void {
+  private saveDialog(d: DialogRecord): Promise<void> | null {
     d.rectime = Date.now();
     this.dialogs.set(d.uuid, d, this.o.dialogExpireMs);
-    this.store?.saveDialog(d, Math.ceil(this.o.dialogExpireMs / 1000));
+    return this.store ? this.store.saveDialog(d, Math.ceil(this.o.dialogExpireMs / 1000)) : null;
   }
 
   private endDialog(d: DialogRecord): void {

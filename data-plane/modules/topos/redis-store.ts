@@ -23,7 +23,7 @@ export class ToposRedisStore implements ToposStore {
     this.redis.on("error", () => undefined);
   }
 
-  private track(p: Promise<unknown>): void {
+  private track(p: Promise<unknown>): Promise<void> {
     const q = p.then(
       () => undefined,
       (e: unknown) => {
@@ -36,16 +36,17 @@ export class ToposRedisStore implements ToposStore {
     );
     this.pending.add(q);
     void q.finally(() => this.pending.delete(q));
+    return q;
   }
 
-  private write(key: string, row: Row, ttlSec: number): void {
+  private write(key: string, row: Row, ttlSec: number): Promise<void> {
     const flat: string[] = [];
     for (const [k, v] of Object.entries(row)) flat.push(k, v instanceof Date ? String(v.getTime()) : v === null ? "" : String(v));
-    this.track(this.redis.multi().hset(key, ...flat).expire(key, ttlSec).exec());
+    return this.track(this.redis.multi().hset(key, ...flat).expire(key, ttlSec).exec());
   }
 
-  saveDialog(d: DialogRecord, ttlSec: number): void {
-    this.write(`${this.prefix}d:${d.uuid}`, dialogRow(d), ttlSec);
+  saveDialog(d: DialogRecord, ttlSec: number): Promise<void> {
+    return this.write(`${this.prefix}d:${d.uuid}`, dialogRow(d), ttlSec);
   }
   async loadDialog(uuid: string): Promise<DialogRecord | null> {
     const h = await this.redis.hgetall(`${this.prefix}d:${uuid}`);
@@ -55,7 +56,7 @@ export class ToposRedisStore implements ToposStore {
     this.track(this.redis.expire(`${this.prefix}d:${uuid}`, graceSec));
   }
   saveBranch(b: BranchRecord, ttlSec: number): void {
-    this.write(`${this.prefix}t:${b.branch}`, branchRow(b), ttlSec);
+    void this.write(`${this.prefix}t:${b.branch}`, branchRow(b), ttlSec);
   }
   async loadBranch(branch: string): Promise<BranchRecord | null> {
     const h = await this.redis.hgetall(`${this.prefix}t:${branch}`);

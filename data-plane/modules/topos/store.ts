@@ -44,7 +44,8 @@ export interface BranchRecord {
 
 /** Shared storage behind the in-memory cache. Writes are queued in order; reads are bounded by the caller. */
 export interface ToposStore {
-  saveDialog(d: DialogRecord, ttlSec: number): void;
+  /** Queues the write; the promise settles when it is done (never rejects: failures are counted). */
+  saveDialog(d: DialogRecord, ttlSec: number): Promise<void>;
   loadDialog(uuid: string): Promise<DialogRecord | null>;
   /** The dialog ended: keep it for a few seconds (retransmissions), then drop it. */
   endDialog(uuid: string, graceSec: number): void;
