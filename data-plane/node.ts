@@ -67,6 +67,13 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
         if (core.transport.tap === tap) core.transport.tap = null;
       };
     },
+    setWireHook(h) {
+      if (core.hooks.wire !== null) throw new Error("a wire hook is already set (topos and topoh exclude each other)");
+      core.hooks.wire = h;
+      return () => {
+        if (core.hooks.wire === h) core.hooks.wire = null;
+      };
+    },
     addReceiveFilter(f) {
       filters.push(f);
       core.hooks.preParse =

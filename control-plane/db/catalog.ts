@@ -83,6 +83,8 @@ export const KAMAILIO_TABLE_VERSIONS: Readonly<Record<string, number>> = {
   domain: 2,
   domain_attrs: 1,
   uacreg: 5,
+  topos_d: 2,
+  topos_t: 2,
 };
 
 const INT_RANGES: Record<string, [number, number, number, number]> = {
@@ -166,6 +168,8 @@ const list: TableInfo[] = [
   describe(schema.acc_cdrs, false),
   describe(schema.dialog, false),
   describe(schema.dialog_vars, false),
+  describe(schema.topos_d, false),
+  describe(schema.topos_t, false),
   describe(schema.dbaliases, true),
   describe(schema.speed_dial, true),
   describe(schema.dialplan, true),

@@ -11,6 +11,7 @@ export * from "./schema/olelo.js";
 export * from "./schema/olelo-callfwd.js";
 export * from "./schema/olelo-stirshaken.js";
 export * from "./schema/kamailio-dialog.js";
+export * from "./schema/kamailio-topos.js";
 export * from "./schema/olelo-cdrs.js";
 export * from "./schema/kamailio-dialplan-domain.js";
 export * from "./schema/kamailio-pipelimit.js";

@@ -23,3 +23,9 @@ export { Counter, StatGroup, StatsRegistry } from "./stats/counters.js";
 export { EventBus, matchesKinds } from "./events/bus.js";
 export type { OleloEvent, EventListener } from "./events/bus.js";
 export type { CSeq, Endpoint, NameAddr, SipUri, TransportProto, Via } from "../../lib/sip/types.js";
+export type { WireHook } from "./tm/wire-hook.js";
+export type { ListenSocket } from "./transport/listen-socket.js";
+/** Raw message access for wire hooks (topology hiding): parse, patch, serialize. */
+export { SipMessage, HeaderField, Patch, serializeBuffer } from "./sip/message.js";
+export { parseMessage } from "./sip/parse.js";
+export { splitList } from "./sip/header-values.js";

@@ -5,6 +5,7 @@ import type { EventBus } from "./events/bus.js";
 import type { TableRegistry } from "./tables/registry.js";
 import type { ParamDoc } from "./kit/params.js";
 import type { SipMessageView } from "./sip/view.js";
+import type { WireHook } from "./tm/wire-hook.js";
 
 /** Raw configuration section of a module, as the configuration file gives it. */
 export type RawConfig = Readonly<Record<string, unknown>>;
@@ -153,6 +154,12 @@ export interface SipUac {
   setMessageTap?(
     tap: (sent: boolean, data: Buffer, local: { proto: string; address: string; port: number }, remote: { proto: string; address: string; port: number }) => void,
   ): () => void;
+  /**
+   * Sets the wire hook (topos, topoh): every parsed message passes through it before transaction
+   * matching and the script, and every message tm sends passes through it after routing (see
+   * core/tm/wire-hook.ts). One hook at a time; returns the unregister function.
+   */
+  setWireHook?(hook: WireHook): () => void;
   addReceiveFilter?(filter: (src: { proto: string; address: string; port: number }) => boolean): () => void;
 }
 

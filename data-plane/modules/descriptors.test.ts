@@ -28,6 +28,8 @@ import siptraceModule from "./siptrace/index.js";
 import speedDialModule from "./speed-dial/index.js";
 import stirshakenModule from "./stirshaken/index.js";
 import uacModule from "./uac/index.js";
+import topohModule from "./topoh/index.js";
+import toposModule from "./topos/index.js";
 import usrlocModule from "./usrloc/index.js";
 
 /** A module under test and the APIs of the modules it requires (built fresh for each init). */
@@ -67,6 +69,8 @@ const declaring: Entry[] = [
   { def: pipelimitModule },
   { def: ratelimitModule },
   { def: uacModule },
+  { def: toposModule },
+  { def: topohModule },
 ];
 
 const cases = declaring.map((e) => [e.def.name, e] as const);

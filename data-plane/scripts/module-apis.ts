@@ -16,6 +16,8 @@ import type { PermissionsApi } from "../modules/permissions/index.js";
 import type { PikeApi } from "../modules/pike/index.js";
 import type { PipelimitApi } from "../modules/pipelimit/index.js";
 import type { RatelimitApi } from "../modules/ratelimit/index.js";
+import type { TopohApi } from "../modules/topoh/index.js";
+import type { ToposApi } from "../modules/topos/index.js";
 import type { PrefixRouteApi } from "../modules/prefix-route/index.js";
 import type { RegistrarApi } from "../modules/registrar/index.js";
 import type { SanityApi } from "../modules/sanity/index.js";
@@ -54,6 +56,8 @@ export interface ModuleApis {
   speed_dial: SpeedDialApi;
   stirshaken: StirshakenApi;
   uac: UacApi;
+  topoh: TopohApi;
+  topos: ToposApi;
   usrloc: UsrlocApi;
 }
 

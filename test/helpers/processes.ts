@@ -298,6 +298,8 @@ export interface DataPlaneOptions {
   /** Extra `control` settings (fifo, dgram) next to its listen address. */
   control?: Record<string, unknown>;
   readyTimeoutMs?: number;
+  /** Extra top-level configuration keys (e.g. `aliases`). */
+  extra?: Record<string, unknown>;
 }
 
 /**
@@ -319,6 +321,7 @@ export async function startDataPlaneProcess(o: DataPlaneOptions): Promise<DataPl
         controlPlane: { url: o.controlPlane, cacheDir: join(dir, "table-cache"), ...(o.controlPlaneExtra ?? {}) },
         dataDir: join(dir, "data"),
         log: { level: "warn" },
+        ...(o.extra ?? {}),
       },
       null,
       2,

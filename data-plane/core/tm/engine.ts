@@ -30,6 +30,7 @@ export type { ScriptRunner, TransactionApi, DnsLookup } from "./api.js";
 export type { BranchTarget, RelayPlan } from "./types.js";
 export type { CoreHooks } from "./internal.js";
 export type { Dispatcher, Interceptor, DispatchOptions } from "./dispatch.js";
+export type { WireHook } from "./wire-hook.js";
 
 /**
  * The SIP engine: receives messages from the transports, matches them to transactions, runs the
@@ -50,7 +51,7 @@ export class SipCore implements Tm {
   readonly limits: ParseLimits;
   readonly counters: TmCounters;
   runner: ScriptRunner | null = null;
-  hooks: CoreHooks = { preParse: null };
+  hooks: CoreHooks = { preParse: null, wire: null };
   /** How branches are resolved and sent; interceptors (the transport gateway) wrap it. */
   dispatcher: Dispatcher;
   /** Branches that still have DNS targets to fail over to (use_dns_failover). */

@@ -8,6 +8,7 @@ import { Branch, type ServerTxn } from "./transaction.js";
 import type { BranchTarget, RelayPlan } from "./types.js";
 import type { Tm } from "./internal.js";
 import { notifyObservers } from "./observers.js";
+import { sendThroughHook } from "./wire-hook.js";
 
 /**
  * Stateful forwarding (Kamailio t_fwd): t_relay over every target (branch route, loop check,
@@ -91,7 +92,8 @@ export function startBranch(e: Tm, t: ServerTxn, plan: RelayPlan, target: Branch
     return false;
   }
   if (branchPatches && branchPatches.length) patches = patches.concat(branchPatches);
-  const data = serializeBuffer(msg, patches, hop.proto !== "udp");
+  let data = serializeBuffer(msg, patches, hop.proto !== "udp");
+  if (e.hooks.wire !== null) data = sendThroughHook(e.hooks.wire, data, dest, sock);
   const key = `${branchId}|${msg.method}`;
   const b = new Branch(t, index, branchId, key, target.uri, dest, sock, data, reparse, e.branchReplyFn);
   t.branches.push(b);

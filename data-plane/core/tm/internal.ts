@@ -10,11 +10,14 @@ import type { ScriptRunner, TransactionApi } from "./api.js";
 import type { Dispatcher } from "./dispatch.js";
 import type { NextHop } from "./routing.js";
 import type { TmCounters } from "./stats.js";
+import type { WireHook } from "./wire-hook.js";
 
 /** Receive filters that run before parsing. */
 export interface CoreHooks {
   /** Called with the source address before parsing; return true to drop (ipban). */
   preParse: ((src: Endpoint) => boolean) | null;
+  /** Topology hiding (topos/topoh): sees messages after parsing and before sending (wire-hook.ts). */
+  wire: WireHook | null;
 }
 
 /** What a branch needs to fail over to the next DNS target in the same transaction. */

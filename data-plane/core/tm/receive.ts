@@ -9,6 +9,7 @@ import { LOCAL_TAG_PREFIX, buildRawReply } from "./builders.js";
 import { serverKey, type ServerTxn } from "./transaction.js";
 import type { Tm } from "./internal.js";
 import { RCV_EXACT } from "./stats.js";
+import { receiveThroughHook } from "./wire-hook.js";
 
 /**
  * Receive and transaction matching (Kamailio receive.c and t_lookup): parses what the transports
@@ -41,6 +42,7 @@ function handleInbound(e: Tm, data: Buffer, src: Endpoint, sock: ListenSocket, c
     return;
   }
   const msg = r.msg;
+  if (e.hooks.wire !== null) return receiveThroughHook(e, e.hooks.wire, msg, src, sock, conn);
   if (msg.isRequest) e.onRequest(msg, src, sock, conn);
   else e.onResponse(msg, src, sock, conn);
 }

@@ -7,6 +7,7 @@ import { removeTopViaPatch } from "./patches.js";
 import type { Branch, ServerTxn } from "./transaction.js";
 import type { Tm } from "./internal.js";
 import { notifyObservers } from "./observers.js";
+import { sendThroughHook } from "./wire-hook.js";
 
 /**
  * Reply processing (Kamailio t_reply): replies on a branch (provisionals, every 2xx of an INVITE,
@@ -151,7 +152,8 @@ function sendBestReply(e: Tm, t: ServerTxn): void {
 /** Relays a reply received on branch `branch` upstream (our top Via removed). */
 export function relayReply(e: Tm, t: ServerTxn, msg: SipMessage, status: number, branch: number): void {
   const ctxPatches = removeTopViaPatch(msg);
-  const data = serializeBuffer(msg, ctxPatches, t.src.proto !== "udp");
+  let data = serializeBuffer(msg, ctxPatches, t.src.proto !== "udp");
+  if (e.hooks.wire !== null) data = sendThroughHook(e.hooks.wire, data, t.replyDest, t.sock);
   e.counters.k.rpl_relayed!.v++;
   e.counters.k.rpl_sent!.v++;
   e.counters.k.fwd_replies!.v++;

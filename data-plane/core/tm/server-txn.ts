@@ -8,6 +8,7 @@ import { ServerTxn, serverKey, type Branch } from "./transaction.js";
 import type { SendOptions } from "./types.js";
 import type { Tm } from "./internal.js";
 import { notifyObservers } from "./observers.js";
+import { sendThroughHook } from "./wire-hook.js";
 
 /**
  * Server transactions (Kamailio t_newtran, t_reply's local replies, the cell's timers): creating
@@ -62,7 +63,8 @@ export function txnReply(e: Tm, t: ServerTxn, status: number, reason: string, op
     contentType: opts.contentType,
     server: e.config.serverHeader,
   });
-  const data = Buffer.from(text, "latin1");
+  let data: Buffer = Buffer.from(text, "latin1");
+  if (e.hooks.wire !== null) data = sendThroughHook(e.hooks.wire, data, t.replyDest, t.sock);
   e.counters.k.rpl_generated!.v++;
   e.counters.k.rpl_sent!.v++;
   e.recordUpstream(t, status, data);

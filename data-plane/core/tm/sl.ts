@@ -8,6 +8,7 @@ import { nextHopOf } from "./routing.js";
 import { removeTopViaPatch } from "./patches.js";
 import type { RelayPlan, SendOptions } from "./types.js";
 import type { Tm } from "./internal.js";
+import { sendThroughHook } from "./wire-hook.js";
 
 /**
  * Stateless processing (Kamailio sl and core forward): local replies without a transaction,
@@ -35,7 +36,9 @@ export function sendStatelessReply(
   });
   e.counters.countSlReply(status);
   const dest = e.replyDestination(msg, src);
-  return e.transport.send(sock, dest, Buffer.from(text, "latin1"), conn?.id ?? null);
+  let data: Buffer = Buffer.from(text, "latin1");
+  if (e.hooks.wire !== null) data = sendThroughHook(e.hooks.wire, data, dest, sock);
+  return e.transport.send(sock, dest, data, conn?.id ?? null);
 }
 
 /**
@@ -53,7 +56,8 @@ export function forwardStateless(e: Tm, msg: SipMessage, src: Endpoint, inSock: 
   const dest: Endpoint = { proto: hop.proto, address: hop.host, port: hop.port };
   const patches = e.requestPatches(msg, src, inSock, sock, plan, target, branch, dest);
   if (!patches) return false;
-  const data = serializeBuffer(msg, patches, hop.proto !== "udp");
+  let data = serializeBuffer(msg, patches, hop.proto !== "udp");
+  if (e.hooks.wire !== null) data = sendThroughHook(e.hooks.wire, data, dest, sock);
   e.counters.k.fwd_requests!.v++;
   return e.transport.send(sock, dest, data);
 }
@@ -76,7 +80,9 @@ export function forwardReplyStateless(e: Tm, msg: SipMessage): boolean {
   const fam = address.indexOf(":") >= 0 ? 6 : 4;
   const sock = e.transport.chooseSocket(proto === "udp" ? "udp" : proto, fam);
   if (!sock) return false;
-  const data = serializeBuffer(msg, removeTopViaPatch(msg));
+  const dest: Endpoint = { proto, address, port };
+  let data = serializeBuffer(msg, removeTopViaPatch(msg));
+  if (e.hooks.wire !== null) data = sendThroughHook(e.hooks.wire, data, dest, sock);
   e.counters.k.fwd_replies!.v++;
-  return e.transport.send(sock, { proto, address, port }, data);
+  return e.transport.send(sock, dest, data);
 }

@@ -1,0 +1,73 @@
+-- Kamailio's topos storage tables (topos-create.sql, Kamailio 5.6), written by the data plane's
+-- topos module with storage db: runtime state, not a pushed kind.
+CREATE TABLE IF NOT EXISTS `topos_d` (
+	`id` int unsigned AUTO_INCREMENT NOT NULL,
+	`rectime` datetime NOT NULL,
+	`x_context` varchar(64) NOT NULL DEFAULT '',
+	`s_method` varchar(64) NOT NULL DEFAULT '',
+	`s_cseq` varchar(64) NOT NULL DEFAULT '',
+	`a_callid` varchar(255) NOT NULL DEFAULT '',
+	`a_uuid` varchar(255) NOT NULL DEFAULT '',
+	`b_uuid` varchar(255) NOT NULL DEFAULT '',
+	`a_contact` varchar(512) NOT NULL DEFAULT '',
+	`b_contact` varchar(512) NOT NULL DEFAULT '',
+	`as_contact` varchar(512) NOT NULL DEFAULT '',
+	`bs_contact` varchar(512) NOT NULL DEFAULT '',
+	`a_tag` varchar(255) NOT NULL DEFAULT '',
+	`b_tag` varchar(255) NOT NULL DEFAULT '',
+	`a_rr` mediumtext,
+	`b_rr` mediumtext,
+	`s_rr` mediumtext,
+	`iflags` int unsigned NOT NULL DEFAULT 0,
+	`a_uri` varchar(255) NOT NULL DEFAULT '',
+	`b_uri` varchar(255) NOT NULL DEFAULT '',
+	`r_uri` varchar(255) NOT NULL DEFAULT '',
+	`a_srcaddr` varchar(128) NOT NULL DEFAULT '',
+	`b_srcaddr` varchar(128) NOT NULL DEFAULT '',
+	`a_socket` varchar(128) NOT NULL DEFAULT '',
+	`b_socket` varchar(128) NOT NULL DEFAULT '',
+	CONSTRAINT `topos_d_id` PRIMARY KEY(`id`),
+	INDEX `rectime_idx` (`rectime`),
+	INDEX `a_callid_idx` (`a_callid`),
+	INDEX `a_uuid_idx` (`a_uuid`),
+	INDEX `b_uuid_idx` (`b_uuid`)
+);
+--> statement-breakpoint
+CREATE TABLE IF NOT EXISTS `topos_t` (
+	`id` int unsigned AUTO_INCREMENT NOT NULL,
+	`rectime` datetime NOT NULL,
+	`x_context` varchar(64) NOT NULL DEFAULT '',
+	`s_method` varchar(64) NOT NULL DEFAULT '',
+	`s_cseq` varchar(64) NOT NULL DEFAULT '',
+	`a_callid` varchar(255) NOT NULL DEFAULT '',
+	`a_uuid` varchar(255) NOT NULL DEFAULT '',
+	`b_uuid` varchar(255) NOT NULL DEFAULT '',
+	`direction` int NOT NULL DEFAULT 0,
+	`x_via` mediumtext,
+	`x_vbranch` varchar(255) NOT NULL DEFAULT '',
+	`x_rr` mediumtext,
+	`y_rr` mediumtext,
+	`s_rr` mediumtext,
+	`x_uri` varchar(255) NOT NULL DEFAULT '',
+	`a_contact` varchar(512) NOT NULL DEFAULT '',
+	`b_contact` varchar(512) NOT NULL DEFAULT '',
+	`as_contact` varchar(512) NOT NULL DEFAULT '',
+	`bs_contact` varchar(512) NOT NULL DEFAULT '',
+	`x_tag` varchar(255) NOT NULL DEFAULT '',
+	`a_tag` varchar(255) NOT NULL DEFAULT '',
+	`b_tag` varchar(255) NOT NULL DEFAULT '',
+	`a_srcaddr` varchar(255) NOT NULL DEFAULT '',
+	`b_srcaddr` varchar(255) NOT NULL DEFAULT '',
+	`a_socket` varchar(128) NOT NULL DEFAULT '',
+	`b_socket` varchar(128) NOT NULL DEFAULT '',
+	CONSTRAINT `topos_t_id` PRIMARY KEY(`id`),
+	INDEX `rectime_idx` (`rectime`),
+	INDEX `a_callid_idx` (`a_callid`),
+	INDEX `x_vbranch_idx` (`x_vbranch`),
+	INDEX `a_uuid_idx` (`a_uuid`)
+);
+--> statement-breakpoint
+-- Kamailio's version rows for the topos tables; INSERT IGNORE keeps existing ones.
+INSERT IGNORE INTO `version` (`table_name`, `table_version`) VALUES
+	('topos_d', 2),
+	('topos_t', 2);
