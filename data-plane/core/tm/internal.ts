@@ -10,6 +10,7 @@ import type { ScriptRunner, TransactionApi } from "./api.js";
 import type { Dispatcher } from "./dispatch.js";
 import type { NextHop } from "./routing.js";
 import type { TmCounters } from "./stats.js";
+import type { TimerWheel } from "./timer-wheel.js";
 
 /** Receive filters that run before parsing. */
 export interface CoreHooks {
@@ -39,6 +40,8 @@ export interface Tm extends TransactionApi {
   readonly clientTxns: Map<string, ClientHandler>;
   readonly limits: ParseLimits;
   readonly counters: TmCounters;
+  /** All transaction timers (timer-wheel.ts). */
+  readonly timers: TimerWheel;
   readonly hooks: CoreHooks;
   readonly dispatcher: Dispatcher;
   readonly runner: ScriptRunner | null;
