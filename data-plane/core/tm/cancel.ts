@@ -5,6 +5,7 @@ import type { ListenSocket } from "../transport/listen-socket.js";
 import { buildAckForBranch, buildCancelForBranch } from "./builders.js";
 import type { Branch, ClientHandler, ServerTxn } from "./transaction.js";
 import type { Tm } from "./internal.js";
+import type { WheelTimer } from "./timer-wheel.js";
 
 /**
  * CANCEL and ACK (Kamailio t_cancel and the ACK tm sends itself): the ACK for a negative final
@@ -31,7 +32,7 @@ export function sendCancel(e: Tm, b: Branch, reason: string | null): void {
   if (!req) return;
   const data = Buffer.from(buildCancelForBranch(req, reason), "latin1");
   const key = `${b.branchId}|CANCEL`;
-  const cancel: ClientHandler & { timer: NodeJS.Timeout | null; interval: number; done: boolean; until: number } = {
+  const cancel: ClientHandler & { timer: WheelTimer | null; interval: number; done: boolean; until: number } = {
     key,
     timer: null,
     interval: e.config.tm.t1,
@@ -39,7 +40,7 @@ export function sendCancel(e: Tm, b: Branch, reason: string | null): void {
     until: Date.now() + 64 * e.config.tm.t1,
     onReply: () => {
       cancel.done = true;
-      if (cancel.timer) clearTimeout(cancel.timer);
+      cancel.timer = e.timers.cancel(cancel.timer);
       e.clientTxns.delete(key);
     },
   };
@@ -53,9 +54,9 @@ export function sendCancel(e: Tm, b: Branch, reason: string | null): void {
     }
     if (b.dst.proto === "udp") e.transport.send(b.sock, b.dst, data, b.connId);
     cancel.interval = Math.min(cancel.interval * 2, e.config.tm.t2);
-    cancel.timer = setTimeout(rt, cancel.interval);
+    cancel.timer = e.timers.arm(cancel.timer, cancel.interval, rt, null, null);
   };
-  cancel.timer = setTimeout(rt, cancel.interval);
+  cancel.timer = e.timers.arm(null, cancel.interval, rt, null, null);
 }
 
 /** Handles a CANCEL matching an INVITE transaction: 200 to the CANCEL, CANCEL every branch. */

@@ -17,6 +17,7 @@ import type { DnsLookup, ScriptRunner } from "./api.js";
 import { baseDispatcher, type Dispatcher, type Interceptor } from "./dispatch.js";
 import type { CoreHooks, FailoverState, Tm } from "./internal.js";
 import { TmCounters } from "./stats.js";
+import { TimerWheel } from "./timer-wheel.js";
 import * as receive from "./receive.js";
 import * as server from "./server-txn.js";
 import * as sl from "./sl.js";
@@ -50,6 +51,7 @@ export class SipCore implements Tm {
   readonly clientTxns = new Map<string, ClientHandler>();
   readonly limits: ParseLimits;
   readonly counters: TmCounters;
+  readonly timers = new TimerWheel();
   runner: ScriptRunner | null = null;
   hooks: CoreHooks = { preParse: null, wire: null };
   /** How branches are resolved and sent; interceptors (the transport gateway) wrap it. */
@@ -117,6 +119,7 @@ export class SipCore implements Tm {
     for (const h of this.clientTxns.values()) if (h instanceof Branch) this.clearBranchTimers(h);
     this.serverTxns.clear();
     this.clientTxns.clear();
+    this.timers.stop();
     await this.transport.close();
   }
 

@@ -118,7 +118,7 @@ export function startBranch(e: Tm, t: ServerTxn, plan: RelayPlan, target: Branch
   }
   if (dest.proto === "udp") {
     b.retransInterval = e.config.tm.t1;
-    b.retransTimer = setTimeout(retransmitCb, b.retransInterval, e, b);
+    b.retransTimer = e.timers.arm(b.retransTimer, b.retransInterval, retransmitCb, e, b);
   }
   e.armFr(b, t.isInvite ? (t.frNonInv || e.config.tm.frTimer) : (t.frNonInv || e.config.tm.frTimer));
   return true;
@@ -126,25 +126,24 @@ export function startBranch(e: Tm, t: ServerTxn, plan: RelayPlan, target: Branch
 
 /** @internal timer callback */
 export function retransmitBranch(e: Tm, b: Branch): void {
+  const node = b.retransTimer;
   b.retransTimer = null;
   if (b.final || b.txn.deleted) return;
   if (b.txn.isInvite && b.provisional) return; // Timer A stops on a provisional
   e.transport.send(b.sock, b.dst, b.sent);
   b.retransInterval = b.txn.isInvite ? b.retransInterval * 2 : Math.min(b.retransInterval * 2, e.config.tm.t2);
-  b.retransTimer = setTimeout(retransmitCb, b.retransInterval, e, b);
+  b.retransTimer = e.timers.arm(node, b.retransInterval, retransmitCb, e, b);
 }
 
 export function armFr(e: Tm, b: Branch, ms: number): void {
-  if (b.frTimer) clearTimeout(b.frTimer);
-  b.frTimer = setTimeout(frCb, ms, e, b);
+  b.frTimer = e.timers.arm(b.frTimer, ms, frCb, e, b);
 }
 
 /** @internal timer callback */
 export function branchTimeout(e: Tm, b: Branch): void {
   b.frTimer = null;
   if (b.final || b.txn.deleted) return;
-  if (b.retransTimer) clearTimeout(b.retransTimer);
-  b.retransTimer = null;
+  b.retransTimer = e.timers.cancel(b.retransTimer);
   b.timedOut = true;
   e.counters.observeBranch(b.dst, b.sentAt, "timeout");
   const t = b.txn;

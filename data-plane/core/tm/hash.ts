@@ -7,12 +7,15 @@ export function fnv1a(s: string, h = 0x811c9dc5): number {
   return h >>> 0;
 }
 
-export function fnvHex(...parts: string[]): string {
-  let h = 0x811c9dc5;
-  for (const p of parts) {
-    h = fnv1a(p, h);
-    h = fnv1a("|", h);
-  }
+const BAR = 124; // "|"
+
+/** FNV-1a of the parts, each followed by "|", as 8 hex digits (fixed arity: no rest-argument array on the hot path). */
+export function fnvHex(a: string, b?: string, c?: string, d?: string): string {
+  let h = fnv1a(a, 0x811c9dc5);
+  h = Math.imul(h ^ BAR, 0x01000193) >>> 0;
+  if (b !== undefined) h = Math.imul(fnv1a(b, h) ^ BAR, 0x01000193) >>> 0;
+  if (c !== undefined) h = Math.imul(fnv1a(c, h) ^ BAR, 0x01000193) >>> 0;
+  if (d !== undefined) h = Math.imul(fnv1a(d, h) ^ BAR, 0x01000193) >>> 0;
   return h.toString(16).padStart(8, "0");
 }
 

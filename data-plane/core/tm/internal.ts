@@ -11,6 +11,7 @@ import type { Dispatcher } from "./dispatch.js";
 import type { NextHop } from "./routing.js";
 import type { TmCounters } from "./stats.js";
 import type { WireHook } from "./wire-hook.js";
+import type { TimerWheel } from "./timer-wheel.js";
 
 /** Receive filters that run before parsing. */
 export interface CoreHooks {
@@ -42,6 +43,8 @@ export interface Tm extends TransactionApi {
   readonly clientTxns: Map<string, ClientHandler>;
   readonly limits: ParseLimits;
   readonly counters: TmCounters;
+  /** All transaction timers (timer-wheel.ts). */
+  readonly timers: TimerWheel;
   readonly hooks: CoreHooks;
   readonly dispatcher: Dispatcher;
   readonly runner: ScriptRunner | null;

@@ -24,8 +24,7 @@ export function onBranchReply(e: Tm, b: Branch, msg: SipMessage, src: Endpoint):
   if (st >= 200 && b.final === 0) e.counters.observeBranch(b.dst, b.sentAt, "reply");
   b.replied = true;
   if (b.retransTimer && (t.isInvite || st >= 200)) {
-    clearTimeout(b.retransTimer);
-    b.retransTimer = null;
+    b.retransTimer = e.timers.cancel(b.retransTimer);
   }
   if (st < 200) {
     if (b.final) return;
@@ -44,8 +43,7 @@ export function onBranchReply(e: Tm, b: Branch, msg: SipMessage, src: Endpoint):
   if (st < 300) {
     const firstFinal = b.final === 0;
     b.final = st;
-    if (b.frTimer) clearTimeout(b.frTimer);
-    b.frTimer = null;
+    b.frTimer = e.timers.cancel(b.frTimer);
     if (!firstFinal && !t.isInvite) return; // retransmitted final for non-INVITE
     if (e.runner && !e.runner.onReply(e, t, msg, b, src)) return;
     if (t.isInvite) {
@@ -70,8 +68,7 @@ export function onBranchReply(e: Tm, b: Branch, msg: SipMessage, src: Endpoint):
     return;
   }
   b.final = st;
-  if (b.frTimer) clearTimeout(b.frTimer);
-  b.frTimer = null;
+  b.frTimer = e.timers.cancel(b.frTimer);
   if (t.isInvite) e.sendAck(b, msg);
   if (st === 503) {
     // RFC 3263 §4.3: a 503 moves on to the next target (and blocklists this one, tm blst_503)

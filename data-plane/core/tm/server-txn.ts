@@ -91,13 +91,7 @@ export function recordUpstream(e: Tm, t: ServerTxn, status: number, data: Buffer
     // Timer G retransmissions over UDP until the ACK, Timer H gives up
     if (t.src.proto === "udp") {
       t.retransInterval = e.config.tm.t1;
-      const g = () => {
-        if (t.deleted || t.ackReceived || !t.lastResponse) return;
-        e.sendUpstream(t, t.lastResponse);
-        t.retransInterval = Math.min(t.retransInterval * 2, e.config.tm.t2);
-        t.retransTimer = setTimeout(g, t.retransInterval);
-      };
-      t.retransTimer = setTimeout(g, t.retransInterval);
+      t.retransTimer = e.timers.arm(t.retransTimer, t.retransInterval, timerG, e, t);
     }
     e.scheduleDelete(t, 64 * e.config.tm.t1);
   } else if (first) {
@@ -108,22 +102,20 @@ export function recordUpstream(e: Tm, t: ServerTxn, status: number, data: Buffer
 export function absorbAck(e: Tm, t: ServerTxn): void {
   if (t.ackReceived) return;
   t.ackReceived = true;
-  if (t.retransTimer) clearTimeout(t.retransTimer);
-  t.retransTimer = null;
+  t.retransTimer = e.timers.cancel(t.retransTimer);
   // Timer I (T4 for unreliable transports, 0 for reliable), bounded by wt_timer
   e.scheduleDelete(t, t.src.proto === "udp" ? Math.min(e.config.tm.t4, e.config.tm.wtTimer) : 0);
 }
 
 export function scheduleDelete(e: Tm, t: ServerTxn, ms: number): void {
-  if (t.timer) clearTimeout(t.timer);
-  t.timer = setTimeout(deleteCb, ms, e, t);
+  t.timer = e.timers.arm(t.timer, ms, deleteCb, e, t);
 }
 
 /** @internal timer callback: frees a finished transaction (later if branches still run). */
 export function deleteWhenDone(e: Tm, t: ServerTxn): void {
   // keep transactions whose branches are still running (e.g. forked INVITE after a 2xx)
   if (t.pendingBranches() > 0 && !t.deleted) {
-    t.timer = setTimeout(deleteCb, e.config.tm.wtTimer, e, t);
+    t.timer = e.timers.arm(t.timer, e.config.tm.wtTimer, deleteCb, e, t);
     return;
   }
   e.deleteTxn(t);
@@ -142,17 +134,13 @@ export function deleteTxn(e: Tm, t: ServerTxn): void {
 }
 
 export function clearTxnTimers(e: Tm, t: ServerTxn): void {
-  if (t.timer) clearTimeout(t.timer);
-  if (t.retransTimer) clearTimeout(t.retransTimer);
-  t.timer = null;
-  t.retransTimer = null;
+  t.timer = e.timers.cancel(t.timer);
+  t.retransTimer = e.timers.cancel(t.retransTimer);
 }
 
 export function clearBranchTimers(e: Tm, b: Branch): void {
-  if (b.retransTimer) clearTimeout(b.retransTimer);
-  if (b.frTimer) clearTimeout(b.frTimer);
-  b.retransTimer = null;
-  b.frTimer = null;
+  b.retransTimer = e.timers.cancel(b.retransTimer);
+  b.frTimer = e.timers.cancel(b.frTimer);
 }
 
 /** A transaction whose route finished without relaying or replying: answer it so it ends. */
@@ -161,6 +149,14 @@ export function finishIdle(e: Tm, t: ServerTxn): void {
     log.warn("request route ended without an action; replying 500", { callId: t.req.callId, method: t.method });
     e.txnReply(t, 500, "Server Internal Error (no route action)");
   }
+}
+
+/** Timer G: retransmits a negative final reply to an INVITE over UDP until the ACK (T1, doubling up to T2). */
+function timerG(e: Tm, t: ServerTxn): void {
+  if (t.deleted || t.ackReceived || !t.lastResponse) return;
+  e.sendUpstream(t, t.lastResponse);
+  t.retransInterval = Math.min(t.retransInterval * 2, e.config.tm.t2);
+  t.retransTimer = e.timers.arm(t.retransTimer, t.retransInterval, timerG, e, t);
 }
 
 function deleteCb(e: Tm, t: ServerTxn): void {

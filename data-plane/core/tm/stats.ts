@@ -80,14 +80,22 @@ export class TmCounters {
 
   /** sl statistics of a stateless reply. */
   countSlReply(status: number): void {
-    const sl = this.sl;
-    sl.inc("sent_replies");
-    const cls = Math.floor(status / 100);
-    if (status >= 300) sl.inc("sent_err_replies");
-    const exact = SL_EXACT[status];
-    if (exact) sl.inc(exact);
-    sl.inc(cls >= 1 && cls <= 6 ? `${cls}xx_replies` : "xxx_replies");
+    let cs = this.slByStatus[status];
+    if (!cs) {
+      // the counters one status bumps, looked up once per status
+      const sl = this.sl;
+      const cls = Math.floor(status / 100);
+      const names = ["sent_replies"];
+      if (status >= 300) names.push("sent_err_replies");
+      const exact = SL_EXACT[status];
+      if (exact) names.push(exact);
+      names.push(cls >= 1 && cls <= 6 ? `${cls}xx_replies` : "xxx_replies");
+      cs = names.map((n) => sl.counter(n));
+      if (status >= 100 && status < 700) this.slByStatus[status] = cs;
+    }
+    for (let i = 0; i < cs.length; i++) cs[i]!.v++;
   }
+  private readonly slByStatus: Counter[][] = [];
 }
 
 const METHOD_STAT: Record<string, string> = {

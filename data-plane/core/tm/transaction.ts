@@ -2,6 +2,7 @@ import type { SipMessage } from "../sip/message.js";
 import type { Endpoint } from "../../../lib/sip/types.js";
 import type { ListenSocket } from "../transport/listen-socket.js";
 import type { TransactionObserver } from "./types.js";
+import type { WheelTimer } from "./timer-wheel.js";
 
 /** Something waiting for replies to a request Olelo sent (a proxy branch, a CANCEL, a UAC request). */
 export interface ClientHandler {
@@ -39,8 +40,8 @@ export class ServerTxn {
   /** Script still running asynchronously for the initial request route. */
   suspended = false;
   deleted = false;
-  timer: NodeJS.Timeout | null = null;
-  retransTimer: NodeJS.Timeout | null = null;
+  timer: WheelTimer | null = null;
+  retransTimer: WheelTimer | null = null;
   retransInterval = 0;
   readonly createdAt = Date.now();
   /** Per-transaction timer overrides (t_set_fr). */
@@ -92,9 +93,9 @@ export class Branch implements ClientHandler {
   pendingCancel = false;
   cancelSent = false;
   dropped = false;
-  retransTimer: NodeJS.Timeout | null = null;
+  retransTimer: WheelTimer | null = null;
   retransInterval = 0;
-  frTimer: NodeJS.Timeout | null = null;
+  frTimer: WheelTimer | null = null;
   /** Connection used (streams). */
   connId: number | null = null;
   sentAt = 0;
