@@ -16,6 +16,7 @@
  */
 import { compileAliasTable } from "./alias-db/alias-table.js";
 import { compileCallFwd } from "./callfwd/callfwd-table.js";
+import { compileRtpengine } from "./rtpengine/rtpengine-table.js";
 import { compileCarrierrouteTables } from "./carrierroute/table.js";
 import { compileDispatcherTables } from "./dispatcher/table.js";
 import { compileDroutingTables } from "./drouting/table.js";
@@ -74,6 +75,7 @@ export const TABLE_KINDS: readonly TableKind[] = [
   // No params: use_domain only keys the rows (indexSpeedDial, on the data plane).
   { kind: "speed_dial", tables: ids("speed_dial"), compile: (set) => compileSpeedDialRows(set, "speed_dial"), source: "tables/speed-dial/speed-dial-table.ts compileSpeedDialRows" },
   { kind: "callfwd", tables: ids("olelo_callfwd", "olelo_callblock"), compile: compileCallFwd, source: "tables/callfwd/callfwd-table.ts compileCallFwd" },
+  { kind: "rtpengine", tables: ids("rtpengine"), compile: (set) => compileRtpengine(set), source: "tables/rtpengine/rtpengine-table.ts compileRtpengine" },
 ];
 
 const byKind = new Map(TABLE_KINDS.map((k) => [k.kind, k]));

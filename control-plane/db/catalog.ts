@@ -78,6 +78,7 @@ export const KAMAILIO_TABLE_VERSIONS: Readonly<Record<string, number>> = {
   missed_calls: 4,
   dialog: 7,
   dialog_vars: 1,
+  rtpengine: 1,
 };
 
 const INT_RANGES: Record<string, [number, number, number, number]> = {
@@ -163,6 +164,7 @@ const list: TableInfo[] = [
   describe(schema.dialog_vars, false),
   describe(schema.dbaliases, true),
   describe(schema.speed_dial, true),
+  describe(schema.rtpengine, true),
   // the callfwd module's tables (kind callfwd): Olelo's, not Kamailio's, but managed like them
   describe(schema.olelo_callfwd, true),
   describe(schema.olelo_callblock, true),

@@ -13,6 +13,7 @@ import type { StreamTablesResponse } from "../../gen/olelo/control/v1/control_pb
 import type { AddressTables } from "../../gen/olelo/tables/v1/address_pb.js";
 import type { AliasDbTables } from "../../gen/olelo/tables/v1/alias_db_pb.js";
 import type { CallfwdTables } from "../../gen/olelo/tables/v1/callfwd_pb.js";
+import type { RtpengineTables } from "../../gen/olelo/tables/v1/rtpengine_pb.js";
 import type { CarrierrouteTables } from "../../gen/olelo/tables/v1/carrierroute_pb.js";
 import type { DispatcherTables } from "../../gen/olelo/tables/v1/dispatcher_pb.js";
 import type { DroutingTables } from "../../gen/olelo/tables/v1/drouting_pb.js";
@@ -41,6 +42,7 @@ export interface KindTablesMessages {
   alias_db: AliasDbTables;
   speed_dial: SpeedDialTables;
   callfwd: CallfwdTables;
+  rtpengine: RtpengineTables;
 }
 
 /** A kind name the protocol carries. */
