@@ -44,6 +44,7 @@ import { accounting } from "./default/accounting.js";
 import { authzHook } from "./default/authz-hook.js";
 import { firewall } from "./default/firewall.js";
 import { location } from "./default/location.js";
+import { media as mediaRelay } from "./default/media.js";
 import { scriptModules, type ModuleApis } from "./module-apis.js";
 
 const SCANNERS = /friendly|scanner|sipcli|sipvicious|VaxSIPUserAgent|pplsip/i;
@@ -65,7 +66,8 @@ export default defineScript(({ settings, modules: loaded, log }) => {
   const sanity = modules.sanity;
   const acct = accounting(modules, settings.limits);
   const authz = authzHook(settings.authorize, log);
-  const loc = location(modules, settings, log, acct.beforeLocalRelay);
+  const media = mediaRelay(modules);
+  const loc = location(modules, settings, log, acct.beforeLocalRelay, media);
 
   const { pike, auth, permissions, failures } = firewall(modules, settings);
 
@@ -100,12 +102,11 @@ export default defineScript(({ settings, modules: loaded, log }) => {
   }
 
   /** WITHINDLG: requests with a To-tag follow the Route set. */
-  function withinDialog(req: RequestContext): void {
+  function withinDialog(req: RequestContext): void | Promise<void> {
     if (req.looseRoute()) {
       loc.dlgUri(req);
       if (dsLoad && req.method === "BYE") ds!.loadUpdate(req);
-      relay(req);
-      return;
+      return relay(req);
     }
     if (req.method === "ACK") {
       if (req.checkTransaction()) req.relay();
@@ -166,12 +167,15 @@ export default defineScript(({ settings, modules: loaded, log }) => {
     return true;
   }
 
-  function relay(req: RequestContext): void {
-    if (req.method === "INVITE" || req.method === "BYE" || req.method === "SUBSCRIBE" || req.method === "UPDATE") {
-      // failure handling is armed only where the script has a use for it
-    }
+  function relay(req: RequestContext): void | Promise<void> {
     if (!acct.beforeRelay(req)) return;
-    if (!req.relay()) req.replyError();
+    const send = () => {
+      if (!req.relay()) req.replyError();
+    };
+    // NATMANAGE with rtpengine (WITH_RTPENGINE): offer / answer / delete before the relay
+    const m = media?.request(req);
+    if (m) return m.then(send);
+    send();
   }
 
   /**
@@ -179,7 +183,7 @@ export default defineScript(({ settings, modules: loaded, log }) => {
    * caller (From URI) in least-cost order, the first one into the R-URI/$du, failover in
    * LCR_FAILURE.
    */
-  function lcrRoute(req: RequestContext, lcr: ModuleApis["lcr"], lcrId: number): void {
+  function lcrRoute(req: RequestContext, lcr: ModuleApis["lcr"], lcrId: number): void | Promise<void> {
     let caller: string;
     try {
       caller = req.msg.from.uriText;
@@ -197,7 +201,7 @@ export default defineScript(({ settings, modules: loaded, log }) => {
       return;
     }
     req.onFailure("LCR_FAILURE");
-    relay(req);
+    return relay(req);
   }
 
   /** Routing of an initial request after REQINIT / AUTH / AUTHORIZE. */
@@ -216,23 +220,18 @@ export default defineScript(({ settings, modules: loaded, log }) => {
       req.reply(484, "Address Incomplete");
       return;
     }
-    if (lcr && lcrId !== null) {
-      lcrRoute(req, lcr, lcrId);
-      return;
-    }
+    if (lcr && lcrId !== null) return lcrRoute(req, lcr, lcrId);
     if (ds && dsSet !== null) {
       if (!ds.selectDst(req, dsSet, dsAlg)) {
         req.reply(404, "No destination");
         return;
       }
       req.onFailure("DISPATCH_FAILURE");
-      relay(req);
-      return;
+      return relay(req);
     }
     if (nextHop) {
       req.setDst(nextHop);
-      relay(req);
-      return;
+      return relay(req);
     }
     if (req.isMyself()) {
       if (loc.registrar) return loc.location(req);
@@ -240,7 +239,7 @@ export default defineScript(({ settings, modules: loaded, log }) => {
       return;
     }
     // SIPOUT: the R-URI is elsewhere
-    relay(req);
+    return relay(req);
   }
 
   return {
@@ -250,14 +249,13 @@ export default defineScript(({ settings, modules: loaded, log }) => {
       if (req.method === "CANCEL") {
         if (req.checkTransaction()) {
           if (dsLoad) ds!.loadUpdate(req);
+          const m = media?.request(req);
+          if (m) return m.then(() => void req.relay());
           req.relay();
         }
         return;
       }
-      if (req.hasToTag) {
-        withinDialog(req);
-        return;
-      }
+      if (req.hasToTag) return withinDialog(req);
       if (req.method === "ACK") {
         if (req.checkTransaction()) req.relay();
         return;
@@ -318,7 +316,10 @@ export default defineScript(({ settings, modules: loaded, log }) => {
     },
     reply: {
       /** MANAGE_REPLY: NATMANAGE for replies of NATed callees. */
-      MANAGE_REPLY: (r: ReplyContext) => loc.manageReply(r),
+      MANAGE_REPLY: (r: ReplyContext) => {
+        loc.manageReply(r);
+        return media?.reply(r);
+      },
     },
   };
 });

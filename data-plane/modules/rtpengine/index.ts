@@ -27,6 +27,8 @@ export interface RtpengineApi {
   answer(m: RtpMessage, flags?: string): Promise<number>;
   /** [rtpengine_delete(flags)] 1 deleted, -1 otherwise. */
   delete(m: RtpMessage, flags?: string): Promise<number>;
+  /** Deletes a call's session by Call-ID (and From-tag): for dialog ends outside a request. 1 or -1. */
+  deleteCall(callId: string, fromTag?: string): Promise<number>;
   /** [rtpengine_query] rtpengine's view of a call, or null. */
   query(callId: string, fromTag?: string): Promise<NgDict | null>;
   /** [set_rtpengine_set(setid)] 1, or -1 when no instance has this set. */
@@ -136,6 +138,7 @@ export default defineModule<RtpengineApi, RtpengineParams>({
       offer: (m, flags) => eng.sdpCommand(m, "offer", flags),
       answer: (m, flags) => eng.sdpCommand(m, "answer", flags),
       delete: (m, flags) => eng.delete(m, flags),
+      deleteCall: (callId, fromTag) => eng.deleteCall(p.setid_default, callId, fromTag ?? null),
       query: (callId, fromTag) => eng.query(callId, fromTag),
       setSet: (req, setid) => eng.setSet(req, setid),
       nodes: () => eng.nodes,
