@@ -21,7 +21,7 @@ export function media(modules: ScriptModules) {
   /** Flags for a message from a WebSocket side (`fromWs`) or towards one (`towardsWs`). */
   const flagsFor = (fromWs: boolean, towardsWs: boolean, nated: boolean): string => {
     let f = nated ? `SIP-source-address ${BASE}` : BASE;
-    if (towardsWs && !fromWs) f += " ICE=force RTP/SAVPF";
+    if (towardsWs && !fromWs) f += " ICE=force UDP/TLS/RTP/SAVPF";
     else if (fromWs && !towardsWs) f += " ICE=remove RTP/AVP";
     return f;
   };
