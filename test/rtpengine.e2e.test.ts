@@ -86,7 +86,7 @@ beforeAll(async () => {
   rtpe = spawn("rtpengine", ["--table=-1", "--interface=127.0.0.1", `--listen-ng=127.0.0.1:${NG}`, "--foreground", "--log-stderr", `--port-min=${P + 20}`, `--port-max=${P + 119}`, "--delete-delay=0"], { stdio: ["ignore", "pipe", "pipe"] });
   rtpe.stderr!.on("data", (d: Buffer) => (rtpeLog += d.toString()));
   rtpe.stdout!.on("data", (d: Buffer) => (rtpeLog += d.toString()));
-  await waitUntil(async () => (await ng({ command: "ping" }).catch(() => ({}))).result === "pong", { timeoutMs: 10_000 });
+  await waitUntil(async () => (await ng({ command: "ping" }).catch(() => ({}) as Record<string, unknown>)).result === "pong", { timeoutMs: 10_000 });
 });
 afterAll(() => {
   rtpe?.kill("SIGTERM");
