@@ -246,3 +246,36 @@ describe("failover between two instances", () => {
     await ng({ command: "delete", "call-id": callId });
   });
 });
+
+describe("dialog timeout deletes the session", () => {
+  let dp: DataPlane;
+  let uas: UdpPeer;
+  let uac: UdpPeer;
+  beforeAll(async () => {
+    uas = await UdpPeer.open(UAS);
+    uac = await UdpPeer.open(UAC);
+    callee(uas);
+    dp = await startProxy({
+      listen: [`udp:127.0.0.1:${SIP}`],
+      script: { settings: { nextHop: `sip:127.0.0.1:${UAS}` } },
+      modules: { dialog: { default_timeout: 1 }, rtpengine: { rtpengine_sock: `udp:127.0.0.1:${NG}`, rtpengine_tout_ms: 200, rtpengine_retr: 2, ping_interval: 0 } },
+    });
+  });
+  afterAll(async () => {
+    uas?.close();
+    uac?.close();
+    await dp?.stop();
+  });
+
+  it("an answered call that times out (no BYE from either side) is deleted on rtpengine", async () => {
+    const callId = `dto-${Date.now()}@127.0.0.1`;
+    const offer = ["v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0", `m=audio ${RTP_UAC} RTP/AVP 0`, ""].join("\r\n");
+    uac.send([`INVITE sip:bob@127.0.0.1:${SIP} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${UAC};branch=z9hG4bK-dto1;rport`, `From: <sip:alice@127.0.0.1>;tag=ft3`, `To: <sip:bob@127.0.0.1>`, `Call-ID: ${callId}`, "CSeq: 1 INVITE", "Max-Forwards: 70", `Contact: <sip:alice@127.0.0.1:${UAC}>`, "Content-Type: application/sdp", `Content-Length: ${offer.length}`, "", offer].join("\r\n"), SIP);
+    const ok = await uac.wait((t) => t.startsWith("SIP/2.0 200") && t.includes(callId));
+    const rr = headerOf(ok, "record-route")[0]!;
+    uac.send([`ACK sip:bob@127.0.0.1:${UAS} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${UAC};branch=z9hG4bK-dtoack;rport`, `From: <sip:alice@127.0.0.1>;tag=ft3`, `To: ${headerOf(ok, "to")[0]}`, `Call-ID: ${callId}`, "CSeq: 1 ACK", `Route: ${rr}`, "Max-Forwards: 70", "Content-Length: 0", "", ""].join("\r\n"), SIP);
+    expect((await ng({ command: "query", "call-id": callId })).result).toBe("ok");
+    await waitUntil(async () => (await ng({ command: "query", "call-id": callId })).result === "error", { timeoutMs: 8000, intervalMs: 100 });
+    expect(Object.fromEntries(dp.stats.select("rtpengine:"))).toMatchObject({ "rtpengine:deletes": 1, "rtpengine:active_calls": 0 });
+  });
+});
