@@ -46,7 +46,15 @@ export class RtpEngine {
     }
   }
 
+  private readonly stoppers: Array<() => void> = [];
+
+  /** Runs `fn` when the module instance stops (event subscriptions). */
+  onStop(fn: () => void): void {
+    this.stoppers.push(fn);
+  }
+
   stop(): void {
+    for (const f of this.stoppers.splice(0)) f();
     if (this.pingTimer) clearInterval(this.pingTimer);
     this.pingTimer = null;
     this.client.close();

@@ -74,10 +74,10 @@ export default defineModule<RtpengineApi, RtpengineParams>({
     };
     host.tables.register(sink);
     // dialog timeout / termination: a call that is still known here has its session deleted
-    host.events.subscribe(["call.ended"], (ev) => {
+    eng.onStop(host.events.subscribe(["call.ended"], (ev) => {
       const d = ev.data as { call_id?: string; from_tag?: string };
       if (typeof d.call_id === "string" && eng.hasCall(d.call_id)) void eng.deleteCall(p.setid_default, d.call_id, d.from_tag ?? null).catch(() => -1);
-    });
+    }));
     const pick = (url: string): RtpNode[] => {
       const all = url === "all" ? eng.nodes : eng.nodes.filter((n) => n.url === url);
       if (all.length === 0) throw new RpcError(RpcCode.NotFound, `Instance not found: ${url}`);
