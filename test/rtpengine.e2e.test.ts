@@ -86,7 +86,13 @@ beforeAll(async () => {
   rtpe = spawn("rtpengine", ["--table=-1", "--interface=127.0.0.1", `--listen-ng=127.0.0.1:${NG}`, "--foreground", "--log-stderr", `--port-min=${P + 20}`, `--port-max=${P + 119}`, "--delete-delay=0"], { stdio: ["ignore", "pipe", "pipe"] });
   rtpe.stderr!.on("data", (d: Buffer) => (rtpeLog += d.toString()));
   rtpe.stdout!.on("data", (d: Buffer) => (rtpeLog += d.toString()));
-  await waitUntil(async () => (await ng({ command: "ping" }).catch(() => ({}) as Record<string, unknown>)).result === "pong", { timeoutMs: 10_000 });
+  let exited: number | null = null;
+  rtpe.on("exit", (c) => (exited = c ?? -1));
+  try {
+    await waitUntil(async () => exited === null && (await ng({ command: "ping" }).catch(() => ({}) as Record<string, unknown>)).result === "pong", { timeoutMs: 20_000, intervalMs: 200, what: "rtpengine answering ping" });
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; exit ${exited}; log: ${rtpeLog.slice(-1500)}`);
+  }
 });
 afterAll(() => {
   rtpe?.kill("SIGTERM");
