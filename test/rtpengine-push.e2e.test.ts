@@ -27,7 +27,7 @@ let uac: UdpPeer;
 const invites: string[] = [];
 
 beforeAll(async () => {
-  rtpe = spawn("rtpengine", ["--table=-1", "--interface=127.0.0.1", `--listen-ng=127.0.0.1:${NG}`, "--foreground", "--log-stderr", `--port-min=${B + 40}`, `--port-max=${B + 79}`, "--delete-delay=0"], { stdio: "ignore" });
+  rtpe = spawn("rtpengine", ["--config-file=none", "--table=-1", "--interface=127.0.0.1", `--listen-ng=127.0.0.1:${NG}`, `--listen-cli=127.0.0.1:${B + 31}`, "--foreground", "--log-stderr", `--port-min=${B + 40}`, `--port-max=${B + 79}`, "--delete-delay=0"], { stdio: "ignore" });
   uas = await UdpPeer.open(UAS);
   uac = await UdpPeer.open(UAC);
   uas.onMessage = (text) => {

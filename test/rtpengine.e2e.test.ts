@@ -7,7 +7,7 @@
  * (UDP/TLS/RTP/SAVPF, ICE, DTLS fingerprint) bridged to RTP/AVP towards the UDP callee and back;
  * failover from an instance that does not answer (rtpengine.show marks it disabled).
  * Ports: one block of 120 (freePortBlock): SIP P, WS P+1, callee P+2, caller P+3, RTP P+4/P+5,
- * ng P+6 (P+7: an instance that never answers), rtpengine's media ports P+20..P+119.
+ * ng P+6 (P+7: an instance that never answers, P+8: the daemon's CLI port), rtpengine's media ports P+20..P+119.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -83,7 +83,7 @@ const rtpPacket = (seq: number) => {
 };
 
 beforeAll(async () => {
-  rtpe = spawn("rtpengine", ["--table=-1", "--interface=127.0.0.1", `--listen-ng=127.0.0.1:${NG}`, "--foreground", "--log-stderr", `--port-min=${P + 20}`, `--port-max=${P + 119}`, "--delete-delay=0"], { stdio: ["ignore", "pipe", "pipe"] });
+  rtpe = spawn("rtpengine", ["--config-file=none", "--table=-1", "--interface=127.0.0.1", `--listen-ng=127.0.0.1:${NG}`, `--listen-cli=127.0.0.1:${P + 8}`, "--foreground", "--log-stderr", `--port-min=${P + 20}`, `--port-max=${P + 119}`, "--delete-delay=0"], { stdio: ["ignore", "pipe", "pipe"] });
   rtpe.stderr!.on("data", (d: Buffer) => (rtpeLog += d.toString()));
   rtpe.stdout!.on("data", (d: Buffer) => (rtpeLog += d.toString()));
   let exited: number | null = null;
