@@ -79,6 +79,9 @@ export const KAMAILIO_TABLE_VERSIONS: Readonly<Record<string, number>> = {
   dialog: 7,
   dialog_vars: 1,
   rtpengine: 1,
+  dialplan: 2,
+  domain: 2,
+  domain_attrs: 1,
 };
 
 const INT_RANGES: Record<string, [number, number, number, number]> = {
@@ -165,6 +168,9 @@ const list: TableInfo[] = [
   describe(schema.dbaliases, true),
   describe(schema.speed_dial, true),
   describe(schema.rtpengine, true),
+  describe(schema.dialplan, true),
+  describe(schema.domain, true),
+  describe(schema.domain_attrs, true),
   // the callfwd module's tables (kind callfwd): Olelo's, not Kamailio's, but managed like them
   describe(schema.olelo_callfwd, true),
   describe(schema.olelo_callblock, true),

@@ -12,3 +12,4 @@ export * from "./schema/olelo-callfwd.js";
 export * from "./schema/kamailio-dialog.js";
 export * from "./schema/olelo-cdrs.js";
 export * from "./schema/kamailio-rtpengine.js";
+export * from "./schema/kamailio-dialplan-domain.js";

@@ -10,7 +10,9 @@ import callfwdModule from "./callfwd/index.js";
 import rtpengineModule from "./rtpengine/index.js";
 import carrierrouteModule from "./carrierroute/index.js";
 import dialogModule from "./dialog/index.js";
+import dialplanModule from "./dialplan/index.js";
 import dispatcherModule from "./dispatcher/index.js";
+import domainModule from "./domain/index.js";
 import droutingModule from "./drouting/index.js";
 import htableModule from "./htable/index.js";
 import lcrModule from "./lcr/index.js";
@@ -57,6 +59,8 @@ const declaring: Entry[] = [
   { def: callfwdModule },
   { def: rtpengineModule },
   { def: speedDialModule },
+  { def: dialplanModule },
+  { def: domainModule },
 ];
 
 const cases = declaring.map((e) => [e.def.name, e] as const);

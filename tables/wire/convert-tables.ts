@@ -14,6 +14,8 @@ import type { AddressTables } from "../../gen/olelo/tables/v1/address_pb.js";
 import type { AliasDbTables } from "../../gen/olelo/tables/v1/alias_db_pb.js";
 import type { CallfwdTables } from "../../gen/olelo/tables/v1/callfwd_pb.js";
 import type { RtpengineTables } from "../../gen/olelo/tables/v1/rtpengine_pb.js";
+import type { DialplanTables } from "../../gen/olelo/tables/v1/dialplan_pb.js";
+import type { DomainTables } from "../../gen/olelo/tables/v1/domain_pb.js";
 import type { CarrierrouteTables } from "../../gen/olelo/tables/v1/carrierroute_pb.js";
 import type { DispatcherTables } from "../../gen/olelo/tables/v1/dispatcher_pb.js";
 import type { DroutingTables } from "../../gen/olelo/tables/v1/drouting_pb.js";
@@ -43,6 +45,8 @@ export interface KindTablesMessages {
   speed_dial: SpeedDialTables;
   callfwd: CallfwdTables;
   rtpengine: RtpengineTables;
+  dialplan: DialplanTables;
+  domain: DomainTables;
 }
 
 /** A kind name the protocol carries. */

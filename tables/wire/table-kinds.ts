@@ -49,6 +49,8 @@ export const KIND_ORDER: readonly string[] = [
   "speed_dial",
   "callfwd",
   "rtpengine",
+  "domain",
+  "dialplan",
   "dispatcher",
   "drouting",
   "carrierroute",
