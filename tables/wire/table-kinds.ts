@@ -51,6 +51,8 @@ export const KIND_ORDER: readonly string[] = [
   "rtpengine",
   "domain",
   "dialplan",
+  "stir_attest",
+  "pl_pipes",
   "dispatcher",
   "drouting",
   "carrierroute",
