@@ -13,6 +13,7 @@ export * from "./schema/olelo-stirshaken.js";
 export * from "./schema/kamailio-dialog.js";
 export * from "./schema/kamailio-topos.js";
 export * from "./schema/olelo-cdrs.js";
+export * from "./schema/kamailio-rtpengine.js";
 export * from "./schema/kamailio-dialplan-domain.js";
 export * from "./schema/kamailio-pipelimit.js";
 export * from "./schema/kamailio-uac.js";

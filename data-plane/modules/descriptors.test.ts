@@ -7,6 +7,7 @@ import accModule from "./acc/index.js";
 import aliasDbModule from "./alias-db/index.js";
 import authModule from "./auth/index.js";
 import callfwdModule from "./callfwd/index.js";
+import rtpengineModule from "./rtpengine/index.js";
 import carrierrouteModule from "./carrierroute/index.js";
 import dialogModule from "./dialog/index.js";
 import dialplanModule from "./dialplan/index.js";
@@ -62,6 +63,7 @@ const declaring: Entry[] = [
   { def: sanityModule },
   { def: aliasDbModule },
   { def: callfwdModule },
+  { def: rtpengineModule },
   { def: speedDialModule },
   { def: dialplanModule },
   { def: domainModule },

@@ -10,6 +10,7 @@ import drouting from "./drouting/index.js";
 import lcr from "./lcr/index.js";
 import mtree from "./mtree/index.js";
 import prefixRoute from "./prefix-route/index.js";
+import rtpengine from "./rtpengine/index.js";
 import { fakeHost } from "../testing/fake-host.js";
 
 /**
@@ -23,6 +24,7 @@ const modules: Array<[string, ModuleDefinition, string]> = [
   ["carrierroute", carrierroute as ModuleDefinition, "carrierroute"],
   ["prefix_route", prefixRoute as ModuleDefinition, "prefix-route"],
   ["mtree", mtree as ModuleDefinition, "mtree"],
+  ["rtpengine", rtpengine as ModuleDefinition, "rtpengine"],
   ["dialplan", dialplan as ModuleDefinition, "dialplan"],
   ["domain", domain as ModuleDefinition, "domain"],
 ];

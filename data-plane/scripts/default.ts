@@ -53,6 +53,7 @@ import { accounting } from "./default/accounting.js";
 import { authzHook } from "./default/authz-hook.js";
 import { firewall } from "./default/firewall.js";
 import { location } from "./default/location.js";
+import { media as mediaRelay } from "./default/media.js";
 import { numbering } from "./default/numbering.js";
 import { pipeLimits } from "./default/pipe-limits.js";
 import { scriptModules, type ModuleApis } from "./module-apis.js";
@@ -76,7 +77,8 @@ export default defineScript(({ settings, modules: loaded, log }) => {
   const sanity = modules.sanity;
   const acct = accounting(modules, settings.limits);
   const authz = authzHook(settings.authorize, log);
-  const loc = location(modules, settings, log, acct.beforeLocalRelay);
+  const media = mediaRelay(modules);
+  const loc = location(modules, settings, log, acct.beforeLocalRelay, media);
   const num = numbering(modules, settings);
 
   const { pike, auth, permissions, failures } = firewall(modules, settings);
@@ -124,13 +126,12 @@ export default defineScript(({ settings, modules: loaded, log }) => {
   }
 
   /** WITHINDLG: requests with a To-tag follow the Route set. */
-  function withinDialog(req: RequestContext): void {
+  function withinDialog(req: RequestContext): void | Promise<void> {
     if (req.looseRoute()) {
       uac?.inDialog(req); // uac_auth CSeq offset, From/To restore (auto mode)
       loc.dlgUri(req);
       if (dsLoad && req.method === "BYE") ds!.loadUpdate(req);
-      relay(req);
-      return;
+      return relay(req);
     }
     if (req.method === "ACK") {
       if (req.checkTransaction()) req.relay();
@@ -195,12 +196,15 @@ export default defineScript(({ settings, modules: loaded, log }) => {
     return true;
   }
 
-  function relay(req: RequestContext): void {
-    if (req.method === "INVITE" || req.method === "BYE" || req.method === "SUBSCRIBE" || req.method === "UPDATE") {
-      // failure handling is armed only where the script has a use for it
-    }
+  function relay(req: RequestContext): void | Promise<void> {
     if (!acct.beforeRelay(req)) return;
-    if (!req.relay()) req.replyError();
+    const send = () => {
+      if (!req.relay()) req.replyError();
+    };
+    // NATMANAGE with rtpengine (WITH_RTPENGINE): offer / answer / delete before the relay
+    const m = media?.request(req);
+    if (m) return m.then(send);
+    send();
   }
 
   /**
@@ -208,7 +212,7 @@ export default defineScript(({ settings, modules: loaded, log }) => {
    * caller (From URI) in least-cost order, the first one into the R-URI/$du, failover in
    * LCR_FAILURE.
    */
-  function lcrRoute(req: RequestContext, lcr: ModuleApis["lcr"], lcrId: number): void {
+  function lcrRoute(req: RequestContext, lcr: ModuleApis["lcr"], lcrId: number): void | Promise<void> {
     let caller: string;
     try {
       caller = req.msg.from.uriText;
@@ -226,7 +230,7 @@ export default defineScript(({ settings, modules: loaded, log }) => {
       return;
     }
     req.onFailure("LCR_FAILURE");
-    relay(req);
+    return relay(req);
   }
 
   /** Routing of an initial request after REQINIT / AUTH / AUTHORIZE. */
@@ -248,24 +252,19 @@ export default defineScript(({ settings, modules: loaded, log }) => {
       return;
     }
     num.translate(req); // dialplan (setting dialplanId)
-    if (lcr && lcrId !== null) {
-      lcrRoute(req, lcr, lcrId);
-      return;
-    }
+    if (lcr && lcrId !== null) return lcrRoute(req, lcr, lcrId);
     if (ds && dsSet !== null) {
       if (!ds.selectDst(req, dsSet, dsAlg)) {
         req.reply(404, "No destination");
         return;
       }
       req.onFailure("DISPATCH_FAILURE");
-      relay(req);
-      return;
+      return relay(req);
     }
     if (nextHop) {
       req.setDst(nextHop);
       if (uac) req.onFailure("UAC_AUTH");
-      relay(req);
-      return;
+      return relay(req);
     }
     if (num.isLocal(req)) {
       if (loc.registrar) return loc.location(req);
@@ -274,7 +273,7 @@ export default defineScript(({ settings, modules: loaded, log }) => {
     }
     // SIPOUT: the R-URI is elsewhere
     if (uac) req.onFailure("UAC_AUTH");
-    relay(req);
+    return relay(req);
   }
 
   return {
@@ -284,14 +283,13 @@ export default defineScript(({ settings, modules: loaded, log }) => {
       if (req.method === "CANCEL") {
         if (req.checkTransaction()) {
           if (dsLoad) ds!.loadUpdate(req);
+          const m = media?.request(req);
+          if (m) return m.then(() => void req.relay());
           req.relay();
         }
         return;
       }
-      if (req.hasToTag) {
-        withinDialog(req);
-        return;
-      }
+      if (req.hasToTag) return withinDialog(req);
       if (req.method === "ACK") {
         if (req.checkTransaction()) req.relay();
         return;
@@ -356,7 +354,10 @@ export default defineScript(({ settings, modules: loaded, log }) => {
     },
     reply: {
       /** MANAGE_REPLY: NATMANAGE for replies of NATed callees. */
-      MANAGE_REPLY: (r: ReplyContext) => loc.manageReply(r),
+      MANAGE_REPLY: (r: ReplyContext) => {
+        loc.manageReply(r);
+        return media?.reply(r);
+      },
     },
   };
 });

@@ -2,6 +2,7 @@ import type { AccApi } from "../modules/acc/index.js";
 import type { AliasDbApi } from "../modules/alias-db/index.js";
 import type { AuthApi } from "../modules/auth/index.js";
 import type { CallFwdApi } from "../modules/callfwd/index.js";
+import type { RtpengineApi } from "../modules/rtpengine/index.js";
 import type { CarrierrouteApi } from "../modules/carrierroute/index.js";
 import type { DialogApi } from "../modules/dialog/index.js";
 import type { DialplanApi } from "../modules/dialplan/index.js";
@@ -36,6 +37,7 @@ export interface ModuleApis {
   alias_db: AliasDbApi;
   auth: AuthApi;
   callfwd: CallFwdApi;
+  rtpengine: RtpengineApi;
   carrierroute: CarrierrouteApi;
   dialog: DialogApi;
   dialplan: DialplanApi;

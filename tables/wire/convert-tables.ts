@@ -13,6 +13,7 @@ import type { StreamTablesResponse } from "../../gen/olelo/control/v1/control_pb
 import type { AddressTables } from "../../gen/olelo/tables/v1/address_pb.js";
 import type { AliasDbTables } from "../../gen/olelo/tables/v1/alias_db_pb.js";
 import type { CallfwdTables } from "../../gen/olelo/tables/v1/callfwd_pb.js";
+import type { RtpengineTables } from "../../gen/olelo/tables/v1/rtpengine_pb.js";
 import type { DialplanTables } from "../../gen/olelo/tables/v1/dialplan_pb.js";
 import type { DomainTables } from "../../gen/olelo/tables/v1/domain_pb.js";
 import type { CarrierrouteTables } from "../../gen/olelo/tables/v1/carrierroute_pb.js";
@@ -46,6 +47,7 @@ export interface KindTablesMessages {
   alias_db: AliasDbTables;
   speed_dial: SpeedDialTables;
   callfwd: CallfwdTables;
+  rtpengine: RtpengineTables;
   dialplan: DialplanTables;
   domain: DomainTables;
   stir_attest: StirAttestTables;

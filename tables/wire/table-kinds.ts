@@ -48,6 +48,7 @@ export const KIND_ORDER: readonly string[] = [
   "alias_db",
   "speed_dial",
   "callfwd",
+  "rtpengine",
   "domain",
   "dialplan",
   "stir_attest",

@@ -82,6 +82,8 @@ export interface CallResult {
   byeStatus: number;
   /** Record-Route values of the 200 OK, top first. */
   recordRoute: string[];
+  /** Body of the final reply to the INVITE (the SDP answer). */
+  answerSdp?: string;
 }
 
 export class SipUa {
@@ -279,14 +281,14 @@ export class SipUa {
    * Places a call through the proxy: INVITE → 200 → ACK → (hold) → BYE → 200.
    * With `expectBye`, waits for the callee to hang up instead of sending BYE.
    */
-  async call(ruri: string, opts: { holdMs?: number; expectBye?: boolean; timeoutMs?: number } = {}): Promise<CallResult> {
+  async call(ruri: string, opts: { holdMs?: number; expectBye?: boolean; timeoutMs?: number; sdp?: string; beforeBye?: (r: CallResult) => Promise<void> } = {}): Promise<CallResult> {
     const link = this.outbound;
     if (!link) throw new Error("call() needs a connected UA");
     const callId = `${rnd(8)}@olelo.test`;
     const tag = rnd(4);
     const from = `<sip:${this.user}@olelo.test>;tag=${tag}`;
     const to = `<${ruri}>`;
-    const sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+    const sdp = opts.sdp ?? "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
     const inv = await this.request(
       link,
       "INVITE",
@@ -310,8 +312,9 @@ export class SipUa {
       return { inviteStatus: inv.status, byeStatus: bye ? 200 : 0, recordRoute: rr };
     }
     if (opts.holdMs) await new Promise((r) => setTimeout(r, opts.holdMs));
+    await opts.beforeBye?.({ inviteStatus: inv.status, byeStatus: 0, recordRoute: rr, answerSdp: inv.body });
     const bye = await this.request(link, "BYE", target, dlgHeaders("2 BYE"), "", opts.timeoutMs);
-    return { inviteStatus: inv.status, byeStatus: bye.status, recordRoute: rr };
+    return { inviteStatus: inv.status, byeStatus: bye.status, recordRoute: rr, answerSdp: inv.body };
   }
 
   /** REGISTER through the proxy (the Contact is the UA's own, `*.invalid` for WebSocket). */

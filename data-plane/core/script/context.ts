@@ -206,8 +206,12 @@ export interface RoutingScript {
   request(req: RequestContext): RouteResult;
   /** Named failure routes, armed with req.onFailure(name). */
   failure?: Readonly<Record<string, (f: FailureContext) => RouteResult>>;
-  /** Named onreply routes armed with req.onReply(name); `default` also runs for every reply. */
-  reply?: Readonly<Record<string, (r: ReplyContext) => void>>;
+  /**
+   * Named onreply routes armed with req.onReply(name); `default` also runs for every reply. A
+   * route may return a promise (e.g. a media relay's answer): a 1xx/2xx is relayed once it
+   * settles; a negative reply is not held (its failure handling goes on meanwhile).
+   */
+  reply?: Readonly<Record<string, (r: ReplyContext) => RouteResult>>;
   /** Named branch routes armed with req.onBranch(name). */
   branch?: Readonly<Record<string, (b: BranchContext) => void>>;
 }

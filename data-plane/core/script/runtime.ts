@@ -169,7 +169,7 @@ export class ScriptRuntime implements ScriptRunner {
 
   // ---------------------------------------------------------------- reply
 
-  onReply(tm: TransactionApi, txn: ServerTxn | null, msg: SipMessage, branch: Branch | null, src: Endpoint): boolean {
+  onReply(tm: TransactionApi, txn: ServerTxn | null, msg: SipMessage, branch: Branch | null, src: Endpoint): boolean | Promise<boolean> {
     const routes = this.script.reply;
     const ctx = txn?.ctx as RequestCtx | null | undefined;
     // module observers first (TMCB_RESPONSE_IN): their edits are in place before the script's
@@ -190,11 +190,29 @@ export class ScriptRuntime implements ScriptRunner {
     const dflt = routes.default;
     if (!named && !dflt) return true;
     rc ??= new ReplyCtx(msg, ctx ?? null, src, branch?.index ?? -1, this.scriptLog);
+    const failed = (e: unknown) => log.error("reply route failed", { error: e instanceof Error ? e.message : String(e) });
+    const isAsync = (r: unknown): r is Promise<void> => r !== undefined && typeof (r as Promise<void>).then === "function";
     try {
-      if (dflt) dflt(rc);
-      if (!rc.dropped && named) named(rc);
+      const r = dflt ? dflt(rc) : undefined;
+      if (isAsync(r)) {
+        return r.then(
+          () => (!rc.dropped && named ? named(rc) : undefined),
+        ).then(() => !rc.dropped, (e) => {
+          failed(e);
+          return !rc.dropped;
+        });
+      }
+      if (!rc.dropped && named) {
+        const n = named(rc);
+        if (isAsync(n)) {
+          return n.then(() => !rc.dropped, (e) => {
+            failed(e);
+            return !rc.dropped;
+          });
+        }
+      }
     } catch (e) {
-      log.error("reply route failed", { error: e instanceof Error ? e.message : String(e) });
+      failed(e);
     }
     return !rc.dropped;
   }

@@ -50,8 +50,11 @@ export interface ScriptRunner {
   onRequest(tm: TransactionApi, msg: SipMessage, src: Endpoint, sock: ListenSocket, conn: Connection | null): void;
   /** Runs the failure route armed on a transaction; returns true when it ran (may be async). */
   onFailure(tm: TransactionApi, txn: ServerTxn): boolean | Promise<boolean>;
-  /** Runs reply routes for a reply on a branch; returns false to drop the reply. */
-  onReply(tm: TransactionApi, txn: ServerTxn | null, msg: SipMessage, branch: Branch | null, src: Endpoint): boolean;
+  /**
+   * Runs reply routes for a reply on a branch; returns false to drop the reply, or a promise of
+   * that when a reply route is asynchronous (the reply is held until it settles).
+   */
+  onReply(tm: TransactionApi, txn: ServerTxn | null, msg: SipMessage, branch: Branch | null, src: Endpoint): boolean | Promise<boolean>;
   /** Runs the branch route armed for this transaction on one branch before it is sent. */
   onBranch?(tm: TransactionApi, txn: ServerTxn, target: BranchTarget, index: number): { drop: boolean; patches: Patch[] | null };
 }

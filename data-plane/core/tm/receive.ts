@@ -152,11 +152,13 @@ export function onResponse(e: Tm, msg: SipMessage, src: Endpoint, sock: ListenSo
     core.inc("drop_replies");
     return;
   }
-  if (e.runner && !e.runner.onReply(e, null, msg, null, src)) {
-    core.inc("drop_replies");
-    return;
-  }
-  e.forwardReplyStateless(msg);
+  const pass = e.runner ? e.runner.onReply(e, null, msg, null, src) : true;
+  const go = (ok: boolean) => {
+    if (!ok) core.inc("drop_replies");
+    else e.forwardReplyStateless(msg);
+  };
+  if (pass instanceof Promise) void pass.then(go, () => go(true));
+  else go(pass);
 }
 
 /** Finds the INVITE server transaction a CANCEL refers to. */

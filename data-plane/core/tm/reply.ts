@@ -35,31 +35,58 @@ export function onBranchReply(e: Tm, b: Branch, msg: SipMessage, src: Endpoint):
       e.counters.k.rpl_absorbed!.v++;
       return;
     }
-    if (e.runner && !e.runner.onReply(e, t, msg, b, src)) return;
-    if (t.finalSent) return;
-    e.relayReply(t, msg, st, b.index);
-    return;
+    return afterReplyRoute(e, t, msg, b, src, () => {
+      if (t.finalSent) return;
+      e.relayReply(t, msg, st, b.index);
+    });
   }
   if (st < 300) {
     const firstFinal = b.final === 0;
     b.final = st;
     b.frTimer = e.timers.cancel(b.frTimer);
     if (!firstFinal && !t.isInvite) return; // retransmitted final for non-INVITE
-    if (e.runner && !e.runner.onReply(e, t, msg, b, src)) return;
-    if (t.isInvite) {
-      // every 2xx to an INVITE goes upstream (RFC 3261 §16.7 step 5)
-      if (!t.accepted) {
-        t.accepted = true;
-        for (const o of t.branches) {
-          if (o !== b && o.final === 0 && !o.dropped) e.sendCancel(o, 'SIP;cause=200;text="Call completed elsewhere"');
-        }
+    return afterReplyRoute(e, t, msg, b, src, () => relay2xx(e, t, b, msg, st));
+  }
+  onNegativeReply(e, t, b, msg, st, src);
+}
+
+function relay2xx(e: Tm, t: ServerTxn, b: Branch, msg: SipMessage, st: number): void {
+  if (t.isInvite) {
+    // every 2xx to an INVITE goes upstream (RFC 3261 §16.7 step 5)
+    if (!t.accepted) {
+      t.accepted = true;
+      for (const o of t.branches) {
+        if (o !== b && o.final === 0 && !o.dropped) e.sendCancel(o, 'SIP;cause=200;text="Call completed elsewhere"');
       }
-      e.relayReply(t, msg, st, b.index);
-    } else if (!t.finalSent) {
-      e.relayReply(t, msg, st, b.index);
     }
+    e.relayReply(t, msg, st, b.index);
+  } else if (!t.finalSent) {
+    e.relayReply(t, msg, st, b.index);
+  }
+}
+
+/**
+ * Runs the reply routes, then `next` when the reply was not dropped; an asynchronous reply route
+ * (a media relay's answer) holds the reply until it settles.
+ */
+function afterReplyRoute(e: Tm, t: ServerTxn, msg: SipMessage, b: Branch, src: Endpoint, next: () => void, dropped: () => void = () => {}): void {
+  if (!e.runner) return next();
+  const r = e.runner.onReply(e, t, msg, b, src);
+  if (r instanceof Promise) {
+    r.then(
+      (ok) => (ok ? next() : dropped()),
+      (err) => {
+        log.error("reply route threw", { error: String(err) });
+        next();
+      },
+    );
     return;
   }
+  if (r) next();
+  else dropped();
+}
+
+function onNegativeReply(e: Tm, t: ServerTxn, b: Branch, msg: SipMessage, st: number, src: Endpoint): void {
   // negative final reply
   if (b.final !== 0) {
     // retransmission: re-ACK for INVITE
@@ -75,12 +102,11 @@ export function onBranchReply(e: Tm, b: Branch, msg: SipMessage, src: Endpoint):
     e.dispatcher.targetFailed(b.dst, 503);
     e.nextTarget(b);
   }
-  if (e.runner && !e.runner.onReply(e, t, msg, b, src)) {
-    // dropped reply still completes the branch, but does not compete as best reply
-    e.checkCompletion(t);
-    return;
-  }
-  e.considerReply(t, st, msg, b.index);
+  // a negative reply is not held by an asynchronous reply route (its work, e.g. a media
+  // session delete, goes on in the background); a dropped reply still completes the branch,
+  // but does not compete as best reply
+  const r = e.runner ? e.runner.onReply(e, t, msg, b, src) : true;
+  if (r !== false) e.considerReply(t, st, msg, b.index);
   e.checkCompletion(t);
 }
 

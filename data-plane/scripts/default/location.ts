@@ -1,5 +1,6 @@
 import type { FailureContext, ReplyContext, RequestContext } from "../../core/script/context.js";
 import type { ScriptModules } from "../module-apis.js";
+import type { Media } from "./media.js";
 
 /** Kamailio default cfg flags: FLT_NATS (message), FLB_NATB and FLB_NATSIPPING (branch). */
 const FLT_NATS = 5;
@@ -16,6 +17,7 @@ export function location(
   settings: Readonly<Record<string, unknown>>,
   log: { debug(m: string, f?: Record<string, unknown>): void },
   beforeRelay: (req: RequestContext) => boolean = () => true,
+  media: Media | null = null,
 ) {
   const registrar = modules.registrar;
   const nat = modules.nathelper;
@@ -40,7 +42,11 @@ export function location(
     const send = () => {
       if (!req.relay()) req.replyError();
     };
-    if (nat && !req.hasToTag && (req.isFlagSet(FLT_NATS) || registrar?.isbflagset(req, FLB_NATB))) {
+    if (media) {
+      // WITH_RTPENGINE: rtpengine_manage for every call, NATed or not (Kamailio's default cfg)
+      const m = media.request(req);
+      if (m) return m.then(send);
+    } else if (nat && !req.hasToTag && (req.isFlagSet(FLT_NATS) || registrar?.isbflagset(req, FLB_NATB))) {
       const m = nat.manageMedia(req, true);
       if (typeof m !== "number") return m.then(send);
     }
