@@ -31,6 +31,7 @@ export function sendStatelessReply(
     headers: opts.headers,
     body: opts.body,
     contentType: opts.contentType,
+    toTag: opts.toTag,
     server: e.config.serverHeader,
   });
   e.counters.countSlReply(status);
