@@ -44,6 +44,7 @@ import { accounting } from "./default/accounting.js";
 import { authzHook } from "./default/authz-hook.js";
 import { firewall } from "./default/firewall.js";
 import { location } from "./default/location.js";
+import { presenceRoutes } from "./default/presence.js";
 import { scriptModules, type ModuleApis } from "./module-apis.js";
 
 const SCANNERS = /friendly|scanner|sipcli|sipvicious|VaxSIPUserAgent|pplsip/i;
@@ -66,6 +67,7 @@ export default defineScript(({ settings, modules: loaded, log }) => {
   const acct = accounting(modules, settings.limits);
   const authz = authzHook(settings.authorize, log);
   const loc = location(modules, settings, log, acct.beforeLocalRelay);
+  const im = presenceRoutes(modules, loc.table);
 
   const { pike, auth, permissions, failures } = firewall(modules, settings);
 
@@ -111,6 +113,7 @@ export default defineScript(({ settings, modules: loaded, log }) => {
       if (req.checkTransaction()) req.relay();
       return; // ACK without matching transaction: absorb
     }
+    if (im.inDialog(req)) return; // SUBSCRIBE refresh / un-subscribe to our presence server
     req.reply(404, "Not here");
   }
 
@@ -202,9 +205,13 @@ export default defineScript(({ settings, modules: loaded, log }) => {
 
   /** Routing of an initial request after REQINIT / AUTH / AUTHORIZE. */
   function routeInitial(req: RequestContext): void | Promise<void> {
+    // PRESENCE (WITH_PRESENCE): PUBLISH / SUBSCRIBE for local presentities
+    const handled = im.handle(req);
+    if (handled !== false) return handled === true ? undefined : handled;
     if (req.method === "REGISTER") {
       if (loc.registrar && req.isMyself()) {
-        loc.register(req);
+        const rc = loc.register(req);
+        if (rc === 1 || rc === 2) im.registered(req); // msilo: deliver stored messages
         return;
       }
       if (!nextHop) {
@@ -235,6 +242,8 @@ export default defineScript(({ settings, modules: loaded, log }) => {
       return;
     }
     if (req.isMyself()) {
+      im.markCall(req); // BLF (dialoginfo_set) with presence
+      if (req.method === "MESSAGE" && im.msilo && loc.registrar) return im.message(req);
       if (loc.registrar) return loc.location(req);
       req.reply(404, "Not Found");
       return;
@@ -315,6 +324,8 @@ export default defineScript(({ settings, modules: loaded, log }) => {
       },
       /** MANAGE_FAILURE (LOCATION calls): next serial-fork group, call forwarding on busy / no answer. */
       MANAGE_FAILURE: (f: FailureContext) => loc.failure(f),
+      /** MSILO_FAILURE: a MESSAGE no contact took (408 / 480) is stored for the next REGISTER. */
+      MSILO_FAILURE: (f: FailureContext) => im.failure(f),
     },
     reply: {
       /** MANAGE_REPLY: NATMANAGE for replies of NATed callees. */
