@@ -137,11 +137,8 @@ export default defineModule<MsiloApi, MsiloParams>({
         if (!a || contacts.length === 0) return -1;
         const list = await store.listFor(a.user, a.domain, nowS()).catch(() => [] as SiloMessage[]);
         if (list.length === 0) return -1;
-        const src = req.source;
-        const host6 = src.address.includes(":") ? `[${src.address}]` : src.address;
-        const destination = `sip:${host6}:${src.port};transport=${src.proto}`;
         let sent = 0;
-        for (const m of list) if (await deliver(m, contacts[0]!, destination, req.localSocket)) sent++;
+        for (const m of list) if (await deliver(m, contacts[0]!, undefined, req.localSocket)) sent++;
         return sent;
       },
       async list(owner) {
