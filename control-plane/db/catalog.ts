@@ -78,6 +78,10 @@ export const KAMAILIO_TABLE_VERSIONS: Readonly<Record<string, number>> = {
   missed_calls: 4,
   dialog: 7,
   dialog_vars: 1,
+  presentity: 5,
+  active_watchers: 12,
+  watchers: 3,
+  silo: 8,
 };
 
 const INT_RANGES: Record<string, [number, number, number, number]> = {
@@ -161,6 +165,11 @@ const list: TableInfo[] = [
   describe(schema.acc_cdrs, false),
   describe(schema.dialog, false),
   describe(schema.dialog_vars, false),
+  // presence and msilo runtime state (migration 0011), written by the data planes only
+  describe(schema.presentity, false),
+  describe(schema.active_watchers, false),
+  describe(schema.watchers, false),
+  describe(schema.silo, false),
   describe(schema.dbaliases, true),
   describe(schema.speed_dial, true),
   // the callfwd module's tables (kind callfwd): Olelo's, not Kamailio's, but managed like them
