@@ -13,10 +13,12 @@ import dispatcherModule from "./dispatcher/index.js";
 import droutingModule from "./drouting/index.js";
 import htableModule from "./htable/index.js";
 import lcrModule from "./lcr/index.js";
+import msiloModule from "./msilo/index.js";
 import mtreeModule from "./mtree/index.js";
 import nathelperModule from "./nathelper/index.js";
 import permissionsModule from "./permissions/index.js";
 import pikeModule from "./pike/index.js";
+import presenceModule from "./presence/index.js";
 import prefixRouteModule from "./prefix-route/index.js";
 import registrarModule from "./registrar/index.js";
 import sanityModule from "./sanity/index.js";
@@ -55,6 +57,8 @@ const declaring: Entry[] = [
   { def: aliasDbModule },
   { def: callfwdModule },
   { def: speedDialModule },
+  { def: presenceModule },
+  { def: msiloModule },
 ];
 
 const cases = declaring.map((e) => [e.def.name, e] as const);

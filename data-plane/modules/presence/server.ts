@@ -201,6 +201,14 @@ export class PresenceServer {
   /** Expiry sweep: publications past their expiry (NOTIFY the new state), subscriptions (final NOTIFY). */
   sweep(): void {
     const now = nowS();
+    // subscriptions first: an expired one gets its final NOTIFY only, never a state update
+    for (const w of [...this.watchers.values()]) {
+      if (w.expires > now) continue;
+      this.removeWatcher(w);
+      this.d.stats.inc("subscriptions_expired");
+      void this.notify(w, "timeout");
+      this.watchersChanged(w.presentityUri, w.event);
+    }
     const changed = new Set<string>();
     for (const [k, m] of this.pubs) {
       for (const p of m.values()) {
@@ -216,13 +224,6 @@ export class PresenceServer {
       for (const w of this.watchersOf(uri, event)) if (w.status === SubsStatus.ACTIVE) void this.notify(w, null);
       this.d.events.publish("presence.changed", { presentity: uri, event, publications: this.publicationsOf(uri, event).length, expired: true });
     }
-    for (const w of [...this.watchers.values()]) {
-      if (w.expires > now) continue;
-      this.removeWatcher(w);
-      this.d.stats.inc("subscriptions_expired");
-      void this.notify(w, "timeout");
-      this.watchersChanged(w.presentityUri, w.event);
-    }
     if (this.d.db) this.d.db.deleteExpired(now).catch(() => undefined);
   }
 
@@ -236,9 +237,12 @@ export function splitRoutes(v: string): string[] {
   const out: string[] = [];
   let depth = 0;
   let start = 0;
+  let quoted = false;
   for (let i = 0; i < v.length; i++) {
     const c = v[i];
-    if (c === "<") depth++;
+    if (c === '"' && v[i - 1] !== "\\") quoted = !quoted;
+    else if (quoted) continue;
+    else if (c === "<") depth++;
     else if (c === ">") depth--;
     else if (c === "," && depth === 0) {
       out.push(v.slice(start, i).trim());
