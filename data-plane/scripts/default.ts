@@ -37,6 +37,10 @@
  * DIALOG / ACC (Kamailio WITH_ACCDB, dlg_manage): with the dialog module, INVITEs and in-dialog
  * requests are managed (call.* events, dlg.* RPCs); with acc, the default cfg's flags are set —
  * FLT_ACC on INVITEs, FLT_ACCMISSED on INVITEs to local users, FLT_ACC + FLT_ACCFAILED on BYEs.
+ * PRESENCE (Kamailio WITH_PRESENCE + msilo, default/presence.ts): with presence, PUBLISH / SUBSCRIBE
+ * for local presentities (and in-dialog SUBSCRIBEs) are handled there and INVITEs to local users get
+ * BLF; with msilo + registrar, a MESSAGE to an offline user is stored (202 Accepted) and delivered
+ * after the user's next REGISTER.
  */
 import { defineScript, type FailureContext, type RequestContext } from "../core/script/context.js";
 import type { ReplyContext } from "../core/script/context.js";
