@@ -67,7 +67,7 @@ export default defineModule<PresenceApi, PresenceParams>({
   doc: "Presence server: PUBLISH, SUBSCRIBE, NOTIFY for presence, message-summary, dialog and presence.winfo (Kamailio presence)",
   params: presenceParams,
   rpc: ["presence.presentity_list", "presence.watcher_list", "presence.refreshWatchers", "presence.cleanup", "presence.publish", "presence.publish_mwi"],
-  stats: { group: "presence", counters: [...COUNTERS, "presentities", "active_watchers"] },
+  stats: { group: "presence", counters: [...COUNTERS, "presentities", "active_watchers", "notify_queued"] },
   async init(host) {
     const p = host.config;
     if (p.redis_url && !p.db_url) throw new Error("presence: parameter 'redis_url' needs 'db_url' (the fleet shares the presence tables in MySQL)");
@@ -76,6 +76,7 @@ export default defineModule<PresenceApi, PresenceParams>({
     const srv = new PresenceServer({ params: p, sip: host.sip, log: host.log, events: host.events, stats, db });
     stats.gauge("presentities", () => srv.pubs.size);
     stats.gauge("active_watchers", () => srv.watchers.size);
+    stats.gauge("notify_queued", () => srv.queued);
     if (db) {
       try {
         for (const pub of await db.loadPresentities(nowS())) srv.putPublication(pub, null);

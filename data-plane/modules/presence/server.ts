@@ -33,6 +33,9 @@ export class PresenceServer {
   /** `uri|watcher|event` → decision. */
   readonly auths = new Map<string, WatcherAuth>();
   fleet: PresenceFleet | null = null;
+  private inflight = 0;
+  private readonly queue: Array<() => void> = [];
+  private queueHead = 0;
   private readonly allow: Set<string>;
   private closed = false;
 
@@ -142,7 +145,38 @@ export class PresenceServer {
    * the final NOTIFY `terminated;reason=<reason>` (RFC 6665 §4.2.2). Resolves with the reply code;
    * a 481 or 408 ends the subscription (Kamailio deletes the watcher on these).
    */
-  async notify(w: Watcher, reason: string | null): Promise<number> {
+  notify(w: Watcher, reason: string | null): Promise<number> {
+    if (this.closed) return Promise.resolve(0);
+    if (this.inflight < this.d.params.notify_window) return this.send(w, reason);
+    // a burst (a PUBLISH to a presentity with many watchers, a fleet-wide change): a bounded
+    // window of NOTIFYs in flight, the rest queued in order (a watcher's NOTIFYs stay in CSeq order)
+    return new Promise((resolve) => this.queue.push(() => this.send(w, reason).then(resolve)));
+  }
+
+  /** NOTIFYs waiting for the send window. */
+  get queued(): number {
+    return this.queue.length - this.queueHead;
+  }
+
+  private async send(w: Watcher, reason: string | null): Promise<number> {
+    this.inflight++;
+    try {
+      return await this.sendNow(w, reason);
+    } finally {
+      this.inflight--;
+      if (this.queueHead < this.queue.length) {
+        const next = this.queue[this.queueHead]!;
+        this.queue[this.queueHead++] = undefined as unknown as () => void;
+        if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+          this.queue.splice(0, this.queueHead);
+          this.queueHead = 0;
+        }
+        next();
+      }
+    }
+  }
+
+  private async sendNow(w: Watcher, reason: string | null): Promise<number> {
     if (this.closed) return 0;
     const now = nowS();
     w.localCseq++;
