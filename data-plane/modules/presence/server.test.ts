@@ -97,6 +97,18 @@ describe("presence server", () => {
     expect(() => presenceParams.parse({ watcher_policy: "xcap" })).toThrow(/watcher_policy/);
   });
 
+  it("presence.winfo: a change of the watcher list NOTIFYs the presentity's winfo subscriber (RFC 3858 body)", async () => {
+    const { srv, sent } = server();
+    srv.addWatcher(watcher({ event: "presence.winfo", callId: "w1", watcherUsername: "bob", fromUser: "bob" }));
+    srv.addWatcher(watcher());
+    srv.watchersChanged("sip:bob@example.com", "presence");
+    await Promise.resolve();
+    await Promise.resolve();
+    const n = sent.find((x) => x.callId === "w1")!;
+    expect(n.headers!["Content-Type"]).toBe("application/watcherinfo+xml");
+    expect(n.body).toMatch(/<watcher-list resource="sip:bob@example.com" package="presence">\n<watcher [^>]*status="active">sip:alice@example.com<\/watcher>/);
+  });
+
   it("parses Event headers and stored route sets", () => {
     expect(eventName("Presence;id=7")).toEqual({ name: "presence", id: "7" });
     expect(splitRoutes('<sip:a;lr>, "x, y" <sip:b;lr>')).toEqual(["<sip:a;lr>", '"x, y" <sip:b;lr>']);
