@@ -23,8 +23,9 @@ import { compileHtableRows } from "./htable/table.js";
 import { compileLcrTables } from "./lcr/table.js";
 import { compileMtreeTables } from "./mtree/table.js";
 import { compileAddressSet, compileTrustedSet } from "./permissions/table.js";
-import { compilePrefixRouteTables } from "./prefix-route/table.js";
-import type { TableSet } from "./rows.js";
+import { compilePrefixRouteTables, type CompiledPrefixRoutes } from "./prefix-route/table.js";
+import { applyPrefixRouteChanges } from "./prefix-route/delta.js";
+import type { TableRow, TableSet } from "./rows.js";
 import { compileSpeedDialRows } from "./speed-dial/speed-dial-table.js";
 import { compileSubscriberSet } from "./subscriber/table.js";
 
@@ -44,6 +45,12 @@ export interface TableKind {
   compile(set: TableSet): unknown;
   /** Where the compile function lives (shown by the control plane's `status` method). */
   readonly source: string;
+  /**
+   * Optional: the compiled result of `set` from the compiled result of its base (`prev`, what
+   * `compile` or an earlier `compileDelta` returned) and the rows that changed, per table, in
+   * O(changed rows); null when it cannot (compile the whole set). Throws TableError like `compile`.
+   */
+  compileDelta?(prev: unknown, changes: ReadonlyMap<string, { readonly removed: readonly TableRow[]; readonly added: readonly TableRow[] }>, set: TableSet): unknown;
 }
 
 const ids = (...names: string[]): TableDef[] => names.map((name) => ({ name, key: "id" }));
@@ -61,7 +68,13 @@ export const TABLE_KINDS: readonly TableKind[] = [
     compile: (set) => compileCarrierrouteTables(set),
     source: "tables/carrierroute/table.ts compileCarrierrouteTables (default options)",
   },
-  { kind: "prefix_route", tables: [{ name: "prefix_route", key: "prefix" }], compile: (set) => compilePrefixRouteTables(set), source: "tables/prefix-route/table.ts compilePrefixRouteTables" },
+  {
+    kind: "prefix_route",
+    tables: [{ name: "prefix_route", key: "prefix" }],
+    compile: (set) => compilePrefixRouteTables(set),
+    compileDelta: (prev, changes, set) => applyPrefixRouteChanges(prev as CompiledPrefixRoutes, changes.get("prefix_route") ?? { removed: [], added: [] }, set),
+    source: "tables/prefix-route/table.ts compilePrefixRouteTables",
+  },
   // Default tree options (type 0, char_list digits).
   { kind: "mtree", tables: ids("mtree", "mtrees"), compile: (set) => compileMtreeTables(set), source: "tables/mtree/table.ts compileMtreeTables (default options)" },
   { kind: "subscriber", tables: ids("subscriber"), compile: compileSubscriberSet, source: "tables/subscriber/table.ts compileSubscriberSet" },

@@ -79,7 +79,7 @@ describe("delta push: sync client ⇄ push server over gRPC (loopback)", () => {
     expect(dp.tables.statusOf("prefix_route")).toMatchObject({ version: "p2", rows: 300_000, source: "control-plane" });
     const st = dp.sync.status();
     expect(st.lastReceived.prefix_route).toMatchObject({ mode: "delta", baseVersion: "p1", rows: 1, removed: 0, chunks: 1, ok: true });
-    expect(st.deltas).toEqual({ base: "memory", applied: 1, baseMismatches: 0, resultMismatches: 0 });
+    expect(st.deltas).toEqual({ base: "memory", applied: 1, incremental: 0, baseMismatches: 0, resultMismatches: 0 });
     const stats = srv.pushStats();
     expect(stats).toMatchObject({ fullSends: 1, deltaSends: 1, deltaFallbacks: 0 });
     expect(full.fullBytes).toBeGreaterThan(300_000 * 20);

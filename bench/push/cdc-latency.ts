@@ -46,7 +46,8 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 }
 
-async function measure(dps: DataPlaneProcess[], kind: string, sql: (i: number) => string, admin: { query(q: string): Promise<unknown> }): Promise<{ perNode: number[]; all: number[] }> {
+async function measure(dps: DataPlaneProcess[], kind: string, sql: (i: number) => string, admin: { query(q: string): Promise<unknown> }): Promise<{ perNode: number[]; all: number[]; breakdown: string }> {
+  const breakdown: Array<{ mode: string; receiveMs: number; mergeMs: number; loadMs: number }> = [];
   const perNode: number[] = [];
   const all: number[] = [];
   for (let i = 0; i < CHANGES; i++) {
@@ -64,10 +65,14 @@ async function measure(dps: DataPlaneProcess[], kind: string, sql: (i: number) =
       await new Promise((r) => setTimeout(r, 5));
     }
     perNode.push(...(done as number[]));
+    const lr = (await rpcResult<{ lastReceived: Record<string, { mode: string; receiveMs: number; mergeMs: number; loadMs: number }> }>(dps[0]!.rpcUrl, "core.sync_status")).lastReceived[kind];
+    if (lr) breakdown.push(lr);
     all.push(Math.max(...(done as number[])));
     await new Promise((r) => setTimeout(r, 100)); // let the previous delta settle
   }
-  return { perNode, all };
+  const med = (k: "receiveMs" | "mergeMs" | "loadMs") => pct(breakdown.map((b) => b[k]), 50);
+  const deltas = breakdown.filter((b) => b.mode === "delta").length;
+  return { perNode, all, breakdown: `${deltas}/${breakdown.length} as deltas; median receive ${med("receiveMs")} ms, merge ${med("mergeMs")} ms, load ${med("loadMs")} ms` };
 }
 
 async function main(): Promise<void> {
@@ -130,6 +135,7 @@ async function main(): Promise<void> {
       ["dispatcher, until both data planes", fmt(small.all)],
       [`prefix_route (${ROWS} rows), ${CHANGES} changes, per data plane`, fmt(big.perNode)],
       ["prefix_route, until both data planes", fmt(big.all)],
+      ["prefix_route, data plane 1's part (receive / merge / compile+swap)", big.breakdown],
       ["one-row UPDATE (autocommit) with / without the trigger", `${withTrigger.toFixed(0)} µs / ${withoutTrigger.toFixed(0)} µs`],
     ];
     const w = Math.max(...rows.map((r) => r[0].length));

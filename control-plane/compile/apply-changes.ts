@@ -9,7 +9,7 @@
  *   // { spliced: [{ kind: "dispatcher", set: {...} }], reread: [] }
  */
 import type { Pool } from "mysql2/promise";
-import type { TableSet } from "../../tables/rows.js";
+import type { TableRow, TableSet } from "../../tables/rows.js";
 import type { TableChanges } from "./change-tail.js";
 import { kindOfTable } from "./kinds.js";
 import { readRowsByKey, spliceRows } from "./splice.js";
@@ -18,7 +18,8 @@ import { readRowsByKey, spliceRows } from "./splice.js";
 export const MAX_SPLICE_KEYS = 2000;
 
 export interface ChangePlan {
-  spliced: Array<{ kind: string; set: TableSet }>;
+  /** `changes`: per table, the base rows taken out (removed or replaced) and the rows read back. */
+  spliced: Array<{ kind: string; set: TableSet; changes: Map<string, { removed: TableRow[]; added: TableRow[] }> }>;
   reread: string[];
 }
 
@@ -40,11 +41,14 @@ export async function applyTableChanges(pool: Pool, changes: TableChanges, curre
       continue;
     }
     const set: TableSet = { ...base };
+    const changes = new Map<string, { removed: TableRow[]; added: TableRow[] }>();
     for (const [table, keys] of tables) {
       const fresh = await readRowsByKey(pool, table, [...keys!]);
-      set[table] = spliceRows(table, base[table] ?? [], keys!, fresh);
+      const removed: TableRow[] = [];
+      set[table] = spliceRows(table, base[table] ?? [], keys!, fresh, removed);
+      changes.set(table, { removed, added: fresh });
     }
-    plan.spliced.push({ kind, set });
+    plan.spliced.push({ kind, set, changes });
   }
   return plan;
 }

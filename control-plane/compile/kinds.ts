@@ -8,7 +8,7 @@
  *   kindDef("lcr").compile({ lcr_gw: [...], lcr_rule: [...], lcr_rule_target: [...] }); // throws TableError
  */
 import { TABLE_KINDS } from "../../tables/kinds.js";
-import { TableError, type TableSet } from "../../tables/rows.js";
+import { TableError, type TableRow, type TableSet } from "../../tables/rows.js";
 
 export interface KindDef {
   /** Kind name, as the data plane registers it (TableSink.kind). */
@@ -21,6 +21,8 @@ export interface KindDef {
   readonly validator: string;
   /** Key column per table (default "id"): names a refused row (row-isolation.ts). */
   readonly keys?: Readonly<Record<string, string>>;
+  /** Optional incremental compile for spliced change-capture batches (tables/kinds.ts `compileDelta`). */
+  compileDelta?(prev: unknown, changes: ReadonlyMap<string, { readonly removed: readonly TableRow[]; readonly added: readonly TableRow[] }>, set: TableSet): unknown;
 }
 
 /** The built-in kinds (tables/kinds.ts). Order is the order of `kinds()` and of pushes. */
@@ -30,6 +32,7 @@ export const KINDS: readonly KindDef[] = TABLE_KINDS.map((k) => ({
   compile: k.kind === "prefix_route" ? (set: TableSet) => rowPositionToKey(set, "prefix_route", "prefix", () => k.compile(set)) : (set: TableSet) => k.compile(set),
   validator: k.source,
   keys: Object.fromEntries(k.tables.map((t) => [t.name, t.key])),
+  ...(k.compileDelta ? { compileDelta: k.compileDelta } : {}),
 }));
 
 /**

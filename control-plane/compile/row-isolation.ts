@@ -49,7 +49,7 @@ export interface KindFailure {
 }
 
 export type IsolatedResult =
-  | { ok: true; set: TableSet; refused: RefusedRow[] }
+  | { ok: true; set: TableSet; refused: RefusedRow[]; compiled: unknown }
   | { ok: false; error: KindFailure; refused: RefusedRow[] };
 
 /** The key column of `table` in `def` ("id" when the descriptor names none). */
@@ -68,8 +68,8 @@ export function compileIsolated(def: KindDef, set: TableSet, policy: RowPolicy, 
   for (;;) {
     let err: KindFailure;
     try {
-      def.compile(cur);
-      return { ok: true, set: cur, refused };
+      const compiled = def.compile(cur);
+      return { ok: true, set: cur, refused, compiled };
     } catch (e) {
       err = toError(e);
     }

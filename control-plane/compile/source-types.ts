@@ -17,6 +17,8 @@ export interface KindSnapshot {
   set: TableSet;
   rows: number;
   compiledAt: string;
+  /** RowDigest of the rows when the compile computed it (the push's delta base digest). */
+  digest?: string;
 }
 
 /** Why a kind did not compile: the table and row (its key) at fault. */

@@ -27,7 +27,10 @@ import { loadLatestSnapshots, loadSnapshot, saveSnapshot } from "./snapshot-stor
 import { createChangeTail } from "./change-tail.js";
 import { applyTableChanges } from "./apply-changes.js";
 import type { TableChanges } from "./change-tail.js";
-import { contentVersion } from "./version-hash.js";
+import { digestVersion, versionOfSet } from "./version-hash.js";
+import { RowDigest } from "../../tables/wire/row-digest.js";
+import { kindPlan } from "../../tables/wire/table-kinds.js";
+import type { TableRow } from "../../tables/rows.js";
 
 import type { CompileError, KindDiff, KindSnapshot, KindStatus, RefreshResult, SnapshotSource, SourceStatus } from "./source-types.js";
 export type { CompileError, KindDiff, KindSnapshot, KindStatus, RefreshResult, SnapshotSource, SourceStatus } from "./source-types.js";
@@ -50,7 +53,7 @@ export interface DbSnapshotSource extends SnapshotSource {
 
 /** A compile of a candidate set: ok with what would go live (without the refused rows), or held. */
 export type CompiledSet =
-  | { ok: true; version: string; rows: number; set: TableSet; refused: RefusedRow[] }
+  | { ok: true; version: string; rows: number; set: TableSet; refused: RefusedRow[]; fast?: FastState }
   | { ok: false; error: CompileError; refused: RefusedRow[] };
 
 export interface DbSnapshotSourceOptions {
@@ -92,9 +95,21 @@ function countRows(set: TableSet): number {
   return n;
 }
 
+/**
+ * For kinds with `compileDelta`: the compiled result and RowDigest of one version, so the next
+ * change-capture batch compiles and gets its version from the changed rows only.
+ */
+interface FastState {
+  version: string;
+  compiled: unknown;
+  digest: string;
+}
+
 interface KindState {
   def: KindDef;
   current: KindSnapshot | undefined;
+  /** FastState of `current` (kinds with compileDelta only). */
+  fast?: FastState;
   fingerprint: string | null;
   checkedAt: string | null;
   lastError: CompileError | null;
@@ -125,6 +140,14 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
   let closed = false;
   const poll = { lastPollAt: null as string | null, lastPollError: null as string | null, polls: 0 };
 
+  let persistChain: Promise<unknown> = Promise.resolve();
+  /** Snapshot stores, one at a time, beside the compile queue. */
+  function persisting<T>(job: () => Promise<T>): Promise<T> {
+    const p = persistChain.then(job, job);
+    persistChain = p.catch(() => undefined);
+    return p;
+  }
+
   /** Runs jobs one at a time (refreshes, checks and diffs never interleave). */
   function serial<T>(job: () => Promise<T>): Promise<T> {
     const p = chain.then(job, job);
@@ -139,7 +162,7 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
   function compileSet(kind: string, set: TableSet): CompiledSet {
     const st = states.get(kind);
     if (!st) return { ok: false, error: { kind, table: "", row: null, reason: `unknown kind '${kind}'` }, refused: [] };
-    const version = contentVersion(kind, st.def.tables, set);
+    const { version, digest } = versionOfSet(kind, st.def.tables, set);
     // The compile is pure and the version is a hash of the rows: a version that compiled whole once
     // (a write's candidate, then the refresh after its commit) is not compiled again.
     if (st.current?.version === version || compiledOk.get(kind)?.includes(version)) return { ok: true, version, rows: countRows(set), set, refused: [] };
@@ -153,7 +176,7 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
     const r = compileIsolated(st.def, set, st.policy, (e) => toCompileError(st.def, e));
     if (!r.ok) return r;
     if (r.refused.length) {
-      const v = contentVersion(kind, st.def.tables, r.set);
+      const v = versionOfSet(kind, st.def.tables, r.set).version;
       lastRefused.set(kind, { raw: version, version: v, refused: r.refused });
       return { ok: true, version: v, rows: countRows(r.set), set: r.set, refused: r.refused };
     }
@@ -161,7 +184,38 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
     seen.push(version);
     if (seen.length > 4) seen.shift();
     compiledOk.set(kind, seen);
-    return { ok: true, version, rows: countRows(set), set, refused: [] };
+    const fast = st.def.compileDelta && digest ? { version, compiled: r.compiled, digest } : undefined;
+    return { ok: true, version, rows: countRows(set), set, refused: [], ...(fast ? { fast } : {}) };
+  }
+
+  /**
+   * A change-capture batch spliced into the current version of a kind with `compileDelta`:
+   * compiles the changed rows against the current compiled result and derives the version from
+   * the current RowDigest, both in O(changed rows). Null when the fast path does not apply (no
+   * fast state, the overlay is full, or a changed row is bad: the whole set then goes through
+   * compileSet, which names and isolates the bad row).
+   */
+  function compileSpliced(st: KindState, set: TableSet, changes: ReadonlyMap<string, { removed: readonly TableRow[]; added: readonly TableRow[] }>): CompiledSet | null {
+    const fast = st.fast;
+    const plan = kindPlan(st.def.kind);
+    if (!st.def.compileDelta || !fast || !plan || fast.version !== st.current?.version) return null;
+    let compiled: unknown;
+    const digest = RowDigest.from(fast.digest);
+    try {
+      compiled = st.def.compileDelta(fast.compiled, changes, set);
+      if (compiled === null) return null;
+      for (const t of plan.tables) {
+        const ch = changes.get(t.name);
+        if (!ch) continue;
+        for (const r of ch.removed) digest.addRow(t, r, -1);
+        for (const r of ch.added) digest.addRow(t, r, 1);
+      }
+    } catch {
+      return null;
+    }
+    const d = digest.toString();
+    const version = digestVersion(st.def.kind, st.def.tables, set, d);
+    return { ok: true, version, rows: countRows(set), set, refused: [], fast: { version, compiled, digest: d } };
   }
 
   /** Reads the kinds' rows and fingerprints in one consistent snapshot. */
@@ -204,16 +258,16 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
       await accept(st, set, readError, fp, reason, now, out);
     }
     notify(out.changed);
-    await persistAll(saves);
+    await persisting(() => persistAll(saves));
     return out;
   }
 
   /** Compiles one kind's new rows and makes them current (or records why it is held). */
-  async function accept(st: KindState, set: TableSet | null, readError: CompileError | undefined, fp: string, reason: string, now: string, out: RefreshResult): Promise<void> {
+  async function accept(st: KindState, set: TableSet | null, readError: CompileError | undefined, fp: string, reason: string, now: string, out: RefreshResult, precompiled?: CompiledSet): Promise<void> {
     st.checkedAt = now;
-    const res: CompiledSet = set ? compileSet(st.def.kind, set) : { ok: false, error: readError!, refused: [] };
+    const res: CompiledSet = precompiled ?? (set ? compileSet(st.def.kind, set) : { ok: false, error: readError!, refused: [] });
     out.refused.push(...res.refused);
-    let next: { version: string; rows: number; set: TableSet } | null = res.ok ? res : null;
+    let next: { version: string; rows: number; set: TableSet; fast?: FastState } | null = res.ok ? res : null;
     if (!res.ok) {
       out.errors.push(res.error);
       const repeated = st.lastError && JSON.stringify(st.lastError) === JSON.stringify(res.error);
@@ -231,7 +285,8 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
     await refusals.update(st.def.kind, res.refused, next?.version ?? st.current?.version ?? null, st.policy);
     if (!next || st.current?.version === next.version) return;
     const live = next;
-    st.current = { kind: st.def.kind, version: live.version, set: live.set, rows: live.rows, compiledAt: now };
+    st.current = { kind: st.def.kind, version: live.version, set: live.set, rows: live.rows, compiledAt: now, ...(live.fast ? { digest: live.fast.digest } : {}) };
+    st.fast = live.fast;
     out.changed.push(st.def.kind);
     log.info("kind compiled", { kind: st.def.kind, version: live.version, rows: live.rows, refused: res.refused.length, trigger: reason });
     saves.push({ kind: st.def.kind, version: live.version, rows: live.rows, fingerprint: fp, reason, set: live.set });
@@ -245,11 +300,11 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
     const plan = await applyTableChanges(pool, changes, (kind) => (states.get(kind)?.lastError || refusals.list(kind).length ? undefined : states.get(kind)?.current?.set));
     const out: RefreshResult = { changed: [], errors: [], refused: [] };
     const now = new Date().toISOString();
-    for (const { kind, set } of plan.spliced) {
+    for (const { kind, set, changes } of plan.spliced) {
       const st = states.get(kind)!;
       // the fingerprint no longer matches these rows: the next safety check re-reads the kind
       st.fingerprint = null;
-      await accept(st, set, undefined, "", reason, now, out);
+      await accept(st, set, undefined, "", reason, now, out, compileSpliced(st, set, changes) ?? undefined);
     }
     notify(out.changed);
     if (plan.reread.length) {
@@ -269,7 +324,8 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
     persistTimer = setTimeout(() => {
       persistTimer = null;
       const latest = new Map(saves.splice(0).map((s) => [s.kind, s]));
-      void serial(() => persistAll([...latest.values()]));
+      // its own queue: storing a 1M-row version must not hold up the next change batch
+      void persisting(() => persistAll([...latest.values()]));
     }, 2000);
     persistTimer.unref();
   }
@@ -345,7 +401,7 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
       if (!persist) return undefined;
       const stored = await loadSnapshot(pool, kind, version);
       // The version is a content hash: rows that do not hash to it are not that version.
-      if (!stored || contentVersion(kind, st.def.tables, stored.set) !== version) return undefined;
+      if (!stored || versionOfSet(kind, st.def.tables, stored.set).version !== version) return undefined;
       return { kind, version, set: stored.set, rows: countRows(stored.set), compiledAt: stored.createdAt };
     },
     diff: () =>
@@ -412,6 +468,7 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
       if (persistTimer) clearTimeout(persistTimer);
       await tail?.close();
       await chain;
+      await persistChain;
     },
   };
 
@@ -424,7 +481,8 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
         log.warn("stored snapshot no longer compiles; ignoring it", { ...(res.ok ? res.refused[0] : res.error), version: stored.version });
         continue;
       }
-      st.current = { kind, version: res.version, set: stored.set, rows: res.rows, compiledAt: stored.createdAt };
+      st.current = { kind, version: res.version, set: stored.set, rows: res.rows, compiledAt: stored.createdAt, ...(res.fast ? { digest: res.fast.digest } : {}) };
+      st.fast = res.fast;
     }
   }
   const tail = opts.cdcIntervalMs

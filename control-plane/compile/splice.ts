@@ -57,14 +57,16 @@ function lowerBound(rows: readonly TableRow[], pk: string, key: unknown): number
  * The table's rows after the change: `changed` keys (as strings) are removed, `fresh` rows (the
  * changed keys that still exist) are put in key order. Returns a new array; `old` is not touched.
  */
-export function spliceRows(table: string, old: readonly TableRow[], changed: ReadonlySet<string>, fresh: readonly TableRow[]): TableRow[] {
+export function spliceRows(table: string, old: readonly TableRow[], changed: ReadonlySet<string>, fresh: readonly TableRow[], removedOut?: TableRow[]): TableRow[] {
   const pk = tableInfo(table).pk;
   const out = old.slice();
   // few changed keys: find each by binary search instead of a scan (1M rows)
   const sorted = isSorted(out, pk);
   for (const key of changed) {
     const i = sorted ? findKey(out, pk, key) : out.findIndex((r) => String(r[pk]) === key);
-    if (i >= 0) out.splice(i, 1);
+    if (i < 0) continue;
+    const [gone] = out.splice(i, 1);
+    if (removedOut) removedOut.push(gone!);
   }
   for (const row of fresh) {
     const at = sorted ? lowerBound(out, pk, row[pk]) : out.length;

@@ -1,14 +1,40 @@
 /**
  * The version of a compiled kind is a content hash of its rows, so the same rows give the same
  * version across restarts and across control-plane replicas (xDS lesson 3: the version belongs to
- * the resources). Rows are hashed in key order with columns in schema order.
+ * the resources). For the pushed kinds it is derived from the kind's RowDigest (the push
+ * protocol's order-independent sum of per-row hashes, tables/wire/row-digest.ts) and the row
+ * count of each table, so a change-capture batch of a few rows gets its version in O(changed
+ * rows) from its base's digest (`digestVersion`). A kind without a push message, or rows that do
+ * not encode, fall back to `contentVersion`: rows hashed in key order, columns in schema order.
  *
  * @example
- *   contentVersion("dispatcher", ["dispatcher"], set) // "3f9c2a..." (16 hex chars)
+ *   versionOfSet("dispatcher", ["dispatcher"], set) // { version: "3f9c2a...", digest: "..." }
  */
 import { createHash } from "node:crypto";
 import type { TableRow, TableSet } from "../../tables/rows.js";
+import { digestTableSet } from "../../tables/wire/row-digest.js";
+import { kindPlan } from "../../tables/wire/table-kinds.js";
 import { TABLES } from "../db/catalog.js";
+
+/** The version of a set whose RowDigest is `digest`. */
+export function digestVersion(kind: string, tables: readonly string[], set: TableSet, digest: string): string {
+  const h = createHash("sha256");
+  h.update(`${kind}\n${tables.map((t) => `${t}:${set[t]?.length ?? 0}`).join(",")}\n${digest}`);
+  return h.digest("hex").slice(0, 16);
+}
+
+/** The version of a set (and its RowDigest when the kind has one). */
+export function versionOfSet(kind: string, tables: readonly string[], set: TableSet): { version: string; digest?: string } {
+  if (kindPlan(kind)) {
+    try {
+      const digest = digestTableSet(kind, set);
+      return { version: digestVersion(kind, tables, set, digest), digest };
+    } catch {
+      // a row that does not encode (refused later by the compile or the push): hash it as text
+    }
+  }
+  return { version: contentVersion(kind, tables, set) };
+}
 
 /** Canonical JSON of one row: known columns in schema order, then any others sorted. */
 export function canonicalRow(table: string, row: TableRow): string {

@@ -72,7 +72,8 @@ export function createDeltaVersions(source: PushSource, opts: ResolvedDeltaOptio
     while (list.length > opts.keepVersions + 1) list.shift();
     // A version that may become a base needs its digest; a delta towards it derives the digest
     // from its base's, otherwise one full pass (about 200 ms per million rows) runs off the push path.
-    if (opts.enabled && snap.rows >= opts.minRows && kindPlan(snap.kind)) {
+    if (snap.digest) digests.set(snap, snap.digest);
+    else if (opts.enabled && snap.rows >= opts.minRows && kindPlan(snap.kind)) {
       setImmediate(() => {
         if (digests.has(snap) || !history.get(snap.kind)?.includes(snap)) return;
         try {
@@ -87,7 +88,7 @@ export function createDeltaVersions(source: PushSource, opts: ResolvedDeltaOptio
   const digestOf = (snap: PushSnapshot): string => {
     let d = digests.get(snap);
     if (d === undefined) {
-      d = digestTableSet(snap.kind, snap.set);
+      d = snap.digest ?? digestTableSet(snap.kind, snap.set);
       digests.set(snap, d);
     }
     return d;

@@ -16,6 +16,8 @@ export interface PushSnapshot {
   set: TableSet;
   rows: number;
   compiledAt: string;
+  /** RowDigest of the rows when the source knows it (saves the push a full pass). */
+  digest?: string;
 }
 
 /** The part of SnapshotSource the push server reads. */

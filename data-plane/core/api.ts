@@ -11,7 +11,7 @@ export type { ModuleDefinition, ModuleHost, ModuleParams, RawConfig, SipUac, Uac
 export { defineScript } from "./script/context.js";
 export type * from "./script/context.js";
 export { TableError, TableRegistry } from "./tables/registry.js";
-export type { TableSink, TableSource, TableStatus, TableListener, TableRow, TableSet } from "./tables/registry.js";
+export type { TableSink, TableSource, TableStatus, TableListener, TableRow, TableSet, TableDeltaChange, TableRowChanges } from "./tables/registry.js";
 export { RpcError, RpcCode } from "../../lib/rpc/errors.js";
 export { RpcRegistry, bindParams, formatHelp, formatSignature } from "../../lib/rpc/registry.js";
 export type { RpcCallInfo, RpcMethod, RpcParam, RpcParamType } from "../../lib/rpc/registry.js";

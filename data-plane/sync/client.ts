@@ -97,7 +97,8 @@ export interface SyncStatus {
   acks: number;
   nacks: number;
   /** Deltas: where bases come from, how many were applied, and how many were NACKed (then sent whole). */
-  deltas: { base: DeltaBase; applied: number; baseMismatches: number; resultMismatches: number };
+  /** `incremental`: deltas the table's sink compiled from the changed rows only (TableSink.compileDelta). */
+  deltas: { base: DeltaBase; applied: number; incremental: number; baseMismatches: number; resultMismatches: number };
   /** Per kind, the last version received complete: size and where the time went. */
   lastReceived: Record<string, ReceiveStats>;
   /** How the channel is secured (mtls, tls, insecure), whether a token is sent, certificate files (never contents). */
@@ -174,7 +175,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
     versions: {},
     acks: 0,
     nacks: 0,
-    deltas: { base: deltaBase, applied: 0, baseMismatches: 0, resultMismatches: 0 },
+    deltas: { base: deltaBase, applied: 0, incremental: 0, baseMismatches: 0, resultMismatches: 0 },
     lastReceived: {},
     security: security.status(),
     cache: { dir: opts.cacheDir, loaded: [], errors: [], lastWriteError: null },
@@ -241,23 +242,31 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
   };
 
   /** Queues a cache write of `kind` (one at a time per kind, in order). */
+  /** Per kind, the newest cache write not started yet: a burst of versions writes the newest once. */
+  const cacheLatest = new Map<string, (dir: string) => Promise<unknown>>();
   const queueCacheWrite = (kind: string, write: (dir: string) => Promise<unknown>) => {
     if (!opts.cacheDir) return;
     const dir = opts.cacheDir;
-    const v = { kind };
-    const prev = cacheWrites.get(v.kind) ?? Promise.resolve();
+    const queued = cacheLatest.has(kind);
+    cacheLatest.set(kind, write);
+    if (queued) return; // the job already queued takes the newest write when it starts
+    const prev = cacheWrites.get(kind) ?? Promise.resolve();
     const next = prev
-      .then(() => write(dir))
+      .then(() => {
+        const w = cacheLatest.get(kind)!;
+        cacheLatest.delete(kind);
+        return w(dir);
+      })
       .then(
         () => undefined,
         (e: unknown) => {
-          st.cache.lastWriteError = `${v.kind}: ${e instanceof Error ? e.message : String(e)}`;
-          log.warn("cache write failed", { kind: v.kind, error: st.cache.lastWriteError });
+          st.cache.lastWriteError = `${kind}: ${e instanceof Error ? e.message : String(e)}`;
+          log.warn("cache write failed", { kind, error: st.cache.lastWriteError });
         },
       );
-    cacheWrites.set(v.kind, next);
+    cacheWrites.set(kind, next);
     void next.then(() => {
-      if (cacheWrites.get(v.kind) === next) cacheWrites.delete(v.kind);
+      if (cacheWrites.get(kind) === next) cacheWrites.delete(kind);
     });
   };
   /** A full version is cached as the frames it arrived in. */
@@ -369,14 +378,15 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
       return nack(c, r.kind, r.version, r.nonce, new Error(`delta from ${d.baseVersion} does not apply: ${err.message}`), NackReason.DELTA_MISMATCH);
     }
     stats.mergeMs = Math.round(performance.now() - t1);
-    let res: Awaited<ReturnType<TableRegistry["loadAsync"]>>;
+    let res: Awaited<ReturnType<TableRegistry["loadDeltaAsync"]>>;
     try {
-      res = await tables.loadAsync(r.kind, built.set, r.version, SOURCE_CONTROL_PLANE);
+      res = await tables.loadDeltaAsync(r.kind, { set: built.set, tables: built.changes }, r.version, SOURCE_CONTROL_PLANE, d.baseVersion);
     } catch (e) {
       res = { ok: false, error: e instanceof Error ? e : new Error(String(e)) };
     }
     stats.loadMs = Math.round(performance.now() - t1);
     if (!res.ok) return nack(c, r.kind, r.version, r.nonce, res.error, NackReason.INTERNAL);
+    if (res.incremental) st.deltas.incremental++;
     applied.set(r.kind, r.version);
     if (deltaBase === "memory") bases.set(r.kind, { version: r.version, set: built.set, digest: built.digest });
     st.deltas.applied++;

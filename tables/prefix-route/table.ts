@@ -30,6 +30,15 @@ export interface PrefixRouteTarget {
 export interface CompiledPrefixRoutes {
   readonly tree: PrefixTree<PrefixRouteTarget>;
   readonly rows: number;
+  /** Prefixes in effect (the tree's, less those the overlay removes, plus those it adds). */
+  readonly count: number;
+  /**
+   * Changes applied by deltas on top of `tree` (delta.ts): prefix → target, or null where the
+   * prefix was removed. Absent after a full compile.
+   */
+  readonly overlay?: ReadonlyMap<string, PrefixRouteTarget | null>;
+  /** The distinct key lengths of `overlay`, longest first. */
+  readonly overlayLengths?: readonly number[];
 }
 
 export interface PrefixRouteCompileOptions {
@@ -86,7 +95,8 @@ export function* compilePrefixRouteSteps(set: TableSet, opts: PrefixRouteCompile
     }
   }
   try {
-    return { tree: yield* b.buildSteps(), rows: rows.length };
+    const tree = yield* b.buildSteps();
+    return { tree, rows: rows.length, count: tree.size };
   } catch (e) {
     if (e instanceof DuplicatePrefixError) {
       // row names are worked out only here: no id per row is kept while compiling
@@ -103,13 +113,55 @@ export function* compilePrefixRouteSteps(set: TableSet, opts: PrefixRouteCompile
  */
 export function lookupPrefixRoute(c: CompiledPrefixRoutes, user: string): PrefixRouteEntry | null {
   const key = digitsOf(user);
-  const t = c.tree.longest(key);
-  return t === undefined ? null : { prefix: key.slice(0, c.tree.lastMatchLength), route: t.route, comment: t.comment };
+  const t = longestTarget(c, key);
+  return t === undefined ? null : { prefix: key.slice(0, matchLength), route: t.route, comment: t.comment };
 }
 
-/** The route name only (the per-call path: no allocation for an all-digit number). */
+/** The route name only (the per-call path: no allocation for an all-digit number without an overlay). */
 export function lookupPrefixRouteName(c: CompiledPrefixRoutes, user: string): string | null {
-  return c.tree.longest(digitsOf(user))?.route ?? null;
+  return longestTarget(c, digitsOf(user))?.route ?? null;
+}
+
+/** Length of the prefix the last longestTarget call matched (-1: none). */
+let matchLength = -1;
+
+/**
+ * Longest-prefix match over the tree and the overlay: an overlay entry replaces (or, null,
+ * removes) the tree's entry for the same prefix. Without an overlay it is the tree's lookup.
+ */
+export function longestTarget(c: CompiledPrefixRoutes, key: string): PrefixRouteTarget | undefined {
+  const ov = c.overlay;
+  if (ov === undefined) {
+    const t = c.tree.longest(key);
+    matchLength = c.tree.lastMatchLength;
+    return t;
+  }
+  let best: PrefixRouteTarget | undefined;
+  let bestLen = -1;
+  c.tree.forEachMatch(key, (v, len) => {
+    if (!ov.has(key.slice(0, len))) {
+      best = v;
+      bestLen = len;
+    }
+  });
+  for (const l of c.overlayLengths ?? []) {
+    if (l <= bestLen) break;
+    if (l > key.length) continue;
+    const o = ov.get(key.slice(0, l));
+    if (o) {
+      matchLength = l;
+      return o;
+    }
+  }
+  matchLength = bestLen;
+  return best;
+}
+
+/** Every prefix in effect with its target (tree entries not overridden, then the overlay's). */
+export function* prefixRouteEntries(c: CompiledPrefixRoutes): IterableIterator<[string, PrefixRouteTarget]> {
+  const ov = c.overlay;
+  for (const e of c.tree.entries()) if (!ov?.has(e[0])) yield e;
+  if (ov) for (const [p, t] of ov) if (t) yield [p, t];
 }
 
 function digitsOf(user: string): string {
@@ -126,10 +178,10 @@ function digitsOf(user: string): string {
  */
 export function dumpPrefixRouteLines(c: CompiledPrefixRoutes): string[] {
   let text = "Prefix route tree:\n reference count: 0\n";
-  const root = c.tree.get("");
-  if (root) text += ` \t--> route[${root.route}] `;
-  const entries = [...c.tree.entries()];
+  const entries = [...prefixRouteEntries(c)];
   const byPrefix = new Map(entries);
+  const root = byPrefix.get("");
+  if (root) text += ` \t--> route[${root.route}] `;
   // every node on the way to a prefix is printed, in digit order (depth first)
   const nodes = new Set<string>();
   for (const [p] of entries) for (let l = 1; l <= p.length; l++) nodes.add(p.slice(0, l));

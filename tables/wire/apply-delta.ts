@@ -37,6 +37,8 @@ export interface AppliedDelta {
   rows: number;
   upserted: number;
   removed: number;
+  /** Per table with changes: the base rows dropped (removed or replaced) and the upserted rows. */
+  changes: Map<string, { removed: TableRow[]; added: TableRow[] }>;
 }
 
 function keyOf(row: TableRow, column: string, type: "string" | "int"): RowKey | undefined {
@@ -58,6 +60,7 @@ export function applyKindDelta(kind: string, base: TableSet, baseDigest: string,
   let rows = 0;
   let upserted = 0;
   let removedCount = 0;
+  const changes = new Map<string, { removed: TableRow[]; added: TableRow[] }>();
   for (const t of plan.tables) {
     const ch = delta.tables.get(t.name);
     if (!ch) throw new DeltaMismatchError(t.name, "missing from the delta");
@@ -90,6 +93,8 @@ export function applyKindDelta(kind: string, base: TableSet, baseDigest: string,
       drop.add(k);
       digest.addRow(t, ups[u]!, 1, u);
     }
+    const dropped: TableRow[] = [];
+    changes.set(t.name, { removed: dropped, added: ups });
     const result: TableRow[] = new Array(resultRows);
     let u = 0;
     let b = 0;
@@ -109,6 +114,7 @@ export function applyKindDelta(kind: string, base: TableSet, baseDigest: string,
           break;
         }
         if (removedSet.has(k)) removedFound++;
+        dropped.push(row);
         digest.addRow(t, row, -1, b - 1);
       }
     }
@@ -117,6 +123,7 @@ export function applyKindDelta(kind: string, base: TableSet, baseDigest: string,
       const k = row[keyColumn] as RowKey;
       if (!drop.has(k)) throw new DeltaMismatchError(t.name, `base has more rows than a result of ${resultRows}`);
       if (removedSet.has(k)) removedFound++;
+      dropped.push(row);
       digest.addRow(t, row, -1, b);
     }
     if (removedFound !== removed.length) {
@@ -127,5 +134,5 @@ export function applyKindDelta(kind: string, base: TableSet, baseDigest: string,
     upserted += ups.length;
     removedCount += removed.length;
   }
-  return { set: out, digest: digest.toString(), rows, upserted, removed: removedCount };
+  return { set: out, digest: digest.toString(), rows, upserted, removed: removedCount, changes };
 }

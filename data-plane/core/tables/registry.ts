@@ -25,6 +25,26 @@ export interface TableSink<C = unknown> {
   /** Swaps the compiled structure in. Must not throw. `source` says where the rows came from
    * ("file:/path", "control-plane", "rpc", "mysql"). */
   apply(compiled: C, version: string, source: string): void;
+  /**
+   * Optional fast path for a delta (a control-plane push of a few changed rows): builds the
+   * compiled structure of the new version from the live one and the changed rows, without
+   * touching the live one, in O(changed rows). Returns null to ask for a full `compile` of
+   * `change.set`. Throws a TableError naming the bad row, like `compile`. Only called when the
+   * live version is the delta's base.
+   */
+  compileDelta?(change: TableDeltaChange): C | null;
+}
+
+/** The rows a delta changed, per table: `removed` are the base rows it drops (removed or replaced), `added` the rows it puts in. */
+export interface TableRowChanges {
+  readonly removed: readonly TableRow[];
+  readonly added: readonly TableRow[];
+}
+
+/** A delta as a sink sees it: the full new set (row objects shared with the base) and what changed. */
+export interface TableDeltaChange {
+  readonly set: TableSet;
+  readonly tables: ReadonlyMap<string, TableRowChanges>;
 }
 
 export interface TableStatus {
@@ -155,6 +175,37 @@ export class TableRegistry {
     // one load per kind at a time (a control-plane push and an RPC reload never interleave)
     const prev = this.queues.get(kind) ?? Promise.resolve();
     const next = prev.then(() => this.loadNow(kind, set, version, source));
+    const tail = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queues.set(kind, tail);
+    void tail.then(() => {
+      if (this.queues.get(kind) === tail) this.queues.delete(kind);
+    });
+    return next;
+  }
+
+  /**
+   * Like `loadAsync` for a delta from `baseVersion`: when that version is the live one and the sink
+   * has `compileDelta`, only the changed rows are compiled; otherwise the whole set is.
+   */
+  loadDeltaAsync(kind: string, change: TableDeltaChange, version: string, source: string, baseVersion: string): Promise<{ ok: true; incremental: boolean } | { ok: false; error: TableError | Error }> {
+    const prev = this.queues.get(kind) ?? Promise.resolve();
+    const next = prev.then(async () => {
+      const sink = this.sinks.get(kind);
+      if (sink?.compileDelta && this.status.get(kind)?.version === baseVersion) {
+        let compiled: unknown;
+        try {
+          compiled = sink.compileDelta(change);
+        } catch (e) {
+          return this.rejected(kind, version, source, e);
+        }
+        if (compiled !== null) return { ...this.applied(sink, kind, change.set, version, source, compiled), incremental: true };
+      }
+      const r = await this.loadNow(kind, change.set, version, source);
+      return r.ok ? { ...r, incremental: false } : r;
+    });
     const tail = next.then(
       () => undefined,
       () => undefined,

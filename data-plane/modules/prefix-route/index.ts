@@ -13,7 +13,7 @@ export default defineModule<PrefixRouteApi>({
   name: "prefix_route",
   doc: "Longest-prefix match of the R-URI user to a script route name (Kamailio prefix_route)",
   rpc: ["prefix_route.dump", "prefix_route.reload"],
-  stats: { group: "prefix_route", counters: ["matched", "not_matched", "prefixes"] },
+  stats: { group: "prefix_route", counters: ["matched", "not_matched", "prefixes", "overlay_prefixes"] },
   tables: ["prefix_route"],
   init(host) {
     return createPrefixRoute(host).api;

@@ -1,3 +1,4 @@
+import { waitUntil } from "../../../test/kit/wait.js";
 import { describe, expect, it } from "vitest";
 import { RpcError, TableError, type TableSet } from "../../core/api.js";
 import { fakeHost, fakeRequest, setTableSource } from "../../testing/fake-host.js";
@@ -83,7 +84,40 @@ describe("prefix_route module", () => {
       ["prefix_route:matched", 2],
       ["prefix_route:not_matched", 1],
       ["prefix_route:prefixes", 4],
+      ["prefix_route:overlay_prefixes", 0],
     ]);
+  });
+
+  it("a delta from the live version goes into the overlay at once; a bad row is refused and the live table stays; the overlay is folded into a new tree later", async () => {
+    const host = fakeHost("prefix_route", {});
+    const api = (await prefixRouteModule.init(host)) as PrefixRouteApi;
+    const rows = [
+      { id: 1, prefix: "49", route: "DE", comment: "" },
+      { id: 2, prefix: "4930", route: "BERLIN", comment: "" },
+    ];
+    expect(host.tables.load("prefix_route", { prefix_route: rows }, "v1", "test")).toEqual({ ok: true });
+    const moved = { id: 2, prefix: "4989", route: "MUNICH", comment: "" };
+    const set2 = { prefix_route: [rows[0]!, moved] };
+    const r = await host.tables.loadDeltaAsync("prefix_route", { set: set2, tables: new Map([["prefix_route", { removed: [rows[1]!], added: [moved] }]]) }, "v2", "control-plane", "v1");
+    expect(r).toEqual({ ok: true, incremental: true });
+    expect([api.lookup("493012"), api.lookup("498912")]).toEqual(["DE", "MUNICH"]);
+    const gauge = () => Object.fromEntries(host.stats.select("prefix_route:"));
+    expect(gauge()).toMatchObject({ "prefix_route:prefixes": 2, "prefix_route:overlay_prefixes": 2 });
+    // a duplicate prefix: refused naming both rows, v2 stays live
+    const dup = { id: 3, prefix: "49", route: "X", comment: "" };
+    const bad = await host.tables.loadDeltaAsync("prefix_route", { set: { prefix_route: [...set2.prefix_route, dup] }, tables: new Map([["prefix_route", { removed: [], added: [dup] }]]) }, "v3", "control-plane", "v2");
+    expect(bad.ok).toBe(false);
+    expect(String((bad as { error: Error }).error.message)).toBe("prefix_route row 3: prefix '49' already set to a route by row 1");
+    expect(host.tables.statusOf("prefix_route")).toMatchObject({ version: "v2", lastErrorVersion: "v3" });
+    expect(api.lookup("4912")).toBe("DE");
+    // a delta whose base is not the live version is compiled whole
+    const other = await host.tables.loadDeltaAsync("prefix_route", { set: set2, tables: new Map([["prefix_route", { removed: [], added: [] }]]) }, "v4", "control-plane", "v9");
+    expect(other).toEqual({ ok: true, incremental: false });
+    const d5 = { id: 4, prefix: "33", route: "FR", comment: "" };
+    expect(await host.tables.loadDeltaAsync("prefix_route", { set: { prefix_route: [...set2.prefix_route, d5] }, tables: new Map([["prefix_route", { removed: [], added: [d5] }]]) }, "v5", "control-plane", "v4")).toEqual({ ok: true, incremental: true });
+    expect(gauge()["prefix_route:overlay_prefixes"]).toBe(1);
+    await waitUntil(() => gauge()["prefix_route:overlay_prefixes"] === 0, { timeoutMs: 5000, what: "overlay folded into the tree" });
+    expect([api.lookup("3312"), api.lookup("498912"), api.lookup("493012"), gauge()["prefix_route:prefixes"]]).toEqual(["FR", "MUNICH", "DE", 3]);
   });
 
   it("prefix_route.dump and prefix_route.reload", async () => {

@@ -2,6 +2,8 @@ import { RpcCode, RpcError, type ModuleHost, type RpcMethod, type RequestContext
 import { createTableReloader } from "../../core/kit/reload-kind.js";
 import { compilePrefixRouteSteps, compilePrefixRouteTables, dumpPrefixRouteLines, lookupPrefixRouteName, type CompiledPrefixRoutes, type PrefixRouteCompileOptions } from "../../../tables/prefix-route/table.js";
 import { tableNamesOf } from "../../../tables/kinds.js";
+import { applyPrefixRouteChanges } from "../../../tables/prefix-route/delta.js";
+import type { TableSet } from "../../core/api.js";
 import { compileBySize } from "../../core/kit/index.js";
 
 /**
@@ -49,15 +51,53 @@ export function createPrefixRoute(host: ModuleHost): PrefixRouteModule {
   const opts = prefixRouteOptionsFromConfig(host.config);
   let live: CompiledPrefixRoutes = compilePrefixRouteTables({}, opts.compile);
   const stats = host.stats.group("prefix_route", ["matched", "not_matched"]);
-  stats.gauge("prefixes", () => live.tree.size);
+  stats.gauge("prefixes", () => live.count);
+  stats.gauge("overlay_prefixes", () => live.overlay?.size ?? 0);
+
+  // A delta's rows go into an overlay at once (applyPrefixRouteChanges); when deltas pause for
+  // COMPACT_AFTER_MS the whole set is compiled again in slices and swapped in if nothing changed
+  // meanwhile, so lookups are back to the plain tree.
+  const COMPACT_AFTER_MS = 2000;
+  let liveSet: TableSet | null = null;
+  /** The set of the compileDelta result about to be applied. */
+  let pendingSet: TableSet | null = null;
+  let compactTimer: NodeJS.Timeout | null = null;
+  const scheduleCompaction = () => {
+    if (compactTimer) clearTimeout(compactTimer);
+    compactTimer = null;
+    if (!live.overlay || !liveSet) return;
+    compactTimer = setTimeout(() => {
+      compactTimer = null;
+      const from = live;
+      const set = liveSet;
+      if (!set || !from.overlay) return;
+      void Promise.resolve(compileBySize(set, () => compilePrefixRouteSteps(set, opts.compile))).then(
+        (fresh) => {
+          if (live === from) live = fresh;
+        },
+        (e: unknown) => host.log.error("prefix_route: folding the delta overlay into a new tree failed; the overlay stays", { error: (e as Error).message }),
+      );
+    }, COMPACT_AFTER_MS);
+    compactTimer.unref();
+  };
 
   host.tables.register({
     kind: "prefix_route",
     tables: tableNamesOf("prefix_route"),
     // big tables (> 50k rows) compile in slices between SIP messages; small ones at once
     compile: (set) => compileBySize(set, () => compilePrefixRouteSteps(set, opts.compile)),
+    compileDelta: (change) => {
+      const rows = change.tables.get("prefix_route");
+      if (!rows) return null;
+      const next = applyPrefixRouteChanges(live, rows, change.set, opts.compile);
+      if (next) pendingSet = change.set;
+      return next;
+    },
     apply: (compiled) => {
       live = compiled as CompiledPrefixRoutes;
+      liveSet = live.overlay ? pendingSet : null;
+      pendingSet = null;
+      scheduleCompaction();
     },
   });
 
