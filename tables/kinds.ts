@@ -17,6 +17,8 @@
 import { compileAliasTable } from "./alias-db/alias-table.js";
 import { compileCallFwd } from "./callfwd/callfwd-table.js";
 import { compileCarrierrouteTables } from "./carrierroute/table.js";
+import { compileDialplan } from "./dialplan/dialplan-table.js";
+import { compileDomain } from "./domain/domain-table.js";
 import { compileDispatcherTables } from "./dispatcher/table.js";
 import { compileDroutingTables } from "./drouting/table.js";
 import { compileHtableRows } from "./htable/table.js";
@@ -87,6 +89,9 @@ export const TABLE_KINDS: readonly TableKind[] = [
   // No params: use_domain only keys the rows (indexSpeedDial, on the data plane).
   { kind: "speed_dial", tables: ids("speed_dial"), compile: (set) => compileSpeedDialRows(set, "speed_dial"), source: "tables/speed-dial/speed-dial-table.ts compileSpeedDialRows" },
   { kind: "callfwd", tables: ids("olelo_callfwd", "olelo_callblock"), compile: compileCallFwd, source: "tables/callfwd/callfwd-table.ts compileCallFwd" },
+  // Every regex is compiled with RE2 (linear time); a pattern RE2 refuses refuses its row.
+  { kind: "dialplan", tables: ids("dialplan"), compile: (set) => compileDialplan(set), source: "tables/dialplan/dialplan-table.ts compileDialplan" },
+  { kind: "domain", tables: ids("domain", "domain_attrs"), compile: compileDomain, source: "tables/domain/domain-table.ts compileDomain" },
 ];
 
 const byKind = new Map(TABLE_KINDS.map((k) => [k.kind, k]));

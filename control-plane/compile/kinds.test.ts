@@ -43,6 +43,15 @@ describe("table kinds", () => {
     expect(kindOfTable("olelo_callblock")!.kind).toBe("callfwd");
   });
 
+  it("dialplan and domain reject rows as their modules do (a bad regex by RE2), naming table and row", () => {
+    const dp = { dpid: 1, pr: 1, match_op: 1, match_len: 0, subst_exp: "", repl_exp: "x", attrs: "" };
+    expect(kindDef("dialplan")!.tables).toEqual(["dialplan"]);
+    expect(failure(() => kindDef("dialplan")!.compile({ dialplan: [{ id: 5, ...dp, match_exp: "^(0" }] }))).toMatchObject({ table: "dialplan", row: 5, reason: expect.stringMatching(/not a valid regular expression/) });
+    expect(() => kindDef("dialplan")!.compile({ dialplan: [{ id: 6, ...dp, match_exp: "^0" }] })).not.toThrow();
+    expect(kindOfTable("domain_attrs")!.kind).toBe("domain");
+    expect(failure(() => kindDef("domain")!.compile({ domain: [{ id: 1, domain: "a.com", did: null }, { id: 2, domain: "A.COM", did: null }], domain_attrs: [] }))).toMatchObject({ table: "domain", row: 2 });
+  });
+
   it("alias_db, speed_dial and callfwd reject rows as their modules do, naming table and row", () => {
     const cf = (rows: Record<string, unknown>[], block: Record<string, unknown>[] = []) => () =>
       kindDef("callfwd")!.compile({ olelo_callfwd: rows as never, olelo_callblock: block as never });

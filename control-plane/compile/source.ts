@@ -27,10 +27,8 @@ import { loadLatestSnapshots, loadSnapshot, saveSnapshot } from "./snapshot-stor
 import { createChangeTail } from "./change-tail.js";
 import { applyTableChanges } from "./apply-changes.js";
 import type { TableChanges } from "./change-tail.js";
-import { digestVersion, versionOfSet } from "./version-hash.js";
-import { RowDigest } from "../../tables/wire/row-digest.js";
-import { kindPlan } from "../../tables/wire/table-kinds.js";
-import type { TableRow } from "../../tables/rows.js";
+import { versionOfSet } from "./version-hash.js";
+import { compileSpliced, type FastState } from "./fast-compile.js";
 
 import type { CompileError, KindDiff, KindSnapshot, KindStatus, RefreshResult, SnapshotSource, SourceStatus } from "./source-types.js";
 export type { CompileError, KindDiff, KindSnapshot, KindStatus, RefreshResult, SnapshotSource, SourceStatus } from "./source-types.js";
@@ -93,16 +91,6 @@ function countRows(set: TableSet): number {
   let n = 0;
   for (const rows of Object.values(set)) n += rows.length;
   return n;
-}
-
-/**
- * For kinds with `compileDelta`: the compiled result and RowDigest of one version, so the next
- * change-capture batch compiles and gets its version from the changed rows only.
- */
-interface FastState {
-  version: string;
-  compiled: unknown;
-  digest: string;
 }
 
 interface KindState {
@@ -186,36 +174,6 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
     compiledOk.set(kind, seen);
     const fast = st.def.compileDelta && digest ? { version, compiled: r.compiled, digest } : undefined;
     return { ok: true, version, rows: countRows(set), set, refused: [], ...(fast ? { fast } : {}) };
-  }
-
-  /**
-   * A change-capture batch spliced into the current version of a kind with `compileDelta`:
-   * compiles the changed rows against the current compiled result and derives the version from
-   * the current RowDigest, both in O(changed rows). Null when the fast path does not apply (no
-   * fast state, the overlay is full, or a changed row is bad: the whole set then goes through
-   * compileSet, which names and isolates the bad row).
-   */
-  function compileSpliced(st: KindState, set: TableSet, changes: ReadonlyMap<string, { removed: readonly TableRow[]; added: readonly TableRow[] }>): CompiledSet | null {
-    const fast = st.fast;
-    const plan = kindPlan(st.def.kind);
-    if (!st.def.compileDelta || !fast || !plan || fast.version !== st.current?.version) return null;
-    let compiled: unknown;
-    const digest = RowDigest.from(fast.digest);
-    try {
-      compiled = st.def.compileDelta(fast.compiled, changes, set);
-      if (compiled === null) return null;
-      for (const t of plan.tables) {
-        const ch = changes.get(t.name);
-        if (!ch) continue;
-        for (const r of ch.removed) digest.addRow(t, r, -1);
-        for (const r of ch.added) digest.addRow(t, r, 1);
-      }
-    } catch {
-      return null;
-    }
-    const d = digest.toString();
-    const version = digestVersion(st.def.kind, st.def.tables, set, d);
-    return { ok: true, version, rows: countRows(set), set, refused: [], fast: { version, compiled, digest: d } };
   }
 
   /** Reads the kinds' rows and fingerprints in one consistent snapshot. */
@@ -304,7 +262,8 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
       const st = states.get(kind)!;
       // the fingerprint no longer matches these rows: the next safety check re-reads the kind
       st.fingerprint = null;
-      await accept(st, set, undefined, "", reason, now, out, compileSpliced(st, set, changes) ?? undefined);
+      const fast = compileSpliced(st.def, st.fast, st.current?.version, set, changes);
+      await accept(st, set, undefined, "", reason, now, out, fast ? { ...fast, rows: countRows(set), refused: [] } : undefined);
     }
     notify(out.changed);
     if (plan.reread.length) {

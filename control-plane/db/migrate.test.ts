@@ -26,7 +26,7 @@ import { freePortBlock } from "../../test/kit/ports.js";
 
 const DB = "olelo_test_kam";
 /** Every Kamailio script whose tables Olelo manages. */
-const ALL_SCRIPTS = ["standard", "dispatcher", "lcr", "drouting", "carrierroute", "mtree", "permissions", "auth_db", "usrloc", "acc", "htable", "alias_db", "speeddial", "dialog", "presence", "msilo"];
+const ALL_SCRIPTS = ["standard", "dispatcher", "lcr", "drouting", "carrierroute", "mtree", "permissions", "auth_db", "usrloc", "acc", "htable", "alias_db", "speeddial", "dialog", "dialplan", "domain", "presence", "msilo"];
 /** Tables of those scripts Olelo does not create (presence-create.sql's XCAP and pua tables). */
 const NOT_OURS = ["xcap", "pua"];
 /** Tables Olelo adds that Kamailio's scripts do not create. */

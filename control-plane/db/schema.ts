@@ -11,4 +11,5 @@ export * from "./schema/olelo.js";
 export * from "./schema/olelo-callfwd.js";
 export * from "./schema/kamailio-dialog.js";
 export * from "./schema/olelo-cdrs.js";
+export * from "./schema/kamailio-dialplan-domain.js";
 export * from "./schema/kamailio-presence.js";

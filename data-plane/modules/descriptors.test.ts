@@ -9,7 +9,9 @@ import authModule from "./auth/index.js";
 import callfwdModule from "./callfwd/index.js";
 import carrierrouteModule from "./carrierroute/index.js";
 import dialogModule from "./dialog/index.js";
+import dialplanModule from "./dialplan/index.js";
 import dispatcherModule from "./dispatcher/index.js";
+import domainModule from "./domain/index.js";
 import droutingModule from "./drouting/index.js";
 import htableModule from "./htable/index.js";
 import lcrModule from "./lcr/index.js";
@@ -57,6 +59,8 @@ const declaring: Entry[] = [
   { def: aliasDbModule },
   { def: callfwdModule },
   { def: speedDialModule },
+  { def: dialplanModule },
+  { def: domainModule },
   { def: presenceModule },
   { def: msiloModule },
 ];

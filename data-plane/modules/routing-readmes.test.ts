@@ -4,6 +4,8 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import type { ModuleDefinition } from "../core/api.js";
 import carrierroute from "./carrierroute/index.js";
+import dialplan from "./dialplan/index.js";
+import domain from "./domain/index.js";
 import drouting from "./drouting/index.js";
 import lcr from "./lcr/index.js";
 import mtree from "./mtree/index.js";
@@ -21,6 +23,8 @@ const modules: Array<[string, ModuleDefinition, string]> = [
   ["carrierroute", carrierroute as ModuleDefinition, "carrierroute"],
   ["prefix_route", prefixRoute as ModuleDefinition, "prefix-route"],
   ["mtree", mtree as ModuleDefinition, "mtree"],
+  ["dialplan", dialplan as ModuleDefinition, "dialplan"],
+  ["domain", domain as ModuleDefinition, "domain"],
 ];
 
 describe("module READMEs", () => {

@@ -26,6 +26,9 @@
  *                   routing an INVITE (default/authz-hook.ts)
  *   limits          with dialog: per-account call control {maxCalls, maxDurationS, accounts:
  *                   {"1001": {maxCalls, maxDurationS}}, rejectCode, rejectReason} (default/call-limits.ts)
+ *   dialplanId      with the dialplan module: translate the R-URI user of initial INVITEs with this dpid
+ *   dialplanFrom    "all" (default) or "trusted": only INVITEs from trusted peers (permissions)
+ *                   are translated (default/numbering.ts)
  *
  * Modules are used when configured: sanity, pike/htable (ipban), permissions, auth, registrar,
  * dispatcher. SAFEGUARD/AUTH (Kamailio WITH_ANTIFLOOD, WITH_AUTH, WITH_IPAUTH): pike's flood guard
@@ -34,6 +37,8 @@
  * built-in scanner/size guards (then its scanner_ua / msg_max_size / ruri_max_size apply).
  * REGISTRAR / LOCATION / NATDETECT / NATMANAGE (Kamailio WITH_NAT, WITH_SPEEDDIAL, WITH_ALIASDB):
  * active when registrar (+ usrloc), nathelper, speed_dial, alias_db, callfwd are configured.
+ * DOMAIN (Kamailio WITH_MULTIDOMAIN): with the domain module, From / R-URI hosts in the domain
+ * table count as local (is_domain_local) besides `myself`; a REGISTER for another domain is 403.
  * DIALOG / ACC (Kamailio WITH_ACCDB, dlg_manage): with the dialog module, INVITEs and in-dialog
  * requests are managed (call.* events, dlg.* RPCs); with acc, the default cfg's flags are set —
  * FLT_ACC on INVITEs, FLT_ACCMISSED on INVITEs to local users, FLT_ACC + FLT_ACCFAILED on BYEs.
@@ -48,6 +53,7 @@ import { accounting } from "./default/accounting.js";
 import { authzHook } from "./default/authz-hook.js";
 import { firewall } from "./default/firewall.js";
 import { location } from "./default/location.js";
+import { numbering } from "./default/numbering.js";
 import { presenceRoutes } from "./default/presence.js";
 import { scriptModules, type ModuleApis } from "./module-apis.js";
 
@@ -71,6 +77,7 @@ export default defineScript(({ settings, modules: loaded, log }) => {
   const acct = accounting(modules, settings.limits);
   const authz = authzHook(settings.authorize, log);
   const loc = location(modules, settings, log, acct.beforeLocalRelay);
+  const num = numbering(modules, settings);
   const im = presenceRoutes(modules, loc.table);
 
   const { pike, auth, permissions, failures } = firewall(modules, settings);
@@ -129,6 +136,10 @@ export default defineScript(({ settings, modules: loaded, log }) => {
    * neither From nor R-URI is local. Password / user guessing from one source bans it.
    */
   function authorize(req: RequestContext): boolean {
+    if (num.foreignRegister(req) && !nextHop) {
+      req.reply(403, "Not relaying"); // multi-domain: not a domain of this proxy
+      return false;
+    }
     if (!auth) return true;
     const register = req.method === "REGISTER";
     if (!register && permissions?.allowSourceAddress(req)) return true;
@@ -141,8 +152,8 @@ export default defineScript(({ settings, modules: loaded, log }) => {
       req.reply(400, "Bad From header");
       return false;
     }
-    const fromLocal = req.isMyself(fromUri);
-    if (register || fromLocal) {
+    const fromLocal = num.isLocal(req, fromUri);
+    if ((register && !num.foreignRegister(req)) || fromLocal) {
       const ip = req.source.address;
       if (failures?.isBlocked(ip)) {
         req.reply(403, "Try later");
@@ -166,7 +177,7 @@ export default defineScript(({ settings, modules: loaded, log }) => {
       }
       if (!register && req.method !== "PUBLISH") auth.consumeCredentials(req);
     }
-    if (!fromLocal && !req.isMyself()) {
+    if (!fromLocal && !num.isLocal(req)) {
       req.reply(403, "Not relaying");
       return false;
     }
@@ -213,7 +224,7 @@ export default defineScript(({ settings, modules: loaded, log }) => {
     const handled = im.handle(req);
     if (handled !== false) return handled === true ? undefined : handled;
     if (req.method === "REGISTER") {
-      if (loc.registrar && req.isMyself()) {
+      if (loc.registrar && num.isLocal(req)) {
         const rc = loc.register(req);
         if (rc === 1 || rc === 2) im.registered(req); // msilo: deliver stored messages
         return;
@@ -227,6 +238,7 @@ export default defineScript(({ settings, modules: loaded, log }) => {
       req.reply(484, "Address Incomplete");
       return;
     }
+    num.translate(req); // dialplan (setting dialplanId)
     if (lcr && lcrId !== null) {
       lcrRoute(req, lcr, lcrId);
       return;
@@ -245,7 +257,7 @@ export default defineScript(({ settings, modules: loaded, log }) => {
       relay(req);
       return;
     }
-    if (req.isMyself()) {
+    if (num.isLocal(req)) {
       im.markCall(req); // BLF (dialoginfo_set) with presence
       if (req.method === "MESSAGE" && im.msilo && loc.registrar) return im.message(req);
       if (loc.registrar) return loc.location(req);

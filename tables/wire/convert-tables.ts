@@ -13,6 +13,8 @@ import type { StreamTablesResponse } from "../../gen/olelo/control/v1/control_pb
 import type { AddressTables } from "../../gen/olelo/tables/v1/address_pb.js";
 import type { AliasDbTables } from "../../gen/olelo/tables/v1/alias_db_pb.js";
 import type { CallfwdTables } from "../../gen/olelo/tables/v1/callfwd_pb.js";
+import type { DialplanTables } from "../../gen/olelo/tables/v1/dialplan_pb.js";
+import type { DomainTables } from "../../gen/olelo/tables/v1/domain_pb.js";
 import type { CarrierrouteTables } from "../../gen/olelo/tables/v1/carrierroute_pb.js";
 import type { DispatcherTables } from "../../gen/olelo/tables/v1/dispatcher_pb.js";
 import type { DroutingTables } from "../../gen/olelo/tables/v1/drouting_pb.js";
@@ -41,6 +43,8 @@ export interface KindTablesMessages {
   alias_db: AliasDbTables;
   speed_dial: SpeedDialTables;
   callfwd: CallfwdTables;
+  dialplan: DialplanTables;
+  domain: DomainTables;
 }
 
 /** A kind name the protocol carries. */

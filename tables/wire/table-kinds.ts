@@ -48,6 +48,8 @@ export const KIND_ORDER: readonly string[] = [
   "alias_db",
   "speed_dial",
   "callfwd",
+  "domain",
+  "dialplan",
   "dispatcher",
   "drouting",
   "carrierroute",
