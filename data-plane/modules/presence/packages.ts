@@ -69,7 +69,9 @@ export function aggregatePidf(entity: string, pubs: readonly Presentity[]): stri
   if (pubs.length === 1) return pubs[0]!.body;
   const ns = new Set<string>(['xmlns="urn:ietf:params:xml:ns:pidf"']);
   let inner = "";
-  for (const p of [...pubs].sort((a, b) => b.receivedTime - a.receivedTime || b.priority - a.priority)) {
+  // newest first; within one second the later-stored publication first (the cache keeps store order)
+  const order = pubs.map((p, i) => ({ p, i })).sort((a, b) => b.p.receivedTime - a.p.receivedTime || b.p.priority - a.p.priority || b.i - a.i);
+  for (const { p } of order) {
     const body = innerOf(p.body, "presence");
     if (body === null) continue;
     for (const n of namespacesOf(p.body, "presence")) ns.add(n);
