@@ -25,10 +25,12 @@ import { compileHtableRows } from "./htable/table.js";
 import { compileLcrTables } from "./lcr/table.js";
 import { compileMtreeTables } from "./mtree/table.js";
 import { compileAddressSet, compileTrustedSet } from "./permissions/table.js";
+import { compilePlPipes } from "./pl-pipes/pl-pipes-table.js";
 import { compilePrefixRouteTables, type CompiledPrefixRoutes } from "./prefix-route/table.js";
 import { applyPrefixRouteChanges } from "./prefix-route/delta.js";
 import type { TableRow, TableSet } from "./rows.js";
 import { compileSpeedDialRows } from "./speed-dial/speed-dial-table.js";
+import { compileStirAttest } from "./stir-attest/attest-table.js";
 import { compileSubscriberSet } from "./subscriber/table.js";
 
 /** One Kamailio table of a kind and the column that identifies its rows (diffs, deltas). */
@@ -92,6 +94,8 @@ export const TABLE_KINDS: readonly TableKind[] = [
   // Every regex is compiled with RE2 (linear time); a pattern RE2 refuses refuses its row.
   { kind: "dialplan", tables: ids("dialplan"), compile: (set) => compileDialplan(set), source: "tables/dialplan/dialplan-table.ts compileDialplan" },
   { kind: "domain", tables: ids("domain", "domain_attrs"), compile: compileDomain, source: "tables/domain/domain-table.ts compileDomain" },
+  { kind: "stir_attest", tables: ids("olelo_stir_attest"), compile: compileStirAttest, source: "tables/stir-attest/attest-table.ts compileStirAttest" },
+  { kind: "pl_pipes", tables: ids("pl_pipes"), compile: (set) => compilePlPipes(set, "pl_pipes"), source: "tables/pl-pipes/pl-pipes-table.ts compilePlPipes" },
 ];
 
 const byKind = new Map(TABLE_KINDS.map((k) => [k.kind, k]));

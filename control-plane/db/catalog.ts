@@ -73,6 +73,7 @@ export const KAMAILIO_TABLE_VERSIONS: Readonly<Record<string, number>> = {
   htable: 2,
   dbaliases: 1,
   speed_dial: 2,
+  pl_pipes: 1,
   acc: 5,
   acc_cdrs: 2,
   missed_calls: 4,
@@ -178,9 +179,12 @@ const list: TableInfo[] = [
   describe(schema.dialplan, true),
   describe(schema.domain, true),
   describe(schema.domain_attrs, true),
+  describe(schema.pl_pipes, true),
   // the callfwd module's tables (kind callfwd): Olelo's, not Kamailio's, but managed like them
   describe(schema.olelo_callfwd, true),
   describe(schema.olelo_callblock, true),
+  // the stirshaken module's attestation policy (kind stir_attest)
+  describe(schema.olelo_stir_attest, true),
   describe(schema.olelo_audit, false),
   describe(schema.olelo_snapshots, false),
   describe(schema.olelo_cdrs, false),

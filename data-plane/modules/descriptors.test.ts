@@ -20,12 +20,15 @@ import mtreeModule from "./mtree/index.js";
 import nathelperModule from "./nathelper/index.js";
 import permissionsModule from "./permissions/index.js";
 import pikeModule from "./pike/index.js";
+import pipelimitModule from "./pipelimit/index.js";
+import ratelimitModule from "./ratelimit/index.js";
 import presenceModule from "./presence/index.js";
 import prefixRouteModule from "./prefix-route/index.js";
 import registrarModule from "./registrar/index.js";
 import sanityModule from "./sanity/index.js";
 import siptraceModule from "./siptrace/index.js";
 import speedDialModule from "./speed-dial/index.js";
+import stirshakenModule from "./stirshaken/index.js";
 import usrlocModule from "./usrloc/index.js";
 
 /** A module under test and the APIs of the modules it requires (built fresh for each init). */
@@ -61,6 +64,9 @@ const declaring: Entry[] = [
   { def: speedDialModule },
   { def: dialplanModule },
   { def: domainModule },
+  { def: stirshakenModule },
+  { def: pipelimitModule },
+  { def: ratelimitModule },
   { def: presenceModule },
   { def: msiloModule },
 ];

@@ -24,6 +24,9 @@
  *   serialTimeoutMs ring time of one serial group before the next is tried (default 15000)
  *   authorize       {url, timeoutMs?, failOpen?, headers?}: ask a billing system over HTTP before
  *                   routing an INVITE (default/authz-hook.ts)
+ *   inviteLimitPerSource  with pipelimit: initial INVITEs per source address and timer_interval
+ *                   (pipe `inv:<ip>`, TAILDROP; a pl_pipes template `inv:*` takes precedence)
+ *   pipeRetryAfter  with pipelimit: Retry-After of the 503 the pipes answer (default: none)
  *   limits          with dialog: per-account call control {maxCalls, maxDurationS, accounts:
  *                   {"1001": {maxCalls, maxDurationS}}, rejectCode, rejectReason} (default/call-limits.ts)
  *   dialplanId      with the dialplan module: translate the R-URI user of initial INVITEs with this dpid
@@ -54,6 +57,7 @@ import { authzHook } from "./default/authz-hook.js";
 import { firewall } from "./default/firewall.js";
 import { location } from "./default/location.js";
 import { numbering } from "./default/numbering.js";
+import { pipeLimits } from "./default/pipe-limits.js";
 import { presenceRoutes } from "./default/presence.js";
 import { scriptModules, type ModuleApis } from "./module-apis.js";
 
@@ -81,6 +85,7 @@ export default defineScript(({ settings, modules: loaded, log }) => {
   const im = presenceRoutes(modules, loc.table);
 
   const { pike, auth, permissions, failures } = firewall(modules, settings);
+  const pipes = pipeLimits(modules, settings);
 
   /** REQINIT: guards from Kamailio's default configuration. */
   function reqinit(req: RequestContext): boolean {
@@ -109,6 +114,8 @@ export default defineScript(({ settings, modules: loaded, log }) => {
       return false;
     }
     if (sanity && !sanity.check(req, 17895, 7)) return false;
+    // PIPELIMIT: per-source (and global) INVITE pipes, 503 when over the limit
+    if (pipes && !pipes(req)) return false;
     return true;
   }
 

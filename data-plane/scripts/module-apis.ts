@@ -15,11 +15,14 @@ import type { MtreeApi } from "../modules/mtree/index.js";
 import type { NathelperApi } from "../modules/nathelper/index.js";
 import type { PermissionsApi } from "../modules/permissions/index.js";
 import type { PikeApi } from "../modules/pike/index.js";
+import type { PipelimitApi } from "../modules/pipelimit/index.js";
+import type { RatelimitApi } from "../modules/ratelimit/index.js";
 import type { PresenceApi } from "../modules/presence/index.js";
 import type { PrefixRouteApi } from "../modules/prefix-route/index.js";
 import type { RegistrarApi } from "../modules/registrar/index.js";
 import type { SanityApi } from "../modules/sanity/index.js";
 import type { SpeedDialApi } from "../modules/speed-dial/index.js";
+import type { StirshakenApi } from "../modules/stirshaken/index.js";
 import type { UsrlocApi } from "../modules/usrloc/index.js";
 
 /**
@@ -45,11 +48,14 @@ export interface ModuleApis {
   nathelper: NathelperApi;
   permissions: PermissionsApi;
   pike: PikeApi;
+  pipelimit: PipelimitApi;
+  ratelimit: RatelimitApi;
   presence: PresenceApi;
   prefix_route: PrefixRouteApi;
   registrar: RegistrarApi;
   sanity: SanityApi;
   speed_dial: SpeedDialApi;
+  stirshaken: StirshakenApi;
   usrloc: UsrlocApi;
 }
 

@@ -22,7 +22,9 @@ import type { HtableTables } from "../../gen/olelo/tables/v1/htable_pb.js";
 import type { LcrTables } from "../../gen/olelo/tables/v1/lcr_pb.js";
 import type { MtreeTables } from "../../gen/olelo/tables/v1/mtree_pb.js";
 import type { PrefixRouteTables } from "../../gen/olelo/tables/v1/prefix_route_pb.js";
+import type { PlPipesTables } from "../../gen/olelo/tables/v1/pl_pipes_pb.js";
 import type { SpeedDialTables } from "../../gen/olelo/tables/v1/speed_dial_pb.js";
+import type { StirAttestTables } from "../../gen/olelo/tables/v1/stir_attest_pb.js";
 import type { SubscriberTables } from "../../gen/olelo/tables/v1/subscriber_pb.js";
 import type { TrustedTables } from "../../gen/olelo/tables/v1/trusted_pb.js";
 import { TableError, type TableSet } from "../rows.js";
@@ -45,6 +47,8 @@ export interface KindTablesMessages {
   callfwd: CallfwdTables;
   dialplan: DialplanTables;
   domain: DomainTables;
+  stir_attest: StirAttestTables;
+  pl_pipes: PlPipesTables;
 }
 
 /** A kind name the protocol carries. */

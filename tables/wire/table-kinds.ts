@@ -50,6 +50,8 @@ export const KIND_ORDER: readonly string[] = [
   "callfwd",
   "domain",
   "dialplan",
+  "stir_attest",
+  "pl_pipes",
   "dispatcher",
   "drouting",
   "carrierroute",

@@ -89,6 +89,14 @@ export function htableBanStore(table: HtableLike, now: () => number = () => Date
   };
 }
 
+/** Shares bans with other nodes (pike's Redis sync): told about local bans and unbans. */
+export interface BanSync {
+  banned(key: string, untilMs: number, reason: string): void;
+  unbanned(key: string): void;
+  /** The guard's store was replaced: fill it with the fleet's current bans. */
+  storeChanged(): void;
+}
+
 /** Outcome of FloodGuard.check: "flood" = banned by this very request. */
 export type FloodVerdict = "ok" | "banned" | "flood";
 
@@ -118,6 +126,7 @@ export class FloodGuard {
   private trusted: ((ip: string) => boolean) | null;
   private readonly now: () => number;
   private readonly prefix: number;
+  private sync: BanSync | null = null;
 
   constructor(private readonly opts: FloodGuardOptions) {
     this.now = opts.now ?? (() => Date.now());
@@ -129,6 +138,26 @@ export class FloodGuard {
   /** Replaces the ban store (e.g. with htableBanStore(htable.table("ipban"))). Existing bans stay in the old store. */
   setStore(store: BanStore): void {
     this.store = store;
+    this.sync?.storeChanged();
+  }
+
+  /** Shares this guard's bans and unbans with the fleet (pike's `redis_url`). */
+  setSync(sync: BanSync | null): void {
+    this.sync = sync;
+  }
+
+  /**
+   * A ban (untilMs) or unban (null) another node made: applied to the store without publishing
+   * it again. Trusted peers of this node are not banned.
+   */
+  applyRemote(key: string, untilMs: number | null): void {
+    if (untilMs === null) {
+      this.store.unban(key);
+      return;
+    }
+    if (untilMs <= this.now()) return;
+    if (this.trusted !== null && this.trusted(key)) return;
+    this.store.ban(key, untilMs);
   }
 
   /** Sets the trusted-peer test (e.g. permissions.isTrusted). */
@@ -181,6 +210,7 @@ export class FloodGuard {
     if (key === null) return false;
     const until = this.now() + seconds * 1000;
     this.store.ban(key, until);
+    this.sync?.banned(key, until, reason);
     this.opts.stats?.inc("banned");
     this.opts.log?.warn("PIKE - BLOCKing ip", { ip: key, reason, seconds });
     this.opts.events?.publish("security.banned", { ip: key, reason, until: new Date(until).toISOString() });
@@ -190,7 +220,11 @@ export class FloodGuard {
   /** Lifts a ban. */
   unban(ip: string): boolean {
     const key = this.banKey(ip);
-    return key !== null && this.store.unban(key);
+    if (key === null) return false;
+    const had = this.store.unban(key);
+    // lifted on every node, also when this node had no ban (it may have expired here first)
+    this.sync?.unbanned(key);
+    return had;
   }
 
   /** Current bans. */

@@ -3,6 +3,7 @@ import type { RequestContext } from "../../core/api.js";
 import { FloodGuard, htableBanStore, type BanStore, type FloodGuardOptions, type HtableLike } from "./flood-guard.js";
 import { pikeParams, type PikeParams } from "./params.js";
 import { PikeDetector, type PikeResult } from "./pike-detector.js";
+import { RedisBanSync } from "./redis-bans.js";
 import { pikeRpcMethods } from "./rpc.js";
 
 export { FloodGuard, MemoryBanStore, htableBanStore } from "./flood-guard.js";
@@ -93,6 +94,7 @@ export default defineModule<PikeApi, PikeParams>({
     );
     t.unref();
     host.rpc.registerAll(pikeRpcMethods(detector, guard));
+    const sync = p.redis_url ? new RedisBanSync(p.redis_url, p.redis_prefix, host.events.node, guard, log) : null;
     let preParse = false;
     let off: (() => void) | undefined;
     if (p.ipban) {
@@ -116,6 +118,7 @@ export default defineModule<PikeApi, PikeParams>({
     instances.set(api, () => {
       clearInterval(t);
       off?.();
+      sync?.close();
     });
     return api;
   },

@@ -1,4 +1,4 @@
-import { bool, defineParams, int, type ParamsOf } from "../../core/kit/params.js";
+import { bool, defineParams, int, optStr, str, type ParamsOf } from "../../core/kit/params.js";
 
 /**
  * The pike module's configuration section: Kamailio's modparams (sampling_time_unit,
@@ -11,6 +11,11 @@ export const pikeParams = defineParams("pike", {
   ban_time: int({ min: 1, max: 30 * 86_400, default: 300, coerce: "digits", doc: "Ban time of the default FloodGuard in seconds (Kamailio default cfg: ipban autoexpire=300)" }),
   max_entries: int({ min: 1, max: 50_000_000, default: 250_000, coerce: "digits", doc: "Bound on tracked sources (memory under spoofed floods)" }),
   ipv6_prefix: int({ min: 16, max: 128, default: 128, coerce: "digits", doc: "IPv6 sources are grouped by this prefix length (128 = per address)" }),
+  redis_url: optStr({
+    doc: "Olelo: redis:// URL shared by the fleet; the guard's bans (pike and auth failures) and unbans then reach every node within a second",
+    check: (v) => (/^rediss?:\/\//.test(v) ? null : "must be a redis:// URL"),
+  }),
+  redis_prefix: str({ default: "olelo:pike:", doc: "Olelo: key prefix of the shared bans (`<prefix>ban:<ip>`) and their channel (`<prefix>bans`)" }),
   ipban: bool({
     default: false,
     doc: "Drop banned sources before parsing: `guard.isBanned` becomes the core's receive filter (per UDP datagram / stream message, and on TCP/TLS accept)",
