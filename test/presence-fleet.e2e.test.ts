@@ -61,6 +61,8 @@ describe("presence across two nodes (MySQL + Redis)", () => {
       templ: { pres_user: "bob", watcher: "alice", event: "presence", first_body: "NOTIFY", expect_body: "<note>in a meeting</note>", expect_ctype: "application/pidf\\+xml" },
     });
     await waitUntil("alice's subscription on node 2", async () => (await rpcResult<unknown[]>(n2.rpcUrl, "presence.watcher_list", ["sip:bob@127.0.0.1", "presence"])).length === 1, 10_000, [n1, n2]);
+    // the subscription row is written through the module's write queue, just after the 200
+    await waitUntil("alice's active_watchers row", async () => (await db.pool.query<RowDataPacket[]>("SELECT id FROM active_watchers"))[0].length === 1, 5000, [n1, n2]);
     const [aw] = await db.pool.query<RowDataPacket[]>("SELECT presentity_uri, watcher_username, socket_info, status FROM active_watchers");
     expect(aw.map((r: RowDataPacket) => ({ ...r }))).toEqual([{ presentity_uri: "sip:bob@127.0.0.1", watcher_username: "alice", socket_info: `udp:127.0.0.1:${n2.sipPort}`, status: 1 }]);
     const pub = await runSipp({ scenario: "pres_publish.xml", port: BASE + 21, remote: `127.0.0.1:${n1.sipPort}`, calls: 1, templ: { pres_user: "bob", note: "in a meeting" } });
