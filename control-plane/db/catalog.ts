@@ -86,6 +86,10 @@ export const KAMAILIO_TABLE_VERSIONS: Readonly<Record<string, number>> = {
   uacreg: 5,
   topos_d: 2,
   topos_t: 2,
+  presentity: 5,
+  active_watchers: 12,
+  watchers: 3,
+  silo: 8,
 };
 
 const INT_RANGES: Record<string, [number, number, number, number]> = {
@@ -171,6 +175,11 @@ const list: TableInfo[] = [
   describe(schema.dialog_vars, false),
   describe(schema.topos_d, false),
   describe(schema.topos_t, false),
+  // presence and msilo runtime state (migration 0011), written by the data planes only
+  describe(schema.presentity, false),
+  describe(schema.active_watchers, false),
+  describe(schema.watchers, false),
+  describe(schema.silo, false),
   describe(schema.dbaliases, true),
   describe(schema.speed_dial, true),
   describe(schema.rtpengine, true),

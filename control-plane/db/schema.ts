@@ -17,3 +17,4 @@ export * from "./schema/kamailio-rtpengine.js";
 export * from "./schema/kamailio-dialplan-domain.js";
 export * from "./schema/kamailio-pipelimit.js";
 export * from "./schema/kamailio-uac.js";
+export * from "./schema/kamailio-presence.js";

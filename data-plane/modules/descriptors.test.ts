@@ -16,12 +16,14 @@ import domainModule from "./domain/index.js";
 import droutingModule from "./drouting/index.js";
 import htableModule from "./htable/index.js";
 import lcrModule from "./lcr/index.js";
+import msiloModule from "./msilo/index.js";
 import mtreeModule from "./mtree/index.js";
 import nathelperModule from "./nathelper/index.js";
 import permissionsModule from "./permissions/index.js";
 import pikeModule from "./pike/index.js";
 import pipelimitModule from "./pipelimit/index.js";
 import ratelimitModule from "./ratelimit/index.js";
+import presenceModule from "./presence/index.js";
 import prefixRouteModule from "./prefix-route/index.js";
 import registrarModule from "./registrar/index.js";
 import sanityModule from "./sanity/index.js";
@@ -73,6 +75,8 @@ const declaring: Entry[] = [
   { def: uacModule },
   { def: toposModule },
   { def: topohModule },
+  { def: presenceModule },
+  { def: msiloModule },
 ];
 
 const cases = declaring.map((e) => [e.def.name, e] as const);

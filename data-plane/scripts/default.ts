@@ -46,6 +46,10 @@
  * DIALOG / ACC (Kamailio WITH_ACCDB, dlg_manage): with the dialog module, INVITEs and in-dialog
  * requests are managed (call.* events, dlg.* RPCs); with acc, the default cfg's flags are set —
  * FLT_ACC on INVITEs, FLT_ACCMISSED on INVITEs to local users, FLT_ACC + FLT_ACCFAILED on BYEs.
+ * PRESENCE (Kamailio WITH_PRESENCE + msilo, default/presence.ts): with presence, PUBLISH / SUBSCRIBE
+ * for local presentities (and in-dialog SUBSCRIBEs) are handled there and INVITEs to local users get
+ * BLF; with msilo + registrar, a MESSAGE to an offline user is stored (202 Accepted) and delivered
+ * after the user's next REGISTER.
  */
 import { defineScript, type FailureContext, type RequestContext } from "../core/script/context.js";
 import type { ReplyContext } from "../core/script/context.js";
@@ -56,6 +60,7 @@ import { location } from "./default/location.js";
 import { media as mediaRelay } from "./default/media.js";
 import { numbering } from "./default/numbering.js";
 import { pipeLimits } from "./default/pipe-limits.js";
+import { presenceRoutes } from "./default/presence.js";
 import { scriptModules, type ModuleApis } from "./module-apis.js";
 
 const SCANNERS = /friendly|scanner|sipcli|sipvicious|VaxSIPUserAgent|pplsip/i;
@@ -80,6 +85,7 @@ export default defineScript(({ settings, modules: loaded, log }) => {
   const media = mediaRelay(modules);
   const loc = location(modules, settings, log, acct.beforeLocalRelay, media);
   const num = numbering(modules, settings);
+  const im = presenceRoutes(modules, loc.table);
 
   const { pike, auth, permissions, failures } = firewall(modules, settings);
   const pipes = pipeLimits(modules, settings);
@@ -137,6 +143,7 @@ export default defineScript(({ settings, modules: loaded, log }) => {
       if (req.checkTransaction()) req.relay();
       return; // ACK without matching transaction: absorb
     }
+    if (im.inDialog(req)) return; // SUBSCRIBE refresh / un-subscribe to our presence server
     req.reply(404, "Not here");
   }
 
@@ -235,9 +242,13 @@ export default defineScript(({ settings, modules: loaded, log }) => {
 
   /** Routing of an initial request after REQINIT / AUTH / AUTHORIZE. */
   function routeInitial(req: RequestContext): void | Promise<void> {
+    // PRESENCE (WITH_PRESENCE): PUBLISH / SUBSCRIBE for local presentities
+    const handled = im.handle(req);
+    if (handled !== false) return handled === true ? undefined : handled;
     if (req.method === "REGISTER") {
       if (loc.registrar && num.isLocal(req)) {
-        loc.register(req);
+        const rc = loc.register(req);
+        if (rc === 1 || rc === 2) im.registered(req); // msilo: deliver stored messages
         return;
       }
       if (!nextHop) {
@@ -267,6 +278,8 @@ export default defineScript(({ settings, modules: loaded, log }) => {
       return relay(req);
     }
     if (num.isLocal(req)) {
+      im.markCall(req); // BLF (dialoginfo_set) with presence
+      if (req.method === "MESSAGE" && im.msilo && loc.registrar) return im.message(req);
       if (loc.registrar) return loc.location(req);
       req.reply(404, "Not Found");
       return;
@@ -351,6 +364,8 @@ export default defineScript(({ settings, modules: loaded, log }) => {
       UAC_AUTH(f: FailureContext) {
         uacAnswer(f);
       },
+      /** MSILO_FAILURE: a MESSAGE no contact took (408 / 480) is stored for the next REGISTER. */
+      MSILO_FAILURE: (f: FailureContext) => im.failure(f),
     },
     reply: {
       /** MANAGE_REPLY: NATMANAGE for replies of NATed callees. */

@@ -40,6 +40,8 @@ const PRETTY: Record<string, string> = {
   "mime-version": "MIME-Version",
   rack: "RAck",
   rseq: "RSeq",
+  "sip-etag": "SIP-ETag",
+  "sip-if-match": "SIP-If-Match",
 };
 
 /** Canonical capitalisation for writing a header name (`"call-id"` → `"Call-ID"`). */

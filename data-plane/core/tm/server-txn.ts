@@ -61,6 +61,7 @@ export function txnReply(e: Tm, t: ServerTxn, status: number, reason: string, op
     headers: opts.headers,
     body: opts.body,
     contentType: opts.contentType,
+    toTag: opts.toTag,
     server: e.config.serverHeader,
   });
   let data: Buffer = Buffer.from(text, "latin1");

@@ -32,6 +32,7 @@ export function sendStatelessReply(
     headers: opts.headers,
     body: opts.body,
     contentType: opts.contentType,
+    toTag: opts.toTag,
     server: e.config.serverHeader,
   });
   e.counters.countSlReply(status);

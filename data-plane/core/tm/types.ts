@@ -11,6 +11,11 @@ export interface SendOptions {
   readonly headers?: ReadonlyArray<readonly [string, string]>;
   readonly body?: string;
   readonly contentType?: string;
+  /**
+   * To-tag of the reply when the request has none (a UAS that keeps the dialog, e.g. the presence
+   * server's SUBSCRIBE answer, must know the tag it hands out); default: Olelo's stable local tag.
+   */
+  readonly toTag?: string;
 }
 
 /** One branch of a transaction, as sent downstream (TransactionObserver.branchSent). */

@@ -73,6 +73,7 @@ export function location(
 
   return {
     registrar,
+    table,
 
     /** NATDETECT: NATed REGISTER → received for save(); other first-hop requests → Contact alias. */
     natDetect(req: RequestContext): void {
@@ -88,12 +89,14 @@ export function location(
     },
 
     /** REGISTRAR: NATed contacts get FLB_NATB (and FLB_NATSIPPING) as cflags, then save. */
-    register(req: RequestContext): void {
+    register(req: RequestContext): number {
       if (req.isFlagSet(FLT_NATS)) {
         registrar!.setbflag(req, FLB_NATB);
         if (sipPing) registrar!.setbflag(req, FLB_NATSIPPING);
       }
-      if (registrar!.save(req, table) < 0) log.debug("REGISTER rejected", { callId: req.msg.callId });
+      const rc = registrar!.save(req, table);
+      if (rc < 0) log.debug("REGISTER rejected", { callId: req.msg.callId });
+      return rc;
     },
 
     /** LOCATION: speed dial, aliases, screening / unconditional forwarding, lookup, relay. */
