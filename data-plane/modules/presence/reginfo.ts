@@ -68,8 +68,9 @@ export function regContact(b: Binding, state: "active" | "terminated", event: Re
 }
 
 /** The contact event of a usrloc change (RFC 3680 §5.2). */
-export function contactEventOf(c: Pick<UsrlocChange, "kind" | "source">): RegContactEvent {
-  const byRegister = c.source.includes(":");
+export function contactEventOf(c: Pick<UsrlocChange, "kind" | "source"> & { replicated?: boolean }): RegContactEvent {
+  // a copy of another node's change (Redis store) is taken for a REGISTER there
+  const byRegister = c.source.includes(":") || c.replicated === true;
   switch (c.kind) {
     case "added":
       return byRegister ? "registered" : "created";
