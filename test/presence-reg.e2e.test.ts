@@ -4,6 +4,7 @@
  * A subscribes to bob's `reg` state and gets the initial NOTIFY (bob not registered: no contact,
  * registration init), bob REGISTERs → NOTIFY with bob's contact active / registered, bob
  * unregisters (Expires: 0) → NOTIFY with the contact terminated / unregistered; versions 0, 1, 2.
+ * A binding registered for 2 s → NOTIFY with the contact terminated / expired.
  * Without usrloc a `reg` SUBSCRIBE is refused with 489 (second data plane).
  * Ports: a block of 20 from test/kit/ports.ts (freePortBlock).
  */
@@ -25,7 +26,7 @@ beforeAll(async () => {
       controlPort: BASE + 1,
       controlPlane: `127.0.0.1:${BASE + 19}`, // no control plane: standalone
       settings: {},
-      modules: { usrloc: {}, registrar: {}, presence: { timer_period: 1 } },
+      modules: { usrloc: {}, registrar: { min_expires: 0 }, presence: { timer_period: 1 } },
     }),
     startDataPlaneProcess({
       node: "presreg-bare",
@@ -51,7 +52,7 @@ describe("presence: reg event package (RFC 3680) from usrloc", () => {
       remote: `127.0.0.1:${BASE}`,
       calls: 1,
       timeoutS: 20,
-      templ: { pres_user: "bob", pres_domain: "127.0.0.1", watcher: "alice", reg_uri: `sip:bob@127.0.0.1:${bobPort}` },
+      templ: { pres_user: "bob", pres_domain: "127.0.0.1", watcher: "alice", reg_uri: `sip:bob@127.0.0.1:${bobPort}`, end_event: "unregistered" },
     });
     await waitUntil(
       "alice's reg subscription",
@@ -71,6 +72,28 @@ describe("presence: reg event package (RFC 3680) from usrloc", () => {
     expect(st["presence.subscriptions_ended"]).toBe(1);
     expect(st["presence.notify_sent"]).toBe(4); // init, registered, unregistered, the final one
     expect(st["presence.notify_failed"] ?? 0).toBe(0);
+  }, 40_000);
+
+  it("a binding that expires: NOTIFY with the contact terminated / expired", async () => {
+    const phone = `sip:carl@127.0.0.1:${BASE + 14}`;
+    const watch = runSipp({
+      scenario: "pres_watch_reg.xml",
+      port: BASE + 13,
+      remote: `127.0.0.1:${BASE}`,
+      calls: 1,
+      timeoutS: 20,
+      templ: { pres_user: "carl", pres_domain: "127.0.0.1", watcher: "alice", reg_uri: phone, end_event: "expired" },
+    });
+    await waitUntil(
+      "alice's reg subscription to carl",
+      async () => (await rpc<Array<{ presentity: string }>>("presence.watcher_list", ["sip:carl@127.0.0.1", "reg"])).length === 1,
+      10_000,
+      [dp],
+    );
+    const reg = await runSipp({ scenario: "reg_add.xml", port: BASE + 15, remote: `127.0.0.1:${BASE}`, calls: 1, templ: { reg_user: "carl", reg_contact: phone, reg_cparams: "", reg_expires: "2" } });
+    expect([reg.successful, reg.failed], reg.errors + reg.stderr).toEqual([1, 0]);
+    const w = await watch;
+    expect([w.successful, w.failed], w.errors + w.stderr).toEqual([1, 0]);
   }, 40_000);
 
   it("without usrloc a reg SUBSCRIBE gets 489 Bad Event", async () => {
