@@ -165,6 +165,8 @@ describe("topos through CANCEL, 3xx and forking (one node, memory storage, mask_
     await caller.reply("INVITE", 180);
     b1.answer(i1, SIP, 200, "OK", [`Contact: ${b1.contact}`]);
     const ok = await caller.reply("INVITE", 200);
+    // a late provisional of the other branch (crossing tm's CANCEL) must not take the dialog over
+    b2.answer(i2, SIP, 180, "Ringing", [`Contact: ${b2.contact}`]);
     expect(ok.callId).toBe(d.callId);
     expect(viaOf(ok)).toHaveLength(1);
     expect(ok.raw).not.toContain(`:${b1.port}`);
