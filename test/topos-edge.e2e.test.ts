@@ -53,6 +53,7 @@ function expectHidden(callee: RawAgent, caller: RawAgent, callerCallId: string, 
   expect(all).not.toContain("10.1.2.3");
   for (const b of callerBranches) expect(all).not.toContain(b);
   for (const m of callee.received) {
+    if (m.cseqOrNull?.method === "REGISTER") continue; // its own registration
     expect(m.callId, m.raw).toMatch(/^tpsh-/);
     expect(m.headerAll("record-route"), m.raw).toEqual([]);
     if (!m.isRequest) continue;
@@ -126,8 +127,8 @@ describe("topos through CANCEL, 3xx and forking (one node, memory storage, mask_
   it("3xx: the 302 reaches the caller with its Contact as the callee wrote it; nothing leaks toward the callee", async () => {
     const caller = await agent(4, "caller");
     const carol = await agent(5, "carol");
-    await register(carol, "carol");
-    const d = newCall(caller, "carol");
+    await register(carol, "carol3xx");
+    const d = newCall(caller, "carol3xx");
     const br = newBranch();
     caller.send(buildRequest(caller, d, "INVITE", br), SIP);
     const inv = await carol.request("INVITE");

@@ -230,10 +230,12 @@ export class Topos implements WireHook {
     if (!ctx || ctx.uuid === "") return data;
     const d = this.dialogs.get(ctx.uuid);
     const ed = new MessageEdit(msg);
-    ed.removeAll("record-route");
     const st = msg.status;
     // the caller's own route set goes back on the replies that set up its dialog (not on 100, 487, or the 200 to CANCEL)
     if (ctx.dir === 0 && ctx.initial && d && d.aRr.length && st > 100 && st < 300 && DIALOG_CREATING.has(msg.cseqOrNull?.method ?? "")) ed.insertAfterLast("via", [`Record-Route: ${d.aRr.join(", ")}\r\n`]);
+    // after the insertion: at the same offset (a Record-Route of the callee side right below the
+    // Via) the removal would otherwise swallow it (patches apply in the order pushed)
+    ed.removeAll("record-route");
     if ((st < 300 || st >= 400) && msg.field("contact")) ed.setValue("contact", this.contactFor(ctx.dir === 0 ? "a" : "b", ctx.uuid, sock));
     if (ctx.dir === 1 && this.o.maskCallId) ed.setValue("call-id", this.maskedCallId(ctx.uuid));
     this.stats.inc("hidden_replies");
