@@ -64,9 +64,14 @@ async function burst(rate: number, seconds: number): Promise<number> {
   return a1 - a0 + (b1 - b0);
 }
 
+/**
+ * A run of D seconds touches D+1 one-second slots; the README's error bound adds R×(2F+RTT) per slot
+ * (R offered rate, F flush interval), and on a loaded CI machine F stretches, hence 1.3. Counting per
+ * node instead of fleet-wide would admit about twice the limit, well above this bound.
+ */
 const within = (admitted: number, limit: number, seconds: number) => {
   expect(admitted).toBeGreaterThanOrEqual(Math.floor(0.85 * limit * seconds));
-  expect(admitted).toBeLessThanOrEqual(Math.ceil(1.15 * limit * (seconds + 1)));
+  expect(admitted).toBeLessThanOrEqual(Math.ceil(1.3 * limit * (seconds + 1)));
 };
 
 beforeAll(async () => {

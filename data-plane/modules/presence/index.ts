@@ -4,10 +4,12 @@ import { DialogInfoPublisher } from "./dialoginfo.js";
 import { PresenceFleet } from "./fleet.js";
 import { presenceParams, type PresenceParams } from "./params.js";
 import { handlePublish, newEtag, publishLocal } from "./publish.js";
+import { RegInfoSource } from "./reginfo.js";
 import { presenceRpcMethods } from "./rpc.js";
 import { PresenceServer, nowS } from "./server.js";
 import { handleSubscribe } from "./subscribe.js";
 import { presentityUri } from "./types.js";
+import type { UsrlocApi } from "../usrloc/api.js";
 
 export type { PresenceParams } from "./params.js";
 export type { Presentity, Watcher, WatcherAuth } from "./types.js";
@@ -64,8 +66,9 @@ const COUNTERS = [
 /** presence: PUBLISH / SUBSCRIBE / NOTIFY presence server in Kamailio's tables, shared by a fleet. */
 export default defineModule<PresenceApi, PresenceParams>({
   name: "presence",
-  doc: "Presence server: PUBLISH, SUBSCRIBE, NOTIFY for presence, message-summary, dialog and presence.winfo (Kamailio presence)",
+  doc: "Presence server: PUBLISH, SUBSCRIBE, NOTIFY for presence, message-summary, dialog, presence.winfo and reg (Kamailio presence)",
   params: presenceParams,
+  optional: ["usrloc"],
   rpc: ["presence.presentity_list", "presence.watcher_list", "presence.refreshWatchers", "presence.cleanup", "presence.publish", "presence.publish_mwi"],
   stats: { group: "presence", counters: [...COUNTERS, "presentities", "active_watchers", "notify_queued"] },
   async init(host) {
@@ -100,6 +103,9 @@ export default defineModule<PresenceApi, PresenceParams>({
       });
     }
     const blf = p.dialoginfo ? new DialogInfoPublisher(srv, host.events) : null;
+    const ul = host.modules.usrloc as UsrlocApi | undefined;
+    const reg = ul ? new RegInfoSource(srv, ul, p.reg_table) : null;
+    srv.regInfo = reg;
     const timer = setInterval(() => srv.sweep(), p.timer_period * 1000);
     timer.unref();
     host.rpc.registerAll(presenceRpcMethods(srv));
@@ -126,6 +132,7 @@ export default defineModule<PresenceApi, PresenceParams>({
     instances.set(api, async () => {
       clearInterval(timer);
       blf?.close();
+      reg?.close();
       srv.close();
       srv.fleet?.close();
       await db?.close();

@@ -9,6 +9,7 @@ import type { Presentity, Watcher } from "./types.js";
  *   message-summary  application/simple-message-summary RFC 3842: the newest publication
  *   dialog           application/dialog-info+xml       RFC 4235: dialogs of every publisher merged
  *   presence.winfo   application/watcherinfo+xml       RFC 3857 / 3858: built from the watchers (no PUBLISH)
+ *   reg              application/reginfo+xml           RFC 3680: built from usrloc's bindings (no PUBLISH; reginfo.ts)
  */
 export interface EventPackage {
   readonly name: string;
@@ -22,10 +23,13 @@ export const PACKAGES: ReadonlyMap<string, EventPackage> = new Map([
   ["message-summary", { name: "message-summary", contentType: "application/simple-message-summary", publishable: true }],
   ["dialog", { name: "dialog", contentType: "application/dialog-info+xml", publishable: true }],
   ["presence.winfo", { name: "presence.winfo", contentType: "application/watcherinfo+xml", publishable: false }],
+  ["reg", { name: "reg", contentType: "application/reginfo+xml", publishable: false }],
 ]);
 
 /** Allow-Events value of replies (RFC 6665 §8.2.2). */
 export const ALLOW_EVENTS = [...PACKAGES.keys()].join(", ");
+/** Allow-Events without `reg` (usrloc not configured). */
+export const ALLOW_EVENTS_NO_REG = [...PACKAGES.keys()].filter((k) => k !== "reg").join(", ");
 
 /** The event package name of an Event header value (`presence;id=1` → presence), lower-cased. */
 export function eventName(header: string): { name: string; id: string | null } {
@@ -39,7 +43,7 @@ export function eventName(header: string): { name: string; id: string | null } {
   return { name, id };
 }
 
-function escapeXml(s: string): string {
+export function escapeXml(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 

@@ -23,6 +23,7 @@ export const presenceParams = defineParams("presence", {
   allow_list: str({ default: "", doc: "Comma-separated watcher AoRs (`user@domain`) or domains (`@domain`) also allowed by `allow_list`" }),
   notify_timeout: int({ min: 100, max: 64_000, default: 8000, coerce: "digits", doc: "Final-reply timeout of a NOTIFY in ms; a 408 / 481 ends the subscription" }),
   notify_window: int({ min: 1, max: 100_000, default: 500, coerce: "digits", doc: "NOTIFYs in flight at once; a burst beyond it is queued in order" }),
+  reg_table: str({ default: "location", doc: "usrloc table whose bindings the `reg` event package (RFC 3680) reports; `reg` needs the usrloc module" }),
   dialoginfo: bool({ default: true, doc: "Publish dialog-info (BLF) for calls the script marks with dialoginfoSet (Kamailio pua_dialoginfo)" }),
 });
 

@@ -5,6 +5,16 @@ import { notifyBody, watcherInfoBody, PACKAGES } from "./packages.js";
 import type { PresenceParams } from "./params.js";
 import { SubsStatus, presKey, presentityUri, watcherKey, type Presentity, type Watcher, type WatcherAuth } from "./types.js";
 
+/** Renders a NOTIFY body for one watcher at send time (its version is already counted). */
+export type BodyBuilder = (w: Watcher) => string | null;
+
+/** What the server needs of the `reg` package's source (reginfo.ts). */
+export interface RegInfoHook {
+  watch(uri: string): void;
+  unwatch(uri: string): void;
+  body(w: Watcher): string;
+}
+
 /** Unix seconds now. */
 export const nowS = (): number => Math.floor(Date.now() / 1000);
 
@@ -33,6 +43,8 @@ export class PresenceServer {
   /** `uri|watcher|event` → decision. */
   readonly auths = new Map<string, WatcherAuth>();
   fleet: PresenceFleet | null = null;
+  /** The `reg` package's state source (usrloc configured), else null: `reg` gets 489. */
+  regInfo: RegInfoHook | null = null;
   private inflight = 0;
   private readonly queue: Array<() => void> = [];
   private queueHead = 0;
@@ -103,6 +115,7 @@ export class PresenceServer {
     let s = this.byPres.get(k);
     if (!s) this.byPres.set(k, (s = new Set()));
     s.add(w);
+    if (w.event === "reg") this.regInfo?.watch(w.presentityUri);
     this.d.db?.saveWatcher(w);
   }
 
@@ -115,7 +128,10 @@ export class PresenceServer {
     const k = presKey(w.presentityUri, w.event);
     const s = this.byPres.get(k);
     s?.delete(w);
-    if (s && s.size === 0) this.byPres.delete(k);
+    if (s && s.size === 0) {
+      this.byPres.delete(k);
+      if (w.event === "reg") this.regInfo?.unwatch(w.presentityUri);
+    }
     this.d.db?.deleteWatcher(w);
   }
 
@@ -134,6 +150,15 @@ export class PresenceServer {
     if (!fromFleet) this.fleet?.announce(uri, event);
   }
 
+  /**
+   * A state this server does not store changed (the `reg` package): NOTIFY the watchers this node
+   * holds with the body `build` renders for each, and publish `presence.changed`.
+   */
+  changedWith(uri: string, event: string, build: BodyBuilder): void {
+    for (const w of this.watchersOf(uri, event)) if (w.status === SubsStatus.ACTIVE) void this.notify(w, null, build);
+    this.d.events.publish("presence.changed", { presentity: uri, event, publications: 0, remote: false });
+  }
+
   /** The watcher list of a presentity changed: NOTIFY its presence.winfo subscribers (RFC 3857). */
   watchersChanged(uri: string, event: string): void {
     if (event === "presence.winfo") return;
@@ -145,12 +170,12 @@ export class PresenceServer {
    * the final NOTIFY `terminated;reason=<reason>` (RFC 6665 §4.2.2). Resolves with the reply code;
    * a 481 or 408 ends the subscription (Kamailio deletes the watcher on these).
    */
-  notify(w: Watcher, reason: string | null): Promise<number> {
+  notify(w: Watcher, reason: string | null, build?: BodyBuilder): Promise<number> {
     if (this.closed) return Promise.resolve(0);
-    if (this.inflight < this.d.params.notify_window) return this.send(w, reason);
+    if (this.inflight < this.d.params.notify_window) return this.send(w, reason, build);
     // a burst (a PUBLISH to a presentity with many watchers, a fleet-wide change): a bounded
     // window of NOTIFYs in flight, the rest queued in order (a watcher's NOTIFYs stay in CSeq order)
-    return new Promise((resolve) => this.queue.push(() => this.send(w, reason).then(resolve)));
+    return new Promise((resolve) => this.queue.push(() => this.send(w, reason, build).then(resolve)));
   }
 
   /** NOTIFYs waiting for the send window. */
@@ -158,10 +183,10 @@ export class PresenceServer {
     return this.queue.length - this.queueHead;
   }
 
-  private async send(w: Watcher, reason: string | null): Promise<number> {
+  private async send(w: Watcher, reason: string | null, build?: BodyBuilder): Promise<number> {
     this.inflight++;
     try {
-      return await this.sendNow(w, reason);
+      return await this.sendNow(w, reason, build);
     } finally {
       this.inflight--;
       if (this.queueHead < this.queue.length) {
@@ -176,7 +201,7 @@ export class PresenceServer {
     }
   }
 
-  private async sendNow(w: Watcher, reason: string | null): Promise<number> {
+  private async sendNow(w: Watcher, reason: string | null, build?: BodyBuilder): Promise<number> {
     if (this.closed) return 0;
     const now = nowS();
     w.localCseq++;
@@ -185,7 +210,9 @@ export class PresenceServer {
     const state =
       reason !== null ? `terminated;reason=${reason}` : `${w.status === SubsStatus.PENDING ? "pending" : "active"};expires=${Math.max(0, w.expires - now)}`;
     let body: string | null;
-    if (w.event === "presence.winfo") body = watcherInfoBody(w.presentityUri, "presence", await this.allWatchersOf(w.presentityUri, "presence"), w.version - 1);
+    if (build) body = build(w);
+    else if (w.event === "reg") body = this.regInfo?.body(w) ?? null;
+    else if (w.event === "presence.winfo") body = watcherInfoBody(w.presentityUri, "presence", await this.allWatchersOf(w.presentityUri, "presence"), w.version - 1);
     else body = notifyBody(w, this.publicationsOf(w.presentityUri, w.event));
     const headers: Record<string, string> = {
       Event: w.eventId ? `${w.event};id=${w.eventId}` : w.event,

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { RequestContext } from "../../core/api.js";
-import { ALLOW_EVENTS, PACKAGES, eventName } from "./packages.js";
+import { ALLOW_EVENTS, ALLOW_EVENTS_NO_REG, PACKAGES, eventName } from "./packages.js";
 import { requestedExpires } from "./publish.js";
 import { nowS, type PresenceServer } from "./server.js";
 import { SubsStatus, presentityUri, type Watcher } from "./types.js";
@@ -29,8 +29,8 @@ export function handleSubscribe(srv: PresenceServer, req: RequestContext): numbe
   const ev = req.msg.header("event");
   const parsed = ev === null ? null : eventName(ev);
   const pkg = parsed ? PACKAGES.get(parsed.name) : undefined;
-  if (!pkg || !parsed) {
-    req.reply(489, "Bad Event", { headers: [["Allow-Events", ALLOW_EVENTS]] });
+  if (!pkg || !parsed || (pkg.name === "reg" && !srv.regInfo)) {
+    req.reply(489, "Bad Event", { headers: [["Allow-Events", srv.regInfo ? ALLOW_EVENTS : ALLOW_EVENTS_NO_REG]] });
     return -1;
   }
   const expires = requestedExpires(req, p.default_expires, p.max_expires);

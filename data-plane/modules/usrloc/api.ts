@@ -4,7 +4,8 @@
  * `requires: ["usrloc"]`, the binding and location-table types it hands out, and the pure binding
  * helpers (methods mask, q values, contact matching) registrar and nathelper apply to them.
  */
-import type { LocationTable } from "./location-table.js";
+import type { Binding } from "./binding.js";
+import type { ChangeKind, LocationTable } from "./location-table.js";
 import type { UsrlocParams } from "./params.js";
 
 /**
@@ -27,6 +28,23 @@ export interface UsrlocApi {
   ready(): Promise<void>;
   /** Writes pending changes now. */
   flush(): Promise<void>;
+  /**
+   * Calls `fn` synchronously after every binding change of any table (registrar save, RPC,
+   * expiry timer, and — flagged `replicated` — copies from the shared store / another node).
+   * Kamailio's `register_ulcb`. Returns the unsubscribe function. A throwing listener is logged.
+   */
+  onChange(fn: (change: UsrlocChange) => void): () => void;
+}
+
+/** One binding change as `onChange` listeners see it (the binding is live: copy what you keep). */
+export interface UsrlocChange {
+  readonly table: string;
+  readonly kind: ChangeKind;
+  readonly binding: Binding;
+  /** `proto:ip:port` of the REGISTER, "rpc", "timer", "keepalive", "script" or "store". */
+  readonly source: string;
+  /** A copy of another node's / the store's change (fleet), not made here. */
+  readonly replicated: boolean;
 }
 
 export { Binding, ALL_METHODS, Q_UNSPECIFIED, ContactFlag, METHOD_BITS, methodBit, parseMethods, allowsMethod, formatQ, parseQ, sameInstance } from "./binding.js";

@@ -2,6 +2,7 @@ import type { EventBus, StatGroup, Logger } from "../../core/api.js";
 import { ContactFlag, ContactState, type Binding } from "./binding.js";
 import { infoOfRow } from "./location-row.js";
 import { LocationTable, nowSeconds, type ChangeKind, type ChangeOrigin } from "./location-table.js";
+import type { UsrlocChange } from "./api.js";
 import type { UsrlocParams } from "./params.js";
 import type { ChangeMessage, RedisLocationStore } from "./redis-store.js";
 import { RuidGenerator } from "./ruid.js";
@@ -40,6 +41,7 @@ export class Usrloc {
   private readonly ruids = new RuidGenerator();
   private readonly loading = new Map<string, Promise<void>>();
   private closed = false;
+  private readonly changeListeners = new Set<(c: UsrlocChange) => void>();
 
   constructor(private readonly deps: UsrlocDeps) {
     deps.stats?.gauge("registered_users", () => {
@@ -64,7 +66,7 @@ export class Usrloc {
     if (!TABLE_NAME.test(name)) throw new Error(`usrloc: bad table name '${name}'`);
     t = new LocationTable(name, this.ruids);
     const table = t;
-    t.listener = (kind, b, origin) => this.onChange(table, kind, b, origin);
+    t.listener = (kind, b, origin) => this.tableChanged(table, kind, b, origin);
     this.map.set(name, t);
     const st = this.deps.stats;
     if (st) {
@@ -152,8 +154,27 @@ export class Usrloc {
     }
   }
 
-  private onChange(t: LocationTable, kind: ChangeKind, b: Binding, origin: ChangeOrigin): void {
-    if (origin.replicated || this.closed) return;
+  /** Registers a binding-change listener (UsrlocApi.onChange); returns its removal. */
+  onChange(fn: (c: UsrlocChange) => void): () => void {
+    this.changeListeners.add(fn);
+    return () => this.changeListeners.delete(fn);
+  }
+
+  private tellListeners(t: LocationTable, kind: ChangeKind, b: Binding, origin: ChangeOrigin): void {
+    const c: UsrlocChange = { table: t.name, kind, binding: b, source: origin.source, replicated: origin.replicated === true };
+    for (const fn of this.changeListeners) {
+      try {
+        fn(c);
+      } catch (e) {
+        this.deps.log.warn("usrloc: change listener failed", { aor: b.aor, error: String(e) });
+      }
+    }
+  }
+
+  private tableChanged(t: LocationTable, kind: ChangeKind, b: Binding, origin: ChangeOrigin): void {
+    if (this.closed) return;
+    if (this.changeListeners.size > 0) this.tellListeners(t, kind, b, origin);
+    if (origin.replicated) return;
     const store = this.deps.store;
     const persist = store !== null && !origin.memOnly && (b.flags & ContactFlag.MEM) === 0;
     if (kind === "expired" && persist && store.kind === "redis") {
