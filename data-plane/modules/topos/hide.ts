@@ -37,6 +37,8 @@ export class Topos implements WireHook {
   private readonly initial = new ExpiringMap<string>();
   private readonly branches = new ExpiringMap<BranchRecord>();
   private readonly txns = new ExpiringMap<TxnCtx>();
+  /** uuid → To-tag of the 2xx that answered the initial request (forking: the other forks' late replies change nothing). */
+  private readonly answered = new ExpiringMap<string>();
   private readonly prefix = randomBytes(3).toString("hex");
   private seq = 0;
 
@@ -53,7 +55,7 @@ export class Topos implements WireHook {
   }
 
   sweep(): number {
-    return this.dialogs.sweep() + this.initial.sweep() + this.branches.sweep() + this.txns.sweep();
+    return this.dialogs.sweep() + this.initial.sweep() + this.branches.sweep() + this.txns.sweep() + this.answered.sweep();
   }
 
   // ------------------------------------------------------------------ received
@@ -139,6 +141,9 @@ export class Topos implements WireHook {
     const contact = msg.headerValues("contact")[0];
     let changed = false;
     if (b.direction === 0) {
+      const won = this.answered.get(d.uuid);
+      if (won !== undefined && won !== msg.toTag) return null; // a late reply of a fork that lost
+      if (msg.status >= 200 && DIALOG_CREATING.has(b.method)) this.answered.set(d.uuid, msg.toTag ?? "", this.o.dialogExpireMs);
       if (contact && uriOf(contact) !== d.bContact) {
         d.bContact = uriOf(contact);
         changed = true;
@@ -225,9 +230,12 @@ export class Topos implements WireHook {
     if (!ctx || ctx.uuid === "") return data;
     const d = this.dialogs.get(ctx.uuid);
     const ed = new MessageEdit(msg);
-    ed.removeAll("record-route");
-    if (ctx.dir === 0 && ctx.initial && d && d.aRr.length) ed.insertAfterLast("via", [`Record-Route: ${d.aRr.join(", ")}\r\n`]);
     const st = msg.status;
+    // the caller's own route set goes back on the replies that set up its dialog (not on 100, 487, or the 200 to CANCEL)
+    if (ctx.dir === 0 && ctx.initial && d && d.aRr.length && st > 100 && st < 300 && DIALOG_CREATING.has(msg.cseqOrNull?.method ?? "")) ed.insertAfterLast("via", [`Record-Route: ${d.aRr.join(", ")}\r\n`]);
+    // after the insertion: at the same offset (a Record-Route of the callee side right below the
+    // Via) the removal would otherwise swallow it (patches apply in the order pushed)
+    ed.removeAll("record-route");
     if ((st < 300 || st >= 400) && msg.field("contact")) ed.setValue("contact", this.contactFor(ctx.dir === 0 ? "a" : "b", ctx.uuid, sock));
     if (ctx.dir === 1 && this.o.maskCallId) ed.setValue("call-id", this.maskedCallId(ctx.uuid));
     this.stats.inc("hidden_replies");
