@@ -63,7 +63,7 @@ const dpOpts = (): DataPlaneOptions => ({
   dir,
   settings: { nextHop: `sip:127.0.0.1:${UAS}`, limits: { maxCalls: 100 } },
   modules: {
-    dialog: { db_mode: 1, db_url: `mysql://root@127.0.0.1:3306/${DB}`, default_timeout: 12, send_bye: 1, profiles_with_value: "account" },
+    dialog: { db_mode: 1, db_url: `mysql://root@127.0.0.1:3306/${DB}`, default_timeout: 20, send_bye: 1, profiles_with_value: "account" },
     acc: { cdr_enable: 1, cdr_log_enable: 0, cdr_push_url: `http://127.0.0.1:${CP.apiPort}/RPC`, cdr_push_retry: 100, cdr_push_retry_max: 500 },
   },
 });
@@ -221,10 +221,10 @@ describe("billing CDRs through the control plane", () => {
   it("data plane SIGKILLed with calls up: restored from the dialog table, they end by BYE or timeout and get exactly one CDR each", async () => {
     const dialogs = async () => Number((await admin.query<mysql.RowDataPacket[]>("SELECT COUNT(*) n FROM dialog"))[0][0]!.n);
     const startCount = (await allCdrs(1000)).length;
-    // 4 calls hang up (BYE from the caller) 8 s after the answer (so none ends while the data plane
-    // restarts, even on a loaded machine); 3 wait for the proxy's BYE (timeout 12 s)
-    const held = runSipp({ scenario: "dlg_uac_hold.xml", port: uacPort++, remote: `127.0.0.1:${dp!.sipPort}`, calls: 4, rate: 20, service: "erin", templ: { hold_ms: "8000" }, timeoutS: 40 });
-    const waiting = runSipp({ scenario: "dlg_uac_wait_bye.xml", port: uacPort++, remote: `127.0.0.1:${dp!.sipPort}`, calls: 3, rate: 20, service: "fred", timeoutS: 40 });
+    // 4 calls hang up (BYE from the caller) 15 s after the answer (so none ends while the data plane
+    // restarts, even on a loaded machine); 3 wait for the proxy's BYE (timeout 20 s)
+    const held = runSipp({ scenario: "dlg_uac_hold.xml", port: uacPort++, remote: `127.0.0.1:${dp!.sipPort}`, calls: 4, rate: 20, service: "erin", templ: { hold_ms: "15000" }, timeoutS: 60 });
+    const waiting = runSipp({ scenario: "dlg_uac_wait_bye.xml", port: uacPort++, remote: `127.0.0.1:${dp!.sipPort}`, calls: 3, rate: 20, service: "fred", timeoutS: 60 });
     await waitUntil("7 dialogs in the dialog table", async () => (await dialogs()) === 7, 10_000, [dp!]);
     const [rows] = await admin.query<mysql.RowDataPacket[]>("SELECT state, xdata FROM dialog");
     expect(rows.every((r) => JSON.parse(String(r.xdata)).n === "bill-a")).toBe(true);
@@ -246,8 +246,8 @@ describe("billing CDRs through the control plane", () => {
     for (const c of erin) expect(c).toMatchObject({ disposition: "ANSWERED", end_reason: "bye", ended_by: "caller", gateway: `sip:127.0.0.1:${UAS}` });
     for (const c of fred) {
       expect(c).toMatchObject({ disposition: "ANSWERED", end_reason: "proxy_bye", ended_by: "timeout" });
-      expect(Number(c.duration_ms)).toBeGreaterThanOrEqual(11900);
-      expect(Number(c.duration_ms)).toBeLessThan(15000);
+      expect(Number(c.duration_ms)).toBeGreaterThanOrEqual(19900);
+      expect(Number(c.duration_ms)).toBeLessThan(23000);
     }
     expect(new Set(cdrs.map((c) => c.cdr_id)).size).toBe(cdrs.length);
   }, 120_000);

@@ -34,7 +34,7 @@ const opts = (node: string, dir: string, off: number): DataPlaneOptions => ({
   controlPlane: `127.0.0.1:${BASE + 39}`, // no control plane: standalone
   dir,
   settings: { nextHop: `sip:127.0.0.1:${UAS}` },
-  modules: { dialog: { db_mode: 1, db_url: "redis://127.0.0.1:6379/0", redis_prefix: PREFIX, default_timeout: 12, send_bye: 1 } },
+  modules: { dialog: { db_mode: 1, db_url: "redis://127.0.0.1:6379/0", redis_prefix: PREFIX, default_timeout: 20, send_bye: 1 } },
 });
 
 const stored = async (node: string) => Object.values(await redis.hgetall(`${PREFIX}${node}`)).map((v) => JSON.parse(v) as { callId: string; x: { n: string } });
@@ -58,10 +58,10 @@ afterAll(async () => {
 
 describe("dialog state in Redis (db_mode 1, redis:// db_url)", () => {
   it("a node SIGKILLed with calls up and restarted on a new disk takes its calls over from Redis; BYEs and timeouts end them; the hash empties", async () => {
-    // on node a: 3 calls hang up 8 s after the answer, 2 wait for the proxy's BYE (timeout 12 s); node b: 1 call held 2 s
-    // (long enough that no call ends while node a restarts, even on a loaded machine)
-    const held = runSipp({ scenario: "dlg_uac_hold.xml", port: uacPort++, remote: `127.0.0.1:${a!.sipPort}`, calls: 3, rate: 20, service: "erin", templ: { hold_ms: "8000" }, timeoutS: 40 });
-    const waiting = runSipp({ scenario: "dlg_uac_wait_bye.xml", port: uacPort++, remote: `127.0.0.1:${a!.sipPort}`, calls: 2, rate: 20, service: "fred", timeoutS: 40 });
+    // on node a: 3 calls hang up 15 s after the answer, 2 wait for the proxy's BYE (timeout 20 s); node b: 1 call held 2 s
+    // (long enough that no call ends while node a restarts, even on a CI machine where a start takes 10 s)
+    const held = runSipp({ scenario: "dlg_uac_hold.xml", port: uacPort++, remote: `127.0.0.1:${a!.sipPort}`, calls: 3, rate: 20, service: "erin", templ: { hold_ms: "15000" }, timeoutS: 60 });
+    const waiting = runSipp({ scenario: "dlg_uac_wait_bye.xml", port: uacPort++, remote: `127.0.0.1:${a!.sipPort}`, calls: 2, rate: 20, service: "fred", timeoutS: 60 });
     const onB = runSipp({ scenario: "dlg_uac_hold.xml", port: uacPort++, remote: `127.0.0.1:${b!.sipPort}`, calls: 1, rate: 20, service: "gina", templ: { hold_ms: "2000" }, timeoutS: 40 });
     await waitUntil("5 dialogs of dlg-a in Redis", async () => (await stored("dlg-a")).length === 5, 10_000, [a!]);
     expect((await stored("dlg-a")).every((s) => s.x.n === "dlg-a")).toBe(true);
@@ -81,17 +81,18 @@ describe("dialog state in Redis (db_mode 1, redis:// db_url)", () => {
   }, 120_000);
 
   it("a row left by a call that ended just before a crash is removed at restart when the journal survives", async () => {
-    const calls = runSipp({ scenario: "dlg_uac_hold.xml", port: uacPort++, remote: `127.0.0.1:${a!.sipPort}`, calls: 1, rate: 20, service: "hank", templ: { hold_ms: "8000" }, timeoutS: 30 });
+    const calls = runSipp({ scenario: "dlg_uac_hold.xml", port: uacPort++, remote: `127.0.0.1:${a!.sipPort}`, calls: 1, rate: 20, service: "hank", templ: { hold_ms: "15000" }, timeoutS: 60 });
     await waitUntil("1 dialog of dlg-a in Redis", async () => (await stored("dlg-a")).length === 1, 10_000, [a!]);
     // a leftover of this node (its delete was lost with a crash) and one of another node
     const ghost = { ...(await stored("dlg-a"))[0]!, callId: "ghost", hEntry: 4095, hId: 999999 };
     await redis.hset(`${PREFIX}dlg-a`, "4095.999999", JSON.stringify(ghost));
     await a!.stop("SIGKILL");
     a = await startDataPlaneProcess(opts("dlg-a", dirA, 0));
-    expect(await rpcResult(a.rpcUrl, "dlg.stats_active")).toMatchObject({ all: 1 }); // from the journal, not the ghost
+    const up = await rpcResult<{ all: number }>(a.rpcUrl, "dlg.stats_active");
+    expect(up, a.log()).toMatchObject({ all: 1 }); // from the journal, not the ghost
     await waitUntil("the ghost is gone", async () => !(await stored("dlg-a")).some((s) => s.callId === "ghost"), 5_000, [a!]);
     const r = await calls;
     expect([r.successful, r.failed], r.errors || r.stderr).toEqual([1, 0]);
     await waitUntil("dlg-a's hash empty", async () => (await stored("dlg-a")).length === 0, 10_000, [a!]);
-  }, 60_000);
+  }, 90_000);
 });
