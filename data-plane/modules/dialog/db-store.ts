@@ -109,6 +109,17 @@ export function storedOf(d: Dialog, node: string): StoredDialog {
   };
 }
 
+/** A stored dialog as JSON (the journal line's `s`, the Redis field's value): variables as an object. */
+export type StoredDialogJson = Omit<StoredDialog, "vars"> & { vars: Record<string, string> };
+
+export function storedToJson(s: StoredDialog): StoredDialogJson {
+  return { ...s, vars: Object.fromEntries(s.vars) };
+}
+
+export function storedFromJson(j: StoredDialogJson): StoredDialog {
+  return { ...j, vars: new Map(Object.entries(j.vars ?? {})) };
+}
+
 /** Where db_mode 1 writes the dialogs: MySQL (this file) or Redis (redis-store.ts). */
 export interface DialogRowStore {
   /** Writes that failed. */

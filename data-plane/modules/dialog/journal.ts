@@ -14,9 +14,9 @@
 import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
 import { rewriteJsonLines } from "../../../lib/fs/json-lines.js";
 import { dirname } from "node:path";
-import type { StoredDialog } from "./db-store.js";
+import { storedFromJson, storedToJson, type StoredDialog, type StoredDialogJson } from "./db-store.js";
 
-type Line = { s: Omit<StoredDialog, "vars"> & { vars: Record<string, string> } } | { d: string };
+type Line = { s: StoredDialogJson } | { d: string };
 
 const keyOf = (hEntry: number, hId: number) => `${hEntry}.${hId}`;
 
@@ -53,14 +53,11 @@ export class DialogJournal {
 
   /** The dialogs that were up, as stored. */
   live(): StoredDialog[] {
-    return [...this.dialogs.values()].map((l) => {
-      const s = (l as { s: Omit<StoredDialog, "vars"> & { vars: Record<string, string> } }).s;
-      return { ...s, vars: new Map(Object.entries(s.vars ?? {})) };
-    });
+    return [...this.dialogs.values()].map((l) => storedFromJson((l as { s: StoredDialogJson }).s));
   }
 
   save(s: StoredDialog): void {
-    const line: Line = { s: { ...s, vars: Object.fromEntries(s.vars) } };
+    const line: Line = { s: storedToJson(s) };
     this.dialogs.set(keyOf(s.hEntry, s.hId), line as Line & { s: unknown });
     this.append(line);
   }

@@ -15,9 +15,7 @@
 import { Redis } from "ioredis";
 import type { Logger } from "../../core/api.js";
 import type { Dialog } from "./dialog.js";
-import { storedOf, type StoredDialog, type DialogRowStore } from "./db-store.js";
-
-type StoredJson = Omit<StoredDialog, "vars"> & { vars: Record<string, string> };
+import { storedFromJson, storedOf, storedToJson, type DialogRowStore, type StoredDialog, type StoredDialogJson } from "./db-store.js";
 
 export class DialogRedisStore implements DialogRowStore {
   private readonly redis: Redis;
@@ -66,9 +64,9 @@ export class DialogRedisStore implements DialogRowStore {
     const out: StoredDialog[] = [];
     for (const v of Object.values(all)) {
       try {
-        const s = JSON.parse(v) as StoredJson;
+        const s = JSON.parse(v) as StoredDialogJson;
         if (s.x?.n !== this.node) continue;
-        out.push({ ...s, vars: new Map(Object.entries(s.vars ?? {})) });
+        out.push(storedFromJson(s));
       } catch {
         // not written by Olelo
       }
@@ -78,8 +76,7 @@ export class DialogRedisStore implements DialogRowStore {
 
   save(d: Dialog): void {
     if (this.closed) return;
-    const s = storedOf(d, this.node);
-    this.track(this.redis.hset(this.key, `${d.hEntry}.${d.hId}`, JSON.stringify({ ...s, vars: Object.fromEntries(s.vars) })));
+    this.track(this.redis.hset(this.key, `${d.hEntry}.${d.hId}`, JSON.stringify(storedToJson(storedOf(d, this.node)))));
   }
 
   remove(d: Dialog): void {
