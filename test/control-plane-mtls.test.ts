@@ -223,11 +223,12 @@ describe("push over mutual TLS between real processes", () => {
     const edge2 = await dataPlane("edge-2", { ca: f("fleet-ca.pem"), cert: f("edge-2.pem"), key: f("edge-2.key") });
     await waitUntil("edge-2 connected", async () => (await syncStatus(edge2)).connected === true, 20_000, [edge2, cp]);
 
-    writeAccess({ nodes: ["edge-1", "edge-2", "edge-3"], revoked: ["edge-1"] });
     const denied = await call(TOKENS.op, "access.reload");
     expect(denied.status).toBe(403);
     expect(denied.body.error.message).toBe("forbidden: 'access.reload' needs role admin; token 'operator-" + denied.body.error.message.split("operator-")[1]);
-    // called at once, before the file poll (2.5 s) sees the change
+    writeAccess({ nodes: ["edge-1", "edge-2", "edge-3"], revoked: ["edge-1"] });
+    // called at once, before the file poll (2.5 s) sees the change (the refused call above runs
+    // before the write, so nothing slow sits between the write and this call)
     const r = await ok(TOKENS.adm, "access.reload");
     expect(r.ok).toBe(true);
     expect(r.cutOff).toEqual(["edge-1"]);
