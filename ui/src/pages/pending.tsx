@@ -23,7 +23,7 @@ interface Canary {
 }
 
 export function PendingPage({ session }: { session: Session }) {
-  const diff = usePoll(() => rpc<KindDiff[]>("diff"), 3000);
+  const diff = usePoll(async () => ({ held: await rpc<KindDiff[]>("pending.list"), db: await rpc<KindDiff[]>("diff") }), 2000);
   const canary = usePoll(() => rpc<{ current: Canary | null; recent: Canary[]; pins: Array<{ kind: string; version: string; by: string }> }>("canary.status"), 1500);
   const snaps = usePoll(() => rpc<{ rows: Array<{ kind: string; version: string; rows: number; created_at: string; has_data: boolean; reason: string }> }>("snapshots.list", { limit: 200 }), 5000);
   const [label, setLabel] = useState("");
@@ -50,18 +50,19 @@ export function PendingPage({ session }: { session: Session }) {
       },
     );
   };
-  const pending = (diff.data ?? []).filter((d) => d.error || d.added.length || d.removed.length || d.changed.length);
+  const has = (d: KindDiff) => d.error || d.added.length || d.removed.length || d.changed.length;
+  const pending = [...(diff.data?.held ?? []).map((d) => ({ ...d, where: "compiled, not on the fleet yet" })), ...(diff.data?.db ?? []).filter(has).map((d) => ({ ...d, where: "in the database, not compiled yet" }))];
   const cur = canary.data?.current ?? null;
   return (
     <>
       <Notice text={note} />
       <ErrorLine error={error ?? diff.error} />
       <h2>Pending changes</h2>
-      {pending.length === 0 ? <p class="muted" data-testid="no-pending">Nothing pending: the database matches what is served.</p> : null}
+      {pending.length === 0 ? <p class="muted" data-testid="no-pending">Nothing pending: the fleet runs what the database holds.</p> : null}
       {pending.map((d) => (
         <section class="diff" aria-label={`Pending ${d.kind}`} data-kind={d.kind}>
           <h3>
-            {d.kind}: <code>{short(d.from)}</code> → <code>{short(d.to)}</code>
+            {d.kind}: <code>{short(d.from)}</code> → <code>{short(d.to)}</code> <small class="muted">({d.where})</small>
           </h3>
           {d.error ? <ErrorLine error={cell(d.error)} /> : null}
           <ul>
