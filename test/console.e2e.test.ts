@@ -14,7 +14,8 @@
  * Ports: a block of 40 from test/kit/ports.ts (freePortBlock).
  */
 import type mysql from "mysql2/promise";
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -71,11 +72,11 @@ const fleetVersion = (node: string) => page.getByTestId(`ver-${node}-dispatcher`
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   const ui = join(dir, "ui");
-  execFileSync(process.execPath, [join(ROOT, "node_modules/vite/bin/vite.js"), "build", "--config", join(ROOT, "ui/vite.config.ts"), "--outDir", ui, "--emptyOutDir"], { cwd: ROOT, stdio: "pipe" });
+  // the console is built while MariaDB, sipp and the control plane start
+  const built = promisify(execFile)(process.execPath, [join(ROOT, "node_modules/vite/bin/vite.js"), "build", "--config", join(ROOT, "ui/vite.config.ts"), "--outDir", ui, "--emptyOutDir"], { cwd: ROOT });
   const tokens = join(dir, "tokens.json");
   writeFileSync(tokens, JSON.stringify({ [ADMIN]: { role: "admin", name: "alice" }, [VIEWER]: { role: "read-only", name: "viewer" } }));
-  admin = await freshE2eDatabase(DB);
-  uas = await startSippServer({ scenario: "uas_rr.xml", port: UAS });
+  [admin, uas] = await Promise.all([freshE2eDatabase(DB), startSippServer({ scenario: "uas_rr.xml", port: UAS })]);
   cp = spawnTsx(
     `control-plane :${API}`,
     "control-plane/main.ts",
@@ -84,6 +85,7 @@ beforeAll(async () => {
   );
   await waitForPort(API, "127.0.0.1", 60_000, [cp]);
   await waitUntil("control plane status", async () => (await call("status").catch(() => null)) !== null, 20_000, [cp]);
+  const launched = chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: ["--no-sandbox", "--disable-gpu"] });
   dps = await Promise.all(
     (["eu", "us"] as const).map((zone, i) =>
       startDataPlaneProcess({
@@ -102,7 +104,8 @@ beforeAll(async () => {
     ),
   );
   await waitUntil("both nodes connected", async () => (await call<Array<{ connected: boolean }>>("nodes")).filter((n) => n.connected).length === 2, 15_000, [cp, ...dps]);
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: ["--no-sandbox", "--disable-gpu"] });
+  await built;
+  browser = await launched;
   page = await (await browser.newContext({ viewport: { width: 1366, height: 800 } })).newPage();
   page.on("dialog", (d) => void d.accept());
 }, 120_000);

@@ -186,7 +186,7 @@ export class ConsoleSessions {
     if (!who) return json(res, 401, { error: "unauthorized: unknown token" });
     const s: Session = { id: randomBytes(32).toString("base64url"), csrf: randomBytes(24).toString("base64url"), token: token.trim(), expires: Date.now() + this.ttlMs };
     this.sessions.set(s.id, s);
-    return json(res, 200, { actor: who.name, role: who.role, csrf: s.csrf, expiresAt: new Date(s.expires).toISOString() }, { "set-cookie": this.cookie(s.id, Math.round(this.ttlMs / 1000)) });
+    return json(res, 200, { actor: who.name, role: who.role, csrf: s.csrf, expiresAt: new Date(s.expires).toISOString() }, { "set-cookie": this.cookie(s.id, Math.max(1, Math.round(this.ttlMs / 1000))) });
   }
 
   /** Answers every request under /ui (session API and static files). */
