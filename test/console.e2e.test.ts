@@ -16,7 +16,7 @@
 import type mysql from "mysql2/promise";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -189,6 +189,8 @@ describe("web console in headless Chromium (control plane, MariaDB, two data pla
     await page.getByRole("button", { name: "Save" }).click();
     await expect.poll(() => page.getByRole("status").textContent()).toMatch(/^updated dispatcher 1/);
     await go("Pending & push");
+    await page.locator('[data-kind="dispatcher"]').getByText("description media-1 → media-1 canary").waitFor();
+    expect(await page.locator('[data-kind="subscriber"]').count()).toBe(0);
     await page.getByLabel("Canary label (label=value)").fill("zone eu");
     await page.getByRole("button", { name: "Push as canary" }).click();
     await expect.poll(() => page.locator('.field-error[data-field="canary"]').textContent()).toMatch(/label=value/);
@@ -242,6 +244,11 @@ describe("web console in headless Chromium (control plane, MariaDB, two data pla
       return (await page.locator(`tr[data-callid="${callId}"]`).count()) === 1;
     }, 15_000, [cp, ...dps]);
     expect(await page.locator(`tr[data-callid="${callId}"]`).textContent()).toMatch(/dp-us.*ANSWERED.*rpc/);
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export CSV" }).click()]);
+    const csv = readFileSync((await download.path())!, "utf8").trimEnd().split("\r\n");
+    expect(csv).toHaveLength(2);
+    expect(csv[0]).toMatch(/^seq,cdr_id,call_id,/);
+    expect(csv[1]).toContain(callId);
     await shot("cdrs");
   });
 

@@ -18,6 +18,7 @@ import { dryRunMethod } from "./dry-run-method.js";
 import { diffSets } from "../compile/diff.js";
 import { tableNamesOf } from "../../tables/kinds.js";
 import type { TableSet } from "../../tables/rows.js";
+import { HASHED_SUFFIX } from "../push/least-secret.js";
 
 const SECRETS = ["password", "ha1", "ha1b"];
 /** Subscriber secrets left out of a diff (the fleet's copy has them stripped, see push/least-secret.ts). */
@@ -150,7 +151,8 @@ export function fleetMethods(d: FleetMethodDeps): RpcMethod[] {
         source.kinds().flatMap((kind) => {
           const cur = source.current(kind);
           const served = fleet.fleetVersion(kind);
-          if (!cur || served?.version === cur.version) return [];
+          // the fleet's subscriber versions carry the least-secret suffix (push/least-secret.ts)
+          if (!cur || served?.version === cur.version || served?.version === cur.version + HASHED_SUFFIX) return [];
           return [{ kind, from: served?.version ?? null, to: cur.version, ...diffSets(tableNamesOf(kind), withoutSecrets(served?.set), withoutSecrets(cur.set)!) }];
         }),
     },

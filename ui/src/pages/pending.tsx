@@ -74,7 +74,8 @@ export function PendingPage({ session }: { session: Session }) {
             ))}
             {d.changed.map((a) => (
               <li class="changed">
-                ~ {a.table} {cell(a.id)} {a.columns.join(", ")}: {cell(a.before)} → {cell(a.after)}
+                ~ {a.table} {cell(a.id)}:{" "}
+                {a.columns.map((c) => `${c} ${cell((a.before as Record<string, unknown>)[c])} → ${cell((a.after as Record<string, unknown>)[c])}`).join("; ")}
               </li>
             ))}
           </ul>
