@@ -9,7 +9,8 @@
  * reaches only the eu node and is rolled back from the console; a dry run; end a live sipp call
  * from the live view and find its CDR; the audit trail; a read-only token sees no write controls
  * and is refused a write; a cookie request without the CSRF header is refused. Screenshots of
- * every page go to docs/console/*.png (README "Web console").
+ * every page go to docs/console/*.png (README "Web console") when OLELO_SCREENSHOTS=1, else to the
+ * test's temporary directory, so a plain `npm test` leaves the working tree clean.
  *
  * Ports: a block of 40 from test/kit/ports.ts (freePortBlock).
  */
@@ -44,8 +45,8 @@ const UAS = BASE + 20;
 const ADMIN = "admin-token-0123456789abcdef";
 const VIEWER = "viewer-token-0123456789abcdef";
 const URL0 = `http://127.0.0.1:${API}`;
-const SHOTS = join(ROOT, "docs/console");
 const dir = mkdtempSync(join(tmpdir(), "olelo-e2e-console-"));
+const SHOTS = process.env.OLELO_SCREENSHOTS === "1" ? join(ROOT, "docs/console") : join(dir, "shots");
 
 let admin: mysql.Connection;
 let cp: TestProcess;
