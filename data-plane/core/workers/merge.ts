@@ -4,7 +4,7 @@
  */
 
 /** Methods answered by worker 0 alone: node facts, and state every worker holds whole (replicated or shared). */
-const ONE = [/^system\./, /^core\.(uptime|version|info|runinfo|modules|echo|prints|printi|config_status|log_level)$/, /^corex\./, /^ul\./, /^pike\./, /^script\.info$/, /^core\.sync_status$/];
+const ONE = [/^system\./, /^core\.(uptime|version|info|runinfo|modules|echo|prints|printi|config_status|log_level)$/, /^corex\./, /^ul\./, /^pike\.top$/, /^htable\.(get|delete|sets|seti|setex|setxs|setxi|dump|flush|listTables|stats)$/, /^script\.info$/, /^core\.sync_status$/];
 
 /** Statistic groups whose values are node-wide already (replicated state): max, not sum. */
 const NODE_WIDE_STATS = /^(usrloc|olelo_usrloc_)/;
@@ -76,7 +76,7 @@ export function mergePrometheus(texts: readonly string[], extra = ""): string {
   const meta = new Map<string, string[]>();
   const samples = new Map<string, Map<string, number>>();
   const familyOf = (name: string): string => name.replace(/_(bucket|sum|count)$/, "");
-  const MAX = /^olelo_(usrloc_|uptime_seconds|process_|control_plane_connected|table_rows)/;
+  const MAX = /^olelo_(usrloc_|uptime_seconds|process_|control_plane_connected|table_rows|dispatcher_destination_up)/;
   for (const t of texts) {
     for (const line of t.split("\n")) {
       if (line === "") continue;
