@@ -14,6 +14,7 @@ SB="${SIPBENCH:-$B/../../shared/sipbench}"
 OUT="$B/out"; mkdir -p "$OUT"; STAMP="$(date +%Y%m%d-%H%M%S)"
 STEP="${STEP_SECS:-8}"; MODES="${WORKERS_MODES:-calls register}"
 export SIPP="$HERE/sipp-per-call.sh"
+export PATH="$B/../node_modules/.bin:$PATH"   # the pinned Node (npm run bench sets it too)
 
 echo "== workers: proxy CPU per call at ${CALL_RATE:-1500} calls/s (one socket per call)"
 for w in 1 2; do
