@@ -13,11 +13,12 @@
  *   const wc = new WindowCounters(host.node.sharedInt32("pike", WindowCounters.cells(65536)), 65536);
  *   const r = wc.hit(0x7f000001, 0, Math.floor(Date.now() / 2000)); // { curr, prev }
  */
-const CELLS = 6;
-
 export class WindowCounters {
+  /** Int32 cells per slot. */
+  static readonly CELLS = 6;
+
   static cells(slots: number): number {
-    return slots * CELLS;
+    return slots * WindowCounters.CELLS;
   }
 
   private readonly probe = 32;
@@ -26,7 +27,7 @@ export class WindowCounters {
     private readonly mem: Int32Array,
     private readonly slots: number,
   ) {
-    if (mem.length < slots * CELLS) throw new Error(`WindowCounters: ${mem.length} cells for ${slots} slots`);
+    if (mem.length < slots * WindowCounters.CELLS) throw new Error(`WindowCounters: ${mem.length} cells for ${slots} slots`);
   }
 
   /** Counts one hit of key (hi, lo) in `unit`; the counts after it, or null when untracked. */
@@ -34,7 +35,7 @@ export class WindowCounters {
     const m = this.mem;
     let i = (Math.imul(hi ^ Math.imul(lo, 0x9e3779b1), 0x85ebca6b) >>> 0) % this.slots;
     for (let n = 0; n < this.probe; n++, i = (i + 1) % this.slots) {
-      const b = i * CELLS;
+      const b = i * WindowCounters.CELLS;
       while (Atomics.compareExchange(m, b, 0, 1) !== 0) {
         /* spin: held for a few instructions */
       }
@@ -69,7 +70,7 @@ export class WindowCounters {
     const m = this.mem;
     let i = (Math.imul(hi ^ Math.imul(lo, 0x9e3779b1), 0x85ebca6b) >>> 0) % this.slots;
     for (let n = 0; n < this.probe; n++, i = (i + 1) % this.slots) {
-      const b = i * CELLS;
+      const b = i * WindowCounters.CELLS;
       if (Atomics.load(m, b + 1) !== hi || Atomics.load(m, b + 2) !== lo) continue;
       const w = Atomics.load(m, b + 3);
       if (w === unit) return { curr: Atomics.load(m, b + 4), prev: Atomics.load(m, b + 5) };
