@@ -175,6 +175,16 @@ describe("workers: 2, pike", () => {
   });
 });
 
+describe("workers: 2, script reload", () => {
+  it("script.reload swaps the script on every worker before it answers", async () => {
+    const t0 = Date.now();
+    await rpcResult(relay.rpc, "script.reload");
+    const each = await rpcResult<Array<{ worker: number; result: { loadedAt: string } }>>(relay.rpc, "core.worker_stats", ["script.info"]);
+    expect(each).toHaveLength(2);
+    for (const w of each) expect(Date.parse(w.result.loadedAt)).toBeGreaterThanOrEqual(t0 - 5);
+  });
+});
+
 describe("workers: 2, a worker that dies", () => {
   it("is restarted by the node (core.workers, core.worker_exited event, metric) and calls go on, 0 failed", async () => {
     const answer = await startSippServer({ scenario: "uas_rr.xml", port: UAS + 40 });
