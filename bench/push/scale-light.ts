@@ -81,7 +81,7 @@ async function main(): Promise<void> {
           const s = seen[e.i as number];
           if (!s) continue;
           if (e.event === "up") s.up = e.t;
-          if (e.event === "applied") Object.assign(s, { version: e.version, rows: e.rows, at: e.t, deltas: s.deltas + (e.delta ? 1 : 0), bytes: s.bytes + e.bytes });
+          if (e.event === "applied") Object.assign(s, { version: e.version, rows: e.delta ? s.rows : e.rows, at: e.t, deltas: s.deltas + (e.delta ? 1 : 0), bytes: s.bytes + e.bytes });
         }
         if (c.events.length > 10_000) { c.events.splice(0, consumed[p]!); consumed[p] = 0; }
       });
@@ -100,6 +100,7 @@ async function main(): Promise<void> {
     const lastMs = Math.max(...seen.map((s) => s.at)) - tA;
     const memAfter = memMb(cp.pgid);
     const bigBytes = seen.reduce((n, s) => n + s.bytes, 0);
+    console.log(`(a) ${CLIENTS} clients / ${PROCS} procs, ${ROWS} rows (INSERT ${insertS.toFixed(1)} s): first ${(firstMs / 1000).toFixed(1)} s, last ${(lastMs / 1000).toFixed(1)} s, ${(bigBytes / 1048576).toFixed(0)} MiB; CP RSS ${memBefore.rss} → ${memAfter.rss} MB (HWM ${memAfter.hwm})`);
 
     // (b) one-row deltas
     const each: number[] = [], all: number[] = [];
@@ -116,6 +117,7 @@ async function main(): Promise<void> {
       all.push(Math.max(...t));
     }
     const deltas = seen.reduce((n, s) => n + s.deltas, 0) - deltasBefore;
+    console.log(`(b) p50 ${pct(each, 50).toFixed(0)} ms, p99 ${pct(each, 99).toFixed(0)} ms; all: p50 ${pct(all, 50).toFixed(0)}, p99 ${pct(all, 99).toFixed(0)} ms; ${deltas} deltas`);
 
     // (c) restart
     drain();
@@ -129,9 +131,10 @@ async function main(): Promise<void> {
     const upFirst = Math.min(...seen.map((s) => s.up)) - tC;
     const upLast = Math.max(...seen.map((s) => s.up)) - tC;
     const resent = seen.filter((s) => s.version !== current).length;
+    console.log(`(c) ready ${(readyMs / 1000).toFixed(1)} s, up first ${(upFirst / 1000).toFixed(1)} s, last ${(upLast / 1000).toFixed(1)} s, ${resent} resent`);
     const tU = wall();
     await admin.query(`UPDATE prefix_route SET comment = 'after-restart' WHERE prefix = '490000001'`);
-    await poll("all clients on a version after the restart", () => seen.every((s) => s.version !== current && s.rows === ROWS), 120_000);
+    await poll("all clients on a version after the restart", () => seen.every((s) => s.version !== current), 120_000); // a delta: totalRows is its own count
     const afterMs = Math.max(...seen.map((s) => s.at)) - tU;
     const memEnd = memMb(cp.pgid);
 
@@ -143,6 +146,7 @@ async function main(): Promise<void> {
       ["(c) restart: SIGTERM → CP ready / streams open first, last", `${(readyMs / 1000).toFixed(1)} s / ${(upFirst / 1000).toFixed(1)} s, ${(upLast / 1000).toFixed(1)} s; ${resent} clients were sent a version on reconnect`],
       ["(c) then one UPDATE → on all", `${afterMs.toFixed(0)} ms; CP VmRSS ${memEnd.rss} MB after the restart`],
     ];
+    console.log("");
     const w = Math.max(...out.map((r) => r[0].length));
     for (const [k, v] of out) console.log(`${k.padEnd(w)}  ${v}`);
   } finally {
