@@ -23,7 +23,13 @@ const now = () => performance.timeOrigin + performance.now();
 const emit = (e: Record<string, unknown>) => process.stdout.write(JSON.stringify(e) + "\n");
 
 function node(i: number): void {
-  const client = new Client(address, grpc.credentials.createInsecure(), { "grpc.max_receive_message_length": 16 * 1024 * 1024 });
+  // the real sync client's channel options: its own connection per node, reconnect backoff 100..1000 ms
+  const client = new Client(address, grpc.credentials.createInsecure(), {
+    "grpc.max_receive_message_length": 16 * 1024 * 1024,
+    "grpc.initial_reconnect_backoff_ms": 100,
+    "grpc.max_reconnect_backoff_ms": 1000,
+    "grpc.use_local_subchannel_pool": 1,
+  });
   let running: string | null = null;
   let delay = 100;
   const open = () => {
