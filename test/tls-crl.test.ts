@@ -1,8 +1,8 @@
 import { X509Certificate } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { makeFleetPki } from "../../test/kit/fleet-pki.js";
-import { WatchedCrl, parseCrlPem, pemCertificates } from "./crl.js";
+import { makeFleetPki } from "./kit/fleet-pki.js";
+import { WatchedCrl, parseCrlPem, pemCertificates } from "../lib/tls/crl.js";
 
 const pki = makeFleetPki();
 pki.ca("fleet-ca");
