@@ -162,7 +162,7 @@ export function buildConfig(raw: unknown, baseDir: string): DataPlaneConfig {
       const file = (k: string) => (t[k] === undefined || t[k] === null ? null : resolve(baseDir, str(t[k], `controlPlane.tls.${k}`)));
       const ca = file("ca");
       if (!ca) throw new ConfigError("'controlPlane.tls.ca' is required (the CA that signed the control plane's certificate)");
-      tls = { ca, cert: file("cert"), key: file("key"), serverName: t.serverName === undefined ? null : str(t.serverName, "controlPlane.tls.serverName"), crl: file("crl") };
+      tls = { ca, cert: file("cert"), key: file("key"), serverName: t.serverName === undefined ? null : str(t.serverName, "controlPlane.tls.serverName"), ...(file("crl") ? { crl: file("crl") } : {}) };
       if (!!tls.cert !== !!tls.key) throw new ConfigError("'controlPlane.tls' needs both cert and key, or neither");
     }
     let token = c.token === undefined || c.token === null ? null : str(c.token, "controlPlane.token");
