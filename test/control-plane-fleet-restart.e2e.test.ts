@@ -57,6 +57,7 @@ beforeAll(async () => {
   admin = await freshE2eDatabase(DB);
   cp = await startCp();
   await Promise.all([dataPlane("fr-eu", "eu"), dataPlane("fr-us", "us")]);
+  dps.sort((a, b) => (a.node === "fr-eu" ? -1 : b.node === "fr-eu" ? 1 : 0)); // versions() lists eu first
 }, 120_000);
 
 afterAll(async () => {
@@ -81,11 +82,20 @@ describe("pins and canaries survive a control-plane restart (real processes)", (
     await rpc("push");
     const p1 = (await rpc("status")).kinds.find((k: { kind: string }) => k.kind === "prefix_route").version as string;
     await until("both on p1", async () => (await versions("prefix_route")).every((v) => v === p1));
+    const acked = async (kind: string, v: string) =>
+      ((await rpc("nodes")) as Array<{ connected: boolean; tables: Array<{ kind: string; appliedVersion: string | null; pending: boolean }> }>)
+        .filter((n) => n.connected)
+        .every((n) => n.tables.some((t) => t.kind === kind && t.appliedVersion === v && !t.pending));
+    await until("the control plane has both ACKs of p1", () => acked("prefix_route", p1));
     await admin.query("INSERT INTO prefix_route (prefix, route, comment) VALUES ('4940', 'hamburg', '')");
     const c = await rpc("push", { canary: "zone=eu", soak_ms: 600_000 });
     expect(c.canary).toMatchObject({ state: "soaking", nodes: ["fr-eu"], kinds: [{ kind: "prefix_route", from: p1 }] });
     const p2 = c.canary.kinds[0].to as string;
-    await until("the eu node runs the candidate p2", async () => (await versions("prefix_route")).join() === [p2, p1].join());
+    try {
+      await until("the eu node runs the candidate p2", async () => (await versions("prefix_route")).join() === [p2, p1].join());
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\nnodes: ${JSON.stringify(await rpc("nodes"))}\nsync ${dps[0]!.node}: ${JSON.stringify(await rpcResult(dps[0]!.rpcUrl, "core.sync_status"))}`);
+    }
     expect(await versions("dispatcher")).toEqual([d1, d1]);
 
     // restart the real control-plane process
