@@ -28,7 +28,7 @@ export interface DataPlaneConfig {
     /** How often health counters (StatsReport) go to the control plane; default 5000 ms. */
     statsIntervalMs: number;
     /** TLS to the control plane: fleet CA, and this node's certificate + key for mutual TLS (paths resolved). */
-    tls: { ca: string; cert: string | null; key: string | null; serverName: string | null } | null;
+    tls: { ca: string; cert: string | null; key: string | null; serverName: string | null; crl?: string | null } | null;
     /** Per-node bearer token (server-only TLS). */
     token: string | null;
   } | null;
@@ -164,11 +164,11 @@ export function buildConfig(raw: unknown, baseDir: string): DataPlaneConfig {
     let tls: NonNullable<DataPlaneConfig["controlPlane"]>["tls"] = null;
     if (c.tls !== undefined && c.tls !== null) {
       const t = obj(c.tls, "controlPlane.tls");
-      for (const k of Object.keys(t)) if (!["ca", "cert", "key", "serverName"].includes(k)) throw new ConfigError(`unknown key 'controlPlane.tls.${k}'`);
+      for (const k of Object.keys(t)) if (!["ca", "cert", "key", "serverName", "crl"].includes(k)) throw new ConfigError(`unknown key 'controlPlane.tls.${k}'`);
       const file = (k: string) => (t[k] === undefined || t[k] === null ? null : resolve(baseDir, str(t[k], `controlPlane.tls.${k}`)));
       const ca = file("ca");
       if (!ca) throw new ConfigError("'controlPlane.tls.ca' is required (the CA that signed the control plane's certificate)");
-      tls = { ca, cert: file("cert"), key: file("key"), serverName: t.serverName === undefined ? null : str(t.serverName, "controlPlane.tls.serverName") };
+      tls = { ca, cert: file("cert"), key: file("key"), serverName: t.serverName === undefined ? null : str(t.serverName, "controlPlane.tls.serverName"), ...(file("crl") ? { crl: file("crl") } : {}) };
       if (!!tls.cert !== !!tls.key) throw new ConfigError("'controlPlane.tls' needs both cert and key, or neither");
     }
     let token = c.token === undefined || c.token === null ? null : str(c.token, "controlPlane.token");
