@@ -53,12 +53,22 @@ export function cutUri(t: string, out: UriCuts): boolean {
   out.at = at;
   const hs = at >= 0 ? at + 1 : colon + 1;
   out.hostStart = hs;
-  const q = t.indexOf("?", hs);
-  let semi = t.indexOf(";", hs);
-  if (q >= 0 && semi > q) semi = -1;
-  out.q = q;
-  out.semi = semi;
-  out.hostEnd = semi >= 0 ? semi : q >= 0 ? q : t.length;
+  // host[:port] ends at the first ';' or '?'; after a ';' the headers start at the next '?'
+  const n = t.length;
+  let i = hs;
+  while (i < n) {
+    const ch = t.charCodeAt(i);
+    if (ch === 59 /* ; */ || ch === 63 /* ? */) break;
+    i++;
+  }
+  out.hostEnd = i;
+  if (i < n && t.charCodeAt(i) === 59) {
+    out.semi = i;
+    out.q = t.indexOf("?", i + 1);
+  } else {
+    out.semi = -1;
+    out.q = i < n ? i : -1;
+  }
   return true;
 }
 
