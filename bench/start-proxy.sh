@@ -5,4 +5,5 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$HERE/.."
-exec node --import tsx data-plane/main.ts --config "$HERE/olelo-bench.json" "$@"
+# BENCH_WORKERS: worker threads (default 1, the single-process figures); "auto" = one per core
+exec node --import tsx data-plane/main.ts --config "$HERE/olelo-bench.json" --set "workers=${BENCH_WORKERS:-1}" "$@"

@@ -66,6 +66,8 @@ export interface SyncClientOptions {
   deltaBase?: DeltaBase;
   /** Hello labels (canary selection); health counters sent as StatsReport every statsIntervalMs (default 5000). */
   labels?: Record<string, string>;
+  /** Hello control_url: where this node's JSON-RPC control API answers (the control plane's node.rpc). */
+  controlUrl?: string | null;
   health?: () => HealthCounters;
   statsIntervalMs?: number;
   /** TLS to the control plane (channel-security.ts); without it only a loopback url is allowed. */
@@ -450,12 +452,8 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
     c.on("status", (s: grpc.StatusObject) => onEnded(c, s.code === grpc.status.OK ? "stream closed by the control plane" : `${grpc.status[s.code]}: ${s.details}`));
     c.on("end", () => onEnded(c, "stream closed by the control plane"));
     const kinds = supportedKinds();
-    const versions: Record<string, string> = {};
-    for (const k of kinds) {
-      const v = applied.get(k);
-      if (v) versions[k] = v;
-    }
-    const hello = { node: { id: opts.nodeId, buildVersion, kinds, supportsDelta: deltaBase !== "off" }, versions, compileOptions: compileOptionsOf(tables, kinds), labels: opts.labels ?? {} };
+    const versions: Record<string, string> = Object.fromEntries(kinds.filter((k) => applied.get(k)).map((k) => [k, applied.get(k)!]));
+    const hello = { node: { id: opts.nodeId, buildVersion, kinds, supportsDelta: deltaBase !== "off" }, versions, compileOptions: compileOptionsOf(tables, kinds), labels: opts.labels ?? {}, controlUrl: opts.controlUrl ?? "" };
     c.write(create(StreamTablesRequestSchema, { message: { case: "hello", value: hello } }));
   };
 
