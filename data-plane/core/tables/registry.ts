@@ -33,6 +33,12 @@ export interface TableSink<C = unknown> {
    * live version is the delta's base.
    */
   compileDelta?(change: TableDeltaChange): C | null;
+  /**
+   * The compile options this sink applies (its module params that change which rows are valid:
+   * lcr, carrierroute, mtree, htable; tables/kind-options.ts). The sync client reports them in its
+   * Hello, and the control plane validates every version with them too.
+   */
+  readonly options?: unknown;
 }
 
 /** The rows a delta changed, per table: `removed` are the base rows it drops (removed or replaced), `added` the rows it puts in. */

@@ -47,6 +47,8 @@ export default defineModule<HtableApi, HtableParams>({
       kind: "htable",
       tables: dbtables.size > 0 ? [...dbtables] : ["htable"],
       compile: (set) => compileHtableSet(set, dbtables),
+      // what the control plane validates a pushed version with (tables/kinds.ts, kind "htable")
+      options: { dbtables: [...dbtables].sort() },
       apply(compiled) {
         for (const [dbtable, rows] of compiled) mgr.applyRows(dbtable, rows);
       },

@@ -90,6 +90,7 @@ export function createMtree(host: ModuleHost): MtreeModule {
   host.tables.register({
     kind: "mtree",
     tables: tableNamesOf("mtree"),
+    options: opts,
     // big tables (> 50k rows) compile in slices between SIP messages; small ones at once
     compile: (set) => compileBySize(set, () => compileMtreeSteps(set, opts)),
     apply: (compiled, _version) => {
