@@ -23,7 +23,8 @@ import { compileCarrierrouteTables } from "./carrierroute/table.js";
 import { compileDialplan } from "./dialplan/dialplan-table.js";
 import { compileDomain } from "./domain/domain-table.js";
 import { compileDispatcherTables } from "./dispatcher/table.js";
-import { compileDroutingTables } from "./drouting/table.js";
+import { compileDroutingTables, type CompiledDrouting } from "./drouting/table.js";
+import { applyDroutingChanges } from "./drouting/delta.js";
 import { compileHtableRows, compileHtableSet } from "./htable/table.js";
 import type { HtableCompileOptions } from "./kind-options.js";
 import type { CarrierrouteCompileOptions } from "./carrierroute/table.js";
@@ -76,7 +77,14 @@ export const TABLE_KINDS: readonly TableKind[] = [
   { kind: "dispatcher", tables: ids("dispatcher"), compile: compileDispatcherTables, source: "tables/dispatcher/table.ts compileDispatcherTables" },
   // lcr_count defaults to the highest lcr_id in the rows, as the module does without the param.
   { kind: "lcr", tables: ids("lcr_gw", "lcr_rule", "lcr_rule_target"), compile: (set, o) => compileLcrTables(set, o as LcrCompileOptions | undefined), source: "tables/lcr/table.ts compileLcrTables" },
-  { kind: "drouting", tables: [{ name: "dr_gateways", key: "gwid" }, { name: "dr_gw_lists", key: "id" }, { name: "dr_rules", key: "ruleid" }, { name: "dr_groups", key: "id" }], compile: compileDroutingTables, source: "tables/drouting/table.ts compileDroutingTables" },
+  {
+    kind: "drouting",
+    tables: [{ name: "dr_gateways", key: "gwid" }, { name: "dr_gw_lists", key: "id" }, { name: "dr_rules", key: "ruleid" }, { name: "dr_groups", key: "id" }],
+    compile: compileDroutingTables,
+    // dr_rules-only changes go into a per-group prefix overlay; other tables: the full compile (null)
+    compileDelta: (prev, changes, set) => applyDroutingChanges(prev as CompiledDrouting, changes, set),
+    source: "tables/drouting/table.ts compileDroutingTables",
+  },
   {
     kind: "carrierroute",
     tables: ids("carrier_name", "domain_name", "carrierroute", "carrierfailureroute"),

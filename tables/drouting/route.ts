@@ -1,5 +1,5 @@
 import type { Calendar } from "./calendar.js";
-import type { CompiledDrouting, DrGateway, DrRule } from "./table.js";
+import type { CompiledDrouting, DrGateway, DrGroupRules, DrRule } from "./table.js";
 import { matchTimeRec } from "./timerec.js";
 
 /**
@@ -17,12 +17,27 @@ export function findRule(c: CompiledDrouting, group: number, user: string, now: 
   const g = c.groups.get(group);
   if (g === undefined) return null;
   let found: DrRule | null = null;
-  const levels = g.tree.collect(user);
+  const levels = g.overlay === undefined ? g.tree.collect(user) : overlaidLevels(g, user);
   for (const rules of levels) {
     found = firstInTime(rules, now, cal);
     if (found !== null) return found;
   }
   return firstInTime(g.noPrefix, now, cal);
+}
+
+/** The rule lists of every prefix of `user`, longest first, with a delta overlay (delta.ts) replacing the tree's lists. */
+function overlaidLevels(g: DrGroupRules, user: string): (readonly DrRule[])[] {
+  const ov = g.overlay!;
+  const byLen: [number, readonly DrRule[]][] = [];
+  g.tree.forEachMatch(user, (v, len) => {
+    if (len > 0 && !ov.has(user.slice(0, len))) byLen.push([len, v]);
+  });
+  for (const l of g.overlayLengths ?? []) {
+    if (l === 0 || l > user.length) continue;
+    const o = ov.get(user.slice(0, l));
+    if (o !== undefined && o.length > 0) byLen.push([l, o]);
+  }
+  return byLen.sort((a, b) => b[0] - a[0]).map((x) => x[1]);
 }
 
 function firstInTime(rules: readonly DrRule[], now: number, cal: Calendar): DrRule | null {

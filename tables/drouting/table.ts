@@ -1,4 +1,4 @@
-import { TableError, type TableSet } from "../rows.js";
+import { TableError, type TableRow, type TableSet } from "../rows.js";
 import { PrefixKeyError, PrefixTreeBuilder } from "../../lib/prefix-tree/build-prefix-tree.js";
 import type { PrefixTree } from "../../lib/prefix-tree/prefix-tree.js";
 import { readInt, readStr, rowIdOf, rowAt, tableArray } from "../kit/row-values.js";
@@ -49,6 +49,19 @@ export interface DrGroupRules {
   readonly tree: PrefixTree<DrRule[]>;
   /** Rules with an empty prefix, same order. */
   readonly noPrefix: readonly DrRule[];
+  /**
+   * Prefixes changed by deltas on top of `tree` (delta.ts): prefix → its rules in order (empty:
+   * none), replacing the tree's list for that prefix. Absent after a full compile.
+   */
+  readonly overlay?: ReadonlyMap<string, readonly DrRule[]>;
+  /** The distinct key lengths of `overlay`, longest first. */
+  readonly overlayLengths?: readonly number[];
+}
+
+/** A dr_gw_lists row resolved. */
+export interface DrGwList {
+  readonly text: string;
+  readonly groups: DrGateway[][];
 }
 
 export interface CompiledDrouting {
@@ -61,6 +74,14 @@ export interface CompiledDrouting {
   /** canonical IP → gateways with that address. */
   readonly byIp: ReadonlyMap<string, readonly DrGateway[]>;
   readonly ruleCount: number;
+  /** ruleids of a full compile (delta.ts checks duplicates against it and `ruleIdOverlay`). */
+  readonly ruleIds?: ReadonlySet<number>;
+  /** ruleids a delta added (true) or removed (false) since `ruleIds` was built. */
+  readonly ruleIdOverlay?: ReadonlyMap<number, boolean>;
+  /** dr_gw_lists by id (what `#id` gwlists resolve to). */
+  readonly lists?: ReadonlyMap<number, DrGwList>;
+  /** Prefix overlay entries summed over the groups (0 or absent: plain trees). */
+  readonly overlaySize?: number;
 }
 
 /** Kamailio's DR_MAX_GWLIST: at most 32 gateways per rule. */
@@ -115,7 +136,7 @@ export function* compileDroutingSteps(set: TableSet): Sliced<CompiledDrouting> {
   }
 
   // ---- reusable lists
-  const lists = new Map<number, { text: string; groups: DrGateway[][] }>();
+  const lists = new Map<number, DrGwList>();
   const listRows = tableArray(set, LISTS);
   for (let i = 0; i < listRows.length; i++) {
     if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
@@ -136,49 +157,9 @@ export function* compileDroutingSteps(set: TableSet): Sliced<CompiledDrouting> {
   for (let i = 0; i < ruleRows.length; i++) {
     if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;
     const row = rowAt(ruleRows, i, RULES);
-    const id = rowIdOf(row, "ruleid", i);
-    const ruleId = readInt(row, RULES, id, "ruleid", { min: 0 });
-    if (ruleIds.has(ruleId)) throw new TableError(RULES, id, "duplicate ruleid");
-    ruleIds.add(ruleId);
-    const groupText = readStr(row, RULES, id, "groupid", { nonEmpty: true, maxLength: 255 });
-    const groups = groupText.split(/[,|]/).map((g) => {
-      const t = g.trim();
-      if (!/^\d+$/.test(t)) throw new TableError(RULES, id, `groupid '${groupText}' is not a comma-separated list of group numbers`);
-      return Number(t);
-    });
-    const prefix = readStr(row, RULES, id, "prefix", { maxLength: 64 }).trim();
-    for (let k = 0; k < prefix.length; k++) {
-      if (!DR_PREFIX_CHARS.includes(prefix[k]!)) throw new TableError(RULES, id, `prefix '${prefix}': invalid character '${prefix[k]}' at position ${k} (allowed: ${DR_PREFIX_CHARS})`);
-    }
-    const recText = readStr(row, RULES, id, "timerec", { maxLength: 255 });
-    // big tables repeat a handful of recurrences: parse each text once (TimeRec is read-only)
-    let timerec = recs.get(recText);
-    if (timerec === undefined) {
-      try {
-        timerec = parseTimeRec(recText);
-      } catch (e) {
-        if (e instanceof TimeRecError) throw new TableError(RULES, id, `timerec ${e.message}`);
-        throw e;
-      }
-      recs.set(recText, timerec);
-    }
-    const priority = readInt(row, RULES, id, "priority", { def: 0, min: -2147483648, max: 2147483647 });
-    const routeRaw = readStr(row, RULES, id, "routeid", { maxLength: 64 }).trim();
-    const routeId = routeRaw === "" || routeRaw === "0" ? null : routeRaw;
-    const gwlist = readStr(row, RULES, id, "gwlist", { nonEmpty: true, maxLength: 255 }).trim();
-    let gwGroups: DrGateway[][];
-    if (gwlist.startsWith("#")) {
-      const ref = gwlist.slice(1).trim();
-      const list = /^\d+$/.test(ref) ? lists.get(Number(ref)) : undefined;
-      if (list === undefined) throw new TableError(RULES, id, `gwlist '${gwlist}' refers to no dr_gw_lists row`);
-      gwGroups = list.groups;
-    } else {
-      // many rules share a list: resolve each distinct text once
-      let r = resolved.get(gwlist);
-      if (r === undefined) resolved.set(gwlist, (r = resolveGwList(gwlist, gateways, RULES, id)));
-      gwGroups = r;
-    }
-    const rule: DrRule = { ruleId, groups, prefix, timerec, priority, routeId, gwGroups, gwlist };
+    const rule = readDrRule(row, rowIdOf(row, "ruleid", i), gateways, lists, recs, resolved, (r) => ruleIds.has(r));
+    ruleIds.add(rule.ruleId);
+    const groups = rule.groups;
     for (const g of groups) {
       let l = perGroup.get(g);
       if (!l) perGroup.set(g, (l = []));
@@ -250,7 +231,64 @@ export function* compileDroutingSteps(set: TableSet): Sliced<CompiledDrouting> {
     if (!l) byIp.set(gw.ipCanon, (l = []));
     l.push(gw);
   }
-  return { gateways, groups: groupsOut, userDomainGroups, userGroups, byIp, ruleCount: ruleIds.size };
+  return { gateways, groups: groupsOut, userDomainGroups, userGroups, byIp, ruleCount: ruleIds.size, ruleIds, lists };
+}
+
+/**
+ * One dr_rules row as a rule (the checks of compileDroutingTables, shared with the delta compile
+ * in delta.ts so both refuse a row with the same reason). `recs` and `resolved` cache parsed
+ * timerecs and gwlists by text; `taken` says whether a ruleid is already used by another row.
+ */
+export function readDrRule(
+  row: TableRow,
+  id: string | number,
+  gateways: ReadonlyMap<number, DrGateway>,
+  lists: ReadonlyMap<number, DrGwList>,
+  recs: Map<string, TimeRec | null>,
+  resolved: Map<string, DrGateway[][]>,
+  taken: (ruleId: number) => boolean,
+): DrRule {
+  const ruleId = readInt(row, RULES, id, "ruleid", { min: 0 });
+  if (taken(ruleId)) throw new TableError(RULES, id, "duplicate ruleid");
+  const groupText = readStr(row, RULES, id, "groupid", { nonEmpty: true, maxLength: 255 });
+  const groups = groupText.split(/[,|]/).map((g) => {
+    const t = g.trim();
+    if (!/^\d+$/.test(t)) throw new TableError(RULES, id, `groupid '${groupText}' is not a comma-separated list of group numbers`);
+    return Number(t);
+  });
+  const prefix = readStr(row, RULES, id, "prefix", { maxLength: 64 }).trim();
+  for (let k = 0; k < prefix.length; k++) {
+    if (!DR_PREFIX_CHARS.includes(prefix[k]!)) throw new TableError(RULES, id, `prefix '${prefix}': invalid character '${prefix[k]}' at position ${k} (allowed: ${DR_PREFIX_CHARS})`);
+  }
+  const recText = readStr(row, RULES, id, "timerec", { maxLength: 255 });
+  // big tables repeat a handful of recurrences: parse each text once (TimeRec is read-only)
+  let timerec = recs.get(recText);
+  if (timerec === undefined) {
+    try {
+      timerec = parseTimeRec(recText);
+    } catch (e) {
+      if (e instanceof TimeRecError) throw new TableError(RULES, id, `timerec ${e.message}`);
+      throw e;
+    }
+    recs.set(recText, timerec);
+  }
+  const priority = readInt(row, RULES, id, "priority", { def: 0, min: -2147483648, max: 2147483647 });
+  const routeRaw = readStr(row, RULES, id, "routeid", { maxLength: 64 }).trim();
+  const routeId = routeRaw === "" || routeRaw === "0" ? null : routeRaw;
+  const gwlist = readStr(row, RULES, id, "gwlist", { nonEmpty: true, maxLength: 255 }).trim();
+  let gwGroups: DrGateway[][];
+  if (gwlist.startsWith("#")) {
+    const ref = gwlist.slice(1).trim();
+    const list = /^\d+$/.test(ref) ? lists.get(Number(ref)) : undefined;
+    if (list === undefined) throw new TableError(RULES, id, `gwlist '${gwlist}' refers to no dr_gw_lists row`);
+    gwGroups = list.groups;
+  } else {
+    // many rules share a list: resolve each distinct text once
+    let r = resolved.get(gwlist);
+    if (r === undefined) resolved.set(gwlist, (r = resolveGwList(gwlist, gateways, RULES, id)));
+    gwGroups = r;
+  }
+  return { ruleId, groups, prefix, timerec, priority, routeId, gwGroups, gwlist };
 }
 
 /**

@@ -6,6 +6,8 @@ import { DrKeepalive, type DrKeepaliveConfig } from "./keepalive.js";
 import { buildDrUri, findRule, orderGateways, type SortOrder } from "../../../tables/drouting/route.js";
 import { compileDroutingSteps, compileDroutingTables, type CompiledDrouting, type DrGateway, type DrRule } from "../../../tables/drouting/table.js";
 import { tableNamesOf } from "../../../tables/kinds.js";
+import { applyDroutingChanges } from "../../../tables/drouting/delta.js";
+import type { TableSet } from "../../core/api.js";
 
 /** Keys of the per-call state in req.vars (Kamailio's ruri_avp / attrs_avp). */
 export const DR_VARS = {
@@ -133,14 +135,48 @@ export function createDrouting(host: ModuleHost, deps: DroutingDeps = {}): Drout
   stats.gauge("gateways_down", () => keepalive.down);
   const usable = (gw: DrGateway) => keepalive.usable(gw);
 
+  // When deltas pause for COMPACT_AFTER_MS the whole set is compiled again in slices and swapped
+  // in if nothing changed meanwhile, so lookups are back to the plain trees.
+  const COMPACT_AFTER_MS = 2000;
+  let liveSet: TableSet | null = null;
+  let pendingSet: TableSet | null = null;
+  let compactTimer: NodeJS.Timeout | null = null;
+  const scheduleCompaction = () => {
+    if (compactTimer) clearTimeout(compactTimer);
+    compactTimer = null;
+    if (!live.overlaySize || !liveSet) return;
+    compactTimer = setTimeout(() => {
+      compactTimer = null;
+      const from = live;
+      const set = liveSet;
+      if (!set || !from.overlaySize) return;
+      void Promise.resolve(compileBySize(set, () => compileDroutingSteps(set))).then(
+        (fresh) => {
+          if (live === from) live = fresh;
+        },
+        (e: unknown) => host.log.error("drouting: folding the delta overlay into new trees failed; the overlay stays", { error: (e as Error).message }),
+      );
+    }, COMPACT_AFTER_MS);
+    compactTimer.unref();
+  };
+
   host.tables.register({
     kind: "drouting",
     tables: tableNamesOf("drouting"),
     // big tables (> 50k rows) compile in slices between SIP messages; small ones at once
     compile: (set) => compileBySize(set, () => compileDroutingSteps(set)),
+    // a dr_rules-only delta goes into a per-group overlay at once (tables/drouting/delta.ts)
+    compileDelta: (change) => {
+      const next = applyDroutingChanges(live, change.tables, change.set);
+      if (next) pendingSet = change.set;
+      return next;
+    },
     apply: (compiled) => {
       live = compiled as CompiledDrouting;
+      liveSet = live.overlaySize ? pendingSet : null;
+      pendingSet = null;
       keepalive.reconcile(live);
+      scheduleCompaction();
     },
   });
 
