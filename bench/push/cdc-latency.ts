@@ -8,7 +8,7 @@
  * `core.config_status` shows the new version (polled every 5 ms on each data plane).
  *
  * Run (needs MariaDB on 127.0.0.1:3306, root without password):
- *   flock /tmp/olelo-test.lock npx tsx bench/push/cdc-latency.ts [--changes 50] [--rows 1000000]
+ *   flock /tmp/olelo-test.lock npx tsx bench/push/cdc-latency.ts [--changes 50] [--rows 1000000] [--kind prefix_route|drouting]
  * Prints the figures; nothing is asserted (benchmarks are not tests).
  */
 import { setLogSink } from "../../lib/log/logger.js";
@@ -35,6 +35,10 @@ function arg(name: string, def: number): number {
 const CHANGES = arg("changes", 50);
 const ROWS = arg("rows", 1_000_000);
 const DB = "olelo_test_e2e_bench_cdc";
+/** The big kind: prefix_route (default) or drouting (`--kind drouting`: ROWS dr_rules, one gateway). */
+const KIND = process.argv.includes("--kind") ? process.argv[process.argv.indexOf("--kind") + 1]! : "prefix_route";
+if (KIND !== "prefix_route" && KIND !== "drouting") throw new Error("--kind: prefix_route or drouting");
+const BIG_ROWS = KIND === "drouting" ? ROWS + 1 : ROWS;
 
 const version = async (dp: DataPlaneProcess, kind: string): Promise<string | null> => {
   const st = await rpcResult<Array<{ version: string | null }>>(dp.rpcUrl, "core.config_status", [kind]);
@@ -84,7 +88,12 @@ async function main(): Promise<void> {
     cp = await startControlPlaneProcess({ db: DB, apiPort: base + 1, grpcPort: base + 2, pollMs: 0 });
     await cp.stop("SIGTERM");
     const tl = performance.now();
-    await admin.query(`INSERT INTO prefix_route (prefix, route, comment) SELECT CONCAT('49', LPAD(seq, 7, '0')), 'R1', '' FROM seq_0_to_${ROWS - 1}`);
+    if (KIND === "drouting") {
+      await admin.query("INSERT INTO dr_gateways (gwid, type, address, strip, pri_prefix, attrs, description) VALUES (1, 0, '10.0.0.1:5060', 0, '', '', '')");
+      await admin.query(`INSERT INTO dr_rules (ruleid, groupid, prefix, timerec, priority, routeid, gwlist, description) SELECT seq + 1, '1', CONCAT('49', LPAD(seq, 7, '0')), '', 0, '', '1', '' FROM seq_0_to_${ROWS - 1}`);
+    } else {
+      await admin.query(`INSERT INTO prefix_route (prefix, route, comment) SELECT CONCAT('49', LPAD(seq, 7, '0')), 'R1', '' FROM seq_0_to_${ROWS - 1}`);
+    }
     await admin.query("INSERT INTO dispatcher (id, setid, destination, flags, priority, attrs, description) SELECT seq, 1, CONCAT('sip:10.0.0.', seq, ':5060'), 0, 0, '', '' FROM seq_1_to_10");
     const loadS = (performance.now() - tl) / 1000;
 
@@ -98,7 +107,7 @@ async function main(): Promise<void> {
           sipPort: base + 5 + 2 * i,
           controlPort: base + 6 + 2 * i,
           controlPlane: cp!.grpcUrl,
-          modules: { dispatcher: { ping_interval: 0 }, prefix_route: {} },
+          modules: { dispatcher: { ping_interval: 0 }, [KIND]: {} },
         }),
       ),
     );
@@ -107,7 +116,7 @@ async function main(): Promise<void> {
       async () => {
         for (const d of dps) {
           const st = await rpcResult<Array<{ kind: string; rows: number }>>(d.rpcUrl, "core.config_status");
-          if (st.find((s) => s.kind === "prefix_route")?.rows !== ROWS || st.find((s) => s.kind === "dispatcher")?.rows !== 10) return false;
+          if (st.find((s) => s.kind === KIND)?.rows !== BIG_ROWS || st.find((s) => s.kind === "dispatcher")?.rows !== 10) return false;
         }
         return true;
       },
@@ -123,19 +132,22 @@ async function main(): Promise<void> {
       return ((performance.now() - t) / n) * 1000;
     };
     const small = await measure(dps, "dispatcher", (i) => `UPDATE dispatcher SET description = 'c${i}' WHERE id = ${1 + (i % 10)}`, admin);
-    const big = await measure(dps, "prefix_route", (i) => `UPDATE prefix_route SET comment = 'c${i}' WHERE prefix = '49${String(i * 7919).padStart(7, "0")}'`, admin);
+    const big =
+      KIND === "drouting"
+        ? await measure(dps, KIND, (i) => `UPDATE dr_rules SET priority = ${i + 1} WHERE ruleid = ${1 + ((i * 7919) % ROWS)}`, admin)
+        : await measure(dps, KIND, (i) => `UPDATE prefix_route SET comment = 'c${i}' WHERE prefix = '49${String(i * 7919).padStart(7, "0")}'`, admin);
     const withTrigger = await writes(2000);
     await admin.query("DROP TRIGGER IF EXISTS olelo_cdc_dispatcher_au");
     const withoutTrigger = await writes(2000);
 
     const fmt = (xs: number[]) => `p50 ${pct(xs, 50).toFixed(0)} ms, p99 ${pct(xs, 99).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms`;
     const rows: Array<[string, string]> = [
-      ["setup", `${ROWS} prefix_route rows loaded in ${loadS.toFixed(1)} s; control plane + 2 data planes up with them in ${startS.toFixed(1)} s`],
+      ["setup", `${ROWS} ${KIND} rows loaded in ${loadS.toFixed(1)} s; control plane + 2 data planes up with them in ${startS.toFixed(1)} s`],
       [`dispatcher (10 rows), ${CHANGES} changes, per data plane`, fmt(small.perNode)],
       ["dispatcher, until both data planes", fmt(small.all)],
-      [`prefix_route (${ROWS} rows), ${CHANGES} changes, per data plane`, fmt(big.perNode)],
-      ["prefix_route, until both data planes", fmt(big.all)],
-      ["prefix_route, data plane 1's part (receive / merge / compile+swap)", big.breakdown],
+      [`${KIND} (${ROWS} rows), ${CHANGES} changes, per data plane`, fmt(big.perNode)],
+      [`${KIND}, until both data planes`, fmt(big.all)],
+      [`${KIND}, data plane 1's part (receive / merge / compile+swap)`, big.breakdown],
       ["one-row UPDATE (autocommit) with / without the trigger", `${withTrigger.toFixed(0)} µs / ${withoutTrigger.toFixed(0)} µs`],
     ];
     const w = Math.max(...rows.map((r) => r[0].length));
