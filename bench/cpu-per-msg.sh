@@ -26,7 +26,7 @@ for run in $(seq "$RUNS"); do
     "$SB/run_anchor.sh" 1 "$OUT/run$run.md" -s "$STEP_SECS" -m "$MODES" -d "$OUT/run$run" > "$OUT/run$run.log" 2>&1
   else
     prof=()
-    [[ -n "${PROF_DIR:-}" ]] && { mkdir -p "$PROF_DIR"; prof=(env "NODE_OPTIONS=--cpu-prof --cpu-prof-dir=$PROF_DIR"); }
+    [[ -n "${PROF_DIR:-}" ]] && { mkdir -p "$PROF_DIR"; prof=(env "NODE_FLAGS=--cpu-prof --cpu-prof-dir=$PROF_DIR"); }
     "${prof[@]}" "$HERE/start-proxy.sh" --set 'modules={"registrar":{}}' > "$OUT/proxy$run.log" 2>&1 &
     pid=$!
     wait_port || { echo "olelo did not start" >&2; cat "$OUT/proxy$run.log" >&2; exit 1; }

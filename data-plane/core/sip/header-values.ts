@@ -160,6 +160,63 @@ export function scanHeaderParam(s: string, i: number, wanted: string | null): st
   return found;
 }
 
+// results of the last scanViaParams (module scratch: no object per Via)
+let viaBranch: string | undefined;
+let viaReceived: string | undefined;
+let viaRport: string | undefined;
+
+/**
+ * One pass over Via parameters from s[i]: validates them as scanHeaderParam does and sets the first
+ * branch, received and rport values ("" for a bare name; undefined when absent). False when malformed.
+ */
+function scanViaParams(s: string, i: number): boolean {
+  const n = s.length;
+  viaBranch = viaReceived = viaRport = undefined;
+  i = skipWs(s, i);
+  while (i < n) {
+    if (s.charCodeAt(i) !== 59) return false;
+    i = skipWs(s, i + 1);
+    const ns = i;
+    while (i < n && TOKEN[s.charCodeAt(i)] === 1) i++;
+    if (i === ns) return false;
+    const ne = i;
+    i = skipWs(s, i);
+    let vs = -1;
+    let ve = -1;
+    if (i < n && s.charCodeAt(i) === 61 /* = */) {
+      i = skipWs(s, i + 1);
+      if (i < n && s.charCodeAt(i) === 34) {
+        const q = readQuoted(s, i);
+        if (!q) return false;
+        vs = i;
+        ve = q[1];
+        i = q[1];
+      } else if (i < n && s.charCodeAt(i) === 91) {
+        const close = s.indexOf("]", i);
+        if (close < 0 || !isIpv6(s.slice(i + 1, close))) return false;
+        vs = i;
+        ve = close + 1;
+        i = close + 1;
+      } else {
+        vs = i;
+        while (i < n && (TOKEN[s.charCodeAt(i)] === 1 || s.charCodeAt(i) === 58)) i++;
+        if (i === vs) return false;
+        ve = i;
+      }
+      i = skipWs(s, i);
+    }
+    const len = ne - ns;
+    if (len === 6) {
+      if (viaBranch === undefined && sameCi(s, ns, "branch")) viaBranch = vs < 0 ? "" : s.slice(vs, ve);
+    } else if (len === 8) {
+      if (viaReceived === undefined && sameCi(s, ns, "received")) viaReceived = vs < 0 ? "" : s.slice(vs, ve);
+    } else if (len === 5) {
+      if (viaRport === undefined && sameCi(s, ns, "rport")) viaRport = vs < 0 ? "" : s.slice(vs, ve);
+    }
+  }
+  return true;
+}
+
 function sameCi(s: string, at: number, lower: string): boolean {
   for (let k = 0; k < lower.length; k++) {
     let c = s.charCodeAt(at + k);
@@ -336,11 +393,10 @@ export function parseVia(value: string): Via | null {
   let received: string | undefined;
   let rport: string | undefined;
   if (i < n) {
-    const b = scanHeaderParam(v, i, "branch");
-    if (b === null) return null; // also validates every parameter
-    branch = b;
-    received = scanHeaderParam(v, i, "received") ?? undefined;
-    rport = scanHeaderParam(v, i, "rport") ?? undefined;
+    if (!scanViaParams(v, i)) return null; // validates every parameter
+    branch = viaBranch;
+    received = viaReceived;
+    rport = viaRport;
   }
   if (rport !== undefined && rport !== "" && !/^\d{1,5}$/.test(rport)) return null;
   return new ViaImpl(
