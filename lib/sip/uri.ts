@@ -18,6 +18,9 @@ export function parseUri(text: string): SipUri | null {
   if (text.length === 0 || text.length > MAX_URI_LENGTH) return null;
   const colon = text.indexOf(":");
   if (colon <= 0) return null;
+  // the common spellings without allocating the scheme
+  if (colon === 3 && text.startsWith("sip")) return parseSip(text, "sip", 4);
+  if (colon === 4 && text.startsWith("sips")) return parseSip(text, "sips", 5);
   const scheme = text.slice(0, colon).toLowerCase();
   if (scheme === "sip" || scheme === "sips") return parseSip(text, scheme, colon + 1);
   if (scheme === "tel") return parseTel(text, colon + 1);
@@ -28,6 +31,8 @@ export function parseUri(text: string): SipUri | null {
 export function uriScheme(text: string): string | null {
   const colon = text.indexOf(":");
   if (colon <= 0) return null;
+  if (colon === 3 && text.startsWith("sip")) return "sip";
+  if (colon === 4 && text.startsWith("sips")) return "sips";
   const s = text.slice(0, colon);
   return /^[a-zA-Z][a-zA-Z0-9+.-]*$/.test(s) ? s.toLowerCase() : null;
 }

@@ -64,6 +64,8 @@ export class SipMessage implements SipMessageView {
   patches: Patch[] | null = null;
   /** Cache of the top Via with received/rport (proxy/builders.ts viaWithReceived). */
   viaReceived: { value: string; changed: boolean } | null = null;
+  /** Cache of the server transaction key for the request's own method (tm/transaction.ts serverKey). */
+  serverKey: string | null = null;
 
   private _callId: string | undefined = undefined;
   private _cseq: CSeq | null | undefined = undefined;

@@ -95,7 +95,7 @@ export function validateCommon(msg: SipMessage): Rejection | null {
 }
 
 export function validateRequest(msg: SipMessage): Rejection | null {
-  if (msg.version.toUpperCase() !== "SIP/2.0") return { status: 505, reason: "Version Not Supported" };
+  if (msg.version !== "SIP/2.0" && msg.version.toUpperCase() !== "SIP/2.0") return { status: 505, reason: "Version Not Supported" };
   const common = validateCommon(msg);
   if (common) return common;
   if (msg.cseq.method !== msg.method) return bad("CSeq method does not match the request method");
