@@ -1,5 +1,5 @@
 import type { Endpoint, SipUri } from "../../../lib/sip/types.js";
-import type { SipMessage, Patch } from "../sip/message.js";
+import { Patch, type SipMessage } from "../sip/message.js";
 import type { Connection } from "../transport/transport-layer.js";
 import type { ListenSocket } from "../transport/listen-socket.js";
 import type { TransactionApi } from "../tm/api.js";
@@ -164,7 +164,7 @@ export class RequestCtx implements RequestContext {
   // ---------------------------------------------------------------- header edits
 
   private patch(start: number, end: number, text: string): void {
-    if (this.route === "branch") (this.branchPatches ??= []).push({ start, end, text } as Patch);
+    if (this.route === "branch") (this.branchPatches ??= []).push(new Patch(start, end, text));
     else this.msg.addPatch(start, end, text);
   }
 
@@ -217,8 +217,8 @@ export class RequestCtx implements RequestContext {
       return;
     }
     const at = this.msg.headersEnd;
-    const p = { start: at, end: at, text } as { start: number; end: number; text: string };
-    (this.msg.patches ??= []).push(p as Patch);
+    const p = new Patch(at, at, text);
+    (this.msg.patches ??= []).push(p);
     (this.setFields ??= new Map()).set(c, p);
   }
 

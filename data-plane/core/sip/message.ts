@@ -31,7 +31,8 @@ export class Patch {
   constructor(
     public readonly start: number,
     public readonly end: number,
-    public readonly text: string,
+    /** rewritable: a second setHeader of the same header replaces its text (script/request-context.ts) */
+    public text: string,
   ) {}
 }
 
