@@ -36,6 +36,9 @@ export class Patch {
   ) {}
 }
 
+const EMPTY_IDX: number[] = [];
+const EMPTY_NAMES: string[] = [];
+
 /** Numbers per header field in `SipMessage.idx`. */
 export const FIELD_STRIDE = 5;
 
@@ -54,8 +57,8 @@ export class SipMessage implements SipMessageView {
    * folded] (see HeaderField), and its canonical name in `names`. No object per header: a
    * HeaderField is built only when someone asks for one (`fields`, `field`).
    */
-  readonly idx: number[] = [];
-  readonly names: string[] = [];
+  idx: number[] = EMPTY_IDX;
+  names: string[] = EMPTY_NAMES;
   private _fieldObjs: HeaderField[] | null = null;
   private _allFields = false;
   headersEnd = 0;

@@ -43,8 +43,11 @@ export function parseMessage(input: Buffer | string, limits: ParseLimits = DEFAU
   if (err) return { ok: false, reason: err };
   msg.startLineEnd = le + 1;
   pos = le + 1;
-  const idx = msg.idx;
-  const names = msg.names;
+  // the index is collected in module scratch arrays and copied once, at its exact size
+  const idx = SCRATCH_IDX;
+  const names = SCRATCH_NAMES;
+  let ni = 0; // numbers in idx
+  let nn = 0; // names
   let last = -1; // offset in idx of the last field
   for (;;) {
     if (pos >= n) return { ok: false, reason: "headers not terminated by an empty line" };
@@ -87,13 +90,20 @@ export function parseMessage(input: Buffer | string, limits: ParseLimits = DEFAU
       while (k < lineEnd && isSpace(s.charCodeAt(k))) k++;
       let ve = lineEnd;
       while (ve > k && isSpace(s.charCodeAt(ve - 1))) ve--;
-      if (names.length >= limits.maxHeaders) return { ok: false, reason: "too many headers" };
-      last = idx.length;
-      names.push(canonicalNameAt(s, pos, nameEnd));
-      idx.push(pos, k, ve, le + 1, 0);
+      if (nn >= limits.maxHeaders) return { ok: false, reason: "too many headers" };
+      last = ni;
+      names[nn++] = canonicalNameAt(s, pos, nameEnd);
+      idx[ni] = pos;
+      idx[ni + 1] = k;
+      idx[ni + 2] = ve;
+      idx[ni + 3] = le + 1;
+      idx[ni + 4] = 0;
+      ni += 5;
     }
     pos = le + 1;
   }
+  msg.idx = idx.slice(0, ni);
+  msg.names = names.slice(0, nn);
   // body
   const available = n - msg.bodyStart;
   const clv = msg.valueNamed("content-length");
@@ -107,6 +117,9 @@ export function parseMessage(input: Buffer | string, limits: ParseLimits = DEFAU
   }
   return { ok: true, msg };
 }
+
+const SCRATCH_IDX: number[] = [];
+const SCRATCH_NAMES: string[] = [];
 
 function isSpace(c: number): boolean {
   return c === 32 || c === 9;
