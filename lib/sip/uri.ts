@@ -38,26 +38,46 @@ export function uriScheme(text: string): string | null {
 }
 
 function parseSip(text: string, scheme: "sip" | "sips", start: number): SipUri | null {
-  let user: string | null = null;
-  let password: string | null = null;
+  return scanSip(text, scheme, start, true) as SipUri | null;
+}
+
+/**
+ * True when `text` parses as parseUri() would accept it for a sip:/sips:/tel: URI, without building
+ * the URI object (header validation: From/To are checked on every request, their URI read rarely).
+ */
+export function isValidUri(text: string): boolean {
+  if (text.length === 0 || text.length > MAX_URI_LENGTH) return false;
+  const colon = text.indexOf(":");
+  if (colon <= 0) return false;
+  if (colon === 3 && text.startsWith("sip")) return scanSip(text, "sip", 4, false) !== null;
+  if (colon === 4 && text.startsWith("sips")) return scanSip(text, "sips", 5, false) !== null;
+  return parseUri(text) !== null;
+}
+
+/** Validates a SIP URI from text[start] (after the scheme); builds it when `build`, else returns true. */
+function scanSip(text: string, scheme: "sip" | "sips", start: number, build: boolean): SipUri | true | null {
+  let us = -1;
+  let ue = -1;
+  let pwe = -1;
   let hostStart = start;
   const at = text.indexOf("@", start);
   if (at >= 0) {
-    const userinfo = text.slice(start, at);
-    const pc = userinfo.indexOf(":");
-    const u = pc >= 0 ? userinfo.slice(0, pc) : userinfo;
-    if (u.length === 0 || !allIn(USER, u) || !escapesOk(u)) return null;
-    user = u;
+    let pc = text.indexOf(":", start);
+    if (pc > at) pc = -1;
+    ue = pc >= 0 ? pc : at;
+    if (ue === start || !allIn(USER, text, start, ue) || !escapesOk(text, start, ue)) return null;
+    us = start;
     if (pc >= 0) {
-      const p = userinfo.slice(pc + 1);
-      if (!allIn(PASSWORD, p) || !escapesOk(p)) return null;
-      password = p;
+      if (!allIn(PASSWORD, text, pc + 1, at) || !escapesOk(text, pc + 1, at)) return null;
+      pwe = at;
     }
     hostStart = at + 1;
   }
   // host
   let i = hostStart;
-  let host: string;
+  let host: string | null = null;
+  let hs: number;
+  let he: number;
   let ipv6 = false;
   const n = text.length;
   if (text.charCodeAt(i) === 91 /* [ */) {
@@ -67,18 +87,19 @@ function parseSip(text: string, scheme: "sip" | "sips", start: number): SipUri |
     if (!looksLikeIpv6(host)) return null;
     host = host.toLowerCase();
     ipv6 = true;
+    hs = i + 1;
+    he = close;
     i = close + 1;
   } else {
-    const hs = i;
+    hs = i;
     while (i < n) {
       const c = text.charCodeAt(i);
       if (c === 58 /* : */ || c === 59 /* ; */ || c === 63 /* ? */) break;
       if (HOST[c] !== 1) return null;
       i++;
     }
-    host = text.slice(hs, i);
-    if (!isHostname(host)) return null;
-    host = host.toLowerCase();
+    he = i;
+    if (!isHostnameAt(text, hs, he)) return null;
   }
   let port: number | null = null;
   if (i < n && text.charCodeAt(i) === 58) {
@@ -97,13 +118,28 @@ function parseSip(text: string, scheme: "sip" | "sips", start: number): SipUri |
     ps = i;
     i = pe;
   }
-  let headers: string | null = null;
+  let headersAt = -1;
   if (i < n) {
     if (text.charCodeAt(i) !== 63) return null;
-    headers = text.slice(i + 1);
-    if (!allIn(HNV, headers) || !escapesOk(headers)) return null;
+    if (!allIn(HNV, text, i + 1) || !escapesOk(text, i + 1)) return null;
+    headersAt = i + 1;
   }
+  if (!build) return true;
+  const user = us >= 0 ? text.slice(us, ue) : null;
+  const password = pwe >= 0 ? text.slice(ue + 1, pwe) : null;
+  if (host === null) host = text.slice(hs, he).toLowerCase();
+  const headers = headersAt >= 0 ? text.slice(headersAt) : null;
   return new SipUriImpl(scheme, user, password, host, ipv6, port, headers, text, ps, pe);
+}
+
+/** isHostname over text[from, to) without slicing. */
+function isHostnameAt(t: string, from: number, to: number): boolean {
+  const len = to - from;
+  if (len === 0 || len > 255) return false;
+  const c0 = t.charCodeAt(from);
+  if (c0 === 46 || c0 === 45) return false;
+  for (let k = from + 1; k < to; k++) if (t.charCodeAt(k) === 46 && t.charCodeAt(k - 1) === 46) return false;
+  return true;
 }
 
 /** A SIP URI whose parameter map is built only when someone reads it. */

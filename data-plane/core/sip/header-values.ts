@@ -1,7 +1,7 @@
 import type { CSeq, NameAddr, SipUri, Via } from "../../../lib/sip/types.js";
 import { DIGIT, TOKEN, isToken, isWs, trimLws } from "../../../lib/sip/chars.js";
 import { looksLikeIpv6 as isIpv6 } from "../../../lib/net/ip.js";
-import { isHostname, parseUri } from "../../../lib/sip/uri.js";
+import { isHostname, isValidUri, parseUri } from "../../../lib/sip/uri.js";
 
 /**
  * Parsers for header values (RFC 3261 §25.1): name-addr/addr-spec with parameters, Via, CSeq,
@@ -280,10 +280,10 @@ export function parseNameAddr(value: string): NameAddr | null {
   }
   const colon = uriText.indexOf(":");
   if (colon <= 0) return null;
-  let uri: SipUri | null = null;
-  if (isSipScheme(uriText, colon)) {
-    uri = parseUri(uriText);
-    if (!uri) return null;
+  // a SIP/SIPS/TEL URI is validated now and built when first read (`uri`)
+  const sipScheme = isSipScheme(uriText, colon);
+  if (sipScheme) {
+    if (!isValidUri(uriText)) return null;
   } else if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(uriText)) return null;
   let tag: string | null = null;
   if (i < n) {
@@ -291,7 +291,7 @@ export function parseNameAddr(value: string): NameAddr | null {
     if (t === null) return null;
     if (t !== undefined && t !== "") tag = t;
   }
-  return new NameAddrImpl(displayName, uriText, uri, v, i, tag, angle);
+  return new NameAddrImpl(displayName, uriText, sipScheme ? undefined : null, v, i, tag, angle);
 }
 
 function isSipScheme(t: string, colon: number): boolean {
@@ -310,12 +310,18 @@ class NameAddrImpl implements NameAddr {
   constructor(
     readonly displayName: string | null,
     readonly uriText: string,
-    readonly uri: SipUri | null,
+    /** undefined: a valid SIP/SIPS/TEL URI not built yet */
+    private _uri: SipUri | null | undefined,
     readonly raw: string,
     private readonly paramsAt: number,
     readonly tag: string | null,
     readonly angle: boolean,
   ) {}
+
+  get uri(): SipUri | null {
+    if (this._uri === undefined) this._uri = parseUri(this.uriText);
+    return this._uri;
+  }
 
   get params(): ReadonlyMap<string, string> {
     if (this._params === undefined) {
