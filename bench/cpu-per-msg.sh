@@ -24,6 +24,7 @@ OUT="$HERE/out/cpu-$TARGET-$(date +%Y%m%d-%H%M%S)"; mkdir -p "$OUT"
 wait_port() { for _ in $(seq 100); do ss -lun 2>/dev/null | grep -q '127.0.0.1:5060 ' && return 0; sleep 0.1; done; return 1; }
 
 for run in $(seq "$RUNS"); do
+  for _ in $(seq 60); do ss -lun 2>/dev/null | grep -q '127.0.0.1:5060 ' || break; sleep 1; done  # a previous proxy still stopping
   if ss -lun 2>/dev/null | grep -q '127.0.0.1:5060 '; then echo "cpu-per-msg: 127.0.0.1:5060 is busy" >&2; exit 1; fi
   if [[ "$TARGET" == kamailio ]]; then
     "$SB/run_anchor.sh" 1 "$OUT/run$run.md" -s "$STEP_SECS" -m "$MODES" -u "$UAS" -d "$OUT/run$run" > "$OUT/run$run.log" 2>&1
