@@ -20,6 +20,8 @@ const CPU_HEAVY = [
 export default defineConfig({
   test: {
     testTimeout: 60_000,
+    // processes the tests start run one worker unless their configuration says `workers` (data-plane/core/workers/README.md)
+    env: { OLELO_WORKERS: "1" },
     hookTimeout: 60_000,
     pool: "forks",
     fileParallelism: true,

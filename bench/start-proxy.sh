@@ -6,5 +6,6 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$HERE/.."
+# BENCH_WORKERS: worker threads (default 1, the single-process figures); "auto" = one per core
 # shellcheck disable=SC2086
-exec node ${NODE_FLAGS:-} --import tsx data-plane/main.ts --config "$HERE/olelo-bench.json" "$@"
+exec node ${NODE_FLAGS:-} --import tsx data-plane/main.ts --config "$HERE/olelo-bench.json" --set "workers=${BENCH_WORKERS:-1}" "$@"

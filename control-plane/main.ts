@@ -20,6 +20,7 @@ import { migrateDatabase } from "./db/migrate.js";
 import { setUpChangeCapture } from "./db/cdc-setup.js";
 import { createPushServer, type PushServer } from "./push/server.js";
 import { createFleetController } from "./push/fleet.js";
+import { mysqlFleetStateStore } from "./db/fleet-state.js";
 import { auditEvent } from "./api/write.js";
 import { leastSecretSource } from "./push/least-secret.js";
 import { createControlPlaneSecurity, type ControlPlaneSecurity } from "./security.js";
@@ -70,8 +71,10 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
       hold: cfg.hold,
       policy: { soakMs: cfg.soakMs },
       audit: (actor, action, detail) => auditEvent(database.pool, actor, action, detail),
+      store: mysqlFleetStateStore(database.pool),
     });
     stops.push(async () => fleet.close());
+    await fleet.restore(); // pins and a canary cut short by a restart, before any data plane is served
     const push = await createPushServer({
       source: pushSource,
       fleet,
@@ -107,6 +110,8 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
       nodes: () => push.nodes(),
       fleet,
       pushStats: () => push.pushStats(),
+      uiDir: cfg.uiDir,
+      nodeRpcToken: cfg.nodeRpcToken,
     });
     stops.push(() => api.close());
     if (cfg.cdrWebhook) {

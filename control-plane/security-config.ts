@@ -11,6 +11,8 @@ export interface SecurityConfig {
   pushTlsKey: string | null;
   /** Fleet CA: with it the push requires client certificates (mutual TLS). */
   pushTlsCa: string | null;
+  /** CRL file (PEM) of the fleet CA: client certificates it lists are refused and cut off. */
+  pushTlsCrl: string | null;
   /** Access file: allow-list, revoked nodes, per-node tokens. */
   pushAccess: string | null;
   /** Plaintext push on a loopback address (tests, single-host setups). */
@@ -28,6 +30,7 @@ export interface SecurityConfig {
 export const SECURITY_USAGE = `  --push-tls-cert FILE   table push server certificate chain (PEM; env OLELO_CP_PUSH_TLS_CERT)
   --push-tls-key FILE    its private key (env OLELO_CP_PUSH_TLS_KEY)
   --push-tls-ca FILE     fleet CA: data planes must show a client certificate it signed, CN = node id (env OLELO_CP_PUSH_TLS_CA)
+  --push-tls-crl FILE    CRL (PEM) from the fleet CA: client certificates it lists are refused, cut off on reload (env OLELO_CP_PUSH_TLS_CRL)
   --push-access FILE     {"nodes":[…],"revoked":[…],"tokens":{node:token}} (env OLELO_CP_PUSH_ACCESS)
   --push-insecure-loopback  plaintext table push, only on a loopback --grpc address
   --push-passwords       push subscriber plaintext passwords too (default: ha1/ha1b only)
@@ -42,6 +45,7 @@ export function defaultSecurityConfig(env: Record<string, string | undefined>): 
     pushTlsCert: e("OLELO_CP_PUSH_TLS_CERT"),
     pushTlsKey: e("OLELO_CP_PUSH_TLS_KEY"),
     pushTlsCa: e("OLELO_CP_PUSH_TLS_CA"),
+    pushTlsCrl: e("OLELO_CP_PUSH_TLS_CRL"),
     pushAccess: e("OLELO_CP_PUSH_ACCESS"),
     pushInsecureLoopback: false,
     pushPasswords: false,
@@ -63,6 +67,9 @@ export function applySecurityFlag(cfg: SecurityConfig, flag: string, value: () =
       return true;
     case "--push-tls-ca":
       cfg.pushTlsCa = value();
+      return true;
+    case "--push-tls-crl":
+      cfg.pushTlsCrl = value();
       return true;
     case "--push-access":
       cfg.pushAccess = value();
@@ -98,6 +105,7 @@ export function checkSecurityConfig(cfg: SecurityConfig, grpcHost: string): stri
   if (!!cfg.pushTlsCert !== !!cfg.pushTlsKey) return "--push-tls-cert and --push-tls-key go together";
   if (!!cfg.apiTlsCert !== !!cfg.apiTlsKey) return "--api-tls-cert and --api-tls-key go together";
   if (cfg.pushTlsCa && !cfg.pushTlsCert) return "--push-tls-ca needs --push-tls-cert and --push-tls-key (the server's own certificate)";
+  if (cfg.pushTlsCrl && !cfg.pushTlsCa) return "--push-tls-crl needs --push-tls-ca (the CRL is checked against the fleet CA)";
   if (cfg.pushTlsCert && cfg.pushInsecureLoopback) return "--push-insecure-loopback and --push-tls-cert exclude each other";
   if (!cfg.pushTlsCert) {
     if (!cfg.pushInsecureLoopback) {

@@ -9,6 +9,7 @@
  *   await createPushServer({ source, security: sec.push });
  *   process.on("SIGHUP", () => sec.reload());
  */
+import { WatchedCrl } from "../lib/tls/crl.js";
 import { WatchedPemFiles } from "../lib/tls/pem-files.js";
 import type { Logger } from "../lib/log/logger.js";
 import { ApiTokens } from "./api/roles.js";
@@ -27,7 +28,7 @@ export interface ControlPlaneSecurity {
 
 export interface SecurityReload {
   ok: boolean;
-  push: { tls: { ok: boolean; changed: boolean; error?: string } | null; access: { ok: boolean; error?: string } };
+  push: { tls: { ok: boolean; changed: boolean; error?: string } | null; crl: { ok: boolean; changed: boolean; error?: string } | null; access: { ok: boolean; error?: string } };
   api: { tls: { ok: boolean; changed: boolean; error?: string } | null; tokens: { ok: boolean; tokens: number; error?: string } };
 }
 
@@ -43,9 +44,21 @@ export function createControlPlaneSecurity(cfg: SecurityConfig, adminToken: stri
       ? new WatchedPemFiles({ ca: cfg.pushTlsCa, cert: cfg.pushTlsCert, key: cfg.pushTlsKey }, { pollMs, onReload: onPem("push") })
       : null;
     if (pushPem) made.push(pushPem);
+    const crl = cfg.pushTlsCrl && pushPem
+      ? new WatchedCrl(cfg.pushTlsCrl, () => pushPem.current().ca, {
+          pollMs,
+          onReload: (r) => (r.ok ? log.info("push CRL reloaded", { file: cfg.pushTlsCrl }) : log.error("push CRL not reloaded; the old one stays", { error: r.error })),
+        })
+      : null;
+    if (crl) {
+      made.push(crl);
+      const st = crl.status();
+      log.info("push CRL loaded", { file: st.file, revoked: st.revoked, issuers: st.crls.map((c) => c.issuer).join("; "), expired: st.expired });
+      if (st.expired) log.warn("push CRL is past its nextUpdate; its revocations still apply: install a fresh CRL", { file: st.file });
+    }
     const access = new PushAccess(cfg.pushAccess, { pollMs });
     made.push(access);
-    const push: PushSecurity = { tls: pushPem ? { pem: pushPem, requireClientCert: cfg.pushTlsCa !== null } : null, access };
+    const push: PushSecurity = { tls: pushPem ? { pem: pushPem, requireClientCert: cfg.pushTlsCa !== null } : null, access, crl };
     if (push.tls && !push.tls.requireClientCert && access.rules().tokens.size === 0) {
       throw new Error(`server-only TLS needs per-node tokens: ${cfg.pushAccess} has no "tokens"`);
     }
@@ -60,16 +73,17 @@ export function createControlPlaneSecurity(cfg: SecurityConfig, adminToken: stri
       reload() {
         const r: SecurityReload = {
           ok: true,
-          push: { tls: pushPem ? pushPem.reload() : null, access: access.reload() },
+          push: { tls: pushPem ? pushPem.reload() : null, crl: null, access: access.reload() },
           api: { tls: apiTls ? apiTls.reload() : null, tokens: apiTokens.reload() },
         };
-        r.ok = [r.push.tls, r.push.access, r.api.tls, r.api.tokens].every((x) => x === null || x.ok);
+        r.push.crl = crl ? crl.reload() : null; // after the CA: a new CA may be what signs a new CRL
+        r.ok = [r.push.tls, r.push.crl, r.push.access, r.api.tls, r.api.tokens].every((x) => x === null || x.ok);
         if (r.ok) log.info("certificates, access and token files reloaded");
         else log.error("reload failed for some files; their old contents stay", { report: JSON.stringify(r) });
         return r;
       },
       status: () => ({
-        push: { mode: securityMode(push), tls: pushPem?.status() ?? null, access: access.status(), passwords: cfg.pushPasswords },
+        push: { mode: securityMode(push), tls: pushPem?.status() ?? null, crl: crl?.status() ?? null, access: access.status(), passwords: cfg.pushPasswords },
         api: { https: !!apiTls, tls: apiTls?.status() ?? null, tokens: apiTokens.status() },
       }),
       close() {

@@ -8,8 +8,9 @@
  *   --check         check the configuration, modules, tables and script, bind nothing, exit 0/1
  */
 import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { resolve, dirname } from "node:path";
-import { buildConfig, loadConfigFile, defaultDataPlaneConfig, parseListen, ConfigError, type DataPlaneConfig } from "./core/config-file.js";
+import { buildConfig, loadConfigFile, defaultDataPlaneConfig, parseListen, parseWorkers, ConfigError, type DataPlaneConfig } from "./core/config-file.js";
 import { startDataPlane } from "./node.js";
 import { createLogger } from "../lib/log/logger.js";
 import { packageVersion } from "../lib/pkg/package-info.js";
@@ -91,6 +92,28 @@ async function parseArgs(argv: string[]): Promise<DataPlaneConfig> {
   return cfg;
 }
 
+/**
+ * Worker threads for this start: the configuration's `workers`, else OLELO_WORKERS, else "auto"
+ * (one per core). A control-plane node runs one worker (table pushes are per process for now).
+ */
+function workerCount(c: DataPlaneConfig): number {
+  let w: number | "auto" = c.workers ?? "auto";
+  if (c.workers === null && process.env.OLELO_WORKERS) {
+    try {
+      w = parseWorkers(process.env.OLELO_WORKERS, "OLELO_WORKERS");
+    } catch (e) {
+      process.stderr.write(`olelo: ${(e as Error).message}\n`);
+      process.exit(2);
+    }
+  }
+  const n = w === "auto" ? availableParallelism() : w;
+  if (n > 1 && c.controlPlane) {
+    log.warn("workers > 1 is not supported with a control plane yet: running one worker", { workers: n });
+    return 1;
+  }
+  return n;
+}
+
 if (process.argv.includes("--check")) {
   const { runCheck } = await import("./check/run.js");
   process.exit(await runCheck(() => parseArgs(process.argv.slice(2)), () => usedConfig));
@@ -102,7 +125,30 @@ try {
   process.stderr.write(`olelo: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(2);
 }
-try {
+const workers = workerCount(cfg);
+if (workers > 1) {
+  try {
+    const { startWorkers } = await import("./workers/primary.js");
+    const node = await startWorkers(cfg, workers);
+    log.info("olelo data plane running", { node: cfg.core.node, workers, sockets: node.sockets, script: cfg.script.file });
+    let stopping = false;
+    const stop = async (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info("stopping", { signal: sig });
+      await node.stop();
+      process.exit(0);
+    };
+    process.on("SIGINT", () => void stop("SIGINT"));
+    process.on("SIGTERM", () => void stop("SIGTERM"));
+    process.on("SIGHUP", () => {
+      node.call("script.reload").catch((e: unknown) => log.error("script reload failed; old script kept", { error: String(e) }));
+    });
+  } catch (e) {
+    process.stderr.write(`olelo: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  }
+} else try {
   const dp = await startDataPlane(cfg);
   log.info("olelo data plane running", {
     node: cfg.core.node,

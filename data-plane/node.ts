@@ -16,6 +16,7 @@ import type { ControlServer } from "./core/rpc/server.js";
 import type { SipUac } from "./core/module.js";
 import type { SyncClient } from "./sync/client.js";
 import type { RpcMethod } from "../lib/rpc/registry.js";
+import type { NodeShared } from "./core/workers/node-shared.js";
 import { join } from "node:path";
 
 const log = createLogger("olelo");
@@ -43,7 +44,7 @@ export interface DataPlane {
  * Starts a data plane from a configuration: sockets, modules, tables from files, the routing
  * script, and the control API. Used by `npm start` (data-plane/main.ts) and by the tests.
  */
-export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
+export async function startDataPlane(cfg: DataPlaneConfig, worker: { node: NodeShared; sharedSockets: boolean } | null = null): Promise<DataPlane> {
   setLogLevel(cfg.log.level);
   if (cfg.log.format === "json") setLogSink(null, "json");
   mkdirSync(cfg.dataDir, { recursive: true });
@@ -96,7 +97,7 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
   let sync: SyncClient | null = null;
   let stopRefresher = (): void => {};
   try {
-    modules = await loadModules(cfg.modules, { stats, rpc, events, tables, sip, dataDir: cfg.dataDir, baseDir: cfg.baseDir });
+    modules = await loadModules(cfg.modules, { stats, rpc, events, tables, sip, dataDir: cfg.dataDir, baseDir: cfg.baseDir, node: worker?.node });
     for (const [kind, file] of Object.entries(cfg.tables)) {
       // reloads re-read the file off the main thread (a 1M-row file would otherwise stop SIP processing for ~1 s)
       tables.setSource(kind, { describe: `file:${file}`, load: () => readTableFileAsync(file) });
@@ -133,6 +134,7 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
         backoff: cfg.controlPlane.backoff,
         deltaBase: cfg.controlPlane.deltaBase,
         labels: cfg.controlPlane.labels,
+        controlUrl: cfg.control ? `http://${cfg.control.host.includes(":") && !cfg.control.host.startsWith("[") ? `[${cfg.control.host}]` : cfg.control.host}:${cfg.control.port}/RPC` : null,
         health: healthCounters(stats, core.counters.health),
         statsIntervalMs: cfg.controlPlane.statsIntervalMs,
         tls: cfg.controlPlane.tls,
@@ -162,6 +164,8 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
       events,
       modules: () => modules.map((m) => m.name),
     });
+    // workers (core/workers/): the listeners are shared with the node's other workers (SO_REUSEPORT)
+    core.transport.sharedSockets = worker?.sharedSockets ?? false;
     await core.start();
     if (cfg.control) {
       const { createControlServer } = await import("./core/rpc/server.js");

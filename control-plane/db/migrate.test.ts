@@ -30,7 +30,7 @@ const ALL_SCRIPTS = ["standard", "dispatcher", "lcr", "drouting", "carrierroute"
 /** Tables of those scripts Olelo does not create (presence-create.sql's XCAP and pua tables). */
 const NOT_OURS = ["xcap", "pua"];
 /** Tables Olelo adds that Kamailio's scripts do not create. */
-const OLELO_ONLY = ["olelo_audit", "olelo_snapshots", "olelo_callblock", "olelo_callfwd", "olelo_stir_attest", "olelo_changes", "olelo_cdrs", "olelo_cdr_webhook", "olelo_cdr_dead", "__drizzle_migrations"];
+const OLELO_ONLY = ["olelo_audit", "olelo_snapshots", "olelo_callblock", "olelo_callfwd", "olelo_stir_attest", "olelo_changes", "olelo_cdrs", "olelo_cdr_webhook", "olelo_cdr_dead", "olelo_fleet_state", "__drizzle_migrations"];
 /** Migration files shipped (0000 schema, 0001 version rows, 0002 callfwd tables, ...). */
 const MIGRATIONS = migrationFiles().length;
 

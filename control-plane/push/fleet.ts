@@ -48,8 +48,24 @@ export interface CanaryInfo {
   policy: CanaryPolicy;
 }
 
+/** Durable fleet decisions (control-plane/db/fleet-state.ts: table olelo_fleet_state). */
+export interface FleetStateStore {
+  load(): Promise<Array<{ name: string; value: unknown }>>;
+  save(name: string, value: unknown): Promise<void>;
+  remove(name: string): Promise<void>;
+}
+
+/** What `restore()` found and did. */
+export interface FleetRestore {
+  pins: Array<{ kind: string; version: string; served: boolean }>;
+  rejected: Array<{ kind: string; version: string; fleetVersion: string | null }>;
+  canary: CanaryInfo | null;
+}
+
 export interface FleetControllerOptions {
   source: PushSource;
+  /** Keeps pins, rolled-back versions and the soaking canary across restarts (see restore()). */
+  store?: FleetStateStore;
   /** Writes one audit record (olelo_audit); errors are logged, never thrown. */
   audit?: (actor: string, action: string, detail: unknown) => Promise<void>;
   hold?: boolean;
@@ -60,6 +76,13 @@ export interface FleetControllerOptions {
 }
 
 export interface FleetController extends FleetView {
+  /**
+   * Re-applies what the store kept, before the push server serves anyone: pinned kinds are served at
+   * their pinned version again, versions a canary rolled back stay held, and a canary that was
+   * soaking when the control plane stopped is rolled back (its evidence is gone), with the reason
+   * in the audit trail.
+   */
+  restore(): Promise<FleetRestore>;
   /** Gives the controller the push server's node list (after both exist). */
   attach(nodes: () => NodeStatus[]): void;
   /** `push` without canary: every changed, unpinned kind goes to all nodes; returns the kinds moved and the ones held. */
@@ -119,6 +142,23 @@ export function createFleetController(opts: FleetControllerOptions): FleetContro
   const pinned = new Map<string, { version: string; by: string; at: string }>();
   /** Versions a canary rolled back: a plain push does not send them (a new change does). */
   const rejected = new Map<string, { version: string; reason: string }>();
+  const store = opts.store;
+  let persisting: Promise<void> = Promise.resolve();
+  /** Store writes run one after another, in call order; a failure is logged (the decision stands in memory). */
+  const persist = (what: string, fn: (st: FleetStateStore) => Promise<void>): Promise<void> => {
+    if (!store) return Promise.resolve();
+    persisting = persisting.then(() =>
+      fn(store).catch((e: unknown) => log.error("fleet state not stored; it will not survive a restart", { what, error: (e as Error).message })),
+    );
+    return persisting;
+  };
+  const setRejected = (k: string, r: { version: string; reason: string }) => {
+    rejected.set(k, r);
+    void persist(`rejected:${k}`, (st) => st.save(`rejected:${k}`, { ...r, fleetVersion: fleet.get(k)?.version ?? null }));
+  };
+  const clearRejected = (k: string) => {
+    if (rejected.delete(k)) void persist(`rejected:${k}`, (st) => st.remove(`rejected:${k}`));
+  };
   const listeners = new Set<(kinds: string[]) => void>();
   const recent: CanaryInfo[] = [];
   let nodes: () => NodeStatus[] = () => [];
@@ -153,7 +193,7 @@ export function createFleetController(opts: FleetControllerOptions): FleetContro
     for (const k of kinds) {
       const s = src.current(k);
       if (!s) continue;
-      rejected.delete(k);
+      if (rejected.get(k)?.version !== s.version) clearRejected(k);
       if (!follows(k)) {
         log.info("new version waits", { kind: k, version: s.version, why: pinned.has(k) ? "pinned" : run?.candidates.has(k) ? "canary running" : "hold" });
         continue;
@@ -175,8 +215,9 @@ export function createFleetController(opts: FleetControllerOptions): FleetContro
     if (state === "promoted") {
       for (const snap of r.candidates.values()) setFleet(snap);
     } else {
-      for (const [k, snap] of r.candidates) rejected.set(k, { version: snap.version, reason });
+      for (const [k, snap] of r.candidates) setRejected(k, { version: snap.version, reason });
     }
+    void persist("canary", (st) => st.remove("canary"));
     r.info.state = state;
     r.info.reason = reason;
     r.info.endedAt = new Date().toISOString();
@@ -205,7 +246,70 @@ export function createFleetController(opts: FleetControllerOptions): FleetContro
 
   const info = (): CanaryInfo | null => (run ? { ...run.info } : null);
 
+  const snapshotOf = async (kind: string, version: string): Promise<PushSnapshot | undefined> =>
+    src.current(kind)?.version === version ? src.current(kind) : await src.snapshot?.(kind, version).catch(() => undefined);
+
+  const restore = async (): Promise<FleetRestore> => {
+    const out: FleetRestore = { pins: [], rejected: [], canary: null };
+    if (!store) return out;
+    let entries: Array<{ name: string; value: unknown }>;
+    try {
+      entries = await store.load();
+    } catch (e) {
+      log.error("fleet state (pins, canary) not read; starting without it", { error: (e as Error).message });
+      return out;
+    }
+    const saved = new Map(entries.map((e) => [e.name, e.value as Record<string, any>]));
+    nextId = Math.max(nextId, Number(saved.get("canary.seq")?.next) || 1);
+    for (const [name, v] of saved) {
+      if (!name.startsWith("pin:")) continue;
+      const kind = name.slice(4);
+      if (!src.kinds().includes(kind)) continue;
+      const snap = await snapshotOf(kind, String(v.version));
+      pinned.set(kind, { version: String(v.version), by: String(v.by), at: String(v.at) });
+      if (snap) setFleet(snap);
+      else log.error("pinned version's rows are no longer kept; the kind stays pinned at what it had", { kind, version: v.version });
+      out.pins.push({ kind, version: String(v.version), served: !!snap });
+    }
+    // canary soaking at the stop: rolled back (its baseline and soak time are gone); its candidates are held
+    const c = saved.get("canary");
+    const toHold = new Map<string, { version: string; reason: string; fleetVersion: string | null }>();
+    for (const [name, v] of saved) if (name.startsWith("rejected:")) toHold.set(name.slice(9), { version: String(v.version), reason: String(v.reason), fleetVersion: v.fleetVersion ?? null });
+    let reason = "";
+    if (c) {
+      reason = `control plane restarted while canary ${c.id} (${c.selector}, started ${c.startedAt} by ${c.by}) was soaking: rolled back, the soak's evidence is gone (push --canary again to retry)`;
+      for (const k of c.kinds as CanaryInfo["kinds"]) if (!pinned.has(k.kind)) toHold.set(k.kind, { version: k.to, reason, fleetVersion: k.from });
+    }
+    for (const [kind, h] of toHold) {
+      if (!src.kinds().includes(kind) || pinned.has(kind)) continue;
+      if (src.current(kind)?.version !== h.version) {
+        void persist(`rejected:${kind}`, (st) => st.remove(`rejected:${kind}`));
+        continue; // a newer version compiled meanwhile: it follows as usual
+      }
+      const back = h.fleetVersion ? await snapshotOf(kind, h.fleetVersion) : undefined;
+      if (back) setFleet(back);
+      else if (h.fleetVersion) log.error("the fleet's version before the canary is no longer kept; the candidate is served", { kind, version: h.fleetVersion });
+      rejected.set(kind, { version: h.version, reason: h.reason });
+      await persist(`rejected:${kind}`, (st) => st.save(`rejected:${kind}`, h));
+      out.rejected.push({ kind, version: h.version, fleetVersion: back?.version ?? null });
+    }
+    if (c) {
+      const info: CanaryInfo = {
+        id: Number(c.id), state: "rolled-back", selector: String(c.selector), kinds: c.kinds, nodes: c.nodes, startedAt: String(c.startedAt), soakMs: Number(c.soakMs),
+        endsAt: new Date(Date.parse(String(c.startedAt)) + Number(c.soakMs)).toISOString(), endedAt: new Date().toISOString(), reason, by: String(c.by), health: null, policy: c.policy,
+      };
+      recent.unshift(info);
+      out.canary = info;
+      log.warn("canary rolled back at start", { id: info.id, reason });
+      await persist("canary", (st) => st.remove("canary"));
+      await audit("canary", "canary.rollback", { id: info.id, selector: info.selector, kinds: info.kinds, nodes: info.nodes, reason, health: null });
+    }
+    if (out.pins.length || out.rejected.length) log.info("fleet state restored", { pins: out.pins.map((p) => `${p.kind}@${p.version}`).join(","), held: out.rejected.map((r) => r.kind).join(",") });
+    return out;
+  };
+
   return {
+    restore,
     target(record: NodeRecord, kind: string) {
       if (run && run.canaryNodes.has(record.nodeId)) {
         const c = run.candidates.get(kind);
@@ -238,6 +342,7 @@ export function createFleetController(opts: FleetControllerOptions): FleetContro
           moved.push(k);
         }
       }
+      for (const k of moved) clearRejected(k);
       if (moved.length) log.info("pushed to the fleet", { kinds: moved.join(","), by });
       notify(moved);
       return { moved, held };
@@ -302,6 +407,8 @@ export function createFleetController(opts: FleetControllerOptions): FleetContro
       for (const k of candidates.keys()) since.set(`canary:${k}`, now);
       timer = setInterval(judge, opts.checkEveryMs ?? 500);
       timer.unref();
+      const saved = { id: r.info.id, selector: r.info.selector, kinds, nodes: ids, startedAt: r.info.startedAt, soakMs: p.soakMs, by, policy: p };
+      await Promise.all([persist("canary", (st) => st.save("canary", saved)), persist("canary.seq", (st) => st.save("canary.seq", { next: nextId }))]);
       log.info("canary started", { id: r.info.id, selector: r.info.selector, nodes: ids.join(","), kinds: kinds.map((k) => k.kind).join(","), soakMs: p.soakMs });
       notify([...candidates.keys()]);
       await audit(by, "canary.start", { id: r.info.id, selector: r.info.selector, kinds, nodes: ids, soakMs: p.soakMs, policy: p });
@@ -325,6 +432,7 @@ export function createFleetController(opts: FleetControllerOptions): FleetContro
       setFleet(snap);
       const p = { version, by, at: new Date().toISOString() };
       pinned.set(kind, p);
+      await persist(`pin:${kind}`, (st) => st.save(`pin:${kind}`, p));
       log.info("kind rolled back and pinned", { kind, version, from, by });
       notify([kind]);
       await audit(by, "rollback", { kind, version, from, pinned: true });
@@ -333,6 +441,7 @@ export function createFleetController(opts: FleetControllerOptions): FleetContro
     async unpin(kind, by) {
       if (!pinned.has(kind)) throw new FleetError(`${kind} is not pinned`);
       pinned.delete(kind);
+      await persist(`pin:${kind}`, (st) => st.remove(`pin:${kind}`));
       const cur = src.current(kind);
       const moved = !opts.hold && cur && fleet.get(kind)?.version !== cur.version;
       if (moved) setFleet(cur);

@@ -34,6 +34,8 @@ export interface PushIdentity {
   certCn: string | null;
   /** Bearer token from the call's `authorization` metadata, null when none. */
   token: string | null;
+  /** DER of the verified client certificate (checked against the CRL), null when none. */
+  certDer?: Buffer | null;
 }
 
 const EMPTY: PushAccessRules = { nodes: null, revoked: new Set(), tokens: new Map() };

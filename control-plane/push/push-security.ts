@@ -15,6 +15,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { isLoopbackAddress } from "../../lib/net/ip.js";
+import type { WatchedCrl } from "../../lib/tls/crl.js";
 import type { WatchedPemFiles } from "../../lib/tls/pem-files.js";
 import type { PushAccess, PushAuthMode, PushIdentity } from "./push-access.js";
 import type { PushCall } from "./push-session.js";
@@ -23,6 +24,19 @@ export interface PushSecurity {
   /** null: plaintext (loopback only). */
   tls: { pem: WatchedPemFiles; requireClientCert: boolean } | null;
   access: PushAccess;
+  /** CRL of the fleet CA (`--push-tls-crl`): a client certificate whose serial it lists is refused. */
+  crl?: WatchedCrl | null;
+}
+
+/** null when the stream may stay open, else why not (the access rules, then the CRL). */
+export function refusalOf(s: PushSecurity, id: PushIdentity): string | null {
+  const why = s.access.check(id);
+  if (why !== null) return why;
+  if (s.crl && id.certDer) {
+    const revoked = s.crl.revocation(id.certDer);
+    if (revoked) return `node '${id.nodeId}': client ${revoked}`;
+  }
+  return null;
 }
 
 export function securityMode(s: PushSecurity | null): PushAuthMode {
@@ -49,13 +63,16 @@ export function serverCredentials(s: PushSecurity | null): grpc.ServerCredential
 /** What a stream shows about itself: the verified client certificate's CN and a bearer token. */
 export function identityOf(call: PushCall, mode: PushAuthMode, nodeId: string): PushIdentity {
   let certCn: string | null = null;
+  let certDer: Buffer | null = null;
   const ctx = (call as { getAuthContext?: () => { sslPeerCertificate?: import("node:tls").PeerCertificate } | null }).getAuthContext?.() ?? null;
   const cn = ctx?.sslPeerCertificate?.subject?.CN as string | string[] | undefined;
   if (typeof cn === "string" && cn !== "") certCn = cn;
   else if (Array.isArray(cn) && cn.length === 1) certCn = cn[0]!;
+  const raw = ctx?.sslPeerCertificate?.raw;
+  if (certCn !== null && Buffer.isBuffer(raw)) certDer = raw;
   let token: string | null = null;
   const auth = call.metadata.get("authorization")[0];
   const m = typeof auth === "string" ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
   if (m) token = m[1]!;
-  return { mode, nodeId, certCn, token };
+  return { mode, nodeId, certCn, token, certDer };
 }

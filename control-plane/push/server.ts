@@ -16,10 +16,10 @@ import { createServiceDefinition, type MessageCodec } from "../../tables/wire/gr
 import type { ChunkOptions } from "../../tables/wire/table-chunks.js";
 import { createDeltaVersions, resolveDeltaOptions, type DeltaOptions } from "./delta-versions.js";
 import { createEncodedVersions, type EncodeFailure } from "./encoded-versions.js";
-import { NodeRecord, type NodeStatus } from "./node-status.js";
+import { NodeRecord, announcedControlUrl, type NodeStatus } from "./node-status.js";
 import type { PushSnapshot, PushSource } from "./push-source.js";
 import { PushSession, type PushCall } from "./push-session.js";
-import { identityOf, isLoopbackHost, securityMode, serverCredentials, type PushSecurity } from "./push-security.js";
+import { identityOf, isLoopbackHost, refusalOf, securityMode, serverCredentials, type PushSecurity } from "./push-security.js";
 import type { PushIdentity } from "./push-access.js";
 import { createRefreshHandler, type RefreshFn } from "./refresh-rpc.js";
 
@@ -193,7 +193,7 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
         const id = node?.id ?? "";
         if (id === "" || id.length > 256) return fail(grpc.status.INVALID_ARGUMENT, "hello.node.id must be 1..256 characters");
         const identity = identityOf(call, mode, id);
-        const refused = security ? security.access.check(identity) : null;
+        const refused = security ? refusalOf(security, identity) : null;
         if (refused !== null) {
           log.warn("data plane refused", { node: id, peer: call.getPeer(), reason: refused });
           return fail(identity.certCn === null && mode !== "insecure" && identity.token === null ? grpc.status.UNAUTHENTICATED : grpc.status.PERMISSION_DENIED, refused);
@@ -214,6 +214,7 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
         rec.kinds = [...(node?.kinds ?? [])];
         rec.labels = { ...m.value.labels };
         rec.peer = call.getPeer();
+        rec.controlUrl = announcedControlUrl(m.value.controlUrl, rec.peer);
         rec.connected = true;
         rec.connectedSince = new Date().toISOString();
         rec.disconnectedAt = null;
@@ -290,7 +291,7 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
     if (!security) return cut;
     for (const s of [...sessions.values()]) {
       const ident = identities.get(s);
-      const why = ident ? security.access.check(ident) : "no identity";
+      const why = ident ? refusalOf(security, ident) : "no identity";
       if (why === null) continue;
       cut.push(s.record.nodeId);
       log.warn("data plane cut off after an access reload", { node: s.record.nodeId, reason: why });
@@ -300,6 +301,7 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
     return cut;
   };
   const offAccess = security ? security.access.onChange(() => void revalidate()) : () => {};
+  const offCrl = security?.crl ? security.crl.onChange(() => void revalidate()) : () => {};
 
   let closed = false;
   return {
@@ -321,6 +323,7 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
       closed = true;
       unsubscribe();
       offAccess();
+      offCrl();
       const open = [...sessions.values()];
       for (const s of open) endSession(s);
       if (o.force) {

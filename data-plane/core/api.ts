@@ -29,3 +29,7 @@ export type { ListenSocket } from "./transport/listen-socket.js";
 export { SipMessage, HeaderField, Patch, serializeBuffer } from "./sip/message.js";
 export { parseMessage } from "./sip/parse.js";
 export { splitList } from "./sip/header-values.js";
+/** Workers of one node: shared memory, broadcasts between workers (core/workers/README.md). */
+export type { NodeShared } from "./workers/node-shared.js";
+export { singleNode } from "./workers/node-shared.js";
+export { WindowCounters } from "./workers/window-counters.js";

@@ -28,11 +28,16 @@ export interface DataPlaneConfig {
     /** How often health counters (StatsReport) go to the control plane; default 5000 ms. */
     statsIntervalMs: number;
     /** TLS to the control plane: fleet CA, and this node's certificate + key for mutual TLS (paths resolved). */
-    tls: { ca: string; cert: string | null; key: string | null; serverName: string | null } | null;
+    tls: { ca: string; cert: string | null; key: string | null; serverName: string | null; crl?: string | null } | null;
     /** Per-node bearer token (server-only TLS). */
     token: string | null;
   } | null;
   dataDir: string;
+  /**
+   * Worker threads sharing the listen sockets (data-plane/core/workers/README.md): a number, "auto"
+   * (one per core), or null when the file does not say (then OLELO_WORKERS, else "auto").
+   */
+  workers: number | "auto" | null;
   log: { level: LogLevel; format: "text" | "json" };
   /** Directory of the configuration file: relative paths resolve against it. */
   baseDir: string;
@@ -54,6 +59,7 @@ export function defaultDataPlaneConfig(baseDir = process.cwd()): DataPlaneConfig
     tables: {},
     controlPlane: null,
     dataDir: resolve(baseDir, ".olelo"),
+    workers: null,
     log: { level: "info", format: "text" },
     baseDir,
   };
@@ -81,7 +87,7 @@ export function buildConfig(raw: unknown, baseDir: string): DataPlaneConfig {
   const cfg = defaultDataPlaneConfig(baseDir);
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new ConfigError("configuration must be a JSON object");
   const r = raw as Record<string, unknown>;
-  const known = new Set(["node", "listen", "aliases", "script", "control", "core", "modules", "tables", "controlPlane", "dataDir", "log", "tls", "ws", "dns", "$comment"]);
+  const known = new Set(["node", "listen", "aliases", "script", "control", "core", "modules", "tables", "controlPlane", "dataDir", "workers", "log", "tls", "ws", "dns", "$comment"]);
   for (const k of Object.keys(r)) if (!known.has(k)) throw new ConfigError(`unknown configuration key '${k}'`);
   if (r.node !== undefined) cfg.core.node = str(r.node, "node");
   if (r.listen !== undefined) {
@@ -158,11 +164,11 @@ export function buildConfig(raw: unknown, baseDir: string): DataPlaneConfig {
     let tls: NonNullable<DataPlaneConfig["controlPlane"]>["tls"] = null;
     if (c.tls !== undefined && c.tls !== null) {
       const t = obj(c.tls, "controlPlane.tls");
-      for (const k of Object.keys(t)) if (!["ca", "cert", "key", "serverName"].includes(k)) throw new ConfigError(`unknown key 'controlPlane.tls.${k}'`);
+      for (const k of Object.keys(t)) if (!["ca", "cert", "key", "serverName", "crl"].includes(k)) throw new ConfigError(`unknown key 'controlPlane.tls.${k}'`);
       const file = (k: string) => (t[k] === undefined || t[k] === null ? null : resolve(baseDir, str(t[k], `controlPlane.tls.${k}`)));
       const ca = file("ca");
       if (!ca) throw new ConfigError("'controlPlane.tls.ca' is required (the CA that signed the control plane's certificate)");
-      tls = { ca, cert: file("cert"), key: file("key"), serverName: t.serverName === undefined ? null : str(t.serverName, "controlPlane.tls.serverName") };
+      tls = { ca, cert: file("cert"), key: file("key"), serverName: t.serverName === undefined ? null : str(t.serverName, "controlPlane.tls.serverName"), ...(file("crl") ? { crl: file("crl") } : {}) };
       if (!!tls.cert !== !!tls.key) throw new ConfigError("'controlPlane.tls' needs both cert and key, or neither");
     }
     let token = c.token === undefined || c.token === null ? null : str(c.token, "controlPlane.token");
@@ -189,6 +195,7 @@ export function buildConfig(raw: unknown, baseDir: string): DataPlaneConfig {
     };
   }
   if (r.dataDir !== undefined) cfg.dataDir = resolve(baseDir, str(r.dataDir, "dataDir"));
+  if (r.workers !== undefined) cfg.workers = parseWorkers(r.workers, "workers");
   if (r.log !== undefined) {
     const l = obj(r.log, "log");
     if (l.level !== undefined) {
@@ -280,4 +287,12 @@ function str(v: unknown, where: string): string {
 function obj(v: unknown, where: string): Record<string, unknown> {
   if (v === null || typeof v !== "object" || Array.isArray(v)) throw new ConfigError(`'${where}' must be an object`);
   return v as Record<string, unknown>;
+}
+
+/** `workers`: a whole number 1..1024 or "auto"; throws ConfigError naming `where`. */
+export function parseWorkers(v: unknown, where: string): number | "auto" {
+  if (v === "auto") return "auto";
+  const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > 1024) throw new ConfigError(`'${where}' must be "auto" or a whole number 1..1024, got ${JSON.stringify(v)}`);
+  return n;
 }

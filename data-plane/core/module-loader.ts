@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { ModuleDefinition, ModuleHost, SipUac } from "./module.js";
+import { singleNode, type NodeShared } from "./workers/node-shared.js";
 import type { StatsRegistry } from "./stats/counters.js";
 import type { RpcRegistry } from "../../lib/rpc/registry.js";
 import type { EventBus } from "./events/bus.js";
@@ -45,6 +46,7 @@ export async function loadModules(
     sip: SipUac;
     dataDir: string;
     baseDir: string;
+    node?: NodeShared;
   },
 ): Promise<LoadedModule[]> {
   const defs = new Map<string, ModuleDefinition>();
@@ -69,6 +71,7 @@ export async function loadModules(
   };
   for (const n of defs.keys()) visit(n);
   const loaded: LoadedModule[] = [];
+  const node = deps.node ?? singleNode();
   const apis: Record<string, unknown> = {};
   for (const name of order) {
     const def = defs.get(name)!;
@@ -85,6 +88,7 @@ export async function loadModules(
       sip: deps.sip,
       dataDir,
       resolvePath: (p: string) => resolve(deps.baseDir, p),
+      node,
       modules: Object.fromEntries([...(def.requires ?? []), ...(def.optional ?? []).filter((r) => r in apis)].map((r) => [r, apis[r]])),
     };
     let api: unknown;

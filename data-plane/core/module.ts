@@ -6,6 +6,7 @@ import type { TableRegistry } from "./tables/registry.js";
 import type { ParamDoc } from "./kit/params.js";
 import type { SipMessageView } from "./sip/view.js";
 import type { WireHook } from "./tm/wire-hook.js";
+import type { NodeShared } from "./workers/node-shared.js";
 
 /** Raw configuration section of a module, as the configuration file gives it. */
 export type RawConfig = Readonly<Record<string, unknown>>;
@@ -179,4 +180,9 @@ export interface ModuleHost<Cfg = RawConfig> {
   resolvePath(p: string): string;
   /** APIs of the modules named in `requires`. */
   readonly modules: Readonly<Record<string, unknown>>;
+  /**
+   * The node's workers (`workers: N`): shared memory and broadcasts, so node-wide state stays
+   * node-wide. Absent in hosts built by tests; the loader always gives one (singleNode() for one worker).
+   */
+  readonly node?: NodeShared;
 }

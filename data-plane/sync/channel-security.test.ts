@@ -10,6 +10,7 @@ describe("controlPlane.tls and token in the data plane's configuration", () => {
     const cfg = buildConfig({ controlPlane: { url: "cp:8071", tls: { ca: "ca.pem", cert: "n.pem", key: "n.key" } } }, "/etc/olelo");
     expect(cfg.controlPlane!.tls).toEqual({ ca: "/etc/olelo/ca.pem", cert: "/etc/olelo/n.pem", key: "/etc/olelo/n.key", serverName: null });
     expect(cfg.controlPlane!.token).toBeNull();
+    expect(buildConfig({ controlPlane: { url: "cp:8071", tls: { ca: "ca.pem", crl: "fleet.crl" } } }, "/etc/olelo").controlPlane!.tls).toMatchObject({ crl: "/etc/olelo/fleet.crl" });
     expect(() => buildConfig({ controlPlane: { url: "cp:8071", tls: { cert: "n.pem", key: "n.key" } } }, "/x")).toThrow(ConfigError);
     expect(() => buildConfig({ controlPlane: { url: "cp:8071", tls: { ca: "c", cert: "n.pem" } } }, "/x")).toThrow("'controlPlane.tls' needs both cert and key, or neither");
     expect(() => buildConfig({ controlPlane: { url: "cp:8071", tls: { ca: "c", crt: "n" } } }, "/x")).toThrow("unknown key 'controlPlane.tls.crt'");

@@ -13,6 +13,7 @@ import { checkServerIdentity } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../../lib/log/logger.js";
 import { isLoopbackAddress } from "../../lib/net/ip.js";
+import { WatchedCrl } from "../../lib/tls/crl.js";
 import { WatchedPemFiles } from "../../lib/tls/pem-files.js";
 
 /** `controlPlane.tls` of the data plane's configuration. */
@@ -24,6 +25,8 @@ export interface SyncTlsOptions {
   key?: string | null;
   /** Name expected in the control plane's certificate when it differs from the url's host. */
   serverName?: string | null;
+  /** CRL (PEM) from the fleet CA: a control plane whose certificate serial it lists is refused. */
+  crl?: string | null;
   /** How often the files are checked for changes, ms (default 2000). */
   pollMs?: number;
 }
@@ -32,7 +35,7 @@ export interface ChannelSecurity {
   readonly mode: "mtls" | "tls" | "insecure";
   credentials(): grpc.ChannelCredentials;
   readonly channelOptions: grpc.ChannelOptions;
-  status(): { mode: string; token: boolean; files: Record<string, unknown> | null };
+  status(): { mode: string; token: boolean; files: Record<string, unknown> | null; crl?: Record<string, unknown> };
   close(): void;
 }
 
@@ -63,6 +66,18 @@ export function createChannelSecurity(address: string, tls: SyncTlsOptions | nul
         r.ok ? log?.info("control plane TLS files changed; used from the next connection") : log?.warn("control plane TLS files not reloaded", { error: r.error }),
     },
   );
+  let crl: WatchedCrl | null = null;
+  try {
+    crl = tls.crl
+      ? new WatchedCrl(tls.crl, () => pem.current().ca, {
+          pollMs: tls.pollMs,
+          onReload: (r) => (r.ok ? log?.info("control plane CRL changed; checked from the next connection") : log?.warn("control plane CRL not reloaded", { error: r.error })),
+        })
+      : null;
+  } catch (e) {
+    pem.close();
+    throw new Error(`sync: controlPlane.tls.crl: ${(e as Error).message}`);
+  }
   const mode = tls.cert ? "mtls" : "tls";
   // Node 24+ refuses an IP address as TLS servername (SNI), which grpc-js sends by default: for an
   // IP url send a placeholder name instead and still check the certificate against the IP.
@@ -79,7 +94,13 @@ export function createChannelSecurity(address: string, tls: SyncTlsOptions | nul
     mode,
     credentials() {
       const m = pem.current();
-      const ssl = grpc.credentials.createSsl(m.ca, m.key, m.cert, ipTarget ? { checkServerIdentity: (_name, cert) => checkServerIdentity(ipTarget, cert) } : {});
+      const check = (name: string, cert: import("node:tls").PeerCertificate): Error | undefined => {
+        const e = checkServerIdentity(ipTarget ?? name, cert);
+        if (e || !crl) return e;
+        const why = crl.revocation(cert.raw);
+        return why ? new Error(`control plane ${why}`) : undefined;
+      };
+      const ssl = grpc.credentials.createSsl(m.ca, m.key, m.cert, ipTarget || crl ? { checkServerIdentity: check } : {});
       return callCreds ? grpc.credentials.combineChannelCredentials(ssl, callCreds) : ssl;
     },
     channelOptions: tls.serverName
@@ -87,7 +108,10 @@ export function createChannelSecurity(address: string, tls: SyncTlsOptions | nul
       : ipTarget
         ? { "grpc.ssl_target_name_override": IP_SNI_PLACEHOLDER }
         : {},
-    status: () => ({ mode, token: !!token, files: pem.status() as unknown as Record<string, unknown> }),
-    close: () => pem.close(),
+    status: () => ({ mode, token: !!token, files: pem.status() as unknown as Record<string, unknown>, ...(crl ? { crl: crl.status() } : {}) }),
+    close: () => {
+      pem.close();
+      crl?.close();
+    },
   };
 }

@@ -64,3 +64,14 @@ export const olelo_changes = mysqlTable(
   },
   (t) => [index("olelo_changes_at_idx").on(t.at)],
 );
+
+/**
+ * Fleet decisions that must outlive a control-plane restart (control-plane/push/fleet.ts): rollback
+ * pins (`pin:<kind>`), versions a canary rolled back (`rejected:<kind>`), the soaking canary
+ * (`canary`) and the canary id sequence (`canary.seq`). Migration 0012.
+ */
+export const olelo_fleet_state = mysqlTable("olelo_fleet_state", {
+  name: varchar("name", { length: 80 }).primaryKey().notNull(),
+  value: json("value").notNull(),
+  updated_at: datetime("updated_at", { mode: "string", fsp: 3 }).notNull().default(sql`CURRENT_TIMESTAMP(3)`),
+});

@@ -55,7 +55,7 @@ export interface ControlServerOptions {
   readonly ws?: WsOptions;
   readonly log?: Logger;
   /** Renders GET /metrics (Prometheus text format); absent = no /metrics endpoint. */
-  readonly metrics?: () => string;
+  readonly metrics?: () => string | Promise<string>;
   /** GET /ready (200 ready / 503 not, with the checks as JSON); GET /health answers 200 whenever the process serves HTTP. */
   readonly ready?: () => { ready: boolean; checks: Record<string, unknown> };
 }
@@ -132,7 +132,7 @@ export async function createControlServer(opts: ControlServerOptions): Promise<C
         send(res, 401, "text/plain", "missing or wrong bearer token\n", { "WWW-Authenticate": 'Bearer realm="olelo"' });
         return;
       }
-      send(res, 200, "text/plain; version=0.0.4", opts.metrics()); // send() adds "; charset=utf-8" once
+      send(res, 200, "text/plain; version=0.0.4", await opts.metrics()); // send() adds "; charset=utf-8" once
       return;
     }
     if (path !== "/RPC" && !xml) {

@@ -44,7 +44,7 @@ export function uacRequest(e: Tm, opts: UacRequestOptions): Promise<UacResult> {
     const callId = opts.callId ?? `${randomToken(12)}-${seq}@${sock.viaHost}`;
     const from = opts.from ?? `sip:olelo@${sock.viaHost}`;
     let text = `${opts.method} ${opts.uri} SIP/2.0\r\n`;
-    text += `Via: SIP/2.0/${sock.proto.toUpperCase()} ${sock.viaHost}:${sock.viaPort};branch=${branch}\r\n`;
+    text += `Via: SIP/2.0/${sock.proto.toUpperCase()} ${sock.viaHost}:${sock.egressPort ?? sock.viaPort};branch=${branch}\r\n`;
     if (opts.destination && opts.destination !== opts.uri) {
       // outbound proxy: the request still names the URI; it is sent to the destination
     }

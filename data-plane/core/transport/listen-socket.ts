@@ -26,6 +26,8 @@ export class ListenSocket {
   readonly sigPort: number;
   /** Port actually bound (differs from spec.port when spec.port is 0). */
   boundPort: number;
+  /** This worker's egress port (workers > 1): named in the Via of requests sent from this socket. */
+  egressPort: number | null = null;
 
   constructor(
     readonly proto: TransportProto,
@@ -57,7 +59,7 @@ export class ListenSocket {
   get viaPrefix(): string {
     if (this._viaPrefix === null) {
       const proto = this.proto === "wss" ? "WSS" : this.proto.toUpperCase();
-      this._viaPrefix = `Via: SIP/2.0/${proto} ${this.viaHost}:${this.viaPort};branch=`;
+      this._viaPrefix = `Via: SIP/2.0/${proto} ${this.viaHost}:${this.egressPort ?? this.viaPort};branch=`;
     }
     return this._viaPrefix;
   }

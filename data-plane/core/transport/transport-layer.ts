@@ -5,6 +5,7 @@ import type { Endpoint, TransportProto } from "../../../lib/sip/types.js";
 import { createLogger } from "../../../lib/log/logger.js";
 import { ListenSocket, type ListenSpec } from "./listen-socket.js";
 import { StreamFramer } from "./stream-framer.js";
+import { bindUdp, isReply } from "./udp-bind.js";
 
 const log = createLogger("transport");
 
@@ -67,6 +68,13 @@ export type MessageTap = (sent: boolean, data: Buffer, local: ListenSocket, remo
 export class TransportLayer {
   readonly sockets: ListenSocket[] = [];
   private readonly udp = new Map<ListenSocket, dgram.Socket>();
+  /** Per-worker egress sockets (sharedSockets): requests leave from them, replies to them come back. */
+  private readonly egress = new Map<ListenSocket, dgram.Socket>();
+  /**
+   * Set before listen() when several workers share the listen ports (core/workers/): listeners bind
+   * with SO_REUSEPORT and each UDP listener gets an egress socket of this worker.
+   */
+  sharedSockets = false;
   private readonly tcpServers = new Map<ListenSocket, net.Server>();
   private readonly conns = new Map<number, Connection>();
   /** remote "proto|ip|port" → connection id (aliases, Kamailio's tcp alias) */
@@ -117,39 +125,25 @@ export class TransportLayer {
     }
   }
 
-  private listenUdp(sock: ListenSocket): Promise<void> {
-    const s = dgram.createSocket({
-      type: sock.family === 6 ? "udp6" : "udp4",
-      recvBufferSize: 4 << 20,
-      sendBufferSize: 4 << 20,
-      // destinations are always IP literals here (names are resolved by the core's resolver):
-      // a synchronous lookup skips dns.lookup's process.nextTick round trip on every send
-      lookup: syncLookup,
-    });
-    return new Promise((resolve, reject) => {
-      s.once("error", reject);
-      s.bind({ address: sock.address, port: sock.boundPort, exclusive: true }, () => {
-        s.off("error", reject);
-        try {
-          s.setRecvBufferSize(4 << 20);
-          s.setSendBufferSize(4 << 20);
-        } catch {
-          /* kernel may clamp */
-        }
-        sock.boundPort = s.address().port;
-        s.on("error", (e) => {
-          this.stats.sendErrors++;
-          log.debug("udp socket error", { socket: sock.id, error: e.message });
-        });
-        s.on("message", (data, rinfo) => {
-          this.stats.udpRx++;
-          if (this.tap) this.tap(false, data, sock, { proto: "udp", address: rinfo.address, port: rinfo.port });
-          this.onMessage(data, { proto: "udp", address: rinfo.address, port: rinfo.port }, sock, null);
-        });
-        this.udp.set(sock, s);
-        resolve();
-      });
-    });
+  private async listenUdp(sock: ListenSocket): Promise<void> {
+    const onMsg = (data: Buffer, rinfo: dgram.RemoteInfo): void => {
+      this.stats.udpRx++;
+      if (this.tap) this.tap(false, data, sock, { proto: "udp", address: rinfo.address, port: rinfo.port });
+      this.onMessage(data, { proto: "udp", address: rinfo.address, port: rinfo.port }, sock, null);
+    };
+    const onErr = (e: Error): void => {
+      this.stats.sendErrors++;
+      log.debug("udp socket error", { socket: sock.id, error: e.message });
+    };
+    const s = await bindUdp(sock.family, sock.address, sock.boundPort, this.sharedSockets, onMsg, onErr);
+    sock.boundPort = s.address().port;
+    this.udp.set(sock, s);
+    if (this.sharedSockets) {
+      // workers: requests leave from this worker's own port (named in Via), so replies come back here
+      const eg = await bindUdp(sock.family, sock.address, 0, false, onMsg, onErr);
+      sock.egressPort = eg.address().port;
+      this.egress.set(sock, eg);
+    }
   }
 
   private listenTcp(sock: ListenSocket): Promise<void> {
@@ -157,7 +151,7 @@ export class TransportLayer {
     server.maxConnections = this.tcp.maxConnections;
     return new Promise((resolve, reject) => {
       server.once("error", reject);
-      server.listen({ host: sock.address, port: sock.boundPort, ipv6Only: sock.family === 6 }, () => {
+      server.listen({ host: sock.address, port: sock.boundPort, ipv6Only: sock.family === 6, reusePort: this.sharedSockets }, () => {
         server.off("error", reject);
         sock.boundPort = (server.address() as net.AddressInfo).port;
         server.on("error", (e) => log.warn("tcp server error", { socket: sock.id, error: e.message }));
@@ -333,7 +327,8 @@ export class TransportLayer {
   send(sock: ListenSocket, dest: Endpoint, data: Buffer, connId?: number | null, noConnect = false): boolean {
     if (this.tap) this.tap(true, data, sock, dest);
     if (dest.proto === "udp") {
-      const s = this.udp.get(sock);
+      // a request goes out on the egress socket when there is one; a reply ("SIP/") from the listener
+      const s = (this.egress.size > 0 && !isReply(data) && this.egress.get(sock)) || this.udp.get(sock);
       if (!s) return false;
       this.stats.udpTx++;
       // no per-send callback: cheaper; send errors surface as the socket's "error" event
@@ -390,16 +385,13 @@ export class TransportLayer {
     if (this.idleTimer) clearInterval(this.idleTimer);
     this.idleTimer = null;
     for (const c of [...this.conns.values()]) c.close();
-    for (const s of this.udp.values()) await new Promise<void>((r) => s.close(() => r()));
+    for (const s of [...this.udp.values(), ...this.egress.values()]) await new Promise<void>((r) => s.close(() => r()));
+    this.egress.clear();
     for (const srv of this.tcpServers.values()) await new Promise<void>((r) => srv.close(() => r()));
     for (const t of this.extra.values()) await t.close();
     this.udp.clear();
     this.tcpServers.clear();
   }
-}
-
-function syncLookup(address: string, _family: unknown, cb: (err: Error | null, address: string, family: number) => void): void {
-  cb(null, address, address.indexOf(":") >= 0 ? 6 : 4);
 }
 
 function aliasKey(proto: string, address: string, port: number): string {

@@ -201,7 +201,17 @@ export async function startDispatcher(
   }
 
   const prober = new Prober(engine, host.sip);
-  prober.start();
+  const node = host.node;
+  if (node && node.count > 1) {
+    // workers: worker 0 probes; every state change (probe, failure route, RPC) goes to the others
+    engine.onStateChange = (k, f) => node.broadcast("dispatcher", [[k, f]]);
+    node.on("dispatcher", (m) => {
+      for (const [k, f] of m as Array<[string, number]>) engine.applyRemoteState(k, f);
+    });
+    node.on("dispatcher-sync", () => node.broadcast("dispatcher", [...engine.live.byKey.values()].map((l) => [l.dest.key, l.rt.flags])));
+    node.broadcast("dispatcher-sync", null);
+    if (node.index === 0) prober.start();
+  } else prober.start();
   const sweeper = setInterval(() => {
     const n = engine.loads.sweep(engine.now());
     if (n > 0) host.log.debug("expired alg 10 call entries", { count: n });

@@ -167,8 +167,23 @@ export class DispatcherEngine {
     if (loc.rt.flags !== old) this.afterChange(loc, old, loc.rt.flags, info);
   }
 
+  /** Told of every state change made here (workers: broadcast to the node's other workers). */
+  onStateChange: ((key: string, flags: number) => void) | null = null;
+
+  /** A state change made by another worker of the node: applied without events or counters. */
+  applyRemoteState(key: string, flags: number): void {
+    const loc = this.live.byKey.get(key);
+    if (!loc || loc.rt.flags === flags) return;
+    const old = loc.rt.flags;
+    loc.rt.flags = flags;
+    loc.rt.probingCount = 0;
+    loc.rt.lastChangeAt = this.now();
+    if (isSkipped(old) !== isSkipped(flags) && loc.set.usesRweight) rebuildRelativeWeights(loc.set, this.random);
+  }
+
   private afterChange(loc: DestLocation, old: number, now: number, info: ChangeInfo): void {
     loc.rt.lastChangeAt = this.now();
+    this.onStateChange?.(loc.dest.key, now);
     this.deps.stats.inc("state_changes");
     if (isSkipped(old) !== isSkipped(now)) {
       this.emitChange(loc, old, now, info);

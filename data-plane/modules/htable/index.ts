@@ -1,3 +1,4 @@
+import { replicateTables } from "./workers.js";
 import { defineModule } from "../../core/api.js";
 import type { TableSink } from "../../core/api.js";
 import { createHtableApi, type HtableApi } from "./htable-api.js";
@@ -58,6 +59,7 @@ export default defineModule<HtableApi, HtableParams>({
       await mgr.close();
       throw new Error(`htable: loading from the database failed: ${(e as Error).message}`);
     }
+    if (host.node && host.node.count > 1) replicateTables(host.node, mgr.tables);
     mgr.start();
     host.rpc.registerAll(htableRpcMethods(mgr, () => host.tables.sourceOf("htable")));
     const api = createHtableApi(mgr);

@@ -1,4 +1,4 @@
-import { defineModule } from "../../core/api.js";
+import { defineModule, WindowCounters } from "../../core/api.js";
 import type { RequestContext } from "../../core/api.js";
 import { FloodGuard, htableBanStore, type BanStore, type FloodGuardOptions, type HtableLike } from "./flood-guard.js";
 import { pikeParams, type PikeParams } from "./params.js";
@@ -71,6 +71,11 @@ export default defineModule<PikeApi, PikeParams>({
       () => Date.now(),
       stats,
     );
+    if (host.node && host.node.count > 1) {
+      // workers: one density per source address for the whole node (core/workers/README.md)
+      const slots = Math.max(1024, Math.min(1 << 20, p.max_entries));
+      detector.shared = new WindowCounters(host.node.sharedInt32("pike", WindowCounters.cells(slots)), slots);
+    }
     stats.gauge("tracked", () => detector.size);
     stats.gauge("untracked", () => detector.untracked);
     const log = host.log;

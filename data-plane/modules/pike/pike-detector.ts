@@ -72,6 +72,11 @@ export class PikeDetector {
   untracked = 0;
   /** Sources newly turned red. */
   blocked = 0;
+  /**
+   * Node-wide counts (workers > 1): hits are counted in shared memory, so the density holds
+   * whatever worker each request lands on; this worker's entries keep the red flag and pike.top.
+   */
+  shared: { hit(hi: number, lo: number, unit: number): { curr: number; prev: number } | null } | null = null;
 
   constructor(
     readonly opts: PikeOptions,
@@ -140,7 +145,12 @@ export class PikeDetector {
       this.rotate(e, unit);
     }
     e.lastHit = now;
-    e.curr++;
+    const c = this.shared === null ? null : this.shared.hit(typeof key === "number" ? key | 0 : hash32(key, 0), typeof key === "number" ? 0 : hash32(key, 4) | 1, unit);
+    if (c === null) e.curr++;
+    else {
+      e.curr = c.curr;
+      e.prev = c.prev;
+    }
     if (e.red) return -1;
     if (this.hot(e)) {
       e.red = true;
@@ -200,4 +210,11 @@ export class PikeDetector {
   clear(): void {
     this.map.clear();
   }
+}
+
+/** FNV-1a over 4 UTF-16 units of an IPv6 key from `at`. */
+function hash32(k: string, at: number): number {
+  let h = 0x811c9dc5;
+  for (let i = at; i < at + 4; i++) h = Math.imul(h ^ k.charCodeAt(i), 16777619);
+  return h | 0;
 }

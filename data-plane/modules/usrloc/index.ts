@@ -34,11 +34,12 @@ export default defineModule<UsrlocApi, UsrlocParams>({
       redis = await RedisLocationStore.connect(params.db_url!, { prefix: params.redis_prefix, useDomain: params.use_domain, log: host.log });
       store = redis;
     }
-    const ul = new Usrloc({ params, events: host.events, log: host.log, store, stats: host.stats.group("usrloc") });
+    const ul = new Usrloc({ params, events: host.events, log: host.log, store, stats: host.stats.group("usrloc"), node: host.node });
     try {
       for (const t of params.tables) ul.table(t);
       await ul.ready();
       redis?.start((msg, row, own) => ul.applyReplicated(msg, row, own));
+      if (host.node && host.node.count > 1 && !redis) ul.joinWorkers(host.node);
     } catch (e) {
       await ul.close().catch(() => undefined);
       throw e;

@@ -1,6 +1,6 @@
-import type { EventBus, StatGroup, Logger } from "../../core/api.js";
+import type { EventBus, StatGroup, Logger, NodeShared } from "../../core/api.js";
 import { ContactFlag, ContactState, type Binding } from "./binding.js";
-import { infoOfRow } from "./location-row.js";
+import { infoOfRow, rowOf } from "./location-row.js";
 import { LocationTable, nowSeconds, type ChangeKind, type ChangeOrigin } from "./location-table.js";
 import type { UsrlocChange } from "./api.js";
 import type { UsrlocParams } from "./params.js";
@@ -27,6 +27,14 @@ export interface UsrlocDeps {
   readonly store: LocationStore | null;
   /** The `usrloc` stat group: `<table>-users`, `<table>-contacts`, `<table>-expires` per table. */
   readonly stats?: StatGroup;
+  /** The node's workers: changes are broadcast to the others (in-memory and MySQL backends). */
+  readonly node?: NodeShared;
+}
+
+/** A binding change broadcast between the workers of one node. */
+interface WorkerChange {
+  readonly msg: ChangeMessage;
+  readonly row: Record<string, unknown> | null;
 }
 
 /**
@@ -154,6 +162,27 @@ export class Usrloc {
     }
   }
 
+  private workerChange(t: LocationTable, kind: ChangeKind, b: Binding): WorkerChange {
+    const del = kind === "removed" || kind === "expired";
+    return { msg: { n: "", t: t.name, a: b.aor, o: del ? "d" : "u", r: b.ruid }, row: del ? null : { ...rowOf(b, this.params.use_domain) } };
+  }
+
+  /**
+   * Joins the node's workers: applies the others' changes, and answers a (re)started worker's
+   * request with every binding (so a restarted worker has the node's registrations).
+   */
+  joinWorkers(node: NodeShared): void {
+    node.on("usrloc", (m) => {
+      for (const c of m as WorkerChange[]) this.applyReplicated(c.msg, c.row, false);
+    });
+    node.on("usrloc-sync", () => {
+      const all: WorkerChange[] = [];
+      for (const t of this.map.values()) for (const b of t.bindings()) all.push(this.workerChange(t, "added", b));
+      if (all.length > 0) node.broadcast("usrloc", all);
+    });
+    node.broadcast("usrloc-sync", null);
+  }
+
   /** Registers a binding-change listener (UsrlocApi.onChange); returns its removal. */
   onChange(fn: (c: UsrlocChange) => void): () => void {
     this.changeListeners.add(fn);
@@ -176,6 +205,13 @@ export class Usrloc {
     if (this.changeListeners.size > 0) this.tellListeners(t, kind, b, origin);
     if (origin.replicated) return;
     const store = this.deps.store;
+    const node = this.deps.node;
+    if (node !== undefined && node.count > 1 && store?.kind !== "redis") {
+      // every worker expires its own copy at the same time: only worker 0 reports (and stores) it
+      if (kind === "expired") {
+        if (node.index !== 0) return;
+      } else node.broadcast("usrloc", [this.workerChange(t, kind, b)]);
+    }
     const persist = store !== null && !origin.memOnly && (b.flags & ContactFlag.MEM) === 0;
     if (kind === "expired" && persist && store.kind === "redis") {
       // in a fleet only the node that removes it from Redis reports the expiry

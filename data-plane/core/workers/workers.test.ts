@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { Worker } from "node:worker_threads";
+import { WindowCounters } from "./window-counters.js";
+import { mergePrometheus, mergeResults, answeredByOne } from "./merge.js";
+import { SharedArena } from "./node-shared.js";
+
+describe("WindowCounters (shared memory)", () => {
+  it("counts per key and window, carries the previous window, forgets older ones", () => {
+    const wc = new WindowCounters(new Int32Array(new SharedArrayBuffer(WindowCounters.cells(64) * 4)), 64);
+    for (let i = 0; i < 5; i++) wc.hit(1, 0, 100);
+    expect(wc.hit(1, 0, 100)).toEqual({ curr: 6, prev: 0 });
+    expect(wc.hit(2, 0, 100)).toEqual({ curr: 1, prev: 0 });
+    expect(wc.hit(1, 0, 101)).toEqual({ curr: 1, prev: 6 });
+    expect(wc.hit(1, 0, 103)).toEqual({ curr: 1, prev: 0 });
+    expect(wc.peek(2, 0, 100)).toEqual({ curr: 1, prev: 0 });
+  });
+
+  it("loses no hit when two threads count the same key at once", async () => {
+    const slots = 1024;
+    const mem = new Int32Array(new SharedArrayBuffer(WindowCounters.cells(slots) * 4));
+    // the class itself (its compiled source) in two threads, counting 4 keys 20000 times each thread
+    const src = `
+      const { workerData, parentPort } = require("node:worker_threads");
+      const WindowCounters = (${WindowCounters.toString()});
+      const wc = new WindowCounters(workerData.mem, workerData.slots);
+      for (let k = 0; k < 20000; k++) wc.hit(k % 4, 0, 7);
+      parentPort.postMessage("done");`;
+    const run = () => new Promise<void>((r) => new Worker(src, { eval: true, workerData: { mem, slots } }).once("message", () => r()));
+    await Promise.all([run(), run()]);
+    const wc = new WindowCounters(mem, slots);
+    const total = [0, 1, 2, 3].reduce((a, k) => a + wc.peek(k, 0, 7).curr, 0);
+    expect(total).toBe(40000);
+  });
+
+  it("the arena gives the same cells to the same name, in order", () => {
+    const a = new SharedArena(new SharedArrayBuffer(4096));
+    const x = a.int32("pike", 10);
+    expect(a.int32("pike", 10)).toBe(x);
+    const y = a.int32("other", 10);
+    expect(y.byteOffset).toBeGreaterThanOrEqual(40);
+    expect(() => a.int32("big", 10_000)).toThrow(/does not fit/);
+  });
+});
+
+describe("merging the workers' answers", () => {
+  it("sums counters and statistic lines, merges lists, keeps node-wide values once", () => {
+    expect(mergeResults([{ total: 3, inuse: 1, name: "a" }, { total: 4, inuse: 0, name: "a" }])).toEqual({ total: 7, inuse: 1, name: "a" });
+    expect(mergeResults([["core:rcv_requests = 2", "usrloc:registered_users = 5"], ["core:rcv_requests = 3", "usrloc:registered_users = 5"]])).toEqual(["core:rcv_requests = 5", "usrloc:registered_users = 5"]);
+    expect(mergeResults([[{ a: 1 }, { a: 2 }], [{ a: 2 }, { a: 3 }]])).toEqual([{ a: 1 }, { a: 2 }, { a: 3 }]);
+    expect(answeredByOne("ul.dump")).toBe(true);
+    expect(answeredByOne("tm.stats")).toBe(false);
+  });
+
+  it("sums Prometheus samples by series, HELP/TYPE once, usrloc gauges not doubled", () => {
+    const w = (n: number) => `# HELP olelo_core_rcv_requests_total x\n# TYPE olelo_core_rcv_requests_total counter\nolelo_core_rcv_requests_total{node="a"} ${n}\n# HELP olelo_usrloc_registered_users y\n# TYPE olelo_usrloc_registered_users gauge\nolelo_usrloc_registered_users{node="a"} 7\n`;
+    const m = mergePrometheus([w(2), w(5)]);
+    expect(m).toContain('olelo_core_rcv_requests_total{node="a"} 7\n');
+    expect(m).toContain('olelo_usrloc_registered_users{node="a"} 7\n');
+    expect(m.match(/# TYPE olelo_core_rcv_requests_total/g)).toHaveLength(1);
+  });
+});

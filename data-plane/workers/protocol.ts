@@ -1,0 +1,32 @@
+/** Messages between the primary (primary.ts) and its worker threads (worker-main.ts). */
+import type { DataPlaneConfig } from "../core/config-file.js";
+import type { RpcParam } from "../../lib/rpc/registry.js";
+
+export interface WorkerData {
+  readonly index: number;
+  readonly count: number;
+  readonly config: DataPlaneConfig;
+  /** The node's shared memory (pike counts, ...), the same for every worker and its restarts. */
+  readonly arena: SharedArrayBuffer;
+}
+
+export type ToWorker =
+  | { t: "rpc"; id: number; name: string; params: unknown }
+  | { t: "metrics"; id: number }
+  | { t: "bcast"; ch: string; msg: unknown; from: number }
+  | { t: "stop" };
+
+export interface MethodInfo {
+  name: string;
+  doc: string;
+  params: readonly RpcParam[];
+  returns?: string;
+}
+
+export type FromWorker =
+  | { t: "ready"; methods: MethodInfo[]; sockets: { socket: string; egressPort: number | null }[] }
+  | { t: "failed"; error: string }
+  | { t: "res"; id: number; ok: true; result: unknown }
+  | { t: "res"; id: number; ok: false; error: { code: number; message: string; data?: unknown } }
+  | { t: "bcast"; ch: string; msg: unknown }
+  | { t: "event"; kind: string; data: Record<string, unknown> };

@@ -1,0 +1,83 @@
+/**
+ * One worker thread of a node (`workers: N`, started by primary.ts): a whole data plane
+ * (startDataPlane) on the shared listen sockets, without its own control listener; it answers the
+ * primary's RPC, metrics and table messages and relays broadcasts between modules of the workers.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { startDataPlane, type DataPlane } from "../node.js";
+import { SharedArena, type NodeShared } from "../core/workers/node-shared.js";
+import { createLogger } from "../../lib/log/logger.js";
+import type { DataPlaneConfig } from "../core/config-file.js";
+import type { ToWorker, WorkerData } from "./protocol.js";
+
+const log = createLogger("worker");
+const data = workerData as WorkerData;
+const port = parentPort!;
+const handlers = new Map<string, Set<(msg: unknown, from: number) => void>>();
+const arena = new SharedArena(data.arena);
+const node: NodeShared = {
+  index: data.index,
+  count: data.count,
+  sharedInt32: (name, length) => arena.int32(name, length),
+  broadcast: (ch, msg) => port.postMessage({ t: "bcast", ch, msg }),
+  on(ch, fn) {
+    let s = handlers.get(ch);
+    if (!s) handlers.set(ch, (s = new Set()));
+    s.add(fn);
+    return () => s.delete(fn);
+  },
+};
+
+let dp: DataPlane | null = null;
+const early: ToWorker[] = [];
+
+async function handle(m: ToWorker): Promise<void> {
+  if (m.t === "bcast") {
+    for (const fn of handlers.get(m.ch) ?? []) {
+      try {
+        fn(m.msg, m.from);
+      } catch (e) {
+        log.warn("worker broadcast handler failed", { channel: m.ch, error: String(e) });
+      }
+    }
+    return;
+  }
+  if (!dp) {
+    early.push(m);
+    return;
+  }
+  if (m.t === "rpc") {
+    try {
+      const result = await dp.rpc.call(m.name, m.params, { transport: "worker", remote: "primary" } as never);
+      port.postMessage({ t: "res", id: m.id, ok: true, result });
+    } catch (e) {
+      const err = e as { code?: number; message?: string; data?: unknown };
+      port.postMessage({ t: "res", id: m.id, ok: false, error: { code: err.code ?? -32000, message: err.message ?? String(e), data: err.data } });
+    }
+  } else if (m.t === "metrics") {
+    port.postMessage({ t: "res", id: m.id, ok: true, result: metrics?.() ?? "" });
+  } else if (m.t === "stop") {
+    await dp.stop().catch((e: unknown) => log.warn("worker stop failed", { error: String(e) }));
+    process.exit(0);
+  }
+}
+
+port.on("message", (m: ToWorker) => void handle(m));
+
+let metrics: (() => string) | null = null;
+const cfg: DataPlaneConfig = data.config;
+try {
+  dp = await startDataPlane(cfg, { node, sharedSockets: true });
+  const { observability } = await import("../observability.js");
+  const d = dp;
+  metrics = observability({ node: cfg.core.node, stats: d.stats, core: d.core, tables: d.tables, sync: () => d.sync }).metrics;
+  dp.events.subscribe(null, (ev) => port.postMessage({ t: "event", kind: ev.kind, data: ev.data }));
+  const methods = dp.rpc.list().map((m) => ({ name: m.name, doc: m.doc, params: m.params, returns: m.returns }));
+  port.postMessage({ t: "ready", methods, sockets: dp.core.transport.sockets.map((s) => ({ socket: s.socketString, egressPort: s.egressPort })) });
+  for (const m of early.splice(0)) void handle(m);
+} catch (e) {
+  port.postMessage({ t: "failed", error: e instanceof Error ? e.message : String(e) });
+  process.exit(1);
+}
+process.on("uncaughtException", (e) => log.error("uncaught exception", { worker: data.index, error: e.stack ?? e.message }));
+process.on("unhandledRejection", (e) => log.error("unhandled rejection", { worker: data.index, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }));
