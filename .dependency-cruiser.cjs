@@ -10,6 +10,8 @@
  *                   exported API (its api.ts / index.ts); ↛ control-plane
  *   control-plane/  ↛ data-plane (both planes share tables/, lib/, gen/)
  *   cli/            talks to the planes over JSON-RPC only; the doc generators named below excepted
+ *   ui/             the web console (browser code): talks to the control plane over HTTP only, imports
+ *                   no repository folder; nothing imports ui/
  *   everywhere      no import cycles in production code (tests excluded), type-only imports included
  *
  * Test files are in scope of the boundary rules too (a test of a module tests that module), except
@@ -86,6 +88,20 @@ module.exports = {
       to: { path: "^(data-plane|control-plane)/" },
     },
     {
+      name: "ui-only-over-http",
+      comment: "The web console runs in the browser and reaches the control plane over HTTP (/RPC, /ui/session) only.",
+      severity: "error",
+      from: { path: "^ui/" },
+      to: { path: "^(lib|tables|gen|data-plane|control-plane|cli|test|bench|etc|proto|tools)/" },
+    },
+    {
+      name: "nothing-imports-ui",
+      comment: "ui/ is built by Vite into static files; no Node program imports it.",
+      severity: "error",
+      from: { path: "^(lib|tables|gen|data-plane|control-plane|cli)/" },
+      to: { path: "^ui/" },
+    },
+    {
       name: "no-circular",
       comment: "No import cycles in production code (type-only imports count).",
       severity: "error",
@@ -109,7 +125,7 @@ module.exports = {
     enhancedResolveOptions: {
       exportsFields: ["exports"],
       conditionNames: ["import", "require", "node", "default", "types"],
-      extensions: [".ts", ".js", ".mjs", ".cjs", ".d.ts", ".json"],
+      extensions: [".ts", ".tsx", ".js", ".mjs", ".cjs", ".d.ts", ".json"],
     },
     moduleSystems: ["es6", "cjs"],
   },

@@ -45,6 +45,10 @@ export interface ControlPlaneConfig {
   /** Bad-row policy per kind (kinds not named: skip); see control-plane/compile/row-isolation.ts. */
   rowPolicy: Record<string, RowPolicy>;
   cdrWebhook: { url: string; secret: string; attempts: number; retryMs: number } | null;
+  /** Web console files (undefined: dist/ui; null: --no-ui). */
+  uiDir: string | null | undefined;
+  /** Bearer token node.rpc sends to the data planes' control APIs. */
+  nodeRpcToken: string | null;
 }
 
 /** A bad setting; the message names the flag or variable. */
@@ -74,6 +78,9 @@ export const CONTROL_PLANE_USAGE = `usage: olelo-cp [options]   (the control pla
   --cdr-webhook-secret S      HMAC-SHA256 key for X-Olelo-Signature (env OLELO_CP_CDR_WEBHOOK_SECRET; required with --cdr-webhook)
   --cdr-webhook-attempts N    attempts before a CDR is dead-lettered (env OLELO_CP_CDR_WEBHOOK_ATTEMPTS, default 8)
   --cdr-webhook-retry-ms N    first retry delay, doubling up to 30 s (env OLELO_CP_CDR_WEBHOOK_RETRY_MS, default 500)
+  --ui-dir DIR        web console files served at /ui/ (env OLELO_CP_UI_DIR, default dist/ui of the installation)
+  --no-ui             no web console
+  --node-rpc-token T  bearer token node.rpc sends to the data planes' control APIs (env OLELO_CP_NODE_RPC_TOKEN)
 ${SECURITY_USAGE}
   --help              this text
   --version           print the version and exit`;
@@ -117,6 +124,8 @@ export function parseControlPlaneConfig(argv: readonly string[], env: Record<str
     security: defaultSecurityConfig(env),
     rowPolicy: env.OLELO_CP_ROW_POLICY ? rowPolicies(env.OLELO_CP_ROW_POLICY, "OLELO_CP_ROW_POLICY") : {},
     cdrWebhook: null,
+    uiDir: env.OLELO_CP_UI_DIR || undefined,
+    nodeRpcToken: env.OLELO_CP_NODE_RPC_TOKEN || null,
     help: false,
   };
   if (env.OLELO_CP_POLL_MS !== undefined) cfg.pollIntervalMs = parseInt0(env.OLELO_CP_POLL_MS, "OLELO_CP_POLL_MS");
@@ -186,6 +195,15 @@ export function parseControlPlaneConfig(argv: readonly string[], env: Record<str
         break;
       case "--cdr-webhook-retry-ms":
         hookRetry = parseInt0(value(), "--cdr-webhook-retry-ms");
+        break;
+      case "--ui-dir":
+        cfg.uiDir = value();
+        break;
+      case "--no-ui":
+        cfg.uiDir = null;
+        break;
+      case "--node-rpc-token":
+        cfg.nodeRpcToken = value();
         break;
       case "--help":
       case "-h":

@@ -107,6 +107,8 @@ export async function startControlPlane(cfg: ControlPlaneConfig): Promise<Contro
       nodes: () => push.nodes(),
       fleet,
       pushStats: () => push.pushStats(),
+      uiDir: cfg.uiDir,
+      nodeRpcToken: cfg.nodeRpcToken,
     });
     stops.push(() => api.close());
     if (cfg.cdrWebhook) {

@@ -133,6 +133,7 @@ export async function startDataPlane(cfg: DataPlaneConfig): Promise<DataPlane> {
         backoff: cfg.controlPlane.backoff,
         deltaBase: cfg.controlPlane.deltaBase,
         labels: cfg.controlPlane.labels,
+        controlUrl: cfg.control ? `http://${cfg.control.host.includes(":") && !cfg.control.host.startsWith("[") ? `[${cfg.control.host}]` : cfg.control.host}:${cfg.control.port}/RPC` : null,
         health: healthCounters(stats, core.counters.health),
         statsIntervalMs: cfg.controlPlane.statsIntervalMs,
         tls: cfg.controlPlane.tls,

@@ -5,7 +5,8 @@
  * `#!/usr/bin/env node` line and the executable bit (olectl is bundled into one file, for start-up time): dist/data-plane/main.js (bin `olelo`),
  * dist/control-plane/main.js (`olelo-cp`), dist/cli/olectl.js (`olectl`). The control plane's SQL
  * migrations are copied beside its code. Type declarations of the script API (`olelo/script`) are
- * emitted by tsc (tsconfig.build.json) next to the JavaScript.
+ * emitted by tsc (tsconfig.build.json) next to the JavaScript. The web console (ui/) is type-checked
+ * (ui/tsconfig.json) and built by Vite into dist/ui/, the static files the control plane serves at /ui/.
  *
  * @example
  *   npm run build && node_modules/.bin/node dist/data-plane/main.js --version
@@ -14,6 +15,7 @@ import { build, transform } from "esbuild";
 import { execFileSync } from "node:child_process";
 import { chmodSync, cpSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
+import { build as viteBuild } from "vite";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const OUT = join(ROOT, "dist");
@@ -57,7 +59,10 @@ async function main(): Promise<void> {
   writeFileSync(join(OUT, "cli/olectl.js"), "#!/usr/bin/env node\n" + cli.outputFiles[0]!.text.replace(/^#!.*\n/, ""));
   cpSync(join(ROOT, "control-plane/drizzle"), join(OUT, "control-plane/drizzle"), { recursive: true });
   execFileSync(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", join(ROOT, "tsconfig.build.json")], { stdio: "inherit" });
-  process.stdout.write(`build: ${files.length} files compiled to ${relative(process.cwd(), OUT) || "."}/\n`);
+  const tsc = join(ROOT, "node_modules/typescript/bin/tsc");
+  execFileSync(process.execPath, [tsc, "-p", join(ROOT, "ui/tsconfig.json")], { stdio: "inherit" });
+  await viteBuild({ configFile: join(ROOT, "ui/vite.config.ts"), logLevel: "warn" });
+  process.stdout.write(`build: ${files.length} files compiled to ${relative(process.cwd(), OUT) || "."}/, web console in ${relative(process.cwd(), join(OUT, "ui"))}/\n`);
 }
 
 main().catch((e: unknown) => {

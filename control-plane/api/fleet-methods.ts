@@ -15,6 +15,17 @@ import type { NodeStatus } from "../push/node-status.js";
 import { actorOf } from "./crud.js";
 import { auditEvent } from "./write.js";
 import { dryRunMethod } from "./dry-run-method.js";
+import { diffSets } from "../compile/diff.js";
+import { tableNamesOf } from "../../tables/kinds.js";
+import type { TableSet } from "../../tables/rows.js";
+import { HASHED_SUFFIX } from "../push/least-secret.js";
+
+const SECRETS = ["password", "ha1", "ha1b"];
+/** Subscriber secrets left out of a diff (the fleet's copy has them stripped, see push/least-secret.ts). */
+function withoutSecrets(set: TableSet | undefined): TableSet | undefined {
+  if (!set) return set;
+  return Object.fromEntries(Object.entries(set).map(([t, rows]) => [t, rows.map((r) => Object.fromEntries(Object.entries(r).filter(([c]) => !SECRETS.includes(c))))]));
+}
 
 export interface FleetMethodDeps {
   source: DbSnapshotSource;
@@ -131,6 +142,20 @@ export function fleetMethods(d: FleetMethodDeps): RpcMethod[] {
       handler: (a, call) => guard(() => fleet.unpin(a.kind as string, actorOf(call))),
     },
     dryRunMethod({ source, fleetVersion: (k) => fleet.fleetVersion(k) }),
+    {
+      name: "pending.list",
+      doc: "Compiled versions the fleet does not run yet (held by --hold, a canary, a pin or a rolled-back canary): per kind the fleet's version, the compiled one and the rows added/removed/changed between them (subscriber secrets left out). `diff` shows what the database holds beyond the compiled version.",
+      params: [],
+      returns: "[{ kind, from, to, added: [{table, id, row}], removed: [...], changed: [{table, id, columns, before, after}] }]",
+      handler: () =>
+        source.kinds().flatMap((kind) => {
+          const cur = source.current(kind);
+          const served = fleet.fleetVersion(kind);
+          // the fleet's subscriber versions carry the least-secret suffix (push/least-secret.ts)
+          if (!cur || served?.version === cur.version || served?.version === cur.version + HASHED_SUFFIX) return [];
+          return [{ kind, from: served?.version ?? null, to: cur.version, ...diffSets(tableNamesOf(kind), withoutSecrets(served?.set), withoutSecrets(cur.set)!) }];
+        }),
+    },
     {
       name: "nodes",
       doc: "Fleet status: per data plane its labels, health counters and canary role, and per kind the version running (appliedVersion), the version offered, lag in ms, pending, last NACK and pin.",

@@ -13,6 +13,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync, unwatchFile, watchFile } from "node:fs";
+import { NODE_RPC_WRITE } from "./node-rpc.js";
 
 export const API_ROLES = ["read-only", "operator", "admin"] as const;
 export type ApiRole = (typeof API_ROLES)[number];
@@ -25,8 +26,12 @@ export interface RoleToken {
 
 const READ_ONLY_METHODS = new Set(["status", "nodes", "diff", "audit.list", "snapshots.list", "access.status", "cdrs.export", "cdrs.dead_letters", "canary.status", "route.dryRun"]);
 
-/** The least role that may call `method`. */
+const NODE_RPC_WRITES = new Set<string>(NODE_RPC_WRITE);
+
+/** The least role that may call `method` (`node.rpc:<inner>`: by the data-plane method it forwards). */
 export function requiredRole(method: string): ApiRole {
+  if (method.startsWith("node.rpc:")) return NODE_RPC_WRITES.has(method.slice("node.rpc:".length)) ? "operator" : "read-only";
+  if (method === "node.rpc" || method === "tables.schema") return "read-only";
   if (method.startsWith("access.") && method !== "access.status") return "admin";
   if (method.startsWith("tokens.")) return "admin";
   if (READ_ONLY_METHODS.has(method) || method.startsWith("system.") || /\.(list|get|dump|show)$/.test(method)) return "read-only";

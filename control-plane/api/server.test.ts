@@ -306,6 +306,7 @@ describe("management API: audit, diff, push, nodes, status", () => {
         kinds: ["dispatcher"],
         labels: {},
         health: null,
+        controlUrl: null,
         connected: true,
         connectedSince: "2024-01-01T00:00:00.000Z",
         disconnectedAt: null,

@@ -44,6 +44,8 @@ import { fleetMethods } from "./fleet-methods.js";
 import { dryRunMethod } from "./dry-run-method.js";
 import { ApiTokens, redactReplyForRole, requiredRole, roleAllows, type ApiRole } from "./roles.js";
 import type { WatchedPemFiles } from "../../lib/tls/pem-files.js";
+import { ConsoleSessions, defaultConsoleDir } from "./console.js";
+import { nodeRpcInner, nodeRpcMethods } from "./node-rpc.js";
 
 export type { NodeStatus };
 
@@ -75,6 +77,10 @@ export interface ManagementServerOptions {
   fleet?: FleetController;
   /** Push counters for GET /metrics (control-plane/push). */
   pushStats?: () => PushStats;
+  /** The web console's built files (default dist/ui, see console.ts); null = no console. */
+  uiDir?: string | null;
+  /** Bearer token node.rpc sends to the data planes' control APIs. */
+  nodeRpcToken?: string | null;
   /** Largest accepted request body (default 1 MiB). */
   maxBodyBytes?: number;
   log?: Logger;
@@ -104,12 +110,19 @@ function normalizeTokens(t: ManagementServerOptions["token"]): ApiToken[] {
   return list;
 }
 
-/** Method names of a JSON-RPC request body (single or batch); [] when it does not parse (the dispatcher answers that). */
+/**
+ * Method names of a JSON-RPC request body (single or batch); [] when it does not parse (the
+ * dispatcher answers that). A node.rpc call is named `node.rpc:<inner method>` (its role depends on it).
+ */
 function methodsOf(body: string): string[] {
   try {
     const j = JSON.parse(body) as unknown;
     const list = Array.isArray(j) ? j : [j];
-    return list.flatMap((r) => (r && typeof r === "object" && typeof (r as { method?: unknown }).method === "string" ? [(r as { method: string }).method] : []));
+    return list.flatMap((r) => {
+      if (!r || typeof r !== "object" || typeof (r as { method?: unknown }).method !== "string") return [];
+      const { method, params } = r as { method: string; params?: unknown };
+      return [method === "node.rpc" ? `node.rpc:${nodeRpcInner(params) ?? ""}` : method];
+    });
   } catch {
     return [];
   }
@@ -131,6 +144,7 @@ export function registerManagementMethods(registry: RpcRegistry, opts: Managemen
   registry.registerAll(fleet);
   const fleetNames = new Set(fleet.map((m) => m.name));
   registry.registerAll(cdrsMethods(opts.pool));
+  registry.registerAll(nodeRpcMethods({ nodes: opts.nodes ?? (() => []), token: opts.nodeRpcToken }));
   const builtIn: RpcMethod[] = [
     {
       name: "push",
@@ -342,6 +356,7 @@ export async function createManagementServer(opts: ManagementServerOptions): Pro
   const registry = new RpcRegistry();
   registerManagementMethods(registry, opts, Date.now());
   const dispatcher = new JsonRpcDispatcher({ registry, log });
+  const ui = new ConsoleSessions({ tokens, dir: opts.uiDir === undefined ? defaultConsoleDir() : opts.uiDir, secure: !!opts.tls });
 
   const startedAt = Date.now();
   /** /health and /ready carry no token (probes); /metrics wants one when tokens are configured. */
@@ -363,11 +378,20 @@ export async function createManagementServer(opts: ManagementServerOptions): Pro
     void (async () => {
       const path = (req.url ?? "/").split("?")[0];
       if (req.method === "GET" && (path === "/health" || path === "/ready" || path === "/metrics")) return serveObservability(path, req, res);
+      if (path === "/" || path === "/ui" || path.startsWith("/ui/")) return ui.serve(req, res, path);
       if (path !== "/RPC") return send(res, 404, { error: "not found; POST JSON-RPC 2.0 to /RPC" });
       if (req.method !== "POST") return send(res, 405, { error: "use POST" }, { allow: "POST" });
       let actor = "local";
       let role: ApiRole = "admin";
-      if (tokens.required) {
+      const session = ui.caller(req);
+      if (session && "error" in session) {
+        req.resume();
+        return send(res, session.status, { jsonrpc: "2.0", id: null, error: { code: session.status, message: session.error } });
+      }
+      if (session) {
+        actor = session.actor;
+        role = session.role;
+      } else if (tokens.required) {
         const who = tokens.lookup(req.headers.authorization);
         if (who === null) {
           req.resume();

@@ -35,6 +35,7 @@ function node(nodeId: string, health: NodeHealth | null, table: Partial<NodeKind
     kinds: ["dispatcher"],
     labels: {},
     health,
+    controlUrl: null,
     connected: true,
     connectedSince: null,
     disconnectedAt: null,

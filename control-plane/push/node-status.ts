@@ -76,6 +76,8 @@ export interface NodeStatus {
   labels: Record<string, string>;
   /** Last StatsReport, null before the first. */
   health: NodeHealth | null;
+  /** The node's control API (Hello control_url, unspecified host → peer address); null when not announced. */
+  controlUrl: string | null;
   connected: boolean;
   connectedSince: string | null;
   disconnectedAt: string | null;
@@ -93,6 +95,7 @@ export class NodeRecord {
   kinds: string[] = [];
   labels: Record<string, string> = {};
   health: NodeHealth | null = null;
+  controlUrl: string | null = null;
   connected = false;
   connectedSince: string | null = null;
   disconnectedAt: string | null = null;
@@ -137,6 +140,7 @@ export class NodeRecord {
       kinds: [...this.kinds],
       labels: { ...this.labels },
       health: this.health ? { ...this.health } : null,
+      controlUrl: this.controlUrl,
       connected: this.connected,
       connectedSince: this.connectedSince,
       disconnectedAt: this.disconnectedAt,
@@ -149,4 +153,25 @@ export class NodeRecord {
       })),
     };
   }
+}
+
+/**
+ * The control API URL a node announced in its Hello, checked (http/https only) and with an
+ * unspecified host (0.0.0.0, [::]) replaced by the stream's peer address; null when absent or bad.
+ */
+export function announcedControlUrl(announced: string, peer: string): string | null {
+  if (announced === "") return null;
+  let u: URL;
+  try {
+    u = new URL(announced);
+  } catch {
+    return null;
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") return null;
+  if (u.hostname === "0.0.0.0" || u.hostname === "[::]") {
+    const host = /^(?:ipv[46]:)?(\[[^\]]+\]|[^:]+):\d+$/.exec(peer)?.[1];
+    if (!host) return null;
+    u.hostname = host;
+  }
+  return u.toString();
 }

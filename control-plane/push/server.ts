@@ -16,7 +16,7 @@ import { createServiceDefinition, type MessageCodec } from "../../tables/wire/gr
 import type { ChunkOptions } from "../../tables/wire/table-chunks.js";
 import { createDeltaVersions, resolveDeltaOptions, type DeltaOptions } from "./delta-versions.js";
 import { createEncodedVersions, type EncodeFailure } from "./encoded-versions.js";
-import { NodeRecord, type NodeStatus } from "./node-status.js";
+import { NodeRecord, announcedControlUrl, type NodeStatus } from "./node-status.js";
 import type { PushSnapshot, PushSource } from "./push-source.js";
 import { PushSession, type PushCall } from "./push-session.js";
 import { identityOf, isLoopbackHost, securityMode, serverCredentials, type PushSecurity } from "./push-security.js";
@@ -214,6 +214,7 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
         rec.kinds = [...(node?.kinds ?? [])];
         rec.labels = { ...m.value.labels };
         rec.peer = call.getPeer();
+        rec.controlUrl = announcedControlUrl(m.value.controlUrl, rec.peer);
         rec.connected = true;
         rec.connectedSince = new Date().toISOString();
         rec.disconnectedAt = null;

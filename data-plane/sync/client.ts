@@ -65,6 +65,8 @@ export interface SyncClientOptions {
   deltaBase?: DeltaBase;
   /** Hello labels (canary selection); health counters sent as StatsReport every statsIntervalMs (default 5000). */
   labels?: Record<string, string>;
+  /** Hello control_url: where this node's JSON-RPC control API answers (the control plane's node.rpc). */
+  controlUrl?: string | null;
   health?: () => HealthCounters;
   statsIntervalMs?: number;
   /** TLS to the control plane (channel-security.ts); without it only a loopback url is allowed. */
@@ -454,7 +456,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
       const v = applied.get(k);
       if (v) versions[k] = v;
     }
-    c.write(create(StreamTablesRequestSchema, { message: { case: "hello", value: { node: { id: opts.nodeId, buildVersion, kinds, supportsDelta: deltaBase !== "off" }, versions, labels: opts.labels ?? {} } } }));
+    c.write(create(StreamTablesRequestSchema, { message: { case: "hello", value: { node: { id: opts.nodeId, buildVersion, kinds, supportsDelta: deltaBase !== "off" }, versions, labels: opts.labels ?? {}, controlUrl: opts.controlUrl ?? "" } } }));
   };
 
   connect();
