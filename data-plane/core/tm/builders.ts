@@ -158,16 +158,25 @@ export function buildRawReply(lines: Map<string, string[]>, status: number, reas
 }
 
 /**
- * ACK for a negative final reply on a branch (RFC 3261 §17.1.1.3): same R-URI, top Via and Route
- * set as the branch's INVITE, To from the reply.
+ * The start of an ACK or CANCEL for a branch: request line with the branch's R-URI, its top Via, its
+ * Route set and its From (RFC 3261 §9.1, §17.1.1.3).
  */
-export function buildAckForBranch(branchReq: SipMessage, reply: SipMessage): string {
-  let out = `ACK ${branchReq.requestUri} SIP/2.0\r\n`;
+function branchRequestHead(method: "ACK" | "CANCEL", branchReq: SipMessage): string {
+  let out = `${method} ${branchReq.requestUri} SIP/2.0\r\n`;
   const full = branchReq.valueNamed("via")!;
   const comma = firstListComma(full);
   out += `Via: ${comma < 0 ? full : full.slice(0, comma)}\r\n`;
   for (let f = branchReq.indexOf("route"); f >= 0; f = branchReq.indexOf("route", f + 1)) out += `Route: ${branchReq.valueAt(f)}\r\n`;
   out += `From: ${branchReq.header("from")}\r\n`;
+  return out;
+}
+
+/**
+ * ACK for a negative final reply on a branch (RFC 3261 §17.1.1.3): same R-URI, top Via and Route
+ * set as the branch's INVITE, To from the reply.
+ */
+export function buildAckForBranch(branchReq: SipMessage, reply: SipMessage): string {
+  let out = branchRequestHead("ACK", branchReq);
   out += `To: ${reply.header("to") ?? branchReq.header("to")}\r\n`;
   out += `Call-ID: ${branchReq.callId}\r\n`;
   out += `CSeq: ${branchReq.cseq.seq} ACK\r\n`;
@@ -177,12 +186,7 @@ export function buildAckForBranch(branchReq: SipMessage, reply: SipMessage): str
 
 /** CANCEL for a pending INVITE branch (RFC 3261 §9.1), with an optional Reason header. */
 export function buildCancelForBranch(branchReq: SipMessage, reason: string | null): string {
-  let out = `CANCEL ${branchReq.requestUri} SIP/2.0\r\n`;
-  const full = branchReq.valueNamed("via")!;
-  const comma = firstListComma(full);
-  out += `Via: ${comma < 0 ? full : full.slice(0, comma)}\r\n`;
-  for (let f = branchReq.indexOf("route"); f >= 0; f = branchReq.indexOf("route", f + 1)) out += `Route: ${branchReq.valueAt(f)}\r\n`;
-  out += `From: ${branchReq.header("from")}\r\n`;
+  let out = branchRequestHead("CANCEL", branchReq);
   out += `To: ${branchReq.header("to")}\r\n`;
   out += `Call-ID: ${branchReq.callId}\r\n`;
   out += `CSeq: ${branchReq.cseq.seq} CANCEL\r\n`;
