@@ -26,6 +26,14 @@ export function parseUri(text: string): SipUri | null {
   return null;
 }
 
+/**
+ * True when `text` parses as parseUri() would accept it (header validation: From/To are checked on
+ * every request, their URI object read rarely; the object built here is short-lived).
+ */
+export function isValidUri(text: string): boolean {
+  return parseUri(text) !== null;
+}
+
 /** parseUri's cuts, reused (parseUri is synchronous and does not nest). */
 const CUTS: UriCuts = newUriCuts();
 
@@ -33,6 +41,8 @@ const CUTS: UriCuts = newUriCuts();
 export function uriScheme(text: string): string | null {
   const colon = text.indexOf(":");
   if (colon <= 0) return null;
+  if (colon === 3 && text.startsWith("sip")) return "sip";
+  if (colon === 4 && text.startsWith("sips")) return "sips";
   const s = text.slice(0, colon);
   return /^[a-zA-Z][a-zA-Z0-9+.-]*$/.test(s) ? s.toLowerCase() : null;
 }

@@ -12,6 +12,8 @@ import { main } from "../../cli/olectl.js";
 export const ROOT = resolve(import.meta.dirname, "../..");
 /** What `npx tsx` resolves to (without npx's own start-up cost). */
 export const TSX = join(ROOT, "node_modules/.bin/tsx");
+/** The pinned runtime `npm start` uses (package.json scripts). */
+const NODE = join(ROOT, "node_modules/.bin/node");
 
 /** A started Olelo process with its combined output kept for error messages. */
 export interface OleloProcess {
@@ -25,7 +27,9 @@ export interface OleloProcess {
 
 /** Spawns `tsx <script> ...args` from the repository root. */
 export function startOleloProcess(script: string, args: string[], env: Record<string, string> = {}): OleloProcess {
-  const proc = spawn(TSX, [join(ROOT, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  // as `npm start` runs it (node --import tsx), not through the tsx CLI: the CLI relays SIGTERM and,
+  // when the child does not confirm within its short wait on a loaded machine, exits 143 itself
+  const proc = spawn(NODE, ["--import", "tsx", join(ROOT, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   const keep = (d: Buffer) => {
     log = (log + d.toString()).slice(-20_000);
