@@ -6,7 +6,9 @@
 # /proc over the step, divided by the messages that succeeded).
 # Env: RUNS (default 3; the median is printed), STEP_SECS (8), CALL_RATE (1500), OPTIONS_RATE (10000),
 # REGISTER_RATE (5000), MODES ("calls options register"), TARGET (olelo | kamailio),
-# PROF_DIR (Olelo only: write a --cpu-prof profile of each run there).
+# PROF_DIR (Olelo only: write a --cpu-prof profile of each run there), UAS (127.0.0.1:5070: where the
+# sipp UAS listens and Olelo relays to; Kamailio's next hop is SIPBENCH's dispatcher.list, so with
+# another UAS port give a SIPBENCH copy whose dispatcher.list says that port).
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SB="${SIPBENCH:-$HERE/../../shared/sipbench}"
@@ -16,22 +18,24 @@ RUNS="${RUNS:-3}"; TARGET="${TARGET:-olelo}"
 export STEP_SECS="${STEP_SECS:-8}" CALL_RATES="${CALL_RATE:-1500}" OPTIONS_RATES="${OPTIONS_RATE:-10000}"
 export REGISTER_RATES="${REGISTER_RATE:-5000}" STEP_PAUSE=1
 MODES="${MODES:-calls options register}"
+UAS="${UAS:-127.0.0.1:5070}"
 OUT="$HERE/out/cpu-$TARGET-$(date +%Y%m%d-%H%M%S)"; mkdir -p "$OUT"
 
 wait_port() { for _ in $(seq 100); do ss -lun 2>/dev/null | grep -q '127.0.0.1:5060 ' && return 0; sleep 0.1; done; return 1; }
 
 for run in $(seq "$RUNS"); do
+  for _ in $(seq 60); do ss -lun 2>/dev/null | grep -q '127.0.0.1:5060 ' || break; sleep 1; done  # a previous proxy still stopping
   if ss -lun 2>/dev/null | grep -q '127.0.0.1:5060 '; then echo "cpu-per-msg: 127.0.0.1:5060 is busy" >&2; exit 1; fi
   if [[ "$TARGET" == kamailio ]]; then
-    "$SB/run_anchor.sh" 1 "$OUT/run$run.md" -s "$STEP_SECS" -m "$MODES" -d "$OUT/run$run" > "$OUT/run$run.log" 2>&1
+    "$SB/run_anchor.sh" 1 "$OUT/run$run.md" -s "$STEP_SECS" -m "$MODES" -u "$UAS" -d "$OUT/run$run" > "$OUT/run$run.log" 2>&1
   else
     prof=()
-    [[ -n "${PROF_DIR:-}" ]] && { mkdir -p "$PROF_DIR"; prof=(env "NODE_OPTIONS=--cpu-prof --cpu-prof-dir=$PROF_DIR"); }
-    "${prof[@]}" "$HERE/start-proxy.sh" --set 'modules={"registrar":{}}' > "$OUT/proxy$run.log" 2>&1 &
+    [[ -n "${PROF_DIR:-}" ]] && { mkdir -p "$PROF_DIR"; prof=(env "NODE_FLAGS=--cpu-prof --cpu-prof-dir=$PROF_DIR"); }
+    "${prof[@]}" "$HERE/start-proxy.sh" --set 'modules={"registrar":{}}' --set "script.settings.nextHop=sip:$UAS" > "$OUT/proxy$run.log" 2>&1 &
     pid=$!
     wait_port || { echo "olelo did not start" >&2; cat "$OUT/proxy$run.log" >&2; exit 1; }
     sleep 1
-    "$SB/bench.sh" -t 127.0.0.1:5060 -P "$pid" -l "olelo" -s "$STEP_SECS" -m "$MODES" -o "$OUT/run$run.md" -d "$OUT/run$run" > "$OUT/run$run.log" 2>&1
+    "$SB/bench.sh" -t 127.0.0.1:5060 -u "$UAS" -P "$pid" -l "olelo" -s "$STEP_SECS" -m "$MODES" -o "$OUT/run$run.md" -d "$OUT/run$run" > "$OUT/run$run.log" 2>&1
     kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null  # start-proxy.sh execs node: $pid is node
   fi
 done

@@ -5,11 +5,13 @@
  * rows (throws TableError naming table and row). The control plane validates with these very
  * functions; the data-plane sinks apply them. kinds.test.ts checks the list against the proto.
  *
- * Four kinds still compile with module params on the data plane, and those params change which
- * rows are valid (carrierroute match_mode, mtree tree types / char list / duplicates, htable
- * dbtable names, lcr lcr_count); their descriptor compiles with the module defaults, so a proxy
- * configured otherwise may refuse (or accept) rows the control plane accepts (or refuses).
- * speed_dial compiles without params (use_domain only keys the valid rows: indexSpeedDial).
+ * Four kinds compile with options, the data plane's module params that change which rows are
+ * valid (carrierroute match_mode, mtree tree types / char list / duplicates, htable dbtable names,
+ * lcr lcr_count): `compile(set, options)` is the very call the module's sink makes with its
+ * options, which it reports in its Hello (kind-options.ts); the control plane compiles a version
+ * with each distinct option set of its connected nodes, so it refuses what any of them would NACK.
+ * Without options they compile with the module defaults. speed_dial compiles without params
+ * (use_domain only keys the valid rows: indexSpeedDial).
  *
  * @example
  *   tableKind("lcr")!.compile({ lcr_gw: [...], lcr_rule: [...], lcr_rule_target: [...] }); // throws TableError
@@ -22,7 +24,11 @@ import { compileDialplan } from "./dialplan/dialplan-table.js";
 import { compileDomain } from "./domain/domain-table.js";
 import { compileDispatcherTables } from "./dispatcher/table.js";
 import { compileDroutingTables } from "./drouting/table.js";
-import { compileHtableRows } from "./htable/table.js";
+import { compileHtableRows, compileHtableSet } from "./htable/table.js";
+import type { HtableCompileOptions } from "./kind-options.js";
+import type { CarrierrouteCompileOptions } from "./carrierroute/table.js";
+import type { LcrCompileOptions } from "./lcr/table.js";
+import type { MtreeCompileOptions } from "./mtree/table.js";
 import { compileLcrTables } from "./lcr/table.js";
 import { compileMtreeTables } from "./mtree/table.js";
 import { compileAddressSet, compileTrustedSet } from "./permissions/table.js";
@@ -47,8 +53,12 @@ export interface TableKind {
   readonly kind: string;
   /** Kamailio tables of this kind, in push order (referenced tables first). */
   readonly tables: readonly TableDef[];
-  /** Validates and compiles the rows; throws TableError naming table and row. Pure. */
-  compile(set: TableSet): unknown;
+  /**
+   * Validates and compiles the rows; throws TableError naming table and row. Pure. `options`: the
+   * compile options (kind-options.ts, read with `readKindOptions`) of the four kinds that take
+   * them; the module defaults when absent. The other kinds ignore it.
+   */
+  compile(set: TableSet, options?: unknown): unknown;
   /** Where the compile function lives (shown by the control plane's `status` method). */
   readonly source: string;
   /**
@@ -65,14 +75,14 @@ const ids = (...names: string[]): TableDef[] => names.map((name) => ({ name, key
 export const TABLE_KINDS: readonly TableKind[] = [
   { kind: "dispatcher", tables: ids("dispatcher"), compile: compileDispatcherTables, source: "tables/dispatcher/table.ts compileDispatcherTables" },
   // lcr_count defaults to the highest lcr_id in the rows, as the module does without the param.
-  { kind: "lcr", tables: ids("lcr_gw", "lcr_rule", "lcr_rule_target"), compile: (set) => compileLcrTables(set), source: "tables/lcr/table.ts compileLcrTables" },
+  { kind: "lcr", tables: ids("lcr_gw", "lcr_rule", "lcr_rule_target"), compile: (set, o) => compileLcrTables(set, o as LcrCompileOptions | undefined), source: "tables/lcr/table.ts compileLcrTables" },
   { kind: "drouting", tables: [{ name: "dr_gateways", key: "gwid" }, { name: "dr_gw_lists", key: "id" }, { name: "dr_rules", key: "ruleid" }, { name: "dr_groups", key: "id" }], compile: compileDroutingTables, source: "tables/drouting/table.ts compileDroutingTables" },
   {
     kind: "carrierroute",
     tables: ids("carrier_name", "domain_name", "carrierroute", "carrierfailureroute"),
     // Default options (match_mode 10 = digits, default_tree "default").
-    compile: (set) => compileCarrierrouteTables(set),
-    source: "tables/carrierroute/table.ts compileCarrierrouteTables (default options)",
+    compile: (set, o) => compileCarrierrouteTables(set, o as CarrierrouteCompileOptions | undefined),
+    source: "tables/carrierroute/table.ts compileCarrierrouteTables",
   },
   {
     kind: "prefix_route",
@@ -81,13 +91,18 @@ export const TABLE_KINDS: readonly TableKind[] = [
     compileDelta: (prev, changes, set) => applyPrefixRouteChanges(prev as CompiledPrefixRoutes, changes.get("prefix_route") ?? { removed: [], added: [] }, set),
     source: "tables/prefix-route/table.ts compilePrefixRouteTables",
   },
-  // Default tree options (type 0, char_list digits).
-  { kind: "mtree", tables: ids("mtree", "mtrees"), compile: (set) => compileMtreeTables(set), source: "tables/mtree/table.ts compileMtreeTables (default options)" },
+  // Without options: tree type 0, char_list digits.
+  { kind: "mtree", tables: ids("mtree", "mtrees"), compile: (set, o) => compileMtreeTables(set, o as MtreeCompileOptions | undefined), source: "tables/mtree/table.ts compileMtreeTables" },
   { kind: "subscriber", tables: ids("subscriber"), compile: compileSubscriberSet, source: "tables/subscriber/table.ts compileSubscriberSet" },
   { kind: "address", tables: ids("address"), compile: compileAddressSet, source: "tables/permissions/table.ts compileAddressSet" },
   { kind: "trusted", tables: ids("trusted"), compile: compileTrustedSet, source: "tables/permissions/table.ts compileTrustedSet" },
-  // The data plane also checks that each table is the dbtable of a configured htable.
-  { kind: "htable", tables: ids("htable"), compile: (set) => compileHtableRows(set.htable ?? [], "htable"), source: "tables/htable/table.ts compileHtableRows" },
+  // With options, each table must be the dbtable of one of the node's htables (compileHtableSet).
+  {
+    kind: "htable",
+    tables: ids("htable"),
+    compile: (set, o) => (o === undefined ? compileHtableRows(set.htable ?? [], "htable") : compileHtableSet(set, new Set((o as HtableCompileOptions).dbtables))),
+    source: "tables/htable/table.ts compileHtableSet",
+  },
   // The module's default `tables` param (["dbaliases"]); its row checks do not depend on params.
   { kind: "alias_db", tables: ids("dbaliases"), compile: (set) => compileAliasTable(set, "dbaliases"), source: "tables/alias-db/alias-table.ts compileAliasTable" },
   // No params: use_domain only keys the rows (indexSpeedDial, on the data plane).

@@ -8,6 +8,7 @@ import { migrateDatabase } from "../control-plane/db/migrate.js";
 import { dropTestDatabase, freshTestDatabase } from "../control-plane/db/test-support.js";
 import { createPushServer, type PushServer } from "../control-plane/push/server.js";
 import { freePort } from "./kit/ports.js";
+import { waitUntil } from "./kit/wait.js";
 
 const DB = "olelo_test_delta1";
 const PORT = await freePort();
@@ -26,13 +27,7 @@ afterAll(async () => {
   setLogSink(null);
 });
 
-const until = async (cond: () => boolean, ms = 20_000, what = "condition") => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
+const until = (cond: () => boolean, ms = 20_000, what = "condition") => waitUntil(cond, { timeoutMs: ms, intervalMs: 20, what });
 
 describe("deltas from the DB-backed source", () => {
   it("after a control-plane restart the data plane's version comes back from olelo_snapshots as the delta base", async () => {

@@ -5,10 +5,10 @@
  * route), which routes sipp calls by them: the first gateway answers 503, the call fails over to
  * the second, whose strip/prefix rewrite the number the gateway receives. A number no rule covers
  * gets 503 "No gateway"; a target naming an unknown gateway is refused with 422 and the data plane
- * keeps its lcr tables. The data plane runs lcr with `lcr_count: 1`, so a gateway in instance 2
- * compiles on the control plane but is NACKed by the data plane: the rejection with table and row
- * shows in its `core.config_status` and in the control plane's `nodes`, and the old tables keep
- * routing calls.
+ * keeps its lcr tables. The data plane runs lcr with `lcr_count: 1` and reports it in its Hello
+ * (`compile_options`), so the control plane compiles lcr with that option too: a gateway in
+ * instance 2 is refused with 422 and the reason the data plane's compile gives, nothing is pushed
+ * and the old tables keep routing calls.
  *
  * Ports: a block of 50 from test/kit/ports.ts (freePortBlock).
  */
@@ -54,7 +54,7 @@ beforeAll(async () => {
     sipPort: BASE + 10,
     controlPort: BASE + 11,
     controlPlane: cp.grpcUrl,
-    modules: { lcr: { lcr_count: 1 } }, // stricter than the control plane's compile (highest lcr_id)
+    modules: { lcr: { lcr_count: 1 } }, // stricter than the module default (highest lcr_id); reported in Hello
     script: join(ROOT, "test/scripts/cp-lcr.ts"),
     settings: { lcrId: 1 },
   });
@@ -120,30 +120,19 @@ describe("control plane → data plane, lcr (real processes, MariaDB, sipp)", ()
     expect(nodes[0].tables.find((t: { kind: string }) => t.kind === "lcr")).toMatchObject({ appliedVersion: version, lastNackVersion: null });
   }, 60_000);
 
-  it("a version the data plane refuses (lcr_id above its lcr_count) is NACKed with the row named; it keeps the old tables and keeps routing", async () => {
-    const gw = await rpcResult(cp.rpcUrl, "lcr_gw.create", { lcr_id: 2, gw_name: "other-instance", ip_addr: "127.0.0.1", port: GW_OK, transport: 1 });
-    expect(gw.version).not.toBe(version); // the control plane compiles it (lcr_count = highest lcr_id)
+  it("a gateway above the data plane's lcr_count is refused by the control plane with the reason the data plane gives (its Hello's compile options)", async () => {
     const reason = "lcr_id 2 is above lcr_count 1";
-    await waitUntil("the data plane's NACK to reach nodes()", async () => {
-      const nodes = await rpcResult(cp.rpcUrl, "nodes");
-      return nodes[0]?.tables.find((t: { kind: string }) => t.kind === "lcr")?.lastNackVersion === gw.version;
-    }, 10_000, [cp, dp]);
+    const bad = await jsonRpc(cp.rpcUrl, "lcr_gw.create", { lcr_id: 2, gw_name: "other-instance", ip_addr: "127.0.0.1", port: GW_OK, transport: 1 });
+    expect(bad.error).toMatchObject({ code: 422, data: { kind: "lcr", table: "lcr_gw", row: expect.any(Number), reason } });
+    expect(bad.error!.message).toMatch(new RegExp(`^rejected: lcr would not compile: lcr_gw row \\d+: ${reason}`));
+    // the data plane's own compile says the same of that row (lcr.test.ts / compile-options-parity.test.ts)
+    const [gws] = await admin.query<mysql.RowDataPacket[]>("SELECT COUNT(*) AS n FROM lcr_gw WHERE lcr_id = 2");
+    expect(Number(gws[0]!.n)).toBe(0);
+    expect(await dp.version("lcr")).toBe(version);
     const nodes = await rpcResult(cp.rpcUrl, "nodes");
-    expect(nodes[0].tables.find((t: { kind: string }) => t.kind === "lcr")).toMatchObject({
-      appliedVersion: version,
-      lastNackVersion: gw.version,
-      lastNackError: { reason: "INVALID_ROW", table: "lcr_gw", row: gw.row.id, detail: reason },
-    });
-    const st = await rpcResult(dp.rpcUrl, "core.config_status", ["lcr"]);
-    expect(st[0]).toMatchObject({ version, source: "control-plane", lastErrorVersion: gw.version });
-    expect(st[0].lastError).toContain(`lcr_gw row ${gw.row.id}: ${reason}`);
+    expect(nodes[0].tables.find((t: { kind: string }) => t.kind === "lcr")).toMatchObject({ appliedVersion: version, lastNackVersion: null });
     const calls = await runSipp({ scenario: "uac_rr.xml", port: uacPort++, remote: `127.0.0.1:${dp.sipPort}`, calls: 3, rate: 5, service: "4915550005", timeoutS: 30 });
     expect([calls.successful, calls.failed], calls.errors || calls.stderr).toEqual([3, 0]);
     expect(ok.invites("0015550005")).toHaveLength(3);
-
-    // deleting the gateway brings back the rows (and so the version) the data plane runs: nothing to resend
-    const del = await rpcResult(cp.rpcUrl, "lcr_gw.delete", { id: gw.row.id });
-    expect(del.version).toBe(version);
-    expect(await dp.version("lcr")).toBe(version);
   }, 60_000);
 });

@@ -10,6 +10,7 @@ import { createSyncClient, type DeltaBase, type SyncClient } from "../data-plane
 import { BAD_ROW_MARKER, createFakeTables } from "../data-plane/sync/testing/fake-sinks.js";
 import { prefixRouteRows } from "../tables/testing/sample-rows.js";
 import { freePort } from "./kit/ports.js";
+import { waitUntil } from "./kit/wait.js";
 
 setLogSink(() => {});
 
@@ -23,13 +24,7 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-const until = async (cond: () => boolean, ms = 20_000, what = "condition") => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
+const until = (cond: () => boolean, ms = 20_000, what = "condition") => waitUntil(cond, { timeoutMs: ms, intervalMs: 10, what });
 
 async function serve(source: MemorySource, port: number): Promise<PushServer> {
   const s = await createPushServer({ source, host: "127.0.0.1", port });

@@ -17,6 +17,7 @@ import { decodeFlowToken, encodeFlowToken } from "../data-plane/core/transport/f
 import { originAllowed } from "../data-plane/core/transport/ws.js";
 import type { DataPlane } from "../data-plane/node.js";
 import { freePortBlock } from "./kit/ports.js";
+import { waitUpTo } from "./kit/wait.js";
 
 const P = await freePortBlock(100);
 
@@ -27,8 +28,7 @@ beforeAll(() => {
 });
 
 async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  await waitUpTo(cond, ms, 20);
 }
 
 describe("connection flood against the connection limit", () => {

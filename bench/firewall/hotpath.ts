@@ -38,8 +38,7 @@ const events = new EventBus();
 const core = new SipCore(cfg, stats, events);
 const sock = new ListenSocket("udp", "127.0.0.1", 5060);
 core.transport.sockets.push(sock);
-(core as unknown as { myHosts: Set<string> }).myHosts.add("127.0.0.1");
-(core as unknown as { myPorts: Set<number> }).myPorts.add(5060);
+(core as unknown as { myself: { addSocket(h: string, p: number): void } }).myself.addSocket("127.0.0.1", 5060);
 let lastBuf: Buffer = Buffer.alloc(0);
 let sends = 0;
 core.transport.send = (_s, _d, data) => {

@@ -19,7 +19,7 @@ const walk = (n: Node, parent: string) => {
   const name = `${cf.functionName || "(anon)"} ${cf.url.split("/").pop()}:${cf.lineNumber + 1}`;
   const key = cf.url.includes("node:") || cf.url === "" ? `${name} <- ${parent}` : name;
   byFn.set(key, (byFn.get(key) ?? 0) + n.selfSize);
-  for (const c of n.children) walk(c, cf.url.includes("/work/wt/perf") ? name : parent);
+  for (const c of n.children) walk(c, cf.url.includes(process.cwd()) ? name : parent);
 };
 walk(profile.head, "");
 const tot = [...byFn.values()].reduce((a, b) => a + b, 0);

@@ -1,13 +1,15 @@
 /**
  * The table kinds the control plane compiles and pushes: kind → Kamailio tables + the PURE compile
  * function that validates them: the descriptors of tables/kinds.ts, whose compile functions the
- * data-plane sinks apply too, so the control plane rejects what a proxy would NACK. Kinds are
- * named as the data plane's TableSink kinds.
+ * data-plane sinks apply too, so the control plane rejects what a proxy would NACK: the four kinds
+ * with compile options (lcr, carrierroute, mtree, htable) compile once per option set of the
+ * connected nodes (fleet-options.ts). Kinds are named as the data plane's TableSink kinds.
  *
  * @example
  *   kindDef("lcr").compile({ lcr_gw: [...], lcr_rule: [...], lcr_rule_target: [...] }); // throws TableError
  */
-import { TABLE_KINDS } from "../../tables/kinds.js";
+import { TABLE_KINDS, type TableKind } from "../../tables/kinds.js";
+import { FLEET_OPTIONS } from "./fleet-options.js";
 import { TableError, type TableRow, type TableSet } from "../../tables/rows.js";
 
 export interface KindDef {
@@ -29,11 +31,27 @@ export interface KindDef {
 export const KINDS: readonly KindDef[] = TABLE_KINDS.map((k) => ({
   kind: k.kind,
   tables: k.tables.map((t) => t.name),
-  compile: k.kind === "prefix_route" ? (set: TableSet) => rowPositionToKey(set, "prefix_route", "prefix", () => k.compile(set)) : (set: TableSet) => k.compile(set),
+  compile: k.kind === "prefix_route" ? (set: TableSet) => rowPositionToKey(set, "prefix_route", "prefix", () => k.compile(set)) : (set: TableSet) => compileForFleet(k, set),
   validator: k.source,
   keys: Object.fromEntries(k.tables.map((t) => [t.name, t.key])),
   ...(k.compileDelta ? { compileDelta: k.compileDelta } : {}),
 }));
+
+/**
+ * Compiles with each distinct option set the connected nodes report for the kind (fleet-options.ts),
+ * so a row any of them would NACK is refused here with its reason; with the module defaults when
+ * none does. Returns the first set's result.
+ */
+function compileForFleet(k: TableKind, set: TableSet): unknown {
+  const sets = FLEET_OPTIONS.sets(k.kind);
+  if (sets.length === 0) return k.compile(set);
+  let first: unknown;
+  sets.forEach((s, i) => {
+    const c = k.compile(set, s.options);
+    if (i === 0) first = c;
+  });
+  return first;
+}
 
 /**
  * prefix_route has no id column, so module compiles name a bad row by its 1-based position (`#2`

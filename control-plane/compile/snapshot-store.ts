@@ -94,14 +94,7 @@ export async function loadLatestSnapshots(pool: Pool): Promise<Map<string, Store
   });
   const out = new Map<string, StoredSnapshot>();
   for (const r of rows) {
-    out.set(String(r.kind), {
-      kind: String(r.kind),
-      version: String(r.version),
-      rows: Number(r.row_count),
-      fingerprint: String(r.fingerprint),
-      createdAt: new Date(String(r.created_at).replace(" ", "T") + "Z").toISOString(),
-      set: JSON.parse(gunzipSync(r.data as Buffer).toString("utf8")) as TableSet,
-    });
+    out.set(String(r.kind), snapshotOf(r));
   }
   return out;
 }
@@ -117,6 +110,11 @@ export async function loadSnapshot(pool: Pool, kind: string, version: string): P
   });
   const r = rows[0];
   if (!r) return null;
+  return snapshotOf(r);
+}
+
+/** A stored snapshot from its `olelo_snapshots` row (dateStrings: created_at is "YYYY-MM-DD hh:mm:ss" UTC). */
+function snapshotOf(r: RowDataPacket): StoredSnapshot {
   return {
     kind: String(r.kind),
     version: String(r.version),

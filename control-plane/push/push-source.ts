@@ -8,17 +8,10 @@
  *   source.set("dispatcher", { dispatcher: rows }, "v1"); // notifies onChange(["dispatcher"])
  */
 import type { TableSet } from "../../tables/rows.js";
+import type { KindSnapshot } from "../compile/source-types.js";
 
-/** One compiled version of one table kind (same shape as compile/source.ts's KindSnapshot). */
-export interface PushSnapshot {
-  kind: string;
-  version: string;
-  set: TableSet;
-  rows: number;
-  compiledAt: string;
-  /** RowDigest of the rows when the source knows it (saves the push a full pass). */
-  digest?: string;
-}
+/** One compiled version of one table kind: the compile step's KindSnapshot (its digest, when known, saves the push a full pass). */
+export type PushSnapshot = KindSnapshot;
 
 /** The part of SnapshotSource the push server reads. */
 export interface PushSource {

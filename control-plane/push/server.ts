@@ -22,6 +22,7 @@ import { PushSession, type PushCall } from "./push-session.js";
 import { identityOf, isLoopbackHost, refusalOf, securityMode, serverCredentials, type PushSecurity } from "./push-security.js";
 import type { PushIdentity } from "./push-access.js";
 import { createRefreshHandler, type RefreshFn } from "./refresh-rpc.js";
+import { FLEET_OPTIONS } from "../compile/fleet-options.js";
 
 /** What the server asks the fleet controller (fleet.ts); see PushServerOptions.fleet. */
 export interface FleetView {
@@ -157,11 +158,20 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
     offFleet();
   };
 
+  /** One line per kind whose options differ from another connected node's: both sets validate every version. */
+  const warnOptionsDiffer = (id: string, mine: Readonly<Record<string, string>>) => {
+    for (const kind of Object.keys(mine)) {
+      const others = FLEET_OPTIONS.sets(kind).filter((s) => !s.nodes.includes(id));
+      if (others.length > 0) log.warn(`node ${id}: ${kind} compile options ${mine[kind]} differ from node ${others[0]!.nodes[0]}'s ${others[0]!.key}; every ${kind} version must compile with both`);
+    }
+  };
+
   const endSession = (session: PushSession) => {
     session.close();
     identities.delete(session);
     if (sessions.get(session.record.nodeId) === session) {
       sessions.delete(session.record.nodeId);
+      FLEET_OPTIONS.drop(session.record.nodeId);
       session.record.connected = false;
       session.record.disconnectedAt = new Date().toISOString();
       log.info("data plane disconnected", { node: session.record.nodeId });
@@ -204,6 +214,9 @@ export async function createPushServer(opts: PushServerOptions): Promise<PushSer
           endSession(old);
           old.call.emit("error", { code: grpc.status.ABORTED, details: "superseded by a newer stream with the same node id" });
         }
+        const badOptions = FLEET_OPTIONS.set(id, m.value.compileOptions);
+        if (badOptions.length > 0) return fail(grpc.status.INVALID_ARGUMENT, `hello.compile_options: ${badOptions.join("; ")}`);
+        warnOptionsDiffer(id, m.value.compileOptions);
         prune();
         let rec = records.get(id);
         if (!rec) {

@@ -35,6 +35,7 @@ import { createClientConstructor, type MessageCodec } from "../../tables/wire/gr
 import { parseResponseFrame, type ResponseFrame } from "../../tables/wire/response-frame.js";
 import { kindPlan, sortKinds } from "../../tables/wire/table-kinds.js";
 import { startStatsReports, type HealthCounters } from "./health-stats.js";
+import { compileOptionsOf } from "./compile-options.js";
 
 /** Largest frame accepted from the control plane (its chunks target 1 MiB, at most 4 MiB). */
 export const SYNC_MAX_RECEIVE_BYTES = 16 * 1024 * 1024;
@@ -451,12 +452,9 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
     c.on("status", (s: grpc.StatusObject) => onEnded(c, s.code === grpc.status.OK ? "stream closed by the control plane" : `${grpc.status[s.code]}: ${s.details}`));
     c.on("end", () => onEnded(c, "stream closed by the control plane"));
     const kinds = supportedKinds();
-    const versions: Record<string, string> = {};
-    for (const k of kinds) {
-      const v = applied.get(k);
-      if (v) versions[k] = v;
-    }
-    c.write(create(StreamTablesRequestSchema, { message: { case: "hello", value: { node: { id: opts.nodeId, buildVersion, kinds, supportsDelta: deltaBase !== "off" }, versions, labels: opts.labels ?? {}, controlUrl: opts.controlUrl ?? "" } } }));
+    const versions: Record<string, string> = Object.fromEntries(kinds.filter((k) => applied.get(k)).map((k) => [k, applied.get(k)!]));
+    const hello = { node: { id: opts.nodeId, buildVersion, kinds, supportsDelta: deltaBase !== "off" }, versions, compileOptions: compileOptionsOf(tables, kinds), labels: opts.labels ?? {}, controlUrl: opts.controlUrl ?? "" };
+    c.write(create(StreamTablesRequestSchema, { message: { case: "hello", value: hello } }));
   };
 
   connect();

@@ -1,9 +1,7 @@
 /**
  * Test doubles for the routing modules (lcr, drouting, carrierroute, prefix_route, mtree): a
- * ModuleHost built from the core's real registries, and a RequestContext carrying only the
- * members these modules use (ruri, ruriUser, ruriParsed, setRuri, dst, setDst, msg.from/to/
- * callId, vars, flags, source, route). Touching anything else throws, so a test notices when a
- * module starts depending on more of the context. Not used by production code.
+ * ModuleHost built from the core's real registries, and the real request context of a request
+ * (sip-harness.ts: a real SipCore over an in-memory transport). Not used by production code.
  */
 import {
   EventBus,
@@ -13,14 +11,11 @@ import {
   createLogger,
   type Endpoint,
   type ModuleHost,
-  type NameAddr,
   type RequestContext,
-  type SipMessageView,
   type SipUac,
-  type SipUri,
   type TableSet,
 } from "../core/api.js";
-import { splitUriRaw } from "../core/kit/index.js";
+import { sipRequest, testRequest } from "./sip-harness.js";
 import { seededRandom } from "../../lib/random/seeded.js";
 export { seededRandom };
 
@@ -82,125 +77,17 @@ export interface FakeRequest extends RequestContext {
   route: "request" | "failure" | "branch";
 }
 
-function toSipUri(text: string): SipUri | null {
-  const p = splitUriRaw(text);
-  if (!p) return null;
-  const params = new Map<string, string>();
-  if (p.params) {
-    for (const kv of p.params.split(";")) {
-      if (!kv) continue;
-      const eq = kv.indexOf("=");
-      params.set((eq < 0 ? kv : kv.slice(0, eq)).toLowerCase(), eq < 0 ? "" : kv.slice(eq + 1));
-    }
-  }
-  const ipv6 = p.host.startsWith("[");
-  return {
-    scheme: p.scheme,
-    user: p.user,
-    password: p.password,
-    host: (ipv6 ? p.host.slice(1, -1) : p.host).toLowerCase(),
-    ipv6,
-    port: p.port,
-    params,
-    headers: p.headers || null,
-    raw: text,
-  };
-}
-
-function nameAddr(uriText: string, tag: string | null): NameAddr {
-  return {
-    displayName: null,
-    uriText,
-    uri: toSipUri(uriText),
-    params: new Map(tag ? [["tag", tag]] : []),
-    tag,
-    angle: true,
-    raw: `<${uriText}>${tag ? `;tag=${tag}` : ""}`,
-  };
-}
-
-/** A RequestContext with only the members the routing modules use. */
+/**
+ * The real request context (core/script/request-context.ts) of an INVITE to `ruri` from `from` to
+ * `to`, received from `source` over the in-memory transport of sip-harness.ts, with the given
+ * route, flags and dst.
+ */
 export function fakeRequest(init: FakeRequestInit = {}): FakeRequest {
-  const fromUri = init.from ?? "sip:alice@example.com";
-  const toUri = init.to ?? "sip:bob@example.com";
-  const msg = {
-    callId: init.callId ?? "call-1@host",
-    from: nameAddr(fromUri, "ftag"),
-    to: nameAddr(toUri, null),
-  } as unknown as SipMessageView;
-  const state = {
-    route: init.route ?? "request",
-    ruri: init.ruri ?? "sip:bob@example.com",
-    dst: init.dst ?? null,
-    flags: init.flags ?? 0,
-    vars: new Map<string, unknown>(),
-  };
-  const target = {
-    get route() {
-      return state.route;
-    },
-    set route(r: "request" | "failure" | "branch") {
-      state.route = r;
-    },
-    msg,
-    source: init.source ?? { proto: "udp", address: "192.0.2.10", port: 5060 },
-    get ruri() {
-      return state.ruri;
-    },
-    set ruri(u: string) {
-      state.ruri = u;
-    },
-    get ruriParsed() {
-      return toSipUri(state.ruri);
-    },
-    get ruriUser() {
-      return toSipUri(state.ruri)?.user ?? null;
-    },
-    get ruriHost() {
-      return toSipUri(state.ruri)?.host ?? "";
-    },
-    get dst() {
-      return state.dst;
-    },
-    set dst(d: string | null) {
-      state.dst = d;
-    },
-    get flags() {
-      return state.flags;
-    },
-    set flags(f: number) {
-      state.flags = f;
-    },
-    vars: state.vars,
-    log: createLogger("test-request"),
-    setRuri(u: string) {
-      state.ruri = u;
-    },
-    setRuriUser(user: string | null) {
-      const p = splitUriRaw(state.ruri);
-      if (!p) return;
-      const hostport = p.port !== null ? `${p.host}:${p.port}` : p.host;
-      state.ruri = `${p.scheme}:${user !== null && user !== "" ? user + "@" : ""}${hostport}${p.params ? ";" + p.params : ""}`;
-    },
-    setDst(d: string | null) {
-      state.dst = d;
-    },
-    isFlagSet(f: number) {
-      return (state.flags & (1 << f)) !== 0;
-    },
-    setFlag(f: number) {
-      state.flags |= 1 << f;
-    },
-    resetFlag(f: number) {
-      state.flags &= ~(1 << f);
-    },
-  };
-  return new Proxy(target, {
-    get(t, prop, recv) {
-      if (prop in t) return Reflect.get(t, prop, recv);
-      if (prop === "then" || typeof prop === "symbol") return undefined;
-      throw new Error(`fakeRequest: member '${String(prop)}' is not faked`);
-    },
-  }) as unknown as FakeRequest;
+  const ruri = init.ruri ?? "sip:bob@example.com";
+  const raw = sipRequest("INVITE", ruri, { from: init.from ?? "sip:alice@example.com", to: init.to ?? "sip:bob@example.com", callId: init.callId ?? "call-1@host" });
+  const { req } = testRequest(raw, { source: init.source ?? { proto: "udp", address: "192.0.2.10", port: 5060 } });
+  req.route = init.route ?? "request";
+  req.flags = init.flags ?? 0;
+  req.dst = init.dst ?? null;
+  return req;
 }
-

@@ -2,51 +2,101 @@
  * Lenient SIP/SIPS/TEL URI splitting for URIs modules get as plain strings (Contact, Path and
  * received URIs, destination and gateway URIs, RPC inputs). `parseUri` (uri.ts) is the strict
  * parser of request URIs; these keep the text as written so that keys and rewritten URIs match
- * Kamailio's byte for byte. All of them cut the text with the one lexer `lexUri`
- * (RFC 3261 §19.1.1 `sip:user:password@hostport;params?headers`) and differ only in how strictly
- * they read its pieces:
+ * Kamailio's byte for byte. All of them, and `parseUri`, cut the text with the one lexer `cutUri`
+ * (RFC 3261 §19.1.1 `sip:user:password@hostport;params?headers`; `lexUri` is its sliced form) and
+ * differ only in how strictly they read its pieces:
  *  - `splitUri`: ordered parameters, host lower-cased without brackets (registrar, usrloc, NAT);
  *  - `splitUriRaw`: host as written with brackets, parameters as one string (lcr, drouting);
  *  - `checkSipUri`: sip:/sips: only, with the reason a URI is unusable (dispatcher destinations).
  */
 import { isIpv4, isIpv6 } from "../net/ip.js";
 
+/**
+ * Where the pieces of a URI text are: offsets into it, -1 when a piece is absent. `parseUri`
+ * (uri.ts) reads these in place; `lexUri` slices them.
+ */
+export interface UriCuts {
+  /** The ':' after the scheme. */
+  colon: number;
+  /** The '@' that ends the userinfo, or -1 (always -1 for tel:). */
+  at: number;
+  /** Start of host[:port] (of the number for tel:). */
+  hostStart: number;
+  /** End of host[:port]: the ';' of the parameters, the '?' of the headers, or the end. */
+  hostEnd: number;
+  /** The ';' that starts the parameters, or -1. */
+  semi: number;
+  /** The '?' that starts the headers, or -1. */
+  q: number;
+}
+
+/** A fresh UriCuts to pass to `cutUri` (callers on the hot path keep one and reuse it). */
+export function newUriCuts(): UriCuts {
+  return { colon: -1, at: -1, hostStart: -1, hostEnd: -1, semi: -1, q: -1 };
+}
+
+/**
+ * The one URI lexer: cuts `t` as RFC 3261 §19.1.1 `sip:user:password@hostport;params?headers`
+ * (RFC 3966 `tel:number;params`) into `out`, without allocating. False when there is no ':'.
+ * The userinfo ends at the first '@' after the scheme: user may contain ';' and '?' (user-unreserved)
+ * but neither user, password, host, parameters nor headers may contain an unescaped '@', so a
+ * well-formed URI has at most one and it ends the userinfo, wherever ';' or '?' appear before it
+ * (Kamailio's parse_uri reads it the same way). The parameters start at the first ';' after the
+ * host, the headers at the first '?' after it.
+ */
+export function cutUri(t: string, out: UriCuts): boolean {
+  const colon = t.indexOf(":");
+  if (colon < 0) return false;
+  out.colon = colon;
+  const tel = colon === 3 && (t.charCodeAt(0) | 32) === 116 && (t.charCodeAt(1) | 32) === 101 && (t.charCodeAt(2) | 32) === 108;
+  const at = tel ? -1 : t.indexOf("@", colon + 1);
+  out.at = at;
+  const hs = at >= 0 ? at + 1 : colon + 1;
+  out.hostStart = hs;
+  // host[:port] ends at the first ';' or '?'; after a ';' the headers start at the next '?'
+  const n = t.length;
+  let i = hs;
+  while (i < n) {
+    const ch = t.charCodeAt(i);
+    if (ch === 59 /* ; */ || ch === 63 /* ? */) break;
+    i++;
+  }
+  out.hostEnd = i;
+  if (i < n && t.charCodeAt(i) === 59) {
+    out.semi = i;
+    out.q = t.indexOf("?", i + 1);
+  } else {
+    out.semi = -1;
+    out.q = i < n ? i : -1;
+  }
+  return true;
+}
+
 /** The pieces of a URI text, as written. */
 export interface UriPieces {
   /** Scheme as written (not lower-cased; "" when the text starts with ':'). */
   readonly scheme: string;
-  /** `user[:password]` before the last '@', or null when there is no '@' (always null for tel:). */
+  /** `user[:password]` before the first '@', or null when there is no '@' (always null for tel:). */
   readonly userinfo: string | null;
   /** host[:port] for sip:/sips:, the number for tel:. */
   readonly hostport: string;
-  /** Parameters after the first ';' (without it), or null. */
+  /** Parameters after the first ';' following the host (without it), or null. */
   readonly params: string | null;
-  /** Headers after the first '?' (without it), or null. */
+  /** Headers after the first '?' following the host (without it), or null. */
   readonly headers: string | null;
 }
 
-/** Cuts a trimmed URI text into its pieces; null when it has no scheme. */
+/** Cuts a trimmed URI text into its pieces (`cutUri`, sliced); null when it has no scheme. */
 export function lexUri(t: string): UriPieces | null {
-  const colon = t.indexOf(":");
-  if (colon < 0) return null;
-  const scheme = t.slice(0, colon);
-  let rest = t.slice(colon + 1);
-  let headers: string | null = null;
-  const q = rest.indexOf("?");
-  if (q >= 0) {
-    headers = rest.slice(q + 1);
-    rest = rest.slice(0, q);
-  }
-  let userinfo: string | null = null;
-  if (scheme.toLowerCase() !== "tel") {
-    const at = rest.lastIndexOf("@");
-    if (at >= 0) {
-      userinfo = rest.slice(0, at);
-      rest = rest.slice(at + 1);
-    }
-  }
-  const semi = rest.indexOf(";");
-  return { scheme, userinfo, hostport: semi >= 0 ? rest.slice(0, semi) : rest, params: semi >= 0 ? rest.slice(semi + 1) : null, headers };
+  const c = newUriCuts();
+  if (!cutUri(t, c)) return null;
+  return {
+    scheme: t.slice(0, c.colon),
+    userinfo: c.at >= 0 ? t.slice(c.colon + 1, c.at) : null,
+    hostport: t.slice(c.hostStart, c.hostEnd),
+    params: c.semi >= 0 ? t.slice(c.semi + 1, c.q >= 0 ? c.q : t.length) : null,
+    headers: c.q >= 0 ? t.slice(c.q + 1) : null,
+  };
 }
 
 /** `user[:password]` → its two parts (null when absent). */
@@ -107,7 +157,7 @@ export function splitUri(text: string): UriParts | null {
     while (i < hp.length && hp[i] !== ":") i++;
     host = hp.slice(0, i);
   }
-  if (host === "" || /[\s<>"]/.test(host)) return null;
+  if (host === "" || /[\s<>"@]/.test(host)) return null;
   let port: number | null = null;
   if (hp[i] === ":") {
     const s = ++i;
@@ -222,7 +272,7 @@ export function splitUriRaw(text: string): RawUriParts | null {
       port = parsePort(hp.slice(pc + 1));
     }
   }
-  if (host === "") return null;
+  if (host === "" || host.includes("@")) return null;
   return { scheme, user, password, host, port, params, headers };
 }
 

@@ -1,6 +1,7 @@
 import type { SipUri } from "./types.js";
 import { looksLikeIpv6 } from "../net/ip.js";
 import { DIGIT, HNV, HOST, PARAM, PASSWORD, USER, allIn, escapesOk } from "./chars.js";
+import { cutUri, newUriCuts, type UriCuts } from "./uri-split.js";
 
 /** Longest URI we accept (bytes); longer ones are rejected as hostile. */
 export const MAX_URI_LENGTH = 4096;
@@ -10,54 +11,67 @@ const EMPTY_PARAMS: ReadonlyMap<string, string> = new Map();
 /**
  * Parses a SIP, SIPS or TEL URI (RFC 3261 §19.1, §25.1; RFC 3966). Returns null when the text is
  * not a well-formed URI of those schemes. Other schemes: use `uriScheme()` to tell them apart.
+ * The text is cut by the one URI lexer (`cutUri`, uri-split.ts: the userinfo ends at the first
+ * '@'), and each piece is then checked against the RFC 3261 character classes.
  *
  * @example
  *   parseUri("sip:alice@[2001:db8::1]:5070;transport=tcp")?.port  // 5070
  */
 export function parseUri(text: string): SipUri | null {
   if (text.length === 0 || text.length > MAX_URI_LENGTH) return null;
-  const colon = text.indexOf(":");
-  if (colon <= 0) return null;
-  const scheme = text.slice(0, colon).toLowerCase();
-  if (scheme === "sip" || scheme === "sips") return parseSip(text, scheme, colon + 1);
-  if (scheme === "tel") return parseTel(text, colon + 1);
+  if (!cutUri(text, CUTS) || CUTS.colon === 0) return null;
+  const scheme = text.slice(0, CUTS.colon).toLowerCase();
+  if (scheme === "sip" || scheme === "sips") return parseSip(text, scheme, CUTS);
+  if (scheme === "tel") return parseTel(text, CUTS);
   return null;
 }
+
+/**
+ * True when `text` parses as parseUri() would accept it (header validation: From/To are checked on
+ * every request, their URI object read rarely; the object built here is short-lived).
+ */
+export function isValidUri(text: string): boolean {
+  return parseUri(text) !== null;
+}
+
+/** parseUri's cuts, reused (parseUri is synchronous and does not nest). */
+const CUTS: UriCuts = newUriCuts();
 
 /** Lower-cased scheme of any URI (`"mailto"`, `"sip"` …), or null if there is none. */
 export function uriScheme(text: string): string | null {
   const colon = text.indexOf(":");
   if (colon <= 0) return null;
+  if (colon === 3 && text.startsWith("sip")) return "sip";
+  if (colon === 4 && text.startsWith("sips")) return "sips";
   const s = text.slice(0, colon);
   return /^[a-zA-Z][a-zA-Z0-9+.-]*$/.test(s) ? s.toLowerCase() : null;
 }
 
-function parseSip(text: string, scheme: "sip" | "sips", start: number): SipUri | null {
+/** Reads the pieces `cutUri` found strictly (RFC 3261 §25.1 character classes). */
+function parseSip(text: string, scheme: "sip" | "sips", c: UriCuts): SipUri | null {
   let user: string | null = null;
   let password: string | null = null;
-  let hostStart = start;
-  const at = text.indexOf("@", start);
-  if (at >= 0) {
-    const userinfo = text.slice(start, at);
-    const pc = userinfo.indexOf(":");
-    const u = pc >= 0 ? userinfo.slice(0, pc) : userinfo;
+  if (c.at >= 0) {
+    const start = c.colon + 1;
+    let pc = text.indexOf(":", start);
+    if (pc > c.at) pc = -1;
+    const u = text.slice(start, pc >= 0 ? pc : c.at);
     if (u.length === 0 || !allIn(USER, u) || !escapesOk(u)) return null;
     user = u;
     if (pc >= 0) {
-      const p = userinfo.slice(pc + 1);
+      const p = text.slice(pc + 1, c.at);
       if (!allIn(PASSWORD, p) || !escapesOk(p)) return null;
       password = p;
     }
-    hostStart = at + 1;
   }
-  // host
-  let i = hostStart;
+  // host[:port] in [hostStart, hostEnd)
+  let i = c.hostStart;
+  const he = c.hostEnd;
   let host: string;
   let ipv6 = false;
-  const n = text.length;
   if (text.charCodeAt(i) === 91 /* [ */) {
     const close = text.indexOf("]", i);
-    if (close < 0) return null;
+    if (close < 0 || close >= he) return null;
     host = text.slice(i + 1, close);
     if (!looksLikeIpv6(host)) return null;
     host = host.toLowerCase();
@@ -65,10 +79,10 @@ function parseSip(text: string, scheme: "sip" | "sips", start: number): SipUri |
     i = close + 1;
   } else {
     const hs = i;
-    while (i < n) {
-      const c = text.charCodeAt(i);
-      if (c === 58 /* : */ || c === 59 /* ; */ || c === 63 /* ? */) break;
-      if (HOST[c] !== 1) return null;
+    while (i < he) {
+      const ch = text.charCodeAt(i);
+      if (ch === 58 /* : */) break;
+      if (HOST[ch] !== 1) return null;
       i++;
     }
     host = text.slice(hs, i);
@@ -76,26 +90,24 @@ function parseSip(text: string, scheme: "sip" | "sips", start: number): SipUri |
     host = host.toLowerCase();
   }
   let port: number | null = null;
-  if (i < n && text.charCodeAt(i) === 58) {
+  if (i < he && text.charCodeAt(i) === 58) {
     const ps = ++i;
-    while (i < n && DIGIT[text.charCodeAt(i)] === 1) i++;
+    while (i < he && DIGIT[text.charCodeAt(i)] === 1) i++;
     if (i === ps || i - ps > 5) return null;
     port = Number(text.slice(ps, i));
     if (port > 65535) return null;
   }
+  if (i !== he) return null;
   let ps = -1;
   let pe = -1;
-  if (i < n && text.charCodeAt(i) === 59) {
-    const q = text.indexOf("?", i);
-    pe = q >= 0 ? q : n;
-    if (!uriParamsOk(text, i, pe)) return null;
-    ps = i;
-    i = pe;
+  if (c.semi >= 0) {
+    pe = c.q >= 0 ? c.q : text.length;
+    if (!uriParamsOk(text, c.semi, pe)) return null;
+    ps = c.semi;
   }
   let headers: string | null = null;
-  if (i < n) {
-    if (text.charCodeAt(i) !== 63) return null;
-    headers = text.slice(i + 1);
+  if (c.q >= 0) {
+    headers = text.slice(c.q + 1);
     if (!allIn(HNV, headers) || !escapesOk(headers)) return null;
   }
   return new SipUriImpl(scheme, user, password, host, ipv6, port, headers, text, ps, pe);
@@ -163,13 +175,13 @@ function parseUriParams(text: string, from: number, to: number): Map<string, str
   return m;
 }
 
-function parseTel(text: string, start: number): SipUri | null {
-  const semi = text.indexOf(";", start);
-  const num = semi >= 0 ? text.slice(start, semi) : text.slice(start);
+function parseTel(text: string, c: UriCuts): SipUri | null {
+  if (c.q >= 0) return null; // RFC 3966 has no headers; '?' is no character of a number or parameter
+  const num = text.slice(c.hostStart, c.hostEnd);
   if (num.length === 0 || !/^(\+[0-9\-.()]*[0-9][0-9\-.()]*|[0-9A-Fa-f*#\-.()pPwW]+)$/.test(num)) return null;
   let params: ReadonlyMap<string, string> = EMPTY_PARAMS;
-  if (semi >= 0) {
-    const p = parseUriParams(text, semi, text.length);
+  if (c.semi >= 0) {
+    const p = parseUriParams(text, c.semi, text.length);
     if (!p) return null;
     params = p;
   }

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, existsSync, writeFileSync, renameSync } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startSippServer, type SippServer } from "../helpers/sipp.js";
+import { waitUntil } from "../kit/wait.js";
 
 /** One request a UAS received (retransmissions removed). */
 export interface ReceivedRequest {
@@ -136,12 +137,7 @@ export async function rpc(port: number, method: string, params?: unknown): Promi
 
 /** Polls `cond` every 50 ms until it is true; throws with `what` after `timeoutMs`. */
 export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<number> {
-  const t0 = Date.now();
-  for (;;) {
-    if (await cond()) return Date.now() - t0;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return waitUntil(cond, { timeoutMs, intervalMs: 50, what });
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

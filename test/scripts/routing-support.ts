@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, existsSync, renameSync, writeFileSync } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runSipp, startSippServer, type SippResult, type SippServer } from "../helpers/sipp.js";
+import { waitUntil } from "../kit/wait.js";
 
 /** One request a gateway received (retransmissions removed). */
 export interface GatewayRequest {
@@ -150,12 +151,7 @@ export async function rpc(port: number, method: string, params?: unknown): Promi
 
 /** Polls `cond` every 50 ms until it is true; throws with `what` after `timeoutMs`. Returns the ms waited. */
 export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<number> {
-  const t0 = Date.now();
-  for (;;) {
-    if (await cond()) return Date.now() - t0;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return waitUntil(cond, { timeoutMs, intervalMs: 50, what });
 }
 
 /** Counts equal entries: `{ value: count }`. */

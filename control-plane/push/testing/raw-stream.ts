@@ -34,7 +34,7 @@ export interface RawVersion {
 /** The hand-driven stream: send any request, read complete versions. */
 export interface RawStream {
   write(msg: MessageInitShape<typeof StreamTablesRequestSchema>): void;
-  hello(nodeId: string, kinds: string[], versions: Record<string, string>, buildVersion?: string, opts?: { supportsDelta?: boolean }): void;
+  hello(nodeId: string, kinds: string[], versions: Record<string, string>, buildVersion?: string, opts?: { supportsDelta?: boolean; compileOptions?: Record<string, string> }): void;
   ack(kind: string, version: string, nonce: string): void;
   nack(kind: string, runningVersion: string, rejectedVersion: string, nonce: string, detail: MessageInitShape<typeof ErrorDetailSchema>): void;
   /** Next complete version (waits up to timeoutMs; rejects on timeout or stream end). */
@@ -82,7 +82,7 @@ export function openRawStream(address: string): RawStream {
     frames,
     write,
     hello: (nodeId, kinds, versions, buildVersion = "test/1", opts = {}) =>
-      write({ message: { case: "hello", value: { node: { id: nodeId, buildVersion, kinds, supportsDelta: opts.supportsDelta ?? false }, versions } } }),
+      write({ message: { case: "hello", value: { node: { id: nodeId, buildVersion, kinds, supportsDelta: opts.supportsDelta ?? false }, versions, compileOptions: opts.compileOptions ?? {} } } }),
     ack: (kind, version, nonce) => write({ message: { case: "ack", value: { kind, version, responseNonce: nonce } } }),
     nack: (kind, runningVersion, rejectedVersion, nonce, detail) =>
       write({ message: { case: "nack", value: { kind, version: runningVersion, rejectedVersion, responseNonce: nonce, errorDetail: detail } } }),

@@ -24,7 +24,8 @@ export { splitHeaderList, nameAddrUri, uriOfNameAddr } from "../../../lib/sip/na
 export { isIpv4, isIpv6, looksLikeIpv6, canonicalIp, expandIp, parseIpInto, formatIp, maskBytes, v4ToNumber, type IpFamily } from "../../../lib/net/ip.js";
 export * from "../../../tables/kit/row-values.js";
 export * from "../../../tables/kit/sliced.js";
-export { createTableReloader } from "./reload-kind.js";
+export { createTableReloader, runReload } from "./reload-kind.js";
+export { LiveInstances } from "./live-instances.js";
 export { seededRandom } from "../../../lib/random/seeded.js";
 export { ALGORITHMS, algorithmInfo, hashHex, computeHa1, computeResponse, digestEquals, type DigestAlgorithm, type AlgorithmInfo, type DigestInput } from "../../../lib/sip/digest.js";
 export { parseCredentials, MAX_CREDENTIALS_LENGTH, type DigestCredentials, type CredentialsParse } from "../../../lib/sip/credentials.js";

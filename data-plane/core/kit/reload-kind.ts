@@ -32,3 +32,19 @@ export function createTableReloader(host: Pick<ModuleHost, "tables">, kind: stri
     }
   };
 }
+
+/**
+ * Runs a `<module>.reload` RPC's reload and turns its failure into an RpcError (`code`, default
+ * ServerError) whose message is `prefix` + the failure's message: the wording each Kamailio module
+ * uses for its reload RPC.
+ *
+ * @example
+ *   handler: async () => { await runReload(reload, "LCR Module Reload Failed: "); return null; },
+ */
+export async function runReload(reload: () => Promise<unknown>, prefix: string, code: RpcCode = RpcCode.ServerError): Promise<void> {
+  try {
+    await reload();
+  } catch (e) {
+    throw new RpcError(code, `${prefix}${e instanceof Error ? e.message : String(e)}`);
+  }
+}

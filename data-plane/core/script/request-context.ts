@@ -1,5 +1,5 @@
 import type { Endpoint, SipUri } from "../../../lib/sip/types.js";
-import type { SipMessage, HeaderField, Patch } from "../sip/message.js";
+import { Patch, type SipMessage } from "../sip/message.js";
 import type { Connection } from "../transport/transport-layer.js";
 import type { ListenSocket } from "../transport/listen-socket.js";
 import type { TransactionApi } from "../tm/api.js";
@@ -46,7 +46,8 @@ export class RequestCtx implements RequestContext {
   branchIndex = -1;
   branchPatches: Patch[] | null = null;
   dropBranch = false;
-  private removed: Set<HeaderField> | null = null;
+  /** Indexes of header fields already removed or rewritten (SipMessage field indexes). */
+  private removed: Set<number> | null = null;
   /** Header fields added by setHeader outside branch routes (a second setHeader rewrites them). */
   private setFields: Map<string, { text: string }> | null = null;
   private _ruriParsed: SipUri | null | undefined = undefined;
@@ -163,7 +164,7 @@ export class RequestCtx implements RequestContext {
   // ---------------------------------------------------------------- header edits
 
   private patch(start: number, end: number, text: string): void {
-    if (this.route === "branch") (this.branchPatches ??= []).push({ start, end, text } as Patch);
+    if (this.route === "branch") (this.branchPatches ??= []).push(new Patch(start, end, text));
     else this.msg.addPatch(start, end, text);
   }
 
@@ -174,12 +175,12 @@ export class RequestCtx implements RequestContext {
 
   removeHeader(name: string): number {
     const c = canonicalName(name);
+    const m = this.msg;
     let n = 0;
-    for (const f of this.msg.fields) {
-      if (f.name !== c) continue;
-      if (this.removed?.has(f)) continue;
-      (this.removed ??= new Set()).add(f);
-      this.patch(f.start, f.end, "");
+    for (let i = m.indexOf(c); i >= 0; i = m.indexOf(c, i + 1)) {
+      if (this.removed?.has(i)) continue;
+      (this.removed ??= new Set()).add(i);
+      this.patch(m.startAt(i), m.endAt(i), "");
       n++;
     }
     return n;
@@ -191,10 +192,13 @@ export class RequestCtx implements RequestContext {
 
   /** Replaces one header field (by name and index) with `text`; false if absent or already edited. */
   private editField(name: string, index: number, text: string): boolean {
-    const f = this.msg.fieldAt(canonicalName(name), index);
-    if (!f || this.removed?.has(f)) return false;
-    (this.removed ??= new Set()).add(f);
-    this.patch(f.start, f.end, text);
+    const m = this.msg;
+    const c = canonicalName(name);
+    let i = m.indexOf(c);
+    for (let k = 0; k < index && i >= 0; k++) i = m.indexOf(c, i + 1);
+    if (i < 0 || this.removed?.has(i)) return false;
+    (this.removed ??= new Set()).add(i);
+    this.patch(m.startAt(i), m.endAt(i), text);
     return true;
   }
 
@@ -213,8 +217,8 @@ export class RequestCtx implements RequestContext {
       return;
     }
     const at = this.msg.headersEnd;
-    const p = { start: at, end: at, text } as { start: number; end: number; text: string };
-    (this.msg.patches ??= []).push(p as Patch);
+    const p = new Patch(at, at, text);
+    (this.msg.patches ??= []).push(p);
     (this.setFields ??= new Map()).set(c, p);
   }
 
@@ -312,7 +316,8 @@ export class RequestCtx implements RequestContext {
 
   private dropRouteEntries(entries: RouteEntry[], idx: number[]): void {
     // fields touched, in order; each is rewritten once with the entries that stay
-    let last: HeaderField | null = null;
+    let last = -1;
+    const m = this.msg;
     for (const k of idx) {
       const field = entries[k]!.field;
       if (field === last) continue;
@@ -324,8 +329,8 @@ export class RequestCtx implements RequestContext {
         if (e.field !== field || idx.includes(j)) continue;
         keep = keep ? `${keep}, ${e.value}` : e.value;
       }
-      if (keep === "") this.patch(field.start, field.end, "");
-      else this.patch(field.valueStart, field.valueEnd, keep);
+      if (keep === "") this.patch(m.startAt(field), m.endAt(field), "");
+      else this.patch(m.valueStartAt(field), m.valueEndAt(field), keep);
     }
   }
 
@@ -477,15 +482,16 @@ export class RequestCtx implements RequestContext {
 }
 
 interface RouteEntry {
-  field: HeaderField;
+  /** field index in the message */
+  field: number;
   value: string;
 }
 
-function routeEntries(msg: SipMessage, removed: Set<HeaderField> | null): RouteEntry[] {
+function routeEntries(msg: SipMessage, removed: Set<number> | null): RouteEntry[] {
   const out: RouteEntry[] = [];
-  for (const f of msg.fields) {
-    if (f.name !== "route" || removed?.has(f)) continue;
-    for (const v of splitList(msg.valueOf(f))) if (v) out.push({ field: f, value: v });
+  for (let f = msg.indexOf("route"); f >= 0; f = msg.indexOf("route", f + 1)) {
+    if (removed?.has(f)) continue;
+    for (const v of splitList(msg.valueAt(f))) if (v) out.push({ field: f, value: v });
   }
   return out;
 }

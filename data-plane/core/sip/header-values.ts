@@ -1,7 +1,7 @@
 import type { CSeq, NameAddr, SipUri, Via } from "../../../lib/sip/types.js";
 import { DIGIT, TOKEN, isToken, isWs, trimLws } from "../../../lib/sip/chars.js";
 import { looksLikeIpv6 as isIpv6 } from "../../../lib/net/ip.js";
-import { isHostname, parseUri } from "../../../lib/sip/uri.js";
+import { isHostname, isValidUri, parseUri } from "../../../lib/sip/uri.js";
 
 /**
  * Parsers for header values (RFC 3261 §25.1): name-addr/addr-spec with parameters, Via, CSeq,
@@ -160,6 +160,63 @@ export function scanHeaderParam(s: string, i: number, wanted: string | null): st
   return found;
 }
 
+// results of the last scanViaParams (module scratch: no object per Via)
+let viaBranch: string | undefined;
+let viaReceived: string | undefined;
+let viaRport: string | undefined;
+
+/**
+ * One pass over Via parameters from s[i]: validates them as scanHeaderParam does and sets the first
+ * branch, received and rport values ("" for a bare name; undefined when absent). False when malformed.
+ */
+function scanViaParams(s: string, i: number): boolean {
+  const n = s.length;
+  viaBranch = viaReceived = viaRport = undefined;
+  i = skipWs(s, i);
+  while (i < n) {
+    if (s.charCodeAt(i) !== 59) return false;
+    i = skipWs(s, i + 1);
+    const ns = i;
+    while (i < n && TOKEN[s.charCodeAt(i)] === 1) i++;
+    if (i === ns) return false;
+    const ne = i;
+    i = skipWs(s, i);
+    let vs = -1;
+    let ve = -1;
+    if (i < n && s.charCodeAt(i) === 61 /* = */) {
+      i = skipWs(s, i + 1);
+      if (i < n && s.charCodeAt(i) === 34) {
+        const q = readQuoted(s, i);
+        if (!q) return false;
+        vs = i;
+        ve = q[1];
+        i = q[1];
+      } else if (i < n && s.charCodeAt(i) === 91) {
+        const close = s.indexOf("]", i);
+        if (close < 0 || !isIpv6(s.slice(i + 1, close))) return false;
+        vs = i;
+        ve = close + 1;
+        i = close + 1;
+      } else {
+        vs = i;
+        while (i < n && (TOKEN[s.charCodeAt(i)] === 1 || s.charCodeAt(i) === 58)) i++;
+        if (i === vs) return false;
+        ve = i;
+      }
+      i = skipWs(s, i);
+    }
+    const len = ne - ns;
+    if (len === 6) {
+      if (viaBranch === undefined && sameCi(s, ns, "branch")) viaBranch = vs < 0 ? "" : s.slice(vs, ve);
+    } else if (len === 8) {
+      if (viaReceived === undefined && sameCi(s, ns, "received")) viaReceived = vs < 0 ? "" : s.slice(vs, ve);
+    } else if (len === 5) {
+      if (viaRport === undefined && sameCi(s, ns, "rport")) viaRport = vs < 0 ? "" : s.slice(vs, ve);
+    }
+  }
+  return true;
+}
+
 function sameCi(s: string, at: number, lower: string): boolean {
   for (let k = 0; k < lower.length; k++) {
     let c = s.charCodeAt(at + k);
@@ -223,10 +280,10 @@ export function parseNameAddr(value: string): NameAddr | null {
   }
   const colon = uriText.indexOf(":");
   if (colon <= 0) return null;
-  let uri: SipUri | null = null;
-  if (isSipScheme(uriText, colon)) {
-    uri = parseUri(uriText);
-    if (!uri) return null;
+  // a SIP/SIPS/TEL URI is validated now and built when first read (`uri`)
+  const sipScheme = isSipScheme(uriText, colon);
+  if (sipScheme) {
+    if (!isValidUri(uriText)) return null;
   } else if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(uriText)) return null;
   let tag: string | null = null;
   if (i < n) {
@@ -234,7 +291,7 @@ export function parseNameAddr(value: string): NameAddr | null {
     if (t === null) return null;
     if (t !== undefined && t !== "") tag = t;
   }
-  return new NameAddrImpl(displayName, uriText, uri, v, i, tag, angle);
+  return new NameAddrImpl(displayName, uriText, sipScheme ? undefined : null, v, i, tag, angle);
 }
 
 function isSipScheme(t: string, colon: number): boolean {
@@ -253,12 +310,18 @@ class NameAddrImpl implements NameAddr {
   constructor(
     readonly displayName: string | null,
     readonly uriText: string,
-    readonly uri: SipUri | null,
+    /** undefined: a valid SIP/SIPS/TEL URI not built yet */
+    private _uri: SipUri | null | undefined,
     readonly raw: string,
     private readonly paramsAt: number,
     readonly tag: string | null,
     readonly angle: boolean,
   ) {}
+
+  get uri(): SipUri | null {
+    if (this._uri === undefined) this._uri = parseUri(this.uriText);
+    return this._uri;
+  }
 
   get params(): ReadonlyMap<string, string> {
     if (this._params === undefined) {
@@ -336,11 +399,10 @@ export function parseVia(value: string): Via | null {
   let received: string | undefined;
   let rport: string | undefined;
   if (i < n) {
-    const b = scanHeaderParam(v, i, "branch");
-    if (b === null) return null; // also validates every parameter
-    branch = b;
-    received = scanHeaderParam(v, i, "received") ?? undefined;
-    rport = scanHeaderParam(v, i, "rport") ?? undefined;
+    if (!scanViaParams(v, i)) return null; // validates every parameter
+    branch = viaBranch;
+    received = viaReceived;
+    rport = viaRport;
   }
   if (rport !== undefined && rport !== "" && !/^\d{1,5}$/.test(rport)) return null;
   return new ViaImpl(

@@ -31,11 +31,16 @@ export class Patch {
   constructor(
     public readonly start: number,
     public readonly end: number,
-    public readonly text: string,
+    /** rewritable: a second setHeader of the same header replaces its text (script/request-context.ts) */
+    public text: string,
   ) {}
 }
 
-const EMPTY: readonly HeaderField[] = [];
+const EMPTY_IDX: number[] = [];
+const EMPTY_NAMES: string[] = [];
+
+/** Numbers per header field in `SipMessage.idx`. */
+export const FIELD_STRIDE = 5;
 
 export class SipMessage implements SipMessageView {
   isRequest = false;
@@ -47,7 +52,15 @@ export class SipMessage implements SipMessageView {
   status = 0;
   reason = "";
   startLineEnd = 0;
-  fields: HeaderField[] = [];
+  /**
+   * The header index, flat: per field FIELD_STRIDE numbers [start, valueStart, valueEnd, end,
+   * folded] (see HeaderField), and its canonical name in `names`. No object per header: a
+   * HeaderField is built only when someone asks for one (`fields`, `field`).
+   */
+  idx: number[] = EMPTY_IDX;
+  names: string[] = EMPTY_NAMES;
+  private _fieldObjs: HeaderField[] | null = null;
+  private _allFields = false;
   headersEnd = 0;
   bodyStart = 0;
   bodyEnd = 0;
@@ -55,6 +68,8 @@ export class SipMessage implements SipMessageView {
   patches: Patch[] | null = null;
   /** Cache of the top Via with received/rport (proxy/builders.ts viaWithReceived). */
   viaReceived: { value: string; changed: boolean } | null = null;
+  /** Cache of the server transaction key for the request's own method (tm/transaction.ts serverKey). */
+  serverKey: string | null = null;
 
   private _callId: string | undefined = undefined;
   private _cseq: CSeq | null | undefined = undefined;
@@ -73,29 +88,91 @@ export class SipMessage implements SipMessageView {
 
   // ---------------------------------------------------------------- header access
 
+  /** Every header field in order (HeaderField objects, built on the first call and kept). */
+  get fields(): readonly HeaderField[] {
+    const n = this.names.length;
+    const objs = (this._fieldObjs ??= new Array<HeaderField>(n));
+    if (!this._allFields) {
+      for (let i = 0; i < n; i++) if (objs[i] === undefined) objs[i] = this.makeField(i);
+      this._allFields = true;
+    }
+    return objs;
+  }
+
+  /** The HeaderField of index i (the same object `fields` holds). */
+  fieldObj(i: number): HeaderField {
+    const objs = (this._fieldObjs ??= new Array<HeaderField>(this.names.length));
+    return (objs[i] ??= this.makeField(i));
+  }
+
+  private makeField(i: number): HeaderField {
+    const x = this.idx;
+    const o = i * FIELD_STRIDE;
+    return new HeaderField(this.names[i]!, x[o]!, x[o + 1]!, x[o + 2]!, x[o + 3]!, x[o + 4] === 1);
+  }
+
+  /** Number of header fields. */
+  get fieldCount(): number {
+    return this.names.length;
+  }
+
+  /** Index of the first field with this canonical name at or after `from`, or -1. */
+  indexOf(name: string, from = 0): number {
+    const ns = this.names;
+    for (let i = from; i < ns.length; i++) if (ns[i] === name) return i;
+    return -1;
+  }
+
+  /** Offsets of field i: start, value start/end, end (past its line terminator). */
+  startAt(i: number): number {
+    return this.idx[i * FIELD_STRIDE]!;
+  }
+  valueStartAt(i: number): number {
+    return this.idx[i * FIELD_STRIDE + 1]!;
+  }
+  valueEndAt(i: number): number {
+    return this.idx[i * FIELD_STRIDE + 2]!;
+  }
+  endAt(i: number): number {
+    return this.idx[i * FIELD_STRIDE + 3]!;
+  }
+  foldedAt(i: number): boolean {
+    return this.idx[i * FIELD_STRIDE + 4] === 1;
+  }
+
+  /** Value of field i (folded lines joined by one space). */
+  valueAt(i: number): string {
+    const x = this.idx;
+    const o = i * FIELD_STRIDE;
+    const v = this.raw.slice(x[o + 1]!, x[o + 2]!);
+    return x[o + 4] === 1 ? v.replace(/\r?\n[ \t]+/g, " ") : v;
+  }
+
   /** Finds the first field with this (canonical, lower-case) name. */
   field(name: string): HeaderField | undefined {
-    const f = this.fields;
-    for (let i = 0; i < f.length; i++) if (f[i]!.name === name) return f[i];
-    return undefined;
+    const i = this.indexOf(name);
+    return i < 0 ? undefined : this.fieldObj(i);
   }
 
   /** The n-th (0-based) field with this canonical name, or undefined. */
   fieldAt(name: string, index: number): HeaderField | undefined {
-    let i = 0;
-    for (const f of this.fields) if (f.name === name && i++ === index) return f;
+    const ns = this.names;
+    let k = 0;
+    for (let i = 0; i < ns.length; i++) if (ns[i] === name && k++ === index) return this.fieldObj(i);
     return undefined;
   }
 
   fieldsNamed(name: string): HeaderField[] {
     const out: HeaderField[] = [];
-    for (const f of this.fields) if (f.name === name) out.push(f);
+    const ns = this.names;
+    for (let i = 0; i < ns.length; i++) if (ns[i] === name) out.push(this.fieldObj(i));
     return out;
   }
 
   countOf(name: string): number {
+    const ns = this.names;
     let n = 0;
-    for (const f of this.fields) if (f.name === name) n++;
+    for (let i = 0; i < ns.length; i++) if (ns[i] === name) n++;
     return n;
   }
 
@@ -104,15 +181,21 @@ export class SipMessage implements SipMessageView {
     return f.folded ? v.replace(/\r?\n[ \t]+/g, " ") : v;
   }
 
+  /** Value of the first field with this canonical name, or null. */
+  valueNamed(name: string): string | null {
+    const i = this.indexOf(name);
+    return i < 0 ? null : this.valueAt(i);
+  }
+
   header(name: string): string | null {
-    const f = this.field(canonicalName(name));
-    return f ? this.valueOf(f) : null;
+    return this.valueNamed(canonicalName(name));
   }
 
   headerAll(name: string): string[] {
     const c = canonicalName(name);
     const out: string[] = [];
-    for (const f of this.fields) if (f.name === c) out.push(this.valueOf(f));
+    const ns = this.names;
+    for (let i = 0; i < ns.length; i++) if (ns[i] === c) out.push(this.valueAt(i));
     return out;
   }
 
@@ -123,7 +206,7 @@ export class SipMessage implements SipMessageView {
   }
 
   hasHeader(name: string): boolean {
-    return this.field(canonicalName(name)) !== undefined;
+    return this.indexOf(canonicalName(name)) >= 0;
   }
 
   // ---------------------------------------------------------------- parsed headers (lazy)
@@ -136,8 +219,8 @@ export class SipMessage implements SipMessageView {
 
   get callId(): string {
     if (this._callId === undefined) {
-      const f = this.field("call-id");
-      this._callId = f ? this.valueOf(f).trim() : "";
+      const v = this.valueNamed("call-id");
+      this._callId = v !== null ? v.trim() : "";
     }
     return this._callId;
   }
@@ -145,8 +228,8 @@ export class SipMessage implements SipMessageView {
   /** Parsed CSeq or null when absent/malformed. */
   get cseqOrNull(): CSeq | null {
     if (this._cseq === undefined) {
-      const f = this.field("cseq");
-      this._cseq = f ? parseCSeq(this.valueOf(f)) : null;
+      const v = this.valueNamed("cseq");
+      this._cseq = v !== null ? parseCSeq(v) : null;
     }
     return this._cseq;
   }
@@ -157,16 +240,16 @@ export class SipMessage implements SipMessageView {
 
   get fromOrNull(): NameAddr | null {
     if (this._from === undefined) {
-      const f = this.field("from");
-      this._from = f ? parseNameAddr(this.valueOf(f)) : null;
+      const v = this.valueNamed("from");
+      this._from = v !== null ? parseNameAddr(v) : null;
     }
     return this._from;
   }
 
   get toOrNull(): NameAddr | null {
     if (this._to === undefined) {
-      const f = this.field("to");
-      this._to = f ? parseNameAddr(this.valueOf(f)) : null;
+      const v = this.valueNamed("to");
+      this._to = v !== null ? parseNameAddr(v) : null;
     }
     return this._to;
   }
@@ -190,10 +273,9 @@ export class SipMessage implements SipMessageView {
   /** Top Via or null when absent/malformed. */
   get topViaOrNull(): Via | null {
     if (this._topVia === undefined) {
-      const f = this.field("via");
-      if (!f) this._topVia = null;
+      const v = this.valueNamed("via");
+      if (v === null) this._topVia = null;
       else {
-        const v = this.valueOf(f);
         const comma = firstListComma(v);
         this._topVia = parseVia(comma < 0 ? v : v.slice(0, comma));
       }
@@ -210,9 +292,10 @@ export class SipMessage implements SipMessageView {
     if (this._vias === undefined) {
       const out: Via[] = [];
       let bad = false;
-      for (const f of this.fields) {
-        if (f.name !== "via") continue;
-        for (const part of splitList(this.valueOf(f))) {
+      const ns = this.names;
+      for (let fi = 0; fi < ns.length; fi++) {
+        if (ns[fi] !== "via") continue;
+        for (const part of splitList(this.valueAt(fi))) {
           const v = parseVia(part);
           if (!v) {
             bad = true;
@@ -233,8 +316,8 @@ export class SipMessage implements SipMessageView {
 
   get maxForwards(): number | null {
     if (this._maxFwd === undefined) {
-      const f = this.field("max-forwards");
-      this._maxFwd = f ? parseUint(this.valueOf(f), 255) : null;
+      const v = this.valueNamed("max-forwards");
+      this._maxFwd = v !== null ? parseUint(v, 255) : null;
     }
     return this._maxFwd;
   }
@@ -242,13 +325,14 @@ export class SipMessage implements SipMessageView {
   /** Contacts; null when any Contact value is malformed. */
   contactsOrNull(): NameAddr[] | "*" | null {
     if (this._contacts === undefined) {
-      const fs = this.fieldsNamed("contact");
-      if (fs.length === 1 && this.valueOf(fs[0]!).trim() === "*") this._contacts = "*";
+      const fs: string[] = [];
+      for (let i = 0; i < this.names.length; i++) if (this.names[i] === "contact") fs.push(this.valueAt(i));
+      if (fs.length === 1 && fs[0]!.trim() === "*") this._contacts = "*";
       else {
         const out: NameAddr[] = [];
         let bad = false;
-        for (const f of fs) {
-          for (const part of splitList(this.valueOf(f))) {
+        for (const fv of fs) {
+          for (const part of splitList(fv)) {
             const na = part === "*" ? null : parseNameAddr(part);
             if (!na) {
               bad = true;
@@ -273,7 +357,7 @@ export class SipMessage implements SipMessageView {
   }
 
   get contentType(): string | null {
-    return this.header("content-type");
+    return this.valueNamed("content-type");
   }
 
   get size(): number {
@@ -293,7 +377,7 @@ export class SipMessage implements SipMessageView {
   serialize(extra?: readonly Patch[] | null, ensureContentLength = false): string {
     let ps: Patch[] | null = this.patches;
     if (extra && extra.length) ps = ps ? ps.concat(extra) : extra.slice();
-    if (ensureContentLength && !this.field("content-length")) {
+    if (ensureContentLength && this.indexOf("content-length") < 0) {
       const p = new Patch(this.headersEnd, this.headersEnd, `Content-Length: ${this.bodyEnd - this.bodyStart}\r\n`);
       ps = ps ? ps.concat([p]) : [p];
     }
@@ -324,7 +408,7 @@ export function serializeBuffer(m: SipMessage, extra?: readonly Patch[] | null, 
   if (!src) return Buffer.from(m.serialize(extra, ensureContentLength), "latin1");
   let ps: Patch[] | null = m.patches;
   if (extra && extra.length) ps = ps ? ps.concat(extra) : extra.slice();
-  if (ensureContentLength && !m.field("content-length")) {
+  if (ensureContentLength && m.indexOf("content-length") < 0) {
     const p = new Patch(m.headersEnd, m.headersEnd, `Content-Length: ${m.bodyEnd - m.bodyStart}\r\n`);
     ps = ps ? ps.concat([p]) : [p];
   }

@@ -1,7 +1,7 @@
 import { TOKEN, isToken } from "../../../lib/sip/chars.js";
 import { canonicalName, canonicalNameAt } from "./header-names.js";
 import { parseUint } from "./header-values.js";
-import { HeaderField, SipMessage } from "./message.js";
+import { SipMessage } from "./message.js";
 
 /**
  * The one-pass SIP parser (RFC 3261 §7): start line and header index of a SipMessage, with the
@@ -43,8 +43,12 @@ export function parseMessage(input: Buffer | string, limits: ParseLimits = DEFAU
   if (err) return { ok: false, reason: err };
   msg.startLineEnd = le + 1;
   pos = le + 1;
-  const fields = msg.fields;
-  let last: HeaderField | null = null;
+  // the index is collected in module scratch arrays and copied once, at its exact size
+  const idx = SCRATCH_IDX;
+  const names = SCRATCH_NAMES;
+  let ni = 0; // numbers in idx
+  let nn = 0; // names
+  let last = -1; // offset in idx of the last field
   for (;;) {
     if (pos >= n) return { ok: false, reason: "headers not terminated by an empty line" };
     const c = s.charCodeAt(pos);
@@ -64,17 +68,17 @@ export function parseMessage(input: Buffer | string, limits: ParseLimits = DEFAU
     let lineEnd = le > pos && s.charCodeAt(le - 1) === 13 ? le - 1 : le;
     if (c === 32 || c === 9) {
       // folded continuation of the previous field (RFC 3261 §7.3.1)
-      if (!last) return { ok: false, reason: "continuation line before any header" };
+      if (last < 0) return { ok: false, reason: "continuation line before any header" };
       while (lineEnd > pos && isSpace(s.charCodeAt(lineEnd - 1))) lineEnd--;
       if (lineEnd > pos) {
         let k = pos;
         while (k < lineEnd && isSpace(s.charCodeAt(k))) k++;
         if (k < lineEnd) {
-          last.valueEnd = lineEnd;
-          last.folded = true;
+          idx[last + 2] = lineEnd; // valueEnd
+          idx[last + 4] = 1; // folded
         }
       }
-      last.end = le + 1;
+      idx[last + 3] = le + 1; // end
     } else {
       let k = pos;
       while (k < lineEnd && TOKEN[s.charCodeAt(k)] === 1) k++;
@@ -86,17 +90,25 @@ export function parseMessage(input: Buffer | string, limits: ParseLimits = DEFAU
       while (k < lineEnd && isSpace(s.charCodeAt(k))) k++;
       let ve = lineEnd;
       while (ve > k && isSpace(s.charCodeAt(ve - 1))) ve--;
-      if (fields.length >= limits.maxHeaders) return { ok: false, reason: "too many headers" };
-      last = new HeaderField(canonicalNameAt(s, pos, nameEnd), pos, k, ve, le + 1, false);
-      fields.push(last);
+      if (nn >= limits.maxHeaders) return { ok: false, reason: "too many headers" };
+      last = ni;
+      names[nn++] = canonicalNameAt(s, pos, nameEnd);
+      idx[ni] = pos;
+      idx[ni + 1] = k;
+      idx[ni + 2] = ve;
+      idx[ni + 3] = le + 1;
+      idx[ni + 4] = 0;
+      ni += 5;
     }
     pos = le + 1;
   }
+  msg.idx = idx.slice(0, ni);
+  msg.names = names.slice(0, nn);
   // body
   const available = n - msg.bodyStart;
-  const clf = msg.field("content-length");
-  if (clf) {
-    const cl = parseUint(msg.valueOf(clf), 0x7fffffff);
+  const clv = msg.valueNamed("content-length");
+  if (clv !== null) {
+    const cl = parseUint(clv, 0x7fffffff);
     if (cl === null) return { ok: false, reason: "malformed Content-Length" };
     if (cl > available) return { ok: false, reason: "Content-Length larger than the message" };
     msg.bodyEnd = msg.bodyStart + cl;
@@ -105,6 +117,9 @@ export function parseMessage(input: Buffer | string, limits: ParseLimits = DEFAU
   }
   return { ok: true, msg };
 }
+
+const SCRATCH_IDX: number[] = [];
+const SCRATCH_NAMES: string[] = [];
 
 function isSpace(c: number): boolean {
   return c === 32 || c === 9;

@@ -1,5 +1,5 @@
 import type { SipMessage } from "./message.js";
-import { WORD, allIn } from "../../../lib/sip/chars.js";
+import { WORD } from "../../../lib/sip/chars.js";
 import { parseUint } from "./header-values.js";
 import { uriScheme } from "../../../lib/sip/uri.js";
 
@@ -22,33 +22,80 @@ const SINGLE = ["from", "to", "call-id", "cseq"] as const;
 const DATE_RE =
   /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 
-export function validateCommon(msg: SipMessage): Rejection | null {
-  for (const h of SINGLE) {
-    const c = msg.countOf(h);
-    if (c === 0) return bad(`missing ${h}`);
-    if (c > 1) return bad(`more than one ${h}`);
+/** Counts of the headers validation looks at, in one pass over the header index. */
+class Counts {
+  from = 0;
+  to = 0;
+  callId = 0;
+  cseq = 0;
+  via = 0;
+  contentLength = 0;
+  maxForwards = 0;
+  expires = -1;
+  date = -1;
+}
+
+function countHeaders(msg: SipMessage): Counts {
+  const c = new Counts();
+  const ns = msg.names;
+  for (let i = 0; i < ns.length; i++) {
+    switch (ns[i]) {
+      case "via": c.via++; break;
+      case "from": c.from++; break;
+      case "to": c.to++; break;
+      case "call-id": c.callId++; break;
+      case "cseq": c.cseq++; break;
+      case "content-length": c.contentLength++; break;
+      case "max-forwards": c.maxForwards++; break;
+      case "expires": if (c.expires < 0) c.expires = i; break;
+      case "date": if (c.date < 0) c.date = i; break;
+    }
   }
-  if (msg.countOf("via") === 0) return bad("missing Via");
+  return c;
+}
+
+/** The SINGLE headers' missing/duplicate rejection, in SINGLE's order, or null. */
+function singles(c: Counts): Rejection | null {
+  const counts = [c.from, c.to, c.callId, c.cseq];
+  for (let k = 0; k < SINGLE.length; k++) {
+    const n = counts[k]!;
+    if (n === 0) return bad(`missing ${SINGLE[k]}`);
+    if (n > 1) return bad(`more than one ${SINGLE[k]}`);
+  }
+  return null;
+}
+
+/** Call-ID = word ["@" word]: every character a word character, one "@" allowed (its first). */
+function callIdOk(callId: string): boolean {
+  const n = callId.length;
+  if (n === 0 || n > 1024) return false;
+  const at = callId.indexOf("@");
+  for (let i = 0; i < n; i++) if (i !== at && WORD[callId.charCodeAt(i)] !== 1) return false;
+  return true;
+}
+
+export function validateCommon(msg: SipMessage): Rejection | null {
+  const c = countHeaders(msg);
+  const s = singles(c);
+  if (s) return s;
+  if (c.via === 0) return bad("missing Via");
   if (!msg.topViaOrNull) return bad("malformed Via");
-  const callId = msg.callId;
-  if (callId.length === 0 || callId.length > 1024 || !allIn(WORD, callId.replace("@", ""))) return bad("malformed Call-ID");
+  if (!callIdOk(msg.callId)) return bad("malformed Call-ID");
   const cseq = msg.cseqOrNull;
   if (!cseq) return bad("malformed CSeq");
   if (!msg.fromOrNull) return bad("malformed From");
   if (!msg.toOrNull) return bad("malformed To");
-  if (msg.countOf("content-length") > 1) return bad("more than one Content-Length");
-  const mf = msg.countOf("max-forwards");
+  if (c.contentLength > 1) return bad("more than one Content-Length");
+  const mf = c.maxForwards;
   if (mf > 1) return bad("more than one Max-Forwards");
   if (mf === 1 && msg.maxForwards === null) return bad("malformed Max-Forwards");
-  const exp = msg.field("expires");
-  if (exp && parseUint(msg.valueOf(exp), 0xffffffff) === null) return bad("malformed Expires");
-  const date = msg.field("date");
-  if (date && !DATE_RE.test(msg.valueOf(date).trim())) return bad("malformed Date");
+  if (c.expires >= 0 && parseUint(msg.valueAt(c.expires), 0xffffffff) === null) return bad("malformed Expires");
+  if (c.date >= 0 && !DATE_RE.test(msg.valueAt(c.date).trim())) return bad("malformed Date");
   return null;
 }
 
 export function validateRequest(msg: SipMessage): Rejection | null {
-  if (msg.version.toUpperCase() !== "SIP/2.0") return { status: 505, reason: "Version Not Supported" };
+  if (msg.version !== "SIP/2.0" && msg.version.toUpperCase() !== "SIP/2.0") return { status: 505, reason: "Version Not Supported" };
   const common = validateCommon(msg);
   if (common) return common;
   if (msg.cseq.method !== msg.method) return bad("CSeq method does not match the request method");
@@ -74,13 +121,11 @@ export function validateRequest(msg: SipMessage): Rejection | null {
  */
 export function validateResponse(msg: SipMessage): Rejection | null {
   if (msg.version !== "SIP/2.0" && msg.version.toUpperCase() !== "SIP/2.0") return bad("version");
-  for (const h of SINGLE) {
-    const c = msg.countOf(h);
-    if (c === 0) return bad(`missing ${h}`);
-    if (c > 1) return bad(`more than one ${h}`);
-  }
+  const c = countHeaders(msg);
+  const s = singles(c);
+  if (s) return s;
   if (!msg.topViaOrNull) return bad("malformed Via");
   if (!msg.cseqOrNull) return bad("malformed CSeq");
-  if (msg.countOf("content-length") > 1) return bad("more than one Content-Length");
+  if (c.contentLength > 1) return bad("more than one Content-Length");
   return null;
 }

@@ -55,7 +55,25 @@ export class Histogram {
 
   /** Records one observation (seconds) for the label values, in `labelNames` order. */
   observe(values: readonly string[], v: number): void {
-    let key = values.join("\u0000");
+    this.record(values.join("\u0000"), values, v);
+  }
+
+  /** observe() for a one-label histogram, without building a label array (hot paths). */
+  observe1(value: string, v: number): void {
+    const e = this.series.get(value);
+    if (e) this.add(e.s, v);
+    else this.record(value, [value], v);
+  }
+
+  /** observe() for a two-label histogram, without building a label array until the series is new. */
+  observe2(a: string, b: string, v: number): void {
+    const key = a + "\u0000" + b;
+    const e = this.series.get(key);
+    if (e) this.add(e.s, v);
+    else this.record(key, [a, b], v);
+  }
+
+  private record(key: string, values: readonly string[], v: number): void {
     let e = this.series.get(key);
     if (!e) {
       if (this.series.size >= this.maxSeries) {
@@ -68,8 +86,13 @@ export class Histogram {
         this.series.set(key, e);
       }
     }
-    const s = e.s;
-    for (let i = 0; i < this.buckets.length; i++) if (v <= this.buckets[i]!) s.counts[i]!++;
+    this.add(e.s, v);
+  }
+
+  private add(s: Series, v: number): void {
+    const b = this.buckets;
+    const counts = s.counts;
+    for (let i = 0; i < b.length; i++) if (v <= b[i]!) counts[i]!++;
     s.sum += v;
     s.count++;
   }

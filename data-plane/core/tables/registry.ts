@@ -33,6 +33,12 @@ export interface TableSink<C = unknown> {
    * live version is the delta's base.
    */
   compileDelta?(change: TableDeltaChange): C | null;
+  /**
+   * The compile options this sink applies (its module params that change which rows are valid:
+   * lcr, carrierroute, mtree, htable; tables/kind-options.ts). The sync client reports them in its
+   * Hello, and the control plane validates every version with them too.
+   */
+  readonly options?: unknown;
 }
 
 /** The rows a delta changed, per table: `removed` are the base rows it drops (removed or replaced), `added` the rows it puts in. */
@@ -173,17 +179,7 @@ export class TableRegistry {
    */
   loadAsync(kind: string, set: TableSet, version: string, source: string): Promise<{ ok: true } | { ok: false; error: TableError | Error }> {
     // one load per kind at a time (a control-plane push and an RPC reload never interleave)
-    const prev = this.queues.get(kind) ?? Promise.resolve();
-    const next = prev.then(() => this.loadNow(kind, set, version, source));
-    const tail = next.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.queues.set(kind, tail);
-    void tail.then(() => {
-      if (this.queues.get(kind) === tail) this.queues.delete(kind);
-    });
-    return next;
+    return this.enqueue(kind, () => this.loadNow(kind, set, version, source));
   }
 
   /**
@@ -191,8 +187,7 @@ export class TableRegistry {
    * has `compileDelta`, only the changed rows are compiled; otherwise the whole set is.
    */
   loadDeltaAsync(kind: string, change: TableDeltaChange, version: string, source: string, baseVersion: string): Promise<{ ok: true; incremental: boolean } | { ok: false; error: TableError | Error }> {
-    const prev = this.queues.get(kind) ?? Promise.resolve();
-    const next = prev.then(async () => {
+    return this.enqueue(kind, async () => {
       const sink = this.sinks.get(kind);
       if (sink?.compileDelta && this.status.get(kind)?.version === baseVersion) {
         let compiled: unknown;
@@ -206,6 +201,11 @@ export class TableRegistry {
       const r = await this.loadNow(kind, change.set, version, source);
       return r.ok ? { ...r, incremental: false } : r;
     });
+  }
+
+  /** Runs `job` after every earlier load of `kind` has settled (one load per kind at a time). */
+  private enqueue<T>(kind: string, job: () => Promise<T>): Promise<T> {
+    const next = (this.queues.get(kind) ?? Promise.resolve()).then(job);
     const tail = next.then(
       () => undefined,
       () => undefined,

@@ -68,8 +68,7 @@ export function viaWithReceived(req: SipMessage, src: Endpoint, forceRport: bool
 }
 
 function computeViaWithReceived(req: SipMessage, src: Endpoint, forceRport: boolean): { value: string; changed: boolean } {
-  const f = req.field("via")!;
-  const full = req.valueOf(f);
+  const full = req.valueNamed("via")!;
   const comma = firstListComma(full);
   let value = (comma < 0 ? full : full.slice(0, comma)).trimEnd();
   const via = req.topVia;
@@ -107,28 +106,27 @@ export function buildReply(
 ): string {
   let out = `SIP/2.0 ${status} ${reason}\r\n`;
   let first = true;
-  for (const f of req.fields) {
-    if (f.name !== "via") continue;
+  for (let f = req.indexOf("via"); f >= 0; f = req.indexOf("via", f + 1)) {
     if (first) {
-      const full = req.valueOf(f);
+      const full = req.valueAt(f);
       const comma = firstListComma(full);
       const top = viaWithReceived(req, src, forceRport).value;
       out += `Via: ${comma < 0 ? top : top + full.slice(comma)}\r\n`;
       first = false;
-    } else out += `Via: ${req.valueOf(f)}\r\n`;
+    } else out += `Via: ${req.valueAt(f)}\r\n`;
   }
-  const from = req.field("from");
-  if (from) out += `From: ${req.valueOf(from)}\r\n`;
-  const to = req.field("to");
-  if (to) {
-    let tv = req.valueOf(to);
+  const from = req.valueNamed("from");
+  if (from !== null) out += `From: ${from}\r\n`;
+  const to = req.valueNamed("to");
+  if (to !== null) {
+    let tv = to;
     if (status > 100 && req.toTag === null) tv += `;tag=${opts.toTag ?? localToTag(req)}`;
     out += `To: ${tv}\r\n`;
   }
-  const cid = req.field("call-id");
-  if (cid) out += `Call-ID: ${req.valueOf(cid)}\r\n`;
-  const cseq = req.field("cseq");
-  if (cseq) out += `CSeq: ${req.valueOf(cseq)}\r\n`;
+  const cid = req.valueNamed("call-id");
+  if (cid !== null) out += `Call-ID: ${cid}\r\n`;
+  const cseq = req.valueNamed("cseq");
+  if (cseq !== null) out += `CSeq: ${cseq}\r\n`;
   if (opts.headers) for (const [n, v] of opts.headers) out += `${prettyName(n)}: ${v}\r\n`;
   if (opts.server) out += `Server: ${opts.server}\r\n`;
   const body = opts.body ?? "";
@@ -160,17 +158,25 @@ export function buildRawReply(lines: Map<string, string[]>, status: number, reas
 }
 
 /**
+ * The start of an ACK or CANCEL for a branch: request line with the branch's R-URI, its top Via, its
+ * Route set and its From (RFC 3261 §9.1, §17.1.1.3).
+ */
+function branchRequestHead(method: "ACK" | "CANCEL", branchReq: SipMessage): string {
+  let out = `${method} ${branchReq.requestUri} SIP/2.0\r\n`;
+  const full = branchReq.valueNamed("via")!;
+  const comma = firstListComma(full);
+  out += `Via: ${comma < 0 ? full : full.slice(0, comma)}\r\n`;
+  for (let f = branchReq.indexOf("route"); f >= 0; f = branchReq.indexOf("route", f + 1)) out += `Route: ${branchReq.valueAt(f)}\r\n`;
+  out += `From: ${branchReq.header("from")}\r\n`;
+  return out;
+}
+
+/**
  * ACK for a negative final reply on a branch (RFC 3261 §17.1.1.3): same R-URI, top Via and Route
  * set as the branch's INVITE, To from the reply.
  */
 export function buildAckForBranch(branchReq: SipMessage, reply: SipMessage): string {
-  let out = `ACK ${branchReq.requestUri} SIP/2.0\r\n`;
-  const via = branchReq.field("via")!;
-  const full = branchReq.valueOf(via);
-  const comma = firstListComma(full);
-  out += `Via: ${comma < 0 ? full : full.slice(0, comma)}\r\n`;
-  for (const f of branchReq.fields) if (f.name === "route") out += `Route: ${branchReq.valueOf(f)}\r\n`;
-  out += `From: ${branchReq.header("from")}\r\n`;
+  let out = branchRequestHead("ACK", branchReq);
   out += `To: ${reply.header("to") ?? branchReq.header("to")}\r\n`;
   out += `Call-ID: ${branchReq.callId}\r\n`;
   out += `CSeq: ${branchReq.cseq.seq} ACK\r\n`;
@@ -180,13 +186,7 @@ export function buildAckForBranch(branchReq: SipMessage, reply: SipMessage): str
 
 /** CANCEL for a pending INVITE branch (RFC 3261 §9.1), with an optional Reason header. */
 export function buildCancelForBranch(branchReq: SipMessage, reason: string | null): string {
-  let out = `CANCEL ${branchReq.requestUri} SIP/2.0\r\n`;
-  const via = branchReq.field("via")!;
-  const full = branchReq.valueOf(via);
-  const comma = firstListComma(full);
-  out += `Via: ${comma < 0 ? full : full.slice(0, comma)}\r\n`;
-  for (const f of branchReq.fields) if (f.name === "route") out += `Route: ${branchReq.valueOf(f)}\r\n`;
-  out += `From: ${branchReq.header("from")}\r\n`;
+  let out = branchRequestHead("CANCEL", branchReq);
   out += `To: ${branchReq.header("to")}\r\n`;
   out += `Call-ID: ${branchReq.callId}\r\n`;
   out += `CSeq: ${branchReq.cseq.seq} CANCEL\r\n`;

@@ -27,24 +27,21 @@ export function requestPatches(
 ): Patch[] | null {
   const out: Patch[] = [];
   // received / rport on the top Via (RFC 3261 §18.2.1, RFC 3581)
-  const vf = msg.field("via")!;
+  const vf = msg.indexOf("via");
   const vr = viaWithReceived(msg, src, e.config.forceRport);
-  if (vr.changed) {
-    const full = msg.valueOf(vf);
-    const comma = firstListComma(full);
-    if (!vf.folded) {
-      const topEnd = comma < 0 ? vf.valueEnd : vf.valueStart + comma;
-      out.push(new Patch(vf.valueStart, topEnd, vr.value));
-    }
+  if (vr.changed && !msg.foldedAt(vf)) {
+    const comma = firstListComma(msg.valueAt(vf));
+    const vs = msg.valueStartAt(vf);
+    out.push(new Patch(vs, comma < 0 ? msg.valueEndAt(vf) : vs + comma, vr.value));
   }
   // Max-Forwards (RFC 3261 §16.6 step 3)
   if (!plan.maxForwardsDone) {
-    const mf = msg.field("max-forwards");
-    if (!mf) out.push(new Patch(msg.headersEnd, msg.headersEnd, `Max-Forwards: ${e.config.maxfwd.default}\r\n`));
+    const mf = msg.indexOf("max-forwards");
+    if (mf < 0) out.push(new Patch(msg.headersEnd, msg.headersEnd, `Max-Forwards: ${e.config.maxfwd.default}\r\n`));
     else {
       const v = msg.maxForwards ?? 0;
       if (v <= 0) return null;
-      out.push(new Patch(mf.valueStart, mf.valueEnd, String(v - 1)));
+      out.push(new Patch(msg.valueStartAt(mf), msg.valueEndAt(mf), String(v - 1)));
     }
   }
   // Record-Route
@@ -67,8 +64,8 @@ export function requestPatches(
         rrText = `Record-Route: ${recordRouteValue(inSock, params, false, inFlow)}\r\n`;
       }
     }
-    const firstRr = msg.field("record-route");
-    const at = firstRr ? firstRr.start : msg.startLineEnd;
+    const firstRr = msg.indexOf("record-route");
+    const at = firstRr >= 0 ? msg.startAt(firstRr) : msg.startLineEnd;
     out.push(new Patch(at, at, rrText));
   }
   // our Via on top (after a Record-Route inserted at the same place, so the Vias stay together)
@@ -82,13 +79,14 @@ export function requestPatches(
 
 /** Removes our top Via value from a reply before it is relayed. */
 export function removeTopViaPatch(msg: SipMessage): Patch[] {
-  const f = msg.field("via")!;
-  const full = msg.valueOf(f);
-  const comma = firstListComma(full);
-  if (comma < 0 || f.folded) return [{ start: f.start, end: f.end, text: "" }];
+  const f = msg.indexOf("via");
+  const comma = firstListComma(msg.valueAt(f));
+  if (comma < 0 || msg.foldedAt(f)) return [new Patch(msg.startAt(f), msg.endAt(f), "")];
   // remove "top," and the whitespace after it
-  let e = f.valueStart + comma + 1;
+  const vs = msg.valueStartAt(f);
+  const ve = msg.valueEndAt(f);
+  let e = vs + comma + 1;
   const raw = msg.raw;
-  while (e < f.valueEnd && (raw.charCodeAt(e) === 32 || raw.charCodeAt(e) === 9)) e++;
-  return [{ start: f.valueStart, end: e, text: "" }];
+  while (e < ve && (raw.charCodeAt(e) === 32 || raw.charCodeAt(e) === 9)) e++;
+  return [new Patch(vs, e, "")];
 }

@@ -111,7 +111,7 @@ export function onRequest(e: Tm, msg: SipMessage, src: Endpoint, sock: ListenSoc
       return;
     }
     if (m !== "CANCEL") {
-      const pr = msg.header("proxy-require");
+      const pr = msg.valueNamed("proxy-require");
       if (pr !== null && pr.trim() !== "") {
         core.inc("unsupported_methods");
         e.sendStatelessReply(msg, src, sock, conn, 420, "Bad Extension", { headers: [["Unsupported", pr.trim()]] });

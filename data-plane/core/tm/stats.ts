@@ -67,16 +67,30 @@ export class TmCounters {
 
   /** The first final reply of a server transaction went upstream. */
   observeTxn(method: string, createdAt: number): void {
-    this.txnTime.observe([METHOD_STAT[method] ? method : "other"], (Date.now() - createdAt) / 1000);
+    this.txnTime.observe1(METHOD_STAT[method] ? method : "other", (Date.now() - createdAt) / 1000);
   }
 
   observeFirstReply(dst: Endpoint, sentAt: number): void {
-    if (sentAt) this.firstReply.observe([destLabel(dst)], (Date.now() - sentAt) / 1000);
+    if (sentAt) this.firstReply.observe1(this.destLabel(dst), (Date.now() - sentAt) / 1000);
   }
 
   observeBranch(dst: Endpoint, sentAt: number, outcome: "reply" | "timeout"): void {
-    if (sentAt) this.branchTime.observe([destLabel(dst), outcome], (Date.now() - sentAt) / 1000);
+    if (sentAt) this.branchTime.observe2(this.destLabel(dst), outcome, (Date.now() - sentAt) / 1000);
   }
+
+  /** proto:address:port of a destination, built once per destination (bounded cache). */
+  private destLabel(d: Endpoint): string {
+    const byAddr = this.labels.get(d.address);
+    let l = byAddr?.get(d.port + PROTO_SLOT[d.proto]!);
+    if (l === undefined) {
+      l = destLabel(d);
+      if (this.labels.size >= 1000) this.labels.clear();
+      if (byAddr) byAddr.set(d.port + PROTO_SLOT[d.proto]!, l);
+      else this.labels.set(d.address, new Map([[d.port + PROTO_SLOT[d.proto]!, l]]));
+    }
+    return l;
+  }
+  private readonly labels = new Map<string, Map<number, string>>();
 
   /** sl statistics of a stateless reply. */
   countSlReply(status: number): void {
@@ -125,6 +139,9 @@ export const RCV_EXACT: Record<number, string> = Object.fromEntries(
 const SL_EXACT: Record<number, string> = Object.fromEntries(
   [200, 202, 300, 301, 302, 400, 401, 403, 404, 407, 408, 483, 500].map((c) => [c, `${c}_replies`]),
 );
+
+/** Distinct per-proto offsets above every port, so one number keys proto and port. */
+const PROTO_SLOT: Record<string, number> = { udp: 0, tcp: 65536, tls: 131072, ws: 196608, wss: 262144, sctp: 327680 };
 
 function destLabel(d: Endpoint): string {
   return `${d.proto}:${d.address.includes(":") ? `[${d.address}]` : d.address}:${d.port}`;

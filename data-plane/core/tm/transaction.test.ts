@@ -3,41 +3,14 @@
  * final-response timers (fr_timer / fr_inv_timer → local 408 and CANCEL), ACK absorption.
  * The transport is replaced by a recorder so the schedule is exact.
  */
-import { MyselfSet } from "./myself.js";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { SipCore } from "./engine.js";
-import { DEFAULT_CORE_CONFIG, type CoreConfig } from "../config.js";
-import { StatsRegistry } from "../stats/counters.js";
-import { EventBus } from "../events/bus.js";
-import { ListenSocket } from "../transport/listen-socket.js";
-import { ScriptRuntime } from "../script/runtime.js";
-import { createLogger } from "../../../lib/log/logger.js";
+import type { CoreConfig } from "../config.js";
+import { createSipHarness } from "../../testing/sip-harness.js";
 import type { Endpoint } from "../../../lib/sip/types.js";
 import type { RoutingScript } from "../script/context.js";
 
-interface Sent {
-  t: number;
-  dest: Endpoint;
-  text: string;
-}
-
 function setup(script: RoutingScript, tm: Partial<CoreConfig["tm"]> = {}) {
-  const cfg: CoreConfig = structuredClone(DEFAULT_CORE_CONFIG);
-  Object.assign(cfg.tm, tm);
-  const core = new SipCore(cfg, new StatsRegistry(), new EventBus());
-  const sock = new ListenSocket("udp", "127.0.0.1", 5060);
-  core.transport.sockets.push(sock);
-  (core as unknown as { myself: MyselfSet }).myself.addSocket("127.0.0.1", 5060);
-  const sent: Sent[] = [];
-  const t0 = Date.now();
-  core.transport.send = (_s, dest, data) => {
-    sent.push({ t: Date.now() - t0, dest, text: data.toString("latin1") });
-    return true;
-  };
-  const rt = new ScriptRuntime(script, { modules: {}, log: createLogger("test"), settings: {} });
-  core.runner = rt;
-  const inject = (text: string, from: Endpoint) =>
-    (core as unknown as { onInbound(d: Buffer, s: Endpoint, k: ListenSocket, c: null): void }).onInbound(Buffer.from(text.replace(/\r?\n/g, "\r\n"), "latin1"), from, sock, null);
+  const { core, sent, inject, t0 } = createSipHarness({ script, tm });
   return { core, sent, inject, t0 };
 }
 

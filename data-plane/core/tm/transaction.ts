@@ -127,10 +127,15 @@ export class Branch implements ClientHandler {
 
 /** Server transaction key (RFC 3261 §17.2.3; RFC 2543 fallback without the magic cookie). */
 export function serverKey(msg: SipMessage, method: string): string {
+  // a request's own key is asked for twice (lookup, then t_newtran): built once
+  const own = method === msg.method;
+  if (own && msg.serverKey !== null) return msg.serverKey;
   const via = msg.topVia;
   const m = method === "ACK" ? "INVITE" : method;
-  if (via.branch && via.branch.startsWith("z9hG4bK")) {
-    return `${via.branch}|${via.host}:${via.port ?? ""}|${m}`;
-  }
-  return `2543|${msg.callId}|${msg.cseq.seq}|${msg.fromTag ?? ""}|${via.raw}|${m}`;
+  const k =
+    via.branch && via.branch.startsWith("z9hG4bK")
+      ? `${via.branch}|${via.host}:${via.port ?? ""}|${m}`
+      : `2543|${msg.callId}|${msg.cseq.seq}|${msg.fromTag ?? ""}|${via.raw}|${m}`;
+  if (own) msg.serverKey = k;
+  return k;
 }

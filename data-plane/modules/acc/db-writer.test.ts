@@ -7,6 +7,7 @@ import mysql from "mysql2/promise";
 import { AccDbWriter, isConnectionError } from "./db-writer.js";
 import { createLogger, setLogLevel } from "../../core/api.js";
 import { waitUpTo } from "../../../test/kit/wait.js";
+import { freePort } from "../../../test/kit/ports.js";
 
 setLogLevel("error");
 const DB = "olelo_test_acc_writer";
@@ -66,7 +67,8 @@ describe("AccDbWriter", () => {
   });
 
   it("buffers while the database is unreachable, bounded by queue_max", async () => {
-    const w = new AccDbWriter("mysql://root@127.0.0.1:24698/x", { batchSize: 10, flushIntervalMs: 0, queueMax: 5, retryMs: 50, log });
+    const w = new AccDbWriter(`mysql://root@127.0.0.1:${await freePort()}/x`, // nothing listens there
+      { batchSize: 10, flushIntervalMs: 0, queueMax: 5, retryMs: 50, log });
     w.defineTable("t1", ["a", "n", "ts"]);
     for (let i = 0; i < 7; i++) w.enqueue("t1", ["x", i, new Date()]);
     await w.flush();

@@ -1,4 +1,5 @@
 import { defineModule } from "../../core/api.js";
+import { LiveInstances } from "../../core/kit/index.js";
 import type { TableSink } from "../../core/api.js";
 import { createAuthApi, type AuthApi } from "./auth-api.js";
 import { DigestAuthenticator } from "./authenticate.js";
@@ -20,7 +21,7 @@ export { parseCredentials } from "../../core/kit/index.js";
 export type { CredentialsParse, DigestCredentials } from "../../core/kit/index.js";
 
 /** Nonce-tracker sweep timer of each live instance by its API (destroy(api) stops one, destroy() all). */
-const timers = new Map<AuthApi, NodeJS.Timeout>();
+const timers = new LiveInstances<AuthApi>();
 
 /**
  * auth: SIP Digest authentication (Kamailio auth + auth_db): credentials checks against the
@@ -83,15 +84,11 @@ export default defineModule<AuthApi, AuthParams>({
     if (tracker) {
       const t = setInterval(() => tracker.sweep(), 30_000);
       t.unref();
-      timers.set(api, t);
+      timers.add(api, () => clearInterval(t));
     }
     return api;
   },
   destroy(api) {
-    for (const [a, t] of [...timers]) {
-      if (api !== undefined && a !== api) continue;
-      clearInterval(t);
-      timers.delete(a);
-    }
+    return timers.destroy(api);
   },
 });

@@ -111,6 +111,7 @@ export function createCarrierroute(host: ModuleHost, deps: CarrierrouteDeps = {}
   host.tables.register({
     kind: "carrierroute",
     tables: tableNamesOf("carrierroute"),
+    options: cfg.compile,
     // big tables (> 50k rows) compile in slices between SIP messages; small ones at once
     compile: (set) => compileBySize(set, () => compileCarrierrouteSteps(set, cfg.compile)),
     apply: (compiled) => {

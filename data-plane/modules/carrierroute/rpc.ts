@@ -1,4 +1,5 @@
 import { RpcCode, RpcError, type RpcMethod, defineRpc } from "../../core/api.js";
+import { runReload } from "../../core/kit/index.js";
 import { DICE_MAX, type CompiledCarrierroute, type CrRouteFlags, type CrRule } from "../../../tables/carrierroute/table.js";
 
 /**
@@ -116,11 +117,7 @@ export function crRpcMethods(deps: CrRpcDeps): RpcMethod[] {
       params: [],
       returns: "null",
       handler: async () => {
-        try {
-          await deps.reload();
-        } catch (e) {
-          throw new RpcError(RpcCode.ServerError, `Internal error -- failed to load routing data: ${e instanceof Error ? e.message : String(e)}`);
-        }
+        await runReload(() => deps.reload(), "Internal error -- failed to load routing data: ");
         return null;
       },
     }),

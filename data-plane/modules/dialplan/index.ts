@@ -1,6 +1,6 @@
 import { defineModule, defineRpc, RpcCode, RpcError } from "../../core/api.js";
 import type { RequestState, TableSink } from "../../core/api.js";
-import { createTableReloader } from "../../core/kit/index.js";
+import { createTableReloader, runReload } from "../../core/kit/index.js";
 import { compileDialplan, DialplanTable, type DialplanResult } from "../../../tables/dialplan/dialplan-table.js";
 import { tableNamesOf } from "../../../tables/kinds.js";
 import { dialplanParams, type DialplanParams } from "./params.js";
@@ -119,11 +119,7 @@ export default defineModule<DialplanApi, DialplanParams>({
         params: [],
         returns: "null",
         handler: async () => {
-          try {
-            await reload();
-          } catch (e) {
-            throw new RpcError(RpcCode.ServerError, `Dialplan reload failed: ${e instanceof Error ? e.message : String(e)}`);
-          }
+          await runReload(reload, "Dialplan reload failed: ");
           return null;
         },
       }),

@@ -1,4 +1,5 @@
 import { RpcCode, RpcError, defineRpc } from "../../core/api.js";
+import { runReload } from "../../core/kit/index.js";
 import type { RpcMethod } from "../../core/api.js";
 import { attrsToRpc } from "../../../tables/dispatcher/attrs.js";
 import type { DispatcherEngine } from "./engine.js";
@@ -116,11 +117,7 @@ export function createRpcMethods(t: DispatcherRpcTarget): RpcMethod[] {
       params: [],
       returns: '"Ok. Dispatcher successfully reloaded."',
       handler: async () => {
-        try {
-          await t.reload();
-        } catch (err) {
-          throw new RpcError(RpcCode.ServerError, `Reload Failed: ${(err as Error).message}`);
-        }
+        await runReload(() => t.reload(), "Reload Failed: ");
         return "Ok. Dispatcher successfully reloaded.";
       },
     }),

@@ -11,6 +11,7 @@ import type { RequestContext, SipMessageView } from "../../core/api.js";
 import type { Endpoint } from "../../core/api.js";
 import { StatsRegistry } from "../../core/api.js";
 import { TableRegistry } from "../../core/api.js";
+import { fakeHost as sharedFakeHost } from "../../testing/fake-host.js";
 
 export interface FakeRequestInit {
   method?: string;
@@ -169,19 +170,11 @@ export function fakeHost(config: Record<string, unknown> = {}): FakeHost {
   const bus = new EventBus("test", 1000);
   const uac = new FakeUac();
   return {
-    name: "dispatcher",
-    config,
-    log: createLogger("dispatcher"),
-    stats: new StatsRegistry(),
-    rpc: new RpcRegistry(),
+    ...sharedFakeHost("dispatcher", config, {}, uac),
     events: bus,
     bus,
-    tables: new TableRegistry(),
-    sip: uac,
     uac,
     dataDir: "/tmp",
-    resolvePath: (p: string) => p,
-    modules: {},
     published(kinds) {
       return bus.since(0, kinds ?? null).events;
     },

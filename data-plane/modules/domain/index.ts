@@ -1,6 +1,6 @@
-import { defineModule, defineRpc, RpcCode, RpcError } from "../../core/api.js";
+import { defineModule, defineRpc } from "../../core/api.js";
 import type { RequestState, TableSink } from "../../core/api.js";
-import { createTableReloader, splitUri } from "../../core/kit/index.js";
+import { createTableReloader, splitUri, runReload } from "../../core/kit/index.js";
 import { compileDomain, DomainTable, type LocalDomain } from "../../../tables/domain/domain-table.js";
 import { tableNamesOf } from "../../../tables/kinds.js";
 
@@ -75,11 +75,7 @@ export default defineModule<DomainApi>({
         params: [],
         returns: "null",
         handler: async () => {
-          try {
-            await reload();
-          } catch (e) {
-            throw new RpcError(RpcCode.ServerError, `Domain table reload failed: ${e instanceof Error ? e.message : String(e)}`);
-          }
+          await runReload(reload, "Domain table reload failed: ");
           return null;
         },
       }),

@@ -1,7 +1,7 @@
-import { RpcCode, RpcError, type ModuleHost, type RpcMethod, type RequestContext } from "../../core/api.js";
+import { type ModuleHost, type RpcMethod, type RequestContext } from "../../core/api.js";
 import { createTableReloader } from "../../core/kit/reload-kind.js";
 import { createCalendar, type Calendar } from "../../../tables/drouting/calendar.js";
-import { compileBySize, expandIp, splitUriRaw } from "../../core/kit/index.js";
+import { compileBySize, expandIp, splitUriRaw, runReload } from "../../core/kit/index.js";
 import { DrKeepalive, type DrKeepaliveConfig } from "./keepalive.js";
 import { buildDrUri, findRule, orderGateways, type SortOrder } from "../../../tables/drouting/route.js";
 import { compileDroutingSteps, compileDroutingTables, type CompiledDrouting, type DrGateway, type DrRule } from "../../../tables/drouting/table.js";
@@ -258,11 +258,7 @@ export function droutingRpcMethods(reload: () => Promise<unknown>): RpcMethod[] 
       params: [],
       returns: "\"reload ok\"",
       handler: async () => {
-        try {
-          await reload();
-        } catch (e) {
-          throw new RpcError(RpcCode.ServerError, `failed to load routing data: ${e instanceof Error ? e.message : String(e)}`);
-        }
+        await runReload(reload, "failed to load routing data: ");
         return "reload ok";
       },
     },

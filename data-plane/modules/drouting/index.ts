@@ -1,8 +1,9 @@
 import { defineModule } from "../../core/api.js";
-import { createDrouting, type DroutingApi, type DroutingModule } from "./drouting.js";
+import { LiveInstances } from "../../core/kit/index.js";
+import { createDrouting, type DroutingApi } from "./drouting.js";
 
 /** Running instances by their API (several data planes may share a process, e.g. in tests). */
-const running = new WeakMap<DroutingApi, DroutingModule>();
+const running = new LiveInstances<DroutingApi>();
 
 /**
  * Olelo's drouting: Kamailio's dynamic routing (dr_gateways, dr_rules, dr_groups, dr_gw_lists):
@@ -21,13 +22,10 @@ export default defineModule<DroutingApi>({
   tables: ["drouting"],
   init(host) {
     const mod = createDrouting(host);
-    running.set(mod.api, mod);
-    return mod.api;
+    return running.add(mod.api, () => mod.destroy());
   },
   destroy(api) {
-    if (api === undefined) return;
-    running.get(api)?.destroy();
-    running.delete(api);
+    return running.destroy(api);
   },
 });
 

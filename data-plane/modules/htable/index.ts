@@ -1,5 +1,6 @@
 import { replicateTables } from "./workers.js";
 import { defineModule } from "../../core/api.js";
+import { LiveInstances } from "../../core/kit/index.js";
 import type { TableSink } from "../../core/api.js";
 import { createHtableApi, type HtableApi } from "./htable-api.js";
 import { HtableManager } from "./htable-manager.js";
@@ -17,7 +18,7 @@ export { parseHtableDefinition } from "./params.js";
  * Manager of each live instance by its API, closed by destroy(api) (timer cleared, dbmode=1 written
  * back, pool closed); destroy() closes every instance.
  */
-const live = new Map<HtableApi, HtableManager>();
+const live = new LiveInstances<HtableApi>();
 
 /**
  * htable: named in-memory key/value tables (Kamailio htable module) — counters, ban lists, caches —
@@ -47,6 +48,8 @@ export default defineModule<HtableApi, HtableParams>({
       kind: "htable",
       tables: dbtables.size > 0 ? [...dbtables] : ["htable"],
       compile: (set) => compileHtableSet(set, dbtables),
+      // what the control plane validates a pushed version with (tables/kinds.ts, kind "htable")
+      options: { dbtables: [...dbtables].sort() },
       apply(compiled) {
         for (const [dbtable, rows] of compiled) mgr.applyRows(dbtable, rows);
       },
@@ -63,14 +66,10 @@ export default defineModule<HtableApi, HtableParams>({
     mgr.start();
     host.rpc.registerAll(htableRpcMethods(mgr, () => host.tables.sourceOf("htable")));
     const api = createHtableApi(mgr);
-    live.set(api, mgr);
+    live.add(api, () => mgr.close());
     return api;
   },
-  async destroy(api) {
-    for (const [a, mgr] of [...live]) {
-      if (api !== undefined && a !== api) continue;
-      live.delete(a);
-      await mgr.close();
-    }
+  destroy(api) {
+    return live.destroy(api);
   },
 });

@@ -1,8 +1,9 @@
 import { defineModule } from "../../core/api.js";
-import { createLcr, type LcrApi, type LcrModule } from "./lcr.js";
+import { LiveInstances } from "../../core/kit/index.js";
+import { createLcr, type LcrApi } from "./lcr.js";
 
 /** Running instances by their API (several data planes may share a process, e.g. in tests). */
-const running = new WeakMap<LcrApi, LcrModule>();
+const running = new LiveInstances<LcrApi>();
 
 /**
  * Olelo's lcr: Kamailio's least cost routing (lcr_gw, lcr_rule, lcr_rule_target; several
@@ -24,13 +25,10 @@ export default defineModule<LcrApi>({
   tables: ["lcr"],
   init(host) {
     const mod = createLcr(host);
-    running.set(mod.api, mod);
-    return mod.api;
+    return running.add(mod.api, () => mod.destroy());
   },
   destroy(api) {
-    if (api === undefined) return;
-    running.get(api)?.destroy();
-    running.delete(api);
+    return running.destroy(api);
   },
 });
 

@@ -146,6 +146,7 @@ export function createLcr(host: ModuleHost, deps: LcrDeps = {}): LcrModule {
   host.tables.register({
     kind: "lcr",
     tables: tableNamesOf("lcr"),
+    options: cfg.compile,
     // big tables (> 50k rows) compile in slices between SIP messages; small ones at once
     compile: (set) => compileBySize(set, () => compileLcrSteps(set, cfg.compile)),
     apply: (compiled) => {

@@ -1,4 +1,5 @@
 import { RpcCode, RpcError, type RpcMethod, defineRpc } from "../../core/api.js";
+import { runReload } from "../../core/kit/index.js";
 import type { LoadGwsResult } from "../../../tables/lcr/load-gws.js";
 import type { CompiledLcr, LcrGw, LcrRule } from "../../../tables/lcr/table.js";
 
@@ -72,11 +73,7 @@ export function lcrRpcMethods(deps: LcrRpcDeps): RpcMethod[] {
       params: [],
       returns: "null",
       handler: async () => {
-        try {
-          await deps.reload();
-        } catch (e) {
-          throw new RpcError(RpcCode.ServerError, `LCR Module Reload Failed: ${e instanceof Error ? e.message : String(e)}`);
-        }
+        await runReload(() => deps.reload(), "LCR Module Reload Failed: ");
         return null;
       },
     }),

@@ -1,15 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { RequestContext } from "../../core/api.js";
 import { fakeHost } from "../../testing/fake-host.js";
+import { sipRequest, testRequest } from "../../testing/sip-harness.js";
 import msilo, { type MsiloApi } from "./index.js";
 
-/** The members of a MESSAGE request m_store reads. */
+/** The real request context of a MESSAGE to `to` with a text/plain body (what m_store reads). */
 function message(to: string, body: string): RequestContext {
-  return {
-    method: "MESSAGE",
-    ruri: `sip:${to}`,
-    msg: { body, contentType: "text/plain", callId: `c-${body}`, from: { uriText: "sip:alice@example.com" }, to: { uriText: `sip:${to}` } },
-  } as unknown as RequestContext;
+  return testRequest(sipRequest("MESSAGE", `sip:${to}`, { callId: `c-${body}`, headers: [["Content-Type", "text/plain"]], body })).req;
 }
 
 describe("msilo m_store limits", () => {

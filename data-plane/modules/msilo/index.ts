@@ -1,4 +1,5 @@
 import { defineModule, defineRpc, RpcCode, RpcError, type RequestContext } from "../../core/api.js";
+import { LiveInstances } from "../../core/kit/index.js";
 import { msiloParams, type MsiloParams } from "./params.js";
 import { MemorySiloStore, MysqlSiloStore, type SiloMessage, type SiloStore } from "./store.js";
 
@@ -31,7 +32,7 @@ export interface MsiloApi {
   list(owner?: string): Promise<SiloMessage[]>;
 }
 
-const instances = new Map<MsiloApi, () => Promise<void>>();
+const instances = new LiveInstances<MsiloApi>();
 const nowS = () => Math.floor(Date.now() / 1000);
 
 function aorOf(uri: string): { user: string; domain: string } | null {
@@ -161,17 +162,13 @@ export default defineModule<MsiloApi, MsiloParams>({
         },
       }),
     );
-    instances.set(api, async () => {
+    instances.add(api, async () => {
       clearInterval(clean);
       await store.close();
     });
     return api;
   },
-  async destroy(api) {
-    for (const [a, stop] of [...instances]) {
-      if (api !== undefined && a !== api) continue;
-      instances.delete(a);
-      await stop();
-    }
+  destroy(api) {
+    return instances.destroy(api);
   },
 });

@@ -1,6 +1,6 @@
 import { RpcCode, RpcError, type ModuleHost, type RpcMethod, type RequestContext } from "../../core/api.js";
 import { createTableReloader } from "../../core/kit/reload-kind.js";
-import { compileBySize } from "../../core/kit/index.js";
+import { compileBySize, runReload } from "../../core/kit/index.js";
 import { matchAllValues, matchTree, type MtreeMatch } from "../../../tables/mtree/match.js";
 import { compileMtreeSteps, compileMtreeTables, type CompiledMtrees, type CompiledTree, type MtreeCompileOptions, type MtreeType } from "../../../tables/mtree/table.js";
 import { tableNamesOf } from "../../../tables/kinds.js";
@@ -90,6 +90,7 @@ export function createMtree(host: ModuleHost): MtreeModule {
   host.tables.register({
     kind: "mtree",
     tables: tableNamesOf("mtree"),
+    options: opts,
     // big tables (> 50k rows) compile in slices between SIP messages; small ones at once
     compile: (set) => compileBySize(set, () => compileMtreeSteps(set, opts)),
     apply: (compiled, _version) => {
@@ -199,11 +200,7 @@ export function mtreeRpcMethods(deps: {
         if (name !== undefined && name !== "" && name !== "." && selectTrees(deps.current(), name).length === 0) {
           throw new RpcError(RpcCode.ServerError, "Can not find specified Mtree");
         }
-        try {
-          await deps.reload();
-        } catch (e) {
-          throw new RpcError(RpcCode.ServerError, `Mtree Reload Failed: ${e instanceof Error ? e.message : String(e)}`);
-        }
+        await runReload(() => deps.reload(), "Mtree Reload Failed: ");
         return "Ok. Mtree reloaded.";
       },
     },

@@ -3,14 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RequestContext } from "../../core/api.js";
 import permissionsModule, { type PermissionsApi } from "./index.js";
 import { createTestHost } from "../../testing/test-host.js";
+import { sipRequest, testRequest } from "../../testing/sip-harness.js";
 
-/** Only the members permissions reads: source, vars, msg.from.uriText, msg.requestUri. */
+/** The real request context of a request from `proto:address:port` (permissions reads source, vars, From and R-URI). */
 function fakeReq(address: string, port: number, proto = "udp", from = "sip:alice@example.com", ruri = "sip:bob@example.com"): RequestContext {
-  return {
-    source: { proto, address, port },
-    vars: new Map<string, unknown>(),
-    msg: { from: { uriText: from }, requestUri: ruri },
-  } as unknown as RequestContext;
+  return testRequest(sipRequest("INVITE", ruri, { from }), { source: { proto, address, port } as RequestContext["source"] }).req;
 }
 
 describe("permissions module", () => {

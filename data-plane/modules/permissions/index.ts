@@ -1,4 +1,5 @@
 import { defineModule } from "../../core/api.js";
+import { LiveInstances } from "../../core/kit/index.js";
 import type { TableSink } from "../../core/api.js";
 import type { AddressTable } from "../../../tables/permissions/address-table.js";
 import { MysqlTableSource } from "./db-source.js";
@@ -16,7 +17,7 @@ export { compileAddressRows, compileTrustedRows, compileAddressSet, compileTrust
 export { canonicalIp, parseIpInto, formatIp } from "../../core/kit/index.js";
 
 /** DB pool of each live instance by its API, closed by destroy(api); destroy() closes every one. */
-const cleanups = new Map<PermissionsApi, () => Promise<void>>();
+const cleanups = new LiveInstances<PermissionsApi>();
 
 /**
  * permissions: IP access control (Kamailio permissions module) — the `address` table (groups of
@@ -90,14 +91,10 @@ export default defineModule<PermissionsApi, PermissionsParams>({
       trustedGroups: params.trusted_groups,
       stats,
     });
-    if (source) cleanups.set(api, () => source.close());
+    if (source) cleanups.add(api, () => source.close());
     return api;
   },
-  async destroy(api) {
-    for (const [a, close] of [...cleanups]) {
-      if (api !== undefined && a !== api) continue;
-      cleanups.delete(a);
-      await close();
-    }
+  destroy(api) {
+    return cleanups.destroy(api);
   },
 });

@@ -2,8 +2,10 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { RequestContext } from "../../core/api.js";
 import { createTestHost } from "../../testing/test-host.js";
 import pikeModule, { type PikeApi } from "./index.js";
+import { sipRequest, testRequest } from "../../testing/sip-harness.js";
 
-const req = (address: string) => ({ source: { proto: "udp", address, port: 5060 } }) as unknown as RequestContext;
+/** The real request context of an OPTIONS from `address` (pike reads the source). */
+const req = (address: string): RequestContext => testRequest(sipRequest("OPTIONS", "sip:bob@example.com"), { source: { proto: "udp", address, port: 5060 } }).req;
 
 describe("pike module", () => {
   afterEach(async () => {

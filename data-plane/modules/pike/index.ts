@@ -1,4 +1,5 @@
 import { defineModule, WindowCounters } from "../../core/api.js";
+import { LiveInstances } from "../../core/kit/index.js";
 import type { RequestContext } from "../../core/api.js";
 import { FloodGuard, htableBanStore, type BanStore, type FloodGuardOptions, type HtableLike } from "./flood-guard.js";
 import { pikeParams, type PikeParams } from "./params.js";
@@ -48,7 +49,7 @@ export interface PikeApi {
  * Cleanup of each live instance (sweep timer, receive filter) by its API: destroy(api) stops that
  * instance only (two data planes in one process), destroy() every instance.
  */
-const instances = new Map<PikeApi, () => void>();
+const instances = new LiveInstances<PikeApi>();
 
 /** pike: per-source request-density flood detection (Kamailio pike) and the ipban FloodGuard. */
 export default defineModule<PikeApi, PikeParams>({
@@ -120,7 +121,7 @@ export default defineModule<PikeApi, PikeParams>({
       htableBanStore: (table) => htableBanStore(table),
       preParse,
     };
-    instances.set(api, () => {
+    instances.add(api, () => {
       clearInterval(t);
       off?.();
       sync?.close();
@@ -128,10 +129,6 @@ export default defineModule<PikeApi, PikeParams>({
     return api;
   },
   destroy(api) {
-    for (const [a, stop] of [...instances]) {
-      if (api !== undefined && a !== api) continue;
-      stop();
-      instances.delete(a);
-    }
+    return instances.destroy(api);
   },
 });

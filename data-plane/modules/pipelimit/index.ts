@@ -1,7 +1,8 @@
 import { defineModule, type RequestContext, type TableSink } from "../../core/api.js";
+import { LiveInstances } from "../../core/kit/index.js";
 import { compilePlPipes, type PipeDefinition } from "../../../tables/pl-pipes/pl-pipes-table.js";
 import { tableNamesOf } from "../../../tables/kinds.js";
-import { parsePorts, startPipeEngine, type PipeEngine } from "./engine.js";
+import { parsePorts, startPipeEngine } from "./engine.js";
 import { pipelimitParams, type PipelimitParams } from "./params.js";
 import type { PipeTable, PlCheckResult } from "./pipe-table.js";
 import { PL_RPCS, pipeRpcMethods } from "./rpc.js";
@@ -42,7 +43,7 @@ export interface PipelimitApi {
   readonly table: PipeTable;
 }
 
-const instances = new Map<PipelimitApi, PipeEngine>();
+const instances = new LiveInstances<PipelimitApi>();
 
 /** Retry-After value of pl_drop(min, max) (Kamailio: min..max inclusive). */
 export function retryAfter(min?: number, max?: number, rnd: () => number = Math.random): number | null {
@@ -104,14 +105,10 @@ export default defineModule<PipelimitApi, PipelimitParams>({
       fleetMode: () => engine.fleetStatus().mode,
       table,
     };
-    instances.set(api, engine);
+    instances.add(api, () => engine.stop());
     return api;
   },
   destroy(api) {
-    for (const [a, e] of [...instances]) {
-      if (api !== undefined && a !== api) continue;
-      e.stop();
-      instances.delete(a);
-    }
+    return instances.destroy(api);
   },
 });

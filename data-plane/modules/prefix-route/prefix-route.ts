@@ -1,10 +1,10 @@
-import { RpcCode, RpcError, type ModuleHost, type RpcMethod, type RequestContext } from "../../core/api.js";
+import { RpcCode, type ModuleHost, type RpcMethod, type RequestContext } from "../../core/api.js";
 import { createTableReloader } from "../../core/kit/reload-kind.js";
 import { compilePrefixRouteSteps, compilePrefixRouteTables, dumpPrefixRouteLines, lookupPrefixRouteName, type CompiledPrefixRoutes, type PrefixRouteCompileOptions } from "../../../tables/prefix-route/table.js";
 import { tableNamesOf } from "../../../tables/kinds.js";
 import { applyPrefixRouteChanges } from "../../../tables/prefix-route/delta.js";
 import type { TableSet } from "../../core/api.js";
-import { compileBySize } from "../../core/kit/index.js";
+import { compileBySize, runReload } from "../../core/kit/index.js";
 
 /**
  * The prefix_route script API. Kamailio's prefix_route([user]) runs the matched route itself;
@@ -131,12 +131,7 @@ export function prefixRouteRpcMethods(deps: { current(): CompiledPrefixRoutes; r
       params: [],
       returns: "\"Prefix routes reloaded successfully\"",
       handler: async () => {
-        try {
-          await deps.reload();
-        } catch (e) {
-          const why = e instanceof Error ? e.message : String(e);
-          throw new RpcError(RpcCode.BadRequest, `failed to reload prefix routes: ${why}`);
-        }
+        await runReload(() => deps.reload(), "failed to reload prefix routes: ", RpcCode.BadRequest);
         return "Prefix routes reloaded successfully";
       },
     },

@@ -1,4 +1,5 @@
 import { defineModule, type RequestContext } from "../../core/api.js";
+import { LiveInstances } from "../../core/kit/index.js";
 import { PresenceDbStore } from "./db-store.js";
 import { DialogInfoPublisher } from "./dialoginfo.js";
 import { PresenceFleet } from "./fleet.js";
@@ -43,7 +44,7 @@ export interface PresenceApi {
   flush(): Promise<void>;
 }
 
-const instances = new Map<PresenceApi, () => Promise<void>>();
+const instances = new LiveInstances<PresenceApi>();
 
 const COUNTERS = [
   "publications_new",
@@ -129,7 +130,7 @@ export default defineModule<PresenceApi, PresenceParams>({
       server: srv,
       flush: () => db?.flush() ?? Promise.resolve(),
     };
-    instances.set(api, async () => {
+    instances.add(api, async () => {
       clearInterval(timer);
       blf?.close();
       reg?.close();
@@ -139,11 +140,7 @@ export default defineModule<PresenceApi, PresenceParams>({
     });
     return api;
   },
-  async destroy(api) {
-    for (const [a, stop] of [...instances]) {
-      if (api !== undefined && a !== api) continue;
-      instances.delete(a);
-      await stop();
-    }
+  destroy(api) {
+    return instances.destroy(api);
   },
 });

@@ -19,6 +19,23 @@ export function requestedExpires(req: RequestContext, dflt: number, max: number)
 }
 
 /**
+ * The Expires a PUBLISH / SUBSCRIBE asks for (`requestedExpires`), or null once it replied 400 (malformed)
+ * or 423 with Min-Expires (RFC 3903 §6, RFC 6665 §4.2.1.1: shorter than min_expires, 0 excepted).
+ */
+export function acceptedExpires(req: RequestContext, p: { default_expires: number; max_expires: number; min_expires: number }): number | null {
+  const expires = requestedExpires(req, p.default_expires, p.max_expires);
+  if (expires === null) {
+    req.reply(400, "Bad Expires");
+    return null;
+  }
+  if (expires > 0 && expires < p.min_expires) {
+    req.reply(423, "Interval Too Brief", { headers: [["Min-Expires", String(p.min_expires)]] });
+    return null;
+  }
+  return expires;
+}
+
+/**
  * [handle_publish] The presence server's PUBLISH (RFC 3903 §6): the R-URI names the presentity;
  * without SIP-If-Match a body creates a publication with a new SIP-ETag; with it the publication
  * is refreshed (no body), modified (body) or removed (Expires: 0), and an unknown tag gets 412.
@@ -39,15 +56,8 @@ export async function handlePublish(srv: PresenceServer, req: RequestContext): P
     req.reply(400, "Bad Request-URI");
     return -1;
   }
-  const expires = requestedExpires(req, p.default_expires, p.max_expires);
-  if (expires === null) {
-    req.reply(400, "Bad Expires");
-    return -1;
-  }
-  if (expires > 0 && expires < p.min_expires) {
-    req.reply(423, "Interval Too Brief", { headers: [["Min-Expires", String(p.min_expires)]] });
-    return -1;
-  }
+  const expires = acceptedExpires(req, p);
+  if (expires === null) return -1;
   const body = req.msg.body;
   const ctype = req.msg.contentType?.split(";")[0]!.trim().toLowerCase() ?? null;
   if (body.length > 0 && ctype !== pkg.contentType) {

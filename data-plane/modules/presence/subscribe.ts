@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { RequestContext } from "../../core/api.js";
 import { ALLOW_EVENTS, ALLOW_EVENTS_NO_REG, PACKAGES, eventName } from "./packages.js";
-import { requestedExpires } from "./publish.js";
+import { acceptedExpires } from "./publish.js";
 import { nowS, type PresenceServer } from "./server.js";
 import { SubsStatus, presentityUri, type Watcher } from "./types.js";
 
@@ -33,15 +33,8 @@ export function handleSubscribe(srv: PresenceServer, req: RequestContext): numbe
     req.reply(489, "Bad Event", { headers: [["Allow-Events", srv.regInfo ? ALLOW_EVENTS : ALLOW_EVENTS_NO_REG]] });
     return -1;
   }
-  const expires = requestedExpires(req, p.default_expires, p.max_expires);
-  if (expires === null) {
-    req.reply(400, "Bad Expires");
-    return -1;
-  }
-  if (expires > 0 && expires < p.min_expires) {
-    req.reply(423, "Interval Too Brief", { headers: [["Min-Expires", String(p.min_expires)]] });
-    return -1;
-  }
+  const expires = acceptedExpires(req, p);
+  if (expires === null) return -1;
   const msg = req.msg;
   let fromUser: string;
   let fromDomain: string;

@@ -1,5 +1,6 @@
 import { RpcCode, RpcError, defineModule, defineRpc, type RequestContext, type RpcMethod } from "../../core/api.js";
-import { isPipeAlgorithm, startPipeEngine, type PipeEngine, type PipeTable } from "../pipelimit/api.js";
+import { LiveInstances } from "../../core/kit/index.js";
+import { isPipeAlgorithm, startPipeEngine, type PipeTable } from "../pipelimit/api.js";
 import { ratelimitParams, type RatelimitParams, type RlQueueParam } from "./params.js";
 
 /**
@@ -19,7 +20,7 @@ export interface RatelimitApi {
 }
 
 const RPCS = ["rl.stats", "rl.get_pipes", "rl.set_pipe", "rl.set_queue", "rl.get_queues", "rl.set_pid", "rl.get_pid", "rl.push_load", "rl.fleet"];
-const instances = new Map<RatelimitApi, PipeEngine>();
+const instances = new LiveInstances<RatelimitApi>();
 
 /** Per-second limits (as configured) → per-interval limits of the engine (TAILDROP and RED). */
 function scaled(algo: string, limit: number, interval: number): number {
@@ -144,14 +145,10 @@ export default defineModule<RatelimitApi, RatelimitParams>({
       },
       fleetMode: () => engine.fleetStatus().mode,
     };
-    instances.set(api, engine);
+    instances.add(api, () => engine.stop());
     return api;
   },
   destroy(api) {
-    for (const [a, e] of [...instances]) {
-      if (api !== undefined && a !== api) continue;
-      e.stop();
-      instances.delete(a);
-    }
+    return instances.destroy(api);
   },
 });

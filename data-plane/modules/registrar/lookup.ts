@@ -117,12 +117,7 @@ export function lookup(d: RegistrarDeps, req: RequestContext, tableName = "locat
     chosen.push(b);
     if (!d.params.append_branches) break;
   }
-  if (chosen.length === 0) return disallowed ? LookupResult.METHOD_NOT_ALLOWED : LookupResult.NOT_FOUND;
-  const targets = chosen.map((b) => targetOf(b, d.params.path_use_received));
-  useAsRuri(req, targets[0]!);
-  for (let i = 1; i < targets.length; i++) appendTarget(req, targets[i]!);
-  req.vars.set(LOOKUP_TARGETS_VAR, targets);
-  return LookupResult.FOUND;
+  return useBindings(d, req, chosen, disallowed);
 }
 
 /**
@@ -158,6 +153,15 @@ export function lookupBranches(d: RegistrarDeps, req: RequestContext, tableName 
     }
   }
   if (!usable) return LookupResult.ERROR;
+  return useBindings(d, req, chosen, disallowed);
+}
+
+/**
+ * The end of lookup() and lookupBranches(): the chosen contacts become the destination set (the
+ * first the R-URI, the rest branches), remembered in LOOKUP_TARGETS_VAR; with none, -2 when
+ * contacts were skipped for the method, else -1.
+ */
+function useBindings(d: RegistrarDeps, req: RequestContext, chosen: readonly Binding[], disallowed: boolean): number {
   if (chosen.length === 0) return disallowed ? LookupResult.METHOD_NOT_ALLOWED : LookupResult.NOT_FOUND;
   const targets = chosen.map((b) => targetOf(b, d.params.path_use_received));
   useAsRuri(req, targets[0]!);

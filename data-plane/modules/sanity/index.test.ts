@@ -1,24 +1,12 @@
 import { describe, expect, it } from "vitest";
-import type { RequestContext } from "../../core/api.js";
+import { testRequest } from "../../testing/sip-harness.js";
 import { createTestHost } from "../../testing/test-host.js";
 import { fakeView, invite } from "./test-fakes.js";
 import sanityModule, { SANITY_RESULT_VAR, type SanityApi, type SanityFailure } from "./index.js";
 
-/** Only what sanity reads from the context: msg, method, ruri, source, vars, reply(). */
+/** The real request context of `raw`, from 192.0.2.99 (sanity reads msg, method, ruri, source, vars and replies). */
 function fakeReq(raw: string) {
-  const msg = fakeView(raw);
-  const replies: Array<{ code: number; reason: string; headers: ReadonlyArray<readonly [string, string]> }> = [];
-  const req = {
-    msg,
-    method: msg.method,
-    ruri: msg.requestUri,
-    source: { proto: "udp", address: "192.0.2.99", port: 5060 },
-    vars: new Map<string, unknown>(),
-    reply: (code: number, reason: string, opts?: { headers?: ReadonlyArray<readonly [string, string]> }) => {
-      replies.push({ code, reason, headers: opts?.headers ?? [] });
-      return true;
-    },
-  } as unknown as RequestContext;
+  const { req, replies } = testRequest(raw, { source: { proto: "udp", address: "192.0.2.99", port: 5060 } });
   return { req, replies };
 }
 

@@ -4,6 +4,8 @@
  * RFC 3966 tel), name-addr / addr-spec extraction, header-parameter scanning and the first Via.
  */
 
+import { lexUri } from "../../core/kit/index.js";
+
 /** Result of checking a URI: fine, unsupported scheme, or bad syntax. */
 export type UriCheck = "ok" | "scheme" | "bad";
 
@@ -42,22 +44,14 @@ export function checkUri(uri: string): UriCheck {
   const rest = uri.slice(colon + 1);
   if (scheme === "tel" || scheme === "tels" || scheme === "urn") return rest !== "" && TEL_CHARS.test(rest) ? "ok" : "bad";
   if (scheme !== "sip" && scheme !== "sips") return /^[A-Za-z][A-Za-z0-9+.-]*$/.test(scheme) ? "scheme" : "bad";
-  let body = rest;
-  const q = body.indexOf("?");
-  if (q >= 0) {
-    if (!HEADERS.test(body.slice(q + 1))) return "bad";
-    body = body.slice(0, q);
-  }
-  const at = body.lastIndexOf("@");
-  if (at >= 0) {
-    if (at === 0 || !USERINFO.test(body.slice(0, at))) return "bad";
-    body = body.slice(at + 1);
-  }
-  const semi = body.indexOf(";");
-  const hostport = semi >= 0 ? body.slice(0, semi) : body;
-  if (semi >= 0) {
-    for (const p of body.slice(semi + 1).split(";")) {
-      if (p === "" || p.startsWith("=") || !PARAM.test(p)) return "bad";
+  // the one URI lexer cuts it (userinfo up to the first '@', RFC 3261 §19.1.1); the pieces are checked here
+  const p = lexUri(uri)!;
+  if (p.headers !== null && !HEADERS.test(p.headers)) return "bad";
+  if (p.userinfo !== null && (p.userinfo === "" || !USERINFO.test(p.userinfo))) return "bad";
+  const hostport = p.hostport;
+  if (p.params !== null) {
+    for (const prm of p.params.split(";")) {
+      if (prm === "" || prm.startsWith("=") || !PARAM.test(prm)) return "bad";
     }
   }
   let host = hostport;

@@ -1,6 +1,7 @@
 import { createSocket, type Socket } from "node:dgram";
 import { connect, type Socket as TcpSocket, isIPv6 } from "node:net";
 import { RpcCode, RpcError, defineModule } from "../../core/api.js";
+import { LiveInstances } from "../../core/kit/index.js";
 import type { RequestContext } from "../../core/api.js";
 import { callIdOf, encodeHep3 } from "./hep.js";
 import { parseDuplicateUri, siptraceParams, type SiptraceParams } from "./params.js";
@@ -18,7 +19,7 @@ export interface SiptraceApi {
 }
 
 const PER_CALL_MS = 10 * 60_000;
-const instances = new Map<SiptraceApi, () => void>();
+const instances = new LiveInstances<SiptraceApi>();
 
 /** siptrace: HEP v3 copies of received and sent SIP messages to a Homer / sipcapture receiver. */
 export default defineModule<SiptraceApi, SiptraceParams>({
@@ -110,7 +111,7 @@ export default defineModule<SiptraceApi, SiptraceParams>({
         return sent;
       },
     };
-    instances.set(api, () => {
+    instances.add(api, () => {
       off?.();
       udp?.close();
       tcp?.destroy();
@@ -118,10 +119,6 @@ export default defineModule<SiptraceApi, SiptraceParams>({
     return api;
   },
   destroy(api) {
-    for (const [a, stop] of [...instances]) {
-      if (api !== undefined && a !== api) continue;
-      stop();
-      instances.delete(a);
-    }
+    return instances.destroy(api);
   },
 });

@@ -1,4 +1,5 @@
 import { defineModule, defineRpc, RpcCode, RpcError } from "../../core/api.js";
+import { LiveInstances } from "../../core/kit/index.js";
 import { Topos } from "./hide.js";
 import { toposParams, type ToposParams } from "./params.js";
 import type { ToposStore } from "./store.js";
@@ -25,7 +26,7 @@ export const TOPOS_COUNTERS = [
   "store_timeouts",
 ] as const;
 
-const instances = new Map<ToposApi, () => Promise<void>>();
+const instances = new LiveInstances<ToposApi>();
 
 /** topos: topology hiding with stored state (Kamailio topos, topos_redis). */
 export default defineModule<ToposApi, ToposParams>({
@@ -77,18 +78,14 @@ export default defineModule<ToposApi, ToposParams>({
       }),
     );
     const api: ToposApi = { engine, flush: () => store?.flush() ?? Promise.resolve() };
-    instances.set(api, async () => {
+    instances.add(api, async () => {
       clearInterval(timer);
       off();
       await store?.close();
     });
     return api;
   },
-  async destroy(api) {
-    const list = api ? [api] : [...instances.keys()];
-    for (const a of list) {
-      await instances.get(a)?.();
-      instances.delete(a);
-    }
+  destroy(api) {
+    return instances.destroy(api);
   },
 });

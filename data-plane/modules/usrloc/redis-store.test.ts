@@ -9,6 +9,7 @@ import { nowSeconds } from "./location-table.js";
 import { parseUsrlocParams } from "./params.js";
 import { RedisLocationStore, decodeChange, encodeChange } from "./redis-store.js";
 import { Usrloc } from "./usrloc.js";
+import { sleep, waitUpTo } from "../../../test/kit/wait.js";
 
 const URL = "redis://127.0.0.1:6379";
 const prefix = `olelo:test:reg:unit:${process.pid}:`;
@@ -33,11 +34,7 @@ async function node(): Promise<Node> {
   return { ul, store, events };
 }
 
-async function waitFor(fn: () => boolean, ms = 3000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!fn() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-  return fn();
-}
+const waitFor = (fn: () => boolean, ms = 3000): Promise<boolean> => waitUpTo(fn, ms, 20);
 
 const info = (contact: string, expiresIn: number, cseq = 1) => ({ contact, expires: nowSeconds() + expiresIn, q: -1, callid: "cid", cseq });
 
@@ -79,7 +76,7 @@ describe("Redis location store shared by two nodes", () => {
     a.ul.table("location").insert("bob", info("sip:bob@10.0.0.2", 600), { source: "test" });
     a.ul.table("location").insert("gone", info("sip:gone@10.0.0.3", 1), { source: "test" });
     await a.store.flush();
-    await new Promise((r) => setTimeout(r, 1100));
+    await sleep(1100); // "gone" (expires in 1 s) runs out
     b = await node();
     expect(b.ul.table("location").valid("bob").map((x) => x.contact)).toEqual(["sip:bob@10.0.0.2"]);
     expect(b.ul.table("location").has("gone")).toBe(false);
@@ -91,7 +88,7 @@ describe("Redis location store shared by two nodes", () => {
     a.ul.table("location").insert("carol", info("sip:carol@10.0.0.4", 1), { source: "test" });
     expect(await waitFor(() => b.ul.table("location").has("carol"))).toBe(true);
     expect(await waitFor(() => !a.ul.table("location").has("carol") && !b.ul.table("location").has("carol"), 4000)).toBe(true);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300); // a second expiry report would come within this
     const expired = [...a.events, ...b.events].filter((e) => e.kind === "registration.expired");
     expect(expired.length).toBe(1);
     expect(await redis.hlen(`${prefix}location:aor:carol`)).toBe(0);
@@ -112,7 +109,10 @@ describe("Redis location store shared by two nodes", () => {
     }
     await a.store.flush();
     await b.store.flush();
-    await new Promise((r) => setTimeout(r, 300));
+    await waitUpTo(async () => {
+      const ua = (JSON.parse((await redis.hget(`${prefix}location:aor:erin`, x.ruid)) ?? "{}") as { user_agent?: string }).user_agent;
+      return ta.valid("erin")[0]?.userAgent === ua && tb.valid("erin")[0]?.userAgent === ua;
+    }, 300);
     const inRedis = JSON.parse((await redis.hget(`${prefix}location:aor:erin`, x.ruid))!) as { user_agent: string };
     expect(ta.valid("erin")[0]!.userAgent).toBe(inRedis.user_agent);
     expect(tb.valid("erin")[0]!.userAgent).toBe(inRedis.user_agent);
@@ -130,7 +130,7 @@ describe("Redis location store shared by two nodes", () => {
     row.expires = nowSeconds() + 600;
     row.cseq = 9;
     await redis.hset(key, d.ruid, JSON.stringify(row));
-    await new Promise((r) => setTimeout(r, 2300));
+    await waitUpTo(() => t.valid("dave")[0]?.cseq === 9, 2300);
     const back = t.valid("dave");
     expect(back.map((x) => [x.ruid, x.cseq])).toEqual([[d.ruid, 9]]);
     expect(a.events.filter((e) => e.kind === "registration.expired")).toEqual([]);
