@@ -6,9 +6,10 @@
  *   answers per worker), and the control plane sees the ACK only once both applied it: worker 1
  *   applies 1.5 s late (test hook OLELO_TEST_TABLE_DELAY), and worker 0 is seen running the new
  *   version while the control plane still waits for the ACK;
- * - a version the data plane refuses (lcr_id 2 with lcr_count 1) is NACKed with the row named and
- *   both workers keep the old version; core.sync_status reports the node as one (one stream, the
- *   NACK counted once) with what each worker runs;
+ * - a version worker 1 refuses (test hook OLELO_TEST_TABLE_REFUSE: the control plane validates with
+ *   the node's compile options, so a real bad row is never pushed) is NACKed with the row named;
+ *   worker 0, which had applied it, is rolled back, so both keep the old version; core.sync_status
+ *   reports the node as one (one stream, the NACK counted once) with what each worker runs;
  * - a worker restarted by the node gets the current version before it runs again.
  * Ports: a block of 20 from test/kit/ports.ts.
  */
@@ -68,7 +69,7 @@ beforeAll(async () => {
     script: join(ROOT, "test/scripts/cp-lcr.ts"),
     settings: { lcrId: 1 },
     extra: { workers: 2 },
-    env: { OLELO_TEST_TABLE_DELAY: `1:${DELAY_MS}` },
+    env: { OLELO_TEST_TABLE_DELAY: `1:${DELAY_MS}`, OLELO_TEST_TABLE_REFUSE: "1:refused-by-1" },
   });
   await waitUntil("2 workers running", async () => (await rpcResult(dp.rpcUrl, "core.workers")).workers.every((w: { state: string }) => w.state === "running"), 30_000, [dp]);
   // the empty versions of every kind, applied by both (worker 1 late) and ACKed
@@ -110,15 +111,15 @@ describe("control plane → data plane with workers: 2", () => {
     console.info(`[workers cp] lcr version ACKed ${ackMs} ms after the API write (worker 1 delayed ${DELAY_MS} ms)`);
   }, 40_000);
 
-  it("a version the workers refuse is NACKed once with the row named; both keep the old version", async () => {
+  it("a version one worker refuses is NACKed with the row named; the other is rolled back, both keep the old version", async () => {
     const acksBefore = (await rpcResult(dp.rpcUrl, "core.sync_status")).acks as number;
-    const gw = await rpcResult(cp.rpcUrl, "lcr_gw.create", { lcr_id: 2, gw_name: "other-instance", ip_addr: "127.0.0.1", port: BASE + 16, transport: 1 });
+    // the control plane compiles it (valid row, the node's compile options); worker 1 refuses it (test hook)
+    const gw = await rpcResult(cp.rpcUrl, "lcr_gw.create", { lcr_id: 1, gw_name: "refused-by-1", ip_addr: "127.0.0.1", port: BASE + 16, transport: 1 });
     expect(gw.version).not.toBe(version);
     await waitUntil("the NACK at the control plane", async () => (await lcrOnCp())?.lastNackVersion === gw.version, 20_000, [cp, dp]);
-    expect(await lcrOnCp()).toMatchObject({ appliedVersion: version, lastNackVersion: gw.version, lastNackError: { reason: "INVALID_ROW", table: "lcr_gw", row: gw.row.id, detail: "lcr_id 2 is above lcr_count 1" } });
-    const ws = await perWorker();
-    expect(ws.map((w) => w.version)).toEqual([version, version]);
-    expect(ws.map((w) => w.lastErrorVersion)).toEqual([gw.version, gw.version]);
+    expect(await lcrOnCp()).toMatchObject({ appliedVersion: version, lastNackVersion: gw.version, lastNackError: { reason: "INVALID_ROW", table: "lcr_gw", row: gw.row.id, detail: "test hook: worker 1 refuses 'refused-by-1'" } });
+    // worker 0 had applied it (worker 1 answered 1.5 s later) and was given the old version back
+    expect((await perWorker()).map((w) => w.version)).toEqual([version, version]);
     expect(await gwsPerWorker()).toEqual([["carrier"], ["carrier"]]);
     const st = await rpcResult(dp.rpcUrl, "core.sync_status");
     expect(st).toMatchObject({ versions: { lcr: version }, nacks: 1, acks: acksBefore, reconnects: 0 });

@@ -72,7 +72,7 @@ export async function startWorkers(cfg: DataPlaneConfig, count: number): Promise
         if (m.t === "ready") {
           if (methods.length === 0) methods = m.methods;
           if (sockets.length === 0) sockets = m.sockets.map((s) => s.socket);
-          if (pushed && pushed.kinds().length === 0) pushed.setKinds(m.kinds);
+          if (pushed && pushed.kinds().length === 0) pushed.setKinds(m.kinds, m.options);
           // control-plane mode: the current tables first (a restarted worker), then it is running
           void (pushed?.prime(slot) ?? Promise.resolve()).then(() => {
             if (slot.worker !== w) return;

@@ -31,7 +31,7 @@ export interface MethodInfo {
 }
 
 export type FromWorker =
-  | { t: "ready"; methods: MethodInfo[]; kinds: string[]; sockets: { socket: string; egressPort: number | null }[] }
+  | { t: "ready"; methods: MethodInfo[]; kinds: string[]; options: Record<string, unknown>; sockets: { socket: string; egressPort: number | null }[] }
   | { t: "failed"; error: string }
   | { t: "res"; id: number; ok: true; result: unknown }
   | { t: "res"; id: number; ok: false; error: { code: number; message: string; data?: unknown } }

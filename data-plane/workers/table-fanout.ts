@@ -24,7 +24,7 @@ type LoadResult = { ok: true; incremental: boolean } | { ok: false; error: Table
 
 export interface WorkerTables<S> extends SyncTables {
   /** Kinds the workers' modules registered (from worker 0's ready message). */
-  setKinds(kinds: string[]): void;
+  setKinds(kinds: string[], options: Record<string, unknown>): void;
   /** The current version of every kind, to one worker (after a restart), before it takes its share of RPCs. */
   prime(slot: S): Promise<void>;
   /** Kind → version every running worker runs. */
@@ -41,6 +41,7 @@ function asError(e: unknown, worker: number): Error {
 
 export function createWorkerTables<S>(host: FanoutHost<S>): WorkerTables<S> {
   let kinds: string[] = [];
+  let options: Record<string, unknown> = {};
   const listeners = new Set<TableListener>();
   /** The last version every worker applied, per kind: what a new worker gets, and what a partial failure rolls back to. */
   const current = new Map<string, { version: string; set: TableSet; source: string }>();
@@ -78,9 +79,11 @@ export function createWorkerTables<S>(host: FanoutHost<S>): WorkerTables<S> {
 
   return {
     kinds: () => [...kinds],
-    sink: (kind) => (kinds.includes(kind) ? { kind } : undefined),
-    setKinds(k) {
+    // the sinks' compile options (Hello compile_options), as worker 0's modules declared them
+    sink: (kind) => (kinds.includes(kind) ? { options: options[kind] } : undefined),
+    setKinds(k, o) {
       kinds = [...k];
+      options = o;
     },
     onChange(fn) {
       listeners.add(fn);

@@ -267,4 +267,4 @@ export class TableRegistry {
  * What the control-plane sync client needs of a registry: the process's TableRegistry, or with
  * `workers: N` the primary's fan-out to every worker's registry (data-plane/workers/table-fanout.ts).
  */
-export type SyncTables = Pick<TableRegistry, "kinds" | "onChange" | "loadAsync" | "loadDeltaAsync"> & { sink(kind: string): unknown };
+export type SyncTables = Pick<TableRegistry, "kinds" | "onChange" | "loadAsync" | "loadDeltaAsync"> & { sink(kind: string): { readonly options?: unknown } | undefined };
