@@ -94,7 +94,7 @@ async function parseArgs(argv: string[]): Promise<DataPlaneConfig> {
 
 /**
  * Worker threads for this start: the configuration's `workers`, else OLELO_WORKERS, else "auto"
- * (one per core). A control-plane node runs one worker (table pushes are per process for now).
+ * (one per core). With a control plane the primary runs the one sync client (workers/primary-sync.ts).
  */
 function workerCount(c: DataPlaneConfig): number {
   let w: number | "auto" = c.workers ?? "auto";
@@ -106,12 +106,7 @@ function workerCount(c: DataPlaneConfig): number {
       process.exit(2);
     }
   }
-  const n = w === "auto" ? availableParallelism() : w;
-  if (n > 1 && c.controlPlane) {
-    log.warn("workers > 1 is not supported with a control plane yet: running one worker", { workers: n });
-    return 1;
-  }
-  return n;
+  return w === "auto" ? availableParallelism() : w;
 }
 
 if (process.argv.includes("--check")) {

@@ -44,7 +44,7 @@ export interface DataPlane {
  * Starts a data plane from a configuration: sockets, modules, tables from files, the routing
  * script, and the control API. Used by `npm start` (data-plane/main.ts) and by the tests.
  */
-export async function startDataPlane(cfg: DataPlaneConfig, worker: { node: NodeShared; sharedSockets: boolean } | null = null): Promise<DataPlane> {
+export async function startDataPlane(cfg: DataPlaneConfig, worker: { node: NodeShared; sharedSockets: boolean; tablesFromPrimary?: boolean } | null = null): Promise<DataPlane> {
   setLogLevel(cfg.log.level);
   if (cfg.log.format === "json") setLogSink(null, "json");
   mkdirSync(cfg.dataDir, { recursive: true });
@@ -121,8 +121,11 @@ export async function startDataPlane(cfg: DataPlaneConfig, worker: { node: NodeS
           refresh: () => refresher.refresh(kind),
         });
       }
-      // tables pushed by the control plane (after the modules registered their kinds); the local
-      // cache gives the last good tables at once, even when the control plane is down
+    }
+    // tables pushed by the control plane (after the modules registered their kinds); the local
+    // cache gives the last good tables at once, even when the control plane is down. With
+    // workers the primary runs the one sync client and hands every version to each worker.
+    if (cfg.controlPlane && !worker?.tablesFromPrimary) {
       const { createSyncClient } = await import("./sync/client.js");
       const { healthCounters } = await import("./sync/health-stats.js");
       sync = await createSyncClient({

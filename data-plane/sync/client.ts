@@ -24,7 +24,7 @@ import * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
 import { NackReason, StreamTablesRequestSchema, TablePushService, type StreamTablesRequest } from "../../gen/olelo/control/v1/control_pb.js";
 import { createLogger, type Logger } from "../../lib/log/logger.js";
-import type { TableRegistry, TableSet } from "../core/tables/registry.js";
+import type { SyncTables, TableRegistry, TableSet } from "../core/tables/registry.js";
 import { createChannelSecurity, type ChannelSecurity, type SyncTlsOptions } from "./channel-security.js";
 import { errorDetailOf, parseAddress } from "./nack-detail.js";
 import { backoffDelay, resolveBackoff, type BackoffOptions } from "./backoff.js";
@@ -51,7 +51,7 @@ export interface SyncClientOptions {
   url: string;
   /** Unique name of this data plane (a second stream with the same id replaces the first). */
   nodeId: string;
-  tables: TableRegistry;
+  tables: SyncTables;
   /** Directory of the table cache; null disables it. */
   cacheDir: string | null;
   backoff?: BackoffOptions;

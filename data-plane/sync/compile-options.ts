@@ -7,10 +7,10 @@
  *   compileOptionsOf(registry, ["lcr", "dispatcher"]) // { lcr: '{"lcrCount":1}' }
  */
 import { kindOptionsKey } from "../../tables/kind-options.js";
-import type { TableRegistry } from "../core/tables/registry.js";
+import type { SyncTables } from "../core/tables/registry.js";
 
 /** kind → canonical JSON of the options its sink applies (kinds without options are left out). */
-export function compileOptionsOf(tables: Pick<TableRegistry, "sink">, kinds: readonly string[]): Record<string, string> {
+export function compileOptionsOf(tables: Pick<SyncTables, "sink">, kinds: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const k of kinds) {
     const o = tables.sink(k)?.options;

@@ -15,6 +15,10 @@ import { answeredByOne, mergePrometheus, mergeResults } from "../core/workers/me
 import type { DataPlaneConfig } from "../core/config-file.js";
 import type { ControlServer } from "../core/rpc/server.js";
 import type { FromWorker, MethodInfo, ToWorker, WorkerData } from "./protocol.js";
+import { createWorkerTables } from "./table-fanout.js";
+import { startPrimarySync, versionsOf } from "./primary-sync.js";
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 const log = createLogger("olelo");
 /** Shared memory of a node (pike counts etc.); pages are only committed when touched. */
@@ -58,6 +62,7 @@ export async function startWorkers(cfg: DataPlaneConfig, count: number): Promise
         count,
         arena,
         config: { ...cfg, control: null, dataDir: slot.index === 0 ? cfg.dataDir : join(cfg.dataDir, `worker-${slot.index}`) },
+        tablesFromPrimary: cfg.controlPlane !== null,
       };
       const w = new Worker(entry, { workerData: data, execArgv: process.execArgv });
       slot.worker = w;
@@ -65,11 +70,16 @@ export async function startWorkers(cfg: DataPlaneConfig, count: number): Promise
       slot.threadId = w.threadId;
       w.on("message", (m: FromWorker) => {
         if (m.t === "ready") {
-          slot.state = "running";
-          slot.startedAt = Date.now();
           if (methods.length === 0) methods = m.methods;
           if (sockets.length === 0) sockets = m.sockets.map((s) => s.socket);
-          resolve();
+          if (pushed && pushed.kinds().length === 0) pushed.setKinds(m.kinds, m.options);
+          // control-plane mode: the current tables first (a restarted worker), then it is running
+          void (pushed?.prime(slot) ?? Promise.resolve()).then(() => {
+            if (slot.worker !== w) return;
+            slot.state = "running";
+            slot.startedAt = Date.now();
+            resolve();
+          });
         } else if (m.t === "failed") reject(new Error(m.error));
         else if (m.t === "res") {
           const p = slot.pending.get(m.id);
@@ -108,10 +118,10 @@ export async function startWorkers(cfg: DataPlaneConfig, count: number): Promise
       });
     });
 
-  const call = (slot: Slot, msg: { t: "rpc"; name: string; params: unknown } | { t: "metrics" }): Promise<unknown> =>
+  const call = (slot: Slot, msg: DistributiveOmit<Exclude<ToWorker, { t: "bcast" | "stop" }>, "id">): Promise<unknown> =>
     new Promise((resolve, reject) => {
       const w = slot.worker;
-      if (!w || slot.state !== "running") return reject(new RpcError(-32000, `worker ${slot.index} is not running`));
+      if (!w || (slot.state !== "running" && msg.t !== "tables")) return reject(new RpcError(-32000, `worker ${slot.index} is not running`));
       const id = nextId++;
       const timer = setTimeout(() => {
         slot.pending.delete(id);
@@ -122,6 +132,8 @@ export async function startWorkers(cfg: DataPlaneConfig, count: number): Promise
     });
 
   const live = (): Slot[] => slots.filter((s) => s.state === "running");
+  // control-plane mode: the one sync client runs here and hands each version to every worker
+  const pushed = cfg.controlPlane ? createWorkerTables<Slot>({ live, index: (s) => s.index, send: (s, m) => call(s, m) }) : null;
   /** An RPC for the node: node-wide state from one worker, everything else from all, merged. */
   const fanout = async (name: string, params: unknown): Promise<unknown> => {
     const ws = live();
@@ -140,6 +152,7 @@ export async function startWorkers(cfg: DataPlaneConfig, count: number): Promise
     throw e;
   }
 
+  const sync = pushed ? await startPrimarySync(cfg, pushed, { live, call: (s, m) => call(s, m) }) : null;
   const registry = new RpcRegistry();
   for (const m of methods) {
     if (m.name.startsWith("events.")) continue;
@@ -176,6 +189,17 @@ export async function startWorkers(cfg: DataPlaneConfig, count: number): Promise
     },
   });
 
+  if (sync) {
+    registry.register({
+      name: "core.sync_status",
+      doc: "Connection to the control plane (the node's one sync client): state, versions per kind, ACK/NACK counts, cache; and what each worker runs",
+      params: [],
+      handler: async () => ({
+        ...sync.client.status(),
+        workers: await Promise.all(slots.map(async (s) => ({ worker: s.index, state: s.state, versions: s.state === "running" ? versionsOf(await call(s, { t: "rpc", name: "core.config_status", params: [] }).catch(() => [])) : {} }))),
+      }),
+    });
+  }
   let control: ControlServer | null = null;
   if (cfg.control) {
     const { createControlServer } = await import("../core/rpc/server.js");
@@ -192,6 +216,7 @@ export async function startWorkers(cfg: DataPlaneConfig, count: number): Promise
         const node = `node="${cfg.core.node}"`;
         let extra = `# HELP olelo_workers Worker threads configured\n# TYPE olelo_workers gauge\nolelo_workers{${node}} ${count}\n`;
         extra += `# HELP olelo_workers_running Worker threads running\n# TYPE olelo_workers_running gauge\nolelo_workers_running{${node}} ${live().length}\n`;
+        if (sync) extra += `# HELP olelo_control_plane_connected 1 while the stream to the control plane is up, 0 otherwise (only with a controlPlane section)\n# TYPE olelo_control_plane_connected gauge\nolelo_control_plane_connected{${node}} ${sync.client.status().connected ? 1 : 0}\n`;
         extra += `# HELP olelo_worker_restarts_total Workers that died and were restarted\n# TYPE olelo_worker_restarts_total counter\nolelo_worker_restarts_total{${node}} ${slots.reduce((a, s) => a + s.restarts, 0)}\n`;
         return mergePrometheus(texts, extra);
       },
@@ -207,6 +232,7 @@ export async function startWorkers(cfg: DataPlaneConfig, count: number): Promise
     async stop() {
       stopping = true;
       if (control) await control.close();
+      await sync?.close();
       await Promise.all(
         slots.map(
           (s) =>

@@ -1,6 +1,7 @@
 /** Messages between the primary (primary.ts) and its worker threads (worker-main.ts). */
 import type { DataPlaneConfig } from "../core/config-file.js";
 import type { RpcParam } from "../../lib/rpc/registry.js";
+import type { TableRowChanges, TableSet } from "../core/tables/registry.js";
 
 export interface WorkerData {
   readonly index: number;
@@ -8,11 +9,17 @@ export interface WorkerData {
   readonly config: DataPlaneConfig;
   /** The node's shared memory (pike counts, ...), the same for every worker and its restarts. */
   readonly arena: SharedArrayBuffer;
+  /** Control-plane mode: the primary runs the one sync client and sends every version ("tables"). */
+  readonly tablesFromPrimary: boolean;
 }
 
 export type ToWorker =
   | { t: "rpc"; id: number; name: string; params: unknown }
   | { t: "metrics"; id: number }
+  /** A table version from the primary's sync client (control-plane mode): load it, answer when applied. */
+  | { t: "tables"; id: number; kind: string; version: string; source: string; set: TableSet; delta: { changes: ReadonlyMap<string, TableRowChanges>; baseVersion: string } | null }
+  /** The health counters of a StatsReport (summed by the primary). */
+  | { t: "health"; id: number }
   | { t: "bcast"; ch: string; msg: unknown; from: number }
   | { t: "stop" };
 
@@ -24,7 +31,7 @@ export interface MethodInfo {
 }
 
 export type FromWorker =
-  | { t: "ready"; methods: MethodInfo[]; sockets: { socket: string; egressPort: number | null }[] }
+  | { t: "ready"; methods: MethodInfo[]; kinds: string[]; options: Record<string, unknown>; sockets: { socket: string; egressPort: number | null }[] }
   | { t: "failed"; error: string }
   | { t: "res"; id: number; ok: true; result: unknown }
   | { t: "res"; id: number; ok: false; error: { code: number; message: string; data?: unknown } }

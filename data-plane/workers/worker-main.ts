@@ -7,6 +7,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { startDataPlane, type DataPlane } from "../node.js";
 import { SharedArena, type NodeShared } from "../core/workers/node-shared.js";
 import { createLogger } from "../../lib/log/logger.js";
+import { TableError } from "../core/tables/registry.js";
 import type { DataPlaneConfig } from "../core/config-file.js";
 import type { ToWorker, WorkerData } from "./protocol.js";
 
@@ -54,6 +55,10 @@ async function handle(m: ToWorker): Promise<void> {
       const err = e as { code?: number; message?: string; data?: unknown };
       port.postMessage({ t: "res", id: m.id, ok: false, error: { code: err.code ?? -32000, message: err.message ?? String(e), data: err.data } });
     }
+  } else if (m.t === "tables") {
+    port.postMessage({ t: "res", id: m.id, ...(await loadTables(dp, m)) });
+  } else if (m.t === "health") {
+    port.postMessage({ t: "res", id: m.id, ok: true, result: health?.() ?? null });
   } else if (m.t === "metrics") {
     port.postMessage({ t: "res", id: m.id, ok: true, result: metrics?.() ?? "" });
   } else if (m.t === "stop") {
@@ -64,16 +69,46 @@ async function handle(m: ToWorker): Promise<void> {
 
 port.on("message", (m: ToWorker) => void handle(m));
 
+/** Test hook: OLELO_TEST_TABLE_DELAY="<worker>:<ms>" makes that worker apply pushed tables late (ACK-after-all test). */
+const [delayWorker, delayMs] = (process.env.OLELO_TEST_TABLE_DELAY ?? "").split(":").map(Number);
+/** Test hook: OLELO_TEST_TABLE_REFUSE="<worker>:<text>" makes that worker refuse a version with a row containing text (NACK + rollback test). */
+const [refuseWorker, refuseText] = (process.env.OLELO_TEST_TABLE_REFUSE ?? "").split(":");
+
+/** A version from the primary's sync client: applied like the sync client does, the error sent back whole (a TableError keeps table, row, reason). */
+async function loadTables(d: DataPlane, m: Extract<ToWorker, { t: "tables" }>): Promise<{ ok: true; result: unknown } | { ok: false; error: { code: number; message: string; data?: unknown } }> {
+  if (delayWorker === data.index && delayMs) await new Promise((r) => setTimeout(r, delayMs));
+  if (refuseWorker === String(data.index) && refuseText) {
+    for (const [table, rows] of Object.entries(m.set)) {
+      const i = rows.findIndex((row) => JSON.stringify(row).includes(refuseText));
+      if (i >= 0) return { ok: false, error: { code: -32000, message: "refused", data: { tableError: { table, row: (rows[i]!.id as number | undefined) ?? i, reason: `test hook: worker ${data.index} refuses '${refuseText}'` } } } };
+    }
+  }
+  let r: { ok: true; incremental?: boolean } | { ok: false; error: Error };
+  try {
+    r = m.delta ? await d.tables.loadDeltaAsync(m.kind, { set: m.set, tables: m.delta.changes }, m.version, m.source, m.delta.baseVersion) : await d.tables.loadAsync(m.kind, m.set, m.version, m.source);
+  } catch (e) {
+    r = { ok: false, error: e instanceof Error ? e : new Error(String(e)) };
+  }
+  if (r.ok) return { ok: true, result: { incremental: r.incremental ?? false } };
+  const te = r.error instanceof TableError ? { table: r.error.table, row: r.error.row, reason: r.error.reason } : null;
+  return { ok: false, error: { code: -32000, message: r.error.message, data: { tableError: te } } };
+}
+
 let metrics: (() => string) | null = null;
+let health: (() => unknown) | null = null;
 const cfg: DataPlaneConfig = data.config;
 try {
-  dp = await startDataPlane(cfg, { node, sharedSockets: true });
+  dp = await startDataPlane(cfg, { node, sharedSockets: true, tablesFromPrimary: data.tablesFromPrimary });
+  if (data.tablesFromPrimary) {
+    const { healthCounters } = await import("../sync/health-stats.js");
+    health = healthCounters(dp.stats, dp.core.counters.health);
+  }
   const { observability } = await import("../observability.js");
   const d = dp;
   metrics = observability({ node: cfg.core.node, stats: d.stats, core: d.core, tables: d.tables, sync: () => d.sync }).metrics;
   dp.events.subscribe(null, (ev) => port.postMessage({ t: "event", kind: ev.kind, data: ev.data }));
   const methods = dp.rpc.list().map((m) => ({ name: m.name, doc: m.doc, params: m.params, returns: m.returns }));
-  port.postMessage({ t: "ready", methods, sockets: dp.core.transport.sockets.map((s) => ({ socket: s.socketString, egressPort: s.egressPort })) });
+  port.postMessage({ t: "ready", methods, kinds: dp.tables.kinds(), options: Object.fromEntries(dp.tables.kinds().map((k) => [k, dp!.tables.sink(k)?.options])), sockets: dp.core.transport.sockets.map((s) => ({ socket: s.socketString, egressPort: s.egressPort })) });
   for (const m of early.splice(0)) void handle(m);
 } catch (e) {
   port.postMessage({ t: "failed", error: e instanceof Error ? e.message : String(e) });

@@ -300,6 +300,8 @@ export interface DataPlaneOptions {
   readyTimeoutMs?: number;
   /** Extra top-level configuration keys (e.g. `aliases`). */
   extra?: Record<string, unknown>;
+  /** Extra environment of the process. */
+  env?: Record<string, string>;
 }
 
 /**
@@ -327,7 +329,7 @@ export async function startDataPlaneProcess(o: DataPlaneOptions): Promise<DataPl
       2,
     ),
   );
-  const p = spawnTsx(`data-plane ${o.node}`, "data-plane/main.ts", ["--config", configFile]);
+  const p = spawnTsx(`data-plane ${o.node}`, "data-plane/main.ts", ["--config", configFile], o.env ?? {});
   const rpcUrl = `http://127.0.0.1:${o.controlPort}/RPC`;
   const dp: DataPlaneProcess = Object.assign(p, {
     node: o.node,

@@ -262,3 +262,9 @@ export class TableRegistry {
     return [...this.status.values()].map((s) => ({ ...s }));
   }
 }
+
+/**
+ * What the control-plane sync client needs of a registry: the process's TableRegistry, or with
+ * `workers: N` the primary's fan-out to every worker's registry (data-plane/workers/table-fanout.ts).
+ */
+export type SyncTables = Pick<TableRegistry, "kinds" | "onChange" | "loadAsync" | "loadDeltaAsync"> & { sink(kind: string): { readonly options?: unknown } | undefined };

@@ -1,0 +1,107 @@
+/**
+ * Control-plane mode with `workers: N`: the primary's one sync client (data-plane/sync/client.ts)
+ * loads each version through this registry stand-in, which hands it to every running worker and
+ * answers (→ ACK) only once every one applied it. If any worker refuses it, the answer is the first
+ * refusal (→ NACK) and the workers that did apply it get the last good version back, so the node
+ * runs one version. A worker that (re)starts gets the current version of every kind before it
+ * counts as running (`prime`). Loads and primes run one at a time, in order.
+ */
+import { TableError, type SyncTables, type TableDeltaChange, type TableListener, type TableSet } from "../core/tables/registry.js";
+import { sortKinds } from "../../tables/wire/table-kinds.js";
+import { createLogger } from "../../lib/log/logger.js";
+import type { ToWorker } from "./protocol.js";
+
+const log = createLogger("olelo");
+
+/** What the fan-out needs of the primary: its running workers and a call to one of them. */
+export interface FanoutHost<S> {
+  live(): S[];
+  index(slot: S): number;
+  send(slot: S, msg: Omit<Extract<ToWorker, { t: "tables" }>, "id">): Promise<unknown>;
+}
+
+type LoadResult = { ok: true; incremental: boolean } | { ok: false; error: TableError | Error };
+
+export interface WorkerTables<S> extends SyncTables {
+  /** Kinds the workers' modules registered (from worker 0's ready message). */
+  setKinds(kinds: string[], options: Record<string, unknown>): void;
+  /** The current version of every kind, to one worker (after a restart), before it takes its share of RPCs. */
+  prime(slot: S): Promise<void>;
+  /** Kind → version every running worker runs. */
+  versions(): Record<string, string>;
+}
+
+/** The worker's error back as an Error (a TableError again when it was one: the NACK names table and row). */
+function asError(e: unknown, worker: number): Error {
+  const err = e as { message?: string; data?: { tableError?: { table: string; row: string | number | null; reason: string } | null } };
+  const te = err.data?.tableError;
+  if (te) return new TableError(te.table, te.row, te.reason);
+  return new Error(`worker ${worker}: ${err.message ?? String(e)}`);
+}
+
+export function createWorkerTables<S>(host: FanoutHost<S>): WorkerTables<S> {
+  let kinds: string[] = [];
+  let options: Record<string, unknown> = {};
+  const listeners = new Set<TableListener>();
+  /** The last version every worker applied, per kind: what a new worker gets, and what a partial failure rolls back to. */
+  const current = new Map<string, { version: string; set: TableSet; source: string }>();
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = queue.then(fn);
+    queue = next.catch(() => undefined);
+    return next;
+  };
+
+  const load = (kind: string, set: TableSet, version: string, source: string, delta: TableDeltaChange | null, baseVersion: string | null): Promise<LoadResult> =>
+    serial(async () => {
+      const ws = host.live();
+      if (ws.length === 0) return { ok: false, error: new Error("no worker is running") };
+      const msg = { t: "tables" as const, kind, version, source, set, delta: delta && baseVersion !== null ? { changes: delta.tables, baseVersion } : null };
+      const results = await Promise.allSettled(ws.map((w) => host.send(w, msg)));
+      const failed = results.findIndex((r) => r.status === "rejected");
+      if (failed < 0) {
+        current.set(kind, { version, set, source });
+        for (const l of listeners) l({ kind, version, ok: true, source });
+        const inc = results.every((r) => r.status === "fulfilled" && (r.value as { incremental?: boolean } | null)?.incremental === true);
+        return { ok: true, incremental: inc };
+      }
+      const error = asError((results[failed] as PromiseRejectedResult).reason, host.index(ws[failed]!));
+      // the workers that applied it go back to the last good version: the node runs one version
+      const prev = current.get(kind);
+      const applied = ws.filter((_, i) => results[i]!.status === "fulfilled");
+      if (applied.length > 0 && prev) {
+        log.warn("table version refused by a worker; rolling the others back", { kind, version, back: prev.version, workers: applied.map((w) => host.index(w)) });
+        await Promise.allSettled(applied.map((w) => host.send(w, { t: "tables", kind, version: prev.version, source: prev.source, set: prev.set, delta: null })));
+      }
+      for (const l of listeners) l({ kind, version, ok: false, error: error.message, source });
+      return { ok: false, error };
+    });
+
+  return {
+    kinds: () => [...kinds],
+    // the sinks' compile options (Hello compile_options), as worker 0's modules declared them
+    sink: (kind) => (kinds.includes(kind) ? { options: options[kind] } : undefined),
+    setKinds(k, o) {
+      kinds = [...k];
+      options = o;
+    },
+    onChange(fn) {
+      listeners.add(fn);
+      return () => listeners.delete(fn);
+    },
+    loadAsync: (kind, set, version, source) => load(kind, set, version, source, null, null),
+    loadDeltaAsync: (kind, change, version, source, baseVersion) => load(kind, change.set, version, source, change, baseVersion),
+    prime: (slot) =>
+      serial(async () => {
+        for (const kind of sortKinds([...current.keys()])) {
+          const c = current.get(kind)!;
+          try {
+            await host.send(slot, { t: "tables", kind, version: c.version, source: c.source, set: c.set, delta: null });
+          } catch (e) {
+            log.error("a restarted worker refused the current table version", { worker: host.index(slot), kind, version: c.version, error: String(e) });
+          }
+        }
+      }),
+    versions: () => Object.fromEntries([...current].map(([k, c]) => [k, c.version])),
+  };
+}
