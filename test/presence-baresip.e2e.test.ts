@@ -103,6 +103,11 @@ describe("baresip presence and MESSAGE", () => {
     expect((await command(phones.bob!.ctrl, "contact_next")).data).toContain("sip:alice@127.0.0.1");
     expect((await command(phones.bob!.ctrl, "message", "hello alice from baresip")).ok).toBe(true);
     await waitUntil("alice got the MESSAGE", async () => phones.alice!.proc.log().includes("hello alice from baresip"), 10_000, [dp]);
+    // baresip's trace prints its 200 a moment after the request it answers
+    await waitUntil("alice's answer in her trace", async () => {
+      const l = phones.alice!.proc.log();
+      return /SIP\/2\.0 200 OK[\s\S]*CSeq: \d+ MESSAGE/.test(l.slice(Math.max(0, l.lastIndexOf("MESSAGE sip:alice"))));
+    }, 5_000, [dp]).catch(() => undefined);
     const log = phones.alice!.proc.log();
     const at = log.lastIndexOf("MESSAGE sip:alice");
     expect(at).toBeGreaterThanOrEqual(0);
