@@ -11,7 +11,7 @@ import { RpcRegistry } from "../../lib/rpc/registry.js";
 import { RpcError } from "../../lib/rpc/errors.js";
 import { createLogger } from "../../lib/log/logger.js";
 import { ownModuleExt } from "../../lib/pkg/package-info.js";
-import { answeredByOne, mergePrometheus, mergeResults } from "../core/workers/merge.js";
+import { answeredByOne, isCounterMethod, mergePrometheus, mergeResults } from "../core/workers/merge.js";
 import type { DataPlaneConfig } from "../core/config-file.js";
 import type { ControlServer } from "../core/rpc/server.js";
 import type { FromWorker, MethodInfo, ToWorker, WorkerData } from "./protocol.js";
@@ -139,7 +139,7 @@ export async function startWorkers(cfg: DataPlaneConfig, count: number): Promise
     const ws = live();
     if (ws.length === 0) throw new RpcError(-32000, "no worker is running");
     if (answeredByOne(name)) return call(ws[0]!, { t: "rpc", name, params });
-    return mergeResults(await Promise.all(ws.map((s) => call(s, { t: "rpc", name, params }))));
+    return mergeResults(await Promise.all(ws.map((s) => call(s, { t: "rpc", name, params }))), "", isCounterMethod(name));
   };
 
   try {

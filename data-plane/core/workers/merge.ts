@@ -9,6 +9,13 @@ const ONE = [/^system\./, /^core\.(uptime|version|info|runinfo|modules|echo|prin
 /** Statistic groups whose values are node-wide already (replicated state): max, not sum. */
 const NODE_WIDE_STATS = /^(usrloc|olelo_usrloc_)/;
 
+/** Methods whose numbers are per-worker counters: summed even when two workers happen to count the same. */
+const COUNTERS = /^(stats\.get_statistics|tm\.stats|sl\.stats|dlg\.stats_active)$/;
+
+export function isCounterMethod(method: string): boolean {
+  return COUNTERS.test(method);
+}
+
 export function answeredByOne(method: string): boolean {
   return ONE.some((r) => r.test(method));
 }
@@ -34,19 +41,21 @@ function mergeStatLines(lists: string[][]): string[] {
 }
 
 /**
- * Merges the answers of several workers: equal answers once, numbers summed, statistic lines summed
- * by name, arrays concatenated without duplicates, objects key by key, anything else the first.
+ * Merges the answers of several workers: statistic lines summed by name, equal answers once (unless
+ * `counters`: then numbers are summed even when equal), numbers summed, arrays concatenated without
+ * duplicates, objects key by key, anything else the first.
  */
-export function mergeResults(vals: readonly unknown[], key = ""): unknown {
+export function mergeResults(vals: readonly unknown[], key = "", counters = false): unknown {
   if (vals.length === 0) return null;
   if (vals.length === 1) return vals[0];
   const first = vals[0];
+  // statistic lines are counters of each worker: 50 and 50 are 100, never "the same answer"
+  if (vals.every((v) => Array.isArray(v) && v.every((x) => typeof x === "string" && STAT_LINE.test(x))) && (vals[0] as unknown[]).length > 0) return mergeStatLines(vals as string[][]);
   const j = JSON.stringify(first);
-  if (vals.every((v) => JSON.stringify(v) === j)) return first;
+  if (!counters && vals.every((v) => JSON.stringify(v) === j)) return first;
   if (vals.every((v) => typeof v === "number")) return NODE_WIDE_STATS.test(key) ? Math.max(...(vals as number[])) : (vals as number[]).reduce((a, b) => a + b, 0);
   if (vals.every((v) => Array.isArray(v))) {
     const arrays = vals as unknown[][];
-    if (arrays.every((a) => a.every((x) => typeof x === "string" && STAT_LINE.test(x)))) return mergeStatLines(arrays as string[][]);
     const seen = new Set<string>();
     const out: unknown[] = [];
     for (const a of arrays) {
@@ -62,7 +71,7 @@ export function mergeResults(vals: readonly unknown[], key = ""): unknown {
   if (vals.every(isPlain)) {
     const objs = vals as Record<string, unknown>[];
     const out: Record<string, unknown> = {};
-    for (const o of objs) for (const k of Object.keys(o)) if (!(k in out)) out[k] = mergeResults(objs.filter((x) => k in x).map((x) => x[k]), k);
+    for (const o of objs) for (const k of Object.keys(o)) if (!(k in out)) out[k] = mergeResults(objs.filter((x) => k in x).map((x) => x[k]), k, counters);
     return out;
   }
   return first;
