@@ -33,3 +33,5 @@ export { splitList } from "./sip/header-values.js";
 export type { NodeShared } from "./workers/node-shared.js";
 export { singleNode } from "./workers/node-shared.js";
 export { WindowCounters } from "./workers/window-counters.js";
+export { KeyCounts, hashHi, hashLo } from "./workers/key-counts.js";
+export { replicateState, type ReplicatedState, type StateTable } from "./workers/replicated-state.js";

@@ -4,10 +4,10 @@
  */
 
 /** Methods answered by worker 0 alone: node facts, and state every worker holds whole (replicated or shared). */
-const ONE = [/^system\./, /^core\.(uptime|version|info|runinfo|modules|echo|prints|printi|config_status|log_level)$/, /^corex\./, /^ul\./, /^pike\.top$/, /^htable\.(get|delete|sets|seti|setex|setxs|setxi|dump|flush|listTables|stats)$/, /^script\.info$/, /^core\.sync_status$/];
+const ONE = [/^system\./, /^core\.(uptime|version|info|runinfo|modules|echo|prints|printi|config_status|log_level)$/, /^corex\./, /^ul\./, /^pike\.top$/, /^htable\.(get|delete|sets|seti|setex|setxs|setxi|dump|flush|listTables|stats)$/, /^script\.info$/, /^core\.sync_status$/, /^dlg\.profile_get_size$/];
 
 /** Statistic groups whose values are node-wide already (replicated state): max, not sum. */
-const NODE_WIDE_STATS = /^(usrloc|olelo_usrloc_)/;
+const NODE_WIDE_STATS = /^(usrloc|olelo_usrloc_|auth:tracked_nonces$)/;
 
 /** Methods whose numbers are per-worker counters: summed even when two workers happen to count the same. */
 const COUNTERS = /^(stats\.get_statistics|tm\.stats|sl\.stats|dlg\.stats_active)$/;
@@ -85,7 +85,7 @@ export function mergePrometheus(texts: readonly string[], extra = ""): string {
   const meta = new Map<string, string[]>();
   const samples = new Map<string, Map<string, number>>();
   const familyOf = (name: string): string => name.replace(/_(bucket|sum|count)$/, "");
-  const MAX = /^olelo_(usrloc_|uptime_seconds|process_|control_plane_connected|table_rows|dispatcher_destination_up)/;
+  const MAX = /^olelo_(usrloc_|uptime_seconds|process_|control_plane_connected|table_rows|dispatcher_destination_up|auth_tracked_nonces)/;
   for (const t of texts) {
     for (const line of t.split("\n")) {
       if (line === "") continue;

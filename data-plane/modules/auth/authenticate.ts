@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { SipMessageView } from "../../core/api.js";
 import { algorithmInfo, computeHa1, computeResponse, digestEquals, type AlgorithmInfo, parseCredentials, type DigestCredentials } from "../../core/kit/index.js";
 import type { NonceManager } from "./nonce.js";
-import type { NonceTracker } from "./nonce-tracker.js";
+import type { NonceUses } from "./nonce-tracker.js";
 import type { Subscriber, SubscriberTable } from "../../../tables/subscriber/table.js";
 
 /** Kamailio's auth return codes (auth/api.h auth_cfg_result_t). */
@@ -61,7 +61,7 @@ export interface AuthResult {
 export interface AuthenticatorOptions {
   readonly nonces: NonceManager;
   /** Null when nonce_count and one_time_nonce are both off. */
-  readonly tracker: NonceTracker | null;
+  readonly tracker: NonceUses | null;
   readonly oneTimeNonce: boolean;
   /** Compute HA1 from the plaintext password when present (Kamailio calculate_ha1). */
   readonly calculateHa1: boolean;

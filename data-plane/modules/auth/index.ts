@@ -4,7 +4,29 @@ import type { TableSink } from "../../core/api.js";
 import { createAuthApi, type AuthApi } from "./auth-api.js";
 import { DigestAuthenticator } from "./authenticate.js";
 import { NonceManager, randomSecret } from "./nonce.js";
-import { NonceTracker } from "./nonce-tracker.js";
+import { NonceTracker, type NonceUses } from "./nonce-tracker.js";
+import { SharedNonceTracker } from "./shared-nonce-tracker.js";
+
+/** With workers, the shared replay table holds at most this many nonces (8 cells each: 16 MiB of the 64 MiB arena). */
+const SHARED_NONCES_MAX = 1 << 19;
+
+/**
+ * The node's random secret in shared memory (cell 0: 0 unset, 1 being written, 2 set; then 8
+ * words): the first worker to start writes it, the others wait for it; a restarted worker reads it.
+ */
+function nodeSecret(cells: Int32Array): Buffer {
+  if (Atomics.compareExchange(cells, 0, 0, 1) === 0) {
+    const b = randomSecret();
+    for (let i = 0; i < 8; i++) cells[1 + i] = b.readInt32LE(i * 4);
+    Atomics.store(cells, 0, 2);
+    Atomics.notify(cells, 0);
+  } else {
+    while (Atomics.load(cells, 0) !== 2) Atomics.wait(cells, 0, 1, 100);
+  }
+  const out = Buffer.alloc(32);
+  for (let i = 0; i < 8; i++) out.writeInt32LE(Atomics.load(cells, 1 + i), i * 4);
+  return out;
+}
 import { authParams, type AuthParams } from "./params.js";
 import { compileSubscriberSet, SubscriberTable } from "../../../tables/subscriber/table.js";
 import { tableNamesOf } from "../../../tables/kinds.js";
@@ -39,8 +61,16 @@ export default defineModule<AuthApi, AuthParams>({
     if (p.secret === null) {
       host.log.warn("no auth secret configured: using a random one; nonces will not work across nodes or restarts");
     }
-    const nonces = new NonceManager({ secret: p.secret ?? randomSecret(), expireSec: p.nonce_expire, maxDriftSec: p.nonce_auth_max_drift });
-    const tracker = p.nonce_count || p.one_time_nonce ? new NonceTracker(p.max_tracked_nonces) : null;
+    const node = host.node && host.node.count > 1 ? host.node : null;
+    // workers: one random secret for the node (shared memory), one replay table for the node
+    const secret = p.secret ?? (node ? nodeSecret(node.sharedInt32("auth-secret", 9)) : randomSecret());
+    const nonces = new NonceManager({ secret, expireSec: p.nonce_expire, maxDriftSec: p.nonce_auth_max_drift });
+    const slots = Math.min(p.max_tracked_nonces, SHARED_NONCES_MAX);
+    const tracker: NonceUses | null = !(p.nonce_count || p.one_time_nonce)
+      ? null
+      : node
+        ? new SharedNonceTracker(node.sharedInt32("auth-nonces", SharedNonceTracker.cells(slots)), slots)
+        : new NonceTracker(p.max_tracked_nonces);
     const authenticator = new DigestAuthenticator({
       nonces,
       tracker,

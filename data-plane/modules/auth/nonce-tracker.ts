@@ -15,6 +15,13 @@
 
 export type NonceUse = "ok" | "replay" | "forgotten";
 
+/** What the authenticator asks of a tracker (this one, or shared-nonce-tracker.ts with workers). */
+export interface NonceUses {
+  readonly size: number;
+  use(nonce: string, issued: number, expires: number, nc: number | null, oneTime: boolean): NonceUse;
+  sweep(): number;
+}
+
 interface Entry {
   /** Nonce expiry, Unix seconds. */
   expires: number;
@@ -29,7 +36,7 @@ interface Entry {
 const WINDOW = 32;
 
 /** Bounded per-nonce nc window (see the file comment); one instance per node. */
-export class NonceTracker {
+export class NonceTracker implements NonceUses {
   private readonly map = new Map<string, Entry>();
   private horizon = -1;
 

@@ -1,6 +1,6 @@
-import { defineModule, type RequestContext } from "../../core/api.js";
+import { defineModule, KeyCounts, type RequestContext } from "../../core/api.js";
 import { DlgIFlag, DlgState } from "./dialog.js";
-import { DialogManager, type ByeSide } from "./manager.js";
+import { DialogManager, type ByeSide, type RemoteBye } from "./manager.js";
 import { type DialogParams, dialogParams } from "./params.js";
 import { dialogRpcMethods } from "./rpc.js";
 import { join } from "node:path";
@@ -112,6 +112,9 @@ function createApi(m: DialogManager): DialogApi {
   };
 }
 
+/** Profile keys (profile, profile+value) the node's shared matrix holds. */
+const PROFILE_SLOTS = 16384;
+
 /** Running managers, oldest first: destroy() gets no argument, so it closes the oldest. */
 const running: Array<{ m: DialogManager; store: DialogPersistence | null }> = [];
 
@@ -138,6 +141,13 @@ export default defineModule<DialogApi, DialogParams>({
       sip: host.sip,
       store,
     });
+    const node = host.node;
+    if (node && node.count > 1) {
+      // workers: profile sizes are the node's (shared counter matrix); a BYE for another worker's dialog goes to it
+      m.profiles.shareWith(new KeyCounts(node.sharedInt32("dialog-profiles", KeyCounts.cells(PROFILE_SLOTS, node.count)), PROFILE_SLOTS, node.count, node.index));
+      m.onUnmatchedBye = (b) => node.broadcast("dialog-bye", b);
+      node.on("dialog-bye", (b) => void m.endRemote(b as RemoteBye));
+    }
     if (store) {
       const restored = restoreDialogs(m, await store.load());
       store.resync(restored);

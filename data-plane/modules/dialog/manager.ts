@@ -9,6 +9,14 @@ import { callAnswered, callEnded, callStarted } from "./call-events.js";
 /** Key of the current dialog in `req.vars` (shared by the request, failure and branch routes). */
 export const DIALOG_VAR = "dialog:dlg";
 
+/** The parts of a BYE that find its dialog, as one worker hands it to the others. */
+export interface RemoteBye {
+  readonly callId: string;
+  readonly fromTag: string;
+  readonly toTag: string;
+  readonly routes: readonly string[];
+}
+
 /** Which side(s) a BYE goes to (Kamailio dlg_bye side). */
 export type ByeSide = "caller" | "callee" | "all";
 
@@ -42,6 +50,11 @@ export class DialogManager implements DialogTxnHandler {
   private readonly matchDid: ReturnType<typeof didMatcher>;
   private readonly now: () => number;
   private closed = false;
+  /**
+   * With workers: a BYE that matches no dialog here (its INVITE was managed by another worker),
+   * handed to the others (index.ts); `endRemote` is the receiving end.
+   */
+  onUnmatchedBye: ((m: RemoteBye) => void) | null = null;
 
   constructor(
     readonly params: DialogParams,
@@ -164,7 +177,13 @@ export class DialogManager implements DialogTxnHandler {
 
   private inDialog(req: RequestContext): boolean {
     const d = this.match(req);
-    if (!d) return false;
+    if (!d) {
+      if (req.method === "BYE" && this.onUnmatchedBye !== null) {
+        const msg = req.msg;
+        this.onUnmatchedBye({ callId: msg.callId, fromTag: msg.fromTag ?? "", toTag: msg.toTag ?? "", routes: msg.headerValues("route") });
+      }
+      return false;
+    }
     req.vars.set(DIALOG_VAR, d);
     if (d.state === DlgState.DELETED) return true;
     const msg = req.msg;
@@ -208,17 +227,31 @@ export class DialogManager implements DialogTxnHandler {
   /** Finds the dialog of an in-dialog request: rr param (checked against the Call-ID), then tags. */
   match(req: RequestContext): Dialog | null {
     const msg = req.msg;
+    return this.matchParts(msg.callId, msg.fromTag ?? "", msg.toTag ?? "", msg.headerValues("route"));
+  }
+
+  private matchParts(callId: string, fromTag: string, toTag: string, routes: readonly string[]): Dialog | null {
     const mode = this.params.dlg_match_mode;
     if (mode !== 2) {
-      for (const v of msg.headerValues("route")) {
+      for (const v of routes) {
         const id = this.matchDid(v);
         if (!id) continue;
         const d = this.table.lookup(id.hEntry, id.hId);
-        if (d && d.callId === msg.callId) return d;
+        if (d && d.callId === callId) return d;
       }
       if (mode === 0) return null;
     }
-    return this.table.matchTags(msg.callId, msg.fromTag ?? "", msg.toTag ?? "") ?? null;
+    return this.table.matchTags(callId, fromTag, toTag) ?? null;
+  }
+
+  /** A BYE another worker received for a dialog of this worker: the call ends here. */
+  endRemote(m: RemoteBye): boolean {
+    const d = this.matchParts(m.callId, m.fromTag, m.toTag, m.routes);
+    if (!d || !d.isConfirmed) return false;
+    const fromCaller = m.fromTag === d.caller.tag;
+    d.dflags |= DlgFlag.HASBYE | (fromCaller ? DlgFlag.CALLERBYE : DlgFlag.CALLEEBYE);
+    this.finish(d, fromCaller ? "caller" : "callee", "bye");
+    return true;
   }
 
   // ------------------------------------------------------------------ INVITE transaction (observer)

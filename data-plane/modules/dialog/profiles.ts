@@ -1,9 +1,12 @@
+import type { KeyCounts } from "../../core/api.js";
 import type { Dialog } from "./dialog.js";
 
 /**
  * Dialog profiles (Kamailio dlg_profile.c): named sets of dialogs, optionally keyed by a value,
  * used for call limiting ("at most 30 calls on trunk gw1"). Sizes are kept as counts, so
- * getSize is O(1) with or without a value.
+ * getSize is O(1) with or without a value. With workers (`shareWith`), each worker also counts
+ * its members into its row of the node's shared matrix (keys `profile` and `profile\0value`),
+ * and `size` is the sum over the workers; the member sets stay with the worker of each dialog.
  *
  * @example
  *   const p = new ProfileTable(["trunk"], ["inbound"]);
@@ -12,10 +15,17 @@ import type { Dialog } from "./dialog.js";
  */
 export class ProfileTable {
   private readonly profiles = new Map<string, Profile>();
+  private shared: KeyCounts | null = null;
 
   constructor(withValue: readonly string[], noValue: readonly string[]) {
     for (const n of withValue) this.profiles.set(n, new Profile(n, true));
     for (const n of noValue) this.profiles.set(n, new Profile(n, false));
+  }
+
+  /** Sizes from now on are the node's (set once at start, before any dialog). */
+  shareWith(counts: KeyCounts): void {
+    this.shared = counts;
+    counts.resetRow();
   }
 
   has(name: string): boolean {
@@ -38,7 +48,7 @@ export class ProfileTable {
     const p = this.get(name);
     const v = p.key(value);
     for (const l of d.profiles) if (l.profile === name && l.value === v) return true;
-    p.add(v, d);
+    if (p.add(v, d)) this.count(p, v, 1);
     d.profiles.push({ profile: name, value: v });
     return true;
   }
@@ -50,7 +60,7 @@ export class ProfileTable {
     const i = d.profiles.findIndex((l) => l.profile === name && l.value === v);
     if (i < 0) return false;
     d.profiles.splice(i, 1);
-    p.remove(v, d);
+    if (p.remove(v, d)) this.count(p, v, -1);
     return true;
   }
 
@@ -65,6 +75,7 @@ export class ProfileTable {
   /** [get_profile_size] members with this value, or all members when no value is given. */
   size(name: string, value?: string): number {
     const p = this.get(name);
+    if (this.shared !== null) return this.shared.sum(!p.withValue || value === undefined ? name : `${name}\0${value}`);
     if (!p.withValue || value === undefined) return p.total;
     return p.byValue.get(value)?.size ?? 0;
   }
@@ -84,8 +95,18 @@ export class ProfileTable {
 
   /** Drops every membership of an ended dialog. */
   unlinkAll(d: Dialog): void {
-    for (const l of d.profiles) this.profiles.get(l.profile)?.remove(l.value, d);
+    for (const l of d.profiles) {
+      const p = this.profiles.get(l.profile);
+      if (p?.remove(l.value, d)) this.count(p, l.value, -1);
+    }
     d.profiles = [];
+  }
+
+  private count(p: Profile, v: string, by: number): void {
+    const s = this.shared;
+    if (s === null) return;
+    s.add(p.name, by);
+    if (p.withValue) s.add(`${p.name}\0${v}`, by);
   }
 
   private get(name: string): Profile {
@@ -110,18 +131,22 @@ class Profile {
     return value;
   }
 
-  add(v: string, d: Dialog): void {
+  /** True when the dialog was not a member yet. */
+  add(v: string, d: Dialog): boolean {
     let s = this.byValue.get(v);
     if (!s) this.byValue.set(v, (s = new Set()));
-    if (s.has(d)) return;
+    if (s.has(d)) return false;
     s.add(d);
     this.total++;
+    return true;
   }
 
-  remove(v: string, d: Dialog): void {
+  /** True when the dialog was a member. */
+  remove(v: string, d: Dialog): boolean {
     const s = this.byValue.get(v);
-    if (!s || !s.delete(d)) return;
+    if (!s || !s.delete(d)) return false;
     this.total--;
     if (s.size === 0) this.byValue.delete(v);
+    return true;
   }
 }

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { lookup } from "node:dns/promises";
 import { readFile } from "node:fs/promises";
 import type { ModuleHost } from "../../core/api.js";
-import { RpcCode, RpcError } from "../../core/api.js";
+import { KeyCounts, RpcCode, RpcError, replicateState } from "../../core/api.js";
 import { TableError, type TableSet, type TableSink } from "../../core/api.js";
 import { createDispatcherApi, type DispatcherApi } from "./api.js";
 import { parseAttrs } from "../../../tables/dispatcher/attrs.js";
@@ -46,6 +46,9 @@ export interface DispatcherModule extends DispatcherRpcTarget {
   /** Stops timers and unregisters the RPCs. */
   destroy(): void;
 }
+
+/** Destinations (set + duid) the node's alg 10 load matrix holds. */
+const LOAD_SLOTS = 4096;
 
 async function resolveAll(host: string): Promise<string[]> {
   const r = await lookup(host, { all: true });
@@ -202,16 +205,20 @@ export async function startDispatcher(
 
   const prober = new Prober(engine, host.sip);
   const node = host.node;
+  // workers: worker 0 probes; every state change (probe, failure route, RPC) goes to the others
+  const rep = replicateState<number>(node, "dispatcher", {
+    snapshot: () => [...engine.live.byKey.values()].map((l) => [l.dest.key, l.rt.flags]),
+    apply: (k, f) => engine.applyRemoteState(k, f),
+  });
+  if (rep.shared) engine.onStateChange = (k, f) => rep.publish(k, f);
+  let offLoad = (): void => {};
   if (node && node.count > 1) {
-    // workers: worker 0 probes; every state change (probe, failure route, RPC) goes to the others
-    engine.onStateChange = (k, f) => node.broadcast("dispatcher", [[k, f]]);
-    node.on("dispatcher", (m) => {
-      for (const [k, f] of m as Array<[string, number]>) engine.applyRemoteState(k, f);
-    });
-    node.on("dispatcher-sync", () => node.broadcast("dispatcher", [...engine.live.byKey.values()].map((l) => [l.dest.key, l.rt.flags])));
-    node.broadcast("dispatcher-sync", null);
-    if (node.index === 0) prober.start();
-  } else prober.start();
+    // alg 10 load: counts in the node's shared matrix; a BYE for a call another worker routed goes to it
+    engine.loads.shareWith(new KeyCounts(node.sharedInt32("dispatcher-load", KeyCounts.cells(LOAD_SLOTS, node.count)), LOAD_SLOTS, node.count, node.index));
+    engine.loads.onMiss = (cid) => node.broadcast("dispatcher-unload", cid);
+    offLoad = node.on("dispatcher-unload", (cid) => void engine.loads.drop(cid as string));
+  }
+  if (rep.prober) prober.start();
   const sweeper = setInterval(() => {
     const n = engine.loads.sweep(engine.now());
     if (n > 0) host.log.debug("expired alg 10 call entries", { count: n });
@@ -235,6 +242,8 @@ export async function startDispatcher(
     destroy() {
       host.stats.families.remove("olelo_dispatcher_destination_up");
       prober.stop();
+      rep.close();
+      offLoad();
       clearInterval(sweeper);
       for (const m of methods) host.rpc.unregister(m.name);
     },
