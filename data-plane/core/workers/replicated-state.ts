@@ -18,6 +18,11 @@ export interface ReplicatedState<V> {
   readonly shared: boolean;
   /** Tells the other workers that `key` is now `value` (no-op with one worker). */
   publish(key: string, value: V): void;
+  /**
+   * Asks the other workers for their snapshot again: after a table push, for states that came
+   * before this worker had the table they refer to (a restarted worker gets tables after init).
+   */
+  resync(): void;
   /** Stops handling the other workers' changes. */
   close(): void;
 }
@@ -30,7 +35,7 @@ export interface StateTable<V> {
 }
 
 export function replicateState<V>(node: NodeShared | undefined, channel: string, table: StateTable<V>): ReplicatedState<V> {
-  if (!node || node.count <= 1) return { prober: true, shared: false, publish: () => {}, close: () => {} };
+  if (!node || node.count <= 1) return { prober: true, shared: false, publish: () => {}, resync: () => {}, close: () => {} };
   const offs = [
     node.on(channel, (m) => {
       for (const [k, v] of m as Array<[string, V]>) table.apply(k, v);
@@ -45,6 +50,7 @@ export function replicateState<V>(node: NodeShared | undefined, channel: string,
     prober: node.index === 0,
     shared: true,
     publish: (k, v) => node.broadcast(channel, [[k, v]]),
+    resync: () => node.broadcast(`${channel}-sync`, null),
     close: () => {
       for (const off of offs) off();
     },

@@ -1,8 +1,8 @@
-import { type ModuleHost, type RpcMethod, type RequestContext } from "../../core/api.js";
+import { replicateState, type ModuleHost, type RpcMethod, type RequestContext } from "../../core/api.js";
 import { createTableReloader } from "../../core/kit/reload-kind.js";
 import { createCalendar, type Calendar } from "../../../tables/drouting/calendar.js";
 import { compileBySize, expandIp, splitUriRaw, runReload } from "../../core/kit/index.js";
-import { DrKeepalive, type DrKeepaliveConfig } from "./keepalive.js";
+import { DrKeepalive, type DrGatewayState, type DrKeepaliveConfig } from "./keepalive.js";
 import { buildDrUri, findRule, orderGateways, type SortOrder } from "../../../tables/drouting/route.js";
 import { compileDroutingSteps, compileDroutingTables, type CompiledDrouting, type DrGateway, type DrRule } from "../../../tables/drouting/table.js";
 import { tableNamesOf } from "../../../tables/kinds.js";
@@ -134,6 +134,11 @@ export function createDrouting(host: ModuleHost, deps: DroutingDeps = {}): Drout
   const keepalive = new DrKeepalive(cfg.keepalive, { uac: host.sip, events: host.events, stats, current: () => live, log: host.log });
   stats.gauge("gateways_down", () => keepalive.down);
   const usable = (gw: DrGateway) => keepalive.usable(gw);
+  // workers: keepalive states are the node's; worker 0 alone probes
+  const rep = replicateState<[DrGatewayState, string]>(host.node, "drouting", {
+    snapshot: () => keepalive.snapshot().map(([gwid, st, address]): [string, [DrGatewayState, string]] => [String(gwid), [st, address]]),
+    apply: (k, [st, address]) => keepalive.applyRemote(Number(k), st, address),
+  });
 
   // When deltas pause for COMPACT_AFTER_MS the whole set is compiled again in slices and swapped
   // in if nothing changed meanwhile, so lookups are back to the plain trees.
@@ -176,6 +181,7 @@ export function createDrouting(host: ModuleHost, deps: DroutingDeps = {}): Drout
       liveSet = live.overlaySize ? pendingSet : null;
       pendingSet = null;
       keepalive.reconcile(live);
+      rep.resync();
       scheduleCompaction();
     },
   });
@@ -281,8 +287,17 @@ export function createDrouting(host: ModuleHost, deps: DroutingDeps = {}): Drout
   };
 
   host.rpc.registerAll(droutingRpcMethods(createTableReloader(host, "drouting")));
-  keepalive.start();
-  return { api, current: () => live, keepalive, destroy: () => keepalive.stop() };
+  if (rep.shared) keepalive.onChange = (gwid, st, address) => rep.publish(String(gwid), [st, address]);
+  if (rep.prober) keepalive.start();
+  return {
+    api,
+    current: () => live,
+    keepalive,
+    destroy: () => {
+      keepalive.stop();
+      rep.close();
+    },
+  };
 }
 
 /** drouting.reload (the only RPC Kamailio's drouting has). */

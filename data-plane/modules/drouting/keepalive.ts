@@ -37,6 +37,8 @@ export class DrKeepalive {
   private readonly gws = new Map<number, Probe>();
   private downCount = 0;
   private readonly prober: GatewayProber;
+  /** With workers: a state this worker's probe found, to tell the others (drouting.ts). */
+  onChange: ((gwid: number, state: DrGatewayState, address: string) => void) | null = null;
 
   constructor(
     private readonly cfg: DrKeepaliveConfig,
@@ -74,6 +76,23 @@ export class DrKeepalive {
         this.gws.delete(gwid);
       }
     }
+  }
+
+  /** Every probed gateway as `[gwid, state, address]` (a worker that starts asks the others). */
+  snapshot(): Array<[number, DrGatewayState, string]> {
+    return [...this.gws].map(([gwid, p]) => [gwid, p.state, p.address]);
+  }
+
+  /** A state another worker's probe found (no events: that worker published them). */
+  applyRemote(gwid: number, state: DrGatewayState, address: string): void {
+    const gw = this.deps.current().gateways.get(gwid);
+    if (gw === undefined || gw.address !== address) return;
+    let p = this.gws.get(gwid);
+    if (p === undefined) this.gws.set(gwid, (p = { state: "unknown", address }));
+    if (p.address !== address || p.state === state) return;
+    if (p.state === "down") this.downCount--;
+    if (state === "down") this.downCount++;
+    p.state = state;
   }
 
   start(): void {
@@ -117,6 +136,7 @@ export class DrKeepalive {
     if (next === "down") this.downCount++;
     const was = p.state;
     p.state = next;
+    this.onChange?.(gwid, next, address);
     // unknown → up is the normal start, not news
     if (next === "down" || was === "down") {
       this.deps.log.info(next === "down" ? "gateway down" : "gateway up", { gwid, address, code });

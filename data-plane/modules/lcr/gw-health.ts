@@ -62,6 +62,8 @@ interface GwState {
 export class GwHealth {
   private readonly states = new Map<string, GwState>();
   private readonly prober: GatewayProber;
+  /** With workers: a local change (inactivate_gw, probe answer) to tell the others; null state = active again. */
+  onChange: ((key: string, state: number | null, uri: string) => void) | null = null;
 
   constructor(
     private readonly cfg: LcrPingConfig,
@@ -115,6 +117,7 @@ export class GwHealth {
     } else if (s.state > GW_INACTIVE) {
       s.state--;
     }
+    this.onChange?.(k, s.state, gw.uri);
     if (s.state === GW_INACTIVE) {
       this.deps.log.info("gateway inactivated", { lcr_id: lcrId, gw_id: gw.gwId, uri: gw.uri });
       this.deps.events.publish("lcr.gw_inactive", { lcr_id: lcrId, gw_id: gw.gwId, uri: gw.uri });
@@ -134,6 +137,29 @@ export class GwHealth {
       if (gw === undefined || gw.uri !== s.uri) this.states.delete(k);
       else s.gw = gw;
     }
+  }
+
+  /** Every non-active gateway as `[key, state, uri]` (a worker that starts asks the others). */
+  snapshot(): Array<[string, number, string]> {
+    return [...this.states].map(([k, s]) => [k, s.state, s.uri]);
+  }
+
+  /** A change another worker made (no events: that worker published them). */
+  applyRemote(key: string, state: number | null, uri: string): void {
+    if (state === null) {
+      if (this.states.get(key)?.uri === uri) this.states.delete(key);
+      return;
+    }
+    const had = this.states.get(key);
+    if (had !== undefined && had.uri === uri) {
+      had.state = state;
+      return;
+    }
+    const [lcrId, gwId] = key.split(":").map(Number) as [number, number];
+    const inst = this.deps.current().instances.get(lcrId);
+    const idx = inst?.gwIndexById.get(gwId);
+    const gw = idx === undefined ? undefined : inst!.gws[idx - 1];
+    if (gw !== undefined && gw.uri === uri) this.states.set(key, { state, uri, lcrId, gw });
   }
 
   /** Starts the probe timer (no-op when ping_interval is 0). */
@@ -175,6 +201,7 @@ export class GwHealth {
       return;
     }
     this.states.delete(k);
+    this.onChange?.(k, null, uri);
     this.deps.log.info("activating gateway", { lcr_id: s.lcrId, gw_id: s.gw.gwId, uri, code });
     this.deps.events.publish("lcr.gw_active", { lcr_id: s.lcrId, gw_id: s.gw.gwId, uri, code });
   }

@@ -1,4 +1,4 @@
-import type { ModuleHost, RequestContext } from "../../core/api.js";
+import { replicateState, type ModuleHost, type RequestContext } from "../../core/api.js";
 import { createTableReloader } from "../../core/kit/reload-kind.js";
 import { compileBySize, splitUriRaw } from "../../core/kit/index.js";
 import { findGwByAddress, protoNumber } from "./from-gw.js";
@@ -142,6 +142,18 @@ export function createLcr(host: ModuleHost, deps: LcrDeps = {}): LcrModule {
   stats.gauge("rules", () => live.ruleCount);
   const health = new GwHealth(cfg.ping, { uac: host.sip, events: host.events, stats, current: () => live, log: host.log });
   stats.gauge("gateways_inactive", () => health.size);
+  // workers: gateway health and defunct marks are the node's; worker 0 alone probes
+  const rep = replicateState<number | [number | null, string]>(host.node, "lcr", {
+    snapshot: () => [
+      ...[...defunctMarks].map(([k, until]): [string, number] => [`d:${k}`, until]),
+      ...health.snapshot().map(([k, st, uri]): [string, [number, string]] => [`h:${k}`, [st, uri]]),
+    ],
+    apply: (k, v) => {
+      if (typeof v === "number") {
+        if (v > (defunctMarks.get(k.slice(2)) ?? 0)) defunctMarks.set(k.slice(2), v);
+      } else health.applyRemote(k.slice(2), v[0], v[1]);
+    },
+  });
 
   host.tables.register({
     kind: "lcr",
@@ -152,6 +164,7 @@ export function createLcr(host: ModuleHost, deps: LcrDeps = {}): LcrModule {
     apply: (compiled) => {
       live = compiled as CompiledLcr;
       health.reconcile(live);
+      rep.resync();
     },
   });
 
@@ -186,6 +199,7 @@ export function createLcr(host: ModuleHost, deps: LcrDeps = {}): LcrModule {
     if (inst === undefined || !inst.gwIndexById.has(gwId)) return false;
     const until = now() + period;
     defunctMarks.set(`${lcrId}:${gwId}`, until);
+    rep.publish(`d:${lcrId}:${gwId}`, until);
     host.events.publish("lcr.gw_defunct", { lcr_id: lcrId, gw_id: gwId, until });
     return true;
   };
@@ -334,6 +348,15 @@ export function createLcr(host: ModuleHost, deps: LcrDeps = {}): LcrModule {
       reload: createTableReloader(host, "lcr"),
     }),
   );
-  health.start();
-  return { api, current: () => live, health, destroy: () => health.stop() };
+  if (rep.shared) health.onChange = (k, st, uri) => rep.publish(`h:${k}`, [st, uri]);
+  if (rep.prober) health.start();
+  return {
+    api,
+    current: () => live,
+    health,
+    destroy: () => {
+      health.stop();
+      rep.close();
+    },
+  };
 }
