@@ -20,8 +20,9 @@ import { join } from "node:path";
 import { freePortBlock } from "./kit/ports.js";
 import { waitUntil } from "./kit/wait.js";
 import { rpcResult, spawnCommand, waitForPort, type TestProcess } from "./helpers/processes.js";
-import { runSipp, startSippServer, type SippResult } from "./helpers/sipp.js";
+import { runSipp, startSippServer } from "./helpers/sipp.js";
 import { UdpPeer } from "./helpers/udp-peer.js";
+import { RawCallee, RawCaller } from "./helpers/raw-ua.js";
 import { answerChallenge, parseChallenge } from "./scripts/firewall-digest.js";
 
 const P = await freePortBlock(100);
@@ -110,17 +111,28 @@ afterAll(async () => {
   await Promise.all([st?.stop(), gw?.stop()]);
 });
 
-/** 20 concurrent calls from `caller`, one socket each, held 3 s by the callee (which hangs up); the callee's final stats. */
-async function heldCalls(caller: string, uasPort: number, localPort: number, during: () => Promise<void>): Promise<{ uac: SippResult; uas: SippResult }> {
-  const uas = await startSippServer({ scenario: "ws_uas_hold_bye.xml", port: uasPort, templ: { hold: "3000" } });
+/**
+ * 20 concurrent calls from `caller`, each from its own socket (RawCaller: it answers the BYE to
+ * where it came from, as RFC 3261 §18.2.2 says; sipp answers to its one remote address), held 3 s
+ * by a callee that then hangs up from its one socket (so every BYE reaches one worker).
+ */
+async function heldCalls(caller: string, localPort: number, during: () => Promise<void>): Promise<{ codes: number[]; answered: number }> {
+  const callee = new RawCallee(P + 30, 3000);
+  await callee.open();
+  const callers = Array.from({ length: 20 }, (_, i) => new RawCaller(localPort + i, caller));
   try {
-    const uacP = runSipp({ scenario: "ws_uac_wait_bye.xml", port: localPort, remote: `127.0.0.1:${ST}`, calls: 20, rate: 100, service: "4900", transport: "un", keys: { caller }, extra: ["-max_socket", "100"] });
+    await Promise.all(callers.map((c) => c.open()));
+    const codes = Promise.all(callers.map((c) => c.invite(ST).then((m) => m.status)));
     await during();
-    const uac = await uacP;
-    return { uac, uas: await uas.stop() };
-  } catch (e) {
-    await uas.stop();
-    throw e;
+    const got = await codes;
+    await waitUntil(() => callee.answered.size > 0 && callee.ended.size === callee.answered.size, {
+      timeoutMs: 8000,
+      what: `every BYE answered 200 (answered ${callee.answered.size}, ended ${callee.ended.size}, others: ${callee.byeErrors.join(", ")})`,
+    });
+    return { codes: got, answered: callee.answered.size };
+  } finally {
+    callee.close();
+    for (const c of callers) c.close();
   }
 }
 
@@ -128,11 +140,12 @@ describe("workers: 2, dispatcher alg 10 call load", () => {
   it("maxload 10 holds over the node; the callee's BYEs through one worker bring the node's load back to 0", async () => {
     const before = await perWorker(st, "core:rcv_requests_invite");
     const seen: number[] = [];
-    const { uac, uas } = await heldCalls("ds", P + 30, P + 40, async () => {
+    const { codes, answered } = await heldCalls("ds", P + 40, async () => {
       await waitUntil(async () => (seen.push(await dsLoad(st)), seen.at(-1) === 10), { timeoutMs: 10_000, what: "DLGLOAD 10" });
     });
-    expect(uac.failed, uac.errors + uac.stderr).toBe(0);
-    expect(uas.successful, "calls the destination answered").toBe(10);
+    expect(codes.filter((c) => c === 200)).toHaveLength(10);
+    expect(codes.filter((c) => c === 404), "over the load limit: no destination").toHaveLength(10);
+    expect(answered, "calls the destination answered").toBe(10);
     expect(Math.max(...seen)).toBe(10);
     const after = await perWorker(st, "core:rcv_requests_invite");
     const got = after.map((v, i) => v - before[i]!);
@@ -147,15 +160,16 @@ describe("workers: 2, dialog profiles", () => {
   it("a limit of 6 calls per account holds over the node; dlg.profile_get_size is the node's; BYEs through the other worker end them", async () => {
     const before = await perWorker(st, "core:rcv_requests_invite");
     const sizes: number[] = [];
-    const { uac, uas } = await heldCalls("lim", P + 31, P + 41, async () => {
+    const { codes, answered } = await heldCalls("lim", P + 60, async () => {
       await waitUntil(async () => (sizes.push(await rpcResult<number>(st.rpc, "dlg.profile_get_size", ["account", "lim"])), sizes.at(-1) === 6), { timeoutMs: 10_000, what: "profile size 6" });
       const each = await rpcResult<Array<{ result: number }>>(st.rpc, "core.worker_stats", ["dlg.profile_get_size", ["account", "lim"]]);
       expect(each.map((w) => w.result)).toEqual([6, 6]); // every worker reads the node's number
       const active = await rpcResult<{ all: number }>(st.rpc, "dlg.stats_active");
       expect(active.all).toBe(6);
     });
-    expect(uac.failed, uac.errors + uac.stderr).toBe(0);
-    expect(uas.successful, "calls admitted").toBe(6);
+    expect(codes.filter((c) => c === 200)).toHaveLength(6);
+    expect(codes.filter((c) => c === 503), "over the call limit").toHaveLength(14);
+    expect(answered, "calls admitted").toBe(6);
     expect(Math.max(...sizes)).toBe(6);
     const after = await perWorker(st, "core:rcv_requests_invite");
     expect(after.every((v, i) => v > before[i]!), `INVITEs per worker: ${after.join(", ")}`).toBe(true);
@@ -251,11 +265,11 @@ describe("workers: 2, lcr gateway state", () => {
   });
 
   it("a gateway inactivated in one worker's failure route is skipped by both; only worker 0 probes it", async () => {
-    const first = await runSipp({ scenario: "uac_rr.xml", port: P + 50, remote: `127.0.0.1:${GW}`, calls: 1, service: "4911", transport: "u1" });
+    const first = await runSipp({ scenario: "uac_rr.xml", port: P + 90, remote: `127.0.0.1:${GW}`, calls: 1, service: "4911", transport: "u1" });
     expect(first.failed, first.errors + first.stderr).toBe(0);
     expect(bad.invites).toBe(1); // 503 → inactivate_gw → failover to gateway 2
     const before = await perWorker(gw, "core:rcv_requests_invite");
-    const r = await runSipp({ scenario: "uac_rr.xml", port: P + 51, remote: `127.0.0.1:${GW}`, calls: 30, rate: 50, service: "4912", transport: "un", extra: ["-max_socket", "100"] });
+    const r = await runSipp({ scenario: "uac_rr.xml", port: P + 91, remote: `127.0.0.1:${GW}`, calls: 30, rate: 50, service: "4912", transport: "un", extra: ["-max_socket", "100"] });
     expect(r.failed, r.errors + r.stderr).toBe(0);
     expect(r.successful).toBe(30);
     const after = await perWorker(gw, "core:rcv_requests_invite");

@@ -204,7 +204,11 @@ export default defineScript(({ settings, modules: loaded, log }) => {
   }
 
   function relay(req: RequestContext): void | Promise<void> {
-    if (!acct.beforeRelay(req)) return;
+    if (!acct.beforeRelay(req)) {
+      // answered here (over a call limit): an alg 10 destination chosen for it carries no call
+      if (dsLoad && req.method === "INVITE" && !req.hasToTag) ds!.loadUnset(req);
+      return;
+    }
     const send = () => {
       if (!req.relay()) req.replyError();
     };

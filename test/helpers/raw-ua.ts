@@ -20,8 +20,13 @@ export class RawCaller {
   remoteTarget = "";
   routes: string[] = [];
   cseq = 1;
+  private inviteBranch = "";
 
-  constructor(readonly port: number) {}
+  /** `user`: the From user (e.g. the account a call limit counts). */
+  constructor(
+    readonly port: number,
+    readonly user = "caller",
+  ) {}
 
   async open(): Promise<void> {
     this.sock = createSocket("udp4");
@@ -72,13 +77,13 @@ export class RawCaller {
     });
   }
 
-  private request(method: string, ruri: string, cseq: number, extra: string[] = []): string {
-    const branch = `z9hG4bK${randomBytes(5).toString("hex")}`;
+  private request(method: string, ruri: string, cseq: number, extra: string[] = [], branch = `z9hG4bK${randomBytes(5).toString("hex")}`): string {
+    if (method === "INVITE") this.inviteBranch = branch;
     return [
       `${method} ${ruri} SIP/2.0`,
       `Via: SIP/2.0/UDP 127.0.0.1:${this.port};branch=${branch};rport`,
       ...this.routes.map((r) => `Route: ${r}`),
-      `From: <sip:caller@caller.invalid>;tag=${this.fromTag}`,
+      `From: <sip:${this.user}@caller.invalid>;tag=${this.fromTag}`,
       `To: <sip:callee@callee.invalid>${this.toTag ? `;tag=${this.toTag}` : ""}`,
       `Call-ID: ${this.callId}`,
       `CSeq: ${cseq} ${method}`,
@@ -91,10 +96,12 @@ export class RawCaller {
     ].join("\r\n");
   }
 
-  /** INVITE to `proxyPort`; learns route set and remote target from the 200 and ACKs it. */
+  /** INVITE to `proxyPort`; learns route set and remote target from the 200 and ACKs it (a failure: hop by hop). */
   async invite(proxyPort: number): Promise<SipMessage> {
-    this.send(this.request("INVITE", `sip:callee@127.0.0.1:${proxyPort}`, this.cseq), proxyPort);
+    const ruri = `sip:callee@127.0.0.1:${proxyPort}`;
+    this.send(this.request("INVITE", ruri, this.cseq), proxyPort);
     const ok = await this.final("INVITE");
+    if (ok.status >= 300) this.send(this.request("ACK", ruri, this.cseq, [], this.inviteBranch).replace(/^To: .*$/m, `To: <sip:callee@callee.invalid>;tag=${ok.toTag ?? ""}`), proxyPort);
     if (ok.status !== 200) return ok;
     this.toTag = ok.toTag ?? "";
     const c = ok.headerValues("contact")[0] ?? "";
@@ -111,5 +118,75 @@ export class RawCaller {
     const r = await this.final(method);
     if (method === "INVITE" && r.status === 200) this.send(this.request("ACK", this.remoteTarget, n), proxyPort);
     return r;
+  }
+}
+
+/**
+ * A callee that hangs up through the route set, as a real UA does: it answers each INVITE 200
+ * (copying the Record-Route) to where it came from, and `holdMs` later sends the BYE from its one
+ * socket to the first Route (the proxy's listen port) — sipp's UAS sends it to the proxy address
+ * the INVITE came from instead, which with `workers: N` is the routing worker's own egress socket.
+ */
+export class RawCallee {
+  private sock!: Socket;
+  /** Call-IDs answered 200, and those whose BYE got its 200. */
+  readonly answered = new Set<string>();
+  readonly ended = new Set<string>();
+  /** First lines of the other replies to its BYEs. */
+  readonly byeErrors: string[] = [];
+
+  constructor(
+    readonly port: number,
+    private readonly holdMs: number,
+  ) {}
+
+  async open(): Promise<void> {
+    this.sock = createSocket("udp4");
+    this.sock.on("message", (b, rinfo) => {
+      const r = parseMessage(b);
+      if (!r.ok) return;
+      const m = r.msg;
+      if (!m.isRequest) {
+        if (m.cseq.method !== "BYE" || m.status < 200) return;
+        if (m.status === 200) this.ended.add(m.callId);
+        else this.byeErrors.push(`${m.status} ${m.reason}`);
+        return;
+      }
+      if (m.method === "ACK") return;
+      const lines = [`SIP/2.0 200 OK`];
+      for (const f of m.fields) {
+        if (!["via", "from", "to", "call-id", "cseq", "record-route"].includes(f.name)) continue;
+        const line = m.raw.slice(f.start, f.end).trimEnd();
+        lines.push(f.name === "to" && m.toTag === null ? `${line};tag=callee` : line);
+      }
+      lines.push(`Contact: <sip:callee@127.0.0.1:${this.port}>`, "Content-Length: 0", "", "");
+      this.sock.send(lines.join("\r\n"), rinfo.port, rinfo.address);
+      if (m.method !== "INVITE" || this.answered.has(m.callId)) return;
+      this.answered.add(m.callId);
+      const routes = m.headerValues("record-route");
+      const target = m.contacts();
+      const ruri = target !== "*" && target.length > 0 ? target[0]!.uriText : m.from.uriText;
+      const hop = /sip:([\d.]+):(\d+)/.exec(routes[0] ?? "");
+      const bye = [
+        `BYE ${ruri} SIP/2.0`,
+        `Via: SIP/2.0/UDP 127.0.0.1:${this.port};branch=z9hG4bK-bye-${randomBytes(4).toString("hex")}`,
+        ...routes.map((v) => `Route: ${v}`),
+        `From: ${m.header("to")};tag=callee`,
+        `To: ${m.header("from")}`,
+        `Call-ID: ${m.callId}`,
+        `CSeq: 1 BYE`,
+        `Max-Forwards: 70`,
+        `Content-Length: 0`,
+        ``,
+        ``,
+      ].join("\r\n");
+      const t = setTimeout(() => this.sock.send(bye, Number(hop?.[2] ?? rinfo.port), hop?.[1] ?? rinfo.address), this.holdMs);
+      t.unref();
+    });
+    await new Promise<void>((r) => this.sock.bind(this.port, "127.0.0.1", r));
+  }
+
+  close(): void {
+    this.sock.close();
   }
 }
