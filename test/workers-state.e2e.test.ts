@@ -69,6 +69,13 @@ async function dsLoad(n: Node): Promise<number> {
   return l.RECORDS[0]!.SET.TARGETS[0]!.DEST.RUNTIME?.DLGLOAD ?? -1;
 }
 
+/** Records `v`; throws (so a timed-out wait names it) unless it is `want`. */
+function mustBe(seen: number[], v: number, want: number, what: string): boolean {
+  seen.push(v);
+  if (v !== want) throw new Error(`${what} ${v}`);
+  return true;
+}
+
 let st: Node;
 let gw: Node;
 
@@ -141,7 +148,7 @@ describe("workers: 2, dispatcher alg 10 call load", () => {
     const before = await perWorker(st, "core:rcv_requests_invite");
     const seen: number[] = [];
     const { codes, answered } = await heldCalls("ds", P + 40, async () => {
-      await waitUntil(async () => (seen.push(await dsLoad(st)), seen.at(-1) === 10), { timeoutMs: 10_000, what: "DLGLOAD 10" });
+      await waitUntil(async () => mustBe(seen, await dsLoad(st), 10, "DLGLOAD"), { timeoutMs: 10_000, what: "DLGLOAD 10" });
     });
     expect(codes.filter((c) => c === 200)).toHaveLength(10);
     expect(codes.filter((c) => c === 404), "over the load limit: no destination").toHaveLength(10);
@@ -161,7 +168,7 @@ describe("workers: 2, dialog profiles", () => {
     const before = await perWorker(st, "core:rcv_requests_invite");
     const sizes: number[] = [];
     const { codes, answered } = await heldCalls("lim", P + 60, async () => {
-      await waitUntil(async () => (sizes.push(await rpcResult<number>(st.rpc, "dlg.profile_get_size", ["account", "lim"])), sizes.at(-1) === 6), { timeoutMs: 10_000, what: "profile size 6" });
+      await waitUntil(async () => mustBe(sizes, await rpcResult<number>(st.rpc, "dlg.profile_get_size", ["account", "lim"]), 6, "profile size"), { timeoutMs: 10_000, what: "profile size 6" });
       const each = await rpcResult<Array<{ result: number }>>(st.rpc, "core.worker_stats", ["dlg.profile_get_size", ["account", "lim"]]);
       expect(each.map((w) => w.result)).toEqual([6, 6]); // every worker reads the node's number
       const active = await rpcResult<{ all: number }>(st.rpc, "dlg.stats_active");

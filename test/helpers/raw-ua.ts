@@ -132,6 +132,7 @@ export class RawCallee {
   /** Call-IDs answered 200, and those whose BYE got its 200. */
   readonly answered = new Set<string>();
   readonly ended = new Set<string>();
+  private readonly timers = new Set<NodeJS.Timeout>();
   /** First lines of the other replies to its BYEs. */
   readonly byeErrors: string[] = [];
 
@@ -180,13 +181,17 @@ export class RawCallee {
         ``,
         ``,
       ].join("\r\n");
-      const t = setTimeout(() => this.sock.send(bye, Number(hop?.[2] ?? rinfo.port), hop?.[1] ?? rinfo.address), this.holdMs);
-      t.unref();
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        this.sock.send(bye, Number(hop?.[2] ?? rinfo.port), hop?.[1] ?? rinfo.address);
+      }, this.holdMs);
+      this.timers.add(t);
     });
     await new Promise<void>((r) => this.sock.bind(this.port, "127.0.0.1", r));
   }
 
   close(): void {
+    for (const t of this.timers) clearTimeout(t);
     this.sock.close();
   }
 }
