@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { Worker } from "node:worker_threads";
 import { WindowCounters } from "./window-counters.js";
 import { mergePrometheus, mergeResults, answeredByOne, isCounterMethod } from "./merge.js";
-import { SharedArena } from "./node-shared.js";
+import { SharedArena, singleNode } from "./node-shared.js";
+import { KeyCounts } from "./key-counts.js";
+import { replicateState } from "./replicated-state.js";
 
 describe("WindowCounters (shared memory)", () => {
   it("counts per key and window, carries the previous window, forgets older ones", () => {
@@ -61,5 +63,48 @@ describe("merging the workers' answers", () => {
     expect(m).toContain('olelo_core_rcv_requests_total{node="a"} 7\n');
     expect(m).toContain('olelo_usrloc_registered_users{node="a"} 7\n');
     expect(m.match(/# TYPE olelo_core_rcv_requests_total/g)).toHaveLength(1);
+  });
+});
+
+describe("KeyCounts (shared memory, one row per worker)", () => {
+  const mem = () => new Int32Array(new SharedArrayBuffer(KeyCounts.cells(64, 2) * 4));
+
+  it("sums the workers' rows; a restarted worker's reset drops only its own counts", () => {
+    const m = mem();
+    const w0 = new KeyCounts(m, 64, 2, 0);
+    const w1 = new KeyCounts(m, 64, 2, 1);
+    w0.add("trunk\0gw1", 1);
+    w0.add("trunk\0gw1", 1);
+    w1.add("trunk\0gw1", 1);
+    w1.add("trunk", 3);
+    expect(w0.sum("trunk\0gw1")).toBe(3);
+    expect(w1.sum("trunk\0gw1")).toBe(3);
+    expect(w0.sum("trunk")).toBe(3);
+    expect(w0.sum("other")).toBe(0);
+    w0.add("trunk\0gw1", -1);
+    expect(w1.sum("trunk\0gw1")).toBe(2);
+    new KeyCounts(m, 64, 2, 1).resetRow(); // worker 1 restarted
+    expect(w0.sum("trunk\0gw1")).toBe(1);
+    expect(w0.sum("trunk")).toBe(0);
+  });
+
+  it("reuses slots whose count went back to 0; refuses a new key when its window is full", () => {
+    const m = new Int32Array(new SharedArrayBuffer(KeyCounts.cells(4, 1) * 4));
+    const k = new KeyCounts(m, 4, 1, 0);
+    for (let i = 0; i < 4; i++) expect(k.add(`k${i}`, 1)).toBe(true);
+    expect(k.add("k4", 1)).toBe(false);
+    k.add("k2", -1);
+    expect(k.add("k4", 1)).toBe(true);
+    expect(k.sum("k4")).toBe(1);
+    expect(k.sum("k2")).toBe(0);
+  });
+});
+
+describe("replicateState", () => {
+  it("with one worker: probes here, publishes nothing", () => {
+    const r = replicateState<number>(singleNode(), "x", { snapshot: () => [], apply: () => {} });
+    expect(r.prober).toBe(true);
+    expect(r.shared).toBe(false);
+    r.publish("k", 1);
   });
 });

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { NonceManager } from "./nonce.js";
-import { NonceTracker } from "./nonce-tracker.js";
+import { NonceTracker, type NonceUses } from "./nonce-tracker.js";
+import { SharedNonceTracker } from "./shared-nonce-tracker.js";
 
 describe("NonceManager", () => {
   beforeEach(() => {
@@ -60,9 +61,14 @@ describe("NonceManager", () => {
   });
 });
 
-describe("NonceTracker", () => {
+const shared = (slots: number, now?: () => number) => new SharedNonceTracker(new Int32Array(new SharedArrayBuffer(SharedNonceTracker.cells(slots) * 4)), slots, now);
+
+describe.each([
+  ["NonceTracker", (n: number, now?: () => number): NonceUses => new NonceTracker(n, now)],
+  ["SharedNonceTracker (workers)", (n: number, now?: () => number): NonceUses => shared(Math.max(n, 64), now)],
+])("%s", (_name, make) => {
   it("accepts each nc once, in order or reordered inside the window", () => {
-    const t = new NonceTracker(100);
+    const t = make(100);
     expect(t.use("n", 1, 2e9, 1, false)).toBe("ok");
     expect(t.use("n", 1, 2e9, 1, false)).toBe("replay");
     expect(t.use("n", 1, 2e9, 3, false)).toBe("ok");
@@ -78,16 +84,28 @@ describe("NonceTracker", () => {
   });
 
   it("one-time nonces are good once, with or without nc", () => {
-    const t = new NonceTracker(100);
+    const t = make(100);
     expect(t.use("a", 1, 2e9, 1, true)).toBe("ok");
     expect(t.use("a", 1, 2e9, 2, true)).toBe("replay");
     expect(t.use("b", 1, 2e9, null, true)).toBe("ok");
     expect(t.use("b", 1, 2e9, null, true)).toBe("replay");
-    const legacy = new NonceTracker(100);
+    const legacy = make(100);
     expect(legacy.use("c", 1, 2e9, null, false)).toBe("ok");
     expect(legacy.use("c", 1, 2e9, null, false)).toBe("ok"); // no qop, no one-time: cannot tell
   });
 
+  it("sweeps entries of expired nonces", () => {
+    let now = 1_000_000;
+    const t = make(10, () => now);
+    t.use("a", 900, 1_100, 1, false);
+    t.use("b", 900, 1_300, 1, false);
+    now = 1_200_000;
+    expect(t.sweep()).toBe(1);
+    expect(t.size).toBe(1);
+  });
+});
+
+describe("NonceTracker", () => {
   it("stays bounded and refuses forgotten nonces issued before the eviction horizon", () => {
     const t = new NonceTracker(3);
     t.use("n1", 100, 2e9, 1, false);
@@ -99,14 +117,26 @@ describe("NonceTracker", () => {
     expect(t.use("n0", 99, 2e9, 5, false)).toBe("forgotten");
     expect(t.use("n5", 104, 2e9, 1, false)).toBe("ok");
   });
+});
 
-  it("sweeps entries of expired nonces", () => {
-    let now = 1_000_000;
-    const t = new NonceTracker(10, () => now);
-    t.use("a", 900, 1_100, 1, false);
-    t.use("b", 900, 1_300, 1, false);
-    now = 1_200_000;
-    expect(t.sweep()).toBe(1);
-    expect(t.size).toBe(1);
+describe("SharedNonceTracker", () => {
+  it("two workers share one window: an nc used through one is a replay through the other", () => {
+    const mem = new Int32Array(new SharedArrayBuffer(SharedNonceTracker.cells(64) * 4));
+    const a = new SharedNonceTracker(mem, 64);
+    const b = new SharedNonceTracker(mem, 64);
+    expect(a.use("n", 1, 2e9, 1, false)).toBe("ok");
+    expect(b.use("n", 1, 2e9, 1, false)).toBe("replay");
+    expect(b.use("n", 1, 2e9, 2, false)).toBe("ok");
+    expect(a.use("n", 1, 2e9, 2, false)).toBe("replay");
+    expect(a.size).toBe(1);
+  });
+
+  it("over a full window evicts the oldest and refuses what was issued before it", () => {
+    const t = shared(16); // one probe window: the whole table
+    for (let i = 0; i < 16; i++) expect(t.use(`n${i}`, 100 + i, 2e9, 1, false)).toBe("ok");
+    expect(t.use("late", 200, 2e9, 1, false)).toBe("ok"); // evicts n0 (issued 100)
+    expect(t.use("n0", 100, 2e9, 2, false)).toBe("forgotten");
+    expect(t.use("n5", 105, 2e9, 2, false)).toBe("ok");
+    expect(t.size).toBe(16);
   });
 });
