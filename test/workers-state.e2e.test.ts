@@ -24,12 +24,15 @@ import { runSipp, startSippServer } from "./helpers/sipp.js";
 import { UdpPeer } from "./helpers/udp-peer.js";
 import { RawCallee, RawCaller } from "./helpers/raw-ua.js";
 import { answerChallenge, parseChallenge } from "./scripts/firewall-digest.js";
+import { TEST_SCRIPTS } from "./helpers/proxy.js";
 
 const P = await freePortBlock(100);
 const ST = P; // node 1: dispatcher alg 10, dialog limits, auth + registrar
 const GW = P + 1; // node 2: lcr
 const G1 = P + 20; // lcr gateway answering 503 (raw UDP)
-const G2 = P + 21; // lcr gateway answering 200 (sipp)
+const G2 = P + 21; // lcr and drouting gateway answering 200 (sipp)
+const G3 = P + 22; // drouting gateway answering 503 (raw UDP)
+const DR = P + 2; // node 3: drouting with keepalives
 
 interface Node extends TestProcess {
   rpc: string;
@@ -78,6 +81,7 @@ function mustBe(seen: number[], v: number, want: number, what: string): boolean 
 
 let st: Node;
 let gw: Node;
+let dr: Node;
 
 beforeAll(async () => {
   const subscribers = { subscriber: [{ id: 1, username: "alice", domain: "127.0.0.1", password: "wonderland" }] };
@@ -92,7 +96,14 @@ beforeAll(async () => {
       { id: 2, lcr_id: 1, rule_id: 1, gw_id: 2, priority: 1, weight: 1 },
     ],
   };
-  [st, gw] = await Promise.all([
+  const drTables = {
+    dr_gateways: [
+      { gwid: 1, address: `127.0.0.1:${G3}` },
+      { gwid: 2, address: `127.0.0.1:${G2}` },
+    ],
+    dr_rules: [{ ruleid: 1, groupid: "1", prefix: "49", priority: 0, timerec: "", gwlist: "1,2" }],
+  };
+  [st, gw, dr] = await Promise.all([
     startNode(
       "ws-state",
       ST,
@@ -111,11 +122,22 @@ beforeAll(async () => {
       { "dispatcher.list": `1 sip:127.0.0.1:${P + 30} 0 0 duid=uas;maxload=10\n`, "subscriber.json": JSON.stringify(subscribers) },
     ),
     startNode("ws-lcr", GW, P + 81, { modules: { lcr: { ping_interval: 1 } }, tables: { lcr: "@DIR@/lcr.json" }, script: { settings: { lcrId: 1 } } }, { "lcr.json": JSON.stringify(lcr) }),
+    startNode(
+      "ws-dr",
+      DR,
+      P + 82,
+      {
+        modules: { drouting: { enable_keepalive: 1, keepalive_interval: 1 } },
+        tables: { drouting: "@DIR@/drouting.json" },
+        script: { file: join(TEST_SCRIPTS, "routing-drouting.ts"), settings: { group: 1 } },
+      },
+      { "drouting.json": JSON.stringify(drTables) },
+    ),
   ]);
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all([st?.stop(), gw?.stop()]);
+  await Promise.all([st?.stop(), gw?.stop(), dr?.stop()]);
 });
 
 /**
@@ -247,27 +269,35 @@ describe("workers: 2, auth nonces", () => {
   });
 });
 
-describe("workers: 2, lcr gateway state", () => {
-  let g2: Awaited<ReturnType<typeof startSippServer>>;
-  const bad = { invites: 0, options: 0 };
+/** A gateway that answers every request 503; counts the INVITEs and OPTIONS it got. */
+async function badGateway(port: number): Promise<{ invites: number; options: number; close(): void }> {
   const sock = createSocket("udp4");
+  const g = { invites: 0, options: 0, close: () => sock.close() };
+  sock.on("message", (b, rinfo) => {
+    const t = b.toString("latin1");
+    const method = t.slice(0, t.indexOf(" "));
+    if (method === "ACK") return;
+    if (method === "INVITE") g.invites++;
+    if (method === "OPTIONS") g.options++;
+    const keep = t.split("\r\n").filter((l) => /^(Via|From|To|Call-ID|CSeq):/i.test(l));
+    const lines = keep.map((l) => (/^To:/i.test(l) && !/;tag=/.test(l) ? `${l};tag=bad` : l));
+    sock.send(["SIP/2.0 503 Service Unavailable", ...lines, "Content-Length: 0", "", ""].join("\r\n"), rinfo.port, rinfo.address);
+  });
+  await new Promise<void>((r) => sock.bind(port, "127.0.0.1", () => r()));
+  return g;
+}
+
+describe("workers: 2, lcr and drouting gateway state", () => {
+  let g2: Awaited<ReturnType<typeof startSippServer>>;
+  let bad: Awaited<ReturnType<typeof badGateway>>;
+  let badDr: Awaited<ReturnType<typeof badGateway>>;
   beforeAll(async () => {
-    g2 = await startSippServer({ scenario: "uas_rr.xml", port: G2 });
-    // gateway 1 answers everything 503
-    sock.on("message", (b, rinfo) => {
-      const t = b.toString("latin1");
-      const method = t.slice(0, t.indexOf(" "));
-      if (method === "ACK") return;
-      if (method === "INVITE") bad.invites++;
-      if (method === "OPTIONS") bad.options++;
-      const keep = t.split("\r\n").filter((l) => /^(Via|From|To|Call-ID|CSeq):/i.test(l));
-      const lines = keep.map((l) => (/^To:/i.test(l) && !/;tag=/.test(l) ? `${l};tag=bad` : l));
-      sock.send(["SIP/2.0 503 Service Unavailable", ...lines, "Content-Length: 0", "", ""].join("\r\n"), rinfo.port, rinfo.address);
-    });
-    await new Promise<void>((r) => sock.bind(G1, "127.0.0.1", () => r()));
+    g2 = await startSippServer({ scenario: "uas_rr.xml", port: G2, extra: ["-aa"] }); // -aa: 200 to the keepalive OPTIONS
+    [bad, badDr] = await Promise.all([badGateway(G1), badGateway(G3)]);
   });
   afterAll(async () => {
-    sock.close();
+    bad?.close();
+    badDr?.close();
     await g2?.stop();
   });
 
@@ -288,5 +318,20 @@ describe("workers: 2, lcr gateway state", () => {
     expect(pings[1], "probes from worker 1").toBe(0);
     const dump = await rpcResult<{ gw: Array<{ gw_id: number; state: number }> }>(gw.rpc, "core.worker_stats", ["lcr.dump_gws"]).catch(() => null);
     if (dump) for (const w of dump as unknown as Array<{ result: { gw: Array<{ gw_id: number; state: number }> } }>) expect(w.result.gw.find((g) => g.gw_id === 1)?.state).toBe(2);
+  });
+
+  it("drouting: a gateway worker 0's keepalive found down is left out by both workers; worker 1 sends no keepalive", async () => {
+    await waitUntil(async () => (await perWorker(dr, "drouting:gateways_down")).every((v) => v === 1), { timeoutMs: 10_000, what: "gateway 1 down in both workers" });
+    const before = await perWorker(dr, "core:rcv_requests_invite");
+    const r = await runSipp({ scenario: "uac_rr.xml", port: P + 92, remote: `127.0.0.1:${DR}`, calls: 30, rate: 50, service: "4913", transport: "un", extra: ["-max_socket", "100"] });
+    expect(r.failed, r.errors + r.stderr).toBe(0);
+    expect(r.successful).toBe(30);
+    const after = await perWorker(dr, "core:rcv_requests_invite");
+    expect(after.every((v, i) => v > before[i]!), `INVITEs per worker: ${after.join(", ")}`).toBe(true);
+    expect(badDr.invites, "INVITEs to the down gateway").toBe(0);
+    expect(badDr.options).toBeGreaterThan(0);
+    const ka = await perWorker(dr, "drouting:keepalive_sent");
+    expect(ka[0]).toBeGreaterThan(0);
+    expect(ka[1], "keepalives from worker 1").toBe(0);
   });
 });
