@@ -8,7 +8,8 @@
  * workers took INVITEs while the push was under way (from the API write's answer to the ACK), the
  * control plane sees the ACK only with both workers running the version with every row
  * (core.worker_stats core.config_status).
- * Rows: OLELO_TEST_PUSH_ROWS (default 1,000,000). Ports: a block of 20 from test/kit/ports.ts.
+ * Rows: OLELO_TEST_PUSH_ROWS (default 1,000,000: ~25 s on a 2-core VM; far fewer rows make the push
+ * too short for the "both workers took INVITEs during it" check). Ports: a block of 20 from test/kit/ports.ts.
  */
 import type mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
