@@ -9,7 +9,7 @@ import { createSyncClient, type SyncClient } from "../data-plane/sync/client.js"
 import { BAD_ROW_MARKER, createFakeTables } from "../data-plane/sync/testing/fake-sinks.js";
 import { dispatcherRows, lcrGwRows, prefixRouteRows } from "../tables/testing/sample-rows.js";
 import { freePort } from "./kit/ports.js";
-import { waitUpTo, waitUntil } from "./kit/wait.js";
+import { waitUpTo, waitUntil, letTimePass } from "./kit/wait.js";
 
 setLogSink(() => {});
 
@@ -79,7 +79,7 @@ describe("sync client ⇄ push server over gRPC", () => {
     });
     expect(dp.tables.statusOf("dispatcher")).toMatchObject({ version: "d1", lastErrorVersion: "d2" });
     expect(dp.sync.status().nacks).toBe(1);
-    await new Promise((r) => setTimeout(r, 300));
+    await letTimePass(300, "a resend of the NACKed version would come within this");
     expect(dp.sync.status().nacks).toBe(1); // no resend of the NACKed version
     source.set("dispatcher", { dispatcher: dispatcherRows(5) }, "d3");
     await until(() => dp.live.get("dispatcher")?.version === "d3");
@@ -94,7 +94,7 @@ describe("sync client ⇄ push server over gRPC", () => {
     const dp = await node(srv.address, "dp-3", ["dispatcher"]);
     await until(() => kindOf(srv, "dp-3", "dispatcher")?.appliedVersion === "d1");
     source.set("lcr", { lcr_gw: [] }, "unrelated"); // a change the node does not subscribe to
-    await new Promise((r) => setTimeout(r, 300));
+    await letTimePass(300, "an apply would come within this");
     expect(dp.live.get("dispatcher")!.applies).toBe(1);
     expect(dp.sync.status().acks).toBe(1);
   });
@@ -195,7 +195,7 @@ describe("sync client ⇄ push server over gRPC", () => {
     await dp.sync.close();
     await until(() => srv.nodes()[0]!.connected === false);
     expect(dp.sync.status()).toMatchObject({ state: "closed", connected: false });
-    await new Promise((r) => setTimeout(r, 200));
+    await letTimePass(200, "a reconnect would come within this");
     expect(srv.nodes()[0]!.connected).toBe(false);
   });
 

@@ -10,7 +10,7 @@ import { createSyncClient, type DeltaBase, type SyncClient } from "../data-plane
 import { BAD_ROW_MARKER, createFakeTables } from "../data-plane/sync/testing/fake-sinks.js";
 import { prefixRouteRows } from "../tables/testing/sample-rows.js";
 import { freePort } from "./kit/ports.js";
-import { waitUntil } from "./kit/wait.js";
+import { waitUntil, letTimePass } from "./kit/wait.js";
 
 setLogSink(() => {});
 
@@ -187,7 +187,7 @@ describe("delta push: sync client ⇄ push server over gRPC (loopback)", () => {
       lastNackError: { reason: "INVALID_ROW", table: "prefix_route", row: prefix(42) },
     });
     expect(dp.tables.statusOf("prefix_route")).toMatchObject({ version: "p1", lastErrorVersion: "p2" });
-    await new Promise((r) => setTimeout(r, 300));
+    await letTimePass(300, "a resend or full push would come within this");
     expect(srv.pushStats()).toMatchObject({ fullSends: 1, deltaSends: 1 }); // not resent, no full push
 
     source.set("prefix_route", { prefix_route: withRoute(rows, 43, "fixed") }, "p3");

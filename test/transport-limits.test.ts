@@ -65,7 +65,7 @@ describe("connection flood against the connection limit", () => {
     expect(dp.stats.select("tls:rejected_limit")[0]![1]).toBeGreaterThanOrEqual(40);
     for (const s of flood) s.destroy();
     // the slots come back: a real client is served
-    await new Promise((r) => setTimeout(r, 100));
+    await waitUpTo(() => dp.core.transport.connectionCount() === 0, 100);
     const ua = await SipUa.connect({ transport: "tls", host: "127.0.0.1", port: P + 1, tls: { ca: readFileSync(pki.ca) } });
     try {
       expect(await ua.call(`sip:bob@127.0.0.1:${P + 1}`)).toMatchObject({ inviteStatus: 200, byeStatus: 200 });

@@ -140,7 +140,6 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs:
   return waitUntil(cond, { timeoutMs, intervalMs: 50, what });
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Writes a file atomically (write + rename), as an operator's deploy tool would. */
 export function writeAtomic(path: string, text: string): void {

@@ -161,4 +161,3 @@ export function tally(users: readonly string[]): Record<string, number> {
   return out;
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
