@@ -26,7 +26,6 @@ const STALE_PORT = BASE + 50; // nonce_expire 1, no pike
 const MAX_FAILURES = 5;
 const LOCAL = `127.0.0.1:${PORT}`;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let seq = 0;
 
 interface Req {

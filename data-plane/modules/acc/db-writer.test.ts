@@ -13,7 +13,6 @@ setLogLevel("error");
 const DB = "olelo_test_acc_writer";
 const URL = `mysql://root@127.0.0.1:3306/${DB}`;
 const log = createLogger("acc-test");
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("AccDbWriter", () => {
   let admin: mysql.Connection;
