@@ -1,48 +1,33 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, it } from "vitest";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { setLogSink } from "../lib/log/logger.js";
 import { createMemorySource, type MemorySource } from "../control-plane/push/push-source.js";
-import { createPushServer, type PushServer } from "../control-plane/push/server.js";
-import { createSyncClient, type SyncClient } from "../data-plane/sync/client.js";
+import type { PushServer } from "../control-plane/push/server.js";
+import type { SyncClient } from "../data-plane/sync/client.js";
 import { BAD_ROW_MARKER, createFakeTables } from "../data-plane/sync/testing/fake-sinks.js";
 import { dispatcherRows, lcrGwRows, prefixRouteRows } from "../tables/testing/sample-rows.js";
 import { freePort } from "./kit/ports.js";
+import { useSyncFixture } from "./helpers/sync-fixture.js";
 import { waitUpTo, waitUntil, letTimePass } from "./kit/wait.js";
 
 setLogSink(() => {});
 
-const servers: PushServer[] = [];
-const clients: SyncClient[] = [];
-const dirs: string[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) await c.close();
-  for (const s of servers.splice(0)) await s.close({ force: true });
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const fx = useSyncFixture("olelo-sync-");
 
 const until = (cond: () => boolean, ms = 5000, what = "condition") => waitUntil(cond, { timeoutMs: ms, intervalMs: 10, what });
 
 async function serve(source: MemorySource, port = 0, chunkBytes?: number): Promise<PushServer> {
-  const s = await createPushServer({ source, host: "127.0.0.1", port, chunk: chunkBytes ? { chunkBytes } : undefined });
-  servers.push(s);
-  return s;
+  return fx.serve({ source, host: "127.0.0.1", port, chunk: chunkBytes ? { chunkBytes } : undefined });
 }
 
 async function node(url: string, nodeId: string, kinds: string[], cacheDir: string | null = null, backoff = { initialMs: 50, maxMs: 400 }) {
   const { tables, live } = createFakeTables(kinds);
-  const sync = await createSyncClient({ url, nodeId, tables, cacheDir, backoff });
-  clients.push(sync);
+  const sync = await fx.client({ url, nodeId, tables, cacheDir, backoff });
   return { tables, live, sync };
 }
 
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "olelo-sync-"));
-  dirs.push(d);
-  return d;
-}
+const tempDir = fx.tempDir;
 
 const kindOf = (srv: PushServer, id: string, kind: string) => srv.nodes().find((n) => n.nodeId === id)?.tables.find((t) => t.kind === kind);
 
