@@ -25,6 +25,7 @@ import {
   type DataPlaneProcess,
 } from "./helpers/processes.js";
 import { freePortBlock } from "./kit/ports.js";
+import { letTimePass } from "./kit/wait.js";
 
 const DB = "olelo_test_e2e_cdc";
 const BASE = await freePortBlock(10);
@@ -143,7 +144,7 @@ describe("change capture: SQL writes go live without polling", () => {
     await waitUntil("the bad row is reported", async () => (await rpcResult(cp.rpcUrl, "status")).kinds.find((k: { kind: string }) => k.kind === "dispatcher").lastError?.row === 3, 5000, [cp]);
     // a good row written after it does not slip past the refused one
     await admin.query("INSERT INTO dispatcher (id, setid, destination, flags, priority, attrs, description) VALUES (4, 1, 'sip:10.9.0.4:5060', 0, 0, '', 'good')");
-    await new Promise((r) => setTimeout(r, 500));
+    await letTimePass(500, "the good row would be served within this if it slipped past");
     expect(await served("dispatcher")).toBe(good);
     expect(await destinations()).toEqual([]);
     // removing the bad row clears the error (the kind is back at the same content: same version)
@@ -162,6 +163,11 @@ describe("change capture: SQL writes go live without polling", () => {
     await waitUntil("writes made while the control plane was down are live", async () => (await destinations()).join() === "sip:10.9.0.6:5060" && (await dpStatus("subscriber")).rows === 1 && (await dpStatus("dispatcher", dp2)).rows === 1, 30_000, [cp, dp, dp2]);
     // and the tail runs again after the restart
     const ms = await timeToLive("dispatcher", "INSERT INTO dispatcher (id, setid, destination, flags, priority, attrs, description) VALUES (7, 1, 'sip:10.9.0.7:5060', 0, 0, '', 'after')", 2);
-    expect(ms).toBeLessThan(1500);
+    // the control plane has no full poll (pollMs 0): the version came from the change-log tail,
+    // and its log says so. Latency is the benchmark's (bench/push/cdc-latency.ts); the bound here
+    // is loose because the first change after a restart competes with the restart's own work,
+    // which on a loaded CI machine took 2.7 s once.
+    expect(cp.log()).toMatch(/"kind":"dispatcher","version":"[0-9a-f]+","rows":2,"refused":0,"trigger":"change log: /);
+    expect(ms).toBeLessThan(5000);
   });
 });
