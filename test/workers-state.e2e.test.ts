@@ -151,8 +151,12 @@ async function heldCalls(caller: string, localPort: number, during: () => Promis
   const callers = Array.from({ length: 20 }, (_, i) => new RawCaller(localPort + i, caller));
   try {
     await Promise.all(callers.map((c) => c.open()));
-    const codes = Promise.all(callers.map((c) => c.invite(ST).then((m) => m.status)));
-    await during();
+    const codes = Promise.all(callers.map((c) => c.invite(ST).then((m) => m.status, () => 0)));
+    try {
+      await during();
+    } catch (e) {
+      throw new Error(`${(e as Error).message}; final replies: ${(await codes).join(" ")}`);
+    }
     const got = await codes;
     await waitUntil(() => callee.answered.size > 0 && callee.ended.size === callee.answered.size, {
       timeoutMs: 8000,
