@@ -75,7 +75,7 @@ async function dsLoad(n: Node): Promise<number> {
 /** Records `v`; throws (so a timed-out wait names it) unless it is `want`. */
 function mustBe(seen: number[], v: number, want: number, what: string): boolean {
   seen.push(v);
-  if (v !== want) throw new Error(`${what} ${v}`);
+  if (v !== want) throw new Error(`${what} ${v} (seen: ${[...new Set(seen)].join(" ")}, ${seen.length} reads)`);
   return true;
 }
 

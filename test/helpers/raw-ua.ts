@@ -99,8 +99,15 @@ export class RawCaller {
   /** INVITE to `proxyPort`; learns route set and remote target from the 200 and ACKs it (a failure: hop by hop). */
   async invite(proxyPort: number): Promise<SipMessage> {
     const ruri = `sip:callee@127.0.0.1:${proxyPort}`;
-    this.send(this.request("INVITE", ruri, this.cseq), proxyPort);
-    const ok = await this.final("INVITE");
+    const invite = this.request("INVITE", ruri, this.cseq);
+    this.send(invite, proxyPort);
+    // UDP: retransmit (T1 = 500 ms) until the proxy answers anything, as RFC 3261 timer A does
+    const resend = setInterval(() => this.send(invite, proxyPort), 500);
+    void this.waitFor((m) => !m.isRequest && m.cseqOrNull?.method === "INVITE", 5000).then(
+      () => clearInterval(resend),
+      () => clearInterval(resend),
+    );
+    const ok = await this.final("INVITE").finally(() => clearInterval(resend));
     if (ok.status >= 300) this.send(this.request("ACK", ruri, this.cseq, [], this.inviteBranch).replace(/^To: .*$/m, `To: <sip:callee@callee.invalid>;tag=${ok.toTag ?? ""}`), proxyPort);
     if (ok.status !== 200) return ok;
     this.toTag = ok.toTag ?? "";
