@@ -142,11 +142,11 @@ afterAll(async () => {
 
 /**
  * 20 concurrent calls from `caller`, each from its own socket (RawCaller: it answers the BYE to
- * where it came from, as RFC 3261 §18.2.2 says; sipp answers to its one remote address), held 3 s
+ * where it came from, as RFC 3261 §18.2.2 says; sipp answers to its one remote address), held 6 s
  * by a callee that then hangs up from its one socket (so every BYE reaches one worker).
  */
 async function heldCalls(caller: string, localPort: number, during: () => Promise<void>): Promise<{ codes: number[]; answered: number }> {
-  const callee = new RawCallee(P + 30, 3000);
+  const callee = new RawCallee(P + 30, 6000); // long enough for the RPC reads on a loaded machine
   await callee.open();
   const callers = Array.from({ length: 20 }, (_, i) => new RawCaller(localPort + i, caller));
   try {
@@ -159,7 +159,7 @@ async function heldCalls(caller: string, localPort: number, during: () => Promis
     }
     const got = await codes;
     await waitUntil(() => callee.answered.size > 0 && callee.ended.size === callee.answered.size, {
-      timeoutMs: 8000,
+      timeoutMs: 12_000,
       what: `every BYE answered 200 (answered ${callee.answered.size}, ended ${callee.ended.size}, others: ${callee.byeErrors.join(", ")})`,
     });
     return { codes: got, answered: callee.answered.size };
