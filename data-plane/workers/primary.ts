@@ -90,6 +90,11 @@ export async function startWorkers(cfg: DataPlaneConfig, count: number): Promise
           else p.reject(new RpcError(m.error.code, m.error.message, m.error.data));
         } else if (m.t === "bcast") {
           for (const o of slots) if (o !== slot && o.worker) o.worker.postMessage({ t: "bcast", ch: m.ch, msg: m.msg, from: slot.index } satisfies ToWorker);
+        } else if (m.t === "to") {
+          // one worker (connection relay); back to the sender as undeliverable when it is not running
+          const o = slots[m.to];
+          if (o?.worker && o.state !== "dead") o.worker.postMessage({ t: "bcast", ch: m.ch, msg: m.msg, from: slot.index } satisfies ToWorker);
+          else w.postMessage({ t: "bcast", ch: m.ch, msg: m.msg, from: -1 } satisfies ToWorker);
         } else if (m.t === "event") events.publish(m.kind, { ...m.data, worker: slot.index });
       });
       w.on("error", (e: Error) => log.error("worker failed", { worker: slot.index, error: e.stack ?? e.message }));

@@ -22,6 +22,7 @@ export type ToWorker =
   | { t: "health"; id: number }
   | { t: "bcast"; ch: string; msg: unknown; from: number }
   | { t: "stop" };
+/* a sendTo message reaches its worker as { t: "bcast", ch, msg, from }; an undeliverable one comes back with from -1 */
 
 export interface MethodInfo {
   name: string;
@@ -36,4 +37,6 @@ export type FromWorker =
   | { t: "res"; id: number; ok: true; result: unknown }
   | { t: "res"; id: number; ok: false; error: { code: number; message: string; data?: unknown } }
   | { t: "bcast"; ch: string; msg: unknown }
+  /** To one worker (NodeShared.sendTo). */
+  | { t: "to"; to: number; ch: string; msg: unknown }
   | { t: "event"; kind: string; data: Record<string, unknown> };

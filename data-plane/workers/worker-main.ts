@@ -21,6 +21,7 @@ const node: NodeShared = {
   count: data.count,
   sharedInt32: (name, length) => arena.int32(name, length),
   broadcast: (ch, msg) => port.postMessage({ t: "bcast", ch, msg }),
+  sendTo: (to, ch, msg) => port.postMessage({ t: "to", to, ch, msg }),
   on(ch, fn) {
     let s = handlers.get(ch);
     if (!s) handlers.set(ch, (s = new Set()));

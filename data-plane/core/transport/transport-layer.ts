@@ -6,6 +6,7 @@ import { createLogger } from "../../../lib/log/logger.js";
 import { ListenSocket, type ListenSpec } from "./listen-socket.js";
 import { StreamFramer } from "./stream-framer.js";
 import { bindUdp, isReply } from "./udp-bind.js";
+import type { ConnShare } from "./conn-share.js";
 
 const log = createLogger("transport");
 
@@ -75,6 +76,8 @@ export class TransportLayer {
    * with SO_REUSEPORT and each UDP listener gets an egress socket of this worker.
    */
   sharedSockets = false;
+  /** Workers: the node's connection directory and relay (conn-share.ts); null in one process. */
+  share: ConnShare | null = null;
   private readonly tcpServers = new Map<ListenSocket, net.Server>();
   private readonly conns = new Map<number, Connection>();
   /** remote "proto|ip|port" → connection id (aliases, Kamailio's tcp alias) */
@@ -230,6 +233,7 @@ export class TransportLayer {
     const conn = new TcpConnection(this.nextConnId++, socket, local, remote, this.tcp.maxMessageSize, this);
     this.conns.set(conn.id, conn);
     this.aliases.set(aliasKey("tcp", remote.address, remote.port), conn.id);
+    this.share?.opened(conn, remote.address, remote.port);
     return conn;
   }
 
@@ -237,6 +241,7 @@ export class TransportLayer {
   addConnection(conn: Connection): void {
     this.conns.set(conn.id, conn);
     this.aliases.set(aliasKey(conn.proto, conn.remote.address, conn.remote.port), conn.id);
+    this.share?.opened(conn, conn.remote.address, conn.remote.port);
   }
 
   allocConnId(): number {
@@ -247,6 +252,7 @@ export class TransportLayer {
   connectionClosed(conn: Connection): void {
     this.conns.delete(conn.id);
     this.untrackInbound(conn.id);
+    this.share?.closed(conn);
     const k = aliasKey(conn.proto, conn.remote.address, conn.remote.port);
     if (this.aliases.get(k) === conn.id) this.aliases.delete(k);
     for (const [key, id] of this.aliases) if (id === conn.id) this.aliases.delete(key);
@@ -255,6 +261,7 @@ export class TransportLayer {
   /** Adds an alias (e.g. the Via sent-by of requests on this connection) so later sends reuse it. */
   alias(conn: Connection, address: string, port: number): void {
     this.aliases.set(aliasKey(conn.proto, address, port), conn.id);
+    this.share?.opened(conn, address, port);
   }
 
   deliver(data: Buffer, src: Endpoint, sock: ListenSocket, conn: Connection | null): void {
@@ -268,6 +275,11 @@ export class TransportLayer {
       }
     }
     this.onMessage(data, src, sock, conn);
+  }
+
+  /** A message another worker received for this one (a reply to its transaction, conn-share.ts). */
+  deliverRelayed(data: Buffer, src: Endpoint, sock: ListenSocket): void {
+    this.onMessage(data, src, sock, null);
   }
 
   connection(id: number): Connection | undefined {
@@ -339,6 +351,8 @@ export class TransportLayer {
     if (connId) conn = this.conns.get(connId);
     if (!conn || conn.closed) conn = this.findConnection(dest.proto, dest.address, dest.port);
     if (!conn || conn.closed) {
+      // workers: a connection another worker holds gets the bytes through that worker
+      if (this.share !== null && this.share.relay(dest, data)) return true;
       if (noConnect) return false;
       const c = this.connect(dest, sock);
       if (!c) return false;
