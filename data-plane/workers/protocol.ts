@@ -21,8 +21,9 @@ export type ToWorker =
   /** The health counters of a StatsReport (summed by the primary). */
   | { t: "health"; id: number }
   | { t: "bcast"; ch: string; msg: unknown; from: number }
+  /** A NodeShared.sendTo message of worker `from`; from -1: one this worker sent that could not be delivered. */
+  | { t: "to"; ch: string; msg: unknown; from: number }
   | { t: "stop" };
-/* a sendTo message reaches its worker as { t: "bcast", ch, msg, from }; an undeliverable one comes back with from -1 */
 
 export interface MethodInfo {
   name: string;
@@ -38,5 +39,5 @@ export type FromWorker =
   | { t: "res"; id: number; ok: false; error: { code: number; message: string; data?: unknown } }
   | { t: "bcast"; ch: string; msg: unknown }
   /** To one worker (NodeShared.sendTo). */
-  | { t: "to"; to: number; ch: string; msg: unknown }
+  | { t: "to"; to: number; ch: string; msg: unknown; undeliverable?: true }
   | { t: "event"; kind: string; data: Record<string, unknown> };

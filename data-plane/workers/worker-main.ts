@@ -34,7 +34,12 @@ let dp: DataPlane | null = null;
 const early: ToWorker[] = [];
 
 async function handle(m: ToWorker): Promise<void> {
-  if (m.t === "bcast") {
+  if (m.t === "to" && m.from >= 0 && !handlers.get(m.ch)?.size) {
+    // not listening yet (starting): back to the sender, which fails what it asked for
+    port.postMessage({ t: "to", to: m.from, ch: m.ch, msg: m.msg, undeliverable: true });
+    return;
+  }
+  if (m.t === "bcast" || m.t === "to") {
     for (const fn of handlers.get(m.ch) ?? []) {
       try {
         fn(m.msg, m.from);

@@ -11,7 +11,7 @@ import type { SipMessage } from "../../data-plane/core/sip/message.js";
  */
 export class TcpUa {
   private sock!: net.Socket;
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private waiters: Array<{ match: (m: SipMessage) => boolean; resolve: (m: SipMessage) => void }> = [];
   readonly counts = { INVITE: 0, ACK: 0, BYE: 0, other: 0 };
   readonly tag = randomBytes(4).toString("hex");
