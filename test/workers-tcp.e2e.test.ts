@@ -209,10 +209,13 @@ describe("workers: 2, a phone on one TCP connection", () => {
     try {
       await ua.close();
       await waitUntil(async () => (await tcpInfo()).every((i) => i.opened_connections === 0), { timeoutMs: 5000, what: "connection gone on the node" });
+      const relayed = (await tcpInfo())[1 - own]!.relay.relayed_out;
       const t0 = Date.now();
       a.send(request(a, "INVITE", `sip:bob@127.0.0.1:${SIP}`, randomBytes(6).toString("hex"), 1, null, []), SIP);
       const r = await a.waitFor(final("INVITE"), 10_000, "final reply to INVITE");
       expect(r.status).toBeGreaterThanOrEqual(400);
+      // the owner erased the connection from the directory when it closed: nothing was relayed (as in one process: the connect is refused)
+      expect((await tcpInfo())[1 - own]!.relay.relayed_out).toBe(relayed);
       expect(Date.now() - t0).toBeLessThan(5000); // not a timer: the send failed at once
       const workers = await rpcResult<{ workers: Array<{ state: string }>; restarts: number }>(RPC, "core.workers");
       expect(workers.workers.map((w) => w.state)).toEqual(["running", "running"]);
