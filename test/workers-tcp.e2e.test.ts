@@ -19,11 +19,13 @@ import { rpcResult, spawnCommand, waitForPort, type TestProcess } from "./helper
 import { runSipp } from "./helpers/sipp.js";
 import { TcpUa } from "./helpers/tcp-ua.js";
 import { RawAgent, newBranch } from "./helpers/raw-agent.js";
+import { SipUa } from "./helpers/ws-client.js";
 import type { SipMessage } from "../data-plane/core/sip/message.js";
 
 const P = await freePortBlock(20);
 const SIP = P;
 const CONTROL = P + 1;
+const WS = P + 4;
 const RPC = `http://127.0.0.1:${CONTROL}/RPC`;
 
 interface Relay {
@@ -49,11 +51,11 @@ beforeAll(async () => {
     JSON.stringify({
       node: "w-tcp",
       workers: 2,
-      listen: [`udp:127.0.0.1:${SIP}`, `tcp:127.0.0.1:${SIP}`],
+      listen: [`udp:127.0.0.1:${SIP}`, `tcp:127.0.0.1:${SIP}`, `ws:127.0.0.1:${WS}`],
       control: { listen: `127.0.0.1:${CONTROL}` },
       dataDir: join(dir, "data"),
       log: { level: "warn" },
-      modules: { usrloc: { db_mode: 0 }, registrar: {} },
+      modules: { usrloc: { db_mode: 0 }, registrar: {}, nathelper: {} },
     }),
   );
   node = spawnCommand("olelo w-tcp", "npm", ["start", "--silent", "--", "--config", file]);
@@ -126,6 +128,31 @@ function request(a: RawAgent, method: string, ruri: string, callId: string, cseq
 }
 
 const final = (method: string) => (m: SipMessage) => !m.isRequest && m.status >= 200 && m.cseqOrNull?.method === method;
+
+describe("workers: 2, a browser on one WebSocket connection", () => {
+  it("registers over WS (nathelper received=;transport=ws); 40 calls routed by both workers reach it on that connection only, ACK/BYE by its flow token, 0 failed", async () => {
+    const browser = (await SipUa.connect({ transport: "ws", host: "127.0.0.1", port: WS, user: "erin" })).answer();
+    try {
+      expect((await browser.register(`sip:127.0.0.1:${SIP}`)).status).toBe(200);
+      const before = await perWorker("core:rcv_requests_invite");
+      const relayBefore = await tcpInfo();
+      const r = await runSipp({ scenario: "uac_rr.xml", port: P + 5, remote: `127.0.0.1:${SIP}`, calls: 40, rate: 40, service: "erin", transport: "un", extra: ["-max_socket", "1000"] });
+      expect(r.failed, r.errors + r.stderr).toBe(0);
+      expect(r.successful).toBe(40);
+      await waitUntil(() => browser.byesReceived.length === 40, { timeoutMs: 5000, what: "40 BYEs at the browser" });
+      const got = (await perWorker("core:rcv_requests_invite")).map((v, i) => v - before[i]!);
+      expect(got.every((v) => v > 0), `INVITEs per worker: ${got.join(", ")}`).toBe(true);
+      const info = await tcpInfo();
+      // the TCP phone and the browser: no connection was opened towards the browser (it has none to accept)
+      expect(info.reduce((n, i) => n + i.opened_connections, 0)).toBe(2);
+      const relayed = info.map((i, w) => i.relay.relayed_out - relayBefore[w]!.relay.relayed_out);
+      expect(relayed.some((v) => v >= 3), `relayed per worker: ${relayed.join(", ")}`).toBe(true);
+    } finally {
+      browser.close();
+      await waitUntil(async () => (await tcpInfo()).reduce((n, i) => n + i.opened_connections, 0) === 1, { timeoutMs: 5000, what: "the browser's connection closed" });
+    }
+  }, 60_000);
+});
 
 describe("workers: 2, a phone on one TCP connection", () => {
   it("100 calls from UDP callers on their own source ports reach it over its one connection, routed by both workers, 0 failed", async () => {
