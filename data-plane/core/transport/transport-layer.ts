@@ -214,6 +214,8 @@ export class TransportLayer {
       this.armed++;
     }
     this.inbound.set(conn.id, { address, timer });
+    // workers: the other workers reach an accepted connection through this one (conn-share.ts)
+    this.share?.opened(conn, address, conn.remote.port);
   }
 
   private untrackInbound(id: number): void {
@@ -233,7 +235,6 @@ export class TransportLayer {
     const conn = new TcpConnection(this.nextConnId++, socket, local, remote, this.tcp.maxMessageSize, this);
     this.conns.set(conn.id, conn);
     this.aliases.set(aliasKey("tcp", remote.address, remote.port), conn.id);
-    this.share?.opened(conn, remote.address, remote.port);
     return conn;
   }
 
@@ -241,7 +242,6 @@ export class TransportLayer {
   addConnection(conn: Connection): void {
     this.conns.set(conn.id, conn);
     this.aliases.set(aliasKey(conn.proto, conn.remote.address, conn.remote.port), conn.id);
-    this.share?.opened(conn, conn.remote.address, conn.remote.port);
   }
 
   allocConnId(): number {
@@ -261,7 +261,7 @@ export class TransportLayer {
   /** Adds an alias (e.g. the Via sent-by of requests on this connection) so later sends reuse it. */
   alias(conn: Connection, address: string, port: number): void {
     this.aliases.set(aliasKey(conn.proto, address, port), conn.id);
-    this.share?.opened(conn, address, port);
+    if (this.inbound.has(conn.id)) this.share?.opened(conn, address, port);
   }
 
   deliver(data: Buffer, src: Endpoint, sock: ListenSocket, conn: Connection | null): void {
