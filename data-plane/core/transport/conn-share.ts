@@ -20,7 +20,7 @@ import { createLogger } from "../../../lib/log/logger.js";
 import type { NodeShared } from "../workers/node-shared.js";
 import { ConnDirectory } from "../workers/conn-directory.js";
 import type { ListenSocket } from "./listen-socket.js";
-import type { Connection } from "./transport-layer.js";
+import type { Connection, SharedConnections } from "./transport-layer.js";
 
 const log = createLogger("transport");
 const CHANNEL = "transport.conn";
@@ -39,7 +39,7 @@ type ConnMsg =
   | { k: "fail"; p: TransportProto; a: string; n: number }
   | { k: "reply"; p: TransportProto; a: string; n: number; s: number; d: Uint8Array };
 
-export class ConnShare {
+export class ConnShare implements SharedConnections {
   readonly dir: ConnDirectory;
   readonly index: number;
   /** Figures for core.tcp_info (summed over the workers by the primary). */

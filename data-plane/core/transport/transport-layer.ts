@@ -6,7 +6,6 @@ import { createLogger } from "../../../lib/log/logger.js";
 import { ListenSocket, type ListenSpec } from "./listen-socket.js";
 import { StreamFramer } from "./stream-framer.js";
 import { bindUdp, isReply } from "./udp-bind.js";
-import type { ConnShare } from "./conn-share.js";
 
 const log = createLogger("transport");
 
@@ -47,6 +46,16 @@ export interface Connection {
   readonly closed: boolean;
 }
 
+/** What the transport layer asks of the node's connection sharing (conn-share.ts implements it). */
+export interface SharedConnections {
+  /** An accepted connection (or an alias of it) the other workers may send to. */
+  opened(conn: Connection, address: string, port: number): void;
+  closed(conn: Connection): void;
+  /** Hands data for dest to the worker holding a connection there; false when none does. */
+  relay(dest: Endpoint, data: Buffer): boolean;
+  readonly stats: Readonly<Record<string, number>>;
+}
+
 /**
  * Extra stream transports (TLS, WS, WSS) register here; they deliver frames through the same
  * InboundHandler and give back Connections.
@@ -76,8 +85,8 @@ export class TransportLayer {
    * with SO_REUSEPORT and each UDP listener gets an egress socket of this worker.
    */
   sharedSockets = false;
-  /** Workers: the node's connection directory and relay (conn-share.ts); null in one process. */
-  share: ConnShare | null = null;
+  /** Workers: the node's connection directory and relay (ConnShare, conn-share.ts); null in one process. */
+  share: SharedConnections | null = null;
   private readonly tcpServers = new Map<ListenSocket, net.Server>();
   private readonly conns = new Map<number, Connection>();
   /** remote "proto|ip|port" → connection id (aliases, Kamailio's tcp alias) */
