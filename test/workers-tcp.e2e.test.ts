@@ -9,7 +9,7 @@
  * Ports: a block of 20 from test/kit/ports.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -20,12 +20,15 @@ import { runSipp } from "./helpers/sipp.js";
 import { TcpUa } from "./helpers/tcp-ua.js";
 import { RawAgent, newBranch } from "./helpers/raw-agent.js";
 import { SipUa } from "./helpers/ws-client.js";
+import { makeTestPki } from "./fixtures/tls/make-pki.js";
 import type { SipMessage } from "../data-plane/core/sip/message.js";
 
 const P = await freePortBlock(20);
 const SIP = P;
 const CONTROL = P + 1;
 const WS = P + 4;
+const TLS = P + 6;
+const pki = makeTestPki();
 const RPC = `http://127.0.0.1:${CONTROL}/RPC`;
 
 interface Relay {
@@ -51,7 +54,7 @@ beforeAll(async () => {
     JSON.stringify({
       node: "w-tcp",
       workers: 2,
-      listen: [`udp:127.0.0.1:${SIP}`, `tcp:127.0.0.1:${SIP}`, `ws:127.0.0.1:${WS}`],
+      listen: [`udp:127.0.0.1:${SIP}`, `tcp:127.0.0.1:${SIP}`, `ws:127.0.0.1:${WS}`, { socket: `tls:127.0.0.1:${TLS}`, tls: { cert: pki.server.cert, key: pki.server.key } }],
       control: { listen: `127.0.0.1:${CONTROL}` },
       dataDir: join(dir, "data"),
       log: { level: "warn" },
@@ -150,6 +153,30 @@ describe("workers: 2, a browser on one WebSocket connection", () => {
     } finally {
       browser.close();
       await waitUntil(async () => (await tcpInfo()).reduce((n, i) => n + i.opened_connections, 0) === 1, { timeoutMs: 5000, what: "the browser's connection closed" });
+    }
+  }, 60_000);
+});
+
+describe("workers: 2, a phone on one TLS connection", () => {
+  it("registers over TLS; 40 calls routed by both workers reach it on that connection, 0 failed", async () => {
+    const phone = (await SipUa.connect({ transport: "tls", host: "127.0.0.1", port: TLS, user: "tina", tls: { ca: readFileSync(pki.ca) } })).answer();
+    try {
+      expect((await phone.register(`sip:127.0.0.1:${TLS};transport=tls`)).status).toBe(200);
+      const before = await perWorker("core:rcv_requests_invite");
+      const relayBefore = await tcpInfo();
+      const r = await runSipp({ scenario: "uac_rr.xml", port: P + 7, remote: `127.0.0.1:${SIP}`, calls: 40, rate: 40, service: "tina", transport: "un", extra: ["-max_socket", "1000"] });
+      expect(r.failed, r.errors + r.stderr).toBe(0);
+      expect(r.successful).toBe(40);
+      await waitUntil(() => phone.byesReceived.length === 40, { timeoutMs: 5000, what: "40 BYEs at the TLS phone" });
+      const got = (await perWorker("core:rcv_requests_invite")).map((v, i) => v - before[i]!);
+      expect(got.every((v) => v > 0), `INVITEs per worker: ${got.join(", ")}`).toBe(true);
+      const info = await tcpInfo();
+      expect(info.reduce((n, i) => n + i.opened_connections, 0)).toBe(2); // the TCP phone and this one
+      const relayed = info.map((i, w) => i.relay.relayed_out - relayBefore[w]!.relay.relayed_out);
+      expect(relayed.some((v) => v >= 3), `relayed per worker: ${relayed.join(", ")}`).toBe(true);
+    } finally {
+      phone.close();
+      await waitUntil(async () => (await tcpInfo()).reduce((n, i) => n + i.opened_connections, 0) === 1, { timeoutMs: 5000, what: "the TLS phone's connection closed" });
     }
   }, 60_000);
 });
