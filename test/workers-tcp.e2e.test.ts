@@ -1,6 +1,7 @@
 /**
  * `workers: 2`: a stream connection is reachable from every worker (core/workers/README.md
- * "Connections across workers"). A phone registers over one TCP connection (test/helpers/tcp-ua.ts:
+ * "Connections across workers"). A browser over WS and a phone over TLS receive calls routed by
+ * both workers on their one connection. A phone registers over one TCP connection (test/helpers/tcp-ua.ts:
  * it never listens, so a new connection towards it would be refused); calls from UDP callers on
  * many source ports are routed by both workers and all reach it over that one connection, their
  * replies coming back to the worker owning each transaction; an in-dialog BYE routed by the
