@@ -7,7 +7,7 @@
  * replies coming back to the worker owning each transaction; an in-dialog BYE routed by the
  * worker that does not hold the connection goes out on it; once the phone hangs up its connection,
  * a call routed by the other worker fails cleanly (error reply, both workers still running).
- * Ports: a block of 20 from test/kit/ports.ts.
+ * Ports: a block of 40 from test/kit/ports.ts (P+10.. for the UDP agents probed onto a worker).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -24,7 +24,7 @@ import { SipUa } from "./helpers/ws-client.js";
 import { makeTestPki } from "./fixtures/tls/make-pki.js";
 import type { SipMessage } from "../data-plane/core/sip/message.js";
 
-const P = await freePortBlock(20);
+const P = await freePortBlock(40);
 const SIP = P;
 const CONTROL = P + 1;
 const WS = P + 4;
@@ -98,7 +98,7 @@ async function owner(): Promise<number> {
 /** A UDP agent whose source port the kernel hashes to `worker` (probed with OPTIONS to the node). */
 async function agentOn(worker: number): Promise<RawAgent> {
   const base = P + 10;
-  for (let i = 0; i < 9; i++) {
+  for (let i = 0; i < 30; i++) {
     const a = new RawAgent(base + i, "alice");
     await a.open();
     const before = await perWorker("core:rcv_requests_options");
@@ -111,7 +111,7 @@ async function agentOn(worker: number): Promise<RawAgent> {
     if (after[worker]! > before[worker]!) return a;
     a.close();
   }
-  throw new Error(`no source port among 9 lands on worker ${worker}`);
+  throw new Error(`no source port among 30 lands on worker ${worker}`);
 }
 
 function request(a: RawAgent, method: string, ruri: string, callId: string, cseq: number, toTag: string | null, routes: string[]): string {
