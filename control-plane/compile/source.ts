@@ -51,7 +51,7 @@ export interface DbSnapshotSource extends SnapshotSource {
 
 /** A compile of a candidate set: ok with what would go live (without the refused rows), or held. */
 export type CompiledSet =
-  | { ok: true; version: string; rows: number; set: TableSet; refused: RefusedRow[]; fast?: FastState }
+  | { ok: true; version: string; rows: number; set: TableSet; refused: RefusedRow[]; fast?: FastState; changes?: KindSnapshot["changes"] }
   | { ok: false; error: CompileError; refused: RefusedRow[] };
 
 export interface DbSnapshotSourceOptions {
@@ -225,7 +225,7 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
     st.checkedAt = now;
     const res: CompiledSet = precompiled ?? (set ? compileSet(st.def.kind, set) : { ok: false, error: readError!, refused: [] });
     out.refused.push(...res.refused);
-    let next: { version: string; rows: number; set: TableSet; fast?: FastState } | null = res.ok ? res : null;
+    let next: { version: string; rows: number; set: TableSet; fast?: FastState; changes?: KindSnapshot["changes"] } | null = res.ok ? res : null;
     if (!res.ok) {
       out.errors.push(res.error);
       const repeated = st.lastError && JSON.stringify(st.lastError) === JSON.stringify(res.error);
@@ -243,7 +243,7 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
     await refusals.update(st.def.kind, res.refused, next?.version ?? st.current?.version ?? null, st.policy);
     if (!next || st.current?.version === next.version) return;
     const live = next;
-    st.current = { kind: st.def.kind, version: live.version, set: live.set, rows: live.rows, compiledAt: now, ...(live.fast ? { digest: live.fast.digest } : {}) };
+    st.current = { kind: st.def.kind, version: live.version, set: live.set, rows: live.rows, compiledAt: now, ...(live.fast ? { digest: live.fast.digest } : {}), ...(live.changes ? { changes: live.changes } : {}) };
     st.fast = live.fast;
     out.changed.push(st.def.kind);
     log.info("kind compiled", { kind: st.def.kind, version: live.version, rows: live.rows, refused: res.refused.length, trigger: reason });
@@ -262,8 +262,10 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
       const st = states.get(kind)!;
       // the fingerprint no longer matches these rows: the next safety check re-reads the kind
       st.fingerprint = null;
-      const fast = compileSpliced(st.def, st.fast, st.current?.version, set, changes);
-      await accept(st, set, undefined, "", reason, now, out, fast ? { ...fast, rows: countRows(set), refused: [] } : undefined);
+      const base = st.current?.version;
+      const fast = compileSpliced(st.def, st.fast, base, set, changes);
+      const delta = fast && base ? { changes: { base, tables: changes } } : {};
+      await accept(st, set, undefined, "", reason, now, out, fast ? { ...fast, rows: countRows(set), refused: [], ...delta } : undefined);
     }
     notify(out.changed);
     if (plan.reread.length) {
