@@ -17,7 +17,6 @@
 import { createHash } from "node:crypto";
 import type { TableRow, TableSet } from "../../tables/rows.js";
 import type { PushSnapshot, PushSource } from "./push-source.js";
-import { spliceRows } from "../compile/splice.js";
 
 export const HASHED_SUFFIX = ".h";
 const KIND = "subscriber";
@@ -36,23 +35,59 @@ export function hashOnlyRow(row: TableRow): TableRow {
   return out;
 }
 
+/** Index of `row` in `rows` (sorted by numeric id, as read and spliced), or -1. */
+function indexById(rows: readonly TableRow[], row: TableRow): number {
+  const id = row.id;
+  if (typeof id !== "number") return rows.indexOf(row);
+  let lo = 0;
+  let hi = rows.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((rows[mid]!.id as number) < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return rows[lo] === row ? lo : rows.indexOf(row);
+}
+
 /**
- * The redacted rows of `snap` from the redacted rows of its base (`prev`, the view of
- * `snap.changes.base`): the changed rows are taken out and their redacted forms put in at their key
- * positions (splice.ts, as the compile's own splice), so unchanged rows are shared and a one-row
- * change costs O(changed rows) plus an array copy, not a redaction of every row. Null when the
- * result does not line up with the raw rows (then every row is redacted).
+ * The redacted rows of `snap` from the redacted rows of its base (`prev`, the view of the raw
+ * version `base`): the base's redacted rows are copied in order, leaving out the positions of the
+ * removed rows and putting the redacted forms of the added rows at their positions in the new raw
+ * rows, so unchanged rows are shared and a one-row change costs O(changed rows · log n) plus one
+ * array copy, not a redaction of every row. Null when the positions do not line up (then every row
+ * is redacted).
  */
-function redactSpliced(prev: PushSnapshot, snap: PushSnapshot): TableSet | null {
+function redactSpliced(prev: PushSnapshot, base: PushSnapshot, snap: PushSnapshot): TableSet | null {
   const ch = snap.changes?.tables.get(KIND);
   const rows = snap.set[KIND];
-  const base = prev.set[KIND];
-  if (!ch || !rows || !base) return null;
-  const keys = new Set<string>();
-  for (const r of ch.removed) keys.add(String(r.id));
-  for (const r of ch.added) keys.add(String(r.id));
-  const out = spliceRows(KIND, base, keys, ch.added.map(hashOnlyRow));
-  if (out.length !== rows.length) return null;
+  const baseRaw = base.set[KIND];
+  const baseRed = prev.set[KIND];
+  if (!ch || !rows || !baseRaw || !baseRed || baseRaw.length !== baseRed.length) return null;
+  const gone = new Set<number>();
+  for (const r of ch.removed) {
+    const i = indexById(baseRaw, r);
+    if (i < 0) return null;
+    gone.add(i);
+  }
+  const put: Array<[number, TableRow]> = [];
+  for (const r of ch.added) {
+    const i = indexById(rows, r);
+    if (i < 0) return null;
+    put.push([i, hashOnlyRow(r)]);
+  }
+  if (baseRaw.length - gone.size + put.length !== rows.length) return null;
+  put.sort((a, b) => a[0] - b[0]);
+  const out = new Array<TableRow>(rows.length);
+  let from = 0;
+  let k = 0;
+  for (let j = 0; j < out.length; j++) {
+    if (k < put.length && put[k]![0] === j) {
+      out[j] = put[k++]![1];
+      continue;
+    }
+    while (gone.has(from)) from++;
+    out[j] = baseRed[from++]!;
+  }
   return { ...snap.set, [KIND]: out };
 }
 
@@ -66,7 +101,7 @@ export function leastSecretSource(source: PushSource, opts: { passwords: boolean
     if (!snap || snap.kind !== KIND) return snap;
     let r = cache.get(snap);
     if (!r) {
-      const spliced = last && snap.changes && last.raw.version === snap.changes.base ? redactSpliced(last.red, snap) : null;
+      const spliced = last && snap.changes && last.raw.version === snap.changes.base ? redactSpliced(last.red, last.raw, snap) : null;
       let set: TableSet;
       if (spliced) set = spliced;
       else {
