@@ -4,10 +4,11 @@
  * changed subscribers into an overlay (`user\0domain` → subscriber or null, username → its first
  * subscriber in table order or null, and per changed username its row count), built in
  * O(changed rows) without touching the live structure. Rows are read with the full compile's own
- * `readSubscriber`; any refusal (a bad column, a duplicate user@domain) is re-derived by the full
- * compile of the new set, so the refused row, its key and reason are exactly the full compile's
- * (the first bad row in table order). Only the error path and a username with rows in several
- * domains (use_domain=0 "first row wins") read the whole set.
+ * `readSubscriber`; on a refusal (a bad column, a duplicate user@domain) the error the full compile
+ * of the new set would throw is worked out from the changed rows and their positions (the first
+ * bad row in table order; of a duplicate pair the later row), so the refused row, its key and
+ * reason are exactly the full compile's. Only the error path and a username with rows in several
+ * domains (use_domain=0 "first row wins") scan the whole set.
  *
  * Null (compile the whole set): an overlay past SUBSCRIBER_OVERLAY_MAX entries. The data-plane
  * auth module folds the overlay back into fresh maps in slices when deltas pause.
@@ -94,8 +95,7 @@ export function applySubscriberChanges(prev: SubscriberTable, change: Subscriber
       e.added.push(s);
     }
   } catch (err) {
-    // the full compile names the first bad row in table order (a duplicate: the later row of the two)
-    if (err instanceof TableError) compileSubscriberRows(rows);
+    if (err instanceof TableError) throw firstError(prev, change, rows) ?? fullCompileError(rows) ?? err;
     throw err;
   }
 
@@ -124,6 +124,57 @@ function firstInTable(rows: readonly TableRow[], username: string, at: (key: str
     const u = r.username;
     if (u !== username && !(typeof u !== "string" && u !== null && u !== undefined && String(u) === username)) continue;
     return at(subscriberKey(readSubscriber(r, i)));
+  }
+  return null;
+}
+
+/**
+ * The error the full compile of `rows` throws, from the changed rows only: per-row errors of the
+ * added rows and duplicates (an added row against a live one or another added one), the one at the
+ * lowest position in table order (a duplicate pair errs at its later row). Null when none is found.
+ */
+function firstError(prev: SubscriberTable, change: SubscriberRowChanges, rows: readonly TableRow[]): TableError | null {
+  const removed = new Set<string>();
+  for (const r of change.removed) {
+    try {
+      removed.add(subscriberKey(readSubscriber(r, 0)));
+    } catch {
+      // not a base row; ignored as in the main pass
+    }
+  }
+  let best: { at: number; err: TableError } | null = null;
+  const consider = (at: number, err: TableError) => {
+    if (at >= 0 && (best === null || at < best.at)) best = { at, err };
+  };
+  const seen = new Map<string, { at: number; s: Subscriber }>();
+  for (const row of change.added) {
+    const at = rows.indexOf(row);
+    let s: Subscriber;
+    try {
+      s = readSubscriber(row, hasId(row) ? 0 : at);
+    } catch (e) {
+      if (e instanceof TableError) consider(at, e);
+      continue;
+    }
+    const key = subscriberKey(s);
+    const live = removed.has(key) ? null : prev.byKey(key);
+    if (live !== null) {
+      const other = rows.findIndex((r) => r.id === live.id && r !== row);
+      consider(Math.max(at, other), other > at ? duplicateError("subscriber", live) : duplicateError("subscriber", s));
+    }
+    const twin = seen.get(key);
+    if (twin) consider(Math.max(at, twin.at), at > twin.at ? duplicateError("subscriber", s) : duplicateError("subscriber", twin.s));
+    else seen.set(key, { at, s });
+  }
+  return (best as { at: number; err: TableError } | null)?.err ?? null;
+}
+
+/** The full compile's error (a fallback when the changed rows do not explain the refusal). */
+function fullCompileError(rows: readonly TableRow[]): TableError | null {
+  try {
+    compileSubscriberRows(rows);
+  } catch (e) {
+    if (e instanceof TableError) return e;
   }
   return null;
 }
