@@ -145,7 +145,7 @@ describe.skipIf(!tools)("subscriber changes as incremental deltas (real processe
     expect(await incremental()).toBe(n0 + 3);
   }, 60_000);
 
-  it("an empty-username row written in SQL is refused alone; kamctl add after it goes live", async () => {
+  it("an empty-username row written in SQL is refused alone; kamctl add and rm after it go live as deltas", async () => {
     const [bad] = await admin.query<mysql.ResultSetHeader>("INSERT INTO subscriber (username, domain, password) VALUES ('', ?, 'x')", [DOMAIN]);
     const n0 = await incremental();
     await applied(() => expect(kamctl("add", `dave@${DOMAIN}`, "dave-pw").status).toBe(0), ROWS + 1);
