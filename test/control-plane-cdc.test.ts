@@ -162,6 +162,11 @@ describe("change capture: SQL writes go live without polling", () => {
     await waitUntil("writes made while the control plane was down are live", async () => (await destinations()).join() === "sip:10.9.0.6:5060" && (await dpStatus("subscriber")).rows === 1 && (await dpStatus("dispatcher", dp2)).rows === 1, 30_000, [cp, dp, dp2]);
     // and the tail runs again after the restart
     const ms = await timeToLive("dispatcher", "INSERT INTO dispatcher (id, setid, destination, flags, priority, attrs, description) VALUES (7, 1, 'sip:10.9.0.7:5060', 0, 0, '', 'after')", 2);
-    expect(ms).toBeLessThan(1500);
+    // the control plane has no full poll (pollMs 0): the version came from the change-log tail,
+    // and its log says so. Latency is the benchmark's (bench/push/cdc-latency.ts); the bound here
+    // is loose because the first change after a restart competes with the restart's own work,
+    // which on a loaded CI machine took 2.7 s once.
+    expect(cp.log()).toMatch(/"kind":"dispatcher","version":"[0-9a-f]+","rows":2,"refused":0,"trigger":"change log: /);
+    expect(ms).toBeLessThan(5000);
   });
 });

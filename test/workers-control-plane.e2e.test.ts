@@ -10,7 +10,10 @@
  *   the node's compile options, so a real bad row is never pushed) is NACKed with the row named;
  *   worker 0, which had applied it, is rolled back, so both keep the old version; core.sync_status
  *   reports the node as one (one stream, the NACK counted once) with what each worker runs;
- * - a worker restarted by the node gets the current version before it runs again.
+ * - a worker restarted by the node gets the current version before it runs again;
+ * - a one-row change of a 2,000-row kind (prefix_route, which compiles deltas incrementally) goes
+ *   to the workers as the delta itself: each builds the new set from the version it runs and
+ *   compiles the changed row only (the restarted worker too, whose base came whole).
  * Ports: a block of 20 from test/kit/ports.ts.
  */
 import type mysql from "mysql2/promise";
@@ -65,7 +68,7 @@ beforeAll(async () => {
     sipPort: BASE + 10,
     controlPort: BASE + 11,
     controlPlane: cp.grpcUrl,
-    modules: { lcr: { lcr_count: 1 } }, // stricter than the control plane's compile: lcr_id 2 is NACKed
+    modules: { lcr: { lcr_count: 1 }, prefix_route: {} }, // lcr_count stricter than the control plane's compile: lcr_id 2 is NACKed
     script: join(ROOT, "test/scripts/cp-lcr.ts"),
     settings: { lcrId: 1 },
     extra: { workers: 2 },
@@ -135,4 +138,23 @@ describe("control plane → data plane with workers: 2", () => {
     expect(await gwsPerWorker()).toEqual([["carrier"], ["carrier"]]);
     expect((await rpcResult(dp.rpcUrl, "core.sync_status")).versions).toMatchObject({ lcr: version });
   }, 30_000);
+
+  it("a one-row change of a big kind reaches both workers as a delta, built and compiled incrementally in each", async () => {
+    const routes = async () => {
+      const r = await rpcResult<Array<{ worker: number; result: { version: string | null; rows: number }[] }>>(dp.rpcUrl, "core.worker_stats", ["core.config_status", ["prefix_route"]]);
+      return r.sort((a, b) => a.worker - b.worker).map((w) => w.result[0]!);
+    };
+    await admin.query("INSERT INTO prefix_route (prefix, route, comment) SELECT CONCAT('49', LPAD(seq, 5, '0')), 'R1', '' FROM seq_0_to_1999");
+    const first = await rpcResult(cp.rpcUrl, "prefix_route.create", { prefix: "4999999", route: "R2" });
+    await waitUntil("both workers run the 2,001 routes", async () => (await routes()).every((w) => w.version === first.version && w.rows === 2001), 20_000, [cp, dp]);
+    const before = (await rpcResult(dp.rpcUrl, "core.sync_status")).deltas;
+    const second = await rpcResult(cp.rpcUrl, "prefix_route.create", { prefix: "4988888", route: "R3" });
+    await waitUntil("the delta ACKed", async () => (await rpcResult(dp.rpcUrl, "core.sync_status")).versions.prefix_route === second.version, 20_000, [cp, dp]);
+    expect(await routes()).toEqual([expect.objectContaining({ version: second.version, rows: 2002 }), expect.objectContaining({ version: second.version, rows: 2002 })]);
+    const st = await rpcResult(dp.rpcUrl, "core.sync_status");
+    expect(st.lastReceived.prefix_route).toMatchObject({ mode: "delta", ok: true });
+    expect(st.deltas).toMatchObject({ applied: before.applied + 1, incremental: before.incremental + 1, baseMismatches: 0, resultMismatches: 0 });
+    // no worker needed the whole set (it would have said so)
+    expect(dp.log()).not.toContain("could not apply a delta");
+  }, 40_000);
 });

@@ -103,6 +103,7 @@ async function main(): Promise<void> {
   const base = await freePortBlock(10);
   const admin = await freshE2eDatabase(DB);
   let cp: ControlPlaneProcess | null = null;
+  let dps: DataPlaneProcess[] = [];
   try {
     // 1. migrate once without change capture, then load the big table without triggers
     cp = await startControlPlaneProcess({ db: DB, apiPort: base + 1, grpcPort: base + 2, pollMs: 0 });
@@ -124,7 +125,7 @@ async function main(): Promise<void> {
     // 2. the control plane with change capture (no full poll) and two data planes
     const ts = performance.now();
     cp = await startControlPlaneProcess({ db: DB, apiPort: base + 1, grpcPort: base + 2, pollMs: 0, cdcMs: 50, readyTimeoutMs: 180_000 });
-    const dps = await Promise.all(
+    dps = await Promise.all(
       [0, 1].map((i) =>
         startDataPlaneProcess({
           node: `bench-cdc-${i}`,
@@ -173,6 +174,10 @@ async function main(): Promise<void> {
     ];
     const w = Math.max(...rows.map((r) => r[0].length));
     for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
+  } catch (e) {
+    // what the processes said is the diagnosis of a failed run
+    for (const [name, p] of [["control plane", cp], ...dps.map((d, i) => [`data plane ${i}`, d] as const)] as const) if (p) console.error(`--- ${name} (last 3000 chars)\n${p.log().slice(-3000)}`);
+    throw e;
   } finally {
     await stopAllProcesses();
     await dropE2eDatabase(admin, DB);
@@ -181,6 +186,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  console.error(e instanceof Error ? e.message : String(e));
+  console.error(e instanceof Error ? `${e.message}${e.cause ? ` (${String(e.cause)})` : ""}\n${e.stack ?? ""}` : String(e));
   process.exit(1);
 });

@@ -383,7 +383,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
     stats.mergeMs = Math.round(performance.now() - t1);
     let res: Awaited<ReturnType<TableRegistry["loadDeltaAsync"]>>;
     try {
-      res = await tables.loadDeltaAsync(r.kind, { set: built.set, tables: built.changes }, r.version, SOURCE_CONTROL_PLANE, d.baseVersion);
+      res = await tables.loadDeltaAsync(r.kind, { set: built.set, tables: built.changes }, r.version, SOURCE_CONTROL_PLANE, d.baseVersion, { upserts: r.set, delta: d, baseDigest: base.digest });
     } catch (e) {
       res = { ok: false, error: e instanceof Error ? e : new Error(String(e)) };
     }

@@ -1,7 +1,11 @@
 /** Messages between the primary (primary.ts) and its worker threads (worker-main.ts). */
 import type { DataPlaneConfig } from "../core/config-file.js";
 import type { RpcParam } from "../../lib/rpc/registry.js";
-import type { TableRowChanges, TableSet } from "../core/tables/registry.js";
+import type { TableSet } from "../core/tables/registry.js";
+import type { ReceivedDelta } from "../../tables/wire/delta-chunks.js";
+
+/** The error code of a worker that cannot apply a delta (it does not run the delta's base). */
+export const NEEDS_FULL = -32010;
 
 export interface WorkerData {
   readonly index: number;
@@ -16,8 +20,13 @@ export interface WorkerData {
 export type ToWorker =
   | { t: "rpc"; id: number; name: string; params: unknown }
   | { t: "metrics"; id: number }
-  /** A table version from the primary's sync client (control-plane mode): load it, answer when applied. */
-  | { t: "tables"; id: number; kind: string; version: string; source: string; set: TableSet; delta: { changes: ReadonlyMap<string, TableRowChanges>; baseVersion: string } | null }
+  /**
+   * A table version from the primary's sync client (control-plane mode): load it, answer when
+   * applied. A full version carries its rows; a delta only its upserted rows (`set`) and the delta
+   * as received, which the worker applies to the version it runs (answer `NEEDS_FULL` when it does
+   * not run the base: the primary then sends the full set).
+   */
+  | { t: "tables"; id: number; kind: string; version: string; source: string; set: TableSet; delta: { wire: ReceivedDelta; baseDigest: string } | null }
   /** The health counters of a StatsReport (summed by the primary). */
   | { t: "health"; id: number }
   | { t: "bcast"; ch: string; msg: unknown; from: number }

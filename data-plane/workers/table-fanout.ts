@@ -6,10 +6,10 @@
  * runs one version. A worker that (re)starts gets the current version of every kind before it
  * counts as running (`prime`). Loads and primes run one at a time, in order.
  */
-import { TableError, type SyncTables, type TableDeltaChange, type TableListener, type TableSet } from "../core/tables/registry.js";
+import { TableError, type SyncTables, type TableListener, type TableSet, type WireDelta } from "../core/tables/registry.js";
 import { sortKinds } from "../../tables/wire/table-kinds.js";
 import { createLogger } from "../../lib/log/logger.js";
-import type { ToWorker } from "./protocol.js";
+import { NEEDS_FULL, type ToWorker } from "./protocol.js";
 
 const log = createLogger("olelo");
 
@@ -52,12 +52,23 @@ export function createWorkerTables<S>(host: FanoutHost<S>): WorkerTables<S> {
     return next;
   };
 
-  const load = (kind: string, set: TableSet, version: string, source: string, delta: TableDeltaChange | null, baseVersion: string | null): Promise<LoadResult> =>
+  /** One worker gets the version: a delta as received (only the changed rows are cloned), or the full set when it cannot apply the delta. */
+  const sendTo = async (w: S, kind: string, set: TableSet, version: string, source: string, wire: WireDelta | null): Promise<unknown> => {
+    if (!wire) return host.send(w, { t: "tables", kind, version, source, set, delta: null });
+    try {
+      return await host.send(w, { t: "tables", kind, version, source, set: wire.upserts, delta: { wire: wire.delta, baseDigest: wire.baseDigest } });
+    } catch (e) {
+      if ((e as { code?: number }).code !== NEEDS_FULL) throw e;
+      log.info("a worker could not apply a delta; sending it the full set", { worker: host.index(w), kind, version, why: (e as Error).message });
+      return host.send(w, { t: "tables", kind, version, source, set, delta: null });
+    }
+  };
+
+  const load = (kind: string, set: TableSet, version: string, source: string, wire: WireDelta | null): Promise<LoadResult> =>
     serial(async () => {
       const ws = host.live();
       if (ws.length === 0) return { ok: false, error: new Error("no worker is running") };
-      const msg = { t: "tables" as const, kind, version, source, set, delta: delta && baseVersion !== null ? { changes: delta.tables, baseVersion } : null };
-      const results = await Promise.allSettled(ws.map((w) => host.send(w, msg)));
+      const results = await Promise.allSettled(ws.map((w) => sendTo(w, kind, set, version, source, wire)));
       const failed = results.findIndex((r) => r.status === "rejected");
       if (failed < 0) {
         current.set(kind, { version, set, source });
@@ -89,8 +100,9 @@ export function createWorkerTables<S>(host: FanoutHost<S>): WorkerTables<S> {
       listeners.add(fn);
       return () => listeners.delete(fn);
     },
-    loadAsync: (kind, set, version, source) => load(kind, set, version, source, null, null),
-    loadDeltaAsync: (kind, change, version, source, baseVersion) => load(kind, change.set, version, source, change, baseVersion),
+    loadAsync: (kind, set, version, source) => load(kind, set, version, source, null),
+    // without the received delta (no caller does that today) every worker gets the built set whole
+    loadDeltaAsync: (kind, change, version, source, _baseVersion, wire) => load(kind, change.set, version, source, wire ?? null),
     prime: (slot) =>
       serial(async () => {
         for (const kind of sortKinds([...current.keys()])) {

@@ -9,7 +9,9 @@ import { SharedArena, type NodeShared } from "../core/workers/node-shared.js";
 import { createLogger } from "../../lib/log/logger.js";
 import { TableError } from "../core/tables/registry.js";
 import type { DataPlaneConfig } from "../core/config-file.js";
-import type { ToWorker, WorkerData } from "./protocol.js";
+import { NEEDS_FULL, type ToWorker, type WorkerData } from "./protocol.js";
+import { applyKindDelta } from "../../tables/wire/apply-delta.js";
+import type { TableSet } from "../core/tables/registry.js";
 
 const log = createLogger("worker");
 const data = workerData as WorkerData;
@@ -74,6 +76,9 @@ const [delayWorker, delayMs] = (process.env.OLELO_TEST_TABLE_DELAY ?? "").split(
 /** Test hook: OLELO_TEST_TABLE_REFUSE="<worker>:<text>" makes that worker refuse a version with a row containing text (NACK + rollback test). */
 const [refuseWorker, refuseText] = (process.env.OLELO_TEST_TABLE_REFUSE ?? "").split(":");
 
+/** Kind → the version this worker runs and its rows: the base the next delta applies to. */
+const bases = new Map<string, { version: string; set: TableSet }>();
+
 /** A version from the primary's sync client: applied like the sync client does, the error sent back whole (a TableError keeps table, row, reason). */
 async function loadTables(d: DataPlane, m: Extract<ToWorker, { t: "tables" }>): Promise<{ ok: true; result: unknown } | { ok: false; error: { code: number; message: string; data?: unknown } }> {
   if (delayWorker === data.index && delayMs) await new Promise((r) => setTimeout(r, delayMs));
@@ -84,11 +89,27 @@ async function loadTables(d: DataPlane, m: Extract<ToWorker, { t: "tables" }>): 
     }
   }
   let r: { ok: true; incremental?: boolean } | { ok: false; error: Error };
+  let set = m.set;
   try {
-    r = m.delta ? await d.tables.loadDeltaAsync(m.kind, { set: m.set, tables: m.delta.changes }, m.version, m.source, m.delta.baseVersion) : await d.tables.loadAsync(m.kind, m.set, m.version, m.source);
+    if (m.delta) {
+      // the delta applied here to the version this worker runs: only the changed rows crossed the thread boundary
+      const base = bases.get(m.kind);
+      if (!base || base.version !== m.delta.wire.baseVersion || d.tables.statusOf(m.kind)?.version !== m.delta.wire.baseVersion) {
+        return { ok: false, error: { code: NEEDS_FULL, message: `worker ${data.index} does not run ${m.kind} version ${m.delta.wire.baseVersion}` } };
+      }
+      const built = applyKindDelta(m.kind, base.set, m.delta.baseDigest, m.set, m.delta.wire);
+      if (built.digest !== m.delta.wire.resultDigest) {
+        return { ok: false, error: { code: NEEDS_FULL, message: `worker ${data.index}: ${m.kind} delta gives digest ${built.digest}, not ${m.delta.wire.resultDigest}` } };
+      }
+      set = built.set;
+      r = await d.tables.loadDeltaAsync(m.kind, { set, tables: built.changes }, m.version, m.source, m.delta.wire.baseVersion);
+    } else {
+      r = await d.tables.loadAsync(m.kind, m.set, m.version, m.source);
+    }
   } catch (e) {
     r = { ok: false, error: e instanceof Error ? e : new Error(String(e)) };
   }
+  if (r.ok) bases.set(m.kind, { version: m.version, set });
   if (r.ok) return { ok: true, result: { incremental: r.incremental ?? false } };
   const te = r.error instanceof TableError ? { table: r.error.table, row: r.error.row, reason: r.error.reason } : null;
   return { ok: false, error: { code: -32000, message: r.error.message, data: { tableError: te } } };

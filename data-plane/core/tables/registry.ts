@@ -9,6 +9,7 @@
  *   tables.register({ kind: "dispatcher", tables: ["dispatcher"], compile: compileSets, apply: (s) => { live = s; } });
  */
 import { TableError, type TableRow, type TableSet } from "../../../tables/rows.js";
+import type { ReceivedDelta } from "../../../tables/wire/delta-chunks.js";
 export { TableError, type TableRow, type TableSet };
 
 export interface TableSink<C = unknown> {
@@ -267,4 +268,18 @@ export class TableRegistry {
  * What the control-plane sync client needs of a registry: the process's TableRegistry, or with
  * `workers: N` the primary's fan-out to every worker's registry (data-plane/workers/table-fanout.ts).
  */
-export type SyncTables = Pick<TableRegistry, "kinds" | "onChange" | "loadAsync" | "loadDeltaAsync"> & { sink(kind: string): { readonly options?: unknown } | undefined };
+export type SyncTables = Pick<TableRegistry, "kinds" | "onChange" | "loadAsync"> & {
+  sink(kind: string): { readonly options?: unknown } | undefined;
+  /**
+   * TableRegistry.loadDeltaAsync, plus the delta as received (`wire`: its upserted rows, the
+   * ReceivedDelta and the base's digest), which the workers' fan-out sends instead of the built set.
+   */
+  loadDeltaAsync(kind: string, change: TableDeltaChange, version: string, source: string, baseVersion: string, wire?: WireDelta): ReturnType<TableRegistry["loadDeltaAsync"]>;
+};
+
+/** A delta as the sync client received it (tables/wire/apply-delta.ts builds the new set from it). */
+export interface WireDelta {
+  readonly upserts: TableSet;
+  readonly delta: ReceivedDelta;
+  readonly baseDigest: string;
+}
