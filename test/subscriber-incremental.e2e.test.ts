@@ -11,7 +11,8 @@
  *
  * kamctl reads its settings from $HOME/.kamctlrc (a temp dir here) and logs in as a MariaDB user
  * made for this test (rights on the test database only; dropped at the end). The data plane runs
- * one worker (OLELO_WORKERS=1).
+ * two workers (OLELO_WORKERS=2): each applies the deltas to its own tables; sipsak's REGISTERs come
+ * from a new source port each time and so reach either.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -105,7 +106,7 @@ beforeAll(async () => {
     controlPlane: cp.grpcUrl,
     modules: { auth: { secret: "olelo-subincr-secret-0123456789" }, usrloc: {}, registrar: {} },
     settings: {},
-    env: { OLELO_WORKERS: "1" },
+    env: { OLELO_WORKERS: "2" },
     extra: { aliases: [DOMAIN] },
   });
   await waitUntil("subscribers applied", async () => (await status()).rows === ROWS, 30_000, [cp, dp]);
