@@ -18,6 +18,7 @@ import { createFakeTables } from "../data-plane/sync/testing/fake-sinks.js";
 import { COMMANDS, GLOBAL_OPTIONS, GROUPS } from "./commands.js";
 import { bashCompletion } from "./completion.js";
 import { main } from "./olectl.js";
+import { waitUntil, waitUpTo } from "../test/kit/wait.js";
 
 /** The control plane side runs the real management server on this MariaDB database. */
 const DB = "olelo_test_cli0";
@@ -238,11 +239,7 @@ describe("olectl", () => {
   }
   const md5 = (x: string) => createHash("md5").update(x).digest("hex");
   async function waitFor(what: string, pred: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-    const end = Date.now() + ms;
-    while (!(await pred())) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitUntil(pred, { timeoutMs: ms, what });
   }
 
   it("control plane (real management server): dispatcher add, show, rm; the write reaches a data plane; nodes", async () => {
@@ -468,8 +465,7 @@ describe("olectl", () => {
     expect(r1.out).toMatch(new RegExp(`^${base + 1} \\d{4}-\\d\\d-\\d\\dT\\S+ call\\.started \\{"id":"c1"\\}$`));
     const before = new Set(dp.srv.sessions().map((s) => s.id));
     const pending = olectl(["--json", "events", "live.*", "--count", "2"]);
-    const end = Date.now() + 5000;
-    while (!dp.srv.sessions().some((s) => !before.has(s.id) && s.streamStats()) && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    await waitUpTo(() => dp.srv.sessions().some((s) => !before.has(s.id) && s.streamStats()), 5000);
     dp.bus.publish("live.a", { n: 1 });
     dp.bus.publish("ignored", {});
     dp.bus.publish("live.b", { n: 2 });

@@ -7,6 +7,7 @@
  * @example
  *   curl -s http://127.0.0.1:8060/ready   # {"ready":true,"checks":{"tables":{...},"controlPlane":{...}}}
  */
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { renderPrometheus } from "./core/stats/prometheus.js";
 import type { StatsRegistry } from "./core/stats/counters.js";
 import type { TableRegistry } from "./core/tables/registry.js";
@@ -40,6 +41,24 @@ export function observability(d: ObservabilityDeps): { metrics: () => string; re
   d.stats.families.gauge("olelo_table_rows", "Rows of the table version in use, per table kind", () =>
     d.tables.allStatus().filter((t) => t.version).map((t) => ({ labels: { kind: t.kind }, value: t.rows })),
   );
+  // event-loop stalls: what a SIP message waits before it is read (with workers: the worst worker)
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  let windowMax = 0;
+  let everMax = 0;
+  const rotate = setInterval(() => {
+    windowMax = loop.max;
+    everMax = Math.max(everMax, loop.max);
+    loop.reset();
+  }, 10_000);
+  rotate.unref();
+  d.stats.families.gauge("olelo_event_loop_delay_max_seconds", "Longest event-loop stall in the last 10-20 s (window=recent) and since start (window=start); with workers the worst worker", () => {
+    const now = loop.max;
+    return [
+      { labels: { window: "recent" }, value: Math.max(windowMax, now) / 1e9 },
+      { labels: { window: "start" }, value: Math.max(everMax, now) / 1e9 },
+    ];
+  });
   const metrics = () =>
     renderPrometheus(d.stats, d.node, {
       uptime_seconds: { value: Math.round((Date.now() - d.core.startedAt) / 1000), help: "Seconds since the data plane started" },

@@ -16,6 +16,7 @@ import { counters, EventStream, rpc } from "./scripts/firewall-control.js";
 import { answerChallenge, parseChallenge } from "./scripts/firewall-digest.js";
 import { SipResponder } from "./scripts/firewall-responder.js";
 import { freePortBlock } from "./kit/ports.js";
+import { letTimePass } from "./kit/wait.js";
 
 const BASE = await freePortBlock(100);
 const PORT = BASE; // SHA-256 + MD5, nonce_expire 300
@@ -25,7 +26,6 @@ const STALE_PORT = BASE + 50; // nonce_expire 1, no pike
 const MAX_FAILURES = 5;
 const LOCAL = `127.0.0.1:${PORT}`;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let seq = 0;
 
 interface Req {
@@ -184,7 +184,7 @@ describe("digest authentication with an independent client", () => {
     const [stale0, failure0] = [count("stale"), count("failure")];
     const c = parseChallenge(headerOf((await send(ua, { proxyPort: STALE_PORT }))!, "WWW-Authenticate")[0]!);
     expect(c.stale).toBe(false);
-    await sleep(2200); // nonce_expire 1: the nonce (second resolution) has expired
+    await letTimePass(2200, "nonce_expire 1: the nonce (second resolution) expires");
     const uri = `sip:127.0.0.1:${STALE_PORT}`;
     const r = (await send(ua, { proxyPort: STALE_PORT, cseq: 2, extra: [`Authorization: ${answerChallenge(c, { user: "alice", password: "wonderland", method: "REGISTER", uri })}`] }))!;
     expect(statusOf(r)).toBe(401);

@@ -25,6 +25,7 @@ import {
   type DataPlaneProcess,
 } from "./helpers/processes.js";
 import { freePortBlock } from "./kit/ports.js";
+import { letTimePass } from "./kit/wait.js";
 
 const DB = "olelo_test_e2e_cdc";
 const BASE = await freePortBlock(10);
@@ -143,7 +144,7 @@ describe("change capture: SQL writes go live without polling", () => {
     await waitUntil("the bad row is reported", async () => (await rpcResult(cp.rpcUrl, "status")).kinds.find((k: { kind: string }) => k.kind === "dispatcher").lastError?.row === 3, 5000, [cp]);
     // a good row written after it does not slip past the refused one
     await admin.query("INSERT INTO dispatcher (id, setid, destination, flags, priority, attrs, description) VALUES (4, 1, 'sip:10.9.0.4:5060', 0, 0, '', 'good')");
-    await new Promise((r) => setTimeout(r, 500));
+    await letTimePass(500, "the good row would be served within this if it slipped past");
     expect(await served("dispatcher")).toBe(good);
     expect(await destinations()).toEqual([]);
     // removing the bad row clears the error (the kind is back at the same content: same version)

@@ -19,22 +19,11 @@
 import type { ResultSetHeader, RowDataPacket } from "mysql2/promise";
 import type mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  dropE2eDatabase,
-  freshE2eDatabase,
-  jsonRpc,
-  rpcResult,
-  sleep,
-  startControlPlaneProcess,
-  startDataPlaneProcess,
-  stopAllProcesses,
-  waitUntil,
-  type ControlPlaneProcess,
-  type DataPlaneProcess,
-} from "./helpers/processes.js";
+import { dropE2eDatabase, freshE2eDatabase, jsonRpc, rpcResult, startControlPlaneProcess, startDataPlaneProcess, stopAllProcesses, waitUntil, type ControlPlaneProcess, type DataPlaneProcess } from "./helpers/processes.js";
 import { runSipp } from "./helpers/sipp.js";
 import { startTracedUas, type TracedUas } from "./scripts/dispatcher-support.js";
 import { freePortBlock } from "./kit/ports.js";
+import { letTimePass } from "./kit/wait.js";
 
 const DB = "olelo_test_e2e_ds";
 const BASE = await freePortBlock(50); // this file's ports: BASE … BASE + 49
@@ -136,7 +125,7 @@ describe("control plane → data planes, dispatcher (real processes, MariaDB, si
     const traffic = [a, b].map((dp, i) =>
       runSipp({ scenario: "ds_uac_or_404.xml", port: uacPort++, remote: `127.0.0.1:${dp.sipPort}`, calls: CALLS, rate: RATE, service: `lat${i}x`, timeoutS: 40 }),
     );
-    await sleep(1200);
+    await letTimePass(1200, "traffic runs before the change");
     const pidsBefore = dps.map((dp) => dp.proc.pid);
     const t0 = Date.now();
     const created = await jsonRpc(cp.rpcUrl, "dispatcher.create", { setid: 1, destination: `sip:127.0.0.1:${UAS_A}`, description: "e2e set 1" });
@@ -190,7 +179,7 @@ describe("control plane → data planes, dispatcher (real processes, MariaDB, si
     const [n] = await admin.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM dispatcher");
     expect(Number(n[0]!.n)).toBe(1); // rolled back
     expect((await servedDispatcher()).version).toBe(v1);
-    await sleep(300);
+    await letTimePass(300, "a push of the rolled-back row would reach the data planes within this");
     for (const dp of dps) {
       const st = await rpcResult(dp.rpcUrl, "core.config_status", ["dispatcher"]);
       expect(st[0]).toMatchObject({ version: v1, lastError: null });
@@ -214,7 +203,7 @@ describe("control plane → data planes, dispatcher (real processes, MariaDB, si
     expect(served).toMatchObject({ version: v1, lastError: null, held: false, refused: [{ kind: "dispatcher", table: "dispatcher", key: String(badId), reason }] });
 
     // the data planes never see it: same version, no NACK, calls keep going to the old destination
-    await sleep(300);
+    await letTimePass(300, "a push would reach the data planes within this");
     for (const dp of dps) expect(await dp.version("dispatcher")).toBe(v1);
     const nodes = await rpcResult<NodeStatus[]>(cp.rpcUrl, "nodes");
     for (const n of nodes) expect(dispatcherOf(n)).toMatchObject({ appliedVersion: v1, lastNackVersion: null, pending: false });

@@ -6,6 +6,7 @@ import { createFakeTables } from "../data-plane/sync/testing/fake-sinks.js";
 import { spawnJsonChild, type JsonChild } from "./kit/json-child.js";
 import { freePortBlock } from "./kit/ports.js";
 import { ConfigError, parseControlPlaneConfig } from "../control-plane/config.js";
+import { waitUpTo } from "./kit/wait.js";
 
 setLogSink(() => {});
 
@@ -75,18 +76,12 @@ describe("control-plane process (MariaDB → compile → gRPC push → data plan
     sync = await createSyncClient({ url: `127.0.0.1:${GRPC}`, nodeId: "e2e-dp", tables, cacheDir: null, backoff: { initialMs: 100, maxMs: 500 } });
     // Migrations create empty Kamailio tables; their (empty) versions arrive first.
     const deadline = Date.now() + 40_000;
-    while (!(live.get("dispatcher") && live.get("address"))) {
-      if (Date.now() > deadline) throw new Error(`no tables pushed; control plane stderr: ${cp.stderr().slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    if (!(await waitUpTo(() => !!(live.get("dispatcher") && live.get("address")), 40_000, 50))) throw new Error(`no tables pushed; control plane stderr: ${cp.stderr().slice(-2000)}`);
     const v0 = live.get("dispatcher")!.version;
     expect(live.get("dispatcher")!.rows).toBe(0);
 
     await admin.query(`INSERT INTO ${DB}.dispatcher (setid, destination, flags, priority, attrs, description) VALUES (1, 'sip:10.1.1.1:5060', 0, 0, 'duid=a', 'e2e')`);
-    while (live.get("dispatcher")!.version === v0) {
-      if (Date.now() > deadline) throw new Error("SQL change not pushed");
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    if (!(await waitUpTo(() => live.get("dispatcher")!.version !== v0, Math.max(0, deadline - Date.now()), 50))) throw new Error("SQL change not pushed");
     expect(live.get("dispatcher")!.rows).toBe(1);
     expect([...live.get("dispatcher")!.maps.get("dispatcher")!.values()][0]).toMatchObject({ setid: 1, destination: "sip:10.1.1.1:5060", attrs: "duid=a" });
 

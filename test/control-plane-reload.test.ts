@@ -19,20 +19,9 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import type mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  dropE2eDatabase,
-  freshE2eDatabase,
-  jsonRpc,
-  rpcResult,
-  sleep,
-  startControlPlaneProcess,
-  startDataPlaneProcess,
-  stopAllProcesses,
-  waitUntil,
-  type ControlPlaneProcess,
-  type DataPlaneProcess,
-} from "./helpers/processes.js";
+import { dropE2eDatabase, freshE2eDatabase, jsonRpc, rpcResult, startControlPlaneProcess, startDataPlaneProcess, stopAllProcesses, waitUntil, type ControlPlaneProcess, type DataPlaneProcess } from "./helpers/processes.js";
 import { freePortBlock } from "./kit/ports.js";
+import { letTimePass } from "./kit/wait.js";
 
 const run = promisify(execFile);
 const DB = "olelo_test_e2e_reload";
@@ -83,7 +72,7 @@ afterAll(async () => {
 describe("reload RPCs on a data plane in control-plane mode re-read the database", () => {
   it.skipIf(!hasKamcli)("kamcli dispatcher reload returns once the new SQL row is live on the data plane", async () => {
     await admin.query("INSERT INTO dispatcher (id, setid, destination, flags, priority, attrs, description) VALUES (1, 1, 'sip:10.7.0.1:5060', 0, 0, '', 'sql')");
-    await sleep(500);
+    await letTimePass(500, "nobody polls: the row would be live within this if it were pushed");
     expect(await destinations()).toEqual([]); // nobody polls: not live yet
     const ini = join(dir, "kamcli.ini");
     writeFileSync(ini, `[main]\ndomain=localhost\n[jsonrpc]\ntransport=socket\nsrvaddr=${join(dir, "rpc.sock")}\nrcvaddr=${join(dir, "kamcli_rpc.sock")}\noutformat=json\n`);

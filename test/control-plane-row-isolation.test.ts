@@ -39,6 +39,7 @@ import { UdpPeer, headerOf, statusOf } from "./helpers/udp-peer.js";
 import { answerChallenge, parseChallenge } from "./scripts/firewall-digest.js";
 import { dispatcherSets, olectlProcess } from "./scripts/cli-support.js";
 import { freePortBlock } from "./kit/ports.js";
+import { letTimePass } from "./kit/wait.js";
 
 const P = await freePortBlock(20);
 const CP_API = P;
@@ -188,7 +189,7 @@ describe("a bad row is refused alone: the rest of its table goes live (control-p
     expect((await kindStatus("subscriber")).policy).toBe("skip");
     const v = held.version;
     await admin.query("INSERT INTO dispatcher (setid, destination, description) VALUES (1, 'sip:127.0.0.1:5093', 'gw c')");
-    await new Promise((r) => setTimeout(r, POLL_MS * 5 + 500));
+    await letTimePass(POLL_MS * 5 + 500, "five polls: a new version would be compiled within this");
     expect((await kindStatus("dispatcher")).version).toBe(v);
     await waitUntil("data plane on the held version", async () => (await dp.version("dispatcher")) === v, 10_000, [cp, dp]);
     expect((await sets())[1]).toEqual(["sip:127.0.0.1:5091", "sip:127.0.0.1:5092"]);

@@ -11,9 +11,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startProxy } from "./helpers/proxy.js";
 import { runSipp, startSippServer, type SippServer } from "./helpers/sipp.js";
-import { flagsOf, listFile, rpc, sleep, startTracedUas, waitFor, type TracedUas } from "./scripts/dispatcher-support.js";
+import { flagsOf, listFile, rpc, startTracedUas, waitFor, type TracedUas } from "./scripts/dispatcher-support.js";
 import type { DataPlane } from "../data-plane/node.js";
 import { freePortBlock } from "./kit/ports.js";
+import { letTimePass } from "./kit/wait.js";
 
 const BASE = await freePortBlock(100); // this file's ports: BASE … BASE + 99
 const uri = (p: number): string => `sip:127.0.0.1:${p}`;
@@ -81,7 +82,7 @@ describe("kill and restart a UAS under load (default script, round robin over 3)
       timeoutS: 45,
       extra: ["-trace_logs", "-log_file", logFile],
     });
-    await sleep(2500);
+    await letTimePass(2500, "calls run on both destinations before one is killed");
     const victim = uas.get(B)!;
     victim.server.proc.kill("SIGKILL");
 

@@ -10,9 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startProxy } from "./helpers/proxy.js";
 import { runSipp } from "./helpers/sipp.js";
-import { listFile, rpc, sleep, startTracedUas, waitFor, writeAtomic, type TracedUas } from "./scripts/dispatcher-support.js";
+import { listFile, rpc, startTracedUas, waitFor, writeAtomic, type TracedUas } from "./scripts/dispatcher-support.js";
 import type { DataPlane } from "../data-plane/node.js";
 import { freePortBlock } from "./kit/ports.js";
+import { letTimePass } from "./kit/wait.js";
 
 const P = await freePortBlock(100);
 
@@ -72,11 +73,11 @@ describe("dispatcher reloads over the control API (default script)", () => {
       expect((await sets())[1]).toEqual(ports.map(uri).sort());
     };
     marks.push({ at: Date.now(), set: [A, B] });
-    await sleep(2000);
+    await letTimePass(2000, "calls run on this set for a while");
     await step([B, C]); // A removed, C added
-    await sleep(2000);
+    await letTimePass(2000, "calls run on this set for a while");
     await step([A, C]); // B removed, A back
-    await sleep(2000);
+    await letTimePass(2000, "calls run on this set for a while");
     // five concurrent reloads of the same file: all succeed (they are serialised, Kamailio #1939)
     writeAtomic(list, listFile([[1, uri(A)], [1, uri(B)], [1, uri(C)]]));
     const results = await Promise.all([1, 2, 3, 4, 5].map(() => rpc(CONTROL, "dispatcher.reload")));

@@ -21,6 +21,7 @@ import { gatewayRpcMethods } from "../data-plane/core/gateway/rpc-methods.js";
 import { DnsTimeoutError } from "../data-plane/core/dns/dns-client.js";
 import type { DataPlane } from "../data-plane/node.js";
 import { freePortBlock } from "./kit/ports.js";
+import { letTimePass } from "./kit/wait.js";
 
 const P = await freePortBlock(100);
 
@@ -286,7 +287,7 @@ describe("DNS failover, blocklist and TTL refresh end to end (UDP)", () => {
       dns.set("_sip._udp.moving.test", [{ type: "SRV", priority: 10, weight: 0, port: P + 13, target: "live.svc.test", ttl: 1 }]);
       expect(await ua.call("sip:bob@moving.test")).toMatchObject({ inviteStatus: 200 });
       expect(invites(uasB)).toBe(b0 + 2);
-      await new Promise((r) => setTimeout(r, 1100));
+      await letTimePass(1100, "the SRV record's TTL of 1 s runs out");
       expect(await ua.call("sip:bob@moving.test")).toMatchObject({ inviteStatus: 200, byeStatus: 200 });
       expect(invites(other)).toBe(1);
     } finally {

@@ -14,6 +14,7 @@ import { UdpPeer, firstLine as firstLineOf, request, statusOf } from "./helpers/
 import { counters, EventStream, rpc } from "./scripts/firewall-control.js";
 import { SipResponder } from "./scripts/firewall-responder.js";
 import { freePortBlock } from "./kit/ports.js";
+import { letTimePass, waitUpTo } from "./kit/wait.js";
 
 const P = await freePortBlock(50);
 
@@ -21,8 +22,6 @@ const PORT = P;
 const CONTROL = P + 1;
 const DENSITY = 10; // requests per 1 s window
 const BAN_S = 3;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Keepalive OPTIONS to the proxy itself (REQINIT answers 200 "Keepalive" after the guards). */
 function options(peer: UdpPeer, id: string): string {
@@ -36,7 +35,7 @@ async function burst(peer: UdpPeer, tag: string, n: number, gapMs = 2): Promise<
     const id = `${tag}-${i}`;
     ids.push(id);
     peer.send(options(peer, id), PORT);
-    if (gapMs > 0) await sleep(gapMs);
+    if (gapMs > 0) await letTimePass(gapMs, "gap between the burst's requests");
   }
   return ids;
 }
@@ -95,7 +94,7 @@ describe("flood guard (pike + htable ipban, pre-parse drop, trusted peers)", () 
     const steadyLoop = (async () => {
       for (let i = 0; !stop; i++) {
         steadyIds.push(...(await burst(steady, `steady-${i}`, 1, 0)));
-        await sleep(250);
+        await letTimePass(250, "the steady source's pace");
       }
     })();
 
@@ -105,7 +104,7 @@ describe("flood guard (pike + htable ipban, pre-parse drop, trusted peers)", () 
     expect(ban.data.reason).toBe("pike");
     const until = Date.parse(String(ban.data.until));
     expect(Math.abs(until - Date.parse(ban.ts) - BAN_S * 1000)).toBeLessThan(50);
-    await sleep(300);
+    await letTimePass(300, "every reply to the flood that will come has come (the count is bounded both ways)");
     // flagged at the DENSITY-th request of a window (at most 2x-1 answered when the burst straddles a window boundary)
     const served = answered(flooder, floodIds);
     expect(served).toBeGreaterThanOrEqual(DENSITY - 1);
@@ -121,7 +120,7 @@ describe("flood guard (pike + htable ipban, pre-parse drop, trusted peers)", () 
     const mid = await counters(base, "pike", "core");
     flooder.send("INVITE sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:1;branch=z9hG4bK-junk\r\nCSeq: nonsense\r\n\r\n", PORT);
     const wait = Math.max(0, until - Date.now() - 1200);
-    await sleep(Math.min(wait, 500));
+    await letTimePass(Math.min(wait, 500), "part of the ban passes");
     expect(await probe(flooder, "while-banned", Math.max(200, until - Date.now() - 600))).toBe(false);
     const during = await counters(base, "pike", "core");
     expect(during["core.bad_msg_hdr"]).toBe(mid["core.bad_msg_hdr"]);
@@ -142,7 +141,7 @@ describe("flood guard (pike + htable ipban, pre-parse drop, trusted peers)", () 
     expect(tcpClosed).toBe(true);
 
     // after `until` the source is served again (two silent windows have cleared its pike state)
-    await sleep(Math.max(0, until - Date.now() + 200));
+    await letTimePass(Math.max(0, until - Date.now() + 200), "the ban runs out");
     let back = false;
     for (let i = 0; i < 6 && !back; i++) back = await probe(flooder, `after-ban-${i}`, 500);
     expect(back).toBe(true);
@@ -151,7 +150,7 @@ describe("flood guard (pike + htable ipban, pre-parse drop, trusted peers)", () 
 
     stop = true;
     await steadyLoop;
-    await sleep(300);
+    await waitUpTo(() => answered(steady, steadyIds) === steadyIds.length, 300);
     expect(steadyIds.length).toBeGreaterThanOrEqual(4 * BAN_S);
     expect(answered(steady, steadyIds)).toBe(steadyIds.length);
     expect(stream.events.filter((e) => e.kind === "security.banned" && e.data.ip === "127.0.0.3")).toEqual([]);
@@ -226,7 +225,7 @@ describe("the default script without firewall modules keeps working", () => {
     ua.send(request("OPTIONS", `sip:127.0.0.1:${PLAIN}`, { port: ua.port, host: ua.host, callId: "plain-scan", extra: ["User-Agent: sipvicious"] }), PLAIN);
     ua.send(request("OPTIONS", `sip:127.0.0.1:${PLAIN}`, { port: ua.port, host: ua.host, callId: "plain-ka" }), PLAIN);
     expect(firstLineOf(await ua.wait((t) => t.includes("Call-ID: plain-ka\r\n"), 3000))).toBe("SIP/2.0 200 Keepalive");
-    await sleep(200);
+    await letTimePass(200, "a reply to the scanner would come within this");
     expect(ua.received.some((m) => m.text.includes("Call-ID: plain-scan\r\n"))).toBe(false);
     expect(dp.modules).toEqual([]);
   });

@@ -9,8 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
 import { runSipp, startSippServer } from "./helpers/sipp.js";
 import { UdpPeer, statusOf } from "./helpers/udp-peer.js";
-import { register, sleep, startChild, waitFor, type ChildDataPlane } from "./scripts/registrar-helpers.js";
+import { register, startChild, waitFor, type ChildDataPlane } from "./scripts/registrar-helpers.js";
 import { freePortBlock } from "./kit/ports.js";
+import { letTimePass } from "./kit/wait.js";
 
 const P = await freePortBlock(100);
 const A = P;
@@ -77,7 +78,7 @@ describe("two data planes sharing a Redis location store", () => {
     let calls;
     try {
       calls = await runSipp({ scenario: "uac_rr.xml", port: P + 32, remote: `127.0.0.1:${B}`, calls: 20, rate: 10, service: "fleet" });
-      await sleep(500);
+      await letTimePass(500, "the phone's sipp sees the last messages before it is stopped");
     } finally {
       const u = await uas.stop();
       expect(u.successful, u.errors).toBe(20);
@@ -108,7 +109,7 @@ describe("two data planes sharing a Redis location store", () => {
     await ua.wait((t) => t.startsWith("SIP/2.0") && t.includes("Call-ID: blink-1"));
     expect(await waitFor(async () => (await contactsOf(P + 92, "blink")).length === 1, 2000)).toBe(true);
     expect(await waitFor(async () => (await contactsOf(P + 91, "blink")).length === 0 && (await contactsOf(P + 92, "blink")).length === 0, 5000)).toBe(true);
-    await sleep(500);
+    await letTimePass(500, "a second event would be published within this");
     const events = [...(await since(P + 91)), ...(await since(P + 92))];
     expect(events.length).toBe(1);
   });
@@ -121,7 +122,7 @@ describe("two data planes sharing a Redis location store", () => {
     let calls;
     try {
       calls = await runSipp({ scenario: "uac_rr.xml", port: P + 33, remote: `127.0.0.1:${B}`, calls: 5, rate: 5, service: "fleet" });
-      await sleep(500);
+      await letTimePass(500, "the phone's sipp sees the last messages before it is stopped");
     } finally {
       const u = await uas.stop();
       expect(u.successful, u.errors).toBe(5);

@@ -12,9 +12,10 @@ import { startProxy } from "./helpers/proxy.js";
 import { runSipp } from "./helpers/sipp.js";
 import { UdpPeer, headerOf, statusOf } from "./helpers/udp-peer.js";
 import type { DataPlane } from "../data-plane/node.js";
-import { captureEvents, moduleApi, register, sleep, usrlocOf, waitFor } from "./scripts/registrar-helpers.js";
+import { captureEvents, moduleApi, register, usrlocOf, waitFor } from "./scripts/registrar-helpers.js";
 import type { NathelperApi } from "../data-plane/modules/nathelper/index.js";
 import { freePortBlock } from "./kit/ports.js";
+import { letTimePass } from "./kit/wait.js";
 
 const P = await freePortBlock(100);
 const PRIVATE = "192.168.1.20";
@@ -115,7 +116,7 @@ describe("a phone behind NAT", () => {
     expect(body).toContain("c=IN IP4 198.51.100.99");
     expect(Number(headerOf(inv, "Content-Length")[0])).toBe(Buffer.byteLength(body, "latin1"));
     nat.setMediaRelay(async ({ sdp }) => {
-      await sleep(50);
+      await letTimePass(50, "a slow media relay");
       return sdp.replace(/m=audio \d+/, "m=audio 40000");
     });
     r = await runSipp({ scenario: "uac_rr.xml", port: P + 4, remote: `127.0.0.1:${P}`, calls: 1, service: "natuser" });
@@ -128,7 +129,7 @@ describe("a phone behind NAT", () => {
 
   it("gets a keep-alive every second from the socket it registered through", async () => {
     phone.keepalives.length = 0;
-    await sleep(3300);
+    await letTimePass(3300, "three keep-alive periods of 1 s");
     const k = phone.keepalives;
     // one per second; a loaded machine may delay a tick, never add one
     expect(k.length).toBeGreaterThanOrEqual(2);
@@ -145,9 +146,9 @@ describe("a phone behind NAT", () => {
 
   it("stops the keep-alives with nathelper.enable_ping 0", async () => {
     await dp.rpc.call("nathelper.enable_ping", [0], { transport: "internal" });
-    await sleep(300);
+    await letTimePass(300, "a keep-alive already under way is sent");
     phone.keepalives.length = 0;
-    await sleep(1600);
+    await letTimePass(1600, "a keep-alive would be sent within this");
     expect(phone.keepalives.length).toBe(0);
     await dp.rpc.call("nathelper.enable_ping", { enable: 1 }, { transport: "internal" });
     await expect(dp.rpc.call("nathelper.enable_ping", [2], { transport: "internal" })).rejects.toThrow(/'enable'/);

@@ -23,6 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jsonRpc, rpcResult, startControlPlaneProcess, startDataPlaneProcess, stopAllProcesses, waitUntil, type ControlPlaneProcess, type DataPlaneProcess } from "./helpers/processes.js";
 import { runSipp, startSippServer, type SippServer } from "./helpers/sipp.js";
 import { freePortBlock } from "./kit/ports.js";
+import { letTimePass } from "./kit/wait.js";
 
 const DB = "olelo_test_plfleet";
 const BASE = await freePortBlock(40);
@@ -170,7 +171,7 @@ describe("bans shared by the fleet through Redis (pike)", () => {
       const flood = async () => {
         for (let i = 0; i < 10 && !(await rpcResult<Array<{ ip: string }>>(a.rpcUrl, "pike.bans")).some((x) => x.ip === "127.0.0.2"); i++) {
           for (let k = 0; k < 400; k++) flooder.send(optionsText(flooder, a.sipPort, `fl${i}x${k}`), a.sipPort, "127.0.0.1");
-          await new Promise((r) => setTimeout(r, 100));
+          await letTimePass(100, "between flood rounds");
         }
       };
       await flood();
@@ -185,7 +186,7 @@ describe("bans shared by the fleet through Redis (pike)", () => {
       await waitUntil("the ban to expire on both nodes", async () => (await options(flooder, a.sipPort)) && (await options(flooder, b.sipPort)), 8000, [a, b]);
       expect(await redis.exists(`${PREFIX}pike:ban:127.0.0.2`)).toBe(0);
       // a new ban, lifted by pike.unban on B
-      await new Promise((r) => setTimeout(r, 2500)); // pike's window forgets the first flood
+      await letTimePass(2500, "pike's window forgets the first flood");
       await flood();
       await waitUntil("node B to know the second ban", async () => (await rpcResult<Array<{ ip: string }>>(b.rpcUrl, "pike.bans")).some((x) => x.ip === "127.0.0.2"), 1000, [a, b]);
       expect(await rpcResult(b.rpcUrl, "pike.unban", ["127.0.0.2"])).toBe("Ok");

@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startProxy } from "./helpers/proxy.js";
 import { runSipp, startSippServer, type SippServer } from "./helpers/sipp.js";
 import type { DataPlane } from "../data-plane/node.js";
-import { sleep, usrlocOf } from "./scripts/registrar-helpers.js";
+import { usrlocOf } from "./scripts/registrar-helpers.js";
 import { freePortBlock } from "./kit/ports.js";
+import { letTimePass } from "./kit/wait.js";
 
 const P = await freePortBlock(50);
 const BOB = P + 10; // answers
@@ -32,7 +33,7 @@ describe("aliases, speed dial, forwarding and screening", () => {
     for (const [p, s] of uas) servers.push(await startSippServer({ scenario: s, port: p }));
     try {
       await fn();
-      await sleep(500);
+      await letTimePass(500, "the phones' sipp see the last messages before they are stopped");
     } finally {
       const out: number[] = [];
       for (const s of servers) out.push((await s.stop()).successful);

@@ -15,8 +15,9 @@ import type { DataPlane } from "../data-plane/node.js";
 import { dropTestDatabase, freshTestDatabase, testDbUrl } from "../control-plane/db/test-support.js";
 import { migrateDatabase } from "../control-plane/db/migrate.js";
 import type { Database } from "../control-plane/db/connect.js";
-import { register, sleep, usrlocOf, waitFor } from "./scripts/registrar-helpers.js";
+import { register, usrlocOf, waitFor } from "./scripts/registrar-helpers.js";
 import { freePortBlock } from "./kit/ports.js";
+import { letTimePass } from "./kit/wait.js";
 
 const P = await freePortBlock(100);
 const REDIS_URL = "redis://127.0.0.1:6379";
@@ -212,7 +213,7 @@ describe("Redis store", () => {
     dp = await startProxy(config());
     expect(usrlocOf(dp).table("location").valid("rita").map((b) => [b.ruid, b.contact, b.expires, b.q])).toEqual(before);
     // the 1-second binding expired while the node was down or right after: it is gone everywhere
-    await sleep(1500);
+    await letTimePass(1500, "the 1-second binding expires");
     expect(usrlocOf(dp).table("location").has("tmp")).toBe(false);
     expect(await waitFor(async () => (await redis.hlen(`${prefix}location:aor:tmp`)) === 0, 3000, 100)).toBe(true);
   });

@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startProxy } from "./helpers/proxy.js";
 import { runSipp, startSippServer } from "./helpers/sipp.js";
 import type { DataPlane } from "../data-plane/node.js";
-import { captureEvents, sleep, usrlocOf, waitFor } from "./scripts/registrar-helpers.js";
+import { captureEvents, usrlocOf, waitFor } from "./scripts/registrar-helpers.js";
 import { freePortBlock } from "./kit/ports.js";
+import { letTimePass } from "./kit/wait.js";
 
 const P = await freePortBlock(100);
 
@@ -179,7 +180,7 @@ describe("calls to registered users", () => {
       expect(r.failed, r.errors + r.stderr).toBe(0);
       expect(r.successful).toBe(5);
       expect(r.code).toBe(0);
-      await sleep(500);
+      await letTimePass(500, "the phones' sipp see the last messages before they are stopped");
     } finally {
       const a = await answer.stop();
       const g = await ring.stop();
@@ -203,7 +204,7 @@ describe("calls to registered users", () => {
       const r = await runSipp({ scenario: "uac_rr.xml", port: P + 43, remote: `127.0.0.1:${P + 40}`, calls: 3, rate: 3, service: "dave" });
       expect(r.failed, r.errors + r.stderr).toBe(0);
       expect(r.successful).toBe(3);
-      await sleep(500);
+      await letTimePass(500, "the phones' sipp see the last messages before they are stopped");
     } finally {
       const b = await busy.stop();
       const a = await answer.stop();
@@ -223,7 +224,7 @@ describe("calls to registered users", () => {
       expect(r.failed, r.errors + r.stderr).toBe(0);
       expect(r.successful).toBe(1);
       expect(Date.now() - t0).toBeGreaterThanOrEqual(1400);
-      await sleep(300);
+      await letTimePass(300, "the phones' sipp see the last messages before they are stopped");
     } finally {
       const a = await answer.stop();
       expect(a.successful, a.errors).toBe(1);

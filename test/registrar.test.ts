@@ -11,9 +11,10 @@ import { startProxy, TEST_SCRIPTS } from "./helpers/proxy.js";
 import { UdpPeer, headerOf, statusOf } from "./helpers/udp-peer.js";
 import type { DataPlane } from "../data-plane/node.js";
 import { RpcError } from "../lib/rpc/errors.js";
-import { captureEvents, register, sleep, usrlocOf } from "./scripts/registrar-helpers.js";
+import { captureEvents, register, usrlocOf } from "./scripts/registrar-helpers.js";
 import { results } from "./scripts/registrar-api-test.js";
 import { freePortBlock } from "./kit/ports.js";
+import { waitUpTo } from "./kit/wait.js";
 
 const P = await freePortBlock(100);
 const SCRIPT = join(TEST_SCRIPTS, "registrar-api-test.ts");
@@ -179,7 +180,7 @@ describe("lookup, Path and method filtering", () => {
     await reg(ua, P + 10, { user: "fan", callId: "fan-1", cseq: 1, contacts: [`<sip:fan@127.0.0.1:${P + 12}>;q=0.4`, `<sip:fan@127.0.0.1:${P + 13}>;q=0.8`], expires: 600 });
     const r = await message(ua, P + 10, "fan", "fan-m1");
     expect(statusOf(r)).toBe(200);
-    await sleep(200);
+    await waitUpTo(() => phoneA.received.length > 0 && phoneB.received.length > 0, 200);
     expect(phoneA.received.map((m) => m.text.split("\r\n")[0])).toEqual([`MESSAGE sip:fan@127.0.0.1:${P + 12} SIP/2.0`]);
     expect(phoneB.received.map((m) => m.text.split("\r\n")[0])).toEqual([`MESSAGE sip:fan@127.0.0.1:${P + 13} SIP/2.0`]);
     expect(results.at(-1)).toEqual({ fn: "lookup", rc: 1 });

@@ -11,6 +11,7 @@ import { startProxy, TEST_SCRIPTS } from "./helpers/proxy.js";
 import { UdpPeer, request, statusOf } from "./helpers/udp-peer.js";
 import type { DataPlane } from "../data-plane/node.js";
 import { freePortBlock } from "./kit/ports.js";
+import { letTimePass } from "./kit/wait.js";
 
 const P = await freePortBlock(100);
 
@@ -105,7 +106,7 @@ describe("RFC 4475 over the wire", () => {
       const raw = readFileSync(join(DIR, f));
       // every torture message names a unique Call-ID; find it to match replies
       const cid = /^(?:Call-ID|i)\s*:\s*(.+?)\s*$/im.exec(raw.toString("latin1"))?.[1] ?? name;
-      await new Promise((r) => setTimeout(r, 120)); // let the previous transaction end (wt_timer 50 ms)
+      await letTimePass(120, "the previous transaction ends (wt_timer 50 ms)");
       const beforeFwd = nextHop.received.length;
       const beforeRx = client.received.length;
       client.sendRaw(raw, P);
@@ -117,7 +118,7 @@ describe("RFC 4475 over the wire", () => {
         expect(fwd).toMatch(/^[^ ]+ [^ ]+ SIP\/2.0\r\n/);
         expect(nextHop.received.length).toBeGreaterThan(beforeFwd);
       } else {
-        await new Promise((r) => setTimeout(r, 150));
+        await letTimePass(150, "a reply or forwarded copy would come within this");
         expect(client.received.slice(beforeRx).filter((m) => m.text.includes(cid) && statusOf(m.text) >= 200)).toHaveLength(0);
         expect(nextHop.received.slice(beforeFwd).filter((m) => m.text.includes(cid))).toHaveLength(0);
       }
@@ -154,7 +155,7 @@ describe("hostile input over UDP and TCP", () => {
         const n = 1 + Math.floor(rnd() * 6);
         for (let k = 0; k < n; k++) b[Math.floor(rnd() * b.length)] = Math.floor(rnd() * 256);
         client.sendRaw(i % 10 === 0 ? Buffer.from(Array.from({ length: Math.floor(rnd() * 1400) }, () => Math.floor(rnd() * 256))) : b, P + 20);
-        if (i % 200 === 0) await new Promise((r) => setTimeout(r, 5));
+        if (i % 200 === 0) await letTimePass(5, "pace the fuzz so the socket buffers do not drop it");
       }
       // garbage and half messages over TCP
       for (let i = 0; i < 20; i++) {
@@ -163,7 +164,7 @@ describe("hostile input over UDP and TCP", () => {
         s.write(i % 2 ? bases[i % bases.length]!.subarray(0, 100) : Buffer.from(Array.from({ length: 3000 }, () => Math.floor(rnd() * 256))));
         s.destroy();
       }
-      await new Promise((r) => setTimeout(r, 300));
+      await letTimePass(300, "the proxy reads the garbage before the liveness probe");
       client.send(request("OPTIONS", `sip:127.0.0.1:${P + 20}`, { port: P + 21, callId: "fuzz-alive@test" }), P + 20);
       const r = await client.wait((t) => t.includes("fuzz-alive@test") && statusOf(t) >= 200);
       expect(statusOf(r)).toBe(200);

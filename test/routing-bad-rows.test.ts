@@ -14,8 +14,9 @@ import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { DataPlane } from "../data-plane/node.js";
 import { TEST_SCRIPTS, startProxy } from "./helpers/proxy.js";
-import { rpc, runCalls, sleep, startGateway, tableDir, writeTableFile, type Gateway } from "./scripts/routing-support.js";
+import { rpc, runCalls, startGateway, tableDir, writeTableFile, type Gateway } from "./scripts/routing-support.js";
 import { freePortBlock } from "./kit/ports.js";
+import { letTimePass } from "./kit/wait.js";
 
 const P = await freePortBlock(100);
 
@@ -163,7 +164,7 @@ describe("a bad row pushed by lcr.reload / drouting.reload is refused while call
     writeTableFile(lcrFile, { ...lcrGood(B), lcr_rule_target: [...lcrGood(B).lcr_rule_target, { id: 9, lcr_id: 1, rule_id: 1, gw_id: 77, priority: 1 }] });
     const calls = Array.from({ length: 30 }, (_, i) => `4910${String(i).padStart(2, "0")}`);
     const running = runCalls({ port: P + 30, proxy: LCR_PROXY, calls, rate: 30 });
-    await sleep(300);
+    await letTimePass(300, "calls are running when the reload comes");
     const res = await rpc(LCR_CONTROL, "lcr.reload");
     expect(res.error?.code).toBe(500);
     expect(res.error?.message).toBe(`LCR Module Reload Failed: file:${lcrFile}: lcr_rule_target row 9: gw_id 77 is not in lcr_gw`);
@@ -195,7 +196,7 @@ describe("a bad row pushed by lcr.reload / drouting.reload is refused while call
     writeTableFile(drFile, { ...drGood(B), dr_rules: [...drGood(B).dr_rules, { ruleid: 12, groupid: "1", prefix: "44", timerec: "20240101T083000|10H|weekly|||XX", gwlist: "1" }] });
     const calls = Array.from({ length: 20 }, (_, i) => `4920${String(i).padStart(2, "0")}`);
     const running = runCalls({ port: P + 32, proxy: DR_PROXY, calls, rate: 25 });
-    await sleep(200);
+    await letTimePass(200, "calls are running when the reload comes");
     const res = await rpc(DR_CONTROL, "drouting.reload");
     expect(res.error?.code).toBe(500);
     expect(res.error?.message).toMatch(new RegExp(`^failed to load routing data: file:${drFile.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: dr_rules row 12: timerec .*XX`));

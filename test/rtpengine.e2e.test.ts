@@ -16,7 +16,7 @@ import { startProxy } from "./helpers/proxy.js";
 import { UdpPeer, headerOf, statusOf } from "./helpers/udp-peer.js";
 import { SipUa } from "./helpers/ws-client.js";
 import { freePortBlock } from "./kit/ports.js";
-import { waitUntil } from "./kit/wait.js";
+import { waitUntil, letTimePass } from "./kit/wait.js";
 import type { DataPlane } from "../data-plane/node.js";
 import { bdecode, bencode, sdpMedia } from "../data-plane/modules/rtpengine/index.js";
 
@@ -148,7 +148,7 @@ describe("a UDP call through Olelo and rtpengine", () => {
     try {
       for (let i = 0; i < 10 && got === 0; i++) {
         rtpUac.send(rtpPacket(i + 1), answered.port, "127.0.0.1");
-        await new Promise((r) => setTimeout(r, 50));
+        await letTimePass(50, "between RTP packets");
       }
       expect(got, rtpeLog.slice(-2000)).toBeGreaterThan(0);
       expect(from).toBe(`127.0.0.1:${offered.port}`); // it came out of rtpengine's callee-side port

@@ -14,6 +14,7 @@ import { runSipp, startSippServer, type SippServer } from "./helpers/sipp.js";
 import { UdpPeer, request, statusOf, headerOf } from "./helpers/udp-peer.js";
 import type { DataPlane } from "../data-plane/node.js";
 import { freePortBlock } from "./kit/ports.js";
+import { letTimePass, waitUpTo } from "./kit/wait.js";
 
 const P = await freePortBlock(100, { ipv6: true }); // the IPv6 test binds ::1 too
 
@@ -54,7 +55,7 @@ describe("asynchronous route", () => {
       const inv = request("INVITE", `sip:alice@127.0.0.1:${P}`, { port: P + 1, callId: "async-1@test", branch: "z9hG4bK-async1" });
       uac.send(inv, P);
       await uac.wait((t) => t.includes("async-1@test") && statusOf(t) === 100, 2000);
-      await new Promise((r) => setTimeout(r, 300));
+      await letTimePass(300, "the retransmission comes while the async lookup is still running");
       uac.send(inv, P); // retransmission while the lookup is still running
       const ok = await uac.wait((t) => t.includes("async-1@test") && statusOf(t) === 200, 5000);
       expect(headerOf(ok, "record-route")).toEqual([`<sip:127.0.0.1:${P};lr>`]);
@@ -163,7 +164,7 @@ describe("stateless forwarding", () => {
     const msg = request("MESSAGE", `sip:bob@127.0.0.1:${P + 40}`, { port: P + 42, callId: "sl-1@test", branch: "z9hG4bK-sl1" });
     uac.send(msg, P + 40);
     uac.send(msg, P + 40);
-    await new Promise((r) => setTimeout(r, 200));
+    await waitUpTo(() => uas.received.filter((m) => m.text.includes("sl-1@test")).length >= 2, 200);
     const copies = uas.received.filter((m) => m.text.includes("sl-1@test"));
     expect(copies).toHaveLength(2); // no transaction: both copies go on
     const br = copies.map((c) => /branch=([^;\r]+)/.exec(c.text)![1]);

@@ -11,6 +11,7 @@ import { runSipp, startSippServer, type SippServer } from "./helpers/sipp.js";
 import { UdpPeer, request, statusOf, headerOf } from "./helpers/udp-peer.js";
 import type { DataPlane } from "../data-plane/node.js";
 import { freePortBlock } from "./kit/ports.js";
+import { waitUpTo } from "./kit/wait.js";
 
 const P = await freePortBlock(200);
 
@@ -245,7 +246,7 @@ describe("proxy rules on the wire", () => {
     await uac.wait((t) => t.includes("retr@test") && statusOf(t) === 100);
     await uas.wait((t) => t.startsWith("INVITE") && t.includes("retr@test"));
     uac.send(msg, P + 140);
-    await new Promise((r) => setTimeout(r, 300));
+    await waitUpTo(() => uac.received.filter((m) => m.text.includes("retr@test") && statusOf(m.text) === 100).length >= 2, 300);
     expect(uac.received.filter((m) => m.text.includes("retr@test") && statusOf(m.text) === 100).length).toBe(2);
     expect(uas.received.filter((m) => m.text.startsWith("INVITE") && m.text.includes("retr@test")).length).toBe(1);
   });

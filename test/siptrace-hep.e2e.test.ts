@@ -10,9 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeHep3 } from "../data-plane/modules/siptrace/hep.js";
-import { ROOT, rpcResult, sleep, spawnCommand, waitUntil, type TestProcess } from "./helpers/processes.js";
+import { ROOT, rpcResult, spawnCommand, waitUntil, type TestProcess } from "./helpers/processes.js";
 import { UdpPeer, request, statusOf } from "./helpers/udp-peer.js";
 import { freePortBlock } from "./kit/ports.js";
+import { letTimePass } from "./kit/wait.js";
 
 const P = await freePortBlock(3);
 const HEP = P + 1;
@@ -111,7 +112,7 @@ describe("siptrace: HEP v3 to duplicate_uri", () => {
     expect(await rpcResult(url, "siptrace.status", { mode: "check" })).toEqual({ status: "off" });
     const callId = `hep-off-${process.pid}@test`;
     expect(await call(callId)).toBe(200);
-    await sleep(500);
+    await letTimePass(500, "a HEP packet of the untraced call would arrive within this");
     expect(got.filter((h) => h.callId === callId)).toHaveLength(0);
     expect(await rpcResult(url, "siptrace.status", { mode: "on" })).toEqual({ status: "on" });
     const again = `hep-on-${process.pid}@test`;

@@ -9,9 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT, rpcResult, sleep, spawnCommand, waitUntil, type TestProcess } from "./helpers/processes.js";
+import { ROOT, rpcResult, spawnCommand, waitUntil, type TestProcess } from "./helpers/processes.js";
 import { UdpPeer, request, statusOf } from "./helpers/udp-peer.js";
 import { freePortBlock } from "./kit/ports.js";
+import { letTimePass } from "./kit/wait.js";
 
 const P = await freePortBlock(3);
 const HEP = P + 1;
@@ -132,7 +133,7 @@ describe("siptrace → Kamailio sipcapture → MariaDB", () => {
     expect(await rpcResult(`http://127.0.0.1:${CTL}/RPC`, "siptrace.status", { mode: "off" })).toEqual({ status: "off" });
     const callId = `cap-off-${process.pid}@test`;
     expect(await call(callId)).toBe(200);
-    await sleep(1000);
+    await letTimePass(1000, "a row of the untraced call would be written within this");
     expect(await rows(callId)).toHaveLength(0);
   });
 });

@@ -11,9 +11,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeHep3 } from "../data-plane/modules/siptrace/hep.js";
-import { ROOT, rpcResult, sleep, spawnCommand, waitUntil, type TestProcess } from "./helpers/processes.js";
+import { ROOT, rpcResult, spawnCommand, waitUntil, type TestProcess } from "./helpers/processes.js";
 import { UdpPeer, request, statusOf } from "./helpers/udp-peer.js";
 import { freePortBlock } from "./kit/ports.js";
+import { letTimePass } from "./kit/wait.js";
 
 const P = await freePortBlock(3);
 const HEP = P + 1;
@@ -89,7 +90,7 @@ describe("siptrace: HEP over TCP, sip_trace() from the script", () => {
     expect(mine.every((h) => h.captureId === 3003 && h.payload.includes(`Call-ID: ${traced}`))).toBe(true);
     expect(mine.some((h) => h.payload.startsWith("OPTIONS"))).toBe(true);
     expect(mine.some((h) => h.payload.startsWith("SIP/2.0 200"))).toBe(true);
-    await sleep(300);
+    await letTimePass(300, "a HEP packet of the untraced call would arrive within this");
     expect(got.filter((h) => h.callId === plain)).toHaveLength(0);
   });
 });

@@ -1,48 +1,33 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, it } from "vitest";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { setLogSink } from "../lib/log/logger.js";
 import { createMemorySource, type MemorySource } from "../control-plane/push/push-source.js";
-import { createPushServer, type PushServer } from "../control-plane/push/server.js";
-import { createSyncClient, type SyncClient } from "../data-plane/sync/client.js";
+import type { PushServer } from "../control-plane/push/server.js";
+import type { SyncClient } from "../data-plane/sync/client.js";
 import { BAD_ROW_MARKER, createFakeTables } from "../data-plane/sync/testing/fake-sinks.js";
 import { dispatcherRows, lcrGwRows, prefixRouteRows } from "../tables/testing/sample-rows.js";
 import { freePort } from "./kit/ports.js";
-import { waitUpTo, waitUntil } from "./kit/wait.js";
+import { useSyncFixture } from "./helpers/sync-fixture.js";
+import { waitUpTo, waitUntil, letTimePass } from "./kit/wait.js";
 
 setLogSink(() => {});
 
-const servers: PushServer[] = [];
-const clients: SyncClient[] = [];
-const dirs: string[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) await c.close();
-  for (const s of servers.splice(0)) await s.close({ force: true });
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const fx = useSyncFixture("olelo-sync-");
 
 const until = (cond: () => boolean, ms = 5000, what = "condition") => waitUntil(cond, { timeoutMs: ms, intervalMs: 10, what });
 
 async function serve(source: MemorySource, port = 0, chunkBytes?: number): Promise<PushServer> {
-  const s = await createPushServer({ source, host: "127.0.0.1", port, chunk: chunkBytes ? { chunkBytes } : undefined });
-  servers.push(s);
-  return s;
+  return fx.serve({ source, host: "127.0.0.1", port, chunk: chunkBytes ? { chunkBytes } : undefined });
 }
 
 async function node(url: string, nodeId: string, kinds: string[], cacheDir: string | null = null, backoff = { initialMs: 50, maxMs: 400 }) {
   const { tables, live } = createFakeTables(kinds);
-  const sync = await createSyncClient({ url, nodeId, tables, cacheDir, backoff });
-  clients.push(sync);
+  const sync = await fx.client({ url, nodeId, tables, cacheDir, backoff });
   return { tables, live, sync };
 }
 
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "olelo-sync-"));
-  dirs.push(d);
-  return d;
-}
+const tempDir = fx.tempDir;
 
 const kindOf = (srv: PushServer, id: string, kind: string) => srv.nodes().find((n) => n.nodeId === id)?.tables.find((t) => t.kind === kind);
 
@@ -79,7 +64,7 @@ describe("sync client ⇄ push server over gRPC", () => {
     });
     expect(dp.tables.statusOf("dispatcher")).toMatchObject({ version: "d1", lastErrorVersion: "d2" });
     expect(dp.sync.status().nacks).toBe(1);
-    await new Promise((r) => setTimeout(r, 300));
+    await letTimePass(300, "a resend of the NACKed version would come within this");
     expect(dp.sync.status().nacks).toBe(1); // no resend of the NACKed version
     source.set("dispatcher", { dispatcher: dispatcherRows(5) }, "d3");
     await until(() => dp.live.get("dispatcher")?.version === "d3");
@@ -94,7 +79,7 @@ describe("sync client ⇄ push server over gRPC", () => {
     const dp = await node(srv.address, "dp-3", ["dispatcher"]);
     await until(() => kindOf(srv, "dp-3", "dispatcher")?.appliedVersion === "d1");
     source.set("lcr", { lcr_gw: [] }, "unrelated"); // a change the node does not subscribe to
-    await new Promise((r) => setTimeout(r, 300));
+    await letTimePass(300, "an apply would come within this");
     expect(dp.live.get("dispatcher")!.applies).toBe(1);
     expect(dp.sync.status().acks).toBe(1);
   });
@@ -195,7 +180,7 @@ describe("sync client ⇄ push server over gRPC", () => {
     await dp.sync.close();
     await until(() => srv.nodes()[0]!.connected === false);
     expect(dp.sync.status()).toMatchObject({ state: "closed", connected: false });
-    await new Promise((r) => setTimeout(r, 200));
+    await letTimePass(200, "a reconnect would come within this");
     expect(srv.nodes()[0]!.connected).toBe(false);
   });
 

@@ -1,49 +1,33 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
 import { setLogSink } from "../lib/log/logger.js";
 import type { TableRow } from "../data-plane/core/tables/registry.js";
 import { createMemorySource, type MemorySource } from "../control-plane/push/push-source.js";
-import { createPushServer, type PushServer } from "../control-plane/push/server.js";
+import type { PushServer } from "../control-plane/push/server.js";
 import { createSyncClient, type DeltaBase, type SyncClient } from "../data-plane/sync/client.js";
 import { BAD_ROW_MARKER, createFakeTables } from "../data-plane/sync/testing/fake-sinks.js";
 import { prefixRouteRows } from "../tables/testing/sample-rows.js";
 import { freePort } from "./kit/ports.js";
-import { waitUntil } from "./kit/wait.js";
+import { useSyncFixture } from "./helpers/sync-fixture.js";
+import { waitUntil, letTimePass } from "./kit/wait.js";
 
 setLogSink(() => {});
 
-const servers: PushServer[] = [];
-const clients: SyncClient[] = [];
-const dirs: string[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) await c.close();
-  for (const s of servers.splice(0)) await s.close({ force: true });
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const fx = useSyncFixture("olelo-delta-");
 
 const until = (cond: () => boolean, ms = 20_000, what = "condition") => waitUntil(cond, { timeoutMs: ms, intervalMs: 10, what });
 
 async function serve(source: MemorySource, port: number): Promise<PushServer> {
-  const s = await createPushServer({ source, host: "127.0.0.1", port });
-  servers.push(s);
-  return s;
+  return fx.serve({ source, host: "127.0.0.1", port });
 }
 
 async function node(url: string, nodeId: string, cacheDir: string | null = null, deltaBase?: DeltaBase) {
   const { tables, live } = createFakeTables(["prefix_route"]);
-  const sync = await createSyncClient({ url, nodeId, tables, cacheDir, deltaBase, backoff: { initialMs: 50, maxMs: 300 } });
-  clients.push(sync);
+  const sync = await fx.client({ url, nodeId, tables, cacheDir, deltaBase, backoff: { initialMs: 50, maxMs: 300 } });
   return { tables, live, sync };
 }
 
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "olelo-delta-"));
-  dirs.push(d);
-  return d;
-}
+const tempDir = fx.tempDir;
 
 const kindOf = (srv: PushServer, id: string) => srv.nodes().find((n) => n.nodeId === id)?.tables.find((t) => t.kind === "prefix_route");
 const prefix = (i: number) => String(4_900_000_000 + i);
@@ -187,7 +171,7 @@ describe("delta push: sync client ⇄ push server over gRPC (loopback)", () => {
       lastNackError: { reason: "INVALID_ROW", table: "prefix_route", row: prefix(42) },
     });
     expect(dp.tables.statusOf("prefix_route")).toMatchObject({ version: "p1", lastErrorVersion: "p2" });
-    await new Promise((r) => setTimeout(r, 300));
+    await letTimePass(300, "a resend or full push would come within this");
     expect(srv.pushStats()).toMatchObject({ fullSends: 1, deltaSends: 1 }); // not resent, no full push
 
     source.set("prefix_route", { prefix_route: withRoute(rows, 43, "fixed") }, "p3");

@@ -11,6 +11,7 @@ import { startProxy, TEST_SCRIPTS } from "./helpers/proxy.js";
 import { request, statusOf } from "./helpers/udp-peer.js";
 import type { DataPlane } from "../data-plane/node.js";
 import { freePortBlock } from "./kit/ports.js";
+import { letTimePass } from "./kit/wait.js";
 
 const P = await freePortBlock(100);
 
@@ -66,7 +67,7 @@ describe("TCP transport", () => {
     const opt = request("OPTIONS", `sip:127.0.0.1:${P}`, { port: 1, callId: "tcp-1@test", body: "hello" }).replace("Via: SIP/2.0/UDP", "Via: SIP/2.0/TCP");
     for (let i = 0; i < opt.length; i += 7) {
       s.write(opt.slice(i, i + 7));
-      await new Promise((r) => setTimeout(r, 2));
+      await letTimePass(2, "dribble the message a few bytes at a time");
     }
     const r = await c.wait((t) => t.includes("tcp-1@test"));
     expect(statusOf(r)).toBe(200);
@@ -110,7 +111,7 @@ describe("TCP transport", () => {
       socks.push(s);
       closed.push(collector(s).closed);
     }
-    await new Promise((r) => setTimeout(r, 300));
+    await letTimePass(300, "the proxy accepts or refuses all 12 connections");
     expect(dp.core.transport.connectionCount()).toBeLessThanOrEqual(8);
     // idle timeout: every connection is closed by the proxy after ~1.5 s without traffic
     await Promise.race([Promise.all(closed), new Promise((_, rej) => setTimeout(() => rej(new Error("idle connections not closed")), 6000))]);

@@ -17,6 +17,7 @@ import { makeTestPki, type TestPki } from "./fixtures/tls/make-pki.js";
 import { gatewayRpcMethods } from "../data-plane/core/gateway/rpc-methods.js";
 import type { DataPlane } from "../data-plane/node.js";
 import { freePortBlock } from "./kit/ports.js";
+import { waitUpTo } from "./kit/wait.js";
 
 const P = await freePortBlock(100);
 
@@ -286,10 +287,7 @@ describe("certificate hot reload", () => {
     copyFileSync(next.key, files2().key);
     copyFileSync(next.cert, files2().cert);
     let cn = "";
-    for (let i = 0; i < 40 && cn !== "watched.test"; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      cn = await peerCn(P + 71);
-    }
+    await waitUpTo(async () => (cn = await peerCn(P + 71)) === "watched.test", 4000, 100);
     expect(cn).toBe("watched.test");
   });
 

@@ -19,6 +19,7 @@ import type { SipMessage } from "../data-plane/core/sip/message.js";
 import { rpcResult, startDataPlaneProcess, stopAllProcesses, type DataPlaneProcess } from "./helpers/processes.js";
 import { buildRequest, calleeSide, newBranch, RawAgent, type DialogSide } from "./helpers/raw-agent.js";
 import { freePortBlock } from "./kit/ports.js";
+import { letTimePass } from "./kit/wait.js";
 
 const BASE = await freePortBlock(12);
 const SIP = BASE;
@@ -118,7 +119,7 @@ describe("topos through CANCEL, 3xx and forking (one node, memory storage, mask_
     expect(terminated.callId).toBe(d.callId);
     expect(terminated.headerAll("record-route")).toEqual([]);
     caller.send(buildRequest(caller, { ...d, remoteTag: terminated.toTag ?? "" }, "ACK", br), SIP);
-    await new Promise((r) => setTimeout(r, 1200)); // T1 = 500 ms: an unACKed 487 would come again
+    await letTimePass(1200, "T1 = 500 ms: an unACKed 487 would come again");
     expect(caller.received.filter((m) => m.status === 487)).toHaveLength(1);
     expect(carol.received.filter((m) => m.isRequest && m.method === "ACK")).toHaveLength(1); // the caller's ACK stays hop-by-hop
     expectHidden(carol, caller, d.callId, [br]);
@@ -142,7 +143,7 @@ describe("topos through CANCEL, 3xx and forking (one node, memory storage, mask_
     expect(moved.callId).toBe(d.callId);
     expect(moved.raw).not.toContain(`:${carol.port}`);
     caller.send(buildRequest(caller, { ...d, remoteTag: moved.toTag ?? "" }, "ACK", br), SIP);
-    await new Promise((r) => setTimeout(r, 700));
+    await letTimePass(700, "an unACKed 302 would come again");
     expect(caller.received.filter((m) => m.status === 302)).toHaveLength(1);
     expectHidden(carol, caller, d.callId, [br]);
   }, 20_000);

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { startProxy, TEST_SCRIPTS } from "./helpers/proxy.js";
 import type { DataPlane } from "../data-plane/node.js";
 import { freePortBlock } from "./kit/ports.js";
-import { waitUntil } from "./kit/wait.js";
+import { waitUntil, letTimePass } from "./kit/wait.js";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { spawnCommand, waitUntil as waitForLog, type TestProcess } from "./helpers/processes.js";
@@ -102,7 +102,7 @@ describe("the same settings in the started process (npm start --config)", () => 
 
   it("refuses a source's second connection and closes the silent first one", async () => {
     const first = await open("127.0.0.1", Q);
-    await new Promise((r) => setTimeout(r, 100)); // let the server accept and count the first
+    await letTimePass(100, "the server accepts and counts the first (not observable from outside)");
     const second = await open("127.0.0.1", Q);
     await waitUntil(() => second.closed(), { timeoutMs: 2000 });
     expect(first.closed()).toBe(false);

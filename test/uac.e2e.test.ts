@@ -13,9 +13,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rpcResult, sleep, spawnCommand, waitForPort, waitUntil, type TestProcess } from "./helpers/processes.js";
+import { rpcResult, spawnCommand, waitForPort, waitUntil, type TestProcess } from "./helpers/processes.js";
 import { runSipp, startSippServer, type SippServer } from "./helpers/sipp.js";
 import { freePortBlock } from "./kit/ports.js";
+import { letTimePass } from "./kit/wait.js";
 
 const P = await freePortBlock(20);
 const SIP = P;
@@ -167,9 +168,9 @@ describe("uac with the default script (npm start)", () => {
     await waitUntil("badtrunk failed", async () => Number((await rpcResult(rpc, "uac.reg_info", ["l_uuid", "badtrunk"])).failures) >= 1, 5000, [olelo]);
     expect(await rpcResult(rpc, "uac.reg_disable", ["l_uuid", "badtrunk"])).toEqual({ disabled: 1 });
     expect(await rpcResult(rpc, "uac.reg_info", ["l_uuid", "badtrunk"])).toMatchObject({ state: "disabled", next_register_in: 0, last_code: 403 });
-    await sleep(1200); // sipp writes its statistics once a second
+    await letTimePass(1200, "sipp writes its statistics once a second");
     const before = servers.bad!.stats().successful + servers.bad!.stats().failed;
-    await sleep(2500);
+    await letTimePass(2500, "a REGISTER would reach the disabled trunk's registrar within this");
     expect(servers.bad!.stats().successful + servers.bad!.stats().failed).toBe(before);
     // enabling starts afresh: failures at about 0, 1, 3 and 7 s (retry 1 s doubled, capped at 4 s)
     expect(await rpcResult(rpc, "uac.reg_enable", ["l_uuid", "badtrunk"])).toEqual({ enabled: 1 });

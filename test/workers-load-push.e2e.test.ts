@@ -109,10 +109,14 @@ describe(`a ${ROWS.toLocaleString("en")}-row prefix_route push with workers: 2 w
       expect(r.failed, r.errors + r.stderr).toBe(0);
       expect(r.successful).toBeGreaterThan(0);
       const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+      // the worst event-loop stall of either worker since it started (a figure, not an assertion)
+      const metrics = await (await fetch(`http://127.0.0.1:${BASE + 11}/metrics`)).text();
+      const stall = /olelo_event_loop_delay_max_seconds\{[^}]*window="start"[^}]*\} ([\d.e+-]+)/.exec(metrics);
+      expect(stall, "the event-loop stall gauge is served").not.toBeNull();
       console.info(
         `[workers push] ${ROWS} rows: INSERT ${s(tInsert - t0)}, API write (control plane compile) ${s(tApi - tInsert)}, ` +
           `push to the ACK ${s(tAck - tApi)}; ${r.successful} calls, ${r.failed} failed, ${r.retransmissions} retransmissions; ` +
-          `INVITEs per worker during the push ${during.join(" / ")}`,
+          `INVITEs per worker during the push ${during.join(" / ")}; longest worker event-loop stall ${s(Number(stall![1]) * 1000)}`,
       );
     } finally {
       await uac.stop();

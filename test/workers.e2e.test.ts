@@ -12,7 +12,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePortBlock } from "./kit/ports.js";
-import { waitUntil } from "./kit/wait.js";
+import { waitUntil, letTimePass } from "./kit/wait.js";
 import { rpcResult, spawnCommand, waitForPort, type TestProcess } from "./helpers/processes.js";
 import { runSipp, startSippServer, type SippServer } from "./helpers/sipp.js";
 
@@ -157,7 +157,7 @@ async function optionsFlood(port: number, n: number): Promise<number> {
       `From: <sip:flood@127.0.0.1>;tag=f${i}\r\nTo: <sip:127.0.0.1:${port}>\r\nCall-ID: flood-${i}-${Date.now()}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n`;
     s.send(msg, port, "127.0.0.1");
   }
-  await new Promise((r) => setTimeout(r, 1000)); // replies to the last requests (loopback: ms)
+  await letTimePass(1000, "replies to the last requests arrive (some are dropped: no count to wait for)");
   for (const s of socks) s.close();
   return ok;
 }

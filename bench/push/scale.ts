@@ -9,59 +9,22 @@
  * Run: flock /tmp/olelo-test.lock npx tsx bench/push/scale.ts [--clients 100] [--rows 100000] [--changes 20]
  * Prints figures; asserts nothing. Each wait is bounded (--timeout-s, default 600).
  */
-import { readFileSync, readdirSync } from "node:fs";
-import mysql from "mysql2/promise";
 import { setLogSink } from "../../lib/log/logger.js";
 import { createSyncClient, type SyncClient } from "../../data-plane/sync/client.js";
 import { createFakeTables } from "../../data-plane/sync/testing/fake-sinks.js";
-import { startControlPlaneProcess, stopAllProcesses, type ControlPlaneProcess } from "../../test/helpers/processes.js";
-import { freePortBlock } from "../../test/kit/ports.js";
+import { stopAllProcesses } from "../../test/helpers/processes.js";
+import { arg, benchDatabase, memMb, pct, until } from "./scale-kit.js";
 
 setLogSink(() => {});
-const arg = (n: string, d: number): number => {
-  const i = process.argv.indexOf(`--${n}`);
-  return i > 0 ? Number(process.argv[i + 1]) : d;
-};
 const CLIENTS = arg("clients", 100);
 const ROWS = arg("rows", 100_000);
 const CHANGES = arg("changes", 20);
 const TIMEOUT = arg("timeout-s", 600) * 1000;
 const DB = "olelo_bench_scale";
 
-/** VmRSS and VmHWM in MB summed over the processes of a process group. */
-function memMb(pgid: number): { rss: number; hwm: number } {
-  let rss = 0, hwm = 0;
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(f[2]) !== pgid) continue;
-      const s = readFileSync(`/proc/${d}/status`, "utf8");
-      rss += Number(/VmRSS:\s+(\d+)/.exec(s)?.[1] ?? 0) / 1024;
-      hwm += Number(/VmHWM:\s+(\d+)/.exec(s)?.[1] ?? 0) / 1024;
-    } catch { /* process gone */ }
-  }
-  return { rss: Math.round(rss), hwm: Math.round(hwm) };
-}
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-};
-async function until(what: string, pred: () => boolean, ms = TIMEOUT): Promise<number> {
-  const t0 = performance.now();
-  while (!pred()) {
-    if (performance.now() - t0 > ms) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  return performance.now() - t0;
-}
 
 async function main(): Promise<void> {
-  const base = await freePortBlock(4);
-  const admin = await mysql.createConnection({ host: "127.0.0.1", port: 3306, user: "root", multipleStatements: true });
-  await admin.query(`DROP DATABASE IF EXISTS ${DB}; CREATE DATABASE ${DB} CHARACTER SET utf8mb4; USE ${DB}`);
-  const start = (): Promise<ControlPlaneProcess> => startControlPlaneProcess({ db: DB, apiPort: base + 1, grpcPort: base + 2, pollMs: 0, cdcMs: 50, readyTimeoutMs: 300_000 });
+  const { admin, start } = await benchDatabase(DB);
   const clients: SyncClient[] = [];
   try {
     let cp = await start(); // migrates (and installs the change triggers)

@@ -5,6 +5,7 @@ import type { Database } from "../db/connect.js";
 import { migrateDatabase } from "../db/migrate.js";
 import { dropTestDatabase, freshTestDatabase } from "../db/test-support.js";
 import { createDbSnapshotSource, type DbSnapshotSource, type DbSnapshotSourceOptions } from "./source.js";
+import { letTimePass } from "../../test/kit/wait.js";
 
 const DB = "olelo_test_cp1";
 let d: Database;
@@ -188,7 +189,7 @@ describe("DB snapshot source", () => {
     open.push(s);
     const tables = s.status().kinds.reduce((n, k) => n + k.tables.length, 0);
     await s.checkNow();
-    await new Promise((r) => setTimeout(r, 1100)); // past the second of the last write
+    await letTimePass(1100, "past the second of the last write");
     await s.checkNow();
     const before = s.status().scans;
     expect(await s.checkNow()).toMatchObject({ changed: [], errors: [] });

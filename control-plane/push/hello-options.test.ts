@@ -6,6 +6,7 @@ import { FLEET_OPTIONS } from "../compile/fleet-options.js";
 import { createMemorySource } from "./push-source.js";
 import { createPushServer, type PushServer } from "./server.js";
 import { openRawStream, type RawStream } from "./testing/raw-stream.js";
+import { waitUntil } from "../../test/kit/wait.js";
 
 // The Hello's compile_options reach the control plane's fleet record (compile/fleet-options.ts).
 const logs: LogRecord[] = [];
@@ -31,13 +32,7 @@ async function open(): Promise<RawStream> {
   return r;
 }
 
-const until = async (cond: () => boolean, ms = 3000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
+const until = (cond: () => boolean, ms = 3000) => waitUntil(cond, { timeoutMs: ms, intervalMs: 10 });
 
 describe("Hello compile_options", () => {
   it("a node's options are recorded while it is connected; a second node with other options is named in one warning line", async () => {

@@ -6,6 +6,7 @@ import { prefixRouteRows } from "../../tables/testing/sample-rows.js";
 import { createMemorySource, type MemorySource } from "./push-source.js";
 import { createPushServer, type PushServer, type PushServerOptions } from "./server.js";
 import { openRawStream, type RawStream } from "./testing/raw-stream.js";
+import { waitUntil } from "../../test/kit/wait.js";
 
 setLogSink(() => {});
 
@@ -29,13 +30,7 @@ function open(s: PushServer): RawStream {
   return r;
 }
 
-const until = async (cond: () => boolean, ms = 3000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
+const until = (cond: () => boolean, ms = 3000) => waitUntil(cond, { timeoutMs: ms, intervalMs: 10 });
 
 const kindOf = (srv: PushServer, node: string) => srv.nodes().find((n) => n.nodeId === node)?.tables.find((t) => t.kind === "prefix_route");
 

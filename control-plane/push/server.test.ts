@@ -6,6 +6,7 @@ import { dispatcherRows, lcrGwRows } from "../../tables/testing/sample-rows.js";
 import { createMemorySource, type MemorySource } from "./push-source.js";
 import { createPushServer, type PushServer } from "./server.js";
 import { openRawStream, type RawStream } from "./testing/raw-stream.js";
+import { waitUpTo, waitUntil } from "../../test/kit/wait.js";
 
 setLogSink(() => {});
 
@@ -29,13 +30,7 @@ function open(s: PushServer): RawStream {
   return r;
 }
 
-const until = async (cond: () => boolean, ms = 3000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
+const until = (cond: () => boolean, ms = 3000) => waitUntil(cond, { timeoutMs: ms, intervalMs: 10 });
 
 const kindOf = (srv: PushServer, node: string, kind: string) => srv.nodes().find((n) => n.nodeId === node)?.tables.find((t) => t.kind === kind);
 
@@ -236,7 +231,7 @@ describe("push server protocol (raw stream)", () => {
     await until(() => srv.nodes().length === 1 && srv.nodes()[0]!.connected);
     s.close();
     await until(() => srv.nodes()[0]?.connected === false);
-    await new Promise((r) => setTimeout(r, 150));
+    await waitUpTo(() => srv.nodes().length === 0, 150);
     expect(srv.nodes()).toEqual([]);
   });
 });

@@ -1,9 +1,12 @@
 /**
- * Fakes for the dialog and acc unit tests: request contexts and SIP messages with just the
- * members the modules read, recording what the module did (Record-Route params, observers,
- * flags), plus a SipUac that records the requests it is asked to send.
+ * Test doubles for the dialog and acc unit tests, on the real core (sip-harness.ts): SIP messages
+ * parsed from wire text built from a few fields, the real request context of a request, recording
+ * what the module did to it (Record-Route params, transaction observers) while the real context
+ * does it too; plus a SipUac that records the requests it is asked to send.
  */
-import type { RequestContext, SipMessageView, TransactionObserver, NameAddr, Endpoint, SipUac, UacRequestOptions } from "../core/api.js";
+import type { RequestContext, SipMessageView, TransactionObserver, Endpoint, SipUac, UacRequestOptions } from "../core/api.js";
+import type { SipMessage } from "../core/sip/message.js";
+import { parseWire, requestContext } from "./sip-harness.js";
 
 export interface FakeMsgInit {
   method?: string;
@@ -22,67 +25,27 @@ export interface FakeMsgInit {
   headers?: Record<string, string[]>;
 }
 
-function nameAddr(uri: string, tag: string | null): NameAddr {
-  const m = /^(sips?):(?:([^@;]*)@)?([^:;>]+)(?::(\d+))?/.exec(uri);
-  return {
-    displayName: null,
-    uriText: uri,
-    uri: m
-      ? {
-          scheme: m[1] as "sip",
-          user: m[2] ?? null,
-          password: null,
-          host: m[3]!.toLowerCase(),
-          ipv6: false,
-          port: m[4] ? Number(m[4]) : null,
-          params: new Map(),
-          headers: null,
-          raw: uri,
-        }
-      : null,
-    params: new Map(tag ? [["tag", tag]] : []),
-    tag,
-    angle: true,
-    raw: `<${uri}>${tag ? `;tag=${tag}` : ""}`,
-  };
-}
-
-/** A SIP message view (request or reply) with the given fields. */
+/** A SIP message (request or reply) with the given fields, parsed by the real parser. */
 export function fakeMsg(o: FakeMsgInit = {}): SipMessageView {
   const status = o.status ?? 0;
   const method = o.method ?? "INVITE";
-  const headers: Record<string, string[]> = {};
-  for (const [k, v] of Object.entries(o.headers ?? {})) headers[k.toLowerCase()] = v;
   const fromTag = o.fromTag === undefined ? "ftag1" : o.fromTag;
   const toTag = o.toTag === undefined ? null : o.toTag;
-  const from = o.from ?? "sip:alice@a.example";
-  const to = o.to ?? "sip:bob@b.example";
   const contact = o.contact === undefined ? "sip:alice@10.0.0.1:5060" : o.contact;
-  return {
-    isRequest: status === 0,
-    method,
-    status,
-    reason: o.reason ?? "",
-    requestUri: status === 0 ? o.requestUri ?? "sip:bob@b.example" : "",
-    callId: o.callId ?? "call-1",
-    cseq: { seq: o.cseq ?? 1, method: o.cseqMethod ?? method },
-    from: nameAddr(from, fromTag),
-    to: nameAddr(to, toTag),
-    fromTag,
-    toTag,
-    vias: [],
-    topVia: undefined as never,
-    maxForwards: 70,
-    contacts: () => (contact ? [nameAddr(contact, null)] : []),
-    body: o.body ?? "",
-    contentType: null,
-    size: 0,
-    header: (n: string) => headers[n.toLowerCase()]?.[0] ?? null,
-    headerAll: (n: string) => headers[n.toLowerCase()] ?? [],
-    headerValues: (n: string) => headers[n.toLowerCase()] ?? [],
-    hasHeader: (n: string) => n.toLowerCase() in headers,
-    raw: "",
-  };
+  const body = o.body ?? "";
+  const lines = [
+    status === 0 ? `${method} ${o.requestUri ?? "sip:bob@b.example"} SIP/2.0` : `SIP/2.0 ${status} ${o.reason ?? ""}`,
+    "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-fake1",
+    `From: <${o.from ?? "sip:alice@a.example"}>${fromTag ? `;tag=${fromTag}` : ""}`,
+    `To: <${o.to ?? "sip:bob@b.example"}>${toTag ? `;tag=${toTag}` : ""}`,
+    `Call-ID: ${o.callId ?? "call-1"}`,
+    `CSeq: ${o.cseq ?? 1} ${o.cseqMethod ?? method}`,
+    "Max-Forwards: 70",
+    ...(contact ? [`Contact: <${contact}>`] : []),
+    ...Object.entries(o.headers ?? {}).flatMap(([n, vs]) => vs.map((v) => `${n}: ${v}`)),
+    `Content-Length: ${Buffer.byteLength(body, "latin1")}`,
+  ];
+  return parseWire(`${lines.join("\r\n")}\r\n\r\n${body}`, "fakeMsg");
 }
 
 /** What a fake request context recorded. */
@@ -91,42 +54,37 @@ export interface FakeReq extends RequestContext {
   readonly observers: TransactionObserver[];
 }
 
-/** A request context over `msg` that records recordRoute params and observers. */
-export function fakeReq(msg: SipMessageView, o: { source?: Endpoint; localSocket?: string; ruri?: string; dst?: string | null } = {}): FakeReq {
-  const vars = new Map<string, unknown>();
-  let flags = 0;
+/**
+ * The real request context of `msg` (from fakeMsg) received from `source` on a fresh harness,
+ * recording its recordRoute params and transaction observers. `ruri` and `dst` preset $ru / $du.
+ */
+export function fakeReq(msg: SipMessageView, o: { source?: Endpoint; ruri?: string; dst?: string | null } = {}): FakeReq {
+  const { req } = requestContext(msg as SipMessage, { source: o.source });
+  if (o.ruri !== undefined) req.setRuri(o.ruri);
+  if (o.dst) req.dst = o.dst;
   const rrParams: string[] = [];
   const observers: TransactionObserver[] = [];
-  const req = {
-    msg,
-    method: msg.method,
-    source: o.source ?? { proto: "udp", address: "192.0.2.10", port: 5060 },
-    localSocket: o.localSocket ?? "udp:127.0.0.1:5060",
-    localSocketName: null,
-    ruri: o.ruri ?? msg.requestUri,
-    dst: o.dst ?? null,
-    vars,
-    hasToTag: msg.toTag !== null,
-    rrParams,
-    observers,
-    get flags() {
-      return flags;
-    },
-    setFlag: (f: number) => {
-      if (f >= 0) flags |= 1 << f;
-    },
-    resetFlag: (f: number) => {
-      if (f >= 0) flags &= ~(1 << f);
-    },
-    isFlagSet: (f: number) => f >= 0 && (flags & (1 << f)) !== 0,
-    recordRoute: (p?: string) => {
-      rrParams.push(p ?? "");
-    },
-    observeTransaction: (ob: TransactionObserver) => {
-      observers.push(ob);
-    },
+  const recordRoute = req.recordRoute.bind(req);
+  req.recordRoute = (p?: string) => {
+    rrParams.push(p ?? "");
+    recordRoute(p);
   };
-  return req as unknown as FakeReq;
+  const observe = req.observeTransaction.bind(req);
+  req.observeTransaction = (ob: TransactionObserver) => {
+    observers.push(ob);
+    observe(ob);
+  };
+  // the records sit beside the real context (whose own rrParams is private state): a view that
+  // answers them and hands everything else, methods bound, to the context
+  const extra: Record<PropertyKey, unknown> = { rrParams, observers };
+  return new Proxy(req, {
+    get(t, k) {
+      if (k in extra) return extra[k];
+      const v = Reflect.get(t, k, t) as unknown;
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+    },
+    set: (t, k, v) => Reflect.set(t, k, v, t),
+  }) as unknown as FakeReq;
 }
 
 /** A SipUac that records requests and answers them with `code`. */

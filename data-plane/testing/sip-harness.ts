@@ -20,6 +20,7 @@ import { MyselfSet } from "../core/tm/myself.js";
 import { ScriptRuntime } from "../core/script/runtime.js";
 import { RequestCtx } from "../core/script/request-context.js";
 import { DEFAULT_LIMITS, parseMessage } from "../core/sip/parse.js";
+import type { SipMessage } from "../core/sip/message.js";
 import type { RoutingScript, SendOptions } from "../core/script/context.js";
 import { createLogger } from "../../lib/log/logger.js";
 import type { Endpoint } from "../../lib/sip/types.js";
@@ -109,11 +110,22 @@ export function testRequest(raw: string, o: { source?: Endpoint; harness?: SipHa
     const sep = text.indexOf("\r\n\r\n");
     text = `${text.slice(0, sep)}\r\nContent-Length: ${Buffer.byteLength(text.slice(sep + 4), "latin1")}${text.slice(sep)}`;
   }
+  return requestContext(parseWire(text, "testRequest"), { harness, source: o.source });
+}
+
+/** A parsed SIP message (request or reply) from wire text with CRLF line ends and Content-Length; throws naming `who` when it does not parse. */
+export function parseWire(text: string, who = "parseWire"): SipMessage {
   // no size limit: tests hand over oversized requests for the modules that refuse them
   const p = parseMessage(Buffer.from(text, "latin1"), { ...DEFAULT_LIMITS, maxMessageSize: Number.MAX_SAFE_INTEGER });
-  if (!p.ok) throw new Error(`testRequest: ${p.reason}`);
+  if (!p.ok) throw new Error(`${who}: ${p.reason}`);
+  return p.msg;
+}
+
+/** The real RequestCtx of a parsed request received from `source` (default udp 192.0.2.10:5060) on the harness's socket, its `reply` calls recorded. */
+export function requestContext(msg: SipMessage, o: { source?: Endpoint; harness?: SipHarness } = {}): TestRequest {
+  const harness = o.harness ?? createSipHarness();
   const source = o.source ?? { proto: "udp", address: "192.0.2.10", port: 5060 };
-  const req = new RequestCtx(harness.core, p.msg, source, harness.sock, null, createLogger("test-request"));
+  const req = new RequestCtx(harness.core, msg, source, harness.sock, null, createLogger("test-request"));
   const replies: TestReply[] = [];
   const reply = req.reply.bind(req);
   req.reply = (code: number, reason: string, opts?: SendOptions) => {

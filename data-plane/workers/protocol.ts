@@ -2,10 +2,14 @@
 import type { DataPlaneConfig } from "../core/config-file.js";
 import type { RpcParam } from "../../lib/rpc/registry.js";
 import type { TableSet } from "../core/tables/registry.js";
+import type { TableRow } from "../../tables/rows.js";
 import type { ReceivedDelta } from "../../tables/wire/delta-chunks.js";
 
 /** The error code of a worker that cannot apply a delta (it does not run the delta's base). */
 export const NEEDS_FULL = -32010;
+
+/** Rows per `rows` message (about 10–30 ms of structured-clone decoding in the worker). */
+export const ROWS_PER_MESSAGE = 10_000;
 
 export interface WorkerData {
   readonly index: number;
@@ -26,7 +30,14 @@ export type ToWorker =
    * as received, which the worker applies to the version it runs (answer `NEEDS_FULL` when it does
    * not run the base: the primary then sends the full set).
    */
-  | { t: "tables"; id: number; kind: string; version: string; source: string; set: TableSet; delta: { wire: ReceivedDelta; baseDigest: string } | null }
+  | { t: "tables"; id: number; kind: string; version: string; source: string; set: TableSet; delta: { wire: ReceivedDelta; baseDigest: string } | null; chunked?: boolean }
+  /**
+   * Rows of a full version sent ahead of its `tables` message (which then says `chunked`), in
+   * slices of ROWS_PER_MESSAGE, the next only once the worker answered the last: a worker never
+   * spends seconds decoding one 1M-row message (or a queue of slices, which a MessagePort drains
+   * in one go) while its SIP traffic waits.
+   */
+  | { t: "rows"; id: number; kind: string; version: string; table: string; rows: TableRow[] }
   /** The health counters of a StatsReport (summed by the primary). */
   | { t: "health"; id: number }
   | { t: "bcast"; ch: string; msg: unknown; from: number }

@@ -9,7 +9,7 @@
 import { TableError, type SyncTables, type TableListener, type TableSet, type WireDelta } from "../core/tables/registry.js";
 import { sortKinds } from "../../tables/wire/table-kinds.js";
 import { createLogger } from "../../lib/log/logger.js";
-import { NEEDS_FULL, type ToWorker } from "./protocol.js";
+import { NEEDS_FULL, ROWS_PER_MESSAGE, type ToWorker } from "./protocol.js";
 
 const log = createLogger("olelo");
 
@@ -17,7 +17,7 @@ const log = createLogger("olelo");
 export interface FanoutHost<S> {
   live(): S[];
   index(slot: S): number;
-  send(slot: S, msg: Omit<Extract<ToWorker, { t: "tables" }>, "id">): Promise<unknown>;
+  send(slot: S, msg: Omit<Extract<ToWorker, { t: "tables" }>, "id"> | Omit<Extract<ToWorker, { t: "rows" }>, "id">): Promise<unknown>;
 }
 
 type LoadResult = { ok: true; incremental: boolean } | { ok: false; error: TableError | Error };
@@ -52,15 +52,30 @@ export function createWorkerTables<S>(host: FanoutHost<S>): WorkerTables<S> {
     return next;
   };
 
+  /** A full version to one worker: big tables in slices ahead of the `tables` message, which answers once applied. */
+  const sendFull = (w: S, kind: string, version: string, source: string, set: TableSet): Promise<unknown> => {
+    let rows = 0;
+    for (const t of Object.values(set)) rows += t.length;
+    if (rows <= ROWS_PER_MESSAGE) return host.send(w, { t: "tables", kind, version, source, set, delta: null });
+    return (async () => {
+      // one slice at a time: the worker reads each between its SIP messages
+      for (const [table, all] of Object.entries(set)) {
+        if (all.length === 0) await host.send(w, { t: "rows", kind, version, table, rows: [] });
+        for (let i = 0; i < all.length; i += ROWS_PER_MESSAGE) await host.send(w, { t: "rows", kind, version, table, rows: all.slice(i, i + ROWS_PER_MESSAGE) });
+      }
+      return host.send(w, { t: "tables", kind, version, source, set: {}, delta: null, chunked: true });
+    })();
+  };
+
   /** One worker gets the version: a delta as received (only the changed rows are cloned), or the full set when it cannot apply the delta. */
   const sendTo = async (w: S, kind: string, set: TableSet, version: string, source: string, wire: WireDelta | null): Promise<unknown> => {
-    if (!wire) return host.send(w, { t: "tables", kind, version, source, set, delta: null });
+    if (!wire) return sendFull(w, kind, version, source, set);
     try {
       return await host.send(w, { t: "tables", kind, version, source, set: wire.upserts, delta: { wire: wire.delta, baseDigest: wire.baseDigest } });
     } catch (e) {
       if ((e as { code?: number }).code !== NEEDS_FULL) throw e;
       log.info("a worker could not apply a delta; sending it the full set", { worker: host.index(w), kind, version, why: (e as Error).message });
-      return host.send(w, { t: "tables", kind, version, source, set, delta: null });
+      return sendFull(w, kind, version, source, set);
     }
   };
 
@@ -82,7 +97,7 @@ export function createWorkerTables<S>(host: FanoutHost<S>): WorkerTables<S> {
       const applied = ws.filter((_, i) => results[i]!.status === "fulfilled");
       if (applied.length > 0 && prev) {
         log.warn("table version refused by a worker; rolling the others back", { kind, version, back: prev.version, workers: applied.map((w) => host.index(w)) });
-        await Promise.allSettled(applied.map((w) => host.send(w, { t: "tables", kind, version: prev.version, source: prev.source, set: prev.set, delta: null })));
+        await Promise.allSettled(applied.map((w) => sendFull(w, kind, prev.version, prev.source, prev.set)));
       }
       for (const l of listeners) l({ kind, version, ok: false, error: error.message, source });
       return { ok: false, error };
@@ -108,7 +123,7 @@ export function createWorkerTables<S>(host: FanoutHost<S>): WorkerTables<S> {
         for (const kind of sortKinds([...current.keys()])) {
           const c = current.get(kind)!;
           try {
-            await host.send(slot, { t: "tables", kind, version: c.version, source: c.source, set: c.set, delta: null });
+            await sendFull(slot, kind, c.version, c.source, c.set);
           } catch (e) {
             log.error("a restarted worker refused the current table version", { worker: host.index(slot), kind, version: c.version, error: String(e) });
           }

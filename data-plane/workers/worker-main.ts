@@ -57,6 +57,13 @@ async function handle(m: ToWorker): Promise<void> {
       const err = e as { code?: number; message?: string; data?: unknown };
       port.postMessage({ t: "res", id: m.id, ok: false, error: { code: err.code ?? -32000, message: err.message ?? String(e), data: err.data } });
     }
+  } else if (m.t === "rows") {
+    // rows of a full version, ahead of its "tables" message (same port: in order)
+    let p = incoming.get(m.kind);
+    if (!p || p.version !== m.version) incoming.set(m.kind, (p = { version: m.version, set: {} }));
+    const t = (p.set[m.table] ??= []);
+    for (const r of m.rows) t.push(r);
+    port.postMessage({ t: "res", id: m.id, ok: true, result: null });
   } else if (m.t === "tables") {
     port.postMessage({ t: "res", id: m.id, ...(await loadTables(dp, m)) });
   } else if (m.t === "health") {
@@ -76,20 +83,29 @@ const [delayWorker, delayMs] = (process.env.OLELO_TEST_TABLE_DELAY ?? "").split(
 /** Test hook: OLELO_TEST_TABLE_REFUSE="<worker>:<text>" makes that worker refuse a version with a row containing text (NACK + rollback test). */
 const [refuseWorker, refuseText] = (process.env.OLELO_TEST_TABLE_REFUSE ?? "").split(":");
 
+/** Kind → a full version whose rows are arriving in `rows` messages. */
+const incoming = new Map<string, { version: string; set: TableSet }>();
+
 /** Kind → the version this worker runs and its rows: the base the next delta applies to. */
 const bases = new Map<string, { version: string; set: TableSet }>();
 
 /** A version from the primary's sync client: applied like the sync client does, the error sent back whole (a TableError keeps table, row, reason). */
 async function loadTables(d: DataPlane, m: Extract<ToWorker, { t: "tables" }>): Promise<{ ok: true; result: unknown } | { ok: false; error: { code: number; message: string; data?: unknown } }> {
   if (delayWorker === data.index && delayMs) await new Promise((r) => setTimeout(r, delayMs));
+  let set = m.set;
+  if (m.chunked) {
+    const p = incoming.get(m.kind);
+    incoming.delete(m.kind);
+    if (!p || p.version !== m.version) return { ok: false, error: { code: -32000, message: `worker ${data.index}: the rows of ${m.kind} version ${m.version} did not arrive` } };
+    set = p.set;
+  }
   if (refuseWorker === String(data.index) && refuseText) {
-    for (const [table, rows] of Object.entries(m.set)) {
+    for (const [table, rows] of Object.entries(set)) {
       const i = rows.findIndex((row) => JSON.stringify(row).includes(refuseText));
       if (i >= 0) return { ok: false, error: { code: -32000, message: "refused", data: { tableError: { table, row: (rows[i]!.id as number | undefined) ?? i, reason: `test hook: worker ${data.index} refuses '${refuseText}'` } } } };
     }
   }
   let r: { ok: true; incremental?: boolean } | { ok: false; error: Error };
-  let set = m.set;
   try {
     if (m.delta) {
       // the delta applied here to the version this worker runs: only the changed rows crossed the thread boundary
@@ -104,7 +120,7 @@ async function loadTables(d: DataPlane, m: Extract<ToWorker, { t: "tables" }>): 
       set = built.set;
       r = await d.tables.loadDeltaAsync(m.kind, { set, tables: built.changes }, m.version, m.source, m.delta.wire.baseVersion);
     } else {
-      r = await d.tables.loadAsync(m.kind, m.set, m.version, m.source);
+      r = await d.tables.loadAsync(m.kind, set, m.version, m.source);
     }
   } catch (e) {
     r = { ok: false, error: e instanceof Error ? e : new Error(String(e)) };

@@ -15,7 +15,8 @@
  *   crl.status();                          // { file, crls: [{ issuer, thisUpdate, nextUpdate, revoked }], … }
  */
 import { X509Certificate, createPublicKey, verify } from "node:crypto";
-import { readFileSync, unwatchFile, watchFile } from "node:fs";
+import { readFileSync } from "node:fs";
+import { WatchedFiles, type ReloadResult, type WatchedFilesOptions } from "./watched-files.js";
 
 interface Tlv {
   tag: number;
@@ -197,36 +198,25 @@ export function revocationOf(crls: readonly Crl[], cert: X509Certificate): strin
   return null;
 }
 
-export interface WatchedCrlOptions {
-  /** mtime poll interval, ms (default 2000; 0 = reload() only). */
-  pollMs?: number;
-  /** Called after a reload that changed the lists, or failed (error set). */
-  onReload?: (r: { ok: boolean; changed: boolean; error?: string }) => void;
-}
+/** pollMs: mtime poll interval (default 2000; 0 = reload() only); onReload: after a reload that changed the lists, or failed. */
+export type WatchedCrlOptions = WatchedFilesOptions;
 
 /** A CRL file kept current (polled, reloadable), checked against the CA bundle `caPem()` returns. */
-export class WatchedCrl {
+export class WatchedCrl extends WatchedFiles {
   private crls: Crl[];
   private text: string;
   private readonly listeners = new Set<() => void>();
-  lastError: string | null = null;
-  lastReloadAt: string | null = null;
-  reloads = 0;
 
   constructor(
     readonly file: string,
     private readonly caPem: () => Buffer | null,
-    private readonly opts: WatchedCrlOptions = {},
+    opts: WatchedCrlOptions = {},
   ) {
+    super(opts);
     const r = this.read();
     this.crls = r.crls;
     this.text = r.text;
-    const poll = opts.pollMs ?? 2000;
-    if (poll > 0) {
-      watchFile(file, { interval: poll, persistent: false }, (cur, prev) => {
-        if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size || cur.ino !== prev.ino) this.reload();
-      });
-    }
+    this.watch(file);
   }
 
   private read(): { crls: Crl[]; text: string } {
@@ -245,18 +235,14 @@ export class WatchedCrl {
   }
 
   /** Re-reads the file; on an error the old lists stay. Listeners run when the lists changed. */
-  reload(): { ok: boolean; changed: boolean; error?: string } {
+  reload(): ReloadResult {
     let next: { crls: Crl[]; text: string };
     try {
       next = this.read();
     } catch (e) {
-      this.lastError = (e as Error).message;
-      const r = { ok: false, changed: false, error: this.lastError };
-      this.opts.onReload?.(r);
-      return r;
+      return this.failed(e);
     }
-    this.lastError = null;
-    this.lastReloadAt = new Date().toISOString();
+    this.succeeded();
     const changed = next.text !== this.text;
     this.crls = next.crls;
     this.text = next.text;
@@ -300,7 +286,7 @@ export class WatchedCrl {
   }
 
   close(): void {
-    unwatchFile(this.file);
+    this.unwatch();
     this.listeners.clear();
   }
 }

@@ -14,7 +14,8 @@
  *   pem.close();
  */
 import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto";
-import { readFileSync, unwatchFile, watchFile } from "node:fs";
+import { readFileSync } from "node:fs";
+import { WatchedFiles, type ReloadResult, type WatchedFilesOptions } from "./watched-files.js";
 
 export interface PemFileNames {
   ca?: string | null;
@@ -72,38 +73,22 @@ export function readPemFiles(f: PemFileNames): PemMaterial {
 type CaListener = (u: { caCertificate: Buffer } | null) => void;
 type IdListener = (u: { certificate: Buffer; privateKey: Buffer } | null) => void;
 
-export interface WatchOptions {
-  /** How often the files' mtimes are checked, ms (default 2000; 0 = no watching, reload() only). */
-  pollMs?: number;
-  /** Called after a reload that changed the material, or failed (error set). */
-  onReload?: (r: { ok: boolean; changed: boolean; error?: string }) => void;
-}
+/** pollMs: how often the files' mtimes are checked (default 2000; 0 = reload() only); onReload: after a reload that changed the material, or failed. */
+export type WatchOptions = WatchedFilesOptions;
 
 /** PEM files kept current: polled for changes and reloadable on demand. */
-export class WatchedPemFiles {
+export class WatchedPemFiles extends WatchedFiles {
   private mat: PemMaterial;
   private readonly caListeners = new Set<CaListener>();
   private readonly idListeners = new Set<IdListener>();
-  private watched: string[] = [];
-  lastError: string | null = null;
-  lastReloadAt: string | null = null;
-  reloads = 0;
 
   constructor(
     readonly files: PemFileNames,
-    private readonly opts: WatchOptions = {},
+    opts: WatchOptions = {},
   ) {
+    super(opts);
     this.mat = readPemFiles(files);
-    const poll = opts.pollMs ?? 2000;
-    if (poll > 0) {
-      for (const f of [files.ca, files.cert, files.key]) {
-        if (!f || this.watched.includes(f)) continue;
-        this.watched.push(f);
-        watchFile(f, { interval: poll, persistent: false }, (cur, prev) => {
-          if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size || cur.ino !== prev.ino) this.reload();
-        });
-      }
-    }
+    for (const f of [files.ca, files.cert, files.key]) if (f) this.watch(f);
   }
 
   current(): PemMaterial {
@@ -111,18 +96,14 @@ export class WatchedPemFiles {
   }
 
   /** Re-reads the files; on an error the old material stays. */
-  reload(): { ok: boolean; changed: boolean; error?: string } {
+  reload(): ReloadResult {
     let next: PemMaterial;
     try {
       next = readPemFiles(this.files);
     } catch (e) {
-      this.lastError = (e as Error).message;
-      const r = { ok: false, changed: false, error: this.lastError };
-      this.opts.onReload?.(r);
-      return r;
+      return this.failed(e);
     }
-    this.lastError = null;
-    this.lastReloadAt = new Date().toISOString();
+    this.succeeded();
     const same = (a: Buffer | null, b: Buffer | null) => (a === null ? b === null : b !== null && a.equals(b));
     const changed = !same(this.mat.ca, next.ca) || !same(this.mat.cert, next.cert) || !same(this.mat.key, next.key);
     this.mat = next;
@@ -175,8 +156,7 @@ export class WatchedPemFiles {
   }
 
   close(): void {
-    for (const f of this.watched) unwatchFile(f);
-    this.watched = [];
+    this.unwatch();
     this.caListeners.clear();
     this.idListeners.clear();
   }

@@ -72,22 +72,8 @@ export function parseAttrs(text: string): DestAttrs {
   let body = text.trim();
   while (body.endsWith(";")) body = body.slice(0, -1);
   if (body === "") return EMPTY_ATTRS;
-  const a = {
-    body,
-    duid: "",
-    maxload: 0,
-    weight: 0,
-    rweight: 0,
-    cc: 0,
-    socket: "",
-    sockname: "",
-    pingFrom: "",
-    obproxy: "",
-    latency: null as number | null,
-    ocmin: 0,
-    ocmax: 100,
-    ocrate: 0,
-  };
+  // the defaults of EMPTY_ATTRS, in its key order (extra is replaced at the end)
+  const a: { -readonly [K in keyof DestAttrs]: DestAttrs[K] } = { ...EMPTY_ATTRS, body };
   const extra: Record<string, string> = {};
   const seen = new Set<string>();
   for (const part of body.split(";")) {

@@ -6,6 +6,7 @@ import {
   isoWeek,
   weekdayOfDays,
   type Calendar,
+  type LocalFields,
 } from "./calendar.js";
 
 /**
@@ -34,13 +35,7 @@ import {
 
 export type Freq = "none" | "daily" | "weekly" | "monthly" | "yearly";
 
-export interface LocalDateTime {
-  readonly year: number;
-  readonly month: number;
-  readonly day: number;
-  readonly hour: number;
-  readonly minute: number;
-  readonly second: number;
+export interface LocalDateTime extends LocalFields {
   /** Written with a trailing Z: UTC instead of the rule calendar. */
   readonly utc: boolean;
 }

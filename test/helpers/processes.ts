@@ -19,6 +19,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import mysql from "mysql2/promise";
+import { sleep } from "../kit/wait.js";
 
 /** Repository root (the processes run from here). */
 export const ROOT = resolve(import.meta.dirname, "../..");
@@ -131,7 +132,7 @@ process.once("exit", () => {
   for (const p of live) signalGroup(p.pgid, "SIGKILL");
 });
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { sleep } from "../kit/wait.js";
 
 /** Resolves once a TCP connection to host:port succeeds; rejects after `timeoutMs`. */
 export async function waitForPort(port: number, host = "127.0.0.1", timeoutMs = 30_000, procs: TestProcess[] = []): Promise<void> {

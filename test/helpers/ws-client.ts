@@ -18,6 +18,7 @@ import { WebSocket, WebSocketServer } from "ws";
 import type { SipMessage } from "../../data-plane/core/sip/message.js";
 import { parseMessage } from "../../data-plane/core/sip/parse.js";
 import { StreamFramer } from "../../data-plane/core/transport/stream-framer.js";
+import { letTimePass } from "../kit/wait.js";
 
 export type UaTransport = "udp" | "tcp" | "tls" | "ws" | "wss";
 
@@ -311,7 +312,7 @@ export class SipUa {
       const bye = await this.wait((m) => m.isRequest && m.method === "BYE" && m.callId === callId, opts.timeoutMs ?? 8000);
       return { inviteStatus: inv.status, byeStatus: bye ? 200 : 0, recordRoute: rr };
     }
-    if (opts.holdMs) await new Promise((r) => setTimeout(r, opts.holdMs));
+    if (opts.holdMs) await letTimePass(opts.holdMs, "the call is held up this long");
     await opts.beforeBye?.({ inviteStatus: inv.status, byeStatus: 0, recordRoute: rr, answerSdp: inv.body });
     const bye = await this.request(link, "BYE", target, dlgHeaders("2 BYE"), "", opts.timeoutMs);
     return { inviteStatus: inv.status, byeStatus: bye.status, recordRoute: rr, answerSdp: inv.body };

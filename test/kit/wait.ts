@@ -18,6 +18,18 @@ export interface WaitOptions {
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * A wait whose point is that time passes: "nothing arrives within X", a timer or expiry that must
+ * run out, a rate window that must close. `why` says which (it names the wait in the code; it is
+ * not printed). Everything else waits on its condition with waitUntil / waitUpTo.
+ *
+ * @example await letTimePass(300, "a second expiry report would come within this");
+ */
+export function letTimePass(ms: number, why: string): Promise<void> {
+  void why;
+  return sleep(ms);
+}
+
+/**
  * Polls `predicate` until it returns true and resolves with the milliseconds that took; a throwing
  * predicate counts as false (its last error is quoted when the wait times out). Rejects after
  * `timeoutMs`.

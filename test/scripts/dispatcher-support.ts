@@ -3,22 +3,13 @@
  * read back from sipp's own message trace (so a test sees which UAS really got each INVITE and
  * when), the control API over HTTP JSON-RPC, and polling.
  */
-import { mkdtempSync, readFileSync, existsSync, writeFileSync, renameSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { startSippServer, type SippServer } from "../helpers/sipp.js";
+import { writeFileSync, renameSync } from "node:fs";
+import type { SippServer } from "../helpers/sipp.js";
+import { parseSippTrace, startTracedSipp, type TracedRequest } from "../helpers/sipp-trace.js";
 import { waitUntil } from "../kit/wait.js";
 
 /** One request a UAS received (retransmissions removed). */
-export interface ReceivedRequest {
-  /** Epoch ms of reception (sipp's trace clock). */
-  readonly at: number;
-  readonly method: string;
-  readonly ruri: string;
-  /** User part of the R-URI ("" when none). */
-  readonly user: string;
-  readonly callId: string;
-}
+export type ReceivedRequest = TracedRequest;
 
 /** A sipp UAS (uas_rr.xml) that answers OPTIONS keepalives (-aa) and traces every message. */
 export interface TracedUas {
@@ -37,76 +28,12 @@ export interface TracedUas {
  * Record-Route); -aa makes sipp answer OPTIONS keepalives with 200. `extra` goes to sipp.
  */
 export async function startTracedUas(port: number, scenario = "uas_rr.xml", extra: string[] = []): Promise<TracedUas> {
-  const dir = mkdtempSync(join(tmpdir(), "olelo-ds-uas-"));
-  const traceFile = join(dir, "messages.log");
-  const server = await startSippServer({
-    scenario,
-    port,
-    timeoutS: 300,
-    extra: ["-aa", "-trace_msg", "-message_file", traceFile, ...extra],
-  });
-  let stopped = false;
-  const requests = (method?: string): ReceivedRequest[] => {
-    const all = parseTrace(existsSync(traceFile) ? readFileSync(traceFile, "latin1") : "");
-    return method ? all.filter((r) => r.method === method) : all;
-  };
-  return {
-    port,
-    server,
-    traceFile,
-    requests,
-    invites: (prefix = "") => requests("INVITE").filter((r) => r.user.startsWith(prefix)),
-    async stop() {
-      // the trace is the record here, not sipp's statistics: kill at once instead of waiting
-      // up to 3 s for sipp to act on SIGUSR1 (startSippServer's stop)
-      if (stopped) return;
-      stopped = true;
-      const p = server.proc;
-      if (p.exitCode !== null || p.signalCode !== null) return;
-      const closed = new Promise((r) => p.once("close", r));
-      p.kill("SIGKILL");
-      await closed;
-    },
-  };
+  const t = await startTracedSipp(port, scenario, extra, "olelo-ds-uas-");
+  return { port, ...t, invites: (prefix = "") => t.requests("INVITE").filter((r) => r.user.startsWith(prefix)) };
 }
-
-const SEP = "-----------------------------------------------";
 
 /** Parses sipp's -trace_msg output into the requests it received (first copy of each). */
-export function parseTrace(text: string): ReceivedRequest[] {
-  const out: ReceivedRequest[] = [];
-  const seen = new Set<string>();
-  const blocks = text.split(`\n${SEP} `);
-  for (let b of blocks) {
-    if (b.startsWith(`${SEP} `)) b = b.slice(SEP.length + 1);
-    const nl = b.indexOf("\n");
-    if (nl < 0) continue;
-    const stamp = b.slice(0, nl).trim(); // "2026-11-26 04:10:21.375410"
-    const rest = b.slice(nl + 1);
-    if (!/^\w+ message received/.test(rest)) continue;
-    const lines = rest.split(/\r?\n/);
-    const start = lines.findIndex((l, i) => i > 0 && l.trim() !== "");
-    if (start < 0) continue;
-    const m = /^([A-Z]+) (\S+) SIP\/2\.0$/.exec(lines[start]!.trim());
-    if (!m) continue;
-    let callId = "";
-    let cseq = "";
-    for (let i = start + 1; i < lines.length && lines[i]!.trim() !== ""; i++) {
-      const h = /^([^:]+):\s*(.*)$/.exec(lines[i]!);
-      if (!h) continue;
-      const name = h[1]!.trim().toLowerCase();
-      if (name === "call-id" || name === "i") callId = h[2]!.trim();
-      else if (name === "cseq") cseq = h[2]!.trim();
-    }
-    const key = `${callId}|${cseq}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    const ruri = m[2]!;
-    const um = /^sips?:([^@;]+)@/.exec(ruri);
-    out.push({ at: Date.parse(stamp.replace(" ", "T")), method: m[1]!, ruri, user: um ? um[1]! : "", callId });
-  }
-  return out;
-}
+export const parseTrace = parseSippTrace;
 
 /**
  * Largest number of calls a UAS held at once, from its trace: +1 at each INVITE, -1 at the BYE
@@ -140,7 +67,6 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs:
   return waitUntil(cond, { timeoutMs, intervalMs: 50, what });
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Writes a file atomically (write + rename), as an operator's deploy tool would. */
 export function writeAtomic(path: string, text: string): void {

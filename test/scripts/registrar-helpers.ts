@@ -10,6 +10,7 @@ import { join, resolve } from "node:path";
 import type { DataPlane } from "../../data-plane/node.js";
 import type { OleloEvent } from "../../data-plane/core/events/bus.js";
 import type { UsrlocApi } from "../../data-plane/modules/usrloc/index.js";
+import { sleep } from "../kit/wait.js";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 
@@ -29,7 +30,6 @@ export function captureEvents(dp: DataPlane, kinds: string[]): { events: OleloEv
   return { events, stop };
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `fn` until it is truthy or `timeoutMs` passes; returns the last value. */
 export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 5000, stepMs = 50): Promise<T> {

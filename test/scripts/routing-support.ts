@@ -4,10 +4,11 @@
  * sipp callers that dial a list of numbers from an injection file, JSON table files, the control
  * API over HTTP JSON-RPC, and polling.
  */
-import { mkdtempSync, readFileSync, existsSync, renameSync, writeFileSync } from "node:fs";
+import { mkdtempSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runSipp, startSippServer, type SippResult, type SippServer } from "../helpers/sipp.js";
+import { runSipp, type SippResult, type SippServer } from "../helpers/sipp.js";
+import { parseSippTrace, startTracedSipp } from "../helpers/sipp-trace.js";
 import { waitUntil } from "../kit/wait.js";
 
 /** One request a gateway received (retransmissions removed). */
@@ -36,66 +37,21 @@ export interface Gateway {
  * default), rt_uas_503.xml (503) or the core's uas_ring_cancel.xml (180, then waits for CANCEL).
  */
 export async function startGateway(port: number, scenario = "rt_uas_answer.xml"): Promise<Gateway> {
-  const dir = mkdtempSync(join(tmpdir(), "olelo-rt-gw-"));
-  const traceFile = join(dir, "messages.log");
-  const server = await startSippServer({ scenario, port, timeoutS: 300, extra: ["-aa", "-trace_msg", "-message_file", traceFile] });
-  let stopped = false;
-  const requests = (method?: string): GatewayRequest[] => {
-    const all = parseTrace(existsSync(traceFile) ? readFileSync(traceFile, "latin1") : "");
-    return method ? all.filter((r) => r.method === method) : all;
-  };
+  const t = await startTracedSipp(port, scenario, [], "olelo-rt-gw-");
+  const requests = (method?: string): GatewayRequest[] => t.requests(method).map(({ at: _at, ...r }) => r);
   return {
     port,
     uri: `sip:127.0.0.1:${port}`,
-    server,
+    server: t.server,
     requests,
     invitedUsers: () => requests("INVITE").map((r) => r.user),
-    async stop() {
-      // the trace is the record, not sipp's statistics: kill at once
-      if (stopped) return;
-      stopped = true;
-      const p = server.proc;
-      if (p.exitCode !== null || p.signalCode !== null) return;
-      const closed = new Promise((r) => p.once("close", r));
-      p.kill("SIGKILL");
-      await closed;
-    },
+    stop: t.stop,
   };
 }
 
-const SEP = "-----------------------------------------------";
-
 /** Parses sipp's -trace_msg output into the requests it received (first copy of each). */
 export function parseTrace(text: string): GatewayRequest[] {
-  const out: GatewayRequest[] = [];
-  const seen = new Set<string>();
-  for (let block of text.split(`\n${SEP} `)) {
-    if (block.startsWith(`${SEP} `)) block = block.slice(SEP.length + 1);
-    const nl = block.indexOf("\n");
-    if (nl < 0) continue;
-    const rest = block.slice(nl + 1);
-    if (!/^\w+ message received/.test(rest)) continue;
-    const lines = rest.split(/\r?\n/);
-    const start = lines.findIndex((l, i) => i > 0 && l.trim() !== "");
-    if (start < 0) continue;
-    const m = /^([A-Z]+) (\S+) SIP\/2\.0$/.exec(lines[start]!.trim());
-    if (!m) continue;
-    let callId = "";
-    let cseq = "";
-    for (let i = start + 1; i < lines.length && lines[i]!.trim() !== ""; i++) {
-      const h = /^([^:]+):\s*(.*)$/.exec(lines[i]!);
-      if (!h) continue;
-      const name = h[1]!.trim().toLowerCase();
-      if (name === "call-id" || name === "i") callId = h[2]!.trim();
-      else if (name === "cseq") cseq = h[2]!.trim();
-    }
-    const key = `${callId}|${cseq}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    const um = /^sips?:([^@;]+)@/.exec(m[2]!);
-    out.push({ method: m[1]!, ruri: m[2]!, user: um ? um[1]! : "", callId });
-  }
-  return out;
+  return parseSippTrace(text).map(({ at: _at, ...r }) => r);
 }
 
 export interface CallsOptions {
@@ -161,4 +117,3 @@ export function tally(users: readonly string[]): Record<string, number> {
   return out;
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

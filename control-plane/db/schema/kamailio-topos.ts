@@ -8,23 +8,31 @@ import { datetime, index, int, mediumtext, mysqlTable, varchar } from "drizzle-o
 
 const u = (name: string) => int(name, { unsigned: true });
 const v = (name: string, length: number) => varchar(name, { length }).notNull().default("");
+/** The leading columns both tables have (fresh builders per table). */
+const common = () => ({
+  id: u("id").autoincrement().primaryKey().notNull(),
+  rectime: datetime("rectime", { mode: "string" }).notNull(),
+  x_context: v("x_context", 64),
+  s_method: v("s_method", 64),
+  s_cseq: v("s_cseq", 64),
+  a_callid: v("a_callid", 255),
+  a_uuid: v("a_uuid", 255),
+  b_uuid: v("b_uuid", 255),
+});
+/** The four contact columns both tables have. */
+const contacts = () => ({
+  a_contact: v("a_contact", 512),
+  b_contact: v("b_contact", 512),
+  as_contact: v("as_contact", 512),
+  bs_contact: v("bs_contact", 512),
+});
 
 /** `topos_d` v2: what topos stripped from a dialog's messages (contacts, route sets, tags). */
 export const topos_d = mysqlTable(
   "topos_d",
   {
-    id: u("id").autoincrement().primaryKey().notNull(),
-    rectime: datetime("rectime", { mode: "string" }).notNull(),
-    x_context: v("x_context", 64),
-    s_method: v("s_method", 64),
-    s_cseq: v("s_cseq", 64),
-    a_callid: v("a_callid", 255),
-    a_uuid: v("a_uuid", 255),
-    b_uuid: v("b_uuid", 255),
-    a_contact: v("a_contact", 512),
-    b_contact: v("b_contact", 512),
-    as_contact: v("as_contact", 512),
-    bs_contact: v("bs_contact", 512),
+    ...common(),
+    ...contacts(),
     a_tag: v("a_tag", 255),
     b_tag: v("b_tag", 255),
     a_rr: mediumtext("a_rr"),
@@ -46,14 +54,7 @@ export const topos_d = mysqlTable(
 export const topos_t = mysqlTable(
   "topos_t",
   {
-    id: u("id").autoincrement().primaryKey().notNull(),
-    rectime: datetime("rectime", { mode: "string" }).notNull(),
-    x_context: v("x_context", 64),
-    s_method: v("s_method", 64),
-    s_cseq: v("s_cseq", 64),
-    a_callid: v("a_callid", 255),
-    a_uuid: v("a_uuid", 255),
-    b_uuid: v("b_uuid", 255),
+    ...common(),
     direction: int("direction").notNull().default(0),
     x_via: mediumtext("x_via"),
     x_vbranch: v("x_vbranch", 255),
@@ -61,10 +62,7 @@ export const topos_t = mysqlTable(
     y_rr: mediumtext("y_rr"),
     s_rr: mediumtext("s_rr"),
     x_uri: v("x_uri", 255),
-    a_contact: v("a_contact", 512),
-    b_contact: v("b_contact", 512),
-    as_contact: v("as_contact", 512),
-    bs_contact: v("bs_contact", 512),
+    ...contacts(),
     x_tag: v("x_tag", 255),
     a_tag: v("a_tag", 255),
     b_tag: v("b_tag", 255),

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { httpCall, startTestNode, wsClient, type TestNode, type WsTestClient } from "./test-support.js";
+import { waitUpTo } from "../../../test/kit/wait.js";
 
 describe("WebSocket /ws: JSON-RPC both ways and the event stream", () => {
   let node: TestNode;
@@ -164,8 +165,7 @@ describe("WebSocket /ws: JSON-RPC both ways and the event stream", () => {
       (c.ws as unknown as { _socket: import("node:net").Socket })._socket.pause();
       const payload = "y".repeat(50_000);
       for (let i = 0; i < 400; i++) slow.bus.publish("flood", { payload });
-      const end = Date.now() + 5000;
-      while (slow.srv.sessions().length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      await waitUpTo(() => slow.srv.sessions().length === 0, 5000, 20);
       expect(slow.srv.sessions()).toHaveLength(0);
     } finally {
       c.ws.terminate();
@@ -181,8 +181,7 @@ describe("WebSocket /ws: JSON-RPC both ways and the event stream", () => {
       expect(pinged.srv.sessions()).toHaveLength(1);
       const code = await new Promise<number>((r) => ws.once("close", (c) => r(c)));
       expect(code).toBe(1006);
-      const end = Date.now() + 2000;
-      while (pinged.srv.sessions().length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+      await waitUpTo(() => pinged.srv.sessions().length === 0, 2000);
       expect(pinged.srv.sessions()).toHaveLength(0);
     } finally {
       ws.terminate();

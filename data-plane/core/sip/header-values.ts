@@ -70,6 +70,61 @@ function skipWs(s: string, i: number): number {
   return i;
 }
 
+// the last parameter readParam read: name s[pNs, pNe), value s[pVs, pVe) (pVs < 0: a bare name).
+// Module scratch, so the three scanners below allocate nothing per parameter.
+let pNs = 0;
+let pNe = 0;
+let pVs = -1;
+let pVe = -1;
+
+/**
+ * Reads one `;name[=value]` at s[i] (i after white space) into the scratch above and returns the
+ * index after it and its trailing white space, or -1 when malformed. Values may be tokens, hosts
+ * (incl. IPv6 references) or quoted strings (kept with their quotes).
+ */
+function readParam(s: string, i: number): number {
+  const n = s.length;
+  if (s.charCodeAt(i) !== 59) return -1;
+  i = skipWs(s, i + 1);
+  const ns = i;
+  while (i < n && TOKEN[s.charCodeAt(i)] === 1) i++;
+  if (i === ns) return -1;
+  pNs = ns;
+  pNe = i;
+  i = skipWs(s, i);
+  pVs = -1;
+  pVe = -1;
+  if (i < n && s.charCodeAt(i) === 61 /* = */) {
+    i = skipWs(s, i + 1);
+    if (i < n && s.charCodeAt(i) === 34) {
+      const q = readQuoted(s, i);
+      if (!q) return -1;
+      pVs = i;
+      pVe = q[1];
+      i = q[1];
+    } else if (i < n && s.charCodeAt(i) === 91) {
+      const close = s.indexOf("]", i);
+      if (close < 0 || !isIpv6(s.slice(i + 1, close))) return -1;
+      pVs = i;
+      pVe = close + 1;
+      i = close + 1;
+    } else {
+      const vs = i;
+      while (i < n && (TOKEN[s.charCodeAt(i)] === 1 || s.charCodeAt(i) === 58)) i++;
+      if (i === vs) return -1;
+      pVs = vs;
+      pVe = i;
+    }
+    i = skipWs(s, i);
+  }
+  return i;
+}
+
+/** The value of the parameter readParam read last: "" for a bare name. */
+function paramValue(s: string): string {
+  return pVs < 0 ? "" : s.slice(pVs, pVe);
+}
+
 /**
  * Parses generic header parameters `;name[=value]` starting at s[i] (which must be ';' or end).
  * Values may be tokens, hosts (incl. IPv6 references) or quoted strings (kept with their quotes).
@@ -79,35 +134,10 @@ export function parseHeaderParams(s: string, i: number): Map<string, string> | n
   const n = s.length;
   i = skipWs(s, i);
   while (i < n) {
-    if (s.charCodeAt(i) !== 59) return null;
-    i = skipWs(s, i + 1);
-    const ns = i;
-    while (i < n && TOKEN[s.charCodeAt(i)] === 1) i++;
-    if (i === ns) return null;
-    const name = s.slice(ns, i).toLowerCase();
-    i = skipWs(s, i);
-    let value = "";
-    if (i < n && s.charCodeAt(i) === 61 /* = */) {
-      i = skipWs(s, i + 1);
-      if (i < n && s.charCodeAt(i) === 34) {
-        const q = readQuoted(s, i);
-        if (!q) return null;
-        value = s.slice(i, q[1]);
-        i = q[1];
-      } else if (i < n && s.charCodeAt(i) === 91) {
-        const close = s.indexOf("]", i);
-        if (close < 0 || !isIpv6(s.slice(i + 1, close))) return null;
-        value = s.slice(i, close + 1);
-        i = close + 1;
-      } else {
-        const vs = i;
-        while (i < n && (TOKEN[s.charCodeAt(i)] === 1 || s.charCodeAt(i) === 58)) i++;
-        if (i === vs) return null;
-        value = s.slice(vs, i);
-      }
-      i = skipWs(s, i);
-    }
-    if (!m.has(name)) m.set(name, value);
+    i = readParam(s, i);
+    if (i < 0) return null;
+    const name = s.slice(pNs, pNe).toLowerCase();
+    if (!m.has(name)) m.set(name, paramValue(s));
   }
   return m;
 }
@@ -122,40 +152,9 @@ export function scanHeaderParam(s: string, i: number, wanted: string | null): st
   let found: string | undefined = undefined;
   i = skipWs(s, i);
   while (i < n) {
-    if (s.charCodeAt(i) !== 59) return null;
-    i = skipWs(s, i + 1);
-    const ns = i;
-    while (i < n && TOKEN[s.charCodeAt(i)] === 1) i++;
-    if (i === ns) return null;
-    const ne = i;
-    i = skipWs(s, i);
-    let vs = -1;
-    let ve = -1;
-    if (i < n && s.charCodeAt(i) === 61 /* = */) {
-      i = skipWs(s, i + 1);
-      if (i < n && s.charCodeAt(i) === 34) {
-        const q = readQuoted(s, i);
-        if (!q) return null;
-        vs = i;
-        ve = q[1];
-        i = q[1];
-      } else if (i < n && s.charCodeAt(i) === 91) {
-        const close = s.indexOf("]", i);
-        if (close < 0 || !isIpv6(s.slice(i + 1, close))) return null;
-        vs = i;
-        ve = close + 1;
-        i = close + 1;
-      } else {
-        vs = i;
-        while (i < n && (TOKEN[s.charCodeAt(i)] === 1 || s.charCodeAt(i) === 58)) i++;
-        if (i === vs) return null;
-        ve = i;
-      }
-      i = skipWs(s, i);
-    }
-    if (found === undefined && wanted !== null && ne - ns === wanted.length && sameCi(s, ns, wanted)) {
-      found = vs < 0 ? "" : s.slice(vs, ve);
-    }
+    i = readParam(s, i);
+    if (i < 0) return null;
+    if (found === undefined && wanted !== null && pNe - pNs === wanted.length && sameCi(s, pNs, wanted)) found = paramValue(s);
   }
   return found;
 }
@@ -174,44 +173,15 @@ function scanViaParams(s: string, i: number): boolean {
   viaBranch = viaReceived = viaRport = undefined;
   i = skipWs(s, i);
   while (i < n) {
-    if (s.charCodeAt(i) !== 59) return false;
-    i = skipWs(s, i + 1);
-    const ns = i;
-    while (i < n && TOKEN[s.charCodeAt(i)] === 1) i++;
-    if (i === ns) return false;
-    const ne = i;
-    i = skipWs(s, i);
-    let vs = -1;
-    let ve = -1;
-    if (i < n && s.charCodeAt(i) === 61 /* = */) {
-      i = skipWs(s, i + 1);
-      if (i < n && s.charCodeAt(i) === 34) {
-        const q = readQuoted(s, i);
-        if (!q) return false;
-        vs = i;
-        ve = q[1];
-        i = q[1];
-      } else if (i < n && s.charCodeAt(i) === 91) {
-        const close = s.indexOf("]", i);
-        if (close < 0 || !isIpv6(s.slice(i + 1, close))) return false;
-        vs = i;
-        ve = close + 1;
-        i = close + 1;
-      } else {
-        vs = i;
-        while (i < n && (TOKEN[s.charCodeAt(i)] === 1 || s.charCodeAt(i) === 58)) i++;
-        if (i === vs) return false;
-        ve = i;
-      }
-      i = skipWs(s, i);
-    }
-    const len = ne - ns;
+    i = readParam(s, i);
+    if (i < 0) return false;
+    const len = pNe - pNs;
     if (len === 6) {
-      if (viaBranch === undefined && sameCi(s, ns, "branch")) viaBranch = vs < 0 ? "" : s.slice(vs, ve);
+      if (viaBranch === undefined && sameCi(s, pNs, "branch")) viaBranch = paramValue(s);
     } else if (len === 8) {
-      if (viaReceived === undefined && sameCi(s, ns, "received")) viaReceived = vs < 0 ? "" : s.slice(vs, ve);
+      if (viaReceived === undefined && sameCi(s, pNs, "received")) viaReceived = paramValue(s);
     } else if (len === 5) {
-      if (viaRport === undefined && sameCi(s, ns, "rport")) viaRport = vs < 0 ? "" : s.slice(vs, ve);
+      if (viaRport === undefined && sameCi(s, pNs, "rport")) viaRport = paramValue(s);
     }
   }
   return true;

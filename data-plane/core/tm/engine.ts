@@ -22,7 +22,6 @@ import * as receive from "./receive.js";
 import * as server from "./server-txn.js";
 import * as sl from "./sl.js";
 import * as fwd from "./fwd.js";
-import * as patches from "./patches.js";
 import * as reply from "./reply.js";
 import * as cancel from "./cancel.js";
 import * as uac from "./uac.js";
@@ -266,18 +265,6 @@ export class SipCore implements Tm {
   }
   isLoop(msg: SipMessage): boolean {
     return fwd.isLoop(this, msg);
-  }
-  requestPatches(
-    msg: SipMessage,
-    src: Endpoint,
-    inSock: ListenSocket,
-    outSock: ListenSocket,
-    plan: RelayPlan,
-    target: BranchTarget,
-    branchId: string,
-    dest: Endpoint,
-  ): Patch[] | null {
-    return patches.requestPatches(this, msg, src, inSock, outSock, plan, target, branchId, dest);
   }
 
   // ------------------------------------------------------------------ replies (reply.ts)

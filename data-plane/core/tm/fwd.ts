@@ -8,6 +8,7 @@ import { Branch, type ServerTxn } from "./transaction.js";
 import type { BranchTarget, RelayPlan } from "./types.js";
 import type { Tm } from "./internal.js";
 import { notifyObservers } from "./observers.js";
+import { requestPatches } from "./patches.js";
 import { sendThroughHook } from "./wire-hook.js";
 
 /**
@@ -85,7 +86,7 @@ export function startBranch(e: Tm, t: ServerTxn, plan: RelayPlan, target: Branch
   const index = t.branches.length;
   const branchId = `${e.branchPrefix}${fnvHex(target.uri, msg.callId, msg.fromTag ?? "", String(msg.cseq.seq))}.${(e.nextBranchSeq()).toString(36)}`;
   const dest: Endpoint = { proto: hop.proto, address: hop.host, port: hop.port };
-  let patches = e.requestPatches(msg, t.src, t.sock, sock, plan, target, branchId, dest);
+  let patches = requestPatches(e, msg, t.src, t.sock, sock, plan, target, branchId, dest);
   if (!patches) {
     // Max-Forwards exhausted
     e.txnReply(t, 483, "Too Many Hops");

@@ -79,16 +79,6 @@ export interface Tm extends TransactionApi {
   branchTimeout(b: Branch): void;
   nextTarget(b: Branch): void;
   isLoop(msg: SipMessage): boolean;
-  requestPatches(
-    msg: SipMessage,
-    src: Endpoint,
-    inSock: ListenSocket,
-    outSock: ListenSocket,
-    plan: RelayPlan,
-    target: BranchTarget,
-    branchId: string,
-    dest: Endpoint,
-  ): Patch[] | null;
   // replies
   onBranchReply(b: Branch, msg: SipMessage, src: Endpoint): void;
   considerReply(t: ServerTxn, status: number, msg: SipMessage | null, branch: number): void;

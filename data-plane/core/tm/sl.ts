@@ -5,7 +5,7 @@ import type { ListenSocket } from "../transport/listen-socket.js";
 import { REASONS, buildReply } from "./builders.js";
 import { fnvHex } from "./hash.js";
 import { nextHopOf } from "./routing.js";
-import { removeTopViaPatch } from "./patches.js";
+import { removeTopViaPatch, requestPatches } from "./patches.js";
 import type { RelayPlan, SendOptions } from "./types.js";
 import type { Tm } from "./internal.js";
 import { sendThroughHook } from "./wire-hook.js";
@@ -55,7 +55,7 @@ export function forwardStateless(e: Tm, msg: SipMessage, src: Endpoint, inSock: 
   if (!sock) return false;
   const branch = `${e.branchPrefix}s${fnvHex(msg.topVia.branch ?? msg.callId, msg.method, target.uri)}`;
   const dest: Endpoint = { proto: hop.proto, address: hop.host, port: hop.port };
-  const patches = e.requestPatches(msg, src, inSock, sock, plan, target, branch, dest);
+  const patches = requestPatches(e, msg, src, inSock, sock, plan, target, branch, dest);
   if (!patches) return false;
   let data = serializeBuffer(msg, patches, hop.proto !== "udp");
   if (e.hooks.wire !== null) data = sendThroughHook(e.hooks.wire, data, dest, sock);

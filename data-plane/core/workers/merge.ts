@@ -85,7 +85,7 @@ export function mergePrometheus(texts: readonly string[], extra = ""): string {
   const meta = new Map<string, string[]>();
   const samples = new Map<string, Map<string, number>>();
   const familyOf = (name: string): string => name.replace(/_(bucket|sum|count)$/, "");
-  const MAX = /^olelo_(usrloc_|uptime_seconds|process_|control_plane_connected|table_rows|dispatcher_destination_up)/;
+  const MAX = /^olelo_(usrloc_|uptime_seconds|process_|control_plane_connected|table_rows|dispatcher_destination_up|event_loop_delay_)/;
   for (const t of texts) {
     for (const line of t.split("\n")) {
       if (line === "") continue;

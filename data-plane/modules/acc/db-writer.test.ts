@@ -6,14 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import mysql from "mysql2/promise";
 import { AccDbWriter, isConnectionError } from "./db-writer.js";
 import { createLogger, setLogLevel } from "../../core/api.js";
-import { waitUpTo } from "../../../test/kit/wait.js";
+import { waitUpTo, letTimePass } from "../../../test/kit/wait.js";
 import { freePort } from "../../../test/kit/ports.js";
 
 setLogLevel("error");
 const DB = "olelo_test_acc_writer";
 const URL = `mysql://root@127.0.0.1:3306/${DB}`;
 const log = createLogger("acc-test");
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("AccDbWriter", () => {
   let admin: mysql.Connection;
@@ -44,7 +43,7 @@ describe("AccDbWriter", () => {
     expect(Number(rows[0].u)).toBe(when.getTime() / 1000);
     // a single row waits for the flush timer
     w.enqueue("t1", ["late", 999, when]);
-    await sleep(150);
+    await letTimePass(150, "the flush timer has not run yet");
     expect(w.status.queued).toBe(1);
     await waitUpTo(() => w.status.queued === 0, 750);
     expect(w.status.queued).toBe(0);
@@ -74,7 +73,7 @@ describe("AccDbWriter", () => {
     await w.flush();
     expect(w.status).toMatchObject({ queued: 5, dropped: 2, written: 0, down: true });
     expect(w.status.errors).toBeGreaterThanOrEqual(1);
-    await sleep(300); // retries with backoff keep failing, nothing is lost from the queue
+    await letTimePass(300, "retries with backoff keep failing, nothing is lost from the queue");
     expect(w.status.queued).toBe(5);
     expect(w.status.errors).toBeGreaterThanOrEqual(2);
     await w.close(100);

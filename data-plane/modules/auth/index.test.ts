@@ -1,13 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { OleloEvent } from "../../core/api.js";
-import type { RequestContext, SipMessageView } from "../../core/api.js";
+import type { RequestContext } from "../../core/api.js";
+import { sipRequest, testRequest, type TestReply } from "../../testing/sip-harness.js";
 import { HashTable, parseHtableDefinition } from "../../testing/module-internals.js";
 import { createTestHost } from "../../testing/test-host.js";
 import { ALGORITHMS, computeHa1, computeResponse, hashHex, type AlgorithmInfo } from "../../core/kit/index.js";
 import authModule, { AUTH_RESULT_VAR, type AuthApi, type AuthResult } from "./index.js";
 
-/** Only what auth reads: method, headerAll, body, from/to URIs, requestUri. */
-interface FakeMsg {
+/** The request a test describes: method, header fields, body, From/To users and the domain. */
+interface TestMsg {
   method: string;
   headers: Array<[string, string]>;
   body: string;
@@ -15,58 +16,41 @@ interface FakeMsg {
   toUser: string;
   host: string;
 }
-function view(m: FakeMsg): SipMessageView {
-  const uri = (user: string) => ({ user, host: m.host });
-  return {
-    method: m.method,
-    body: m.body,
-    requestUri: `sip:${m.toUser}@${m.host}`,
-    headerAll: (name: string) => m.headers.filter(([n]) => n.toLowerCase() === name.toLowerCase()).map(([, v]) => v),
-    from: { uri: uri(m.fromUser) },
-    to: { uri: uri(m.toUser) },
-  } as unknown as SipMessageView;
-}
 
-interface Sent {
-  code: number;
-  reason: string;
-  headers: Array<readonly [string, string]>;
-}
-function request(m: Partial<FakeMsg> & { method: string }, source = "192.0.2.50") {
-  const msg: FakeMsg = { headers: [], body: "", fromUser: "alice", toUser: "alice", host: "example.com", ...m };
-  const replies: Sent[] = [];
-  const edits: string[] = [];
-  const req = {
-    method: msg.method,
-    msg: view(msg),
+/**
+ * The real request context (data-plane/testing/sip-harness.ts) of a request from `source` to
+ * sip:toUser@host. Its header edits go through the real context and are also recorded: `edits` in
+ * order, `msg.headers` the fields as the edits leave them.
+ */
+function request(m: Partial<TestMsg> & { method: string }, source = "192.0.2.50") {
+  const msg: TestMsg = { headers: [], body: "", fromUser: "alice", toUser: "alice", host: "example.com", ...m };
+  const ruri = `sip:${msg.toUser}@${msg.host}`;
+  const { req, replies } = testRequest(sipRequest(msg.method, ruri, { from: `sip:${msg.fromUser}@${msg.host}`, headers: msg.headers, body: msg.body }), {
     source: { proto: "udp", address: source, port: 5060 },
-    vars: new Map<string, unknown>(),
-    ruriUser: msg.toUser,
-    ruriHost: msg.host,
-    reply: (code: number, reason: string, opts?: { headers?: ReadonlyArray<readonly [string, string]> }) => {
-      replies.push({ code, reason, headers: [...(opts?.headers ?? [])] });
-      return true;
-    },
-    removeHeader: (name: string) => {
-      edits.push(`-${name}`);
-      const before = msg.headers.length;
-      msg.headers = msg.headers.filter(([n]) => n.toLowerCase() !== name.toLowerCase());
-      return before - msg.headers.length;
-    },
-    addHeader: (name: string, value: string) => {
-      edits.push(`+${name}: ${value}`);
-      msg.headers.push([name, value]);
-    },
-    removeHeaderAt: (name: string, index: number) => {
-      edits.push(`-${name}[${index}]`);
-      let i = 0;
-      const at = msg.headers.findIndex(([n]) => n.toLowerCase() === name.toLowerCase() && i++ === index);
-      if (at < 0) return false;
-      msg.headers.splice(at, 1);
-      return true;
-    },
-  } as unknown as RequestContext;
-  return { req, msg, replies, edits };
+  });
+  const edits: string[] = [];
+  const same = (n: string, name: string) => n.toLowerCase() === name.toLowerCase();
+  const removeHeader = req.removeHeader.bind(req);
+  req.removeHeader = (name: string) => {
+    edits.push(`-${name}`);
+    msg.headers = msg.headers.filter(([n]) => !same(n, name));
+    return removeHeader(name);
+  };
+  const addHeader = req.addHeader.bind(req);
+  req.addHeader = (name: string, value: string, opts?: { first?: boolean }) => {
+    edits.push(`+${name}: ${value}`);
+    msg.headers.push([name, value]);
+    addHeader(name, value, opts);
+  };
+  const removeHeaderAt = req.removeHeaderAt.bind(req);
+  req.removeHeaderAt = (name: string, index: number) => {
+    edits.push(`-${name}[${index}]`);
+    let i = 0;
+    const at = msg.headers.findIndex(([n]) => same(n, name) && i++ === index);
+    if (at >= 0) msg.headers.splice(at, 1);
+    return removeHeaderAt(name, index);
+  };
+  return { req: req as RequestContext, msg, replies, edits };
 }
 
 /** A UA answering a challenge: parses it and builds credentials (RFC 7616 §3.4). */
@@ -179,7 +163,7 @@ describe("auth module: digest flows", () => {
     expect([ru.code, ru.outcome]).toEqual([-3, "unknown-user"]);
     auth.challenge(wrong.req, "example.com", 1);
     auth.challenge(unknown.req, "example.com", 1);
-    const shape = (s: Sent) => ({ code: s.code, reason: s.reason, headers: s.headers.map(([n, v]) => [n, v.replace(/nonce="[^"]+"/, 'nonce="*"')]) });
+    const shape = (s: TestReply) => ({ code: s.code, reason: s.reason, headers: s.headers.map(([n, v]) => [n, v.replace(/nonce="[^"]+"/, 'nonce="*"')]) });
     expect(shape(wrong.replies[0]!)).toEqual(shape(unknown.replies[0]!));
     expect(events.map((e) => [e.kind, e.data.reason, e.data.user, e.data.source])).toEqual([
       ["security.auth_failed", "wrong-password", "alice", "192.0.2.50"],

@@ -1,8 +1,7 @@
 import { defineModule } from "../../core/api.js";
-import type { FailureContext, RequestContext, RequestState, TableSink } from "../../core/api.js";
+import type { FailureContext, RequestContext, RequestState } from "../../core/api.js";
 import { CallFwdTable, callerMatches, compileCallFwd, type CfType, type Forwarding } from "../../../tables/callfwd/callfwd-table.js";
-import { tableNamesOf } from "../../../tables/kinds.js";
-import { splitUri, unescapeUser } from "../../core/kit/index.js";
+import { splitUri, unescapeUser, registerLiveTable } from "../../core/kit/index.js";
 
 /** Module parameters. */
 export interface CallFwdParams {
@@ -83,16 +82,7 @@ export default defineModule<CallFwdApi>({
   tables: ["callfwd"],
   init(host) {
     const p = parseParams(host.config);
-    let table = CallFwdTable.empty();
-    const sink: TableSink<CallFwdTable> = {
-      kind: "callfwd",
-      tables: tableNamesOf("callfwd"),
-      compile: compileCallFwd,
-      apply(t) {
-        table = t;
-      },
-    };
-    host.tables.register(sink);
+    const table = registerLiveTable(host.tables, "callfwd", CallFwdTable.empty(), compileCallFwd);
     const stats = host.stats.group("callfwd", ["forwarded", "blocked"]);
 
     const calleeOf = (req: RequestState): Callee | null => {
@@ -128,7 +118,7 @@ export default defineModule<CallFwdApi>({
       screen(req) {
         const callee = calleeOf(req);
         if (!callee) return 1;
-        const l = table.lists(callee.user, callee.domain);
+        const l = table().lists(callee.user, callee.domain);
         if (!l) return 1;
         const from = splitUri(req.msg.from.uriText);
         const cu = (from?.user ? (unescapeUser(from.user) ?? from.user) : "").toLowerCase();
@@ -146,13 +136,13 @@ export default defineModule<CallFwdApi>({
       forward(req, type) {
         const callee = calleeOf(req);
         if (!callee) return -1;
-        const f = table.forwarding(callee.user, callee.domain, type);
+        const f = table().forwarding(callee.user, callee.domain, type);
         return f ? redirect(req, callee, f) : -1;
       },
       armNoAnswer(req) {
         const callee = calleeOf(req);
         if (!callee) return -1;
-        const f = table.forwarding(callee.user, callee.domain, "noanswer");
+        const f = table().forwarding(callee.user, callee.domain, "noanswer");
         if (!f) return -1;
         req.vars.set(NOANSWER_VAR, f);
         req.setFinalResponseTimers((f.timeout || p.noanswer_timeout) * 1000);
@@ -164,16 +154,16 @@ export default defineModule<CallFwdApi>({
         if (!callee) return -1;
         const code = f.replyCode;
         if (code === 486 || code === 600) {
-          const r = table.forwarding(callee.user, callee.domain, "busy");
+          const r = table().forwarding(callee.user, callee.domain, "busy");
           return r ? redirect(f, callee, r) : -1;
         }
         if (code === 408 || code === 480) {
-          const r = (f.vars.get(NOANSWER_VAR) as Forwarding | undefined) ?? table.forwarding(callee.user, callee.domain, "noanswer");
+          const r = (f.vars.get(NOANSWER_VAR) as Forwarding | undefined) ?? table().forwarding(callee.user, callee.domain, "noanswer");
           return r ? redirect(f, callee, r) : -1;
         }
         return -1;
       },
-      rule: (user, domain, type) => table.forwarding(user, p.use_domain ? domain : "", type),
+      rule: (user, domain, type) => table().forwarding(user, p.use_domain ? domain : "", type),
     };
   },
 });

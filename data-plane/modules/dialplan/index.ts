@@ -1,8 +1,7 @@
 import { defineModule, defineRpc, RpcCode, RpcError } from "../../core/api.js";
-import type { RequestState, TableSink } from "../../core/api.js";
-import { createTableReloader, runReload } from "../../core/kit/index.js";
+import type { RequestState } from "../../core/api.js";
+import { createTableReloader, runReload, registerLiveTable } from "../../core/kit/index.js";
 import { compileDialplan, DialplanTable, type DialplanResult } from "../../../tables/dialplan/dialplan-table.js";
-import { tableNamesOf } from "../../../tables/kinds.js";
 import { dialplanParams, type DialplanParams } from "./params.js";
 
 /** Sources dp_translate reads (Kamailio pseudo-variables). */
@@ -91,18 +90,9 @@ export default defineModule<DialplanApi, DialplanParams>({
   tables: ["dialplan"],
   init(host) {
     const p = host.config;
-    let table = DialplanTable.empty();
-    const sink: TableSink<DialplanTable> = {
-      kind: "dialplan",
-      tables: tableNamesOf("dialplan"),
-      compile: (set) => compileDialplan(set),
-      apply(t) {
-        table = t;
-      },
-    };
-    host.tables.register(sink);
+    const table = registerLiveTable(host.tables, "dialplan", DialplanTable.empty(), compileDialplan);
     const stats = host.stats.group("dialplan", ["translated", "not_matched"]);
-    stats.gauge("rules", () => table.rows);
+    stats.gauge("rules", () => table().rows);
     const reload = createTableReloader(host, "dialplan");
 
     const validArgs = (src: string, dst: string | null): boolean => {
@@ -132,7 +122,7 @@ export default defineModule<DialplanApi, DialplanParams>({
         ],
         returns: '{ Output: "+4930123", Attributes: "de" }',
         handler: ({ dpid, input }) => {
-          const r = table.translate(dpid, input);
+          const r = table().translate(dpid, input);
           if (!r) throw new RpcError(RpcCode.ServerError, "No translation");
           return { Output: r.output, Attributes: r.attrs };
         },
@@ -143,11 +133,11 @@ export default defineModule<DialplanApi, DialplanParams>({
         params: [{ name: "dpid", type: "int", optional: true }],
         returns: "[{ DPID, ENTRIES: [{ PRIO, MATCHOP, MATCHEXP, MATCHLEN, SUBSTEXP, REPLEXP, ATTRS }] }]",
         handler: ({ dpid }) => {
-          const ids = dpid === undefined ? table.dpids() : [dpid];
-          if (dpid !== undefined && table.rules(dpid).length === 0) throw new RpcError(RpcCode.NotFound, `Dialplan ID ${dpid} not found`);
+          const ids = dpid === undefined ? table().dpids() : [dpid];
+          if (dpid !== undefined && table().rules(dpid).length === 0) throw new RpcError(RpcCode.NotFound, `Dialplan ID ${dpid} not found`);
           return ids.map((id) => ({
             DPID: id,
-            ENTRIES: table.rules(id).map((r) => ({
+            ENTRIES: table().rules(id).map((r) => ({
               ID: r.id,
               PRIO: r.pr,
               MATCHOP: r.matchOp,
@@ -167,7 +157,7 @@ export default defineModule<DialplanApi, DialplanParams>({
       translate(req, dpid, src = "$rU", dst = "$rU") {
         if (!validArgs(src, dst)) return -1;
         const input = readSource(req, src);
-        const r = input === null ? null : table.translate(dpid, input);
+        const r = input === null ? null : table().translate(dpid, input);
         if (!r || !writeDest(req, dst, r.output)) {
           stats.inc("not_matched");
           return -1;
@@ -179,7 +169,7 @@ export default defineModule<DialplanApi, DialplanParams>({
       match(req, dpid, src = "$rU") {
         if (!validArgs(src, null)) return -1;
         const input = readSource(req, src);
-        const rule = input === null ? null : table.match(dpid, input);
+        const rule = input === null ? null : table().match(dpid, input);
         if (!rule) {
           stats.inc("not_matched");
           return -1;
@@ -187,7 +177,7 @@ export default defineModule<DialplanApi, DialplanParams>({
         req.vars.set(p.attrs_pvar, rule.attrs);
         return 1;
       },
-      translateString: (dpid, input) => table.translate(dpid, input),
+      translateString: (dpid, input) => table().translate(dpid, input),
     };
   },
 });

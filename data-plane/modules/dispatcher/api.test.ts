@@ -7,6 +7,7 @@ import { stateLetters } from "../../../tables/dispatcher/flags.js";
 import { parseParams } from "./params.js";
 import { compileDispatcherTables } from "../../../tables/dispatcher/table.js";
 import { fakeRequest } from "./test-support.js";
+import { waitUntil } from "../../../test/kit/wait.js";
 
 beforeAll(() => setLogLevel("error"));
 
@@ -96,8 +97,8 @@ describe("isFromList", () => {
       resolve: async (h) => (h === "pbx.example.com" ? ["198.51.100.7", "2001:db8::7"] : []),
     });
     engine.apply(compileDispatcherTables({ dispatcher: [{ id: 1, setid: 4, destination: "sip:pbx.example.com" }] }));
-    await new Promise((r) => setTimeout(r, 0));
     const api = createDispatcherApi(engine, async () => true);
+    await waitUntil(() => api.isFromList(fakeRequest({ source: { proto: "udp", address: "198.51.100.7", port: 5060 } })), { timeoutMs: 1000, intervalMs: 1 });
     expect(api.isFromList(fakeRequest({ source: { proto: "udp", address: "198.51.100.7", port: 5060 } }))).toBe(true);
     expect(api.isFromList(fakeRequest({ source: { proto: "udp", address: "2001:db8:0::7", port: 5060 } }))).toBe(true);
     expect(api.isFromList(fakeRequest({ source: { proto: "udp", address: "198.51.100.8", port: 5060 } }))).toBe(false);

@@ -1,8 +1,7 @@
 import { defineModule, defineRpc } from "../../core/api.js";
-import type { RequestState, TableSink } from "../../core/api.js";
-import { createTableReloader, splitUri, runReload } from "../../core/kit/index.js";
+import type { RequestState } from "../../core/api.js";
+import { createTableReloader, splitUri, runReload, registerLiveTable } from "../../core/kit/index.js";
 import { compileDomain, DomainTable, type LocalDomain } from "../../../tables/domain/domain-table.js";
-import { tableNamesOf } from "../../../tables/kinds.js";
 
 /** req.vars key lookup_domain sets: the domain's did (Kamailio's did AVP). */
 export const DID_VAR = "$avp(did)";
@@ -55,18 +54,9 @@ export default defineModule<DomainApi>({
   tables: ["domain"],
   init(host) {
     for (const k of Object.keys(host.config)) throw new Error(`domain: unknown parameter '${k}'`);
-    let table = DomainTable.empty();
-    const sink: TableSink<DomainTable> = {
-      kind: "domain",
-      tables: tableNamesOf("domain"),
-      compile: compileDomain,
-      apply(t) {
-        table = t;
-      },
-    };
-    host.tables.register(sink);
+    const table = registerLiveTable(host.tables, "domain", DomainTable.empty(), compileDomain);
     const stats = host.stats.group("domain", []);
-    stats.gauge("domains", () => table.list().length);
+    stats.gauge("domains", () => table().list().length);
     const reload = createTableReloader(host, "domain");
     host.rpc.registerAll([
       defineRpc({
@@ -84,21 +74,21 @@ export default defineModule<DomainApi>({
         doc: "Dump the local domains with their did and attributes",
         params: [],
         returns: '[{ domain: "example.com", did: "example.com", attrs: [{ name, type, value }] }]',
-        handler: () => table.list().map((d) => ({ domain: d.domain, did: d.did, attrs: d.attrs.map((a) => ({ name: a.name, type: a.type, value: a.value })) })),
+        handler: () => table().list().map((d) => ({ domain: d.domain, did: d.did, attrs: d.attrs.map((a) => ({ name: a.name, type: a.type, value: a.value })) })),
       }),
     ]);
     const lookup = (hostOrUri: string): LocalDomain | null => {
       const h = hostOf(hostOrUri);
-      return h === null ? null : table.lookup(h);
+      return h === null ? null : table().lookup(h);
     };
     return {
       lookup,
       isDomainLocal: (hostOrUri) => (lookup(hostOrUri) ? 1 : -1),
       isFromLocal(req) {
         const h = req.msg.from.uri?.host;
-        return h && table.isLocal(h) ? 1 : -1;
+        return h && table().isLocal(h) ? 1 : -1;
       },
-      isUriHostLocal: (req) => (req.ruriHost && table.isLocal(req.ruriHost) ? 1 : -1),
+      isUriHostLocal: (req) => (req.ruriHost && table().isLocal(req.ruriHost) ? 1 : -1),
       lookupDomain(req, hostOrUri, prefix = "") {
         if (!/^[A-Za-z0-9_]{0,32}$/.test(prefix)) return -2;
         const d = lookup(hostOrUri);

@@ -24,7 +24,7 @@ describe("pike bans shared through Redis", () => {
     const a = guard();
     const b = guard();
     syncs.push(new RedisBanSync(URL, PREFIX, "a", a, quiet), new RedisBanSync(URL, PREFIX, "b", b, quiet));
-    await new Promise((r) => setTimeout(r, 300)); // subscribed
+    await waitUntil(async () => Number(((await redis.pubsub("NUMSUB", `${PREFIX}bans`)) as [string, number])[1]) >= 2, { what: "both nodes subscribed" });
     expect(a.ban("192.0.2.7", 2, "test")).toBe(true);
     const ms = await waitUntil(() => b.isBanned("192.0.2.7"), { timeoutMs: 1000, intervalMs: 5, what: "b to learn the ban" });
     expect(ms).toBeLessThan(1000);

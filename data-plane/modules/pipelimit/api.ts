@@ -5,5 +5,6 @@
 export type { PipelimitApi, PlCheckResult } from "./index.js";
 export { startPipeEngine, parsePorts, type PipeEngine, type PipeEngineOptions } from "./engine.js";
 export type { PipeTable } from "./pipe-table.js";
+export { feedbackRpcMethods } from "./rpc.js";
 export type { PipeState } from "./algorithms.js";
 export { isPipeAlgorithm, type PipeAlgorithm } from "../../../tables/pl-pipes/pl-pipes-table.js";

@@ -41,36 +41,7 @@ export function pipeRpcMethods(table: PipeTable, prefix: "pl" | "rl", fleetStatu
         return "Ok";
       },
     }),
-    defineRpc({
-      name: `${prefix}.set_pid`,
-      doc: "Sets the FEEDBACK PID controller's parameters",
-      params: [
-        { name: "ki", type: "number" },
-        { name: "kp", type: "number" },
-        { name: "kd", type: "number" },
-      ],
-      returns: '"Ok"',
-      handler: ({ ki, kp, kd }) => {
-        table.pid.ki = Number(ki);
-        table.pid.kp = Number(kp);
-        table.pid.kd = Number(kd);
-        return "Ok";
-      },
-    }),
-    defineRpc({ name: `${prefix}.get_pid`, doc: "The FEEDBACK PID controller's parameters", params: [], returns: "{ki, kp, kd}", handler: () => ({ ki: table.pid.ki, kp: table.pid.kp, kd: table.pid.kd }) }),
-    defineRpc({
-      name: `${prefix}.push_load`,
-      doc: "Forces the load the FEEDBACK controller sees (0 < load < 1), for tests",
-      params: [{ name: "load", type: "number" }],
-      returns: '"Ok"',
-      handler: ({ load }) => {
-        const l = Number(load);
-        if (!(l > 0 && l < 1)) throw new RpcError(RpcCode.BadRequest, "Bad load value");
-        table.pushedLoad = l;
-        table.pid.update(l);
-        return "Ok";
-      },
-    }),
+    ...feedbackRpcMethods(table, prefix),
     defineRpc({ name: `${prefix}.fleet`, doc: "Olelo: how pipes are counted (redis / local fallback / local), nodes, Redis errors", params: [], returns: "{mode, nodes, redis_errors}", handler: () => fleetStatus() }),
   ];
   if (prefix === "rl") return m;
@@ -100,6 +71,42 @@ export function pipeRpcMethods(table: PipeTable, prefix: "pl" | "rl", fleetStatu
       returns: '"Ok"',
       handler: ({ pipe_id }) => {
         if (!table.remove(String(pipe_id))) throw new RpcError(RpcCode.NotFound, `Pipe not removed - ${String(pipe_id)}`);
+        return "Ok";
+      },
+    }),
+  ];
+}
+
+/** The FEEDBACK controller's RPCs (set_pid, get_pid, push_load) under `prefix`: pipelimit's pl.* and ratelimit's rl.*. */
+export function feedbackRpcMethods(table: PipeTable, prefix: "pl" | "rl"): RpcMethod[] {
+  return [
+    defineRpc({
+      name: `${prefix}.set_pid`,
+      doc: "Sets the FEEDBACK PID controller's parameters",
+      params: [
+        { name: "ki", type: "number" },
+        { name: "kp", type: "number" },
+        { name: "kd", type: "number" },
+      ],
+      returns: '"Ok"',
+      handler: ({ ki, kp, kd }) => {
+        table.pid.ki = Number(ki);
+        table.pid.kp = Number(kp);
+        table.pid.kd = Number(kd);
+        return "Ok";
+      },
+    }),
+    defineRpc({ name: `${prefix}.get_pid`, doc: "The FEEDBACK PID controller's parameters", params: [], returns: "{ki, kp, kd}", handler: () => ({ ki: table.pid.ki, kp: table.pid.kp, kd: table.pid.kd }) }),
+    defineRpc({
+      name: `${prefix}.push_load`,
+      doc: "Forces the load the FEEDBACK controller sees (0 < load < 1), for tests",
+      params: [{ name: "load", type: "number" }],
+      returns: '"Ok"',
+      handler: ({ load }) => {
+        const l = Number(load);
+        if (!(l > 0 && l < 1)) throw new RpcError(RpcCode.BadRequest, "Bad load value");
+        table.pushedLoad = l;
+        table.pid.update(l);
         return "Ok";
       },
     }),

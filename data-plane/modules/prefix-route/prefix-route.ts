@@ -3,8 +3,7 @@ import { createTableReloader } from "../../core/kit/reload-kind.js";
 import { compilePrefixRouteSteps, compilePrefixRouteTables, dumpPrefixRouteLines, lookupPrefixRouteName, type CompiledPrefixRoutes, type PrefixRouteCompileOptions } from "../../../tables/prefix-route/table.js";
 import { tableNamesOf } from "../../../tables/kinds.js";
 import { applyPrefixRouteChanges } from "../../../tables/prefix-route/delta.js";
-import type { TableSet } from "../../core/api.js";
-import { compileBySize, runReload } from "../../core/kit/index.js";
+import { OverlayCompactor, compileBySize, runReload } from "../../core/kit/index.js";
 
 /**
  * The prefix_route script API. Kamailio's prefix_route([user]) runs the matched route itself;
@@ -54,32 +53,17 @@ export function createPrefixRoute(host: ModuleHost): PrefixRouteModule {
   stats.gauge("prefixes", () => live.count);
   stats.gauge("overlay_prefixes", () => live.overlay?.size ?? 0);
 
-  // A delta's rows go into an overlay at once (applyPrefixRouteChanges); when deltas pause for
-  // COMPACT_AFTER_MS the whole set is compiled again in slices and swapped in if nothing changed
-  // meanwhile, so lookups are back to the plain tree.
-  const COMPACT_AFTER_MS = 2000;
-  let liveSet: TableSet | null = null;
-  /** The set of the compileDelta result about to be applied. */
-  let pendingSet: TableSet | null = null;
-  let compactTimer: NodeJS.Timeout | null = null;
-  const scheduleCompaction = () => {
-    if (compactTimer) clearTimeout(compactTimer);
-    compactTimer = null;
-    if (!live.overlay || !liveSet) return;
-    compactTimer = setTimeout(() => {
-      compactTimer = null;
-      const from = live;
-      const set = liveSet;
-      if (!set || !from.overlay) return;
-      void Promise.resolve(compileBySize(set, () => compilePrefixRouteSteps(set, opts.compile))).then(
-        (fresh) => {
-          if (live === from) live = fresh;
-        },
-        (e: unknown) => host.log.error("prefix_route: folding the delta overlay into a new tree failed; the overlay stays", { error: (e as Error).message }),
-      );
-    }, COMPACT_AFTER_MS);
-    compactTimer.unref();
-  };
+  // A delta's rows go into an overlay at once (applyPrefixRouteChanges); when deltas pause the
+  // whole set is compiled again in slices and swapped in (OverlayCompactor).
+  const compactor = new OverlayCompactor<CompiledPrefixRoutes>({
+    hasOverlay: (c) => !!c.overlay,
+    current: () => live,
+    compile: (set) => compileBySize(set, () => compilePrefixRouteSteps(set, opts.compile)),
+    replace: (fresh) => {
+      live = fresh;
+    },
+    onError: (e) => host.log.error("prefix_route: folding the delta overlay into a new tree failed; the overlay stays", { error: e.message }),
+  });
 
   host.tables.register({
     kind: "prefix_route",
@@ -90,14 +74,12 @@ export function createPrefixRoute(host: ModuleHost): PrefixRouteModule {
       const rows = change.tables.get("prefix_route");
       if (!rows) return null;
       const next = applyPrefixRouteChanges(live, rows, change.set, opts.compile);
-      if (next) pendingSet = change.set;
+      if (next) compactor.deltaCompiled(change.set);
       return next;
     },
     apply: (compiled) => {
       live = compiled as CompiledPrefixRoutes;
-      liveSet = live.overlay ? pendingSet : null;
-      pendingSet = null;
-      scheduleCompaction();
+      compactor.applied(live);
     },
   });
 

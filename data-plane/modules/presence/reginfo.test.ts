@@ -5,6 +5,7 @@ import { presenceParams } from "./params.js";
 import { REGINFO_NS, RegInfoSource, contactEventOf, reginfoBody } from "./reginfo.js";
 import { PresenceServer, nowS } from "./server.js";
 import { SubsStatus, type Watcher } from "./types.js";
+import { letTimePass, waitUpTo } from "../../../test/kit/wait.js";
 
 /** A strict little well-formedness check: balanced tags, quoted attributes, escaped text, one root. */
 function wellFormed(xml: string): { root: string; attrs: Record<string, string>; names: string[] } {
@@ -69,7 +70,6 @@ function setup() {
   return { srv, ul, reg, sent, w, events };
 }
 
-const tick = () => new Promise((r) => setTimeout(r, 5));
 const REG = { source: "udp:127.0.0.1:5099" };
 
 describe("reg event package (RFC 3680)", () => {
@@ -116,7 +116,7 @@ describe("reg event package (RFC 3680)", () => {
     const t = ul.table("location");
     const b = t.insert("bob", { contact: "sip:bob@127.0.0.1:5099", expires: nowS() + 120, q: -1, callid: "reg-1", cseq: 1 }, REG);
     t.insert("carol", { contact: "sip:carol@127.0.0.1:5098", expires: nowS() + 120, q: -1, callid: "reg-2", cseq: 1 }, REG);
-    await tick();
+    await waitUpTo(() => sent.length >= 2, 1000);
     expect(sent.length).toBe(2); // carol has no watcher
     const n1 = sent[1]!.body as string;
     wellFormed(n1);
@@ -125,11 +125,11 @@ describe("reg event package (RFC 3680)", () => {
     expect(n1).toMatch(new RegExp(`<contact id="${b.ruid}" state="active" event="registered" expires="(119|120)" callid="reg-1" cseq="1">\\n<uri>sip:bob@127.0.0.1:5099</uri>`));
 
     t.update(b, { contact: b.contact, expires: nowS() + 300, q: -1, callid: "reg-1", cseq: 2 }, REG);
-    await tick();
+    await waitUpTo(() => sent.length >= 3, 1000);
     expect(sent[2]!.body).toMatch(/state="active" event="refreshed" expires="(299|300)" callid="reg-1" cseq="2"/);
 
     t.remove(b, REG);
-    await tick();
+    await waitUpTo(() => sent.length >= 4, 1000);
     const n3 = sent[3]!.body as string;
     expect(n3).toContain('version="3"');
     expect(n3).toMatch(/<registration [^>]*state="terminated">/);
@@ -147,17 +147,17 @@ describe("reg event package (RFC 3680)", () => {
     const now = nowS();
     t.insert("bob", { contact: "sip:bob@10.0.0.1", expires: now + 60, q: 1000, callid: "a", cseq: 1 }, REG);
     const b2 = t.insert("bob", { contact: "sip:bob@10.0.0.2", expires: now + 1, q: 500, callid: "b", cseq: 1 }, REG);
-    await tick();
+    await waitUpTo(() => sent.length >= 1, 1000);
     expect(sent.length).toBe(1);
     expect((sent[0]!.body as string).match(/<contact /g)!.length).toBe(2);
     expect(sent[0]!.body).toContain('q="1"');
     t.expire(now + 2);
-    await tick();
+    await waitUpTo(() => sent.length >= 2, 1000);
     expect(sent[1]!.body).toContain(`<contact id="${b2.ruid}" state="terminated" event="expired"`);
     expect(sent[1]!.body).toMatch(/<registration [^>]*state="active">/);
     srv.removeWatcher(w);
     t.insert("bob", { contact: "sip:bob@10.0.0.3", expires: now + 60, q: -1, callid: "c", cseq: 1 }, REG);
-    await tick();
+    await letTimePass(5, "a NOTIFY to the removed watcher would be sent within this");
     expect(sent.length).toBe(2);
     await ul.close();
   });

@@ -1,6 +1,6 @@
 import { RpcCode, RpcError, defineModule, defineRpc, type RequestContext, type RpcMethod } from "../../core/api.js";
 import { LiveInstances } from "../../core/kit/index.js";
-import { isPipeAlgorithm, startPipeEngine, type PipeTable } from "../pipelimit/api.js";
+import { feedbackRpcMethods, isPipeAlgorithm, startPipeEngine, type PipeTable } from "../pipelimit/api.js";
 import { ratelimitParams, type RatelimitParams, type RlQueueParam } from "./params.js";
 
 /**
@@ -69,30 +69,7 @@ function rpcMethods(table: PipeTable, perSecond: Map<string, number>, queues: Rl
       },
     }),
     defineRpc({ name: "rl.get_queues", doc: "Defined queues", params: [], returns: "[{queue, method, pipe}]", handler: () => queues.map((q, i) => (q ? { queue: i, method: q.method, pipe: q.pipe } : null)).filter((x) => x !== null) }),
-    defineRpc({
-      name: "rl.set_pid",
-      doc: "Sets the FEEDBACK PID parameters",
-      params: [{ name: "ki", type: "number" }, { name: "kp", type: "number" }, { name: "kd", type: "number" }],
-      returns: '"Ok"',
-      handler: ({ ki, kp, kd }) => {
-        Object.assign(table.pid, { ki: Number(ki), kp: Number(kp), kd: Number(kd) });
-        return "Ok";
-      },
-    }),
-    defineRpc({ name: "rl.get_pid", doc: "The FEEDBACK PID parameters", params: [], returns: "{ki, kp, kd}", handler: () => ({ ki: table.pid.ki, kp: table.pid.kp, kd: table.pid.kd }) }),
-    defineRpc({
-      name: "rl.push_load",
-      doc: "Forces the FEEDBACK load (0 < load < 1)",
-      params: [{ name: "load", type: "number" }],
-      returns: '"Ok"',
-      handler: ({ load }) => {
-        const l = Number(load);
-        if (!(l > 0 && l < 1)) throw new RpcError(RpcCode.BadRequest, "Bad load value");
-        table.pushedLoad = l;
-        table.pid.update(l);
-        return "Ok";
-      },
-    }),
+    ...feedbackRpcMethods(table, "rl"),
     defineRpc({ name: "rl.fleet", doc: "Olelo: how pipes are counted (redis / fallback / local)", params: [], returns: "{mode, nodes, redis_errors}", handler: () => fleet() }),
   ];
 }

@@ -3,46 +3,46 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RequestContext } from "../../core/api.js";
 import { fakeHost, type FakeHost } from "../../testing/fake-host.js";
+import { testRequest } from "../../testing/sip-harness.js";
 import { makeStirPki, serveHttps, type HttpsFiles, type StirPki } from "../../../test/kit/stir-pki.js";
 import stirshaken, { type StirshakenApi } from "./index.js";
 
 const info = { transport: "internal" } as const;
 
-/** A request with the members the module reads and writes: headers by name, From/To, source, reply. */
+/**
+ * The real request context (data-plane/testing/sip-harness.ts) of an INVITE to 12155550131 with
+ * these header fields, from `source`. What the module adds or replaces goes through the real
+ * context and is mirrored in `h` (lower-case name → values); `replies` are [code, reason].
+ */
 function request(headers: Record<string, string[]>, source = "192.0.2.10") {
   const h = new Map(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), [...v]]));
-  const uriOf = (v: string) => /<([^>]*)>/.exec(v)?.[1] ?? v.split(";")[0]!;
+  const wire = [
+    "INVITE sip:12155550131@b.example SIP/2.0",
+    `Via: SIP/2.0/UDP ${source}:5060;branch=z9hG4bK-stir`,
+    "Call-ID: c1@test",
+    "CSeq: 1 INVITE",
+    "Max-Forwards: 70",
+    ...Object.entries(headers).flatMap(([n, vs]) => vs.map((v) => `${n}: ${v}`)),
+  ].join("\r\n");
+  const { req } = testRequest(`${wire}\r\n`, { source: { proto: "udp", address: source, port: 5060 } });
   const replies: Array<[number, string]> = [];
-  const msg = {
-    callId: "c1@test",
-    get from() {
-      const t = uriOf(h.get("from")![0]!);
-      const m = /^sips?:([^@]*)@([^;>]*)/.exec(t);
-      return { uriText: t, uri: m ? { user: m[1], host: m[2] } : null };
-    },
-    get to() {
-      return { uriText: uriOf(h.get("to")![0]!) };
-    },
-    header: (n: string) => h.get(n.toLowerCase())?.[0] ?? null,
-    headerAll: (n: string) => [...(h.get(n.toLowerCase()) ?? [])],
-    headerValues: (n: string) => [...(h.get(n.toLowerCase()) ?? [])],
-    hasHeader: (n: string) => h.has(n.toLowerCase()),
+  const reply = req.reply.bind(req);
+  req.reply = (code, reason, opts) => {
+    replies.push([code, reason]);
+    return reply(code, reason, opts);
   };
-  const req = {
-    msg,
-    source: { proto: "udp", address: source, port: 5060 },
-    ruriUser: "12155550131",
-    vars: new Map<string, unknown>(),
-    addHeader: (n: string, v: string) => h.set(n.toLowerCase(), [...(h.get(n.toLowerCase()) ?? []), v]),
-    replaceHeader: (n: string, i: number, v: string) => {
-      const l = h.get(n.toLowerCase());
-      if (!l || i >= l.length) return false;
-      l[i] = v;
-      return true;
-    },
-    reply: (code: number, reason: string) => replies.push([code, reason]) > 0,
+  const addHeader = req.addHeader.bind(req);
+  req.addHeader = (n, v, opts) => {
+    h.set(n.toLowerCase(), [...(h.get(n.toLowerCase()) ?? []), v]);
+    addHeader(n, v, opts);
   };
-  return { req: req as unknown as RequestContext, h, replies };
+  const replaceHeader = req.replaceHeader.bind(req);
+  req.replaceHeader = (n, i, v) => {
+    const l = h.get(n.toLowerCase());
+    if (l && i < l.length) l[i] = v;
+    return replaceHeader(n, i, v);
+  };
+  return { req: req as RequestContext, h, replies };
 }
 
 let pki: StirPki;

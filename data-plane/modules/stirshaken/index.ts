@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { defineModule, type RequestContext, type RequestState, type TableSink } from "../../core/api.js";
+import { registerLiveTable } from "../../core/kit/index.js";
+import { defineModule, type RequestContext, type RequestState } from "../../core/api.js";
 import { AttestTable, compileStirAttest, type AttestPolicy } from "../../../tables/stir-attest/attest-table.js";
-import { tableNamesOf } from "../../../tables/kinds.js";
 import { createAddressPolicy } from "./address-policy.js";
 import { CertCache, type CertCacheOptions } from "./cert-cache.js";
 import { loadCredentials, type CredentialFiles, type CredentialStore } from "./credentials.js";
@@ -123,16 +123,7 @@ export default defineModule<StirshakenApi, StirshakenParams>({
     const stats = host.stats.group("stirshaken", COUNTERS);
     stats.gauge("x5u_fetches", () => certs.fetches, true);
     stats.gauge("x5u_cache_hits", () => certs.hits, true);
-    let table = AttestTable.empty();
-    const sink: TableSink<AttestTable> = {
-      kind: "stir_attest",
-      tables: tableNamesOf("stir_attest"),
-      compile: compileStirAttest,
-      apply(t) {
-        table = t;
-      },
-    };
-    host.tables.register(sink);
+    const table = registerLiveTable(host.tables, "stir_attest", AttestTable.empty(), compileStirAttest);
 
     const attestFor = (req: RequestState, trunk?: string | null, account?: string | null): AttestPolicy | null => {
       let user: string | null = null;
@@ -143,7 +134,7 @@ export default defineModule<StirshakenApi, StirshakenParams>({
         user = f?.user ? safeDecode(f.user) : null;
         domain = f?.host || null;
       }
-      return table.lookup({ user, domain, trunk: trunk ?? null, source: req.source.address });
+      return table().lookup({ user, domain, trunk: trunk ?? null, source: req.source.address });
     };
 
     const verify = async (req: RequestState): Promise<VerifyOutcome> => {
@@ -167,7 +158,7 @@ export default defineModule<StirshakenApi, StirshakenParams>({
         },
         store: () => store,
         certs,
-        table: () => table,
+        table,
         stats: () => Object.fromEntries([...COUNTERS, ...GAUGES].map((c) => [c, stats.get(c) ?? 0])),
       }),
     );

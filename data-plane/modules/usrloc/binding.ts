@@ -2,9 +2,10 @@
  * One registered contact of an address of record: Kamailio's `ucontact_t`, one row of the
  * `location` table. Fields carry the location table's meaning (column names in brackets).
  *
- * Memory matters here (a registrar holds millions of these): the class initialises every field
- * in its constructor so all bindings share one hidden class, times are whole seconds (small
- * integers stay unboxed), and repeated strings (User-Agent, socket) are interned by the table.
+ * Memory matters here (a registrar holds millions of these): the class initialises every field in
+ * its constructor (most through update()) so all bindings share one hidden class, times are whole
+ * seconds (small integers stay unboxed), and repeated strings (User-Agent, socket) are interned by
+ * the table.
  */
 
 /** Kamailio's `ALL_METHODS`: no Allow header seen, every method allowed. */
@@ -108,34 +109,34 @@ export class Binding {
   /** Address of record (shared with the record's key). */
   aor: string;
   /** [contact] the Contact URI as registered. */
-  contact: string;
+  contact!: string;
   /** [received] where the REGISTER really came from (`sip:ip:port;transport=x`), for NAT. */
-  received: string | null;
+  received!: string | null;
   /** [path] Path header values (RFC 3327) joined by ",". */
-  path: string | null;
+  path!: string | null;
   /** [expires] absolute Unix seconds; 0 = permanent. */
-  expires: number;
+  expires!: number;
   /** [q] thousandths, or Q_UNSPECIFIED. */
-  q: number;
-  callid: string;
-  cseq: number;
+  q!: number;
+  callid!: string;
+  cseq!: number;
   /** [flags] usrloc flags (ContactFlag). */
-  flags: number;
+  flags!: number;
   /** [cflags] branch flags saved with the contact (NAT flags, ...). */
-  cflags: number;
-  userAgent: string;
+  cflags!: number;
+  userAgent!: string;
   /** [socket] local socket the REGISTER arrived on, `proto:ip:port`. */
-  socket: string | null;
-  methods: number;
+  socket!: string | null;
+  methods!: number;
   /** [instance] +sip.instance (RFC 5626), with its <> as sent. */
-  instance: string | null;
+  instance!: string | null;
   /** [reg_id] RFC 5626 reg-id, 0 when absent. */
-  regId: number;
+  regId!: number;
   serverId: number;
-  connectionId: number;
+  connectionId!: number;
   keepalive: number;
   /** [last_modified] Unix seconds. */
-  lastModified: number;
+  lastModified!: number;
   /** Unix seconds of the last keep-alive reply (nathelper), 0 = none yet. */
   lastKeepalive: number;
   /** Milliseconds of the last keep-alive round trip. */
@@ -148,28 +149,13 @@ export class Binding {
   constructor(aor: string, ruid: string, info: BindingInfo, now: number) {
     this.ruid = ruid;
     this.aor = aor;
-    this.contact = info.contact;
-    this.received = info.received ?? null;
-    this.path = info.path ?? null;
-    this.expires = info.expires;
-    this.q = info.q;
-    this.callid = info.callid;
-    this.cseq = info.cseq;
-    this.flags = info.flags ?? 0;
-    this.cflags = info.cflags ?? 0;
-    this.userAgent = info.userAgent ?? "";
-    this.socket = info.socket ?? null;
-    this.methods = info.methods ?? ALL_METHODS;
-    this.instance = info.instance ?? null;
-    this.regId = info.regId ?? 0;
-    this.serverId = info.serverId ?? 0;
-    this.connectionId = info.connectionId ?? -1;
-    this.keepalive = info.keepalive ?? 0;
-    this.lastModified = info.lastModified ?? now;
+    this.serverId = 0;
+    this.keepalive = 0;
     this.lastKeepalive = 0;
     this.kaRoundtrip = 0;
     this.state = ContactState.NEW;
     this.heapIndex = -1;
+    this.update(info, now);
   }
 
   /** Copies what a refresh may change (Kamailio update_ucontact); ruid and aor stay. */

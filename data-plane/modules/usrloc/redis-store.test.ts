@@ -9,7 +9,7 @@ import { nowSeconds } from "./location-table.js";
 import { parseUsrlocParams } from "./params.js";
 import { RedisLocationStore, decodeChange, encodeChange } from "./redis-store.js";
 import { Usrloc } from "./usrloc.js";
-import { sleep, waitUpTo } from "../../../test/kit/wait.js";
+import { waitUpTo, letTimePass } from "../../../test/kit/wait.js";
 
 const URL = "redis://127.0.0.1:6379";
 const prefix = `olelo:test:reg:unit:${process.pid}:`;
@@ -76,7 +76,7 @@ describe("Redis location store shared by two nodes", () => {
     a.ul.table("location").insert("bob", info("sip:bob@10.0.0.2", 600), { source: "test" });
     a.ul.table("location").insert("gone", info("sip:gone@10.0.0.3", 1), { source: "test" });
     await a.store.flush();
-    await sleep(1100); // "gone" (expires in 1 s) runs out
+    await letTimePass(1100, "\"gone\" (expires in 1 s) runs out");
     b = await node();
     expect(b.ul.table("location").valid("bob").map((x) => x.contact)).toEqual(["sip:bob@10.0.0.2"]);
     expect(b.ul.table("location").has("gone")).toBe(false);
@@ -88,7 +88,7 @@ describe("Redis location store shared by two nodes", () => {
     a.ul.table("location").insert("carol", info("sip:carol@10.0.0.4", 1), { source: "test" });
     expect(await waitFor(() => b.ul.table("location").has("carol"))).toBe(true);
     expect(await waitFor(() => !a.ul.table("location").has("carol") && !b.ul.table("location").has("carol"), 4000)).toBe(true);
-    await sleep(300); // a second expiry report would come within this
+    await letTimePass(300, "a second expiry report would come within this");
     const expired = [...a.events, ...b.events].filter((e) => e.kind === "registration.expired");
     expect(expired.length).toBe(1);
     expect(await redis.hlen(`${prefix}location:aor:carol`)).toBe(0);
