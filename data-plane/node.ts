@@ -17,6 +17,7 @@ import type { SipUac } from "./core/module.js";
 import type { SyncClient } from "./sync/client.js";
 import type { RpcMethod } from "../lib/rpc/registry.js";
 import type { NodeShared } from "./core/workers/node-shared.js";
+import { ConnShare, workerBranchPrefix, workerOfBranch } from "./core/transport/conn-share.js";
 import { join } from "node:path";
 
 const log = createLogger("olelo");
@@ -56,6 +57,7 @@ export async function startDataPlane(cfg: DataPlaneConfig, worker: { node: NodeS
   // the transport gateway plugs in as an interceptor around the core's dispatcher
   const gateway = new TransportGateway({ config: cfg.core, transport: core.transport, stats, onConnectFailed: (d) => core.connectionFailed(d) });
   core.use(gateway.interceptor());
+  if (worker && worker.node.count > 1) shareConnections(core, worker.node);
   const filters: Array<(src: { proto: string; address: string; port: number }) => boolean> = [];
   const sip: SipUac = {
     request: (o) => core.uacRequest(o),
@@ -219,4 +221,24 @@ export async function startDataPlane(cfg: DataPlaneConfig, worker: { node: NodeS
     },
   };
   return dp;
+}
+
+/**
+ * Workers (core/workers/README.md "Connections across workers"): this worker's stream connections
+ * go into the node's connection directory and sends to another worker's connection are relayed;
+ * the Via branch names the worker, so a reply arriving on a connection held here for another
+ * worker's transaction is handed to that worker.
+ */
+function shareConnections(core: SipCore, node: NodeShared): void {
+  const share = new ConnShare(core.transport, node, core.config.tcp.maxConnections);
+  core.transport.share = share;
+  // one token for the node's workers (the first to start draws it), kept across restarts
+  const cell = node.sharedInt32("core.branch-token", 1);
+  Atomics.compareExchange(cell, 0, 0, (Math.random() * 0x7ffffffe + 1) | 0);
+  const token = (Atomics.load(cell, 0) >>> 0).toString(36);
+  core.branchPrefix = workerBranchPrefix(token, node.index);
+  core.hooks.strayReply = (branch, msg, src, sock) => {
+    const w = workerOfBranch(token, branch);
+    return w >= 0 && msg.buf !== null && share.forwardReply(w, msg.buf, src, sock);
+  };
 }

@@ -39,7 +39,8 @@ import { applyPrefixRouteChanges } from "./prefix-route/delta.js";
 import type { TableRow, TableSet } from "./rows.js";
 import { compileSpeedDialRows } from "./speed-dial/speed-dial-table.js";
 import { compileStirAttest } from "./stir-attest/attest-table.js";
-import { compileSubscriberSet } from "./subscriber/table.js";
+import { compileSubscriberSet, type SubscriberTable } from "./subscriber/table.js";
+import { applySubscriberChanges } from "./subscriber/delta.js";
 import { compileUacReg } from "./uacreg/uacreg-table.js";
 
 /** One Kamailio table of a kind and the column that identifies its rows (diffs, deltas). */
@@ -101,7 +102,14 @@ export const TABLE_KINDS: readonly TableKind[] = [
   },
   // Without options: tree type 0, char_list digits.
   { kind: "mtree", tables: ids("mtree", "mtrees"), compile: (set, o) => compileMtreeTables(set, o as MtreeCompileOptions | undefined), source: "tables/mtree/table.ts compileMtreeTables" },
-  { kind: "subscriber", tables: ids("subscriber"), compile: compileSubscriberSet, source: "tables/subscriber/table.ts compileSubscriberSet" },
+  {
+    kind: "subscriber",
+    tables: ids("subscriber"),
+    compile: compileSubscriberSet,
+    // changed subscribers go into an overlay over the live maps (kamctl add / rm / passwd)
+    compileDelta: (prev, changes, set) => applySubscriberChanges(prev as SubscriberTable, changes.get("subscriber") ?? { removed: [], added: [] }, set),
+    source: "tables/subscriber/table.ts compileSubscriberSet",
+  },
   { kind: "address", tables: ids("address"), compile: compileAddressSet, source: "tables/permissions/table.ts compileAddressSet" },
   { kind: "trusted", tables: ids("trusted"), compile: compileTrustedSet, source: "tables/permissions/table.ts compileTrustedSet" },
   // With options, each table must be the dbtable of one of the node's htables (compileHtableSet).

@@ -8,7 +8,9 @@
  * `core.config_status` shows the new version (polled every 5 ms on each data plane).
  *
  * Run (needs MariaDB on 127.0.0.1:3306, root without password):
- *   flock /tmp/olelo-test.lock npx tsx bench/push/cdc-latency.ts [--changes 50] [--rows 1000000] [--kind prefix_route|drouting]
+ *   flock /tmp/olelo-test.lock npx tsx bench/push/cdc-latency.ts [--changes 50] [--rows 1000000] [--kind prefix_route|drouting|subscriber]
+ * `--kind subscriber`: ROWS subscribers as kamctl add writes them (password, ha1, ha1b), the data
+ * planes with the auth module; the changes cycle kamctl add (INSERT), passwd (UPDATE), rm (DELETE).
  * Prints the figures; nothing is asserted (benchmarks are not tests).
  */
 import { setLogSink } from "../../lib/log/logger.js";
@@ -35,9 +37,24 @@ function arg(name: string, def: number): number {
 const CHANGES = arg("changes", 50);
 const ROWS = arg("rows", 1_000_000);
 const DB = "olelo_test_e2e_bench_cdc";
-/** The big kind: prefix_route (default) or drouting (`--kind drouting`: ROWS dr_rules, one gateway). */
+/** The big kind: prefix_route (default), drouting (`--kind drouting`: ROWS dr_rules, one gateway) or subscriber. */
 const KIND = process.argv.includes("--kind") ? process.argv[process.argv.indexOf("--kind") + 1]! : "prefix_route";
-if (KIND !== "prefix_route" && KIND !== "drouting") throw new Error("--kind: prefix_route or drouting");
+if (KIND !== "prefix_route" && KIND !== "drouting" && KIND !== "subscriber") throw new Error("--kind: prefix_route, drouting or subscriber");
+/** The data-plane module of the big kind. */
+const MODULE = KIND === "subscriber" ? "auth" : KIND;
+const MODULE_PARAMS = KIND === "subscriber" ? { secret: "olelo-bench-cdc-secret-0123456789" } : {};
+/** kamctl add's row: the password and both hashes (realm = domain). */
+const kamctlAdd = (user: string, pw: string) =>
+  `INSERT INTO subscriber (username, domain, password, ha1, ha1b) VALUES ('${user}', 'example.com', '${pw}', MD5('${user}:example.com:${pw}'), MD5('${user}@example.com:example.com:${pw}'))`;
+/** The big kind's i-th change: kamctl add, passwd, rm in turn for subscriber; one UPDATE otherwise. */
+function bigChange(i: number): string {
+  if (KIND === "drouting") return `UPDATE dr_rules SET priority = ${i + 1} WHERE ruleid = ${1 + ((i * 7919) % ROWS)}`;
+  if (KIND === "prefix_route") return `UPDATE prefix_route SET comment = 'c${i}' WHERE prefix = '49${String(i * 7919).padStart(7, "0")}'`;
+  const u = `u${(i * 7919) % ROWS}`;
+  if (i % 3 === 0) return kamctlAdd(`new${i}`, `pw${i}`);
+  if (i % 3 === 1) return `UPDATE subscriber SET password = 'np${i}', ha1 = MD5('${u}:example.com:np${i}'), ha1b = MD5('${u}@example.com:example.com:np${i}') WHERE username = '${u}' AND domain = 'example.com'`;
+  return `DELETE FROM subscriber WHERE username = 'new${i - 2}' AND domain = 'example.com'`;
+}
 const BIG_ROWS = KIND === "drouting" ? ROWS + 1 : ROWS;
 
 const version = async (dp: DataPlaneProcess, kind: string): Promise<string | null> => {
@@ -54,6 +71,8 @@ async function measure(dps: DataPlaneProcess[], kind: string, sql: (i: number) =
   const breakdown: Array<{ mode: string; receiveMs: number; mergeMs: number; loadMs: number }> = [];
   const perNode: number[] = [];
   const all: number[] = [];
+  const incremental = async () => Number((await rpcResult<{ deltas: { incremental: number } }>(dps[0]!.rpcUrl, "core.sync_status")).deltas.incremental);
+  const inc0 = await incremental();
   for (let i = 0; i < CHANGES; i++) {
     const before = await Promise.all(dps.map((d) => version(d, kind)));
     const t0 = performance.now();
@@ -76,7 +95,8 @@ async function measure(dps: DataPlaneProcess[], kind: string, sql: (i: number) =
   }
   const med = (k: "receiveMs" | "mergeMs" | "loadMs") => pct(breakdown.map((b) => b[k]), 50);
   const deltas = breakdown.filter((b) => b.mode === "delta").length;
-  return { perNode, all, breakdown: `${deltas}/${breakdown.length} as deltas; median receive ${med("receiveMs")} ms, merge ${med("mergeMs")} ms, load ${med("loadMs")} ms` };
+  const inc = (await incremental()) - inc0;
+  return { perNode, all, breakdown: `${deltas}/${breakdown.length} as deltas (${inc} compiled incrementally); median receive ${med("receiveMs")} ms, merge ${med("mergeMs")} ms, load ${med("loadMs")} ms` };
 }
 
 async function main(): Promise<void> {
@@ -92,6 +112,10 @@ async function main(): Promise<void> {
     if (KIND === "drouting") {
       await admin.query("INSERT INTO dr_gateways (gwid, type, address, strip, pri_prefix, attrs, description) VALUES (1, 0, '10.0.0.1:5060', 0, '', '', '')");
       await admin.query(`INSERT INTO dr_rules (ruleid, groupid, prefix, timerec, priority, routeid, gwlist, description) SELECT seq + 1, '1', CONCAT('49', LPAD(seq, 7, '0')), '', 0, '', '1', '' FROM seq_0_to_${ROWS - 1}`);
+    } else if (KIND === "subscriber") {
+      await admin.query(
+        `INSERT INTO subscriber (username, domain, password, ha1, ha1b) SELECT CONCAT('u', seq), 'example.com', CONCAT('pw', seq), MD5(CONCAT('u', seq, ':example.com:pw', seq)), MD5(CONCAT('u', seq, '@example.com:example.com:pw', seq)) FROM seq_0_to_${ROWS - 1}`,
+      );
     } else {
       await admin.query(`INSERT INTO prefix_route (prefix, route, comment) SELECT CONCAT('49', LPAD(seq, 7, '0')), 'R1', '' FROM seq_0_to_${ROWS - 1}`);
     }
@@ -108,7 +132,7 @@ async function main(): Promise<void> {
           sipPort: base + 5 + 2 * i,
           controlPort: base + 6 + 2 * i,
           controlPlane: cp!.grpcUrl,
-          modules: { dispatcher: { ping_interval: 0 }, [KIND]: {} },
+          modules: { dispatcher: { ping_interval: 0 }, [MODULE]: MODULE_PARAMS },
         }),
       ),
     );
@@ -133,10 +157,7 @@ async function main(): Promise<void> {
       return ((performance.now() - t) / n) * 1000;
     };
     const small = await measure(dps, "dispatcher", (i) => `UPDATE dispatcher SET description = 'c${i}' WHERE id = ${1 + (i % 10)}`, admin);
-    const big =
-      KIND === "drouting"
-        ? await measure(dps, KIND, (i) => `UPDATE dr_rules SET priority = ${i + 1} WHERE ruleid = ${1 + ((i * 7919) % ROWS)}`, admin)
-        : await measure(dps, KIND, (i) => `UPDATE prefix_route SET comment = 'c${i}' WHERE prefix = '49${String(i * 7919).padStart(7, "0")}'`, admin);
+    const big = await measure(dps, KIND, bigChange, admin);
     const withTrigger = await writes(2000);
     await admin.query("DROP TRIGGER IF EXISTS olelo_cdc_dispatcher_au");
     const withoutTrigger = await writes(2000);

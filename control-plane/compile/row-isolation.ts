@@ -151,7 +151,7 @@ export function withoutRows(def: KindDef, set: TableSet, refused: readonly Refus
   return out;
 }
 
-function keyText(v: TableRow[string]): string {
+export function keyText(v: TableRow[string]): string {
   if (v === null || v === undefined) return "";
   if (Buffer.isBuffer(v)) return v.toString("utf8");
   return String(v);

@@ -26,12 +26,24 @@ export interface StoredSnapshot {
  * JSON.stringify(set), gzipped, without blocking the event loop: the text is made a slice of
  * rows at a time (yielding between slices) and compressed on the thread pool. A 1M-row set took
  * about a second of blocked loop with gzipSync, which delayed the next change-capture batch.
+ * Null as soon as the compressed output passes `maxBytes` (the rest is not compressed: 1M
+ * subscribers, with their hashes, never fit and cost seconds of CPU per version otherwise).
  */
-export async function gzipSetJson(set: TableSet, sliceRows = 5000): Promise<Buffer> {
+export async function gzipSetJson(set: TableSet, sliceRows = 5000, maxBytes = Infinity): Promise<Buffer | null> {
   const gz = createGzip();
   const out: Buffer[] = [];
-  gz.on("data", (c: Buffer) => out.push(c));
+  let size = 0;
+  gz.on("data", (c: Buffer) => {
+    out.push(c);
+    size += c.length;
+  });
   const ended = once(gz, "end");
+  ended.catch(() => undefined);
+  const over = () => {
+    if (size <= maxBytes) return false;
+    gz.destroy();
+    return true;
+  };
   const write = async (text: string) => {
     if (!gz.write(text)) await once(gz, "drain");
   };
@@ -46,13 +58,14 @@ export async function gzipSetJson(set: TableSet, sliceRows = 5000): Promise<Buff
       const end = Math.min(rows.length, i + sliceRows);
       for (let j = i; j < end; j++) text += (j === i ? "" : ",") + JSON.stringify(rows[j]);
       await write(text);
+      if (over()) return null;
       if (end < rows.length) await yieldToLoop();
     }
     await write("]");
   }
   gz.end("}");
   await ended;
-  return Buffer.concat(out);
+  return size > maxBytes ? null : Buffer.concat(out);
 }
 
 /** Records one version; returns whether its rows were stored too. */
@@ -61,8 +74,7 @@ export async function saveSnapshot(
   s: { kind: string; version: string; rows: number; fingerprint: string; reason: string; set: TableSet },
   keep = 3,
 ): Promise<boolean> {
-  let data: Buffer | null = await gzipSetJson(s.set);
-  if (data.length > MAX_DATA_BYTES) data = null;
+  let data: Buffer | null = await gzipSetJson(s.set, 5000, MAX_DATA_BYTES);
   const insert = (d: Buffer | null) =>
     pool.query(
       "INSERT INTO `olelo_snapshots` (`kind`, `version`, `row_count`, `fingerprint`, `reason`, `created_at`, `data`) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(3), ?)",

@@ -2,7 +2,7 @@
  * The types of the control plane's snapshot source (source.ts): what a kind's compiled version,
  * compile error, refresh result, diff and status look like. Re-exported by source.ts.
  */
-import type { TableSet } from "../../tables/rows.js";
+import type { TableRow, TableSet } from "../../tables/rows.js";
 import type { RowChange, RowRef } from "./diff.js";
 import type { RefusedEntry } from "./refusals.js";
 import type { RefusedRow, RowPolicy } from "./row-isolation.js";
@@ -19,6 +19,12 @@ export interface KindSnapshot {
   compiledAt: string;
   /** RowDigest of the rows when the compile computed it (the push's delta base digest). */
   digest?: string;
+  /**
+   * Set when the change-capture fast path made this version from `base` (the kind's previous
+   * version): the rows changed per table. The push's least-secret view derives its rows from its
+   * view of the base with it (push/least-secret.ts) instead of redacting every row again.
+   */
+  changes?: { readonly base: string; readonly tables: ReadonlyMap<string, { readonly removed: readonly TableRow[]; readonly added: readonly TableRow[] }> };
 }
 
 /** Why a kind did not compile: the table and row (its key) at fault. */

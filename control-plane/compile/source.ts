@@ -51,7 +51,7 @@ export interface DbSnapshotSource extends SnapshotSource {
 
 /** A compile of a candidate set: ok with what would go live (without the refused rows), or held. */
 export type CompiledSet =
-  | { ok: true; version: string; rows: number; set: TableSet; refused: RefusedRow[]; fast?: FastState }
+  | { ok: true; version: string; rows: number; set: TableSet; refused: RefusedRow[]; fast?: FastState; changes?: KindSnapshot["changes"] }
   | { ok: false; error: CompileError; refused: RefusedRow[] };
 
 export interface DbSnapshotSourceOptions {
@@ -164,9 +164,11 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
     const r = compileIsolated(st.def, set, st.policy, (e) => toCompileError(st.def, e));
     if (!r.ok) return r;
     if (r.refused.length) {
-      const v = versionOfSet(kind, st.def.tables, r.set).version;
-      lastRefused.set(kind, { raw: version, version: v, refused: r.refused });
-      return { ok: true, version: v, rows: countRows(r.set), set: r.set, refused: r.refused };
+      const kept = versionOfSet(kind, st.def.tables, r.set);
+      lastRefused.set(kind, { raw: version, version: kept.version, refused: r.refused });
+      // the kept rows' compiled result: later changes take the fast path, bad rows and all
+      const fastKept = st.def.compileDelta && kept.digest ? { fast: { version: kept.version, compiled: r.compiled, digest: kept.digest } } : {};
+      return { ok: true, version: kept.version, rows: countRows(r.set), set: r.set, refused: r.refused, ...fastKept };
     }
     const seen = compiledOk.get(kind) ?? [];
     seen.push(version);
@@ -225,7 +227,7 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
     st.checkedAt = now;
     const res: CompiledSet = precompiled ?? (set ? compileSet(st.def.kind, set) : { ok: false, error: readError!, refused: [] });
     out.refused.push(...res.refused);
-    let next: { version: string; rows: number; set: TableSet; fast?: FastState } | null = res.ok ? res : null;
+    let next: { version: string; rows: number; set: TableSet; fast?: FastState; changes?: KindSnapshot["changes"] } | null = res.ok ? res : null;
     if (!res.ok) {
       out.errors.push(res.error);
       const repeated = st.lastError && JSON.stringify(st.lastError) === JSON.stringify(res.error);
@@ -243,7 +245,7 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
     await refusals.update(st.def.kind, res.refused, next?.version ?? st.current?.version ?? null, st.policy);
     if (!next || st.current?.version === next.version) return;
     const live = next;
-    st.current = { kind: st.def.kind, version: live.version, set: live.set, rows: live.rows, compiledAt: now, ...(live.fast ? { digest: live.fast.digest } : {}) };
+    st.current = { kind: st.def.kind, version: live.version, set: live.set, rows: live.rows, compiledAt: now, ...(live.fast ? { digest: live.fast.digest } : {}), ...(live.changes ? { changes: live.changes } : {}) };
     st.fast = live.fast;
     out.changed.push(st.def.kind);
     log.info("kind compiled", { kind: st.def.kind, version: live.version, rows: live.rows, refused: res.refused.length, trigger: reason });
@@ -253,17 +255,43 @@ export async function createDbSnapshotSource(opts: DbSnapshotSourceOptions): Pro
   /** Change capture: splices the changed rows into the kinds they belong to, or re-reads a kind. */
   async function doApply(changes: TableChanges, reason: string): Promise<RefreshResult> {
     // a kind whose database rows do not compile is re-read whole: splicing into its last good
-    // version would silently drop the bad row and clear the error
-    // (so is a kind with refused rows: its current set lacks them, and a splice would "clear" them)
-    const plan = await applyTableChanges(pool, changes, (kind) => (states.get(kind)?.lastError || refusals.list(kind).length ? undefined : states.get(kind)?.current?.set));
+    // version would silently drop the bad row and clear the error. A kind with refused rows is
+    // spliced only on the fast path under `skip` (fast-compile.ts), with its refused rows' keys
+    // read back too so each is checked again against the new rows; otherwise it is re-read whole
+    // (its current set lacks them, and a splice would "clear" them).
+    const fastIsolation = (st: KindState) => st.policy === "skip" && st.fast !== undefined && st.fast.version === st.current?.version;
+    const batch = new Map(changes);
+    for (const st of states.values()) {
+      const refused = refusals.list(st.def.kind);
+      if (!refused.length || !fastIsolation(st) || !st.def.tables.some((t) => changes.has(t))) continue;
+      for (const r of refused) {
+        const keys = batch.get(r.table);
+        if (keys === null) continue;
+        batch.set(r.table, new Set([...(keys ?? []), r.key]));
+      }
+    }
+    const plan = await applyTableChanges(pool, batch, (kind) => {
+      const st = states.get(kind);
+      if (!st || st.lastError || (refusals.list(kind).length && !fastIsolation(st))) return undefined;
+      return st.current?.set;
+    });
     const out: RefreshResult = { changed: [], errors: [], refused: [] };
     const now = new Date().toISOString();
     for (const { kind, set, changes } of plan.spliced) {
       const st = states.get(kind)!;
       // the fingerprint no longer matches these rows: the next safety check re-reads the kind
       st.fingerprint = null;
-      const fast = compileSpliced(st.def, st.fast, st.current?.version, set, changes);
-      await accept(st, set, undefined, "", reason, now, out, fast ? { ...fast, rows: countRows(set), refused: [] } : undefined);
+      const base = st.current?.version;
+      const before = refusals.list(kind);
+      const fast = compileSpliced(st.def, st.fast, base, set, changes, st.policy, before);
+      if (!fast && before.length) {
+        plan.reread.push(kind);
+        continue;
+      }
+      const pre: CompiledSet | undefined = fast
+        ? { ok: true, version: fast.version, set: fast.set, rows: countRows(fast.set), refused: fast.refused, fast: fast.fast, changes: { base: base!, tables: fast.changes } }
+        : undefined;
+      await accept(st, set, undefined, "", reason, now, out, pre);
     }
     notify(out.changed);
     if (plan.reread.length) {

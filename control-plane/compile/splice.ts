@@ -79,6 +79,8 @@ function findKey(rows: readonly TableRow[], pk: string, key: string): number {
   const asNum = rows.length > 0 && typeof rows[0]![pk] === "number" ? Number(key) : key;
   const i = lowerBound(rows, pk, asNum);
   if (i < rows.length && String(rows[i]![pk]) === key) return i;
+  // numeric keys are in exact order: not there means absent (a new row), no scan of 1M rows
+  if (typeof asNum === "number" && String(asNum) === key) return -1;
   // text keys whose SQL collation order differs from code point order: fall back to a scan
   return rows.findIndex((r) => String(r[pk]) === key);
 }

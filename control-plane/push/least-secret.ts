@@ -35,19 +35,85 @@ export function hashOnlyRow(row: TableRow): TableRow {
   return out;
 }
 
+/** Index of `row` in `rows` (sorted by numeric id, as read and spliced), or -1. */
+function indexById(rows: readonly TableRow[], row: TableRow): number {
+  const id = row.id;
+  if (typeof id !== "number") return rows.indexOf(row);
+  let lo = 0;
+  let hi = rows.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((rows[mid]!.id as number) < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return rows[lo] === row ? lo : rows.indexOf(row);
+}
+
+/**
+ * The redacted rows of `snap` from the redacted rows of its base (`prev`, the view of the raw
+ * version `base`): the base's redacted rows are copied in order, leaving out the positions of the
+ * removed rows and putting the redacted forms of the added rows at their positions in the new raw
+ * rows, so unchanged rows are shared and a one-row change costs O(changed rows · log n) plus one
+ * array copy, not a redaction of every row. Null when the positions do not line up (then every row
+ * is redacted).
+ */
+function redactSpliced(prev: PushSnapshot, base: PushSnapshot, snap: PushSnapshot): TableSet | null {
+  const ch = snap.changes?.tables.get(KIND);
+  const rows = snap.set[KIND];
+  const baseRaw = base.set[KIND];
+  const baseRed = prev.set[KIND];
+  if (!ch || !rows || !baseRaw || !baseRed || baseRaw.length !== baseRed.length) return null;
+  const gone = new Set<number>();
+  for (const r of ch.removed) {
+    const i = indexById(baseRaw, r);
+    if (i < 0) return null;
+    gone.add(i);
+  }
+  const put: Array<[number, TableRow]> = [];
+  for (const r of ch.added) {
+    const i = indexById(rows, r);
+    if (i < 0) return null;
+    put.push([i, hashOnlyRow(r)]);
+  }
+  if (baseRaw.length - gone.size + put.length !== rows.length) return null;
+  put.sort((a, b) => a[0] - b[0]);
+  const out = new Array<TableRow>(rows.length);
+  let from = 0;
+  let k = 0;
+  for (let j = 0; j < out.length; j++) {
+    if (k < put.length && put[k]![0] === j) {
+      out[j] = put[k++]![1];
+      continue;
+    }
+    while (gone.has(from)) from++;
+    out[j] = baseRed[from++]!;
+  }
+  return { ...snap.set, [KIND]: out };
+}
+
 /** Wraps `source` so the subscriber kind carries hashes only (a no-op when `passwords` is true). */
 export function leastSecretSource(source: PushSource, opts: { passwords: boolean }): PushSource {
   if (opts.passwords) return source;
   const cache = new WeakMap<PushSnapshot, PushSnapshot>();
+  /** The last raw version redacted and its view (the base of the next fast-path version). */
+  let last: { raw: PushSnapshot; red: PushSnapshot } | null = null;
   const redact = (snap: PushSnapshot | undefined): PushSnapshot | undefined => {
     if (!snap || snap.kind !== KIND) return snap;
     let r = cache.get(snap);
     if (!r) {
-      const set: TableSet = {};
-      for (const [t, rows] of Object.entries(snap.set)) set[t] = t === "subscriber" ? rows.map(hashOnlyRow) : rows;
-      r = { ...snap, version: snap.version + HASHED_SUFFIX, set };
+      const spliced = last && snap.changes && last.raw.version === snap.changes.base ? redactSpliced(last.red, last.raw, snap) : null;
+      let set: TableSet;
+      if (spliced) set = spliced;
+      else {
+        set = {};
+        for (const [t, rows] of Object.entries(snap.set)) set[t] = t === KIND ? rows.map(hashOnlyRow) : rows;
+      }
+      // neither the raw rows' digest nor their changes (passwords) belong to the redacted view
+      const { digest: _digest, changes: _changes, ...rest } = snap;
+      r = { ...rest, version: snap.version + HASHED_SUFFIX, set };
       cache.set(snap, r);
     }
+    last = { raw: snap, red: r };
     return r;
   };
   const wrapped: PushSource = {
@@ -60,7 +126,12 @@ export function leastSecretSource(source: PushSource, opts: { passwords: boolean
     wrapped.snapshot = async (kind, version) => {
       if (kind !== KIND) return inner(kind, version);
       if (!version.endsWith(HASHED_SUFFIX)) return undefined;
-      return redact(await inner(kind, version.slice(0, -HASHED_SUFFIX.length)));
+      const raw = await inner(kind, version.slice(0, -HASHED_SUFFIX.length));
+      if (!raw) return undefined;
+      const keep = last;
+      const r = redact(raw);
+      last = keep; // an older version is not the base of the next one
+      return r;
     };
   }
   return wrapped;

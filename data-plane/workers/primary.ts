@@ -90,6 +90,12 @@ export async function startWorkers(cfg: DataPlaneConfig, count: number): Promise
           else p.reject(new RpcError(m.error.code, m.error.message, m.error.data));
         } else if (m.t === "bcast") {
           for (const o of slots) if (o !== slot && o.worker) o.worker.postMessage({ t: "bcast", ch: m.ch, msg: m.msg, from: slot.index } satisfies ToWorker);
+        } else if (m.t === "to") {
+          // one worker (connection relay); back to the sender as undeliverable when it is not running
+          const o = slots[m.to];
+          if (m.undeliverable) o?.worker?.postMessage({ t: "to", ch: m.ch, msg: m.msg, from: -1 } satisfies ToWorker);
+          else if (o?.worker && o.state !== "dead") o.worker.postMessage({ t: "to", ch: m.ch, msg: m.msg, from: slot.index } satisfies ToWorker);
+          else w.postMessage({ t: "to", ch: m.ch, msg: m.msg, from: -1 } satisfies ToWorker);
         } else if (m.t === "event") events.publish(m.kind, { ...m.data, worker: slot.index });
       });
       w.on("error", (e: Error) => log.error("worker failed", { worker: slot.index, error: e.stack ?? e.message }));
@@ -118,7 +124,7 @@ export async function startWorkers(cfg: DataPlaneConfig, count: number): Promise
       });
     });
 
-  const call = (slot: Slot, msg: DistributiveOmit<Exclude<ToWorker, { t: "bcast" | "stop" }>, "id">): Promise<unknown> =>
+  const call = (slot: Slot, msg: DistributiveOmit<Exclude<ToWorker, { t: "bcast" | "to" | "stop" }>, "id">): Promise<unknown> =>
     new Promise((resolve, reject) => {
       const w = slot.worker;
       if (!w || (slot.state !== "running" && msg.t !== "tables")) return reject(new RpcError(-32000, `worker ${slot.index} is not running`));
@@ -184,6 +190,7 @@ export async function startWorkers(cfg: DataPlaneConfig, count: number): Promise
     handler: async (a) => {
       const s = slots[Number(a.index)];
       if (!s?.worker) throw new RpcError(-32602, `no running worker ${String(a.index)}`);
+      s.state = "dead"; // from now on messages for it bounce (connection relay) instead of being lost
       await s.worker.terminate();
       return { worker: s.index, restarting: true };
     },

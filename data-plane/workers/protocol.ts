@@ -41,6 +41,8 @@ export type ToWorker =
   /** The health counters of a StatsReport (summed by the primary). */
   | { t: "health"; id: number }
   | { t: "bcast"; ch: string; msg: unknown; from: number }
+  /** A NodeShared.sendTo message of worker `from`; from -1: one this worker sent that could not be delivered. */
+  | { t: "to"; ch: string; msg: unknown; from: number }
   | { t: "stop" };
 
 export interface MethodInfo {
@@ -56,4 +58,6 @@ export type FromWorker =
   | { t: "res"; id: number; ok: true; result: unknown }
   | { t: "res"; id: number; ok: false; error: { code: number; message: string; data?: unknown } }
   | { t: "bcast"; ch: string; msg: unknown }
+  /** To one worker (NodeShared.sendTo). */
+  | { t: "to"; to: number; ch: string; msg: unknown; undeliverable?: true }
   | { t: "event"; kind: string; data: Record<string, unknown> };

@@ -23,6 +23,7 @@ const node: NodeShared = {
   count: data.count,
   sharedInt32: (name, length) => arena.int32(name, length),
   broadcast: (ch, msg) => port.postMessage({ t: "bcast", ch, msg }),
+  sendTo: (to, ch, msg) => port.postMessage({ t: "to", to, ch, msg }),
   on(ch, fn) {
     let s = handlers.get(ch);
     if (!s) handlers.set(ch, (s = new Set()));
@@ -35,7 +36,12 @@ let dp: DataPlane | null = null;
 const early: ToWorker[] = [];
 
 async function handle(m: ToWorker): Promise<void> {
-  if (m.t === "bcast") {
+  if (m.t === "to" && m.from >= 0 && !handlers.get(m.ch)?.size) {
+    // not listening yet (starting): back to the sender, which fails what it asked for
+    port.postMessage({ t: "to", to: m.from, ch: m.ch, msg: m.msg, undeliverable: true });
+    return;
+  }
+  if (m.t === "bcast" || m.t === "to") {
     for (const fn of handlers.get(m.ch) ?? []) {
       try {
         fn(m.msg, m.from);

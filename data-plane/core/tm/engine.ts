@@ -52,14 +52,15 @@ export class SipCore implements Tm {
   readonly counters: TmCounters;
   readonly timers = new TimerWheel();
   runner: ScriptRunner | null = null;
-  hooks: CoreHooks = { preParse: null, wire: null };
+  hooks: CoreHooks = { preParse: null, wire: null, strayReply: null };
   /** How branches are resolved and sent; interceptors (the transport gateway) wrap it. */
   dispatcher: Dispatcher;
   /** Branches that still have DNS targets to fail over to (use_dns_failover). */
   readonly failover = new WeakMap<Branch, FailoverState>();
   /** host:port pairs and aliases that are "myself" */
   private readonly myself = new MyselfSet();
-  readonly branchPrefix: string;
+  /** Via branch prefix of this core; with workers it names the worker (setBranchPrefix before start). */
+  branchPrefix: string;
   readonly branchReplyFn = (b: Branch, m: SipMessage, src: Endpoint) => this.onBranchReply(b, m, src);
   private branchSeq = 0;
   private uacSeq = 0;

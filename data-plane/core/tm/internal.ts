@@ -19,6 +19,11 @@ export interface CoreHooks {
   preParse: ((src: Endpoint) => boolean) | null;
   /** Topology hiding (topos/topoh): sees messages after parsing and before sending (wire-hook.ts). */
   wire: WireHook | null;
+  /**
+   * Workers: a reply that matches no transaction here, offered to the worker its branch names
+   * (a reply on this worker's connection to another worker's request); true = handed over.
+   */
+  strayReply: ((branch: string, msg: SipMessage, src: Endpoint, sock: ListenSocket) => boolean) | null;
 }
 
 /** What a branch needs to fail over to the next DNS target in the same transaction. */

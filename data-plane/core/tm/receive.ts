@@ -147,6 +147,8 @@ export function onResponse(e: Tm, msg: SipMessage, src: Endpoint, sock: ListenSo
     h.onReply(msg, src);
     return;
   }
+  // workers: the transaction may be another worker's (its reply came on a connection held here)
+  if (e.hooks.strayReply !== null && via.branch && e.hooks.strayReply(via.branch, msg, src, sock)) return;
   // no transaction: relay statelessly if the top Via is ours (RFC 3261 §16.11, 2xx retransmissions)
   if (!via.branch || !via.branch.startsWith(e.branchPrefix) || !e.isMyHostPort(via.host, via.port, via.transport)) {
     core.inc("drop_replies");

@@ -129,12 +129,14 @@ export function sipCoreMethods(core: SipCore, script: () => ReloadableScript | n
       name: "core.tcp_info",
       doc: "TCP connection statistics",
       params: [],
-      returns: "{readers, max_connections, opened_connections, write_queued_bytes}",
+      returns: "{readers, max_connections, opened_connections, write_queued_bytes, relay?}",
       handler: () => ({
         readers: 1,
         max_connections: core.config.tcp.maxConnections,
         opened_connections: core.transport.connectionCount(),
         write_queued_bytes: 0,
+        // workers: sends and replies handed between workers for connections one of them holds (conn-share.ts)
+        ...(core.transport.share ? { relay: { ...core.transport.share.stats } } : {}),
       }),
     },
     {

@@ -99,7 +99,7 @@ export class TlsTransport implements StreamTransport {
     server.on("drop", () => this.stats.rejected_limit++);
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen({ host: sock.address, port: sock.boundPort, ipv6Only: sock.family === 6 }, () => {
+      server.listen({ host: sock.address, port: sock.boundPort, ipv6Only: sock.family === 6, reusePort: this.layer.sharedSockets }, () => {
         server.off("error", reject);
         sock.boundPort = (server.address() as net.AddressInfo).port;
         server.on("error", (e) => log.warn("tls server error", { socket: sock.id, error: e.message }));

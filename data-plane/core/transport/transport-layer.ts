@@ -46,6 +46,16 @@ export interface Connection {
   readonly closed: boolean;
 }
 
+/** What the transport layer asks of the node's connection sharing (conn-share.ts implements it). */
+export interface SharedConnections {
+  /** An accepted connection (or an alias of it) the other workers may send to. */
+  opened(conn: Connection, address: string, port: number): void;
+  closed(conn: Connection): void;
+  /** Hands data for dest to the worker holding a connection there; false when none does. */
+  relay(dest: Endpoint, data: Buffer): boolean;
+  readonly stats: Readonly<Record<string, number>>;
+}
+
 /**
  * Extra stream transports (TLS, WS, WSS) register here; they deliver frames through the same
  * InboundHandler and give back Connections.
@@ -75,6 +85,8 @@ export class TransportLayer {
    * with SO_REUSEPORT and each UDP listener gets an egress socket of this worker.
    */
   sharedSockets = false;
+  /** Workers: the node's connection directory and relay (ConnShare, conn-share.ts); null in one process. */
+  share: SharedConnections | null = null;
   private readonly tcpServers = new Map<ListenSocket, net.Server>();
   private readonly conns = new Map<number, Connection>();
   /** remote "proto|ip|port" → connection id (aliases, Kamailio's tcp alias) */
@@ -211,6 +223,8 @@ export class TransportLayer {
       this.armed++;
     }
     this.inbound.set(conn.id, { address, timer });
+    // workers: the other workers reach an accepted connection through this one (conn-share.ts)
+    this.share?.opened(conn, address, conn.remote.port);
   }
 
   private untrackInbound(id: number): void {
@@ -247,6 +261,7 @@ export class TransportLayer {
   connectionClosed(conn: Connection): void {
     this.conns.delete(conn.id);
     this.untrackInbound(conn.id);
+    this.share?.closed(conn);
     const k = aliasKey(conn.proto, conn.remote.address, conn.remote.port);
     if (this.aliases.get(k) === conn.id) this.aliases.delete(k);
     for (const [key, id] of this.aliases) if (id === conn.id) this.aliases.delete(key);
@@ -255,6 +270,7 @@ export class TransportLayer {
   /** Adds an alias (e.g. the Via sent-by of requests on this connection) so later sends reuse it. */
   alias(conn: Connection, address: string, port: number): void {
     this.aliases.set(aliasKey(conn.proto, address, port), conn.id);
+    if (this.inbound.has(conn.id)) this.share?.opened(conn, address, port);
   }
 
   deliver(data: Buffer, src: Endpoint, sock: ListenSocket, conn: Connection | null): void {
@@ -268,6 +284,11 @@ export class TransportLayer {
       }
     }
     this.onMessage(data, src, sock, conn);
+  }
+
+  /** A message another worker received for this one (a reply to its transaction, conn-share.ts). */
+  deliverRelayed(data: Buffer, src: Endpoint, sock: ListenSocket): void {
+    this.onMessage(data, src, sock, null);
   }
 
   connection(id: number): Connection | undefined {
@@ -339,6 +360,8 @@ export class TransportLayer {
     if (connId) conn = this.conns.get(connId);
     if (!conn || conn.closed) conn = this.findConnection(dest.proto, dest.address, dest.port);
     if (!conn || conn.closed) {
+      // workers: a connection another worker holds gets the bytes through that worker
+      if (this.share !== null && this.share.relay(dest, data)) return true;
       if (noConnect) return false;
       const c = this.connect(dest, sock);
       if (!c) return false;

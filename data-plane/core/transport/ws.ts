@@ -173,7 +173,7 @@ export class WsTransport implements StreamTransport {
     server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(lst, req, socket, head));
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen({ host: sock.address, port: sock.boundPort, ipv6Only: sock.family === 6 }, () => {
+      server.listen({ host: sock.address, port: sock.boundPort, ipv6Only: sock.family === 6, reusePort: this.layer.sharedSockets }, () => {
         server.off("error", reject);
         sock.boundPort = (server.address() as net.AddressInfo).port;
         server.on("error", (e) => log.warn("ws server error", { socket: sock.id, error: e.message }));

@@ -20,7 +20,13 @@ export interface NodeShared {
   sharedInt32(name: string, length: number): Int32Array;
   /** Sends `msg` (structured-cloneable) to the `channel` handlers of every other worker. */
   broadcast(channel: string, msg: unknown): void;
-  /** Handles broadcasts of the other workers on `channel`; returns the removal. */
+  /**
+   * Sends `msg` to the `channel` handlers of worker `to` alone (through the primary). When that
+   * worker is not running, the message comes back to this worker's own `channel` handlers with
+   * `from` = -1 (undeliverable), so the sender can fail what it asked for.
+   */
+  sendTo(to: number, channel: string, msg: unknown): void;
+  /** Handles broadcasts (and sendTo messages) of the other workers on `channel`; returns the removal. */
   on(channel: string, fn: (msg: unknown, from: number) => void): () => void;
 }
 
@@ -59,6 +65,7 @@ export function singleNode(): NodeShared {
     count: 1,
     sharedInt32: (name, length) => arena.int32(name, length),
     broadcast: () => {},
+    sendTo: () => {},
     on: () => () => {},
   };
 }

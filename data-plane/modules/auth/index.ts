@@ -1,6 +1,5 @@
 import { defineModule } from "../../core/api.js";
 import { LiveInstances } from "../../core/kit/index.js";
-import type { TableSink } from "../../core/api.js";
 import { createAuthApi, type AuthApi } from "./auth-api.js";
 import { DigestAuthenticator } from "./authenticate.js";
 import { NonceManager, randomSecret } from "./nonce.js";
@@ -28,8 +27,8 @@ function nodeSecret(cells: Int32Array): Buffer {
   return out;
 }
 import { authParams, type AuthParams } from "./params.js";
-import { compileSubscriberSet, SubscriberTable } from "../../../tables/subscriber/table.js";
-import { tableNamesOf } from "../../../tables/kinds.js";
+import { SubscriberTable } from "../../../tables/subscriber/table.js";
+import { createSubscriberSink } from "./subscriber-sink.js";
 
 export type { AuthApi } from "./auth-api.js";
 export { AUTH_RESULT_VAR, AuthCheckFlag } from "./auth-api.js";
@@ -79,27 +78,16 @@ export default defineModule<AuthApi, AuthParams>({
       useDomain: p.use_domain,
     });
     let tables = new Map<string, SubscriberTable>([["subscriber", SubscriberTable.empty()]]);
-    const sink: TableSink<SubscriberTable> = {
-      kind: "subscriber",
-      tables: tableNamesOf("subscriber"),
-      compile: compileSubscriberSet,
-      apply(t) {
+    const subscribers = createSubscriberSink({
+      log: host.log,
+      needPassword: p.algorithms.filter((a) => a.hash !== "md5").map((a) => a.token),
+      onApply: (t) => {
         tables = new Map([["subscriber", t]]);
-        // A control plane pushes ha1/ha1b only unless started with --push-passwords: say so when
-        // the configured algorithms need the plaintext (only MD5 has a stored hash).
-        const needPw = p.algorithms.filter((a) => a.hash !== "md5").map((a) => a.token);
-        const noPw = needPw.length > 0 ? t.rows.filter((r) => r.password === null).length : 0;
-        if (noPw > 0) {
-          host.log.warn("subscribers without a plaintext password cannot answer these digest algorithms (only MD5 from ha1/ha1b); push passwords with the control plane's --push-passwords", {
-            subscribers: noPw,
-            algorithms: needPw.join(","),
-          });
-        }
       },
-    };
-    host.tables.register(sink);
+    });
+    host.tables.register(subscribers.sink);
     const stats = host.stats.group("auth", ["success", "failure", "challenges", "stale", "malformed"]);
-    stats.gauge("subscribers", () => tables.get("subscriber")?.rows.length ?? 0);
+    stats.gauge("subscribers", () => tables.get("subscriber")?.size ?? 0);
     stats.gauge("tracked_nonces", () => tracker?.size ?? 0);
     const api = createAuthApi({
       authenticator,
