@@ -173,15 +173,11 @@ export async function startDataPlane(cfg: DataPlaneConfig, worker: { node: NodeS
     core.transport.sharedSockets = worker?.sharedSockets ?? false;
     await core.start();
     if (cfg.control) {
-      const { createControlServer } = await import("./core/rpc/server.js");
+      const { createControlServer, listenOptionsOf } = await import("./core/rpc/server.js");
       control = await createControlServer({
         registry: rpc,
         events,
-        host: cfg.control.host,
-        port: cfg.control.port,
-        token: cfg.control.token ?? undefined,
-        fifo: cfg.control.fifo ?? undefined,
-        dgram: cfg.control.dgram ?? undefined,
+        ...listenOptionsOf(cfg.control),
         ...observability({ node: cfg.core.node, stats, core, tables, sync: () => sync }),
       });
     }

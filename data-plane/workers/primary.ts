@@ -209,15 +209,11 @@ export async function startWorkers(cfg: DataPlaneConfig, count: number): Promise
   }
   let control: ControlServer | null = null;
   if (cfg.control) {
-    const { createControlServer } = await import("../core/rpc/server.js");
+    const { createControlServer, listenOptionsOf } = await import("../core/rpc/server.js");
     control = await createControlServer({
       registry,
       events,
-      host: cfg.control.host,
-      port: cfg.control.port,
-      token: cfg.control.token ?? undefined,
-      fifo: cfg.control.fifo ?? undefined,
-      dgram: cfg.control.dgram ?? undefined,
+      ...listenOptionsOf(cfg.control),
       metrics: async () => {
         const texts = (await Promise.all(live().map((s) => call(s, { t: "metrics" }).catch(() => "")))) as string[];
         const node = `node="${cfg.core.node}"`;

@@ -153,3 +153,25 @@ export class GatewayProber {
     if (!this.halted) onResult(outcome);
   }
 }
+
+/**
+ * A module's set of probed gateways (drouting keepalive, lcr gateway health): the timer is the
+ * GatewayProber's, the module supplies `prober` (built with its own `round`).
+ */
+export abstract class ProbedGateways {
+  protected abstract readonly prober: GatewayProber;
+
+  /** Starts the probe timer (no-op when the interval is 0). */
+  start(): void {
+    this.prober.start();
+  }
+
+  stop(): void {
+    this.prober.stop();
+  }
+
+  /** One probe round now (Kamailio's ping timer); returns how many OPTIONS went out. */
+  tick(): number {
+    return this.prober.tick();
+  }
+}

@@ -29,6 +29,6 @@ export { LiveInstances } from "./live-instances.js";
 export { seededRandom } from "../../../lib/random/seeded.js";
 export { ALGORITHMS, algorithmInfo, hashHex, computeHa1, computeResponse, digestEquals, type DigestAlgorithm, type AlgorithmInfo, type DigestInput } from "../../../lib/sip/digest.js";
 export { parseCredentials, MAX_CREDENTIALS_LENGTH, type DigestCredentials, type CredentialsParse } from "../../../lib/sip/credentials.js";
-export { GatewayProber, isUpReply, type GatewayProberOptions, type UpReplies, type Probe, type ProbeOutcome } from "./gateway-prober.js";
+export { GatewayProber, ProbedGateways, isUpReply, type GatewayProberOptions, type UpReplies, type Probe, type ProbeOutcome } from "./gateway-prober.js";
 export { OverlayCompactor, type OverlayCompactorOptions } from "./overlay-compactor.js";
 export { registerLiveTable } from "./live-table.js";

@@ -87,6 +87,11 @@ export interface ControlServer {
 const JSON_TYPE = "application/json";
 const XML_TYPE = "text/xml";
 
+/** The listener part of ControlServerOptions from the configuration's `control` section (null fields: not set). */
+export function listenOptionsOf(c: { host: string; port: number; token: string | null; fifo: string | null; dgram: string | null }): Pick<ControlServerOptions, "host" | "port" | "token" | "fifo" | "dgram"> {
+  return { host: c.host, port: c.port, token: c.token ?? undefined, fifo: c.fifo ?? undefined, dgram: c.dgram ?? undefined };
+}
+
 export async function createControlServer(opts: ControlServerOptions): Promise<ControlServer> {
   const host = opts.host ?? "127.0.0.1";
   const log = opts.log ?? createLogger("rpc");

@@ -10,7 +10,7 @@
  *   host.tables.register(sink.sink);
  */
 import type { TableSink } from "../../core/api.js";
-import { compileBySize } from "../../core/kit/index.js";
+import { OverlayCompactor, compileBySize } from "../../core/kit/index.js";
 import type { Logger } from "../../../lib/log/logger.js";
 import type { TableSet } from "../../../tables/rows.js";
 import { tableNamesOf } from "../../../tables/kinds.js";
@@ -33,34 +33,23 @@ const compileSet = (set: TableSet) => compileBySize(set, () => compileSubscriber
 /** The sink and the live table. */
 export function createSubscriberSink(opts: SubscriberSinkOptions): { sink: TableSink<SubscriberTable>; current(): SubscriberTable } {
   let live = SubscriberTable.empty();
-  let liveSet: TableSet | null = null;
-  /** The set of the compileDelta result about to be applied. */
-  let pendingSet: TableSet | null = null;
-  let foldTimer: NodeJS.Timeout | null = null;
   let warned = 0;
+  /** compileDelta produced the table about to be applied. */
+  let deltaPending = false;
 
   const swap = (t: SubscriberTable) => {
     live = t;
     opts.onApply(t);
   };
-  const scheduleFold = () => {
-    if (foldTimer) clearTimeout(foldTimer);
-    foldTimer = null;
-    if (!live.overlay || !liveSet) return;
-    foldTimer = setTimeout(() => {
-      foldTimer = null;
-      const from = live;
-      const set = liveSet;
-      if (!set || !from.overlay) return;
-      void Promise.resolve(compileSet(set)).then(
-        (fresh) => {
-          if (live === from) swap(fresh);
-        },
-        (e: unknown) => opts.log.error("auth: folding the subscriber delta overlay into new maps failed; the overlay stays", { error: (e as Error).message }),
-      );
-    }, FOLD_AFTER_MS);
-    foldTimer.unref();
-  };
+  // folds the overlay back into fresh maps when deltas pause (a fold also goes through onApply)
+  const compactor = new OverlayCompactor<SubscriberTable>({
+    hasOverlay: (t) => t.overlay !== undefined,
+    current: () => live,
+    compile: compileSet,
+    replace: swap,
+    onError: (e) => opts.log.error("auth: folding the subscriber delta overlay into new maps failed; the overlay stays", { error: e.message }),
+    afterMs: FOLD_AFTER_MS,
+  });
 
   const sink: TableSink<SubscriberTable> = {
     kind: "subscriber",
@@ -68,15 +57,17 @@ export function createSubscriberSink(opts: SubscriberSinkOptions): { sink: Table
     compile: compileSet,
     compileDelta: (change) => {
       const next = applySubscriberChanges(live, change.tables.get("subscriber") ?? { removed: [], added: [] }, change.set);
-      if (next) pendingSet = change.set;
+      if (next) {
+        compactor.deltaCompiled(change.set);
+        deltaPending = true;
+      }
       return next;
     },
     apply(t) {
-      const incremental = t.overlay !== undefined && pendingSet !== null;
+      const incremental = t.overlay !== undefined && deltaPending;
+      deltaPending = false;
       swap(t);
-      liveSet = incremental ? pendingSet : null;
-      pendingSet = null;
-      scheduleFold();
+      compactor.applied(t);
       // A control plane pushes ha1/ha1b only unless started with --push-passwords: say so when
       // the configured algorithms need the plaintext (only MD5 has a stored hash); once per full
       // table, and again after a delta only when the count grew.

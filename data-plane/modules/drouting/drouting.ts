@@ -1,13 +1,12 @@
 import { replicateState, type ModuleHost, type RpcMethod, type RequestContext } from "../../core/api.js";
 import { createTableReloader } from "../../core/kit/reload-kind.js";
 import { createCalendar, type Calendar } from "../../../tables/drouting/calendar.js";
-import { compileBySize, expandIp, splitUriRaw, runReload } from "../../core/kit/index.js";
+import { OverlayCompactor, compileBySize, expandIp, splitUriRaw, runReload } from "../../core/kit/index.js";
 import { DrKeepalive, type DrGatewayState, type DrKeepaliveConfig } from "./keepalive.js";
 import { buildDrUri, findRule, orderGateways, type SortOrder } from "../../../tables/drouting/route.js";
 import { compileDroutingSteps, compileDroutingTables, type CompiledDrouting, type DrGateway, type DrRule } from "../../../tables/drouting/table.js";
 import { tableNamesOf } from "../../../tables/kinds.js";
 import { applyDroutingChanges } from "../../../tables/drouting/delta.js";
-import type { TableSet } from "../../core/api.js";
 
 /** Keys of the per-call state in req.vars (Kamailio's ruri_avp / attrs_avp). */
 export const DR_VARS = {
@@ -140,30 +139,17 @@ export function createDrouting(host: ModuleHost, deps: DroutingDeps = {}): Drout
     apply: (k, [st, address]) => keepalive.applyRemote(Number(k), st, address),
   });
 
-  // When deltas pause for COMPACT_AFTER_MS the whole set is compiled again in slices and swapped
-  // in if nothing changed meanwhile, so lookups are back to the plain trees.
-  const COMPACT_AFTER_MS = 2000;
-  let liveSet: TableSet | null = null;
-  let pendingSet: TableSet | null = null;
-  let compactTimer: NodeJS.Timeout | null = null;
-  const scheduleCompaction = () => {
-    if (compactTimer) clearTimeout(compactTimer);
-    compactTimer = null;
-    if (!live.overlaySize || !liveSet) return;
-    compactTimer = setTimeout(() => {
-      compactTimer = null;
-      const from = live;
-      const set = liveSet;
-      if (!set || !from.overlaySize) return;
-      void Promise.resolve(compileBySize(set, () => compileDroutingSteps(set))).then(
-        (fresh) => {
-          if (live === from) live = fresh;
-        },
-        (e: unknown) => host.log.error("drouting: folding the delta overlay into new trees failed; the overlay stays", { error: (e as Error).message }),
-      );
-    }, COMPACT_AFTER_MS);
-    compactTimer.unref();
-  };
+  // A dr_rules-only delta goes into a per-group overlay at once; when deltas pause the whole set
+  // is compiled again in slices and swapped in if nothing changed meanwhile (OverlayCompactor).
+  const compactor = new OverlayCompactor<CompiledDrouting>({
+    hasOverlay: (c) => !!c.overlaySize,
+    current: () => live,
+    compile: (set) => compileBySize(set, () => compileDroutingSteps(set)),
+    replace: (fresh) => {
+      live = fresh;
+    },
+    onError: (e) => host.log.error("drouting: folding the delta overlay into new trees failed; the overlay stays", { error: e.message }),
+  });
 
   host.tables.register({
     kind: "drouting",
@@ -173,16 +159,14 @@ export function createDrouting(host: ModuleHost, deps: DroutingDeps = {}): Drout
     // a dr_rules-only delta goes into a per-group overlay at once (tables/drouting/delta.ts)
     compileDelta: (change) => {
       const next = applyDroutingChanges(live, change.tables, change.set);
-      if (next) pendingSet = change.set;
+      if (next) compactor.deltaCompiled(change.set);
       return next;
     },
     apply: (compiled) => {
       live = compiled as CompiledDrouting;
-      liveSet = live.overlaySize ? pendingSet : null;
-      pendingSet = null;
       keepalive.reconcile(live);
       rep.resync();
-      scheduleCompaction();
+      compactor.applied(live);
     },
   });
 

@@ -1,6 +1,6 @@
 import type { EventBus, SipUac, StatGroup } from "../../core/api.js";
 import type { CompiledDrouting, DrGateway } from "../../../tables/drouting/table.js";
-import { GatewayProber } from "../../core/kit/index.js";
+import { GatewayProber, ProbedGateways } from "../../core/kit/index.js";
 
 /**
  * Gateway keepalives of Kamailio's drouting with `enable_keepalive` (drouting hands every
@@ -33,10 +33,10 @@ interface Probe {
 }
 
 /** The keepalive table and timer of one drouting instance. */
-export class DrKeepalive {
+export class DrKeepalive extends ProbedGateways {
   private readonly gws = new Map<number, Probe>();
   private downCount = 0;
-  private readonly prober: GatewayProber;
+  protected readonly prober: GatewayProber;
   /** With workers: a state this worker's probe found, to tell the others (drouting.ts). */
   onChange: ((gwid: number, state: DrGatewayState, address: string) => void) | null = null;
 
@@ -50,6 +50,7 @@ export class DrKeepalive {
       readonly log: { info(msg: string, f?: Record<string, unknown>): void };
     },
   ) {
+    super();
     this.prober = new GatewayProber({ uac: deps.uac, intervalS: cfg.enabled ? cfg.intervalS : 0, timeoutMs: cfg.timeoutMs, round: () => this.round() });
   }
 
@@ -93,19 +94,6 @@ export class DrKeepalive {
     if (p.state === "down") this.downCount--;
     if (state === "down") this.downCount++;
     p.state = state;
-  }
-
-  start(): void {
-    this.prober.start();
-  }
-
-  stop(): void {
-    this.prober.stop();
-  }
-
-  /** One round: an OPTIONS to every gateway whose previous probe is answered. Returns the count. */
-  tick(): number {
-    return this.prober.tick();
   }
 
   private round(): number {

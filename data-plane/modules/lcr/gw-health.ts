@@ -1,6 +1,6 @@
 import type { EventBus, SipUac, StatGroup } from "../../core/api.js";
 import type { CompiledLcr, LcrGw } from "../../../tables/lcr/table.js";
-import { GatewayProber } from "../../core/kit/index.js";
+import { GatewayProber, ProbedGateways } from "../../core/kit/index.js";
 
 /**
  * Gateway health of Kamailio's lcr (lcr_mod.c inactivate_gw / ping_timer / ping_callback):
@@ -59,9 +59,9 @@ interface GwState {
 }
 
 /** The health table and the probe timer of one lcr module instance. */
-export class GwHealth {
+export class GwHealth extends ProbedGateways {
   private readonly states = new Map<string, GwState>();
-  private readonly prober: GatewayProber;
+  protected readonly prober: GatewayProber;
   /** With workers: a local change (inactivate_gw, probe answer) to tell the others; null state = active again. */
   onChange: ((key: string, state: number | null, uri: string) => void) | null = null;
 
@@ -75,6 +75,7 @@ export class GwHealth {
       readonly log: { info(msg: string, f?: Record<string, unknown>): void; warn(msg: string, f?: Record<string, unknown>): void };
     },
   ) {
+    super();
     this.prober = new GatewayProber({
       uac: deps.uac,
       intervalS: cfg.interval,
@@ -160,20 +161,6 @@ export class GwHealth {
     const idx = inst?.gwIndexById.get(gwId);
     const gw = idx === undefined ? undefined : inst!.gws[idx - 1];
     if (gw !== undefined && gw.uri === uri) this.states.set(key, { state, uri, lcrId, gw });
-  }
-
-  /** Starts the probe timer (no-op when ping_interval is 0). */
-  start(): void {
-    this.prober.start();
-  }
-
-  stop(): void {
-    this.prober.stop();
-  }
-
-  /** One probe round (Kamailio ping_timer): OPTIONS to every gateway in a state ≥ 1. Returns the count. */
-  tick(): number {
-    return this.prober.tick();
   }
 
   private round(): number {
