@@ -16,6 +16,7 @@ import type { DataPlaneConfig } from "../core/config-file.js";
 import type { ControlServer } from "../core/rpc/server.js";
 import type { FromWorker, MethodInfo, ToWorker, WorkerData } from "./protocol.js";
 import { createWorkerTables } from "./table-fanout.js";
+import { sharedKinds } from "./shared-kinds.js";
 import { startPrimarySync, versionsOf } from "./primary-sync.js";
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -127,7 +128,7 @@ export async function startWorkers(cfg: DataPlaneConfig, count: number): Promise
   const call = (slot: Slot, msg: DistributiveOmit<Exclude<ToWorker, { t: "bcast" | "to" | "stop" }>, "id">): Promise<unknown> =>
     new Promise((resolve, reject) => {
       const w = slot.worker;
-      if (!w || (slot.state !== "running" && msg.t !== "tables")) return reject(new RpcError(-32000, `worker ${slot.index} is not running`));
+      if (!w || (slot.state !== "running" && msg.t !== "tables" && msg.t !== "shared")) return reject(new RpcError(-32000, `worker ${slot.index} is not running`));
       const id = nextId++;
       const timer = setTimeout(() => {
         slot.pending.delete(id);
@@ -139,7 +140,7 @@ export async function startWorkers(cfg: DataPlaneConfig, count: number): Promise
 
   const live = (): Slot[] => slots.filter((s) => s.state === "running");
   // control-plane mode: the one sync client runs here and hands each version to every worker
-  const pushed = cfg.controlPlane ? createWorkerTables<Slot>({ live, index: (s) => s.index, send: (s, m) => call(s, m) }) : null;
+  const pushed = cfg.controlPlane ? createWorkerTables<Slot>({ live, index: (s) => s.index, send: (s, m) => call(s, m) }, sharedKinds(cfg.modules)) : null;
   /** An RPC for the node: node-wide state from one worker, everything else from all, merged. */
   const fanout = async (name: string, params: unknown): Promise<unknown> => {
     const ws = live();
@@ -161,7 +162,7 @@ export async function startWorkers(cfg: DataPlaneConfig, count: number): Promise
   const sync = pushed ? await startPrimarySync(cfg, pushed, { live, call: (s, m) => call(s, m) }) : null;
   const registry = new RpcRegistry();
   for (const m of methods) {
-    if (m.name.startsWith("events.")) continue;
+    if (m.name.startsWith("events.") || m.name === "core.memory") continue;
     registry.register({ name: m.name, doc: m.doc, params: m.params, returns: m.returns, handler: (args) => fanout(m.name, args) });
   }
   registry.register({
@@ -184,6 +185,17 @@ export async function startWorkers(cfg: DataPlaneConfig, count: number): Promise
     handler: async (a) => Promise.all(live().map(async (s) => ({ worker: s.index, result: await call(s, { t: "rpc", name: String(a.method), params: a.params ?? [] }) }))),
   });
   registry.register({
+    name: "core.memory",
+    doc: "Memory of the node: process rss, the primary's and each worker's V8 isolate (heap, external, array buffers), and the bytes of tables compiled once in shared memory",
+    params: [],
+    handler: async () => {
+      const m = process.memoryUsage();
+      const workers = await Promise.all(live().map(async (s) => ({ worker: s.index, ...((await call(s, { t: "rpc", name: "core.memory", params: [] })) as object), rss: undefined })));
+      const sharedTableBytes = Object.values(pushed?.sharedStatus() ?? {}).reduce((n, st) => n + st.bytes, 0);
+      return { rss: m.rss, primary: { heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers }, workers, sharedTableBytes };
+    },
+  });
+  registry.register({
     name: "core.worker_restart",
     doc: "Stops worker N; the node restarts it as it does a worker that dies (the others keep running)",
     params: [{ name: "index", type: "int", doc: "worker index" }],
@@ -203,6 +215,7 @@ export async function startWorkers(cfg: DataPlaneConfig, count: number): Promise
       params: [],
       handler: async () => ({
         ...sync.client.status(),
+        shared: pushed!.sharedStatus(),
         workers: await Promise.all(slots.map(async (s) => ({ worker: s.index, state: s.state, versions: s.state === "running" ? versionsOf(await call(s, { t: "rpc", name: "core.config_status", params: [] }).catch(() => [])) : {} }))),
       }),
     });

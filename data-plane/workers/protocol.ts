@@ -38,6 +38,12 @@ export type ToWorker =
    * in one go) while its SIP traffic waits.
    */
   | { t: "rows"; id: number; kind: string; version: string; table: string; rows: TableRow[] }
+  /**
+   * A version the primary compiled into shared memory (shared-kinds.ts): `compiled` is the kind's
+   * posted form (its SharedArrayBuffers are shared, not copied); the worker attaches and applies
+   * it without compiling. `fold`: the same version with its delta overlay folded into a new tree.
+   */
+  | { t: "shared"; id: number; kind: string; version: string; source: string; compiled: unknown; rows: number; fold?: boolean }
   /** The health counters of a StatsReport (summed by the primary). */
   | { t: "health"; id: number }
   | { t: "bcast"; ch: string; msg: unknown; from: number }

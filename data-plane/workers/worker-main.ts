@@ -12,6 +12,7 @@ import type { DataPlaneConfig } from "../core/config-file.js";
 import { NEEDS_FULL, type ToWorker, type WorkerData } from "./protocol.js";
 import { applyKindDelta } from "../../tables/wire/apply-delta.js";
 import type { TableSet } from "../core/tables/registry.js";
+import { ATTACH } from "./shared-kinds.js";
 
 const log = createLogger("worker");
 const data = workerData as WorkerData;
@@ -72,6 +73,8 @@ async function handle(m: ToWorker): Promise<void> {
     port.postMessage({ t: "res", id: m.id, ok: true, result: null });
   } else if (m.t === "tables") {
     port.postMessage({ t: "res", id: m.id, ...(await loadTables(dp, m)) });
+  } else if (m.t === "shared") {
+    port.postMessage({ t: "res", id: m.id, ...(await attachShared(dp, m)) });
   } else if (m.t === "health") {
     port.postMessage({ t: "res", id: m.id, ok: true, result: health?.() ?? null });
   } else if (m.t === "metrics") {
@@ -137,6 +140,29 @@ async function loadTables(d: DataPlane, m: Extract<ToWorker, { t: "tables" }>): 
   return { ok: false, error: { code: -32000, message: r.error.message, data: { tableError: te } } };
 }
 
+/** Kind → the shared version this worker runs (attached, not compiled here). */
+const attached = new Map<string, { version: string; attaches: number; folds: number; shared: boolean; bytes: number }>();
+
+/** A version compiled by the primary into shared memory: attached and applied, nothing compiled here. */
+async function attachShared(d: DataPlane, m: Extract<ToWorker, { t: "shared" }>): Promise<{ ok: true; result: unknown } | { ok: false; error: { code: number; message: string } }> {
+  if (delayWorker === data.index && delayMs && !m.fold) await new Promise((r) => setTimeout(r, delayMs));
+  const attach = ATTACH[m.kind];
+  if (!attach) return { ok: false, error: { code: -32000, message: `worker ${data.index}: no shared form for table kind ${m.kind}` } };
+  let compiled: unknown;
+  try {
+    compiled = attach(m.compiled);
+  } catch (e) {
+    return { ok: false, error: { code: -32000, message: `worker ${data.index}: ${(e as Error).message}` } };
+  }
+  const r = await d.tables.loadCompiledAsync(m.kind, compiled, m.rows, m.version, m.source);
+  if (!r.ok) return { ok: false, error: { code: -32000, message: r.error.message } };
+  bases.delete(m.kind); // no rows kept here for a shared kind: the primary compiles its deltas
+  const tree = (compiled as { tree?: { isShared?: boolean; memoryBytes?: number } }).tree;
+  const a = attached.get(m.kind) ?? { version: m.version, attaches: 0, folds: 0, shared: false, bytes: 0 };
+  attached.set(m.kind, { version: m.version, attaches: a.attaches + (m.fold ? 0 : 1), folds: a.folds + (m.fold ? 1 : 0), shared: tree?.isShared === true, bytes: tree?.memoryBytes ?? 0 });
+  return { ok: true, result: { incremental: false } };
+}
+
 let metrics: (() => string) | null = null;
 let health: (() => unknown) | null = null;
 const cfg: DataPlaneConfig = data.config;
@@ -150,6 +176,13 @@ try {
   const d = dp;
   metrics = observability({ node: cfg.core.node, stats: d.stats, core: d.core, tables: d.tables, sync: () => d.sync }).metrics;
   dp.events.subscribe(null, (ev) => port.postMessage({ t: "event", kind: ev.kind, data: ev.data }));
+  dp.rpc.register({
+    name: "core.shared_tables",
+    doc: "Per worker: the table kinds it runs from the node's shared memory (version, attaches, folds, shared bytes) and how many compiles it ran itself",
+    params: [],
+    handler: () =>
+      Object.fromEntries(d.tables.kinds().map((k) => [k, { ...(attached.get(k) ?? { version: null, attaches: 0, folds: 0, shared: false, bytes: 0 }), localCompiles: d.tables.compileCount(k) }])),
+  });
   const methods = dp.rpc.list().map((m) => ({ name: m.name, doc: m.doc, params: m.params, returns: m.returns }));
   port.postMessage({ t: "ready", methods, kinds: dp.tables.kinds(), options: Object.fromEntries(dp.tables.kinds().map((k) => [k, dp!.tables.sink(k)?.options])), sockets: dp.core.transport.sockets.map((s) => ({ socket: s.socketString, egressPort: s.egressPort })) });
   for (const m of early.splice(0)) void handle(m);

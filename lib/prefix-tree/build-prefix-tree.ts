@@ -1,30 +1,8 @@
 import { PrefixTree } from "./prefix-tree.js";
 
-/** A key that the builder cannot take (character outside the alphabet, too long). */
-export class PrefixKeyError extends Error {
-  override readonly name = "PrefixKeyError";
-  constructor(
-    readonly key: string,
-    readonly position: number,
-    reason: string,
-  ) {
-    super(reason);
-  }
-}
-
-/** The same prefix added twice without a merge function. */
-export class DuplicatePrefixError extends Error {
-  override readonly name = "DuplicatePrefixError";
-  constructor(
-    readonly key: string,
-    /** Position (in add order) of the second occurrence. */
-    readonly index: number,
-    /** Position (in add order) of the first occurrence. */
-    readonly firstIndex: number,
-  ) {
-    super(`duplicate prefix '${key}'`);
-  }
-}
+import { dedupeSteps } from "./shared-values.js";
+import { DuplicatePrefixError, PrefixKeyError } from "./errors.js";
+export { DuplicatePrefixError, PrefixKeyError };
 
 export interface PrefixTreeBuilderOptions<V> {
   /** Allowed key characters (e.g. "0123456789" or mtree's char_list); any character when unset. */
@@ -42,6 +20,12 @@ export interface PrefixTreeBuilderOptions<V> {
    * that holds the event loop for tens of ms).
    */
   readonly expectedSize?: number;
+  /**
+   * Lay the node array out on a SharedArrayBuffer and keep each distinct value once (by
+   * identity; the node records point at the distinct values), so `tree.share()` can be posted
+   * to worker threads that look up against the same memory (data-plane/workers). Not with `merge`.
+   */
+  readonly shared?: boolean;
 }
 
 /**
@@ -65,10 +49,13 @@ export class PrefixTreeBuilder<V> {
   private readonly allowWide: Set<number> | null;
   private readonly maxKeyLength: number;
   private readonly merge: ((existing: V, incoming: V, key: string) => V) | undefined;
+  private readonly shared: boolean;
 
   constructor(opts: PrefixTreeBuilderOptions<V> = {}) {
     this.maxKeyLength = opts.maxKeyLength ?? Number.MAX_SAFE_INTEGER;
     this.merge = opts.merge;
+    this.shared = opts.shared === true;
+    if (this.shared && opts.merge) throw new Error("PrefixTreeBuilder: shared and merge do not go together");
     const expected = Math.max(0, Math.min(opts.expectedSize ?? 0, 50_000_000));
     this.keys = new Array<string>(expected);
     this.vals = new Array<V>(expected);
@@ -151,7 +138,16 @@ export class PrefixTreeBuilder<V> {
     yield;
     while (job.step(sliceKeys)) yield;
     yield;
-    const c = new Compactor<V>(job.snapshot());
+    const snap = job.snapshot();
+    if (this.shared) {
+      // each distinct value once: the node records get the distinct index (a few targets for 1M keys)
+      const { distinct, map } = yield* dedupeSteps(snap.values);
+      snap.size = snap.values.length;
+      snap.values = distinct;
+      snap.valueMap = map;
+      snap.shared = true;
+    }
+    const c = new Compactor<V>(snap);
     yield;
     while (c.step(sliceKeys)) yield;
     return c.finish();
@@ -377,6 +373,12 @@ interface Snapshot<V> {
   maxDepth: number;
   /** Character codes in use, sorted: symbol i = codes[i]. */
   codes: number[];
+  /** Keys stored (values.length unless the values were deduplicated). */
+  size?: number;
+  /** Value index → distinct value index (shared builds). */
+  valueMap?: Int32Array;
+  /** Node array on a SharedArrayBuffer. */
+  shared?: boolean;
 }
 
 /**
@@ -407,7 +409,8 @@ class Compactor<V> {
     });
     this.W = Math.max(1, Math.ceil(src.codes.length / 32));
     this.S = this.W + 2;
-    this.nodes = new Int32Array(src.count * this.S);
+    const cells = src.count * this.S;
+    this.nodes = src.shared ? new Int32Array(new SharedArrayBuffer(cells * 4)) : new Int32Array(cells);
     // depth-first: the stack holds at most the unvisited siblings along one path
     const stackSize = Math.min(src.count, (src.maxDepth + 1) * Math.max(1, src.codes.length) + 1);
     this.stackOld = new Int32Array(stackSize);
@@ -418,7 +421,7 @@ class Compactor<V> {
 
   /** Processes up to `budget` nodes; returns true while work remains. */
   step(budget: number): boolean {
-    const { firstChild, nextSibling, chars, valuePlus1 } = this.src;
+    const { firstChild, nextSibling, chars, valuePlus1, valueMap } = this.src;
     const { nodes, stackOld, stackNew, kids, kidSym, asciiSym, wideSym, W, S } = this;
     let sp = this.sp;
     let tail = this.tail;
@@ -442,7 +445,8 @@ class Compactor<V> {
         kids[j] = c;
       }
       nodes[base + W] = tail;
-      nodes[base + W + 1] = valuePlus1[old]! - 1;
+      const vp = valuePlus1[old]!;
+      nodes[base + W + 1] = valueMap === undefined || vp === 0 ? vp - 1 : valueMap[vp - 1]!;
       for (let j = 0; j < k; j++) {
         const s = kidSym[j]!;
         const w = base + (s >>> 5);
@@ -467,7 +471,7 @@ class Compactor<V> {
       words: this.W,
       alphabet: String.fromCharCode(...src.codes),
       values: src.values,
-      size: src.values.length,
+      size: src.size ?? src.values.length,
       nodeCount: src.count,
       maxDepth: src.maxDepth,
     });

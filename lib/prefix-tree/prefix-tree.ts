@@ -71,6 +71,27 @@ export class PrefixTree<V> {
     return this.nodes.byteLength;
   }
 
+  /** Whether the node array lives on a SharedArrayBuffer (built with `shared: true`). */
+  get isShared(): boolean {
+    return this.nodes.buffer instanceof SharedArrayBuffer;
+  }
+
+  /**
+   * What another thread needs to look up against this very tree: posting it (postMessage) shares
+   * the node array's SharedArrayBuffer, no copy; the values (few, deduplicated) are cloned. Only
+   * for a tree built with `shared: true`; nobody writes the buffer after the build.
+   */
+  share(): SharedPrefixTree<V> {
+    if (!this.isShared) throw new Error("PrefixTree.share: the tree was not built with shared: true");
+    return { nodes: this.nodes, words: this.words, alphabet: this.alphabet, values: this.values, size: this.size, nodeCount: this.nodeCount, maxDepth: this.maxDepth };
+  }
+
+  /** The tree of another thread's `share()`, over the same memory. */
+  static attach<V>(d: SharedPrefixTree<V>): PrefixTree<V> {
+    if (!(d.nodes.buffer instanceof SharedArrayBuffer)) throw new Error("PrefixTree.attach: the node array is not shared memory");
+    return new PrefixTree<V>(d);
+  }
+
   /** The value of the longest key that is a prefix of `key` (from offset `from`), or undefined. */
   longest(key: string, from = 0): V | undefined {
     const i = this.longestIndex(key, from);
@@ -220,6 +241,17 @@ export class PrefixTree<V> {
     }
     return n;
   }
+}
+
+/** A tree as posted between threads (PrefixTree.share / attach). */
+export interface SharedPrefixTree<V> {
+  readonly nodes: Int32Array;
+  readonly words: number;
+  readonly alphabet: string;
+  readonly values: readonly V[];
+  readonly size: number;
+  readonly nodeCount: number;
+  readonly maxDepth: number;
 }
 
 /** Number of set bits in a 32-bit integer (Hamming weight). */

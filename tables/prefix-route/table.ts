@@ -69,10 +69,10 @@ export function compilePrefixRouteTables(set: TableSet, opts: PrefixRouteCompile
  * compilePrefixRouteTables as resumable steps (see tables/kit/sliced.ts): yields every 1,024
  * rows and between tree-build slices, so a 1M-row table can compile while calls are served.
  */
-export function* compilePrefixRouteSteps(set: TableSet, opts: PrefixRouteCompileOptions = {}): Sliced<CompiledPrefixRoutes> {
+export function* compilePrefixRouteSteps(set: TableSet, opts: PrefixRouteCompileOptions = {}, build: { shared?: boolean } = {}): Sliced<CompiledPrefixRoutes> {
   const known = opts.knownRoutes ? new Set(opts.knownRoutes) : null;
   const rows = tableArray(set, "prefix_route");
-  const b = new PrefixTreeBuilder<PrefixRouteTarget>({ alphabet: "0123456789", maxKeyLength: PREFIX_ROUTE_MAX_PREFIX, expectedSize: rows.length });
+  const b = new PrefixTreeBuilder<PrefixRouteTarget>({ alphabet: "0123456789", maxKeyLength: PREFIX_ROUTE_MAX_PREFIX, expectedSize: rows.length, shared: build.shared === true });
   const targets = new Map<string, PrefixRouteTarget>();
   for (let i = 0; i < rows.length; i++) {
     if ((i & ROW_SLICE_MASK) === ROW_SLICE_MASK) yield;

@@ -143,6 +143,16 @@ export function coreMethods(registry: RpcRegistry, deps: CoreMethodsDeps): RpcMe
       },
     },
     {
+      name: "core.memory",
+      doc: "Memory of this process (rss) and of this thread's V8 isolate: heap used/total, external, array buffers (bytes). With workers: the node's view (primary and every worker).",
+      params: [],
+      returns: "{rss, heapUsed, heapTotal, external, arrayBuffers}",
+      handler: () => {
+        const m = process.memoryUsage();
+        return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
+      },
+    },
+    {
       name: "core.uptime",
       doc: "Returns uptime of the SIP server.",
       params: [],

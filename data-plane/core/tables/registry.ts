@@ -86,6 +86,7 @@ export class TableRegistry {
   private readonly queues = new Map<string, Promise<void>>();
   private readonly status = new Map<string, TableStatus>();
   private readonly listeners = new Set<TableListener>();
+  private readonly compiles = new Map<string, number>();
 
   register(sink: TableSink): void {
     if (this.sinks.has(sink.kind)) throw new Error(`table kind ${sink.kind} registered twice`);
@@ -149,6 +150,23 @@ export class TableRegistry {
     return this.sinks.get(kind);
   }
 
+  /** Compiles (full or delta) this registry ran for a kind; versions compiled elsewhere and applied with loadCompiledAsync do not count. */
+  compileCount(kind: string): number {
+    return this.compiles.get(kind) ?? 0;
+  }
+
+  /**
+   * Applies a structure compiled elsewhere (with `workers: N`, by the primary thread over shared
+   * memory: data-plane/workers/shared-kinds.ts), in the kind's load order, without compiling.
+   */
+  loadCompiledAsync(kind: string, compiled: unknown, rows: number, version: string, source: string): Promise<{ ok: true } | { ok: false; error: Error }> {
+    return this.enqueue(kind, async () => {
+      const sink = this.sinks.get(kind);
+      if (!sink) return { ok: false as const, error: new Error(`unknown table kind '${kind}'`) };
+      return this.applied(sink, kind, rows, version, source, compiled);
+    });
+  }
+
   onChange(fn: TableListener): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
@@ -162,6 +180,7 @@ export class TableRegistry {
     const sink = this.sinks.get(kind);
     if (!sink) return { ok: false, error: new Error(`unknown table kind '${kind}'`) };
     let compiled: unknown;
+    this.counted(kind);
     try {
       compiled = sink.compile(set);
     } catch (e) {
@@ -192,6 +211,7 @@ export class TableRegistry {
       const sink = this.sinks.get(kind);
       if (sink?.compileDelta && this.status.get(kind)?.version === baseVersion) {
         let compiled: unknown;
+        this.counted(kind);
         try {
           compiled = sink.compileDelta(change);
         } catch (e) {
@@ -222,6 +242,7 @@ export class TableRegistry {
     const sink = this.sinks.get(kind);
     if (!sink) return { ok: false, error: new Error(`unknown table kind '${kind}'`) };
     let compiled: unknown;
+    this.counted(kind);
     try {
       compiled = await sink.compile(set);
     } catch (e) {
@@ -229,6 +250,10 @@ export class TableRegistry {
     }
     if (this.sinks.get(kind) !== sink) return { ok: false, error: new Error(`table kind '${kind}' was unregistered while compiling`) };
     return this.applied(sink, kind, set, version, source, compiled);
+  }
+
+  private counted(kind: string): void {
+    this.compiles.set(kind, (this.compiles.get(kind) ?? 0) + 1);
   }
 
   private rejected(kind: string, version: string, source: string, e: unknown): { ok: false; error: TableError | Error } {
@@ -243,12 +268,12 @@ export class TableRegistry {
     return { ok: false, error: err };
   }
 
-  private applied(sink: TableSink, kind: string, set: TableSet, version: string, source: string, compiled: unknown): { ok: true } {
+  private applied(sink: TableSink, kind: string, set: TableSet | number, version: string, source: string, compiled: unknown): { ok: true } {
     sink.apply(compiled, version, source);
     const st = this.status.get(kind)!;
     st.version = version;
     st.appliedAt = new Date().toISOString();
-    st.rows = Object.values(set).reduce((n, rows) => n + rows.length, 0);
+    st.rows = typeof set === "number" ? set : Object.values(set).reduce((n, rows) => n + rows.length, 0);
     st.source = source;
     for (const l of this.listeners) l({ kind, version, ok: true, source });
     return { ok: true };

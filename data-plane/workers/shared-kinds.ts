@@ -1,0 +1,56 @@
+/**
+ * Table kinds the node compiles once, in the primary thread, into shared memory (`workers: N`,
+ * control-plane mode; core/workers/README.md "Tables compiled once, shared"). For each: the full
+ * compile (in time slices), the delta compile over the live structure, what is posted to the
+ * workers (`share`: SharedArrayBuffers travel by reference) and how a worker puts it back together
+ * (`attach`). Today prefix_route; a kind whose compiled form is more than a prefix tree of a few
+ * distinct values stays compiled by each worker (README: why).
+ */
+import type { TableDeltaChange, TableSet } from "../core/tables/registry.js";
+import { applyPrefixRouteChanges } from "../../tables/prefix-route/delta.js";
+import type { CompiledPrefixRoutes } from "../../tables/prefix-route/table.js";
+import { attachPrefixRoutes, compileSharedPrefixRoutes, prefixRouteSharedBytes, sharePrefixRoutes, type SharedPrefixRoutes } from "../../tables/prefix-route/shared.js";
+import { prefixRouteOptionsFromConfig } from "../modules/prefix-route/prefix-route.js";
+
+export interface SharedKind<C = unknown, D = unknown> {
+  /** Full compile (sliced); throws a TableError naming the bad row. */
+  compile(set: TableSet): Promise<C>;
+  /** The new version from the live one and the changed rows, or null: compile the whole set. */
+  delta(live: C, change: TableDeltaChange): C | null;
+  /** Whether `c` carries a delta overlay (folded later by one full compile). */
+  hasOverlay(c: C): boolean;
+  share(c: C): D;
+  attach(d: D): C;
+  /** Shared-memory bytes of `c`. */
+  bytes(c: C): number;
+  rows(c: C): number;
+}
+
+function prefixRoute(modules: Record<string, Record<string, unknown>>): SharedKind<CompiledPrefixRoutes, SharedPrefixRoutes> {
+  const opts = prefixRouteOptionsFromConfig(modules["prefix_route"] ?? {}).compile;
+  return {
+    compile: (set) => compileSharedPrefixRoutes(set, opts),
+    delta: (live, change) => {
+      const rows = change.tables.get("prefix_route");
+      return rows ? applyPrefixRouteChanges(live, rows, change.set, opts) : null;
+    },
+    hasOverlay: (c) => !!c.overlay,
+    share: sharePrefixRoutes,
+    attach: attachPrefixRoutes,
+    bytes: prefixRouteSharedBytes,
+    rows: (c) => c.rows,
+  };
+}
+
+/** The shared kinds of a node (the primary compiles them); `OLELO_SHARED_TABLES=0` turns sharing off (each worker compiles, as before). */
+export function sharedKinds(modules: Record<string, Record<string, unknown>>): Map<string, SharedKind> {
+  const m = new Map<string, SharedKind>();
+  if (process.env.OLELO_SHARED_TABLES === "0") return m;
+  if (modules["prefix_route"]) m.set("prefix_route", prefixRoute(modules) as SharedKind);
+  return m;
+}
+
+/** What a worker can attach, by kind (no options needed: the primary compiled it). */
+export const ATTACH: Readonly<Record<string, (d: unknown) => unknown>> = {
+  prefix_route: (d) => attachPrefixRoutes(d as SharedPrefixRoutes),
+};
