@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DuplicatePrefixError, PrefixKeyError, PrefixTreeBuilder, buildPrefixTree, emptyPrefixTree } from "./build-prefix-tree.js";
-import { popcount } from "./prefix-tree.js";
+import { PrefixTree, popcount } from "./prefix-tree.js";
 import { seededRandom as rng } from "../random/seeded.js";
 
 
@@ -241,5 +241,25 @@ describe("PrefixTreeBuilder", () => {
     const t = emptyPrefixTree<number>();
     expect(t.longest("123")).toBeUndefined();
     expect([...t.entries()]).toEqual([]);
+  });
+});
+
+describe("shared build (worker threads)", () => {
+  it("lays the nodes on a SharedArrayBuffer, keeps distinct values once, and an attached clone looks up the same over the same memory", () => {
+    const a = { route: "A" };
+    const b = { route: "B" };
+    const pairs: Array<[string, { route: string }]> = [["49", a], ["4930", b], ["31", a], ["", b]];
+    const plain = buildPrefixTree(pairs);
+    const t = buildPrefixTree(pairs, { shared: true });
+    expect(t.isShared).toBe(true);
+    expect(plain.isShared).toBe(false);
+    expect(t.size).toBe(4);
+    const d = structuredClone(t.share());
+    expect(d.values).toHaveLength(2);
+    const u = PrefixTree.attach(d);
+    for (const k of ["4930123", "491", "31", "7", ""]) expect(u.longest(k)?.route).toBe(plain.longest(k)?.route);
+    expect([...u.entries()].map(([k, v]) => `${k}=${v.route}`)).toEqual([...plain.entries()].map(([k, v]) => `${k}=${v.route}`));
+    expect(() => plain.share()).toThrow(/shared: true/);
+    expect(() => new PrefixTreeBuilder({ shared: true, merge: (x) => x })).toThrow();
   });
 });
