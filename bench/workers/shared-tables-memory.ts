@@ -11,7 +11,7 @@ import { dropE2eDatabase, freshE2eDatabase, rpcResult, startControlPlaneProcess,
 import { freePortBlock } from "../../test/kit/ports.js";
 
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
-const DB = "olelo_bench_workers_shared";
+const DB = "olelo_test_e2e_bench_workers_shared";
 const mb = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
 
 async function one(label: string, workers: number, env: Record<string, string>): Promise<void> {
