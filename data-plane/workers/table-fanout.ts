@@ -144,8 +144,7 @@ export function createWorkerTables<S>(host: FanoutHost<S>, shared: ReadonlyMap<s
       if (compiled !== null) {
         st.deltaCompiles++;
         viaDelta = true;
-      }
-      else {
+      } else {
         compiled = await sk.compile(set);
         st.compiles++;
       }
