@@ -3,12 +3,12 @@
 # difference between runs of LO and HI messages per round (11 rounds each), so start-up cancels out.
 # --single-threaded: no concurrent JIT/GC threads, so when optimised code arrives does not depend on
 # the machine's load (with them, runs of the same code differed by up to 10 %).
-# Env: HOTPATH_MODE (calls | options), LO (200), HI (1000; options: LO 1000, HI 5000).
+# Env: HOTPATH_MODE (calls | options | register), LO (200), HI (1000; options and register: LO 1000, HI 5000).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$HERE/../.."
 MODE="${HOTPATH_MODE:-calls}"
-if [[ "$MODE" == options ]]; then LO="${LO:-1000}"; HI="${HI:-5000}"; else LO="${LO:-200}"; HI="${HI:-1000}"; fi
+if [[ "$MODE" == options || "$MODE" == register ]]; then LO="${LO:-1000}"; HI="${HI:-5000}"; else LO="${LO:-200}"; HI="${HI:-1000}"; fi
 OUT="$(mktemp -d)"
 count() {
   HOTPATH_MODE="$MODE" valgrind --tool=callgrind --callgrind-out-file="$OUT/cg.$1" --trace-children=no \
