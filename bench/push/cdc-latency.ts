@@ -8,7 +8,7 @@
  * `core.config_status` shows the new version (polled every 5 ms on each data plane).
  *
  * Run (needs MariaDB on 127.0.0.1:3306, root without password):
- *   flock /tmp/olelo-test.lock npx tsx bench/push/cdc-latency.ts [--changes 50] [--rows 1000000] [--kind prefix_route|drouting|subscriber]
+ *   flock /tmp/olelo-test.lock npx tsx bench/push/cdc-latency.ts [--changes 50] [--rows 1000000] [--kind prefix_route|drouting|subscriber] [--cp-prof DIR]
  * `--kind subscriber`: ROWS subscribers as kamctl add writes them (password, ha1, ha1b), the data
  * planes with the auth module; the changes cycle kamctl add (INSERT), passwd (UPDATE), rm (DELETE).
  * Prints the figures; nothing is asserted (benchmarks are not tests).
@@ -35,6 +35,8 @@ function arg(name: string, def: number): number {
 }
 
 const CHANGES = arg("changes", 50);
+/** `--cp-prof DIR`: the control plane runs with --cpu-prof and writes its profile there when stopped. */
+const CP_PROF = process.argv.includes("--cp-prof") ? process.argv[process.argv.indexOf("--cp-prof") + 1]! : "";
 const ROWS = arg("rows", 1_000_000);
 const DB = "olelo_test_e2e_bench_cdc";
 /** The big kind: prefix_route (default), drouting (`--kind drouting`: ROWS dr_rules, one gateway) or subscriber. */
@@ -124,7 +126,7 @@ async function main(): Promise<void> {
 
     // 2. the control plane with change capture (no full poll) and two data planes
     const ts = performance.now();
-    cp = await startControlPlaneProcess({ db: DB, apiPort: base + 1, grpcPort: base + 2, pollMs: 0, cdcMs: 50, readyTimeoutMs: 180_000 });
+    cp = await startControlPlaneProcess({ db: DB, apiPort: base + 1, grpcPort: base + 2, pollMs: 0, cdcMs: 50, readyTimeoutMs: 180_000, nodeArgs: CP_PROF ? ["--cpu-prof", `--cpu-prof-dir=${CP_PROF}`] : [] });
     dps = await Promise.all(
       [0, 1].map((i) =>
         startDataPlaneProcess({
@@ -179,6 +181,8 @@ async function main(): Promise<void> {
     for (const [name, p] of [["control plane", cp], ...dps.map((d, i) => [`data plane ${i}`, d] as const)] as const) if (p) console.error(`--- ${name} (last 3000 chars)\n${p.log().slice(-3000)}`);
     throw e;
   } finally {
+    // writing a profile of a 1M-row run takes longer than the usual grace before SIGKILL
+    if (CP_PROF && cp) await cp.stop("SIGINT", 120_000);
     await stopAllProcesses();
     await dropE2eDatabase(admin, DB);
     await admin.end();

@@ -61,7 +61,7 @@ export function spliceRows(table: string, old: readonly TableRow[], changed: Rea
   const pk = tableInfo(table).pk;
   const out = old.slice();
   // few changed keys: find each by binary search instead of a scan (1M rows)
-  const sorted = isSorted(out, pk);
+  const sorted = knownSorted.has(old) || isSorted(out, pk);
   for (const key of changed) {
     const i = sorted ? findKey(out, pk, key) : out.findIndex((r) => String(r[pk]) === key);
     if (i < 0) continue;
@@ -72,8 +72,13 @@ export function spliceRows(table: string, old: readonly TableRow[], changed: Rea
     const at = sorted ? lowerBound(out, pk, row[pk]) : out.length;
     out.splice(at, 0, row);
   }
+  // rows put at their lower bound keep a sorted array sorted: the next splice skips the O(n) check
+  if (sorted) knownSorted.add(out);
   return out;
 }
+
+/** Arrays spliceRows made from a sorted array (sorted too; never mutated afterwards). */
+const knownSorted = new WeakSet<readonly TableRow[]>();
 
 function findKey(rows: readonly TableRow[], pk: string, key: string): number {
   const asNum = rows.length > 0 && typeof rows[0]![pk] === "number" ? Number(key) : key;

@@ -221,9 +221,33 @@ describe("delta: the data plane notices a delta that does not fit its rows", () 
       const dp = receiveFull("dispatcher", "v1", { dispatcher: rows });
       const c = computeKindDelta(snap("dispatcher", "v1", { dispatcher: rows }), snap("dispatcher", "v2", next), dp.digest!, { maxChangedRows: 50 });
       if (!c.ok) throw new Error(c.reason);
-      return { got: receiveDelta(deltaFrames("dispatcher", "v2", encodeKindDelta(c.delta))), dp };
+      // the key walk (a delta without base positions, from an older control plane) looks every base row up
+      const keysOnly = { ...c.delta, tables: c.delta.tables.map(({ basePositions: _b, ...t }) => t) };
+      return { got: receiveDelta(deltaFrames("dispatcher", "v2", encodeKindDelta(keysOnly))), dp };
     })();
+    expect(got.delta!.tables.get("dispatcher")!.basePositions).toBeUndefined();
     expect(() => applyKindDelta("dispatcher", dp.set, dp.digest!, got.set, got.delta!)).toThrow(DeltaMismatchError);
+  });
+
+  it("base positions: the result equals the key walk's; positions that lie are refused or change the digest", () => {
+    const rnd = rng(5);
+    const big = { prefix_route: prefixRouteRows(3000) };
+    const next2 = { prefix_route: mutate(big.prefix_route, rnd, (i) => ({ prefix: `4${i}77`, route: "new", comment: "" }), (r) => ({ ...r, route: "changed" })) };
+    const { got, dp, applied, computed } = roundTrip("prefix_route", big, next2, 256);
+    const pos = got.delta!.tables.get("prefix_route")!.basePositions!;
+    // 5 updated + 3 removed + 1 moved row leave their base positions (an update may hit a removed row)
+    expect(pos.length).toBeGreaterThanOrEqual(7);
+    expect(pos).toEqual(computed.ok ? computed.delta.tables[0]!.basePositions : []);
+    expect([...pos].sort((a, b) => a - b)).toEqual(pos);
+    expect(applied.set).toEqual(receiveFull("prefix_route", "v2", next2).set);
+    const walk = applyKindDelta("prefix_route", dp.set, dp.digest!, got.set, { ...got.delta!, tables: new Map([...got.delta!.tables].map(([k, t]) => [k, { ...t, basePositions: undefined }])) });
+    expect(walk.set).toEqual(applied.set);
+    expect(walk.digest).toBe(applied.digest);
+    const lie = (p: number[]) => applyKindDelta("prefix_route", dp.set, dp.digest!, got.set, { ...got.delta!, tables: new Map([...got.delta!.tables].map(([k, t]) => [k, { ...t, basePositions: p }])) });
+    // a position shifted by one names a row that is neither removed nor upserted
+    expect(() => lie(pos.map((p, i) => (i === 0 ? p + 1 : p)))).toThrow(DeltaMismatchError);
+    expect(() => lie(pos.slice(1))).toThrow(/do not make/);
+    expect(() => lie([...pos].reverse())).toThrow(/out of order/);
   });
 
   it("a removed key missing from the base, or a base of another size, throws DeltaMismatchError", () => {
@@ -231,7 +255,7 @@ describe("delta: the data plane notices a delta that does not fit its rows", () 
     const missing = receiveFull("prefix_route", "v1", { prefix_route: base.prefix_route.filter((_, i) => i !== 10) });
     expect(() => applyKindDelta("prefix_route", missing.set, missing.digest!, got.set, got.delta!)).toThrow(DeltaMismatchError);
     const longer = receiveFull("prefix_route", "v1", { prefix_route: [...base.prefix_route, { prefix: "1", route: "r", comment: "" }] });
-    expect(() => applyKindDelta("prefix_route", longer.set, longer.digest!, got.set, got.delta!)).toThrow(/more rows than a result of 499/);
+    expect(() => applyKindDelta("prefix_route", longer.set, longer.digest!, got.set, got.delta!)).toThrow(/do not make 499/);
   });
 
   it("chunks that mix delta and full frames, or lose a removal, are bad chunks", () => {

@@ -39,6 +39,11 @@ export interface TableChangeSet {
   positions: number[];
   /** Keys of removed rows. */
   removed: RowKey[];
+  /**
+   * Base positions of the rows leaving the base (removed or replaced), ascending. Absent: the
+   * data plane finds them by key.
+   */
+  basePositions?: number[];
 }
 
 /** A whole delta of one kind from `baseVersion` to the version it is sent as. */
@@ -121,7 +126,7 @@ export function encodeKindDelta(delta: KindDelta, opts: ChunkOptions = {}): Enco
   const enc = encodeTableChunks(delta.kind, upsertSet, opts);
 
   // Per chunk and table: the slice of positions that goes with its rows, and removed keys.
-  type Part = { positions: number[]; strKeys: string[]; intKeys: bigint[] };
+  type Part = { positions: number[]; strKeys: string[]; intKeys: bigint[]; basePositions: number[] };
   const parts: Part[][] = [];
   const rowFields: Buffer[] = [];
   const sizes: number[] = [];
@@ -135,30 +140,40 @@ export function encodeKindDelta(delta: KindDelta, opts: ChunkOptions = {}): Enco
       const positions = ch ? ch.positions.slice(offsets[i], offsets[i]! + n) : [];
       offsets[i]! += n;
       size += positions.length * 4;
-      perTable.push({ positions, strKeys: [], intKeys: [] });
+      perTable.push({ positions, strKeys: [], intKeys: [], basePositions: [] });
     }
     parts.push(perTable);
     rowFields.push(enc.chunks[c]!);
     sizes.push(size);
   }
+  /** The chunk that has room for `cost` more bytes (the last one, or a new key-only chunk). */
+  const roomFor = (cost: number): number => {
+    const c = parts.length - 1;
+    if (sizes[c]! + cost <= chunkBytes || sizes[c]! === 0) return c;
+    parts.push(plan.tables.map(() => ({ positions: [], strKeys: [], intKeys: [], basePositions: [] })));
+    rowFields.push(emptyRowsField(plan));
+    sizes.push(0);
+    return c + 1;
+  };
   let totalRemoved = 0;
+  const positionsSent = delta.tables.every((t) => t.basePositions !== undefined);
   for (let i = 0; i < plan.tables.length; i++) {
     const ch = byTable.get(plan.tables[i]!.name);
-    if (!ch || ch.removed.length === 0) continue;
+    if (!ch) continue;
     const type = keyTypeOf(plan, ch.table, ch.keyColumn);
     for (const key of ch.removed) {
-      let c = parts.length - 1;
       const cost = type === "string" ? Buffer.byteLength(String(key)) + 2 : 6;
-      if (sizes[c]! + cost > chunkBytes && sizes[c]! > 0) {
-        parts.push(plan.tables.map(() => ({ positions: [], strKeys: [], intKeys: [] })));
-        rowFields.push(emptyRowsField(plan));
-        sizes.push(0);
-        c++;
-      }
+      const c = roomFor(cost);
       if (type === "string") parts[c]![i]!.strKeys.push(String(key));
       else parts[c]![i]!.intKeys.push(BigInt(key));
       sizes[c]! += cost;
       totalRemoved++;
+    }
+    if (!positionsSent) continue;
+    for (const p of ch.basePositions!) {
+      const c = roomFor(5);
+      parts[c]![i]!.basePositions.push(p);
+      sizes[c]! += 5;
     }
   }
 
@@ -179,6 +194,8 @@ export function encodeKindDelta(delta: KindDelta, opts: ChunkOptions = {}): Enco
           positions: p.positions,
           removedStringKeys: p.strKeys,
           removedIntKeys: p.intKeys,
+          basePositions: p.basePositions,
+          basePositionsSent: positionsSent,
         };
       }),
     });
@@ -196,6 +213,8 @@ export interface ReceivedTableChange {
   resultRows: number;
   positions: number[];
   removed: RowKey[];
+  /** Base positions of the dropped rows (ascending over the chunks), when the sender gave them. */
+  basePositions?: number[];
 }
 
 /** A complete received delta, without its upserted rows (those are in the version's TableSet). */
@@ -232,7 +251,7 @@ export class DeltaAccumulator {
       for (const t of msg.tables) {
         if (tables.has(t.table)) throw new Error(`delta names table ${t.table} twice`);
         const keyType = keyTypeOf(this.plan, t.table, t.keyColumn);
-        tables.set(t.table, { keyColumn: t.keyColumn, keyType, resultRows: t.resultRows, positions: [], removed: [] });
+        tables.set(t.table, { keyColumn: t.keyColumn, keyType, resultRows: t.resultRows, positions: [], removed: [], ...(t.basePositionsSent ? { basePositions: [] } : {}) });
       }
       for (const t of this.plan.tables) if (!tables.has(t.name)) throw new Error(`delta lacks table ${t.name}`);
       this.result = { baseVersion: msg.baseVersion, resultDigest: msg.resultDigest, tables, totalRemoved: msg.totalRemoved };
@@ -243,7 +262,9 @@ export class DeltaAccumulator {
     for (const t of msg.tables) {
       const acc = res.tables.get(t.table);
       if (!acc || acc.keyColumn !== t.keyColumn || acc.resultRows !== t.resultRows) throw new Error(`delta chunk changes table ${t.table}'s key column or row count`);
+      if (t.basePositionsSent !== (acc.basePositions !== undefined)) throw new Error(`delta chunks disagree on base_positions_sent for ${t.table}`);
       for (const p of t.positions) acc.positions.push(p);
+      if (acc.basePositions) for (const p of t.basePositions) acc.basePositions.push(p);
       if (acc.keyType === "string") {
         if (t.removedIntKeys.length > 0) throw new Error(`${t.table}: integer keys removed from a text key column`);
         for (const k of t.removedStringKeys) acc.removed.push(k);

@@ -73,8 +73,8 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
  * Spawns `npx --no -- tsx <script> ...args` from the repository root in a new process group.
  * `env` is added to the environment.
  */
-export function spawnTsx(name: string, script: string, args: string[], env: Record<string, string> = {}): TestProcess {
-  return spawnCommand(name, "npx", ["--no", "--", "tsx", join(ROOT, script), ...args], env);
+export function spawnTsx(name: string, script: string, args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): TestProcess {
+  return spawnCommand(name, "npx", ["--no", "--", "tsx", ...nodeArgs, join(ROOT, script), ...args], env);
 }
 
 /**
@@ -233,6 +233,8 @@ export interface ControlPlaneOptions {
   extraArgs?: string[];
   /** How long to wait for the management API (default 60 s). */
   readyTimeoutMs?: number;
+  /** Node flags for the control plane's process (e.g. `--cpu-prof`), given to tsx before the script. */
+  nodeArgs?: string[];
 }
 
 /**
@@ -245,6 +247,7 @@ export async function startControlPlaneProcess(o: ControlPlaneOptions): Promise<
     "control-plane/main.ts",
     ["--db-url", `mysql://root@127.0.0.1:3306/${o.db}`, "--api", `127.0.0.1:${o.apiPort}`, "--grpc", `127.0.0.1:${o.grpcPort}`, "--poll-ms", String(o.pollMs ?? 0), ...(o.cdcMs ? ["--cdc-ms", String(o.cdcMs)] : ["--no-cdc"]), ...(o.extraArgs?.includes("--push-tls-cert") ? [] : ["--push-insecure-loopback"]), ...(o.extraArgs ?? [])],
     { OLELO_LOG_FORMAT: "json", OLELO_LOG_LEVEL: "info" },
+    o.nodeArgs,
   );
   const cp: ControlPlaneProcess = Object.assign(p, {
     rpcUrl: `http://127.0.0.1:${o.apiPort}/RPC`,

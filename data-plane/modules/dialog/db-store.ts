@@ -132,8 +132,8 @@ export interface DialogRowStore {
   save(d: Dialog): void;
   /** Deletes the dialog. */
   remove(d: Dialog): void;
-  /** Deletes this node's dialogs except those of `keep`. */
-  pruneOthers(keep: readonly Dialog[]): void;
+  /** Deletes this node's dialogs except those of `keep` (only those whose h_id is `owned`, when given). */
+  pruneOthers(keep: readonly Dialog[], owned?: (hId: number) => boolean): void;
   /** Waits for queued writes. */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -252,7 +252,7 @@ export class DialogDbStore implements DialogRowStore {
   }
 
   /** Deletes this node's rows (and their variables) except those of `keep`. */
-  pruneOthers(keep: readonly Dialog[]): void {
+  pruneOthers(keep: readonly Dialog[], owned: (hId: number) => boolean = () => true): void {
     const kept = new Set(keep.map((d) => `${d.hEntry}.${d.hId}`));
     this.enqueue(async (c) => {
       const [rows] = await c.query<mysql.RowDataPacket[]>("SELECT hash_entry, hash_id, xdata FROM `dialog`");
@@ -263,7 +263,7 @@ export class DialogDbStore implements DialogRowStore {
         } catch {
           continue; // not written by Olelo
         }
-        if (n !== this.node || kept.has(`${r.hash_entry}.${r.hash_id}`)) continue;
+        if (n !== this.node || kept.has(`${r.hash_entry}.${r.hash_id}`) || !owned(Number(r.hash_id))) continue;
         await c.query("DELETE FROM `dialog` WHERE hash_entry = ? AND hash_id = ?", [r.hash_entry, r.hash_id]);
         await c.query("DELETE FROM `dialog_vars` WHERE hash_entry = ? AND hash_id = ?", [r.hash_entry, r.hash_id]);
         this.pruned++;

@@ -39,4 +39,17 @@ describe("DialogTable", () => {
     expect(t.byCall("c")).toEqual([]);
     expect(t.count).toBe(0);
   });
+
+  it("with workers, each worker's h_ids name it (h_id mod count), also across the 32-bit wrap", () => {
+    for (const index of [0, 1, 2]) {
+      const t = new DialogTable(16, index, 3);
+      for (let i = 0; i < 5; i++) expect(t.ownerOf(t.newId())).toBe(index);
+      (t as unknown as { nextId: number }).nextId = 0xffffffff - ((0xffffffff - index) % 3); // the last id of this worker
+      const last = t.newId();
+      const wrapped = t.newId();
+      expect([last % 3, wrapped % 3]).toEqual([index, index]);
+      expect(wrapped).toBeGreaterThan(0);
+      expect(wrapped).toBeLessThan(4);
+    }
+  });
 });

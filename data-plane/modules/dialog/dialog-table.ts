@@ -12,8 +12,22 @@ export class DialogTable {
   private readonly byCallId = new Map<string, Dialog[]>();
   private nextId: number;
 
-  constructor(readonly size: number) {
-    this.nextId = 1 + Math.floor(Math.random() * 0x3fffffff);
+  /**
+   * With workers (`workers` > 1) each worker hands out the h_ids `≡ index (mod workers)`, so any
+   * worker tells the owner of a `did` from its h_id alone (`ownerOf`), without shared state.
+   */
+  constructor(
+    readonly size: number,
+    readonly index = 0,
+    readonly workers = 1,
+  ) {
+    const r = 1 + Math.floor(Math.random() * 0x3fffffff);
+    this.nextId = r - (r % workers) + index || workers;
+  }
+
+  /** The worker whose dialog this h_id is (0 with one worker). */
+  ownerOf(hId: number): number {
+    return hId % this.workers;
   }
 
   get count(): number {
@@ -30,10 +44,11 @@ export class DialogTable {
     return (h >>> 0) & (this.size - 1);
   }
 
-  /** A fresh h_id (32-bit, wraps). */
+  /** A fresh h_id (32-bit, wraps; never 0; `ownerOf(id)` is this worker's index). */
   newId(): number {
     const id = this.nextId;
-    this.nextId = (this.nextId + 1) >>> 0 || 1;
+    const next = this.nextId + this.workers;
+    this.nextId = next > 0xffffffff ? this.index || this.workers : next;
     return id;
   }
 

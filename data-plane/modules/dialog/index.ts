@@ -1,10 +1,11 @@
 import { defineModule, KeyCounts, type RequestContext } from "../../core/api.js";
 import { DlgIFlag, DlgState } from "./dialog.js";
-import { DialogManager, type ByeSide, type RemoteBye } from "./manager.js";
+import { DialogManager, type ByeSide, type RemoteInDialog } from "./manager.js";
 import { type DialogParams, dialogParams } from "./params.js";
 import { dialogRpcMethods } from "./rpc.js";
 import { join } from "node:path";
-import { DialogPersistence } from "./persist.js";
+import { DialogPersistence, openRowStore } from "./persist.js";
+import { JOURNAL_FILE, splitJournals, workerJournals } from "./node-restore.js";
 import { restoreDialogs } from "./restore.js";
 
 /** A snapshot of the current dialog for scripts ($dlg(...) in Kamailio). */
@@ -133,24 +134,51 @@ export default defineModule<DialogApi, DialogParams>({
   stats: { group: "dialog", counters: ["processed_dialogs", "expired_dialogs", "failed_dialogs", "active_dialogs", "early_dialogs"] },
   async init(host) {
     const params = host.config;
-    const store = params.db_mode === 1 && params.db_url ? DialogPersistence.open(params.db_url, join(host.dataDir, "dialogs.jsonl"), host.events.node, host.log, params.redis_prefix ?? undefined) : null;
+    const node = host.node;
+    const workers = node !== undefined && node.count > 1;
+    const persist = params.db_mode === 1 && params.db_url ? params.db_url : null;
+    // workers: profile sizes are the node's (shared counter matrix); worker 0 splits the stored dialogs at node start
+    const profileCells = workers ? node.sharedInt32("dialog-profiles", KeyCounts.cells(PROFILE_SLOTS, node.count)) : null;
+    const restoreFlag = workers ? node.sharedInt32("dialog-restore", 1) : null;
+    const count = workers ? node.count : 1;
+    if (persist && (node?.index ?? 0) === 0 && (restoreFlag ? Atomics.load(restoreFlag, 0) === 0 : workerJournals(host.dataDir).length > 0)) {
+      const r = await splitJournals(host.dataDir, count, async () => {
+        const db = openRowStore(persist, host.events.node, host.log, params.redis_prefix ?? undefined);
+        try {
+          return await db.load();
+        } finally {
+          await db.close();
+        }
+      });
+      if (restoreFlag) Atomics.store(restoreFlag, 0, 1);
+      if (r.dialogs) host.log.info("dialog: stored calls split over the workers", { dialogs: r.dialogs, workers: count, fromDb: r.fromDb });
+    }
+    const store = persist ? DialogPersistence.open(persist, join(host.dataDir, JOURNAL_FILE), host.events.node, host.log, params.redis_prefix ?? undefined) : null;
     const m = new DialogManager(params, {
       events: host.events,
       log: host.log,
       stats: host.stats.group("dialog", ["processed_dialogs", "expired_dialogs", "failed_dialogs"]),
       sip: host.sip,
       store,
+      worker: workers ? { index: node.index, count: node.count } : undefined,
     });
-    const node = host.node;
-    if (node && node.count > 1) {
-      // workers: profile sizes are the node's (shared counter matrix); a BYE for another worker's dialog goes to it
-      m.profiles.shareWith(new KeyCounts(node.sharedInt32("dialog-profiles", KeyCounts.cells(PROFILE_SLOTS, node.count)), PROFILE_SLOTS, node.count, node.index));
-      m.onUnmatchedBye = (b) => node.broadcast("dialog-bye", b);
-      node.on("dialog-bye", (b) => void m.endRemote(b as RemoteBye));
+    if (workers && profileCells) {
+      m.profiles.shareWith(new KeyCounts(profileCells, PROFILE_SLOTS, node.count, node.index));
+      // an in-dialog request for another worker's dialog: to the worker its did names (h_id mod
+      // count), one message; without a did only a BYE is handed over, to every worker
+      m.onUnmatched = (r, hId) => {
+        if (hId >= 0) {
+          const owner = m.table.ownerOf(hId);
+          if (owner !== node.index) node.sendTo(owner, "dialog-req", r);
+        } else if (r.method === "BYE") node.broadcast("dialog-req", r);
+      };
+      node.on("dialog-req", (r, from) => {
+        if (from >= 0) m.applyRemote(r as RemoteInDialog);
+      });
     }
     if (store) {
       const restored = restoreDialogs(m, await store.load());
-      store.resync(restored);
+      store.resync(restored, workers ? (hId) => m.table.ownerOf(hId) === node.index : undefined);
       if (restored.length) host.log.info("dialog: calls restored from the database", { dialogs: restored.length });
     }
     host.rpc.registerAll(dialogRpcMethods(m));

@@ -30,19 +30,7 @@ export class DialogJournal {
   private constructor(readonly path: string) {
     mkdirSync(dirname(path), { recursive: true });
     this.existed = existsSync(path);
-    if (this.existed) {
-      for (const raw of readFileSync(path, "utf8").split("\n")) {
-        if (!raw.trim()) continue;
-        let l: Line;
-        try {
-          l = JSON.parse(raw) as Line;
-        } catch {
-          continue; // torn last line
-        }
-        if ("d" in l) this.dialogs.delete(l.d);
-        else if (l.s) this.dialogs.set(keyOf(l.s.hEntry, l.s.hId), l as Line & { s: unknown });
-      }
-    }
+    if (this.existed) replay(readFileSync(path, "utf8"), this.dialogs);
     this.fd = openSync(path, "a");
     this.compact();
   }
@@ -53,7 +41,7 @@ export class DialogJournal {
 
   /** The dialogs that were up, as stored. */
   live(): StoredDialog[] {
-    return [...this.dialogs.values()].map((l) => storedFromJson((l as { s: StoredDialogJson }).s));
+    return liveOf(this.dialogs);
   }
 
   save(s: StoredDialog): void {
@@ -85,4 +73,36 @@ export class DialogJournal {
   close(): void {
     closeSync(this.fd);
   }
+}
+
+/** Replays journal text into `into` (key → last `s` line of a dialog not ended since). */
+function replay(text: string, into: Map<string, Line & { s: unknown }>): void {
+  for (const raw of text.split("\n")) {
+    if (!raw.trim()) continue;
+    let l: Line;
+    try {
+      l = JSON.parse(raw) as Line;
+    } catch {
+      continue; // torn last line
+    }
+    if ("d" in l) into.delete(l.d);
+    else if (l.s) into.set(keyOf(l.s.hEntry, l.s.hId), l as Line & { s: unknown });
+  }
+}
+
+function liveOf(dialogs: Map<string, Line & { s: unknown }>): StoredDialog[] {
+  return [...dialogs.values()].map((l) => storedFromJson((l as { s: StoredDialogJson }).s));
+}
+
+/** The live dialogs of a journal file without opening it for writing; null when there is no file. */
+export function readJournal(path: string): StoredDialog[] | null {
+  if (!existsSync(path)) return null;
+  const m = new Map<string, Line & { s: unknown }>();
+  replay(readFileSync(path, "utf8"), m);
+  return liveOf(m);
+}
+
+/** The journal line of a live dialog (for files written whole, node-restore.ts). */
+export function journalLine(s: StoredDialog): unknown {
+  return { s: storedToJson(s) };
 }

@@ -9,12 +9,20 @@ import { callAnswered, callEnded, callStarted } from "./call-events.js";
 /** Key of the current dialog in `req.vars` (shared by the request, failure and branch routes). */
 export const DIALOG_VAR = "dialog:dlg";
 
-/** The parts of a BYE that find its dialog, as one worker hands it to the others. */
-export interface RemoteBye {
+/**
+ * An in-dialog request as one worker hands it to the dialog's owner (workers: N): what finds the
+ * dialog (Call-ID, tags, Route values) and what updates it (method, CSeq, the Contact of a target
+ * refresh).
+ */
+export interface RemoteInDialog {
+  readonly method: string;
   readonly callId: string;
   readonly fromTag: string;
   readonly toTag: string;
   readonly routes: readonly string[];
+  readonly cseq: number;
+  /** Contact URI of an INVITE / UPDATE ("" when none). */
+  readonly contact: string;
 }
 
 /** Which side(s) a BYE goes to (Kamailio dlg_bye side). */
@@ -30,6 +38,8 @@ export interface DialogManagerDeps {
   readonly now?: () => number;
   /** Persistence of confirmed dialogs (db_mode 1), or none. */
   readonly store?: { save(d: Dialog): void; remove(d: Dialog): void } | null;
+  /** With workers: this worker's index and the node's worker count (h_ids name their worker). */
+  readonly worker?: { readonly index: number; readonly count: number };
 }
 
 /**
@@ -51,16 +61,17 @@ export class DialogManager implements DialogTxnHandler {
   private readonly now: () => number;
   private closed = false;
   /**
-   * With workers: a BYE that matches no dialog here (its INVITE was managed by another worker),
-   * handed to the others (index.ts); `endRemote` is the receiving end.
+   * With workers: an in-dialog request that matches no dialog here (its INVITE was managed by
+   * another worker), with the h_id of the first `did` in its Route (-1: none), handed to the
+   * owner (index.ts); `applyRemote` is the receiving end.
    */
-  onUnmatchedBye: ((m: RemoteBye) => void) | null = null;
+  onUnmatched: ((m: RemoteInDialog, hId: number) => void) | null = null;
 
   constructor(
     readonly params: DialogParams,
     private readonly deps: DialogManagerDeps,
   ) {
-    this.table = new DialogTable(params.hash_size);
+    this.table = new DialogTable(params.hash_size, deps.worker?.index ?? 0, deps.worker?.count ?? 1);
     this.profiles = new ProfileTable(params.profiles_with_value, params.profiles_no_value);
     this.matchDid = didMatcher(params.rr_param);
     this.now = deps.now ?? Date.now;
@@ -177,31 +188,35 @@ export class DialogManager implements DialogTxnHandler {
 
   private inDialog(req: RequestContext): boolean {
     const d = this.match(req);
+    const msg = req.msg;
+    const m = req.method;
     if (!d) {
-      if (req.method === "BYE" && this.onUnmatchedBye !== null) {
-        const msg = req.msg;
-        this.onUnmatchedBye({ callId: msg.callId, fromTag: msg.fromTag ?? "", toTag: msg.toTag ?? "", routes: msg.headerValues("route") });
-      }
+      if (this.onUnmatched !== null && m !== "CANCEL") this.onUnmatched(remoteOf(req), this.didIdOf(msg.headerValues("route")));
       return false;
     }
     req.vars.set(DIALOG_VAR, d);
     if (d.state === DlgState.DELETED) return true;
-    const msg = req.msg;
-    const m = req.method;
-    const fromCaller = msg.fromTag === d.caller.tag;
+    const c = m === "INVITE" || m === "UPDATE" ? msg.contacts() : "*";
+    this.update(d, m, msg.fromTag ?? "", m === "ACK" ? 0 : msg.cseq.seq, c !== "*" && c.length ? c[0]!.uriText : "");
+    return true;
+  }
+
+  /**
+   * What an in-dialog request does to its dialog (here or handed over by another worker): CSeq,
+   * target refresh, the ACK confirms, a BYE ends a confirmed dialog, anything else restarts the
+   * timer (unless TIMER_NORESET).
+   */
+  private update(d: Dialog, m: string, fromTag: string, cseq: number, contact: string): void {
+    const fromCaller = fromTag === d.caller.tag;
     const leg = fromCaller ? d.caller : d.callee;
     let changed = false;
-    if (m !== "ACK" && m !== "CANCEL") {
-      const seq = msg.cseq.seq;
-      if (seq > leg.cseq) {
-        leg.cseq = seq;
-        changed = true;
-      }
+    if (m !== "ACK" && m !== "CANCEL" && cseq > leg.cseq) {
+      leg.cseq = cseq;
+      changed = true;
     }
     if (m === "INVITE" || m === "UPDATE") {
       // target refresh (RFC 3261 §12.2.2)
-      const c = msg.contacts();
-      if (c !== "*" && c.length) leg.contact = c[0]!.uriText;
+      if (contact) leg.contact = contact;
       changed = true;
     }
     if (m === "BYE") {
@@ -209,7 +224,7 @@ export class DialogManager implements DialogTxnHandler {
         d.dflags |= DlgFlag.HASBYE | (fromCaller ? DlgFlag.CALLERBYE : DlgFlag.CALLEEBYE);
         this.finish(d, fromCaller ? "caller" : "callee", "bye");
       }
-      return true;
+      return;
     }
     if (m === "ACK" && d.state === DlgState.CONFIRMED_NA) {
       d.state = DlgState.CONFIRMED;
@@ -221,7 +236,15 @@ export class DialogManager implements DialogTxnHandler {
       changed = true;
     }
     if (changed && d.isConfirmed) this.deps.store?.save(d);
-    return true;
+  }
+
+  /** h_id of the first `did` rr parameter in these Route values, -1 when none. */
+  didIdOf(routes: readonly string[]): number {
+    for (const v of routes) {
+      const id = this.matchDid(v);
+      if (id) return id.hId;
+    }
+    return -1;
   }
 
   /** Finds the dialog of an in-dialog request: rr param (checked against the Call-ID), then tags. */
@@ -244,13 +267,12 @@ export class DialogManager implements DialogTxnHandler {
     return this.table.matchTags(callId, fromTag, toTag) ?? null;
   }
 
-  /** A BYE another worker received for a dialog of this worker: the call ends here. */
-  endRemote(m: RemoteBye): boolean {
+  /** An in-dialog request another worker received for a dialog of this worker: applied here. */
+  applyRemote(m: RemoteInDialog): boolean {
+    if (this.closed) return false;
     const d = this.matchParts(m.callId, m.fromTag, m.toTag, m.routes);
-    if (!d || !d.isConfirmed) return false;
-    const fromCaller = m.fromTag === d.caller.tag;
-    d.dflags |= DlgFlag.HASBYE | (fromCaller ? DlgFlag.CALLERBYE : DlgFlag.CALLEEBYE);
-    this.finish(d, fromCaller ? "caller" : "callee", "bye");
+    if (!d || d.state === DlgState.DELETED) return false;
+    this.update(d, m.method, m.fromTag, m.cseq, m.contact);
     return true;
   }
 
@@ -440,4 +462,20 @@ function timerFired(m: DialogManager, d: Dialog): void {
 function sourceUri(src: Endpoint): string {
   const host = src.address.includes(":") ? `[${src.address}]` : src.address;
   return `sip:${host}:${src.port}${src.proto === "udp" ? "" : `;transport=${src.proto}`}`;
+}
+
+/** The parts of an in-dialog request another worker needs (RemoteInDialog). */
+function remoteOf(req: RequestContext): RemoteInDialog {
+  const msg = req.msg;
+  const m = req.method;
+  const c = m === "INVITE" || m === "UPDATE" ? msg.contacts() : "*";
+  return {
+    method: m,
+    callId: msg.callId,
+    fromTag: msg.fromTag ?? "",
+    toTag: msg.toTag ?? "",
+    routes: msg.headerValues("route"),
+    cseq: m === "ACK" ? 0 : msg.cseq.seq,
+    contact: c !== "*" && c.length ? c[0]!.uriText : "",
+  };
 }

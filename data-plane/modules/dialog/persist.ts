@@ -26,8 +26,7 @@ export class DialogPersistence {
 
   /** `dbUrl` mysql:// (Kamailio's dialog tables) or redis:// (one hash per node under `redisPrefix`). */
   static open(dbUrl: string, journalPath: string, node: string, log: Logger, redisPrefix = "olelo:dialog:"): DialogPersistence {
-    const db = /^rediss?:\/\//.test(dbUrl) ? new DialogRedisStore(dbUrl, redisPrefix, node, log) : new DialogDbStore(dbUrl, node, log);
-    return new DialogPersistence(node, db, DialogJournal.open(journalPath));
+    return new DialogPersistence(node, openRowStore(dbUrl, node, log, redisPrefix), DialogJournal.open(journalPath));
   }
 
   /**
@@ -43,10 +42,11 @@ export class DialogPersistence {
   /**
    * After a restart: makes this node's database rows match the dialogs taken over. Rows of this
    * node for dialogs no longer up (their delete was lost with the crash) are deleted; the
-   * restored dialogs are rewritten (a row whose insert was lost comes back).
+   * restored dialogs are rewritten (a row whose insert was lost comes back). With workers only
+   * the rows this worker `owned` are looked at (each worker prunes its own share).
    */
-  resync(restored: readonly Dialog[]): void {
-    this.db.pruneOthers(restored);
+  resync(restored: readonly Dialog[], owned?: (hId: number) => boolean): void {
+    this.db.pruneOthers(restored, owned);
     for (const d of restored) this.db.save(d);
   }
 
@@ -69,4 +69,9 @@ export class DialogPersistence {
     await this.db.close();
     this.journal.close();
   }
+}
+
+/** The database side alone: `mysql://…` (Kamailio's tables) or `redis://…` (one hash per node). */
+export function openRowStore(dbUrl: string, node: string, log: Logger, redisPrefix = "olelo:dialog:"): DialogRowStore {
+  return /^rediss?:\/\//.test(dbUrl) ? new DialogRedisStore(dbUrl, redisPrefix, node, log) : new DialogDbStore(dbUrl, node, log);
 }

@@ -84,12 +84,12 @@ export class DialogRedisStore implements DialogRowStore {
     this.track(this.redis.hdel(this.key, `${d.hEntry}.${d.hId}`));
   }
 
-  pruneOthers(keep: readonly Dialog[]): void {
+  pruneOthers(keep: readonly Dialog[], owned: (hId: number) => boolean = () => true): void {
     if (this.closed) return;
     const kept = new Set(keep.map((d) => `${d.hEntry}.${d.hId}`));
     this.track(
       this.redis.hkeys(this.key).then(async (fields) => {
-        const stale = fields.filter((f) => !kept.has(f));
+        const stale = fields.filter((f) => !kept.has(f) && owned(Number(f.slice(f.indexOf(".") + 1))));
         if (stale.length) {
           await this.redis.hdel(this.key, ...stale);
           this.pruned += stale.length;
