@@ -3,6 +3,8 @@
  * (parse → match → route script → serialize) with the socket sends stubbed out, so the figure is
  * Olelo's own CPU cost per call without syscalls. Prints µs of CPU per call (median of 10 rounds).
  * HOTPATH_MODE=options: OPTIONS to the proxy itself, answered 200 statelessly, instead of calls.
+ * HOTPATH_MODE=register: REGISTERs as sipbench's register.xml sends them (a new AoR each, Expires 60)
+ *   saved by the registrar module (memory-only usrloc), answered 200 with the binding.
  *   npx tsx bench/hotpath/run.ts [calls-per-round]
  */
 import { SipCore } from "../../data-plane/core/tm/engine.js";
@@ -13,6 +15,13 @@ import { ListenSocket } from "../../data-plane/core/transport/listen-socket.js";
 import { ScriptRuntime, loadScriptFile } from "../../data-plane/core/script/runtime.js";
 import { createLogger, setLogLevel } from "../../lib/log/logger.js";
 import type { Endpoint } from "../../lib/sip/types.js";
+import { loadModules } from "../../data-plane/core/module-loader.js";
+import { TableRegistry } from "../../data-plane/core/tables/registry.js";
+import { RpcRegistry } from "../../lib/rpc/registry.js";
+import type { SipUac } from "../../data-plane/core/module.js";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 setLogLevel("error");
 const N = Number(process.argv[2] ?? 20000);
@@ -30,7 +39,15 @@ core.transport.send = (_s, _d, data) => {
   return true;
 };
 const last = () => lastBuf.toString("latin1");
-const env = { modules: {}, log: createLogger("bench"), settings: { nextHop: "sip:127.0.0.1:5070" } };
+const MODE = process.env.HOTPATH_MODE === "options" ? "options" : process.env.HOTPATH_MODE === "register" ? "register" : "calls";
+const modules: Record<string, unknown> = {};
+if (MODE === "register") {
+  const dir = mkdtempSync(join(tmpdir(), "hotpath-"));
+  const sip = { request: () => Promise.reject(new Error("no UAC in the bench")) } as unknown as SipUac;
+  const deps = { stats: new StatsRegistry(), rpc: new RpcRegistry(), events: new EventBus(), tables: new TableRegistry(), sip, dataDir: dir, baseDir: dir };
+  for (const m of await loadModules({ registrar: {} }, deps)) modules[m.name] = m.api;
+}
+const env = { modules, log: createLogger("bench"), settings: { nextHop: "sip:127.0.0.1:5070" } };
 core.runner = new ScriptRuntime(await loadScriptFile(new URL("../bench-script.ts", import.meta.url).pathname, env, 0), env);
 const inject = (text: string, from: Endpoint) =>
   (core as unknown as { onInbound(d: Buffer, s: Endpoint, k: ListenSocket, c: null): void }).onInbound(Buffer.from(text, "latin1"), from, sock, null);
@@ -71,8 +88,12 @@ function options(i: number): void {
   inject(`OPTIONS sip:127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5101;branch=z9hG4bK-2-${i}-0\r\nFrom: <sip:sipp@127.0.0.1:5101>;tag=2SIPpTag01${i}\r\nTo: <sip:127.0.0.1:5060>\r\nCall-ID: ${i}-opt@127.0.0.1\r\nCSeq: 1 OPTIONS\r\nContact: <sip:sipp@127.0.0.1:5101>\r\nMax-Forwards: 70\r\nAccept: application/sdp\r\nContent-Length: 0\r\n\r\n`, UAC);
 }
 
-const MODE = process.env.HOTPATH_MODE === "options" ? "options" : "calls";
-const step = MODE === "options" ? options : call;
+/** One REGISTER of a new AoR (Expires 60), as sipbench's register.xml sends it. */
+function register(i: number): void {
+  inject(`REGISTER sip:127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5101;branch=z9hG4bK-3-${i}-0\r\nFrom: <sip:u${i}@127.0.0.1:5060>;tag=3SIPpTag02${i}\r\nTo: <sip:u${i}@127.0.0.1:5060>\r\nCall-ID: ${i}-reg@127.0.0.1\r\nCSeq: 1 REGISTER\r\nContact: <sip:u${i}@127.0.0.1:5101>\r\nExpires: 60\r\nMax-Forwards: 70\r\nUser-Agent: sipbench\r\nContent-Length: 0\r\n\r\n`, UAC);
+}
+
+const step = MODE === "options" ? options : MODE === "register" ? register : call;
 const results: number[] = [];
 let k = 0;
 for (let round = 0; round < 11; round++) {
@@ -83,6 +104,6 @@ for (let round = 0; round < 11; round++) {
   await new Promise((r) => setTimeout(r, 120)); // let wt_timer free the transactions
 }
 results.sort((a, b) => a - b);
-console.log(`hot path (${MODE}): min ${results[0]!.toFixed(1)} µs, median ${results[5]!.toFixed(1)} µs CPU per ${MODE === "calls" ? "call" : "OPTIONS"} (10 rounds × ${N}; ${(sends / (11 * N)).toFixed(1)} sends each)`);
-console.log(`transactions left: ${core.serverTxns.size}`);
+console.log(`hot path (${MODE}): min ${results[0]!.toFixed(1)} µs, median ${results[5]!.toFixed(1)} µs CPU per ${MODE === "calls" ? "call" : MODE === "options" ? "OPTIONS" : "REGISTER"} (10 rounds × ${N}; ${(sends / (11 * N)).toFixed(1)} sends each)`);
+console.log(`transactions left: ${core.serverTxns.size}; last sent: ${last().slice(0, last().indexOf("\r\n"))}`);
 process.exit(0);

@@ -35,6 +35,8 @@ export function matchesKinds(kinds: readonly string[] | null | undefined, kind: 
 
 export class EventBus {
   private seq = 0;
+  private tsMs = -1;
+  private tsIso = "";
   /**
    * Boot epoch: ms since 1970 when this bus (the process) started. Sequence numbers are only
    * comparable within one epoch; a client holding another epoch lost everything its old epoch
@@ -56,7 +58,13 @@ export class EventBus {
   }
 
   publish(kind: string, data: Record<string, unknown>): OleloEvent {
-    const ev: OleloEvent = { epoch: this.epoch, seq: ++this.seq, kind, ts: new Date().toISOString(), node: this.node, data };
+    // events published within one millisecond share its ISO string (a REGISTER burst publishes one each)
+    const now = Date.now();
+    if (now !== this.tsMs) {
+      this.tsMs = now;
+      this.tsIso = new Date(now).toISOString();
+    }
+    const ev: OleloEvent = { epoch: this.epoch, seq: ++this.seq, kind, ts: this.tsIso, node: this.node, data };
     this.ring[ev.seq % this.capacity] = ev;
     for (const l of this.listeners) {
       if (matchesKinds(l.kinds, kind)) {

@@ -3,6 +3,7 @@ import type { Endpoint } from "../../../lib/sip/types.js";
 import { prettyName } from "../sip/header-names.js";
 import { firstListComma } from "../sip/message.js";
 import { fnvHex } from "./hash.js";
+import { TOKEN } from "../../../lib/sip/chars.js";
 
 /** Reason phrases for locally generated replies (RFC 3261 §21 and friends). */
 export const REASONS: Record<number, string> = {
@@ -55,7 +56,27 @@ export const LOCAL_TAG_PREFIX = "ole-";
 
 /** A stable To-tag for a local reply to this request (same for its retransmissions). */
 export function localToTag(req: SipMessage): string {
-  return LOCAL_TAG_PREFIX + fnvHex(req.callId, req.fromTag ?? "", String(req.cseq.seq), req.topVia.branch ?? "");
+  return LOCAL_TAG_PREFIX + fnvHex(req.callId, fromTagOf(req), String(req.cseq.seq), req.topVia.branch ?? "");
+}
+
+/**
+ * The From tag without parsing From when its value has the plain form `…>;tag=token` or
+ * `sip:…;tag=token` (no quotes, the tag the only and last parameter, lower-case `;tag=` without
+ * white space): the value `fromTag` gives for such a (validated) From; any other form takes the
+ * full parse.
+ */
+function fromTagOf(req: SipMessage): string {
+  const v = req.valueNamed("from");
+  if (v !== null && v.indexOf('"') < 0) {
+    const from = v.indexOf(">") + 1;
+    const t = v.indexOf(";tag=", from);
+    if (t >= 0 && t === v.indexOf(";", from)) {
+      let e = t + 5;
+      while (e < v.length && TOKEN[v.charCodeAt(e)] === 1) e++;
+      if (e === v.length && e > t + 5) return v.slice(t + 5);
+    }
+  }
+  return req.fromTag ?? "";
 }
 
 /**
