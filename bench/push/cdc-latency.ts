@@ -98,7 +98,14 @@ async function measure(dps: DataPlaneProcess[], kind: string, sql: (i: number) =
   const med = (k: "receiveMs" | "mergeMs" | "loadMs") => pct(breakdown.map((b) => b[k]), 50);
   const deltas = breakdown.filter((b) => b.mode === "delta").length;
   const inc = (await incremental()) - inc0;
-  return { perNode, all, breakdown: `${deltas}/${breakdown.length} as deltas (${inc} compiled incrementally); median receive ${med("receiveMs")} ms, merge ${med("mergeMs")} ms, load ${med("loadMs")} ms` };
+  // which changes were the slow ones (the first, a kamctl add, …) says where a p99 comes from
+  const slowest = all
+    .map((ms, i) => [i, ms] as const)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([i, ms]) => `#${i} ${ms.toFixed(0)} ms`)
+    .join(", ");
+  return { perNode, all, breakdown: `${deltas}/${breakdown.length} as deltas (${inc} compiled incrementally); median receive ${med("receiveMs")} ms, merge ${med("mergeMs")} ms, load ${med("loadMs")} ms; slowest (until both) ${slowest}` };
 }
 
 async function main(): Promise<void> {
