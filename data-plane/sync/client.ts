@@ -31,6 +31,7 @@ import { backoffDelay, resolveBackoff, type BackoffOptions } from "./backoff.js"
 import { applyKindDelta } from "../../tables/wire/apply-delta.js";
 import { ChunkAssembler, type CompleteVersion } from "../../tables/wire/chunk-assembler.js";
 import { readCachedKind, writeCachedKind, writeCachedSet } from "./table-cache.js";
+import { CacheWriter } from "./cache-defer.js";
 import { createClientConstructor, type MessageCodec } from "../../tables/wire/grpc-adapter.js";
 import { parseResponseFrame, type ResponseFrame } from "../../tables/wire/response-frame.js";
 import { kindPlan, sortKinds } from "../../tables/wire/table-kinds.js";
@@ -225,7 +226,6 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
     "grpc.use_local_subchannel_pool": 1,
     ...security.channelOptions,
   };
-  const cacheWrites = new Map<string, Promise<void>>();
   let client: grpc.Client | null = null;
   let call: TableStream | null = null;
   let attempt = 0;
@@ -244,45 +244,22 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
     if (opts.health) stopStats = startStatsReports((m) => send(c, m), opts.health, () => st.nacks, opts.statsIntervalMs ?? 5000);
   };
 
-  /** Queues a cache write of `kind` (one at a time per kind, in order). */
-  /** Per kind, the newest cache write not started yet: a burst of versions writes the newest once. */
-  const cacheLatest = new Map<string, (dir: string) => Promise<unknown>>();
-  const queueCacheWrite = (kind: string, write: (dir: string) => Promise<unknown>) => {
-    if (!opts.cacheDir) return;
-    const dir = opts.cacheDir;
-    const queued = cacheLatest.has(kind);
-    cacheLatest.set(kind, write);
-    if (queued) return; // the job already queued takes the newest write when it starts
-    const prev = cacheWrites.get(kind) ?? Promise.resolve();
-    const next = prev
-      .then(() => {
-        const w = cacheLatest.get(kind)!;
-        cacheLatest.delete(kind);
-        return w(dir);
-      })
-      .then(
-        () => undefined,
-        (e: unknown) => {
-          st.cache.lastWriteError = `${kind}: ${e instanceof Error ? e.message : String(e)}`;
-          log.warn("cache write failed", { kind, error: st.cache.lastWriteError });
-        },
-      );
-    cacheWrites.set(kind, next);
-    void next.then(() => {
-      if (cacheWrites.get(kind) === next) cacheWrites.delete(kind);
-    });
-  };
-  /** A full version is cached as the frames it arrived in. */
-  const writeCache = (v: CompleteVersion) => queueCacheWrite(v.kind, (dir) => writeCachedKind(dir, v.kind, v.frames));
+  /** Cache writes: one at a time per kind, the newest of a burst; delta-built ones deferred (cache-defer.ts). */
+  const cache = new CacheWriter(opts.cacheDir, deltaBase !== "cache", (kind, e) => {
+    st.cache.lastWriteError = `${kind}: ${e instanceof Error ? e.message : String(e)}`;
+    log.warn("cache write failed", { kind, error: st.cache.lastWriteError });
+  });
+  /** A full version is cached as the frames it arrived in (it supersedes a deferred delta-built one). */
+  const writeCache = (v: CompleteVersion) => cache.write(v.kind, (dir) => writeCachedKind(dir, v.kind, v.frames));
   /** A version built from a delta is encoded again as full frames (in slices, off the hot path). */
   const writeCacheSet = (kind: string, version: string, compiledAt: string, set: TableSet) =>
-    queueCacheWrite(kind, (dir) => writeCachedSet(dir, { kind, version, compiledAt, set }));
+    cache.writeDeferred(kind, (dir) => writeCachedSet(dir, { kind, version, compiledAt, set }));
 
   /** The base a delta needs: the kept set ("memory") or the cache file ("cache"); null when missing. */
   const baseOf = async (kind: string): Promise<{ version: string; set: TableSet; digest: string } | null> => {
     if (deltaBase === "memory") return bases.get(kind) ?? null;
     if (deltaBase !== "cache" || !opts.cacheDir) return null;
-    await cacheWrites.get(kind);
+    await cache.pending(kind);
     try {
       const c = await readCachedKind(opts.cacheDir, kind);
       return c ? { version: c.version, set: c.set, digest: c.digest } : null;
@@ -492,7 +469,7 @@ export async function createSyncClient(opts: SyncClientOptions): Promise<SyncCli
       client?.close();
       client = null;
       security.close();
-      await Promise.all([...cacheWrites.values()]);
+      await cache.flush();
     },
   };
 }
