@@ -26,7 +26,7 @@ export function accounting(modules: ScriptModules, limitSettings?: unknown) {
     if (initialInvite && !limits.admit(req)) return false;
     if (dialog && (req.method === "INVITE" || req.hasToTag)) {
       dialog.manage(req);
-      if (initialInvite) limits.managed(req);
+      if (initialInvite && !limits.managed(req)) return false;
     }
     if (!acc) return true;
     if (req.hasToTag) {

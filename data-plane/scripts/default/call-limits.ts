@@ -90,31 +90,47 @@ export function callLimits(modules: ScriptModules, raw: unknown) {
   if (needProfile && !dialog!.params.profiles_with_value.includes(ACCOUNT_PROFILE)) {
     throw new Error(`script.settings.limits.maxCalls needs dialog profiles_with_value to include "${ACCOUNT_PROFILE}"`);
   }
+  /** The account's call limit: its htable row, its settings entry, the default. */
+  const maxCallsOf = (account: string) => fromTable(account, "maxCalls") ?? limits?.accounts?.[account]?.maxCalls ?? limits?.maxCalls;
   return {
     active: limits !== null,
     /** Before an initial INVITE is managed: false when the account is over its call limit (already answered). */
     admit(req: RequestContext): boolean {
       if (!limits) return true;
       const account = req.msg.from.uri?.user ?? "";
-      const own = limits.accounts?.[account];
-      const max = fromTable(account, "maxCalls") ?? own?.maxCalls ?? limits.maxCalls;
+      const max = maxCallsOf(account);
       if (max !== undefined && dialog!.profileSize(ACCOUNT_PROFILE, account) >= max) {
         req.reply(limits.rejectCode ?? 403, limits.rejectReason ?? "Call limit reached");
         return false;
       }
       return true;
     },
-    /** After the INVITE's dialog exists: account variable, profile, maximum duration. */
-    managed(req: RequestContext): void {
-      if (!dialog) return;
+    /**
+     * After the INVITE's dialog exists: account variable, profile, maximum duration. false: the
+     * account went over its limit between `admit` and here (with workers, another worker admitted
+     * a call of the same account in that moment: the check and the count are two steps), so the
+     * profile is given back and the call answered as over the limit; the count never stays above
+     * the limit (two such calls at once may both be refused).
+     */
+    managed(req: RequestContext): boolean {
+      if (!dialog) return true;
       const granted = req.vars.get(AUTHZ_MAX_DURATION_VAR); // from the authorization hook
-      if (!limits && typeof granted !== "number") return;
+      if (!limits && typeof granted !== "number") return true;
       const account = req.msg.from.uri?.user ?? "";
       dialog.setVar(req, "account", account);
-      if (needProfile) dialog.setProfile(req, ACCOUNT_PROFILE, account);
+      if (needProfile) {
+        dialog.setProfile(req, ACCOUNT_PROFILE, account);
+        const max = maxCallsOf(account);
+        if (limits && max !== undefined && dialog.profileSize(ACCOUNT_PROFILE, account) > max) {
+          dialog.unsetProfile(req, ACCOUNT_PROFILE, account);
+          req.reply(limits.rejectCode ?? 403, limits.rejectReason ?? "Call limit reached");
+          return false;
+        }
+      }
       const own = fromTable(account, "maxDurationS") ?? limits?.accounts?.[account]?.maxDurationS ?? limits?.maxDurationS;
       const dur = typeof granted === "number" ? Math.min(granted, own ?? granted) : own;
       if (dur !== undefined) dialog.setTimeout(req, dur, { bye: true, noReset: true });
+      return true;
     },
   };
 }
