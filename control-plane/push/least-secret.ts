@@ -17,6 +17,7 @@
 import { createHash } from "node:crypto";
 import type { TableRow, TableSet } from "../../tables/rows.js";
 import type { PushSnapshot, PushSource } from "./push-source.js";
+import { mergeByPositions } from "../../tables/kit/positional-merge.js";
 
 export const HASHED_SUFFIX = ".h";
 const KIND = "subscriber";
@@ -79,22 +80,13 @@ function redactSpliced(prev: PushSnapshot, base: PushSnapshot, snap: PushSnapsho
   }
   if (baseRaw.length - goneAt.length + put.length !== rows.length) return null;
   put.sort((a, b) => a[0] - b[0]);
-  // a sorted index list instead of a Set lookup per row: one plain copy of a million references
-  const out = new Array<TableRow>(rows.length);
-  let from = 0;
-  let k = 0;
-  let g = 0;
-  for (let j = 0; j < out.length; j++) {
-    if (k < put.length && put[k]![0] === j) {
-      out[j] = put[k++]![1];
-      continue;
-    }
-    while (g < goneAt.length && goneAt[g] === from) {
-      from++;
-      g++;
-    }
-    out[j] = baseRed[from++]!;
-  }
+  const out = mergeByPositions(
+    baseRed,
+    goneAt,
+    put.map((p) => p[1]),
+    put.map((p) => p[0]),
+    rows.length,
+  );
   return { ...snap.set, [KIND]: out };
 }
 

@@ -20,6 +20,7 @@ import type { TableRow, TableSet } from "../rows.js";
 import type { ReceivedDelta, RowKey } from "./delta-chunks.js";
 import { RowDigest } from "./row-digest.js";
 import { kindPlan } from "./table-kinds.js";
+import { mergeByPositions } from "../kit/positional-merge.js";
 
 /** A delta that does not fit its base (the data plane NACKs DELTA_MISMATCH and gets the whole version). */
 export class DeltaMismatchError extends Error {
@@ -184,22 +185,5 @@ function fromBasePositions(
     unhash(row, at);
   }
   if (removedFound !== removedCount) throw new DeltaMismatchError(table, `${removedCount - removedFound} removed key(s) are not at the given base positions`);
-  const result: TableRow[] = new Array(resultRows);
-  let u = 0;
-  let b = 0;
-  let q = 0;
-  const nUps = ups.length;
-  const nDrop = basePositions.length;
-  for (let j = 0; j < resultRows; j++) {
-    if (u < nUps && positions[u] === j) {
-      result[j] = ups[u++]!;
-      continue;
-    }
-    while (q < nDrop && basePositions[q] === b) {
-      b++;
-      q++;
-    }
-    result[j] = baseRows[b++]!;
-  }
-  return result;
+  return mergeByPositions(baseRows, basePositions, ups, positions, resultRows);
 }
