@@ -18,7 +18,8 @@ import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { freePortBlock } from "./kit/ports.js";
 import { letTimePass, waitUntil } from "./kit/wait.js";
-import { rpcResult, spawnCommand, waitForPort, type TestProcess } from "./helpers/processes.js";
+import { rpcResult, type TestProcess } from "./helpers/processes.js";
+import { startWorkersNode, workerStat } from "./helpers/workers-node.js";
 import { UdpPeer } from "./helpers/udp-peer.js";
 import { RawCallee, RawCaller } from "./helpers/raw-ua.js";
 
@@ -40,16 +41,11 @@ function configFile(name: string, sip: number, control: number, dir: string, ext
 }
 
 async function startNode(name: string, file: string, control: number): Promise<Node> {
-  const p = spawnCommand(`olelo ${name}`, "npm", ["start", "--silent", "--", "--config", file]);
-  await waitForPort(control, "127.0.0.1", 60_000, [p]);
-  const rpc = `http://127.0.0.1:${control}/RPC`;
-  await waitUntil(async () => (await rpcResult(rpc, "core.workers")).workers.every((w: { state: string }) => w.state === "running"), { timeoutMs: 30_000, what: `${name}: 2 workers running` });
-  return Object.assign(p, { rpc });
+  return startWorkersNode(name, file, control);
 }
 
 async function perWorker(n: Node, stat: string): Promise<number[]> {
-  const r = await rpcResult<Array<{ worker: number; result: string[] }>>(n.rpc, "core.worker_stats", ["stats.get_statistics", [stat]]);
-  return r.map((w) => Number(w.result.find((l) => l.startsWith(`${stat} = `))?.split(" = ")[1] ?? 0));
+  return workerStat(n.rpc, stat);
 }
 
 /** The worker SO_REUSEPORT gives this socket's datagrams (an OPTIONS to the node, counted per worker). */

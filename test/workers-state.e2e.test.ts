@@ -19,7 +19,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePortBlock } from "./kit/ports.js";
 import { waitUntil } from "./kit/wait.js";
-import { rpcResult, spawnCommand, waitForPort, type TestProcess } from "./helpers/processes.js";
+import { rpcResult, type TestProcess } from "./helpers/processes.js";
+import { startWorkersNode, workerStat } from "./helpers/workers-node.js";
 import { runSipp, startSippServer } from "./helpers/sipp.js";
 import { UdpPeer } from "./helpers/udp-peer.js";
 import { RawCallee, RawCaller } from "./helpers/raw-ua.js";
@@ -44,17 +45,12 @@ async function startNode(name: string, sip: number, control: number, extra: Reco
   const file = join(dir, "olelo.json");
   const cfg = { node: name, workers: 2, listen: [`udp:127.0.0.1:${sip}`], control: { listen: `127.0.0.1:${control}` }, dataDir: join(dir, "data"), log: { level: "warn" }, ...extra };
   writeFileSync(file, JSON.stringify(cfg).replaceAll("@DIR@", dir));
-  const p = spawnCommand(`olelo ${name}`, "npm", ["start", "--silent", "--", "--config", file]);
-  await waitForPort(control, "127.0.0.1", 60_000, [p]);
-  const rpc = `http://127.0.0.1:${control}/RPC`;
-  await waitUntil(async () => (await rpcResult(rpc, "core.workers")).workers.every((w: { state: string }) => w.state === "running"), { timeoutMs: 30_000, what: `${name}: 2 workers running` });
-  return Object.assign(p, { rpc });
+  return startWorkersNode(name, file, control);
 }
 
 /** Per-worker value of one statistic (core.worker_stats over stats.get_statistics). */
 async function perWorker(n: Node, stat: string): Promise<number[]> {
-  const r = await rpcResult<Array<{ worker: number; result: string[] }>>(n.rpc, "core.worker_stats", ["stats.get_statistics", [stat]]);
-  return r.map((w) => Number(w.result.find((l) => l.startsWith(`${stat} = `))?.split(" = ")[1] ?? 0));
+  return workerStat(n.rpc, stat);
 }
 
 /** Runs `fn` and tells which worker's `stat` went up (-1: none, -2: both). */
