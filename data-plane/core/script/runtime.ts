@@ -1,6 +1,7 @@
 import { pathToFileURL } from "node:url";
 import { resolve as resolvePath } from "node:path";
 import type { Endpoint } from "../../../lib/sip/types.js";
+import { restorePrimitivePrototypes } from "../../../lib/runtime/fast-prototypes.js";
 import type { SipMessage, Patch } from "../sip/message.js";
 import type { Connection } from "../transport/transport-layer.js";
 import type { ListenSocket } from "../transport/listen-socket.js";
@@ -306,5 +307,7 @@ export async function loadScriptFile(path: string, env: ScriptEnv, generation: n
       if (typeof fn !== "function") throw new Error(`${path}: ${kind} route '${name}' is not a function`);
     }
   }
+  // the modules and the script are imported by now: undo what a String subclass among them did
+  restorePrimitivePrototypes();
   return script;
 }
