@@ -18,7 +18,7 @@ import { baseDispatcher, type Dispatcher, type Interceptor } from "./dispatch.js
 import type { CoreHooks, FailoverState, Tm } from "./internal.js";
 import { TmCounters } from "./stats.js";
 import { TimerWheel } from "./timer-wheel.js";
-import { KeyTable } from "./key-table.js";
+import { KeyTable } from "../../../lib/runtime/key-table.js";
 import * as receive from "./receive.js";
 import * as server from "./server-txn.js";
 import * as sl from "./sl.js";

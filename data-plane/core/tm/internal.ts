@@ -1,6 +1,6 @@
 import type { Endpoint } from "../../../lib/sip/types.js";
 import type { CoreConfig } from "../config.js";
-import type { KeyTable } from "./key-table.js";
+import type { KeyTable } from "../../../lib/runtime/key-table.js";
 import type { SipMessage, Patch } from "../sip/message.js";
 import type { ParseLimits } from "../sip/parse.js";
 import type { Connection, TransportLayer } from "../transport/transport-layer.js";

@@ -3,7 +3,7 @@ import type { Histogram } from "../stats/families.js";
 import type { Endpoint } from "../../../lib/sip/types.js";
 import { CORE_STATS, SL_STATS, TMX_STATS } from "./stat-names.js";
 import type { ServerTxn } from "./transaction.js";
-import type { KeyTable } from "./key-table.js";
+import type { KeyTable } from "../../../lib/runtime/key-table.js";
 
 /**
  * The transaction layer's statistics (Kamailio core, tmx and sl groups): the groups, and the hot

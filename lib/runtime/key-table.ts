@@ -1,8 +1,7 @@
-import { fnv1a } from "./hash.js";
-
 /**
  * A Map from string keys to values for keys that are new on nearly every lookup (transaction keys,
- * branches): the subset of Map's interface tm uses (get, set, delete, size, values, clear).
+ * branches, the AoRs of REGISTERs): Map's interface without its insertion order across keys
+ * (get, has, set, delete, size, values, entries, iteration, clear).
  *
  * Why not a Map<string, V>: V8 looks a string key up in a Map by internalizing it first, so every
  * key never seen before (each new transaction's) costs a string-table insertion — ≈ 0.5 µs per
@@ -77,8 +76,21 @@ export class KeyTable<V> {
   *values(): IterableIterator<V> {
     for (const first of this.m.values()) for (let s: Slot<V> | null = first; s !== null; s = s.next) yield s.value;
   }
+
+  *entries(): IterableIterator<[string, V]> {
+    for (const first of this.m.values()) for (let s: Slot<V> | null = first; s !== null; s = s.next) yield [s.key, s.value];
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, V]> {
+    return this.entries();
+  }
 }
 
-function hashOf(key: string): number {
-  return fnv1a(key) & 0x3fffffff;
+/** FNV-1a over the key's char codes, cut to 30 bits (a V8 small integer: no heap number as Map key). */
+export function keyHash(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return h & 0x3fffffff;
 }
+
+const hashOf = keyHash;

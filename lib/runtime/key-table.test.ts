@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { KeyTable } from "./key-table.js";
-import { fnv1a } from "./hash.js";
-import { seededRandom } from "../../../lib/random/seeded.js";
+import { KeyTable, keyHash } from "./key-table.js";
+import { seededRandom } from "../random/seeded.js";
 
 /** Keys whose 30-bit hashes collide (birthday search over transaction-like keys). */
 function collidingKeys(groups: number): string[][] {
@@ -9,7 +8,7 @@ function collidingKeys(groups: number): string[][] {
   const out: string[][] = [];
   for (let i = 0; out.length < groups; i++) {
     const k = `z9hG4bK-${i}|127.0.0.1:5060|INVITE`;
-    const h = fnv1a(k) & 0x3fffffff;
+    const h = keyHash(k);
     const prev = seen.get(h);
     if (prev !== undefined) out.push([prev, k]);
     else seen.set(h, k);
@@ -39,6 +38,7 @@ describe("KeyTable", () => {
       expect(t.size).toBe(m.size);
     }
     expect([...t.values()].sort((a, b) => a - b)).toEqual([...m.values()].sort((a, b) => a - b));
+    expect(new Map([...t])).toEqual(m);
     t.clear();
     expect(t.size).toBe(0);
     expect([...t.values()]).toEqual([]);
