@@ -6,6 +6,7 @@ import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../kit/sliced.js";
 import { expandIp } from "../../lib/net/ip.js";
 import { splitUriRaw } from "../../lib/sip/uri-split.js";
 import { TimeRecError, parseTimeRec, type TimeRec } from "./timerec.js";
+import type { DrSharedRules } from "./shared.js";
 
 /**
  * Compiling Kamailio's drouting tables (dr_gateways v3, dr_rules v3, dr_groups v2,
@@ -82,6 +83,10 @@ export interface CompiledDrouting {
   readonly lists?: ReadonlyMap<number, DrGwList>;
   /** Prefix overlay entries summed over the groups (0 or absent: plain trees). */
   readonly overlaySize?: number;
+  /** A version compiled once by the node's primary thread, over shared memory (shared.ts); `groups` is then empty. */
+  readonly sharedRules?: DrSharedRules;
+  /** Rows of the set a shared version was compiled from. */
+  readonly sharedRows?: number;
 }
 
 /** Kamailio's DR_MAX_GWLIST: at most 32 gateways per rule. */
