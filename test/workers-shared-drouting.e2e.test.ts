@@ -155,6 +155,10 @@ describe("drouting with workers: 2, compiled once in shared memory", () => {
     await routedByBoth("4900123", "B");
     await routedByBoth("4900124", "A");
     await routedByBoth("33123", "A");
+    // drouting.reload (Kamailio's RPC): the control plane re-reads the kind; still no compile in a worker
+    expect(await rpcResult(node.rpc, "drouting.reload")).toBe("reload ok");
+    expect((await attachedPerWorker()).map((a) => [a.localCompiles, a.shared])).toEqual([[0, true], [0, true]]);
+    await routedByBoth("4900123", "B");
   }, 90_000);
 
   it("a restarted worker attaches the version the node runs and routes by it", async () => {

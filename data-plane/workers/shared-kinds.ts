@@ -13,7 +13,7 @@ import type { CompiledPrefixRoutes } from "../../tables/prefix-route/table.js";
 import { attachPrefixRoutes, compileSharedPrefixRoutes, prefixRouteSharedBytes, sharePrefixRoutes, type SharedPrefixRoutes } from "../../tables/prefix-route/shared.js";
 import { prefixRouteOptionsFromConfig } from "../modules/prefix-route/prefix-route.js";
 import type { CompiledDrouting } from "../../tables/drouting/table.js";
-import { attachDrouting, compileSharedDrouting, droutingSharedBytes, type SharedDrouting } from "../../tables/drouting/shared.js";
+import { applySharedDroutingChanges, attachDrouting, compileSharedDrouting, droutingHasOverlay, droutingSharedBytes, shareDrouting, type SharedDrouting } from "../../tables/drouting/shared.js";
 
 export interface SharedKind<C = unknown, D = unknown> {
   /** Full compile (sliced); throws a TableError naming the bad row. */
@@ -46,15 +46,16 @@ function prefixRoute(modules: Record<string, Record<string, unknown>>): SharedKi
 }
 
 /**
- * drouting: every version (a delta too) is compiled whole here and encoded into new buffers: the
- * delta overlay of the per-worker path holds rule objects, which the typed arrays do not have.
+ * drouting: a full version is compiled here and encoded into shared buffers; a dr_rules delta is
+ * compiled here over them (tables/drouting/delta.ts, the changed groups' prefixes in an overlay of
+ * rule objects, posted as entries) and folded into new buffers when deltas pause.
  */
 function drouting(): SharedKind<CompiledDrouting, SharedDrouting> {
   return {
     compile: compileSharedDrouting,
-    delta: () => null,
-    hasOverlay: () => false,
-    share: (c) => c.sharedRules!.data,
+    delta: (live, change) => applySharedDroutingChanges(live, change.tables, change.set),
+    hasOverlay: droutingHasOverlay,
+    share: shareDrouting,
     attach: attachDrouting,
     bytes: droutingSharedBytes,
     rows: (c) => c.sharedRows ?? 0,

@@ -14,8 +14,9 @@ import { matchTimeRec } from "./timerec.js";
  * no prefixed rule applies, the group's rules with an empty prefix. Null when nothing applies.
  */
 export function findRule(c: CompiledDrouting, group: number, user: string, now: number, cal: Calendar): DrRule | null {
-  if (c.sharedRules !== undefined) return c.sharedRules.find(group, user, now, cal);
   const g = c.groups.get(group);
+  // a shared version (shared.ts): over its buffers (and a delta's overlay)
+  if (c.sharedRules !== undefined) return c.sharedRules.find(group, user, now, cal, g);
   if (g === undefined) return null;
   let found: DrRule | null = null;
   const levels = g.overlay === undefined ? g.tree.collect(user) : overlaidLevels(g, user);

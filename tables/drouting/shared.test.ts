@@ -5,8 +5,9 @@ import { runToEnd } from "../kit/sliced.js";
 import { TableError } from "../rows.js";
 import { createCalendar } from "./calendar.js";
 import { findRule, orderGateways } from "./route.js";
-import { attachDrouting, compileSharedDroutingSteps, droutingSharedBytes } from "./shared.js";
+import { applySharedDroutingChanges, attachDrouting, compileSharedDroutingSteps, droutingHasOverlay, droutingSharedBytes, shareDrouting } from "./shared.js";
 import { compileDroutingTables, type CompiledDrouting } from "./table.js";
+import { applyDroutingChanges } from "./delta.js";
 
 /** Deterministic PRNG (mulberry32). */
 function rng(seed: number): () => number {
@@ -68,7 +69,7 @@ function randomSet(seed: number, rules: number): TableSet {
 /** The posted form through a real MessagePort (the buffers are shared, the rest cloned), attached there. */
 function viaPort(c: CompiledDrouting): CompiledDrouting {
   const { port1, port2 } = new MessageChannel();
-  port1.postMessage(c.sharedRules!.data);
+  port1.postMessage(shareDrouting(c));
   const m = receiveMessageOnPort(port2)!.message;
   port1.close();
   return attachDrouting(m);
@@ -85,41 +86,103 @@ const numbers = (seed: number, n: number): string[] => {
   return out;
 };
 
+const cal = createCalendar("UTC");
+// Mondays, nights, a mid-month day and a time before any dtstart
+const times = [Date.UTC(2024, 0, 1, 9) / 1000, Date.UTC(2024, 0, 2, 23) / 1000, Date.UTC(2024, 1, 15, 12) / 1000, Date.UTC(2023, 5, 1) / 1000, Date.UTC(2025, 2, 7, 15) / 1000];
+
+/** Every lookup (rule and gateway order in the three sort orders) of `shared` as `plain` answers it; returns how many found a rule. */
+function sameLookups(plain: CompiledDrouting, shared: CompiledDrouting, seed: number, count: number): number {
+  expect(shared.ruleCount).toBe(plain.ruleCount);
+  let found = 0;
+  for (const number of numbers(seed, count)) {
+    for (const group of [0, 1, 2, 3, 4, 5, 7]) {
+      for (const now of times) {
+        const a = findRule(plain, group, number, now, cal);
+        const b = findRule(shared, group, number, now, cal);
+        expect(b).toEqual(a);
+        if (a === null) continue;
+        found++;
+        for (const so of [0, 1, 2] as const) expect(orderGateways(b!, so, rng(found)).map((g) => g.gwid)).toEqual(orderGateways(a, so, rng(found)).map((g) => g.gwid));
+        for (const g of b!.gwGroups.flat()) expect(shared.gateways.get(g.gwid)).toBe(g);
+      }
+    }
+  }
+  return found;
+}
+
+/** A random dr_rules delta on `set`: rows removed, changed in place, and added (new groups, empty prefixes, existing prefixes). */
+function randomDelta(set: TableSet, seed: number, n: number): { set: TableSet; changes: Map<string, { removed: TableRow[]; added: TableRow[] }> } {
+  const r = rng(seed);
+  const rows = [...(set.dr_rules as TableRow[])];
+  const removed: TableRow[] = [];
+  const added: TableRow[] = [];
+  for (let i = 0; i < n; i++) {
+    const at = Math.floor(r() * rows.length);
+    const old = rows[at]!;
+    // each base row at most once (a real delta names a row once)
+    if (added.includes(old) || removed.includes(old)) continue;
+    removed.push(old);
+    if (r() < 0.5) {
+      rows.splice(at, 1);
+    } else {
+      const nu = { ...old, priority: Math.floor(r() * 4) - 1, gwlist: r() < 0.5 ? "#2" : "5;6,7", timerec: r() < 0.5 ? "" : RECS[2]! };
+      rows[at] = nu;
+      added.push(nu);
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    const prefix = r() < 0.2 ? "" : r() < 0.5 ? String(rows[Math.floor(r() * rows.length)]!.prefix) : `49${Math.floor(r() * 1000)}`;
+    const nu: TableRow = { ruleid: 1_000_000 + seed * 1000 + i, groupid: r() < 0.2 ? "7" : String(1 + Math.floor(r() * 4)), prefix, timerec: r() < 0.3 ? RECS[1]! : "", priority: Math.floor(r() * 4) - 1, routeid: r() < 0.3 ? "route_new" : "", gwlist: "3|4", description: "" };
+    rows.push(nu);
+    added.push(nu);
+  }
+  return { set: { ...set, dr_rules: rows }, changes: new Map([["dr_rules", { removed, added }]]) };
+}
+
 describe("drouting compiled into shared memory", () => {
-  const cal = createCalendar("UTC");
-  // Mondays, nights, a mid-month day and a time before any dtstart
-  const times = [Date.UTC(2024, 0, 1, 9) / 1000, Date.UTC(2024, 0, 2, 23) / 1000, Date.UTC(2024, 1, 15, 12) / 1000, Date.UTC(2023, 5, 1) / 1000, Date.UTC(2025, 2, 7, 15) / 1000];
 
   for (const [seed, size] of [[1, 300], [2, 3000], [3, 20_000]] as const) {
     it(`random set ${seed} (${size} rules): every lookup as the per-worker compile finds it`, () => {
       const set = randomSet(seed, size);
       const plain = compileDroutingTables(set);
       const shared = viaPort(runToEnd(compileSharedDroutingSteps(set)));
-      expect(shared.groups.size).toBe(0);
+      expect([...shared.groups].every(([id, g]) => shared.sharedRules!.isBase(id, g))).toBe(true);
       expect(droutingSharedBytes(shared)).toBeGreaterThan(0);
       expect(shared.ruleCount).toBe(plain.ruleCount);
       expect(shared.gateways).toEqual(plain.gateways);
       expect(shared.byIp).toEqual(plain.byIp);
       expect(shared.userDomainGroups).toEqual(plain.userDomainGroups);
       expect(shared.userGroups).toEqual(plain.userGroups);
-      let found = 0;
-      for (const number of numbers(seed * 7, 2000)) {
-        for (const group of [0, 1, 2, 3, 4, 5]) {
-          for (const now of times) {
-            const a = findRule(plain, group, number, now, cal);
-            const b = findRule(shared, group, number, now, cal);
-            expect(b).toEqual(a);
-            if (a === null) continue;
-            found++;
-            // the gateway order (sort orders 0, 1, 2 with the same random draws) and that the gateways are the version's own objects
-            for (const so of [0, 1, 2] as const) expect(orderGateways(b!, so, rng(found)).map((g) => g.gwid)).toEqual(orderGateways(a, so, rng(found)).map((g) => g.gwid));
-            for (const g of b!.gwGroups.flat()) expect(shared.gateways.get(g.gwid)).toBe(g);
-          }
-        }
-      }
-      expect(found).toBeGreaterThan(1000);
+      expect(sameLookups(plain, shared, seed * 7, 2000)).toBeGreaterThan(1000);
     });
   }
+
+  it("dr_rules deltas over the shared buffers (two in a row, posted with their overlay) answer as the full compile of the new set", () => {
+    const set0 = randomSet(8, 5000);
+    const primary0 = runToEnd(compileSharedDroutingSteps(set0));
+    const d1 = randomDelta(set0, 1, 60);
+    const primary1 = applySharedDroutingChanges(primary0, d1.changes, d1.set)!;
+    expect(primary1).not.toBeNull();
+    expect(droutingHasOverlay(primary1)).toBe(true);
+    expect(droutingHasOverlay(primary0)).toBe(false);
+    expect(primary1.sharedRules!.data).toBe(primary0.sharedRules!.data);
+    const plain1 = compileDroutingTables(d1.set);
+    // the per-worker delta path too (its tie order among equal priorities was wrong before)
+    expect(sameLookups(plain1, applyDroutingChanges(compileDroutingTables(set0), d1.changes, d1.set)!, 10, 500)).toBeGreaterThan(200);
+    expect(sameLookups(plain1, primary1, 11, 1000)).toBeGreaterThan(500);
+    expect(sameLookups(plain1, viaPort(primary1), 12, 1000)).toBeGreaterThan(500);
+    const d2 = randomDelta(d1.set, 2, 40);
+    const primary2 = applySharedDroutingChanges(primary1, d2.changes, d2.set)!;
+    const plain2 = compileDroutingTables(d2.set);
+    expect(primary2.sharedRows).toBe(12 + 3 + (d2.set.dr_rules as TableRow[]).length + 20);
+    expect(sameLookups(plain2, viaPort(primary2), 13, 1000)).toBeGreaterThan(500);
+    // a ruleid of the buffers is refused as a duplicate, as by the full compile
+    const dup = { ...(set0.dr_rules as TableRow[])[3]!, prefix: "4999" };
+    const bad = { ...d2.set, dr_rules: [...(d2.set.dr_rules as TableRow[]), dup] };
+    expect(() => applySharedDroutingChanges(primary2, new Map([["dr_rules", { removed: [], added: [dup] }]]), bad)).toThrow(/duplicate ruleid/);
+    // a change to dr_gateways: the whole set is compiled
+    expect(applySharedDroutingChanges(primary2, new Map([["dr_gateways", { removed: [], added: [{ gwid: 99, address: "10.9.9.9" }] }]]), d2.set)).toBeNull();
+  });
 
   it("a bad row is refused with the same table, row and reason", () => {
     const set = randomSet(4, 50);

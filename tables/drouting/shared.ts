@@ -14,11 +14,12 @@
  * A shared buffer is never written after the encode: a new version is new buffers.
  */
 import { PrefixTree, type SharedPrefixTree } from "../../lib/prefix-tree/prefix-tree.js";
-import { PrefixTreeBuilder } from "../../lib/prefix-tree/build-prefix-tree.js";
+import { PrefixTreeBuilder, emptyPrefixTree } from "../../lib/prefix-tree/build-prefix-tree.js";
+import { applyDroutingChanges, type DrRowChanges } from "./delta.js";
 import { ROW_SLICE_MASK, runSliced, rowCount, type Sliced } from "../kit/sliced.js";
 import type { TableSet } from "../rows.js";
 import type { Calendar } from "./calendar.js";
-import { compileDroutingSteps, DR_PREFIX_CHARS, type CompiledDrouting, type DrGateway, type DrRule } from "./table.js";
+import { compileDroutingSteps, DR_PREFIX_CHARS, type CompiledDrouting, type DrGateway, type DrGroupRules, type DrGwList, type DrRule } from "./table.js";
 import { matchTimeRec, type TimeRec } from "./timerec.js";
 
 /** A compiled drouting version as posted to a worker thread (typed arrays on shared memory). */
@@ -29,9 +30,21 @@ export interface SharedDrouting {
   readonly userDomainGroups: ReadonlyArray<readonly [string, number]>;
   readonly userGroups: ReadonlyArray<readonly [string, number]>;
   readonly timerecs: readonly TimeRec[];
+  /** dr_gw_lists: id, text, gateway ids per serial group (what `#id` gwlists of a delta resolve to). */
+  readonly lists: ReadonlyArray<readonly [number, string, readonly (readonly number[])[]]>;
+  /** A delta on top of the buffers (the groups it changed, their rules as objects), until the fold. */
+  readonly overlay?: DrSharedOverlay;
   /** Groups: id, its tree (values: a shared Int32Array of list ids), its empty-prefix list. */
   readonly groups: ReadonlyArray<{ readonly id: number; readonly tree: SharedPrefixTree<number>; readonly noPrefix: number }>;
   readonly a: SharedArrays;
+}
+
+/** What a delta changed: per group its empty-prefix rules and its prefix overlay (prefix → rules in order). */
+export interface DrSharedOverlay {
+  readonly rows: number;
+  readonly ruleCount: number;
+  readonly overlaySize: number;
+  readonly groups: ReadonlyArray<readonly [number, readonly DrRule[], ReadonlyArray<readonly [string, readonly DrRule[]]>]>;
 }
 
 interface SharedArrays {
@@ -57,8 +70,13 @@ interface SharedArrays {
 
 /** The lookups over a shared version (what findRule uses instead of per-group rule objects). */
 export interface DrSharedRules {
-  /** The rule for `user` in `group` at `now`, as findRule over the object form finds it. */
-  find(group: number, user: string, now: number, cal: Calendar): DrRule | null;
+  /**
+   * The rule for `user` in `group` at `now`, as findRule over the object form finds it; `g` is the
+   * version's group (one a delta changed has an overlay of rule objects over the buffers' lists).
+   */
+  find(group: number, user: string, now: number, cal: Calendar, g?: DrGroupRules): DrRule | null;
+  /** Whether `g` is the group as the buffers have it (no delta changed it). */
+  isBase(group: number, g: DrGroupRules | undefined): boolean;
   readonly data: SharedDrouting;
   readonly bytes: number;
 }
@@ -206,6 +224,7 @@ export function* encodeDroutingSteps(c: CompiledDrouting, rows: number): Sliced<
     userDomainGroups: [...c.userDomainGroups],
     userGroups: [...c.userGroups],
     timerecs,
+    lists: [...(c.lists ?? new Map<number, DrGwList>())].map(([id, l]) => [id, l.text, l.groups.map((g) => g.map((gw) => gw.gwid))] as const),
     groups,
     a: { ...a, groupFlat: groupFlat.shared(), listStart: listStart.shared(), listRules: listRules.shared(), gwgStart: gwgStart.shared(), gwgFlat: gwgFlat.shared(), strStart, strBytes },
   };
@@ -232,8 +251,8 @@ export function attachDrouting(d: SharedDrouting): CompiledDrouting {
     if (!l) byIp.set(gw.ipCanon, (l = []));
     l.push(gw);
   }
-  const trees = new Map<number, { tree: PrefixTree<number>; noPrefix: number }>();
-  for (const g of d.groups) trees.set(g.id, { tree: PrefixTree.attach(g.tree), noPrefix: g.noPrefix });
+  const gwOf = (id: number) => gateways.get(id)!;
+  const lists = new Map<number, DrGwList>(d.lists.map(([id, text, ids]) => [id, { text, groups: ids.map((g) => g.map(gwOf)) }]));
   const pool = Buffer.from(a.strBytes.buffer, a.strBytes.byteOffset, a.strBytes.byteLength);
   const str = (i: number) => pool.toString("utf8", a.strStart[i]!, a.strStart[i + 1]!);
   const recOf = (r: number) => {
@@ -246,7 +265,7 @@ export function attachDrouting(d: SharedDrouting): CompiledDrouting {
     for (let k = a.gwgStart[g]!, end = a.gwgStart[g + 1]!; k < end; ) {
       const len = a.gwgFlat[k++]!;
       const grp: DrGateway[] = [];
-      for (let j = 0; j < len; j++) grp.push(gateways.get(a.gwgFlat[k++]!)!);
+      for (let j = 0; j < len; j++) grp.push(gwOf(a.gwgFlat[k++]!));
       gwGroups.push(grp);
     }
     const rid = a.routeId[r]!;
@@ -261,6 +280,11 @@ export function attachDrouting(d: SharedDrouting): CompiledDrouting {
       gwlist: str(a.gwlist[r]!),
     };
   };
+  const rulesOf = (list: number): DrRule[] => {
+    const out: DrRule[] = [];
+    for (let k = a.listStart[list]!, end = a.listStart[list + 1]!; k < end; k++) out.push(ruleAt(a.listRules[k]!));
+    return out;
+  };
   const firstInTime = (list: number, now: number, cal: Calendar): number => {
     for (let k = a.listStart[list]!, end = a.listStart[list + 1]!; k < end; k++) {
       const r = a.listRules[k]!;
@@ -268,35 +292,146 @@ export function attachDrouting(d: SharedDrouting): CompiledDrouting {
     }
     return -1;
   };
+
+  // per group: the shared tree and, for the delta compile and a delta's overlay (delta.ts), a
+  // DrGroupRules whose tree answers with rule objects made on demand (one object per group)
+  const trees = new Map<number, { tree: PrefixTree<number>; noPrefix: number }>();
+  const base = new Map<number, DrGroupRules>();
+  for (const g of d.groups) {
+    const t = PrefixTree.attach(g.tree);
+    trees.set(g.id, { tree: t, noPrefix: g.noPrefix });
+    const view = {
+      size: t.size,
+      get: (prefix: string) => {
+        const l = t.get(prefix);
+        return l === undefined ? undefined : rulesOf(l);
+      },
+      forEachMatch: (key: string, fn: (v: DrRule[], len: number) => boolean | void) => t.forEachMatch(key, (l, len) => fn(rulesOf(l), len)),
+      collect: (key: string) => t.collect(key).map(rulesOf),
+    } as unknown as PrefixTree<DrRule[]>;
+    base.set(g.id, {
+      tree: view,
+      get noPrefix() {
+        return rulesOf(g.noPrefix);
+      },
+    });
+  }
   const levels: number[] = [];
   const rules: DrSharedRules = {
     data: d,
     bytes: droutingSharedDataBytes(d),
-    find(group, user, now, cal) {
-      const g = trees.get(group);
-      if (g === undefined) return null;
-      levels.length = 0;
-      g.tree.forEachMatch(user, (v) => {
-        levels.push(v);
-      });
-      for (let i = levels.length - 1; i >= 0; i--) {
-        const r = firstInTime(levels[i]!, now, cal);
-        if (r >= 0) return ruleAt(r);
+    isBase: (group, g) => base.get(group) === g,
+    find(group, user, now, cal, edited) {
+      const t = trees.get(group);
+      if (edited === undefined || base.get(group) === edited) {
+        if (t === undefined) return null;
+        levels.length = 0;
+        t.tree.forEachMatch(user, (v) => {
+          levels.push(v);
+        });
+        for (let i = levels.length - 1; i >= 0; i--) {
+          const r = firstInTime(levels[i]!, now, cal);
+          if (r >= 0) return ruleAt(r);
+        }
+        const r = firstInTime(t.noPrefix, now, cal);
+        return r < 0 ? null : ruleAt(r);
       }
-      const r = firstInTime(g.noPrefix, now, cal);
-      return r < 0 ? null : ruleAt(r);
+      // a group a delta changed: the buffers' lists where the overlay has no entry (route.ts overlaidLevels)
+      const ov = edited.overlay;
+      const byLen: Array<[number, number | readonly DrRule[]]> = [];
+      t?.tree.forEachMatch(user, (v, len) => {
+        if (len > 0 && !ov?.has(user.slice(0, len))) byLen.push([len, v]);
+      });
+      for (const l of edited.overlayLengths ?? []) {
+        if (l === 0 || l > user.length) continue;
+        const o = ov!.get(user.slice(0, l));
+        if (o !== undefined && o.length > 0) byLen.push([l, o]);
+      }
+      byLen.sort((x, y) => y[0] - x[0]);
+      for (const [, l] of [...byLen, [0, edited.noPrefix] as const]) {
+        if (typeof l === "number") {
+          const r = firstInTime(l, now, cal);
+          if (r >= 0) return ruleAt(r);
+          continue;
+        }
+        for (const rule of l) if (matchTimeRec(rule.timerec, now, cal)) return rule;
+      }
+      return null;
     },
   };
+  // the base ruleids, for a delta's duplicate check: sorted on first use (only the primary compiles deltas)
+  let sortedIds: Float64Array | null = null;
+  const ruleIds = {
+    has(id: number): boolean {
+      sortedIds ??= a.ruleId.slice(0, a.groupStart.length - 1).sort();
+      let lo = 0;
+      let hi = sortedIds.length - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        const v = sortedIds[mid]!;
+        if (v === id) return true;
+        if (v < id) lo = mid + 1;
+        else hi = mid - 1;
+      }
+      return false;
+    },
+  } as ReadonlySet<number>;
+  const groups = new Map(base);
+  const ov = d.overlay;
+  if (ov) {
+    // the delta's rules were cloned with their gateways: back to this version's gateway objects
+    const same = new Map<DrRule, DrRule>();
+    const own = (r: DrRule): DrRule => {
+      let o = same.get(r);
+      if (o === undefined) same.set(r, (o = { ...r, gwGroups: r.gwGroups.map((g) => g.map((gw) => gwOf(gw.gwid))) }));
+      return o;
+    };
+    for (const [id, noPrefix, entries] of ov.groups) {
+      const overlay = new Map(entries.map(([p, l]) => [p, l.map(own)] as const));
+      const lengths = [...new Set([...overlay.keys()].map((k) => k.length))].sort((x, y) => y - x);
+      const tree = base.get(id)?.tree ?? emptyPrefixTree<DrRule[]>();
+      groups.set(id, { tree, noPrefix: noPrefix.map(own), ...(overlay.size > 0 ? { overlay, overlayLengths: lengths } : {}) });
+    }
+  }
   return {
     gateways,
-    groups: new Map(),
+    groups,
     userDomainGroups: new Map(d.userDomainGroups),
     userGroups: new Map(d.userGroups),
     byIp,
-    ruleCount: d.ruleCount,
+    ruleCount: ov?.ruleCount ?? d.ruleCount,
+    ruleIds,
+    lists,
+    ...(ov ? { overlaySize: ov.overlaySize } : {}),
     sharedRules: rules,
-    sharedRows: d.rows,
+    sharedRows: ov?.rows ?? d.rows,
   };
+}
+
+/** The groups a delta changed (not the buffers' own), for the post and the fold. */
+function editedGroups(c: CompiledDrouting): Array<[number, DrGroupRules]> {
+  const v = c.sharedRules!;
+  return [...c.groups].filter(([id, g]) => !v.isBase(id, g));
+}
+
+/** What is posted to a worker: the buffers, plus a delta's changed groups as entries. */
+export function shareDrouting(c: CompiledDrouting): SharedDrouting {
+  const d = c.sharedRules!.data;
+  const edited = editedGroups(c);
+  if (edited.length === 0) return d;
+  const groups = edited.map(([id, g]) => [id, [...g.noPrefix], [...(g.overlay ?? [])]] as const);
+  return { ...d, overlay: { rows: c.sharedRows ?? d.rows, ruleCount: c.ruleCount, overlaySize: c.overlaySize ?? 0, groups } };
+}
+
+/** Whether a version carries a delta on top of its buffers (folded by the next full compile). */
+export function droutingHasOverlay(c: CompiledDrouting): boolean {
+  return c.sharedRules !== undefined && editedGroups(c).length > 0;
+}
+
+/** A delta over a shared version (delta.ts, over the buffers' groups), or null: compile the whole set. */
+export function applySharedDroutingChanges(live: CompiledDrouting, changes: DrRowChanges, set: TableSet): CompiledDrouting | null {
+  const next = applyDroutingChanges(live, changes, set);
+  return next === null || next === live ? next : { ...next, sharedRows: rowCount(set) };
 }
 
 /** Bytes of shared memory a version holds (0 for one compiled the ordinary way). */
