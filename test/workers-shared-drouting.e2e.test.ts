@@ -38,11 +38,13 @@ interface Shared {
   version: string | null;
   compiles: number;
   deltaCompiles: number;
+  folds: number;
   bytes: number;
 }
 interface Attached {
   version: string | null;
   attaches: number;
+  folds: number;
   shared: boolean;
   bytes: number;
   localCompiles: number;
@@ -53,7 +55,7 @@ const appliedOnCp = async (): Promise<string | undefined> => {
   return nodes.find((n: { nodeId: string }) => n.nodeId === "w-shared-dr")?.tables.find((t: { kind: string }) => t.kind === "drouting")?.appliedVersion;
 };
 // absent when the kind is not shared (OLELO_SHARED_TABLES=0): zeros, so the counts fail as assertions
-const nodeShared = async (): Promise<Shared> => (await rpcResult(node.rpc, "core.sync_status")).shared?.drouting ?? { version: null, compiles: 0, deltaCompiles: 0, bytes: 0 };
+const nodeShared = async (): Promise<Shared> => (await rpcResult(node.rpc, "core.sync_status")).shared?.drouting ?? { version: null, compiles: 0, deltaCompiles: 0, folds: 0, bytes: 0 };
 const attachedPerWorker = async (): Promise<Attached[]> =>
   (await rpcResult<Array<{ worker: number; result: Record<string, Attached> }>>(node.rpc, "core.worker_stats", ["core.shared_tables", []])).sort((a, b) => a.worker - b.worker).map((w) => w.result.drouting!);
 
@@ -142,7 +144,7 @@ describe("drouting with workers: 2, compiled once in shared memory", () => {
     expect(await routeOf(callers[0]!, "33123")).toBe("SIP/2.0 404 No route");
   }, 90_000);
 
-  it("a new rule (one row) is compiled once in the primary and routed by both workers", async () => {
+  it("new rules (one row each, deltas) are compiled once in the primary, routed by both workers, then folded once", async () => {
     const s0 = await nodeShared();
     // a higher priority on an existing prefix, and a new prefix
     await push(rule(90002, "4900123", "2", 5));
@@ -155,6 +157,12 @@ describe("drouting with workers: 2, compiled once in shared memory", () => {
     await routedByBoth("4900123", "B");
     await routedByBoth("4900124", "A");
     await routedByBoth("33123", "A");
+    // both were deltas (5,000 rules travel as deltas), compiled over the shared buffers
+    expect(s1.deltaCompiles - s0.deltaCompiles, "delta compiles").toBe(2);
+    // the overlay is folded by the primary once (new buffers), then both workers swap to it
+    await waitUntil("the overlay folded on both workers", async () => (await attachedPerWorker()).every((a) => a.folds > 0), 20_000, [node]);
+    expect((await nodeShared()).folds).toBe(s1.folds + 1);
+    await routedByBoth("4900123", "B");
     // drouting.reload (Kamailio's RPC): the control plane re-reads the kind; still no compile in a worker
     expect(await rpcResult(node.rpc, "drouting.reload")).toBe("reload ok");
     expect((await attachedPerWorker()).map((a) => [a.localCompiles, a.shared])).toEqual([[0, true], [0, true]]);
