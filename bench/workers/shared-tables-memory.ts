@@ -5,6 +5,7 @@
  * into shared memory (core/workers/README.md "Tables compiled once, shared").
  *   npx tsx bench/workers/shared-tables-memory.ts        (ROWS=1000000; needs the test MariaDB)
  *   KIND=drouting npx tsx bench/workers/shared-tables-memory.ts   (dr_rules: ROWS rules, 2 gateways, one group)
+ *   SETTLE_MS (5000): wait after the ACK before memory is read
  * Prints per configuration: process RSS, each isolate's heap used / external / array buffers,
  * shared table bytes (core.memory), API write → ACK, and the primary's receipt → all applied.
  */
@@ -52,7 +53,7 @@ async function one(label: string, workers: number, env: Record<string, string>):
     await waitUntil("the 1M version ACKed", async () => (await applied()) === created.version, 300_000, [cp, dp]);
     const ackMs = Date.now() - t0;
     // let the garbage of the push (rows, clones) be collected before reading memory
-    await new Promise((r) => setTimeout(r, 5000));
+    await new Promise((r) => setTimeout(r, Number(process.env.SETTLE_MS ?? 5000)));
     const m = await rpcResult(dp.rpcUrl, "core.memory");
     const shared = workers > 1 ? (await rpcResult(dp.rpcUrl, "core.sync_status")).shared?.[KIND] : undefined;
     const iso = (x: { heapUsed: number; external: number; arrayBuffers: number }) => `heap ${mb(x.heapUsed)}, external ${mb(x.external)}, arrayBuffers ${mb(x.arrayBuffers)}`;

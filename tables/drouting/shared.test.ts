@@ -5,7 +5,7 @@ import { runToEnd } from "../kit/sliced.js";
 import { TableError } from "../rows.js";
 import { createCalendar } from "./calendar.js";
 import { findRule, orderGateways } from "./route.js";
-import { applySharedDroutingChanges, attachDrouting, compileSharedDroutingSteps, droutingHasOverlay, droutingSharedBytes, shareDrouting } from "./shared.js";
+import { applySharedDroutingChanges, attachDrouting, compileSharedDroutingSteps, droutingHasOverlay, droutingSharedBytes, shareDrouting, type SharedDrouting } from "./shared.js";
 import { compileDroutingTables, type CompiledDrouting } from "./table.js";
 import { applyDroutingChanges } from "./delta.js";
 
@@ -213,8 +213,8 @@ describe("drouting compiled into shared memory", () => {
   it("the attached arrays are the primary's memory, not a copy", () => {
     const c = runToEnd(compileSharedDroutingSteps(randomSet(6, 100)));
     const w = viaPort(c);
-    const a = c.sharedRules!.data.a.listRules;
-    const b = w.sharedRules!.data.a.listRules;
+    const a = (c.sharedRules!.data as SharedDrouting).a.listRules;
+    const b = (w.sharedRules!.data as SharedDrouting).a.listRules;
     expect(b.buffer).toBeInstanceOf(SharedArrayBuffer);
     const old = a[0]!;
     a[0] = old + 12345;

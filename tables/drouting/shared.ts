@@ -19,7 +19,7 @@ import { applyDroutingChanges, type DrRowChanges } from "./delta.js";
 import { ROW_SLICE_MASK, runSliced, rowCount, type Sliced } from "../kit/sliced.js";
 import type { TableSet } from "../rows.js";
 import type { Calendar } from "./calendar.js";
-import { compileDroutingSteps, DR_PREFIX_CHARS, type CompiledDrouting, type DrGateway, type DrGroupRules, type DrGwList, type DrRule } from "./table.js";
+import { compileDroutingSteps, DR_PREFIX_CHARS, type CompiledDrouting, type DrGateway, type DrGroupRules, type DrGwList, type DrRule, type DrSharedRules } from "./table.js";
 import { matchTimeRec, type TimeRec } from "./timerec.js";
 
 /** A compiled drouting version as posted to a worker thread (typed arrays on shared memory). */
@@ -66,19 +66,6 @@ interface SharedArrays {
   readonly gwgFlat: Int32Array;
   readonly strStart: Int32Array;
   readonly strBytes: Uint8Array;
-}
-
-/** The lookups over a shared version (what findRule uses instead of per-group rule objects). */
-export interface DrSharedRules {
-  /**
-   * The rule for `user` in `group` at `now`, as findRule over the object form finds it; `g` is the
-   * version's group (one a delta changed has an overlay of rule objects over the buffers' lists).
-   */
-  find(group: number, user: string, now: number, cal: Calendar, g?: DrGroupRules): DrRule | null;
-  /** Whether `g` is the group as the buffers have it (no delta changed it). */
-  isBase(group: number, g: DrGroupRules | undefined): boolean;
-  readonly data: SharedDrouting;
-  readonly bytes: number;
 }
 
 const i32 = (n: number) => new Int32Array(new SharedArrayBuffer(Math.max(1, n) * 4));
@@ -416,7 +403,7 @@ function editedGroups(c: CompiledDrouting): Array<[number, DrGroupRules]> {
 
 /** What is posted to a worker: the buffers, plus a delta's changed groups as entries. */
 export function shareDrouting(c: CompiledDrouting): SharedDrouting {
-  const d = c.sharedRules!.data;
+  const d = c.sharedRules!.data as SharedDrouting;
   const edited = editedGroups(c);
   if (edited.length === 0) return d;
   const groups = edited.map(([id, g]) => [id, [...g.noPrefix], [...(g.overlay ?? [])]] as const);

@@ -6,7 +6,7 @@ import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../kit/sliced.js";
 import { expandIp } from "../../lib/net/ip.js";
 import { splitUriRaw } from "../../lib/sip/uri-split.js";
 import { TimeRecError, parseTimeRec, type TimeRec } from "./timerec.js";
-import type { DrSharedRules } from "./shared.js";
+import type { Calendar } from "./calendar.js";
 
 /**
  * Compiling Kamailio's drouting tables (dr_gateways v3, dr_rules v3, dr_groups v2,
@@ -57,6 +57,20 @@ export interface DrGroupRules {
   readonly overlay?: ReadonlyMap<string, readonly DrRule[]>;
   /** The distinct key lengths of `overlay`, longest first. */
   readonly overlayLengths?: readonly number[];
+}
+
+/** The lookups over a version compiled once into shared memory (shared.ts; what findRule uses). */
+export interface DrSharedRules {
+  /**
+   * The rule for `user` in `group` at `now`, as findRule over the object form finds it; `g` is the
+   * version's group (one a delta changed has an overlay of rule objects over the buffers' lists).
+   */
+  find(group: number, user: string, now: number, cal: Calendar, g?: DrGroupRules): DrRule | null;
+  /** Whether `g` is the group as the buffers have it (no delta changed it). */
+  isBase(group: number, g: DrGroupRules | undefined): boolean;
+  /** The posted form (shared.ts SharedDrouting). */
+  readonly data: object;
+  readonly bytes: number;
 }
 
 /** A dr_gw_lists row resolved. */
