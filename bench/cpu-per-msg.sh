@@ -6,9 +6,10 @@
 # /proc over the step, divided by the messages that succeeded).
 # Env: RUNS (default 3; the median is printed), STEP_SECS (8), CALL_RATE (1500), OPTIONS_RATE (10000),
 # REGISTER_RATE (5000), MODES ("calls options register"), TARGET (olelo | kamailio),
-# WARMUP_SECS (5; 0 = none: Olelo only, one unmeasured step per mode at a third of the rate before
-# the measured ones, so V8's JIT has compiled the hot path as on a node that has run for a while —
-# without it the first mode's step also pays ≈ 1 s of optimizing compiles; Kamailio has nothing to warm),
+# WARMUP_SECS (5; 0 = none: Olelo only, one unmeasured step per mode at the same rate before the
+# measured ones, so V8's JIT has compiled the hot path as on a node that has run for a while —
+# without it a step pays 0.3–1.1 s of optimizing compiles (--trace-opt); a warm-up at a third of
+# the rate still left 100 TurboFan compiles to the measured REGISTER step; Kamailio has nothing to warm),
 # PROF_DIR (Olelo only: write a --cpu-prof profile of each run there), UAS (127.0.0.1:5070: where the
 # sipp UAS listens and Olelo relays to; Kamailio's next hop is SIPBENCH's dispatcher.list, so with
 # another UAS port give a SIPBENCH copy whose dispatcher.list says that port).
@@ -39,8 +40,7 @@ for run in $(seq "$RUNS"); do
     wait_port || { echo "olelo did not start" >&2; cat "$OUT/proxy$run.log" >&2; exit 1; }
     sleep 1
     if [[ "${WARMUP_SECS:-5}" != 0 ]]; then
-      CALL_RATES=$((${CALL_RATE:-1500} / 3)) OPTIONS_RATES=$((${OPTIONS_RATE:-10000} / 3)) REGISTER_RATES=$((${REGISTER_RATE:-5000} / 3)) \
-        "$SB/bench.sh" -t 127.0.0.1:5060 -u "$UAS" -P "$pid" -l "warmup" -s "${WARMUP_SECS:-5}" -m "$MODES" -o "$OUT/warmup$run.md" -d "$OUT/warmup$run" > "$OUT/warmup$run.log" 2>&1
+      "$SB/bench.sh" -t 127.0.0.1:5060 -u "$UAS" -P "$pid" -l "warmup" -s "${WARMUP_SECS:-5}" -m "$MODES" -o "$OUT/warmup$run.md" -d "$OUT/warmup$run" > "$OUT/warmup$run.log" 2>&1
     fi
     "$SB/bench.sh" -t 127.0.0.1:5060 -u "$UAS" -P "$pid" -l "olelo" -s "$STEP_SECS" -m "$MODES" -o "$OUT/run$run.md" -d "$OUT/run$run" > "$OUT/run$run.log" 2>&1
     kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null  # start-proxy.sh execs node: $pid is node

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # npm run bench: Olelo under ../shared/sipbench/bench.sh (calls, options, register), and the same
 # harness against Kamailio with one worker when BENCH_KAMAILIO=1 (needs `apt-get install -y kamailio`).
-# Results go to bench/out/. Env: STEP_SECS (default 10), MODES, CALL_RATES etc. as bench.sh takes.
+# Results go to bench/out/. Env: STEP_SECS (default 10), MODES, CALL_RATES etc. as bench.sh takes,
+# WARMUP_SECS (5: Olelo's unmeasured warm-up step per mode before the measured steps; 0 = none).
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SB="${SIPBENCH:-$HERE/../../shared/sipbench}"
@@ -21,6 +22,12 @@ run_olelo() {
   for _ in $(seq 100); do ss -lun 2>/dev/null | grep -q '127.0.0.1:5060 ' && break; sleep 0.1; done
   sleep 1
   kill -0 "$pid" 2>/dev/null || { echo "bench: olelo did not start:" >&2; cat "$OUT/$label-$STAMP.log" >&2; return 1; }
+  # warm-up (WARMUP_SECS, default 5; 0 = none): one unmeasured step per mode, so the measured steps
+  # run the JIT-compiled hot path as a node does after its first seconds (see cpu-per-msg.sh)
+  if [[ "${WARMUP_SECS:-5}" != 0 ]]; then
+    CALL_RATES=1500 OPTIONS_RATES=10000 REGISTER_RATES=5000 STEP_PAUSE=1 \
+      "$SB/bench.sh" -t 127.0.0.1:5060 -P "$pid" -l "$label-warmup" -s "${WARMUP_SECS:-5}" -m "$MODES" -d "$OUT/$label-warmup-$STAMP" > "$OUT/$label-warmup-$STAMP.log" 2>&1
+  fi
   "$SB/bench.sh" -t 127.0.0.1:5060 -P "$pid" -l "$label" -s "$STEP" -m "$MODES" -o "$OUT/$label-$STAMP.md"
   kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
 }

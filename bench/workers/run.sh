@@ -5,7 +5,8 @@
 #      workers (bench/cpu-per-msg.sh, median of RUNS) — the scaling figure that holds on 2 cores;
 #   2. calls/s and REGISTER/s (highest passing step) with 2 workers, and Kamailio with 2 workers
 #      under the same harness in the same sitting (when kamailio is installed).
-# Env: RUNS (3), STEP_SECS (8), CALL_RATE (1500), WORKERS_MODES ("calls register"), BENCH_KAMAILIO.
+# Env: RUNS (3), STEP_SECS (8), CALL_RATE (1500), WORKERS_MODES ("calls register"), BENCH_KAMAILIO,
+# WARMUP_SECS (5: Olelo's unmeasured warm-up step per mode, as in bench/run.sh and cpu-per-msg.sh).
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 B="$HERE/.."
@@ -28,6 +29,10 @@ BENCH_WORKERS=2 "$B/start-proxy.sh" --set 'modules={"registrar":{}}' > "$OUT/ole
 pid=$!
 for _ in $(seq 150); do ss -lun 2>/dev/null | grep -q '127.0.0.1:5060 ' && break; sleep 0.1; done
 sleep 2
+# the same unmeasured warm-up as bench/run.sh (WARMUP_SECS, 0 = none): each worker's JIT compiles first
+if [[ "${WARMUP_SECS:-5}" != 0 ]]; then
+  CALL_RATES=1500 REGISTER_RATES=5000 STEP_PAUSE=1 "$SB/bench.sh" -t 127.0.0.1:5060 -P "$pid" -l olelo-w2-warmup -s "${WARMUP_SECS:-5}" -m "$MODES" -d "$OUT/olelo-w2-warmup-$STAMP" > /dev/null 2>&1
+fi
 "$SB/bench.sh" -t 127.0.0.1:5060 -P "$pid" -l olelo-w2 -s "$STEP" -m "$MODES" -o "$OUT/olelo-w2-$STAMP.md" > /dev/null
 kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
 KAM="${BENCH_KAMAILIO:-auto}"

@@ -145,7 +145,8 @@ function parseStartLine(s: string, from: number, to: number, msg: SipMessage): s
   // Request-Line = Method SP Request-URI SP SIP-Version
   const sp1 = s.indexOf(" ", from);
   if (sp1 < 0 || sp1 >= to) return "malformed request line";
-  const method = s.slice(from, sp1);
+  // a known method is the literal (an internalized string: Map and Set lookups by it are cheap)
+  const method = knownMethod(s, from, sp1) ?? s.slice(from, sp1);
   if (!isToken(method)) return "malformed method";
   const sp2 = s.indexOf(" ", sp1 + 1);
   if (sp2 < 0 || sp2 >= to) return "malformed request line";
@@ -160,6 +161,14 @@ function parseStartLine(s: string, from: number, to: number, msg: SipMessage): s
   msg.ruriStart = sp1 + 1;
   msg.ruriEnd = sp2;
   msg.version = version;
+  return null;
+}
+
+const METHODS = ["INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "PRACK", "UPDATE", "INFO", "SUBSCRIBE", "NOTIFY", "PUBLISH", "MESSAGE", "REFER"];
+
+function knownMethod(s: string, from: number, to: number): string | null {
+  const len = to - from;
+  for (const m of METHODS) if (m.length === len && s.startsWith(m, from)) return m;
   return null;
 }
 

@@ -18,6 +18,7 @@ import { baseDispatcher, type Dispatcher, type Interceptor } from "./dispatch.js
 import type { CoreHooks, FailoverState, Tm } from "./internal.js";
 import { TmCounters } from "./stats.js";
 import { TimerWheel } from "./timer-wheel.js";
+import { KeyTable } from "../../../lib/runtime/key-table.js";
 import * as receive from "./receive.js";
 import * as server from "./server-txn.js";
 import * as sl from "./sl.js";
@@ -46,8 +47,8 @@ export type { WireHook } from "./wire-hook.js";
  */
 export class SipCore implements Tm {
   readonly transport: TransportLayer;
-  readonly serverTxns = new Map<string, ServerTxn>();
-  readonly clientTxns = new Map<string, ClientHandler>();
+  readonly serverTxns = new KeyTable<ServerTxn>();
+  readonly clientTxns = new KeyTable<ClientHandler>();
   readonly limits: ParseLimits;
   readonly counters: TmCounters;
   readonly timers = new TimerWheel();

@@ -16,7 +16,23 @@ export function fnvHex(a: string, b?: string, c?: string, d?: string): string {
   if (b !== undefined) h = Math.imul(fnv1a(b, h) ^ BAR, 0x01000193) >>> 0;
   if (c !== undefined) h = Math.imul(fnv1a(c, h) ^ BAR, 0x01000193) >>> 0;
   if (d !== undefined) h = Math.imul(fnv1a(d, h) ^ BAR, 0x01000193) >>> 0;
-  return h.toString(16).padStart(8, "0");
+  return hex8(h);
+}
+
+const HEX = "0123456789abcdef";
+
+/** 8 lowercase hex digits of a uint32 in one flat string (`toString(16)` goes through double-to-radix conversion). */
+export function hex8(h: number): string {
+  return String.fromCharCode(
+    HEX.charCodeAt((h >>> 28) & 15),
+    HEX.charCodeAt((h >>> 24) & 15),
+    HEX.charCodeAt((h >>> 20) & 15),
+    HEX.charCodeAt((h >>> 16) & 15),
+    HEX.charCodeAt((h >>> 12) & 15),
+    HEX.charCodeAt((h >>> 8) & 15),
+    HEX.charCodeAt((h >>> 4) & 15),
+    HEX.charCodeAt(h & 15),
+  );
 }
 
 const ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789";

@@ -1,5 +1,6 @@
 import type { Endpoint } from "../../../lib/sip/types.js";
 import type { CoreConfig } from "../config.js";
+import type { KeyTable } from "../../../lib/runtime/key-table.js";
 import type { SipMessage, Patch } from "../sip/message.js";
 import type { ParseLimits } from "../sip/parse.js";
 import type { Connection, TransportLayer } from "../transport/transport-layer.js";
@@ -44,8 +45,8 @@ export interface FailoverState {
 export interface Tm extends TransactionApi {
   readonly config: CoreConfig;
   readonly transport: TransportLayer;
-  readonly serverTxns: Map<string, ServerTxn>;
-  readonly clientTxns: Map<string, ClientHandler>;
+  readonly serverTxns: KeyTable<ServerTxn>;
+  readonly clientTxns: KeyTable<ClientHandler>;
   readonly limits: ParseLimits;
   readonly counters: TmCounters;
   /** All transaction timers (timer-wheel.ts). */

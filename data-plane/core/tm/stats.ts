@@ -3,6 +3,7 @@ import type { Histogram } from "../stats/families.js";
 import type { Endpoint } from "../../../lib/sip/types.js";
 import { CORE_STATS, SL_STATS, TMX_STATS } from "./stat-names.js";
 import type { ServerTxn } from "./transaction.js";
+import type { KeyTable } from "../../../lib/runtime/key-table.js";
 
 /**
  * The transaction layer's statistics (Kamailio core, tmx and sl groups): the groups, and the hot
@@ -30,7 +31,7 @@ export class TmCounters {
   /** Per destination: request sent → final reply received, or fr_timer fired (outcome="timeout"). */
   readonly branchTime: Histogram;
 
-  constructor(stats: StatsRegistry, serverTxns: Map<string, ServerTxn>) {
+  constructor(stats: StatsRegistry, serverTxns: KeyTable<ServerTxn>) {
     this.core = stats.group("core", CORE_STATS);
     this.tmx = stats.group("tmx", TMX_STATS);
     this.sl = stats.group("sl", SL_STATS);

@@ -2,6 +2,7 @@ import { Binding, type BindingInfo } from "./binding.js";
 import { ExpiryHeap } from "./expiry-heap.js";
 import { RuidGenerator } from "./ruid.js";
 import { detach, detachOrNull } from "./detach-string.js";
+import { KeyTable } from "../../../lib/runtime/key-table.js";
 
 /** What happened to a binding (the suffix of the `registration.*` events). */
 export type ChangeKind = "added" | "refreshed" | "removed" | "expired";
@@ -39,9 +40,9 @@ export function nowSeconds(): number {
  * timer armed for the next expiry, so bindings leave on time.
  */
 export class LocationTable {
-  private readonly records = new Map<string, Binding | Binding[]>();
+  private readonly records = new KeyTable<Binding | Binding[]>();
   private readonly heap = new ExpiryHeap();
-  private readonly interned = new Map<string, string>();
+  private readonly interned = new KeyTable<string>();
   private contacts = 0;
   /** Bindings removed because they expired (stat `<table>-expires`). */
   expiredCount = 0;
