@@ -12,7 +12,7 @@ import type { DataPlaneConfig } from "../core/config-file.js";
 import { NEEDS_FULL, type ToWorker, type WorkerData } from "./protocol.js";
 import { applyKindDelta } from "../../tables/wire/apply-delta.js";
 import type { TableSet } from "../core/tables/registry.js";
-import { ATTACH } from "./shared-kinds.js";
+import { ATTACH, attachedBytes } from "./shared-kinds.js";
 
 const log = createLogger("worker");
 const data = workerData as WorkerData;
@@ -157,9 +157,9 @@ async function attachShared(d: DataPlane, m: Extract<ToWorker, { t: "shared" }>)
   const r = await d.tables.loadCompiledAsync(m.kind, compiled, m.rows, m.version, m.source);
   if (!r.ok) return { ok: false, error: { code: -32000, message: r.error.message } };
   bases.delete(m.kind); // no rows kept here for a shared kind: the primary compiles its deltas
-  const tree = (compiled as { tree?: { isShared?: boolean; memoryBytes?: number } }).tree;
+  const bytes = attachedBytes(m.kind, compiled);
   const a = attached.get(m.kind) ?? { version: m.version, attaches: 0, folds: 0, shared: false, bytes: 0 };
-  attached.set(m.kind, { version: m.version, attaches: a.attaches + (m.fold ? 0 : 1), folds: a.folds + (m.fold ? 1 : 0), shared: tree?.isShared === true, bytes: tree?.memoryBytes ?? 0 });
+  attached.set(m.kind, { version: m.version, attaches: a.attaches + (m.fold ? 0 : 1), folds: a.folds + (m.fold ? 1 : 0), shared: bytes > 0, bytes });
   return { ok: true, result: { incremental: false } };
 }
 

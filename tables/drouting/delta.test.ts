@@ -147,4 +147,15 @@ describe("applyDroutingChanges", () => {
     const many = Array.from({ length: DR_OVERLAY_MAX }, (_, i) => rule(100 + i, { prefix: String(i) }));
     expect(applyDroutingChanges(c, new Map([["dr_rules", { removed: [], added: many }]]), base([...rows, ...many]))).toBeNull();
   });
+
+  it("keeps table order among equal priorities in a list that a tie in another group's list gave positions to", () => {
+    // A and C are in groups 1 and 2, B in group 1 only; all priority 2 on prefix 4
+    const rows = [rule(9, { prefix: "5" }), rule(1, { groupid: "1,2", prefix: "4", priority: 2 }), rule(2, { prefix: "4", priority: 2 }), rule(3, { groupid: "1,2", prefix: "4", priority: 2 })];
+    const c = compileDroutingTables(base(rows));
+    // group 2 gets a tie at priority 2, group 1 a new rule of another priority
+    const added = [rule(4, { groupid: "2", prefix: "4", priority: 2 }), rule(5, { prefix: "4", priority: 0 })];
+    const next = applyDroutingChanges(c, new Map([["dr_rules", { removed: [], added }]]), base([...rows, ...added]))!;
+    expect(drRulesAt(next.groups.get(1), "4").map((r) => r.ruleId)).toEqual([1, 2, 3, 5]);
+    expect(drRulesAt(next.groups.get(2), "4").map((r) => r.ruleId)).toEqual([1, 3, 4]);
+  });
 });

@@ -137,12 +137,12 @@ export function applyDroutingChanges(prev: CompiledDrouting, changes: DrRowChang
  */
 function orderGrownLists(edits: ReadonlyMap<number, GroupEdit>, added: readonly DrRule[], rows: readonly TableRow[]): void {
   const isNew = new Set(added);
-  const grown: DrRule[][] = [];
+  const grown: Array<[DrRule[], Set<number>]> = [];
   const need = new Set<number>();
   for (const e of edits.values()) {
     for (const l of e.grown) {
-      grown.push(l);
       const newPrio = new Set(l.filter((r) => isNew.has(r)).map((r) => r.priority));
+      grown.push([l, newPrio]);
       const tied = l.filter((r) => newPrio.has(r.priority));
       if (tied.length > 1) for (const r of tied) need.add(r.ruleId);
     }
@@ -155,5 +155,7 @@ function orderGrownLists(edits: ReadonlyMap<number, GroupEdit>, added: readonly 
       if (need.has(r)) pos.set(r, i);
     }
   }
-  for (const l of grown) l.sort((a, b) => b.priority - a.priority || (pos.get(a.ruleId) ?? 0) - (pos.get(b.ruleId) ?? 0));
+  // positions only within this list's tiers of a new rule's priority: a rule of another tier may
+  // have one too (a tie in another group's list) and must keep its order, not move behind the rest
+  for (const [l, prios] of grown) l.sort((a, b) => b.priority - a.priority || (prios.has(a.priority) ? pos.get(a.ruleId)! - pos.get(b.ruleId)! : 0));
 }

@@ -15,6 +15,8 @@ import { matchTimeRec } from "./timerec.js";
  */
 export function findRule(c: CompiledDrouting, group: number, user: string, now: number, cal: Calendar): DrRule | null {
   const g = c.groups.get(group);
+  // a shared version (shared.ts): over its buffers (and a delta's overlay)
+  if (c.sharedRules !== undefined) return c.sharedRules.find(group, user, now, cal, g);
   if (g === undefined) return null;
   let found: DrRule | null = null;
   const levels = g.overlay === undefined ? g.tree.collect(user) : overlaidLevels(g, user);

@@ -6,6 +6,7 @@ import { ROW_SLICE_MASK, runToEnd, type Sliced } from "../kit/sliced.js";
 import { expandIp } from "../../lib/net/ip.js";
 import { splitUriRaw } from "../../lib/sip/uri-split.js";
 import { TimeRecError, parseTimeRec, type TimeRec } from "./timerec.js";
+import type { Calendar } from "./calendar.js";
 
 /**
  * Compiling Kamailio's drouting tables (dr_gateways v3, dr_rules v3, dr_groups v2,
@@ -58,6 +59,20 @@ export interface DrGroupRules {
   readonly overlayLengths?: readonly number[];
 }
 
+/** The lookups over a version compiled once into shared memory (shared.ts; what findRule uses). */
+export interface DrSharedRules {
+  /**
+   * The rule for `user` in `group` at `now`, as findRule over the object form finds it; `g` is the
+   * version's group (one a delta changed has an overlay of rule objects over the buffers' lists).
+   */
+  find(group: number, user: string, now: number, cal: Calendar, g?: DrGroupRules): DrRule | null;
+  /** Whether `g` is the group as the buffers have it (no delta changed it). */
+  isBase(group: number, g: DrGroupRules | undefined): boolean;
+  /** The posted form (shared.ts SharedDrouting). */
+  readonly data: object;
+  readonly bytes: number;
+}
+
 /** A dr_gw_lists row resolved. */
 export interface DrGwList {
   readonly text: string;
@@ -82,6 +97,10 @@ export interface CompiledDrouting {
   readonly lists?: ReadonlyMap<number, DrGwList>;
   /** Prefix overlay entries summed over the groups (0 or absent: plain trees). */
   readonly overlaySize?: number;
+  /** A version compiled once by the node's primary thread, over shared memory (shared.ts); `groups` is then empty. */
+  readonly sharedRules?: DrSharedRules;
+  /** Rows of the set a shared version was compiled from. */
+  readonly sharedRows?: number;
 }
 
 /** Kamailio's DR_MAX_GWLIST: at most 32 gateways per rule. */
