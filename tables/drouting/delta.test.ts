@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "../../lib/random/seeded.js";
 import { TableError, type TableRow, type TableSet } from "../rows.js";
 import { compileDroutingTables, type CompiledDrouting } from "./table.js";
 import { applyDroutingChanges, drRulesAt, DR_OVERLAY_MAX } from "./delta.js";
@@ -10,17 +11,7 @@ const lists = [{ id: 7, gwlist: "3|4" }];
 const rule = (ruleid: number, over: TableRow = {}): TableRow => ({ ruleid, groupid: "1", prefix: "49", timerec: "", priority: 0, routeid: "", gwlist: "1", ...over });
 const base = (rules: TableRow[]): TableSet => ({ dr_gateways: gws, dr_gw_lists: lists, dr_rules: rules, dr_groups: [] });
 
-/** A small deterministic PRNG (mulberry32) so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 const PREFIXES = ["", "4", "49", "491", "4930", "33", "331", "*1", "+44"];
 const GROUPS = ["1", "2", "3", "1,2", "2,3"];

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "../../lib/random/seeded.js";
 import { MessageChannel, receiveMessageOnPort } from "node:worker_threads";
 import type { TableRow, TableSet } from "../rows.js";
 import { runToEnd } from "../kit/sliced.js";
@@ -9,17 +10,7 @@ import { applySharedDroutingChanges, attachDrouting, compileSharedDroutingSteps,
 import { compileDroutingTables, type CompiledDrouting } from "./table.js";
 import { applyDroutingChanges } from "./delta.js";
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 const RECS = ["", "20240101T080000|10H|weekly|||MO,TU,WE,TH,FR", "20240101T220000|4H|daily", "20240101T000000|1H|daily||3", "20240115T000000|P1D|monthly||2", "20240101T090000|1H|daily|20240110T090000"];
 const CHARS = "0123456789*#+";
