@@ -26,6 +26,7 @@ import {
   ROOT,
   dropE2eDatabase,
   freshE2eDatabase,
+  jsonRpc,
   spawnTsx,
   startDataPlaneProcess,
   stopAllProcesses,
@@ -230,7 +231,12 @@ describe("web console in headless Chromium (control plane, MariaDB, two data pla
     await go("Live state");
     await page.getByLabel("Data plane").selectOption("dp-us");
     const row = page.locator("tr[data-callid]").first();
-    await row.waitFor({ timeout: 15_000 });
+    await row.waitFor({ timeout: 15_000 }).catch(async (e: unknown) => {
+      // say what the node had and what sipp saw, not only that no row appeared
+      const dlgs = await jsonRpc(dps[1]!.rpcUrl, "dlg.list").catch((x: unknown) => String(x));
+      const r = await Promise.race([sipp, new Promise((res) => setTimeout(() => res("sipp still running"), 2000))]);
+      throw new Error(`no live call row: ${String(e)}; dlg.list on dp-us: ${JSON.stringify(dlgs).slice(0, 600)}; sipp: ${JSON.stringify(r).slice(0, 600)}`);
+    });
     const callId = (await row.getAttribute("data-callid"))!;
     await page.getByRole("row", { name: /Dispatcher|sip:127/ }).first().waitFor();
     await shot("live");

@@ -47,7 +47,9 @@ export function LivePage({ session }: { session: Session }) {
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     const first = nodes.data?.find((n) => n.connected);
-    if (!node && first) setNode(first.nodeId);
+    // the current value, not this render's: an effect that runs after the operator picked a node
+    // (the first poll's render, effects run after paint) must not switch back to the first node
+    if (first) setNode((cur) => cur || first.nodeId);
   }, [nodes.data]);
   const write = canWrite(session);
   return (
