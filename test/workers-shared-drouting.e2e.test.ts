@@ -20,6 +20,7 @@ import { dropE2eDatabase, freshE2eDatabase, rpcResult, startControlPlaneProcess,
 import { TEST_SCRIPTS } from "./helpers/proxy.js";
 import { UdpPeer, firstLine, request } from "./helpers/udp-peer.js";
 import { startWorkersNode, workerStat, type WorkersNode } from "./helpers/workers-node.js";
+import { sharedTableReaders } from "./helpers/shared-tables.js";
 import { freePortBlock } from "./kit/ports.js";
 
 const DB = "olelo_test_e2e_workers_shared_dr";
@@ -35,30 +36,7 @@ let gwB: UdpPeer;
 const callers: UdpPeer[] = [];
 let calls = 0;
 
-interface Shared {
-  version: string | null;
-  compiles: number;
-  deltaCompiles: number;
-  folds: number;
-  bytes: number;
-}
-interface Attached {
-  version: string | null;
-  attaches: number;
-  folds: number;
-  shared: boolean;
-  bytes: number;
-  localCompiles: number;
-}
-
-const appliedOnCp = async (): Promise<string | undefined> => {
-  const nodes = await rpcResult(cp.rpcUrl, "nodes");
-  return nodes.find((n: { nodeId: string }) => n.nodeId === "w-shared-dr")?.tables.find((t: { kind: string }) => t.kind === "drouting")?.appliedVersion;
-};
-// absent when the kind is not shared (OLELO_SHARED_TABLES=0): zeros, so the counts fail as assertions
-const nodeShared = async (): Promise<Shared> => (await rpcResult(node.rpc, "core.sync_status")).shared?.drouting ?? { version: null, compiles: 0, deltaCompiles: 0, folds: 0, bytes: 0 };
-const attachedPerWorker = async (): Promise<Attached[]> =>
-  (await rpcResult<Array<{ worker: number; result: Record<string, Attached> }>>(node.rpc, "core.worker_stats", ["core.shared_tables", []])).sort((a, b) => a.worker - b.worker).map((w) => w.result.drouting!);
+const { appliedOnCp, nodeShared, attachedPerWorker } = sharedTableReaders(() => cp.rpcUrl, () => node.rpc, "w-shared-dr", "drouting");
 
 const rule = (ruleid: number, prefix: string, gwlist: string, priority = 0) => ({ ruleid, groupid: "1", prefix, timerec: "", priority, routeid: "", gwlist, description: "" });
 const push = async (r: ReturnType<typeof rule>): Promise<string> => {

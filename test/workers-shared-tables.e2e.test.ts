@@ -24,6 +24,7 @@ import {
   type ControlPlaneProcess,
   type DataPlaneProcess,
 } from "./helpers/processes.js";
+import { sharedTableReaders } from "./helpers/shared-tables.js";
 import { freePortBlock } from "./kit/ports.js";
 
 const DB = "olelo_test_e2e_workers_shared";
@@ -33,30 +34,7 @@ let admin: mysql.Connection;
 let cp: ControlPlaneProcess;
 let dp: DataPlaneProcess;
 
-interface Shared {
-  version: string | null;
-  compiles: number;
-  deltaCompiles: number;
-  folds: number;
-  bytes: number;
-}
-interface Attached {
-  version: string | null;
-  attaches: number;
-  folds: number;
-  shared: boolean;
-  bytes: number;
-  localCompiles: number;
-}
-
-const appliedOnCp = async (): Promise<string | undefined> => {
-  const nodes = await rpcResult(cp.rpcUrl, "nodes");
-  return nodes.find((n: { nodeId: string }) => n.nodeId === "w-shared")?.tables.find((t: { kind: string }) => t.kind === "prefix_route")?.appliedVersion;
-};
-const nodeShared = async (): Promise<Shared> => (await rpcResult(dp.rpcUrl, "core.sync_status")).shared.prefix_route;
-const perWorker = async <T>(method: string, params: unknown[] = []): Promise<T[]> =>
-  (await rpcResult<Array<{ worker: number; result: T }>>(dp.rpcUrl, "core.worker_stats", [method, params])).sort((a, b) => a.worker - b.worker).map((w) => w.result);
-const attachedPerWorker = async (): Promise<Attached[]> => (await perWorker<Record<string, Attached>>("core.shared_tables")).map((r) => r.prefix_route!);
+const { perWorker, appliedOnCp, nodeShared, attachedPerWorker } = sharedTableReaders(() => cp.rpcUrl, () => dp.rpcUrl, "w-shared", "prefix_route");
 const dumps = async (): Promise<string> => (await perWorker<string[]>("prefix_route.dump")).map((l) => l.join("\n")).join("\n=====\n");
 const prefixesPerWorker = async (): Promise<number[]> =>
   (await perWorker<string[]>("stats.get_statistics", ["prefix_route:prefixes"])).map((r) => Number(r[0]?.split(" = ")[1] ?? -1));
